@@ -1,0 +1,322 @@
+import {type Finding, compareFindings, finding} from '../finding.ts';
+import type {RawContainer, RawState} from '../read/containers.ts';
+import {drivers, isDriverName} from '../read/drivers.ts';
+import type {RawHost} from '../read/host.ts';
+import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
+import {byString} from '../read/source.ts';
+import {chainIds, realTime} from './ids.ts';
+import type {ChainEntry, Container, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
+
+/** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */
+const maxDepth = 256;
+
+export function statusOf(s: RawState, startedAt: string | null): Status {
+	if (s.running) return s.paused ? 'paused' : s.restarting ? 'restarting' : 'running';
+	if (s.removalInProgress) return 'removing';
+	if (s.dead) return 'dead';
+	return startedAt === null ? 'created' : 'exited';
+}
+
+function layerPath(driver: string, cacheId: string | undefined | null): string | null {
+	if (cacheId === undefined || cacheId === null || !isDriverName(driver)) return null;
+	return drivers[driver].layerPath(cacheId);
+}
+
+type Ctx = {
+	readonly raw: RawHost;
+	readonly findings: Finding[];
+	/** driver → chainId → users */
+	readonly layerImages: Map<string, Map<string, Set<string>>>;
+	readonly layerContainers: Map<string, Map<string, Set<string>>>;
+};
+
+function use(map: Map<string, Map<string, Set<string>>>, driver: string, chainId: string, user: string): void {
+	let m = map.get(driver);
+	if (m === undefined) map.set(driver, (m = new Map()));
+	let s = m.get(chainId);
+	if (s === undefined) m.set(chainId, (s = new Set()));
+	s.add(user);
+}
+
+function dirExists(ctx: Ctx, driver: string, cacheId: string | undefined | null): boolean {
+	if (cacheId === undefined || cacheId === null) return false;
+	return ctx.raw.driverDirs.get(driver)?.layerIds.has(cacheId) ?? false;
+}
+
+function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<string, string[]>, tags: Map<string, RawImageStoreRefs>): Image {
+	const subject = `image:${img.id}`;
+	ctx.findings.push(...img.findings);
+	if (img.contentDigest !== undefined && img.contentDigest !== img.id) {
+		ctx.findings.push(finding('error', 'image.id-mismatch', subject, `config bytes hash to ${img.contentDigest}, not to the image id`, img.path));
+	}
+	const chain = chainIds(img.diffIds);
+	let size: number | null = 0;
+	chain.forEach((chainId, i) => {
+		use(ctx.layerImages, store.driver, chainId, img.id);
+		const layer = store.layers.get(chainId);
+		if (layer === undefined) {
+			ctx.findings.push(finding('error', 'image.layer-missing', subject, `layer ${i + 1} of ${chain.length} (chain id ${chainId}) is not in layerdb`, `image/${store.driver}/layerdb/sha256/${chainId.slice(7)}`));
+			size = null;
+			return;
+		}
+		if (layer.diffId !== undefined && layer.diffId !== img.diffIds[i]) {
+			ctx.findings.push(finding('error', 'layer.diff-mismatch', `layer:${chainId}`, `layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`, `${layer.path}/diff`));
+		}
+		const expectedParent = i === 0 ? undefined : chain[i - 1];
+		if (layer.parent !== expectedParent) {
+			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `layerdb parent is ${layer.parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, `${layer.path}/parent`));
+		}
+		if (size !== null) size = layer.size === undefined ? null : size + layer.size;
+	});
+	const history: HistoryEntry[] = [];
+	let k = 0;
+	for (const h of img.history) {
+		const chainId = h.emptyLayer ? null : (chain[k++] ?? null);
+		history.push({created: h.created ?? null, createdBy: h.createdBy ?? null, comment: h.comment ?? null, emptyLayer: h.emptyLayer, chainId});
+	}
+	if (img.history.length > 0 && k !== chain.length) {
+		ctx.findings.push(finding('warning', 'image.history-mismatch', subject, `history has ${k} layer-making steps for ${chain.length} layers`, img.path));
+	}
+	const parent = img.parent ?? null;
+	if (parent !== null && !store.images.has(parent)) {
+		ctx.findings.push(finding('info', 'image.parent-missing', subject, `parent image ${parent} is not in the store`, `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`));
+	}
+	const refs = tags.get(img.id) ?? {tags: [], digests: []};
+	const kids = children.get(img.id) ?? [];
+	const untagged = refs.tags.length === 0 && refs.digests.length === 0;
+	return {
+		id: img.id,
+		driver: store.driver,
+		tags: refs.tags,
+		digests: refs.digests,
+		created: img.created ?? null,
+		diffIds: img.diffIds,
+		chainIds: chain,
+		parent,
+		children: kids,
+		intermediate: untagged && kids.length > 0,
+		dangling: untagged && kids.length === 0,
+		history,
+		size,
+		lastUpdated: img.lastUpdated ?? null,
+		config: img.config ?? null,
+		architecture: img.architecture ?? null,
+		os: img.os ?? null,
+		containers: [],
+		path: img.path,
+	};
+}
+
+type RawImageStoreRefs = {tags: string[]; digests: string[]};
+
+/** Walks layerdb parents from a chain id down to the base, guarding against loops and missing links. */
+function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string): RawLayer[] {
+	const out: RawLayer[] = [];
+	const seen = new Set<string>();
+	let id: string | undefined = top;
+	while (id !== undefined) {
+		if (seen.has(id) || out.length >= maxDepth) {
+			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, `image/${store.driver}/layerdb/sha256/${id.slice(7)}/parent`));
+			break;
+		}
+		seen.add(id);
+		const layer = store.layers.get(id);
+		if (layer === undefined) {
+			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in layerdb`, `image/${store.driver}/layerdb/sha256/${id.slice(7)}`));
+			break;
+		}
+		out.push(layer);
+		id = layer.parent;
+	}
+	return out;
+}
+
+function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
+	const subject = `container:${c.id}`;
+	if (c.driver !== undefined) {
+		const store = ctx.raw.stores.get(c.driver);
+		if (store === undefined) {
+			ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" has no image store (image/${c.driver}/)`, `image/${c.driver}`));
+		}
+		return store;
+	}
+	// No driver recorded (damaged config): use the store that has its mount, if any.
+	for (const store of ctx.raw.stores.values()) if (store.mounts.has(c.id)) return store;
+	return undefined;
+}
+
+function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): Container {
+	const subject = `container:${c.id}`;
+	ctx.findings.push(...c.findings);
+	const store = pickStore(ctx, c);
+	const driver = c.driver ?? store?.driver ?? null;
+	const mount = store?.mounts.get(c.id);
+	if (store !== undefined && mount === undefined) {
+		ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
+	}
+	if (mount !== undefined) ctx.findings.push(...mount.findings);
+	const chain: ChainEntry[] = [];
+	if (driver !== null && mount !== undefined) {
+		for (const [role, cacheId] of [['rw', mount.mountId], ['init', mount.initId]] as const) {
+			if (cacheId === undefined) continue;
+			const exists = dirExists(ctx, driver, cacheId);
+			if (!exists && isDriverName(driver)) {
+				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer directory is missing`, layerPath(driver, cacheId) ?? undefined));
+			}
+			chain.push({role, cacheId, path: layerPath(driver, cacheId), pathExists: exists});
+		}
+		if (mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
+			ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
+		}
+	}
+	const imageId = c.image ?? null;
+	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
+	if (imageId !== null && image === undefined && store !== undefined) {
+		ctx.findings.push(finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`));
+	}
+	if (c.hasConfig && imageId === null) {
+		ctx.findings.push(finding('error', 'container.field-invalid', subject, 'config.v2.json names no image', c.path));
+	}
+	image?.containers.push(c.id);
+	const parent = mount?.parent;
+	if (store !== undefined && driver !== null) {
+		const top = parent ?? image?.chainIds.at(-1);
+		if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent) {
+			ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, `${mount?.path}/parent`));
+		}
+		if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
+			ctx.findings.push(finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`));
+		}
+		if (top !== undefined) {
+			for (const layer of walkLayers(ctx, store, top, subject)) {
+				use(ctx.layerContainers, store.driver, layer.chainId, c.id);
+				chain.push({
+					role: 'image',
+					cacheId: layer.cacheId ?? null,
+					chainId: layer.chainId,
+					diffId: layer.diffId ?? null,
+					path: layerPath(store.driver, layer.cacheId),
+					pathExists: dirExists(ctx, store.driver, layer.cacheId),
+				});
+			}
+		}
+	}
+	const startedAt = realTime(c.state?.startedAt);
+	const cmd = [c.processPath, ...(c.args ?? [])].filter((x): x is string => x !== undefined && x !== '');
+	return {
+		id: c.id,
+		name: c.name ?? null,
+		imageId,
+		imageRef: typeof c.config?.['Image'] === 'string' ? c.config['Image'] : null,
+		imageTags: image?.tags ?? [],
+		status: c.state === undefined ? null : statusOf(c.state, startedAt),
+		created: realTime(c.created),
+		startedAt,
+		finishedAt: realTime(c.state?.finishedAt),
+		exitCode: c.state?.exitCode ?? null,
+		error: c.state?.error ?? null,
+		command: cmd.length > 0 ? cmd.join(' ') : null,
+		driver,
+		mountId: mount?.mountId ?? null,
+		initId: mount?.initId ?? null,
+		parentChainId: parent ?? null,
+		chain,
+		config: c.config ?? null,
+		hostConfig: c.hostConfig ?? null,
+		mountPoints: c.mountPoints ?? null,
+		path: `containers/${c.id}`,
+	};
+}
+
+function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreRefs> {
+	const out = new Map<string, RawImageStoreRefs>();
+	for (const r of store.refs) {
+		if (!store.images.has(r.imageId) && store.images.size > 0) {
+			ctx.findings.push(finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, `image/${store.driver}/repositories.json`));
+		}
+		let e = out.get(r.imageId);
+		if (e === undefined) out.set(r.imageId, (e = {tags: [], digests: []}));
+		(r.ref.includes('@') ? e.digests : e.tags).push(r.ref);
+	}
+	for (const e of out.values()) {
+		e.tags.sort(byString);
+		e.digests.sort(byString);
+	}
+	return out;
+}
+
+/** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
+export function link(raw: RawHost): Model {
+	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map()};
+	for (const d of raw.driverDirs.values()) ctx.findings.push(...d.findings);
+	const images = new Map<string, Image>();
+	for (const store of raw.stores.values()) {
+		ctx.findings.push(...store.findings);
+		const children = new Map<string, string[]>();
+		for (const img of store.images.values()) {
+			if (img.parent === undefined) continue;
+			const list = children.get(img.parent) ?? [];
+			list.push(img.id);
+			children.set(img.parent, list);
+		}
+		const refs = refsByImage(store, ctx);
+		for (const img of store.images.values()) images.set(`${store.driver}\0${img.id}`, linkImage(ctx, store, img, children, refs));
+	}
+	const containers = raw.containers.map(c => linkContainer(ctx, c, images));
+	const containerIds = new Set(raw.containers.map(c => c.id));
+	for (const store of raw.stores.values()) {
+		for (const m of store.mounts.values()) {
+			if (!containerIds.has(m.containerId)) {
+				ctx.findings.push(...m.findings);
+			}
+		}
+	}
+	const layers: Layer[] = [];
+	for (const store of raw.stores.values()) {
+		for (const l of store.layers.values()) {
+			ctx.findings.push(...l.findings);
+			const exists = dirExists(ctx, store.driver, l.cacheId);
+			if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
+				ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, 'its directory in the driver is missing', layerPath(store.driver, l.cacheId) ?? undefined));
+			}
+			const imageUsers = [...(ctx.layerImages.get(store.driver)?.get(l.chainId) ?? [])].sort(byString);
+			let createdBy: string | null = null;
+			for (const id of imageUsers) {
+				const h = images.get(`${store.driver}\0${id}`)?.history.find(e => e.chainId === l.chainId);
+				if (h?.createdBy) {
+					createdBy = h.createdBy;
+					break;
+				}
+			}
+			layers.push({
+				chainId: l.chainId,
+				diffId: l.diffId ?? null,
+				parent: l.parent ?? null,
+				cacheId: l.cacheId ?? null,
+				size: l.size ?? null,
+				driver: store.driver,
+				path: layerPath(store.driver, l.cacheId),
+				pathExists: exists,
+				images: imageUsers,
+				containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
+				createdBy,
+				metaPath: l.path,
+			});
+		}
+	}
+	const drv = new Set<string>();
+	for (const s of raw.stores.keys()) drv.add(s);
+	for (const c of containers) if (c.driver !== null) drv.add(c.driver);
+	const imageList = [...images.values()].sort((a, b) => byString(a.driver, b.driver) || byString(a.id, b.id));
+	for (const img of imageList) img.containers.sort(byString);
+	return {
+		root: raw.location,
+		sourceKind: raw.sourceKind,
+		layout: raw.layout,
+		drivers: [...drv].sort(byString),
+		images: imageList,
+		layers: layers.sort((a, b) => byString(a.driver, b.driver) || byString(a.chainId, b.chainId)),
+		containers: containers.sort((a, b) => byString(a.created ?? '', b.created ?? '') || byString(a.id, b.id)),
+		findings: ctx.findings.sort(compareFindings),
+	};
+}

@@ -1,0 +1,158 @@
+import {type Finding, finding} from '../finding.ts';
+import {bool, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import type {Source} from './source.ts';
+
+export type RawState = {
+	readonly running: boolean;
+	readonly paused: boolean;
+	readonly restarting: boolean;
+	readonly oomKilled: boolean;
+	readonly removalInProgress: boolean;
+	readonly dead: boolean;
+	readonly pid?: number;
+	readonly exitCode?: number;
+	readonly error?: string;
+	readonly startedAt?: string;
+	readonly finishedAt?: string;
+};
+
+export type RawContainer = {
+	/** The directory name under containers/. */
+	readonly id: string;
+	readonly path: string;
+	/** config.v2.json was read and parsed. */
+	readonly hasConfig: boolean;
+	readonly name?: string;
+	readonly image?: string;
+	readonly driver?: string;
+	readonly created?: string;
+	readonly state?: RawState;
+	/** The merged runtime config (`Config`), as stored. */
+	readonly config?: Record<string, unknown>;
+	readonly processPath?: string;
+	readonly args?: string[];
+	readonly mountPoints?: Record<string, unknown>;
+	readonly hostConfig?: Record<string, unknown>;
+	readonly restartCount?: number;
+	readonly findings: Finding[];
+};
+
+/** Lists containers/: one directory per container, named by its id. */
+export function listContainerIds(source: Source): {ids: string[]; findings: Finding[]} {
+	const findings: Finding[] = [];
+	const listed = source.list('containers');
+	if (!listed.ok) {
+		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory'));
+		return {ids: [], findings};
+	}
+	const ids: string[] = [];
+	for (const e of listed.value) {
+		const subject = hex64.test(e.name) ? `container:${e.name}` : 'root';
+		if (e.kind === 'dir') {
+			if (hex64.test(e.name)) ids.push(e.name);
+			else findings.push(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
+		} else if (e.kind === 'symlink') {
+			findings.push(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
+		} else {
+			findings.push(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
+		}
+	}
+	return {ids, findings};
+}
+
+function readState(v: unknown, subject: string, path: string, findings: Finding[]): RawState | undefined {
+	const s = obj(v);
+	if (s === undefined) {
+		findings.push(finding('error', 'container.field-invalid', subject, 'config.v2.json has no State object', path));
+		return undefined;
+	}
+	const pid = num(s['Pid']);
+	const exitCode = num(s['ExitCode']);
+	const error = str(s['Error']);
+	const startedAt = str(s['StartedAt']);
+	const finishedAt = str(s['FinishedAt']);
+	return {
+		running: bool(s['Running']) ?? false,
+		paused: bool(s['Paused']) ?? false,
+		restarting: bool(s['Restarting']) ?? false,
+		oomKilled: bool(s['OOMKilled']) ?? false,
+		removalInProgress: bool(s['RemovalInProgress']) ?? false,
+		dead: bool(s['Dead']) ?? false,
+		...(pid !== undefined ? {pid} : {}),
+		...(exitCode !== undefined ? {exitCode} : {}),
+		...(error !== undefined && error !== '' ? {error} : {}),
+		...(startedAt !== undefined ? {startedAt} : {}),
+		...(finishedAt !== undefined ? {finishedAt} : {}),
+	};
+}
+
+/** Reads containers/<id>/config.v2.json and hostconfig.json. */
+export function readContainer(source: Source, id: string, opts: {hostConfig?: boolean} = {}): RawContainer {
+	const subject = `container:${id}`;
+	const dir = `containers/${id}`;
+	const path = `${dir}/config.v2.json`;
+	const findings: Finding[] = [];
+	const r = readJson(source, path, subject, 'container config');
+	let hostConfig: Record<string, unknown> | undefined;
+	if (opts.hostConfig !== false) {
+		const h = readJson(source, `${dir}/hostconfig.json`, subject, 'container host config', {optional: true});
+		findings.push(...h.findings.map(f => ({...f, severity: 'warning' as const})));
+		if (h.value !== undefined) {
+			hostConfig = obj(h.value.json);
+			if (hostConfig === undefined) findings.push(finding('warning', 'json.shape', subject, 'hostconfig.json is not a JSON object', `${dir}/hostconfig.json`));
+		}
+	}
+	const withHost = hostConfig !== undefined ? {hostConfig} : {};
+	if (r.value === undefined) {
+		// A pre-1.10 container keeps config.json instead; say so rather than calling it broken.
+		if (r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
+			findings.push(finding('error', 'container.legacy-config', subject, 'container has only a pre-1.10 config.json; not read yet', `${dir}/config.json`));
+		} else {
+			findings.push(...r.findings);
+		}
+		return {id, path, hasConfig: false, ...withHost, findings};
+	}
+	const json = obj(r.value.json);
+	if (json === undefined) {
+		findings.push(finding('error', 'json.shape', subject, 'config.v2.json is not a JSON object', path));
+		return {id, path, hasConfig: false, ...withHost, findings};
+	}
+	const field = <T>(key: string, get: (v: unknown) => T | undefined): T | undefined => {
+		const v = json[key];
+		if (v === undefined || v === null) return undefined;
+		const out = get(v);
+		if (out === undefined) findings.push(finding('error', 'container.field-invalid', subject, `config.v2.json: ${key} has the wrong type`, path));
+		return out;
+	};
+	const configId = field('ID', str);
+	if (configId !== undefined && configId !== id) {
+		findings.push(finding('error', 'container.id-mismatch', subject, `config.v2.json says its ID is ${configId}, not the directory name`, path));
+	}
+	const name = field('Name', str);
+	const image = field('Image', str);
+	const driver = field('Driver', str);
+	const created = field('Created', str);
+	const config = field('Config', obj);
+	const entry = field('Path', str);
+	const args = field('Args', strArray);
+	const mountPoints = field('MountPoints', obj);
+	const restartCount = field('RestartCount', num);
+	const state = readState(json['State'], subject, path, findings);
+	return {
+		id,
+		path,
+		hasConfig: true,
+		...(name !== undefined ? {name: name.replace(/^\//, '')} : {}),
+		...(image !== undefined ? {image} : {}),
+		...(driver !== undefined ? {driver} : {}),
+		...(created !== undefined ? {created} : {}),
+		...(state !== undefined ? {state} : {}),
+		...(config !== undefined ? {config} : {}),
+		...(entry !== undefined ? {processPath: entry} : {}),
+		...(args !== undefined ? {args} : {}),
+		...(mountPoints !== undefined ? {mountPoints} : {}),
+		...(restartCount !== undefined ? {restartCount} : {}),
+		...withHost,
+		findings,
+	};
+}

@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+	type Entry,
+	type EntryKind,
+	type Result,
+	type Source,
+	type Stat,
+	byString,
+	fail,
+	ok,
+	splitPath,
+} from './source.ts';
+
+/** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
+const noAtime = fs.constants.O_NOATIME ?? 0;
+const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+
+function kindOf(s: fs.Stats | fs.Dirent): EntryKind {
+	if (s.isFile()) return 'file';
+	if (s.isDirectory()) return 'dir';
+	if (s.isSymbolicLink()) return 'symlink';
+	if (s.isCharacterDevice()) return 'char';
+	if (s.isBlockDevice()) return 'block';
+	if (s.isFIFO()) return 'fifo';
+	if (s.isSocket()) return 'socket';
+	return 'other';
+}
+
+function errorCode(error: unknown): 'missing' | 'denied' | 'not-a-dir' | 'symlink' | 'io' {
+	const code = (error as NodeJS.ErrnoException | undefined)?.code;
+	if (code === 'ENOENT') return 'missing';
+	if (code === 'EACCES' || code === 'EPERM') return 'denied';
+	if (code === 'ENOTDIR') return 'not-a-dir';
+	if (code === 'ELOOP') return 'symlink';
+	return 'io';
+}
+
+function describe(error: unknown): string {
+	const e = error as NodeJS.ErrnoException | undefined;
+	return e?.code ?? (e instanceof Error ? e.message : String(error));
+}
+
+/**
+ * A Source over a directory. Every directory on a path is checked with lstat before it is
+ * entered (and remembered), so a symlinked directory is never followed; files are opened with
+ * O_NOFOLLOW (and O_NOATIME where allowed) and never with a write flag.
+ */
+export function openDirSource(root: string): Source {
+	const location = path.resolve(root);
+	const checkedDirs = new Set<string>(['']);
+	let useNoAtime = noAtime !== 0;
+
+	function abs(parts: string[]): string {
+		return parts.length === 0 ? location : location + '/' + parts.join('/');
+	}
+
+	/** Checks that every component of a directory path is a real directory (not a symlink). */
+	function checkDir(parts: string[]): Result<true> {
+		for (let i = 1; i <= parts.length; i++) {
+			const rel = parts.slice(0, i).join('/');
+			if (checkedDirs.has(rel)) continue;
+			let s: fs.Stats;
+			try {
+				s = fs.lstatSync(abs(parts.slice(0, i)));
+			} catch (error) {
+				return fail(errorCode(error), rel, describe(error));
+			}
+			if (s.isSymbolicLink()) return fail('symlink', rel, 'is a symlink; not followed');
+			if (!s.isDirectory()) return fail('not-a-dir', rel, `is a ${kindOf(s)}, not a directory`);
+			checkedDirs.add(rel);
+		}
+		return ok(true);
+	}
+
+	function list(rel: string): Result<Entry[]> {
+		const parts = splitPath(rel);
+		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
+		const checked = checkDir(parts);
+		if (!checked.ok) return checked;
+		let dirents: fs.Dirent[];
+		try {
+			dirents = fs.readdirSync(abs(parts), {withFileTypes: true});
+		} catch (error) {
+			return fail(errorCode(error), rel, describe(error));
+		}
+		const entries = dirents.map(d => ({name: d.name, kind: kindOf(d)}));
+		entries.sort((a, b) => byString(a.name, b.name));
+		const prefix = parts.join('/');
+		for (const e of entries) if (e.kind === 'dir') checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
+		return ok(entries);
+	}
+
+	function stat(rel: string): Result<Stat> {
+		const parts = splitPath(rel);
+		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
+		const checked = checkDir(parts.slice(0, -1));
+		if (!checked.ok) return checked;
+		try {
+			const s = fs.lstatSync(abs(parts));
+			const kind = kindOf(s);
+			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs};
+			if (kind === 'char' || kind === 'block') {
+				return ok({...base, rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}});
+			}
+			return ok(base);
+		} catch (error) {
+			return fail(errorCode(error), rel, describe(error));
+		}
+	}
+
+	function open(file: string): number {
+		if (useNoAtime) {
+			try {
+				return fs.openSync(file, readFlags | noAtime);
+			} catch (error) {
+				// O_NOATIME is refused (EPERM) on files we do not own; fall back once and for all.
+				if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+				useNoAtime = false;
+			}
+		}
+		return fs.openSync(file, readFlags);
+	}
+
+	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const parts = splitPath(rel);
+		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		const checked = checkDir(parts.slice(0, -1));
+		if (!checked.ok) return checked;
+		let fd: number;
+		try {
+			fd = open(abs(parts));
+		} catch (error) {
+			const code = errorCode(error);
+			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
+			return fail(code, rel, describe(error));
+		}
+		try {
+			const s = fs.fstatSync(fd);
+			if (!s.isFile()) return fail(s.isDirectory() ? 'not-a-file' : 'not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
+			if (s.size > maxBytes) return fail('too-large', rel, `is ${s.size} bytes, over the ${maxBytes}-byte cap`);
+			// Read at most maxBytes + 1 so a file that grows under us is still caught.
+			const buffer = Buffer.allocUnsafe(Math.min(s.size, maxBytes) + 1);
+			let total = 0;
+			for (;;) {
+				const n = fs.readSync(fd, buffer, total, buffer.length - total, null);
+				if (n === 0) break;
+				total += n;
+				if (total === buffer.length) break;
+			}
+			if (total > maxBytes) return fail('too-large', rel, `is over the ${maxBytes}-byte cap`);
+			return ok(buffer.subarray(0, total));
+		} catch (error) {
+			return fail(errorCode(error), rel, describe(error));
+		} finally {
+			fs.closeSync(fd);
+		}
+	}
+
+	function readLink(rel: string): Result<string> {
+		const parts = splitPath(rel);
+		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		const checked = checkDir(parts.slice(0, -1));
+		if (!checked.ok) return checked;
+		try {
+			return ok(fs.readlinkSync(abs(parts)));
+		} catch (error) {
+			const e = error as NodeJS.ErrnoException;
+			if (e.code === 'EINVAL') return fail('not-a-file', rel, 'is not a symlink');
+			return fail(errorCode(error), rel, describe(error));
+		}
+	}
+
+	return {kind: 'dir', location, list, stat, readFile, readLink};
+}

@@ -1,0 +1,88 @@
+import {type Finding, finding} from '../finding.ts';
+import type {Source, SourceError} from './source.ts';
+
+/** Caps on what is read into memory from the evidence. */
+export const caps = {
+	/** A container's config.v2.json / hostconfig.json, an image config, repositories.json. */
+	json: 16 * 1024 * 1024,
+	/** One-line id files: mount-id, cache-id, diff, parent, size, link, lower. */
+	small: 64 * 1024,
+} as const;
+
+export type Read<T> = {readonly value: T | undefined; readonly findings: Finding[]};
+
+function sourceFinding(error: SourceError, subject: string, what: string, severity: 'error' | 'warning' = 'error'): Finding {
+	const code = {
+		missing: 'missing',
+		'not-a-file': 'not-a-file',
+		'not-a-dir': 'not-a-dir',
+		symlink: 'symlink',
+		'too-large': 'too-large',
+		denied: 'unreadable',
+		'bad-path': 'bad-path',
+		io: 'unreadable',
+	}[error.code];
+	return finding(severity, `file.${code}`, subject, `${what}: ${error.message}`, error.path);
+}
+
+/** Reads a small text file and trims surrounding white space. A missing file gives no value and, unless optional, a finding. */
+export function readText(source: Source, rel: string, subject: string, what: string, opts: {optional?: boolean} = {}): Read<string> {
+	const r = source.readFile(rel, caps.small);
+	if (!r.ok) {
+		if (r.error.code === 'missing' && opts.optional) return {value: undefined, findings: []};
+		return {value: undefined, findings: [sourceFinding(r.error, subject, what)]};
+	}
+	return {value: r.value.toString('utf8').trim(), findings: []};
+}
+
+/** Reads and parses a JSON file; the raw bytes are kept for hashing. */
+export function readJson(
+	source: Source,
+	rel: string,
+	subject: string,
+	what: string,
+	opts: {optional?: boolean} = {},
+): Read<{json: unknown; bytes: Buffer}> {
+	const r = source.readFile(rel, caps.json);
+	if (!r.ok) {
+		if (r.error.code === 'missing' && opts.optional) return {value: undefined, findings: []};
+		return {value: undefined, findings: [sourceFinding(r.error, subject, what)]};
+	}
+	if (r.value.length === 0) {
+		return {value: undefined, findings: [finding('error', 'json.empty', subject, `${what} is empty`, rel)]};
+	}
+	try {
+		return {value: {json: JSON.parse(r.value.toString('utf8')), bytes: r.value}, findings: []};
+	} catch (error) {
+		const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+		return {value: undefined, findings: [finding('error', 'json.invalid', subject, `${what} is not valid JSON (${why})`, rel)]};
+	}
+}
+
+export function sourceErrorFinding(error: SourceError, subject: string, what: string, severity: 'error' | 'warning' = 'error'): Finding {
+	return sourceFinding(error, subject, what, severity);
+}
+
+/** Field access on untrusted JSON: each returns undefined when the type is wrong. */
+export function obj(v: unknown): Record<string, unknown> | undefined {
+	return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+export function str(v: unknown): string | undefined {
+	return typeof v === 'string' ? v : undefined;
+}
+
+export function num(v: unknown): number | undefined {
+	return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+export function bool(v: unknown): boolean | undefined {
+	return typeof v === 'boolean' ? v : undefined;
+}
+
+export function strArray(v: unknown): string[] | undefined {
+	return Array.isArray(v) && v.every(x => typeof x === 'string') ? (v as string[]) : undefined;
+}
+
+export const hex64 = /^[0-9a-f]{64}$/;
+export const digest = /^sha256:[0-9a-f]{64}$/;

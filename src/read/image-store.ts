@@ -1,0 +1,288 @@
+import {createHash} from 'node:crypto';
+import {type Finding, finding} from '../finding.ts';
+import {type Read, digest, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import type {Source} from './source.ts';
+
+export type RawHistory = {
+	readonly created?: string;
+	readonly createdBy?: string;
+	readonly comment?: string;
+	readonly emptyLayer: boolean;
+};
+
+export type RawImage = {
+	/** 'sha256:<hex>', from the file name. */
+	readonly id: string;
+	readonly path: string;
+	/** sha256 of the config file's exact bytes (equal to the id when intact). */
+	readonly contentDigest?: string;
+	readonly created?: string;
+	readonly diffIds: string[];
+	readonly history: RawHistory[];
+	/** The image's `config` object (runtime defaults), as stored. */
+	readonly config?: Record<string, unknown>;
+	readonly architecture?: string;
+	readonly os?: string;
+	readonly dockerVersion?: string;
+	/** imagedb/metadata/sha256/<hex>/parent */
+	readonly parent?: string;
+	/** imagedb/metadata/sha256/<hex>/lastUpdated */
+	readonly lastUpdated?: string;
+	readonly findings: Finding[];
+};
+
+export type RawLayer = {
+	/** 'sha256:<hex>', from the directory name. */
+	readonly chainId: string;
+	readonly path: string;
+	readonly diffId?: string;
+	readonly parent?: string;
+	readonly cacheId?: string;
+	readonly size?: number;
+	readonly findings: Finding[];
+};
+
+export type RawMount = {
+	readonly containerId: string;
+	readonly path: string;
+	readonly mountId?: string;
+	readonly initId?: string;
+	readonly parent?: string;
+	readonly findings: Finding[];
+};
+
+export type RawRef = {readonly repo: string; readonly ref: string; readonly imageId: string};
+
+export type RawImageStore = {
+	readonly driver: string;
+	readonly refs: RawRef[];
+	readonly images: Map<string, RawImage>;
+	readonly layers: Map<string, RawLayer>;
+	readonly mounts: Map<string, RawMount>;
+	readonly findings: Finding[];
+};
+
+/** Reads image/<driver>/repositories.json: {"Repositories": {repo: {ref: imageId}}}. */
+export function readRepositories(source: Source, driver: string): Read<RawRef[]> {
+	const path = `image/${driver}/repositories.json`;
+	const subject = `store:${driver}`;
+	const r = readJson(source, path, subject, 'repositories.json', {optional: true});
+	if (r.value === undefined) return {value: [], findings: r.findings};
+	const findings: Finding[] = [];
+	const repos = obj(obj(r.value.json)?.['Repositories']);
+	if (repos === undefined) {
+		return {value: [], findings: [finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path)]};
+	}
+	const refs: RawRef[] = [];
+	for (const [repo, entries] of Object.entries(repos)) {
+		const map = obj(entries);
+		if (map === undefined) {
+			findings.push(finding('error', 'json.shape', subject, `repositories.json: "${repo}" is not an object`, path));
+			continue;
+		}
+		for (const [ref, id] of Object.entries(map)) {
+			if (typeof id !== 'string' || !digest.test(id)) {
+				findings.push(finding('error', 'json.shape', subject, `repositories.json: "${ref}" does not point to an image id`, path));
+				continue;
+			}
+			refs.push({repo, ref, imageId: id});
+		}
+	}
+	return {value: refs, findings};
+}
+
+/** Reads image/<driver>/imagedb/content/sha256/<hex> (the image config) and imagedb/metadata/sha256/<hex>/{parent,lastUpdated}. */
+export function readImage(source: Source, driver: string, hex: string): RawImage {
+	const id = `sha256:${hex}`;
+	const subject = `image:${id}`;
+	const path = `image/${driver}/imagedb/content/sha256/${hex}`;
+	const findings: Finding[] = [];
+	const meta = `image/${driver}/imagedb/metadata/sha256/${hex}`;
+	const parent = readText(source, `${meta}/parent`, subject, 'image parent', {optional: true});
+	const lastUpdated = readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true});
+	findings.push(...parent.findings, ...lastUpdated.findings);
+	if (parent.value !== undefined && !digest.test(parent.value)) {
+		findings.push(finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`));
+	}
+	const base = {
+		id,
+		path,
+		...(parent.value !== undefined && digest.test(parent.value) ? {parent: parent.value} : {}),
+		...(lastUpdated.value !== undefined ? {lastUpdated: lastUpdated.value} : {}),
+	};
+	const r = readJson(source, path, subject, 'image config');
+	findings.push(...r.findings);
+	if (r.value === undefined) return {...base, diffIds: [], history: [], findings};
+	const contentDigest = 'sha256:' + createHash('sha256').update(r.value.bytes).digest('hex');
+	const json = obj(r.value.json);
+	if (json === undefined) {
+		findings.push(finding('error', 'json.shape', subject, 'image config is not a JSON object', path));
+		return {...base, contentDigest, diffIds: [], history: [], findings};
+	}
+	const rootfs = obj(json['rootfs']);
+	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
+	let diffIds = strArray(rawDiffIds) ?? [];
+	if (strArray(rawDiffIds) === undefined || diffIds.some(d => !digest.test(d))) {
+		findings.push(finding('error', 'image.diff-ids-invalid', subject, 'rootfs.diff_ids is not a list of sha256 digests', path));
+		diffIds = diffIds.filter(d => digest.test(d));
+	}
+	const history: RawHistory[] = [];
+	const rawHistory = json['history'];
+	if (Array.isArray(rawHistory)) {
+		for (const h of rawHistory) {
+			const e = obj(h);
+			if (e === undefined) continue;
+			const created = str(e['created']);
+			const createdBy = str(e['created_by']);
+			const comment = str(e['comment']);
+			history.push({
+				...(created !== undefined ? {created} : {}),
+				...(createdBy !== undefined ? {createdBy} : {}),
+				...(comment !== undefined ? {comment} : {}),
+				emptyLayer: bool(e['empty_layer']) ?? false,
+			});
+		}
+	}
+	const created = str(json['created']);
+	const config = obj(json['config']);
+	const architecture = str(json['architecture']);
+	const os = str(json['os']);
+	const dockerVersion = str(json['docker_version']);
+	return {
+		...base,
+		contentDigest,
+		diffIds,
+		history,
+		...(created !== undefined ? {created} : {}),
+		...(config !== undefined ? {config} : {}),
+		...(architecture !== undefined ? {architecture} : {}),
+		...(os !== undefined ? {os} : {}),
+		...(dockerVersion !== undefined ? {dockerVersion} : {}),
+		findings,
+	};
+}
+
+/** Reads image/<driver>/layerdb/sha256/<chain-hex>/{diff,cache-id,size,parent}. */
+export function readLayer(source: Source, driver: string, hex: string): RawLayer {
+	const chainId = `sha256:${hex}`;
+	const subject = `layer:${chainId}`;
+	const path = `image/${driver}/layerdb/sha256/${hex}`;
+	const diff = readText(source, `${path}/diff`, subject, 'layer diff id');
+	const cacheId = readText(source, `${path}/cache-id`, subject, 'layer cache id');
+	const size = readText(source, `${path}/size`, subject, 'layer size', {optional: true});
+	const parent = readText(source, `${path}/parent`, subject, 'layer parent', {optional: true});
+	const findings = [...diff.findings, ...cacheId.findings, ...size.findings, ...parent.findings];
+	const valid = (v: string | undefined, re: RegExp, file: string, what: string): string | undefined => {
+		if (v === undefined) return undefined;
+		if (re.test(v)) return v;
+		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what}`, `${path}/${file}`));
+		return undefined;
+	};
+	const diffId = valid(diff.value, digest, 'diff', 'a sha256 digest');
+	const cache = valid(cacheId.value, /^[0-9a-zA-Z_.-]{1,128}$/, 'cache-id', 'a directory id');
+	const parentId = valid(parent.value, digest, 'parent', 'a chain id');
+	let sizeValue: number | undefined;
+	if (size.value !== undefined) {
+		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
+		else findings.push(finding('warning', 'layer.field-invalid', subject, 'size is not a number', `${path}/size`));
+	}
+	return {
+		chainId,
+		path,
+		...(diffId !== undefined ? {diffId} : {}),
+		...(cache !== undefined ? {cacheId: cache} : {}),
+		...(parentId !== undefined ? {parent: parentId} : {}),
+		...(sizeValue !== undefined ? {size: sizeValue} : {}),
+		findings,
+	};
+}
+
+/** Reads image/<driver>/layerdb/mounts/<container-id>/{mount-id,init-id,parent}. */
+export function readMount(source: Source, driver: string, containerId: string): RawMount {
+	const subject = `container:${containerId}`;
+	const path = `image/${driver}/layerdb/mounts/${containerId}`;
+	const mountId = readText(source, `${path}/mount-id`, subject, 'mount-id');
+	const initId = readText(source, `${path}/init-id`, subject, 'init-id', {optional: true});
+	const parent = readText(source, `${path}/parent`, subject, 'mount parent', {optional: true});
+	const findings = [...mountId.findings, ...initId.findings, ...parent.findings];
+	const idRe = /^[0-9a-zA-Z_.-]{1,128}$/;
+	const check = (v: string | undefined, re: RegExp, file: string): string | undefined => {
+		if (v === undefined) return undefined;
+		if (re.test(v)) return v;
+		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold a valid id`, `${path}/${file}`));
+		return undefined;
+	};
+	const m = check(mountId.value, idRe, 'mount-id');
+	const i = check(initId.value, idRe, 'init-id');
+	const p = check(parent.value, digest, 'parent');
+	return {
+		containerId,
+		path,
+		...(m !== undefined ? {mountId: m} : {}),
+		...(i !== undefined ? {initId: i} : {}),
+		...(p !== undefined ? {parent: p} : {}),
+		findings,
+	};
+}
+
+/** Lists a directory of hex-named entries, with a finding for each entry that does not belong. */
+function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' | 'file', findings: Finding[]): string[] {
+	const listed = source.list(dir);
+	if (!listed.ok) {
+		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, dir));
+		return [];
+	}
+	const out: string[] = [];
+	for (const e of listed.value) {
+		if (!hex64.test(e.name)) {
+			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+			continue;
+		}
+		if (e.kind !== want) {
+			const code = e.kind === 'symlink' ? 'file.symlink' : want === 'dir' ? 'file.not-a-dir' : 'file.not-a-file';
+			findings.push(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
+			continue;
+		}
+		out.push(e.name);
+	}
+	return out;
+}
+
+/** Which parts of a store to read; `ls` needs only the references. */
+export type StoreParts = {readonly images: boolean; readonly layers: boolean; readonly mounts: boolean};
+
+/** Reads one image store, image/<driver>/. */
+export function readImageStore(source: Source, driver: string, parts: StoreParts = {images: true, layers: true, mounts: true}): RawImageStore {
+	const subject = `store:${driver}`;
+	const findings: Finding[] = [];
+	const refs = readRepositories(source, driver);
+	findings.push(...refs.findings);
+	const images = new Map<string, RawImage>();
+	const layers = new Map<string, RawLayer>();
+	const mounts = new Map<string, RawMount>();
+	if (parts.images) {
+		for (const hex of listHexDirs(source, `image/${driver}/imagedb/content/sha256`, subject, 'file', findings)) {
+			images.set(`sha256:${hex}`, readImage(source, driver, hex));
+		}
+	}
+	if (parts.layers) {
+		const dir = `image/${driver}/layerdb/sha256`;
+		const listed = source.list(dir);
+		if (listed.ok) {
+			for (const e of listed.value) {
+				if (hex64.test(e.name) && e.kind === 'dir') layers.set(`sha256:${e.name}`, readLayer(source, driver, e.name));
+				else if (e.name.endsWith('-removing')) {
+					findings.push(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
+				} else {
+					findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+				}
+			}
+		} else if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, dir));
+	}
+	if (parts.mounts) {
+		for (const id of listHexDirs(source, `image/${driver}/layerdb/mounts`, subject, 'dir', findings)) {
+			mounts.set(id, readMount(source, driver, id));
+		}
+	}
+	return {driver, refs: refs.value ?? [], images, layers, mounts, findings};
+}

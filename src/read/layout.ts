@@ -1,0 +1,55 @@
+import {type Finding, finding} from '../finding.ts';
+import {drivers} from './drivers.ts';
+import {sourceErrorFinding} from './files.ts';
+import type {Source} from './source.ts';
+
+export type Layout = 'v2' | 'v1' | 'unknown';
+
+export type RawLayout = {
+	readonly layout: Layout;
+	/** Drivers with an image store, `image/<driver>/`. */
+	readonly imageStores: string[];
+	/** Driver directories present at the top of the root. */
+	readonly driverDirs: string[];
+	readonly isDockerRoot: boolean;
+	readonly findings: Finding[];
+};
+
+const markers = new Set(['containers', 'image', 'graph', 'volumes', 'network', 'swarm', 'trust', 'plugins', 'buildkit', 'containerd']);
+
+/** Probes the top of the root: which layout (image/<driver> = 1.10+, graph/ = ≤1.9) and which drivers. */
+export function readLayout(source: Source): RawLayout {
+	const findings: Finding[] = [];
+	const top = source.list('');
+	if (!top.ok) {
+		return {layout: 'unknown', imageStores: [], driverDirs: [], isDockerRoot: false, findings: [sourceErrorFinding(top.error, 'root', 'root')]};
+	}
+	const names = new Map(top.value.map(e => [e.name, e.kind]));
+	const driverDirs = [...names.keys()].filter(n => Object.hasOwn(drivers, n) && names.get(n) === 'dir');
+	const isDockerRoot = [...names.keys()].some(n => markers.has(n)) || driverDirs.length > 0;
+	const imageStores: string[] = [];
+	if (names.get('image') === 'dir') {
+		const stores = source.list('image');
+		if (stores.ok) {
+			for (const e of stores.value) {
+				if (e.kind === 'dir') imageStores.push(e.name);
+				else if (e.kind === 'symlink') findings.push(finding('warning', 'file.symlink', 'root', `image/${e.name} is a symlink; not followed`, `image/${e.name}`));
+			}
+		} else findings.push(sourceErrorFinding(stores.error, 'root', 'image store directory'));
+	} else if (names.has('image')) {
+		findings.push(finding('error', 'file.not-a-dir', 'root', 'image is not a directory', 'image'));
+	}
+	let layout: Layout = 'unknown';
+	if (imageStores.length > 0) layout = 'v2';
+	else if (names.get('graph') === 'dir') layout = 'v1';
+	else if (names.get('containers') === 'dir') layout = 'v2';
+	if (layout === 'v1') {
+		findings.push(
+			finding('error', 'layout.unsupported', 'root', 'this root uses the pre-1.10 layout (graph/); its images and layers are not read yet', 'graph'),
+		);
+	}
+	for (const [name, kind] of names) {
+		if (kind === 'symlink') findings.push(finding('warning', 'file.symlink', 'root', `${name} is a symlink; not followed`, name));
+	}
+	return {layout, imageStores, driverDirs, isDockerRoot, findings};
+}

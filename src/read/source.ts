@@ -1,0 +1,77 @@
+/**
+ * A read-only view of a Docker root. Every reader goes through a Source, never through
+ * `node:fs` directly, so that the same readers work on a directory and (later) on an archive,
+ * and so that the safety rules live in one place:
+ * - paths are relative to the root, '/'-separated, and may not contain '..' or absolute parts;
+ * - no symlink is ever followed (a symlink where a directory or file is expected is an error);
+ * - reads are capped: a file larger than the cap is refused, not loaded.
+ */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket' | 'other';
+
+export type Entry = { readonly name: string; readonly kind: EntryKind };
+
+export type Stat = {
+	readonly kind: EntryKind;
+	readonly size: number;
+	readonly mode: number;
+	readonly uid: number;
+	readonly gid: number;
+	readonly mtimeMs: number;
+	/** For char/block devices: major and minor numbers. */
+	readonly rdev?: {readonly major: number; readonly minor: number};
+};
+
+export type SourceErrorCode =
+	| 'missing'
+	| 'not-a-file'
+	| 'not-a-dir'
+	| 'symlink'
+	| 'too-large'
+	| 'denied'
+	| 'bad-path'
+	| 'io';
+
+export type SourceError = {readonly code: SourceErrorCode; readonly path: string; readonly message: string};
+
+export type Result<T> = {readonly ok: true; readonly value: T} | {readonly ok: false; readonly error: SourceError};
+
+export type Source = {
+	/** 'dir' for a directory on disk, 'archive' for a tarball. */
+	readonly kind: 'dir' | 'archive';
+	/** Absolute path of the directory or archive. */
+	readonly location: string;
+	/** Entries of a directory, sorted by name. */
+	list(rel: string): Result<Entry[]>;
+	/** lstat: never follows a symlink. */
+	stat(rel: string): Result<Stat>;
+	/** A regular file's bytes, refused when larger than maxBytes. */
+	readFile(rel: string, maxBytes: number): Result<Buffer>;
+	/** A symlink's target, as stored. */
+	readLink(rel: string): Result<string>;
+};
+
+export function ok<T>(value: T): Result<T> {
+	return {ok: true, value};
+}
+
+export function fail<T>(code: SourceErrorCode, path: string, message: string): Result<T> {
+	return {ok: false, error: {code, path, message}};
+}
+
+/** Splits and validates a relative path; null when it tries to leave the root. */
+export function splitPath(rel: string): string[] | null {
+	if (rel === '' || rel === '.') return [];
+	if (rel.startsWith('/') || rel.includes('\0')) return null;
+	const parts = rel.split('/').filter(p => p !== '' && p !== '.');
+	if (parts.some(p => p === '..')) return null;
+	return parts;
+}
+
+export function joinPath(...parts: string[]): string {
+	return parts.filter(p => p !== '').join('/');
+}
+
+/** Compares strings by code unit, independent of locale: output must be deterministic. */
+export function byString(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+import {clean} from './sanitize.ts';
+
+export function shortId(id: string | null | undefined): string {
+	if (id === null || id === undefined) return '-';
+	return clean(id.replace(/^sha256:/, '').slice(0, 12));
+}
+
+/** Sizes as docker prints them: decimal units, three significant digits ("1.11MB"). */
+export function humanSize(bytes: number | null | undefined): string {
+	if (bytes === null || bytes === undefined) return '-';
+	const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+	let size = bytes;
+	let i = 0;
+	while (size >= 1000 && i < units.length - 1) {
+		size /= 1000;
+		i++;
+	}
+	// Go's %.3g: three significant digits, trailing zeros dropped.
+	const text = Number(size.toPrecision(3)).toString();
+	return `${text}${units[i]}`;
+}
+
+/** Times are printed in UTC, to the second, as "2017-02-13 16:43:20 UTC". */
+export function utc(t: string | null | undefined): string {
+	if (t === null || t === undefined) return '-';
+	const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(t);
+	if (m === null) return clean(t);
+	if (m[4] === 'Z') return `${m[1]} ${m[2]} UTC`;
+	const d = new Date(t);
+	return Number.isNaN(d.getTime()) ? clean(t) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** Lays out rows in columns separated by three spaces, like docker's tables. */
+export function table(header: string[], rows: string[][]): string {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)));
+	const line = (cells: string[]) =>
+		cells
+			.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+			.join('   ')
+			.trimEnd();
+	return [line(header), ...rows.map(line)].join('\n') + '\n';
+}

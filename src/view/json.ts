@@ -1,0 +1,166 @@
+import type {Finding} from '../finding.ts';
+import type {Container, Image, Layer, Model} from '../model/types.ts';
+import type {Resolved} from '../model/resolve.ts';
+
+/**
+ * The JSON contract (schema 1). These DTOs are what scripts depend on: they are built here,
+ * apart from the model, so that the model can change without breaking them. Documented in the README.
+ */
+export const schema = 1;
+
+export function findingJson(f: Finding) {
+	return {severity: f.severity, code: f.code, subject: f.subject, ...(f.path !== undefined ? {path: f.path} : {}), message: f.message};
+}
+
+export function imageJson(i: Image) {
+	return {
+		id: i.id,
+		tags: i.tags,
+		digests: i.digests,
+		created: i.created,
+		diffIds: i.diffIds,
+		chainIds: i.chainIds,
+		parent: i.parent,
+		intermediate: i.intermediate,
+		dangling: i.dangling,
+		history: i.history.map(h => ({created: h.created, createdBy: h.createdBy, emptyLayer: h.emptyLayer, chainId: h.chainId})),
+		driver: i.driver,
+		size: i.size,
+		children: i.children,
+		containers: i.containers,
+	};
+}
+
+export function layerJson(l: Layer) {
+	return {
+		chainId: l.chainId,
+		diffId: l.diffId,
+		parent: l.parent,
+		cacheId: l.cacheId,
+		size: l.size,
+		driver: l.driver,
+		path: l.path,
+		images: l.images,
+		containers: l.containers,
+	};
+}
+
+export function chainJson(c: Container) {
+	return c.chain.map(e => ({
+		role: e.role,
+		cacheId: e.cacheId,
+		...(e.chainId !== undefined ? {chainId: e.chainId} : {}),
+		...(e.diffId !== undefined ? {diffId: e.diffId} : {}),
+		path: e.path,
+	}));
+}
+
+export function containerJson(c: Container) {
+	return {
+		id: c.id,
+		name: c.name,
+		imageId: c.imageId,
+		imageRef: c.imageRef,
+		status: c.status,
+		created: c.created,
+		startedAt: c.startedAt,
+		finishedAt: c.finishedAt,
+		exitCode: c.exitCode,
+		driver: c.driver,
+		mountId: c.mountId,
+		initId: c.initId,
+		parentChainId: c.parentChainId,
+		chain: chainJson(c),
+		command: c.command,
+		imageTags: c.imageTags,
+	};
+}
+
+/** `layerlens model`: everything. */
+export function modelJson(m: Model) {
+	return {
+		schema,
+		root: m.root,
+		layout: m.layout,
+		drivers: m.drivers,
+		images: m.images.map(imageJson),
+		layers: m.layers.map(layerJson),
+		containers: m.containers.map(containerJson),
+		findings: m.findings.map(findingJson),
+	};
+}
+
+/** `layerlens ls --json`: one object per container, newest first like docker ps -a. */
+export function lsJson(containers: readonly Container[]) {
+	return containers.map(c => ({
+		id: c.id,
+		name: c.name,
+		image: c.imageRef,
+		imageId: c.imageId,
+		command: c.command,
+		created: c.created,
+		status: c.status,
+		startedAt: c.startedAt,
+		finishedAt: c.finishedAt,
+		exitCode: c.exitCode,
+	}));
+}
+
+/** `layerlens images --json`. */
+export function imagesJson(images: readonly Image[]) {
+	return images.map(i => ({
+		id: i.id,
+		tags: i.tags,
+		digests: i.digests,
+		created: i.created,
+		size: i.size,
+		parent: i.parent,
+		intermediate: i.intermediate,
+		dangling: i.dangling,
+		driver: i.driver,
+		containers: i.containers,
+	}));
+}
+
+/** `layerlens tree --json`: the containers shown, each with its chain and image, then images without containers. */
+export function treeJson(m: Model, containers: readonly Container[], images: readonly Image[]) {
+	const byId = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
+	return {
+		schema,
+		root: m.root,
+		containers: containers.map(c => {
+			const img = c.imageId === null ? undefined : byId.get(`${c.driver ?? ''}\0${c.imageId}`);
+			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};
+		}),
+		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: [...i.chainIds].reverse()})),
+		findings: m.findings.filter(f => subjects(containers, images).has(f.subject)).map(findingJson),
+	};
+}
+
+export function subjects(containers: readonly Container[], images: readonly Image[]): Set<string> {
+	const s = new Set<string>();
+	for (const c of containers) {
+		s.add(`container:${c.id}`);
+		for (const e of c.chain) if (e.chainId !== undefined) s.add(`layer:${e.chainId}`);
+	}
+	for (const i of images) {
+		s.add(`image:${i.id}`);
+		for (const id of i.chainIds) s.add(`layer:${id}`);
+	}
+	return s;
+}
+
+/** `layerlens inspect REF`: the object in full (including the stored configs) with its findings. */
+export function inspectJson(m: Model, r: Resolved) {
+	const subject = r.kind === 'container' ? `container:${r.container.id}` : r.kind === 'image' ? `image:${r.image.id}` : `layer:${r.layer.chainId}`;
+	const findings = m.findings.filter(f => f.subject === subject).map(findingJson);
+	if (r.kind === 'container') {
+		const c = r.container;
+		return {kind: 'container', ...containerJson(c), error: c.error, config: c.config, hostConfig: c.hostConfig, mountPoints: c.mountPoints, path: c.path, findings};
+	}
+	if (r.kind === 'image') {
+		const i = r.image;
+		return {kind: 'image', ...imageJson(i), lastUpdated: i.lastUpdated, architecture: i.architecture, os: i.os, config: i.config, path: i.path, findings};
+	}
+	return {kind: 'layer', ...layerJson(r.layer), createdBy: r.layer.createdBy, metaPath: r.layer.metaPath, findings};
+}

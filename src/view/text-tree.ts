@@ -1,0 +1,112 @@
+import type {Finding} from '../finding.ts';
+import type {Container, Image, Model} from '../model/types.ts';
+import {shortId, humanSize, utc} from './format.ts';
+import type {Paint} from './paint.ts';
+import {clean} from './sanitize.ts';
+import {subjects} from './json.ts';
+
+export type TreeOptions = {readonly paint: Paint};
+
+export function statusText(c: Container): string {
+	if (c.status === null) return 'unknown';
+	if (c.status === 'exited') return `exited (${c.exitCode ?? '?'})`;
+	return c.status;
+}
+
+function imageLabel(i: Image): string {
+	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
+	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
+	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
+}
+
+function countBy(findings: readonly Finding[]): Map<string, Finding[]> {
+	const m = new Map<string, Finding[]>();
+	for (const f of findings) {
+		const list = m.get(f.subject) ?? [];
+		list.push(f);
+		m.set(f.subject, list);
+	}
+	return m;
+}
+
+function mark(p: Paint, fs: Finding[] | undefined): string {
+	if (fs === undefined || fs.length === 0) return '';
+	const worst = fs.some(f => f.severity === 'error') ? p.error : fs.some(f => f.severity === 'warning') ? p.warning : p.info;
+	return ' ' + worst(`[${fs.length} finding${fs.length === 1 ? '' : 's'}]`);
+}
+
+/**
+ * The text tree: each container with its chain (RW, init, image layers top down, then the
+ * image), then the images no container uses, each with its layers. Ids are short; directories
+ * are given in full, relative to the root.
+ */
+export function renderTree(m: Model, containers: readonly Container[], images: readonly Image[], opts: TreeOptions): string {
+	const p = opts.paint;
+	const out: string[] = [];
+	const bySubject = countBy(m.findings);
+	const imageByKey = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
+	const layerByKey = new Map(m.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
+	out.push(`${p.title('Docker root')} ${clean(m.root)}  layout ${m.layout}  driver${m.drivers.length === 1 ? '' : 's'} ${m.drivers.map(clean).join(', ') || '-'}`);
+	out.push(
+		`${m.containers.length} container${m.containers.length === 1 ? '' : 's'}, ${m.images.length} image${m.images.length === 1 ? '' : 's'}, ${m.layers.length} layer${m.layers.length === 1 ? '' : 's'}, ${m.findings.length} finding${m.findings.length === 1 ? '' : 's'}`,
+	);
+	for (const c of containers) {
+		out.push('');
+		out.push(`${p.title('container')} ${p.id(clean(c.name ?? '?'))} ${shortId(c.id)}  ${statusText(c)}  created ${utc(c.created)}${mark(p, bySubject.get(`container:${c.id}`))}`);
+		const rows: string[] = [];
+		for (const e of c.chain) {
+			const path = e.path === null ? '-' : clean(e.path) + (e.pathExists ? '' : p.error(' (missing)'));
+			if (e.role === 'image') {
+				const l = e.chainId === undefined ? undefined : layerByKey.get(`${c.driver ?? ''}\0${e.chainId}`);
+				const by = l?.createdBy ? p.dim(`  <- ${step(l.createdBy)}`) : '';
+				rows.push(`${p.role('image')}  chain ${shortId(e.chainId)}  diff ${shortId(e.diffId)}  cache ${shortId(e.cacheId)}  ${path}${mark(p, e.chainId === undefined ? undefined : bySubject.get(`layer:${e.chainId}`))}${by}`);
+			} else {
+				const id = e.cacheId === null ? '-' : e.role === 'init' ? `${shortId(e.cacheId)}-init` : shortId(e.cacheId);
+				rows.push(`${p.role(e.role === 'rw' ? 'rw   ' : 'init ')}  cache ${id}  ${path}`);
+			}
+		}
+		const img = c.imageId === null ? undefined : imageByKey.get(`${c.driver ?? ''}\0${c.imageId}`);
+		const typed = c.imageRef !== null && c.imageRef !== '' ? `  (as typed: ${clean(c.imageRef)})` : '';
+		if (img !== undefined) rows.push(`${p.title('image')}  ${imageLabel(img)}  ${shortId(img.id)}${typed}${mark(p, bySubject.get(`image:${img.id}`))}`);
+		else rows.push(`${p.title('image')}  ${c.imageId === null ? '-' : shortId(c.imageId)} ${p.error('(not in the image store)')}${typed}`);
+		rows.forEach((r, i) => out.push(`${i === rows.length - 1 ? '└── ' : '├── '}${r}`));
+	}
+	if (images.length > 0) {
+		out.push('');
+		out.push(p.title('images without containers'));
+		for (const i of images) {
+			out.push('');
+			out.push(`${p.title('image')} ${imageLabel(i)} ${shortId(i.id)}  created ${utc(i.created)}  ${humanSize(i.size)}${mark(p, bySubject.get(`image:${i.id}`))}`);
+			const layers = [...i.chainIds].reverse();
+			layers.forEach((chainId, k) => {
+				const l = layerByKey.get(`${i.driver}\0${chainId}`);
+				const path = l?.path == null ? p.error('(not in layerdb)') : clean(l.path) + (l.pathExists ? '' : p.error(' (missing)'));
+				out.push(`${k === layers.length - 1 ? '└── ' : '├── '}${p.role('image')}  chain ${shortId(chainId)}  cache ${shortId(l?.cacheId)}  ${path}`);
+			});
+		}
+	}
+	const shown = subjects(containers, images);
+	const relevant = m.findings.filter(f => shown.has(f.subject) || !/^(container|image|layer):/.test(f.subject));
+	if (relevant.length > 0) {
+		out.push('');
+		out.push(p.title('findings'));
+		out.push(renderFindings(relevant, p));
+	}
+	return out.join('\n') + '\n';
+}
+
+/** A history step as a person reads it: the builder's "/bin/sh -c #(nop) " prefix dropped, at most 50 characters. */
+export function step(createdBy: string): string {
+	const s = clean(createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim());
+	return s.length > 50 ? `${s.slice(0, 49)}…` : s;
+}
+
+export function renderFindings(findings: readonly Finding[], p: Paint): string {
+	return findings
+		.map(f => {
+			const sev = f.severity === 'error' ? p.error('error  ') : f.severity === 'warning' ? p.warning('warning') : p.info('info   ');
+			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
+			return `${sev} ${clean(f.code)}  ${clean(subj)}  ${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`;
+		})
+		.join('\n');
+}
