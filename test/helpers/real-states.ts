@@ -19,6 +19,10 @@ export interface Expected {
   imagesList: any[];
   /** `docker info --format '{{json .}}'`. */
   info: any;
+  /** `docker images -q --no-trunc --filter dangling=true`: untagged images without children. */
+  danglingIds: string[];
+  /** `docker images -q --no-trunc` (no -a): what docker shows without intermediate images. */
+  topLevelIds: string[];
   /** Named facts about the scenario (ids), for tests. */
   facts: {
     busyboxImageId: string;
@@ -76,6 +80,8 @@ export function captureExpected(daemon: Daemon): Omit<Expected, 'facts' | 'notes
     ps: jsonLines(d(['ps', '-a', '--no-trunc', '--format', '{{json .}}'])),
     imagesList: jsonLines(d(['images', '-a', '--no-trunc', '--format', '{{json .}}'])),
     info: JSON.parse(d(['info', '--format', '{{json .}}'])),
+    danglingIds: [...new Set(lines(d(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])))],
+    topLevelIds: [...new Set(lines(d(['images', '-q', '--no-trunc'])))],
   };
 }
 
