@@ -1,0 +1,203 @@
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {run} from '../src/cli.ts';
+import {loadModel, openSource} from '../src/load.ts';
+import type {Container, Model} from '../src/model/types.ts';
+import {copyTree} from './helpers/fake-root.ts';
+import {realRoot} from './helpers/real-fixtures.ts';
+import {cli} from './helpers/run-cli.ts';
+
+// Random damage to copies of real states: delete, truncate, corrupt, swap, symlink out.
+// Every run must end with a documented exit code and no stack trace, and every container whose
+// own files were untouched must still be reported as before. Seeded: FUZZ_SEED=n reproduces a run.
+
+function rng(seed: number): () => number {
+	let s = seed >>> 0;
+	return () => {
+		s = (s + 0x6d2b79f5) >>> 0;
+		let t = s;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/** Paths that damage can hit: the metadata areas and the top of the driver directories. */
+function targets(root: string): string[] {
+	const out: string[] = [];
+	const walk = (rel: string, depth: number) => {
+		for (const e of fs.readdirSync(path.join(root, rel), {withFileTypes: true})) {
+			const r = rel === '' ? e.name : `${rel}/${e.name}`;
+			out.push(r);
+			if (e.isDirectory() && depth < 6 && !/^(aufs\/diff|aufs\/mnt|overlay2|vfs\/dir)\/[^/]+$/.test(r)) walk(r, depth + 1);
+		}
+	};
+	walk('', 0);
+	return out.filter(p => /^(containers|image|aufs|overlay2|vfs)(\/|$)/.test(p));
+}
+
+type Damage = {kind: string; paths: string[]};
+
+function damage(root: string, pick: () => number, outside: string): Damage {
+	const all = targets(root);
+	const one = () => all[Math.floor(pick() * all.length)]!;
+	const kinds = ['delete', 'truncate', 'corrupt', 'swap', 'symlink-out', 'garbage-json'];
+	const kind = kinds[Math.floor(pick() * kinds.length)]!;
+	const p = one();
+	const abs = path.join(root, p);
+	const st = fs.lstatSync(abs);
+	switch (kind) {
+		case 'delete':
+			fs.rmSync(abs, {recursive: true, force: true});
+			return {kind, paths: [p]};
+		case 'truncate':
+			if (!st.isFile()) return damage(root, pick, outside);
+			fs.truncateSync(abs, Math.floor(pick() * st.size));
+			return {kind, paths: [p]};
+		case 'corrupt': {
+			if (!st.isFile() || st.size === 0) return damage(root, pick, outside);
+			const buf = fs.readFileSync(abs);
+			for (let i = 0; i < 1 + Math.floor(pick() * 8); i++) buf[Math.floor(pick() * buf.length)] = Math.floor(pick() * 256);
+			fs.writeFileSync(abs, buf);
+			return {kind, paths: [p]};
+		}
+		case 'swap': {
+			const q = one();
+			const absQ = path.join(root, q);
+			if (!st.isFile() || !fs.lstatSync(absQ).isFile() || p === q) return damage(root, pick, outside);
+			const a = fs.readFileSync(abs);
+			fs.writeFileSync(abs, fs.readFileSync(absQ));
+			fs.writeFileSync(absQ, a);
+			return {kind, paths: [p, q]};
+		}
+		case 'symlink-out':
+			fs.rmSync(abs, {recursive: true, force: true});
+			fs.symlinkSync(st.isDirectory() ? outside : path.join(outside, 'config.v2.json'), abs);
+			return {kind, paths: [p]};
+		default: {
+			if (!st.isFile()) return damage(root, pick, outside);
+			const garbage = pick() < 0.5 ? '['.repeat(100000) : Buffer.from(Array.from({length: 512}, () => Math.floor(pick() * 256)));
+			fs.writeFileSync(abs, garbage);
+			return {kind, paths: [p]};
+		}
+	}
+}
+
+/** Puts damaged paths back as they were in the original tree. */
+function restore(original: string, copy: string, paths: string[]): void {
+	for (const p of paths) {
+		fs.rmSync(path.join(copy, p), {recursive: true, force: true});
+		if (!fs.existsSync(path.join(original, p)) && !isLink(path.join(original, p))) continue;
+		fs.mkdirSync(path.dirname(path.join(copy, p)), {recursive: true});
+		execFileSync('cp', ['-a', path.join(original, p), path.join(copy, p)]);
+	}
+}
+
+function isLink(p: string): boolean {
+	try {
+		return fs.lstatSync(p).isSymbolicLink();
+	} catch {
+		return false;
+	}
+}
+
+/** The files a container's report depends on. */
+function ownFiles(m: Model, c: Container): string[] {
+	const store = `image/${c.driver}`;
+	const files = [`containers/${c.id}`, `${store}/layerdb/mounts/${c.id}`];
+	for (const e of c.chain) {
+		if (e.path !== null) files.push(e.path.replace(/\/diff$/, ''));
+		if (e.chainId !== undefined) files.push(`${store}/layerdb/sha256/${e.chainId.slice(7)}`);
+	}
+	return files;
+}
+
+function touches(damaged: string[], own: string[]): boolean {
+	// Damage to a path, to anything inside it, or to a directory above it.
+	return damaged.some(d => own.some(o => d === o || d.startsWith(`${o}/`) || o.startsWith(`${d}/`)));
+}
+
+const summary = (c: Container) => ({name: c.name, status: c.status, imageId: c.imageId, chain: c.chain.map(e => [e.role, e.cacheId, e.path])});
+
+function silentIo() {
+	let out = '';
+	let err = '';
+	return {io: {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}}, out: () => out, err: () => err};
+}
+
+const seed0 = Number(process.env['FUZZ_SEED'] ?? 20261129);
+const rounds = Number(process.env['FUZZ_ROUNDS'] ?? 60);
+
+for (const name of ['aufs', 'overlay2'] as const) {
+	test(`fuzz ${name}: ${rounds} damaged copies, every command survives, untouched containers unchanged`, () => {
+		const real = realRoot(name);
+		if (real === null) return console.log('  (skipped: no real fixtures here)');
+		const before = loadModel(openSource(real)).model;
+		const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-outside-'));
+		fs.writeFileSync(path.join(outside, 'config.v2.json'), '{"ID":"outside","Name":"/outside"}');
+		try {
+			// One copy; each round damages it, then puts the damaged paths back from the original.
+			const copy = copyTree(real);
+			for (let round = 0; round < rounds; round++) {
+				const seed = seed0 + round;
+				const pick = rng(seed);
+				const damaged: Damage[] = [];
+				try {
+					for (let k = 0; k < 1 + Math.floor(pick() * 3); k++) damaged.push(damage(copy, pick, outside));
+					const where = `seed ${seed}: ${damaged.map(d => `${d.kind} ${d.paths.join(' & ')}`).join('; ')}`;
+					for (const argv of [['model'], ['tree'], ['ls'], ['images', '--json'], ['inspect', before.containers[0]!.id]]) {
+						const s = silentIo();
+						const code = run([...argv, '--root', copy], s.io);
+						assert.ok(code === 0 || code === 2, `${where}: ${argv[0]} exited ${code}: ${s.err()}`);
+						assert.not.match(s.err(), /internal error|\n\s+at /, where);
+					}
+					const after = loadModel(openSource(copy)).model;
+					const paths = damaged.flatMap(d => d.paths);
+					for (const c of before.containers) {
+						if (touches(paths, ownFiles(before, c))) continue;
+						const now = after.containers.find(x => x.id === c.id);
+						assert.ok(now !== undefined, `${where}: untouched container ${c.name} is gone`);
+						assert.equal(summary(now), summary(c), `${where}: untouched container ${c.name} changed`);
+					}
+					// Nothing outside the root was read as if it were evidence.
+					assert.not.ok(after.containers.some(c => c.name === 'outside'), `${where}: followed a symlink out of the root`);
+				} finally {
+					restore(real, copy, damaged.flatMap(d => d.paths));
+				}
+			}
+			fs.rmSync(copy, {recursive: true, force: true});
+		} finally {
+			fs.rmSync(outside, {recursive: true, force: true});
+		}
+	});
+}
+
+test('fuzz through the real CLI: a few damaged roots, documented exit codes, no stack trace', () => {
+	const real = realRoot('overlay2');
+	if (real === null) return;
+	const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-outside-'));
+	try {
+		for (let round = 0; round < 5; round++) {
+			const pick = rng(seed0 + 1000 + round);
+			const copy = copyTree(real);
+			try {
+				for (let k = 0; k < 3; k++) damage(copy, pick, outside);
+				for (const argv of [['tree'], ['model']]) {
+					const r = cli([...argv, '--root', copy]);
+					assert.ok(r.code === 0 || r.code === 2, `${argv[0]} exited ${r.code}: ${r.stderr}`);
+					assert.not.match(r.stderr, /\n\s+at |internal error/);
+				}
+			} finally {
+				fs.rmSync(copy, {recursive: true, force: true});
+			}
+		}
+	} finally {
+		fs.rmSync(outside, {recursive: true, force: true});
+	}
+});
+
+test.run();
