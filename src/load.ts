@@ -1,17 +1,51 @@
+import fs from 'node:fs';
 import {openDirSource} from './read/dir-source.ts';
 import {type ReadParts, allParts, readHost} from './read/host.ts';
 import type {Source} from './read/source.ts';
+import {openTarSource} from './read/tar-source.ts';
+import {finding} from './finding.ts';
 import {link} from './model/link.ts';
 import type {Model} from './model/types.ts';
 
 export type Loaded = {readonly model: Model; readonly source: Source; readonly isDockerRoot: boolean};
 
-/** Opens a root and runs readers → link. */
+/** Runs readers → link on an open root. Findings from opening an archive (truncation, bad headers) are kept. */
 export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const raw = readHost(source, parts);
+	const problems = (source as {problems?: string[]}).problems ?? [];
+	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
 	return {model: link(raw), source, isDockerRoot: raw.isDockerRoot};
 }
 
+/** Opens a directory as a root (synchronous: no archive). */
 export function openSource(root: string): Source {
 	return openDirSource(root);
+}
+
+export type OpenResult = {readonly ok: true; readonly source: Source} | {readonly ok: false; readonly error: string};
+
+/**
+ * Opens what --root names: a directory, or a .tar / .tar.gz / .tgz archive of a Docker root
+ * (read in place, never extracted). Errors come back as one line for the user.
+ */
+export async function openRoot(root: string, onProgress?: (bytes: number) => void): Promise<OpenResult> {
+	let st: fs.Stats;
+	try {
+		st = fs.statSync(root);
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		return {ok: false, error: code === 'ENOENT' ? `${root}: no such directory or archive` : code === 'EACCES' ? `${root}: permission denied` : `${root}: cannot be read (${code})`};
+	}
+	if (st.isDirectory()) {
+		try {
+			fs.accessSync(root, fs.constants.R_OK | fs.constants.X_OK);
+		} catch {
+			return {ok: false, error: `${root}: permission denied`};
+		}
+		return {ok: true, source: openDirSource(root)};
+	}
+	if (!st.isFile()) return {ok: false, error: `${root}: not a directory or an archive`};
+	const opened = await openTarSource(root, onProgress === undefined ? {} : {onProgress});
+	if (!opened.ok) return {ok: false, error: `${root}: ${opened.error.message}`};
+	return {ok: true, source: opened.value};
 }

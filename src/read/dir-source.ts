@@ -14,7 +14,8 @@ import {
 
 /** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
 const noAtime = fs.constants.O_NOATIME ?? 0;
-const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+// O_NONBLOCK: a FIFO planted where a file should be must not hang the reader (it is refused after fstat).
+const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
 
 function kindOf(s: fs.Stats | fs.Dirent): EntryKind {
 	if (s.isFile()) return 'file';
@@ -25,6 +26,11 @@ function kindOf(s: fs.Stats | fs.Dirent): EntryKind {
 	if (s.isFIFO()) return 'fifo';
 	if (s.isSocket()) return 'socket';
 	return 'other';
+}
+
+/** A single path component that needs no further checks. */
+function plainName(name: string): boolean {
+	return name !== '' && name !== '.' && name !== '..' && !name.includes('\0');
 }
 
 function errorCode(error: unknown): 'missing' | 'denied' | 'not-a-dir' | 'symlink' | 'io' {
@@ -57,12 +63,13 @@ export function openDirSource(root: string): Source {
 
 	/** Checks that every component of a directory path is a real directory (not a symlink). */
 	function checkDir(parts: string[]): Result<true> {
-		for (let i = 1; i <= parts.length; i++) {
-			const rel = parts.slice(0, i).join('/');
+		let rel = '';
+		for (let i = 0; i < parts.length; i++) {
+			rel = i === 0 ? parts[0]! : rel + '/' + parts[i]!;
 			if (checkedDirs.has(rel)) continue;
 			let s: fs.Stats;
 			try {
-				s = fs.lstatSync(abs(parts.slice(0, i)));
+				s = fs.lstatSync(location + '/' + rel);
 			} catch (error) {
 				return fail(errorCode(error), rel, describe(error));
 			}
@@ -122,14 +129,23 @@ export function openDirSource(root: string): Source {
 		return fs.openSync(file, readFlags);
 	}
 
-	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
+	function filePath(rel: string): Result<string> {
+		const slash = rel.lastIndexOf('/');
+		if (slash > 0 && checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(location + '/' + rel);
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
 		const checked = checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
+		return ok(abs(parts));
+	}
+
+	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const file = filePath(rel);
+		if (!file.ok) return file;
 		let fd: number;
 		try {
-			fd = open(abs(parts));
+			fd = open(file.value);
 		} catch (error) {
 			const code = errorCode(error);
 			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
@@ -137,16 +153,16 @@ export function openDirSource(root: string): Source {
 		}
 		try {
 			const s = fs.fstatSync(fd);
-			if (!s.isFile()) return fail(s.isDirectory() ? 'not-a-file' : 'not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
+			if (!s.isFile()) return fail('not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
 			if (s.size > maxBytes) return fail('too-large', rel, `is ${s.size} bytes, over the ${maxBytes}-byte cap`);
-			// Read at most maxBytes + 1 so a file that grows under us is still caught.
+			// Ask for one byte more than the size: a short read means end of file (one read for most
+			// files), and a file that grew under us past the cap is still caught.
 			const buffer = Buffer.allocUnsafe(Math.min(s.size, maxBytes) + 1);
 			let total = 0;
 			for (;;) {
 				const n = fs.readSync(fd, buffer, total, buffer.length - total, null);
-				if (n === 0) break;
 				total += n;
-				if (total === buffer.length) break;
+				if (n === 0 || total === buffer.length || total === s.size) break;
 			}
 			if (total > maxBytes) return fail('too-large', rel, `is over the ${maxBytes}-byte cap`);
 			return ok(buffer.subarray(0, total));

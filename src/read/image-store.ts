@@ -92,14 +92,15 @@ export function readRepositories(source: Source, driver: string): Read<RawRef[]>
 }
 
 /** Reads image/<driver>/imagedb/content/sha256/<hex> (the image config) and imagedb/metadata/sha256/<hex>/{parent,lastUpdated}. */
-export function readImage(source: Source, driver: string, hex: string): RawImage {
+export function readImage(source: Source, driver: string, hex: string, hasMetadata = true): RawImage {
 	const id = `sha256:${hex}`;
 	const subject = `image:${id}`;
 	const path = `image/${driver}/imagedb/content/sha256/${hex}`;
 	const findings: Finding[] = [];
 	const meta = `image/${driver}/imagedb/metadata/sha256/${hex}`;
-	const parent = readText(source, `${meta}/parent`, subject, 'image parent', {optional: true});
-	const lastUpdated = readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true});
+	const none: Read<string> = {value: undefined, findings: []};
+	const parent = hasMetadata ? readText(source, `${meta}/parent`, subject, 'image parent', {optional: true}) : none;
+	const lastUpdated = hasMetadata ? readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true}) : none;
 	findings.push(...parent.findings, ...lastUpdated.findings);
 	if (parent.value !== undefined && !digest.test(parent.value)) {
 		findings.push(finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`));
@@ -261,8 +262,10 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 	const layers = new Map<string, RawLayer>();
 	const mounts = new Map<string, RawMount>();
 	if (parts.images) {
+		// Most images have no metadata directory: list it once instead of failing to open files in it.
+		const withMetadata = new Set(listHexDirs(source, `image/${driver}/imagedb/metadata/sha256`, subject, 'dir', findings));
 		for (const hex of listHexDirs(source, `image/${driver}/imagedb/content/sha256`, subject, 'file', findings)) {
-			images.set(`sha256:${hex}`, readImage(source, driver, hex));
+			images.set(`sha256:${hex}`, readImage(source, driver, hex, withMetadata.has(hex)));
 		}
 	}
 	if (parts.layers) {

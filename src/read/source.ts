@@ -59,8 +59,12 @@ export function fail<T>(code: SourceErrorCode, path: string, message: string): R
 }
 
 /** Splits and validates a relative path; null when it tries to leave the root. */
+const plainPath = /^[^/.\0][^\0]*$/;
+
 export function splitPath(rel: string): string[] | null {
 	if (rel === '' || rel === '.') return [];
+	// Fast path for the paths readers build: no '.', '..' or empty parts.
+	if (plainPath.test(rel) && !rel.includes('/.') && !rel.includes('//') && !rel.endsWith('/')) return rel.split('/');
 	if (rel.startsWith('/') || rel.includes('\0')) return null;
 	const parts = rel.split('/').filter(p => p !== '' && p !== '.');
 	if (parts.some(p => p === '..')) return null;

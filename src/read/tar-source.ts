@@ -1,0 +1,652 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {
+	type Entry,
+	type EntryKind,
+	type Result,
+	type Source,
+	type Stat,
+	byString,
+	fail,
+	ok,
+	splitPath,
+} from './source.ts';
+import {type TarHeader, TarParser, quote} from './tar-format.ts';
+
+/**
+ * A Source over a tarball (.tar, or gzip-compressed .tar.gz/.tgz, detected by magic bytes).
+ *
+ * The archive is streamed once. Every header is kept in an in-memory index (a trie of names);
+ * content is kept in memory only for small (≤ maxMemberBytes) metadata files of the Docker root
+ * (see isMetadata). Other content is read again on demand:
+ * - uncompressed tar: the member's byte range is read directly from the file;
+ * - gzip: the whole archive is inflated synchronously (zlib.gunzipSync), and only when the archive
+ *   is under 64 MiB; otherwise readFile fails with 'io' ("content not cached"). The inflated
+ *   buffer is held through a WeakRef, so consecutive reads usually share one inflation.
+ *
+ * The Docker root inside the archive is the shallowest directory holding an image/, containers/
+ * or graph/ directory (the archive may wrap it in docker/, var/lib/docker/, ...); members
+ * outside it are ignored. The archive is never trusted: members with '..' are dropped, the last
+ * of duplicate members wins, a bad header ends parsing while what was read stays usable, and
+ * every such event is recorded in `problems`.
+ *
+ * Differences from the extracted directory that cannot be avoided: a directory's size is 0
+ * (the file system would report its block size), implied directories (no member of their own)
+ * read as mode 0755, owner 0:0, mtime 0, and uid/gid are the numeric fields as stored (tar
+ * extraction may map owner names).
+ */
+export type TarSource = Source & {
+	/** Where the Docker root starts inside the archive ('' for the top level). */
+	readonly root: string;
+	/** False when the archive ended before its end-of-archive marker or a header was bad. */
+	readonly complete: boolean;
+	/** Damage, truncation and refused members, in archive order (capped). */
+	readonly problems: string[];
+	/** An entry's extended attributes (PAX SCHILY.xattr.*); undefined when the path does not resolve. */
+	xattrs(rel: string): Record<string, Buffer> | undefined;
+};
+
+export type TarSourceOptions = {
+	/** Called with the number of archive bytes (compressed, as stored) read so far. */
+	onProgress?: ((bytes: number) => void) | undefined;
+	/** Largest metadata member kept in memory (default 1 MiB, at most 64 MiB). */
+	maxMemberBytes?: number | undefined;
+};
+
+/** Gzip archives at most this large may be inflated again to read uncached content. */
+export const GZIP_REREAD_MAX = 64 << 20;
+/** And their inflated stream may be at most this large. */
+const GZIP_INFLATE_MAX = 1 << 30;
+const MAX_PROBLEMS = 1000;
+const MAX_MEMBER_CAP = 64 << 20;
+/** Longest member name accepted, and longest component (Linux NAME_MAX, in bytes). */
+const MAX_NAME_CHARS = 16384;
+const MAX_COMPONENT_BYTES = 255;
+
+const S_IFMT: Record<EntryKind, number> = {
+	file: 0o100000,
+	dir: 0o040000,
+	symlink: 0o120000,
+	char: 0o020000,
+	block: 0o060000,
+	fifo: 0o010000,
+	socket: 0o140000,
+	other: 0,
+};
+
+type Member = {
+	readonly kind: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
+	readonly size: number;
+	readonly mode: number;
+	readonly uid: number;
+	readonly gid: number;
+	readonly mtimeMs: number;
+	readonly linkname: string;
+	readonly devmajor: number;
+	readonly devminor: number;
+	readonly xattrs: Record<string, Buffer> | undefined;
+	readonly dataOffset: number;
+	/** Cached content (metadata files only). */
+	data: Buffer | undefined;
+	/** Why the content cannot be read (truncated, sparse). */
+	unreadable: string | undefined;
+	/** While parsing: root depths at which this member's path is a metadata path. */
+	depths: number[] | undefined;
+};
+
+/** A hard link, kept as such; it resolves to the member it named when it was read. */
+type HardLink = {readonly kind: 'hardlink'; readonly linkname: string; readonly target: Member};
+
+type TNode = {entry: Member | HardLink | undefined; children: Map<string, TNode> | undefined};
+
+const markers = new Set(['image', 'containers', 'graph']);
+const containerMetadata = new Set(['config.v2.json', 'hostconfig.json', 'config.json']);
+const driverMetadata = new Set(['lower', 'link', 'lower-id']);
+
+/** Whether parts[k..] (a path relative to a root at depth k) is a metadata file worth caching. */
+function isMetadata(parts: readonly string[], k: number): boolean {
+	const n = parts.length - k;
+	if (n < 2) return false;
+	const first = parts[k];
+	if (first === 'image') return true;
+	if (n !== 3) return false;
+	const last = parts[parts.length - 1] ?? '';
+	if (first === 'containers') return containerMetadata.has(last);
+	if (first === 'aufs' && parts[k + 1] === 'layers') return true;
+	return driverMetadata.has(last);
+}
+
+function resolve(entry: Member | HardLink): Member {
+	return entry.kind === 'hardlink' ? entry.target : entry;
+}
+
+function nodeKind(node: TNode): EntryKind {
+	return node.entry === undefined ? 'dir' : resolve(node.entry).kind;
+}
+
+/** Splits a stored member name: strips leading '/' and './', drops empty and '.' parts; null with '..'. */
+function normalise(name: string): string[] | null {
+	const parts = name.split('/').filter(p => p !== '' && p !== '.');
+	return parts.some(p => p === '..') ? null : parts;
+}
+
+function describe(error: unknown): string {
+	const e = error as NodeJS.ErrnoException | undefined;
+	if (e?.code !== undefined) return e.code;
+	return error instanceof Error ? error.message : String(error);
+}
+
+type Format = {gzip: boolean} | {error: string};
+
+function detectFormat(head: Buffer, size: number): Format {
+	if (size === 0) return {error: 'empty file: not a tar archive'};
+	if (head[0] === 0x1f && head[1] === 0x8b) return {gzip: true};
+	if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+		return {error: 'zstd-compressed archive: not supported (decompress it first, e.g. `zstd -d`, and open the .tar)'};
+	}
+	if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+		return {error: 'xz-compressed archive: not supported (decompress it first, e.g. `xz -d`, and open the .tar)'};
+	}
+	if (head.toString('latin1', 0, 3) === 'BZh') {
+		return {error: 'bzip2-compressed archive: not supported (decompress it first, e.g. `bzip2 -d`, and open the .tar)'};
+	}
+	return {gzip: false};
+}
+
+/** Streams the file (through gunzip when asked) into the parser; resolves with a stream error, if any. */
+function scan(file: string, gzip: boolean, parser: TarParser, onProgress: ((bytes: number) => void) | undefined): Promise<string | undefined> {
+	return new Promise(resolvePromise => {
+		let settled = false;
+		let read = 0;
+		const src = fs.createReadStream(file, {highWaterMark: 1 << 20});
+		const gunzip = gzip ? zlib.createGunzip({chunkSize: 1 << 16}) : undefined;
+		const finish = (error: string | undefined): void => {
+			if (settled) return;
+			settled = true;
+			src.destroy();
+			gunzip?.destroy();
+			resolvePromise(error);
+		};
+		src.on('error', error => finish(`read error: ${describe(error)}`));
+		src.on('data', chunk => {
+			read += chunk.length;
+			if (onProgress === undefined) return;
+			try {
+				onProgress(read);
+			} catch {
+				// A failing progress callback must not break reading.
+			}
+		});
+		const out = gunzip ?? src;
+		if (gunzip !== undefined) {
+			gunzip.on('error', error => finish(`gzip: ${error.message}`));
+			src.pipe(gunzip);
+		}
+		out.on('data', (chunk: Buffer) => {
+			if (settled) return;
+			let more: boolean;
+			try {
+				more = parser.push(chunk);
+			} catch (error) {
+				finish(`internal error while parsing: ${describe(error)}`);
+				return;
+			}
+			if (!more) finish(undefined);
+		});
+		out.on('end', () => finish(undefined));
+	});
+}
+
+export async function openTarSource(file: string, opts: TarSourceOptions = {}): Promise<Result<TarSource>> {
+	const location = path.resolve(file);
+	try {
+		return await open(location, opts);
+	} catch (error) {
+		return fail('io', location, `cannot read archive: ${describe(error)}`);
+	}
+}
+
+async function open(location: string, opts: TarSourceOptions): Promise<Result<TarSource>> {
+	const maxMember =
+		opts.maxMemberBytes !== undefined && Number.isFinite(opts.maxMemberBytes) && opts.maxMemberBytes >= 0
+			? Math.min(Math.floor(opts.maxMemberBytes), MAX_MEMBER_CAP)
+			: 1 << 20;
+
+	let fileStat: fs.Stats;
+	let head = Buffer.alloc(8);
+	try {
+		fileStat = fs.statSync(location);
+		if (!fileStat.isFile()) return fail('io', location, 'not a regular file: cannot be read as an archive');
+		const fd = fs.openSync(location, 'r');
+		try {
+			const n = fs.readSync(fd, head, 0, head.length, 0);
+			head = head.subarray(0, n);
+		} finally {
+			fs.closeSync(fd);
+		}
+	} catch (error) {
+		return fail('io', location, `cannot read archive: ${describe(error)}`);
+	}
+	const format = detectFormat(head, fileStat.size);
+	if ('error' in format) return fail('io', location, format.error);
+	const gzip = format.gzip;
+
+	const problems: string[] = [];
+	let dropped = 0;
+	const problem = (message: string): void => {
+		if (problems.length < MAX_PROBLEMS) problems.push(message);
+		else dropped++;
+	};
+
+	const top: TNode = {entry: undefined, children: undefined};
+	/** Members holding speculatively cached data. */
+	const cached = new Set<Member>();
+	// The Docker root's depth is unknown while streaming. It is at most the depth of the
+	// shallowest image/containers/graph directory seen so far, and (when the root is wrapped in
+	// single folders) at most the depth of the directory prefix common to every member so far.
+	let commonPrefix: string[] | undefined;
+	let shallowestMarker = Infinity;
+	let bound = Infinity;
+	let current: Member | undefined;
+
+	const lookupFull = (parts: readonly string[]): TNode | undefined => {
+		let node: TNode | undefined = top;
+		for (const part of parts) {
+			node = node.children?.get(part);
+			if (node === undefined) return undefined;
+		}
+		return node;
+	};
+	const insert = (parts: readonly string[], entry: Member | HardLink): void => {
+		let node = top;
+		for (const part of parts) {
+			node.children ??= new Map();
+			let child = node.children.get(part);
+			if (child === undefined) {
+				child = {entry: undefined, children: undefined};
+				node.children.set(part, child);
+			}
+			node = child;
+		}
+		node.entry = entry;
+	};
+	const track = (parts: readonly string[], kind: EntryKind): void => {
+		const dirLength = kind === 'dir' ? parts.length : parts.length - 1;
+		if (commonPrefix === undefined) commonPrefix = parts.slice(0, dirLength);
+		else {
+			let i = 0;
+			while (i < commonPrefix.length && i < dirLength && commonPrefix[i] === parts[i]) i++;
+			commonPrefix.length = i;
+		}
+		for (let i = 0; i < parts.length && i < shallowestMarker; i++) {
+			if (markers.has(parts[i] ?? '') && (i < parts.length - 1 || kind === 'dir')) {
+				shallowestMarker = i;
+				break;
+			}
+		}
+		const next = Math.min(commonPrefix.length, shallowestMarker);
+		if (next < bound) {
+			bound = next;
+			for (const m of cached) {
+				m.depths = m.depths?.filter(d => d <= bound);
+				if (m.depths === undefined || m.depths.length === 0) {
+					m.data = undefined;
+					m.depths = undefined;
+					cached.delete(m);
+				}
+			}
+		}
+	};
+	const checkName = (name: string, what: string): string[] | null => {
+		if (name.length > MAX_NAME_CHARS) {
+			problem(`${what} ${quote(name)} has a name over ${MAX_NAME_CHARS} characters; ignored`);
+			return null;
+		}
+		if (name.includes('\0')) {
+			problem(`${what} ${quote(name)} has a NUL in its name; ignored`);
+			return null;
+		}
+		const parts = normalise(name);
+		if (parts === null) {
+			problem(`${what} ${quote(name)} has a '..' component; ignored`);
+			return null;
+		}
+		if (parts.some(p => Buffer.byteLength(p) > MAX_COMPONENT_BYTES)) {
+			problem(`${what} ${quote(name)} has a name component over ${MAX_COMPONENT_BYTES} bytes; ignored`);
+			return null;
+		}
+		return parts;
+	};
+
+	const onEntry = (h: TarHeader): boolean => {
+		current = undefined;
+		const parts = checkName(h.name, 'member');
+		if (parts === null) return false;
+		if (parts.length === 0 && h.type !== 'dir') {
+			problem(`member ${quote(h.name)} names the archive's top directory but is a ${h.type}; ignored`);
+			return false;
+		}
+		if (h.type === 'hardlink') {
+			const targetParts = checkName(h.linkname, `hard link ${quote(h.name)} → target`);
+			if (targetParts === null) return false;
+			const target = lookupFull(targetParts)?.entry;
+			if (target === undefined) {
+				problem(`hard link ${quote(h.name)} names ${quote(h.linkname)}, which is not earlier in the archive; ignored`);
+				return false;
+			}
+			const member = resolve(target);
+			if (member.kind === 'dir') {
+				problem(`hard link ${quote(h.name)} names directory ${quote(h.linkname)}; ignored`);
+				return false;
+			}
+			insert(parts, {kind: 'hardlink', linkname: h.linkname, target: member});
+			track(parts, member.kind);
+			return false;
+		}
+		const member: Member = {
+			kind: h.type,
+			size: h.size,
+			mode: h.mode,
+			uid: h.uid,
+			gid: h.gid,
+			mtimeMs: h.mtimeMs,
+			linkname: h.type === 'symlink' ? h.linkname : '',
+			devmajor: h.devmajor,
+			devminor: h.devminor,
+			xattrs: h.xattrs,
+			dataOffset: h.dataOffset,
+			data: undefined,
+			unreadable: h.unreadable,
+			depths: undefined,
+		};
+		insert(parts, member);
+		track(parts, member.kind);
+		current = member;
+		if (member.kind !== 'file' || member.unreadable !== undefined || h.size > maxMember || h.dataSize !== h.size) return false;
+		const depths: number[] = [];
+		for (let k = 0; k <= bound && k < parts.length; k++) if (isMetadata(parts, k)) depths.push(k);
+		if (depths.length === 0) return false;
+		member.depths = depths;
+		cached.add(member);
+		return true;
+	};
+
+	const parser = new TarParser({
+		entry: onEntry,
+		data: (_h, data) => {
+			if (current !== undefined && cached.has(current)) current.data = data;
+		},
+		truncated: () => {
+			if (current !== undefined) {
+				current.unreadable = 'member is truncated in the archive';
+				current.data = undefined;
+			}
+		},
+		problem,
+	});
+	const streamError = await scan(location, gzip, parser, opts.onProgress);
+	parser.end();
+	if (streamError !== undefined && !parser.complete) problem(streamError);
+	if (parser.notTar) {
+		const why = streamError ?? (parser.pos < 512 ? `only ${parser.pos} bytes` : 'no valid tar header at the start');
+		return fail('io', location, `not a tar archive${gzip ? ' (inside gzip)' : ''}: ${why}`);
+	}
+
+	// Find the Docker root: breadth-first, the shallowest directory with an image/, containers/ or graph/ directory.
+	const isDirNode = (n: TNode): boolean => nodeKind(n) === 'dir';
+	let rootNode: TNode = top;
+	let rootPath = '';
+	type Item = {readonly node: TNode; readonly name: string; readonly parent: Item | undefined};
+	const pathOf = (item: Item): string => {
+		const names: string[] = [];
+		for (let i: Item | undefined = item; i?.parent !== undefined; i = i.parent) names.push(i.name);
+		return names.reverse().join('/');
+	};
+	let level: Item[] = [{node: top, name: '', parent: undefined}];
+	let found = false;
+	while (level.length > 0 && !found) {
+		const hits: Array<{node: TNode; path: string}> = [];
+		const next: Item[] = [];
+		for (const item of level) {
+			if (!isDirNode(item.node) || item.node.children === undefined) continue;
+			for (const [name, child] of item.node.children) {
+				if (markers.has(name) && isDirNode(child)) {
+					hits.push({node: item.node, path: pathOf(item)});
+					break;
+				}
+			}
+			for (const [name, child] of item.node.children) next.push({node: child, name, parent: item});
+		}
+		if (hits.length > 0) {
+			hits.sort((a, b) => byString(a.path, b.path));
+			const first = hits[0];
+			if (first !== undefined) {
+				rootNode = first.node;
+				rootPath = first.path;
+			}
+			if (hits.length > 1) problem(`several Docker roots at the same depth (${hits.slice(0, 5).map(h => `${quote(h.path)}`).join(', ')}${hits.length > 5 ? ', …' : ''}); using ${quote(rootPath)}`);
+			found = true;
+		}
+		level = next;
+	}
+	if (!found) problem('no image/, containers/ or graph/ directory in the archive; using its top level as the root');
+
+	// Keep cached data only for metadata paths under the root; note the metadata not cached.
+	const keep = new Set<Member>();
+	const missing = new Set<Member>();
+	const walk = (node: TNode, parts: string[]): void => {
+		if (node.entry !== undefined && parts.length > 0) {
+			const m = resolve(node.entry);
+			if (m.kind === 'file' && isMetadata(parts, 0)) {
+				if (m.data !== undefined) keep.add(m);
+				else if (m.unreadable === undefined && m.size <= maxMember && m.size > 0) missing.add(m);
+			}
+		}
+		if (node.children === undefined || !isDirNode(node)) return;
+		// Only the top levels can hold metadata paths.
+		if (parts.length >= 3 && parts[0] !== 'image') return;
+		for (const [name, child] of node.children) {
+			parts.push(name);
+			walk(child, parts);
+			parts.pop();
+		}
+	};
+	walk(rootNode, []);
+	for (const m of cached) {
+		m.depths = undefined;
+		if (!keep.has(m)) m.data = undefined;
+	}
+	cached.clear();
+
+	// A gzip archive whose root was found deeper than expected: fetch the missed metadata in a second pass.
+	if (gzip && missing.size > 0) {
+		const byOffset = new Map<number, Member>();
+		for (const m of missing) byOffset.set(m.dataOffset, m);
+		const second = new TarParser({
+			entry: h => byOffset.has(h.dataOffset) && h.dataSize === h.size,
+			data: (h, data) => {
+				const m = byOffset.get(h.dataOffset);
+				if (m !== undefined) m.data = data;
+			},
+			truncated: () => {},
+			problem: () => {},
+		});
+		await scan(location, true, second, undefined);
+	}
+	if (dropped > 0) problems.push(`… and ${dropped} more problems`);
+
+	return ok(makeSource({location, gzip, fileStat, rootNode, rootPath, complete: parser.complete && streamError === undefined, problems}));
+}
+
+function makeSource(args: {
+	location: string;
+	gzip: boolean;
+	fileStat: fs.Stats;
+	rootNode: TNode;
+	rootPath: string;
+	complete: boolean;
+	problems: string[];
+}): TarSource {
+	const {location, gzip, fileStat, rootNode} = args;
+	let inflated: WeakRef<Buffer> | undefined;
+
+	/** Walks parts[0..upto) as directories, with dir-source's errors. */
+	function walkDirs(parts: string[], upto: number): Result<TNode> {
+		let node = rootNode;
+		for (let i = 0; i < upto; i++) {
+			const child = node.children?.get(parts[i] ?? '');
+			const rel = (): string => parts.slice(0, i + 1).join('/');
+			if (child === undefined) return fail('missing', rel(), 'ENOENT');
+			const kind = nodeKind(child);
+			if (kind === 'symlink') return fail('symlink', rel(), 'is a symlink; not followed');
+			if (kind !== 'dir') return fail('not-a-dir', rel(), `is a ${kind}, not a directory`);
+			node = child;
+		}
+		return ok(node);
+	}
+
+	/** The node at parts (its parent directories checked), or dir-source's error. */
+	function find(rel: string, parts: string[]): Result<TNode> {
+		const parent = walkDirs(parts, parts.length - 1);
+		if (!parent.ok) return parent;
+		const last = parts[parts.length - 1];
+		if (last === undefined) return parent;
+		const node = parent.value.children?.get(last);
+		if (node === undefined) return fail('missing', rel, 'ENOENT');
+		return ok(node);
+	}
+
+	function list(rel: string): Result<Entry[]> {
+		const parts = splitPath(rel);
+		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
+		const dir = walkDirs(parts, parts.length);
+		if (!dir.ok) return dir;
+		const entries: Entry[] = [];
+		for (const [name, child] of dir.value.children ?? []) entries.push({name, kind: nodeKind(child)});
+		entries.sort((a, b) => byString(a.name, b.name));
+		return ok(entries);
+	}
+
+	function statOf(node: TNode): Stat {
+		if (node.entry === undefined) return {kind: 'dir', size: 0, mode: S_IFMT.dir | 0o755, uid: 0, gid: 0, mtimeMs: 0};
+		const m = resolve(node.entry);
+		const size = m.kind === 'file' ? m.size : m.kind === 'symlink' ? Buffer.byteLength(m.linkname) : 0;
+		// Linux symlinks are always rwxrwxrwx, whatever the archive says.
+		const mode = S_IFMT[m.kind] | (m.kind === 'symlink' ? 0o777 : m.mode & 0o7777);
+		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs};
+		if (m.kind === 'char' || m.kind === 'block') return {...base, rdev: {major: m.devmajor, minor: m.devminor}};
+		return base;
+	}
+
+	function stat(rel: string): Result<Stat> {
+		const parts = splitPath(rel);
+		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
+		const node = find(rel, parts);
+		if (!node.ok) return node;
+		return ok(statOf(node.value));
+	}
+
+	function readRange(rel: string, offset: number, length: number): Result<Buffer> {
+		let fd: number;
+		try {
+			fd = fs.openSync(location, 'r');
+		} catch (error) {
+			return fail('io', rel, `cannot reopen the archive: ${describe(error)}`);
+		}
+		try {
+			const now = fs.fstatSync(fd);
+			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) return fail('io', rel, 'the archive changed since it was opened');
+			const buffer = Buffer.allocUnsafe(length);
+			let total = 0;
+			while (total < length) {
+				const n = fs.readSync(fd, buffer, total, length - total, offset + total);
+				if (n === 0) break;
+				total += n;
+			}
+			if (total < length) return fail('io', rel, 'the archive ends inside this member');
+			return ok(buffer);
+		} catch (error) {
+			return fail('io', rel, describe(error));
+		} finally {
+			fs.closeSync(fd);
+		}
+	}
+
+	function inflate(rel: string): Result<Buffer> {
+		const hit = inflated?.deref();
+		if (hit !== undefined) return ok(hit);
+		if (fileStat.size > GZIP_REREAD_MAX) {
+			return fail('io', rel, `content not cached: only metadata is kept from a compressed archive over ${GZIP_REREAD_MAX >> 20} MiB (use an uncompressed .tar or extract it)`);
+		}
+		try {
+			const now = fs.statSync(location);
+			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) return fail('io', rel, 'the archive changed since it was opened');
+			const raw = fs.readFileSync(location);
+			const out = zlib.gunzipSync(raw, {finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: GZIP_INFLATE_MAX});
+			inflated = new WeakRef(out);
+			return ok(out);
+		} catch (error) {
+			return fail('io', rel, `content not cached and the archive cannot be inflated again: ${describe(error)}`);
+		}
+	}
+
+	function content(rel: string, m: Member): Result<Buffer> {
+		if (m.unreadable !== undefined) return fail('io', rel, m.unreadable);
+		if (m.data !== undefined) return ok(Buffer.from(m.data));
+		if (m.size === 0) return ok(Buffer.alloc(0));
+		if (!gzip) return readRange(rel, m.dataOffset, m.size);
+		const all = inflate(rel);
+		if (!all.ok) return all;
+		if (m.dataOffset + m.size > all.value.length) return fail('io', rel, 'the archive ends inside this member');
+		return ok(Buffer.from(all.value.subarray(m.dataOffset, m.dataOffset + m.size)));
+	}
+
+	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const parts = splitPath(rel);
+		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		const node = find(rel, parts);
+		if (!node.ok) return node;
+		const kind = nodeKind(node.value);
+		if (kind === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
+		if (kind !== 'file' || node.value.entry === undefined) return fail('not-a-file', rel, `is a ${kind}, not a regular file`);
+		const m = resolve(node.value.entry);
+		if (m.size > maxBytes) return fail('too-large', rel, `is ${m.size} bytes, over the ${maxBytes}-byte cap`);
+		return content(rel, m);
+	}
+
+	function readLink(rel: string): Result<string> {
+		const parts = splitPath(rel);
+		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		const node = find(rel, parts);
+		if (!node.ok) return node;
+		const entry = node.value.entry;
+		if (entry === undefined || resolve(entry).kind !== 'symlink') return fail('not-a-file', rel, 'is not a symlink');
+		return ok(resolve(entry).linkname);
+	}
+
+	function xattrs(rel: string): Record<string, Buffer> | undefined {
+		const parts = splitPath(rel);
+		if (parts === null) return undefined;
+		const node = find(rel, parts);
+		if (!node.ok) return undefined;
+		const entry = node.value.entry;
+		const out: Record<string, Buffer> = {};
+		const stored = entry === undefined ? undefined : resolve(entry).xattrs;
+		for (const [key, value] of Object.entries(stored ?? {})) out[key] = Buffer.from(value);
+		return out;
+	}
+
+	return {
+		kind: 'archive',
+		location,
+		root: args.rootPath,
+		complete: args.complete,
+		problems: args.problems,
+		list,
+		stat,
+		readFile,
+		readLink,
+		xattrs,
+	};
+}
