@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {cli, repo} from './helpers/run-cli.ts';
+import {matchSnapshot} from './helpers/snapshot.ts';
+import {realRoot} from './helpers/real-fixtures.ts';
+
+const noTrace = (s: string) => assert.not.match(s, /\n\s+at .+\(.*:\d+:\d+\)/, 'no stack trace');
+
+test('--help and --version', () => {
+	const h = cli(['--help']);
+	assert.is(h.code, 0);
+	assert.match(h.stdout, /Usage: layerlens/);
+	for (const c of ['tree', 'ls', 'images', 'inspect', 'model']) assert.match(h.stdout, new RegExp(`\\n  ${c}`));
+	const v = cli(['--version']);
+	assert.is(v.code, 0);
+	assert.is(v.stdout, `layerlens ${JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version}\n`);
+});
+
+test('usage errors: one line on stderr, exit 2, no stack trace', () => {
+	for (const args of [['frobnicate'], ['--bogus'], ['inspect'], ['ls', 'extra'], ['--root']]) {
+		const r = cli(args);
+		assert.is(r.code, 2, args.join(' '));
+		assert.is(r.stdout, '');
+		assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+		assert.match(r.stderr, /^layerlens: /);
+		noTrace(r.stderr);
+	}
+});
+
+test('a missing root, a file, and a directory that is not a Docker root: exit 2 with one clear line', () => {
+	const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-empty-'));
+	const file = path.join(empty, 'f');
+	fs.writeFileSync(file, 'x');
+	try {
+		const cases: Array<[string, RegExp]> = [
+			['/nonexistent/docker', /no such directory/],
+			[file, /not a directory/],
+			[empty, /not a Docker root/],
+		];
+		for (const [root, message] of cases) {
+			const r = cli(['ls', '--root', root]);
+			assert.is(r.code, 2, root);
+			assert.match(r.stderr, message);
+			assert.is(r.stderr.trim().split('\n').length, 1);
+		}
+	} finally {
+		fs.rmSync(empty, {recursive: true});
+	}
+});
+
+test('inspect: unknown, too short and ambiguous refs are usage errors', () => {
+	const root = realRoot('aufs');
+	if (root === null) return;
+	assert.match(cli(['inspect', 'nothing-like-this', '--root', root]).stderr, /no container, image or layer matches/);
+	assert.match(cli(['inspect', 'dd3', '--root', root]).stderr, /at least 4 characters/);
+	// Every container in this tree shares the image layer; "sha256:" alone is no prefix.
+	const r = cli(['inspect', 'sha256:', '--root', root]);
+	assert.is(r.code, 2);
+});
+
+test('real aufs tree: tree, ls and images text match their snapshots; JSON parses', () => {
+	const root = realRoot('aufs');
+	if (root === null) return console.log('  (skipped: no real fixtures here)');
+	const strip = (s: string) => s.replaceAll(root, '<root>');
+	for (const [cmd, snap] of [['tree', 'text/aufs-tree.txt'], ['ls', 'text/aufs-ls.txt'], ['images', 'text/aufs-images.txt']] as const) {
+		const r = cli([cmd, '--root', root]);
+		assert.is(r.code, 0, r.stderr);
+		assert.is(r.stderr, '');
+		assert.not.match(r.stdout, /\u001b\[/, 'no colour when stdout is not a terminal');
+		matchSnapshot(snap, strip(r.stdout));
+	}
+	const model = JSON.parse(cli(['model', '--root', root]).stdout);
+	assert.is(model.schema, 1);
+	assert.is(model.root, root);
+	assert.is(model.containers.length, 7);
+	const ls = JSON.parse(cli(['ls', '--json', '--root', root]).stdout);
+	assert.is(ls.length, 7);
+	assert.is(ls[0].created > ls[6].created, true, 'newest first');
+	const images = JSON.parse(cli(['images', '--json', '--root', root]).stdout);
+	assert.equal(images[0].tags, ['busybox:latest']);
+	const tree = JSON.parse(cli(['tree', '--json', 'tiny_yalow', '--root', root]).stdout);
+	assert.equal(tree.containers.map((c: {name: string}) => c.name), ['tiny_yalow']);
+});
+
+test('real overlay2 tree: tree and images snapshots; inspect by name, id prefix, tag and cache id', () => {
+	const root = realRoot('overlay2');
+	if (root === null) return console.log('  (skipped: no real fixtures here)');
+	const strip = (s: string) => s.replaceAll(root, '<root>');
+	matchSnapshot('text/overlay2-tree.txt', strip(cli(['tree', '--root', root]).stdout));
+	matchSnapshot('text/overlay2-ls.txt', strip(cli(['ls', '--root', root]).stdout));
+	matchSnapshot('text/overlay2-images.txt', strip(cli(['images', '--root', root]).stdout));
+	const byName = JSON.parse(cli(['inspect', 'festive_perlman', '--root', root]).stdout);
+	assert.is(byName.kind, 'container');
+	assert.is(byName.id, '8e8b7f23eb7cbd4dfe7e91646ddd0e0f524218e25d50113559f078dfb2690206');
+	assert.is(byName.config.Image, 'busybox');
+	assert.is(JSON.parse(cli(['inspect', '8e8b', '--root', root]).stdout).id, byName.id);
+	assert.is(JSON.parse(cli(['inspect', '/festive_perlman', '--root', root]).stdout).id, byName.id);
+	const img = JSON.parse(cli(['inspect', 'busybox', '--root', root]).stdout);
+	assert.is(img.kind, 'image');
+	assert.equal(img.tags, ['busybox:latest']);
+	const layer = JSON.parse(cli(['inspect', img.chainIds[0], '--root', root]).stdout);
+	assert.is(layer.kind, 'layer');
+	assert.is(JSON.parse(cli(['inspect', layer.cacheId, '--root', root]).stdout).chainId, layer.chainId);
+});
+
+test('colour only on a terminal, and never with NO_COLOR', () => {
+	// Without a terminal there is no colour; the unit tests in text.ts check colour codes themselves.
+	const root = realRoot('aufs');
+	if (root === null) return;
+	assert.not.match(cli(['tree', '--root', root], {FORCE_COLOR: '1'}).stdout, /\u001b\[/);
+	assert.not.match(cli(['tree', '--root', root], {NO_COLOR: '1'}).stdout, /\u001b\[/);
+});
+
+test.run();
