@@ -1,0 +1,120 @@
+import {execFileSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {realRoot} from './helpers/real-fixtures.ts';
+import {cli, repo} from './helpers/run-cli.ts';
+
+// Never change the evidence: a fingerprint of every path under a real root (type, size, mode,
+// owner, mtime, link target, content) and of every file's access time is the same before and
+// after running every command on it.
+
+/** Every command that reads a root, as scripts run them. Add new commands here. */
+function everyCommand(root: string): string[][] {
+	const m = JSON.parse(cli(['model', '--root', root]).stdout) as {containers: Array<{id: string; name: string}>; images: Array<{id: string}>; layers: Array<{chainId: string}>};
+	const refs = [m.containers[0]?.name, m.containers[0]?.id.slice(0, 8), m.images[0]?.id, m.layers[0]?.chainId].filter((x): x is string => x !== undefined);
+	return [
+		[],
+		['tree'],
+		['tree', '--json'],
+		['ls'],
+		['ls', '--json'],
+		['images'],
+		['images', '--json'],
+		['model'],
+		...refs.map(r => ['inspect', r]),
+		...refs.map(r => ['tree', r]),
+	].map(args => [...args, '--root', root]);
+}
+
+function fingerprint(root: string): Map<string, string> {
+	const out = new Map<string, string>();
+	const walk = (rel: string) => {
+		const abs = path.join(root, rel);
+		const st = fs.lstatSync(abs);
+		let extra = '';
+		if (st.isFile()) extra = createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
+		else if (st.isSymbolicLink()) extra = fs.readlinkSync(abs);
+		else if (st.isCharacterDevice() || st.isBlockDevice()) extra = String(st.rdev);
+		out.set(rel, [st.mode, st.uid, st.gid, st.size, st.mtimeMs, extra].join(' '));
+		if (st.isDirectory()) for (const name of fs.readdirSync(abs).sort()) walk(rel === '' ? name : `${rel}/${name}`);
+	};
+	walk('');
+	return out;
+}
+
+function atimes(root: string): Map<string, number> {
+	const out = new Map<string, number>();
+	const walk = (rel: string) => {
+		const abs = path.join(root, rel);
+		const st = fs.lstatSync(abs);
+		if (st.isFile()) out.set(rel, st.atimeMs);
+		if (st.isDirectory()) for (const name of fs.readdirSync(abs)) walk(rel === '' ? name : `${rel}/${name}`);
+	};
+	walk('');
+	return out;
+}
+
+/** Sets every file's access time far before its modification time, so that any read that updates access times (relatime) shows. */
+function ageAtimes(root: string): void {
+	const walk = (abs: string) => {
+		const st = fs.lstatSync(abs);
+		if (st.isFile()) fs.utimesSync(abs, new Date(1000), st.mtime);
+		if (st.isDirectory()) for (const name of fs.readdirSync(abs)) walk(path.join(abs, name));
+	};
+	walk(root);
+}
+
+function roots(): Array<[string, string]> {
+	const out: Array<[string, string]> = [];
+	for (const name of ['aufs', 'overlay2'] as const) {
+		const r = realRoot(name);
+		if (r !== null) out.push([name, r]);
+	}
+	return out;
+}
+
+test('every command leaves every path of a real root exactly as it was', () => {
+	const sample = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-evidence-'));
+	try {
+		execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', sample]);
+		for (const [name, root] of [...roots(), ['sample', path.join(sample, 'docker')] as [string, string]]) {
+			const before = fingerprint(root);
+			for (const argv of everyCommand(root)) {
+				const r = cli(argv);
+				assert.is(r.code, 0, `${name}: ${argv.join(' ')}: ${r.stderr}`);
+			}
+			const after = fingerprint(root);
+			assert.equal([...after.entries()], [...before.entries()], `${name}: the evidence changed`);
+		}
+	} finally {
+		fs.rmSync(sample, {recursive: true, force: true});
+	}
+});
+
+test('reads do not even update access times (O_NOATIME), where the OS allows it', () => {
+	if (process.getuid?.() !== 0) return console.log('  (skipped: O_NOATIME needs the files to be ours or root)');
+	for (const [name, real] of roots()) {
+		const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-atime-'));
+		try {
+			execFileSync('cp', ['-a', `${real}/.`, copy]);
+			ageAtimes(copy);
+			const before = atimes(copy);
+			// A plain read does update them on this file system: the check is not empty.
+			const probe = [...before.keys()].find(k => k.endsWith('config.v2.json'))!;
+			for (const argv of everyCommand(copy)) assert.is(cli(argv).code, 0);
+			const after = atimes(copy);
+			assert.equal([...after.entries()], [...before.entries()], `${name}: access times changed`);
+			fs.readFileSync(path.join(copy, probe));
+			const touched = fs.statSync(path.join(copy, probe)).atimeMs !== before.get(probe);
+			if (!touched) console.log(`  (note: this file system does not update access times on read; the check above proves less here)`);
+		} finally {
+			fs.rmSync(copy, {recursive: true, force: true});
+		}
+	}
+});
+
+test.run();
