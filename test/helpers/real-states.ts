@@ -1,6 +1,6 @@
 // Build a realistic Docker state on a private daemon and record what the
 // daemon itself says about it (the oracle for offline readers).
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {cleanup, startDockerd, type Daemon, type Driver} from './dockerd.ts';
@@ -23,6 +23,8 @@ export interface Expected {
   danglingIds: string[];
   /** `docker images -q --no-trunc` (no -a): what docker shows without intermediate images. */
   topLevelIds: string[];
+  /** `docker logs --timestamps` of each container, by name: one "<RFC3339Nano> <line>" per line (stdout and stderr merged). */
+  logs: Record<string, string[]>;
   /** Named facts about the scenario (ids), for tests. */
   facts: {
     busyboxImageId: string;
@@ -68,7 +70,7 @@ const lines = (s: string): string[] =>
     .filter(Boolean);
 
 /** Capture what the daemon reports right now. */
-export function captureExpected(daemon: Daemon): Omit<Expected, 'facts' | 'notes' | 'driver' | 'root'> {
+export function captureExpected(daemon: Daemon): Omit<Expected, 'facts' | 'notes' | 'driver' | 'root' | 'logs'> {
   const d = daemon.docker;
   const containerIds = lines(d(['ps', '-aq', '--no-trunc']));
   const imageIds = [...new Set(lines(d(['images', '-aq', '--no-trunc'])))];
@@ -133,13 +135,16 @@ export async function makeStandardState(daemon: Daemon): Promise<Expected> {
   // 4. containers
   d(['create', '-it', '--name', 'docker_test', 'local/busybox:1', '/bin/sh']);
 
-  d(['run', '-d', '--name', 'app_exited', 'local/app:1', 'sh', '-c', 'echo hi > /new.txt; rm /app/hello.txt; exit 3']);
+  d(['run', '-d', '--name', 'app_exited', 'local/app:1', 'sh', '-c', 'echo hi > /new.txt; rm /app/hello.txt; echo done; echo oops >&2; exit 3']);
   const code = d(['wait', 'app_exited']).trim();
   if (code !== '3') throw new Error(`app_exited exited with ${code}, expected 3`);
 
   d(['run', '-d', '--stop-timeout', '1', '--name', 'app_stopped', 'local/app:1',
     'sh', '-c', 'echo hi > /new.txt; mkdir /d; sleep 1000']);
   d(['stop', '-t', '1', 'app_stopped']);
+
+  // The local log driver keeps its own binary format (local-logs/container.log).
+  d(['run', '--log-driver', 'local', '--name', 'local_logs', 'local/busybox:1', 'sh', '-c', 'echo one; echo two >&2']);
 
   d(['create', '--name', 'old_name', 'local/app:1', 'true']);
   d(['rename', 'old_name', 'renamed']);
@@ -167,10 +172,17 @@ export async function makeStandardState(daemon: Daemon): Promise<Expected> {
   const captured = captureExpected(daemon);
   const containerIds: Record<string, string> = {};
   for (const c of captured.containers) containerIds[String(c.Name).replace(/^\//, '')] = c.Id;
+  const logs: Record<string, string[]> = {};
+  for (const name of Object.keys(containerIds)) {
+    // docker logs writes the container's stdout to its stdout and stderr to its stderr: merge by time.
+    const r = spawnSync('docker', ['-H', `unix://${daemon.socket}`, 'logs', '--timestamps', name], {encoding: 'utf8'});
+    logs[name] = [...r.stdout.split('\n'), ...r.stderr.split('\n')].filter(Boolean).sort();
+  }
   const expected: Expected = {
     driver: daemon.driver,
     root: daemon.root,
     ...captured,
+    logs,
     facts: {busyboxImageId, appImageId, danglingImageId, containerIds},
     notes,
   };

@@ -1,0 +1,35 @@
+import type {TimelineEvent} from '../timeline/events.ts';
+import {table} from './format.ts';
+import {clean} from './sanitize.ts';
+
+/** Timesketch's required columns first, then ours. */
+export const timelineColumns = ['message', 'datetime', 'timestamp_desc', 'timestamp', 'kind', 'subject', 'source', 'field', 'source_time'] as const;
+
+/** JSON Lines, one event per line (exact values; JSON escapes control characters). */
+export function timelineJsonl(events: readonly TimelineEvent[]): string {
+	return events.map(e => JSON.stringify(Object.fromEntries(timelineColumns.map(k => [k, e[k]])))).join('\n') + (events.length > 0 ? '\n' : '');
+}
+
+/**
+ * CSV (RFC 4180). A cell from the evidence that starts with = + - @ (or a tab or carriage return)
+ * would run as a formula in a spreadsheet: such cells get a leading single quote. Only the CSV
+ * is changed this way; JSON Lines keep exact values.
+ */
+export function timelineCsv(events: readonly TimelineEvent[]): string {
+	const cell = (v: string | number) => {
+		let s = String(v);
+		if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+		return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+	};
+	const lines = [timelineColumns.join(','), ...events.map(e => timelineColumns.map(k => cell(e[k])).join(','))];
+	return lines.join('\r\n') + '\r\n';
+}
+
+/** A readable table: UTC time to the microsecond, the event, the message, and where the time came from. */
+export function timelineTable(events: readonly TimelineEvent[]): string {
+	if (events.length === 0) return 'no dated events\n';
+	return table(
+		['TIME (UTC)', 'EVENT', 'WHAT', 'FROM'],
+		events.map(e => [e.datetime.replace('T', ' ').replace('Z', ''), e.timestamp_desc, clean(e.message).slice(0, 120), `${clean(e.source)} (${clean(e.field)})`]),
+	);
+}
