@@ -29,7 +29,7 @@ try {
 		'--numeric-owner',
 		'--sort=name',
 		'--format=pax',
-		'--transform=s,^\\.,docker,',
+		'--transform=s,^\\.,docker,S', // S: not symlink targets (../x would become docker./x)
 		'-czf',
 		tarball,
 		'-C',

@@ -14,6 +14,8 @@ import {renderTree} from './view/text-tree.ts';
 
 export type Io = {
 	readonly stdout: {write(s: string): unknown; readonly isTTY?: boolean};
+	/** Only its isTTY is read: the interactive UI starts when both stdin and stdout are terminals. */
+	readonly stdin?: {readonly isTTY?: boolean};
 	readonly stderr: {write(s: string): unknown};
 	readonly env: Readonly<Record<string, string | undefined>>;
 };
@@ -37,6 +39,8 @@ class UsageError extends Error {}
 function partsFor(args: Args): ReadParts {
 	// ls needs only container configs and the tag list: skip layers, mounts and driver dirs.
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
+	// hostconfig.json is shown only by inspect and the interactive UI's detail pane.
+	if (args.command === 'model' || args.command === 'tree' || args.command === 'images') return {...allParts, hostConfig: false};
 	return allParts;
 }
 
@@ -104,8 +108,12 @@ function json(value: unknown): string {
 	return JSON.stringify(value, null, 2) + '\n';
 }
 
-/** Runs one command line. Returns the exit code; writes only to io. */
-export function run(argv: readonly string[], io: Io): number {
+/**
+ * Runs one command line and returns the exit code; writes only to io. The one exception is the
+ * interactive UI (no command, stdin and stdout terminals, no --json): then it returns a promise
+ * of the exit code, and the UI draws on the process's terminal.
+ */
+export function run(argv: readonly string[], io: Io): number | Promise<number> {
 	const parsed = parseCommandLine(argv);
 	if (!parsed.ok) {
 		io.stderr.write(`layerlens: ${clean(parsed.error)} (see layerlens --help)\n`);
@@ -122,6 +130,17 @@ export function run(argv: readonly string[], io: Io): number {
 	}
 	try {
 		const root = chooseRoot(args, io);
+		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
+			const source = openRoot(root);
+			// Ink and React load only here.
+			return import('./ui/launch.ts')
+				.then(ui => ui.runInteractive({source, root, sample: root === samplePath, parts: partsFor(args)}))
+				.then(result => {
+					if (result === 'not-a-docker-root') throw new UsageError(`${root}: not a Docker root (no containers/, image/ or driver directories)`);
+					return 0;
+				})
+				.catch((error: unknown) => failure(error, io));
+		}
 		const loaded = loadModel(openRoot(root), partsFor(args));
 		if (!loaded.isDockerRoot) throw new UsageError(`${root}: not a Docker root (no containers/, image/ or driver directories)`);
 		const model = loaded.model;
@@ -156,14 +175,18 @@ export function run(argv: readonly string[], io: Io): number {
 		}
 		return 0;
 	} catch (error) {
-		if (error instanceof UsageError) {
-			io.stderr.write(`layerlens: ${clean(error.message)}\n`);
-			return 2;
-		}
-		const message = error instanceof Error ? error.message : String(error);
-		io.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
-		return 3;
+		return failure(error, io);
 	}
+}
+
+function failure(error: unknown, io: Io): number {
+	if (error instanceof UsageError) {
+		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
+		return 2;
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	io.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
+	return 3;
 }
 
 /** Entry point for bin/layerlens. */
@@ -173,6 +196,12 @@ export function main(): void {
 		if (error.code === 'EPIPE') process.exit(0);
 		process.exit(3);
 	});
-	const code = run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, env: process.env});
-	process.exitCode = code;
+	Promise.resolve(run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env})).then(
+		code => {
+			process.exitCode = code;
+		},
+		() => {
+			process.exitCode = 3;
+		},
+	);
 }

@@ -1,0 +1,97 @@
+import {Box, Text, useApp, useInput} from 'ink';
+import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
+import type {Model} from '../src/model/types.ts';
+import type {Source} from '../src/read/source.ts';
+import {detailLines, detailTitle} from '../src/ui/detail.ts';
+import {keyName} from '../src/ui/keys.ts';
+import {makeFileLister} from '../src/ui/layer-files.ts';
+import {paneLayout} from '../src/ui/layout.ts';
+import {type NavContext, initNav, reduce, reduceKey, selected} from '../src/ui/nav.ts';
+import {promptLine, statusLine} from '../src/ui/status.ts';
+import type {Line} from '../src/ui/text.ts';
+import {type TreeNode, buildTree} from '../src/ui/tree.ts';
+import {DetailPane} from './DetailPane.tsx';
+import {HelpOverlay} from './HelpOverlay.tsx';
+import {StyledLine} from './StyledLine.tsx';
+import {TreePane} from './TreePane.tsx';
+import {useTerminalSize} from './use-terminal-size.ts';
+
+export type AppProps = {
+	readonly model: Model;
+	/** Where layer files are listed from; null shows no listings. */
+	readonly source: Source | null;
+	readonly sample?: boolean;
+	/** Fixed size (tests); otherwise the terminal's, following resizes. */
+	readonly width?: number;
+	readonly height?: number;
+};
+
+/** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
+export function App({model, source, sample = false, width, height}: AppProps) {
+	const {exit} = useApp();
+	const terminal = useTerminalSize();
+	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
+	const tree = useMemo(() => buildTree(model), [model]);
+	const files = useMemo(() => makeFileLister(source), [source]);
+	const cache = useRef(new Map<string, Line[]>());
+	const linesFor = useCallback(
+		(node: TreeNode): Line[] => {
+			let lines = cache.current.get(node.key);
+			if (lines === undefined) {
+				lines = detailLines(tree, node, files);
+				if (cache.current.size > 200) cache.current.clear();
+				cache.current.set(node.key, lines);
+			}
+			return lines;
+		},
+		[tree, files],
+	);
+	const ctx: NavContext = useMemo(() => ({detailLength: (node: TreeNode) => linesFor(node).length}), [linesFor]);
+	const [nav, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
+
+	useEffect(() => {
+		setNav(s => reduce(s, {type: 'resize', treeHeight: layout.treeRows, detailHeight: layout.detailRows}));
+	}, [layout.treeRows, layout.detailRows]);
+
+	useEffect(() => {
+		if (nav.quit) exit();
+	}, [nav.quit, exit]);
+
+	useInput((input, key) => {
+		const name = keyName(input, key);
+		setNav(s => reduceKey(s, name, input, ctx));
+	});
+
+	const node = selected(nav);
+	const lines = node === undefined ? [] : linesFor(node);
+	const bodyHeight = layout.lines - 2;
+	const treePane = <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
+	const detailPane = <DetailPane title={detailTitle(node)} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
+	let body;
+	if (nav.help) body = <HelpOverlay width={layout.width} height={bodyHeight} />;
+	else if (layout.sideBySide) {
+		body = (
+			<Box flexDirection="row" height={bodyHeight}>
+				{treePane}
+				<Box width={1} height={bodyHeight} overflow="hidden">
+					<Text dimColor>{Array.from({length: bodyHeight}, () => '│').join('\n')}</Text>
+				</Box>
+				{detailPane}
+			</Box>
+		);
+	} else {
+		body = (
+			<Box flexDirection="column" height={bodyHeight}>
+				{treePane}
+				{detailPane}
+			</Box>
+		);
+	}
+	return (
+		<Box flexDirection="column" width={layout.width} height={layout.lines} overflow="hidden">
+			{body}
+			<StyledLine line={promptLine(nav)} width={layout.width} />
+			<StyledLine line={statusLine(model, {sample}, nav.filter, layout.width)} width={layout.width} inverse />
+		</Box>
+	);
+}

@@ -1,0 +1,27 @@
+import {Box, Text} from 'ink';
+import {helpLines} from '../src/ui/keys.ts';
+import {truncate} from '../src/ui/text.ts';
+import {PaneTitle} from './PaneTitle.tsx';
+
+type Props = {readonly width: number; readonly height: number};
+
+/** Every key, from the same table that handles them. */
+export function HelpOverlay({width, height}: Props) {
+	const rows = helpLines();
+	const keyWidth = Math.max(...rows.map(r => r.keys.length)) + 2;
+	const intro = 'layerlens: containers -> RW layer -> init layer -> image layers -> image. ? or Esc closes this.';
+	return (
+		<Box flexDirection="column" width={width} height={height} overflow="hidden">
+			<PaneTitle title="help" note="? or Esc to close" width={width} focused />
+			<Text wrap="truncate-end" dimColor>
+				{truncate(` ${intro}`, width)}
+			</Text>
+			{rows.slice(0, Math.max(0, height - 2)).map(r => (
+				<Text key={r.keys + r.help} wrap="truncate-end">
+					<Text color="cyan">{` ${r.keys.padEnd(keyWidth)}`}</Text>
+					{truncate(r.help, Math.max(1, width - keyWidth - 1))}
+				</Text>
+			))}
+		</Box>
+	);
+}

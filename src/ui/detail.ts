@@ -1,0 +1,310 @@
+/**
+ * The detail pane's content for the selected node, as plain lines (uncut: the pane cuts them to
+ * its width and scrolls them). Pure, except for the file listing, which is passed in.
+ */
+import type {Finding} from '../finding.ts';
+import type {Container, Image, Layer} from '../model/types.ts';
+import {humanSize, shortId, utc} from '../view/format.ts';
+import {clean} from '../view/sanitize.ts';
+import {statusText} from '../view/text-tree.ts';
+import {initPurpose} from './init-files.ts';
+import type {FileListing} from './layer-files.ts';
+import {imageLabel, severityTone} from './rows.ts';
+import {type Line, type Tone, plural, seg} from './text.ts';
+import {type LayerNode, type TreeIndex, type TreeNode, driverKey} from './tree.ts';
+
+export type Lister = (dir: string) => FileListing | null;
+
+const labelWidth = 16;
+
+function kv(label: string, value: string, tone: Tone = 'plain'): Line {
+	return [seg(label.padEnd(labelWidth), 'label'), seg(value, tone)];
+}
+const title = (text: string): Line => [seg(text, 'title')];
+const blank: Line = [];
+const text = (t: string, tone: Tone = 'plain'): Line => [seg(t, tone)];
+
+/** Any value from a config, as one line of text: strings as they are, the rest as JSON; always cleaned. */
+export function show(v: unknown): string {
+	if (v === null || v === undefined) return '-';
+	if (typeof v === 'string') return v === '' ? '""' : clean(v);
+	return clean(JSON.stringify(v) ?? String(v));
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+	return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function isEmpty(v: unknown): boolean {
+	if (v === null || v === undefined || v === '' || v === false) return true;
+	if (Array.isArray(v)) return v.length === 0;
+	const o = obj(v);
+	return o !== null && Object.keys(o).length === 0;
+}
+
+/** A list-like value (Env, Labels, ports) as one line per item under a label. */
+function listLines(label: string, v: unknown): Line[] {
+	if (isEmpty(v)) return [kv(label, '-', 'dim')];
+	let items: string[];
+	if (Array.isArray(v)) items = v.map(show);
+	else {
+		const o = obj(v);
+		items = o === null ? [show(v)] : Object.entries(o).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
+	}
+	return items.map((item, i) => kv(i === 0 ? label : '', item));
+}
+
+function findingLines(findings: readonly Finding[] | undefined): Line[] {
+	if (findings === undefined || findings.length === 0) return [];
+	const out: Line[] = [blank, title(plural(findings.length, 'finding'))];
+	for (const f of findings) {
+		out.push([seg(f.severity.padEnd(8), severityTone(f.severity)), seg(clean(f.code)), seg(`  ${clean(f.message)}`)]);
+		if (f.path !== undefined) out.push(text(`        ${clean(f.path)}`, 'dim'));
+	}
+	return out;
+}
+
+function configLines(config: Readonly<Record<string, unknown>> | null, what: string): Line[] {
+	const out: Line[] = [blank, title(what)];
+	if (config === null) return [...out, text('not recorded', 'dim')];
+	const c = config;
+	out.push(kv('entrypoint', show(c['Entrypoint'])));
+	out.push(kv('cmd', show(c['Cmd'])));
+	out.push(kv('workdir', show(c['WorkingDir'] || null)));
+	out.push(kv('user', show(c['User'] || null)));
+	if (c['Hostname'] !== undefined) out.push(kv('hostname', show(c['Hostname'])));
+	out.push(...listLines('ports', c['ExposedPorts']));
+	out.push(...listLines('volumes', c['Volumes']));
+	out.push(...listLines('env', c['Env']));
+	out.push(...listLines('labels', c['Labels']));
+	return out;
+}
+
+function listingLines(files: Lister, dir: string | null, init: boolean): Line[] {
+	const out: Line[] = [blank, title(init ? 'files (and what each is for)' : 'files (top level)')];
+	if (dir === null) return [...out, text('nothing to list: the directory is missing or not recorded', 'dim')];
+	const listing = files(dir);
+	if (listing === null) return [...out, text('not available', 'dim')];
+	if (!listing.ok) return [...out, text(`cannot list: ${clean(listing.error)}`, 'error')];
+	if (listing.total === 0) return [...out, text('(empty: nothing changed in this layer)', 'dim')];
+	const entryLines = (prefix: string, entries: Extract<FileListing, {ok: true}>['entries']) => {
+		for (const e of entries) {
+			const name = prefix + clean(e.name);
+			const mark = e.kind === 'dir' ? '/' : e.kind === 'symlink' ? '@' : '';
+			const note = e.whiteout ? '  (whiteout: deleted in this layer)' : e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink' ? '' : `  (${e.kind})`;
+			const line: Line = [seg((name + mark).padEnd(init ? 18 : 0), e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
+			const purpose = init ? initPurpose(prefix + e.name) : undefined;
+			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
+			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
+				const sub = files(`${dir}/${e.name}`);
+				if (sub !== null && sub.ok) entryLines(`${e.name}/`, sub.entries);
+			}
+		}
+	};
+	entryLines('', listing.entries);
+	if (listing.total > listing.entries.length) out.push(text(`… and ${listing.total - listing.entries.length} more`, 'dim'));
+	return out;
+}
+
+function sharing(tree: TreeIndex, images: readonly string[], containers: readonly string[]): Line[] {
+	const model = tree.model;
+	const names = containers.slice(0, 8).map(id => clean(model.containers.find(c => c.id === id)?.name ?? shortId(id)));
+	const imgs = images.slice(0, 8).map(id => {
+		const i = model.images.find(x => x.id === id);
+		return i === undefined ? shortId(id) : i.tags.length > 0 ? clean(i.tags[0]!) : shortId(id);
+	});
+	const more = (n: number, shown: number) => (n > shown ? ` … (+${n - shown})` : '');
+	return [
+		kv('images', images.length === 0 ? '-' : `${images.length}: ${imgs.join(', ')}${more(images.length, imgs.length)}`),
+		kv('containers', containers.length === 0 ? '-' : `${containers.length}: ${names.join(', ')}${more(containers.length, names.length)}`),
+	];
+}
+
+function containerLines(tree: TreeIndex, c: Container): Line[] {
+	const image = c.imageId === null ? undefined : tree.imageByKey.get(driverKey(c.driver, c.imageId));
+	const out: Line[] = [
+		title(`container ${clean(c.name ?? '?')}`),
+		kv('name', clean(c.name ?? '-')),
+		kv('id', clean(c.id), 'id'),
+		kv('status', statusText(c), c.status === 'running' ? 'ok' : 'plain'),
+		kv('created', utc(c.created)),
+		kv('started', utc(c.startedAt)),
+		kv('finished', utc(c.finishedAt)),
+		kv('exit code', c.exitCode === null ? '-' : String(c.exitCode)),
+	];
+	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
+	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
+	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
+	out.push(kv('image used', `${shortId(c.imageId)}  ${image === undefined ? (c.imageId === null ? '' : '(not in the image store)') : imageLabel(image)}`, image === undefined && c.imageId !== null ? 'error' : 'plain'));
+	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', clean(c.mountId ?? '-')), kv('init id', clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
+	out.push(...configLines(c.config, 'config (image defaults merged with the run options)'));
+	const h = c.hostConfig;
+	out.push(blank, title('host config'));
+	if (h === null) out.push(text('not recorded', 'dim'));
+	else {
+		const restart = obj(h['RestartPolicy']);
+		out.push(...listLines('binds', h['Binds']));
+		const ports = obj(h['PortBindings']);
+		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${clean(p)} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.['HostIp'] || '0.0.0.0')}:${show(obj(x)?.['HostPort'])}`).join(', ') : show(b)}`);
+		out.push(...listLines('ports', portItems));
+		out.push(kv('restart', restart === null ? '-' : `${show(restart['Name'] || 'no')}${Number(restart['MaximumRetryCount']) > 0 ? ` (max ${show(restart['MaximumRetryCount'])})` : ''}`));
+		out.push(kv('privileged', h['Privileged'] === true ? 'yes' : 'no', h['Privileged'] === true ? 'warning' : 'plain'));
+		out.push(...listLines('cap add', h['CapAdd']), ...listLines('cap drop', h['CapDrop']));
+		out.push(kv('network', show(h['NetworkMode'] || null)));
+		if (!isEmpty(h['SecurityOpt'])) out.push(...listLines('security opt', h['SecurityOpt']));
+	}
+	out.push(blank, title('mount points'));
+	const mp = c.mountPoints;
+	if (mp === null || Object.keys(mp).length === 0) out.push(text('none', 'dim'));
+	else {
+		for (const [dest, raw] of Object.entries(mp)) {
+			const m = obj(raw) ?? {};
+			const src = m['Source'] || (m['Name'] ? `volume ${show(m['Name'])}` : '-');
+			out.push([seg(clean(dest), 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m['Type'] || m['Driver'] || '')} ${m['RW'] === false ? 'ro' : 'rw'}`, 'dim')]);
+		}
+	}
+	out.push(blank, title('chain (top first)'));
+	for (const e of c.chain) {
+		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : clean(e.path)), seg(e.pathExists ? '' : '  (missing)', 'error')]);
+	}
+	out.push(...findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
+	return out;
+}
+
+const roleText = {
+	rw: 'RW layer: what this container wrote, changed or deleted (the writable top of its overlay)',
+	init: 'init layer: placeholders Docker adds before the first start, below the RW layer',
+	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
+} as const;
+
+function layerLines(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
+	const e = n.entry;
+	const l: Layer | null = n.layer;
+	const out: Line[] = [title(n.role === 'rw' ? 'RW layer' : n.role === 'init' ? 'init layer' : 'image layer'), text(roleText[n.role], 'dim'), blank];
+	const dir = e?.path ?? l?.path ?? null;
+	const exists = e !== null ? e.pathExists : l !== null ? l.pathExists : false;
+	if (n.container !== null) out.push(kv('container', `${clean(n.container.name ?? '?')} ${shortId(n.container.id)}`));
+	if (n.role === 'image') {
+		out.push(kv('chain id', clean(n.chainId ?? '-'), 'id'));
+		out.push(kv('diff id', clean(l?.diffId ?? e?.diffId ?? '-')));
+	}
+	out.push(kv('cache id', clean(e?.cacheId ?? l?.cacheId ?? '-')));
+	out.push(kv('directory', dir === null ? '-' : clean(dir) + (exists ? '' : '  (missing)'), exists ? 'plain' : 'error'));
+	if (n.role === 'image') {
+		out.push(kv('size', humanSize(l?.size)));
+		out.push(kv('created by', l?.createdBy ? clean(l.createdBy) : '-'));
+		out.push(kv('parent', l?.parent ? clean(l.parent) : '- (bottom layer)'));
+		if (l === null) out.push(text('this layer is not in layerdb', 'error'));
+		else out.push(kv('layerdb', clean(l.metaPath), 'dim'), ...sharing(tree, l.images, l.containers));
+	} else if (n.container !== null) {
+		out.push(kv('driver', clean(n.container.driver ?? '-')));
+	}
+	out.push(...listingLines(files, exists ? dir : null, n.role === 'init'));
+	if (n.chainId !== null) out.push(...findingLines(tree.findingsBySubject.get(`layer:${n.chainId}`)));
+	else if (n.container !== null) {
+		const cache = e?.cacheId ?? '';
+		out.push(...findingLines(tree.findingsBySubject.get(`container:${n.container.id}`)?.filter(f => cache !== '' && f.path?.includes(cache))));
+	}
+	return out;
+}
+
+function imageLines(tree: TreeIndex, i: Image): Line[] {
+	const out: Line[] = [
+		title(`image ${imageLabel(i)}`),
+		kv('id', clean(i.id), 'id'),
+		...listLines('tags', i.tags),
+		...listLines('digests', i.digests),
+		kv('created', utc(i.created)),
+		kv('size', humanSize(i.size)),
+		kv('platform', `${show(i.os)}/${show(i.architecture)}`),
+		kv('parent', i.parent === null ? '-' : clean(i.parent)),
+		kv('kind', i.tags.length > 0 ? 'tagged' : i.intermediate ? 'intermediate (untagged parent of another image)' : 'dangling (untagged, no children)'),
+		kv('containers', i.containers.length === 0 ? '-' : String(i.containers.length)),
+		kv('config file', clean(i.path), 'dim'),
+	];
+	out.push(...configLines(i.config, 'config'));
+	out.push(blank, title(`history (${i.history.length} steps, oldest first)`));
+	for (const h of i.history) {
+		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : clean(h.createdBy))]);
+	}
+	out.push(blank, title(`layers (${i.chainIds.length}, top first)`));
+	for (const chainId of [...i.chainIds].reverse()) {
+		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
+		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : clean(l.path), l?.path == null ? 'error' : 'dim')]);
+	}
+	out.push(...findingLines(tree.findingsBySubject.get(`image:${i.id}`)));
+	return out;
+}
+
+/** The detail pane's lines for a node. */
+export function detailLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
+	switch (node.kind) {
+		case 'section': {
+			const m = tree.model;
+			const lines: Line[] = [title(node.section === 'containers' ? 'containers' : node.section === 'images' ? 'images without containers' : 'findings')];
+			if (node.section === 'containers') lines.push(text('Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.', 'dim'));
+			if (node.section === 'images') lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
+			if (node.section === 'findings') {
+				lines.push(text('Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.', 'dim'));
+				const by = (s: Finding['severity']) => m.findings.filter(f => f.severity === s).length;
+				lines.push(blank, kv('errors', String(by('error')), 'error'), kv('warnings', String(by('warning')), 'warning'), kv('info', String(by('info')), 'info'));
+			}
+			lines.push(blank, kv('shown', String(node.count)));
+			return lines;
+		}
+		case 'container':
+			return containerLines(tree, node.container);
+		case 'layer':
+			return layerLines(tree, node, files);
+		case 'image': {
+			if (node.image !== null) return imageLines(tree, node.image);
+			return [title('image'), kv('id', clean(node.imageId ?? '-'), 'id'), text('This image is not in the image store: the container refers to an image that was removed or never saved.', 'error')];
+		}
+		case 'finding': {
+			const f = node.finding;
+			const lines: Line[] = [
+				title('finding'),
+				kv('severity', f.severity, severityTone(f.severity)),
+				kv('code', clean(f.code)),
+				kv('subject', clean(f.subject)),
+				kv('path', f.path === undefined ? '-' : clean(f.path)),
+				blank,
+				text(clean(f.message)),
+			];
+			const about = subjectNode(tree, f.subject);
+			if (about !== null) lines.push(blank, text(`concerns ${about}; Enter goes there`, 'dim'));
+			return lines;
+		}
+	}
+}
+
+function subjectNode(tree: TreeIndex, subject: string): string | null {
+	const m = /^(container|image|layer):(.*)$/.exec(subject);
+	if (m === null) return null;
+	if (m[1] === 'container') {
+		const c = tree.model.containers.find(x => x.id === m[2]);
+		return c === undefined ? null : `container ${clean(c.name ?? '?')}`;
+	}
+	if (m[1] === 'image') {
+		const i = tree.model.images.find(x => x.id === m[2]);
+		return i === undefined ? null : `image ${imageLabel(i)}`;
+	}
+	return `layer ${shortId(m[2])}`;
+}
+
+/** The detail pane's title for a node. */
+export function detailTitle(node: TreeNode | undefined): string {
+	if (node === undefined) return 'nothing selected';
+	switch (node.kind) {
+		case 'section':
+			return node.section === 'images' ? 'images without containers' : node.section;
+		case 'container':
+			return `container ${clean(node.container.name ?? shortId(node.container.id))}`;
+		case 'layer':
+			return node.role === 'rw' ? 'RW layer' : node.role === 'init' ? 'init layer' : `image layer ${shortId(node.chainId)}`;
+		case 'image':
+			return node.image === null ? `image ${shortId(node.imageId)}` : `image ${imageLabel(node.image)}`;
+		case 'finding':
+			return `finding ${clean(node.finding.code)}`;
+	}
+}

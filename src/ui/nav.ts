@@ -1,0 +1,309 @@
+/**
+ * Navigation as a pure reducer: state + action → state. No Ink, no React: the App keeps one of
+ * these in a state hook and feeds it key presses; tests feed it actions directly.
+ *
+ * The rows are recomputed only when what is expanded (or the filter) changes; moving the cursor
+ * is O(1) plus the window arithmetic.
+ */
+import {type Command, commandFor} from './keys.ts';
+import {findMatches} from './search.ts';
+import {type Row, type TreeIndex, type TreeNode, ancestors, comparePositions, flatten, subjectKey} from './tree.ts';
+
+export type Focus = 'tree' | 'details';
+
+export type SearchState = {
+	/** The search line is open and takes the keys. */
+	readonly typing: boolean;
+	readonly query: string;
+	readonly matches: readonly string[];
+	/** Index in matches of the match under the cursor, or -1. */
+	readonly current: number;
+	/** Where the cursor was when `/` was pressed (Esc goes back there). */
+	readonly origin: string | null;
+};
+
+export type NavState = {
+	readonly tree: TreeIndex;
+	readonly expanded: ReadonlySet<string>;
+	readonly filter: boolean;
+	readonly rows: readonly Row[];
+	readonly rowIndex: ReadonlyMap<string, number>;
+	readonly cursor: number;
+	/** First row shown in the tree pane. */
+	readonly top: number;
+	readonly treeHeight: number;
+	readonly detailHeight: number;
+	readonly focus: Focus;
+	readonly detailScroll: number;
+	readonly search: SearchState;
+	readonly help: boolean;
+	/** A one-line note for the status line ("no match", "search wrapped"), cleared by the next key. */
+	readonly message: string | null;
+	readonly quit: boolean;
+};
+
+export type NavAction =
+	| {readonly type: 'command'; readonly command: Command}
+	| {readonly type: 'searchInput'; readonly text: string}
+	| {readonly type: 'searchBackspace'}
+	| {readonly type: 'searchSubmit'}
+	| {readonly type: 'searchCancel'}
+	| {readonly type: 'closeHelp'}
+	| {readonly type: 'resize'; readonly treeHeight: number; readonly detailHeight: number};
+
+/** What the reducer needs from outside: the length of a node's detail text, to bound scrolling. */
+export type NavContext = {readonly detailLength?: (node: TreeNode) => number};
+
+const noSearch: SearchState = {typing: false, query: '', matches: [], current: -1, origin: null};
+
+function layout(tree: TreeIndex, expanded: ReadonlySet<string>, filter: boolean): {rows: Row[]; rowIndex: Map<string, number>} {
+	const rows = flatten(tree, expanded, filter);
+	const rowIndex = new Map<string, number>();
+	rows.forEach((r, i) => rowIndex.set(r.node.key, i));
+	return {rows, rowIndex};
+}
+
+export function initNav(tree: TreeIndex, treeHeight = 10, detailHeight = 10): NavState {
+	const expanded = new Set(tree.sections.map(s => s.key));
+	const {rows, rowIndex} = layout(tree, expanded, false);
+	const state: NavState = {
+		tree,
+		expanded,
+		filter: false,
+		rows,
+		rowIndex,
+		cursor: 0,
+		top: 0,
+		treeHeight: Math.max(1, treeHeight),
+		detailHeight: Math.max(1, detailHeight),
+		focus: 'tree',
+		detailScroll: 0,
+		search: noSearch,
+		help: false,
+		message: null,
+		quit: false,
+	};
+	// Start on the first container (or whatever comes first).
+	return moveTo(state, rows.length > 1 && rows[1]!.node.depth === 1 ? 1 : 0);
+}
+
+export function selected(state: NavState): TreeNode | undefined {
+	return state.rows[state.cursor]?.node;
+}
+
+/** The top row that keeps `cursor` on screen, moving the window as little as possible. */
+export function windowTop(cursor: number, top: number, height: number, count: number): number {
+	let t = top;
+	if (cursor < t) t = cursor;
+	if (cursor >= t + height) t = cursor - height + 1;
+	return Math.max(0, Math.min(t, Math.max(0, count - height)));
+}
+
+function moveTo(state: NavState, index: number): NavState {
+	const count = state.rows.length;
+	const cursor = count === 0 ? 0 : Math.max(0, Math.min(index, count - 1));
+	const top = windowTop(cursor, state.top, state.treeHeight, count);
+	if (cursor === state.cursor && top === state.top) return state;
+	return {...state, cursor, top, detailScroll: cursor === state.cursor ? state.detailScroll : 0};
+}
+
+function withRows(state: NavState, expanded: ReadonlySet<string>, filter: boolean): NavState {
+	const keep = selected(state)?.key;
+	const {rows, rowIndex} = layout(state.tree, expanded, filter);
+	let cursor = keep === undefined ? undefined : rowIndex.get(keep);
+	if (cursor === undefined && keep !== undefined) {
+		// The selected node went away (collapsed or filtered): fall back to its nearest shown ancestor.
+		for (const a of ancestors(keep).reverse()) {
+			cursor = rowIndex.get(a);
+			if (cursor !== undefined) break;
+		}
+	}
+	const index = Math.max(0, Math.min(cursor ?? 0, rows.length - 1));
+	const same = rows[index]?.node.key === keep;
+	return {...state, expanded, filter, rows, rowIndex, cursor: index, top: windowTop(index, state.top, state.treeHeight, rows.length), detailScroll: same ? state.detailScroll : 0};
+}
+
+function setExpanded(state: NavState, key: string, open: boolean): NavState {
+	if (state.expanded.has(key) === open) return state;
+	const expanded = new Set(state.expanded);
+	if (open) expanded.add(key);
+	else expanded.delete(key);
+	return withRows(state, expanded, state.filter);
+}
+
+function scrollDetails(state: NavState, by: number | 'top' | 'bottom', ctx: NavContext): NavState {
+	const node = selected(state);
+	const length = node === undefined || ctx.detailLength === undefined ? Number.MAX_SAFE_INTEGER : ctx.detailLength(node);
+	const max = Math.max(0, length - state.detailHeight);
+	const target = by === 'top' ? 0 : by === 'bottom' ? max : state.detailScroll + by;
+	return {...state, detailScroll: Math.max(0, Math.min(target, max))};
+}
+
+/** Moves the cursor onto a node, expanding its ancestors first. */
+export function jumpTo(state: NavState, key: string): NavState {
+	let s = state;
+	const missing = ancestors(key).filter(a => !s.expanded.has(a));
+	if (missing.length > 0) s = withRows(s, new Set([...s.expanded, ...missing]), s.filter);
+	const index = s.rowIndex.get(key);
+	if (index === undefined) return {...s, message: 'that node is hidden by the findings filter (f)'};
+	return moveTo(s, index);
+}
+
+function searchFrom(state: NavState, query: string, origin: string | null, typing: boolean): NavState {
+	const matches = findMatches(state.tree, query, state.filter);
+	const search: SearchState = {typing, query, matches, current: -1, origin};
+	if (matches.length === 0) {
+		const back = origin === null ? state : jumpTo(state, origin);
+		return {...back, search, message: query === '' ? null : `no match for "${query}"`};
+	}
+	const from = origin === null ? [0] : state.tree.position(origin);
+	let current = matches.findIndex(k => comparePositions(state.tree.position(k), from) >= 0);
+	if (current < 0) current = 0;
+	return {...jumpTo(state, matches[current]!), search: {...search, current}};
+}
+
+function step(state: NavState, dir: 1 | -1): NavState {
+	if (state.search.query === '') return {...state, message: 'nothing to repeat: press / to search'};
+	const matches = findMatches(state.tree, state.search.query, state.filter);
+	if (matches.length === 0) return {...state, search: {...state.search, matches, current: -1}, message: `no match for "${state.search.query}"`};
+	const here = state.tree.position(selected(state)?.key ?? '');
+	let current = -1;
+	if (dir === 1) current = matches.findIndex(k => comparePositions(state.tree.position(k), here) > 0);
+	else for (let i = matches.length - 1; i >= 0; i--) if (comparePositions(state.tree.position(matches[i]!), here) < 0) {
+		current = i;
+		break;
+	}
+	let message: string | null = null;
+	if (current < 0) {
+		current = dir === 1 ? 0 : matches.length - 1;
+		message = dir === 1 ? 'search wrapped to the top' : 'search wrapped to the bottom';
+	}
+	const moved = jumpTo(state, matches[current]!);
+	return {...moved, search: {...state.search, matches, current}, message: moved.message ?? message};
+}
+
+function command(state: NavState, c: Command, ctx: NavContext): NavState {
+	const node = selected(state);
+	const details = state.focus === 'details';
+	const page = Math.max(1, (details ? state.detailHeight : state.treeHeight) - 1);
+	switch (c) {
+		case 'up':
+			return details ? scrollDetails(state, -1, ctx) : moveTo(state, state.cursor - 1);
+		case 'down':
+			return details ? scrollDetails(state, 1, ctx) : moveTo(state, state.cursor + 1);
+		case 'pageUp':
+			return details ? scrollDetails(state, -page, ctx) : moveTo(state, state.cursor - page);
+		case 'pageDown':
+			return details ? scrollDetails(state, page, ctx) : moveTo(state, state.cursor + page);
+		case 'top':
+			return details ? scrollDetails(state, 'top', ctx) : moveTo(state, 0);
+		case 'bottom':
+			return details ? scrollDetails(state, 'bottom', ctx) : moveTo(state, state.rows.length - 1);
+		case 'expand': {
+			if (node === undefined || !node.expandable) return state;
+			if (!state.expanded.has(node.key)) return setExpanded(state, node.key, true);
+			const next = state.rows[state.cursor + 1];
+			return next !== undefined && next.node.parent === node.key ? moveTo(state, state.cursor + 1) : state;
+		}
+		case 'collapse': {
+			if (node === undefined) return state;
+			if (node.expandable && state.expanded.has(node.key)) return setExpanded(state, node.key, false);
+			const parent = node.parent === null ? undefined : state.rowIndex.get(node.parent);
+			return parent === undefined ? state : moveTo(state, parent);
+		}
+		case 'toggle':
+			if (node?.kind === 'finding') {
+				const target = subjectKey(state.tree, node.finding.subject);
+				return target === null ? {...state, message: 'this finding concerns no node of the tree'} : jumpTo(state, target);
+			}
+			if (node === undefined || !node.expandable) return state;
+			return setExpanded(state, node.key, !state.expanded.has(node.key));
+		case 'focus':
+			return {...state, focus: details ? 'tree' : 'details'};
+		case 'searchStart':
+			return {...state, search: {...noSearch, typing: true, origin: node?.key ?? null}};
+		case 'nextMatch':
+			return step(state, 1);
+		case 'prevMatch':
+			return step(state, -1);
+		case 'filter': {
+			const on = !state.filter;
+			const s = withRows(state, state.expanded, on);
+			const count = state.tree.model.findings.length;
+			return {...s, message: on ? (count === 0 ? 'no findings on this host: nothing to show (f again shows all)' : 'showing only nodes with findings (f again shows all)') : null};
+		}
+		case 'help':
+			return {...state, help: !state.help};
+		case 'quit':
+			return {...state, quit: true};
+	}
+}
+
+export function reduce(state: NavState, action: NavAction, ctx: NavContext = {}): NavState {
+	const s = state.message === null ? state : {...state, message: null};
+	switch (action.type) {
+		case 'command':
+			return command(s, action.command, ctx);
+		case 'searchInput':
+			return searchFrom(s, s.search.query + action.text, s.search.origin, true);
+		case 'searchBackspace':
+			return searchFrom(s, s.search.query.slice(0, -1), s.search.origin, true);
+		case 'searchSubmit':
+			return {...s, search: {...s.search, typing: false}, message: s.search.query !== '' && s.search.matches.length === 0 ? `no match for "${s.search.query}"` : null};
+		case 'searchCancel': {
+			const back = s.search.origin === null ? s : jumpTo(s, s.search.origin);
+			return {...back, search: noSearch};
+		}
+		case 'closeHelp':
+			return {...s, help: false};
+		case 'resize': {
+			const treeHeight = Math.max(1, action.treeHeight);
+			const detailHeight = Math.max(1, action.detailHeight);
+			if (treeHeight === s.treeHeight && detailHeight === s.detailHeight) return s;
+			return {...s, treeHeight, detailHeight, top: windowTop(s.cursor, s.top, treeHeight, s.rows.length)};
+		}
+	}
+}
+
+/**
+ * Turns a key (a name from keys.ts, plus the raw input for typing) into an action, given the
+ * mode: the search line takes printable keys; the help overlay only closes (or quits).
+ */
+export function actionForKey(state: NavState, name: string, input: string): NavAction | null {
+	if (name === 'ctrl+c') return {type: 'command', command: 'quit'};
+	if (state.search.typing) {
+		if (name === 'enter') return {type: 'searchSubmit'};
+		if (name === 'esc') return {type: 'searchCancel'};
+		if (name === 'backspace') return {type: 'searchBackspace'};
+		if (name.startsWith('ctrl+') || input === '' || /[\u0000-\u001f\u007f]/.test(input)) return null;
+		return {type: 'searchInput', text: input};
+	}
+	if (state.help) {
+		if (name === '?' || name === 'esc') return {type: 'closeHelp'};
+		if (name === 'q') return {type: 'command', command: 'quit'};
+		return null;
+	}
+	const c = commandFor(name);
+	return c === undefined ? null : {type: 'command', command: c};
+}
+
+const controlNames: Record<string, string> = {'\t': 'tab', '\r': 'enter', '\n': 'enter', '\u007f': 'backspace', '\b': 'backspace', '\u0003': 'ctrl+c', ' ': 'space'};
+
+/**
+ * Applies a key press. Several characters in one read (typed fast, pasted, or sent by tmux
+ * send-keys) are applied one by one, so "/name" opens the search line and types "name", and
+ * "\tG" moves the focus then goes to the bottom. Escape sequences arrive split already.
+ */
+export function reduceKey(state: NavState, name: string, input: string, ctx: NavContext = {}): NavState {
+	const chars = [...input];
+	if (chars.length > 1 && name === input) {
+		let s = state;
+		for (const ch of chars) {
+			const n = controlNames[ch] ?? (/[\u0000-\u001f]/.test(ch) ? '' : ch);
+			if (n !== '') s = reduceKey(s, n, n === 'space' ? ' ' : /[\u0000-\u001f\u007f]/.test(ch) ? '' : ch, ctx);
+		}
+		return s;
+	}
+	const action = actionForKey(state, name, input);
+	return action === null ? state : reduce(state, action, ctx);
+}

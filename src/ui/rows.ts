@@ -1,0 +1,97 @@
+/** One tree row as styled text. Called only for the rows on screen. */
+import {humanSize, shortId} from '../view/format.ts';
+import {clean} from '../view/sanitize.ts';
+import {statusText, step} from '../view/text-tree.ts';
+import type {Image} from '../model/types.ts';
+import {type Line, type Segment, type Tone, plural, seg, truncateLine} from './text.ts';
+import type {Marks, Row, TreeIndex} from './tree.ts';
+
+const sectionTitle = {containers: 'containers', images: 'images without containers', findings: 'findings'} as const;
+
+export function imageLabel(i: Image): string {
+	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
+	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
+	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
+}
+
+export function severityTone(s: Marks['worst']): Tone {
+	return s === 'error' ? 'error' : s === 'warning' ? 'warning' : s === 'info' ? 'info' : 'plain';
+}
+
+function pad(s: string, n: number): string {
+	const len = [...s].length;
+	return len >= n ? s : s + ' '.repeat(n - len);
+}
+
+/**
+ * The text of a row: a findings gutter ("!" in the worst severity's colour), the cursor mark, indentation,
+ * the expander, then the node's own columns; cut to width.
+ */
+export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false, cursor = false): Line {
+	const n = row.node;
+	const shown = row.expanded || !n.expandable ? n.marks : n.total;
+	const out: Segment[] = [];
+	out.push(shown.count > 0 && n.kind !== 'finding' ? seg('!', severityTone(shown.worst)) : seg(' '));
+	out.push(seg(cursor ? '›' : ' ', 'title'));
+	out.push(seg(' '.repeat(Math.max(0, n.depth) * 2)));
+	out.push(seg(n.expandable ? (row.expanded ? '▾ ' : '▸ ') : '  ', 'dim'));
+	const count = shown.count > 0 && n.kind !== 'finding' ? seg(`  ${plural(shown.count, 'finding')}`, severityTone(shown.worst)) : null;
+	switch (n.kind) {
+		case 'section': {
+			out.push(seg(sectionTitle[n.section], 'title'));
+			if (filter && n.section !== 'findings') {
+				const kept = (tree.tops.get(n.section) ?? []).filter(t => t.total.count > 0).length;
+				out.push(seg(` (${kept} of ${n.count} with findings)`, 'dim'));
+			} else out.push(seg(` (${n.count})`, 'dim'));
+			if (n.section === 'findings' && n.total.count > 0) out.push(seg(`  worst: ${n.total.worst}`, severityTone(n.total.worst)));
+			break;
+		}
+		case 'container': {
+			const c = n.container;
+			out.push(seg(pad(clean(c.name ?? '?'), tree.nameWidth), 'id'));
+			out.push(seg(`  ${shortId(c.id)}  `, 'dim'));
+			const status = statusText(c);
+			out.push(seg(pad(status, 11), c.status === 'running' ? 'ok' : c.status === 'dead' || (c.exitCode ?? 0) !== 0 ? 'warning' : 'plain'));
+			const img = c.imageRef !== null && c.imageRef !== '' ? clean(c.imageRef) : c.imageTags.length > 0 ? clean(c.imageTags[0]!) : shortId(c.imageId);
+			out.push(seg(`  ${img}`));
+			if (count) out.push(count);
+			break;
+		}
+		case 'layer': {
+			const missing = n.entry !== null ? !n.entry.pathExists : n.layer !== null && !n.layer.pathExists;
+			if (n.role === 'rw') {
+				out.push(seg('rw     ', 'role'), seg(shortId(n.entry?.cacheId), 'id'), seg('       the container\'s own changes', 'dim'));
+			} else if (n.role === 'init') {
+				out.push(seg('init   ', 'role'), seg(`${shortId(n.entry?.cacheId)}-init`, 'id'), seg('  files Docker writes at start', 'dim'));
+			} else {
+				const cache = n.entry?.cacheId ?? n.layer?.cacheId ?? null;
+				out.push(seg('layer  ', 'role'), seg(cache === null ? '-           ' : shortId(cache), 'id'));
+				out.push(seg(`  ${pad(humanSize(n.layer?.size), 7)}`));
+				if (n.layer === null) out.push(seg('  not in layerdb', 'error'));
+				else if (n.layer.createdBy) out.push(seg(`  ${step(n.layer.createdBy)}`, 'dim'));
+			}
+			if (missing) out.push(seg('  (directory missing)', 'error'));
+			if (count) out.push(count);
+			break;
+		}
+		case 'image': {
+			if (n.container !== null) {
+				out.push(seg('image  ', 'title'));
+				if (n.image === null) out.push(seg(shortId(n.imageId), 'id'), seg('  not in the image store', 'error'));
+				else out.push(seg(imageLabel(n.image)), seg(`  ${shortId(n.image.id)}`, 'dim'));
+			} else if (n.image !== null) {
+				const i = n.image;
+				out.push(seg(imageLabel(i), i.tags.length > 0 ? 'id' : 'plain'), seg(`  ${shortId(i.id)}  ${humanSize(i.size)}  ${plural(i.chainIds.length, 'layer')}`, 'dim'));
+			}
+			if (count) out.push(count);
+			break;
+		}
+		case 'finding': {
+			const f = n.finding;
+			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
+			out.push(seg(pad(f.severity, 8), severityTone(f.severity)), seg(clean(f.code)), seg(`  ${clean(subj)}  `, 'dim'), seg(clean(f.message)));
+			break;
+		}
+	}
+	return truncateLine(out, width);
+}
