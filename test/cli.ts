@@ -20,7 +20,7 @@ test('--help and --version', () => {
 });
 
 test('usage errors: one line on stderr, exit 2, no stack trace', () => {
-	for (const args of [['frobnicate'], ['--bogus'], ['inspect'], ['ls', 'extra'], ['--root']]) {
+	for (const args of [['frobnicate'], ['--bogus'], ['inspect'], ['ls', 'extra'], ['--root'], ['ls', '--deep'], ['timeline', '--format', 'xml'], ['check', '--fail-on', 'panic'], ['--sample', '--root', '/x']]) {
 		const r = cli(args);
 		assert.is(r.code, 2, args.join(' '));
 		assert.is(r.stdout, '');
@@ -36,8 +36,8 @@ test('a missing root, a file, and a directory that is not a Docker root: exit 2 
 	fs.writeFileSync(file, 'x');
 	try {
 		const cases: Array<[string, RegExp]> = [
-			['/nonexistent/docker', /no such directory/],
-			[file, /not a directory/],
+			['/nonexistent/docker', /no such directory or archive/],
+			[file, /not a tar archive/],
 			[empty, /not a Docker root/],
 		];
 		for (const [root, message] of cases) {
@@ -112,6 +112,48 @@ test('colour only on a terminal, and never with NO_COLOR', () => {
 	if (root === null) return;
 	assert.not.match(cli(['tree', '--root', root], {FORCE_COLOR: '1'}).stdout, /\u001b\[/);
 	assert.not.match(cli(['tree', '--root', root], {NO_COLOR: '1'}).stdout, /\u001b\[/);
+});
+
+test('--sample reads the shipped sample; --or-sample (npm start) says on stderr which root it reads', () => {
+	const r = cli(['ls', '--sample']);
+	assert.is(r.code, 0, r.stderr);
+	assert.match(r.stdout, /docker_test/);
+	assert.is(r.stderr, '');
+	const start = cli(['ls', '--or-sample']);
+	assert.is(start.code, 0, start.stderr);
+	assert.is(start.stderr.trim().split('\n').length, 1);
+	if (fs.existsSync('/var/lib/docker')) assert.match(start.stderr, /reading \/var\/lib\/docker/);
+	else {
+		assert.match(start.stderr, /no readable \/var\/lib\/docker here; showing the sample state/);
+		assert.match(start.stdout, /docker_test/);
+	}
+});
+
+test('every command gives the same answer on the archive as on the extracted directory (both real trees)', () => {
+	for (const name of ['aufs', 'overlay2'] as const) {
+		const dir = realRoot(name);
+		if (dir === null) return;
+		const tgz = path.join(repo, '..', 'shared', 'fixtures', 'real', `${name}.v2.tgz`);
+		const model = JSON.parse(cli(['model', '--root', dir]).stdout) as {containers: Array<{name: string}>; images: Array<{id: string}>};
+		for (const argv of [['tree'], ['tree', '--json'], ['ls'], ['ls', '--json'], ['images'], ['images', '--json'], ['model'], ['inspect', model.containers[0]!.name], ['inspect', model.images[0]!.id], ['timeline', '--json', '--files', '--logs']]) {
+			const a = cli([...argv, '--root', dir]);
+			const b = cli([...argv, '--root', tgz]);
+			assert.is(b.code, a.code, `${name} ${argv.join(' ')}`);
+			const norm = (s: string, root: string) => s.replaceAll(root, '<root>');
+			assert.fixture(norm(b.stdout, tgz), norm(a.stdout, dir), `${name} ${argv.join(' ')}`);
+		}
+	}
+});
+
+test('timeline: table, JSON Lines and CSV through the CLI', () => {
+	const table = cli(['timeline', '--sample']);
+	assert.is(table.code, 0, table.stderr);
+	assert.match(table.stdout, /^TIME \(UTC\)/);
+	assert.match(table.stdout, /Container Created/);
+	const jsonl = cli(['timeline', '--sample', '--logs', '--json']).stdout.trim().split('\n').map(l => JSON.parse(l) as {kind: string});
+	assert.ok(jsonl.some(e => e.kind === 'log.line'));
+	const csv = cli(['timeline', '--sample', '--format', 'csv']).stdout;
+	assert.ok(csv.startsWith('message,datetime,timestamp_desc,timestamp,'));
 });
 
 test.run();

@@ -133,7 +133,7 @@ const seed0 = Number(process.env['FUZZ_SEED'] ?? 20261129);
 const rounds = Number(process.env['FUZZ_ROUNDS'] ?? 60);
 
 for (const name of ['aufs', 'overlay2'] as const) {
-	test(`fuzz ${name}: ${rounds} damaged copies, every command survives, untouched containers unchanged`, () => {
+	test(`fuzz ${name}: ${rounds} damaged copies, every command survives, untouched containers unchanged`, async () => {
 		const real = realRoot(name);
 		if (real === null) return console.log('  (skipped: no real fixtures here)');
 		const before = loadModel(openSource(real)).model;
@@ -151,7 +151,7 @@ for (const name of ['aufs', 'overlay2'] as const) {
 					const where = `seed ${seed}: ${damaged.map(d => `${d.kind} ${d.paths.join(' & ')}`).join('; ')}`;
 					for (const argv of [['model'], ['tree'], ['ls'], ['images', '--json'], ['inspect', before.containers[0]!.id]]) {
 						const s = silentIo();
-						const code = run([...argv, '--root', copy], s.io);
+						const code = await run([...argv, '--root', copy], s.io);
 						assert.ok(code === 0 || code === 2, `${where}: ${argv[0]} exited ${code}: ${s.err()}`);
 						assert.not.match(s.err(), /internal error|\n\s+at /, where);
 					}
