@@ -1,5 +1,6 @@
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
@@ -102,7 +103,7 @@ test('permission denied on part of the root (as a non-root user): findings for i
 		fs.chmodSync(root.dir, 0o755);
 		fs.chmodSync(root.p(`containers/${hex('victim')}`), 0o700);
 		fs.chmodSync(root.p(`image/overlay2/layerdb/mounts/${hex('victim')}`), 0o700);
-		const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'layerlens'), 'model', '--root', root.dir], {uid: 65534, gid: 65534, encoding: 'utf8'});
+		const r = spawnSync(process.execPath, [binForNobody(), 'model', '--root', root.dir], {uid: 65534, gid: 65534, encoding: 'utf8'});
 		assert.is(r.status, 0, r.stderr);
 		const m = JSON.parse(r.stdout) as {containers: Array<{id: string; name: string | null; chain: unknown[]}>; findings: Array<{subject: string; code: string}>};
 		const victim = m.findings.filter(f => f.subject === `container:${hex('victim')}`).map(f => f.code);
@@ -114,5 +115,23 @@ test('permission denied on part of the root (as a non-root user): findings for i
 		root.remove();
 	}
 });
+
+/**
+ * The CLI as user 65534 can run it: the repository itself when every folder above it lets others
+ * in, else a copy of what the built CLI needs (bin, build, package.json, chalk) in a temp folder.
+ */
+function binForNobody(): string {
+	const bin = path.join(repo, 'bin', 'layerlens');
+	const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(repo, 'build', 'src', 'cli.js'))}, 4)`], {uid: 65534, gid: 65534});
+	if (probe.status === 0) return bin;
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-nobody-'));
+	for (const part of ['bin', 'build', 'package.json', 'node_modules/chalk']) {
+		fs.mkdirSync(path.dirname(path.join(dir, part)), {recursive: true});
+		spawnSync('cp', ['-a', path.join(repo, part), path.join(dir, part)]);
+	}
+	spawnSync('chmod', ['-R', 'a+rX', dir]);
+	process.on('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
+	return path.join(dir, 'bin', 'layerlens');
+}
 
 test.run();
