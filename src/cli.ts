@@ -3,6 +3,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
 import {type CommandContext, type Io, UsageError} from './commands/context.ts';
+import {checkCommand} from './commands/check.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {loadModel, openRoot} from './load.ts';
@@ -39,7 +40,7 @@ const commandTable: Record<Exclude<CommandName, 'check'>, (ctx: CommandContext) 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */
 function partsFor(args: Args): ReadParts {
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
-	if (args.command === 'model' || args.command === 'tree' || args.command === 'images') return {...allParts, hostConfig: false};
+	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check') return {...allParts, hostConfig: false};
 	return allParts;
 }
 
@@ -96,7 +97,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		const noColor = !args.color || (io.env['NO_COLOR'] ?? '') !== '' || io.stdout.isTTY !== true;
 		const ctx: CommandContext = {args, loaded, io, paint: makePaint(noColor ? 0 : 1)};
 		const command = args.command ?? 'tree';
-		if (command === 'check') throw new UsageError('check is not wired yet');
+		if (command === 'check') {
+			const {model, raw, source} = loaded;
+			// Progress for --deep goes to stderr, and only on a terminal.
+			const tty = args.deep && io.stderr.isTTY === true;
+			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color: !noColor, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
+			if (tty) io.stderr.write('\r\x1b[K');
+			io.stdout.write(r.output);
+			return r.exitCode;
+		}
 		return commandTable[command](ctx);
 	} catch (error) {
 		return failure(error, io);

@@ -1,20 +1,21 @@
 import fs from 'node:fs';
 import {openDirSource} from './read/dir-source.ts';
-import {type ReadParts, allParts, readHost} from './read/host.ts';
+import {type RawHost, type ReadParts, allParts, readHost} from './read/host.ts';
 import type {Source} from './read/source.ts';
 import {openTarSource} from './read/tar-source.ts';
 import {finding} from './finding.ts';
 import {link} from './model/link.ts';
 import type {Model} from './model/types.ts';
 
-export type Loaded = {readonly model: Model; readonly source: Source; readonly isDockerRoot: boolean};
+/** The linked model, the open root, and what the readers found (the checks need all three). */
+export type Loaded = {readonly model: Model; readonly source: Source; readonly raw: RawHost; readonly isDockerRoot: boolean};
 
 /** Runs readers → link on an open root. Findings from opening an archive (truncation, bad headers) are kept. */
 export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const raw = readHost(source, parts);
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
-	return {model: link(raw), source, isDockerRoot: raw.isDockerRoot};
+	return {model: link(raw), source, raw, isDockerRoot: raw.isDockerRoot};
 }
 
 /** Opens a directory as a root (synchronous: no archive). */

@@ -145,6 +145,18 @@ test('every command gives the same answer on the archive as on the extracted dir
 	}
 });
 
+test('check: exit 0 below --fail-on, 1 at or above it; --json for scripts', () => {
+	const clean = cli(['check', '--sample']);
+	assert.is(clean.code, 0, clean.stderr);
+	assert.match(clean.stdout, /0 errors, 0 warnings/);
+	// The sample has a dangling image: an info finding.
+	assert.is(cli(['check', '--sample', '--fail-on', 'info']).code, 1);
+	assert.is(cli(['check', '--sample', '--fail-on', 'warning']).code, 0);
+	const j = JSON.parse(cli(['check', '--sample', '--json']).stdout) as {schema: number; findings: Array<{code: string}>};
+	assert.is(j.schema, 1);
+	assert.ok(j.findings.some(f => f.code === 'image.dangling'));
+});
+
 test('timeline: table, JSON Lines and CSV through the CLI', () => {
 	const table = cli(['timeline', '--sample']);
 	assert.is(table.code, 0, table.stderr);

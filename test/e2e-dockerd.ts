@@ -10,6 +10,7 @@ import {snapshotState, type Expected} from './helpers/real-states.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {cli} from './helpers/run-cli.ts';
 import {compareWithDaemon} from './helpers/compare-daemon.ts';
+import {runChecks} from '../src/checks/index.ts';
 
 /** The model must say what the daemon said, and ls --json through the real CLI what docker ps -a said. */
 function checkRoot(root: string, e: Expected, driver: string): void {
@@ -68,6 +69,13 @@ if (!avail.ok) {
         }
         assert.equal(mountsUnder(root), [], 'nothing mounted under the data root after stop');
         checkRoot(root, e, driver);
+        // A clean state made by the daemon: `check --deep` finds no error and no warning (every layer verifies).
+        const loaded = loadModel(openSource(root));
+        const report = await runChecks({model: loaded.model, raw: loaded.raw, source: loaded.source}, {deep: true});
+        assert.equal([
+          ...report.findings.filter(f => f.severity !== 'info').map(f => `${f.severity} ${f.code} ${f.subject}: ${f.message}`),
+          ...report.objects.flatMap(o => o.checks.filter(c => c.check === 'layer.content' && c.status !== 'pass').map(c => `unverified ${o.subject}: ${c.note}`)),
+        ], [], `check --deep on ${driver}`);
         assert.ok(fs.existsSync(path.join(snap.dir, 'expected.json')));
         console.log(`  ${driver}: start ${snap.timing.start} ms, state ${snap.timing.state} ms, stop ${snap.timing.stop} ms; ` +
           `${e.containers.length} containers, ${e.images.length} images${e.notes.length ? '; notes: ' + e.notes.join(' | ') : ''}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
 	type Entry,
 	type EntryKind,
+	type FileReader,
 	type Result,
 	type Source,
 	type Stat,
@@ -106,7 +107,7 @@ export function openDirSource(root: string): Source {
 		try {
 			const s = fs.lstatSync(abs(parts));
 			const kind = kindOf(s);
-			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs};
+			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink};
 			if (kind === 'char' || kind === 'block') {
 				return ok({...base, rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}});
 			}
@@ -173,6 +174,48 @@ export function openDirSource(root: string): Source {
 		}
 	}
 
+	function openRead(rel: string): Result<FileReader> {
+		const file = filePath(rel);
+		if (!file.ok) return file;
+		let fd: number;
+		try {
+			fd = open(file.value);
+		} catch (error) {
+			const code = errorCode(error);
+			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
+			return fail(code, rel, describe(error));
+		}
+		let size: number;
+		try {
+			const s = fs.fstatSync(fd);
+			if (!s.isFile()) {
+				fs.closeSync(fd);
+				return fail('not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
+			}
+			size = s.size;
+		} catch (error) {
+			fs.closeSync(fd);
+			return fail(errorCode(error), rel, describe(error));
+		}
+		let closed = false;
+		return ok({
+			size,
+			read(buffer: Buffer, position: number): Result<number> {
+				if (closed) return fail('io', rel, 'read after close');
+				try {
+					return ok(fs.readSync(fd, buffer, 0, buffer.length, position));
+				} catch (error) {
+					return fail(errorCode(error), rel, describe(error));
+				}
+			},
+			close(): void {
+				if (closed) return;
+				closed = true;
+				fs.closeSync(fd);
+			},
+		});
+	}
+
 	function readLink(rel: string): Result<string> {
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
@@ -187,5 +230,5 @@ export function openDirSource(root: string): Source {
 		}
 	}
 
-	return {kind: 'dir', location, list, stat, readFile, readLink};
+	return {kind: 'dir', location, list, stat, readFile, readLink, openRead};
 }

@@ -19,6 +19,20 @@ export type Stat = {
 	readonly mtimeMs: number;
 	/** For char/block devices: major and minor numbers. */
 	readonly rdev?: {readonly major: number; readonly minor: number};
+	/** Identifies the file within the source: hard links to one file share it. */
+	readonly ino?: number;
+	/** Number of hard links, when the source knows it. */
+	readonly nlink?: number;
+};
+
+/** A regular file opened for reading in pieces (see Source.openRead). */
+export type FileReader = {
+	/** The file's size when it was opened. */
+	readonly size: number;
+	/** Reads up to buffer.length bytes at position into buffer; 0 at the end of the file. */
+	read(buffer: Buffer, position: number): Result<number>;
+	/** Releases the file; reading after it fails. */
+	close(): void;
 };
 
 export type SourceErrorCode =
@@ -48,6 +62,12 @@ export type Source = {
 	readFile(rel: string, maxBytes: number): Result<Buffer>;
 	/** A symlink's target, as stored. */
 	readLink(rel: string): Result<string>;
+	/**
+	 * Opens a regular file for reading in pieces, for files too large for readFile (layer
+	 * contents). The same rules as readFile: never follows a symlink, refuses anything but a
+	 * regular file. The caller must close it. Optional: a source without it cannot verify content.
+	 */
+	openRead?(rel: string): Result<FileReader>;
 };
 
 export function ok<T>(value: T): Result<T> {

@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import {
 	type Entry,
 	type EntryKind,
+	type FileReader,
 	type Result,
 	type Source,
 	type Stat,
@@ -490,6 +491,14 @@ function makeSource(args: {
 }): TarSource {
 	const {location, gzip, fileStat, rootNode} = args;
 	let inflated: WeakRef<Buffer> | undefined;
+	// Inode numbers stand in for member identity: a hard link and its target share one.
+	const inodes = new WeakMap<Member, number>();
+	let nextIno = 1;
+	const inoOf = (m: Member): number => {
+		let n = inodes.get(m);
+		if (n === undefined) inodes.set(m, (n = nextIno++));
+		return n;
+	};
 
 	/** Walks parts[0..upto) as directories, with dir-source's errors. */
 	function walkDirs(parts: string[], upto: number): Result<TNode> {
@@ -534,7 +543,7 @@ function makeSource(args: {
 		const size = m.kind === 'file' ? m.size : m.kind === 'symlink' ? Buffer.byteLength(m.linkname) : 0;
 		// Linux symlinks are always rwxrwxrwx, whatever the archive says.
 		const mode = S_IFMT[m.kind] | (m.kind === 'symlink' ? 0o777 : m.mode & 0o7777);
-		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs};
+		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs, ino: inoOf(m)};
 		if (m.kind === 'char' || m.kind === 'block') return {...base, rdev: {major: m.devmajor, minor: m.devminor}};
 		return base;
 	}
@@ -615,6 +624,80 @@ function makeSource(args: {
 		return content(rel, m);
 	}
 
+	/**
+	 * Content in pieces: cached data and gzip archives (inflated whole, as readFile does) are
+	 * sliced from memory; an uncompressed archive is read again at the member's offset, one piece
+	 * at a time, so memory stays bounded whatever the member's size.
+	 */
+	function openRead(rel: string): Result<FileReader> {
+		const parts = splitPath(rel);
+		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		const node = find(rel, parts);
+		if (!node.ok) return node;
+		const kind = nodeKind(node.value);
+		if (kind === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
+		if (kind !== 'file' || node.value.entry === undefined) return fail('not-a-file', rel, `is a ${kind}, not a regular file`);
+		const m = resolve(node.value.entry);
+		if (m.unreadable !== undefined) return fail('io', rel, m.unreadable);
+		let closed = false;
+		const fromMemory = (data: Buffer): Result<FileReader> =>
+			ok({
+				size: m.size,
+				read(buffer: Buffer, position: number): Result<number> {
+					if (closed) return fail('io', rel, 'read after close');
+					if (position >= data.length) return ok(0);
+					return ok(data.copy(buffer, 0, position, Math.min(data.length, position + buffer.length)));
+				},
+				close(): void {
+					closed = true;
+				},
+			});
+		if (m.data !== undefined) return fromMemory(m.data);
+		if (m.size === 0) return fromMemory(Buffer.alloc(0));
+		if (gzip) {
+			const all = inflate(rel);
+			if (!all.ok) return all;
+			if (m.dataOffset + m.size > all.value.length) return fail('io', rel, 'the archive ends inside this member');
+			return fromMemory(all.value.subarray(m.dataOffset, m.dataOffset + m.size));
+		}
+		let fd: number;
+		try {
+			fd = fs.openSync(location, 'r');
+		} catch (error) {
+			return fail('io', rel, `cannot reopen the archive: ${describe(error)}`);
+		}
+		try {
+			const now = fs.fstatSync(fd);
+			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) {
+				fs.closeSync(fd);
+				return fail('io', rel, 'the archive changed since it was opened');
+			}
+		} catch (error) {
+			fs.closeSync(fd);
+			return fail('io', rel, describe(error));
+		}
+		return ok({
+			size: m.size,
+			read(buffer: Buffer, position: number): Result<number> {
+				if (closed) return fail('io', rel, 'read after close');
+				const want = Math.min(buffer.length, m.size - position);
+				if (want <= 0) return ok(0);
+				try {
+					const n = fs.readSync(fd, buffer, 0, want, m.dataOffset + position);
+					if (n === 0) return fail('io', rel, 'the archive ends inside this member');
+					return ok(n);
+				} catch (error) {
+					return fail('io', rel, describe(error));
+				}
+			},
+			close(): void {
+				if (closed) return;
+				closed = true;
+				fs.closeSync(fd);
+			},
+		});
+	}
+
 	function readLink(rel: string): Result<string> {
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
@@ -647,6 +730,7 @@ function makeSource(args: {
 		stat,
 		readFile,
 		readLink,
+		openRead,
 		xattrs,
 	};
 }

@@ -1,0 +1,127 @@
+import type {Layer, Model} from '../model/types.ts';
+import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/driver-records.ts';
+import type {RawHost} from '../read/host.ts';
+import type {RawImageStore, RawLayer} from '../read/image-store.ts';
+import type {Source} from '../read/source.ts';
+
+/** The deepest layer chain followed through `parent` files (Docker's overlay2 limit is 128). */
+export const maxChain = 256;
+
+export type ChainWalk = {
+	/** Cache ids, nearest first. */
+	readonly cacheIds: string[];
+	/** Chain ids, in the same order. */
+	readonly chainIds: string[];
+	/** False when a layer, its cache id, or its parent is missing, or the walk looped. */
+	readonly complete: boolean;
+};
+
+/** Lookups the checks share, computed on first use. */
+export type Index = {
+	store(driver: string): RawImageStore | undefined;
+	rawLayer(driver: string, chainId: string): RawLayer | undefined;
+	layer(driver: string, chainId: string): Layer | undefined;
+	/** A chain from `top` down through layerdb `parent` files. */
+	chain(driver: string, top: string | undefined): ChainWalk;
+	/** `<driver>/<id>/link` or `lower`, read once. */
+	overlay(driver: string, id: string, name: 'link' | 'lower', subject: string): DriverFile;
+	/** `<driver>/<id>/committed` exists (checked once). */
+	committed(driver: string, id: string): boolean;
+	/** The directory `<driver>/<id>` (or aufs/diff/<id>, …) exists. */
+	hasDir(driver: string, id: string): boolean;
+	/** `<driver>/l/`, read once. */
+	links(driver: string): LinkTable;
+	/** Ids of containers/ directories. */
+	readonly containerIds: ReadonlySet<string>;
+	/** Driver directory names something refers to (layer cache ids, mount ids, init ids), with who refers to them. */
+	referenced(driver: string): ReadonlyMap<string, string>;
+	/** How many directories layerdb says are built directly on each directory (by cache id). */
+	children(driver: string): ReadonlyMap<string, number>;
+};
+
+export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
+	const layers = new Map<string, Layer>();
+	for (const l of model.layers) layers.set(`${l.driver}\0${l.chainId}`, l);
+	const overlays = new Map<string, DriverFile>();
+	const linkTables = new Map<string, LinkTable>();
+	const markers = new Map<string, boolean>();
+	const refs = new Map<string, Map<string, string>>();
+	const kids = new Map<string, Map<string, number>>();
+	const containerIds = new Set(raw.containers.map(c => c.id));
+
+	const chain = (driver: string, top: string | undefined): ChainWalk => {
+		const store = raw.stores.get(driver);
+		const cacheIds: string[] = [];
+		const chainIds: string[] = [];
+		let id = top;
+		while (id !== undefined) {
+			if (chainIds.includes(id) || chainIds.length >= maxChain) return {cacheIds, chainIds, complete: false};
+			const l = store?.layers.get(id);
+			if (l?.cacheId === undefined) return {cacheIds, chainIds, complete: false};
+			cacheIds.push(l.cacheId);
+			chainIds.push(id);
+			id = l.parent;
+		}
+		return {cacheIds, chainIds, complete: true};
+	};
+
+	return {
+		store: driver => raw.stores.get(driver),
+		rawLayer: (driver, chainId) => raw.stores.get(driver)?.layers.get(chainId),
+		layer: (driver, chainId) => layers.get(`${driver}\0${chainId}`),
+		chain,
+		overlay(driver, id, name, subject) {
+			const key = `${driver}\0${id}\0${name}`;
+			let r = overlays.get(key);
+			if (r === undefined) overlays.set(key, (r = readDriverFile(source, driver, id, name, subject)));
+			return r;
+		},
+		committed(driver, id) {
+			const key = `${driver}\0${id}`;
+			let r = markers.get(key);
+			if (r === undefined) markers.set(key, (r = hasCommittedMarker(source, driver, id)));
+			return r;
+		},
+		hasDir: (driver, id) => raw.driverDirs.get(driver)?.layerIds.has(id) ?? false,
+		links(driver) {
+			let t = linkTables.get(driver);
+			if (t === undefined) linkTables.set(driver, (t = readLinkTable(source, driver)));
+			return t;
+		},
+		containerIds,
+		referenced(driver) {
+			let m = refs.get(driver);
+			if (m !== undefined) return m;
+			m = new Map();
+			const store = raw.stores.get(driver);
+			for (const l of store?.layers.values() ?? []) if (l.cacheId !== undefined) m.set(l.cacheId, `layer:${l.chainId}`);
+			for (const mount of store?.mounts.values() ?? []) {
+				if (mount.mountId !== undefined) m.set(mount.mountId, `container:${mount.containerId}`);
+				if (mount.initId !== undefined) m.set(mount.initId, `container:${mount.containerId}`);
+			}
+			refs.set(driver, m);
+			return m;
+		},
+		children(driver) {
+			let m = kids.get(driver);
+			if (m !== undefined) return m;
+			m = new Map();
+			const add = (id: string | undefined): void => {
+				if (id !== undefined) m!.set(id, (m!.get(id) ?? 0) + 1);
+			};
+			const store = raw.stores.get(driver);
+			for (const l of store?.layers.values() ?? []) {
+				if (l.parent !== undefined) add(store?.layers.get(l.parent)?.cacheId);
+			}
+			for (const mount of store?.mounts.values() ?? []) {
+				const top = mount.parent === undefined ? undefined : store?.layers.get(mount.parent)?.cacheId;
+				if (mount.initId !== undefined) {
+					add(top);
+					if (mount.mountId !== undefined) add(mount.initId);
+				} else if (mount.mountId !== undefined) add(top);
+			}
+			kids.set(driver, m);
+			return m;
+		},
+	};
+}

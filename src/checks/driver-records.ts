@@ -1,0 +1,199 @@
+import {type Finding, finding} from '../finding.ts';
+import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/driver-records.ts';
+import type {ChainWalk} from './context.ts';
+import {type Check, type CheckContext, type CheckResult, skipped, verdict} from './types.ts';
+
+/**
+ * Driver records against layerdb: what the storage driver itself recorded about a directory's
+ * ancestors (overlay2/fuse-overlayfs `lower` through the `l/` symlinks, aufs `layers/<id>`)
+ * must be the chain layerdb says; overlay2's `link` file and its `l/` symlink must agree.
+ */
+
+const short = (id: string): string => (id.length > 16 ? `${id.slice(0, 12)}…` : id);
+
+const markersCache = new WeakMap<CheckContext, Map<string, boolean>>();
+
+/** Whether this daemon writes overlay2 `committed` markers (19.03.x and later): some directory has one. */
+function writesMarkers(ctx: CheckContext, driver: string): boolean {
+	let m = markersCache.get(ctx);
+	if (m === undefined) markersCache.set(ctx, (m = new Map()));
+	const hit = m.get(driver);
+	if (hit !== undefined) return hit;
+	let found = false;
+	for (const id of ctx.index.children(driver).keys()) {
+		if (ctx.index.hasDir(driver, id) && ctx.index.committed(driver, id)) {
+			found = true;
+			break;
+		}
+	}
+	m.set(driver, found);
+	return found;
+}
+
+function describeChain(ids: readonly string[]): string {
+	return ids.length === 0 ? 'none' : ids.map(short).join(', ');
+}
+
+function overlayFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `${driver}/${id} is missing`};
+	const findings: Finding[] = [];
+	const links = ctx.index.links(driver);
+	const dir = `${driver}/${id}`;
+	const kids = ctx.index.children(driver).get(id) ?? 0;
+	// link: the layer's short name, and l/<short> → ../<id>/diff. Only layers something is built
+	// on need it (their children's lower names it); a container's RW layer is not read for it.
+	if (kids > 0 || what === 'layer') {
+		const link = ctx.index.overlay(driver, id, 'link', subject);
+		findings.push(...link.findings);
+		if (!link.present) {
+			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
+		} else if (link.text !== undefined) {
+			const target = /^[A-Za-z0-9_-]{1,128}$/.test(link.text) ? links.targets.get(link.text) : undefined;
+			if (target === undefined) {
+				findings.push(
+					finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`, `${dir}/link`),
+				);
+			} else if (linkTargetId(target) !== id) {
+				findings.push(
+					finding('error', 'driver.link-broken', subject, `${what} ${dir}: ${driver}/l/${link.text} points to ${JSON.stringify(target)}, not ../${id}/diff, so layers on top of it would be mounted on the wrong directory`, `${driver}/l/${link.text}`),
+				);
+			}
+		}
+	}
+	const lowerFile = ctx.index.overlay(driver, id, 'lower', subject);
+	findings.push(...lowerFile.findings);
+	if (!expected.complete) return {findings, note: 'layerdb chain incomplete; lower not compared'};
+	const want = expected.cacheIds;
+	const lower = lowerFile.text === undefined ? undefined : lowerFile.text === '' ? [] : lowerFile.text.split(':');
+	const lowerPath = `${dir}/lower`;
+	if (want.length === 0) {
+		if (lower !== undefined && lower.length > 0) {
+			findings.push(finding('error', 'driver.lower-mismatch', subject, `${what} ${dir} is a base layer in layerdb, but its lower file lists ${lower.length} layer${lower.length === 1 ? '' : 's'}: it would be mounted on top of layers that are not its own`, lowerPath));
+		}
+	} else if (lower === undefined) {
+		if (lowerFile.present) return {findings};
+		findings.push(
+			finding('error', 'driver.lower-mismatch', subject, `${what} ${dir} has no lower file, but layerdb says it is built on ${want.length} layer${want.length === 1 ? '' : 's'} (${describeChain(want)}): it would be mounted without them`, lowerPath),
+		);
+	} else {
+		const got = lower.map(entry => {
+			const m = /^l\/([^/]+)$/.exec(entry);
+			const target = m === null ? undefined : links.targets.get(m[1]!);
+			return {entry, id: target === undefined ? undefined : linkTargetId(target)};
+		});
+		const bad = got.findIndex((g, i) => g.id !== want[i]);
+		if (bad >= 0 || got.length !== want.length) {
+			const i = bad >= 0 ? bad : Math.min(got.length, want.length);
+			const g = got[i];
+			const detail =
+				g === undefined
+					? `it lists ${got.length} layer${got.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
+					: g.id === undefined
+						? `entry ${i + 1} (${JSON.stringify(g.entry)}) does not resolve through ${driver}/l/`
+						: `entry ${i + 1} (${g.entry}) is ${short(g.id)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
+			findings.push(
+				finding(
+					'error',
+					'driver.lower-mismatch',
+					subject,
+					`${what} ${dir}: its lower file disagrees with layerdb (${detail}); lower is what the kernel mounts, so the files seen through it are not the chain Docker and this report show`,
+					lowerPath,
+				),
+			);
+		}
+	}
+	if (kids > 0 && !ctx.index.committed(driver, id) && writesMarkers(ctx, driver)) {
+		findings.push(
+			finding(
+				'info',
+				'layer.uncommitted',
+				subject,
+				`${what} ${dir} has ${kids} layer${kids === 1 ? '' : 's'} built on it but no committed marker, which this daemon writes into a layer when a child is created (then mounts it read-only): an older daemon made its children, or the daemon stopped while creating one`,
+				`${dir}/committed`,
+			),
+		);
+	}
+	return {findings};
+}
+
+function aufsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (!ctx.index.hasDir('aufs', id)) return {findings: [], note: `aufs/diff/${id} is missing`};
+	const rec = readAufsLayers(ctx.source, id, subject);
+	const findings = [...rec.findings];
+	if (!expected.complete) return {findings, note: 'layerdb chain incomplete; layers file not compared'};
+	const path = `aufs/layers/${id}`;
+	const want = expected.cacheIds;
+	if (rec.ancestors === undefined) {
+		if (rec.findings.length === 0) findings.push(finding('error', 'driver.lower-mismatch', subject, `${what}: ${path} is missing, so aufs does not know the ${want.length} layer${want.length === 1 ? '' : 's'} it is built on`, path));
+		return {findings};
+	}
+	const got = rec.ancestors;
+	const bad = got.findIndex((g, i) => g !== want[i]);
+	if (bad >= 0 || got.length !== want.length) {
+		const i = bad >= 0 ? bad : Math.min(got.length, want.length);
+		const detail =
+			got[i] === undefined
+				? `it lists ${got.length} ancestor${got.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
+				: `line ${i + 1} is ${short(got[i]!)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
+		findings.push(
+			finding('error', 'driver.lower-mismatch', subject, `${what}: ${path} disagrees with layerdb (${detail}); aufs mounts the branches it lists, so the files seen are not the chain Docker and this report show`, path),
+		);
+	}
+	return {findings};
+}
+
+function recordFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (overlayDrivers.has(driver)) return overlayFindings(ctx, driver, id, expected, subject, what);
+	return aufsFindings(ctx, id, expected, subject, what);
+}
+
+const recordDrivers = new Set([...overlayDrivers, 'aufs']);
+
+function toResult(subject: string, check: string, parts: Array<{findings: Finding[]; note?: string}>): CheckResult {
+	const findings = parts.flatMap(p => p.findings);
+	const notes = parts.flatMap(p => (p.note === undefined ? [] : [p.note]));
+	if (findings.length === 0 && notes.length > 0 && notes.length === parts.length) return skipped(subject, check, notes.join('; '));
+	return verdict(subject, check, findings, notes.length > 0 ? notes.join('; ') : undefined);
+}
+
+export const layerDriverRecords: Check = {
+	id: 'layer.driver-records',
+	title: "the driver's own records (overlay2 lower/link/l, aufs layers) agree with layerdb",
+	objects: 'layer',
+	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
+	claims: [],
+	deep: false,
+	run: ctx =>
+		ctx.model.layers.flatMap(l => {
+			if (!recordDrivers.has(l.driver) || l.cacheId === null) return [];
+			const subject = `layer:${l.chainId}`;
+			const expected = ctx.index.chain(l.driver, l.parent ?? undefined);
+			return [toResult(subject, 'layer.driver-records', [recordFindings(ctx, l.driver, l.cacheId, expected, subject, 'layer')])];
+		}),
+};
+
+export const containerDriverRecords: Check = {
+	id: 'container.driver-records',
+	title: "the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers) agree with layerdb",
+	objects: 'container',
+	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
+	claims: [],
+	deep: false,
+	run: ctx =>
+		ctx.model.containers.flatMap(c => {
+			if (c.driver === null || !recordDrivers.has(c.driver) || c.mountId === null) return [];
+			const subject = `container:${c.id}`;
+			const store = ctx.index.store(c.driver);
+			const mount = store?.mounts.get(c.id);
+			if (mount === undefined) return [];
+			const image = ctx.index.chain(c.driver, mount.parent);
+			const parts: Array<{findings: Finding[]; note?: string}> = [];
+			if (c.initId !== null) {
+				parts.push(recordFindings(ctx, c.driver, c.initId, image, subject, 'init layer'));
+				parts.push(recordFindings(ctx, c.driver, c.mountId, {...image, cacheIds: [c.initId, ...image.cacheIds]}, subject, 'RW layer'));
+			} else parts.push(recordFindings(ctx, c.driver, c.mountId, image, subject, 'RW layer'));
+			return [toResult(subject, 'container.driver-records', parts)];
+		}),
+};
+
+export const driverRecordChecks: readonly Check[] = [layerDriverRecords, containerDriverRecords];

@@ -1,0 +1,251 @@
+import {createHash} from 'node:crypto';
+import {type Finding, finding} from '../finding.ts';
+import {shortId} from '../model/ids.ts';
+import type {Layer} from '../model/types.ts';
+import {isDriverName} from '../read/drivers.ts';
+import {splitPath} from '../read/source.ts';
+import {readTarSplit} from '../read/tar-split.ts';
+import {Crc64} from './crc64.ts';
+import {bytesText, diskUsage} from './size.ts';
+import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict} from './types.ts';
+
+/**
+ * --deep: each layer's diff id verified by rebuilding its tar stream from tar-split.json.gz and
+ * the layer's files (docker-layout.md §7), streaming: segments are hashed as they come, files are
+ * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
+ */
+
+/** Drivers whose layer directory, in a copy of the root, holds the layer's files (flattened ones hold them as of that layer). */
+const contentDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'overlay', 'btrfs']);
+/** Drivers whose `size` is Docker's directory.Size of the layer's own directory (others sum the tar's file sizes). */
+const diffDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs']);
+const PIECE = 1 << 20;
+const PROGRESS_EVERY = 64 << 20;
+/** Entries walked for the size comparison before giving up. */
+const SIZE_WALK_CAP = 5_000_000;
+
+type Verified = {
+	readonly result: CheckResult;
+	/** Sum of the tar's file sizes, when the whole tar-split was read. */
+	readonly tarSum?: number;
+};
+
+const verifiedCache = new WeakMap<CheckContext, Map<string, Verified>>();
+
+function key(l: Layer): string {
+	return `${l.driver}\0${l.chainId}`;
+}
+
+/** A tar member name as a path under the layer directory: './a/b/' → 'a/b'; null when it leaves the directory. */
+function memberPath(name: string): string | null {
+	const parts = splitPath(name.replace(/^\/+/, ''));
+	if (parts === null || parts.length === 0) return null;
+	return parts.join('/');
+}
+
+type Problem = {readonly position: number; readonly name: string; readonly why: string; readonly path?: string; readonly unverifiable?: boolean};
+
+async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buffer: Buffer): Promise<Verified> {
+	const subject = `layer:${l.chainId}`;
+	const check = 'layer.content';
+	if (l.diffId === null) return {result: skipped(subject, check, 'its diff id is unknown')};
+	if (!isDriverName(l.driver) || l.path === null) return {result: skipped(subject, check, 'no layer directory (no cache id or unknown driver)')};
+	if (!contentDrivers.has(l.driver)) return {result: skipped(subject, check, `${l.driver} keeps layer data outside the files of the root`)};
+	if (!l.pathExists) return {result: skipped(subject, check, `its directory ${l.path} is missing (see layer.dir)`)};
+	const source = ctx.source;
+	const openRead = source.openRead;
+	if (openRead === undefined) return {result: skipped(subject, check, 'this source cannot read file contents')};
+	const dir = l.path;
+	const label = `layer ${n}/${total} ${shortId(l.chainId)}`;
+	ctx.progress?.(`verifying ${label} (${dir})`);
+	const sha = createHash('sha256');
+	let bytes = 0;
+	let nextReport = PROGRESS_EVERY;
+	let tarSum = 0;
+	let problem: Problem | undefined;
+	const hashed = (chunk: Buffer): void => {
+		sha.update(chunk);
+		bytes += chunk.length;
+		if (bytes >= nextReport) {
+			nextReport += PROGRESS_EVERY;
+			ctx.progress?.(`verifying ${label}: ${bytesText(bytes).replace(/ \(.*\)$/, '')}`);
+		}
+	};
+	const r = await readTarSplit(source, `${l.metaPath}/tar-split.json.gz`, entry => {
+		if (entry.type === 'segment') {
+			hashed(entry.payload);
+			return true;
+		}
+		tarSum += entry.size;
+		if (entry.size === 0) return true;
+		if (entry.nameRaw !== undefined) {
+			problem = {position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true};
+			return false;
+		}
+		const rel = memberPath(entry.name);
+		if (rel === null) {
+			problem = {position: entry.position, name: entry.name, why: 'its name leaves the layer directory'};
+			return false;
+		}
+		const path = `${dir}/${rel}`;
+		const opened = openRead.call(source, path);
+		if (!opened.ok) {
+			const why =
+				opened.error.code === 'missing'
+					? 'is missing from the layer directory'
+					: opened.error.code === 'symlink' || opened.error.code === 'not-a-file' || opened.error.code === 'not-a-dir'
+						? `is not a regular file on disk (${opened.error.message})`
+						: `cannot be read (${opened.error.message})`;
+			problem = {position: entry.position, name: entry.name, why, path, unverifiable: opened.error.code === 'io' || opened.error.code === 'denied'};
+			return false;
+		}
+		const reader = opened.value;
+		try {
+			if (reader.size !== entry.size) {
+				problem = {position: entry.position, name: entry.name, why: `is ${reader.size} bytes on disk, the layer recorded ${entry.size}`, path};
+				return false;
+			}
+			const crc = new Crc64();
+			let pos = 0;
+			while (pos < entry.size) {
+				const got = reader.read(buffer, pos);
+				if (!got.ok) {
+					problem = {position: entry.position, name: entry.name, why: `cannot be read (${got.error.message})`, path, unverifiable: true};
+					return false;
+				}
+				if (got.value === 0) {
+					problem = {position: entry.position, name: entry.name, why: `ends after ${pos} of ${entry.size} bytes`, path};
+					return false;
+				}
+				const chunk = buffer.subarray(0, Math.min(got.value, entry.size - pos));
+				crc.update(chunk);
+				hashed(chunk);
+				pos += chunk.length;
+			}
+			if (entry.crc !== null && !crc.digest().equals(entry.crc)) {
+				problem = {position: entry.position, name: entry.name, why: 'has different content (its CRC-64 differs from the one recorded)', path};
+				return false;
+			}
+		} finally {
+			reader.close();
+		}
+		return true;
+	});
+	const tarSplit = `${l.metaPath}/tar-split.json.gz`;
+	if (!r.ok) {
+		if (r.reason === 'missing') {
+			return {
+				result: verdict(subject, check, [
+					finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no tar-split.json.gz, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
+				]),
+			};
+		}
+		if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /content not cached|cannot reopen|changed since/.test(r.message))) {
+			return {result: skipped(subject, check, r.message)};
+		}
+		return {
+			result: verdict(subject, check, [
+				finding('error', 'layer.tar-split-invalid', subject, `the tar-split metadata of layer ${shortId(l.chainId)} is damaged (${r.message}): its content cannot be verified, and Docker cannot export or push it`, tarSplit),
+			]),
+		};
+	}
+	if (problem !== undefined) {
+		if (problem.unverifiable) return {result: skipped(subject, check, `entry ${problem.position} ${JSON.stringify(problem.name)} ${problem.why}`)};
+		return {
+			result: verdict(subject, check, [
+				finding(
+					'error',
+					'layer.content-mismatch',
+					subject,
+					`layer ${shortId(l.chainId)} does not match its diff id ${l.diffId}: the first entry that differs is #${problem.position} ${JSON.stringify(problem.name)}, which ${problem.why}; the files in ${dir} were changed after Docker stored the layer, so every image and container using it sees content its image never had`,
+					problem.path ?? dir,
+				),
+			]),
+		};
+	}
+	const digest = 'sha256:' + sha.digest('hex');
+	if (digest === l.diffId) return {result: pass(subject, check, `${r.entries} tar-split entries, ${bytesText(bytes).replace(/ \(.*\)$/, '')} rebuilt`), tarSum};
+	return {
+		result: verdict(subject, check, [
+			finding(
+				'error',
+				'layer.content-mismatch',
+				subject,
+				`layer ${shortId(l.chainId)}: every file matches its recorded CRC-64, but the rebuilt tar stream hashes to ${digest}, not its diff id ${l.diffId}: the tar-split metadata (headers: names, modes, owners, times) was changed, or the diff file was`,
+				tarSplit,
+			),
+		]),
+		tarSum,
+	};
+}
+
+async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>> {
+	const hit = verifiedCache.get(ctx);
+	if (hit !== undefined) return hit;
+	const out = new Map<string, Verified>();
+	verifiedCache.set(ctx, out);
+	const buffer = Buffer.allocUnsafe(PIECE);
+	const layers = ctx.model.layers;
+	for (let i = 0; i < layers.length; i++) {
+		const l = layers[i]!;
+		out.set(key(l), await verify(ctx, l, i + 1, layers.length, buffer));
+	}
+	return out;
+}
+
+export const layerContent: Check = {
+	id: 'layer.content',
+	title: "(--deep) the layer's files and tar-split rebuild a tar stream whose sha256 is its diff id",
+	objects: 'layer',
+	codes: ['layer.content-mismatch', 'layer.tar-split-missing', 'layer.tar-split-invalid'],
+	claims: [],
+	deep: true,
+	run: async ctx => {
+		const verified = await verifiedLayers(ctx);
+		return ctx.model.layers.map(l => verified.get(key(l))!.result);
+	},
+};
+
+export const layerSize: Check = {
+	id: 'layer.size',
+	title: "(--deep) the layer's recorded size is the sum of its files' sizes",
+	objects: 'layer',
+	codes: ['layer.size-mismatch'],
+	claims: [],
+	deep: true,
+	run: async ctx => {
+		const verified = await verifiedLayers(ctx);
+		return ctx.model.layers.map((l): CheckResult => {
+			const subject = `layer:${l.chainId}`;
+			const check = 'layer.size';
+			if (l.size === null) return skipped(subject, check, 'no size recorded');
+			const tarSum = verified.get(key(l))?.tarSum;
+			if (tarSum === l.size) return pass(subject, check, 'equals the sum of the tar\'s file sizes');
+			let dirSum: number | undefined;
+			if (diffDrivers.has(l.driver) && l.path !== null && l.pathExists) {
+				ctx.progress?.(`sizing ${shortId(l.chainId)} (${l.path})`);
+				const u = diskUsage(ctx.source, l.path, SIZE_WALK_CAP);
+				if (!u.complete) return skipped(subject, check, `${l.path} could not be walked completely`);
+				dirSum = u.bytes;
+				if (dirSum === l.size) return pass(subject, check, 'equals the sum of the directory\'s file sizes');
+			}
+			if (tarSum === undefined && dirSum === undefined) return skipped(subject, check, 'no tar-split or directory to sum');
+			const sums = [
+				...(dirSum !== undefined ? [`the files in ${l.path} sum to ${bytesText(dirSum)}`] : []),
+				...(tarSum !== undefined ? [`the tar's files sum to ${bytesText(tarSum)}`] : []),
+			].join(' and ');
+			const findings: Finding[] = [
+				finding(
+					'warning',
+					'layer.size-mismatch',
+					subject,
+					`layer ${shortId(l.chainId)} records a size of ${bytesText(l.size)}, but ${sums}: the layer's files or its size file changed after Docker stored it (docker images and docker system df report the recorded size)`,
+					`${l.metaPath}/size`,
+				),
+			];
+			return verdict(subject, check, findings);
+		});
+	},
+};
+
+export const deepChecks: readonly Check[] = [layerContent, layerSize];

@@ -1,0 +1,213 @@
+import {type Finding, finding} from '../finding.ts';
+import {shortId} from '../model/ids.ts';
+import {listNames, linkTargetId, overlayDrivers} from '../read/driver-records.ts';
+import {drivers, isDriverName} from '../read/drivers.ts';
+import {caps} from '../read/files.ts';
+import {type Usage, addUsage, diskUsage, holds} from './size.ts';
+import {type Check, type CheckContext, type CheckResult, verdict} from './types.ts';
+
+/**
+ * Orphans and leftovers: what is on disk that nothing refers to, and what an interrupted
+ * operation left behind. Each finding says what it is, why it matters and how much it holds.
+ */
+
+/** Layer directories under a driver, by name: for aufs the union of diff/, layers/ and mnt/. */
+function driverEntries(ctx: CheckContext, driver: string, findings: Finding[]): Map<string, string[]> {
+	const out = new Map<string, string[]>();
+	const add = (name: string, path: string): void => {
+		const list = out.get(name) ?? [];
+		list.push(path);
+		out.set(name, list);
+	};
+	if (driver === 'aufs') {
+		for (const sub of ['diff', 'layers', 'mnt']) {
+			const listed = listNames(ctx.source, `aufs/${sub}`, 'store:aufs');
+			findings.push(...listed.findings);
+			for (const [name, kind] of listed.entries) if (kind === (sub === 'layers' ? 'file' : 'dir')) add(name, `aufs/${sub}/${name}`);
+		}
+		return out;
+	}
+	if (!isDriverName(driver)) return out;
+	const dir = drivers[driver].layersDir;
+	for (const name of ctx.raw.driverDirs.get(driver)?.layerIds ?? []) {
+		if (overlayDrivers.has(driver) && name === 'l') continue;
+		add(name, `${dir}/${name}`);
+	}
+	return out;
+}
+
+function usageOf(ctx: CheckContext, paths: readonly string[]): Usage {
+	return addUsage(...paths.map(p => diskUsage(ctx.source, p)));
+}
+
+/** Cache ids of layerdb entries whose removal was interrupted (`<chain>-<rand>-removing`). */
+function removingCacheIds(ctx: CheckContext, driver: string): Map<string, string> {
+	const out = new Map<string, string>();
+	for (const f of ctx.index.store(driver)?.findings ?? []) {
+		if (f.code !== 'layer.removing' || f.path === undefined) continue;
+		const r = ctx.source.readFile(`${f.path}/cache-id`, caps.small);
+		if (r.ok) out.set(r.value.toString('utf8').trim(), f.path);
+	}
+	return out;
+}
+
+function driverNames(ctx: CheckContext): string[] {
+	return [...ctx.raw.driverDirs.values()].filter(d => d.present).map(d => d.name);
+}
+
+/** Driver directories nothing refers to, `-init` directories without their RW twin, `*-removing` directories, stale `l/` links. */
+export const storeDriverDirs: Check = {
+	id: 'store.driver-dirs',
+	title: 'every directory in the storage driver belongs to a layer, a container or an init layer',
+	objects: 'store',
+	codes: ['orphan.driver-dir', 'orphan.init-dir', 'leftover.removing', 'orphan.link'],
+	claims: [],
+	deep: false,
+	run: ctx =>
+		driverNames(ctx).map((driver): CheckResult => {
+			const subject = `store:${driver}`;
+			const findings: Finding[] = [];
+			const entries = driverEntries(ctx, driver, findings);
+			const referenced = ctx.index.referenced(driver);
+			const removing = removingCacheIds(ctx, driver);
+			let orphans = 0;
+			for (const [name, paths] of entries) {
+				if (referenced.has(name)) continue;
+				orphans++;
+				const path = paths[0]!;
+				const where = `dir:${path}`;
+				const size = holds(usageOf(ctx, driver === 'aufs' ? paths.filter(p => !p.startsWith('aufs/layers/')) : paths));
+				const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
+				if (name.endsWith('-removing')) {
+					findings.push(finding('warning', 'leftover.removing', where, `${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`, path));
+					continue;
+				}
+				const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
+				const dataDir = isDriverName(driver) ? drivers[driver].layersDir : driver;
+				if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
+					findings.push(
+						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${twin.slice(0, 12)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
+					);
+					continue;
+				}
+				const rm = removing.get(name);
+				const why = rm !== undefined ? `its layerdb entry is being removed (${rm})` : 'left by an interrupted removal or a daemon crash';
+				findings.push(
+					finding('warning', 'orphan.driver-dir', where, `${path}${also} is a layer directory of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`, path),
+				);
+			}
+			if (overlayDrivers.has(driver)) {
+				const links = ctx.index.links(driver);
+				findings.push(...links.findings);
+				for (const [shortName, target] of links.targets) {
+					const id = linkTargetId(target);
+					const path = `${driver}/l/${shortName}`;
+					if (id === undefined || !entries.has(id)) {
+						findings.push(finding('info', 'orphan.link', `dir:${path}`, `${path} → ${JSON.stringify(target)} points to no layer directory (its layer was removed without it): harmless, but it is a leftover`, path));
+					}
+				}
+			}
+			return verdict(subject, 'store.driver-dirs', findings, `${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced`);
+		}),
+};
+
+/** layerdb/mounts entries whose container directory is gone. */
+export const storeMounts: Check = {
+	id: 'store.mounts',
+	title: 'every layerdb/mounts entry belongs to a container',
+	objects: 'store',
+	codes: ['orphan.mount'],
+	claims: [],
+	deep: false,
+	run: ctx =>
+		[...ctx.raw.stores.values()].map((store): CheckResult => {
+			const subject = `store:${store.driver}`;
+			const findings: Finding[] = [];
+			for (const m of store.mounts.values()) {
+				if (ctx.index.containerIds.has(m.containerId)) continue;
+				const dirs: string[] = [];
+				if (isDriverName(store.driver)) {
+					const base = overlayDrivers.has(store.driver) ? (id: string) => `${store.driver}/${id}` : (id: string) => drivers[store.driver as keyof typeof drivers].layerPath(id);
+					for (const id of [m.mountId, m.initId]) if (id !== undefined) dirs.push(base(id));
+				}
+				const size = holds(usageOf(ctx, dirs));
+				findings.push(
+					finding(
+						'warning',
+						'orphan.mount',
+						`mount:${m.containerId}`,
+						`layerdb/mounts/${shortId(m.containerId)}… has no container (containers/${shortId(m.containerId)}… is gone: a removal was interrupted): its RW and init layers${dirs.length > 0 ? ` (${dirs.join(', ')})` : ''} are kept for a container Docker no longer knows; they ${size.replace(/^holds/, 'hold')}`,
+						m.path,
+					),
+				);
+			}
+			return verdict(subject, 'store.mounts', findings, `${store.mounts.size} mount${store.mounts.size === 1 ? '' : 's'}`);
+		}),
+};
+
+/** layerdb housekeeping: interrupted removals (reported while reading) and uncommitted write sets in layerdb/tmp. */
+export const storeLayerdb: Check = {
+	id: 'store.layerdb',
+	title: 'layerdb holds only committed layers',
+	objects: 'store',
+	codes: ['leftover.tmp'],
+	claims: ['layer.removing', 'entry.unexpected'],
+	deep: false,
+	run: ctx =>
+		[...ctx.raw.stores.values()].map((store): CheckResult => {
+			const subject = `store:${store.driver}`;
+			const findings: Finding[] = [];
+			const tmp = `image/${store.driver}/layerdb/tmp`;
+			const listed = listNames(ctx.source, tmp, subject);
+			findings.push(...listed.findings);
+			for (const name of listed.entries.keys()) {
+				const path = `${tmp}/${name}`;
+				findings.push(
+					finding('warning', 'leftover.tmp', `dir:${path}`, `${path} is a layer write that was never committed (Docker writes a layer's metadata there, then moves it into layerdb/sha256): the daemon stopped mid-write; nothing uses it; it ${holds(diskUsage(ctx.source, path))}`, path),
+				);
+			}
+			return verdict(subject, 'store.layerdb', findings);
+		}),
+};
+
+export const storeRefs: Check = {
+	id: 'store.refs',
+	title: 'every tag in repositories.json names an image in the store',
+	objects: 'store',
+	codes: [],
+	claims: ['ref.image-missing'],
+	deep: false,
+	run: ctx => [...ctx.raw.stores.values()].map(store => verdict(`store:${store.driver}`, 'store.refs', [], `${store.refs.length} reference${store.refs.length === 1 ? '' : 's'}`)),
+};
+
+/** The daemon's scratch directory: Docker empties it on start, so anything there is from the last run. */
+export const rootTmp: Check = {
+	id: 'root.tmp',
+	title: "the daemon's tmp/ directory is empty",
+	objects: 'root',
+	codes: ['leftover.daemon-tmp'],
+	claims: [],
+	deep: false,
+	run: ctx => {
+		const findings: Finding[] = [];
+		const top = listNames(ctx.source, '', 'root');
+		for (const dir of ['tmp', 'tmp-old']) {
+			if (top.entries.get(dir) !== 'dir') continue;
+			const listed = listNames(ctx.source, dir, 'root');
+			findings.push(...listed.findings);
+			if (listed.entries.size === 0) continue;
+			findings.push(
+				finding(
+					'info',
+					'leftover.daemon-tmp',
+					'root',
+					`${dir}/ holds ${listed.entries.size} entr${listed.entries.size === 1 ? 'y' : 'ies'} from the daemon's last run (downloads, builds, exports in progress): Docker wipes it on its next start; it ${holds(diskUsage(ctx.source, dir))}`,
+					dir,
+				),
+			);
+		}
+		return [verdict('root', 'root.tmp', findings)];
+	},
+};
+
+export const orphanChecks: readonly Check[] = [storeDriverDirs, storeMounts, storeLayerdb, storeRefs, rootTmp];

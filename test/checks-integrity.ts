@@ -1,0 +1,282 @@
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {test} from 'uvu';
+import * as assert from 'uvu/assert';
+import {checkBroken, diskLayers, diskMounts, findingsOf, firstFile, layerFiles, real} from './helpers/check-roots.ts';
+
+// Integrity: each code produced from a copy of a real state broken on purpose.
+
+const p = (root: string, rel: string): string => path.join(root, rel);
+
+test('layer.chain-id-mismatch: a layerdb parent file changed (sample)', async () => {
+	const r = await checkBroken('sample', root => {
+		const child = diskLayers(root, 'overlay2').find(l => l.parent !== undefined)!;
+		const other = diskLayers(root, 'overlay2').find(l => l.chainId !== child.parent && l.chainId !== child.chainId)!;
+		fs.writeFileSync(path.join(child.dir, 'parent'), other.chainId);
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'layer.chain-id-mismatch');
+	assert.is(f.length, 1);
+	assert.is(f[0]!.severity, 'error');
+	assert.match(f[0]!.path!, /^image\/overlay2\/layerdb\/sha256\/[0-9a-f]{64}$/);
+	assert.match(f[0]!.message, /sha256\(/);
+	// The image's chain says otherwise too (link's check, listed under the layer).
+	assert.ok(findingsOf(r, 'layer.parent-mismatch').length > 0);
+});
+
+test('layer.chain-id-mismatch: a base layer whose diff file changed (overlay2 fixture)', async () => {
+	const r = await checkBroken('overlay2', root => {
+		const base = diskLayers(root, 'overlay2')[0]!;
+		fs.writeFileSync(path.join(base.dir, 'diff'), `sha256:${createHash('sha256').update('other').digest('hex')}`);
+	});
+	if (r === null) return;
+	assert.match(findingsOf(r, 'layer.chain-id-mismatch')[0]?.message ?? '', /must equal its diff id/);
+	assert.ok(findingsOf(r, 'layer.diff-mismatch').length > 0);
+});
+
+test('layer.parent-missing: the parent layer of a layer was removed from layerdb (sample)', async () => {
+	let gone = '';
+	const r = await checkBroken('sample', root => {
+		const layers = diskLayers(root, 'overlay2');
+		const child = layers.find(l => l.parent !== undefined)!;
+		gone = child.parent!;
+		fs.rmSync(p(root, `image/overlay2/layerdb/sha256/${gone.slice(7)}`), {recursive: true});
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'layer.parent-missing');
+	assert.ok(f.length >= 1);
+	assert.ok(f.every(x => x.message.includes(gone)));
+	assert.ok(f.every(x => x.path!.endsWith('/parent')));
+	const obj = r.objects.find(o => o.subject === f[0]!.subject)!;
+	assert.is(obj.checks.find(c => c.check === 'layer.parent')?.status, 'fail');
+});
+
+test('driver.lower-mismatch: an overlay2 lower file lists the layers in another order (overlay2 fixture)', async () => {
+	const r = await checkBroken('overlay2', root => {
+		const m = diskMounts(root, 'overlay2')[0]!;
+		const file = p(root, `overlay2/${m.mountId}/lower`);
+		fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(':').reverse().join(':'));
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'driver.lower-mismatch');
+	assert.is(f.length, 1);
+	assert.match(f[0]!.subject, /^container:/);
+	assert.match(f[0]!.message, /entry 1 \(l\/[A-Z0-9]+\) is /);
+	assert.match(f[0]!.path!, /^overlay2\/[0-9a-f]{64}\/lower$/);
+});
+
+test('driver.lower-mismatch: an overlay2 init layer lost its lower file (sample)', async () => {
+	const r = await checkBroken('sample', root => {
+		const m = diskMounts(root, 'overlay2')[0]!;
+		fs.rmSync(p(root, `overlay2/${m.initId}/lower`));
+	});
+	if (r === null) return;
+	assert.match(findingsOf(r, 'driver.lower-mismatch')[0]?.message ?? '', /init layer .* has no lower file/);
+});
+
+test('driver.lower-mismatch: an aufs layers file names another ancestor (aufs fixture)', async () => {
+	const r = await checkBroken('aufs', root => {
+		const m = diskMounts(root, 'aufs')[0]!;
+		fs.writeFileSync(p(root, `aufs/layers/${m.mountId}`), `${m.initId}\n${'0'.repeat(64)}\n`);
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'driver.lower-mismatch');
+	assert.is(f.length, 1);
+	assert.match(f[0]!.message, /line 2 is 000000000000…/);
+	assert.match(f[0]!.path!, /^aufs\/layers\//);
+});
+
+test('driver.link-broken: an l/ symlink removed, and a link file naming another layer (overlay2 fixture)', async () => {
+	const r = await checkBroken('overlay2', root => {
+		const base = diskLayers(root, 'overlay2')[0]!;
+		const short = fs.readFileSync(p(root, `overlay2/${base.cacheId}/link`), 'utf8');
+		fs.rmSync(p(root, `overlay2/l/${short}`));
+		const m = diskMounts(root, 'overlay2')[0]!;
+		const initShort = fs.readFileSync(p(root, `overlay2/${m.initId}/link`), 'utf8');
+		const rwShort = fs.readFileSync(p(root, `overlay2/${m.mountId}/link`), 'utf8');
+		fs.writeFileSync(p(root, `overlay2/${m.initId}/link`), rwShort);
+		assert.ok(initShort !== rwShort);
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'driver.link-broken');
+	assert.ok(f.some(x => x.subject.startsWith('layer:') && /has no such symlink/.test(x.message)));
+	assert.ok(f.some(x => x.subject.startsWith('container:') && /points to .*, not \.\.\//.test(x.message)));
+	// The children's lower entries no longer resolve either.
+	assert.ok(findingsOf(r, 'driver.lower-mismatch').some(x => /does not resolve/.test(x.message)));
+});
+
+test('layer.uncommitted: a layer with children lost its committed marker (sample, a daemon that writes markers)', async () => {
+	const r = await checkBroken('sample', root => {
+		const base = diskLayers(root, 'overlay2').find(l => l.parent === undefined)!;
+		fs.rmSync(p(root, `overlay2/${base.cacheId}/committed`));
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'layer.uncommitted');
+	assert.is(f.length, 1);
+	assert.is(f[0]!.severity, 'info');
+	assert.match(f[0]!.path!, /\/committed$/);
+});
+
+test('layer.uncommitted: not reported on a daemon that never wrote markers (overlay2 fixture, 17.x)', async () => {
+	const r = await checkBroken('overlay2', () => {});
+	if (r === null) return;
+	assert.equal(findingsOf(r, 'layer.uncommitted'), []);
+});
+
+// --deep
+
+test('layer.content-mismatch: a layer file changed, same size (overlay2 fixture): names the entry', async () => {
+	let changed = '';
+	const r = await checkBroken(
+		'overlay2',
+		root => {
+			const base = diskLayers(root, 'overlay2')[0]!;
+			const dir = p(root, layerFiles('overlay2', base.cacheId));
+			changed = firstFile(dir)!;
+			const data = fs.readFileSync(path.join(dir, changed));
+			data[0] = data[0]! ^ 0xff;
+			fs.writeFileSync(path.join(dir, changed), data);
+		},
+		true,
+	);
+	if (r === null) return;
+	const f = findingsOf(r, 'layer.content-mismatch');
+	assert.is(f.length, 1);
+	assert.ok(f[0]!.message.includes(JSON.stringify(changed)) || f[0]!.message.includes(JSON.stringify(`./${changed}`)), f[0]!.message);
+	assert.match(f[0]!.message, /CRC-64 differs/);
+	assert.ok(f[0]!.path!.endsWith(changed));
+});
+
+test('layer.content-mismatch: a layer file removed and one grown (aufs fixture)', async () => {
+	const r = await checkBroken(
+		'aufs',
+		root => {
+			const base = diskLayers(root, 'aufs')[0]!;
+			const dir = p(root, layerFiles('aufs', base.cacheId));
+			fs.rmSync(path.join(dir, firstFile(dir)!));
+		},
+		true,
+	);
+	if (r === null) return;
+	assert.match(findingsOf(r, 'layer.content-mismatch')[0]?.message ?? '', /is missing from the layer directory/);
+	const grown = await checkBroken(
+		'sample',
+		root => {
+			const base = diskLayers(root, 'overlay2').find(l => l.parent === undefined)!;
+			const dir = p(root, layerFiles('overlay2', base.cacheId));
+			fs.appendFileSync(path.join(dir, firstFile(dir)!), 'x');
+		},
+		true,
+	);
+	assert.match(findingsOf(grown!, 'layer.content-mismatch')[0]?.message ?? '', /bytes on disk, the layer recorded/);
+	// The size no longer adds up either.
+	assert.ok(findingsOf(grown!, 'layer.size-mismatch').length === 1);
+});
+
+test('layer.content-mismatch: the tar-split headers changed while every file still matches (sample)', async () => {
+	const zlib = await import('node:zlib');
+	const r = await checkBroken(
+		'sample',
+		root => {
+			const base = diskLayers(root, 'overlay2').find(l => l.parent === undefined)!;
+			const file = path.join(base.dir, 'tar-split.json.gz');
+			const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').split('\n');
+			// A segment gains a byte: headers differ, file payloads do not.
+			const i = lines.findIndex(l => l.includes('"type":2') && l.includes('"payload":"'));
+			const seg = JSON.parse(lines[i]!) as {payload: string};
+			seg.payload = Buffer.concat([Buffer.from(seg.payload, 'base64'), Buffer.from([0])]).toString('base64');
+			lines[i] = JSON.stringify({...JSON.parse(lines[i]!), payload: seg.payload});
+			fs.writeFileSync(file, zlib.gzipSync(lines.join('\n')));
+		},
+		true,
+	);
+	if (r === null) return;
+	assert.match(findingsOf(r, 'layer.content-mismatch')[0]?.message ?? '', /every file matches its recorded CRC-64, but the rebuilt tar stream hashes to sha256:/);
+});
+
+test('layer.content-mismatch: a tar-split entry naming a path outside the layer is refused, not followed (overlay2 fixture)', async () => {
+	const zlib = await import('node:zlib');
+	const r = await checkBroken(
+		'overlay2',
+		root => {
+			const base = diskLayers(root, 'overlay2')[0]!;
+			const file = path.join(base.dir, 'tar-split.json.gz');
+			const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').split('\n');
+			const i = lines.findIndex(l => l.includes('"type":1') && /"size":[1-9]/.test(l));
+			lines[i] = JSON.stringify({...JSON.parse(lines[i]!), name: '../../../../../../etc/passwd'});
+			fs.writeFileSync(file, zlib.gzipSync(lines.join('\n')));
+		},
+		true,
+	);
+	if (r === null) return;
+	assert.match(findingsOf(r, 'layer.content-mismatch')[0]?.message ?? '', /its name leaves the layer directory/);
+});
+
+test('layer.tar-split-missing and layer.tar-split-invalid (overlay2 fixture, sample)', async () => {
+	const missing = await checkBroken(
+		'overlay2',
+		root => {
+			fs.rmSync(path.join(diskLayers(root, 'overlay2')[0]!.dir, 'tar-split.json.gz'));
+		},
+		true,
+	);
+	if (missing === null) return;
+	const m = findingsOf(missing, 'layer.tar-split-missing');
+	assert.is(m.length, 1);
+	assert.is(m[0]!.severity, 'warning');
+	const invalid = await checkBroken(
+		'sample',
+		root => {
+			for (const l of diskLayers(root, 'overlay2')) {
+				const file = path.join(l.dir, 'tar-split.json.gz');
+				const data = fs.readFileSync(file);
+				fs.writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));
+			}
+		},
+		true,
+	);
+	const v = findingsOf(invalid!, 'layer.tar-split-invalid');
+	assert.is(v.length, diskLayers(real('sample')!, 'overlay2').length);
+	assert.ok(v.every(x => x.severity === 'error' && x.path!.endsWith('tar-split.json.gz')));
+	// Not JSON inside a valid gzip.
+	const zlib = await import('node:zlib');
+	const garbage = await checkBroken(
+		'aufs',
+		root => {
+			fs.writeFileSync(path.join(diskLayers(root, 'aufs')[0]!.dir, 'tar-split.json.gz'), zlib.gzipSync('{"type":2,"payload":"AAAA"}\nnot json\n'));
+		},
+		true,
+	);
+	assert.match(findingsOf(garbage!, 'layer.tar-split-invalid')[0]?.message ?? '', /line 2 is not JSON/);
+});
+
+test('layer.size-mismatch: the layerdb size file changed (aufs fixture)', async () => {
+	const r = await checkBroken(
+		'aufs',
+		root => {
+			const base = diskLayers(root, 'aufs')[0]!;
+			fs.writeFileSync(path.join(base.dir, 'size'), '12345');
+		},
+		true,
+	);
+	if (r === null) return;
+	const f = findingsOf(r, 'layer.size-mismatch');
+	assert.is(f.length, 1);
+	assert.match(f[0]!.message, /records a size of 12.3kB \(12345 bytes\)/);
+	assert.match(f[0]!.path!, /\/size$/);
+	// Content itself is fine.
+	assert.equal(findingsOf(r, 'layer.content-mismatch'), []);
+});
+
+test('without --deep, no layer content is read', async () => {
+	const r = await checkBroken('overlay2', root => {
+		const base = diskLayers(root, 'overlay2')[0]!;
+		fs.rmSync(path.join(base.dir, 'tar-split.json.gz'));
+	});
+	if (r === null) return;
+	assert.equal(findingsOf(r, 'layer.tar-split-missing'), []);
+	assert.not.ok(r.objects.some(o => o.checks.some(c => c.check === 'layer.content')));
+});
+
+test.run();
