@@ -1,3 +1,4 @@
+import {humanSize} from '../units.ts';
 import type {Source} from '../read/source.ts';
 
 export type Usage = {
@@ -71,15 +72,8 @@ export function addUsage(...parts: Usage[]): Usage {
 
 /** Decimal units with three significant digits, as docker prints sizes ("1.11MB"), and the exact count. */
 export function bytesText(bytes: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-	let size = bytes;
-	let i = 0;
-	while (size >= 1000 && i < units.length - 1) {
-		size /= 1000;
-		i++;
-	}
-	const short = `${Number(size.toPrecision(3)).toString()}${units[i]}`;
-	return i === 0 ? short : `${short} (${bytes} bytes)`;
+	const short = humanSize(bytes);
+	return bytes < 1000 ? short : `${short} (${bytes} bytes)`;
 }
 
 /** "holds 1.2MB (1234567 bytes)", or "holds at least …" when the walk was cut short. */

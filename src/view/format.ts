@@ -5,20 +5,7 @@ export function shortId(id: string | null | undefined): string {
 	return clean(id.replace(/^sha256:/, '').slice(0, 12));
 }
 
-/** Sizes as docker prints them: decimal units, three significant digits ("1.11MB"). */
-export function humanSize(bytes: number | null | undefined): string {
-	if (bytes === null || bytes === undefined) return '-';
-	const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-	let size = bytes;
-	let i = 0;
-	while (size >= 1000 && i < units.length - 1) {
-		size /= 1000;
-		i++;
-	}
-	// Go's %.3g: three significant digits, trailing zeros dropped.
-	const text = Number(size.toPrecision(3)).toString();
-	return `${text}${units[i]}`;
-}
+export {humanSize} from '../units.ts';
 
 /** Times are printed in UTC, to the second, as "2017-02-13 16:43:20 UTC". */
 export function utc(t: string | null | undefined): string {
