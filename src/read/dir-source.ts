@@ -141,17 +141,23 @@ export function openDirSource(root: string): Source {
 		return ok(abs(parts));
 	}
 
-	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+	/** Opens a file read-only, refusing a symlink as the last component; the caller closes the fd. */
+	function openFile(rel: string): Result<number> {
 		const file = filePath(rel);
 		if (!file.ok) return file;
-		let fd: number;
 		try {
-			fd = open(file.value);
+			return ok(open(file.value));
 		} catch (error) {
 			const code = errorCode(error);
 			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
 			return fail(code, rel, describe(error));
 		}
+	}
+
+	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const opened = openFile(rel);
+		if (!opened.ok) return opened;
+		const fd = opened.value;
 		try {
 			const s = fs.fstatSync(fd);
 			if (!s.isFile()) return fail('not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
@@ -175,16 +181,9 @@ export function openDirSource(root: string): Source {
 	}
 
 	function openRead(rel: string): Result<FileReader> {
-		const file = filePath(rel);
-		if (!file.ok) return file;
-		let fd: number;
-		try {
-			fd = open(file.value);
-		} catch (error) {
-			const code = errorCode(error);
-			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
-			return fail(code, rel, describe(error));
-		}
+		const opened = openFile(rel);
+		if (!opened.ok) return opened;
+		const fd = opened.value;
 		let size: number;
 		try {
 			const s = fs.fstatSync(fd);
