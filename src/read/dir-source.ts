@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import {createRequire} from 'node:module';
 import path from 'node:path';
 import {
 	type Entry,
@@ -27,6 +28,28 @@ function kindOf(s: fs.Stats | fs.Dirent): EntryKind {
 	if (s.isFIFO()) return 'fifo';
 	if (s.isSocket()) return 'socket';
 	return 'other';
+}
+
+type XattrLib = {
+	listAttributesSync(path: string): string[];
+	getAttributeSync(path: string, name: string): Buffer | null;
+};
+
+let xattrLib: XattrLib | string | undefined;
+
+/**
+ * Extended attributes come from @napi-rs/xattr (a prebuilt native addon; its calls use
+ * llistxattr/lgetxattr, so a symlink is never followed). Loaded on first use; where it cannot
+ * load, the reason is kept and reported through xattrLimit.
+ */
+function loadXattr(): XattrLib | string {
+	if (xattrLib !== undefined) return xattrLib;
+	try {
+		xattrLib = createRequire(import.meta.url)('@napi-rs/xattr') as XattrLib;
+	} catch (error) {
+		xattrLib = `extended attributes cannot be read here (@napi-rs/xattr did not load: ${describe(error).split('\n')[0]})`;
+	}
+	return xattrLib;
 }
 
 /** A single path component that needs no further checks. */
@@ -229,5 +252,34 @@ export function openDirSource(root: string): Source {
 		}
 	}
 
-	return {kind: 'dir', location, list, stat, readFile, readLink, openRead};
+	function xattrs(rel: string): Record<string, Buffer> | undefined {
+		const lib = loadXattr();
+		if (typeof lib === 'string') return undefined;
+		const parts = splitPath(rel);
+		if (parts === null) return undefined;
+		const checked = checkDir(parts.slice(0, -1));
+		if (!checked.ok) return undefined;
+		try {
+			const file = abs(parts);
+			fs.lstatSync(file);
+			const out: Record<string, Buffer> = {};
+			for (const name of lib.listAttributesSync(file)) {
+				const value = lib.getAttributeSync(file, name);
+				if (value !== null) out[name] = Buffer.from(value);
+			}
+			return out;
+		} catch {
+			return undefined;
+		}
+	}
+
+	const lib = loadXattr();
+	const xattrLimit =
+		typeof lib === 'string'
+			? lib
+			: typeof process.geteuid === 'function' && process.geteuid() !== 0
+				? `trusted.* extended attributes (overlayfs opaque markers) are visible only to root; running as uid ${process.geteuid()}`
+				: undefined;
+
+	return {kind: 'dir', location, list, stat, readFile, readLink, openRead, xattrs, xattrLimit};
 }

@@ -68,6 +68,16 @@ export type Source = {
 	 * regular file. The caller must close it. Optional: a source without it cannot verify content.
 	 */
 	openRead?(rel: string): Result<FileReader>;
+	/**
+	 * An entry's extended attributes (name → value), never following a symlink; undefined when the
+	 * path does not resolve. Optional: a source without it cannot see any.
+	 */
+	xattrs?(rel: string): Record<string, Buffer> | undefined;
+	/**
+	 * Why xattrs() may miss attributes that are there (no xattr support on this platform, or
+	 * `trusted.*` attributes invisible without root); undefined when it sees them all.
+	 */
+	readonly xattrLimit?: string | undefined;
 };
 
 export function ok<T>(value: T): Result<T> {

@@ -1,0 +1,281 @@
+import type {Finding} from '../finding.ts';
+import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
+import {exportTar, manifestLine} from '../files/export.ts';
+import {openOutput} from '../files/output.ts';
+import {resolvePath} from '../files/resolve-path.ts';
+import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
+import {walkMerged} from '../files/walk.ts';
+import {resolveRef} from '../model/resolve.ts';
+import type {Container, Model} from '../model/types.ts';
+import type {Source} from '../read/source.ts';
+import {type FileRow, diffLine, fileLine, fileRow, findingLines} from '../view/files-text.ts';
+import {type CommandContext, UsageError} from './context.ts';
+
+/**
+ * `files`, `diff`, `cat`, `export`: a container's or image's filesystem built in user space from
+ * the layer directories (src/files/). Output is streamed with back-pressure, so memory does not
+ * grow with the number of files.
+ */
+
+type Target =
+	| {readonly kind: 'merged'; readonly what: 'container' | 'image'; readonly driver: string | null; readonly layers: FsLayer[]; readonly subject: string; readonly container?: Container}
+	| {readonly kind: 'layer'; readonly driver: string | null; readonly layers: FsLayer[]; readonly subject: string};
+
+function orThrow<T>(v: T | string): T {
+	if (typeof v === 'string') throw new UsageError(v);
+	return v;
+}
+
+/** REF as for every command, plus a container's RW layer (mount id) or init layer (`<mount id>-init`). */
+function resolveTarget(model: Model, ref: string): Target {
+	const r = resolveRef(model, ref);
+	if (r.ok) {
+		const v = r.value;
+		if (v.kind === 'container') return {kind: 'merged', what: 'container', driver: v.container.driver, layers: orThrow(containerLayers(v.container)), subject: `container:${v.container.id}`, container: v.container};
+		if (v.kind === 'image') {
+			const img = v.image;
+			const layers: FsLayer[] = [];
+			for (const chainId of [...img.chainIds].reverse()) {
+				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
+				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
+				layers.push(...orThrow(layerChain(model, l)).slice(0, 1));
+			}
+			return {kind: 'merged', what: 'image', driver: img.driver, layers, subject: `image:${img.id}`};
+		}
+		return {kind: 'layer', driver: v.layer.driver, layers: orThrow(layerChain(model, v.layer)), subject: `layer:${v.layer.chainId}`};
+	}
+	// A container's own layers are not in the layer store: match their cache ids here.
+	const hits: Array<{c: Container; role: 'rw' | 'init'}> = [];
+	for (const c of model.containers) {
+		if (c.mountId !== null && (c.mountId === ref || (ref.length >= 4 && c.mountId.startsWith(ref) && !ref.endsWith('-init')))) hits.push({c, role: 'rw'});
+		if (c.initId !== null && c.initId === ref) hits.push({c, role: 'init'});
+	}
+	if (hits.length === 1) {
+		const {c, role} = hits[0]!;
+		const layers = orThrow(containerLayers(c));
+		return {kind: 'layer', driver: c.driver, layers: role === 'rw' ? layers : layers.slice(1), subject: `container:${c.id}`};
+	}
+	throw new UsageError(r.error);
+}
+
+function view(driver: string | null, layers: FsLayer[], subject: string): FsView {
+	const v = makeView(driver, layers, subject);
+	if (!v.ok) throw new UsageError(v.error);
+	return v.view;
+}
+
+type Out = {text(s: string): void | Promise<void>; bytes(b: Buffer): void | Promise<void>; flush(): void | Promise<void>};
+
+/** Writes to a stream in 64 KiB pieces, waiting for 'drain' when the stream asks for it. */
+function output(stream: CommandContext['io']['stdout']): Out {
+	const stdout = stream as unknown as {write(c: string | Buffer): unknown; once?(event: 'drain', f: () => void): unknown};
+	let pending: string[] = [];
+	let length = 0;
+	const send = (chunk: string | Buffer): void | Promise<void> => {
+		const more = stdout.write(chunk);
+		if (more === false && typeof stdout.once === 'function') return new Promise(resolve => stdout.once!('drain', resolve));
+	};
+	const flush = (): void | Promise<void> => {
+		if (length === 0) return;
+		const all = pending.join('');
+		pending = [];
+		length = 0;
+		return send(all);
+	};
+	return {
+		text(str: string) {
+			pending.push(str);
+			length += str.length;
+			if (length >= 1 << 16) return flush();
+		},
+		async bytes(b: Buffer) {
+			await flush();
+			await send(b);
+		},
+		flush,
+	};
+}
+
+function xattrWarning(source: Source, v: FsView): Finding[] {
+	if (v.style !== 'overlay' && v.style !== 'both') return [];
+	if (source.xattrLimit === undefined) return [];
+	const what = v.style === 'overlay' ? 'so opaque directories (a directory deleted and recreated in a layer) cannot be told apart: their lower layers\' files are shown as if still there' : 'only the `.wh..wh..opq` markers show opaque directories';
+	return [{severity: 'warning', code: 'files.xattrs-unreadable', subject: v.subject, message: `${source.xattrLimit}; ${what}`}];
+}
+
+function statRow(source: Source, sourcePath: string, path: string, layer: string, status?: FileRow['status'], whiteout?: boolean): FileRow | Finding {
+	const st = source.stat(sourcePath);
+	if (!st.ok) return {severity: 'error', code: 'files.unreadable', subject: 'root', path: st.error.path, message: `${path}: ${st.error.message}`};
+	let linkTarget: string | undefined;
+	if (st.value.kind === 'symlink') {
+		const t = source.readLink(sourcePath);
+		if (t.ok) linkTarget = t.value;
+	}
+	return fileRow(path, st.value, layer, {...(linkTarget !== undefined ? {linkTarget} : {}), ...(status !== undefined ? {status} : {}), ...(whiteout === true ? {whiteout} : {})});
+}
+
+async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding>, findings: Finding[], key: string, line: (r: T) => string): Promise<void> {
+	const json = ctx.args.json;
+	let first = true;
+	if (json) await out.text(`{"${key}": [`);
+	for (const r of rows) {
+		if (isFinding(r)) {
+			findings.push(r);
+			continue;
+		}
+		if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(r)}`);
+		else await out.text(line(r));
+		first = false;
+	}
+	if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
+	await out.flush();
+	if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+}
+
+function isFinding(r: unknown): r is Finding {
+	return typeof r === 'object' && r !== null && 'severity' in r && 'code' in r;
+}
+
+/** `layerlens files REF [PATH]`. */
+export async function filesCommand(ctx: CommandContext): Promise<number> {
+	const {loaded, args} = ctx;
+	const source = loaded.source;
+	const target = resolveTarget(loaded.model, args.refs[0]!);
+	const start = (args.refs[1] ?? '/').split('/').filter(p => p !== '' && p !== '.').join('/');
+	const findings: Finding[] = [];
+	const onProblem = (f: Finding): void => void findings.push(f);
+	const out = output(ctx.io.stdout);
+	if (target.kind === 'merged') {
+		const v = view(target.driver, target.layers, target.subject);
+		findings.push(...xattrWarning(source, v));
+		const at = resolvePath(source, v, start, false, onProblem);
+		if (!at.ok) throw new UsageError(at.error);
+		const layerId = (i: number): string => v.layers[i]!.cacheId;
+		function* rows(): Generator<FileRow | Finding> {
+			if (at.ok && at.rel !== '') yield statRow(source, join(v.layers[at.entry.layer]!.dir, at.rel), `/${at.rel}`, layerId(at.entry.layer));
+			if (!at.ok || at.entry.kind !== 'dir') return;
+			for (const w of walkMerged(source, v, at.rel, at.entry.dirLayers, onProblem)) {
+				yield statRow(source, join(v.layers[w.entry.layer]!.dir, w.rel), `/${w.rel}`, layerId(w.entry.layer));
+			}
+		}
+		await emit(ctx, out, rows(), findings, 'entries', (r: FileRow) => fileLine(r, false));
+		return 0;
+	}
+	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
+	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
+	findings.push(...xattrWarning(source, top));
+	const prefix = start;
+	const under = (rel: string): boolean => prefix === '' || rel === prefix || rel.startsWith(prefix + '/');
+	function* rows(): Generator<FileRow | Finding> {
+		for (const item of layerItems(source, top, below, onProblem)) {
+			if (!under(item.rel)) continue;
+			const fromBelow = item.status === 'deleted' && top.style === 'none';
+			const whiteout = item.status === 'deleted' && !fromBelow;
+			yield statRow(source, item.path, `/${item.rel}`, fromBelow ? below!.layers[0]!.cacheId : top.layers[0]!.cacheId, item.status, whiteout);
+		}
+	}
+	await emit(ctx, out, rows(), findings, 'entries', (r: FileRow) => fileLine(r, true));
+	return 0;
+}
+
+/** `layerlens diff CONTAINER`: docker diff's A/C/D lines. */
+export async function diffCommand(ctx: CommandContext): Promise<number> {
+	const {loaded, args} = ctx;
+	const source = loaded.source;
+	const target = resolveTarget(loaded.model, args.refs[0]!);
+	if (target.kind !== 'merged' || target.what !== 'container') throw new UsageError('diff takes a container');
+	const why = unsupportedDriver(target.driver ?? '');
+	if (why !== undefined) throw new UsageError(why);
+	const findings: Finding[] = [];
+	const onProblem = (f: Finding): void => void findings.push(f);
+	const layers = target.layers;
+	const rw = view(target.driver, layers, target.subject);
+	findings.push(...xattrWarning(source, rw));
+	let changes: Iterable<Change>;
+	if (rw.style === 'aufs') {
+		changes = aufsChanges(source, layers[0]!.dir, layers.slice(1).map(l => l.dir), target.subject, onProblem);
+	} else {
+		const parent = layers.length > 1 ? view(target.driver, layers.slice(1), target.subject) : null;
+		changes = naiveChanges(source, rw, parent, {prune: rw.style !== 'none', onProblem});
+	}
+	type Row = {readonly kind: string; readonly path: string};
+	function* rows(): Generator<Row> {
+		for (const c of changes) yield {kind: c.kind, path: `/${c.rel}`};
+	}
+	await emit(ctx, output(ctx.io.stdout), rows(), findings, 'changes', (c: Row) => diffLine(c.kind, c.path));
+	return 0;
+}
+
+function mergedView(loaded: CommandContext['loaded'], ref: string): FsView {
+	const target = resolveTarget(loaded.model, ref);
+	return view(target.driver, target.layers, target.subject);
+}
+
+/** `layerlens cat REF PATH`: a file's bytes as the container or image sees them (symlinks followed inside the view). */
+export async function catCommand(ctx: CommandContext): Promise<number> {
+	const {loaded, args} = ctx;
+	const source = loaded.source;
+	const v = mergedView(loaded, args.refs[0]!);
+	const findings: Finding[] = [...xattrWarning(source, v)];
+	const r = resolvePath(source, v, args.refs[1]!, true, f => void findings.push(f));
+	if (!r.ok) throw new UsageError(r.error);
+	if (r.entry.kind !== 'file') throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
+	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
+	const opened = source.openRead?.(path);
+	if (opened === undefined) throw new UsageError('this root cannot read file contents');
+	if (!opened.ok) throw new UsageError(`/${r.rel}: ${opened.error.message}`);
+	const out = output(ctx.io.stdout);
+	const reader = opened.value;
+	const buffer = Buffer.allocUnsafe(1 << 20);
+	try {
+		for (let pos = 0; ; ) {
+			const got = reader.read(buffer, pos);
+			if (!got.ok) {
+				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message}`});
+				break;
+			}
+			if (got.value === 0) break;
+			await out.bytes(Buffer.from(buffer.subarray(0, got.value)));
+			pos += got.value;
+		}
+	} finally {
+		reader.close();
+	}
+	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+	return 0;
+}
+
+/** `layerlens export REF -o OUT.tar|- [--hash]`. */
+export async function exportCommand(ctx: CommandContext): Promise<number> {
+	const {loaded, args} = ctx;
+	const source = loaded.source;
+	const target = args.output;
+	if (target === null) throw new UsageError('export needs -o FILE (or -o - for stdout)');
+	if (args.hash && target === '-') throw new UsageError('--hash writes its manifest beside the output file: give -o FILE');
+	const v = mergedView(loaded, args.refs[0]!);
+	const findings: Finding[] = [...xattrWarning(source, v)];
+	const onProblem = (f: Finding): void => void findings.push(f);
+	if (target === '-') {
+		const out = output(ctx.io.stdout);
+		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
+		await out.flush();
+	} else {
+		const file = openOutput(target, source.location, source.kind);
+		if (!file.ok) throw new UsageError(file.error);
+		const manifest = args.hash ? openOutput(`${target}.sha256`, source.location, source.kind) : undefined;
+		if (manifest !== undefined && !manifest.ok) {
+			file.file.close();
+			throw new UsageError(manifest.error);
+		}
+		try {
+			const m = manifest?.ok === true ? manifest.file : undefined;
+			const result = await exportTar(source, v, file.file, {onProblem, ...(m !== undefined ? {onHash: (name: string, sha: string) => m.put(Buffer.from(manifestLine(name, sha)))} : {})});
+			ctx.io.stderr.write(`layerlens: wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${m !== undefined ? `; sha256 manifest ${target}.sha256` : ''}\n`);
+		} finally {
+			file.file.close();
+			if (manifest?.ok === true) manifest.file.close();
+		}
+	}
+	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+	return 0;
+}

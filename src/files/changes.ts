@@ -1,0 +1,295 @@
+import type {Finding} from '../finding.ts';
+import {finding} from '../finding.ts';
+import type {Entry, Source, Stat} from '../read/source.ts';
+import {type FsView, type MergedEntry, WH_OPQ, isCharWhiteout, join, mergedDir, opaqueXattr, rootLayers} from './view.ts';
+
+/**
+ * `docker diff`, computed from the layer directories. Docker has two algorithms
+ * (moby pkg/archive/changes.go), and which one a daemon used depends on its driver:
+ * - naive (`ChangesDirs`): the container's merged view against its parent's (the init layer and
+ *   the image). An entry is A when only the new view has it, D when only the old one has it (its
+ *   children are not listed), C when both have it and mode, owner, device, security.capability
+ *   or, for non-directories, size or mtime differ; a directory with changes inside is C too.
+ *   vfs, fuse-overlayfs, and overlay2 where the daemon's kernel has redirect_dir (and the dockerd
+ *   20.10 on these test machines) use it.
+ * - native (`changes()` over the RW directory alone): aufs uses it, with `.wh.<name>` meaning D.
+ */
+export type ChangeKind = 'A' | 'C' | 'D';
+export type Change = {readonly kind: ChangeKind; readonly rel: string};
+
+type Pair = {readonly name: string; readonly n: MergedEntry | undefined; readonly o: MergedEntry | undefined};
+
+type Frame = {
+	readonly rel: string;
+	readonly items: Pair[];
+	i: number;
+	/** The directory itself was reported (A or C): inner changes need no C line for it. */
+	announced: boolean;
+};
+
+function pairs(a: readonly MergedEntry[], b: readonly MergedEntry[]): Pair[] {
+	const out: Pair[] = [];
+	let i = 0;
+	let j = 0;
+	while (i < a.length || j < b.length) {
+		const x = a[i];
+		const y = b[j];
+		if (x !== undefined && (y === undefined || x.name < y.name)) {
+			out.push({name: x.name, n: x, o: undefined});
+			i++;
+		} else if (y !== undefined && (x === undefined || y.name < x.name)) {
+			out.push({name: y.name, n: undefined, o: y});
+			j++;
+		} else {
+			out.push({name: x!.name, n: x, o: y});
+			i++;
+			j++;
+		}
+	}
+	return out;
+}
+
+/** Go's sameFsTime: equal, or the same second with either side's nanoseconds zero (tar loses them). */
+export function sameFsTime(aMs: number, bMs: number): boolean {
+	if (aMs === bMs) return true;
+	const as = Math.floor(aMs / 1000);
+	const bs = Math.floor(bMs / 1000);
+	return as === bs && (aMs === as * 1000 || bMs === bs * 1000);
+}
+
+/** moby's statDifferent. */
+export function statDifferent(o: Stat, n: Stat): boolean {
+	if (o.mode !== n.mode || o.uid !== n.uid || o.gid !== n.gid) return true;
+	if ((o.rdev?.major ?? 0) !== (n.rdev?.major ?? 0) || (o.rdev?.minor ?? 0) !== (n.rdev?.minor ?? 0)) return true;
+	if (o.kind !== 'dir' && (!sameFsTime(o.mtimeMs, n.mtimeMs) || o.size !== n.size)) return true;
+	return false;
+}
+
+function capability(source: Source, path: string): string {
+	const x = source.xattrs?.(path);
+	return x?.['security.capability']?.toString('hex') ?? '';
+}
+
+export type NaiveOptions = {
+	/**
+	 * Only descend into a directory both views have when the new view's top layer contributes to
+	 * it (true for stacks that share their lower layers: the rest of the tree is the same).
+	 */
+	readonly prune: boolean;
+	readonly onProblem: (f: Finding) => void;
+};
+
+/**
+ * ChangesDirs(new, old), streamed in path order: one merged listing per level on a stack; a
+ * directory's implied C line is written just before its first inner change.
+ */
+export function* naiveChanges(source: Source, newView: FsView, oldView: FsView | null, opts: NaiveOptions): Generator<Change> {
+	const stat = (view: FsView, e: MergedEntry, rel: string): Stat | undefined => {
+		const r = source.stat(join(view.layers[e.layer]!.dir, rel));
+		if (!r.ok) {
+			opts.onProblem(finding('error', 'files.unreadable', newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path));
+			return undefined;
+		}
+		return r.value;
+	};
+	const list = (view: FsView | null, layers: readonly number[] | null, rel: string): MergedEntry[] => {
+		if (view === null || layers === null) return [];
+		const m = mergedDir(source, view, layers, rel);
+		m.problems.forEach(opts.onProblem);
+		return m.entries;
+	};
+	const stack: Frame[] = [
+		{rel: '', items: pairs(list(newView, rootLayers(newView), ''), list(oldView, oldView === null ? null : rootLayers(oldView), '')), i: 0, announced: true},
+	];
+	const pending: Change[] = [];
+	const announce = (): void => {
+		for (const f of stack) {
+			if (f.announced) continue;
+			f.announced = true;
+			pending.push({kind: 'C', rel: f.rel});
+		}
+	};
+	while (stack.length > 0) {
+		const top = stack[stack.length - 1]!;
+		if (top.i >= top.items.length) {
+			stack.pop();
+			continue;
+		}
+		const {name, n, o} = top.items[top.i++]!;
+		const rel = join(top.rel, name);
+		if (n === undefined) {
+			announce();
+			pending.push({kind: 'D', rel});
+		} else if (o === undefined) {
+			announce();
+			pending.push({kind: 'A', rel});
+			if (n.kind === 'dir') stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), []), i: 0, announced: true});
+		} else {
+			let changed = false;
+			const ns = stat(newView, n, rel);
+			const os = oldView === null ? undefined : stat(oldView, o, rel);
+			if (ns !== undefined && os !== undefined) {
+				changed = statDifferent(os, ns);
+				if (!changed && ns.kind === 'file' && source.xattrs !== undefined) {
+					changed = capability(source, join(newView.layers[n.layer]!.dir, rel)) !== capability(source, join(oldView!.layers[o.layer]!.dir, rel));
+				}
+			}
+			if (changed) {
+				announce();
+				pending.push({kind: 'C', rel});
+			}
+			if (n.kind === 'dir') {
+				const skip = opts.prune && !changed && o.kind === 'dir' && n.dirLayers[0] !== 0;
+				if (!skip) {
+					const old = o.kind === 'dir' ? list(oldView, o.dirLayers, rel) : [];
+					stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), old), i: 0, announced: changed});
+				}
+			}
+		}
+		while (pending.length > 0) yield pending.shift()!;
+	}
+}
+
+/**
+ * moby's `changes()` for aufs (`archive.Changes`): walks the RW directory alone, in lexical
+ * order. `.wh.<name>` is D of `<name>` (a nested `.wh..wh..opq` therefore reads as D of
+ * `.wh..opq`, as docker prints it); top-level `.wh..wh.*` entries are skipped (not their
+ * contents); anything else is C when some lower layer directory has the path (a directory
+ * whose size, mode and mtime equal the lower one's is not reported), else A; the parent of
+ * an A or D is reported C once unless it was itself reported.
+ */
+export function* aufsChanges(source: Source, rwDir: string, lowerDirs: readonly string[], subject: string, onProblem: (f: Finding) => void): Generator<Change> {
+	type F = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
+	const listed = source.list(rwDir);
+	if (!listed.ok) {
+		onProblem(finding('error', 'files.unreadable', subject, `cannot list the RW layer: ${listed.error.message}`, listed.error.path));
+		return;
+	}
+	const stack: F[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
+	while (stack.length > 0) {
+		const top = stack[stack.length - 1]!;
+		if (top.i >= top.entries.length) {
+			stack.pop();
+			continue;
+		}
+		const e = top.entries[top.i++]!;
+		const rel = join(top.rel, e.name);
+		const st = source.stat(join(rwDir, rel));
+		if (!st.ok) {
+			onProblem(finding('error', 'files.unreadable', subject, `cannot stat /${rel}: ${st.error.message}`, st.error.path));
+			continue;
+		}
+		const isDir = st.value.kind === 'dir';
+		let frameChanged = false;
+		const descend = (): void => {
+			if (!isDir) return;
+			const l = source.list(join(rwDir, rel));
+			if (!l.ok) onProblem(finding('error', 'files.unreadable', subject, `cannot list /${rel}: ${l.error.message}`, l.error.path));
+			else stack.push({rel, entries: l.value, i: 0, changed: frameChanged});
+		};
+		if (top.rel === '' && e.name.startsWith('.wh..wh.')) {
+			descend();
+			continue;
+		}
+		let change: Change;
+		if (e.name.startsWith('.wh.')) change = {kind: 'D', rel: join(top.rel, e.name.slice(4))};
+		else {
+			change = {kind: 'A', rel};
+			let same = false;
+			for (const lower of lowerDirs) {
+				const ls = source.stat(join(lower, rel));
+				if (!ls.ok) continue;
+				if (ls.value.kind === 'dir' && isDir && ls.value.size === st.value.size && ls.value.mode === st.value.mode && sameFsTime(ls.value.mtimeMs, st.value.mtimeMs)) same = true;
+				change = {kind: 'C', rel};
+				break;
+			}
+			if (same) {
+				descend();
+				continue;
+			}
+		}
+		if (isDir) frameChanged = true;
+		if ((change.kind === 'A' || change.kind === 'D') && top.rel !== '' && !top.changed) {
+			top.changed = true;
+			yield {kind: 'C', rel: top.rel};
+		}
+		yield change;
+		descend();
+	}
+}
+
+export type LayerStatus = 'added' | 'modified' | 'deleted' | 'opaque';
+
+export type LayerItem = {readonly rel: string; readonly status: LayerStatus; readonly path: string};
+
+/**
+ * What one layer does to the layers below it. Diff drivers: its own directory, walked, with
+ * whiteouts read as deletions and opaque directories marked; an entry is `modified` when the
+ * view below has the path, else `added`. Flattened drivers (vfs): its directory compared with
+ * its parent's (naive comparison), since it is a full copy.
+ */
+export function* layerItems(source: Source, layer: FsView, below: FsView | null, onProblem: (f: Finding) => void): Generator<LayerItem> {
+	const top = layer.layers[0]!;
+	if (layer.style === 'none') {
+		const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
+		const belowTop = below?.layers[0];
+		for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
+			yield {rel: c.rel, status: kindToStatus[c.kind], path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel)};
+		}
+		return;
+	}
+	const aufs = layer.style === 'aufs' || layer.style === 'both';
+	const overlay = layer.style === 'overlay' || layer.style === 'both';
+	type F = {readonly rel: string; readonly entries: Entry[]; i: number; readonly below: Map<string, MergedEntry> | null};
+	const belowOf = (rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null => {
+		if (below === null || layers === null) return null;
+		const m = mergedDir(source, below, layers, rel);
+		m.problems.forEach(onProblem);
+		return new Map(m.entries.map(e => [e.name, e]));
+	};
+	const listDir = (rel: string): Entry[] | undefined => {
+		const l = source.list(join(top.dir, rel));
+		if (!l.ok) {
+			onProblem(finding('error', 'files.unreadable', layer.subject, `cannot list /${rel} in the layer: ${l.error.message}`, l.error.path));
+			return undefined;
+		}
+		return l.value;
+	};
+	const rootEntries = listDir('');
+	if (rootEntries === undefined) return;
+	const stack: F[] = [{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowOf('', rootLayers(below))}];
+	while (stack.length > 0) {
+		const f = stack[stack.length - 1]!;
+		if (f.i >= f.entries.length) {
+			stack.pop();
+			continue;
+		}
+		const e = f.entries[f.i++]!;
+		const rel = join(f.rel, e.name);
+		const path = join(top.dir, rel);
+		if (aufs && e.name.startsWith('.wh.')) {
+			if (e.name.startsWith('.wh..wh.') || (layer.style === 'both' && e.kind === 'char')) continue; // the opaque marker is reported on its directory; the rest is housekeeping
+			yield {rel: join(f.rel, e.name.slice(4)), status: 'deleted', path};
+			continue;
+		}
+		if (overlay && e.kind === 'char') {
+			const st = source.stat(path);
+			if (st.ok && isCharWhiteout(st.value)) {
+				if (!e.name.startsWith('.wh.')) yield {rel, status: 'deleted', path};
+				continue;
+			}
+		}
+		const lower = f.below?.get(e.name);
+		let status: LayerStatus = lower !== undefined ? 'modified' : 'added';
+		let children: Entry[] | undefined;
+		if (e.kind === 'dir') {
+			children = listDir(rel);
+			const opaque = (aufs && children?.some(c => c.name === WH_OPQ) === true) || (overlay && opaqueXattr(source, path));
+			if (opaque) status = 'opaque';
+		}
+		yield {rel, status, path};
+		if (children !== undefined && children.length > 0) {
+			stack.push({rel, entries: children, i: 0, below: lower?.kind === 'dir' ? belowOf(rel, lower.dirLayers) : null});
+		}
+	}
+}

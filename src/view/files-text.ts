@@ -1,0 +1,83 @@
+import type {Finding} from '../finding.ts';
+import type {Stat} from '../read/source.ts';
+import {clean} from './sanitize.ts';
+
+/** One listed file, as `files --json` writes it (and the text line shows). */
+export type FileRow = {
+	/** Absolute path inside the container or image ('/bin/sh'). */
+	readonly path: string;
+	readonly type: Stat['kind'] | 'whiteout';
+	/** Permission bits, octal ('0755'). */
+	readonly mode: string;
+	readonly size: number;
+	readonly uid: number;
+	readonly gid: number;
+	/** ISO 8601, UTC. */
+	readonly mtime: string;
+	readonly linkTarget?: string;
+	readonly device?: {readonly major: number; readonly minor: number};
+	/** For a layer: what it does to the layers below. */
+	readonly status?: 'added' | 'modified' | 'deleted' | 'opaque';
+	/** Cache id of the layer the entry comes from. */
+	readonly layer: string;
+};
+
+const typeChar: Record<FileRow['type'], string> = {file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's', other: '?', whiteout: 'w'};
+
+/** ls-style mode string: 'drwxr-xr-x', with s/S, t/T. */
+export function modeString(type: FileRow['type'], mode: number): string {
+	const bit = (m: number, c: string): string => (mode & m ? c : '-');
+	const special = (x: number, s: number, lower: string, upper: string): string => (mode & s ? (mode & x ? lower : upper) : mode & x ? 'x' : '-');
+	return (
+		typeChar[type] +
+		bit(0o400, 'r') +
+		bit(0o200, 'w') +
+		special(0o100, 0o4000, 's', 'S') +
+		bit(0o040, 'r') +
+		bit(0o020, 'w') +
+		special(0o010, 0o2000, 's', 'S') +
+		bit(0o004, 'r') +
+		bit(0o002, 'w') +
+		special(0o001, 0o1000, 't', 'T')
+	);
+}
+
+export function fileRow(path: string, st: Stat, layer: string, extra: {linkTarget?: string; status?: FileRow['status']; whiteout?: boolean}): FileRow {
+	const type = extra.whiteout === true ? 'whiteout' : st.kind;
+	return {
+		path,
+		type,
+		mode: (st.mode & 0o7777).toString(8).padStart(4, '0'),
+		size: st.kind === 'dir' ? 0 : st.size,
+		uid: st.uid,
+		gid: st.gid,
+		mtime: Number.isFinite(st.mtimeMs) ? new Date(st.mtimeMs).toISOString() : '',
+		...(extra.linkTarget !== undefined ? {linkTarget: extra.linkTarget} : {}),
+		...(st.rdev !== undefined && (st.kind === 'char' || st.kind === 'block') ? {device: st.rdev} : {}),
+		...(extra.status !== undefined ? {status: extra.status} : {}),
+		layer,
+	};
+}
+
+function time(iso: string): string {
+	return iso === '' ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** One text line: [STATUS] MODE UID:GID SIZE MTIME PATH [-> TARGET]; control characters escaped. */
+export function fileLine(r: FileRow, withStatus: boolean): string {
+	const mode = r.type === 'whiteout' ? 'whiteout  ' : modeString(r.type, Number.parseInt(r.mode, 8));
+	const size = r.device !== undefined ? `${r.device.major},${r.device.minor}` : String(r.size);
+	const status = withStatus ? `${(r.status ?? '').padEnd(8)} ` : '';
+	const link = r.linkTarget !== undefined ? ` -> ${clean(r.linkTarget)}` : '';
+	return `${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${clean(r.path)}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}\n`;
+}
+
+/** A `docker diff` line; the path's control characters are escaped (`diff --json` keeps them exact). */
+export function diffLine(kind: string, path: string): string {
+	return `${kind} ${clean(path)}\n`;
+}
+
+/** Findings as lines for stderr. */
+export function findingLines(findings: readonly Finding[]): string {
+	return findings.map(f => `layerlens: ${f.severity}: ${clean(f.message)}${f.path !== undefined ? ` (${clean(f.path)})` : ''} [${f.code}]\n`).join('');
+}
