@@ -13,7 +13,8 @@ test('aufs.v2: every container chain equals aufs/layers/<mount-id>, and nothing 
 	const root = realRoot('aufs');
 	if (root === null) return console.log('  (skipped: no real fixtures here)');
 	const m = loadModel(openSource(root)).model;
-	assert.equal(m.findings, []);
+	// The one thing missing from this copy: a volume the jenkins container mounts.
+	assert.equal(m.findings.map(f => [f.severity, f.code]), [['info', 'container.volume-missing']]);
 	assert.equal(m.drivers, ['aufs']);
 	assert.is(m.containers.length, 7);
 	for (const c of m.containers) {

@@ -21,6 +21,7 @@ export const layerChainId: Check = {
 		model.layers.map(l => {
 			const subject = subjectOf(l.chainId);
 			const raw = index.rawLayer(l.driver, l.chainId);
+			if (index.store(l.driver)?.layout === 'v1') return skipped(subject, 'layer.chain-id', 'pre-1.10 layer: its id is random, there is no chain id to recompute');
 			if (raw?.diffId === undefined) return skipped(subject, 'layer.chain-id', 'its diff file could not be read');
 			const expected = raw.parent === undefined ? raw.diffId : 'sha256:' + createHash('sha256').update(`${raw.parent} ${raw.diffId}`).digest('hex');
 			if (expected === l.chainId) return pass(subject, 'layer.chain-id');
@@ -50,6 +51,8 @@ export const layerParent: Check = {
 			const subject = subjectOf(l.chainId);
 			if (l.parent === null) return pass(subject, 'layer.parent', 'base layer');
 			if (index.rawLayer(l.driver, l.parent) !== undefined) return pass(subject, 'layer.parent');
+			// Pre-1.10 a layer is an image: a missing parent is the image's image.layer-missing.
+			if (index.store(l.driver)?.layout === 'v1') return skipped(subject, 'layer.parent', 'pre-1.10 layer: a missing parent is reported by image.layers');
 			return verdict(subject, 'layer.parent', [
 				finding(
 					'error',

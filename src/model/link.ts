@@ -5,6 +5,7 @@ import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
 import {chainIds, realTime} from './ids.ts';
+import {linkNetworks, linkVolumes} from './volumes.ts';
 import type {ChainEntry, Container, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
 
 /** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */
@@ -20,6 +21,13 @@ export function statusOf(s: RawState, startedAt: string | null): Status {
 function layerPath(driver: string, cacheId: string | undefined | null): string | null {
 	if (cacheId === undefined || cacheId === null || !isDriverName(driver)) return null;
 	return drivers[driver].layerPath(cacheId);
+}
+
+/** A container's RW or init layer directory (legacy overlay keeps them in upper/, not root/). */
+function rwLayerPath(driver: string, cacheId: string): string | null {
+	if (!isDriverName(driver)) return null;
+	const info: {rwPath?: (id: string) => string; layerPath: (id: string) => string} = drivers[driver];
+	return info.rwPath !== undefined ? info.rwPath(cacheId) : info.layerPath(cacheId);
 }
 
 type Ctx = {
@@ -38,6 +46,11 @@ function use(map: Map<string, Map<string, Set<string>>>, driver: string, chainId
 	s.add(user);
 }
 
+/** Where a layer's metadata lives: layerdb (1.10+) or graph/<id> (pre-1.10, where the layer id is the graph id). */
+function layerMeta(store: RawImageStore, chainId: string): string {
+	return store.layout === 'v1' ? `graph/${chainId}` : `image/${store.driver}/layerdb/sha256/${chainId.slice(7)}`;
+}
+
 function dirExists(ctx: Ctx, driver: string, cacheId: string | undefined | null): boolean {
 	if (cacheId === undefined || cacheId === null) return false;
 	return ctx.raw.driverDirs.get(driver)?.layerIds.has(cacheId) ?? false;
@@ -49,13 +62,15 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	if (img.contentDigest !== undefined && img.contentDigest !== img.id) {
 		ctx.findings.push(finding('error', 'image.id-mismatch', subject, `config bytes hash to ${img.contentDigest}, not to the image id`, img.path));
 	}
-	const chain = chainIds(img.diffIds);
+	// Pre-1.10: the chain is the image's parent links (graph/<id>/json), ids bottom first.
+	const chain = img.layerIds ?? chainIds(img.diffIds);
+	const db = store.layout === 'v1' ? 'graph/' : 'layerdb';
 	let size: number | null = 0;
 	chain.forEach((chainId, i) => {
 		use(ctx.layerImages, store.driver, chainId, img.id);
 		const layer = store.layers.get(chainId);
 		if (layer === undefined) {
-			ctx.findings.push(finding('error', 'image.layer-missing', subject, `layer ${i + 1} of ${chain.length} (chain id ${chainId}) is not in layerdb`, `image/${store.driver}/layerdb/sha256/${chainId.slice(7)}`));
+			ctx.findings.push(finding('error', 'image.layer-missing', subject, `layer ${i + 1} of ${chain.length} (${store.layout === 'v1' ? 'id' : 'chain id'} ${chainId}) is not in ${db}`, layerMeta(store, chainId)));
 			size = null;
 			return;
 		}
@@ -64,7 +79,7 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		}
 		const expectedParent = i === 0 ? undefined : chain[i - 1];
 		if (layer.parent !== expectedParent) {
-			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `layerdb parent is ${layer.parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, `${layer.path}/parent`));
+			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `${db} parent is ${layer.parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, `${layer.path}/parent`));
 		}
 		if (size !== null) size = layer.size === undefined ? null : size + layer.size;
 	});
@@ -78,7 +93,8 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		ctx.findings.push(finding('warning', 'image.history-mismatch', subject, `history has ${k} layer-making steps for ${chain.length} layers`, img.path));
 	}
 	const parent = img.parent ?? null;
-	if (parent !== null && !store.images.has(parent)) {
+	// Pre-1.10 the parent image is the layer below, and image.layer-missing already says it is gone.
+	if (parent !== null && !store.images.has(parent) && store.layout !== 'v1') {
 		ctx.findings.push(finding('info', 'image.parent-missing', subject, `parent image ${parent} is not in the store`, `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`));
 	}
 	const refs = tags.get(img.id) ?? {tags: [], digests: []};
@@ -116,13 +132,13 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
 	let id: string | undefined = top;
 	while (id !== undefined) {
 		if (seen.has(id) || out.length >= maxDepth) {
-			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, `image/${store.driver}/layerdb/sha256/${id.slice(7)}/parent`));
+			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, store.layout === 'v1' ? `${layerMeta(store, id)}/json` : `${layerMeta(store, id)}/parent`));
 			break;
 		}
 		seen.add(id);
 		const layer = store.layers.get(id);
 		if (layer === undefined) {
-			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in layerdb`, `image/${store.driver}/layerdb/sha256/${id.slice(7)}`));
+			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in ${store.layout === 'v1' ? 'graph/' : 'layerdb'}`, layerMeta(store, id)));
 			break;
 		}
 		out.push(layer);
@@ -161,9 +177,9 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			if (cacheId === undefined) continue;
 			const exists = dirExists(ctx, driver, cacheId);
 			if (!exists && isDriverName(driver)) {
-				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer directory is missing`, layerPath(driver, cacheId) ?? undefined));
+				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer directory is missing`, rwLayerPath(driver, cacheId) ?? undefined));
 			}
-			chain.push({role, cacheId, path: layerPath(driver, cacheId), pathExists: exists});
+			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists});
 		}
 		if (mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
 			ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
@@ -172,10 +188,10 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	const imageId = c.image ?? null;
 	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
 	if (imageId !== null && image === undefined && store !== undefined) {
-		ctx.findings.push(finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`));
+		ctx.findings.push(finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, store.layout === 'v1' ? `graph/${imageId}` : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`));
 	}
 	if (c.hasConfig && imageId === null) {
-		ctx.findings.push(finding('error', 'container.field-invalid', subject, 'config.v2.json names no image', c.path));
+		ctx.findings.push(finding('error', 'container.field-invalid', subject, `${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`, c.path));
 	}
 	image?.containers.push(c.id);
 	const parent = mount?.parent;
@@ -187,7 +203,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
 			ctx.findings.push(finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`));
 		}
-		if (top !== undefined) {
+		// Pre-1.10 the mount's parent is the image id itself: a missing image is already container.image-missing.
+		if (top !== undefined && !(store.layout === 'v1' && image === undefined)) {
 			for (const layer of walkLayers(ctx, store, top, subject)) {
 				use(ctx.layerContainers, store.driver, layer.chainId, c.id);
 				chain.push({
@@ -232,7 +249,7 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 	const out = new Map<string, RawImageStoreRefs>();
 	for (const r of store.refs) {
 		if (!store.images.has(r.imageId) && store.images.size > 0) {
-			ctx.findings.push(finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, `image/${store.driver}/repositories.json`));
+			ctx.findings.push(finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, store.layout === 'v1' ? `repositories-${store.driver}` : `image/${store.driver}/repositories.json`));
 		}
 		let e = out.get(r.imageId);
 		if (e === undefined) out.set(r.imageId, (e = {tags: [], digests: []}));
@@ -304,6 +321,8 @@ export function link(raw: RawHost): Model {
 			});
 		}
 	}
+	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
+	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;
 	const drv = new Set<string>();
 	for (const s of raw.stores.keys()) drv.add(s);
 	for (const c of containers) if (c.driver !== null) drv.add(c.driver);
@@ -317,6 +336,8 @@ export function link(raw: RawHost): Model {
 		images: imageList,
 		layers: layers.sort((a, b) => byString(a.driver, b.driver) || byString(a.chainId, b.chainId)),
 		containers: containers.sort((a, b) => byString(a.created ?? '', b.created ?? '') || byString(a.id, b.id)),
+		...(volumes !== undefined ? {volumes} : {}),
+		...(networks !== undefined ? {networks} : {}),
 		findings: ctx.findings.sort(compareFindings),
 	};
 }

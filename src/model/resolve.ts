@@ -1,4 +1,4 @@
-import type {Container, Image, Layer, Model} from './types.ts';
+import type {Container, Image, Layer, Model, Network, Volume} from './types.ts';
 
 export type Resolved =
 	| {readonly kind: 'container'; readonly container: Container}
@@ -22,20 +22,41 @@ export function resolveRef(model: Model, ref: string): ResolveResult {
 	for (const c of model.containers) if (c.id === bare || (c.name !== null && (c.name === ref || `/${c.name}` === ref))) add(`c:${c.id}`, {kind: 'container', container: c});
 	for (const i of model.images) {
 		const tagged = i.tags.includes(ref) || (!ref.includes(':') && i.tags.includes(`${ref}:latest`)) || i.digests.includes(ref);
-		if (i.id === `sha256:${bare}` || tagged) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
+		if (i.id === `sha256:${bare}` || i.id === bare || tagged) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
 	}
-	for (const l of model.layers) if (l.chainId === `sha256:${bare}` || (l.cacheId !== null && l.cacheId === ref)) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+	for (const l of model.layers) if (l.chainId === `sha256:${bare}` || l.chainId === bare || (l.cacheId !== null && l.cacheId === ref)) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 	if (hits.size === 0 && hexPrefix.test(ref)) {
 		for (const c of model.containers) if (c.id.startsWith(bare)) add(`c:${c.id}`, {kind: 'container', container: c});
-		for (const i of model.images) if (i.id.startsWith(`sha256:${bare}`)) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
+		for (const i of model.images) if (i.id.startsWith(`sha256:${bare}`) || i.id.startsWith(bare)) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
 		for (const l of model.layers) {
-			if (l.chainId.startsWith(`sha256:${bare}`) || (l.cacheId !== null && l.cacheId.startsWith(bare))) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+			if (l.chainId.startsWith(`sha256:${bare}`) || l.chainId.startsWith(bare) || (l.cacheId !== null && l.cacheId.startsWith(bare))) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 		}
 	}
+	// Pre-1.10 (layout v1) an image and its own layer share one bare id: the id names the image, as in docker.
+	for (const r of [...hits.values()]) if (r.kind === 'image') hits.delete(`l:${r.image.driver}:${r.image.id}`);
 	if (hits.size === 1) return {ok: true, value: [...hits.values()][0]!};
 	if (hits.size === 0) {
 		const why = /^[0-9a-f]{1,3}$/.test(bare) ? ' (an id prefix needs at least 4 characters)' : '';
 		return {ok: false, error: `no container, image or layer matches "${ref}"${why}`};
 	}
 	return {ok: false, error: `"${ref}" is ambiguous: it matches ${hits.size} objects; give more of the id`};
+}
+
+export type ResolvedAny = Resolved | {readonly kind: 'volume'; readonly volume: Volume} | {readonly kind: 'network'; readonly network: Network};
+
+export type ResolveAnyResult = {readonly ok: true; readonly value: ResolvedAny} | {readonly ok: false; readonly error: string};
+
+/**
+ * resolveRef, then, when nothing else matches, a volume name or a network name or full id
+ * (docker volume inspect / docker network inspect take those).
+ */
+export function resolveAnyRef(model: Model, ref: string): ResolveAnyResult {
+	const r = resolveRef(model, ref);
+	if (r.ok) return r;
+	const vol = (model.volumes ?? []).find(v => v.name === ref);
+	const nets = (model.networks ?? []).filter(n => n.name === ref || n.id === ref);
+	if (vol !== undefined && nets.length === 0) return {ok: true, value: {kind: 'volume', volume: vol}};
+	if (vol === undefined && nets.length === 1) return {ok: true, value: {kind: 'network', network: nets[0]!}};
+	if (vol !== undefined || nets.length > 1) return {ok: false, error: `"${ref}" is ambiguous: it names ${nets.length + (vol !== undefined ? 1 : 0)} volumes and networks`};
+	return {ok: false, error: r.error.replace('no container, image or layer', 'no container, image, layer, volume or network')};
 }

@@ -93,6 +93,65 @@ export type Container = {
 	readonly path: string;
 };
 
+/** Where a container mounts a volume (from its config's MountPoints). */
+export type VolumeMount = {
+	readonly containerId: string;
+	readonly containerName: string | null;
+	readonly destination: string;
+	readonly rw: boolean | null;
+};
+
+export type Volume = {
+	readonly name: string;
+	readonly driver: string | null;
+	readonly labels: Readonly<Record<string, string>> | null;
+	readonly options: Readonly<Record<string, string>> | null;
+	/** Listed in volumes/metadata.db (docker volume ls shows it). */
+	readonly inDb: boolean;
+	/** `volumes/<name>`, relative to the root, when it exists. */
+	readonly path: string | null;
+	/** `volumes/<name>/_data` when it is a directory. */
+	readonly dataPath: string | null;
+	/** Bytes of the regular files under _data; null when not sized. */
+	readonly size: number | null;
+	readonly fileCount: number | null;
+	/** _data's modification time, ISO 8601 (docker volume inspect's CreatedAt for local volumes, to the second). */
+	readonly dataModified: string | null;
+	/** volumes/<name>/opts.json as stored. */
+	readonly opts: Readonly<Record<string, unknown>> | null;
+	readonly mounts: VolumeMount[];
+};
+
+export type NetworkSubnet = {readonly subnet: string; readonly gateway: string | null};
+
+/** A container attached to a network: from its config (NetworkSettings.Networks) and, when on disk, libnetwork's endpoint. */
+export type NetworkAttachment = {
+	readonly containerId: string | null;
+	readonly containerName: string | null;
+	readonly endpointId: string | null;
+	readonly endpointName: string | null;
+	readonly ipAddress: string | null;
+	readonly macAddress: string | null;
+	/** 'config': only the container's config names it; 'endpoint': only local-kv.db; 'both'. */
+	readonly source: 'config' | 'endpoint' | 'both';
+};
+
+export type Network = {
+	readonly id: string;
+	readonly name: string | null;
+	readonly driver: string | null;
+	readonly scope: string | null;
+	readonly internal: boolean | null;
+	readonly attachable: boolean | null;
+	readonly ipv6: boolean | null;
+	readonly created: string | null;
+	readonly labels: Readonly<Record<string, string>> | null;
+	readonly ipamDriver: string | null;
+	readonly subnets: NetworkSubnet[];
+	readonly bridgeName: string | null;
+	readonly containers: NetworkAttachment[];
+};
+
 export type Model = {
 	readonly root: string;
 	readonly sourceKind: 'dir' | 'archive';
@@ -101,5 +160,9 @@ export type Model = {
 	readonly images: Image[];
 	readonly layers: Layer[];
 	readonly containers: Container[];
+	/** Volumes (volumes/metadata.db and volumes/<name>/); absent when not read (ls). */
+	readonly volumes?: Volume[];
+	/** Networks (network/files/local-kv.db); absent when not read. */
+	readonly networks?: Network[];
 	readonly findings: Finding[];
 };

@@ -32,6 +32,8 @@ export type RawContainer = {
 	readonly processPath?: string;
 	readonly args?: string[];
 	readonly mountPoints?: Record<string, unknown>;
+	/** `NetworkSettings.Networks`: network name → endpoint settings (NetworkID, EndpointID, IPAddress, MacAddress), as stored. */
+	readonly networks?: Record<string, unknown>;
 	readonly hostConfig?: Record<string, unknown>;
 	readonly restartCount?: number;
 	readonly findings: Finding[];
@@ -60,10 +62,10 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 	return {ids, findings};
 }
 
-function readState(v: unknown, subject: string, path: string, findings: Finding[]): RawState | undefined {
+function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json'): RawState | undefined {
 	const s = obj(v);
 	if (s === undefined) {
-		findings.push(finding('error', 'container.field-invalid', subject, 'config.v2.json has no State object', path));
+		findings.push(finding('error', 'container.field-invalid', subject, `${file} has no State object`, path));
 		return undefined;
 	}
 	const pid = num(s['Pid']);
@@ -86,11 +88,16 @@ function readState(v: unknown, subject: string, path: string, findings: Finding[
 	};
 }
 
-/** Reads containers/<id>/config.v2.json and hostconfig.json. */
-export function readContainer(source: Source, id: string, opts: {hostConfig?: boolean} = {}): RawContainer {
+/**
+ * Reads containers/<id>/config.v2.json and hostconfig.json. `legacy`: a pre-1.10 root, whose
+ * containers keep config.json (docker-layout.md §2, §4.1; moby@v1.9.1 daemon/container.go toDisk)
+ * with the same fields (ID, Name, Image as a bare hex id, Driver, Created, State, Config, Path, Args).
+ */
+export function readContainer(source: Source, id: string, opts: {hostConfig?: boolean; legacy?: boolean} = {}): RawContainer {
 	const subject = `container:${id}`;
 	const dir = `containers/${id}`;
-	const path = `${dir}/config.v2.json`;
+	const file = opts.legacy === true ? 'config.json' : 'config.v2.json';
+	const path = `${dir}/${file}`;
 	const findings: Finding[] = [];
 	const r = readJson(source, path, subject, 'container config');
 	let hostConfig: Record<string, unknown> | undefined;
@@ -105,7 +112,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const withHost = hostConfig !== undefined ? {hostConfig} : {};
 	if (r.value === undefined) {
 		// A pre-1.10 container keeps config.json instead; say so rather than calling it broken.
-		if (r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
+		if (opts.legacy !== true && r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
 			findings.push(finding('error', 'container.legacy-config', subject, 'container has only a pre-1.10 config.json; not read yet', `${dir}/config.json`));
 		} else {
 			findings.push(...r.findings);
@@ -114,19 +121,19 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	}
 	const json = obj(r.value.json);
 	if (json === undefined) {
-		findings.push(finding('error', 'json.shape', subject, 'config.v2.json is not a JSON object', path));
+		findings.push(finding('error', 'json.shape', subject, `${file} is not a JSON object`, path));
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}
 	const field = <T>(key: string, get: (v: unknown) => T | undefined): T | undefined => {
 		const v = json[key];
 		if (v === undefined || v === null) return undefined;
 		const out = get(v);
-		if (out === undefined) findings.push(finding('error', 'container.field-invalid', subject, `config.v2.json: ${key} has the wrong type`, path));
+		if (out === undefined) findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${key} has the wrong type`, path));
 		return out;
 	};
 	const configId = field('ID', str);
 	if (configId !== undefined && configId !== id) {
-		findings.push(finding('error', 'container.id-mismatch', subject, `config.v2.json says its ID is ${configId}, not the directory name`, path));
+		findings.push(finding('error', 'container.id-mismatch', subject, `${file} says its ID is ${configId}, not the directory name`, path));
 	}
 	const name = field('Name', str);
 	const image = field('Image', str);
@@ -137,7 +144,9 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const args = field('Args', strArray);
 	const mountPoints = field('MountPoints', obj);
 	const restartCount = field('RestartCount', num);
-	const state = readState(json['State'], subject, path, findings);
+	const networkSettings = field('NetworkSettings', obj);
+	const networks = obj(networkSettings?.['Networks']);
+	const state = readState(json['State'], subject, path, findings, file);
 	return {
 		id,
 		path,
@@ -152,6 +161,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		...(args !== undefined ? {args} : {}),
 		...(mountPoints !== undefined ? {mountPoints} : {}),
 		...(restartCount !== undefined ? {restartCount} : {}),
+		...(networks !== undefined ? {networks} : {}),
 		...withHost,
 		findings,
 	};

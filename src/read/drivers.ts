@@ -14,6 +14,10 @@ export type DriverInfo = {
 	layerPath(cacheId: string): string;
 	/** How its layers store deletions. */
 	readonly family: 'diff' | 'flattened';
+	/** Where a container's RW and init layer keep their files, when not layerPath (legacy overlay: `upper/`). */
+	rwPath?(cacheId: string): string;
+	/** Layer content that cannot be read from a copy of the root: why (devicemapper thin devices, ZFS datasets, Windows layers). */
+	readonly contentNote?: string;
 };
 
 export const drivers = {
@@ -21,11 +25,28 @@ export const drivers = {
 	'fuse-overlayfs': {layersDir: 'fuse-overlayfs', layerPath: id => `fuse-overlayfs/${id}/diff`, family: 'diff'},
 	aufs: {layersDir: 'aufs/diff', layerPath: id => `aufs/diff/${id}`, family: 'diff'},
 	vfs: {layersDir: 'vfs/dir', layerPath: id => `vfs/dir/${id}`, family: 'flattened'},
-	overlay: {layersDir: 'overlay', layerPath: id => `overlay/${id}/root`, family: 'flattened'},
+	// moby@v20.10.24 daemon/graphdriver/overlay/overlay.go: image layers are full copies in root/ (hard-linked);
+	// a container's layer and its init layer keep their changes in upper/ (with lower-id naming the image layer).
+	overlay: {layersDir: 'overlay', layerPath: id => `overlay/${id}/root`, rwPath: id => `overlay/${id}/upper`, family: 'flattened'},
 	btrfs: {layersDir: 'btrfs/subvolumes', layerPath: id => `btrfs/subvolumes/${id}`, family: 'flattened'},
-	zfs: {layersDir: 'zfs/graph', layerPath: id => `zfs/graph/${id}`, family: 'flattened'},
-	devicemapper: {layersDir: 'devicemapper/mnt', layerPath: id => `devicemapper/mnt/${id}/rootfs`, family: 'flattened'},
-	windowsfilter: {layersDir: 'windowsfilter', layerPath: id => `windowsfilter/${id}`, family: 'flattened'},
+	zfs: {
+		layersDir: 'zfs/graph',
+		layerPath: id => `zfs/graph/${id}`,
+		family: 'flattened',
+		contentNote: 'zfs layers are ZFS datasets (<pool>/<id>); zfs/graph/<id> are only their mountpoints, empty in a file copy of the root',
+	},
+	devicemapper: {
+		layersDir: 'devicemapper/mnt',
+		layerPath: id => `devicemapper/mnt/${id}/rootfs`,
+		family: 'flattened',
+		contentNote: 'devicemapper layers are thin devices inside the pool (devicemapper/devicemapper/data); their files cannot be read offline; devicemapper/metadata/<id> records each device',
+	},
+	windowsfilter: {
+		layersDir: 'windowsfilter',
+		layerPath: id => `windowsfilter/${id}`,
+		family: 'flattened',
+		contentNote: 'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
+	},
 } as const satisfies Record<string, DriverInfo>;
 
 export type DriverName = keyof typeof drivers;

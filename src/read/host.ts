@@ -1,9 +1,13 @@
-import type {Finding} from '../finding.ts';
+import {type Finding, finding} from '../finding.ts';
 import {type RawContainer, listContainerIds, readContainer} from './containers.ts';
+import {detectContainerdStore, driverNotes} from './containerd-store.ts';
 import {type RawDriverDir, readDriverDir} from './drivers.ts';
+import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
 import {type Layout, readLayout} from './layout.ts';
+import {type RawNetworks, readNetworks} from './networks.ts';
 import type {Source} from './source.ts';
+import {type RawVolumes, readVolumes} from './volumes.ts';
 
 /** Everything the readers found, unlinked. */
 export type RawHost = {
@@ -14,11 +18,20 @@ export type RawHost = {
 	readonly stores: ReadonlyMap<string, RawImageStore>;
 	readonly driverDirs: ReadonlyMap<string, RawDriverDir>;
 	readonly containers: readonly RawContainer[];
+	/** volumes/ (metadata.db, <name>/_data); absent when not read. */
+	readonly volumes?: RawVolumes;
+	/** network/files/local-kv.db; absent when not read. */
+	readonly networks?: RawNetworks;
 	readonly findings: Finding[];
 };
 
 /** What to read. `ls` needs containers and references only; everything else needs all. */
-export type ReadParts = StoreParts & {readonly driverDirs: boolean; readonly hostConfig: boolean};
+export type ReadParts = StoreParts & {
+	readonly driverDirs: boolean;
+	readonly hostConfig: boolean;
+	/** volumes/ and network/ (bbolt databases); default: whenever driverDirs are read. */
+	readonly volumes?: boolean;
+};
 
 export const allParts: ReadParts = {images: true, layers: true, mounts: true, driverDirs: true, hostConfig: true};
 
@@ -28,19 +41,34 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	const findings: Finding[] = [...layout.findings];
 	const stores = new Map<string, RawImageStore>();
 	for (const driver of layout.imageStores) stores.set(driver, readImageStore(source, driver, parts));
+	const legacy = layout.layout === 'v1';
 	const {ids, findings: listFindings} = listContainerIds(source);
 	findings.push(...listFindings);
 	const containers: RawContainer[] = [];
 	for (let i = 0; i < ids.length; i++) {
-		containers.push(readContainer(source, ids[i]!, {hostConfig: parts.hostConfig}));
+		containers.push(readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy}));
 		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
+	}
+	if (legacy) {
+		const driver = v1Driver(layout.v1Repositories, layout.driverDirs, containers, findings);
+		const store = readGraphStore(source, driver, parts);
+		stores.set(driver, store);
+		for (const c of containers) if (c.hasConfig && (c.driver === undefined || c.driver === driver)) store.mounts.set(c.id, v1Mount(c.id, c.image));
 	}
 	const driverDirs = new Map<string, RawDriverDir>();
 	if (parts.driverDirs) {
-		const names = new Set([...layout.imageStores, ...layout.driverDirs]);
+		const names = new Set([...stores.keys(), ...layout.driverDirs]);
 		for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
 		for (const name of [...names].sort()) driverDirs.set(name, readDriverDir(source, name));
 	}
+	if (parts.driverDirs) {
+		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));
+		findings.push(...detectContainerdStore(source, used, [...stores.keys()]).findings);
+		findings.push(...driverNotes([...new Set([...layout.driverDirs, ...used])].sort()));
+	}
+	const wantVolumes = parts.volumes ?? parts.driverDirs;
+	const volumes = wantVolumes ? readVolumes(source) : undefined;
+	const networks = wantVolumes ? readNetworks(source) : undefined;
 	return {
 		location: source.location,
 		sourceKind: source.kind,
@@ -49,6 +77,31 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		stores,
 		driverDirs,
 		containers,
+		...(volumes !== undefined ? {volumes} : {}),
+		...(networks !== undefined ? {networks} : {}),
 		findings,
 	};
+}
+
+/**
+ * Which driver a pre-1.10 root used: the `repositories-<driver>` file (graph/tags.go names it after
+ * the driver), else the containers' `Driver`, else the only driver directory. One driver is read;
+ * other repositories files (left when the daemon was restarted with another driver) get an info finding.
+ */
+function v1Driver(repositories: readonly string[], driverDirs: readonly string[], containers: readonly RawContainer[], findings: Finding[]): string {
+	const votes = new Map<string, number>();
+	for (const c of containers) if (c.driver !== undefined) votes.set(c.driver, (votes.get(c.driver) ?? 0) + 1);
+	const score = (d: string): number => (votes.get(d) ?? 0) * 2 + (driverDirs.includes(d) ? 1 : 0);
+	let driver: string | undefined;
+	if (repositories.length > 0) driver = [...repositories].sort((a, b) => score(b) - score(a) || (a < b ? -1 : a > b ? 1 : 0))[0];
+	else if (votes.size > 0) driver = [...votes.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
+	else if (driverDirs.length === 1) driver = driverDirs[0];
+	if (driver === undefined) {
+		findings.push(finding('warning', 'layout.v1-driver-unknown', 'root', 'pre-1.10 root with no repositories-<driver> file, no container naming its driver and no single driver directory: layer paths are unknown', 'graph'));
+		return 'unknown';
+	}
+	for (const other of repositories) {
+		if (other !== driver) findings.push(finding('info', 'layout.v1-other-driver', 'root', `repositories-${other} belongs to another storage driver than the one read (${driver}); its tags are not shown`, `repositories-${other}`));
+	}
+	return driver;
 }

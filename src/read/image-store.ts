@@ -11,8 +11,10 @@ export type RawHistory = {
 };
 
 export type RawImage = {
-	/** 'sha256:<hex>', from the file name. */
+	/** 'sha256:<hex>', from the file name; pre-1.10 (graph/): the bare hex id the daemon used. */
 	readonly id: string;
+	/** Pre-1.10 only: the image's layer ids, bottom first (its parent links; the image's own id last). Replaces chain ids computed from diffIds. */
+	readonly layerIds?: string[];
 	readonly path: string;
 	/** sha256 of the config file's exact bytes (equal to the id when intact). */
 	readonly contentDigest?: string;
@@ -32,7 +34,7 @@ export type RawImage = {
 };
 
 export type RawLayer = {
-	/** 'sha256:<hex>', from the directory name. */
+	/** 'sha256:<hex>', from the directory name; pre-1.10 (graph/): the bare hex graph id. */
 	readonly chainId: string;
 	readonly path: string;
 	readonly diffId?: string;
@@ -55,6 +57,8 @@ export type RawRef = {readonly repo: string; readonly ref: string; readonly imag
 
 export type RawImageStore = {
 	readonly driver: string;
+	/** 'v1': synthesised from a pre-1.10 graph/ (src/read/graph-store.ts); absent for image/<driver>/. */
+	readonly layout?: 'v1';
 	readonly refs: RawRef[];
 	readonly images: Map<string, RawImage>;
 	readonly layers: Map<string, RawLayer>;

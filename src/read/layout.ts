@@ -12,17 +12,19 @@ export type RawLayout = {
 	/** Driver directories present at the top of the root. */
 	readonly driverDirs: string[];
 	readonly isDockerRoot: boolean;
+	/** Pre-1.10: drivers with a `repositories-<driver>` file at the top of the root. */
+	readonly v1Repositories: string[];
 	readonly findings: Finding[];
 };
 
-const markers = new Set(['containers', 'image', 'graph', 'volumes', 'network', 'swarm', 'trust', 'plugins', 'buildkit', 'containerd']);
+const markers = new Set(['linkgraph.db', 'containers', 'image', 'graph', 'volumes', 'network', 'swarm', 'trust', 'plugins', 'buildkit', 'containerd']);
 
 /** Probes the top of the root: which layout (image/<driver> = 1.10+, graph/ = ≤1.9) and which drivers. */
 export function readLayout(source: Source): RawLayout {
 	const findings: Finding[] = [];
 	const top = source.list('');
 	if (!top.ok) {
-		return {layout: 'unknown', imageStores: [], driverDirs: [], isDockerRoot: false, findings: [sourceErrorFinding(top.error, 'root', 'root')]};
+		return {layout: 'unknown', imageStores: [], driverDirs: [], isDockerRoot: false, v1Repositories: [], findings: [sourceErrorFinding(top.error, 'root', 'root')]};
 	}
 	const names = new Map(top.value.map(e => [e.name, e.kind]));
 	const driverDirs = [...names.keys()].filter(n => Object.hasOwn(drivers, n) && names.get(n) === 'dir');
@@ -43,13 +45,17 @@ export function readLayout(source: Source): RawLayout {
 	if (imageStores.length > 0) layout = 'v2';
 	else if (names.get('graph') === 'dir') layout = 'v1';
 	else if (names.get('containers') === 'dir') layout = 'v2';
-	if (layout === 'v1') {
+	const v1Repositories = [...names.keys()].filter(n => n.startsWith('repositories-') && names.get(n) === 'file').map(n => n.slice('repositories-'.length)).filter(d => d !== '');
+	// moby@v1.10.0 migrate/v1/migratev1.go: the migration leaves graph/, repositories-<driver>,
+	// .migration-v1-images.json and .migration-v1-tags behind; the 1.10+ store is what the daemon uses.
+	if (layout === 'v2' && (names.get('graph') === 'dir' || names.has('.migration-v1-images.json'))) {
+		const what = [names.get('graph') === 'dir' ? 'graph/' : '', ...v1Repositories.map(d => `repositories-${d}`), ...['.migration-v1-images.json', '.migration-v1-tags'].filter(n => names.has(n))].filter(n => n !== '');
 		findings.push(
-			finding('error', 'layout.unsupported', 'root', 'this root uses the pre-1.10 layout (graph/); its images and layers are not read yet', 'graph'),
+			finding('info', 'layout.v1-leftover', 'root', `a pre-1.10 store (${what.join(', ')}) was left by the 1.10 migration; the 1.10+ store image/ is read, the old one is not`, names.get('graph') === 'dir' ? 'graph' : '.migration-v1-images.json'),
 		);
 	}
 	for (const [name, kind] of names) {
 		if (kind === 'symlink') findings.push(finding('warning', 'file.symlink', 'root', `${name} is a symlink; not followed`, name));
 	}
-	return {layout, imageStores, driverDirs, isDockerRoot, findings};
+	return {layout, imageStores, driverDirs, isDockerRoot, v1Repositories, findings};
 }
