@@ -1,0 +1,347 @@
+/**
+ * Short explanations, in our own words, of each object and file layerlens shows: what the RW and
+ * init layers are, what each file of a container's directory, of its layerdb mount record and
+ * of a layer's record holds, and what the storage driver keeps where. Facts differ per driver
+ * (aufs, overlay2, fuse-overlayfs, vfs, and briefly the others), so every text takes the driver.
+ *
+ * Pure data and functions over the model; nothing here is cleaned (the views clean what they
+ * print), and nothing reads the disk.
+ */
+import type {Container, Image, Layer, Model} from '../model/types.ts';
+
+/** One explained thing: a label (usually a path relative to the root) and what it is. */
+export type Note = {
+	readonly label: string;
+	readonly text: string;
+	/** The path is there only sometimes (after the first start, while mounted, not for a bottom layer). */
+	readonly optional?: boolean;
+};
+export type Section = {readonly heading: string; readonly intro: string; readonly notes: Note[]};
+
+export type DriverFacts = {
+	readonly driver: string;
+	/** diff: each layer directory holds only its own changes; flattened: each holds a whole root file system. */
+	readonly family: 'diff' | 'flattened' | 'unknown';
+	/** Where a layer's files live, for a cache id. */
+	layerDir(id: string): string;
+	/** The files and directories the driver keeps for one layer, besides its files; a bottom layer (no parent) has fewer. */
+	records(id: string, bottom?: boolean): Note[];
+	/** How a deletion is recorded in a layer. */
+	readonly whiteouts: string;
+	/** Where the container's root file system (the union of its layers) appears, and when. */
+	readonly mountPoint: (mountId: string) => Note | null;
+	/** What the driver does at `docker create`. */
+	readonly onCreate: string;
+};
+
+const overlayLike = (drv: 'overlay2' | 'fuse-overlayfs'): DriverFacts => {
+	const fuse = drv === 'fuse-overlayfs';
+	return {
+		driver: drv,
+		family: 'diff',
+		layerDir: id => `${drv}/${id}/diff`,
+		records: (id, bottom = false) => [
+			{label: `${drv}/${id}/diff/`, text: 'the files this layer adds or changes, and its deletion markers; nothing else'},
+			{label: `${drv}/${id}/link`, text: `a short random name for the layer; ${drv}/l/<that name> is a symlink to this diff/, so the mount options listing every lower layer stay short enough for the kernel's page-size limit`},
+			...(bottom
+				? []
+				: [
+						{label: `${drv}/${id}/lower`, text: 'the layers below this one, as l/<short name> entries separated by colons, nearest first (a bottom layer has no lower file)'},
+						{label: `${drv}/${id}/work/`, text: `scratch space ${fuse ? 'fuse-overlayfs' : 'the kernel\'s overlayfs'} needs beside the upper directory when this layer is mounted (a bottom layer has no work/)`},
+					]),
+			{label: `${drv}/${id}/committed`, text: 'an empty marker written when another layer is created on top: this layer must not change any more (dockerd 19.03 and later)', optional: true},
+		],
+		whiteouts: fuse
+			? 'deletions are recorded two ways: image layers unpacked from tar keep the tar convention (an empty file .wh.<name>), while files deleted through the fuse-overlayfs mount become 0:0 character devices named like the file'
+			: 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y',
+		mountPoint: id => ({
+			label: `${drv}/${id}/merged/`,
+			text: `where ${fuse ? 'a fuse-overlayfs process' : 'the kernel\'s overlayfs'} mounts the union of the RW, init and image layers: the driver creates it when the container starts and removes it when the container stops, so at rest there is no merged/ at all; a copy that has one (full of files) was taken while the container ran or after the daemon died`,
+			optional: true,
+		}),
+		onCreate: `creates two directories, <mount-id>-init and <mount-id>, each with diff/, work/, link and lower; fills the init layer's diff/ with placeholders and leaves the RW layer's diff/ empty`,
+	};
+};
+
+const driverTable: Record<string, DriverFacts> = {
+	overlay2: overlayLike('overlay2'),
+	'fuse-overlayfs': overlayLike('fuse-overlayfs'),
+	aufs: {
+		driver: 'aufs',
+		family: 'diff',
+		layerDir: id => `aufs/diff/${id}`,
+		records: id => [
+			{label: `aufs/diff/${id}/`, text: 'the files this layer adds or changes, and its deletion markers'},
+			{label: `aufs/layers/${id}`, text: 'a text file listing the cache ids of the layers below this one, one per line, nearest first; empty for a bottom layer'},
+		],
+		whiteouts: 'a deleted file is an empty file .wh.<name> next to where it was; .wh..wh..opq marks a directory replaced as a whole; other .wh..wh.* entries are aufs housekeeping',
+		mountPoint: id => ({label: `aufs/mnt/${id}/`, text: 'where aufs mounts the union of the RW, init and image layers while the container runs; made at docker create and kept, empty at rest and in a copy taken while the container was stopped'}),
+		onCreate: 'creates aufs/diff/<mount-id>-init and aufs/diff/<mount-id>, writes aufs/layers/ files for both, and creates their (empty) mount points under aufs/mnt/',
+	},
+	vfs: {
+		driver: 'vfs',
+		family: 'flattened',
+		layerDir: id => `vfs/dir/${id}`,
+		records: id => [{label: `vfs/dir/${id}/`, text: 'a complete copy of the file system as of this layer: the parent\'s files plus this layer\'s changes'}],
+		whiteouts: 'there are no deletion markers: each layer is a full copy, so a deleted file is simply absent from the copy',
+		mountPoint: () => null,
+		onCreate:
+			'copies the whole image into vfs/dir/<mount-id>-init, adds the placeholders, then copies all of that again into vfs/dir/<mount-id>: slow and large, but it works on any file system; there is no union mount, the container\'s root is that directory itself',
+	},
+	overlay: {
+		driver: 'overlay',
+		family: 'flattened',
+		layerDir: id => `overlay/${id}/root`,
+		records: id => [
+			{label: `overlay/${id}/root/`, text: 'for an image layer: a complete file system (files shared with the parent layer through hard links)'},
+			{label: `overlay/${id}/upper/`, text: 'for the init and RW layers: the changes, on top of lower-id\'s root/'},
+			{label: `overlay/${id}/lower-id`, text: 'the cache id of the image layer whose root/ is the lower directory'},
+		],
+		whiteouts: 'in upper/, a deleted file is a 0:0 character device; image layers are full copies',
+		mountPoint: id => ({label: `overlay/${id}/merged/`, text: 'the union mount point, empty unless the container runs', optional: true}),
+		onCreate: 'creates the init and RW layer directories with upper/, work/, merged/ and lower-id (the legacy overlay driver, removed in Docker 24)',
+	},
+};
+
+const genericFacts = (driver: string): DriverFacts => ({
+	driver,
+	family: 'unknown',
+	layerDir: id => `${driver}/${id}`,
+	records: () => [],
+	whiteouts: driver === 'btrfs' || driver === 'zfs' || driver === 'devicemapper' ? 'each layer is a snapshot of its parent, so a deleted file is simply absent' : 'not described for this driver',
+	mountPoint: () => null,
+	onCreate:
+		driver === 'btrfs'
+			? 'takes a btrfs snapshot of the image\'s top layer for the init layer, and a snapshot of that for the RW layer (btrfs/subvolumes/<id>)'
+			: driver === 'zfs'
+				? 'clones ZFS snapshots for the init and RW layers; the data lives in datasets, so a file copy of the root holds none of it'
+				: driver === 'devicemapper'
+					? 'makes thin snapshots of block devices; the data lives in the thin pool, not in files'
+					: 'creates an init and a RW layer on top of the image\'s top layer',
+});
+
+export function driverFacts(driver: string | null): DriverFacts {
+	const d = driver ?? 'unknown';
+	return driverTable[d] ?? genericFacts(d);
+}
+
+/** The drivers whose facts are written out in full. */
+export const describedDrivers = ['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'overlay'] as const;
+
+/** What each placeholder of the init layer is for. */
+export const initPlaceholders: readonly Note[] = [
+	{label: '.dockerenv', text: 'an empty file; its presence tells programs inside that they run in a Docker container'},
+	{label: 'dev/', text: 'mount point: at start the runtime mounts a small tmpfs of device nodes here'},
+	{label: 'dev/console', text: 'an empty placeholder: when the container has a terminal (-t), the runtime bind-mounts the terminal\'s device onto it'},
+	{label: 'dev/pts/', text: 'mount point for the container\'s own pseudo-terminal file system'},
+	{label: 'dev/shm/', text: 'mount point for shared memory (a tmpfs whose size is --shm-size)'},
+	{label: 'etc/hostname', text: 'an empty placeholder: at start, containers/<id>/hostname (the container\'s host name) is bind-mounted over it'},
+	{label: 'etc/hosts', text: 'an empty placeholder: at start, containers/<id>/hosts (localhost, the container\'s address, --add-host entries) is bind-mounted over it'},
+	{label: 'etc/resolv.conf', text: 'an empty placeholder: at start, containers/<id>/resolv.conf (the DNS servers the daemon chose) is bind-mounted over it'},
+	{label: 'etc/mtab', text: 'a symlink to /proc/mounts: tools that read /etc/mtab see the mounts of whatever mount namespace reads it (inside the container: the container\'s own)'},
+	{label: 'proc/', text: 'mount point for the container\'s /proc'},
+	{label: 'sys/', text: 'mount point for /sys (read-only unless --privileged)'},
+];
+
+export function initPlaceholder(path: string): Note | undefined {
+	const p = path.replace(/\/$/, '');
+	return initPlaceholders.find(n => n.label.replace(/\/$/, '') === p);
+}
+
+export const whyInit =
+	'Docker needs some paths to exist in every container, as targets for the mounts it makes at start (etc/hostname, etc/hosts, etc/resolv.conf, dev/console) or as small fixes (.dockerenv, the etc/mtab symlink). Writing them into a layer of their own, below the RW layer, keeps them out of what the container itself changed: docker diff, docker commit and docker export skip it. It is made once by docker create and not written again.';
+
+export const whatRw =
+	'The container\'s writable (RW) layer: every file the container creates, changes or deletes lands here, never in the layers below. It starts empty at docker create; docker rm deletes it; docker commit turns it into a new image layer.';
+
+export const whatImageLayer =
+	'A read-only layer of an image: the changes one build step (or one layer of a pulled image) made. Layers are shared: every image and container whose chain contains this one uses the same directory.';
+
+export const whatImage =
+	'An image is a JSON config under image/<driver>/imagedb/content/sha256/<id>: its id is the sha256 of those exact bytes. rootfs.diff_ids lists its layers bottom first, history its build steps, and config the defaults a container starts with (Cmd, Env, WorkingDir, ...).';
+
+export const whatContainer =
+	'A container is a directory of config under containers/<id>/, plus two layers of its own on top of its image\'s layers: the init layer and the RW layer. docker create writes all of it (docker run = create + start); docker start only mounts the layers and runs the process.';
+
+/** Chain id, diff id, cache id: the three names of a layer. */
+export const idNotes: readonly Note[] = [
+	{label: 'diff id', text: 'sha256 of the layer\'s uncompressed tar: names its content alone, wherever it sits (listed in the image\'s rootfs.diff_ids)'},
+	{label: 'chain id', text: 'names the layer together with everything below it: the bottom layer\'s chain id is its diff id, each next one is sha256("<parent chain id> <diff id>"); it names the directory under layerdb/sha256/'},
+	{label: 'cache id', text: 'a random id the daemon gave the layer\'s directory in the storage driver (layerdb/sha256/<chain>/cache-id); it says nothing about the content, so the same layer has different cache ids on different hosts'},
+];
+
+/** The files of a container's directory. */
+export const containerFiles: readonly Note[] = [
+	{label: 'config.v2.json', text: 'the container itself: name, image id, state (running, exit code, times), the merged Config (image defaults plus the create options), mount points, log path'},
+	{label: 'hostconfig.json', text: 'the host-side settings of the create request: binds, published ports, restart policy, resources, network mode, log driver (kept apart so docker update can rewrite it)'},
+	{label: 'checkpoints/', text: 'where docker checkpoint (CRIU) keeps its images; empty unless that experimental feature was used'},
+	{label: 'hostname', text: 'written at the first start: the host name, bind-mounted over etc/hostname inside', optional: true},
+	{label: 'hosts', text: 'written at the first start: bind-mounted over etc/hosts inside', optional: true},
+	{label: 'resolv.conf', text: 'written at the first start from the host\'s DNS settings: bind-mounted over etc/resolv.conf inside', optional: true},
+	{label: 'resolv.conf.hash', text: 'the hash of resolv.conf as the daemon wrote it, so it can tell whether someone edited the file', optional: true},
+	{label: '<id>-json.log', text: 'the container\'s output with the json-file log driver: one JSON object per line (log, stream, time)'},
+	{label: 'local-logs/', text: 'the container\'s output with the local log driver (length-prefixed protobuf records)'},
+	{label: 'mounts/', text: 'mount points for tmpfs mounts such as shm and secrets; their contents are never on disk'},
+];
+
+export function containerFile(name: string, id?: string): Note | undefined {
+	if (id !== undefined && name === `${id}-json.log`) return containerFiles.find(n => n.label === '<id>-json.log');
+	if (/^[0-9a-f]{64}-json\.log(\.\d+(\.gz)?)?$/.test(name)) return {label: name, text: name.endsWith('-json.log') ? containerFiles.find(n => n.label === '<id>-json.log')!.text : 'a rotated json-file log (max-size / max-file)'};
+	const base = name.replace(/\/$/, '');
+	return containerFiles.find(n => n.label.replace(/\/$/, '') === base);
+}
+
+export const mountFiles: readonly Note[] = [
+	{label: 'mount-id', text: 'the cache id of the container\'s RW layer directory in the storage driver (random since Docker 1.10, not the container id)'},
+	{label: 'init-id', text: 'the cache id of the init layer: always the mount id with "-init" appended'},
+	{label: 'parent', text: 'the chain id of the image\'s top layer, on which the init layer sits (absent when the image has no layers)'},
+];
+
+export const layerRecordFiles: readonly Note[] = [
+	{label: 'diff', text: 'the layer\'s diff id (sha256 of its uncompressed tar)'},
+	{label: 'parent', text: 'the chain id of the layer below; absent for a bottom layer'},
+	{label: 'cache-id', text: 'the name of the layer\'s directory in the storage driver'},
+	{label: 'size', text: 'the bytes of the layer\'s own files, as the driver measures them (differs between drivers for the same layer)'},
+	{label: 'tar-split.json.gz', text: 'the tar headers and padding of the layer\'s tar, so the exact tar (and its diff id) can be rebuilt from the files for docker save and push'},
+];
+
+export const imageMetadataFiles: readonly Note[] = [
+	{label: 'parent', text: 'the image this one was built on (classic builder and docker commit only)'},
+	{label: 'lastUpdated', text: 'when a tag last pointed here (written by docker tag and build -t, not by pull)'},
+	{label: 'builtLocally', text: 'a marker for images built on this host (Docker 26 and later)'},
+];
+
+export function mountFile(name: string): Note | undefined {
+	return mountFiles.find(n => n.label === name);
+}
+
+export function layerRecordFile(name: string): Note | undefined {
+	return layerRecordFiles.find(n => n.label === name);
+}
+
+function short(id: string | null | undefined): string {
+	if (id === null || id === undefined) return '-';
+	return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Explains one container and everything that links it, with its own ids and paths. */
+export function explainContainer(model: Model, c: Container): Section[] {
+	const facts = driverFacts(c.driver);
+	const sections: Section[] = [];
+	const dir = c.path;
+	sections.push({
+		heading: `container ${c.name ?? short(c.id)}`,
+		intro: whatContainer,
+		notes: containerFiles
+			.filter(n => !n.label.startsWith('<') && n.label !== 'local-logs/' && n.label !== 'mounts/')
+			.map(n => ({label: `${dir}/${n.label}`, text: n.text, ...(n.optional === true && c.startedAt === null ? {optional: true} : {})})),
+	});
+	const mountDir = `image/${c.driver ?? '<driver>'}/layerdb/mounts/${c.id}`;
+	sections.push({
+		heading: 'its mount record',
+		intro: 'docker create records the container\'s two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.',
+		notes: [
+			{label: `${mountDir}/mount-id`, text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${short(c.mountId)}...` : ''}`},
+			{label: `${mountDir}/init-id`, text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${short(c.initId)}...-init` : ''}`},
+			{label: `${mountDir}/parent`, text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${short(c.parentChainId)}...` : ''}`},
+		],
+	});
+	const rw = c.chain.find(e => e.role === 'rw');
+	const init = c.chain.find(e => e.role === 'init');
+	const mp = c.mountId === null ? null : facts.mountPoint(c.mountId);
+	const running = c.status === 'running' || c.status === 'paused' || c.status === 'restarting';
+	sections.push({
+		heading: `RW layer (${facts.driver})`,
+		intro: whatRw,
+		notes: [
+			...(rw?.path != null ? [{label: rw.path + '/', text: facts.family === 'flattened' ? 'a complete copy of the image plus the init placeholders plus whatever the container changed' : 'only what the container changed; empty right after docker create'}] : []),
+			{label: 'deletions', text: facts.whiteouts},
+			...(mp === null ? [] : [{...mp, text: mp.text + (running ? ' (the state says this container was running when the copy was taken)' : '')}]),
+			...(c.mountId === null ? [] : facts.records(c.mountId, false).filter(n => !n.label.endsWith('/diff/') && !n.label.endsWith('/committed') && n.label !== rw?.path + '/')),
+		],
+	});
+	sections.push({
+		heading: `init layer (${facts.driver})`,
+		intro: whyInit,
+		notes: [...(init?.path != null ? [{label: init.path + '/', text: 'holds the placeholders below'}] : []), ...initPlaceholders.map(n => ({label: n.label, text: n.text}))],
+	});
+	sections.push({
+		heading: `how a container is made (${facts.driver})`,
+		intro: `At docker create the ${facts.driver} driver ${facts.onCreate}.`,
+		notes: [],
+	});
+	const image = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
+	if (image !== undefined) sections.push(...explainImage(model, image));
+	return sections;
+}
+
+/** Explains an image, its layers and the three ids of a layer. */
+export function explainImage(model: Model, i: Image): Section[] {
+	const facts = driverFacts(i.driver);
+	const top = i.chainIds.at(-1);
+	const layer = top === undefined ? undefined : model.layers.find(l => l.chainId === top && l.driver === i.driver);
+	const notes: Note[] = [
+		{label: i.path, text: 'the image config; its sha256 is the image id'},
+		{label: `image/${i.driver}/imagedb/metadata/sha256/${i.id.replace(/^sha256:/, '')}/`, text: `local facts about the image, when there are any (a pulled, never tagged image has none): ${imageMetadataFiles.map(n => `${n.label}: ${n.text}`).join('; ')}`, optional: true},
+		{label: `image/${i.driver}/repositories.json`, text: 'maps tags (repo:tag) and digests (repo@sha256:...) to image ids; an untagged image is simply absent from it'},
+	];
+	const sections: Section[] = [{heading: `image ${i.tags[0] ?? short(i.id)}`, intro: whatImage, notes}];
+	if (layer !== undefined) sections.push(...explainLayer(model, layer, facts));
+	else sections.push({heading: 'the three names of a layer', intro: '', notes: [...idNotes]});
+	return sections;
+}
+
+/** Explains a layer: its record in layerdb, its directory in the driver, and the three ids. */
+export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = driverFacts(l.driver)): Section[] {
+	const hex = l.chainId.replace(/^sha256:/, '');
+	const meta = `image/${l.driver}/layerdb/sha256/${hex}`;
+	const bottom = l.parent === null;
+	return [
+		{
+			heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+			intro: whatImageLayer,
+			notes: [
+				...layerRecordFiles.filter(n => !(bottom && n.label === 'parent')).map(n => ({label: `${meta}/${n.label}`, text: n.text})),
+				...(l.cacheId === null ? [] : facts.records(l.cacheId, bottom)),
+				{label: 'deletions', text: facts.whiteouts},
+			],
+		},
+		{heading: 'the three names of a layer', intro: '', notes: [...idNotes]},
+	];
+}
+
+/** One line for a layer role, for the tree and the UI. */
+export function roleLine(role: 'rw' | 'init' | 'image', driver: string | null): string {
+	const f = driverFacts(driver);
+	if (role === 'rw') return f.family === 'flattened' ? 'RW layer: a full copy of image + init, then every change the container makes' : 'RW layer: every change the container makes; empty right after create';
+	if (role === 'init') return 'init layer: placeholders Docker needs in every container (etc/hosts, etc/hostname, etc/resolv.conf, dev/console, etc/mtab)';
+	return f.family === 'flattened' ? 'image layer: read-only; a complete copy of the file system as of this build step' : 'image layer: read-only; the changes one build step made';
+}
+
+/**
+ * The guide printed under `tree --explain`: the first container shown of each driver, explained
+ * with its own paths and ids; then, when no container was shown, the first image; then the
+ * three names of a layer once.
+ */
+export function explainSelection(model: Model, containers: readonly Container[], images: readonly Image[]): Section[] {
+	const out: Section[] = [];
+	const seen = new Set<string>();
+	const push = (sections: Section[]) => {
+		for (const s of sections) {
+			const key = s.heading.startsWith('the three names') ? s.heading : `${s.heading}\0${s.intro}`;
+			if (seen.has(key)) continue;
+			seen.add(key);
+			out.push(s);
+		}
+	};
+	const drivers = new Set<string>();
+	for (const c of containers) {
+		const d = c.driver ?? '';
+		if (drivers.has(d)) continue;
+		drivers.add(d);
+		push(explainContainer(model, c));
+	}
+	if (containers.length === 0 && images[0] !== undefined) push(explainImage(model, images[0]));
+	if (!seen.has('the three names of a layer')) push([{heading: 'the three names of a layer', intro: '', notes: [...idNotes]}]);
+	return out;
+}

@@ -1,0 +1,121 @@
+import type {AreaChange, Change, Comparison, FileChange} from '../teach/compare.ts';
+import type {FileInfo} from '../teach/walk.ts';
+import type {Paint} from './paint.ts';
+import {clean} from './sanitize.ts';
+import {wrap} from './explain-text.ts';
+
+export type CompareTextOptions = {
+	readonly paint: Paint;
+	/** Files listed per area before "... and N more" (default 40; 0 = all). */
+	readonly limit?: number;
+};
+
+function sign(p: Paint, c: Change): string {
+	return c === 'added' ? p.ok('+') : c === 'removed' ? p.error('-') : p.warning('~');
+}
+
+function kindMark(i: FileInfo | undefined): string {
+	if (i === undefined) return '';
+	return i.kind === 'dir' ? '/' : i.kind === 'symlink' ? ` -> ${clean(i.target ?? '?')}` : i.kind === 'char' ? ' (char device)' : i.kind === 'file' ? '' : ` (${i.kind})`;
+}
+
+/** One file line: sign, path inside its area, what changed, what it is. */
+export function fileLine(p: Paint, area: AreaChange, f: FileChange): string {
+	const rel = f.path === area.area ? '.' : f.path.startsWith(`${area.area}/`) ? f.path.slice(area.area.length + 1) : f.path;
+	const info = f.after ?? f.before;
+	const what = f.what.length > 0 ? p.warning(`  [${f.what.map(clean).join(', ')}]`) : '';
+	const size = f.change !== 'removed' && info?.kind === 'file' && f.what.length === 0 ? p.dim(`  ${info.size} B`) : '';
+	return `    ${sign(p, f.change)} ${clean(rel)}${kindMark(info)}${size}${what}${f.note === null ? '' : p.dim(`   ${clean(f.note)}`)}`;
+}
+
+/**
+ * Removed entries whose directory was removed too are folded into it ("and N entries in it"):
+ * a removal takes a whole tree, and listing every file of it says nothing more.
+ */
+export function foldRemoved<T extends {readonly path: string; readonly change: Change}>(files: readonly T[]): Array<{file: T; inside: number}> {
+	const removed = new Set(files.filter(f => f.change === 'removed').map(f => f.path));
+	const out: Array<{file: T; inside: number}> = [];
+	const byPath = new Map<string, {file: T; inside: number}>();
+	for (const f of files) {
+		if (f.change === 'removed') {
+			let parent = f.path.slice(0, Math.max(0, f.path.lastIndexOf('/')));
+			let top: string | null = null;
+			while (parent !== '') {
+				if (removed.has(parent)) top = parent;
+				parent = parent.slice(0, Math.max(0, parent.lastIndexOf('/')));
+			}
+			if (top !== null) {
+				const holder = byPath.get(top);
+				if (holder !== undefined) {
+					holder.inside++;
+					continue;
+				}
+			}
+		}
+		const entry = {file: f, inside: 0};
+		byPath.set(f.path, entry);
+		out.push(entry);
+	}
+	return out;
+}
+
+export function renderAreas(areas: readonly AreaChange[], p: Paint, limit: number): string[] {
+	const out: string[] = [];
+	for (const a of areas) {
+		out.push('');
+		const isDir = a.area.includes('*') || a.files.some(f => f.path.startsWith(`${a.area}/`)) || (a.files.find(f => f.path === a.area)?.after ?? a.files.find(f => f.path === a.area)?.before)?.kind === 'dir';
+		out.push(`  ${sign(p, a.change)} ${p.title(clean(a.title))}  ${p.dim(clean(a.area) + (isDir && !a.area.includes('*') ? '/' : ''))}`);
+		for (const l of wrap(clean(a.explain), 92)) out.push(`      ${p.dim(l)}`);
+		const folded = foldRemoved(a.files);
+		const shown = limit > 0 ? folded.slice(0, limit) : folded;
+		for (const {file, inside} of shown) out.push(fileLine(p, a, file) + (inside > 0 ? p.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''));
+		if (shown.length < folded.length) {
+			const more = folded.slice(shown.length).map(x => x.file);
+			const n = (c: Change) => more.filter(f => f.change === c).length;
+			out.push(p.dim(`    … and ${more.length} more (${n('added')} added, ${n('removed')} removed, ${n('changed')} changed; --json lists all)`));
+		}
+	}
+	return out;
+}
+
+/** `layerlens compare BEFORE AFTER` as text. */
+export function renderComparison(c: Comparison, before: string, after: string, opts: CompareTextOptions): string {
+	const p = opts.paint;
+	const limit = opts.limit ?? 40;
+	const out: string[] = [];
+	out.push(`${p.title('before')} ${clean(before)}`);
+	out.push(`${p.title('after ')} ${clean(after)}`);
+	out.push('');
+	out.push(p.title('What happened (a guess from the objects that changed)'));
+	for (const s of c.story) out.push(`  ${clean(s)}`);
+	for (const n of c.notes) out.push(p.warning(`  note: ${clean(n)}`));
+	const groups: Array<['container' | 'image' | 'layer', string]> = [
+		['container', 'Containers'],
+		['image', 'Images'],
+		['layer', 'Layers'],
+	];
+	const explained = new Set<string>();
+	for (const [kind, title] of groups) {
+		const objs = c.objects.filter(o => o.kind === kind);
+		if (objs.length === 0) continue;
+		out.push('');
+		out.push(p.title(title));
+		for (const o of objs) {
+			out.push(`  ${sign(p, o.change)} ${o.change.padEnd(7)} ${p.id(clean(o.label))}${o.details.length > 0 ? `  ${o.details.map(clean).join('; ')}` : ''}`);
+			// Each explanation once: several images or layers added by one build share it.
+			if (explained.has(o.explain)) continue;
+			explained.add(o.explain);
+			for (const l of wrap(clean(o.explain), 92)) out.push(`      ${p.dim(l)}`);
+		}
+	}
+	out.push('');
+	out.push(p.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`));
+	if (c.areas.length === 0) out.push('  none');
+	out.push(...renderAreas(c.areas, p, limit));
+	return out.join('\n') + '\n';
+}
+
+/** `compare --json`. */
+export function comparisonJson(c: Comparison, before: string, after: string) {
+	return {kind: 'comparison', before, after, ...c};
+}

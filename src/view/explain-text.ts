@@ -1,0 +1,35 @@
+import type {Section} from '../teach/explain.ts';
+import type {Paint} from './paint.ts';
+import {clean} from './sanitize.ts';
+
+/** Breaks text into lines of at most width columns, at spaces (a longer word gets a line of its own). */
+export function wrap(text: string, width: number): string[] {
+	const out: string[] = [];
+	let line = '';
+	for (const word of text.split(/ +/)) {
+		if (word === '') continue;
+		if (line === '') line = word;
+		else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+		else {
+			out.push(line);
+			line = word;
+		}
+	}
+	if (line !== '') out.push(line);
+	return out;
+}
+
+/** Explained sections as text: heading, the intro wrapped, then each label with its text indented below it. */
+export function renderSections(sections: readonly Section[], paint: Paint, width = 96): string {
+	const out: string[] = [];
+	for (const s of sections) {
+		out.push('');
+		out.push(paint.title(clean(s.heading)));
+		for (const l of wrap(clean(s.intro), width - 2)) out.push(`  ${l}`);
+		for (const n of s.notes) {
+			out.push(`  ${paint.id(clean(n.label))}`);
+			for (const l of wrap(clean(n.text), width - 6)) out.push(`      ${paint.dim(l)}`);
+		}
+	}
+	return out.join('\n') + '\n';
+}
