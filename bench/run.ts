@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {ensureState, type BenchState} from './make-state.ts';
+import {percentile, ptyKeys, runUiInPty} from './ui.ts';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(benchDir);
@@ -43,6 +44,10 @@ interface Targets {
 	maxRatio?: number;
 	/** Peak RSS at most this many MB. */
 	maxRssMB?: number;
+	/** Median wall time at most this many ms (absolute: the interactive UI's first frame). */
+	maxMs?: number;
+	/** This `extra` number's median at most this many ms (e.g. the key redraw). */
+	maxExtraMs?: {key: string; ms: number};
 }
 
 /**
@@ -56,9 +61,11 @@ interface Case {
 	/** What exactly runs, for the report. */
 	command: string;
 	targets: Targets;
+	/** What `wallMs` is when it is not the whole run (e.g. "first frame"); such a case has no ratio to the baseline's. */
+	wallIs?: string;
 	/** Runs once before timing: throws if the case does not work. Returns a short note. */
-	check(): string;
-	measure(): Sample;
+	check(): string | Promise<string>;
+	measure(): Sample | Promise<Sample>;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -148,7 +155,58 @@ function makeCases(state: BenchState): Case[] {
 			return `${(out.length / 1e6).toFixed(1)} MB JSON: ${counts.join(', ')}`;
 		}),
 		cli('tree', ['tree'], {maxRssMB: memory}, out => `${out.split('\n').length} lines`),
-		// Later: interactive UI cases (first frame, key redraw), see Case.
+		...uiCases(state, memory),
+	];
+}
+
+/** The interactive UI: first frame and key redraw in a pseudo-terminal, and key redraw in-process (bench/ui.ts). */
+function uiCases(state: BenchState, memory: number): Case[] {
+	const root = state.root;
+	const n = state.params.containers;
+	const argv = [process.execPath, binLayerlens, '--root', root];
+	const pty = async (): Promise<Sample> => {
+		const r = await runUiInPty(argv, n, {gnuTime: GNU_TIME});
+		const ms = r.keys.map(k => k.ms);
+		return {wallMs: r.firstFrameMs, cpuMs: r.cpuMs, rssKB: r.rssKB, extra: {fullMs: r.fullMs, keyMedianMs: median(ms), keyP90Ms: percentile(ms, 90), keyMaxMs: Math.max(...ms)}};
+	};
+	// In-process: the App as the UI shows it once the worker's model is in (configs read on demand).
+	let prepared: {model: unknown; source: unknown} | null = null;
+	const inProcess = async (): Promise<Sample> => {
+		const [{measureUi}, {makeContainerDetails}] = await Promise.all([import('../src/ui/measure.ts'), import('../src/ui/container-details.ts')]);
+		if (prepared === null) {
+			const [{loadModel, openSource}, {packModel, unpackModel}] = await Promise.all([import('../src/load.ts'), import('../src/ui/pack.ts')]);
+			const source = openSource(root);
+			prepared = {model: unpackModel(packModel(loadModel(source).model)), source};
+		}
+		const {model, source} = prepared as {model: import('../src/model/types.ts').Model; source: import('../src/read/source.ts').Source};
+		const t = await measureUi(model, {width: 100, height: 30, source, details: makeContainerDetails(source)});
+		const ms = t.keys.map(k => k.ms);
+		return {wallMs: t.keyMedianMs, cpuMs: 0, rssKB: 0, extra: {keyMedianMs: t.keyMedianMs, keyP90Ms: percentile(ms, 90), keyMaxMs: t.keyMaxMs, firstRenderMs: t.firstFrameMs}};
+	};
+	return [
+		{
+			name: 'ui-first-frame',
+			command: `script -qfec "stty cols 100 rows 30 && exec node bin/layerlens --root ROOT" /dev/null; keys: ${ptyKeys.map(k => JSON.stringify(k)).join(' ')}, then q`,
+			wallIs: 'from spawn to the first frame of the tree',
+			targets: {maxMs: 1000, maxRssMB: memory, maxExtraMs: {key: 'keyMedianMs', ms: 50}},
+			async check() {
+				const r = await runUiInPty(argv, n);
+				if (!/reading images, layers and findings…/.test(r.output)) throw new Error('the first frame did not come before the whole model (no "reading images, layers and findings…" in the status bar)');
+				return `first frame ${r.firstFrameMs.toFixed(0)} ms, whole model ${r.fullMs.toFixed(0)} ms, ${r.keys.length} keys redrawn`;
+			},
+			measure: pty,
+		},
+		{
+			name: 'ui-keys',
+			command: 'measureUi(model as sent by the load worker, 100x30, defaultKeys) in the bench process (src/ui/measure.ts)',
+			wallIs: 'median redraw after a key',
+			targets: {maxMs: 50},
+			async check() {
+				const s = await inProcess();
+				return `${s.extra!['keyMedianMs']!.toFixed(1)} ms median, max ${s.extra!['keyMaxMs']!.toFixed(1)} ms`;
+			},
+			measure: inProcess,
+		},
 	];
 }
 
@@ -157,6 +215,9 @@ function makeCases(state: BenchState): Case[] {
 interface CaseResult {
 	name: string;
 	command: string;
+	wallIs: string | null;
+	/** Median over rounds of each `extra` number. */
+	extra: Record<string, number>;
 	check: string;
 	samples: Sample[];
 	medianWallMs: number;
@@ -221,8 +282,8 @@ async function main(): Promise<number> {
 	const checks = new Map<string, string>();
 	for (const c of cases) {
 		try {
-			checks.set(c.name, c.check());
-			c.measure();
+			checks.set(c.name, await c.check());
+			await c.measure();
 		} catch (e) {
 			process.stderr.write(`bench: case ${c.name} does not run: ${(e as Error).message}\n`);
 			return 1;
@@ -236,7 +297,7 @@ async function main(): Promise<number> {
 		const order = cases.map((_, i) => cases[(i + r) % cases.length]!);
 		for (const c of order) {
 			try {
-				samples.get(c.name)!.push(c.measure());
+				samples.get(c.name)!.push(await c.measure());
 			} catch (e) {
 				process.stderr.write(`bench: case ${c.name} failed in round ${r + 1}: ${(e as Error).message}\n`);
 				return 1;
@@ -251,33 +312,54 @@ async function main(): Promise<number> {
 	const results: CaseResult[] = cases.map(c => {
 		const ss = samples.get(c.name)!;
 		const medianWallMs = median(ss.map(s => s.wallMs));
-		const ratio = c.name === 'baseline' ? null : medianWallMs / baseMs;
+		const whole = c.name !== 'baseline' && c.wallIs === undefined;
+		const ratio = whole ? medianWallMs / baseMs : null;
 		const medianCpuMs = median(ss.map(s => s.cpuMs));
-		const cpuRatio = c.name === 'baseline' ? null : medianCpuMs / baseCpuMs;
+		const cpuRatio = whole && medianCpuMs > 0 ? medianCpuMs / baseCpuMs : null;
 		const peakRssMB = Math.max(...ss.map(s => s.rssKB)) / 1024;
+		const extra: Record<string, number> = {};
+		for (const key of new Set(ss.flatMap(s => Object.keys(s.extra ?? {})))) extra[key] = median(ss.map(s => s.extra?.[key] ?? Number.NaN).filter(Number.isFinite));
 		const failed: string[] = [];
 		if (c.targets.maxRatio !== undefined && ratio !== null && ratio > c.targets.maxRatio) failed.push(`time ${ratio.toFixed(2)}x > ${c.targets.maxRatio}x`);
+		if (c.targets.maxMs !== undefined && medianWallMs > c.targets.maxMs) failed.push(`${c.wallIs ?? 'time'} ${medianWallMs.toFixed(0)} ms > ${c.targets.maxMs} ms`);
+		const te = c.targets.maxExtraMs;
+		if (te !== undefined && (extra[te.key] ?? Number.POSITIVE_INFINITY) > te.ms) failed.push(`${te.key} ${(extra[te.key] ?? Number.NaN).toFixed(0)} ms > ${te.ms} ms`);
 		if (c.targets.maxRssMB !== undefined && peakRssMB > c.targets.maxRssMB) failed.push(`memory ${peakRssMB.toFixed(0)} MB > ${c.targets.maxRssMB} MB`);
-		return {name: c.name, command: c.command, check: checks.get(c.name)!, samples: ss, medianWallMs, medianCpuMs, ratio, cpuRatio, peakRssMB, targets: c.targets, failed};
+		return {name: c.name, command: c.command, wallIs: c.wallIs ?? null, check: checks.get(c.name)!, samples: ss, medianWallMs, medianCpuMs, ratio, cpuRatio, peakRssMB, extra, targets: c.targets, failed};
 	});
 
 	// Table.
-	const targetText = (t: Targets) => [t.maxRatio !== undefined ? `<=${t.maxRatio}x` : '', t.maxRssMB !== undefined ? `<=${t.maxRssMB}MB` : ''].filter(Boolean).join(' ') || '-';
+	const targetText = (t: Targets) =>
+		[
+			t.maxRatio !== undefined ? `<=${t.maxRatio}x` : '',
+			t.maxMs !== undefined ? `<=${t.maxMs}ms` : '',
+			t.maxExtraMs !== undefined ? `key<=${t.maxExtraMs.ms}ms` : '',
+			t.maxRssMB !== undefined ? `<=${t.maxRssMB}MB` : '',
+		]
+			.filter(Boolean)
+			.join(' ') || '-';
+	const hasTargets = (t: Targets) => Object.keys(t).length > 0;
+	const extraText = (r: CaseResult) => {
+		const e = r.extra;
+		const f = (k: string, label: string) => (e[k] === undefined ? '' : `${label} ${e[k]!.toFixed(e[k]! < 10 ? 1 : 0)}`);
+		return [f('fullMs', 'whole model at'), f('keyMedianMs', 'key median'), f('keyP90Ms', 'p90'), f('keyMaxMs', 'max'), f('firstRenderMs', 'first render')].filter(Boolean).join(', ');
+	};
 	const rows = [
-		['case', 'wall ms', 'vs base', 'peak RSS MB', 'target', 'result', 'cpu ms', 'cpu vs base'],
+		['case', 'wall ms', 'vs base', 'peak RSS MB', 'target', 'result', 'cpu ms', 'cpu vs base', 'also (ms)'],
 		...results.map(r => [
 			r.name,
-			r.medianWallMs.toFixed(0),
-			r.ratio === null ? '1.00x' : `${r.ratio.toFixed(2)}x`,
-			r.peakRssMB.toFixed(0),
+			r.medianWallMs.toFixed(r.medianWallMs < 10 ? 1 : 0),
+			r.ratio === null ? (r.name === 'baseline' ? '1.00x' : '-') : `${r.ratio.toFixed(2)}x`,
+			r.peakRssMB === 0 ? '-' : r.peakRssMB.toFixed(0),
 			targetText(r.targets),
-			r.targets.maxRatio === undefined && r.targets.maxRssMB === undefined ? '-' : r.failed.length ? 'FAIL' : 'pass',
-			r.medianCpuMs.toFixed(0),
-			r.cpuRatio === null ? '1.00x' : `${r.cpuRatio.toFixed(2)}x`,
+			hasTargets(r.targets) ? (r.failed.length ? 'FAIL' : 'pass') : '-',
+			r.medianCpuMs === 0 ? '-' : r.medianCpuMs.toFixed(0),
+			r.cpuRatio === null ? (r.name === 'baseline' ? '1.00x' : '-') : `${r.cpuRatio.toFixed(2)}x`,
+			extraText(r),
 		]),
 	];
 	const widths = rows[0]!.map((_, i) => Math.max(...rows.map(row => row[i]!.length)));
-	const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === 4 || i === 5 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+	const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === 4 || i === 5 || i === 8 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
 	const out: string[] = [];
 	out.push(`layerlens bench: ${state.params.images} images x ${state.params.layersPerImage} layers, ${state.params.containers} containers (${state.params.driver}), ${rounds} rounds, median wall time`);
 	out.push(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${loadBefore[0]!.toFixed(2)} -> ${loadAfter[0]!.toFixed(2)}`);
@@ -286,6 +368,7 @@ async function main(): Promise<number> {
 	for (const row of rows.slice(1)) out.push(line(row));
 	out.push('');
 	out.push('targets apply to median wall time (vs base) and peak RSS; cpu = user+sys of the child, for reference (less sensitive to other load)');
+	for (const r of results) if (r.wallIs !== null) out.push(`${r.name}: wall ms = ${r.wallIs} (no ratio to the baseline)`);
 	out.push(`baseline = sh -c "${baselineScript('ROOT')}"`);
 	const failures = results.filter(r => r.failed.length);
 	out.push(failures.length ? `TARGETS MISSED: ${failures.map(r => `${r.name} (${r.failed.join('; ')})`).join(', ')}` : 'all targets met');
@@ -302,6 +385,7 @@ async function main(): Promise<number> {
 			cpu: 'GNU time %U + %S (user + system seconds of the child and its descendants); median over rounds; reported, no target',
 			memory: 'GNU time %M (peak RSS in KB of the child and its descendants); the max over rounds',
 			baseline: `sh -c "${baselineScript('ROOT')}"`,
+			ui: 'ui-first-frame: the program in a 100x30 pty (util-linux script); wallMs = spawn to the first output with the status bar\'s "<N> containers ·"; extra: whole model in, redraw after each key (write to first output); ui-keys: measureUi in-process, wallMs = median key redraw (see bench/ui.ts)',
 		},
 		results: results.map(r => ({
 			name: r.name,
@@ -312,6 +396,8 @@ async function main(): Promise<number> {
 			medianCpuMs: r.medianCpuMs,
 			cpuRatio: r.cpuRatio === null ? null : Math.round(r.cpuRatio * 100) / 100,
 			peakRssMB: Math.round(r.peakRssMB * 10) / 10,
+			wallIs: r.wallIs,
+			extra: Object.fromEntries(Object.entries(r.extra).map(([k, v]) => [k, Math.round(v * 10) / 10])),
 			targets: r.targets,
 			pass: r.failed.length === 0,
 			failed: r.failed,

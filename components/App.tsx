@@ -1,12 +1,13 @@
 import {Box, Text, useApp, useInput} from 'ink';
-import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
+import {useCallback, useEffect, useMemo, useState} from 'react';
 import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/read/source.ts';
+import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {paneLayout} from '../src/ui/layout.ts';
-import {type NavContext, initNav, reduce, reduceKey, selected} from '../src/ui/nav.ts';
+import {type NavContext, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';
@@ -20,6 +21,10 @@ export type AppProps = {
 	readonly model: Model;
 	/** Where layer files are listed from; null shows no listings. */
 	readonly source: Source | null;
+	/** Only the containers are read yet; chains, images, layers and findings are still coming (src/ui/feed.ts). */
+	readonly loading?: boolean;
+	/** Fills in a container's configs when the model left them out (src/ui/feed.ts); null: they are in it. */
+	readonly details?: ContainerDetails | null;
 	readonly sample?: boolean;
 	/** Fixed size (tests); otherwise the terminal's, following resizes. */
 	readonly width?: number;
@@ -27,27 +32,33 @@ export type AppProps = {
 };
 
 /** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
-export function App({model, source, sample = false, width, height}: AppProps) {
+export function App({model, source, loading = false, details = null, sample = false, width, height}: AppProps) {
 	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
-	const tree = useMemo(() => buildTree(model), [model]);
+	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
 	const files = useMemo(() => makeFileLister(source), [source]);
-	const cache = useRef(new Map<string, Line[]>());
+	const cache = useMemo(() => new Map<string, Line[]>(), [tree, files, details]);
 	const linesFor = useCallback(
 		(node: TreeNode): Line[] => {
-			let lines = cache.current.get(node.key);
+			let lines = cache.get(node.key);
 			if (lines === undefined) {
-				lines = detailLines(tree, node, files);
-				if (cache.current.size > 200) cache.current.clear();
-				cache.current.set(node.key, lines);
+				lines = detailLines(tree, withDetails(node, details), files);
+				if (cache.size > 200) cache.clear();
+				cache.set(node.key, lines);
 			}
 			return lines;
 		},
-		[tree, files],
+		[cache, tree, files, details],
 	);
 	const ctx: NavContext = useMemo(() => ({detailLength: (node: TreeNode) => linesFor(node).length}), [linesFor]);
-	const [nav, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
+	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
+	// A new model (the rest of the root came in): the same view over the new tree, in this very frame.
+	let nav = current;
+	if (current.tree !== tree) {
+		nav = retree(current, tree);
+		setNav(nav);
+	}
 
 	useEffect(() => {
 		setNav(s => reduce(s, {type: 'resize', treeHeight: layout.treeRows, detailHeight: layout.detailRows}));
@@ -88,10 +99,10 @@ export function App({model, source, sample = false, width, height}: AppProps) {
 		);
 	}
 	return (
-		<Box flexDirection="column" width={layout.width} height={layout.lines} overflow="hidden">
+		<Box flexDirection="column" width={layout.width} height={layout.lines}>
 			{body}
 			<StyledLine line={promptLine(nav)} width={layout.width} />
-			<StyledLine line={statusLine(model, {sample}, nav.filter, layout.width)} width={layout.width} inverse />
+			<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
 		</Box>
 	);
 }

@@ -12,13 +12,13 @@ type Props = {
 	readonly focused: boolean;
 };
 
-/** The details of the selected node: a window of its lines, cut to the pane's width. */
+/** The details of the selected node: a window of its lines, cut to the pane's width (so no overflow clipping: see TreePane). */
 export function DetailPane({title, lines, scroll, height, width, focused}: Props) {
 	const first = Math.max(0, Math.min(scroll, lines.length - height));
 	const shown = lines.slice(first, first + height);
 	const note = lines.length <= height ? '' : `${first + 1}-${first + shown.length} of ${lines.length}${focused ? '' : ' (Tab to scroll)'}`;
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<PaneTitle title={truncate(`details: ${title}`, Math.max(10, width - 30))} note={note} width={width} focused={focused} />
 			{shown.map((line, i) => (
 				<StyledLine key={first + i} line={truncateLine([{text: ' ', tone: 'plain'}, ...line], width)} width={width} />

@@ -1,7 +1,6 @@
 import {useApp} from 'ink';
-import {useEffect, useState} from 'react';
-import type {Loaded} from '../src/load.ts';
-import type {LoadProgress} from '../src/ui/progress.ts';
+import {useEffect, useSyncExternalStore} from 'react';
+import type {ModelFeed} from '../src/ui/feed.ts';
 import {App} from './App.tsx';
 import {Loading} from './Loading.tsx';
 import {useTerminalSize} from './use-terminal-size.ts';
@@ -10,35 +9,31 @@ export type RootProps = {
 	/** Already cleaned for display. */
 	readonly root: string;
 	readonly sample: boolean;
-	/** Reads the root; called after the first frame so that the spinner shows first. It may report progress. */
-	readonly load: (onProgress: (p: LoadProgress) => void) => Loaded;
+	/** Where the model comes from (src/ui/feed.ts): a worker reading, or a read in this thread started after the first frame. */
+	readonly feed: ModelFeed;
 	/** Told when the root turns out not to be a Docker root (the UI then exits). */
 	readonly onNotDockerRoot: () => void;
 };
 
-/** Shows the spinner, reads the root, then the explorer. */
-export function Root({root, sample, load, onNotDockerRoot}: RootProps) {
+/** Shows the spinner until the first containers are read, then the explorer (which fills in as the rest comes). */
+export function Root({root, sample, feed, onNotDockerRoot}: RootProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
-	const [loaded, setLoaded] = useState<Loaded | null>(null);
-	const [progress, setProgress] = useState<LoadProgress>({files: 0, dirs: 0, containers: 0, images: 0});
+	const state = useSyncExternalStore(feed.subscribe, feed.get);
 	useEffect(() => {
-		// A macrotask later, so the first frame (the spinner) is on screen before the blocking read.
-		const t = setTimeout(() => {
-			try {
-				const result = load(setProgress);
-				if (!result.isDockerRoot) {
-					onNotDockerRoot();
-					exit();
-					return;
-				}
-				setLoaded(result);
-			} catch (error) {
-				exit(error instanceof Error ? error : new Error(String(error)));
-			}
-		}, 20);
+		// A macrotask later, so the first frame is on screen before an in-process read blocks.
+		const t = setTimeout(() => feed.start(), 20);
 		return () => clearTimeout(t);
-	}, []);
-	if (loaded === null) return <Loading root={root} progress={progress} width={size.columns} height={Math.max(1, size.rows - 1)} />;
-	return <App model={loaded.model} source={loaded.source} sample={sample} />;
+	}, [feed]);
+	useEffect(() => {
+		if (state.phase === 'not-a-docker-root') {
+			onNotDockerRoot();
+			exit();
+		} else if (state.phase === 'failed') exit(state.error);
+	}, [state]);
+	if (state.phase === 'partial' || state.phase === 'full') {
+		return <App model={state.model} loading={state.loading} source={state.source} details={state.details} sample={sample} />;
+	}
+	const progress = state.phase === 'reading' ? state.progress : {files: 0, dirs: 0, containers: 0, images: 0};
+	return <Loading root={root} progress={progress} width={size.columns} height={Math.max(1, size.rows - 1)} />;
 }

@@ -1,6 +1,6 @@
 import {parseArgs} from 'node:util';
 
-export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline'] as const;
+export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export'] as const;
 export type CommandName = (typeof commands)[number];
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -22,19 +22,48 @@ export type Args = {
 	readonly files: boolean;
 	readonly logs: boolean;
 	readonly format: 'table' | 'jsonl' | 'csv' | null;
+	/** inspect: where each setting of a container came from */
+	readonly provenance: boolean;
+	/** tree, inspect: short explanations of each object and file */
+	readonly explain: boolean;
+	/** graph: --format dot|mermaid (default dot) */
+	readonly graphFormat: 'dot' | 'mermaid';
+	/** compare: list every file of each area */
+	readonly all: boolean;
+	/** watch: milliseconds between two looks at the root */
+	readonly interval: number;
+	/** export: the output file ('-' for stdout) */
+	readonly output: string | null;
+	/** export: also write a sha256 manifest beside the output */
+	readonly hash: boolean;
 };
 
 export type ParsedArgs = {readonly ok: true; readonly args: Args} | {readonly ok: false; readonly error: string};
 
 /** Which options each command takes, beyond the global ones. */
 const commandOptions: Record<CommandName, readonly string[]> = {
-	tree: ['json'],
+	tree: ['json', 'explain'],
 	ls: ['json'],
 	images: ['json'],
-	inspect: ['json'],
+	inspect: ['json', 'provenance', 'explain'],
 	model: ['json'],
 	check: ['json', 'deep', 'fail-on'],
 	timeline: ['json', 'files', 'logs', 'format'],
+	compare: ['json', 'all'],
+	graph: ['format'],
+	watch: ['json', 'interval'],
+	files: ['json'],
+	diff: ['json'],
+	cat: [],
+	export: ['output', 'hash'],
+};
+
+/** files, diff, cat, export: how many REF/PATH arguments, and the message when the count is wrong. */
+const fileCommandArgs: Partial<Record<CommandName, readonly [number, number, string]>> = {
+	files: [1, 2, 'files takes a REF and an optional PATH'],
+	diff: [1, 1, 'diff takes exactly one CONTAINER'],
+	cat: [2, 2, 'cat takes a REF and a PATH'],
+	export: [1, 1, 'export takes exactly one REF (and -o FILE)'],
 };
 
 /** Parses the command line; never throws. Usage errors come back as one line. */
@@ -58,6 +87,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 				files: {type: 'boolean'},
 				logs: {type: 'boolean'},
 				format: {type: 'string'},
+				provenance: {type: 'boolean'},
+				explain: {type: 'boolean'},
+				all: {type: 'boolean'},
+				interval: {type: 'string'},
+				output: {type: 'string', short: 'o'},
+				hash: {type: 'boolean'},
 			},
 		});
 	} catch (error) {
@@ -72,16 +107,25 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 	}
 	if (!values.help) {
 		if (command === 'inspect' && rest.length !== 1) return {ok: false, error: 'inspect takes exactly one REF'};
-		if (command !== null && command !== 'inspect' && command !== 'tree' && rest.length > 0) return {ok: false, error: `${command} takes no arguments`};
+		const counts = command === null ? undefined : fileCommandArgs[command];
+		if (counts !== undefined && (rest.length < counts[0] || rest.length > counts[1])) return {ok: false, error: counts[2]};
+		if (command === 'compare' && rest.length !== 2) return {ok: false, error: 'compare takes two roots: BEFORE and AFTER (directories or archives)'};
+		if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && counts === undefined && rest.length > 0) return {ok: false, error: `${command} takes no arguments`};
 	}
 	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
-	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format']) {
+	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash']) {
 		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return {ok: false, error: `--${name} does not apply to ${command ?? 'the default view'}`};
 	}
 	const failOn = values['fail-on'] ?? 'error';
 	if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'info') return {ok: false, error: `--fail-on takes error, warning or info, not "${failOn}"`};
-	const format = values.format ?? null;
+	const graphFormat = command === 'graph' ? (values.format ?? 'dot') : 'dot';
+	if (graphFormat !== 'dot' && graphFormat !== 'mermaid') return {ok: false, error: `--format takes dot or mermaid, not "${graphFormat}"`};
+	const format = command === 'graph' ? null : (values.format ?? null);
 	if (format !== null && format !== 'table' && format !== 'jsonl' && format !== 'csv') return {ok: false, error: `--format takes table, jsonl or csv, not "${format}"`};
+	const interval = values.interval === undefined ? 500 : Number(values.interval);
+	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000) return {ok: false, error: `--interval takes milliseconds, 50 or more, not "${values.interval}"`};
+	if ((command === 'compare' || command === 'watch') && values.sample) return {ok: false, error: `--sample does not apply to ${command}`};
+	if (command === 'compare' && values.root !== undefined) return {ok: false, error: 'compare takes its two roots as arguments, not --root'};
 	if (values.sample && values.root !== undefined) return {ok: false, error: '--sample and --root cannot be used together'};
 	return {
 		ok: true,
@@ -100,6 +144,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 			files: values.files ?? false,
 			logs: values.logs ?? false,
 			format,
+			provenance: values.provenance ?? false,
+			explain: values.explain ?? false,
+			graphFormat,
+			all: values.all ?? false,
+			interval,
+			output: values.output ?? null,
+			hash: values.hash ?? false,
 		},
 	};
 }
@@ -111,9 +162,12 @@ Usage: layerlens [COMMAND] [--root DIR|ARCHIVE] [--json] [options]
 Commands:
   (none)          on a terminal: the interactive explorer (? shows its keys); otherwise the tree as text
   tree [REF...]   each container with its chain: RW layer, init layer, image layers, image
+                    --explain         then what each object and file is, for the first container shown
   ls              containers, like docker ps -a
   images          images, like docker images -a (intermediate and dangling marked)
   inspect REF     one container, image or layer as JSON
+                    --provenance      a container's settings marked: from the image, the user or the daemon
+                    --explain         what the object and each of its files is (text; with --json, added as "explain")
   model           the whole linked model as JSON
   check           integrity checks, orphans and leftovers, listed per object
                     --deep            also rebuild each layer's tar stream and verify its diff id
@@ -122,9 +176,23 @@ Commands:
                     --files           add each container's RW-layer file times
                     --logs            add log lines (json-file and local log drivers)
                     --format FORMAT   table (default), jsonl or csv (Timesketch fields); --json = jsonl
+  files REF [PATH]  the files of a layer (with what it does to the layers below: added, modified,
+                  deleted, opaque) or the merged view of an image or container, under PATH
+  diff CONTAINER  what the container changed, as docker diff prints it (A, C, D)
+  cat REF PATH    a file's content as the container or image sees it
+  export REF -o OUT.tar   the merged filesystem as a tar (-o - for stdout), no mount, no root
+                    --hash            also write OUT.tar.sha256, a sha256 manifest of the regular files
+  compare BEFORE AFTER   what changed between two snapshots of a root (directories or archives):
+                  objects added, removed or changed, then files by area, each explained
+                    --all             list every file (default: 40 per area)
+  graph [REF...]  the containers -> layers -> images graph
+                    --format FORMAT   dot (default; for Graphviz) or mermaid
+  watch           follow a live root (a directory): print what docker create, start, rm, pull, build...
+                  write, in the order written; Ctrl-C stops
+                    --interval MS     how often to look (default 500)
 
 REF: a full id, a unique id prefix (4+ hex characters), a container name, an image tag,
-     a layer chain id or cache id.
+     a layer chain id or cache id (files also takes a container's RW or init layer cache id).
 
 Options:
   -r, --root PATH  the Docker root to read: a directory, or a .tar/.tar.gz/.tgz of one

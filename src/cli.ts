@@ -4,6 +4,12 @@ import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
 import {type CommandContext, type Io, UsageError} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
+import {compareCommand} from './commands/compare.ts';
+import {treeExplainCommand} from './commands/explain.ts';
+import {graphCommand} from './commands/graph.ts';
+import {inspectTeachCommand} from './commands/provenance.ts';
+import {watchCommand} from './commands/watch.ts';
+import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {loadModel, openRoot} from './load.ts';
@@ -28,19 +34,25 @@ export function version(): string {
 	}
 }
 
-const commandTable: Record<Exclude<CommandName, 'check'>, (ctx: CommandContext) => number> = {
+/** compare and watch open their roots themselves (two snapshots; a live root read again and again). */
+const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, (ctx: CommandContext) => number | Promise<number>> = {
 	model: modelCommand,
 	ls: lsCommand,
 	images: imagesCommand,
-	tree: treeCommand,
-	inspect: inspectCommand,
+	tree: ctx => (ctx.args.explain ? treeExplainCommand(ctx) : treeCommand(ctx)),
+	inspect: ctx => (ctx.args.provenance || ctx.args.explain ? inspectTeachCommand(ctx) : inspectCommand(ctx)),
+	graph: graphCommand,
 	timeline: timelineCommand,
+	files: filesCommand,
+	diff: diffCommand,
+	cat: catCommand,
+	export: exportCommand,
 };
 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */
 function partsFor(args: Args): ReadParts {
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
-	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check') return {...allParts, hostConfig: false};
+	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check' || args.command === 'graph') return {...allParts, hostConfig: false};
 	return allParts;
 }
 
@@ -81,6 +93,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		return 0;
 	}
 	try {
+		if (args.command === 'compare') return await compareCommand(args, io);
+		if (args.command === 'watch') return await watchCommand(args, io, args.root ?? defaultRoot);
 		const root = chooseRoot(args, io);
 		const opened = await openRoot(root);
 		if (!opened.ok) throw new UsageError(opened.error);
@@ -106,7 +120,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			io.stdout.write(r.output);
 			return r.exitCode;
 		}
-		return commandTable[command](ctx);
+		return await commandTable[command](ctx);
 	} catch (error) {
 		return failure(error, io);
 	}

@@ -12,6 +12,13 @@ import {cli, repo} from './helpers/run-cli.ts';
 // owner, mtime, link target, content) and of every file's access time is the same before and
 // after running every command on it.
 
+/** Where `export -o` writes during these tests (outside every root), removed at exit. */
+const exportOut = path.join(os.tmpdir(), `layerlens-evidence-${process.pid}.tar`);
+process.on('exit', () => {
+	fs.rmSync(exportOut, {force: true});
+	fs.rmSync(`${exportOut}.sha256`, {force: true});
+});
+
 /** Every command that reads a root, as scripts run them. Add new commands here. */
 function everyCommand(root: string): string[][] {
 	const m = JSON.parse(cli(['model', '--root', root]).stdout) as {containers: Array<{id: string; name: string}>; images: Array<{id: string}>; layers: Array<{chainId: string}>};
@@ -27,6 +34,16 @@ function everyCommand(root: string): string[][] {
 		['model'],
 		...refs.map(r => ['inspect', r]),
 		...refs.map(r => ['tree', r]),
+		// files, diff, cat, export (issue #6): the export goes outside the root
+		...(m.containers[0] === undefined
+			? []
+			: [
+					['files', m.containers[0].name],
+					['files', m.containers[0].name, '--json'],
+					['diff', m.containers[0].name],
+					['cat', m.containers[0].name, '/.dockerenv'],
+					['export', m.containers[0].name, '-o', exportOut, '--hash'],
+				]),
 	].map(args => [...args, '--root', root]);
 }
 

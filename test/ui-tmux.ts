@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,8 +18,9 @@ test('end to end in tmux on the real overlay2 tree: open, expand, search, help, 
 	if (root === null) return console.log('  (skipped: no real fixtures here)');
 	const t = new TmuxSession(`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; sleep 600'`, 100, 30);
 	try {
-		// Open: the tree, the details of the first container, the status bar, in the alternate screen.
-		let s = await t.waitFor(/containers \(5\)/);
+		// Open: the tree, the details of the first container, the status bar, in the alternate screen
+		// (the containers come first, read by a worker; the status bar counts the rest once it is in).
+		let s = await t.waitFor(/containers \(5\)[\s\S]*5 containers · 1 image/);
 		assert.not.match(s, /BEFORE-UI/, 'the UI is on the alternate screen');
 		assert.match(s, /details: container mystifying_murdock/);
 		assert.match(s, /5 containers · 1 image · 1 layer · 0 findings/);
@@ -57,6 +60,49 @@ test('end to end in tmux on the real overlay2 tree: open, expand, search, help, 
 		assert.not.match(s, /▶ tree|details:/, 'nothing of the UI is left on the screen');
 	} finally {
 		t.kill();
+	}
+});
+
+test('keys typed before the UI is up are not echoed and are handled once it is', async () => {
+	if (!hasTmux()) return;
+	const root = realRoot('overlay2');
+	if (root === null) return;
+	const t = new TmuxSession(`sh -c '${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; sleep 600'`, 100, 30);
+	try {
+		t.type('jj');
+		const s = await t.waitFor(/› +▸ zealous_lalande[\s\S]*5 containers · 1 image/);
+		assert.not.match(s, /^jj/m, 'no echo');
+		t.type('q');
+		assert.match(await t.waitFor(/EXITED \d+/), /EXITED 0/);
+	} finally {
+		t.kill();
+	}
+});
+
+test('an archive (the sample) is read in the UI thread, after the loading line', async () => {
+	if (!hasTmux()) return;
+	const t = new TmuxSession(`sh -c '${process.execPath} ${bin} --sample; echo "EXITED $?"; sleep 600'`, 100, 30);
+	try {
+		const s = await t.waitFor(/\d+ containers · \d+ images? · /);
+		assert.match(s, /\(sample\)/);
+		await new Promise(r => setTimeout(r, 300));
+		t.type('q');
+		assert.match(await t.waitFor(/EXITED \d+/), /EXITED 0/);
+	} finally {
+		t.kill();
+	}
+});
+
+test('a directory that is not a Docker root: the usage error on the restored screen, exit 2', async () => {
+	if (!hasTmux()) return;
+	const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-not-docker-'));
+	const t = new TmuxSession(`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${empty}; echo "EXITED $?"; sleep 600'`, 100, 30);
+	try {
+		const s = await t.waitFor(/EXITED \d+/);
+		assert.match(s, /BEFORE-UI\nlayerlens: [\s\S]*not a Docker root[\s\S]*\nEXITED 2/);
+	} finally {
+		t.kill();
+		fs.rmSync(empty, {recursive: true, force: true});
 	}
 });
 

@@ -25,7 +25,7 @@ export function imagesCommand({args, loaded, io}: CommandContext): number {
 	return 0;
 }
 
-function selectForTree(model: Model, refs: readonly string[]): {containers: Container[]; images: Image[]} {
+export function selectForTree(model: Model, refs: readonly string[]): {containers: Container[]; images: Image[]} {
 	if (refs.length === 0) return {containers: model.containers, images: model.images.filter(i => i.containers.length === 0)};
 	const containers: Container[] = [];
 	const images: Image[] = [];

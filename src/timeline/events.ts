@@ -1,6 +1,7 @@
 import {gunzipSync} from 'node:zlib';
 import type {Container, Image, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
+import {shortId} from '../model/ids.ts';
 import {isoMicros, toMicros} from './time.ts';
 
 /**
@@ -37,7 +38,7 @@ function label(c: Container): string {
 }
 
 function imageLabel(i: Image): string {
-	return i.tags[0] ?? i.digests[0] ?? i.id.slice(7, 19);
+	return i.tags[0] ?? i.digests[0] ?? shortId(i.id);
 }
 
 /** Builds every dated event of a host, oldest first. Reads file times and logs through the Source only. */
@@ -62,7 +63,7 @@ export function buildTimeline(model: Model, source: Source, opts: TimelineOption
 		i.history.forEach((h, n) => {
 			const step = h.createdBy ?? '(no command recorded)';
 			add(h.created, {
-				message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId?.slice(7, 19) ?? '?'} of image ${imageLabel(i)} created by: ${step}`,
+				message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
 				timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
 				kind: h.emptyLayer ? 'image.step' : 'layer.created',
 				subject: h.chainId === null ? subject : `layer:${h.chainId}`,

@@ -7,6 +7,10 @@ import type {Container, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText} from '../view/text-tree.ts';
+import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerFiles, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
+import {wrap} from '../view/explain-text.ts';
+import {markNote, markValue} from '../view/provenance-text.ts';
 import {initPurpose} from './init-files.ts';
 import type {FileListing} from './layer-files.ts';
 import {imageLabel, severityTone} from './rows.ts';
@@ -16,6 +20,7 @@ import {type LayerNode, type TreeIndex, type TreeNode, driverKey} from './tree.t
 export type Lister = (dir: string) => FileListing | null;
 
 const labelWidth = 16;
+const loadingText = 'loading…';
 
 function kv(label: string, value: string, tone: Tone = 'plain'): Line {
 	return [seg(label.padEnd(labelWidth), 'label'), seg(value, tone)];
@@ -80,6 +85,46 @@ function configLines(config: Readonly<Record<string, unknown>> | null, what: str
 	return out;
 }
 
+const originTone: Record<Origin, Tone> = {image: 'role', user: 'ok', daemon: 'info', default: 'dim', unknown: 'warning'};
+
+/** The container's merged config, each value marked with where it came from (teach/provenance.ts). */
+function provenanceLines(c: Container, image: Image | undefined): Line[] {
+	const p = provenance(c, image);
+	const out: Line[] = [blank, title('config (image defaults merged with the run options; where each value came from)')];
+	if (c.config === null) return [...out, text('not recorded', 'dim')];
+	const shown: Array<[string, string]> = [
+		['Entrypoint', 'entrypoint'],
+		['Cmd', 'cmd'],
+		['WorkingDir', 'workdir'],
+		['User', 'user'],
+		['Hostname', 'hostname'],
+		['ExposedPorts', 'ports'],
+		['Volumes', 'volumes'],
+		['Env', 'env'],
+		['Labels', 'labels'],
+	];
+	const line = (label: string, m: ConfigMark): Line => {
+		const note = markNote(m);
+		return [seg(label.padEnd(labelWidth), 'label'), seg(m.origin.padEnd(8), originTone[m.origin]), seg(m.key === null && (m.value === null || m.value === '' || m.value === undefined) ? '-' : markValue(m)), ...(note === '' ? [] : [seg(`  ${note}`, 'dim')])];
+	};
+	for (const [field, label] of shown) {
+		const marks = p.config.filter(m => m.field === field);
+		if (marks.length === 0) out.push(kv(label, '-', 'dim'));
+		marks.forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
+	}
+	const others = p.config.filter(m => !shown.some(([f]) => f === m.field) && m.field !== 'Image' && (m.origin === 'user' || m.origin === 'daemon'));
+	for (const m of others) out.push(line(m.field.charAt(0).toLowerCase() + m.field.slice(1), m));
+	const n = (o: Origin) => p.config.filter(m => m.origin === o).length;
+	out.push(text(`${n('image')} from the image, ${n('user')} from the create request, ${n('daemon')} from the daemon${p.imageKnown ? '' : ' (image config not found: origins unknown)'}; layerlens inspect --provenance lists all`, 'dim'));
+	const user = p.host.filter(h => h.origin === 'user').map(h => h.field);
+	const daemon = p.host.filter(h => h.origin === 'daemon').map(h => h.field);
+	if (p.host.length > 0) {
+		out.push(kv('host: set', user.length === 0 ? '- (all at their defaults)' : user.map(clean).join(', '), user.length === 0 ? 'dim' : 'ok'));
+		out.push(kv('host: daemon', daemon.length === 0 ? '-' : daemon.map(clean).join(', '), 'dim'));
+	}
+	return out;
+}
+
 function listingLines(files: Lister, dir: string | null, init: boolean): Line[] {
 	const out: Line[] = [blank, title(init ? 'files (and what each is for)' : 'files (top level)')];
 	if (dir === null) return [...out, text('nothing to list: the directory is missing or not recorded', 'dim')];
@@ -135,9 +180,11 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
 	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
 	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
-	out.push(kv('image used', `${shortId(c.imageId)}  ${image === undefined ? (c.imageId === null ? '' : '(not in the image store)') : imageLabel(image)}`, image === undefined && c.imageId !== null ? 'error' : 'plain'));
-	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', clean(c.mountId ?? '-')), kv('init id', clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
-	out.push(...configLines(c.config, 'config (image defaults merged with the run options)'));
+	// While only the containers are read (tree.loading), what links them is not known yet.
+	const later = tree.loading ? loadingText : undefined;
+	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : '(not in the image store)') : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? 'error' : 'plain'));
+	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', later ?? clean(c.mountId ?? '-')), kv('init id', later ?? clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
+	out.push(...(tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image)));
 	const h = c.hostConfig;
 	out.push(blank, title('host config'));
 	if (h === null) out.push(text('not recorded', 'dim'));
@@ -164,6 +211,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		}
 	}
 	out.push(blank, title('chain (top first)'));
+	if (tree.loading) out.push(text(loadingText, 'dim'));
 	for (const e of c.chain) {
 		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : clean(e.path)), seg(e.pathExists ? '' : '  (missing)', 'error')]);
 	}
@@ -177,7 +225,8 @@ const roleText = {
 	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
 } as const;
 
-function layerLines(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
+/** A layer's details before its file listing: pure (no files), so the e key can find what follows. */
+function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	const e = n.entry;
 	const l: Layer | null = n.layer;
 	const out: Line[] = [title(n.role === 'rw' ? 'RW layer' : n.role === 'init' ? 'init layer' : 'image layer'), text(roleText[n.role], 'dim'), blank];
@@ -199,7 +248,16 @@ function layerLines(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
 	} else if (n.container !== null) {
 		out.push(kv('driver', clean(n.container.driver ?? '-')));
 	}
-	out.push(...listingLines(files, exists ? dir : null, n.role === 'init'));
+	return out;
+}
+
+/** A layer's file listing and findings (they stay last, so G in the details shows the files). */
+function layerTail(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
+	const e = n.entry;
+	const l: Layer | null = n.layer;
+	const dir = e?.path ?? l?.path ?? null;
+	const exists = e !== null ? e.pathExists : l !== null ? l.pathExists : false;
+	const out: Line[] = [...listingLines(files, exists ? dir : null, n.role === 'init')];
 	if (n.chainId !== null) out.push(...findingLines(tree.findingsBySubject.get(`layer:${n.chainId}`)));
 	else if (n.container !== null) {
 		const cache = e?.cacheId ?? '';
@@ -236,14 +294,85 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 	return out;
 }
 
-/** The detail pane's lines for a node. */
+const explainWidth = 56;
+
+function para(t: string, tone: Tone = 'plain'): Line[] {
+	return wrap(t, explainWidth).map(l => text(l, tone));
+}
+
+function notes(list: ReadonlyArray<{readonly label: string; readonly text: string}>): Line[] {
+	return list.flatMap(n => [text(clean(n.label), 'id'), ...wrap(n.text, explainWidth - 2).map(l => text(`  ${l}`, 'dim'))]);
+}
+
+/**
+ * The "what is this" section at the end of the detail pane (the e key scrolls to it): what the
+ * selected object is and what its files hold, for its storage driver (teach/explain.ts).
+ */
+export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
+	const out: Line[] = [blank, title('what this is (e)')];
+	switch (node.kind) {
+		case 'loading':
+			out.push(...para(whatContainer));
+			break;
+		case 'section':
+			out.push(...para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
+			break;
+		case 'container': {
+			const id = node.container.id.slice(0, 12);
+			out.push(...para(whatContainer), blank, text(`containers/${id}…/`, 'title'));
+			out.push(...notes(containerFiles.filter(n => !n.label.startsWith('<'))));
+			out.push(blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title'), ...notes(mountFiles));
+			break;
+		}
+		case 'layer': {
+			const driver = node.container?.driver ?? node.layer?.driver ?? null;
+			const f = driverFacts(driver);
+			const cache = node.entry?.cacheId ?? node.layer?.cacheId ?? null;
+			if (node.role === 'rw') {
+				out.push(...para(whatRw), blank, text(`deletions (${clean(f.driver)})`, 'title'), ...para(f.whiteouts, 'dim'));
+				const mp = cache === null ? null : f.mountPoint(cache);
+				if (mp !== null) out.push(blank, text('union mount point', 'title'), ...notes([mp]));
+			} else if (node.role === 'init') {
+				out.push(...para(whyInit), blank, text(`made at docker create (${clean(f.driver)})`, 'title'), ...para(f.onCreate, 'dim'));
+			} else {
+				out.push(...para(whatImageLayer), blank, text(`deletions (${clean(f.driver)})`, 'title'), ...para(f.whiteouts, 'dim'), blank, text('the three names of a layer', 'title'), ...notes(idNotes));
+			}
+			if (cache !== null && node.role !== 'init') out.push(blank, text(`files the ${clean(f.driver)} driver keeps for it`, 'title'), ...notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
+			break;
+		}
+		case 'image':
+			out.push(...para(whatImage), blank, text('imagedb/metadata/sha256/<id>/', 'title'), ...notes(imageMetadataFiles));
+			break;
+		case 'finding':
+			out.push(...para('A finding is something on disk that is missing, broken or worth a look; Enter goes to the object it concerns. docs/check.md explains every code.'));
+			break;
+	}
+	return out;
+}
+
+/**
+ * The detail pane's lines for a node, with what it is (explainLines): last, except for a layer,
+ * where it comes before the file listing.
+ */
 export function detailLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
+	if (node.kind === 'layer') return [...layerHead(tree, node), ...explainLines(tree, node), ...layerTail(tree, node, files)];
+	return [...nodeLines(tree, node, files), ...explainLines(tree, node)];
+}
+
+/** Where explainLines starts in detailLines, given their length (the e key scrolls there). */
+export function explainStart(tree: TreeIndex, node: TreeNode, length: number): number {
+	if (node.kind === 'layer') return layerHead(tree, node).length;
+	return Math.max(0, length - explainLines(tree, node).length);
+}
+
+function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 	switch (node.kind) {
 		case 'section': {
 			const m = tree.model;
 			const lines: Line[] = [title(node.section === 'containers' ? 'containers' : node.section === 'images' ? 'images without containers' : 'findings')];
 			if (node.section === 'containers') lines.push(text('Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.', 'dim'));
 			if (node.section === 'images') lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
+			if (tree.loading && node.section !== 'containers') return [...lines, blank, text('loading…: the image store, layers and findings are still being read', 'dim')];
 			if (node.section === 'findings') {
 				lines.push(text('Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.', 'dim'));
 				const by = (s: Finding['severity']) => m.findings.filter(f => f.severity === s).length;
@@ -255,11 +384,13 @@ export function detailLines(tree: TreeIndex, node: TreeNode, files: Lister): Lin
 		case 'container':
 			return containerLines(tree, node.container);
 		case 'layer':
-			return layerLines(tree, node, files);
+			return [...layerHead(tree, node), ...layerTail(tree, node, files)];
 		case 'image': {
 			if (node.image !== null) return imageLines(tree, node.image);
 			return [title('image'), kv('id', clean(node.imageId ?? '-'), 'id'), text('This image is not in the image store: the container refers to an image that was removed or never saved.', 'error')];
 		}
+		case 'loading':
+			return [title(`container ${clean(node.container.name ?? '?')}: chain`), blank, text('loading…: its RW and init layers, image layers and image are still being read; they appear here when they are in.', 'dim')];
 		case 'finding': {
 			const f = node.finding;
 			const lines: Line[] = [
@@ -306,5 +437,7 @@ export function detailTitle(node: TreeNode | undefined): string {
 			return node.image === null ? `image ${shortId(node.imageId)}` : `image ${imageLabel(node.image)}`;
 		case 'finding':
 			return `finding ${clean(node.finding.code)}`;
+		case 'loading':
+			return 'loading…';
 	}
 }

@@ -17,6 +17,7 @@ export type Command =
 	| 'nextMatch'
 	| 'prevMatch'
 	| 'filter'
+	| 'explain'
 	| 'help'
 	| 'quit';
 
@@ -37,6 +38,7 @@ export const keyTable: readonly Binding[] = [
 	{keys: ['n'], command: 'nextMatch', help: 'next match'},
 	{keys: ['N'], command: 'prevMatch', help: 'previous match'},
 	{keys: ['f'], command: 'filter', help: 'show only nodes with findings (press again to show all)', hint: 'f findings'},
+	{keys: ['e'], command: 'explain', help: 'explain: what the selected object and its files are', hint: 'e explain'},
 	{keys: ['?'], command: 'help', help: 'show or hide this help', hint: '? help'},
 	{keys: ['q', 'ctrl+c'], command: 'quit', help: 'quit', hint: 'q quit'},
 ];
@@ -44,8 +46,8 @@ export const keyTable: readonly Binding[] = [
 /** While typing a search. */
 export const searchKeyTable: ReadonlyArray<{readonly keys: readonly string[]; readonly help: string}> = [
 	{keys: ['enter'], help: 'keep the match and leave the search line'},
-	{keys: ['esc'], help: 'cancel: back to where the search started'},
-	{keys: ['backspace'], help: 'delete the last character'},
+	// One row for both, so that the help still fits an 80x24 terminal.
+	{keys: ['esc', 'backspace'], help: 'cancel (Esc) or delete a character (Backspace)'},
 ];
 
 /** The fields of Ink's Key that we read. */

@@ -4,14 +4,21 @@
  *
  * Ink 6 has no alternate-screen option: we enter it before the first frame and leave it after
  * the UI exits, on SIGTERM/SIGHUP, and on an uncaught error, so the terminal is always restored.
- * The first frame (the loading line) is written before Ink is even imported: importing Ink
- * takes a noticeable part of a second.
+ *
+ * Importing Ink and React takes most of a second, and reading a large root longer: a worker
+ * thread reads (feed.ts), the containers first. Until Ink is in, this file draws directly: the
+ * loading line, then the tree's opening frame (plain-frame.ts) as soon as the worker has sent
+ * the containers; Ink is imported from then on (inkTime), while the worker reads the rest. Keys
+ * typed meanwhile wait (raw mode, no echo) and are handled when Ink takes over.
  */
-import {type Loaded, loadModel} from '../load.ts';
+import {loadModel} from '../load.ts';
 import {type ReadParts, allParts} from '../read/host.ts';
 import type {Source} from '../read/source.ts';
 import {clean} from '../view/sanitize.ts';
-import {type LoadProgress, countingSource, loadingLines, loadingUpdate} from './progress.ts';
+import {type Load, type ModelFeed, startFeed} from './feed.ts';
+import {makeFileLister} from './layer-files.ts';
+import {plainFrame} from './plain-frame.ts';
+import {type LoadProgress, loadingLines, loadingUpdate} from './progress.ts';
 
 export const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
 export const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
@@ -23,7 +30,10 @@ export type InteractiveOptions = {
 	readonly root: string;
 	readonly sample: boolean;
 	readonly parts?: ReadParts;
-	readonly load?: (source: Source, parts: ReadParts) => Loaded;
+	/** The in-process read (default loadModel): for archives, and when the worker cannot run. */
+	readonly load?: Load;
+	/** Read in a worker thread; default: when the root is a directory. */
+	readonly worker?: boolean;
 };
 
 export type InteractiveResult = 'ok' | 'not-a-docker-root';
@@ -36,6 +46,31 @@ const signals = {SIGTERM: 15, SIGHUP: 1} as const;
  */
 export function preferProductionReact(): void {
 	if (process.env['NODE_ENV'] === undefined) process.env['NODE_ENV'] = 'production';
+}
+
+/** How long the import of Ink waits at most for the worker's first model (see inkTime). */
+export const inkWaitMs = 800;
+
+/**
+ * When to import Ink: it takes most of a second of CPU, and a worker reading the containers
+ * for the first frame runs about half again as long beside it (two cores, and the import uses
+ * helper threads too). So it starts once the first frame is drawn, or after inkWaitMs when the
+ * containers take longer (a slow disk: the loading line is up meanwhile), or at once when the
+ * model is read in this thread (an archive; the worker failed).
+ */
+function inkTime(feed: ModelFeed): Promise<void> {
+	return new Promise(resolve => {
+		let off = () => {};
+		const go = () => {
+			clearTimeout(timer);
+			off();
+			resolve();
+		};
+		const timer = setTimeout(go, inkWaitMs);
+		const check = () => (feed.mode() !== 'worker' || feed.get().phase !== 'reading') && go();
+		off = feed.subscribe(check);
+		check();
+	});
 }
 
 export async function runInteractive(opts: InteractiveOptions): Promise<InteractiveResult> {
@@ -70,24 +105,63 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
 	const [spin, counts] = loadingLines(root, zero, 0, width());
 	process.stdout.write(`${enterAltScreen}${hideCursor}\n${spin}\n${counts}\u001B[H`);
+	const stdin = process.stdin;
+	if (stdin.isTTY) stdin.setRawMode(true);
+	let frame = 0;
+	let inkDraws = false;
+	const feed = startFeed({
+		source: opts.source,
+		parts: opts.parts ?? allParts,
+		load: opts.load ?? loadModel,
+		...(opts.worker !== undefined ? {worker: opts.worker} : {}),
+		onBlockingProgress: p => process.stdout.write(loadingUpdate(root, p, ++frame, width())),
+	});
+	// Until Ink draws: the loading line's counts, then the tree's opening frame.
+	const files = makeFileLister(opts.source);
+	const drawEarly = () => {
+		if (inkDraws) return;
+		const s = feed.get();
+		if (s.phase === 'reading') process.stdout.write(loadingUpdate(root, s.progress, ++frame, width()));
+		else if (s.phase === 'partial' || s.phase === 'full') {
+			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, columns: width(), rows: process.stdout.rows || 24}));
+		}
+	};
+	const unsubscribe = feed.subscribe(drawEarly);
+	const onResize = () => {
+		if (feed.get().phase === 'partial' || feed.get().phase === 'full') drawEarly();
+	};
+	process.stdout.on('resize', onResize);
+	const early = () => {
+		inkDraws = true;
+		unsubscribe();
+		process.stdout.off('resize', onResize);
+	};
 	let result: InteractiveResult = 'ok';
-	const load = opts.load ?? loadModel;
 	try {
 		preferProductionReact();
-		const [{render}, {createElement}, {Root}] = await Promise.all([import('ink'), import('react'), import('../../components/Root.tsx')]);
-		let frame = 0;
+		const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('../../components/Root.tsx')]));
+		ui.catch(() => {}); // (when the race below is lost)
+		// Not a Docker root, or a failed read, before Ink is in: no need to wait for it.
+		let off = () => {};
+		const over = new Promise<'over'>(resolve => {
+			const check = () => (feed.get().phase === 'not-a-docker-root' || feed.get().phase === 'failed') && resolve('over');
+			off = feed.subscribe(check);
+			check();
+		});
+		const loaded = await Promise.race([ui, over]);
+		off();
+		early();
+		if (loaded === 'over') {
+			const s = feed.get();
+			if (s.phase === 'failed') throw s.error;
+			return 'not-a-docker-root';
+		}
+		const [{render}, {createElement}, {Root}] = loaded;
 		const instance = render(
 			createElement(Root, {
 				root,
 				sample: opts.sample,
-				load: () => {
-					const loaded = load(
-						countingSource(opts.source, p => process.stdout.write(loadingUpdate(root, p, ++frame, width()))),
-						opts.parts ?? allParts,
-					);
-					// Layer listings read through the plain source, not the counting one.
-					return {...loaded, source: opts.source};
-				},
+				feed,
 				onNotDockerRoot: () => {
 					result = 'not-a-docker-root';
 				},
@@ -97,6 +171,9 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 		unmount = () => instance.unmount();
 		await instance.waitUntilExit();
 	} finally {
+		early();
+		feed.close();
+		if (stdin.isTTY) stdin.setRawMode(false);
 		leave();
 		for (const [name, handler] of handlers) process.off(name, handler);
 		process.off('uncaughtException', onCrash);

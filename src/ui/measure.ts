@@ -12,6 +12,7 @@
 import {EventEmitter} from 'node:events';
 import type {Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
+import type {ContainerDetails} from './container-details.ts';
 import {preferProductionReact} from './launch.ts';
 
 export type MeasureOptions = {
@@ -21,6 +22,13 @@ export type MeasureOptions = {
 	readonly keys?: readonly string[];
 	/** For layer file listings; null (the default) lists nothing, so no disk access is timed. */
 	readonly source?: Source | null;
+	/**
+	 * Fills in container configs left out of the model, as the real UI does with a model from
+	 * its load worker (pack.ts, container-details.ts); this reads two files per container shown.
+	 */
+	readonly details?: ContainerDetails | null;
+	/** Only the containers are in (the first step of reading). */
+	readonly loading?: boolean;
 };
 
 export type UiTimings = {
@@ -97,7 +105,8 @@ export async function measureUi(model: Model, opts: MeasureOptions = {}): Promis
 	const stderr = new FakeStdout(opts.width ?? 100, opts.height ?? 30);
 	const t0 = performance.now();
 	const first = stdout.next(10_000);
-	const instance = render(createElement(App, {model, source: opts.source ?? null, width: stdout.columns, height: stdout.rows}), {
+	const props = {model, source: opts.source ?? null, details: opts.details ?? null, loading: opts.loading ?? false, width: stdout.columns, height: stdout.rows};
+	const instance = render(createElement(App, props), {
 		stdout: stdout as unknown as NodeJS.WriteStream,
 		stdin: stdin as unknown as NodeJS.ReadStream,
 		stderr: stderr as unknown as NodeJS.WriteStream,

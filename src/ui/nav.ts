@@ -5,6 +5,7 @@
  * The rows are recomputed only when what is expanded (or the filter) changes; moving the cursor
  * is O(1) plus the window arithmetic.
  */
+import {explainStart} from './detail.ts';
 import {type Command, commandFor} from './keys.ts';
 import {findMatches} from './search.ts';
 import {type Row, type TreeIndex, type TreeNode, ancestors, comparePositions, flatten, subjectKey} from './tree.ts';
@@ -49,7 +50,9 @@ export type NavAction =
 	| {readonly type: 'searchSubmit'}
 	| {readonly type: 'searchCancel'}
 	| {readonly type: 'closeHelp'}
-	| {readonly type: 'resize'; readonly treeHeight: number; readonly detailHeight: number};
+	| {readonly type: 'resize'; readonly treeHeight: number; readonly detailHeight: number}
+	/** The whole model came in after the first step of reading (feed.ts): the same view over the new tree. */
+	| {readonly type: 'retree'; readonly tree: TreeIndex};
 
 /** What the reducer needs from outside: the length of a node's detail text, to bound scrolling. */
 export type NavContext = {readonly detailLength?: (node: TreeNode) => number};
@@ -227,10 +230,20 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 		case 'prevMatch':
 			return step(state, -1);
 		case 'filter': {
+			if (state.tree.loading) return {...state, message: 'findings are still being read: f works once they are in'};
 			const on = !state.filter;
 			const s = withRows(state, state.expanded, on);
 			const count = state.tree.model.findings.length;
 			return {...s, message: on ? (count === 0 ? 'no findings on this host: nothing to show (f again shows all)' : 'showing only nodes with findings (f again shows all)') : null};
+		}
+		case 'explain': {
+			// Focus the details and scroll to "what this is" (detail.ts explainStart); again: back to the top.
+			if (node === undefined) return state;
+			const length = ctx.detailLength?.(node);
+			if (length === undefined) return {...state, focus: 'details'};
+			const target = Math.max(0, Math.min(explainStart(state.tree, node, length), length - state.detailHeight));
+			if (state.focus === 'details' && state.detailScroll === target) return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
+			return {...state, focus: 'details', detailScroll: target, message: 'what this is (e again: back to the top; Tab: back to the tree)'};
 		}
 		case 'help':
 			return {...state, help: !state.help};
@@ -239,7 +252,25 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 	}
 }
 
+/**
+ * The same view over a new tree: what was expanded stays expanded, the cursor stays on its node
+ * (or on its nearest shown ancestor: a "loading…" row gives way to its container), the search runs again.
+ */
+export function retree(state: NavState, tree: TreeIndex): NavState {
+	if (state.tree === tree) return state;
+	let s = withRows({...state, tree}, state.expanded, state.filter);
+	if (s.search.query !== '') {
+		const matches = findMatches(tree, s.search.query, s.filter);
+		const here = selected(s)?.key;
+		const at = here === undefined ? -1 : matches.indexOf(here);
+		s = {...s, search: {...s.search, matches, current: at >= 0 ? at : Math.min(s.search.current, matches.length - 1)}};
+	}
+	return s;
+}
+
 export function reduce(state: NavState, action: NavAction, ctx: NavContext = {}): NavState {
+	// Not a key: the message on the status line stays.
+	if (action.type === 'retree') return retree(state, action.tree);
 	const s = state.message === null ? state : {...state, message: null};
 	switch (action.type) {
 		case 'command':

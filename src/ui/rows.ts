@@ -39,6 +39,10 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 	switch (n.kind) {
 		case 'section': {
 			out.push(seg(sectionTitle[n.section], 'title'));
+			if (tree.loading && n.section !== 'containers') {
+				out.push(seg(' (loading…)', 'dim'));
+				break;
+			}
 			if (filter && n.section !== 'findings') {
 				const kept = (tree.tops.get(n.section) ?? []).filter(t => t.total.count > 0).length;
 				out.push(seg(` (${kept} of ${n.count} with findings)`, 'dim'));
@@ -86,6 +90,9 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 			if (count) out.push(count);
 			break;
 		}
+		case 'loading':
+			out.push(seg('loading…', 'dim'), seg('  its layers and image are still being read', 'dim'));
+			break;
 		case 'finding': {
 			const f = n.finding;
 			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');

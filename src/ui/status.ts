@@ -5,7 +5,11 @@ import {hintText} from './keys.ts';
 import type {NavState} from './nav.ts';
 import {type Line, plural, seg} from './text.ts';
 
-export type RootInfo = {readonly sample: boolean};
+export type RootInfo = {
+	readonly sample: boolean;
+	/** Only the containers are read yet (TreeIndex.loading): images, layers and findings are not counted. */
+	readonly loading?: boolean;
+};
 
 /**
  * Root (and whether it is the sample or an archive), counts, findings, drivers, the filter. When
@@ -15,11 +19,10 @@ export function statusLine(model: Model, info: RootInfo, filter: boolean, width 
 	const kind = info.sample ? ' (sample)' : model.sourceKind === 'archive' ? ' (archive)' : '';
 	const worst = model.findings.some(f => f.severity === 'error') ? 'error' : model.findings.some(f => f.severity === 'warning') ? 'warning' : 'plain';
 	const head = filter ? [seg(' [only findings]', 'warning')] : [];
-	const rest = [
-		seg(`  ${plural(model.containers.length, 'container')} · ${plural(model.images.length, 'image')} · ${plural(model.layers.length, 'layer')} · `),
-		seg(plural(model.findings.length, 'finding'), worst),
-		seg(`  ${model.drivers.map(clean).join(', ') || 'no driver'}`),
-	];
+	const drivers = seg(`  ${model.drivers.map(clean).join(', ') || 'no driver'}`);
+	const rest = info.loading
+		? [seg(`  ${plural(model.containers.length, 'container')} · `), seg('reading images, layers and findings…', 'dim'), drivers]
+		: [seg(`  ${plural(model.containers.length, 'container')} · ${plural(model.images.length, 'image')} · ${plural(model.layers.length, 'layer')} · `), seg(plural(model.findings.length, 'finding'), worst), drivers];
 	const used = [...head, ...rest].reduce((n, x) => n + [...x.text].length, 0) + 1 + kind.length;
 	let root = [...clean(model.root)];
 	const room = Math.max(4, width - used);

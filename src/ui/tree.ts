@@ -51,11 +51,18 @@ export type ImageNode = Base & {
 	readonly container: Container | null;
 };
 export type FindingNode = Base & {readonly kind: 'finding'; readonly finding: Finding; readonly index: number};
+/** Stands for a container's chain while the model is still being read (key `c:<id>/loading`). */
+export type LoadingNode = Base & {readonly kind: 'loading'; readonly container: Container};
 
-export type TreeNode = SectionNode | ContainerNode | LayerNode | ImageNode | FindingNode;
+export type TreeNode = SectionNode | ContainerNode | LayerNode | ImageNode | FindingNode | LoadingNode;
 
 export type TreeIndex = {
 	readonly model: Model;
+	/**
+	 * Only the containers are in yet (the first step of reading, see feed.ts): chains, images,
+	 * layers and findings are still being read; a container expands into a "loading…" row.
+	 */
+	readonly loading: boolean;
 	readonly sections: readonly SectionNode[];
 	/** Top-level nodes of each section, in display order. */
 	readonly tops: ReadonlyMap<SectionName, readonly TreeNode[]>;
@@ -91,7 +98,8 @@ function addMarks(a: Marks, b: Marks): Marks {
 }
 
 /** Builds the top of the tree once per model: O(containers + images + findings). */
-export function buildTree(model: Model): TreeIndex {
+export function buildTree(model: Model, opts: {readonly loading?: boolean} = {}): TreeIndex {
+	const loading = opts.loading ?? false;
 	const findingsBySubject = new Map<string, Finding[]>();
 	for (const f of model.findings) {
 		const list = findingsBySubject.get(f.subject);
@@ -149,6 +157,7 @@ export function buildTree(model: Model): TreeIndex {
 
 	function containerChildren(node: ContainerNode): TreeNode[] {
 		const c = node.container;
+		if (loading) return [{kind: 'loading', key: `${node.key}/loading`, depth: 2, parent: node.key, expandable: false, marks: noMarks, total: noMarks, container: c}];
 		const out: TreeNode[] = [];
 		c.chain.forEach((e, index) => {
 			const layer = e.role === 'image' && e.chainId !== undefined ? (layerByKey.get(driverKey(c.driver, e.chainId)) ?? null) : null;
@@ -238,12 +247,12 @@ export function buildTree(model: Model): TreeIndex {
 		const pos = [sectionIndex.get(outer ?? '') ?? 0, topIndex.get(top) ?? 0];
 		if (slash >= 0) {
 			const rest = key.slice(slash + 1);
-			pos.push(rest === 'img' ? Number.MAX_SAFE_INTEGER : Number(rest));
+			pos.push(rest === 'img' ? Number.MAX_SAFE_INTEGER : rest === 'loading' ? 0 : Number(rest));
 		}
 		return pos;
 	}
 
-	return {model, sections, tops, imageByKey, layerByKey, findingsBySubject, nameWidth, children, node, position};
+	return {model, loading, sections, tops, imageByKey, layerByKey, findingsBySubject, nameWidth, children, node, position};
 }
 
 /** One visible line of the tree. */

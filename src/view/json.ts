@@ -1,6 +1,6 @@
 import type {Finding} from '../finding.ts';
-import type {Container, Image, Layer, Model} from '../model/types.ts';
-import type {Resolved} from '../model/resolve.ts';
+import type {Container, Image, Layer, Model, Network, Volume} from '../model/types.ts';
+import type {Resolved, ResolvedAny} from '../model/resolve.ts';
 
 /**
  * The JSON contract (schema 1). These DTOs are what scripts depend on: they are built here,
@@ -76,6 +76,45 @@ export function containerJson(c: Container) {
 	};
 }
 
+export function volumeJson(v: Volume) {
+	return {
+		name: v.name,
+		driver: v.driver,
+		labels: v.labels,
+		options: v.options,
+		inDb: v.inDb,
+		path: v.path,
+		dataPath: v.dataPath,
+		size: v.size,
+		fileCount: v.fileCount,
+		dataModified: v.dataModified,
+		mounts: v.mounts.map(m => ({containerId: m.containerId, containerName: m.containerName, destination: m.destination, rw: m.rw})),
+	};
+}
+
+export function networkJson(n: Network) {
+	return {
+		id: n.id,
+		name: n.name,
+		driver: n.driver,
+		scope: n.scope,
+		internal: n.internal,
+		ipv6: n.ipv6,
+		created: n.created,
+		labels: n.labels,
+		subnets: n.subnets.map(s => ({subnet: s.subnet, gateway: s.gateway})),
+		bridgeName: n.bridgeName,
+		containers: n.containers.map(a => ({
+			containerId: a.containerId,
+			containerName: a.containerName,
+			endpointId: a.endpointId,
+			ipAddress: a.ipAddress,
+			macAddress: a.macAddress,
+			source: a.source,
+		})),
+	};
+}
+
 /** `layerlens model`: everything. */
 export function modelJson(m: Model) {
 	return {
@@ -86,6 +125,8 @@ export function modelJson(m: Model) {
 		images: m.images.map(imageJson),
 		layers: m.layers.map(layerJson),
 		containers: m.containers.map(containerJson),
+		volumes: (m.volumes ?? []).map(volumeJson),
+		networks: (m.networks ?? []).map(networkJson),
 		findings: m.findings.map(findingJson),
 	};
 }
@@ -163,4 +204,17 @@ export function inspectJson(m: Model, r: Resolved) {
 		return {kind: 'image', ...imageJson(i), lastUpdated: i.lastUpdated, architecture: i.architecture, os: i.os, config: i.config, path: i.path, findings};
 	}
 	return {kind: 'layer', ...layerJson(r.layer), createdBy: r.layer.createdBy, metaPath: r.layer.metaPath, findings};
+}
+
+/** `layerlens inspect REF` for any object, volumes and networks included (see resolveAnyRef). */
+export function inspectAnyJson(m: Model, r: ResolvedAny) {
+	if (r.kind === 'volume') {
+		const findings = m.findings.filter(f => f.subject === `volume:${r.volume.name}`).map(findingJson);
+		return {kind: 'volume', ...volumeJson(r.volume), opts: r.volume.opts, findings};
+	}
+	if (r.kind === 'network') {
+		const findings = m.findings.filter(f => f.subject === `network:${r.network.id}`).map(findingJson);
+		return {kind: 'network', ...networkJson(r.network), attachable: r.network.attachable, ipamDriver: r.network.ipamDriver, findings};
+	}
+	return inspectJson(m, r);
 }

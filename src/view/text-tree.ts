@@ -80,7 +80,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 			const layers = [...i.chainIds].reverse();
 			layers.forEach((chainId, k) => {
 				const l = layerByKey.get(`${i.driver}\0${chainId}`);
-				const path = l?.path == null ? p.error('(not in layerdb)') : clean(l.path) + (l.pathExists ? '' : p.error(' (missing)'));
+				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? '' : p.error(' (missing)'));
 				out.push(`${k === layers.length - 1 ? '└── ' : '├── '}${p.role('image')}  chain ${shortId(chainId)}  cache ${shortId(l?.cacheId)}  ${path}`);
 			});
 		}

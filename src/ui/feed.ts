@@ -1,0 +1,181 @@
+/**
+ * Where the interactive UI gets its model from, as a small store the UI subscribes to
+ * (React's useSyncExternalStore in the Root component; the launcher too, before Ink is loaded).
+ *
+ * For a directory root a worker thread reads (load-worker.ts): first the containers, which the
+ * tree's first frame needs (phase 'partial'), then the whole model ('full'), while this thread
+ * imports Ink and draws. An archive is read in this thread (a tar Source reads the archive as
+ * it goes; opening it twice would read it twice), after the first frame, blocking: as before.
+ * When the worker cannot start or fails, the model is read in this thread the same way.
+ */
+import {Worker} from 'node:worker_threads';
+import type {Model} from '../model/types.ts';
+import type {ReadParts} from '../read/host.ts';
+import type {Source} from '../read/source.ts';
+import {type ContainerDetails, makeContainerDetails} from './container-details.ts';
+import type {WorkerInput, WorkerMessage} from './load-worker.ts';
+import {type PackedPiece, joinPacked, unpackModel} from './pack.ts';
+import {type LoadProgress, countingSource} from './progress.ts';
+
+/** A model to show: `loading` while only the first step's containers are in. */
+export type Shown = {
+	readonly model: Model;
+	readonly loading: boolean;
+	/** For layer file listings. */
+	readonly source: Source;
+	/** Fills in a container's configs when the model left them out (worker); null when they are in. */
+	readonly details: ContainerDetails | null;
+};
+
+export type FeedState =
+	| {readonly phase: 'reading'; readonly progress: LoadProgress}
+	| ({readonly phase: 'partial' | 'full'} & Shown)
+	| {readonly phase: 'not-a-docker-root'}
+	| {readonly phase: 'failed'; readonly error: Error};
+
+export type ModelFeed = {
+	readonly get: () => FeedState;
+	readonly subscribe: (listener: () => void) => () => void;
+	/** Called once the UI's first frame is on screen: an in-process feed reads now (blocking). */
+	readonly start: () => void;
+	/** Stops the worker, if one is still reading. */
+	readonly close: () => void;
+	/** How the model is being read: by a worker, or in this thread (archives; fallback). */
+	readonly mode: () => 'worker' | 'in-process';
+};
+
+export type Load = (source: Source, parts: ReadParts) => {readonly model: Model; readonly isDockerRoot: boolean};
+
+export type FeedOptions = {
+	readonly source: Source;
+	readonly parts: ReadParts;
+	/** The in-process read (loadModel). */
+	readonly load: Load;
+	/**
+	 * Progress of an in-process read, which blocks this thread (nothing else can draw meanwhile);
+	 * called only while the loading screen is up.
+	 */
+	readonly onBlockingProgress?: (p: LoadProgress) => void;
+	/** Read in a worker; default: when the source is a directory. */
+	readonly worker?: boolean;
+	/** The worker script (tests); default: load-worker.js (or .ts under tsx) next to this file. */
+	readonly workerUrl?: URL;
+};
+
+const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
+
+/**
+ * How to start the worker script next to this module. Built, it is load-worker.js. Under tsx
+ * (tests) it is TypeScript, and on Node 20 a worker's `--import tsx` does not reach its entry
+ * module: a small bootstrap registers tsx's loader, then imports it.
+ */
+export function workerScript(url?: URL): {readonly script: URL | string; readonly options: {eval?: boolean; execArgv: string[]}} {
+	const ts = (url ?? new URL(import.meta.url)).pathname.endsWith('.ts');
+	const target = url ?? new URL(ts ? './load-worker.ts' : './load-worker.js', import.meta.url);
+	if (!ts) return {script: target, options: {execArgv: []}};
+	const boot = `import('tsx/esm/api').then(tsx => { tsx.register(); return import(${JSON.stringify(target.href)}); })`;
+	return {script: boot, options: {eval: true, execArgv: []}};
+}
+
+export function startFeed(opts: FeedOptions): ModelFeed {
+	let state: FeedState = {phase: 'reading', progress: zero};
+	const listeners = new Set<() => void>();
+	const set = (next: FeedState) => {
+		state = next;
+		for (const l of [...listeners]) l();
+	};
+	const settled = () => state.phase === 'full' || state.phase === 'not-a-docker-root' || state.phase === 'failed';
+	let mode: 'worker' | 'in-process' = 'in-process';
+	let started = false;
+	let worker: Worker | null = null;
+
+	const readHere = () => {
+		if (started || settled()) return;
+		started = true;
+		try {
+			const report = opts.onBlockingProgress;
+			const source = report === undefined ? opts.source : countingSource(opts.source, p => state.phase === 'reading' && report(p));
+			const loaded = opts.load(source, opts.parts);
+			set(loaded.isDockerRoot ? {phase: 'full', model: loaded.model, loading: false, source: opts.source, details: null} : {phase: 'not-a-docker-root'});
+		} catch (error) {
+			set({phase: 'failed', error: error instanceof Error ? error : new Error(String(error))});
+		}
+	};
+
+	const stopWorker = () => {
+		const w = worker;
+		worker = null;
+		if (w !== null) void w.terminate();
+	};
+
+	/** The worker failed: read here instead (the same way an archive is read). */
+	const fallBack = () => {
+		stopWorker();
+		if (mode === 'in-process' || settled()) return;
+		mode = 'in-process';
+		setTimeout(readHere, 0);
+	};
+
+	if (opts.worker ?? opts.source.kind === 'dir') {
+		const {script, options} = workerScript(opts.workerUrl);
+		const details = makeContainerDetails(opts.source);
+		const show = (model: Model, loading: boolean): FeedState => ({phase: loading ? 'partial' : 'full', model, loading, source: opts.source, details});
+		const pieces: PackedPiece[] = [];
+		try {
+			const input: WorkerInput = {root: opts.source.location, parts: opts.parts};
+			// stdout/stderr: true keeps anything the worker might print (a warning) off the screen.
+			worker = new Worker(script, {...options, workerData: input, stdout: true, stderr: true});
+			mode = 'worker';
+			worker.on('message', (m: WorkerMessage) => {
+				if (mode !== 'worker' || settled()) return;
+				switch (m.type) {
+					case 'progress':
+						if (state.phase === 'reading') set({phase: 'reading', progress: m.progress});
+						return;
+					case 'first':
+						set(show(unpackModel(m.model), true));
+						return;
+					case 'piece':
+						pieces.push(m.piece);
+						// The next piece after a turn of the event loop: keys are handled in between.
+						setImmediate(() => worker?.postMessage('next'));
+						return;
+					case 'full': {
+						stopWorker();
+						// Unpacking and redrawing in separate steps: keys can be handled in between.
+						const model = unpackModel(joinPacked(pieces, m.model));
+						pieces.length = 0;
+						setImmediate(() => mode === 'worker' && !settled() && set(show(model, false)));
+						return;
+					}
+					case 'not-a-docker-root':
+						set({phase: 'not-a-docker-root'});
+						stopWorker();
+						return;
+					case 'error':
+						fallBack();
+				}
+			});
+			worker.on('error', fallBack);
+			worker.on('exit', () => {
+				if (worker !== null) fallBack();
+			});
+		} catch {
+			worker = null;
+			mode = 'in-process';
+		}
+	}
+
+	return {
+		get: () => state,
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		},
+		start() {
+			if (mode === 'in-process') readHere();
+		},
+		close: stopWorker,
+		mode: () => mode,
+	};
+}
