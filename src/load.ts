@@ -5,6 +5,7 @@ import type {Source} from './read/source.ts';
 import {openTarSource} from './read/tar-source.ts';
 import {finding} from './finding.ts';
 import {link} from './model/link.ts';
+import {runFastChecks} from './checks/index.ts';
 import type {Model} from './model/types.ts';
 
 /** The linked model, the open root, and what the readers found (the checks need all three). */
@@ -16,6 +17,16 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
 	return {model: link(raw), source, raw, isDockerRoot: raw.isDockerRoot};
+}
+
+/**
+ * The model with the findings of the fast checks too (integrity, driver records, orphans and
+ * leftovers; not --deep): what the interactive UI marks on its nodes and counts.
+ */
+export function loadCheckedModel(source: Source, parts: ReadParts = allParts): Loaded {
+	const loaded = loadModel(source, parts);
+	const report = runFastChecks({source: loaded.source, raw: loaded.raw, model: loaded.model});
+	return {...loaded, model: {...loaded.model, findings: [...report.findings]}};
 }
 
 /** Opens a directory as a root (synchronous: no archive). */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {loadModel, openRoot, openSource} from '../src/load.ts';
+import {loadCheckedModel, loadModel, openRoot, openSource} from '../src/load.ts';
 import type {Model} from '../src/model/types.ts';
 import {allParts} from '../src/read/host.ts';
 import {makeContainerDetails, withDetails} from '../src/ui/container-details.ts';
@@ -63,7 +63,7 @@ test('pack: the worker\'s model unpacks to the model, less the configs read on d
 	assert.equal(unpackModel(packModel(odd)).layers[0]!.containers, ['not-a-container']);
 });
 
-test('phases: first the containers (no chains, no findings), then exactly what loadModel reads; not a Docker root stops after the first step', () => {
+test('phases: first the containers (no chains, no findings), then exactly what loadCheckedModel reads (the model and the fast checks findings); not a Docker root stops after the first step', () => {
 	const r = fakeRoot();
 	try {
 		const firsts: Model[] = [];
@@ -75,7 +75,7 @@ test('phases: first the containers (no chains, no findings), then exactly what l
 		assert.equal(first.findings, []);
 		assert.equal(first.images, []);
 		assert.equal(first.containers.map(c => c.imageRef), ['img', 'img', 'img']);
-		const expected = loadModel(openSource(r.dir), allParts).model;
+		const expected = loadCheckedModel(openSource(r.dir), allParts).model;
 		assert.equal(done.model, expected);
 		assert.ok(expected.findings.some(f => f.path?.endsWith('hostconfig.json')), 'a broken hostconfig.json is a finding (read in the second step)');
 		assert.equal(firstParts, {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false});
@@ -191,7 +191,7 @@ test('feed: a worker thread reads a directory: the containers first, then the wh
 		assert.ok(phases.includes('partial'), phases.join(' '));
 		assert.ok(partial.phase === 'partial' && partial.loading && partial.model.containers.every(c => c.chain.length === 0));
 		assert.ok(full.phase === 'full' && !full.loading && full.details !== null);
-		const expected = loadModel(openSource(r.dir), allParts).model;
+		const expected = loadCheckedModel(openSource(r.dir), allParts).model;
 		assert.equal(full.model, lean(expected));
 		assert.equal(full.model.containers.map(c => full.details!(c)), expected.containers);
 	} finally {

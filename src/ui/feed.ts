@@ -49,7 +49,7 @@ export type Load = (source: Source, parts: ReadParts) => {readonly model: Model;
 export type FeedOptions = {
 	readonly source: Source;
 	readonly parts: ReadParts;
-	/** The in-process read (loadModel). */
+	/** The in-process read (loadCheckedModel: the model and the fast checks' findings). */
 	readonly load: Load;
 	/**
 	 * Progress of an in-process read, which blocks this thread (nothing else can draw meanwhile);

@@ -11,7 +11,7 @@
  * the containers; Ink is imported from then on (inkTime), while the worker reads the rest. Keys
  * typed meanwhile wait (raw mode, no echo) and are handled when Ink takes over.
  */
-import {loadModel} from '../load.ts';
+import {loadCheckedModel} from '../load.ts';
 import {type ReadParts, allParts} from '../read/host.ts';
 import type {Source} from '../read/source.ts';
 import {clean} from '../view/sanitize.ts';
@@ -30,7 +30,7 @@ export type InteractiveOptions = {
 	readonly root: string;
 	readonly sample: boolean;
 	readonly parts?: ReadParts;
-	/** The in-process read (default loadModel): for archives, and when the worker cannot run. */
+	/** The in-process read (default loadCheckedModel: the model and the fast checks' findings): for archives, and when the worker cannot run. */
 	readonly load?: Load;
 	/** Read in a worker thread; default: when the root is a directory. */
 	readonly worker?: boolean;
@@ -112,7 +112,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	const feed = startFeed({
 		source: opts.source,
 		parts: opts.parts ?? allParts,
-		load: opts.load ?? loadModel,
+		load: opts.load ?? loadCheckedModel,
 		...(opts.worker !== undefined ? {worker: opts.worker} : {}),
 		onBlockingProgress: p => process.stdout.write(loadingUpdate(root, p, ++frame, width())),
 	});

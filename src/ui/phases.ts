@@ -6,7 +6,7 @@
  * The second step reads the container configs again; they are kept from the first step (a
  * memo in front of the Source), so each file is read once and both steps see the same bytes.
  */
-import {loadModel} from '../load.ts';
+import {loadCheckedModel} from '../load.ts';
 import {link} from '../model/link.ts';
 import type {Model} from '../model/types.ts';
 import {type ReadParts, readHost} from '../read/host.ts';
@@ -48,7 +48,7 @@ export type PhaseEvents = {
 	readonly first: (model: Model) => void;
 };
 
-/** Reads `source` in two steps; returns the model loadModel(source, parts) makes, or the first step's when it is not a Docker root. */
+/** Reads `source` in two steps; returns the model loadCheckedModel(source, parts) makes (with the fast checks' findings), or the first step's when it is not a Docker root. */
 export function readInPhases(source: Source, parts: ReadParts, on: PhaseEvents): {readonly model: Model; readonly isDockerRoot: boolean} {
 	const memo = memoSource(source);
 	const counted = on.progress === undefined ? memo : countingSource(memo, on.progress);
@@ -56,7 +56,7 @@ export function readInPhases(source: Source, parts: ReadParts, on: PhaseEvents):
 	if (!raw.isDockerRoot) return {model: link(raw), isDockerRoot: false};
 	const first = link(raw);
 	on.first({...first, findings: []});
-	const {model, isDockerRoot} = loadModel(memo, parts);
+	const {model, isDockerRoot} = loadCheckedModel(memo, parts);
 	memo.forget();
 	return {model, isDockerRoot};
 }
