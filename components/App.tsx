@@ -4,7 +4,9 @@ import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/read/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
+import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
 import {keyName} from '../src/ui/keys.ts';
+import {clean} from '../src/view/sanitize.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {paneLayout} from '../src/ui/layout.ts';
 import {type NavContext, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
@@ -12,6 +14,7 @@ import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';
 import {DetailPane} from './DetailPane.tsx';
+import {FilesPane} from './FilesPane.tsx';
 import {HelpOverlay} from './HelpOverlay.tsx';
 import {StyledLine} from './StyledLine.tsx';
 import {TreePane} from './TreePane.tsx';
@@ -51,7 +54,22 @@ export function App({model, source, loading = false, details = null, sample = fa
 		},
 		[cache, tree, files, details],
 	);
-	const ctx: NavContext = useMemo(() => ({detailLength: (node: TreeNode) => linesFor(node).length}), [linesFor]);
+	const fileLines = useMemo(() => new WeakMap<FilesState, Line[]>(), [source, layout.detailWidth]);
+	const fileLinesFor = useCallback(
+		(f: FilesState): Line[] => {
+			let lines = fileLines.get(f);
+			if (lines === undefined) {
+				lines = source === null ? [] : fileDetailLines(source, f, Math.max(1, layout.detailWidth - 1));
+				fileLines.set(f, lines);
+			}
+			return lines;
+		},
+		[fileLines, source, layout.detailWidth],
+	);
+	const ctx: NavContext = useMemo(
+		() => ({detailLength: (node: TreeNode) => linesFor(node).length, source, filesDetailLength: (f: FilesState) => fileLinesFor(f).length}),
+		[linesFor, source, fileLinesFor],
+	);
 	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
 	// A new model (the rest of the root came in): the same view over the new tree, in this very frame.
 	let nav = current;
@@ -74,10 +92,12 @@ export function App({model, source, loading = false, details = null, sample = fa
 	});
 
 	const node = selected(nav);
-	const lines = node === undefined ? [] : linesFor(node);
+	const filesView = nav.files ?? null;
+	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
+	const title = filesView !== null ? clean(selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
 	const bodyHeight = layout.lines - 2;
-	const treePane = <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
-	const detailPane = <DetailPane title={detailTitle(node)} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
+	const treePane = filesView !== null ? <FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} /> : <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
+	const detailPane = <DetailPane title={title} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
 	let body;
 	if (nav.help) body = <HelpOverlay width={layout.width} height={bodyHeight} />;
 	else if (layout.sideBySide) {

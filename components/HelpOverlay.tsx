@@ -10,13 +10,17 @@ export function HelpOverlay({width, height}: Props) {
 	const rows = helpLines();
 	const keyWidth = Math.max(...rows.map(r => r.keys.length)) + 2;
 	const intro = 'layerlens: containers -> RW layer -> init layer -> image layers -> image. ? or Esc closes this.';
+	// On a short terminal the keys come first: the intro gives way.
+	const showIntro = rows.length + 2 <= height;
 	return (
 		<Box flexDirection="column" width={width} height={height} overflow="hidden">
 			<PaneTitle title="help" note="? or Esc to close" width={width} focused />
-			<Text wrap="truncate-end" dimColor>
-				{truncate(` ${intro}`, width)}
-			</Text>
-			{rows.slice(0, Math.max(0, height - 2)).map(r => (
+			{showIntro && (
+				<Text wrap="truncate-end" dimColor>
+					{truncate(` ${intro}`, width)}
+				</Text>
+			)}
+			{rows.slice(0, Math.max(0, height - (showIntro ? 2 : 1))).map(r => (
 				<Text key={r.keys + r.help} wrap="truncate-end">
 					<Text color="cyan">{` ${r.keys.padEnd(keyWidth)}`}</Text>
 					{truncate(r.help, Math.max(1, width - keyWidth - 1))}

@@ -6,6 +6,7 @@ import {renderApp} from './helpers/ink.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {matchSnapshot} from './helpers/snapshot.ts';
 import {syntheticModel} from './helpers/ui-model.ts';
+import {filesRoot} from './helpers/files-root.ts';
 
 function lines(frame: string): string[] {
 	return frame.split('\n');
@@ -150,6 +151,28 @@ test('side by side at 160x40; quits on q', async () => {
 		matchSnapshot('ink/wide-160x40.txt', f);
 	} finally {
 		app.unmount();
+	}
+});
+
+test('files view at 100x30: o on a container, into /etc, a text file\'s content, Esc back', async () => {
+	const r = filesRoot();
+	const {model, source} = loadModel(openSource(r.dir));
+	const app = await renderApp(<App model={{...model, root: '/var/lib/docker'}} source={source} width={100} height={30} />);
+	try {
+		await app.press('o');
+		assert.match(app.frame(), /files: container web \//);
+		await app.press('j', 'l');
+		assert.match(app.frame(), /files: container web \/etc/);
+		assert.match(app.frame(), /A\s+4 ?B\s+new\.conf/);
+		await app.press('j');
+		assert.match(app.frame(), /hello {4}world/, 'the content of a small text file');
+		fits(app.frame(), 100, 30);
+		matchSnapshot('ink/files-container-etc.txt', app.frame());
+		await app.press('escape');
+		assert.match(app.frame(), /details: container web/);
+	} finally {
+		app.unmount();
+		r.remove();
 	}
 });
 

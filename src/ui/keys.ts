@@ -18,6 +18,7 @@ export type Command =
 	| 'prevMatch'
 	| 'filter'
 	| 'explain'
+	| 'files'
 	| 'help'
 	| 'quit';
 
@@ -39,6 +40,7 @@ export const keyTable: readonly Binding[] = [
 	{keys: ['N'], command: 'prevMatch', help: 'previous match'},
 	{keys: ['f'], command: 'filter', help: 'show only nodes with findings (press again to show all)', hint: 'f findings'},
 	{keys: ['e'], command: 'explain', help: 'explain: what the selected object and its files are', hint: 'e explain'},
+	{keys: ['o'], command: 'files', help: 'files of the selected container, image or layer (Esc: back)'},
 	{keys: ['?'], command: 'help', help: 'show or hide this help', hint: '? help'},
 	{keys: ['q', 'ctrl+c'], command: 'quit', help: 'quit', hint: 'q quit'},
 ];

@@ -5,7 +5,9 @@
  * The rows are recomputed only when what is expanded (or the filter) changes; moving the cursor
  * is O(1) plus the window arithmetic.
  */
+import type {Source} from '../read/source.ts';
 import {explainStart} from './detail.ts';
+import {type FilesState, enterDir, goUp, moveFiles, openFiles} from './files-view.ts';
 import {type Command, commandFor} from './keys.ts';
 import {findMatches} from './search.ts';
 import {type Row, type TreeIndex, type TreeNode, ancestors, comparePositions, flatten, subjectKey} from './tree.ts';
@@ -41,6 +43,8 @@ export type NavState = {
 	/** A one-line note for the status line ("no match", "search wrapped"), cleared by the next key. */
 	readonly message: string | null;
 	readonly quit: boolean;
+	/** The files view (o) of a container, image or layer; null: the tree. */
+	readonly files?: FilesState | null;
 };
 
 export type NavAction =
@@ -55,7 +59,13 @@ export type NavAction =
 	| {readonly type: 'retree'; readonly tree: TreeIndex};
 
 /** What the reducer needs from outside: the length of a node's detail text, to bound scrolling. */
-export type NavContext = {readonly detailLength?: (node: TreeNode) => number};
+export type NavContext = {
+	readonly detailLength?: (node: TreeNode) => number;
+	/** Where the files view reads from; without it, o says so. */
+	readonly source?: Source | null;
+	/** The length of the files view's detail text, to bound scrolling. */
+	readonly filesDetailLength?: (files: FilesState) => number;
+};
 
 const noSearch: SearchState = {typing: false, query: '', matches: [], current: -1, origin: null};
 
@@ -136,7 +146,9 @@ function setExpanded(state: NavState, key: string, open: boolean): NavState {
 
 function scrollDetails(state: NavState, by: number | 'top' | 'bottom', ctx: NavContext): NavState {
 	const node = selected(state);
-	const length = node === undefined || ctx.detailLength === undefined ? Number.MAX_SAFE_INTEGER : ctx.detailLength(node);
+	const files = state.files ?? null;
+	const length =
+		files !== null ? (ctx.filesDetailLength?.(files) ?? Number.MAX_SAFE_INTEGER) : node === undefined || ctx.detailLength === undefined ? Number.MAX_SAFE_INTEGER : ctx.detailLength(node);
 	const max = Math.max(0, length - state.detailHeight);
 	const target = by === 'top' ? 0 : by === 'bottom' ? max : state.detailScroll + by;
 	return {...state, detailScroll: Math.max(0, Math.min(target, max))};
@@ -185,7 +197,55 @@ function step(state: NavState, dir: 1 | -1): NavState {
 	return {...moved, search: {...state.search, matches, current}, message: moved.message ?? message};
 }
 
+/** A key in the files view: moves over one directory's entries, enters and leaves directories. */
+function filesCommand(state: NavState, files: FilesState, c: Command, ctx: NavContext): NavState {
+	const details = state.focus === 'details';
+	const page = Math.max(1, (details ? state.detailHeight : state.treeHeight) - 1);
+	const source = ctx.source ?? null;
+	const move = (to: number): NavState => {
+		const f = moveFiles(files, to, state.treeHeight);
+		return f.cursor === files.cursor && f.top === files.top ? state : {...state, files: f, detailScroll: f.cursor === files.cursor ? state.detailScroll : 0};
+	};
+	switch (c) {
+		case 'up':
+			return details ? scrollDetails(state, -1, ctx) : move(files.cursor - 1);
+		case 'down':
+			return details ? scrollDetails(state, 1, ctx) : move(files.cursor + 1);
+		case 'pageUp':
+			return details ? scrollDetails(state, -page, ctx) : move(files.cursor - page);
+		case 'pageDown':
+			return details ? scrollDetails(state, page, ctx) : move(files.cursor + page);
+		case 'top':
+			return details ? scrollDetails(state, 'top', ctx) : move(0);
+		case 'bottom':
+			return details ? scrollDetails(state, 'bottom', ctx) : move(files.rows.length - 1);
+		case 'expand':
+		case 'toggle': {
+			if (source === null) return state;
+			const f = enterDir(source, files);
+			return f === files ? state : {...state, files: moveFiles(f, f.cursor, state.treeHeight), detailScroll: 0};
+		}
+		case 'collapse': {
+			if (source === null) return state;
+			const f = goUp(source, files);
+			return f === null ? {...state, message: 'at the top: o or Esc leaves the files'} : {...state, files: moveFiles(f, f.cursor, state.treeHeight), detailScroll: 0};
+		}
+		case 'files':
+			return {...state, files: null, detailScroll: 0};
+		case 'focus':
+			return {...state, focus: details ? 'tree' : 'details'};
+		case 'help':
+			return {...state, help: !state.help};
+		case 'quit':
+			return {...state, quit: true};
+		default:
+			return {...state, message: 'not in the files view: o or Esc goes back to the tree'};
+	}
+}
+
 function command(state: NavState, c: Command, ctx: NavContext): NavState {
+	const files = state.files ?? null;
+	if (files !== null) return filesCommand(state, files, c, ctx);
 	const node = selected(state);
 	const details = state.focus === 'details';
 	const page = Math.max(1, (details ? state.detailHeight : state.treeHeight) - 1);
@@ -244,6 +304,14 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 			const target = Math.max(0, Math.min(explainStart(state.tree, node, length), length - state.detailHeight));
 			if (state.focus === 'details' && state.detailScroll === target) return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
 			return {...state, focus: 'details', detailScroll: target, message: 'what this is (e again: back to the top; Tab: back to the tree)'};
+		}
+		case 'files': {
+			if (node === undefined) return state;
+			if (ctx.source === undefined || ctx.source === null) return {...state, message: 'no files to show: the root is not read from a directory here'};
+			if (state.tree.loading) return {...state, message: 'the layers are still being read: o works once they are in'};
+			const f = openFiles(ctx.source, state.tree.model, node);
+			if (typeof f === 'string') return {...state, message: f};
+			return {...state, files: moveFiles(f, 0, state.treeHeight), focus: 'tree', detailScroll: 0};
 		}
 		case 'help':
 			return {...state, help: !state.help};
@@ -313,6 +381,10 @@ export function actionForKey(state: NavState, name: string, input: string): NavA
 		if (name === '?' || name === 'esc') return {type: 'closeHelp'};
 		if (name === 'q') return {type: 'command', command: 'quit'};
 		return null;
+	}
+	if ((state.files ?? null) !== null) {
+		if (name === 'esc') return {type: 'command', command: 'files'};
+		if (name === 'backspace') return {type: 'command', command: 'collapse'};
 	}
 	const c = commandFor(name);
 	return c === undefined ? null : {type: 'command', command: c};
