@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import {type Bolt, type BoltDump, bucketAt, dumpBolt, fnv1a64, openBolt} from '../src/read/bbolt.ts';
 import {type WBucket, type WValue, wb, writeBolt} from './helpers/bbolt-writer.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
+import {rng} from './helpers/rng.ts';
 
 const samplePath = path.join(import.meta.dirname, '..', 'sample', 'docker.tar.gz');
 let sampleRoot: string | null = null;
@@ -135,16 +136,6 @@ function expected(b: WBucket): BoltDump {
 	return out;
 }
 
-function rng(seed: number): () => number {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 function randomTree(r: () => number, depth: number): WBucket {
 	const n = Math.floor(r() * (depth === 0 ? 40 : 12));

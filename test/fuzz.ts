@@ -10,21 +10,12 @@ import type {Container, Model} from '../src/model/types.ts';
 import {copyTree} from './helpers/fake-root.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {cli} from './helpers/run-cli.ts';
+import {rng} from './helpers/rng.ts';
 
 // Random damage to copies of real states: delete, truncate, corrupt, swap, symlink out.
 // Every run must end with a documented exit code and no stack trace, and every container whose
 // own files were untouched must still be reported as before. Seeded: FUZZ_SEED=n reproduces a run.
 
-function rng(seed: number): () => number {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** Paths that damage can hit: the metadata areas and the top of the driver directories. */
 function targets(root: string): string[] {

@@ -556,7 +556,8 @@ function makeSource(args: {
 		return ok(statOf(node.value));
 	}
 
-	function readRange(rel: string, offset: number, length: number): Result<Buffer> {
+	/** Opens the archive again to read a member's content, refusing when it changed since it was indexed. The caller closes the fd. */
+	function reopen(rel: string): Result<number> {
 		let fd: number;
 		try {
 			fd = fs.openSync(location, 'r');
@@ -565,7 +566,20 @@ function makeSource(args: {
 		}
 		try {
 			const now = fs.fstatSync(fd);
-			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) return fail('io', rel, 'the archive changed since it was opened');
+			if (now.size === fileStat.size && now.mtimeMs === fileStat.mtimeMs) return ok(fd);
+			fs.closeSync(fd);
+			return fail('io', rel, 'the archive changed since it was opened');
+		} catch (error) {
+			fs.closeSync(fd);
+			return fail('io', rel, describe(error));
+		}
+	}
+
+	function readRange(rel: string, offset: number, length: number): Result<Buffer> {
+		const reopened = reopen(rel);
+		if (!reopened.ok) return reopened;
+		const fd = reopened.value;
+		try {
 			const buffer = Buffer.allocUnsafe(length);
 			let total = 0;
 			while (total < length) {
@@ -660,22 +674,9 @@ function makeSource(args: {
 			if (m.dataOffset + m.size > all.value.length) return fail('io', rel, 'the archive ends inside this member');
 			return fromMemory(all.value.subarray(m.dataOffset, m.dataOffset + m.size));
 		}
-		let fd: number;
-		try {
-			fd = fs.openSync(location, 'r');
-		} catch (error) {
-			return fail('io', rel, `cannot reopen the archive: ${describe(error)}`);
-		}
-		try {
-			const now = fs.fstatSync(fd);
-			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) {
-				fs.closeSync(fd);
-				return fail('io', rel, 'the archive changed since it was opened');
-			}
-		} catch (error) {
-			fs.closeSync(fd);
-			return fail('io', rel, describe(error));
-		}
+		const reopened = reopen(rel);
+		if (!reopened.ok) return reopened;
+		const fd = reopened.value;
 		return ok({
 			size: m.size,
 			read(buffer: Buffer, position: number): Result<number> {
