@@ -68,6 +68,15 @@ export function obj(v: unknown): Record<string, unknown> | undefined {
 	return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
+/** An object's string values only (labels, options). defineProperty: a key such as "__proto__" from the evidence stays a plain key. */
+export function stringMap(v: unknown): Record<string, string> | undefined {
+	const o = obj(v);
+	if (o === undefined) return undefined;
+	const out: Record<string, string> = {};
+	for (const [k, x] of Object.entries(o)) if (typeof x === 'string') Object.defineProperty(out, k, {value: x, enumerable: true, writable: true, configurable: true});
+	return out;
+}
+
 export function str(v: unknown): string | undefined {
 	return typeof v === 'string' ? v : undefined;
 }

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {bucketAt} from './bbolt.ts';
-import {bool, obj, str} from './files.ts';
+import {bool, obj, str, stringMap} from './files.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
@@ -69,13 +69,6 @@ function kvJson(v: Buffer): Record<string, unknown> | undefined {
 	return undefined;
 }
 
-function stringMap(v: unknown): Record<string, string> | undefined {
-	const o = obj(v);
-	if (o === undefined) return undefined;
-	const out: Record<string, string> = {};
-	for (const [k, x] of Object.entries(o)) if (typeof x === 'string') Object.defineProperty(out, k, {value: x, enumerable: true, writable: true, configurable: true});
-	return out;
-}
 
 /** ipamV4Info / ipamV6Info: a JSON string of [{IPAMData: "<JSON {Pool, Gateway}>", PoolID}]. */
 function subnetsOf(v: unknown): RawSubnet[] | undefined {

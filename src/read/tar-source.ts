@@ -625,15 +625,22 @@ function makeSource(args: {
 		return ok(Buffer.from(all.value.subarray(m.dataOffset, m.dataOffset + m.size)));
 	}
 
-	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+	/** The member behind a path that must be a regular file (a hard link resolves to its target); never a symlink. */
+	function regularMember(rel: string) {
 		const parts = splitPath(rel);
-		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
+		if (parts === null || parts.length === 0) return fail<never>('bad-path', rel, 'path leaves the root');
 		const node = find(rel, parts);
 		if (!node.ok) return node;
 		const kind = nodeKind(node.value);
-		if (kind === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
-		if (kind !== 'file' || node.value.entry === undefined) return fail('not-a-file', rel, `is a ${kind}, not a regular file`);
-		const m = resolve(node.value.entry);
+		if (kind === 'symlink') return fail<never>('symlink', rel, 'is a symlink; not followed');
+		if (kind !== 'file' || node.value.entry === undefined) return fail<never>('not-a-file', rel, `is a ${kind}, not a regular file`);
+		return ok(resolve(node.value.entry));
+	}
+
+	function readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const member = regularMember(rel);
+		if (!member.ok) return member;
+		const m = member.value;
 		if (m.size > maxBytes) return fail('too-large', rel, `is ${m.size} bytes, over the ${maxBytes}-byte cap`);
 		return content(rel, m);
 	}
@@ -644,14 +651,9 @@ function makeSource(args: {
 	 * at a time, so memory stays bounded whatever the member's size.
 	 */
 	function openRead(rel: string): Result<FileReader> {
-		const parts = splitPath(rel);
-		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
-		const node = find(rel, parts);
-		if (!node.ok) return node;
-		const kind = nodeKind(node.value);
-		if (kind === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
-		if (kind !== 'file' || node.value.entry === undefined) return fail('not-a-file', rel, `is a ${kind}, not a regular file`);
-		const m = resolve(node.value.entry);
+		const member = regularMember(rel);
+		if (!member.ok) return member;
+		const m = member.value;
 		if (m.unreadable !== undefined) return fail('io', rel, m.unreadable);
 		let closed = false;
 		const fromMemory = (data: Buffer): Result<FileReader> =>

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, bucketAt, openBolt} from './bbolt.ts';
-import {obj, readJson, sourceErrorFinding, str} from './files.ts';
+import {obj, readJson, sourceErrorFinding, str, stringMap} from './files.ts';
 import {type Source, byString} from './source.ts';
 
 /**
@@ -61,13 +61,6 @@ export function readBolt(source: Source, rel: string, subject: string, what: str
 	return {db: o.db, findings, missing: false};
 }
 
-function stringMap(v: unknown): Record<string, string> | undefined {
-	const o = obj(v);
-	if (o === undefined) return undefined;
-	const out: Record<string, string> = {};
-	for (const [k, x] of Object.entries(o)) if (typeof x === 'string') Object.defineProperty(out, k, {value: x, enumerable: true, writable: true, configurable: true});
-	return out;
-}
 
 /** Sizes a directory tree through the source (no symlink followed), bounded. */
 function walkSize(source: Source, dir: string): {size?: number; files?: number; error?: string} {
