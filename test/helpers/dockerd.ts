@@ -6,8 +6,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export type Driver = 'vfs' | 'overlay2' | 'fuse-overlayfs';
+export type Driver = 'vfs' | 'overlay2' | 'fuse-overlayfs' | 'btrfs' | 'overlayfs';
+/** The drivers every end-to-end suite runs on (btrfs needs a btrfs data root, overlayfs dockerd 26: see startDockerd). */
 export const DRIVERS: readonly Driver[] = ['vfs', 'overlay2', 'fuse-overlayfs'];
+
+/** Where scripts/fetch-docker26.sh unpacks Debian trixie's dockerd 26 and containerd 1.7 (.ci/run runs it). */
+export const DOCKER26_DIR = process.env.LAYERLENS_DOCKER26 ?? '/opt/layerlens-test/docker26';
+
+/** dockerd 26 with containerd 1.7, for the containerd image store (feature containerd-snapshotter). */
+export function docker26Available(): {ok: boolean; why: string} {
+  const base = dockerdAvailable();
+  if (!base.ok) return base;
+  for (const b of ['dockerd', 'containerd', 'containerd-shim-runc-v2']) {
+    if (!isExecutable(path.join(DOCKER26_DIR, 'bin', b))) return {ok: false, why: `${DOCKER26_DIR}/bin/${b} missing (run scripts/fetch-docker26.sh)`};
+  }
+  return {ok: true, why: `dockerd 26 at ${DOCKER26_DIR}`};
+}
 
 export interface DockerOpts {
   input?: Buffer | string;
@@ -141,10 +155,16 @@ async function killAndWait(pids: number[], timeoutMs = 5000): Promise<void> {
   while (pids.some(alive) && Date.now() < end) await sleep(50);
 }
 
+/**
+ * Starts a private dockerd. driver 'overlayfs' means the containerd image store: dockerd 26 from
+ * DOCKER26_DIR with feature containerd-snapshotter (its managed containerd 1.7 under data/containerd/daemon).
+ * driver 'btrfs' needs `dir` with `dir/data` already on a btrfs file system (the caller mounts it).
+ */
 export async function startDockerd(opts: {driver: Driver; dir?: string}): Promise<Daemon> {
-  const avail = dockerdAvailable();
+  const c8d = opts.driver === 'overlayfs';
+  const avail = c8d ? docker26Available() : dockerdAvailable();
   if (!avail.ok) throw new Error(`dockerd not available: ${avail.why}`);
-  const dockerd = findBinary('dockerd', DOCKERD_CANDIDATES)!;
+  const dockerd = c8d ? path.join(DOCKER26_DIR, 'bin', 'dockerd') : findBinary('dockerd', DOCKERD_CANDIDATES)!;
 
   const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join('/tmp', 'll-'));
   fs.mkdirSync(dir, {recursive: true});
@@ -160,7 +180,7 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
   fs.mkdirSync(execRoot, {recursive: true});
   fs.mkdirSync(clientConfig, {recursive: true});
   // Own (empty) config file so a host /etc/docker/daemon.json cannot interfere.
-  fs.writeFileSync(configFile, '{}\n');
+  fs.writeFileSync(configFile, c8d ? JSON.stringify({features: {'containerd-snapshotter': true}}) + '\n' : '{}\n');
 
   const args = [
     '--data-root', root,
@@ -177,7 +197,8 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
   const logFd = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(dockerd, args, {
     stdio: ['ignore', logFd, logFd],
-    env: {...process.env, PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'},
+    // dockerd 26 finds its containerd (and the shim) on PATH: put trixie's first.
+    env: {...process.env, PATH: (c8d ? path.join(DOCKER26_DIR, 'bin') + ':' : '') + (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')},
   });
   fs.closeSync(logFd);
   let exited = false;
