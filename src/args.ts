@@ -36,6 +36,8 @@ export type Args = {
 	readonly output: string | null;
 	/** export: also write a sha256 manifest beside the output */
 	readonly hash: boolean;
+	/** files: list an image layer from its tar-split.json.gz record instead of its directory */
+	readonly tarSplit: boolean;
 };
 
 export type ParsedArgs = {readonly ok: true; readonly args: Args} | {readonly ok: false; readonly error: string};
@@ -52,7 +54,7 @@ const commandOptions: Record<CommandName, readonly string[]> = {
 	compare: ['json', 'all'],
 	graph: ['format'],
 	watch: ['json', 'interval'],
-	files: ['json'],
+	files: ['json', 'tar-split'],
 	diff: ['json'],
 	cat: [],
 	export: ['output', 'hash'],
@@ -93,6 +95,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 				interval: {type: 'string'},
 				output: {type: 'string', short: 'o'},
 				hash: {type: 'boolean'},
+				'tar-split': {type: 'boolean'},
 			},
 		});
 	} catch (error) {
@@ -113,7 +116,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 		if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && counts === undefined && rest.length > 0) return {ok: false, error: `${command} takes no arguments`};
 	}
 	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
-	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash']) {
+	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split']) {
 		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return {ok: false, error: `--${name} does not apply to ${command ?? 'the default view'}`};
 	}
 	const failOn = values['fail-on'] ?? 'error';
@@ -151,6 +154,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 			interval,
 			output: values.output ?? null,
 			hash: values.hash ?? false,
+			tarSplit: values['tar-split'] ?? false,
 		},
 	};
 }
@@ -178,6 +182,8 @@ Commands:
                     --format FORMAT   table (default), jsonl or csv (Timesketch fields); --json = jsonl
   files REF [PATH]  the files of a layer (with what it does to the layers below: added, modified,
                   deleted, opaque) or the merged view of an image or container, under PATH
+                    --tar-split       list an image layer from its tar-split.json.gz record (the
+                                      tar headers docker kept), not from its directory
   diff CONTAINER  what the container changed, as docker diff prints it (A, C, D)
   cat REF PATH    a file's content as the container or image sees it
   export REF -o OUT.tar   the merged filesystem as a tar (-o - for stdout), no mount, no root

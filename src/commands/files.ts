@@ -3,12 +3,13 @@ import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/chang
 import {exportTar, manifestLine} from '../files/export.ts';
 import {openOutput} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
+import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
 import {walkMerged} from '../files/walk.ts';
 import {resolveRef} from '../model/resolve.ts';
-import type {Container, Model} from '../model/types.ts';
+import type {Container, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
-import {type FileRow, diffLine, fileLine, fileRow, findingLines} from '../view/files-text.ts';
+import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
 import {type CommandContext, UsageError} from './context.ts';
 
 /**
@@ -136,13 +137,86 @@ function isFinding(r: unknown): r is Finding {
 	return typeof r === 'object' && r !== null && 'severity' in r && 'code' in r;
 }
 
+/**
+ * The image layer to list from its tar-split record: with --tar-split, REF must be one; without
+ * it, an image layer whose directory is missing or whose driver keeps files outside the root
+ * (devicemapper, zfs, windowsfilter) is listed from its record too, with an info finding saying so.
+ */
+function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Finding[]): Layer | undefined {
+	const r = resolveRef(model, ref);
+	if (!r.ok || r.value.kind !== 'layer') {
+		if (!asked) return undefined;
+		if (!r.ok && model.containers.some(c => c.mountId === ref || c.initId === ref)) throw new UsageError(`--tar-split lists image layers: a container's RW and init layers have no tar-split record`);
+		if (!r.ok) throw new UsageError(r.error);
+		throw new UsageError(`--tar-split lists one image layer, not ${r.value.kind === 'image' ? 'an image' : 'a container'}: give a layer's chain id or cache id (layerlens inspect ${ref} lists them)`);
+	}
+	const layer = r.value.layer;
+	if (asked) return layer;
+	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : undefined);
+	if (why === undefined) return undefined;
+	findings.push({severity: 'info', code: 'files.from-tar-split', subject: `layer:${layer.chainId}`, path: tarSplitRecord(model, layer), message: `listed from the layer's tar-split record: ${why}`});
+	return layer;
+}
+
+function tarSplitRecord(model: Model, layer: Layer): string {
+	return `${layer.metaPath}/${model.layout === 'v1' ? 'tar-data.json.gz' : 'tar-split.json.gz'}`;
+}
+
+/** `files LAYER --tar-split`: the layer's entries from its tar-split record, in the layer tar's order. */
+async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: string, findings: Finding[]): Promise<number> {
+	const {loaded} = ctx;
+	const model = loaded.model;
+	const onProblem = (f: Finding): void => void findings.push(f);
+	const subject = `layer:${layer.chainId}`;
+	let below: FsView | 'none' | null = layer.parent === null ? 'none' : null;
+	const parent = layer.parent === null ? undefined : model.layers.find(x => x.chainId === layer.parent && x.driver === layer.driver);
+	if (layer.parent !== null && parent === undefined) findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the parent layer ${layer.parent} is not in the layer store); deletions and opaque directories are shown`});
+	if (parent !== undefined) {
+		const chain = layerChain(model, parent);
+		const v = typeof chain === 'string' ? {ok: false as const, error: chain} : makeView(layer.driver, chain, subject);
+		if (v.ok) below = v.view;
+		else findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the layers below cannot be read: ${v.error}); deletions and opaque directories are shown`});
+	}
+	const under = (rel: string): boolean => start === '' || rel === start || rel.startsWith(start + '/');
+	const record = tarSplitRecord(model, layer);
+	const cacheId = layer.cacheId ?? layer.chainId;
+	const out = output(ctx.io.stdout);
+	const json = ctx.args.json;
+	let first = true;
+	if (json) await out.text('{"entries": [');
+	const listed = await listTarSplit(
+		loaded.source,
+		record,
+		subject,
+		below,
+		async item => {
+			if (!under(item.rel)) return;
+			const row = tarFileRow(`/${item.rel}`, item.header, cacheId, {...(item.status !== undefined ? {status: item.status} : {}), whiteout: item.whiteout});
+			if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(row)}`);
+			else await out.text(fileLine(row, true));
+			first = false;
+		},
+		onProblem,
+	);
+	if (!listed.ok) {
+		const code = listed.reason === 'missing' ? 'files.tar-split-missing' : 'files.tar-split-invalid';
+		findings.push({severity: 'error', code, subject, path: record, message: listed.reason === 'missing' ? `layer ${layer.chainId} has no tar-split record (${record})` : listed.message});
+	}
+	if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
+	await out.flush();
+	if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+	return 0;
+}
+
 /** `layerlens files REF [PATH]`. */
 export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const {loaded, args} = ctx;
 	const source = loaded.source;
-	const target = resolveTarget(loaded.model, args.refs[0]!);
 	const start = (args.refs[1] ?? '/').split('/').filter(p => p !== '' && p !== '.').join('/');
 	const findings: Finding[] = [];
+	const fromRecord = tarSplitLayer(loaded.model, args.refs[0]!, args.tarSplit, findings);
+	if (fromRecord !== undefined) return filesFromTarSplit(ctx, fromRecord, start, findings);
+	const target = resolveTarget(loaded.model, args.refs[0]!);
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const out = output(ctx.io.stdout);
 	if (target.kind === 'merged') {

@@ -261,6 +261,24 @@ export class TarParser {
 		return !this.done;
 	}
 
+	/**
+	 * Advances over n bytes of the current member's data without having them: tar-split records
+	 * (src/read/tar-split.ts) keep file contents out of the stream they describe. False when the
+	 * parser is not inside a member's data or n runs past it (the records do not match the headers).
+	 */
+	skipData(n: number): boolean {
+		if (n === 0) return true;
+		const state = this.state;
+		if (this.done || state.t !== 'data' || state.collect !== undefined || n > state.remaining) return false;
+		state.remaining -= n;
+		this.pos += n;
+		if (state.remaining === 0) {
+			this.state = {t: 'header'};
+			state.done(undefined);
+		}
+		return true;
+	}
+
 	/** The input ended (or failed): records what was cut short. */
 	end(): void {
 		if (this.done) return;

@@ -69,8 +69,12 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 	return {type: 'file', position, name, ...(nameRaw !== undefined && nameRaw.length > 0 ? {nameRaw} : {}), size, crc};
 }
 
-/** Streams the entries of a tar-split file to onEntry, in order; onEntry returns false to stop early. */
-export async function readTarSplit(source: Source, rel: string, onEntry: (entry: TarSplitEntry) => boolean | void): Promise<TarSplitResult> {
+/** Streams the entries of a tar-split file to onEntry, in order; onEntry returns (or resolves to) false to stop early, and is awaited. */
+export async function readTarSplit(
+	source: Source,
+	rel: string,
+	onEntry: (entry: TarSplitEntry) => boolean | void | Promise<boolean | void>,
+): Promise<TarSplitResult> {
 	if (source.openRead === undefined) return {ok: false, reason: 'unsupported', message: 'this source cannot read file contents in pieces'};
 	const opened = source.openRead(rel);
 	if (!opened.ok) {
@@ -99,7 +103,7 @@ export async function readTarSplit(source: Source, rel: string, onEntry: (entry:
 	let why: Stop | Invalid | undefined;
 	let pending: Buffer[] = [];
 	let pendingLength = 0;
-	const line = (buf: Buffer): void => {
+	const line = async (buf: Buffer): Promise<void> => {
 		lineNo++;
 		const text = buf.toString('utf8').trim();
 		if (text === '') return;
@@ -110,7 +114,9 @@ export async function readTarSplit(source: Source, rel: string, onEntry: (entry:
 			throw (why = error as Invalid);
 		}
 		entries++;
-		if (onEntry(entry) === false) throw (why = new Stop());
+		let more = onEntry(entry);
+		if (more instanceof Promise) more = await more;
+		if (more === false) throw (why = new Stop());
 	};
 	try {
 		await pipeline(Readable.from(chunks()), zlib.createGunzip(), async (inflated: AsyncIterable<Buffer>) => {
@@ -122,10 +128,10 @@ export async function readTarSplit(source: Source, rel: string, onEntry: (entry:
 					const piece = chunk.subarray(start, nl);
 					if (pendingLength > 0) {
 						pending.push(piece);
-						line(Buffer.concat(pending, pendingLength + piece.length));
+						await line(Buffer.concat(pending, pendingLength + piece.length));
 						pending = [];
 						pendingLength = 0;
-					} else line(piece);
+					} else await line(piece);
 					start = nl + 1;
 				}
 				if (start < chunk.length) {
@@ -134,7 +140,7 @@ export async function readTarSplit(source: Source, rel: string, onEntry: (entry:
 					if (pendingLength > MAX_LINE) throw (why = new Invalid(`line ${lineNo + 1} is longer than ${MAX_LINE} bytes`));
 				}
 			}
-			if (pendingLength > 0) line(Buffer.concat(pending, pendingLength));
+			if (pendingLength > 0) await line(Buffer.concat(pending, pendingLength));
 		});
 	} catch (error) {
 		if (why instanceof Stop) return {ok: true, entries, stopped: true};

@@ -1,5 +1,6 @@
 import type {Finding} from '../finding.ts';
 import type {Stat} from '../read/source.ts';
+import type {TarHeader} from '../read/tar-format.ts';
 import {clean} from './sanitize.ts';
 
 /** One listed file, as `files --json` writes it (and the text line shows). */
@@ -16,6 +17,8 @@ export type FileRow = {
 	readonly mtime: string;
 	readonly linkTarget?: string;
 	readonly device?: {readonly major: number; readonly minor: number};
+	/** A hard link (layer tar records only): the path it links to; size is then 0, as in the tar. */
+	readonly hardlinkTo?: string;
 	/** For a layer: what it does to the layers below. */
 	readonly status?: 'added' | 'modified' | 'deleted' | 'opaque';
 	/** Cache id of the layer the entry comes from. */
@@ -63,12 +66,32 @@ function time(iso: string): string {
 	return iso === '' ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
+/** A row from a layer tar's header (files --tar-split): the same fields as from a directory. */
+export function tarFileRow(path: string, h: TarHeader, layer: string, extra: {status?: FileRow['status']; whiteout: boolean}): FileRow {
+	const type: FileRow['type'] = extra.whiteout ? 'whiteout' : h.type === 'hardlink' ? 'file' : h.type;
+	return {
+		path,
+		type,
+		mode: h.mode.toString(8).padStart(4, '0'),
+		// A symlink's size is its target's length, as lstat gives it for a layer directory.
+		size: type === 'file' && h.type !== 'hardlink' ? h.size : h.type === 'symlink' && !extra.whiteout ? Buffer.byteLength(h.linkname) : 0,
+		uid: h.uid,
+		gid: h.gid,
+		mtime: Number.isFinite(h.mtimeMs) && Math.abs(h.mtimeMs) <= 8.64e15 ? new Date(h.mtimeMs).toISOString() : '',
+		...(h.type === 'symlink' ? {linkTarget: h.linkname} : {}),
+		...(h.type === 'hardlink' ? {hardlinkTo: `/${h.linkname.split('/').filter(p => p !== '' && p !== '.').join('/')}`} : {}),
+		...(h.type === 'char' || h.type === 'block' ? {device: {major: h.devmajor, minor: h.devminor}} : {}),
+		...(extra.status !== undefined ? {status: extra.status} : {}),
+		layer,
+	};
+}
+
 /** One text line: [STATUS] MODE UID:GID SIZE MTIME PATH [-> TARGET]; control characters escaped. */
 export function fileLine(r: FileRow, withStatus: boolean): string {
 	const mode = r.type === 'whiteout' ? 'whiteout  ' : modeString(r.type, Number.parseInt(r.mode, 8));
 	const size = r.device !== undefined ? `${r.device.major},${r.device.minor}` : String(r.size);
 	const status = withStatus ? `${(r.status ?? '').padEnd(8)} ` : '';
-	const link = r.linkTarget !== undefined ? ` -> ${clean(r.linkTarget)}` : '';
+	const link = r.linkTarget !== undefined ? ` -> ${clean(r.linkTarget)}` : r.hardlinkTo !== undefined ? ` link to ${clean(r.hardlinkTo)}` : '';
 	return `${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${clean(r.path)}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}\n`;
 }
 
