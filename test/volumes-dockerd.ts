@@ -121,6 +121,19 @@ if (!avail.ok) {
 			assert.is(j.networks.length, e.networks.length);
 			const viaCli = JSON.parse(cli(['model', '--root', root]).stdout);
 			assert.equal(viaCli.volumes, JSON.parse(JSON.stringify(j.volumes)), 'model via the CLI');
+			// `layerlens inspect NAME` takes a volume or network name, as docker volume/network inspect do.
+			const inspected = cli(['inspect', 'named', '--root', root]);
+			assert.is(inspected.code, 0, inspected.stderr);
+			assert.equal(JSON.parse(inspected.stdout), JSON.parse(JSON.stringify(iv)), 'inspect a volume via the CLI');
+			const dvNamed = e.volumes.find(v => v.Name === 'named')!;
+			assert.is(JSON.parse(inspected.stdout).dataPath, dvNamed.Mountpoint.slice(root.length + 1), 'its _data is docker volume inspect Mountpoint');
+			const netCli = cli(['inspect', 'internal', '--root', root]);
+			assert.is(netCli.code, 0, netCli.stderr);
+			assert.is(JSON.parse(netCli.stdout).kind, 'network');
+			assert.is(JSON.parse(netCli.stdout).id, e.networks.find((n: any) => n.Name === 'internal').Id);
+			const none = cli(['inspect', 'no-such-volume', '--root', root]);
+			assert.is(none.code, 2);
+			assert.match(none.stderr, /no container, image, layer, volume or network matches/);
 			// The managed containerd's meta.db (bbolt) of a killed daemon: the running container's OCI spec
 			// is larger than a page, so it lives on overflow pages; it must come back whole.
 			const meta = openBolt(fs.readFileSync(`${root}/containerd/daemon/io.containerd.metadata.v1.bolt/meta.db`));

@@ -1,6 +1,6 @@
-import {resolveRef} from '../model/resolve.ts';
+import {resolveAnyRef, resolveRef} from '../model/resolve.ts';
 import type {Container, Image, Model} from '../model/types.ts';
-import {imagesJson, inspectJson, lsJson, modelJson, treeJson} from '../view/json.ts';
+import {imagesJson, inspectAnyJson, lsJson, modelJson, treeJson} from '../view/json.ts';
 import {renderContainers, renderImages} from '../view/text-tables.ts';
 import {renderTree} from '../view/text-tree.ts';
 import {type CommandContext, UsageError, json} from './context.ts';
@@ -54,10 +54,10 @@ export function treeCommand({args, loaded, io, paint}: CommandContext): number {
 	return 0;
 }
 
-/** `layerlens inspect REF`: one container, image or layer as JSON. */
+/** `layerlens inspect REF`: one container, image, layer, volume or network as JSON (a volume or network by its name, as docker volume/network inspect take it). */
 export function inspectCommand({args, loaded, io}: CommandContext): number {
-	const r = resolveRef(loaded.model, args.refs[0]!);
+	const r = resolveAnyRef(loaded.model, args.refs[0]!);
 	if (!r.ok) throw new UsageError(r.error);
-	io.stdout.write(json(inspectJson(loaded.model, r.value)));
+	io.stdout.write(json(inspectAnyJson(loaded.model, r.value)));
 	return 0;
 }
