@@ -169,7 +169,7 @@ Commands:
                     --explain         then what each object and file is, for the first container shown
   ls              containers, like docker ps -a
   images          images, like docker images -a (intermediate and dangling marked)
-  inspect REF     one container, image or layer as JSON
+  inspect REF     one container, image, layer, volume or network as JSON
                     --provenance      a container's settings marked: from the image, the user or the daemon
                     --explain         what the object and each of its files is (text; with --json, added as "explain")
   model           the whole linked model as JSON
