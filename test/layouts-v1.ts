@@ -157,6 +157,46 @@ test('v1: check reports only the planted problems (ids that are not digests are 
 	}
 });
 
+test('v1 --deep: each layer rebuilt from graph/<id>/tar-data.json.gz and its files; a changed file is a content mismatch', async () => {
+	const r = buildV1Root();
+	try {
+		const deepOf = async () => {
+			const loaded = load(r.dir);
+			return runChecks({source: loaded.source, raw: loaded.raw, model: loaded.model}, {deep: true});
+		};
+		const statusOf = (report: Awaited<ReturnType<typeof deepOf>>, id: string, check: string) => report.objects.find(o => o.subject === `layer:${id}`)!.checks.find(c => c.check === check)!;
+		let report = await deepOf();
+		for (const id of [v1.base, v1.app]) {
+			const content = statusOf(report, id, 'layer.content');
+			assert.is(content.status, 'pass', JSON.stringify(content));
+			assert.match(JSON.stringify(content), /tar-data\.json\.gz entries.*every file matches its CRC-64/);
+			assert.is(statusOf(report, id, 'layer.size').status, 'pass', 'layersize = the sum of the tar\'s files');
+		}
+		// Same length, one byte changed: only the CRC-64 can tell.
+		const file = r.p(`aufs/diff/${v1.app}/f-${v1.app.slice(0, 6)}`);
+		const bytes = fs.readFileSync(file);
+		bytes[3] = 0x62;
+		fs.writeFileSync(file, bytes);
+		report = await deepOf();
+		const bad = report.findings.filter(f => f.subject === `layer:${v1.app}`);
+		assert.equal(bad.map(f => f.code), ['layer.content-mismatch']);
+		assert.match(bad[0]!.message, /tar-data\.json\.gz record.*CRC-64 differs/);
+		assert.is(statusOf(report, v1.base, 'layer.content').status, 'pass');
+		// Where a 1.10 migration recorded the diff id, the stream must hash to it.
+		r.write(`graph/${v1.base}/.migration-diffid`, `sha256:${hex('not-the-stream')}`);
+		report = await deepOf();
+		const migrated = report.findings.filter(f => f.subject === `layer:${v1.base}` && f.code === 'layer.content-mismatch');
+		assert.is(migrated.length, 1);
+		assert.match(migrated[0]!.message, /the diff id a 1\.10 migration recorded/);
+		// A layer without its record.
+		fs.rmSync(r.p(`graph/${v1.base}/tar-data.json.gz`));
+		report = await deepOf();
+		assert.ok(report.findings.some(f => f.subject === `layer:${v1.base}` && f.code === 'layer.tar-split-missing' && /tar-data\.json\.gz/.test(f.message)));
+	} finally {
+		r.remove();
+	}
+});
+
 test('v1: hostile graph entries (garbage json, a symlink, a parent loop, a bad repositories file) never throw', () => {
 	const r = buildV1Root();
 	try {

@@ -45,10 +45,25 @@ function memberPath(name: string): string | null {
 
 type Problem = {readonly position: number; readonly name: string; readonly why: string; readonly path?: string; readonly unverifiable?: boolean};
 
+/**
+ * What the rebuilt stream must hash to. Before 1.10 (graph/) a layer has no diff id: its record is
+ * `graph/<id>/tar-data.json.gz` (same format), and the digest is known only where a 1.10 daemon's
+ * migration wrote `.migration-diffid`; otherwise each file's CRC-64 is what is verified.
+ */
+function expectation(ctx: CheckContext, l: Layer): {readonly record: string; readonly digest: string | null; readonly what: string} {
+	if (ctx.model.layout !== 'v1') return {record: `${l.metaPath}/tar-split.json.gz`, digest: l.diffId, what: `its diff id ${l.diffId}`};
+	const record = `${l.metaPath}/tar-data.json.gz`;
+	const migrated = ctx.source.readFile(`${l.metaPath}/.migration-diffid`, 256);
+	const text = migrated.ok ? migrated.value.toString('utf8').trim() : '';
+	if (/^sha256:[0-9a-f]{64}$/.test(text)) return {record, digest: text, what: `the diff id a 1.10 migration recorded (${text})`};
+	return {record, digest: null, what: 'its tar-data.json.gz record'};
+}
+
 async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buffer: Buffer): Promise<Verified> {
 	const subject = `layer:${l.chainId}`;
 	const check = 'layer.content';
-	if (l.diffId === null) return {result: skipped(subject, check, 'its diff id is unknown')};
+	const expect = expectation(ctx, l);
+	if (expect.digest === null && ctx.model.layout !== 'v1') return {result: skipped(subject, check, 'its diff id is unknown')};
 	if (!isDriverName(l.driver) || l.path === null) return {result: skipped(subject, check, 'no layer directory (no cache id or unknown driver)')};
 	if (!contentDrivers.has(l.driver)) return {result: skipped(subject, check, `${l.driver} keeps layer data outside the files of the root`)};
 	if (!l.pathExists) return {result: skipped(subject, check, `its directory ${l.path} is missing (see layer.dir)`)};
@@ -71,7 +86,7 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 			ctx.progress?.(`verifying ${label}: ${bytesText(bytes).replace(/ \(.*\)$/, '')}`);
 		}
 	};
-	const r = await readTarSplit(source, `${l.metaPath}/tar-split.json.gz`, entry => {
+	const r = await readTarSplit(source, expect.record, entry => {
 		if (entry.type === 'segment') {
 			hashed(entry.payload);
 			return true;
@@ -131,12 +146,13 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 		}
 		return true;
 	});
-	const tarSplit = `${l.metaPath}/tar-split.json.gz`;
+	const tarSplit = expect.record;
+	const recordName = tarSplit.slice(tarSplit.lastIndexOf('/') + 1);
 	if (!r.ok) {
 		if (r.reason === 'missing') {
 			return {
 				result: verdict(subject, check, [
-					finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no tar-split.json.gz, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
+					finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no ${recordName}, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
 				]),
 			};
 		}
@@ -157,21 +173,23 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 					'error',
 					'layer.content-mismatch',
 					subject,
-					`layer ${shortId(l.chainId)} does not match its diff id ${l.diffId}: the first entry that differs is #${problem.position} ${JSON.stringify(problem.name)}, which ${problem.why}; the files in ${dir} were changed after Docker stored the layer, so every image and container using it sees content its image never had`,
+					`layer ${shortId(l.chainId)} does not match ${expect.what}: the first entry that differs is #${problem.position} ${JSON.stringify(problem.name)}, which ${problem.why}; the files in ${dir} were changed after Docker stored the layer, so every image and container using it sees content its image never had`,
 					problem.path ?? dir,
 				),
 			]),
 		};
 	}
 	const digest = 'sha256:' + sha.digest('hex');
-	if (digest === l.diffId) return {result: pass(subject, check, `${r.entries} tar-split entries, ${bytesText(bytes).replace(/ \(.*\)$/, '')} rebuilt`), tarSum};
+	const rebuilt = `${r.entries} ${recordName} entries, ${bytesText(bytes).replace(/ \(.*\)$/, '')} rebuilt`;
+	if (expect.digest === null) return {result: pass(subject, check, `${rebuilt}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`), tarSum};
+	if (digest === expect.digest) return {result: pass(subject, check, rebuilt), tarSum};
 	return {
 		result: verdict(subject, check, [
 			finding(
 				'error',
 				'layer.content-mismatch',
 				subject,
-				`layer ${shortId(l.chainId)}: every file matches its recorded CRC-64, but the rebuilt tar stream hashes to ${digest}, not its diff id ${l.diffId}: the tar-split metadata (headers: names, modes, owners, times) was changed, or the diff file was`,
+				`layer ${shortId(l.chainId)}: every file matches its recorded CRC-64, but the rebuilt tar stream hashes to ${digest}, not ${expect.what}: the tar-split metadata (headers: names, modes, owners, times) was changed, or the diff file was`,
 				tarSplit,
 			),
 		]),

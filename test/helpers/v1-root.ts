@@ -2,7 +2,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {gzipSync} from 'node:zlib';
+import {Crc64} from '../../src/checks/crc64.ts';
+import {entryHeader, padding, trailer} from '../../src/files/tar-writer.ts';
 import {hex} from './fake-root.ts';
+
+/**
+ * A graph/<id>/tar-data.json.gz as 1.9's tar-split disassembler wrote it for a layer tar of one
+ * file (vbatts/tar-split tar/storage/entry.go): raw bytes as segments, the file's content as its
+ * name, size and CRC-64/ISO.
+ */
+export function tarDataRecord(name: string, content: Buffer, mtimeMs = Date.UTC(2015, 10, 20, 10)): Buffer {
+	const header = entryHeader({name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeMs, size: content.length});
+	const crc = new Crc64();
+	crc.update(content);
+	const lines = [
+		{type: 2, payload: header.toString('base64'), position: 0},
+		{type: 1, name, ...(content.length > 0 ? {size: content.length} : {}), payload: content.length > 0 ? crc.digest().toString('base64') : null, position: 1},
+		{type: 2, payload: Buffer.concat([Buffer.alloc(padding(content.length)), trailer()]).toString('base64'), position: 2},
+	];
+	return gzipSync(lines.map(l => JSON.stringify(l)).join('\n') + '\n');
+}
 
 /**
  * A Docker 1.9 root with the aufs driver, built to docker-layout.md §2 (sources: moby@v1.9.1
@@ -58,11 +77,12 @@ export class V1Root {
 		this.write(`graph/${id}/json`, JSON.stringify(json));
 		this.write(`graph/${id}/layersize`, String(size));
 		this.write(`graph/${id}/checksum`, `sha256:${hex(`${id}-blob`)}`);
-		this.write(`graph/${id}/tar-data.json.gz`, gzipSync('{"type":2,"payload":null,"position":0}\n'));
 		fs.mkdirSync(this.p(`aufs/mnt/${id}`), {recursive: true});
 		// layersize is what the driver's ApplyDiff returned: the bytes of the layer's files.
-		if (size > 0) this.write(`aufs/diff/${id}/f-${id.slice(0, 6)}`, Buffer.alloc(size, 0x61));
+		const content = Buffer.alloc(size, 0x61);
+		if (size > 0) this.write(`aufs/diff/${id}/f-${id.slice(0, 6)}`, content);
 		else fs.mkdirSync(this.p(`aufs/diff/${id}`), {recursive: true});
+		this.write(`graph/${id}/tar-data.json.gz`, size > 0 ? tarDataRecord(`f-${id.slice(0, 6)}`, content) : gzipSync(`{"type":2,"payload":"${trailer().toString('base64')}","position":0}\n`));
 		this.write(`aufs/layers/${id}`, ancestors.map(a => `${a}\n`).join(''));
 	}
 
