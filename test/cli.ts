@@ -54,7 +54,7 @@ test('a missing root, a file, and a directory that is not a Docker root: exit 2 
 test('inspect: unknown, too short and ambiguous refs are usage errors', () => {
 	const root = realRoot('aufs');
 	if (root === null) return;
-	assert.match(cli(['inspect', 'nothing-like-this', '--root', root]).stderr, /no container, image or layer matches/);
+	assert.match(cli(['inspect', 'nothing-like-this', '--root', root]).stderr, /no container, image, layer, volume or network matches/);
 	assert.match(cli(['inspect', 'dd3', '--root', root]).stderr, /at least 4 characters/);
 	// Every container in this tree shares the image layer; "sha256:" alone is no prefix.
 	const r = cli(['inspect', 'sha256:', '--root', root]);
