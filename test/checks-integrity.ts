@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {checkBroken, diskLayers, diskMounts, findingsOf, firstFile, layerFiles, real} from './helpers/check-roots.ts';
+import {BLOBS, basicC8dRoot} from './helpers/c8d-root.ts';
+import {checkBroken, checkDir, diskLayers, diskMounts, findingsOf, firstFile, layerFiles, real} from './helpers/check-roots.ts';
 
 // Integrity: each code produced from a copy of a real state broken on purpose.
 
@@ -277,6 +278,33 @@ test('without --deep, no layer content is read', async () => {
 	if (r === null) return;
 	assert.equal(findingsOf(r, 'layer.tar-split-missing'), []);
 	assert.not.ok(r.objects.some(o => o.checks.some(c => c.check === 'layer.content')));
+});
+
+test('content.blob-mismatch: a containerd manifest and a config blob altered after containerd stored them (containerd store built in code)', async () => {
+	const {r, base, child} = basicC8dRoot();
+	try {
+		r.save();
+		const clean = await checkDir(r.dir);
+		assert.equal(findingsOf(clean, 'content.blob-mismatch'), []);
+		// Still JSON, other bytes: the reader reads them, the check names them.
+		const cfg = r.p(`${BLOBS}/${base.config.digest.slice(7)}`);
+		fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('"amd64"', '"arm64"'));
+		const man = r.p(`${BLOBS}/${child.manifest.digest.slice(7)}`);
+		fs.writeFileSync(man, fs.readFileSync(man, 'utf8').replace('"schemaVersion":2', '"schemaVersion": 2'));
+		const broken = await checkDir(r.dir);
+		const f = findingsOf(broken, 'content.blob-mismatch');
+		assert.equal(f.map(x => [x.severity, x.subject, x.path]).sort(), [
+			['error', `image:${base.manifest.digest}`, `${BLOBS}/${base.config.digest.slice(7)}`],
+			['error', `image:${child.manifest.digest}`, `${BLOBS}/${child.manifest.digest.slice(7)}`],
+		].sort());
+		assert.match(f.find(x => x.subject === `image:${child.manifest.digest}`)!.message, /manifest \(the image id\) blob .* does not hash to its digest/);
+		assert.match(f.find(x => x.subject === `image:${base.manifest.digest}`)!.message, /config blob/);
+		const obj = broken.objects.find(o => o.subject === `image:${child.manifest.digest}`)!;
+		assert.is(obj.checks.find(c => c.check === 'image.content')?.status, 'fail');
+		assert.is(obj.checks.find(c => c.check === 'image.id')?.status, 'skipped');
+	} finally {
+		r.remove();
+	}
 });
 
 test.run();

@@ -4,7 +4,8 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {diskUsage, holds} from '../src/checks/size.ts';
 import {openSource} from '../src/load.ts';
-import {checkBroken, diskLayers, diskMounts, findingsOf, real} from './helpers/check-roots.ts';
+import {hexOf, basicC8dRoot, snapshotterDir} from './helpers/c8d-root.ts';
+import {checkBroken, checkDir, diskLayers, diskMounts, findingsOf, real} from './helpers/check-roots.ts';
 
 // Orphans and leftovers: each code produced from a copy of a real state broken on purpose;
 // each finding says what it is, why it matters and how much it holds.
@@ -187,6 +188,37 @@ test('sizes: walked through the Source, hard links once, and "at least" when the
 	assert.is(capped.complete, false);
 	assert.match(holds(capped), /^holds at least /);
 	assert.equal(diskUsage(source, 'nope'), {bytes: 0, entries: 0, complete: true, exists: false});
+});
+
+test('orphan.snapshot-dir, orphan.snapshot, leftover.snapshot: what a containerd snapshotter holds that nothing uses (containerd store built in code)', async () => {
+	const {r, base} = basicC8dRoot();
+	try {
+		// A RW and an init snapshot whose container is gone; a record meta.db no longer has; a directory no record names.
+		const ghost = hexOf('ghost');
+		r.snapshot('overlayfs', {key: `${ghost}-init`, parent: base.chain[1]!, id: 7});
+		r.snapshot('overlayfs', {key: ghost, parent: `${ghost}-init`, id: 8, kind: 2});
+		r.extraBackend['overlayfs'] = [{key: 'moby/90/extract-1-sha256:abc', id: 90, kind: 2}];
+		fs.mkdirSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/90/fs`), {recursive: true});
+		fs.mkdirSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/77/fs`), {recursive: true});
+		fs.writeFileSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/77/fs/data`), Buffer.alloc(1000, 1));
+		r.save();
+		const rep = await checkDir(r.dir);
+		const dirs = findingsOf(rep, 'orphan.snapshot-dir');
+		assert.equal(dirs.map(f => [f.severity, f.subject, f.path]), [['warning', `dir:${snapshotterDir('overlayfs')}/snapshots/77`, `${snapshotterDir('overlayfs')}/snapshots/77`]]);
+		assert.match(dirs[0]!.message, /no record of the overlayfs snapshotter's metadata\.db names .* holds 1kB \(1000 bytes\)$/);
+		const snaps = findingsOf(rep, 'orphan.snapshot');
+		assert.equal(snaps.map(f => [f.severity, f.subject]).sort(), [['warning', `snapshot:${ghost}`], ['warning', `snapshot:${ghost}-init`]]);
+		assert.match(snaps.find(f => f.subject === `snapshot:${ghost}`)!.message, /RW snapshot of container .* containers\/ directory is gone/);
+		const left = findingsOf(rep, 'leftover.snapshot');
+		assert.equal(left.map(f => [f.severity, f.subject]), [['info', 'snapshot:moby/90/extract-1-sha256:abc']]);
+		assert.match(left[0]!.message, /garbage collector removes it/);
+		const store = rep.objects.find(o => o.subject === 'store:overlayfs')!;
+		assert.equal(store.checks.filter(c => c.status === 'fail').map(c => c.check).sort(), ['store.snapshot-dirs', 'store.snapshots']);
+		// The graph-driver orphan checks do not apply to a snapshotter.
+		assert.not.ok(store.checks.some(c => ['store.driver-dirs', 'store.mounts', 'store.layerdb'].includes(c.check)));
+	} finally {
+		r.remove();
+	}
 });
 
 test.run();

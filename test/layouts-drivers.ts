@@ -48,9 +48,12 @@ test('legacy overlay: image layers in <id>/root, the container and init layers i
 });
 
 test('devicemapper: chains and metadata paths shown; one finding says the content is in thin devices', () => {
-	const {root, cid, mount, layers} = rootFor('devicemapper', id => [`devicemapper/mnt/${id}/rootfs`]);
+	// At rest there is no devicemapper/mnt/<id> (UnmountDevice removes it): a layer exists when its device record does.
+	const {root, cid, mount, layers} = rootFor('devicemapper', () => []);
 	try {
-		root.write(`devicemapper/metadata/${layers[0]!.cacheId}`, JSON.stringify({device_id: 1, size: 10737418240, transaction_id: 2, initialized: false, deleted: false}));
+		for (const [i, id] of [...layers.map(l => l.cacheId), mount, `${mount}-init`].entries()) {
+			root.write(`devicemapper/metadata/${id}`, JSON.stringify({device_id: i + 2, size: 10737418240, transaction_id: i + 2, initialized: false, deleted: false}));
+		}
 		root.write('devicemapper/metadata/deviceset-metadata', JSON.stringify({next_device_id: 5, BaseDeviceUUID: 'u', BaseDeviceFilesystem: 'xfs'}));
 		const m = load(root.dir);
 		assert.equal(m.findings.map(f => [f.code, f.subject]), [['driver.content-unreadable', 'store:devicemapper']]);
@@ -75,7 +78,7 @@ test('windowsfilter: detected, its layer ids named, content not read (one findin
 	}
 });
 
-test('containerd image store: detected in meta.db (namespace moby) with one finding; the graph-driver part is still shown', () => {
+test('containerd image store: read from meta.db (namespace moby) beside a graph-driver store; what is missing is named, the rest is shown', () => {
 	const root = new FakeRoot('overlay2');
 	try {
 		const layers = [{diffId: `sha256:${hex('d0')}`, cacheId: hex('c0')}];
@@ -87,12 +90,14 @@ test('containerd image store: detected in meta.db (namespace moby) with one find
 		cfg.Driver = 'overlayfs';
 		fs.writeFileSync(root.p(`containers/${hex('ctrd-c')}/config.v2.json`), JSON.stringify(cfg));
 		fs.rmSync(root.p(`image/overlay2/layerdb/mounts/${hex('ctrd-c')}`), {recursive: true});
-		// Without meta.db: the data is outside the root.
+		// Without meta.db: the data is outside the root (a system containerd's /var/lib/containerd).
 		let m = load(root.dir);
 		let f = m.findings.filter(x => x.code === 'layout.containerd-store');
 		assert.is(f.length, 1);
 		assert.match(f[0]!.message, /\/var\/lib\/containerd/);
-		// meta.db as containerd writes it (core/metadata/buckets.go): v1/moby/{images,snapshots/overlayfs,...}.
+		assert.ok(m.findings.some(x => x.code === 'container.store-missing' && x.subject === `container:${hex('ctrd-c')}`));
+		// meta.db as containerd writes it (core/metadata/buckets.go): v1/moby/{images,snapshots/overlayfs,...};
+		// no content blob and no snapshotter metadata.db: each is one finding, the rest is read.
 		const t = Buffer.from([1, 0, 0, 0, 14, 226, 157, 201, 165, 12, 249, 101, 9, 255, 255]);
 		const db = writeBolt(
 			wb({
@@ -108,13 +113,18 @@ test('containerd image store: detected in meta.db (namespace moby) with one find
 		);
 		root.write(metaDbPath, db);
 		m = load(root.dir);
-		f = m.findings.filter(x => x.code === 'layout.containerd-store');
-		assert.is(f.length, 1);
-		assert.match(f[0]!.message, /1 images, 2 snapshots/);
-		// The rest is shown: the graph-driver container with its chain, the image.
+		assert.equal(m.findings.filter(x => x.code === 'layout.containerd-store'), []);
+		assert.equal(m.drivers, ['overlay2', 'overlayfs']);
+		const img = m.images.find(i => i.driver === 'overlayfs')!;
+		assert.equal([img.id, img.tags, img.lastUpdated], [`sha256:${hex('manifest')}`, ['busybox:latest'], '2026-11-29T07:22:13.217670921Z']);
+		assert.equal(m.findings.filter(x => x.subject === `image:${img.id}`).map(x => x.code), ['content.blob-missing']);
+		f = m.findings.filter(x => x.code === 'file.missing' && x.subject === 'store:overlayfs');
+		assert.match(f[0]!.message, /directories of all 2 snapshots are unknown/);
+		// The rest is shown: the graph-driver container with its chain, both images, the containerd container.
 		assert.is(m.containers.find(c => c.name === 'old')!.chain.length, 3);
-		assert.ok(m.containers.some(c => c.name === 'new'));
-		assert.is(m.images.length, 1);
+		const ctr = m.containers.find(c => c.name === 'new')!;
+		assert.equal([ctr.driver, ctr.imageTags], ['overlayfs', ['busybox:latest']]);
+		assert.is(m.images.length, 2);
 	} finally {
 		root.remove();
 	}

@@ -32,10 +32,10 @@ export const containerConfig: Check = {
 
 export const containerMount: Check = {
 	id: 'container.mount',
-	title: 'layerdb/mounts has its RW and init layers and the right parent',
+	title: 'layerdb/mounts (containerd: its RW snapshot) has its RW and init layers and the right parent',
 	objects: 'container',
 	codes: [],
-	claims: ['container.store-missing', 'container.mount-missing', 'mount.field-invalid', 'mount.parent-mismatch', 'mount.parent-missing', 'mount.init-id-unusual'],
+	claims: ['container.store-missing', 'container.mount-missing', 'container.snapshot-missing', 'containerd.snapshot-unmapped', 'mount.field-invalid', 'mount.parent-mismatch', 'mount.parent-missing', 'mount.init-id-unusual'],
 	deep: false,
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.mount')),
 };

@@ -5,7 +5,8 @@ import {type Check, type CheckContext, type CheckResult, skipped, verdict} from 
 
 /**
  * Driver records against layerdb: what the storage driver itself recorded about a directory's
- * ancestors (overlay2/fuse-overlayfs `lower` through the `l/` symlinks, aufs `layers/<id>`)
+ * ancestors (overlay2/fuse-overlayfs `lower` through the `l/` symlinks, aufs `layers/<id>`,
+ * windowsfilter `layerchain.json`)
  * must be the chain layerdb says; overlay2's `link` file and its `l/` symlink must agree.
  */
 
@@ -142,12 +143,41 @@ function aufsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subjec
 	return {findings};
 }
 
+/**
+ * windowsfilter: `<id>/layerchain.json` lists the layers below, nearest first, without the empty
+ * `-init` layer (moby daemon/graphdriver/windows/windows.go create: only a parent with Files/ joins
+ * the chain); the daemon mounts exactly those (read in read/driver-meta.ts).
+ */
+function windowsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (!ctx.index.hasDir('windowsfilter', id)) return {findings: [], note: `windowsfilter/${id} is missing`};
+	const path = `windowsfilter/${id}/layerchain.json`;
+	const rec = ctx.raw.driverDirs.get('windowsfilter')?.records?.get(id)?.record;
+	const got = rec?.fields['parentIds'];
+	if (rec === undefined || !Array.isArray(got)) return {findings: [], note: `${path} unreadable; not compared`};
+	if (!expected.complete) return {findings: [], note: 'layerdb chain incomplete; layerchain.json not compared'};
+	const want = expected.cacheIds.filter(c => !c.endsWith('-init'));
+	const ids = got as readonly string[];
+	const bad = ids.findIndex((g, i) => g !== want[i]);
+	if (bad < 0 && ids.length === want.length) return {findings: []};
+	const i = bad >= 0 ? bad : Math.min(ids.length, want.length);
+	const detail =
+		ids[i] === undefined
+			? `it lists ${ids.length} layer${ids.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
+			: `entry ${i + 1} is ${short(ids[i]!)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
+	return {
+		findings: [
+			finding('error', 'driver.lower-mismatch', subject, `${what} windowsfilter/${id}: its layerchain.json disagrees with layerdb (${detail}); the daemon mounts the layers it lists, so the files seen are not the chain Docker and this report show`, path),
+		],
+	};
+}
+
 function recordFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
 	if (overlayDrivers.has(driver)) return overlayFindings(ctx, driver, id, expected, subject, what);
+	if (driver === 'windowsfilter') return windowsFindings(ctx, id, expected, subject, what);
 	return aufsFindings(ctx, id, expected, subject, what);
 }
 
-const recordDrivers = new Set([...overlayDrivers, 'aufs']);
+const recordDrivers = new Set([...overlayDrivers, 'aufs', 'windowsfilter']);
 
 function toResult(subject: string, check: string, parts: Array<{findings: Finding[]; note?: string}>): CheckResult {
 	const findings = parts.flatMap(p => p.findings);
@@ -158,7 +188,7 @@ function toResult(subject: string, check: string, parts: Array<{findings: Findin
 
 export const layerDriverRecords: Check = {
 	id: 'layer.driver-records',
-	title: "the driver's own records (overlay2 lower/link/l, aufs layers) agree with layerdb",
+	title: "the driver's own records (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'layer',
 	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
 	claims: [],
@@ -174,7 +204,7 @@ export const layerDriverRecords: Check = {
 
 export const containerDriverRecords: Check = {
 	id: 'container.driver-records',
-	title: "the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers) agree with layerdb",
+	title: "the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'container',
 	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
 	claims: [],

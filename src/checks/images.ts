@@ -17,6 +17,12 @@ export const imageId: Check = {
 		model.images.map(img => {
 			const raw = index.store(img.driver)?.images.get(img.id);
 			if (index.store(img.driver)?.layout === 'v1') return skipped(subjectOf(img.id), 'image.id', 'pre-1.10 image: its id is random, not a content digest');
+			if (index.store(img.driver)?.layout === 'containerd') {
+				// The id is the digest of the image's manifest or index (image.content reports a mismatch).
+				const target = raw?.blobs?.find(b => b.digest === img.id);
+				if (target?.actual === undefined) return skipped(subjectOf(img.id), 'image.id', "containerd store: the image's manifest or index could not be read");
+				return target.actual === img.id ? pass(subjectOf(img.id), 'image.id', "containerd store: the sha256 of its manifest or index") : skipped(subjectOf(img.id), 'image.id', 'containerd store: see image.content');
+			}
 			if (raw?.contentDigest === undefined) return skipped(subjectOf(img.id), 'image.id', 'the config file could not be read');
 			return pass(subjectOf(img.id), 'image.id');
 		}),

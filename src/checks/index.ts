@@ -1,5 +1,6 @@
 import {type Finding, type Severity, compareFindings} from '../finding.ts';
 import {byString} from '../read/source.ts';
+import {containerdChecks} from './containerd.ts';
 import {containerChecks} from './containers.ts';
 import {buildIndex} from './context.ts';
 import {driverRecordChecks} from './driver-records.ts';
@@ -12,7 +13,7 @@ import type {Check, CheckContext, CheckInput, CheckResult, CheckStatus, ObjectKi
 export type {Check, CheckInput, CheckResult, CheckStatus, ObjectKind} from './types.ts';
 
 /** Every check, in report order. Deep ones run only with --deep. */
-export const checks: readonly Check[] = [...imageChecks, ...layerChecks, ...driverRecordChecks, ...deepChecks, ...containerChecks, ...orphanChecks];
+export const checks: readonly Check[] = [...imageChecks, ...layerChecks, ...driverRecordChecks, ...deepChecks, ...containerChecks, ...orphanChecks, ...containerdChecks];
 
 /** The pseudo-check that lists, per object, what reading and linking found and no check claimed. */
 export const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;

@@ -21,17 +21,25 @@ export const layerChainId: Check = {
 		model.layers.map(l => {
 			const subject = subjectOf(l.chainId);
 			const raw = index.rawLayer(l.driver, l.chainId);
-			if (index.store(l.driver)?.layout === 'v1') return skipped(subject, 'layer.chain-id', 'pre-1.10 layer: its id is random, there is no chain id to recompute');
-			if (raw?.diffId === undefined) return skipped(subject, 'layer.chain-id', 'its diff file could not be read');
-			const expected = raw.parent === undefined ? raw.diffId : 'sha256:' + createHash('sha256').update(`${raw.parent} ${raw.diffId}`).digest('hex');
+			const store = index.store(l.driver);
+			if (store?.layout === 'v1') return skipped(subject, 'layer.chain-id', 'pre-1.10 layer: its id is random, there is no chain id to recompute');
+			const c8d = store?.layout === 'containerd';
+			if (raw?.snapshotOnly === true) return skipped(subject, 'layer.chain-id', 'a snapshot in a layer chain that is no image layer (a build container\'s init snapshot): it has no chain id');
+			if (raw?.diffId === undefined) return skipped(subject, 'layer.chain-id', c8d ? 'no image in the store lists this snapshot among its layers, so its diff id is unknown' : 'its diff file could not be read');
+			// containerd: a layer committed on a build container's init snapshot has that snapshot as parent; its chain parent is the layer below it.
+			let parent = raw.parent;
+			for (let n = 0; parent !== undefined && n < 512 && index.rawLayer(l.driver, parent)?.snapshotOnly === true; n++) parent = index.rawLayer(l.driver, parent)?.parent;
+			const expected = parent === undefined ? raw.diffId : 'sha256:' + createHash('sha256').update(`${parent} ${raw.diffId}`).digest('hex');
 			if (expected === l.chainId) return pass(subject, 'layer.chain-id');
-			const how = raw.parent === undefined ? `it has no parent, so its chain id must equal its diff id ${raw.diffId}` : `sha256("${raw.parent} ${raw.diffId}") is ${expected}`;
+			const how = parent === undefined ? `it has no parent, so its chain id must equal its diff id ${raw.diffId}` : `sha256("${parent} ${raw.diffId}") is ${expected}`;
 			return verdict(subject, 'layer.chain-id', [
 				finding(
 					'error',
 					'layer.chain-id-mismatch',
 					subject,
-					`layerdb entry ${shortId(l.chainId)} is misnamed or its diff/parent files were changed: ${how}; Docker finds layers by this name, so images whose diff ids lead here get a layer whose content or ancestry is not what they recorded`,
+					c8d
+						? `snapshot ${shortId(l.chainId)} is keyed by a chain id its parent snapshot and its images' diff id do not give: ${how}; containerd finds layers by this key, so images whose diff ids lead here get a layer whose content or ancestry is not what they recorded`
+						: `layerdb entry ${shortId(l.chainId)} is misnamed or its diff/parent files were changed: ${how}; Docker finds layers by this name, so images whose diff ids lead here get a layer whose content or ancestry is not what they recorded`,
 					raw.path,
 				),
 			]);

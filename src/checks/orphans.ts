@@ -1,8 +1,9 @@
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
 import {listNames, linkTargetId, overlayDrivers} from '../read/driver-records.ts';
-import {drivers, isDriverName} from '../read/drivers.ts';
+import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
 import {caps} from '../read/files.ts';
+import type {RawImageStore} from '../read/image-store.ts';
 import {type Usage, addUsage, diskUsage, holds} from './size.ts';
 import {type Check, type CheckContext, type CheckResult, verdict} from './types.ts';
 
@@ -36,6 +37,12 @@ function driverEntries(ctx: CheckContext, driver: string, findings: Finding[]): 
 	return out;
 }
 
+/** What an entry of the driver's layer directory is: a directory, or (devicemapper) a device record. */
+function entryName(driver: string): string {
+	const info: DriverInfo | undefined = isDriverName(driver) ? drivers[driver] : undefined;
+	return info?.entryName ?? 'directory';
+}
+
 function usageOf(ctx: CheckContext, paths: readonly string[]): Usage {
 	return addUsage(...paths.map(p => diskUsage(ctx.source, p)));
 }
@@ -51,6 +58,11 @@ function removingCacheIds(ctx: CheckContext, driver: string): Map<string, string
 	return out;
 }
 
+/** The image stores of graph drivers (containerd snapshotters keep no layerdb: src/checks/containerd.ts checks them). */
+function graphStores(ctx: CheckContext): RawImageStore[] {
+	return [...ctx.raw.stores.values()].filter(s => s.layout !== 'containerd');
+}
+
 function driverNames(ctx: CheckContext): string[] {
 	return [...ctx.raw.driverDirs.values()].filter(d => d.present).map(d => d.name);
 }
@@ -64,7 +76,10 @@ export const storeDriverDirs: Check = {
 	claims: [],
 	deep: false,
 	run: ctx =>
-		driverNames(ctx).map((driver): CheckResult => {
+		// containerd snapshotters: store.snapshot-dirs (src/checks/containerd.ts).
+		driverNames(ctx)
+			.filter(driver => ctx.index.store(driver)?.layout !== 'containerd')
+			.map((driver): CheckResult => {
 			const subject = `store:${driver}`;
 			const findings: Finding[] = [];
 			const entries = driverEntries(ctx, driver, findings);
@@ -93,7 +108,7 @@ export const storeDriverDirs: Check = {
 				const rm = removing.get(name);
 				const why = rm !== undefined ? `its layerdb entry is being removed (${rm})` : 'left by an interrupted removal or a daemon crash';
 				findings.push(
-					finding('warning', 'orphan.driver-dir', where, `${path}${also} is a layer directory of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`, path),
+					finding('warning', 'orphan.driver-dir', where, `${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`, path),
 				);
 			}
 			if (overlayDrivers.has(driver)) {
@@ -120,7 +135,7 @@ export const storeMounts: Check = {
 	claims: [],
 	deep: false,
 	run: ctx =>
-		[...ctx.raw.stores.values()].map((store): CheckResult => {
+		graphStores(ctx).map((store): CheckResult => {
 			const subject = `store:${store.driver}`;
 			const findings: Finding[] = [];
 			for (const m of store.mounts.values()) {
@@ -154,7 +169,7 @@ export const storeLayerdb: Check = {
 	claims: ['layer.removing', 'entry.unexpected'],
 	deep: false,
 	run: ctx =>
-		[...ctx.raw.stores.values()].map((store): CheckResult => {
+		graphStores(ctx).map((store): CheckResult => {
 			const subject = `store:${store.driver}`;
 			const findings: Finding[] = [];
 			const tmp = `image/${store.driver}/layerdb/tmp`;

@@ -41,6 +41,9 @@ export const driverStyle: Record<string, WhiteoutStyle> = {
 	aufs: 'aufs',
 	vfs: 'none',
 	btrfs: 'none',
+	// containerd snapshotters (the containerd image store): overlayfs as the kernel's overlay, native as full copies.
+	overlayfs: 'overlay',
+	native: 'none',
 };
 
 /** Drivers whose layer data is not in plain files of the root (or is not supported yet). */

@@ -1,6 +1,7 @@
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
-import {drivers, isDriverName} from '../read/drivers.ts';
+import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
+import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
@@ -36,6 +37,8 @@ type Ctx = {
 	/** driver → chainId → users */
 	readonly layerImages: Map<string, Map<string, Set<string>>>;
 	readonly layerContainers: Map<string, Map<string, Set<string>>>;
+	/** Driver records (driver\0id) some layer or container owns: the findings of the others go to the store. */
+	readonly usedRecords: Set<string>;
 };
 
 function use(map: Map<string, Map<string, Set<string>>>, driver: string, chainId: string, user: string): void {
@@ -48,12 +51,77 @@ function use(map: Map<string, Map<string, Set<string>>>, driver: string, chainId
 
 /** Where a layer's metadata lives: layerdb (1.10+) or graph/<id> (pre-1.10, where the layer id is the graph id). */
 function layerMeta(store: RawImageStore, chainId: string): string {
+	if (store.layout === 'containerd') return store.containerd?.metaDb ?? 'containerd';
 	return store.layout === 'v1' ? `graph/${chainId}` : `image/${store.driver}/layerdb/sha256/${chainId.slice(7)}`;
 }
 
+/** The layer store's name in messages: layerdb, graph/ (pre-1.10), or the containerd snapshots in meta.db. */
+function layerDb(store: RawImageStore): string {
+	return store.layout === 'v1' ? 'graph/' : store.layout === 'containerd' ? `meta.db (snapshots/${store.driver})` : 'layerdb';
+}
+
+/** The file of a layer's record that holds `file` (layerdb: one file each; graph/: json; containerd: meta.db). */
+function layerFile(store: RawImageStore, chainId: string, file: string): string {
+	if (store.layout === 'containerd') return layerMeta(store, chainId);
+	return store.layout === 'v1' ? `${layerMeta(store, chainId)}/json` : `${layerMeta(store, chainId)}/${file}`;
+}
+
+/**
+ * A layer's parent among the layers: its `parent`, skipping the snapshots that are no image's layer
+ * (containerd: a layer committed on a build container's init snapshot has that snapshot as parent).
+ */
+function layerParent(store: RawImageStore, layer: RawLayer, through?: (id: string) => void): string | undefined {
+	let p = layer.parent;
+	for (let n = 0; p !== undefined && n < maxDepth; n++) {
+		const next = store.layers.get(p);
+		if (next?.snapshotOnly !== true) return p;
+		through?.(p);
+		p = next.parent;
+	}
+	return p;
+}
+
+function driverInfo(driver: string): DriverInfo | undefined {
+	return isDriverName(driver) ? drivers[driver] : undefined;
+}
+
+/** Whether the driver has the layer: its directory (devicemapper: its device record); zfs keeps nothing in the root, so always. */
 function dirExists(ctx: Ctx, driver: string, cacheId: string | undefined | null): boolean {
 	if (cacheId === undefined || cacheId === null) return false;
+	if (driverInfo(driver)?.presence === 'unknown') return true;
 	return ctx.raw.driverDirs.get(driver)?.layerIds.has(cacheId) ?? false;
+}
+
+/** What a missing layer lacks, for findings: its directory, or (devicemapper) its device record, with the path to name. */
+function missingWhat(driver: string, cacheId: string, dir: string | null): {what: string; path: string | undefined} {
+	const info = driverInfo(driver);
+	if (info?.presence === 'file') {
+		const path = `${info.layersDir}/${cacheId}`;
+		return {what: `${info.entryName ?? 'record'} ${path}`, path};
+	}
+	return {what: 'directory', path: dir ?? undefined};
+}
+
+/**
+ * The driver's record of a layer (driver-meta.ts), and its findings under the layer's or container's
+ * subject when `withFindings` (each record's findings are reported once, by its owner).
+ */
+function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, subject: string, withFindings: boolean): DriverRecord | undefined {
+	if (cacheId === null || cacheId === undefined) return undefined;
+	if (driver === 'zfs') return zfsRecord(cacheId);
+	const raw = ctx.raw.driverDirs.get(driver)?.records?.get(cacheId);
+	if (raw === undefined) return undefined;
+	if (withFindings) {
+		ctx.usedRecords.add(`${driver}\0${cacheId}`);
+		ctx.findings.push(...raw.findings.map(f => ({...f, subject})));
+		const deleted = raw.record?.fields['deleted'];
+		if (driver === 'devicemapper' && deleted === true) {
+			ctx.findings.push(
+				finding('warning', 'driver.device-deleted', subject, `its device record says the thin device is deleted (deferred deletion): the daemon refuses to mount it, so this layer cannot be used`, raw.record?.path ?? undefined),
+			);
+		}
+	}
+	return raw.record;
 }
 
 function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<string, string[]>, tags: Map<string, RawImageStoreRefs>): Image {
@@ -64,7 +132,7 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	}
 	// Pre-1.10: the chain is the image's parent links (graph/<id>/json), ids bottom first.
 	const chain = img.layerIds ?? chainIds(img.diffIds);
-	const db = store.layout === 'v1' ? 'graph/' : 'layerdb';
+	const db = layerDb(store);
 	let size: number | null = 0;
 	chain.forEach((chainId, i) => {
 		use(ctx.layerImages, store.driver, chainId, img.id);
@@ -78,8 +146,9 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 			ctx.findings.push(finding('error', 'layer.diff-mismatch', `layer:${chainId}`, `layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`, `${layer.path}/diff`));
 		}
 		const expectedParent = i === 0 ? undefined : chain[i - 1];
-		if (layer.parent !== expectedParent) {
-			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `${db} parent is ${layer.parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, `${layer.path}/parent`));
+		const parent = layerParent(store, layer, id => use(ctx.layerImages, store.driver, id, img.id));
+		if (parent !== expectedParent) {
+			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `${db} parent is ${parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, layerFile(store, chainId, 'parent')));
 		}
 		if (size !== null) size = layer.size === undefined ? null : size + layer.size;
 	});
@@ -95,7 +164,7 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	const parent = img.parent ?? null;
 	// Pre-1.10 the parent image is the layer below, and image.layer-missing already says it is gone.
 	if (parent !== null && !store.images.has(parent) && store.layout !== 'v1') {
-		ctx.findings.push(finding('info', 'image.parent-missing', subject, `parent image ${parent} is not in the store`, `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`));
+		ctx.findings.push(finding('info', 'image.parent-missing', subject, `parent image ${parent} is not in the store`, store.layout === 'containerd' ? layerMeta(store, img.id) : `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`));
 	}
 	const refs = tags.get(img.id) ?? {tags: [], digests: []};
 	const kids = children.get(img.id) ?? [];
@@ -113,7 +182,7 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		intermediate: untagged && kids.length > 0,
 		dangling: untagged && kids.length === 0,
 		history,
-		size,
+		size: img.size ?? size,
 		lastUpdated: img.lastUpdated ?? null,
 		config: img.config ?? null,
 		architecture: img.architecture ?? null,
@@ -132,13 +201,13 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
 	let id: string | undefined = top;
 	while (id !== undefined) {
 		if (seen.has(id) || out.length >= maxDepth) {
-			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, store.layout === 'v1' ? `${layerMeta(store, id)}/json` : `${layerMeta(store, id)}/parent`));
+			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, layerFile(store, id, 'parent')));
 			break;
 		}
 		seen.add(id);
 		const layer = store.layers.get(id);
 		if (layer === undefined) {
-			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in ${store.layout === 'v1' ? 'graph/' : 'layerdb'}`, layerMeta(store, id)));
+			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in ${layerDb(store)}`, layerMeta(store, id)));
 			break;
 		}
 		out.push(layer);
@@ -152,7 +221,11 @@ function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
 	if (c.driver !== undefined) {
 		const store = ctx.raw.stores.get(c.driver);
 		if (store === undefined) {
-			ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" has no image store (image/${c.driver}/)`, `image/${c.driver}`));
+			if (isDriverName(c.driver) && driverInfo(c.driver)?.containerd === true) {
+				ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" is a snapshotter of the containerd image store, which could not be read from this root (see the root's findings)`, 'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db'));
+			} else {
+				ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" has no image store (image/${c.driver}/)`, `image/${c.driver}`));
+			}
 		}
 		return store;
 	}
@@ -168,7 +241,11 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	const driver = c.driver ?? store?.driver ?? null;
 	const mount = store?.mounts.get(c.id);
 	if (store !== undefined && mount === undefined) {
-		ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
+		if (store.layout === 'containerd') {
+			ctx.findings.push(finding('error', 'container.snapshot-missing', subject, `meta.db has no ${store.driver} snapshot keyed by its id (its RW snapshot): its RW and init layers are unknown`, layerMeta(store, c.id)));
+		} else {
+			ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
+		}
 	}
 	if (mount !== undefined) ctx.findings.push(...mount.findings);
 	const chain: ChainEntry[] = [];
@@ -177,18 +254,22 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			if (cacheId === undefined) continue;
 			const exists = dirExists(ctx, driver, cacheId);
 			if (!exists && isDriverName(driver)) {
-				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer directory is missing`, rwLayerPath(driver, cacheId) ?? undefined));
+				const miss = missingWhat(driver, cacheId, rwLayerPath(driver, cacheId));
+				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path));
 			}
-			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists});
+			const record = recordOf(ctx, driver, cacheId, subject, true);
+			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(record !== undefined ? {driverRecord: record} : {})});
 		}
-		if (mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
+		if (store?.layout !== 'containerd' && mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
 			ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
 		}
 	}
 	const imageId = c.image ?? null;
 	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
 	if (imageId !== null && image === undefined && store !== undefined) {
-		ctx.findings.push(finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, store.layout === 'v1' ? `graph/${imageId}` : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`));
+		ctx.findings.push(
+			finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`),
+		);
 	}
 	if (c.hasConfig && imageId === null) {
 		ctx.findings.push(finding('error', 'container.field-invalid', subject, `${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`, c.path));
@@ -197,16 +278,22 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	const parent = mount?.parent;
 	if (store !== undefined && driver !== null) {
 		const top = parent ?? image?.chainIds.at(-1);
-		if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent) {
-			ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, `${mount?.path}/parent`));
+		// containerd: an image whose config could not be read has no diff ids; its content findings say why.
+		if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent && !(store.layout === 'containerd' && image.diffIds.length === 0)) {
+			ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, store.layout === 'containerd' ? mount?.path : `${mount?.path}/parent`));
 		}
 		if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
-			ctx.findings.push(finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`));
+			ctx.findings.push(
+				store.layout === 'containerd'
+					? finding('error', 'mount.parent-missing', subject, 'its init snapshot (or RW snapshot) has no parent though its image has layers', mount.path)
+					: finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`),
+			);
 		}
 		// Pre-1.10 the mount's parent is the image id itself: a missing image is already container.image-missing.
 		if (top !== undefined && !(store.layout === 'v1' && image === undefined)) {
 			for (const layer of walkLayers(ctx, store, top, subject)) {
 				use(ctx.layerContainers, store.driver, layer.chainId, c.id);
+				const record = recordOf(ctx, store.driver, layer.cacheId, `layer:${layer.chainId}`, false);
 				chain.push({
 					role: 'image',
 					cacheId: layer.cacheId ?? null,
@@ -214,6 +301,7 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 					diffId: layer.diffId ?? null,
 					path: layerPath(store.driver, layer.cacheId),
 					pathExists: dirExists(ctx, store.driver, layer.cacheId),
+					...(record !== undefined ? {driverRecord: record} : {}),
 				});
 			}
 		}
@@ -249,7 +337,9 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 	const out = new Map<string, RawImageStoreRefs>();
 	for (const r of store.refs) {
 		if (!store.images.has(r.imageId) && store.images.size > 0) {
-			ctx.findings.push(finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, store.layout === 'v1' ? `repositories-${store.driver}` : `image/${store.driver}/repositories.json`));
+			ctx.findings.push(
+				finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, store.layout === 'v1' ? `repositories-${store.driver}` : store.layout === 'containerd' ? layerMeta(store, r.imageId) : `image/${store.driver}/repositories.json`),
+			);
 		}
 		let e = out.get(r.imageId);
 		if (e === undefined) out.set(r.imageId, (e = {tags: [], digests: []}));
@@ -264,7 +354,7 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 
 /** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
 export function link(raw: RawHost): Model {
-	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map()};
+	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set()};
 	for (const d of raw.driverDirs.values()) ctx.findings.push(...d.findings);
 	const images = new Map<string, Image>();
 	for (const store of raw.stores.values()) {
@@ -294,8 +384,10 @@ export function link(raw: RawHost): Model {
 			ctx.findings.push(...l.findings);
 			const exists = dirExists(ctx, store.driver, l.cacheId);
 			if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
-				ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, 'its directory in the driver is missing', layerPath(store.driver, l.cacheId) ?? undefined));
+				const miss = missingWhat(store.driver, l.cacheId, layerPath(store.driver, l.cacheId));
+				ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, `its ${miss.what} in the driver is missing`, miss.path));
 			}
+			const record = recordOf(ctx, store.driver, l.cacheId, `layer:${l.chainId}`, true);
 			const imageUsers = [...(ctx.layerImages.get(store.driver)?.get(l.chainId) ?? [])].sort(byString);
 			let createdBy: string | null = null;
 			for (const id of imageUsers) {
@@ -318,8 +410,15 @@ export function link(raw: RawHost): Model {
 				containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
 				createdBy,
 				metaPath: l.path,
+				...(record !== undefined ? {driverRecord: record} : {}),
 			});
 		}
+	}
+	// Records no layer or container owns (orphans: layerlens check lists them) keep their findings under the store.
+	const driverRecords: HostDriverRecord[] = [];
+	for (const d of raw.driverDirs.values()) {
+		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) ctx.findings.push(...r.findings);
+		driverRecords.push(...(d.hostRecords ?? []));
 	}
 	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
 	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;
@@ -338,6 +437,7 @@ export function link(raw: RawHost): Model {
 		containers: containers.sort((a, b) => byString(a.created ?? '', b.created ?? '') || byString(a.id, b.id)),
 		...(volumes !== undefined ? {volumes} : {}),
 		...(networks !== undefined ? {networks} : {}),
+		...(raw.driverDirs.size > 0 ? {driverRecords} : {}),
 		findings: ctx.findings.sort(compareFindings),
 	};
 }

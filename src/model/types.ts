@@ -1,4 +1,7 @@
 import type {Finding} from '../finding.ts';
+import type {DriverRecord, HostDriverRecord} from '../read/driver-meta.ts';
+
+export type {DriverRecord, DriverValue, HostDriverRecord} from '../read/driver-meta.ts';
 
 /** docker ps's status words. */
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -55,6 +58,8 @@ export type Layer = {
 	/** The history entry that made it, from the first image that has one. */
 	readonly createdBy: string | null;
 	readonly metaPath: string;
+	/** What the storage driver records about it outside its files (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
+	readonly driverRecord?: DriverRecord;
 };
 
 export type ChainEntry = {
@@ -63,7 +68,10 @@ export type ChainEntry = {
 	readonly chainId?: string;
 	readonly diffId?: string | null;
 	readonly path: string | null;
+	/** The layer's directory exists (devicemapper: its device record; zfs: always, nothing in the root can tell). */
 	readonly pathExists: boolean;
+	/** What the storage driver records about this layer outside its files (see Layer.driverRecord). */
+	readonly driverRecord?: DriverRecord;
 };
 
 export type Container = {
@@ -164,5 +172,7 @@ export type Model = {
 	readonly volumes?: Volume[];
 	/** Networks (network/files/local-kv.db); absent when not read. */
 	readonly networks?: Network[];
+	/** What storage drivers record about themselves (devicemapper's device set, pool files); absent when not read. */
+	readonly driverRecords?: HostDriverRecord[];
 	readonly findings: Finding[];
 };

@@ -1,5 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
-import {bool, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import {bool, digest, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawState = {
@@ -36,6 +36,8 @@ export type RawContainer = {
 	readonly networks?: Record<string, unknown>;
 	readonly hostConfig?: Record<string, unknown>;
 	readonly restartCount?: number;
+	/** Docker 24+ (containerd image store): `ImageManifest.digest`, the platform manifest the container was created from. */
+	readonly imageManifest?: string;
 	readonly findings: Finding[];
 };
 
@@ -146,6 +148,8 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const restartCount = field('RestartCount', num);
 	const networkSettings = field('NetworkSettings', obj);
 	const networks = obj(networkSettings?.['Networks']);
+	const manifest = str(obj(json['ImageManifest'])?.['digest']);
+	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
 	const state = readState(json['State'], subject, path, findings, file);
 	return {
 		id,
@@ -162,6 +166,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		...(mountPoints !== undefined ? {mountPoints} : {}),
 		...(restartCount !== undefined ? {restartCount} : {}),
 		...(networks !== undefined ? {networks} : {}),
+		...(imageManifest !== undefined ? {imageManifest} : {}),
 		...withHost,
 		findings,
 	};

@@ -1,4 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
+import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './driver-meta.ts';
 import {sourceErrorFinding} from './files.ts';
 import type {Source} from './source.ts';
 
@@ -16,8 +17,21 @@ export type DriverInfo = {
 	readonly family: 'diff' | 'flattened';
 	/** Where a container's RW and init layer keep their files, when not layerPath (legacy overlay: `upper/`). */
 	rwPath?(cacheId: string): string;
+	/** A containerd snapshotter (the containerd image store, src/read/containerd-store.ts): layer ids are its snapshot ids. */
+	readonly containerd?: true;
 	/** Layer content that cannot be read from a copy of the root: why (devicemapper thin devices, ZFS datasets, Windows layers). */
 	readonly contentNote?: string;
+	/**
+	 * What says that a layer exists, when not a directory in layersDir: 'file', one file per layer
+	 * there (devicemapper keeps a device record per layer in metadata/; moby removes a device's
+	 * mount point mnt/<id> when it unmounts it); 'unknown', nothing in the root (zfs: the layers are
+	 * datasets, and zfs/graph/<id> mount points are removed at unmount), so no layer is reported missing.
+	 */
+	readonly presence?: 'file' | 'unknown';
+	/** What an entry of layersDir is, for findings (default 'directory'). */
+	readonly entryName?: string;
+	/** Entries of layersDir that are not layers (devicemapper's base device and device-set records). */
+	skipEntry?(name: string): boolean;
 };
 
 export const drivers = {
@@ -33,19 +47,40 @@ export const drivers = {
 		layersDir: 'zfs/graph',
 		layerPath: id => `zfs/graph/${id}`,
 		family: 'flattened',
-		contentNote: 'zfs layers are ZFS datasets (<pool>/<id>); zfs/graph/<id> are only their mountpoints, empty in a file copy of the root',
+		presence: 'unknown',
+		contentNote:
+			"zfs layers are ZFS datasets <fsname>/<id> (each layer's dataset is shown); fsname, the daemon's zfs.fsname option or the dataset mounted on the data root, is not recorded in the root, and zfs/graph/<id> are only mount points (removed when a layer is unmounted, empty in a file copy): the layers' files and whether their datasets still exist cannot be known from the root",
 	},
 	devicemapper: {
-		layersDir: 'devicemapper/mnt',
+		layersDir: 'devicemapper/metadata',
 		layerPath: id => `devicemapper/mnt/${id}/rootfs`,
 		family: 'flattened',
-		contentNote: 'devicemapper layers are thin devices inside the pool (devicemapper/devicemapper/data); their files cannot be read offline; devicemapper/metadata/<id> records each device',
+		presence: 'file',
+		entryName: 'device record',
+		skipEntry: devicemapperSkip,
+		contentNote:
+			"devicemapper layers are thin devices inside the pool (devicemapper/devicemapper/data, or a block device); their files cannot be read offline; each layer's device record (devicemapper/metadata/<id>) and the device set's records are shown, and devicemapper/mnt/<id> are only mount points (removed at unmount)",
 	},
 	windowsfilter: {
 		layersDir: 'windowsfilter',
 		layerPath: id => `windowsfilter/${id}`,
 		family: 'flattened',
 		contentNote: 'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
+	},
+	// The containerd image store's snapshotters (docker-layout.md §6; containerd plugins/snapshots/{overlay,native}):
+	// config.v2.json's Driver names the snapshotter; a snapshot's directory is snapshots/<id>, <id> from the
+	// snapshotter's metadata.db. overlayfs keeps each snapshot's own changes in fs/ with kernel-overlay whiteouts.
+	overlayfs: {
+		layersDir: 'containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots',
+		layerPath: id => `containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots/${id}/fs`,
+		family: 'diff',
+		containerd: true,
+	},
+	native: {
+		layersDir: 'containerd/daemon/io.containerd.snapshotter.v1.native/snapshots',
+		layerPath: id => `containerd/daemon/io.containerd.snapshotter.v1.native/snapshots/${id}`,
+		family: 'flattened',
+		containerd: true,
 	},
 } as const satisfies Record<string, DriverInfo>;
 
@@ -55,12 +90,16 @@ export function isDriverName(name: string): name is DriverName {
 	return Object.hasOwn(drivers, name);
 }
 
-/** What a driver directory holds: the layer ids that have a directory there. */
+/** What a driver directory holds: the layer ids that have a directory (or, for devicemapper, a device record) there. */
 export type RawDriverDir = {
 	readonly name: string;
 	readonly present: boolean;
 	readonly layerIds: ReadonlySet<string>;
 	readonly findings: Finding[];
+	/** What the driver records about each layer outside its files (devicemapper, btrfs quotas, windowsfilter layerchain.json), by layer id. */
+	readonly records?: ReadonlyMap<string, RawDriverRecord>;
+	/** What the driver records about itself (devicemapper's device set and pool files). */
+	readonly hostRecords?: readonly HostDriverRecord[];
 };
 
 /** Lists `<driver>/` (or `aufs/diff`, `vfs/dir`, …) once: one directory read answers "does this layer's directory exist" for every layer. */
@@ -73,15 +112,35 @@ export function readDriverDir(source: Source, name: string): RawDriverDir {
 			findings: [finding('warning', 'driver.unknown', `store:${name}`, `unknown storage driver "${name}"`)],
 		};
 	}
-	const info = drivers[name];
+	const info: DriverInfo = drivers[name];
 	const listed = source.list(info.layersDir);
 	if (!listed.ok) {
 		if (listed.error.code === 'missing') {
-			return {name, present: false, layerIds: new Set(), findings: []};
+			// The driver's own records can still be there (devicemapper's pool files without metadata/).
+			const top = info.layersDir.split('/')[0]!;
+			const meta = top !== info.layersDir && source.stat(top).ok ? driverMeta(source, name, new Set()) : undefined;
+			if (meta === undefined) return {name, present: false, layerIds: new Set(), findings: []};
+			return {name, present: false, layerIds: new Set(), findings: [...meta.findings], records: meta.records, hostRecords: meta.host};
 		}
 		return {name, present: false, layerIds: new Set(), findings: [sourceErrorFinding(listed.error, `store:${name}`, `driver directory ${info.layersDir}`)]};
 	}
+	const kind = info.presence === 'file' ? 'file' : 'dir';
 	const ids = new Set<string>();
-	for (const e of listed.value) if (e.kind === 'dir') ids.add(e.name);
-	return {name, present: true, layerIds: ids, findings: []};
+	for (const e of listed.value) if (e.kind === kind && info.skipEntry?.(e.name) !== true) ids.add(e.name);
+	const meta = driverMeta(source, name, ids);
+	return {
+		name,
+		present: true,
+		layerIds: ids,
+		findings: meta === undefined ? [] : [...meta.findings],
+		...(meta !== undefined ? {records: meta.records, hostRecords: meta.host} : {}),
+	};
+}
+
+/** The driver's own records, for the drivers that keep them (driver-meta.ts). */
+function driverMeta(source: Source, name: string, ids: ReadonlySet<string>): DriverMeta | undefined {
+	if (name === 'devicemapper') return readDevicemapperMeta(source, ids);
+	if (name === 'btrfs') return readBtrfsQuotas(source);
+	if (name === 'windowsfilter') return readWindowsLayerChains(source, ids);
+	return undefined;
 }

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {type RawContainer, listContainerIds, readContainer} from './containers.ts';
-import {detectContainerdStore, driverNotes} from './containerd-store.ts';
+import {driverNotes, readContainerdStores} from './containerd-store.ts';
 import {type RawDriverDir, readDriverDir} from './drivers.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
@@ -55,6 +55,18 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		stores.set(driver, store);
 		for (const c of containers) if (c.hasConfig && (c.driver === undefined || c.driver === driver)) store.mounts.set(c.id, v1Mount(c.id, c.image));
 	}
+	// The containerd image store: one store per snapshotter (driver = the snapshotter's name).
+	if (!legacy && (parts.images || parts.layers || parts.mounts || parts.driverDirs)) {
+		const c8d = readContainerdStores(source, containers, [...stores.keys()], parts);
+		findings.push(...c8d.findings);
+		for (const [name, store] of c8d.stores) {
+			if (stores.has(name)) {
+				findings.push(finding('warning', 'layout.containerd-store', 'root', `image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`, `image/${name}`));
+				continue;
+			}
+			stores.set(name, store);
+		}
+	}
 	const driverDirs = new Map<string, RawDriverDir>();
 	if (parts.driverDirs) {
 		const names = new Set([...stores.keys(), ...layout.driverDirs]);
@@ -63,7 +75,6 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	}
 	if (parts.driverDirs) {
 		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));
-		findings.push(...detectContainerdStore(source, used, [...stores.keys()]).findings);
 		findings.push(...driverNotes([...new Set([...layout.driverDirs, ...used])].sort()));
 	}
 	const wantVolumes = parts.volumes ?? parts.driverDirs;

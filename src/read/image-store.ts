@@ -30,7 +30,21 @@ export type RawImage = {
 	readonly parent?: string;
 	/** imagedb/metadata/sha256/<hex>/lastUpdated */
 	readonly lastUpdated?: string;
+	/** containerd store: the size docker reports (its descriptors: index, manifest, config and compressed layers); else the sum of the layers' sizes. */
+	readonly size?: number;
+	/** containerd store: the content blobs read for it (index, manifest, config), with the sha256 of their bytes. */
+	readonly blobs?: readonly RawBlob[];
 	readonly findings: Finding[];
+};
+
+/** A content blob of the containerd store, as read: whether its file is there, and what its bytes hash to. */
+export type RawBlob = {
+	readonly role: 'index' | 'manifest' | 'config';
+	readonly digest: string;
+	readonly path: string;
+	readonly present: boolean;
+	/** 'sha256:<hex>' of the bytes read (equal to digest when intact). */
+	readonly actual?: string;
 };
 
 export type RawLayer = {
@@ -41,6 +55,12 @@ export type RawLayer = {
 	readonly parent?: string;
 	readonly cacheId?: string;
 	readonly size?: number;
+	/**
+	 * containerd store: a committed snapshot that is no image's layer but lies in a layer's parent
+	 * chain (the init snapshot of a build container a layer was committed on). It is mounted below
+	 * that layer, so chains walk through it; an image's diff ids skip it.
+	 */
+	readonly snapshotOnly?: true;
 	readonly findings: Finding[];
 };
 
@@ -53,12 +73,31 @@ export type RawMount = {
 	readonly findings: Finding[];
 };
 
+/** The containerd part of a store (layout 'containerd'). */
+export type RawContainerdStore = {
+	/** meta.db, relative to the root. */
+	readonly metaDb: string;
+	/** The snapshotter's own metadata.db, relative to the root. */
+	readonly snapshotterDb: string;
+	/** Directory ids (under the snapshotter's snapshots/) named by a record of the snapshotter's metadata.db, with that record's key and kind. */
+	readonly snapshotIds: ReadonlyMap<string, {readonly key: string; readonly kind: string}>;
+	/** meta.db snapshots of namespace moby for this snapshotter: key → backend key, parent key, directory id. */
+	readonly snapshots: ReadonlyMap<string, {readonly name?: string; readonly parent?: string; readonly id?: string; readonly kind?: string}>;
+	/** The snapshotter's metadata.db was read. */
+	readonly snapshotterDbRead: boolean;
+};
+
 export type RawRef = {readonly repo: string; readonly ref: string; readonly imageId: string};
 
 export type RawImageStore = {
 	readonly driver: string;
-	/** 'v1': synthesised from a pre-1.10 graph/ (src/read/graph-store.ts); absent for image/<driver>/. */
-	readonly layout?: 'v1';
+	/**
+	 * 'v1': synthesised from a pre-1.10 graph/ (src/read/graph-store.ts); 'containerd': from the
+	 * containerd image store, one store per snapshotter (src/read/containerd-store.ts); absent for image/<driver>/.
+	 */
+	readonly layout?: 'v1' | 'containerd';
+	/** layout 'containerd': what the checks need beyond images, layers and mounts. */
+	readonly containerd?: RawContainerdStore;
 	readonly refs: RawRef[];
 	readonly images: Map<string, RawImage>;
 	readonly layers: Map<string, RawLayer>;

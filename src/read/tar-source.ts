@@ -103,7 +103,7 @@ type TNode = {entry: Member | HardLink | undefined; children: Map<string, TNode>
 
 const markers = new Set(['image', 'containers', 'graph']);
 const containerMetadata = new Set(['config.v2.json', 'hostconfig.json', 'config.json']);
-const driverMetadata = new Set(['lower', 'link', 'lower-id']);
+const driverMetadata = new Set(['lower', 'link', 'lower-id', 'layerchain.json']);
 
 /** Whether parts[k..] (a path relative to a root at depth k) is a metadata file worth caching. */
 function isMetadata(parts: readonly string[], k: number): boolean {
@@ -111,10 +111,18 @@ function isMetadata(parts: readonly string[], k: number): boolean {
 	if (n < 2) return false;
 	const first = parts[k];
 	if (first === 'image') return true;
+	// The containerd image store: meta.db, the snapshotters' metadata.db, content blobs (manifests and configs are small).
+	if (first === 'containerd' && parts[k + 1] === 'daemon') {
+		const area = parts[k + 2] ?? '';
+		if (n === 4) return (area === 'io.containerd.metadata.v1.bolt' && parts[k + 3] === 'meta.db') || (area.startsWith('io.containerd.snapshotter.v1.') && parts[k + 3] === 'metadata.db');
+		return n === 6 && area === 'io.containerd.content.v1.content' && parts[k + 3] === 'blobs';
+	}
 	if (n !== 3) return false;
 	const last = parts[parts.length - 1] ?? '';
 	if (first === 'containers') return containerMetadata.has(last);
 	if (first === 'aufs' && parts[k + 1] === 'layers') return true;
+	// Driver records read for every layer: devicemapper device records, btrfs quotas.
+	if ((first === 'devicemapper' && parts[k + 1] === 'metadata') || (first === 'btrfs' && parts[k + 1] === 'quotas')) return true;
 	return driverMetadata.has(last);
 }
 

@@ -8,6 +8,7 @@
  * print), and nothing reads the disk.
  */
 import type {Container, Image, Layer, Model} from '../model/types.ts';
+import {drivers, isDriverName} from '../read/drivers.ts';
 
 /** One explained thing: a label (usually a path relative to the root) and what it is. */
 export type Note = {
@@ -103,10 +104,13 @@ const driverTable: Record<string, DriverFacts> = {
 	},
 };
 
+/** Drivers whose layers are snapshots of their parent (a whole file system each). */
+const snapshotDrivers = new Set(['btrfs', 'zfs', 'devicemapper']);
+
 const genericFacts = (driver: string): DriverFacts => ({
 	driver,
-	family: 'unknown',
-	layerDir: id => `${driver}/${id}`,
+	family: snapshotDrivers.has(driver) ? 'flattened' : 'unknown',
+	layerDir: id => (isDriverName(driver) ? drivers[driver].layerPath(id) : `${driver}/${id}`),
 	records: () => [],
 	whiteouts: driver === 'btrfs' || driver === 'zfs' || driver === 'devicemapper' ? 'each layer is a snapshot of its parent, so a deleted file is simply absent' : 'not described for this driver',
 	mountPoint: () => null,
@@ -120,8 +124,33 @@ const genericFacts = (driver: string): DriverFacts => ({
 					: 'creates an init and a RW layer on top of the image\'s top layer',
 });
 
+/** The containerd image store's snapshotters (docker-layout.md §6): layers and container layers are snapshots in containerd. */
+function isSnapshotter(driver: string | null): driver is 'overlayfs' | 'native' {
+	return driver === 'overlayfs' || driver === 'native';
+}
+
+const snapshotterRootOf = (sn: string): string => `containerd/daemon/io.containerd.snapshotter.v1.${sn}`;
+const containerdMetaDb = 'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db';
+
+const containerdFacts = (sn: 'overlayfs' | 'native'): DriverFacts => ({
+	driver: sn,
+	family: sn === 'overlayfs' ? 'diff' : 'flattened',
+	layerDir: id => drivers[sn].layerPath(id),
+	records: id =>
+		sn === 'overlayfs'
+			? [
+					{label: `${snapshotterRootOf(sn)}/snapshots/${id}/fs/`, text: 'the files this snapshot adds or changes, and its deletion markers'},
+					{label: `${snapshotterRootOf(sn)}/snapshots/${id}/work/`, text: "scratch space the kernel's overlayfs needs when this snapshot is the upper directory of a mount", optional: true},
+				]
+			: [{label: `${snapshotterRootOf(sn)}/snapshots/${id}/`, text: 'a complete copy of the file system as of this snapshot'}],
+	whiteouts: sn === 'overlayfs' ? 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y' : 'none: each snapshot is a full copy, so a deleted file is simply absent',
+	mountPoint: () => null,
+	onCreate: `prepares two snapshots in containerd (namespace moby): <container id>-init on the image's top layer, committed once the placeholders are written, and <container id> on top of it, active: the RW layer; the snapshotter gives each a directory ${snapshotterRootOf(sn)}/snapshots/<n>/, and mounts the union at rootfs/${sn}/<container id> while the container runs`,
+});
+
 export function driverFacts(driver: string | null): DriverFacts {
 	const d = driver ?? 'unknown';
+	if (isSnapshotter(driver)) return containerdFacts(driver);
 	return driverTable[d] ?? genericFacts(d);
 }
 
@@ -237,7 +266,16 @@ export function explainContainer(model: Model, c: Container): Section[] {
 			.map(n => ({label: `${dir}/${n.label}`, text: n.text, ...(n.optional === true && c.startedAt === null ? {optional: true} : {})})),
 	});
 	const mountDir = `image/${c.driver ?? '<driver>'}/layerdb/mounts/${c.id}`;
-	sections.push({
+	if (isSnapshotter(c.driver)) {
+		sections.push({
+			heading: 'its snapshots',
+			intro: 'In the containerd image store (Docker 24 and later, opt-in; the default from 29) there is no layerdb: the container\'s two layers are snapshots in containerd\'s meta.db, namespace moby, keyed by the container id: <id>-init (the init layer) and <id> (the RW layer, whose parent is <id>-init). Each names a backend key; the snapshotter\'s own metadata.db maps that key to the snapshot\'s directory number.',
+			notes: [
+				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${short(c.parentChainId)}...` : ''}`},
+				{label: `${snapshotterRootOf(c.driver)}/metadata.db`, text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`},
+			],
+		});
+	} else sections.push({
 		heading: 'its mount record',
 		intro: 'docker create records the container\'s two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.',
 		notes: [
@@ -280,11 +318,16 @@ export function explainImage(model: Model, i: Image): Section[] {
 	const facts = driverFacts(i.driver);
 	const top = i.chainIds.at(-1);
 	const layer = top === undefined ? undefined : model.layers.find(l => l.chainId === top && l.driver === i.driver);
-	const notes: Note[] = [
+	const notes: Note[] = isSnapshotter(i.driver)
+		? [
+				{label: i.path, text: "the image's manifest (or index) in containerd's content store: its sha256 is the image id; it names the config blob (rootfs.diff_ids, history, the defaults a container starts with) and the compressed layer blobs"},
+				{label: containerdMetaDb, text: 'images/<name>: each tag, fully qualified (docker.io/library/busybox:latest), points to the manifest digest; an untagged image is named moby-dangling@<digest>; the label org.mobyproject.image.parent records the parent of a classic build step'},
+			]
+		: [
 		{label: i.path, text: 'the image config; its sha256 is the image id'},
 		{label: `image/${i.driver}/imagedb/metadata/sha256/${i.id.replace(/^sha256:/, '')}/`, text: `local facts about the image, when there are any (a pulled, never tagged image has none): ${imageMetadataFiles.map(n => `${n.label}: ${n.text}`).join('; ')}`, optional: true},
 		{label: `image/${i.driver}/repositories.json`, text: 'maps tags (repo:tag) and digests (repo@sha256:...) to image ids; an untagged image is simply absent from it'},
-	];
+			];
 	const sections: Section[] = [{heading: `image ${i.tags[0] ?? short(i.id)}`, intro: whatImage, notes}];
 	if (layer !== undefined) sections.push(...explainLayer(model, layer, facts));
 	else sections.push({heading: 'the three names of a layer', intro: '', notes: [...idNotes]});
@@ -296,6 +339,21 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	const hex = l.chainId.replace(/^sha256:/, '');
 	const meta = `image/${l.driver}/layerdb/sha256/${hex}`;
 	const bottom = l.parent === null;
+	if (isSnapshotter(l.driver)) {
+		return [
+			{
+				heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+				intro: whatImageLayer,
+				notes: [
+					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${short(l.parent)}...)` : ''} and backend name`},
+					{label: `${snapshotterRootOf(l.driver)}/metadata.db`, text: `backend key → directory id${l.cacheId !== null ? ` (here ${l.cacheId})` : ''}, kind, and the disk usage recorded at commit`},
+					...(l.cacheId === null ? [] : facts.records(l.cacheId, bottom)),
+					{label: 'deletions', text: facts.whiteouts},
+				],
+			},
+			{heading: 'the three names of a layer', intro: '', notes: [...idNotes]},
+		];
+	}
 	return [
 		{
 			heading: `image layer ${short(l.chainId)} (${facts.driver})`,

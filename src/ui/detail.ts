@@ -3,7 +3,7 @@
  * its width and scrolls them). Pure, except for the file listing, which is passed in.
  */
 import type {Finding} from '../finding.ts';
-import type {Container, Image, Layer} from '../model/types.ts';
+import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText} from '../view/text-tree.ts';
@@ -239,6 +239,8 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	}
 	out.push(kv('cache id', clean(e?.cacheId ?? l?.cacheId ?? '-')));
 	out.push(kv('directory', dir === null ? '-' : clean(dir) + (exists ? '' : '  (missing)'), exists ? 'plain' : 'error'));
+	const record = e?.driverRecord ?? l?.driverRecord;
+	if (record !== undefined) out.push(...recordLines(record));
 	if (n.role === 'image') {
 		out.push(kv('size', humanSize(l?.size)));
 		out.push(kv('created by', l?.createdBy ? clean(l.createdBy) : '-'));
@@ -248,6 +250,17 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	} else if (n.container !== null) {
 		out.push(kv('driver', clean(n.container.driver ?? '-')));
 	}
+	return out;
+}
+
+/** What the storage driver records about the layer (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
+function recordLines(r: DriverRecord): Line[] {
+	const out: Line[] = [kv('driver record', r.path === null ? '(not on disk: derived)' : clean(r.path), 'dim')];
+	for (const [k, v] of Object.entries(r.fields)) {
+		if (Array.isArray(v)) out.push(...(v.length === 0 ? [kv(`  ${clean(k)}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${clean(k)}` : '', clean(x)))));
+		else out.push(kv(`  ${clean(k)}`, v === null ? '- (absent or invalid)' : clean(String(v)), v === null ? 'dim' : 'plain'));
+	}
+	if (r.note !== undefined) out.push(...wrap(clean(r.note), 56).map(l => text(`  ${l}`, 'dim')));
 	return out;
 }
 

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import type {Container, Image, Layer, Model, Network, Volume} from '../model/types.ts';
+import type {Container, DriverRecord, HostDriverRecord, Image, Layer, Model, Network, Volume} from '../model/types.ts';
 import type {Resolved, ResolvedAny} from '../model/resolve.ts';
 
 /**
@@ -31,6 +31,16 @@ export function imageJson(i: Image) {
 	};
 }
 
+/** A driver's record of a layer (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
+export function driverRecordJson(r: DriverRecord) {
+	return {path: r.path, fields: r.fields, ...(r.note !== undefined ? {note: r.note} : {})};
+}
+
+/** A driver's record of itself (devicemapper's device set and pool files). */
+export function hostDriverRecordJson(r: HostDriverRecord) {
+	return {driver: r.driver, what: r.what, ...driverRecordJson(r)};
+}
+
 export function layerJson(l: Layer) {
 	return {
 		chainId: l.chainId,
@@ -42,6 +52,7 @@ export function layerJson(l: Layer) {
 		path: l.path,
 		images: l.images,
 		containers: l.containers,
+		...(l.driverRecord !== undefined ? {driverRecord: driverRecordJson(l.driverRecord)} : {}),
 	};
 }
 
@@ -52,6 +63,7 @@ export function chainJson(c: Container) {
 		...(e.chainId !== undefined ? {chainId: e.chainId} : {}),
 		...(e.diffId !== undefined ? {diffId: e.diffId} : {}),
 		path: e.path,
+		...(e.driverRecord !== undefined ? {driverRecord: driverRecordJson(e.driverRecord)} : {}),
 	}));
 }
 
@@ -127,6 +139,7 @@ export function modelJson(m: Model) {
 		containers: m.containers.map(containerJson),
 		volumes: (m.volumes ?? []).map(volumeJson),
 		networks: (m.networks ?? []).map(networkJson),
+		driverRecords: (m.driverRecords ?? []).map(hostDriverRecordJson),
 		findings: m.findings.map(findingJson),
 	};
 }

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import type {Container, Image, Model} from '../model/types.ts';
+import type {Container, DriverRecord, Image, Model} from '../model/types.ts';
 import {shortId, humanSize, utc} from './format.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
@@ -50,6 +50,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 	out.push(
 		`${m.containers.length} container${m.containers.length === 1 ? '' : 's'}, ${m.images.length} image${m.images.length === 1 ? '' : 's'}, ${m.layers.length} layer${m.layers.length === 1 ? '' : 's'}, ${m.findings.length} finding${m.findings.length === 1 ? '' : 's'}`,
 	);
+	for (const r of m.driverRecords ?? []) out.push(`${p.title(clean(r.driver))} ${clean(r.what)}  ${r.path === null ? '' : p.dim(clean(r.path))}  ${recordText(r)}`.trimEnd());
 	for (const c of containers) {
 		out.push('');
 		out.push(`${p.title('container')} ${p.id(clean(c.name ?? '?'))} ${shortId(c.id)}  ${statusText(c)}  created ${utc(c.created)}${mark(p, bySubject.get(`container:${c.id}`))}`);
@@ -59,9 +60,9 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 			if (e.role === 'image') {
 				const l = e.chainId === undefined ? undefined : layerByKey.get(`${c.driver ?? ''}\0${e.chainId}`);
 				const by = l?.createdBy ? p.dim(`  <- ${step(l.createdBy)}`) : '';
-				rows.push(`${p.role('image')}  chain ${shortId(e.chainId)}  diff ${shortId(e.diffId)}  cache ${shortId(e.cacheId)}  ${path}${mark(p, e.chainId === undefined ? undefined : bySubject.get(`layer:${e.chainId}`))}${by}`);
+				rows.push(`${p.role('image')}  chain ${e.chainId?.endsWith('-init') === true ? `${shortId(e.chainId)}-init` : shortId(e.chainId)}  diff ${shortId(e.diffId)}  cache ${shortId(e.cacheId)}  ${path}${mark(p, e.chainId === undefined ? undefined : bySubject.get(`layer:${e.chainId}`))}${by}`);
 			} else {
-				const id = e.cacheId === null ? '-' : e.role === 'init' ? `${shortId(e.cacheId)}-init` : shortId(e.cacheId);
+				const id = e.cacheId === null ? '-' : e.role === 'init' && e.cacheId.endsWith('-init') ? `${shortId(e.cacheId)}-init` : shortId(e.cacheId);
 				rows.push(`${p.role(e.role === 'rw' ? 'rw   ' : 'init ')}  cache ${id}  ${path}`);
 			}
 		}
@@ -93,6 +94,12 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		out.push(renderFindings(relevant, p));
 	}
 	return out.join('\n') + '\n';
+}
+
+/** A driver record's fields on one line (`key value, key value`), or its note when it has no fields. */
+export function recordText(r: DriverRecord): string {
+	const fields = Object.entries(r.fields).map(([k, v]) => `${clean(k)} ${v === null ? '-' : Array.isArray(v) ? `[${v.map(x => clean(x)).join(', ')}]` : clean(String(v))}`);
+	return fields.length > 0 ? fields.join(', ') : r.note !== undefined ? clean(r.note) : '';
 }
 
 /** A history step as a person reads it: the builder's "/bin/sh -c #(nop) " prefix dropped, at most 50 characters. */

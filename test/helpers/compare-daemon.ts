@@ -25,10 +25,11 @@ export function compareWithDaemon(m: Model, e: Expected, driver: string): void {
     assert.is(mine.driver, c.GraphDriver.Name, `${who} driver`);
     const data = c.GraphDriver.Data as Record<string, string>;
     const rel = (p: string) => p.replace(`${e.root}/`, '');
-    if (driver === 'vfs') {
-      // vfs reports no directories in GraphDriver.Data; the RW dir is vfs/dir/<mount-id>.
-      assert.ok(c.GraphDriver.Data === null || data['UpperDir'] === undefined, 'vfs GraphDriver.Data has no UpperDir');
-      assert.is(mine.chain[0]!.path, `vfs/dir/${mine.mountId}`);
+    if (driver === 'vfs' || driver === 'btrfs') {
+      // vfs and btrfs report no directories in GraphDriver.Data (btrfs: Data is null); the RW dir is
+      // vfs/dir/<mount-id> or btrfs/subvolumes/<mount-id>.
+      assert.ok(c.GraphDriver.Data === null || data['UpperDir'] === undefined, `${driver} GraphDriver.Data has no UpperDir`);
+      assert.is(mine.chain[0]!.path, driver === 'vfs' ? `vfs/dir/${mine.mountId}` : `btrfs/subvolumes/${mine.mountId}`);
     } else {
       // The chain's directories are UpperDir followed by the LowerDir entries, in order.
       const expected = [data['UpperDir']!, ...data['LowerDir']!.split(':')].map(rel);
