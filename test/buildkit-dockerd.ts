@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import {openBolt, dumpBolt} from '../src/read/bbolt.ts';
 import {readBuildCache} from '../src/read/buildkit.ts';
 import {openSource} from '../src/load.ts';
+import {cli} from './helpers/run-cli.ts';
 import {DOCKER26_DIR, type Daemon, type Driver, cleanup, docker26Available, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
 
 const buildx = path.join(DOCKER26_DIR, 'cli-plugins', 'docker-buildx');
@@ -135,6 +136,16 @@ for (const [name, driver, avail] of cases) {
 				assert.is(goTime(o!.createdAt!), r.created, `${r.id} created`);
 			}
 			assert.ok(sized >= 3, `${sized} records with a stored size compared`);
+			// The same records in the model (layerlens model --json) and the tree's header, from the directory and from an archive.
+			const model = JSON.parse(cli(['model', '--json', '--root', d.root]).stdout) as {buildCache: {records: Array<{id: string; type: string; description: string}>; size: number}};
+			assert.equal(model.buildCache.records.map(r => r.id).sort(), cache.records.map(r => r.id).sort());
+			for (const r of du) assert.is(model.buildCache.records.find(x => x.id === r.id)!.type, r.type);
+			const tree = cli(['tree', '--root', d.root]);
+			assert.match(tree.stdout, new RegExp(`^build cache ${cache.records.length} BuildKit records, \\S+ recorded  ${cache.databases[0]!.replace(/\./g, '\\.')}$`, 'm'));
+			const archive = path.join(d.dir, 'root.tar.gz');
+			execFileSync('tar', ['-czf', archive, '-C', path.dirname(d.root), path.basename(d.root)]);
+			const fromArchive = JSON.parse(cli(['model', '--json', '--root', archive]).stdout) as typeof model;
+			assert.equal(fromArchive.buildCache, model.buildCache, 'the archive gives the same build cache');
 			const types = new Set(du.map(r => r.type));
 			assert.ok(types.has('regular') && types.has('source.local') && types.has('exec.cachemount'), [...types].join(' '));
 		} finally {

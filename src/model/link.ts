@@ -6,6 +6,7 @@ import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
 import {chainIds, realTime} from './ids.ts';
+import {linkBuildCache} from './build-cache.ts';
 import {linkNetworks, linkVolumes} from './volumes.ts';
 import type {ChainEntry, Container, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
 
@@ -422,6 +423,7 @@ export function link(raw: RawHost): Model {
 	}
 	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
 	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;
+	const buildCache = raw.buildCache !== undefined ? linkBuildCache(raw.buildCache, ctx.findings) : undefined;
 	const drv = new Set<string>();
 	for (const s of raw.stores.keys()) drv.add(s);
 	for (const c of containers) if (c.driver !== null) drv.add(c.driver);
@@ -438,6 +440,7 @@ export function link(raw: RawHost): Model {
 		...(volumes !== undefined ? {volumes} : {}),
 		...(networks !== undefined ? {networks} : {}),
 		...(raw.driverDirs.size > 0 ? {driverRecords} : {}),
+		...(buildCache !== undefined ? {buildCache} : {}),
 		findings: ctx.findings.sort(compareFindings),
 	};
 }

@@ -160,9 +160,40 @@ export type Network = {
 	readonly containers: NetworkAttachment[];
 };
 
+/** A BuildKit build cache record (what docker buildx du lists), from its metadata_v2.db. */
+export type BuildRecord = {
+	readonly id: string;
+	readonly description: string | null;
+	/** regular, source.local, exec.cachemount, frontend, internal (absent in the database: regular). */
+	readonly type: string;
+	/** Bytes BuildKit measured; null until it has (du then measures it live). */
+	readonly size: number | null;
+	readonly createdAt: string | null;
+	readonly lastUsedAt: string | null;
+	readonly usageCount: number | null;
+	readonly parent: string | null;
+	/** The snapshot was committed; false or null: a mutable record (a cache mount, a context). */
+	readonly committed: boolean | null;
+	readonly diffId: string | null;
+	readonly blob: string | null;
+};
+
+export type BuildCache = {
+	/** The metadata_v2.db files read, relative to the root. */
+	readonly databases: string[];
+	readonly records: BuildRecord[];
+	/** Sum of the recorded sizes. */
+	readonly size: number;
+};
+
 export type Model = {
 	readonly root: string;
 	readonly sourceKind: 'dir' | 'archive';
+	/**
+	 * --containerd-root: a system containerd's root (directory or archive) read as if it were at
+	 * `shownAs` (containerd/daemon) under the Docker root; paths under `shownAs` are in `location`.
+	 */
+	readonly containerdRoot?: {readonly location: string; readonly kind: 'dir' | 'archive'; readonly shownAs: string};
 	readonly layout: string;
 	readonly drivers: string[];
 	readonly images: Image[];
@@ -174,5 +205,7 @@ export type Model = {
 	readonly networks?: Network[];
 	/** What storage drivers record about themselves (devicemapper's device set, pool files); absent when not read. */
 	readonly driverRecords?: HostDriverRecord[];
+	/** BuildKit's build cache; absent when not read (ls). */
+	readonly buildCache?: BuildCache;
 	readonly findings: Finding[];
 };

@@ -5,6 +5,7 @@ import {type RawDriverDir, readDriverDir} from './drivers.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
 import {type Layout, readLayout} from './layout.ts';
+import {type RawBuildCache, readBuildCache} from './buildkit.ts';
 import {type RawNetworks, readNetworks} from './networks.ts';
 import type {Source} from './source.ts';
 import {type RawVolumes, readVolumes} from './volumes.ts';
@@ -22,6 +23,8 @@ export type RawHost = {
 	readonly volumes?: RawVolumes;
 	/** network/files/local-kv.db; absent when not read. */
 	readonly networks?: RawNetworks;
+	/** BuildKit's build cache records (buildkit/metadata_v2.db, buildkit/<worker>/metadata_v2.db); absent when not read. */
+	readonly buildCache?: RawBuildCache;
 	readonly findings: Finding[];
 };
 
@@ -80,6 +83,7 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	const wantVolumes = parts.volumes ?? parts.driverDirs;
 	const volumes = wantVolumes ? readVolumes(source) : undefined;
 	const networks = wantVolumes ? readNetworks(source) : undefined;
+	const buildCache = wantVolumes ? readBuildCache(source) : undefined;
 	return {
 		location: source.location,
 		sourceKind: source.kind,
@@ -90,6 +94,7 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		containers,
 		...(volumes !== undefined ? {volumes} : {}),
 		...(networks !== undefined ? {networks} : {}),
+		...(buildCache !== undefined ? {buildCache} : {}),
 		findings,
 	};
 }

@@ -53,6 +53,11 @@ export type TarSourceOptions = {
 	onProgress?: ((bytes: number) => void) | undefined;
 	/** Largest metadata member kept in memory (default 1 MiB, at most 64 MiB). */
 	maxMemberBytes?: number | undefined;
+	/**
+	 * What the archive holds: a Docker root (default), or a containerd root (--containerd-root),
+	 * found by its io.containerd.* directories, whose meta.db, snapshotter databases and blobs are kept.
+	 */
+	layout?: 'docker' | 'containerd' | undefined;
 };
 
 /** Gzip archives at most this large may be inflated again to read uncached content. */
@@ -102,6 +107,35 @@ type HardLink = {readonly kind: 'hardlink'; readonly linkname: string; readonly 
 type TNode = {entry: Member | HardLink | undefined; children: Map<string, TNode> | undefined};
 
 const markers = new Set(['image', 'containers', 'graph']);
+/** What marks a containerd root (--containerd-root: /var/lib/containerd, or a copy of it). */
+export function isContainerdMarker(name: string): boolean {
+	return name === 'io.containerd.metadata.v1.bolt' || name === 'io.containerd.content.v1.content' || name.startsWith('io.containerd.snapshotter.v1.');
+}
+
+/** Whether parts[k..] (a path relative to a containerd root at depth k) is meta.db, a snapshotter's metadata.db or a content blob (manifests and configs are small). */
+function isContainerdMetadata(parts: readonly string[], k: number): boolean {
+	const n = parts.length - k;
+	const area = parts[k] ?? '';
+	if (n === 2) return (area === 'io.containerd.metadata.v1.bolt' && parts[k + 1] === 'meta.db') || (area.startsWith('io.containerd.snapshotter.v1.') && parts[k + 1] === 'metadata.db');
+	return n === 4 && area === 'io.containerd.content.v1.content' && parts[k + 1] === 'blobs';
+}
+
+/** Whether a directory at parts[k..] (relative to a containerd root) can hold what isContainerdMetadata keeps. */
+function mayHoldContainerdMetadata(parts: readonly string[], k: number): boolean {
+	const n = parts.length - k;
+	if (n <= 0) return true;
+	const area = parts[k] ?? '';
+	if (area === 'io.containerd.content.v1.content') return n === 1 || (parts[k + 1] === 'blobs' && n <= 3);
+	return n === 1 && (area === 'io.containerd.metadata.v1.bolt' || area.startsWith('io.containerd.snapshotter.v1.'));
+}
+
+/** Whether a directory at parts (relative to the root) can hold metadata files: the walk after parsing descends only there. */
+function mayHoldMetadata(parts: readonly string[], containerd: boolean): boolean {
+	if (containerd) return mayHoldContainerdMetadata(parts, 0);
+	if (parts[0] === 'image') return true;
+	if (parts[0] === 'containerd' && parts[1] === 'daemon') return mayHoldContainerdMetadata(parts, 2);
+	return parts.length < 3;
+}
 const containerMetadata = new Set(['config.v2.json', 'hostconfig.json', 'config.json']);
 const driverMetadata = new Set(['lower', 'link', 'lower-id', 'layerchain.json']);
 
@@ -112,13 +146,13 @@ function isMetadata(parts: readonly string[], k: number): boolean {
 	const first = parts[k];
 	if (first === 'image') return true;
 	// The containerd image store: meta.db, the snapshotters' metadata.db, content blobs (manifests and configs are small).
-	if (first === 'containerd' && parts[k + 1] === 'daemon') {
-		const area = parts[k + 2] ?? '';
-		if (n === 4) return (area === 'io.containerd.metadata.v1.bolt' && parts[k + 3] === 'meta.db') || (area.startsWith('io.containerd.snapshotter.v1.') && parts[k + 3] === 'metadata.db');
-		return n === 6 && area === 'io.containerd.content.v1.content' && parts[k + 3] === 'blobs';
-	}
-	if (n !== 3) return false;
+	if (first === 'containerd' && parts[k + 1] === 'daemon') return isContainerdMetadata(parts, k + 2);
 	const last = parts[parts.length - 1] ?? '';
+	// The daemon's bbolt databases: volumes, networks, BuildKit's cache records.
+	if (first === 'volumes' && n === 2 && last === 'metadata.db') return true;
+	if (first === 'network' && n === 3 && parts[k + 1] === 'files' && last === 'local-kv.db') return true;
+	if (first === 'buildkit' && (n === 2 || n === 3) && last === 'metadata_v2.db') return true;
+	if (n !== 3) return false;
 	if (first === 'containers') return containerMetadata.has(last);
 	if (first === 'aufs' && parts[k + 1] === 'layers') return true;
 	// Driver records read for every layer: devicemapper device records, btrfs quotas.
@@ -240,6 +274,9 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 	const format = detectFormat(head, fileStat.size);
 	if ('error' in format) return fail('io', location, format.error);
 	const gzip = format.gzip;
+	const c8d = opts.layout === 'containerd';
+	const isMarker = (name: string): boolean => (c8d ? isContainerdMarker(name) : markers.has(name));
+	const metadata = (parts: readonly string[], k: number): boolean => (c8d ? isContainerdMetadata(parts, k) : isMetadata(parts, k));
 
 	const problems: string[] = [];
 	let dropped = 0;
@@ -289,7 +326,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 			commonPrefix.length = i;
 		}
 		for (let i = 0; i < parts.length && i < shallowestMarker; i++) {
-			if (markers.has(parts[i] ?? '') && (i < parts.length - 1 || kind === 'dir')) {
+			if (isMarker(parts[i] ?? '') && (i < parts.length - 1 || kind === 'dir')) {
 				shallowestMarker = i;
 				break;
 			}
@@ -374,7 +411,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 		current = member;
 		if (member.kind !== 'file' || member.unreadable !== undefined || h.size > maxMember || h.dataSize !== h.size) return false;
 		const depths: number[] = [];
-		for (let k = 0; k <= bound && k < parts.length; k++) if (isMetadata(parts, k)) depths.push(k);
+		for (let k = 0; k <= bound && k < parts.length; k++) if (metadata(parts, k)) depths.push(k);
 		if (depths.length === 0) return false;
 		member.depths = depths;
 		cached.add(member);
@@ -420,7 +457,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 		for (const item of level) {
 			if (!isDirNode(item.node) || item.node.children === undefined) continue;
 			for (const [name, child] of item.node.children) {
-				if (markers.has(name) && isDirNode(child)) {
+				if (isMarker(name) && isDirNode(child)) {
 					hits.push({node: item.node, path: pathOf(item)});
 					break;
 				}
@@ -439,7 +476,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 		}
 		level = next;
 	}
-	if (!found) problem('no image/, containers/ or graph/ directory in the archive; using its top level as the root');
+	if (!found) problem(c8d ? 'no io.containerd.* directory in the archive; using its top level as the containerd root' : 'no image/, containers/ or graph/ directory in the archive; using its top level as the root');
 
 	// Keep cached data only for metadata paths under the root; note the metadata not cached.
 	const keep = new Set<Member>();
@@ -447,14 +484,14 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 	const walk = (node: TNode, parts: string[]): void => {
 		if (node.entry !== undefined && parts.length > 0) {
 			const m = resolve(node.entry);
-			if (m.kind === 'file' && isMetadata(parts, 0)) {
+			if (m.kind === 'file' && metadata(parts, 0)) {
 				if (m.data !== undefined) keep.add(m);
 				else if (m.unreadable === undefined && m.size <= maxMember && m.size > 0) missing.add(m);
 			}
 		}
 		if (node.children === undefined || !isDirNode(node)) return;
 		// Only the top levels can hold metadata paths.
-		if (parts.length >= 3 && parts[0] !== 'image') return;
+		if (!mayHoldMetadata(parts, c8d)) return;
 		for (const [name, child] of node.children) {
 			parts.push(name);
 			walk(child, parts);

@@ -127,11 +127,18 @@ export function networkJson(n: Network) {
 	};
 }
 
+/** --containerd-root: where the paths under `shownAs` (containerd/daemon) really are; null without the option. */
+export function containerdRootJson(m: Model) {
+	const c = m.containerdRoot;
+	return c === undefined ? null : {location: c.location, kind: c.kind, shownAs: c.shownAs};
+}
+
 /** `layerlens model`: everything. */
 export function modelJson(m: Model) {
 	return {
 		schema,
 		root: m.root,
+		containerdRoot: containerdRootJson(m),
 		layout: m.layout,
 		drivers: m.drivers,
 		images: m.images.map(imageJson),
@@ -140,6 +147,7 @@ export function modelJson(m: Model) {
 		volumes: (m.volumes ?? []).map(volumeJson),
 		networks: (m.networks ?? []).map(networkJson),
 		driverRecords: (m.driverRecords ?? []).map(hostDriverRecordJson),
+		buildCache: m.buildCache ?? null,
 		findings: m.findings.map(findingJson),
 	};
 }
@@ -182,6 +190,7 @@ export function treeJson(m: Model, containers: readonly Container[], images: rea
 	return {
 		schema,
 		root: m.root,
+		containerdRoot: containerdRootJson(m),
 		containers: containers.map(c => {
 			const img = c.imageId === null ? undefined : byId.get(`${c.driver ?? ''}\0${c.imageId}`);
 			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};

@@ -47,9 +47,14 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 	const imageByKey = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
 	const layerByKey = new Map(m.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
 	out.push(`${p.title('Docker root')} ${clean(m.root)}  layout ${m.layout}  driver${m.drivers.length === 1 ? '' : 's'} ${m.drivers.map(clean).join(', ') || '-'}`);
+	if (m.containerdRoot !== undefined) out.push(`${p.title('containerd root')} ${clean(m.containerdRoot.location)}${m.containerdRoot.kind === 'archive' ? ' (archive)' : ''}  ${p.dim(`(--containerd-root; its paths are shown as ${clean(m.containerdRoot.shownAs)}/…)`)}`);
 	out.push(
 		`${m.containers.length} container${m.containers.length === 1 ? '' : 's'}, ${m.images.length} image${m.images.length === 1 ? '' : 's'}, ${m.layers.length} layer${m.layers.length === 1 ? '' : 's'}, ${m.findings.length} finding${m.findings.length === 1 ? '' : 's'}`,
 	);
+	const bc = m.buildCache;
+	if (bc !== undefined && bc.records.length > 0) {
+		out.push(`${p.title('build cache')} ${bc.records.length} BuildKit record${bc.records.length === 1 ? '' : 's'}, ${humanSize(bc.size)} recorded  ${p.dim(bc.databases.map(clean).join(', '))}`);
+	}
 	for (const r of m.driverRecords ?? []) out.push(`${p.title(clean(r.driver))} ${clean(r.what)}  ${r.path === null ? '' : p.dim(clean(r.path))}  ${recordText(r)}`.trimEnd());
 	for (const c of containers) {
 		out.push('');
