@@ -44,6 +44,8 @@ export const driverStyle: Record<string, WhiteoutStyle> = {
 	// containerd snapshotters (the containerd image store): overlayfs as the kernel's overlay, native as full copies.
 	overlayfs: 'overlay',
 	native: 'none',
+	// The legacy overlay driver (moby@v20.10.24 daemon/graphdriver/overlay/overlay.go): see makeView.
+	overlay: 'overlay',
 };
 
 /** Drivers whose layer data is not in plain files of the root (or is not supported yet). */
@@ -51,7 +53,6 @@ export function unsupportedDriver(driver: string): string | undefined {
 	if (driverStyle[driver] !== undefined) return undefined;
 	if (driver === 'zfs' || driver === 'devicemapper') return `${driver} keeps layer data in ${driver === 'zfs' ? 'ZFS datasets' : 'thin devices'}, not in files of the root`;
 	if (driver === 'windowsfilter') return 'windowsfilter layers (Windows containers) are not read';
-	if (driver === 'overlay') return 'the legacy overlay driver is not read yet (its image layers are flattened `root/` directories, its containers `upper/` over `lower-id`)';
 	return `unknown storage driver "${driver}"`;
 }
 
@@ -64,6 +65,15 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 	if (why !== undefined) return {ok: false, error: why};
 	const style = driverStyle[driver]!;
 	if (layers.length === 0) return {ok: false, error: `${subject}: no layer directory`};
+	if (driver === 'overlay') {
+		// Legacy overlay: an image layer is a full (hard-linked) copy in root/, so a view whose top is an
+		// image layer is that one directory. A container's RW and init layers keep their changes in
+		// upper/ (kernel whiteouts; the RW upper starts as a copy of the init's) over the root/ of the
+		// image layer lower-id names: the view is those uppers over the top image layer only.
+		const firstImage = layers.findIndex(l => l.role === 'image');
+		if (firstImage === 0) return {ok: true, view: {driver, style: 'none', layers: layers.slice(0, 1), subject}};
+		return {ok: true, view: {driver, style, layers: firstImage < 0 ? layers : layers.slice(0, firstImage + 1), subject}};
+	}
 	return {ok: true, view: {driver, style, layers: style === 'none' ? layers.slice(0, 1) : layers, subject}};
 }
 

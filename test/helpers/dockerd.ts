@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export type Driver = 'vfs' | 'overlay2' | 'fuse-overlayfs' | 'btrfs' | 'overlayfs';
+export type Driver = 'vfs' | 'overlay2' | 'fuse-overlayfs' | 'btrfs' | 'overlayfs' | 'overlay';
 /** The drivers every end-to-end suite runs on (btrfs needs a btrfs data root, overlayfs dockerd 26: see startDockerd). */
 export const DRIVERS: readonly Driver[] = ['vfs', 'overlay2', 'fuse-overlayfs'];
 
