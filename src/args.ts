@@ -9,6 +9,8 @@ export type Args = {
 	readonly command: CommandName | null;
 	readonly refs: string[];
 	readonly root: string | null;
+	/** --containerd-root: a system containerd's root, read as if at containerd/daemon under the root. */
+	readonly containerdRoot: string | null;
 	readonly json: boolean;
 	readonly color: boolean;
 	readonly sample: boolean;
@@ -78,6 +80,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 			strict: true,
 			options: {
 				root: {type: 'string', short: 'r'},
+				'containerd-root': {type: 'string'},
 				json: {type: 'boolean'},
 				'no-color': {type: 'boolean'},
 				sample: {type: 'boolean'},
@@ -129,6 +132,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000) return {ok: false, error: `--interval takes milliseconds, 50 or more, not "${values.interval}"`};
 	if ((command === 'compare' || command === 'watch') && values.sample) return {ok: false, error: `--sample does not apply to ${command}`};
 	if (command === 'compare' && values.root !== undefined) return {ok: false, error: 'compare takes its two roots as arguments, not --root'};
+	if (command === 'compare' && values['containerd-root'] !== undefined) return {ok: false, error: '--containerd-root does not apply to compare (each snapshot would need its own)'};
+	if (values['containerd-root'] === '') return {ok: false, error: '--containerd-root takes a directory or an archive'};
 	if (values.sample && values.root !== undefined) return {ok: false, error: '--sample and --root cannot be used together'};
 	return {
 		ok: true,
@@ -136,6 +141,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 			command,
 			refs: rest,
 			root: values.root ?? null,
+			containerdRoot: values['containerd-root'] ?? null,
 			json: values.json ?? false,
 			color: !(values['no-color'] ?? false),
 			sample: values.sample ?? false,
@@ -203,6 +209,11 @@ REF: a full id, a unique id prefix (4+ hex characters), a container name, an ima
 Options:
   -r, --root PATH  the Docker root to read: a directory, or a .tar/.tar.gz/.tgz of one
                    (default /var/lib/docker); never written to
+  --containerd-root PATH  a system containerd's root (/var/lib/containerd, or a copy or a
+                   .tar/.tar.gz/.tgz of it): the images and layers of a Docker 29 host whose
+                   dockerd uses the system containerd. Read as if it were the root's
+                   containerd/daemon/ (paths are shown so); never written to. Refused by
+                   compare, and when the root has its own containerd/daemon/
   --json           JSON instead of text
   --sample         read the sample state shipped with layerlens
   --or-sample      use the sample when /var/lib/docker is not there (what npm start does)

@@ -12,7 +12,7 @@ import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
-import {loadModel, openRoot} from './load.ts';
+import {loadModel, openRoots} from './load.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
 import {clean} from './view/sanitize.ts';
@@ -96,7 +96,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		if (args.command === 'compare') return await compareCommand(args, io);
 		if (args.command === 'watch') return await watchCommand(args, io, args.root ?? defaultRoot);
 		const root = chooseRoot(args, io);
-		const opened = await openRoot(root);
+		const opened = await openRoots(root, args.containerdRoot);
 		if (!opened.ok) throw new UsageError(opened.error);
 		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {

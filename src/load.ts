@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import {openDirSource} from './read/dir-source.ts';
 import {type RawHost, type ReadParts, allParts, readHost} from './read/host.ts';
+import {containerdRoot} from './read/containerd-store.ts';
+import {mountSource} from './read/mounted-source.ts';
 import type {Source} from './read/source.ts';
-import {openTarSource} from './read/tar-source.ts';
+import {isContainerdMarker, openTarSource} from './read/tar-source.ts';
 import {finding} from './finding.ts';
 import {link} from './model/link.ts';
 import {runFastChecks} from './checks/index.ts';
@@ -16,7 +18,10 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const raw = readHost(source, parts);
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
-	return {model: link(raw), source, raw, isDockerRoot: raw.isDockerRoot};
+	const model = link(raw);
+	const mounted = source.mounted;
+	// Paths stay virtual (relative to the Docker root): the model says where those under containerd/daemon really are.
+	return {model: mounted === undefined ? model : {...model, containerdRoot: {location: mounted.location, kind: mounted.kind, shownAs: mounted.at}}, source, raw, isDockerRoot: raw.isDockerRoot};
 }
 
 /**
@@ -40,7 +45,7 @@ export type OpenResult = {readonly ok: true; readonly source: Source} | {readonl
  * Opens what --root names: a directory, or a .tar / .tar.gz / .tgz archive of a Docker root
  * (read in place, never extracted). Errors come back as one line for the user.
  */
-export async function openRoot(root: string, onProgress?: (bytes: number) => void): Promise<OpenResult> {
+export async function openRoot(root: string, onProgress?: (bytes: number) => void, layout: 'docker' | 'containerd' = 'docker'): Promise<OpenResult> {
 	let st: fs.Stats;
 	try {
 		st = fs.statSync(root);
@@ -57,7 +62,30 @@ export async function openRoot(root: string, onProgress?: (bytes: number) => voi
 		return {ok: true, source: openDirSource(root)};
 	}
 	if (!st.isFile()) return {ok: false, error: `${root}: not a directory or an archive`};
-	const opened = await openTarSource(root, onProgress === undefined ? {} : {onProgress});
+	const opened = await openTarSource(root, {layout, ...(onProgress === undefined ? {} : {onProgress})});
 	if (!opened.ok) return {ok: false, error: `${root}: ${opened.error.message}`};
 	return {ok: true, source: opened.value};
+}
+
+/**
+ * Opens the Docker root, and with --containerd-root a system containerd's root (a directory or an
+ * archive, e.g. /var/lib/containerd) mounted at containerd/daemon (mounted-source.ts), where a
+ * dockerd-managed containerd keeps the same data. Refused (one line for the user): a containerd
+ * root without any io.containerd.* directory, and a Docker root that has its own non-empty
+ * containerd/daemon, which the mount would hide.
+ */
+export async function openRoots(root: string, containerd: string | null, onProgress?: (bytes: number) => void): Promise<OpenResult> {
+	const base = await openRoot(root, onProgress);
+	if (!base.ok || containerd === null) return base;
+	const own = base.source.list(containerdRoot);
+	if (own.ok && own.value.length > 0) {
+		return {ok: false, error: `${root} has its own containerd store in ${containerdRoot}/ (a containerd dockerd started itself); --containerd-root would hide it: leave the option out`};
+	}
+	const inner = await openRoot(containerd, onProgress, 'containerd');
+	if (!inner.ok) return {ok: false, error: `--containerd-root ${inner.error}`};
+	const top = inner.source.list('');
+	if (!top.ok || !top.value.some(e => e.kind === 'dir' && isContainerdMarker(e.name))) {
+		return {ok: false, error: `--containerd-root ${containerd}: not a containerd root (no io.containerd.metadata.v1.bolt/, io.containerd.content.v1.content/ or io.containerd.snapshotter.v1.*/)`};
+	}
+	return {ok: true, source: mountSource(base.source, containerdRoot, inner.source)};
 }

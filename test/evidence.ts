@@ -1,10 +1,10 @@
 import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {ageAtimes, atimes, fingerprint} from './helpers/fingerprint.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {cli, repo} from './helpers/run-cli.ts';
 
@@ -45,44 +45,6 @@ function everyCommand(root: string): string[][] {
 					['export', m.containers[0].name, '-o', exportOut, '--hash'],
 				]),
 	].map(args => [...args, '--root', root]);
-}
-
-function fingerprint(root: string): Map<string, string> {
-	const out = new Map<string, string>();
-	const walk = (rel: string) => {
-		const abs = path.join(root, rel);
-		const st = fs.lstatSync(abs);
-		let extra = '';
-		if (st.isFile()) extra = createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
-		else if (st.isSymbolicLink()) extra = fs.readlinkSync(abs);
-		else if (st.isCharacterDevice() || st.isBlockDevice()) extra = String(st.rdev);
-		out.set(rel, [st.mode, st.uid, st.gid, st.size, st.mtimeMs, extra].join(' '));
-		if (st.isDirectory()) for (const name of fs.readdirSync(abs).sort()) walk(rel === '' ? name : `${rel}/${name}`);
-	};
-	walk('');
-	return out;
-}
-
-function atimes(root: string): Map<string, number> {
-	const out = new Map<string, number>();
-	const walk = (rel: string) => {
-		const abs = path.join(root, rel);
-		const st = fs.lstatSync(abs);
-		if (st.isFile()) out.set(rel, st.atimeMs);
-		if (st.isDirectory()) for (const name of fs.readdirSync(abs)) walk(rel === '' ? name : `${rel}/${name}`);
-	};
-	walk('');
-	return out;
-}
-
-/** Sets every file's access time far before its modification time, so that any read that updates access times (relatime) shows. */
-function ageAtimes(root: string): void {
-	const walk = (abs: string) => {
-		const st = fs.lstatSync(abs);
-		if (st.isFile()) fs.utimesSync(abs, new Date(1000), st.mtime);
-		if (st.isDirectory()) for (const name of fs.readdirSync(abs)) walk(path.join(abs, name));
-	};
-	walk(root);
 }
 
 function roots(): Array<[string, string]> {

@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
 import {exportTar, manifestLine} from '../files/export.ts';
-import {openOutput} from '../files/output.ts';
+import {checkOutputPath, openOutput} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
@@ -334,6 +334,10 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
 		await out.flush();
 	} else {
+		// Never inside the containerd root mounted with --containerd-root either.
+		const mounted = source.mounted;
+		const inMount = mounted === undefined ? undefined : (checkOutputPath(target, mounted.location, mounted.kind) ?? (args.hash ? checkOutputPath(`${target}.sha256`, mounted.location, mounted.kind) : undefined));
+		if (inMount !== undefined) throw new UsageError(inMount.replace('the Docker root being read', 'the containerd root being read'));
 		const file = openOutput(target, source.location, source.kind);
 		if (!file.ok) throw new UsageError(file.error);
 		const manifest = args.hash ? openOutput(`${target}.sha256`, source.location, source.kind) : undefined;

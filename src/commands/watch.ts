@@ -1,5 +1,5 @@
 import type {Args} from '../args.ts';
-import {loadModel, openRoot} from '../load.ts';
+import {loadModel, openRoots} from '../load.ts';
 import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/compare.ts';
 import {walk} from '../teach/walk.ts';
 import {makePaint, type Paint} from '../view/paint.ts';
@@ -13,10 +13,11 @@ const contentDepth = 3;
 /** File lines printed per step before "... and N more". */
 const stepLimit = 80;
 
-async function look(root: string, first = false): Promise<Snapshot> {
-	const opened = await openRoot(root);
+async function look(root: string, containerdRoot: string | null, first = false): Promise<Snapshot> {
+	const opened = await openRoots(root, containerdRoot);
 	if (!opened.ok) throw new UsageError(opened.error);
 	if (opened.source.kind !== 'dir') throw new UsageError(`${root}: watch follows a live root, a directory; use compare for archives`);
+	if (opened.source.mounted !== undefined && opened.source.mounted.kind !== 'dir') throw new UsageError(`--containerd-root ${containerdRoot}: watch follows a live root, a directory, not an archive`);
 	const loaded = loadModel(opened.source);
 	if (first && !loaded.isDockerRoot) throw new UsageError(`${root}: not a Docker root (no containers/, image/ or driver directories)`);
 	return {model: loaded.model, listing: walk(opened.source, {hashMax: 0, contentDepth})};
@@ -78,11 +79,12 @@ function stepJson(c: Comparison, now: number) {
 export async function watchCommand(args: Args, io: Io, root: string, signal?: AbortSignal): Promise<number> {
 	const noColor = !args.color || (io.env['NO_COLOR'] ?? '') !== '' || io.stdout.isTTY !== true;
 	const p = makePaint(noColor ? 0 : 1);
-	let prev = await look(root, true);
+	let prev = await look(root, args.containerdRoot, true);
 	const m = prev.model;
 	const start = Date.now();
-	if (args.json) io.stdout.write(JSON.stringify({kind: 'start', time: new Date(start).toISOString(), root, containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
-	else io.stdout.write(`${p.title('watching')} ${clean(root)} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers\n`);
+	const c8d = m.containerdRoot;
+	if (args.json) io.stdout.write(JSON.stringify({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
+	else io.stdout.write(`${p.title('watching')} ${clean(root)}${c8d !== undefined ? ` and the containerd root ${clean(c8d.location)} (shown as ${clean(c8d.shownAs)}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers\n`);
 	let stopped = false;
 	let wake: (() => void) | null = null;
 	const stop = () => {
@@ -103,7 +105,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 			});
 			if (stopped) break;
 			const now = Date.now();
-			const cur = await look(root);
+			const cur = await look(root, args.containerdRoot);
 			const c = compareSnapshots(prev, cur, {byTime: true});
 			prev = cur;
 			if (c.objects.length === 0 && c.areas.length === 0) continue;

@@ -27,7 +27,8 @@ import {readBolt} from './volumes.ts';
  *
  * The data is under `$ROOT/containerd/daemon` only when dockerd ran its own containerd; with a
  * system containerd it is in that containerd's root (/var/lib/containerd by default), outside
- * the Docker root, and cannot be read from it: one `layout.containerd-store` finding says so.
+ * the Docker root: one `layout.containerd-store` finding says so, and names --containerd-root,
+ * which mounts that root at `containerd/daemon` (mounted-source.ts), so this reader is the same.
  * Blob integrity (sha256 of the bytes against the digest) is left to the checks: the reader
  * records what each blob hashes to.
  */
@@ -361,7 +362,9 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 						'error',
 						'layout.containerd-store',
 						'root',
-						`containers use the containerd snapshotter ${names(used)}, but ${metaDbPath} is absent: dockerd used a containerd it did not start (a system containerd, whose root is /var/lib/containerd unless configured otherwise), so the images, content blobs and snapshots are in that containerd's root, outside this Docker root; layerlens reads only what is under the root, so these containers show no layer chain`,
+						source.mounted === undefined
+							? `containers use the containerd snapshotter ${names(used)}, but ${metaDbPath} is absent: dockerd used a containerd it did not start (a system containerd, whose root is /var/lib/containerd unless configured otherwise), so the images, content blobs and snapshots are in that containerd's root, outside this Docker root, and these containers show no layer chain; pass --containerd-root /var/lib/containerd (or the copy of it taken with this root, a directory or an archive) to read them`
+							: `containers use the containerd snapshotter ${names(used)}, but the containerd root given with --containerd-root (${source.mounted.location}) has no io.containerd.metadata.v1.bolt/meta.db, so these containers show no layer chain`,
 					),
 				);
 			}

@@ -78,7 +78,15 @@ export type Source = {
 	 * `trusted.*` attributes invisible without root); undefined when it sees them all.
 	 */
 	readonly xattrLimit?: string | undefined;
+	/**
+	 * Set when another root is mounted into this one (--containerd-root; mounted-source.ts):
+	 * paths at or under `at` are read from `location`. Paths stay virtual (relative to this root).
+	 */
+	readonly mounted?: MountInfo | undefined;
 };
+
+/** Another root seen at `at` inside a Source (a system containerd's root at `containerd/daemon`). */
+export type MountInfo = {readonly at: string; readonly location: string; readonly kind: 'dir' | 'archive'};
 
 export function ok<T>(value: T): Result<T> {
 	return {ok: true, value};

@@ -56,7 +56,7 @@ export type FeedOptions = {
 	 * called only while the loading screen is up.
 	 */
 	readonly onBlockingProgress?: (p: LoadProgress) => void;
-	/** Read in a worker; default: when the source is a directory. */
+	/** Read in a worker; default: when the source is a directory (and so is a root mounted in it). */
 	readonly worker?: boolean;
 	/** The worker script (tests); default: load-worker.js (or .ts under tsx) next to this file. */
 	readonly workerUrl?: URL;
@@ -116,13 +116,15 @@ export function startFeed(opts: FeedOptions): ModelFeed {
 		setTimeout(readHere, 0);
 	};
 
-	if (opts.worker ?? opts.source.kind === 'dir') {
+	const mounted = opts.source.mounted;
+	if (opts.worker ?? (opts.source.kind === 'dir' && (mounted === undefined || mounted.kind === 'dir'))) {
 		const {script, options} = workerScript(opts.workerUrl);
 		const details = makeContainerDetails(opts.source);
 		const show = (model: Model, loading: boolean): FeedState => ({phase: loading ? 'partial' : 'full', model, loading, source: opts.source, details});
 		const pieces: PackedPiece[] = [];
 		try {
-			const input: WorkerInput = {root: opts.source.location, parts: opts.parts};
+			// The worker opens the roots itself: the Docker root, and the containerd root (--containerd-root) mounted in it.
+			const input: WorkerInput = {root: opts.source.location, parts: opts.parts, ...(mounted !== undefined ? {mount: {at: mounted.at, location: mounted.location}} : {})};
 			// stdout/stderr: true keeps anything the worker might print (a warning) off the screen.
 			worker = new Worker(script, {...options, workerData: input, stdout: true, stderr: true});
 			mode = 'worker';

@@ -7,11 +7,17 @@
 import {parentPort, workerData} from 'node:worker_threads';
 import {openDirSource} from '../read/dir-source.ts';
 import type {ReadParts} from '../read/host.ts';
+import {mountSource} from '../read/mounted-source.ts';
 import type {LoadProgress} from './progress.ts';
 import {type PackedModel, type PackedPiece, packModel, splitPacked} from './pack.ts';
 import {readInPhases} from './phases.ts';
 
-export type WorkerInput = {readonly root: string; readonly parts: ReadParts};
+export type WorkerInput = {
+	readonly root: string;
+	readonly parts: ReadParts;
+	/** --containerd-root: a directory mounted at `at` (checked by the UI thread when it opened the roots). */
+	readonly mount?: {readonly at: string; readonly location: string};
+};
 
 export type WorkerMessage =
 	| {readonly type: 'progress'; readonly progress: LoadProgress}
@@ -28,7 +34,8 @@ export type WorkerMessage =
 function run(port: NonNullable<typeof parentPort>, input: WorkerInput): void {
 	const post = (m: WorkerMessage) => port.postMessage(m);
 	try {
-		const source = openDirSource(input.root);
+		const base = openDirSource(input.root);
+		const source = input.mount === undefined ? base : mountSource(base, input.mount.at, openDirSource(input.mount.location));
 		const done = readInPhases(source, input.parts, {
 			progress: progress => post({type: 'progress', progress}),
 			first: model => post({type: 'first', model: packModel(model)}),

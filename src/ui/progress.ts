@@ -41,6 +41,9 @@ export function countingSource(source: Source, report: (p: LoadProgress) => void
 			return source.readFile(rel, maxBytes);
 		},
 		readLink: rel => source.readLink(rel),
+		// What the loader reads from the source itself: a mounted root (--containerd-root) and archive damage.
+		...(source.mounted !== undefined ? {mounted: source.mounted} : {}),
+		...((source as {problems?: string[]}).problems !== undefined ? {problems: (source as {problems?: string[]}).problems} : {}),
 	};
 }
 
