@@ -1,15 +1,5 @@
-import {createHash} from 'node:crypto';
-
-/** ChainID(L0) = DiffID(L0); ChainID(L0..Ln) = sha256("<ChainID(L0..Ln-1)> <DiffID(Ln)>"). */
-export function chainIds(diffIds: readonly string[]): string[] {
-	const out: string[] = [];
-	let prev: string | undefined;
-	for (const d of diffIds) {
-		prev = prev === undefined ? d : 'sha256:' + createHash('sha256').update(`${prev} ${d}`).digest('hex');
-		out.push(prev);
-	}
-	return out;
-}
+/** Chain ids from diff ids (computed where the image stores are read). */
+export {chainIds} from '../read/image-store.ts';
 
 /** The 12-character form docker prints. */
 export function shortId(id: string): string {

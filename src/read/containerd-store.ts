@@ -3,8 +3,8 @@ import {type Finding, finding} from '../finding.ts';
 import {type Bolt, type BoltBucketRef, type BoltEntry, bucketAt} from './bbolt.ts';
 import type {RawContainer} from './containers.ts';
 import {type DriverInfo, drivers, isDriverName} from './drivers.ts';
-import {bool, caps, digest as digestRe, hex64, obj, sourceErrorFinding, str, strArray} from './files.ts';
-import type {RawBlob, RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
+import {caps, digest as digestRe, hex64, obj, sourceErrorFinding, str, strArray} from './files.ts';
+import {type RawBlob, type RawImage, type RawImageStore, type RawLayer, type RawMount, type RawRef, type StoreParts, chainIds, configFields} from './image-store.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
@@ -282,57 +282,6 @@ function readManifest(read: BlobReader, desc: Descriptor, subject: string): Reso
 	return {manifest: desc, config: config!, layers, ...(c.json !== undefined ? {configJson: c.json} : {}), blobs, findings};
 }
 
-/** The image config's fields, as image/<driver>/imagedb/content reads them. */
-function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion'> {
-	const rootfs = obj(json['rootfs']);
-	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
-	let diffIds = strArray(rawDiffIds) ?? [];
-	if (strArray(rawDiffIds) === undefined || diffIds.some(d => !digestRe.test(d))) {
-		findings.push(finding('error', 'image.diff-ids-invalid', subject, 'rootfs.diff_ids is not a list of sha256 digests', path));
-		diffIds = diffIds.filter(d => digestRe.test(d));
-	}
-	const history: RawHistory[] = [];
-	const rawHistory = json['history'];
-	if (Array.isArray(rawHistory)) {
-		for (const h of rawHistory) {
-			const e = obj(h);
-			if (e === undefined) continue;
-			const created = str(e['created']);
-			const createdBy = str(e['created_by']);
-			const comment = str(e['comment']);
-			history.push({
-				...(created !== undefined ? {created} : {}),
-				...(createdBy !== undefined ? {createdBy} : {}),
-				...(comment !== undefined ? {comment} : {}),
-				emptyLayer: bool(e['empty_layer']) ?? false,
-			});
-		}
-	}
-	const created = str(json['created']);
-	const config = obj(json['config']);
-	const architecture = str(json['architecture']);
-	const os = str(json['os']);
-	const dockerVersion = str(json['docker_version']);
-	return {
-		diffIds,
-		history,
-		...(created !== undefined ? {created} : {}),
-		...(config !== undefined ? {config} : {}),
-		...(architecture !== undefined ? {architecture} : {}),
-		...(os !== undefined ? {os} : {}),
-		...(dockerVersion !== undefined ? {dockerVersion} : {}),
-	};
-}
-
-function chainIdsOf(diffIds: readonly string[]): string[] {
-	const out: string[] = [];
-	let prev: string | undefined;
-	for (const d of diffIds) {
-		prev = prev === undefined ? d : 'sha256:' + createHash('sha256').update(`${prev} ${d}`).digest('hex');
-		out.push(prev);
-	}
-	return out;
-}
 
 export type ContainerdRead = {
 	/** One store per snapshotter read (driver = snapshotter name). */
@@ -590,14 +539,14 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 			if (sizes.every(s => s !== undefined)) size = (sizes as number[]).reduce((a, b) => a + b, 0);
 		}
 		const image: RawImage = {...base, ...fieldsRead, ...(size !== undefined ? {size} : {}), blobs: resolved.blobs, findings: imgFindings};
-		const chain = chainIdsOf(image.diffIds);
+		const chain = chainIds(image.diffIds);
 		built.push({image, refs, ...(chain.length > 0 ? {topChain: chain.at(-1)!} : {})});
 	}
 
 	// chain id → diff id, from every image's config.
 	const diffOf = new Map<string, string>();
 	for (const b of built) {
-		const chain = chainIdsOf(b.image.diffIds);
+		const chain = chainIds(b.image.diffIds);
 		chain.forEach((c, i) => diffOf.set(c, b.image.diffIds[i]!));
 	}
 
@@ -803,7 +752,7 @@ function resolveTarget(
 	}
 	const unpacked = (m: Resolved): boolean => {
 		const diffIds = strArray(obj(m.configJson?.['rootfs'])?.['diff_ids']);
-		const chain = diffIds === undefined ? [] : chainIdsOf(diffIds.filter(x => digestRe.test(x)));
+		const chain = diffIds === undefined ? [] : chainIds(diffIds.filter(x => digestRe.test(x)));
 		return chain.length === 0 || snapshotKeys.has(chain.at(-1)!);
 	};
 	let pool = here.filter(m => preferred?.has(m.manifest.digest) === true);

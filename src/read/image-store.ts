@@ -163,6 +163,12 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 		findings.push(finding('error', 'json.shape', subject, 'image config is not a JSON object', path));
 		return {...base, contentDigest, diffIds: [], history: [], findings};
 	}
+	const fields = configFields(json, subject, path, findings);
+	return {...base, contentDigest, ...fields, findings};
+}
+
+/** An image config's fields (docker-layout.md §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
+export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion'> {
 	const rootfs = obj(json['rootfs']);
 	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
 	let diffIds = strArray(rawDiffIds) ?? [];
@@ -193,8 +199,6 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 	const os = str(json['os']);
 	const dockerVersion = str(json['docker_version']);
 	return {
-		...base,
-		contentDigest,
 		diffIds,
 		history,
 		...(created !== undefined ? {created} : {}),
@@ -202,8 +206,18 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 		...(architecture !== undefined ? {architecture} : {}),
 		...(os !== undefined ? {os} : {}),
 		...(dockerVersion !== undefined ? {dockerVersion} : {}),
-		findings,
 	};
+}
+
+/** ChainID(L0) = DiffID(L0); ChainID(L0..Ln) = sha256("<ChainID(L0..Ln-1)> <DiffID(Ln)>") (docker-layout.md §1.6). */
+export function chainIds(diffIds: readonly string[]): string[] {
+	const out: string[] = [];
+	let prev: string | undefined;
+	for (const d of diffIds) {
+		prev = prev === undefined ? d : 'sha256:' + createHash('sha256').update(`${prev} ${d}`).digest('hex');
+		out.push(prev);
+	}
+	return out;
 }
 
 /** Reads image/<driver>/layerdb/sha256/<chain-hex>/{diff,cache-id,size,parent}. */
