@@ -115,22 +115,34 @@ function statRow(source: Source, sourcePath: string, path: string, layer: string
 	return fileRow(path, st.value, layer, {...(linkTarget !== undefined ? {linkTarget} : {}), ...(status !== undefined ? {status} : {}), ...(whiteout === true ? {whiteout} : {})});
 }
 
-async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding>, findings: Finding[], key: string, line: (r: T) => string): Promise<void> {
+type ListWriter<T> = {row(r: T): void | Promise<void>; end(findings: readonly Finding[]): Promise<void>};
+
+/** Streams rows as text lines, or as `{"<key>": [...], "findings": [...]}` with --json; findings go to stderr in text mode. */
+async function listWriter<T>(ctx: CommandContext, out: Out, key: string, line: (r: T) => string): Promise<ListWriter<T>> {
 	const json = ctx.args.json;
 	let first = true;
 	if (json) await out.text(`{"${key}": [`);
+	return {
+		async row(r) {
+			if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(r)}`);
+			else await out.text(line(r));
+			first = false;
+		},
+		async end(findings) {
+			if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
+			await out.flush();
+			if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+		},
+	};
+}
+
+async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding>, findings: Finding[], key: string, line: (r: T) => string): Promise<void> {
+	const w = await listWriter(ctx, out, key, line);
 	for (const r of rows) {
-		if (isFinding(r)) {
-			findings.push(r);
-			continue;
-		}
-		if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(r)}`);
-		else await out.text(line(r));
-		first = false;
+		if (isFinding(r)) findings.push(r);
+		else await w.row(r);
 	}
-	if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
-	await out.flush();
-	if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+	await w.end(findings);
 }
 
 function isFinding(r: unknown): r is Finding {
@@ -180,21 +192,14 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 	const under = (rel: string): boolean => start === '' || rel === start || rel.startsWith(start + '/');
 	const record = tarSplitRecord(model, layer);
 	const cacheId = layer.cacheId ?? layer.chainId;
-	const out = output(ctx.io.stdout);
-	const json = ctx.args.json;
-	let first = true;
-	if (json) await out.text('{"entries": [');
+	const w = await listWriter(ctx, output(ctx.io.stdout), 'entries', (r: FileRow) => fileLine(r, true));
 	const listed = await listTarSplit(
 		loaded.source,
 		record,
 		subject,
 		below,
-		async item => {
-			if (!under(item.rel)) return;
-			const row = tarFileRow(`/${item.rel}`, item.header, cacheId, {...(item.status !== undefined ? {status: item.status} : {}), whiteout: item.whiteout});
-			if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(row)}`);
-			else await out.text(fileLine(row, true));
-			first = false;
+		item => {
+			if (under(item.rel)) return w.row(tarFileRow(`/${item.rel}`, item.header, cacheId, {...(item.status !== undefined ? {status: item.status} : {}), whiteout: item.whiteout}));
 		},
 		onProblem,
 	);
@@ -202,9 +207,7 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 		const code = listed.reason === 'missing' ? 'files.tar-split-missing' : 'files.tar-split-invalid';
 		findings.push({severity: 'error', code, subject, path: record, message: listed.reason === 'missing' ? `layer ${layer.chainId} has no tar-split record (${record})` : listed.message});
 	}
-	if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
-	await out.flush();
-	if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
+	await w.end(findings);
 	return 0;
 }
 
