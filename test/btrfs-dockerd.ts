@@ -18,7 +18,7 @@ import {runChecks} from '../src/checks/index.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {compareWithDaemon} from './helpers/compare-daemon.ts';
 import {type Daemon, cleanup, dockerdAvailable, mountsUnder, startDockerd} from './helpers/dockerd.ts';
-import {describe, readTar} from './helpers/files-compare.ts';
+import {asDockerLines, describe, readTar} from './helpers/files-compare.ts';
 import {ll} from './helpers/files-run.ts';
 import {SCENARIOS, makeFilesState} from './helpers/files-scenario.ts';
 import {type Expected, captureExpected, makeStandardState} from './helpers/real-states.ts';
@@ -60,16 +60,6 @@ function unmountAndRemove(m: Mounted): void {
 	fs.rmSync(m.imageDir, {recursive: true, force: true, maxRetries: 3});
 }
 
-/** docker diff prints raw names, one change a line: a name with a newline spans two lines. Compare the same way. */
-function asDockerLines(changes: Array<{kind: string; path: string}>): string[] {
-	return changes
-		.map(c => `${c.kind} ${c.path}`)
-		.join('\n')
-		.split('\n')
-		.filter(l => l !== '')
-		.sort();
-}
-
 const avail = dockerdAvailable();
 
 if (!avail.ok) {
@@ -81,6 +71,8 @@ if (!avail.ok) {
 	test('btrfs from a real dockerd: chains, ids, diff, export and check against the daemon', async () => {
 		const mounted = mountBtrfs();
 		if (!mounted.ok) {
+			// CI installs btrfs-progs, and machines of this kind have btrfs and loop devices: there, not mounting is a failure.
+			if (process.env['CI']) assert.unreachable(`btrfs cannot be mounted in CI: ${mounted.why}`);
 			console.log(`  skip: btrfs dockerd: ${mounted.why}`);
 			return;
 		}

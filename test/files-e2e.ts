@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {DRIVERS, cleanup, dockerdAvailable, startDockerd, type Driver} from './helpers/dockerd.ts';
-import {describe, readTar} from './helpers/files-compare.ts';
+import {asDockerLines, describe, readTar} from './helpers/files-compare.ts';
 import {ll} from './helpers/files-run.ts';
 import {type FilesExpected, SCENARIOS, makeFilesState} from './helpers/files-scenario.ts';
 
@@ -41,16 +41,6 @@ async function state(driver: Driver): Promise<State> {
 		await cleanup(daemon);
 		throw e;
 	}
-}
-
-/** docker diff prints raw names, one change a line: a name with a newline spans two lines. Compare the same way. */
-function asDockerLines(changes: Array<{kind: string; path: string}>): string[] {
-	return changes
-		.map(c => `${c.kind} ${c.path}`)
-		.join('\n')
-		.split('\n')
-		.filter(l => l !== '')
-		.sort();
 }
 
 const avail = dockerdAvailable();

@@ -58,3 +58,13 @@ export function resolveLinks(m: Map<string, Member>): Map<string, Member> {
 export function describe(m: Map<string, Member>): string[] {
 	return [...resolveLinks(m).values()].map(v => `${JSON.stringify(v.path)} ${v.type} ${v.mode} ${v.size} ${JSON.stringify(v.link)} ${v.dev} ${v.uid}:${v.gid} ${v.sha256.slice(0, 16)}`).sort();
 }
+
+/** docker diff prints raw names, one change a line: a name with a newline spans two lines. Compare the same way. */
+export function asDockerLines(changes: Array<{kind: string; path: string}>): string[] {
+	return changes
+		.map(c => `${c.kind} ${c.path}`)
+		.join('\n')
+		.split('\n')
+		.filter(l => l !== '')
+		.sort();
+}
