@@ -1,5 +1,8 @@
-/** Sizes as docker prints them: decimal units, three significant digits ("1.11MB"). Shared by findings' messages and the views. */
-export function humanSize(bytes: number | null | undefined): string {
+/**
+ * Sizes as docker prints them (go-units HumanSize): decimal units, three significant digits
+ * ("1.11MB"); buildx prints four ("1.064MB"). Shared by findings' messages and the views.
+ */
+export function humanSize(bytes: number | null | undefined, digits = 3): string {
 	if (bytes === null || bytes === undefined) return '-';
 	const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
 	let size = bytes;
@@ -8,6 +11,6 @@ export function humanSize(bytes: number | null | undefined): string {
 		size /= 1000;
 		i++;
 	}
-	// Go's %.3g: three significant digits, trailing zeros dropped.
-	return `${Number(size.toPrecision(3)).toString()}${units[i]}`;
+	// Go's %.3g (%.4g): that many significant digits, trailing zeros dropped.
+	return `${Number(size.toPrecision(digits)).toString()}${units[i]}`;
 }

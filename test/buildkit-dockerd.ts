@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import {openBolt, dumpBolt} from '../src/read/bbolt.ts';
 import {readBuildCache} from '../src/read/buildkit.ts';
 import {openSource} from '../src/load.ts';
+import {humanSize} from '../src/units.ts';
 import {cli} from './helpers/run-cli.ts';
 import {DOCKER26_DIR, type Daemon, type Driver, cleanup, docker26Available, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
 
@@ -33,18 +34,6 @@ function parseDu(text: string): DuRecord[] {
 		out.push({id: f.get('ID')!, description: f.get('Description') ?? '', size: f.get('Size') ?? '', usage: Number(f.get('Usage count')), type: f.get('Type') ?? '', created: f.get('Created at') ?? ''});
 	}
 	return out;
-}
-
-/** go-units HumanSize, as buildx du prints sizes: decimal units, four significant digits ("1.064MB"). */
-function humanSize4(bytes: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-	let size = bytes;
-	let i = 0;
-	while (size >= 1000 && i < units.length - 1) {
-		size /= 1000;
-		i++;
-	}
-	return `${Number(size.toPrecision(4)).toString()}${units[i]}`;
 }
 
 /** Go's time.Time.String() of an ISO 8601 time with nanoseconds: '2026-11-29 11:02:44.91015516 +0000 UTC'. */
@@ -129,7 +118,7 @@ for (const [name, driver, avail] of cases) {
 				else assert.is(o!.usageCount, r.usage, `${r.id} usage count`);
 				// BuildKit stores snapshot.size once it has measured a record; du measures the others live.
 				if (o!.size !== undefined) {
-					assert.is(humanSize4(o!.size), r.size, `${r.id} size`);
+					assert.is(humanSize(o!.size, 4), r.size, `${r.id} size`);
 					sized++;
 				}
 				assert.is(o!.recordType ?? 'regular', r.type, `${r.id} type`);
