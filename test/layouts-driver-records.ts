@@ -20,7 +20,7 @@ import {detailLines} from '../src/ui/detail.ts';
 import {lineText} from '../src/ui/text.ts';
 import {buildTree} from '../src/ui/tree.ts';
 import {modelJson} from '../src/view/json.ts';
-import {FakeRoot, chain, hex} from './helpers/fake-root.ts';
+import {FakeRoot, driverRoot, hex} from './helpers/fake-root.ts';
 import {ll} from './helpers/files-run.ts';
 
 const load = (dir: string) => loadModel(openSource(dir));
@@ -30,18 +30,7 @@ const load = (dir: string) => loadModel(openSource(dir));
  * (image/<driver>/, config Driver), with the driver's own files written by `files`.
  */
 function rootFor(driver: string, files: (root: FakeRoot, ids: {layers: string[]; mount: string}) => void) {
-	const root = new FakeRoot('vfs');
-	const layers = [0, 1].map(i => ({diffId: `sha256:${hex(`${driver}-diff${i}`)}`, cacheId: hex(`${driver}-cache${i}`)}));
-	const image = root.addImage({layers, tags: ['app:1']});
-	const ids = chain(layers.map(l => l.diffId));
-	const cid = hex(`${driver}-c1`);
-	const mount = hex(`${driver}-m1`);
-	root.addContainer({id: cid, name: 'web', image, mountId: mount}, ids[1]);
-	fs.renameSync(root.p('image/vfs'), root.p(`image/${driver}`));
-	fs.rmSync(root.p('vfs'), {recursive: true});
-	const cfg = JSON.parse(fs.readFileSync(root.p(`containers/${cid}/config.v2.json`), 'utf8'));
-	cfg.Driver = driver;
-	fs.writeFileSync(root.p(`containers/${cid}/config.v2.json`), JSON.stringify(cfg));
+	const {root, layers, ids, cid, mount, image} = driverRoot(driver);
 	files(root, {layers: layers.map(l => l.cacheId), mount});
 	return {root, layers: layers.map(l => l.cacheId), ids, cid, mount, image};
 }

@@ -8,24 +8,13 @@ import * as assert from 'uvu/assert';
 import {loadModel, openSource} from '../src/load.ts';
 import {metaDbPath} from '../src/read/containerd-store.ts';
 import {wb, writeBolt} from './helpers/bbolt-writer.ts';
-import {FakeRoot, chain, hex} from './helpers/fake-root.ts';
+import {FakeRoot, driverRoot, hex} from './helpers/fake-root.ts';
 
 const load = (dir: string) => loadModel(openSource(dir)).model;
 
 /** A vfs-shaped root rewritten for another driver: image/<driver>/, config Driver, the driver's directories. */
 function rootFor(driver: string, dirs: (cacheId: string, role: 'image' | 'rw' | 'init') => string[]) {
-	const root = new FakeRoot('vfs');
-	const layers = [0, 1].map(i => ({diffId: `sha256:${hex(`${driver}-diff${i}`)}`, cacheId: hex(`${driver}-cache${i}`)}));
-	const image = root.addImage({layers, tags: ['app:1']});
-	const ids = chain(layers.map(l => l.diffId));
-	const cid = hex(`${driver}-c1`);
-	const mount = hex(`${driver}-m1`);
-	root.addContainer({id: cid, name: 'web', image, mountId: mount}, ids[1]);
-	fs.renameSync(root.p('image/vfs'), root.p(`image/${driver}`));
-	fs.rmSync(root.p('vfs'), {recursive: true});
-	const cfg = JSON.parse(fs.readFileSync(root.p(`containers/${cid}/config.v2.json`), 'utf8'));
-	cfg.Driver = driver;
-	fs.writeFileSync(root.p(`containers/${cid}/config.v2.json`), JSON.stringify(cfg));
+	const {root, layers, ids, cid, mount, image} = driverRoot(driver);
 	for (const l of layers) for (const d of dirs(l.cacheId, 'image')) fs.mkdirSync(root.p(d), {recursive: true});
 	for (const d of dirs(mount, 'rw')) fs.mkdirSync(root.p(d), {recursive: true});
 	for (const d of dirs(`${mount}-init`, 'init')) fs.mkdirSync(root.p(d), {recursive: true});

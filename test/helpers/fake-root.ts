@@ -129,3 +129,24 @@ export function copyTree(from: string, to?: string): string {
 	execFileSync('cp', ['-a', `${from}/.`, dest]);
 	return dest;
 }
+
+/**
+ * A root of another driver with a two-layer image (tag app:1) and one container "web": the vfs fake
+ * root with image/vfs/ renamed image/<driver>/, vfs/ removed and the container's Driver set. The
+ * caller writes the driver's own directories and records.
+ */
+export function driverRoot(driver: string) {
+	const root = new FakeRoot('vfs');
+	const layers = [0, 1].map(i => ({diffId: `sha256:${hex(`${driver}-diff${i}`)}`, cacheId: hex(`${driver}-cache${i}`)}));
+	const image = root.addImage({layers, tags: ['app:1']});
+	const ids = chain(layers.map(l => l.diffId));
+	const cid = hex(`${driver}-c1`);
+	const mount = hex(`${driver}-m1`);
+	root.addContainer({id: cid, name: 'web', image, mountId: mount}, ids[1]);
+	fs.renameSync(root.p('image/vfs'), root.p(`image/${driver}`));
+	fs.rmSync(root.p('vfs'), {recursive: true});
+	const cfg = JSON.parse(fs.readFileSync(root.p(`containers/${cid}/config.v2.json`), 'utf8'));
+	cfg.Driver = driver;
+	fs.writeFileSync(root.p(`containers/${cid}/config.v2.json`), JSON.stringify(cfg));
+	return {root, layers, ids, cid, mount, image};
+}
