@@ -43,47 +43,46 @@ const subject = 'store:buildkit';
 /** Most records read from one database (a build host has thousands; a hostile file could claim millions). */
 const maxRecords = 200_000;
 
-/** `{"value": X}` → the raw JSON text of X, or undefined. */
-function rawValue(bytes: Buffer | undefined): string | undefined {
+/** The bytes of a `{"value": X}` field: X parsed, or undefined (not JSON, another shape, over 1 MiB). */
+function parsedValue(bytes: Buffer | undefined): unknown {
 	if (bytes === undefined || bytes.length === 0 || bytes.length > 1 << 20) return undefined;
-	const text = bytes.toString('utf8');
-	const m = /^\s*\{\s*"value"\s*:\s*([\s\S]*?)\s*(,\s*"index"[\s\S]*)?\}\s*$/.exec(text);
-	return m?.[1];
-}
-
-function stringValue(bytes: Buffer | undefined): string | undefined {
-	const raw = rawValue(bytes);
-	if (raw === undefined || !raw.startsWith('"')) return undefined;
 	try {
-		const v: unknown = JSON.parse(raw);
-		return typeof v === 'string' ? v : undefined;
+		const o: unknown = JSON.parse(bytes.toString('utf8'));
+		return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)['value'] : undefined;
 	} catch {
 		return undefined;
 	}
 }
 
-/** A JSON integer as a number (sizes, counts), when it is a safe integer. */
-function intValue(bytes: Buffer | undefined): number | undefined {
-	const raw = rawValue(bytes);
-	if (raw === undefined || !/^-?\d{1,16}$/.test(raw)) return undefined;
-	const n = Number(raw);
-	return Number.isSafeInteger(n) ? n : undefined;
+function stringValue(bytes: Buffer | undefined): string | undefined {
+	const v = parsedValue(bytes);
+	return typeof v === 'string' ? v : undefined;
 }
 
-/** Unix nanoseconds (exact digits, beyond a double's precision) as ISO 8601 with nanoseconds. */
-function nanosValue(bytes: Buffer | undefined): string | undefined {
-	const raw = rawValue(bytes);
-	if (raw === undefined || !/^\d{1,19}$/.test(raw)) return undefined;
-	const ns = BigInt(raw);
-	const ms = Number(ns / 1_000_000n);
-	const d = new Date(ms);
-	if (Number.isNaN(d.getTime())) return undefined;
-	return `${d.toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+/** A JSON integer as a number (sizes, counts), when it is a safe integer. */
+function intValue(bytes: Buffer | undefined): number | undefined {
+	const v = parsedValue(bytes);
+	return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
 }
 
 function boolValue(bytes: Buffer | undefined): boolean | undefined {
-	const raw = rawValue(bytes);
-	return raw === 'true' ? true : raw === 'false' ? false : undefined;
+	const v = parsedValue(bytes);
+	return typeof v === 'boolean' ? v : undefined;
+}
+
+/**
+ * Unix nanoseconds as ISO 8601 with nanoseconds. The digits are taken from the text (a double
+ * cannot hold them exactly), once JSON.parse has said the field is `{"value": <integer>}`.
+ */
+function nanosValue(bytes: Buffer | undefined): string | undefined {
+	const v = parsedValue(bytes);
+	if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return undefined;
+	const digits = /"value"\s*:\s*(\d{1,19})(?!\d)/.exec(bytes!.toString('utf8'))?.[1];
+	if (digits === undefined) return undefined;
+	const ns = BigInt(digits);
+	const d = new Date(Number(ns / 1_000_000n));
+	if (Number.isNaN(d.getTime())) return undefined;
+	return `${d.toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
 }
 
 function readRecord(db: Bolt, id: string, bucket: BoltBucketRef, problems: string[]): RawBuildRecord {
