@@ -289,6 +289,113 @@ export type ContainerdRead = {
 	readonly findings: Finding[];
 };
 
+/** The image records of meta.db namespace moby: `images/<name>` with its target descriptor, labels and times. */
+function readImageRecords(db: Bolt, imagesRef: BoltBucketRef | undefined, errors: string[], findings: Finding[]): ImageRecord[] {
+	const records: ImageRecord[] = [];
+	if (imagesRef === undefined) return records;
+	const subject = 'store:containerd';
+	const list = db.entries(imagesRef);
+	errors.push(...list.errors);
+	for (const e of list.entries) {
+		const name = e.key.toString('utf8');
+		if (e.bucket === undefined) {
+			findings.push(finding('error', 'db.shape', subject, `meta.db: image record ${JSON.stringify(name.slice(0, 200))} is not a bucket`, metaDbPath));
+			continue;
+		}
+		const f = fields(db, e.bucket, errors);
+		const target = f.buckets.get('target');
+		const t = target === undefined ? undefined : fields(db, target, errors);
+		const d = t?.values.get('digest')?.toString('utf8');
+		const mediaType = t?.values.get('mediatype')?.toString('utf8');
+		const size = t?.values.get('size');
+		const sizeValue = size === undefined ? undefined : varint(size);
+		const updated = f.values.get('updatedat');
+		const created = f.values.get('createdat');
+		const updatedAt = updated === undefined ? undefined : goTime(updated);
+		const createdAt = created === undefined ? undefined : goTime(created);
+		records.push({
+			name,
+			...(d !== undefined ? {digest: d} : {}),
+			...(mediaType !== undefined ? {mediaType} : {}),
+			...(sizeValue !== undefined && sizeValue >= 0 ? {size: sizeValue} : {}),
+			labels: labelsOf(db, f.buckets.get('labels'), errors),
+			...(updatedAt !== undefined ? {updatedAt} : {}),
+			...(createdAt !== undefined ? {createdAt} : {}),
+		});
+	}
+	return records;
+}
+
+/** The snapshot records of meta.db namespace moby: snapshotter → key → {name (backend key), parent, createdat}. */
+function readSnapshotRecords(db: Bolt, snapshotsRef: BoltBucketRef | undefined, errors: string[]): Map<string, Map<string, SnapshotRecord>> {
+	const snapshotRecords = new Map<string, Map<string, SnapshotRecord>>();
+	if (snapshotsRef === undefined) return snapshotRecords;
+	const perSnapshotter = fields(db, snapshotsRef, errors);
+	for (const [sn, ref] of perSnapshotter.buckets) {
+		const map = new Map<string, SnapshotRecord>();
+		const list = db.entries(ref);
+		errors.push(...list.errors);
+		for (const e of list.entries) {
+			if (e.bucket === undefined) continue;
+			const key = e.key.toString('utf8');
+			const f = fields(db, e.bucket, errors);
+			const name = f.values.get('name')?.toString('utf8');
+			const parent = f.values.get('parent')?.toString('utf8');
+			const c = f.values.get('createdat');
+			const createdAt = c === undefined ? undefined : goTime(c);
+			map.set(key, {key, ...(name !== undefined ? {name} : {}), ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(createdAt !== undefined ? {createdAt} : {})});
+		}
+		snapshotRecords.set(sn, map);
+	}
+	return snapshotRecords;
+}
+
+type Backend = {readonly map: Map<string, BackendRecord>; readonly read: boolean; readonly path: string};
+
+/** Each snapshotter's own metadata.db (containerd core/snapshots/storage): backend key → id (its directory), kind, parent, size. */
+function readBackends(source: Source, storeNames: readonly string[], snapshotRecords: ReadonlyMap<string, ReadonlyMap<string, SnapshotRecord>>, findings: Finding[]): Map<string, Backend> {
+	const backends = new Map<string, Backend>();
+	for (const sn of storeNames) {
+		const path = `${snapshotterRoot(sn)}/metadata.db`;
+		const map = new Map<string, BackendRecord>();
+		const sb = readBolt(source, path, `store:${sn}`, `${sn} snapshotter metadata.db`);
+		findings.push(...sb.findings);
+		if (sb.db === undefined) {
+			const n = snapshotRecords.get(sn)?.size ?? 0;
+			if (sb.missing && n > 0) {
+				findings.push(finding('error', 'file.missing', `store:${sn}`, `the ${sn} snapshotter's metadata.db is missing: it maps each snapshot to its directory snapshots/<id>, so the directories of all ${n} snapshots are unknown`, path));
+			}
+			backends.set(sn, {map, read: false, path});
+			continue;
+		}
+		const sdb = sb.db;
+		const at = bucketAt(sdb, ['v1', 'snapshots']);
+		const serr: string[] = [...at.errors];
+		if (at.bucket !== undefined) {
+			const list = sdb.entries(at.bucket);
+			serr.push(...list.errors);
+			for (const e of list.entries) {
+				if (e.bucket === undefined) continue;
+				const key = e.key.toString('utf8');
+				const f = fields(sdb, e.bucket, serr);
+				const idRaw = f.values.get('id');
+				const id = idRaw === undefined ? undefined : uvarint(idRaw);
+				const kindRaw = f.values.get('kind');
+				const kind = kindRaw !== undefined && kindRaw.length === 1 ? (kinds[kindRaw[0]!] ?? `kind ${kindRaw[0]}`) : 'unknown';
+				const parent = f.values.get('parent')?.toString('utf8');
+				const sizeRaw = f.values.get('size');
+				const size = sizeRaw === undefined ? undefined : varint(sizeRaw);
+				map.set(key, {key, ...(id !== undefined ? {id: String(id)} : {}), kind, ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(size !== undefined && size >= 0 ? {size} : {})});
+			}
+		} else if (serr.length === 0) {
+			findings.push(finding('warning', 'db.shape', `store:${sn}`, `the ${sn} snapshotter's metadata.db has no v1/snapshots bucket`, path));
+		}
+		for (const e of serr) findings.push(finding('error', 'db.damaged', `store:${sn}`, `${sn} snapshotter metadata.db: ${e}`, path));
+		backends.set(sn, {map, read: true, path});
+	}
+	return backends;
+}
+
 /**
  * Reads the containerd image store under `$ROOT/containerd/daemon`. `containers` are the root's
  * containers (their Driver names the snapshotter; their ImageManifest picks an index's platform);
@@ -341,65 +448,11 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 	const top = fields(db, ns.bucket, errors);
 	damaged('containerd meta.db, namespace moby');
 
-	// Images: name → record.
-	const records: ImageRecord[] = [];
-	const imagesRef = top.buckets.get('images');
-	if (imagesRef !== undefined) {
-		const list = db.entries(imagesRef);
-		errors.push(...list.errors);
-		for (const e of list.entries) {
-			const name = e.key.toString('utf8');
-			if (e.bucket === undefined) {
-				findings.push(finding('error', 'db.shape', subject, `meta.db: image record ${JSON.stringify(name.slice(0, 200))} is not a bucket`, metaDbPath));
-				continue;
-			}
-			const f = fields(db, e.bucket, errors);
-			const target = f.buckets.get('target');
-			const t = target === undefined ? undefined : fields(db, target, errors);
-			const d = t?.values.get('digest')?.toString('utf8');
-			const mediaType = t?.values.get('mediatype')?.toString('utf8');
-			const size = t?.values.get('size');
-			const sizeValue = size === undefined ? undefined : varint(size);
-			const updated = f.values.get('updatedat');
-			const created = f.values.get('createdat');
-			const updatedAt = updated === undefined ? undefined : goTime(updated);
-			const createdAt = created === undefined ? undefined : goTime(created);
-			records.push({
-				name,
-				...(d !== undefined ? {digest: d} : {}),
-				...(mediaType !== undefined ? {mediaType} : {}),
-				...(sizeValue !== undefined && sizeValue >= 0 ? {size: sizeValue} : {}),
-				labels: labelsOf(db, f.buckets.get('labels'), errors),
-				...(updatedAt !== undefined ? {updatedAt} : {}),
-				...(createdAt !== undefined ? {createdAt} : {}),
-			});
-		}
-		damaged('containerd meta.db, images');
-	}
+	const records = readImageRecords(db, top.buckets.get('images'), errors, findings);
+	damaged('containerd meta.db, images');
 
-	// Snapshots: snapshotter → key → record.
-	const snapshotRecords = new Map<string, Map<string, SnapshotRecord>>();
-	const snapshotsRef = top.buckets.get('snapshots');
-	if (snapshotsRef !== undefined) {
-		const perSnapshotter = fields(db, snapshotsRef, errors);
-		for (const [sn, ref] of perSnapshotter.buckets) {
-			const map = new Map<string, SnapshotRecord>();
-			const list = db.entries(ref);
-			errors.push(...list.errors);
-			for (const e of list.entries) {
-				if (e.bucket === undefined) continue;
-				const key = e.key.toString('utf8');
-				const f = fields(db, e.bucket, errors);
-				const name = f.values.get('name')?.toString('utf8');
-				const parent = f.values.get('parent')?.toString('utf8');
-				const c = f.values.get('createdat');
-				const createdAt = c === undefined ? undefined : goTime(c);
-				map.set(key, {key, ...(name !== undefined ? {name} : {}), ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(createdAt !== undefined ? {createdAt} : {})});
-			}
-			snapshotRecords.set(sn, map);
-		}
-		damaged('containerd meta.db, snapshots');
-	}
+	const snapshotRecords = readSnapshotRecords(db, top.buckets.get('snapshots'), errors);
+	damaged('containerd meta.db, snapshots');
 
 	// Which snapshotters become stores: those with snapshots here or containers using them.
 	const present = [...new Set([...snapshotRecords.keys(), ...used])].sort(byString);
@@ -415,48 +468,7 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 	if (primary === undefined) return {stores, findings};
 	const storeNames = [...new Set([...readable, primary])].sort(byString);
 
-	// The snapshotters' own databases: backend key → id, kind, size.
-	const backends = new Map<string, {map: Map<string, BackendRecord>; read: boolean; path: string}>();
-	if (parts.layers || parts.mounts) {
-		for (const sn of storeNames) {
-			const path = `${snapshotterRoot(sn)}/metadata.db`;
-			const map = new Map<string, BackendRecord>();
-			const sb = readBolt(source, path, `store:${sn}`, `${sn} snapshotter metadata.db`);
-			findings.push(...sb.findings);
-			if (sb.db === undefined) {
-				const n = snapshotRecords.get(sn)?.size ?? 0;
-				if (sb.missing && n > 0) {
-					findings.push(finding('error', 'file.missing', `store:${sn}`, `the ${sn} snapshotter's metadata.db is missing: it maps each snapshot to its directory snapshots/<id>, so the directories of all ${n} snapshots are unknown`, path));
-				}
-				backends.set(sn, {map, read: false, path});
-				continue;
-			}
-			const sdb = sb.db;
-			const at = bucketAt(sdb, ['v1', 'snapshots']);
-			const serr: string[] = [...at.errors];
-			if (at.bucket !== undefined) {
-				const list = sdb.entries(at.bucket);
-				serr.push(...list.errors);
-				for (const e of list.entries) {
-					if (e.bucket === undefined) continue;
-					const key = e.key.toString('utf8');
-					const f = fields(sdb, e.bucket, serr);
-					const idRaw = f.values.get('id');
-					const id = idRaw === undefined ? undefined : uvarint(idRaw);
-					const kindRaw = f.values.get('kind');
-					const kind = kindRaw !== undefined && kindRaw.length === 1 ? (kinds[kindRaw[0]!] ?? `kind ${kindRaw[0]}`) : 'unknown';
-					const parent = f.values.get('parent')?.toString('utf8');
-					const sizeRaw = f.values.get('size');
-					const size = sizeRaw === undefined ? undefined : varint(sizeRaw);
-					map.set(key, {key, ...(id !== undefined ? {id: String(id)} : {}), kind, ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(size !== undefined && size >= 0 ? {size} : {})});
-				}
-			} else if (serr.length === 0) {
-				findings.push(finding('warning', 'db.shape', `store:${sn}`, `the ${sn} snapshotter's metadata.db has no v1/snapshots bucket`, path));
-			}
-			for (const e of serr) findings.push(finding('error', 'db.damaged', `store:${sn}`, `${sn} snapshotter metadata.db: ${e}`, path));
-			backends.set(sn, {map, read: true, path});
-		}
-	}
+	const backends = parts.layers || parts.mounts ? readBackends(source, storeNames, snapshotRecords, findings) : new Map<string, Backend>();
 
 	// Images, grouped by target digest (several names can point to one image).
 	const byTarget = new Map<string, ImageRecord[]>();
@@ -480,7 +492,7 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 	for (const [sn, map] of snapshotRecords) for (const k of map.keys()) allSnapshotKeys.set(k, [...(allSnapshotKeys.get(k) ?? []), sn]);
 
 	const read = blobReader(source);
-	type Built = {image: RawImage; refs: RawRef[]; topChain?: string};
+	type Built = {image: RawImage; refs: RawRef[]; chain: string[]; topChain?: string};
 	const built: Built[] = [];
 	for (const [id, recs] of [...byTarget].sort((a, b) => byString(a[0], b[0]))) {
 		const imgSubject = `image:${id}`;
@@ -524,7 +536,7 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 			...(lastUpdated !== undefined ? {lastUpdated} : {}),
 		};
 		if (!parts.images) {
-			built.push({image: {...base, diffIds: [], history: [], findings: imgFindings}, refs});
+			built.push({image: {...base, diffIds: [], history: [], findings: imgFindings}, refs, chain: []});
 			continue;
 		}
 		const resolved = resolveTarget(read, target, imgSubject, manifestsUsed.get(id), allSnapshotKeys);
@@ -540,15 +552,12 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 		}
 		const image: RawImage = {...base, ...fieldsRead, ...(size !== undefined ? {size} : {}), blobs: resolved.blobs, findings: imgFindings};
 		const chain = chainIds(image.diffIds);
-		built.push({image, refs, ...(chain.length > 0 ? {topChain: chain.at(-1)!} : {})});
+		built.push({image, refs, chain, ...(chain.length > 0 ? {topChain: chain.at(-1)!} : {})});
 	}
 
 	// chain id → diff id, from every image's config.
 	const diffOf = new Map<string, string>();
-	for (const b of built) {
-		const chain = chainIds(b.image.diffIds);
-		chain.forEach((c, i) => diffOf.set(c, b.image.diffIds[i]!));
-	}
+	for (const b of built) b.chain.forEach((c, i) => diffOf.set(c, b.image.diffIds[i]!));
 
 	for (const sn of storeNames) {
 		const recordsHere = snapshotRecords.get(sn) ?? new Map<string, SnapshotRecord>();
