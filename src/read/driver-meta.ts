@@ -1,5 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
-import {caps, obj, sourceErrorFinding} from './files.ts';
+import {caps, obj, readJson, sourceErrorFinding} from './files.ts';
 import type {Source} from './source.ts';
 
 /**
@@ -93,18 +93,9 @@ const transactionSpec: readonly Spec[] = [
 
 /** A small JSON file (a driver record): missing → no finding (the caller decides); otherwise parsed, or one finding. */
 function readSmallJson(source: Source, path: string, subject: string, what: string, stakes: Stakes): {present: boolean; json?: unknown; findings: Finding[]} {
-	const r = source.readFile(path, caps.small);
-	if (!r.ok) {
-		if (r.error.code === 'missing') return {present: false, findings: []};
-		return {present: true, findings: [sourceErrorFinding(r.error, subject, what, stakes.severity)]};
-	}
-	if (r.value.length === 0) return {present: true, findings: [finding(stakes.severity, 'json.empty', subject, `${what} is empty: ${stakes.consequence}`, path)]};
-	try {
-		return {present: true, json: JSON.parse(r.value.toString('utf8')), findings: []};
-	} catch (error) {
-		const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-		return {present: true, findings: [finding(stakes.severity, 'json.invalid', subject, `${what} is not valid JSON (${why}): ${stakes.consequence}`, path)]};
-	}
+	const r = readJson(source, path, subject, what, {optional: true, severity: stakes.severity, consequence: stakes.consequence, cap: caps.small});
+	// A file that is there but bad always gives a finding; a missing one gives none.
+	return {present: r.value !== undefined || r.findings.length > 0, ...(r.value !== undefined ? {json: r.value.json} : {}), findings: r.findings};
 }
 
 /** Go's json.Unmarshal into a uint64 / int field accepts a whole number in range; beyond 2^53 JavaScript cannot hold it exactly. */

@@ -41,21 +41,24 @@ export function readJson(
 	rel: string,
 	subject: string,
 	what: string,
-	opts: {optional?: boolean} = {},
+	/** optional: a missing file is no finding; severity and consequence (what it means, added to the message) for the findings; cap: bytes read at most. */
+	opts: {optional?: boolean; severity?: 'error' | 'warning'; consequence?: string; cap?: number} = {},
 ): Read<{json: unknown; bytes: Buffer}> {
-	const r = source.readFile(rel, caps.json);
+	const severity = opts.severity ?? 'error';
+	const then = opts.consequence === undefined ? '' : `: ${opts.consequence}`;
+	const r = source.readFile(rel, opts.cap ?? caps.json);
 	if (!r.ok) {
 		if (r.error.code === 'missing' && opts.optional) return {value: undefined, findings: []};
-		return {value: undefined, findings: [sourceFinding(r.error, subject, what)]};
+		return {value: undefined, findings: [sourceFinding(r.error, subject, what, severity)]};
 	}
 	if (r.value.length === 0) {
-		return {value: undefined, findings: [finding('error', 'json.empty', subject, `${what} is empty`, rel)]};
+		return {value: undefined, findings: [finding(severity, 'json.empty', subject, `${what} is empty${then}`, rel)]};
 	}
 	try {
 		return {value: {json: JSON.parse(r.value.toString('utf8')), bytes: r.value}, findings: []};
 	} catch (error) {
 		const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-		return {value: undefined, findings: [finding('error', 'json.invalid', subject, `${what} is not valid JSON (${why})`, rel)]};
+		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${why})${then}`, rel)]};
 	}
 }
 
