@@ -20,8 +20,9 @@ export type MountedSource = Source & {readonly mounted: MountInfo; readonly prob
  * root with a non-empty `containerd/daemon`).
  */
 export function mountSource(base: Source, at: string, inner: Source): MountedSource {
-	const atParts = splitPath(at);
-	if (atParts === null || atParts.length === 0) throw new Error(`mountSource: bad mount point ${JSON.stringify(at)}`);
+	const split = splitPath(at);
+	if (split === null || split.length === 0) throw new Error(`mountSource: bad mount point ${JSON.stringify(at)}`);
+	const atParts: readonly string[] = split;
 	const mountPoint = atParts.join('/');
 
 	type Route = {readonly to: 'inner'; readonly rel: string} | {readonly to: 'above'; readonly parts: string[]} | {readonly to: 'base'; readonly rel: string} | {readonly to: 'bad'};
@@ -30,8 +31,8 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		const parts = splitPath(rel);
 		if (parts === null) return {to: 'bad'};
 		let i = 0;
-		while (i < parts.length && i < atParts!.length && parts[i] === atParts![i]) i++;
-		if (i === atParts!.length) return {to: 'inner', rel: parts.slice(i).join('/')};
+		while (i < parts.length && i < atParts.length && parts[i] === atParts[i]) i++;
+		if (i === atParts.length) return {to: 'inner', rel: parts.slice(i).join('/')};
 		if (i === parts.length) return {to: 'above', parts};
 		return {to: 'base', rel: parts.join('/')};
 	}
@@ -54,7 +55,7 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		if (r.to === 'bad') return badPath(rel);
 		if (r.to === 'inner') return virtual(inner.list(r.rel));
 		if (r.to === 'base') return base.list(r.rel);
-		const next = atParts![r.parts.length]!;
+		const next = atParts[r.parts.length]!;
 		const below = base.list(r.parts.join('/'));
 		// The root itself must be readable; a directory above the mount point may be absent from base.
 		if (!below.ok && r.parts.length === 0) return below;
