@@ -18,6 +18,7 @@ import {loadModel, openSource} from '../src/load.ts';
 import type {Model} from '../src/model/types.ts';
 import {familiarRef, goTime, metaDbPath, uvarint, varint} from '../src/read/containerd-store.ts';
 import {BLOBS, C8dRoot, META_DB, basicC8dRoot as basicRoot, goTimeBytes, hexOf, sha, snapshotterDir, uvarintBytes, varintBytes} from './helpers/c8d-root.ts';
+import {compareContainer} from './helpers/compare-daemon.ts';
 import {cleanup, docker26Available, startDockerd, type Daemon} from './helpers/dockerd.ts';
 import {describe, readTar} from './helpers/files-compare.ts';
 import {ll} from './helpers/files-run.ts';
@@ -314,7 +315,6 @@ async function makeState(): Promise<State> {
 	}
 }
 
-const zero = (t: string) => (t.startsWith('0001-01-01') ? null : t);
 const unique = (xs: string[]) => [...new Set(xs)].sort();
 
 if (!avail.ok) {
@@ -338,15 +338,7 @@ if (!avail.ok) {
 		for (const c of s.expected.containers) {
 			const mine = m.containers.find(x => x.id === c.Id)!;
 			const who = String(c.Name);
-			assert.is(mine.name, who.replace(/^\//, ''), who);
-			assert.is(mine.imageId, c.Image, `${who} image id`);
-			assert.is(mine.imageRef, c.Config.Image, `${who} image as typed`);
-			assert.is(mine.status, c.State.Status, `${who} status`);
-			assert.is(mine.exitCode, c.State.ExitCode, `${who} exit code`);
-			assert.is(mine.created, c.Created, `${who} created`);
-			assert.is(mine.startedAt, zero(c.State.StartedAt), `${who} started`);
-			assert.is(mine.finishedAt, zero(c.State.FinishedAt), `${who} finished`);
-			assert.is(mine.driver, c.GraphDriver.Name, `${who} driver`);
+			compareContainer(mine, c, who);
 			assert.equal(mine.config, c.Config, `${who} Config`);
 			const image = s.expected.images.find(i => i.Id === c.Image);
 			assert.equal(mine.imageTags, [...image.RepoTags].sort(), `${who} image tags`);

@@ -1,10 +1,23 @@
 // Compares layerlens's model of a root at rest with what the real dockerd said about it
 // (test/helpers/real-states.ts captures): the oracle for the end-to-end and sample tests.
 import * as assert from 'uvu/assert';
-import type {Model} from '../../src/model/types.ts';
+import type {Container, Model} from '../../src/model/types.ts';
 import type {Expected} from './real-states.ts';
 
 const zero = (t: string) => (t.startsWith('0001-01-01') ? null : t);
+
+/** One container against its `docker inspect`: name, image, state, times and driver. */
+export function compareContainer(mine: Container, c: any, who: string): void {
+  assert.is(mine.name, String(c.Name).replace(/^\//, ''), who);
+  assert.is(mine.imageId, c.Image, `${who} image id`);
+  assert.is(mine.imageRef, c.Config.Image, `${who} image as typed`);
+  assert.is(mine.status, c.State.Status, `${who} status`);
+  assert.is(mine.exitCode, c.State.ExitCode, `${who} exit code`);
+  assert.is(mine.created, c.Created, `${who} created`);
+  assert.is(mine.startedAt, zero(c.State.StartedAt), `${who} started`);
+  assert.is(mine.finishedAt, zero(c.State.FinishedAt), `${who} finished`);
+  assert.is(mine.driver, c.GraphDriver.Name, `${who} driver`);
+}
 
 /** The model must say what the daemon said. */
 export function compareWithDaemon(m: Model, e: Expected, driver: string): void {
@@ -14,15 +27,7 @@ export function compareWithDaemon(m: Model, e: Expected, driver: string): void {
   for (const c of e.containers) {
     const mine = m.containers.find(x => x.id === c.Id)!;
     const who = `${driver} ${c.Name}`;
-    assert.is(mine.name, String(c.Name).replace(/^\//, ''), who);
-    assert.is(mine.imageId, c.Image, `${who} image id`);
-    assert.is(mine.imageRef, c.Config.Image, `${who} image as typed`);
-    assert.is(mine.status, c.State.Status, `${who} status`);
-    assert.is(mine.exitCode, c.State.ExitCode, `${who} exit code`);
-    assert.is(mine.created, c.Created, `${who} created`);
-    assert.is(mine.startedAt, zero(c.State.StartedAt), `${who} started`);
-    assert.is(mine.finishedAt, zero(c.State.FinishedAt), `${who} finished`);
-    assert.is(mine.driver, c.GraphDriver.Name, `${who} driver`);
+    compareContainer(mine, c, who);
     const data = c.GraphDriver.Data as Record<string, string>;
     const rel = (p: string) => p.replace(`${e.root}/`, '');
     if (driver === 'vfs' || driver === 'btrfs') {
