@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {mountsUnder, startDockerd, type Daemon} from '../test/helpers/dockerd.ts';
-import {BUSYBOX_APPLETS} from '../test/helpers/real-states.ts';
+import {busyboxRootfsTar} from '../test/helpers/real-states.ts';
 
 export interface StateParams {
 	/** Bump when the recipe changes, so old caches get rebuilt. */
@@ -207,15 +207,7 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 		fs.rmSync(work, {recursive: true, force: true});
 
 		// 1. base image from a busybox-static rootfs
-		const rootfs = path.join(work, 'rootfs');
-		fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
-		fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-		fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-		for (const a of BUSYBOX_APPLETS) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-		const tarball = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {
-			maxBuffer: 64 * 1024 * 1024,
-		});
-		d(['import', '-', 'local/busybox:1'], {input: tarball});
+		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'))});
 		phase('import base');
 
 		// 2. images, legacy builder, a few in parallel

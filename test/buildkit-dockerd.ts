@@ -16,6 +16,7 @@ import {openSource} from '../src/load.ts';
 import {humanSize} from '../src/units.ts';
 import {cli} from './helpers/run-cli.ts';
 import {DOCKER26_DIR, type Daemon, type Driver, cleanup, docker26Available, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
+import {busyboxRootfsTar} from './helpers/real-states.ts';
 
 const buildx = path.join(DOCKER26_DIR, 'cli-plugins', 'docker-buildx');
 
@@ -48,12 +49,7 @@ function build(d: Daemon): void {
 	fs.symlinkSync(buildx, path.join(d.dir, 'client', 'cli-plugins', 'docker-buildx'));
 	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-bk-'));
 	try {
-		const rootfs = path.join(work, 'rootfs');
-		fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
-		fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-		fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-		fs.symlinkSync('busybox', path.join(rootfs, 'bin', 'sh'));
-		d.docker(['import', '-', 'local/base:1'], {input: execFileSync('tar', ['-C', rootfs, '-c', '.'], {maxBuffer: 64 << 20})});
+		d.docker(['import', '-', 'local/base:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), ['sh'])});
 		const ctx = path.join(work, 'ctx');
 		fs.mkdirSync(ctx);
 		fs.writeFileSync(path.join(ctx, 'data.txt'), 'context file\n');

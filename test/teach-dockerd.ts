@@ -14,6 +14,7 @@ import {parseCommandLine} from '../src/args.ts';
 import {run} from '../src/cli.ts';
 import {watchCommand} from '../src/commands/watch.ts';
 import {DRIVERS, type Daemon, type Driver, cleanup, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
+import {busyboxRootfsTar} from './helpers/real-states.ts';
 
 type Out = {code: number; stdout: string; stderr: string};
 
@@ -37,12 +38,7 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 function makeImages(daemon: Daemon): {work: string} {
 	const work = path.join(daemon.dir, 'work'); // outside the data root
 	const rootfs = path.join(work, 'rootfs');
-	fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
-	fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-	fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-	for (const a of ['sh', 'echo', 'true', 'rm', 'cat']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-	const tar = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {maxBuffer: 64 << 20});
-	daemon.docker(['import', '-', 'local/busybox:1'], {input: tar});
+	daemon.docker(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(rootfs, ['sh', 'echo', 'true', 'rm', 'cat'])});
 	const ctx = path.join(work, 'ctx');
 	fs.mkdirSync(ctx, {recursive: true});
 	fs.writeFileSync(path.join(ctx, 'Dockerfile'), ['FROM local/busybox:1', 'ENV FOO=bar KEEP=1', 'WORKDIR /app', 'USER 1000', 'LABEL a=b c=d', 'EXPOSE 8080', 'VOLUME /vol', 'CMD ["sh"]', ''].join('\n'));

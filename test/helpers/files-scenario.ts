@@ -2,10 +2,10 @@
 // recreate files and directories, and containers that add, change and delete files, delete and
 // recreate directories, replace files by directories (and back), write into volumes, and make
 // hostile names. What the daemon says (`docker diff`, `docker export`) is captured before it stops.
-import {execFileSync} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {Daemon} from './dockerd.ts';
+import {busyboxRootfsTar} from './real-states.ts';
 
 export const APPLETS = ['sh', 'ls', 'cat', 'echo', 'rm', 'mkdir', 'touch', 'sleep', 'true', 'chmod', 'ln', 'mv', 'mknod', 'printf', 'cd', 'cp'] as const;
 
@@ -55,14 +55,8 @@ export function makeFilesState(daemon: Daemon, out: string): FilesExpected {
 	fs.rmSync(work, {recursive: true, force: true});
 	const rootfs = path.join(work, 'rootfs');
 	const ctx = path.join(work, 'ctx');
-	fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
-	fs.mkdirSync(path.join(rootfs, 'etc'), {recursive: true});
 	fs.mkdirSync(ctx, {recursive: true});
-	fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-	fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-	for (const a of APPLETS) if (a !== 'cd') fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-	fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-	const tarball = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {maxBuffer: 64 << 20});
+	const tarball = busyboxRootfsTar(rootfs, APPLETS.filter(a => a !== 'cd'), {'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n'});
 	d(['import', '-', 'local/fbusy:1'], {input: tarball});
 	fs.writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile());
 	d(['build', '-q', '-t', 'local/files:1', '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});

@@ -42,6 +42,22 @@ export const BUSYBOX_APPLETS = ['sh', 'ls', 'cat', 'echo', 'rm', 'mkdir', 'touch
 
 const BUSYBOX = '/bin/busybox';
 
+/**
+ * A rootfs of busybox-static made in `rootfs` (bin/busybox, a symlink per applet, and `extra` files)
+ * and returned as a tar owned by root: what `docker import -` takes to make a tiny base image.
+ */
+export function busyboxRootfsTar(rootfs: string, applets: readonly string[] = BUSYBOX_APPLETS, extra: Record<string, string> = {}): Buffer {
+  fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
+  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin', 'busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+  for (const a of applets) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  for (const [rel, content] of Object.entries(extra)) {
+    fs.mkdirSync(path.dirname(path.join(rootfs, rel)), {recursive: true});
+    fs.writeFileSync(path.join(rootfs, rel), content);
+  }
+  return execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {maxBuffer: 64 * 1024 * 1024});
+}
+
 function dockerfile(): string {
   return [
     'FROM local/busybox:1',
@@ -101,17 +117,10 @@ export async function makeStandardState(daemon: Daemon): Promise<Expected> {
   fs.rmSync(work, {recursive: true, force: true});
   const rootfs = path.join(work, 'rootfs');
   const ctx = path.join(work, 'ctx');
-  fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
   fs.mkdirSync(ctx, {recursive: true});
 
   // 1. tiny rootfs -> local/busybox:1
-  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin', 'busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-  for (const a of BUSYBOX_APPLETS) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-  const tarball = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  d(['import', '-', 'local/busybox:1'], {input: tarball});
+  d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(rootfs)});
   const busyboxImageId = d(['image', 'inspect', '-f', '{{.Id}}', 'local/busybox:1']).trim();
 
   // 2. legacy build local/app:1

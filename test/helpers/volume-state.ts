@@ -2,10 +2,9 @@
 // options, an anonymous volume, a bind mount, and user-defined networks; what the daemon
 // itself says about them (`docker volume inspect`, `docker network inspect`, `docker inspect`)
 // is recorded as the oracle.
-import {execFileSync} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {BUSYBOX_APPLETS} from './real-states.ts';
+import {busyboxRootfsTar} from './real-states.ts';
 import type {Daemon} from './dockerd.ts';
 
 export type VolumeExpected = {
@@ -27,13 +26,7 @@ export function makeVolumeState(daemon: Daemon): VolumeExpected {
 	const notes: string[] = [];
 	const work = path.join(daemon.dir, 'work');
 	fs.rmSync(work, {recursive: true, force: true});
-	const rootfs = path.join(work, 'rootfs');
-	fs.mkdirSync(path.join(rootfs, 'bin'), {recursive: true});
-	fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
-	fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-	for (const a of BUSYBOX_APPLETS) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-	const tarball = execFileSync('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {maxBuffer: 64 * 1024 * 1024});
-	d(['import', '-c', 'VOLUME /anon', '-', 'local/busybox:1'], {input: tarball});
+	d(['import', '-c', 'VOLUME /anon', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'))});
 	d(['volume', 'create', '--label', 'owner=alice', '--label', 'env=test', 'named']);
 	d(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m', 'withopts']);
 	const bind = path.join(work, 'bind');
