@@ -13,13 +13,14 @@ import {
 	ok,
 	splitPath,
 } from './source.ts';
+import {decodeName, encodeName} from './names.ts';
 
 /** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
 const noAtime = fs.constants.O_NOATIME ?? 0;
 // O_NONBLOCK: a FIFO planted where a file should be must not hang the reader (it is refused after fstat).
 const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
 
-function kindOf(s: fs.Stats | fs.Dirent): EntryKind {
+function kindOf(s: fs.Stats | fs.Dirent<string | Buffer>): EntryKind {
 	if (s.isFile()) return 'file';
 	if (s.isDirectory()) return 'dir';
 	if (s.isSymbolicLink()) return 'symlink';
@@ -50,6 +51,11 @@ function loadXattr(): XattrLib | string {
 		xattrLib = `extended attributes cannot be read here (@napi-rs/xattr did not load: ${describe(error).split('\n')[0]})`;
 	}
 	return xattrLib;
+}
+
+/** A path for node:fs: names holding non-UTF-8 bytes (names.ts) go back to their bytes. */
+function fsPath(p: string): string | Buffer {
+	return /[\ud800-\udfff]/.test(p) ? encodeName(p) : p;
 }
 
 /** A single path component that needs no further checks. */
@@ -93,7 +99,7 @@ export function openDirSource(root: string): Source {
 			if (checkedDirs.has(rel)) continue;
 			let s: fs.Stats;
 			try {
-				s = fs.lstatSync(location + '/' + rel);
+				s = fs.lstatSync(fsPath(location + '/' + rel));
 			} catch (error) {
 				return fail(errorCode(error), rel, describe(error));
 			}
@@ -109,13 +115,13 @@ export function openDirSource(root: string): Source {
 		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
 		const checked = checkDir(parts);
 		if (!checked.ok) return checked;
-		let dirents: fs.Dirent[];
+		let dirents: fs.Dirent<Buffer>[];
 		try {
-			dirents = fs.readdirSync(abs(parts), {withFileTypes: true});
+			dirents = fs.readdirSync(fsPath(abs(parts)), {withFileTypes: true, encoding: 'buffer'});
 		} catch (error) {
 			return fail(errorCode(error), rel, describe(error));
 		}
-		const entries = dirents.map(d => ({name: d.name, kind: kindOf(d)}));
+		const entries = dirents.map(d => ({name: decodeName(d.name), kind: kindOf(d)}));
 		entries.sort((a, b) => byString(a.name, b.name));
 		const prefix = parts.join('/');
 		for (const e of entries) if (e.kind === 'dir') checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
@@ -128,7 +134,7 @@ export function openDirSource(root: string): Source {
 		const checked = checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
 		try {
-			const s = fs.lstatSync(abs(parts));
+			const s = fs.lstatSync(fsPath(abs(parts)));
 			const kind = kindOf(s);
 			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink};
 			if (kind === 'char' || kind === 'block') {
@@ -143,14 +149,14 @@ export function openDirSource(root: string): Source {
 	function open(file: string): number {
 		if (useNoAtime) {
 			try {
-				return fs.openSync(file, readFlags | noAtime);
+				return fs.openSync(fsPath(file), readFlags | noAtime);
 			} catch (error) {
 				// O_NOATIME is refused (EPERM) on files we do not own; fall back once and for all.
 				if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
 				useNoAtime = false;
 			}
 		}
-		return fs.openSync(file, readFlags);
+		return fs.openSync(fsPath(file), readFlags);
 	}
 
 	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
@@ -244,7 +250,7 @@ export function openDirSource(root: string): Source {
 		const checked = checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
 		try {
-			return ok(fs.readlinkSync(abs(parts)));
+			return ok(decodeName(fs.readlinkSync(fsPath(abs(parts)), {encoding: 'buffer'})));
 		} catch (error) {
 			const e = error as NodeJS.ErrnoException;
 			if (e.code === 'EINVAL') return fail('not-a-file', rel, 'is not a symlink');

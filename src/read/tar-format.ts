@@ -7,6 +7,7 @@
  * Solaris 'X'), base-256 numeric fields, header checksums (unsigned and signed), GNU sparse
  * members (indexed, content not reconstructed), GNU dumpdir ('D').
  */
+import {decodeName} from './names.ts';
 
 export const BLOCK = 512;
 
@@ -77,7 +78,7 @@ function cstr(block: Buffer, start: number, length: number): string {
 	let end = start;
 	const limit = start + length;
 	while (end < limit && block[end] !== 0) end++;
-	return block.toString('utf8', start, end);
+	return decodeName(block, start, end);
 }
 
 /**
@@ -360,11 +361,11 @@ export class TarParser {
 		if (longName !== undefined) name = longName;
 		if (longLink !== undefined) linkname = longLink;
 		const paxPath = get('path');
-		if (paxPath !== undefined) name = paxPath.toString('utf8');
+		if (paxPath !== undefined) name = decodeName(paxPath);
 		const paxLink = get('linkpath');
-		if (paxLink !== undefined) linkname = paxLink.toString('utf8');
+		if (paxLink !== undefined) linkname = decodeName(paxLink);
 		const sparseName = get('GNU.sparse.name');
-		if (sparseName !== undefined) name = sparseName.toString('utf8');
+		if (sparseName !== undefined) name = decodeName(sparseName);
 
 		let size = headerSize;
 		const paxSize = paxDecimal(get('size'));
