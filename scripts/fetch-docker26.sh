@@ -11,7 +11,25 @@ if [ -x "$dest/bin/dockerd" ] && [ -x "$dest/bin/containerd" ] && [ -x "$dest/cl
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/dl" "$work/x"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$work/sources.list"
+# The Debian mirror this machine's apt already uses (never a host written here): the URI of the
+# first source that serves a release suite (not -security), from deb822 .sources files or sources.list.
+mirror_uri() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'BEGIN{RS=""; FS="\n"} {uri=""; ok=0; for(i=1;i<=NF;i++){ if($i ~ /^URIs:/){split(substr($i,6),u," "); uri=u[1]} if($i ~ /^Suites:/){n=split(substr($i,8),s," "); for(j=1;j<=n;j++) if(s[j] !~ /-security$/) ok=1} if($i ~ /^Types:/ && $i !~ /deb( |$)/) ok=-9 } if(uri!="" && ok>0){print uri; exit}}' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while (i<=NF && $i !~ /\]$/) i++; i++ } if ($(i+1) !~ /-security$/) { print $i; exit } }' "$f"
+	done
+}
+uri="$(mirror_uri | head -n 1)"
+if [ -z "$uri" ]; then
+	echo "fetch-docker26: no Debian source found in this machine's apt configuration" >&2
+	exit 1
+fi
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" >"$work/sources.list"
 opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=/dev/null
 	-o "Dir::State::lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Architecture=amd64
 	-o APT::Sandbox::User=root)
