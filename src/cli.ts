@@ -12,6 +12,7 @@ import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
+import {OutputError, describeError} from './files/output.ts';
 import {loadModel, openRoots} from './load.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
@@ -131,6 +132,10 @@ function failure(error: unknown, io: Io): number {
 		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
 		return 2;
 	}
+	if (error instanceof OutputError) {
+		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
+		return 4;
+	}
 	const message = error instanceof Error ? error.message : String(error);
 	io.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
 	return 3;
@@ -141,7 +146,9 @@ export function main(): void {
 	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 		// A closed pipe (layerlens ... | head) is not an error.
 		if (error.code === 'EPIPE') process.exit(0);
-		process.exit(3);
+		// Anything else (a full disk, /dev/full, an I/O error): one line, exit 4, as for an output file.
+		process.stderr.write(`layerlens: standard output cannot be written: ${clean(describeError(error))}\n`);
+		process.exit(4);
 	});
 	run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env}).then(
 		code => {

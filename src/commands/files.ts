@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
 import {exportTar, manifestLine} from '../files/export.ts';
-import {checkOutputPath, openOutput} from '../files/output.ts';
+import {type OutputFile, evidenceOf, openOutputs} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
@@ -9,7 +9,9 @@ import {walkMerged} from '../files/walk.ts';
 import {resolveRef} from '../model/resolve.ts';
 import type {Container, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
+import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
+import {clean} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
 
 /**
@@ -337,24 +339,20 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
 		await out.flush();
 	} else {
-		// Never inside the containerd root mounted with --containerd-root either.
-		const mounted = source.mounted;
-		const inMount = mounted === undefined ? undefined : (checkOutputPath(target, mounted.location, mounted.kind) ?? (args.hash ? checkOutputPath(`${target}.sha256`, mounted.location, mounted.kind) : undefined));
-		if (inMount !== undefined) throw new UsageError(inMount.replace('the Docker root being read', 'the containerd root being read'));
-		const file = openOutput(target, source.location, source.kind);
-		if (!file.ok) throw new UsageError(file.error);
-		const manifest = args.hash ? openOutput(`${target}.sha256`, source.location, source.kind) : undefined;
-		if (manifest !== undefined && !manifest.ok) {
-			file.file.close();
-			throw new UsageError(manifest.error);
-		}
+		// Both names are checked before anything is created; nothing is left behind on failure.
+		const opened = openOutputs(args.hash ? [target, `${target}.sha256`] : [target], evidenceOf(source));
+		if (!opened.ok) throw new UsageError(opened.error);
+		const [file, manifest] = opened.files as [OutputFile, OutputFile | undefined];
 		try {
-			const m = manifest?.ok === true ? manifest.file : undefined;
-			const result = await exportTar(source, v, file.file, {onProblem, ...(m !== undefined ? {onHash: (name: string, sha: string) => m.put(Buffer.from(manifestLine(name, sha)))} : {})});
-			ctx.io.stderr.write(`layerlens: wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${m !== undefined ? `; sha256 manifest ${target}.sha256` : ''}\n`);
-		} finally {
-			file.file.close();
-			if (manifest?.ok === true) manifest.file.close();
+			const result = await exportTar(source, v, file, {onProblem, ...(manifest !== undefined ? {onHash: (name: string, sha: string) => manifest.put(encodeName(manifestLine(name, sha)))} : {})});
+			file.finish();
+			manifest?.finish();
+			file.commit();
+			manifest?.commit();
+			ctx.io.stderr.write(`layerlens: wrote ${clean(target)}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${clean(target)}.sha256` : ''}\n`);
+		} catch (error) {
+			for (const f of opened.files) f.abort();
+			throw error;
 		}
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
