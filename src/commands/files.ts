@@ -11,7 +11,7 @@ import type {Container, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
 import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
-import {clean} from '../view/sanitize.ts';
+import {clean, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
 
 /**
@@ -126,12 +126,12 @@ async function listWriter<T>(ctx: CommandContext, out: Out, key: string, line: (
 	if (json) await out.text(`{"${key}": [`);
 	return {
 		async row(r) {
-			if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(r)}`);
+			if (json) await out.text(`${first ? '\n' : ',\n'}  ${safeJson(r)}`);
 			else await out.text(line(r));
 			first = false;
 		},
 		async end(findings) {
-			if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
+			if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${safeJson(findings, 2)}}\n`);
 			await out.flush();
 			if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
 		},
