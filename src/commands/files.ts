@@ -11,7 +11,7 @@ import type {Container, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
 import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
-import {clean, safeJson} from '../view/sanitize.ts';
+import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
 
 /**
@@ -191,7 +191,7 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 		if (v.ok) below = v.view;
 		else findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the layers below cannot be read: ${v.error}); deletions and opaque directories are shown`});
 	}
-	const under = (rel: string): boolean => start === '' || rel === start || rel.startsWith(start + '/');
+	const under = underArgument(start);
 	const record = tarSplitRecord(model, layer);
 	const cacheId = layer.cacheId ?? layer.chainId;
 	const w = await listWriter(ctx, output(ctx.io.stdout), 'entries', (r: FileRow) => fileLine(r, true));
@@ -227,7 +227,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	if (target.kind === 'merged') {
 		const v = view(target.driver, target.layers, target.subject);
 		findings.push(...xattrWarning(source, v));
-		const at = resolvePath(source, v, start, false, onProblem);
+		const at = resolveArgument(source, v, start, false, onProblem);
 		if (!at.ok) throw new UsageError(at.error);
 		const layerId = (i: number): string => v.layers[i]!.cacheId;
 		function* rows(): Generator<FileRow | Finding> {
@@ -243,8 +243,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
 	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
 	findings.push(...xattrWarning(source, top));
-	const prefix = start;
-	const under = (rel: string): boolean => prefix === '' || rel === prefix || rel.startsWith(prefix + '/');
+	const under = underArgument(start);
 	function* rows(): Generator<FileRow | Finding> {
 		for (const item of layerItems(source, top, below, onProblem)) {
 			if (!under(item.rel)) continue;
@@ -285,6 +284,29 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	return 0;
 }
 
+/**
+ * A PATH argument as typed, or else as shown: names are printed escaped (`\\xff` for a byte that
+ * is not UTF-8, `\\u200b` for an invisible character; view/sanitize.ts), and a terminal cannot
+ * even pass such a byte in an argument, so the escaped form is tried when the literal one is not there.
+ */
+function resolveArgument(source: Source, v: FsView, arg: string, follow: boolean, onProblem: (f: Finding) => void): ReturnType<typeof resolvePath> {
+	const seen: Finding[] = [];
+	const literal = resolvePath(source, v, arg, follow, f => void seen.push(f));
+	const unescaped = literal.ok ? undefined : parseEscapes(arg);
+	if (unescaped !== undefined) {
+		const r = resolvePath(source, v, unescaped, follow, onProblem);
+		if (r.ok) return r;
+	}
+	seen.forEach(onProblem);
+	return literal;
+}
+
+/** A layer listing's PATH filter: the path as typed or as shown (see resolveArgument). */
+function underArgument(start: string): (rel: string) => boolean {
+	const forms = [start, parseEscapes(start)].filter((x): x is string => x !== undefined);
+	return rel => forms.some(p => p === '' || rel === p || rel.startsWith(p + '/'));
+}
+
 function mergedView(loaded: CommandContext['loaded'], ref: string): FsView {
 	const target = resolveTarget(loaded.model, ref);
 	return view(target.driver, target.layers, target.subject);
@@ -296,7 +318,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const source = loaded.source;
 	const v = mergedView(loaded, args.refs[0]!);
 	const findings: Finding[] = [...xattrWarning(source, v)];
-	const r = resolvePath(source, v, args.refs[1]!, true, f => void findings.push(f));
+	const r = resolveArgument(source, v, args.refs[1]!, true, f => void findings.push(f));
 	if (!r.ok) throw new UsageError(r.error);
 	if (r.entry.kind !== 'file') throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
 	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
