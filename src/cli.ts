@@ -12,7 +12,7 @@ import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
-import {OutputError, describeError} from './files/output.ts';
+import {OutputError, checkStdout, describeError, evidenceOf} from './files/output.ts';
 import {loadModel, openRoots} from './load.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
@@ -99,6 +99,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		const root = chooseRoot(args, io);
 		const opened = await openRoots(root, args.containerdRoot);
 		if (!opened.ok) throw new UsageError(opened.error);
+		if (io.stdout === process.stdout) {
+			// `layerlens model >> ROOT/containers/<id>/config.v2.json` would append to the evidence.
+			const refused = checkStdout(evidenceOf(opened.source));
+			if (refused !== undefined) throw new UsageError(refused);
+		}
 		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.

@@ -1,4 +1,4 @@
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,6 +229,78 @@ test('write errors: /dev/full as stdout and a full tmpfs: one line naming the ou
 		assert.equal(evidence(), before);
 	} finally {
 		unbind(small);
+	}
+});
+
+test('standard output appended to an evidence file (`>> ROOT/...`, or a hard link to one) is refused before anything is written', () => {
+	const config = path.join(root, 'containers', container, 'config.v2.json');
+	const hard = path.join(out, 'appended.json');
+	fs.linkSync(config, hard);
+	try {
+		for (const [file, pattern] of [
+			[config, /^layerlens: standard output \(.*config\.v2\.json\) is inside the Docker root being read/],
+			[hard, /^layerlens: standard output \(.*appended\.json\) has 1 other hard link/],
+		] as const) {
+			const before = evidence();
+			const fd = fs.openSync(file, 'a');
+			let r: {code: number | null; stderr: string};
+			try {
+				r = spawnTo(['model', '--root', root], fd);
+			} finally {
+				fs.closeSync(fd);
+			}
+			assert.is(r.code, 2, r.stderr);
+			assert.match(r.stderr, pattern);
+			assert.is(r.stderr.trim().split('\n').length, 1);
+			assert.equal(evidence(), before, 'nothing was appended');
+		}
+	} finally {
+		fs.rmSync(hard);
+	}
+	// an ordinary file outside is fine
+	const fd = fs.openSync(path.join(out, 'model.json'), 'w');
+	try {
+		assert.is(spawnTo(['model', '--root', root], fd).code, 0);
+	} finally {
+		fs.closeSync(fd);
+	}
+	JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
+});
+
+test('SIGTERM and SIGINT during an export remove the temporary file and leave no output', async () => {
+	if (!isRoot) return console.log('  (skipped: the tmpfs for a slow export needs root)');
+	// A copy of the state with a 512 MiB sparse file in a container's RW layer: long enough to interrupt.
+	const big = path.join(base, 'big');
+	fs.mkdirSync(big);
+	execFileSync('cp', ['-a', root, big]);
+	const bigRoot = path.join(big, 'docker');
+	const model = JSON.parse(cli(['model', '--root', bigRoot]).stdout) as {containers: Array<{id: string; mountId: string | null; driver: string}>};
+	const c = model.containers.find(x => x.mountId !== null && x.driver === 'overlay2')!;
+	const sparse = path.join(bigRoot, 'overlay2', c.mountId!, 'diff', 'sparse.bin');
+	fs.writeFileSync(sparse, '');
+	fs.truncateSync(sparse, 512 << 20);
+	const dir = path.join(out, 'sig');
+	fs.mkdirSync(dir);
+	execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1g', 'tmpfs', dir]);
+	mounts.push(dir);
+	try {
+		for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+			const target = path.join(dir, `${signal}.tar`);
+			const child = spawn(process.execPath, [path.join(repo, 'bin', 'layerlens'), 'export', c.id, '-o', target, '--hash', '--root', bigRoot], {stdio: 'ignore'});
+			const exited = new Promise<number | null>(resolve => child.on('exit', (code, sig) => resolve(code ?? (sig === null ? null : -1))));
+			let seen = false;
+			for (let i = 0; i < 3000 && !seen; i++) {
+				seen = fs.readdirSync(dir).some(n => n.endsWith('.tmp'));
+				if (!seen) await new Promise(r => setTimeout(r, 5));
+			}
+			assert.ok(seen, 'the temporary file appeared');
+			child.kill(signal);
+			const code = await exited;
+			assert.is(code, signal === 'SIGTERM' ? 143 : 130);
+			assert.equal(fs.readdirSync(dir), [], `${signal}: no temporary file and no output left`);
+		}
+	} finally {
+		unbind(dir);
 	}
 });
 

@@ -111,8 +111,6 @@ function symlinkComponent(p: string): string | undefined {
 	return undefined;
 }
 
-type Root = {readonly e: Evidence; readonly real: string; readonly id: Id | undefined; readonly fs: {dev: string; path: string} | undefined};
-
 /**
  * Why `target` may not be written (one line), or undefined when it may. `target` is the path as
  * the user gave it; nothing is created.
@@ -133,50 +131,77 @@ export function checkOutputPath(target: string, evidence: readonly Evidence[]): 
 		return `${target}: its directory cannot be used (${describeError(error)})`;
 	}
 	const real = path.join(dir, base);
-	const mounts = readMounts();
-	const roots: Root[] = evidence.map(e => {
-		let r: string;
-		try {
-			r = fs.realpathSync(e.location);
-		} catch {
-			r = path.resolve(e.location);
-		}
-		const st = lstatOrUndefined(r);
-		return {e, real: r, id: st === undefined ? undefined : {dev: st.dev, ino: st.ino}, fs: fsPath(mounts, r)};
-	});
 	const existing = lstatOrUndefined(real);
-	// Names: the output itself and every directory above it (by path, then by device and inode, then on its filesystem).
-	const chain: string[] = [];
-	for (let p = real; ; p = path.dirname(p)) {
-		chain.push(p);
-		if (p === '/') break;
-	}
-	for (const r of roots) {
-		const refuse = (why: string): string => `${target}: ${why} ${r.e.what} (${r.real}); layerlens never writes there`;
-		if (r.e.kind === 'dir' && under(real, r.real)) return refuse(real === r.real ? 'is' : 'is inside');
-		if (r.e.kind === 'archive' && real === r.real) return refuse('is');
-		if (r.id !== undefined) {
-			for (const p of chain) {
-				const st = p === real ? existing : lstatOrUndefined(p);
-				if (st !== undefined && same(st, r.id)) return refuse(p === real ? 'is' : `is inside ${p}, which is`);
-			}
-		}
-		if (r.fs !== undefined) {
-			for (const p of chain) {
-				const at = fsPath(mounts, p);
-				if (at === undefined || at.dev !== r.fs.dev) continue;
-				if (r.e.kind === 'dir' ? under(at.path, r.fs.path) : at.path === r.fs.path) {
-					return refuse(p === real ? `is (through a mount of ${at.path} at ${mountPointOf(mounts, p)})` : `is inside ${p}, a mount that shows`);
-				}
-			}
-		}
-	}
+	const alias = aliasOf(real, existing, evidence);
+	if (alias !== undefined) return `${target}: ${alias}`;
 	if (existing !== undefined) {
 		if (existing.isSymbolicLink()) return `${target}: is a symlink; not followed (name the file itself)`;
 		if (existing.isDirectory()) return `${target}: is a directory, not a file`;
 		if (!existing.isFile()) return `${target}: exists and is not a regular file; layerlens only replaces regular files (or writes to stdout with -o -)`;
 		if (existing.nlink > 1) return `${target}: has ${existing.nlink - 1} other hard link${existing.nlink > 2 ? 's' : ''} (it may be a file of the evidence); replacing it would still change that inode's link count and ctime: remove it or name another file`;
 	}
+	return undefined;
+}
+
+/**
+ * How a real (symlink-free, absolute) path names the evidence, or undefined: by path, by device
+ * and inode of itself or a directory above it, or by its path on its file system (a bind mount).
+ */
+function aliasOf(real: string, existing: fs.Stats | undefined, evidence: readonly Evidence[]): string | undefined {
+	const mounts = readMounts();
+	const chain: string[] = [];
+	for (let p = real; ; p = path.dirname(p)) {
+		chain.push(p);
+		if (p === '/') break;
+	}
+	for (const e of evidence) {
+		let root: string;
+		try {
+			root = fs.realpathSync(e.location);
+		} catch {
+			root = path.resolve(e.location);
+		}
+		const st = lstatOrUndefined(root);
+		const id = st === undefined ? undefined : {dev: st.dev, ino: st.ino};
+		const refuse = (why: string, how = ''): string => `${why} ${e.what} (${root})${how}; layerlens never writes there`;
+		if (e.kind === 'dir' && under(real, root)) return refuse(real === root ? 'is' : 'is inside');
+		if (e.kind === 'archive' && real === root) return refuse('is');
+		if (id !== undefined) {
+			for (const p of chain) {
+				const pst = p === real ? existing : lstatOrUndefined(p);
+				if (pst !== undefined && same(pst, id)) return refuse(p === real ? 'is' : `is inside ${p}, which is`);
+			}
+		}
+		const rootFs = fsPath(mounts, root);
+		if (rootFs === undefined) continue;
+		const at = fsPath(mounts, real);
+		if (at === undefined || at.dev !== rootFs.dev) continue;
+		const mp = mountPointOf(mounts, real);
+		if (e.kind === 'dir' && under(at.path, rootFs.path)) return refuse(at.path === rootFs.path ? 'is' : 'is inside', `, seen through the mount at ${mp}`);
+		if (e.kind === 'archive' && at.path === rootFs.path) return refuse('is', `, seen through the mount at ${mp}`);
+	}
+	return undefined;
+}
+
+/**
+ * Standard output, when it is a regular file (`layerlens model >> FILE`): refused like an `-o`
+ * file when it is, or is inside, the evidence, or has other hard links. The shell opened it, so
+ * nothing can be done about what `>` already truncated, but nothing more is written.
+ */
+export function checkStdout(evidence: readonly Evidence[], fd = 1): string | undefined {
+	let st: fs.Stats;
+	let where: string;
+	try {
+		st = fs.fstatSync(fd);
+		if (!st.isFile()) return undefined;
+		where = fs.readlinkSync(`/proc/self/fd/${fd}`);
+	} catch {
+		return undefined;
+	}
+	if (!path.isAbsolute(where)) return undefined;
+	const alias = aliasOf(where.replace(/ \(deleted\)$/, ''), st, evidence);
+	if (alias !== undefined) return `standard output (${where}) ${alias}`;
+	if (st.nlink > 1) return `standard output (${where}) has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''} (it may be a file of the evidence); write to another file`;
 	return undefined;
 }
 
@@ -229,6 +254,9 @@ function hook(): void {
 	}
 }
 
+/** Bytes written between two turns of the event loop. */
+const YIELD_EVERY = 4 << 20;
+
 function writeAll(fd: number, chunk: Buffer, target: string): void {
 	let off = 0;
 	try {
@@ -271,6 +299,7 @@ function openOne(target: string, evidence: readonly Evidence[]): {ok: true; file
 	}
 	live.add(tmp);
 	let closed = false;
+	let since = 0;
 	const close = (): void => {
 		if (closed) return;
 		closed = true;
@@ -299,8 +328,13 @@ function openOne(target: string, evidence: readonly Evidence[]): {ok: true; file
 		ok: true,
 		file: {
 			path: target,
-			put(chunk: Buffer): void {
+			put(chunk: Buffer): void | Promise<void> {
 				writeAll(fd, chunk, target);
+				// Writes are synchronous: let the event loop run now and then, so that SIGINT and SIGTERM are handled mid-export.
+				since += chunk.length;
+				if (since < YIELD_EVERY) return;
+				since = 0;
+				return new Promise(resolve => setImmediate(resolve));
 			},
 			finish(): void {
 				try {
