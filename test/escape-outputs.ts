@@ -59,6 +59,14 @@ test('text outputs show every hostile character as an escape', () => {
 		const out = args[0] === 'check' ? (cli([...args, '--root', root]).stdout as string) : ok(args);
 		noRaw(out, args.join(' '));
 	}
+	for (const args of [['files', containerId], ['diff', containerId], ['tree', '--explain'], ['inspect', containerId, '--explain']]) noRaw(ok(args), args.join(' '));
+	const cmp = cli(['compare', path.join(repo, 'sample', 'docker.tar.gz'), root]);
+	assert.ok(cmp.code === 0, cmp.stderr);
+	noRaw(cmp.stdout, 'compare');
+	assert.ok(cmp.stdout.includes(String.raw`evil\x1b]52`), 'compare shows the renamed container, escaped');
+	const cmpJson = cli(['compare', path.join(repo, 'sample', 'docker.tar.gz'), root, '--json']);
+	noRaw(cmpJson.stdout, 'compare --json');
+	assert.ok(JSON.stringify(JSON.parse(cmpJson.stdout)).includes(JSON.stringify(evilName).slice(1, -1)), 'compare --json keeps the exact name');
 	assert.ok(ok(['ls']).includes(String.raw`evil\x1b]52;c;ZWNobyBwd25lZA==\x07\u009b31m\u202e\u2066\u200b\u061c\u00ad\u180e\u206a\u206f\ufff9\ufffb\u3164\u{e0041}\u2028"quote\name`));
 });
 
