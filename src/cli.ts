@@ -155,6 +155,8 @@ export function main(): void {
 		process.stderr.write(`layerlens: standard output cannot be written: ${clean(describeError(error))}\n`);
 		process.exit(4);
 	});
+	// stderr itself cannot be written (2>/dev/full): nothing can be said; exit 4 rather than a crash.
+	process.stderr.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 4));
 	run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env}).then(
 		code => {
 			process.exitCode = code;
