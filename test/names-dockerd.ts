@@ -13,6 +13,9 @@ import * as assert from 'uvu/assert';
 import {type Daemon, type Driver, cleanup, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
 import {BUSYBOX_APPLETS, busyboxRootfsTar} from './helpers/real-states.ts';
 import {cli} from './helpers/run-cli.ts';
+import {readTar} from './helpers/files-compare.ts';
+import {entryHeader, trailer} from '../src/files/tar-writer.ts';
+import {decodeName} from '../src/read/names.ts';
 
 const avail = dockerdAvailable();
 
@@ -108,6 +111,19 @@ async function one(driver: Driver): Promise<void> {
 		fs.rmSync(work, {recursive: true, force: true});
 	}
 }
+
+test('the tar writer puts a name\'s raw bytes in PAX path and linkpath records, and our tar reader gets the same name back', () => {
+	const name = decodeName(Buffer.from([0x61, 0xff, 0x62]));
+	const target = decodeName(Buffer.from([0x2f, 0xfe]));
+	const h = entryHeader({name, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtimeMs: 0, size: 0, linkname: target});
+	assert.ok(h.includes(Buffer.from([0x20, 0x70, 0x61, 0x74, 0x68, 0x3d, 0x61, 0xff, 0x62, 0x0a])), 'path=a\\xffb');
+	assert.ok(h.includes(Buffer.from([...Buffer.from(' linkpath='), 0x2f, 0xfe, 0x0a])), 'linkpath=/\\xfe');
+	assert.not.ok(h.includes(Buffer.from([0xef, 0xbf, 0xbd])), 'no U+FFFD anywhere');
+	assert.not.ok(h.includes(Buffer.from('hdrcharset')));
+	const back = readTar(Buffer.concat([h, trailer()]));
+	assert.equal([...back.keys()], [name]);
+	assert.is(back.get(name)!.link, target);
+});
 
 if (!avail.ok) {
 	test('names as bytes with a real dockerd (needs root + dockerd)', () => {

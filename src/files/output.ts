@@ -290,7 +290,9 @@ export function openOutputs(targets: readonly string[], evidence: readonly Evide
 
 function openOne(target: string, evidence: readonly Evidence[]): {ok: true; file: OutputFile} | {ok: false; error: string} {
 	const dir = path.dirname(path.resolve(target));
-	const tmp = path.join(dir, `.${path.basename(target)}.layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+	const base = path.basename(target);
+	// Beside the output, so that the rename stays on its file system; a name near NAME_MAX gets a short one.
+	const tmp = path.join(dir, `.${Buffer.byteLength(base) > 200 ? '' : `${base}.`}layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 	let fd: number;
 	try {
 		fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o644);
