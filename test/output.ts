@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {C8D, basicC8dRoot} from './helpers/c8d-root.ts';
 import {fingerprint} from './helpers/fingerprint.ts';
 import {cli, repo} from './helpers/run-cli.ts';
 
@@ -174,6 +175,47 @@ test('bind mounts of the root, of its parent, of containers/ and of the archive 
 		unbind(path.join(out, 'b-archdir'));
 	} finally {
 		for (const m of [...mounts].reverse()) unbind(m);
+	}
+});
+
+test('--containerd-root: the second root is evidence too (inside, through a bind mount, a hard link to its files, a symlink)', () => {
+	const b = basicC8dRoot();
+	b.r.save();
+	const dockerRoot = b.r.dir;
+	const c8d = path.join(base, 'c8d-root');
+	fs.renameSync(path.join(dockerRoot, C8D), c8d);
+	fs.rmdirSync(path.join(dockerRoot, 'containerd'));
+	try {
+		const both = (o: string): string[] => ['export', 'web', '-o', o, '--root', dockerRoot, '--containerd-root', c8d];
+		const fp = (): unknown => [[...fingerprint(dockerRoot).entries()], [...fingerprint(c8d).entries()]];
+		const refuse = (o: string, pattern: RegExp): void => {
+			const before = fp();
+			const r = cli(both(o));
+			assert.is(r.code, 2, `${o}: ${r.stderr}`);
+			assert.match(r.stderr, pattern);
+			assert.equal(fp(), before);
+		};
+		refuse(path.join(c8d, 'x.tar'), /is inside the containerd root being read/);
+		refuse(path.join(dockerRoot, 'x.tar'), /is inside the Docker root being read/);
+		const meta = path.join(c8d, 'io.containerd.metadata.v1.bolt', 'meta.db');
+		fs.linkSync(meta, path.join(out, 'meta.tar'));
+		refuse(path.join(out, 'meta.tar'), /other hard link/);
+		fs.rmSync(path.join(out, 'meta.tar'));
+		fs.symlinkSync(c8d, path.join(out, 'c8d-link'));
+		refuse(path.join(out, 'c8d-link', 'x.tar'), /is a symlink/);
+		fs.rmSync(path.join(out, 'c8d-link'));
+		if (isRoot) {
+			bind(c8d, path.join(out, 'b-c8d'));
+			try {
+				refuse(path.join(out, 'b-c8d', 'io.containerd.content.v1.content', 'x.tar'), /containerd root being read/);
+			} finally {
+				unbind(path.join(out, 'b-c8d'));
+			}
+		}
+		const good = cli(both(path.join(out, 'c8d-good.tar')));
+		assert.is(good.code, 0, good.stderr);
+	} finally {
+		b.r.remove();
 	}
 });
 

@@ -121,7 +121,7 @@ export function checkOutputPath(target: string, evidence: readonly Evidence[]): 
 	const base = path.basename(abs);
 	if (base === '.' || base === '..' || base === '') return `${target}: names a directory, not a file`;
 	// A symlink anywhere in the path (as given, `..` included) is refused: it may lead anywhere, now or later.
-	const raw = symlinkComponent(target);
+	const raw = symlinkComponent(target) ?? symlinkComponent(abs);
 	if (raw !== undefined && path.resolve(raw) === abs) return `${target}: is a symlink; not followed (name the file itself)`;
 	if (raw !== undefined) return `${target}: ${raw} is a symlink; layerlens does not write through symlinks (name the real path)`;
 	let dir: string;
