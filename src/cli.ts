@@ -12,7 +12,7 @@ import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
-import {OutputError, checkStdout, describeError, evidenceOf} from './files/output.ts';
+import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {loadModel, openRoots} from './load.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
@@ -94,6 +94,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		return 0;
 	}
 	try {
+		if (args.command === 'compare' || args.command === 'watch') {
+			// They open their roots themselves; standard output must not be one of their files either.
+			const paths = args.command === 'compare' ? args.refs.slice(0, 2) : [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
+			if (io.stdout === process.stdout) {
+				const refused = checkStdout(paths.map(rootEvidence));
+				if (refused !== undefined) throw new UsageError(refused);
+			}
+		}
 		if (args.command === 'compare') return await compareCommand(args, io);
 		if (args.command === 'watch') return await watchCommand(args, io, args.root ?? defaultRoot);
 		const root = chooseRoot(args, io);

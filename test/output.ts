@@ -299,6 +299,18 @@ test('standard output appended to an evidence file (`>> ROOT/...`, or a hard lin
 	} finally {
 		fs.rmSync(hard);
 	}
+	// compare opens its roots itself: the same rule
+	const config2 = path.join(root, 'containers', container, 'hostconfig.json');
+	const before = evidence();
+	const cfd = fs.openSync(config2, 'a');
+	try {
+		const r = spawnTo(['compare', archive, root], cfd);
+		assert.is(r.code, 2, r.stderr);
+		assert.match(r.stderr, /^layerlens: standard output \(.*hostconfig\.json\) is inside a root being read/);
+	} finally {
+		fs.closeSync(cfd);
+	}
+	assert.equal(evidence(), before);
 	// an ordinary file outside is fine
 	const fd = fs.openSync(path.join(out, 'model.json'), 'w');
 	try {

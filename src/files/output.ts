@@ -34,6 +34,17 @@ export function evidenceOf(source: Pick<Source, 'location' | 'kind' | 'mounted'>
 	return out;
 }
 
+/** A root named by a path (compare's snapshots, watch's root): a directory, or else an archive. */
+export function rootEvidence(location: string): Evidence {
+	let dir = false;
+	try {
+		dir = fs.statSync(location).isDirectory();
+	} catch {
+		// missing: the command says so itself
+	}
+	return {location: path.resolve(location), kind: dir ? 'dir' : 'archive', what: dir ? 'a root being read' : 'an archive being read'};
+}
+
 /** "no space left on device (ENOSPC)" from a system error. */
 export function describeError(error: unknown): string {
 	const e = error as NodeJS.ErrnoException;
