@@ -222,5 +222,6 @@ Options:
   -V, --version    the version
 
 Exit codes: 0 done (findings do not change it, except check --fail-on), 1 check found something
-at or above --fail-on, 2 usage error or unreadable root, 3 internal error.
+at or above --fail-on, 2 usage error or unreadable root, 3 internal error, 4 the output could
+not be written (a full disk, an I/O error).
 `;

@@ -12,6 +12,7 @@ import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
+import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {loadModel, openRoots} from './load.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
@@ -93,11 +94,24 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		return 0;
 	}
 	try {
+		if (args.command === 'compare' || args.command === 'watch') {
+			// They open their roots themselves; standard output must not be one of their files either.
+			const paths = args.command === 'compare' ? args.refs.slice(0, 2) : [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
+			if (io.stdout === process.stdout) {
+				const refused = checkStdout(paths.map(rootEvidence));
+				if (refused !== undefined) throw new UsageError(refused);
+			}
+		}
 		if (args.command === 'compare') return await compareCommand(args, io);
 		if (args.command === 'watch') return await watchCommand(args, io, args.root ?? defaultRoot);
 		const root = chooseRoot(args, io);
 		const opened = await openRoots(root, args.containerdRoot);
 		if (!opened.ok) throw new UsageError(opened.error);
+		if (io.stdout === process.stdout) {
+			// `layerlens model >> ROOT/containers/<id>/config.v2.json` would append to the evidence.
+			const refused = checkStdout(evidenceOf(opened.source));
+			if (refused !== undefined) throw new UsageError(refused);
+		}
 		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
@@ -131,6 +145,10 @@ function failure(error: unknown, io: Io): number {
 		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
 		return 2;
 	}
+	if (error instanceof OutputError) {
+		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
+		return 4;
+	}
 	const message = error instanceof Error ? error.message : String(error);
 	io.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
 	return 3;
@@ -141,8 +159,12 @@ export function main(): void {
 	process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 		// A closed pipe (layerlens ... | head) is not an error.
 		if (error.code === 'EPIPE') process.exit(0);
-		process.exit(3);
+		// Anything else (a full disk, /dev/full, an I/O error): one line, exit 4, as for an output file.
+		process.stderr.write(`layerlens: standard output cannot be written: ${clean(describeError(error))}\n`);
+		process.exit(4);
 	});
+	// stderr itself cannot be written (2>/dev/full): nothing can be said; exit 4 rather than a crash.
+	process.stderr.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 4));
 	run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env}).then(
 		code => {
 			process.exitCode = code;

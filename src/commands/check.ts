@@ -5,6 +5,7 @@ import type {RawHost} from '../read/host.ts';
 import type {Source} from '../read/source.ts';
 import {makePaint} from '../view/paint.ts';
 import {checkJson, renderCheck} from '../view/text-check.ts';
+import {safeJson} from '../view/sanitize.ts';
 
 export type CheckCommandOptions = {
 	readonly source: Source;
@@ -28,6 +29,6 @@ export type CheckCommandResult = {readonly output: string; readonly exitCode: 0 
  */
 export async function checkCommand(opts: CheckCommandOptions): Promise<CheckCommandResult> {
 	const report = await runChecks({source: opts.source, raw: opts.raw, model: opts.model}, {deep: opts.deep, progress: opts.progress});
-	const output = opts.json ? JSON.stringify(checkJson(report), null, 2) + '\n' : renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
+	const output = opts.json ? safeJson(checkJson(report), 2) + '\n' : renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
 	return {output, exitCode: failsAt(report, opts.failOn) ? 1 : 0};
 }

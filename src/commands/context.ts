@@ -1,6 +1,7 @@
 import type {Args} from '../args.ts';
 import type {Loaded} from '../load.ts';
 import type {Paint} from '../view/paint.ts';
+import {safeJson} from '../view/sanitize.ts';
 
 export type Io = {
 	readonly stdout: {write(s: string): unknown; readonly isTTY?: boolean};
@@ -22,5 +23,5 @@ export type CommandContext = {
 export class UsageError extends Error {}
 
 export function json(value: unknown): string {
-	return JSON.stringify(value, null, 2) + '\n';
+	return safeJson(value, 2) + '\n';
 }

@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
 import {exportTar, manifestLine} from '../files/export.ts';
-import {checkOutputPath, openOutput} from '../files/output.ts';
+import {type OutputFile, evidenceOf, openOutputs} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
@@ -9,7 +9,9 @@ import {walkMerged} from '../files/walk.ts';
 import {resolveRef} from '../model/resolve.ts';
 import type {Container, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
+import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
+import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
 
 /**
@@ -124,12 +126,12 @@ async function listWriter<T>(ctx: CommandContext, out: Out, key: string, line: (
 	if (json) await out.text(`{"${key}": [`);
 	return {
 		async row(r) {
-			if (json) await out.text(`${first ? '\n' : ',\n'}  ${JSON.stringify(r)}`);
+			if (json) await out.text(`${first ? '\n' : ',\n'}  ${safeJson(r)}`);
 			else await out.text(line(r));
 			first = false;
 		},
 		async end(findings) {
-			if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${JSON.stringify(findings, null, 2)}}\n`);
+			if (json) await out.text(`${first ? '' : '\n'}],\n"findings": ${safeJson(findings, 2)}}\n`);
 			await out.flush();
 			if (!json && findings.length > 0) ctx.io.stderr.write(findingLines(findings));
 		},
@@ -189,7 +191,7 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 		if (v.ok) below = v.view;
 		else findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the layers below cannot be read: ${v.error}); deletions and opaque directories are shown`});
 	}
-	const under = (rel: string): boolean => start === '' || rel === start || rel.startsWith(start + '/');
+	const under = underArgument(start);
 	const record = tarSplitRecord(model, layer);
 	const cacheId = layer.cacheId ?? layer.chainId;
 	const w = await listWriter(ctx, output(ctx.io.stdout), 'entries', (r: FileRow) => fileLine(r, true));
@@ -225,7 +227,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	if (target.kind === 'merged') {
 		const v = view(target.driver, target.layers, target.subject);
 		findings.push(...xattrWarning(source, v));
-		const at = resolvePath(source, v, start, false, onProblem);
+		const at = resolveArgument(source, v, start, false, onProblem);
 		if (!at.ok) throw new UsageError(at.error);
 		const layerId = (i: number): string => v.layers[i]!.cacheId;
 		function* rows(): Generator<FileRow | Finding> {
@@ -241,8 +243,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
 	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
 	findings.push(...xattrWarning(source, top));
-	const prefix = start;
-	const under = (rel: string): boolean => prefix === '' || rel === prefix || rel.startsWith(prefix + '/');
+	const under = underArgument(start);
 	function* rows(): Generator<FileRow | Finding> {
 		for (const item of layerItems(source, top, below, onProblem)) {
 			if (!under(item.rel)) continue;
@@ -283,6 +284,29 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	return 0;
 }
 
+/**
+ * A PATH argument as typed, or else as shown: names are printed escaped (`\\xff` for a byte that
+ * is not UTF-8, `\\u200b` for an invisible character; view/sanitize.ts), and a terminal cannot
+ * even pass such a byte in an argument, so the escaped form is tried when the literal one is not there.
+ */
+function resolveArgument(source: Source, v: FsView, arg: string, follow: boolean, onProblem: (f: Finding) => void): ReturnType<typeof resolvePath> {
+	const seen: Finding[] = [];
+	const literal = resolvePath(source, v, arg, follow, f => void seen.push(f));
+	const unescaped = literal.ok ? undefined : parseEscapes(arg);
+	if (unescaped !== undefined) {
+		const r = resolvePath(source, v, unescaped, follow, onProblem);
+		if (r.ok) return r;
+	}
+	seen.forEach(onProblem);
+	return literal;
+}
+
+/** A layer listing's PATH filter: the path as typed or as shown (see resolveArgument). */
+function underArgument(start: string): (rel: string) => boolean {
+	const forms = [start, parseEscapes(start)].filter((x): x is string => x !== undefined);
+	return rel => forms.some(p => p === '' || rel === p || rel.startsWith(p + '/'));
+}
+
 function mergedView(loaded: CommandContext['loaded'], ref: string): FsView {
 	const target = resolveTarget(loaded.model, ref);
 	return view(target.driver, target.layers, target.subject);
@@ -294,7 +318,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const source = loaded.source;
 	const v = mergedView(loaded, args.refs[0]!);
 	const findings: Finding[] = [...xattrWarning(source, v)];
-	const r = resolvePath(source, v, args.refs[1]!, true, f => void findings.push(f));
+	const r = resolveArgument(source, v, args.refs[1]!, true, f => void findings.push(f));
 	if (!r.ok) throw new UsageError(r.error);
 	if (r.entry.kind !== 'file') throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
 	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
@@ -337,24 +361,20 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
 		await out.flush();
 	} else {
-		// Never inside the containerd root mounted with --containerd-root either.
-		const mounted = source.mounted;
-		const inMount = mounted === undefined ? undefined : (checkOutputPath(target, mounted.location, mounted.kind) ?? (args.hash ? checkOutputPath(`${target}.sha256`, mounted.location, mounted.kind) : undefined));
-		if (inMount !== undefined) throw new UsageError(inMount.replace('the Docker root being read', 'the containerd root being read'));
-		const file = openOutput(target, source.location, source.kind);
-		if (!file.ok) throw new UsageError(file.error);
-		const manifest = args.hash ? openOutput(`${target}.sha256`, source.location, source.kind) : undefined;
-		if (manifest !== undefined && !manifest.ok) {
-			file.file.close();
-			throw new UsageError(manifest.error);
-		}
+		// Both names are checked before anything is created; nothing is left behind on failure.
+		const opened = openOutputs(args.hash ? [target, `${target}.sha256`] : [target], evidenceOf(source));
+		if (!opened.ok) throw new UsageError(opened.error);
+		const [file, manifest] = opened.files as [OutputFile, OutputFile | undefined];
 		try {
-			const m = manifest?.ok === true ? manifest.file : undefined;
-			const result = await exportTar(source, v, file.file, {onProblem, ...(m !== undefined ? {onHash: (name: string, sha: string) => m.put(Buffer.from(manifestLine(name, sha)))} : {})});
-			ctx.io.stderr.write(`layerlens: wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${m !== undefined ? `; sha256 manifest ${target}.sha256` : ''}\n`);
-		} finally {
-			file.file.close();
-			if (manifest?.ok === true) manifest.file.close();
+			const result = await exportTar(source, v, file, {onProblem, ...(manifest !== undefined ? {onHash: (name: string, sha: string) => manifest.put(encodeName(manifestLine(name, sha)))} : {})});
+			file.finish();
+			manifest?.finish();
+			file.commit();
+			manifest?.commit();
+			ctx.io.stderr.write(`layerlens: wrote ${clean(target)}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${clean(target)}.sha256` : ''}\n`);
+		} catch (error) {
+			for (const f of opened.files) f.abort();
+			throw error;
 		}
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));

@@ -3,7 +3,7 @@ import {loadModel, openRoots} from '../load.ts';
 import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/compare.ts';
 import {walk} from '../teach/walk.ts';
 import {makePaint, type Paint} from '../view/paint.ts';
-import {clean} from '../view/sanitize.ts';
+import {clean, safeJson} from '../view/sanitize.ts';
 import {foldRemoved} from '../view/compare-text.ts';
 import {wrap} from '../view/explain-text.ts';
 import {type Io, UsageError} from './context.ts';
@@ -83,7 +83,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 	const m = prev.model;
 	const start = Date.now();
 	const c8d = m.containerdRoot;
-	if (args.json) io.stdout.write(JSON.stringify({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
+	if (args.json) io.stdout.write(safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
 	else io.stdout.write(`${p.title('watching')} ${clean(root)}${c8d !== undefined ? ` and the containerd root ${clean(c8d.location)} (shown as ${clean(c8d.shownAs)}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers\n`);
 	let stopped = false;
 	let wake: (() => void) | null = null;
@@ -109,7 +109,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 			const c = compareSnapshots(prev, cur, {byTime: true});
 			prev = cur;
 			if (c.objects.length === 0 && c.areas.length === 0) continue;
-			io.stdout.write(args.json ? JSON.stringify(stepJson(c, now)) + '\n' : renderStep(c, now, p));
+			io.stdout.write(args.json ? safeJson(stepJson(c, now)) + '\n' : renderStep(c, now, p));
 		}
 	} finally {
 		process.off('SIGINT', stop);

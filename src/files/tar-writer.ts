@@ -1,9 +1,11 @@
 /**
  * A streaming tar writer (POSIX ustar, with a PAX extended header when a value does not fit:
  * names over 100 bytes (or 255 with the prefix field), link targets over 100 bytes, sizes of
- * 8 GiB or more, ids over 0o7777777, non-ASCII names). Headers are built one at a time and
+ * 8 GiB or more, ids over 0o7777777, non-ASCII names, written as their bytes). Headers are built one at a time and
  * content is passed through in pieces, so memory does not depend on the archive's size.
  */
+import {encodeName} from '../read/names.ts';
+
 export type TarType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
 export type TarEntry = {
@@ -36,12 +38,13 @@ function octal(buf: Buffer, offset: number, width: 7 | 11, value: number): void 
 	field(buf, v.toString(8).padStart(width, '0') + '\0', offset, width + 1, 'latin1');
 }
 
-function paxRecord(key: string, value: string): Buffer {
-	const body = ` ${key}=${value}\n`;
-	const bodyLen = Buffer.byteLength(body);
+/** A PAX record; the value is bytes (a name's raw bytes when it is not UTF-8). */
+function paxRecord(key: string, value: string | Buffer): Buffer {
+	const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+	const bodyLen = Buffer.byteLength(` ${key}=\n`) + v.length;
 	let len = bodyLen + String(bodyLen).length;
 	if (String(len).length !== String(len - bodyLen).length) len = bodyLen + String(len).length;
-	return Buffer.from(`${len}${body}`, 'utf8');
+	return Buffer.concat([Buffer.from(`${len} ${key}=`, 'utf8'), v, Buffer.from('\n')]);
 }
 
 function isAscii(s: string): boolean {
@@ -84,14 +87,20 @@ function header(fields: {name: string; prefix: string; mode: number; uid: number
 	return b;
 }
 
-/** The header block(s) of an entry: a PAX extended header first when needed. */
+/**
+ * The header block(s) of an entry: a PAX extended header first when needed. Names and link
+ * targets are written as the bytes they stand for (encodeName: a byte that is not UTF-8, kept
+ * as U+DC80 + byte, is written as that byte), as docker export does (Go's archive/tar puts the
+ * raw bytes in the PAX `path`/`linkpath` records, and no `hdrcharset`: GNU tar warns
+ * "Ignoring unknown extended header keyword" on it, and reads the raw bytes as they are).
+ */
 export function entryHeader(e: TarEntry): Buffer {
 	const pax: Buffer[] = [];
 	const split = splitUstar(e.name);
 	const linkname = e.linkname ?? '';
-	if (split === null) pax.push(paxRecord('path', e.name));
+	if (split === null) pax.push(paxRecord('path', encodeName(e.name)));
 	const linkFits = isAscii(linkname) && Buffer.byteLength(linkname) <= 100;
-	if (!linkFits) pax.push(paxRecord('linkpath', linkname));
+	if (!linkFits) pax.push(paxRecord('linkpath', encodeName(linkname)));
 	if (e.size > OCTAL_MAX[11]) pax.push(paxRecord('size', String(e.size)));
 	if (e.uid > OCTAL_MAX[7]) pax.push(paxRecord('uid', String(e.uid)));
 	if (e.gid > OCTAL_MAX[7]) pax.push(paxRecord('gid', String(e.gid)));

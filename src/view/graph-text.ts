@@ -1,7 +1,7 @@
 /**
  * The containers -> layers -> images graph as Graphviz dot or as a Mermaid flowchart. Node ids
- * are generated (n0, n1, ...); every label line is cleaned and then escaped for the target
- * language, so a hostile name or tag cannot break out of its label.
+ * are generated (n0, n1, ...); every label line is cut to LABEL_MAX characters, cleaned and then
+ * escaped for the target language, so a hostile name or tag cannot break out of its label.
  */
 import type {Graph, NodeKind} from '../teach/graph.ts';
 import {clean} from './sanitize.ts';
@@ -14,8 +14,19 @@ const dotStyle: Record<NodeKind, string> = {
 	image: 'shape=component, style=filled, fillcolor="#d3f9d8"',
 };
 
+/** Most characters of one label line; the rest is left out with a visible note (Graphviz cannot lay out a 200 000-character label). */
+export const LABEL_MAX = 200;
+
+/** A label line cut to LABEL_MAX characters (code points), with "…(N more characters)" when cut. */
+export function capLabel(s: string, max = LABEL_MAX): string {
+	if (s.length <= max) return s;
+	const points = Array.from(s);
+	if (points.length <= max) return s;
+	return `${points.slice(0, max).join('')}…(${points.length - max} more characters)`;
+}
+
 function dotString(s: string): string {
-	return clean(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+	return clean(capLabel(s)).replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
 export function renderDot(g: Graph): string {
@@ -37,7 +48,7 @@ export function renderDot(g: Graph): string {
 }
 
 function mermaidString(s: string): string {
-	return clean(s).replace(/[#&"<>`|[\]{}()]/g, c => `#${c.charCodeAt(0)};`);
+	return clean(capLabel(s)).replace(/[#&"<>`|[\]{}()]/g, c => `#${c.charCodeAt(0)};`);
 }
 
 const mermaidShape: Record<NodeKind, [string, string]> = {
