@@ -45,7 +45,7 @@ export const containerImage: Check = {
 	title: 'the image it was created from is in the store',
 	objects: 'container',
 	codes: [],
-	claims: ['container.image-missing'],
+	claims: ['container.image-missing', 'container.image-removed'],
 	deep: false,
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.image')),
 };

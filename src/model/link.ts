@@ -188,6 +188,11 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		config: img.config ?? null,
 		architecture: img.architecture ?? null,
 		os: img.os ?? null,
+		author: img.author ?? null,
+		comment: img.comment ?? null,
+		container: img.container ?? null,
+		containerConfig: img.containerConfig ?? null,
+		dockerVersion: img.dockerVersion ?? null,
 		containers: [],
 		path: img.path,
 	};
@@ -215,6 +220,25 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
 		id = layer.parent;
 	}
 	return out;
+}
+
+/**
+ * A container whose image is not in the store. `docker rmi -f` removes the image of a stopped
+ * container and the daemon keeps its layers (the RW layer holds them): with its whole chain there
+ * it still starts, so that is a warning; with a link of the chain broken as well, an error.
+ */
+function imageMissing(store: RawImageStore, subject: string, imageId: string, chainIntact: boolean): Finding {
+	const path = store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`;
+	if (chainIntact) {
+		return finding(
+			'warning',
+			'container.image-removed',
+			subject,
+			`its image ${imageId} is not in the image store: it was removed while the container kept it (docker rmi -f allows that for a container that is not running). Its layers are all there (RW, init and the image layers below its mount's parent), so it still starts; docker ps shows the image id, and the image cannot be used for new containers`,
+			path,
+		);
+	}
+	return finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store, and its layer chain is broken (see its other errors)`, path);
 }
 
 function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
@@ -267,11 +291,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	}
 	const imageId = c.image ?? null;
 	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
-	if (imageId !== null && image === undefined && store !== undefined) {
-		ctx.findings.push(
-			finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`),
-		);
-	}
+	const imageGone = imageId !== null && image === undefined && store !== undefined;
+	const findingsBeforeChain = ctx.findings.length;
 	if (c.hasConfig && imageId === null) {
 		ctx.findings.push(finding('error', 'container.field-invalid', subject, `${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`, c.path));
 	}
@@ -307,8 +328,9 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			}
 		}
 	}
+	if (imageGone) ctx.findings.push(imageMissing(store, subject, imageId, mount !== undefined && parent !== undefined && chain.some(e => e.role === 'image') && chain.every(e => e.pathExists) && !ctx.findings.slice(findingsBeforeChain).some(f => f.subject === subject && f.severity === 'error')));
 	const startedAt = realTime(c.state?.startedAt);
-	const cmd = [c.processPath, ...(c.args ?? [])].filter((x): x is string => x !== undefined && x !== '');
+	const argv = c.processPath === undefined && c.args === undefined ? null : [c.processPath ?? '', ...(c.args ?? [])];
 	return {
 		id: c.id,
 		name: c.name ?? null,
@@ -321,7 +343,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		finishedAt: realTime(c.state?.finishedAt),
 		exitCode: c.state?.exitCode ?? null,
 		error: c.state?.error ?? null,
-		command: cmd.length > 0 ? cmd.join(' ') : null,
+		command: argv === null ? null : daemonCommand(c.processPath ?? '', c.args ?? []),
+		argv,
 		driver,
 		mountId: mount?.mountId ?? null,
 		initId: mount?.initId ?? null,
@@ -330,8 +353,18 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		config: c.config ?? null,
 		hostConfig: c.hostConfig ?? null,
 		mountPoints: c.mountPoints ?? null,
+		stored: c.stored ?? null,
 		path: `containers/${c.id}`,
 	};
+}
+
+/**
+ * A command line as the daemon shows it (moby daemon/list.go, the API's `Command`, `docker ps`'s COMMAND
+ * inside its double quotes): Path, then each argument, one with a space wrapped in single quotes.
+ */
+export function daemonCommand(path: string, args: readonly string[]): string {
+	if (args.length === 0) return path;
+	return `${path} ${args.map(a => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
 }
 
 function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreRefs> {

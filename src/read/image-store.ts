@@ -26,6 +26,11 @@ export type RawImage = {
 	readonly architecture?: string;
 	readonly os?: string;
 	readonly dockerVersion?: string;
+	/** `author`, `comment`, `container` and `container_config`: who made it and, for `docker commit`, the container it was committed from. */
+	readonly author?: string;
+	readonly comment?: string;
+	readonly container?: string;
+	readonly containerConfig?: Record<string, unknown>;
 	/** imagedb/metadata/sha256/<hex>/parent */
 	readonly parent?: string;
 	/** imagedb/metadata/sha256/<hex>/lastUpdated */
@@ -168,7 +173,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 }
 
 /** An image config's fields (docker-layout.md §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
-export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion'> {
+export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion' | 'author' | 'comment' | 'container' | 'containerConfig'> {
 	const rootfs = obj(json['rootfs']);
 	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
 	let diffIds = strArray(rawDiffIds) ?? [];
@@ -198,6 +203,10 @@ export function configFields(json: Record<string, unknown>, subject: string, pat
 	const architecture = str(json['architecture']);
 	const os = str(json['os']);
 	const dockerVersion = str(json['docker_version']);
+	const author = str(json['author']);
+	const comment = str(json['comment']);
+	const container = str(json['container']);
+	const containerConfig = obj(json['container_config']);
 	return {
 		diffIds,
 		history,
@@ -206,6 +215,10 @@ export function configFields(json: Record<string, unknown>, subject: string, pat
 		...(architecture !== undefined ? {architecture} : {}),
 		...(os !== undefined ? {os} : {}),
 		...(dockerVersion !== undefined ? {dockerVersion} : {}),
+		...(author !== undefined ? {author} : {}),
+		...(comment !== undefined ? {comment} : {}),
+		...(container !== undefined ? {container} : {}),
+		...(containerConfig !== undefined ? {containerConfig} : {}),
 	};
 }
 
