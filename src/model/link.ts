@@ -2,6 +2,7 @@ import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
 import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {distributionOf} from '../read/distribution.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
@@ -169,7 +170,12 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	}
 	const refs = tags.get(img.id) ?? {tags: [], digests: []};
 	const kids = children.get(img.id) ?? [];
-	const untagged = refs.tags.length === 0 && refs.digests.length === 0;
+	// docker images --filter dangling=true: the graph-driver store (moby daemon/images/images.go) calls every
+	// image without a tag dangling, a digest-only one (pulled by digest) included, children or not; the
+	// containerd store names an image by any reference, and a digest reference is one: only an image with
+	// no reference at all is dangling there. Untagged images without any reference and with children are intermediate.
+	const unreferenced = refs.tags.length === 0 && refs.digests.length === 0;
+	const dangling = store.layout === 'containerd' ? unreferenced && kids.length === 0 : refs.tags.length === 0 && (refs.digests.length > 0 || kids.length === 0);
 	return {
 		id: img.id,
 		driver: store.driver,
@@ -180,8 +186,8 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		chainIds: chain,
 		parent,
 		children: kids,
-		intermediate: untagged && kids.length > 0,
-		dangling: untagged && kids.length === 0,
+		intermediate: unreferenced && kids.length > 0,
+		dangling,
 		history,
 		size: img.size ?? size,
 		lastUpdated: img.lastUpdated ?? null,
@@ -444,6 +450,7 @@ export function link(raw: RawHost): Model {
 				containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
 				createdBy,
 				metaPath: l.path,
+				distribution: distributionOf(store.distribution, l.diffId),
 				...(record !== undefined ? {driverRecord: record} : {}),
 			});
 		}

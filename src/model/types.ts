@@ -58,6 +58,8 @@ export type Layer = {
 	/** Directory holding the layer's files, relative to the root. */
 	readonly path: string | null;
 	readonly pathExists: boolean;
+	/** image/<driver>/distribution/: the compressed blobs this layer was pulled or pushed as, with the repository (null: only diffid-by-digest names it). */
+	readonly distribution?: ReadonlyArray<{readonly digest: string; readonly sourceRepository: string | null; readonly hmac: string | null}>;
 	/** Images whose chain contains it, and containers whose chain contains it. */
 	readonly images: string[];
 	readonly containers: string[];

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
 import {type Read, digest, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type RawDistribution, readDistribution} from './distribution.ts';
 import type {Source} from './source.ts';
 
 export type RawHistory = {
@@ -107,6 +108,8 @@ export type RawImageStore = {
 	readonly images: Map<string, RawImage>;
 	readonly layers: Map<string, RawLayer>;
 	readonly mounts: Map<string, RawMount>;
+	/** image/<driver>/distribution/: registry blobs and repositories per diff id (read with the layers). */
+	readonly distribution?: RawDistribution;
 	readonly findings: Finding[];
 };
 
@@ -357,5 +360,10 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 			mounts.set(id, readMount(source, driver, id));
 		}
 	}
-	return {driver, refs: refs.value ?? [], images, layers, mounts, findings};
+	let distribution: RawDistribution | undefined;
+	if (parts.layers) {
+		distribution = readDistribution(source, driver);
+		findings.push(...distribution.findings);
+	}
+	return {driver, refs: refs.value ?? [], images, layers, mounts, ...(distribution !== undefined ? {distribution} : {}), findings};
 }

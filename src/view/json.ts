@@ -52,6 +52,7 @@ export function layerJson(l: Layer) {
 		path: l.path,
 		images: l.images,
 		containers: l.containers,
+		distribution: l.distribution ?? [],
 		...(l.driverRecord !== undefined ? {driverRecord: driverRecordJson(l.driverRecord)} : {}),
 	};
 }
@@ -236,6 +237,8 @@ export function inspectJson(m: Model, r: Resolved) {
 			container: i.container ?? null,
 			containerConfig: i.containerConfig ?? null,
 			dockerVersion: i.dockerVersion ?? null,
+			// Per layer, bottom first: the compressed blobs and repositories image/<driver>/distribution/ records.
+			distribution: i.chainIds.map(id => ({chainId: id, blobs: m.layers.find(l => l.chainId === id && l.driver === i.driver)?.distribution ?? []})),
 			config: i.config,
 			path: i.path,
 			findings,
