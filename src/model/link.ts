@@ -286,7 +286,13 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			const exists = dirExists(ctx, driver, cacheId);
 			if (!exists && isDriverName(driver)) {
 				const miss = missingWhat(driver, cacheId, rwLayerPath(driver, cacheId));
-				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path));
+				// docker rm deletes the RW and init layers before containers/<id>: an unfinished removal (check: container.removal-interrupted, container.dead) explains their absence.
+				const removing = c.state?.removalInProgress === true || c.state?.dead === true;
+				ctx.findings.push(
+					removing
+						? finding('warning', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`, miss.path)
+						: finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path),
+				);
 			}
 			const record = recordOf(ctx, driver, cacheId, subject, true);
 			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(record !== undefined ? {driverRecord: record} : {})});
