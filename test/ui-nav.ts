@@ -3,7 +3,8 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
-import {initFiles} from '../src/ui/init-files.ts';
+import {initPlaceholders} from '../src/teach/explain.ts';
+import {initFiles, initPurpose} from '../src/ui/init-files.ts';
 import {actionForKey, reduceKey, initNav, type NavAction, type NavState, reduce, selected, windowTop} from '../src/ui/nav.ts';
 import {commandFor, helpLines, keyName, keyTable, type KeyLike} from '../src/ui/keys.ts';
 import {paneLayout} from '../src/ui/layout.ts';
@@ -249,8 +250,12 @@ test('details: container, layers, image and init-layer explanations', () => {
 	assert.match(rt, /RW layer/);
 	assert.match(rt, /gone  \(whiteout: deleted in this layer\)/);
 	const it = text(detailLines(tree, init!, files));
-	assert.match(it, /\.dockerenv\s+empty marker/);
-	assert.match(it, /etc\/hosts\s+placeholder/);
+	// One table for the explorer and inspect --explain (teach/explain.ts initPlaceholders).
+	assert.match(it, /\.dockerenv\s+an empty file; its presence tells/);
+	assert.match(it, /etc\/hosts\s+an empty placeholder: at start, containers\/<id>\/hosts/);
+	for (const n of initPlaceholders) assert.is(initPurpose(n.label.replace(/\/$/, '')), n.text, n.label);
+	// The row and the details agree: docker create writes the init layer, once.
+	assert.match(lineText(rowLine(tree, {node: init!, expanded: false}, 200)), /init .*placeholders docker create writes/);
 	const lt = text(detailLines(tree, top!, files));
 	for (const s of ['chain id', 'diff id', 'cache id', 'directory', 'size', 'created by', 'echo step 2', 'parent', 'images', 'containers']) assert.ok(lt.includes(s), s);
 	const img = tree.children(c).at(-1)!;

@@ -244,7 +244,9 @@ function imageMissing(store: RawImageStore, subject: string, imageId: string, ch
 			path,
 		);
 	}
-	return finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store, and its layer chain is broken (see its other errors)`, path);
+	// Pre-1.10 an image is its own top layer: its chain is gone with it (no other finding needed to say so).
+	const why = store.layout === 'v1' ? '' : ', and its layer chain is not intact either (see its other findings)';
+	return finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store${why}`, path);
 }
 
 function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {

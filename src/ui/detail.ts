@@ -7,7 +7,7 @@ import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText} from '../view/text-tree.ts';
-import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerFiles, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerDirNotes, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
@@ -333,7 +333,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 		case 'container': {
 			const id = node.container.id.slice(0, 12);
 			out.push(...para(whatContainer), blank, text(`containers/${id}…/`, 'title'));
-			out.push(...notes(containerFiles.filter(n => !n.label.startsWith('<'))));
+			out.push(...notes(containerDirNotes(node.container)));
 			out.push(blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title'), ...notes(mountFiles));
 			break;
 		}
