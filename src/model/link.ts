@@ -195,7 +195,8 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		architecture: img.architecture ?? null,
 		os: img.os ?? null,
 		author: img.author ?? null,
-		comment: img.comment ?? null,
+		// As docker image inspect shows it (moby image inspect): the config's comment, else the last history entry's (docker commit -m, docker import -m).
+		comment: img.comment !== undefined && img.comment !== '' ? img.comment : (img.history.at(-1)?.comment ?? null),
 		container: img.container ?? null,
 		containerConfig: img.containerConfig ?? null,
 		dockerVersion: img.dockerVersion ?? null,
