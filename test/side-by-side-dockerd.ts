@@ -235,6 +235,20 @@ if (!avail.ok || REGISTRY === undefined) {
 			const onOrphan = check.findings.filter((f: any) => f.subject === `container:${orphan.Id}`);
 			assert.equal(onOrphan.map((f: any) => [f.severity, f.code]), [['warning', 'container.image-removed']]);
 
+			// 5. --explain: the files of the first start, there for a started container, said to be missing yet for a created one.
+			const explained = async (name: string) => (await llJson(['inspect', name, '--explain', '--json', '--root', root])).explain.flatMap((x: any) => x.notes);
+			const started = (await explained('quoted')).filter((n: any) => n.firstStart === true && n.optional !== true);
+			assert.ok(started.some((n: any) => n.label === `containers/${byName.get('quoted').Id}/${byName.get('quoted').Id}-json.log` && /one JSON object per line/.test(n.text)), 'the -json.log is explained');
+			assert.equal(started.filter((n: any) => !fs.existsSync(path.join(root, n.label))).map((n: any) => n.label), [], 'a started container has them all');
+			const never = (await explained('bare')).filter((n: any) => n.firstStart === true);
+			assert.ok(never.length >= 5, 'hostname, hosts, resolv.conf, resolv.conf.hash, the log');
+			for (const n of never) {
+				assert.not.ok(fs.existsSync(path.join(root, n.label)), `${n.label}: not there for a container that never started`);
+				assert.match(n.text, /^not there yet: written at the first start, and this container never started/);
+			}
+			const bareText = await ll(['inspect', 'bare', '--explain', '--root', root]);
+			assert.match(bareText.stdout.replace(/\s+/g, ' '), /made once by docker create, with the same placeholders whether the container has started or not/);
+
 			// 7. docker commit provenance.
 			const img = await llJson(['inspect', 'local/committed:1', '--root', root]);
 			assert.equal([img.author, img.comment, img.container], [committed.Author, committed.Comment, committed.Container]);

@@ -235,7 +235,8 @@ export function containerDirNotes(c: Pick<Container, 'id' | 'startedAt' | 'hostC
 		const label = n.label === '<id>-json.log' ? `${c.id}-json.log` : n.label;
 		if (n.firstStart !== true) out.push({...n, label});
 		else if (c.startedAt === null) out.push({label, text: `not there yet: written at the first start, and this container never started. ${n.text}`, optional: true, firstStart: true});
-		else out.push({label, text: `written at the first start: ${n.text}`, optional: n.optional ?? false, firstStart: true});
+		// Started: all there (mounts/ only when the daemon made a mount there, such as the private /dev/shm).
+		else out.push({label, text: `written at the first start: ${n.text}`, optional: n.label === 'mounts/', firstStart: true});
 	}
 	return out;
 }
