@@ -290,6 +290,9 @@ if (!avail.ok || REGISTRY === undefined) {
 			assert.is(restarted.docker(['inspect', '-f', '{{.State.Status}}', victim.Id]).trim(), 'dead');
 			restarted.docker(['rm', victim.Id]);
 			assert.not.ok(restarted.docker(['ps', '-aq', '--no-trunc']).includes(victim.Id));
+			// And what image.dangling says of the image pulled by digest: docker image prune removes it.
+			assert.match(check.findings.find((f: any) => f.code === 'image.dangling' && f.subject === `image:${pulledImage.Id}`)?.message ?? '', /only a digest reference .*`docker image prune` removes it/);
+			assert.match(restarted.docker(['image', 'prune', '-f']), new RegExp(`deleted: ${pulledImage.Id}`));
 		} finally {
 			await cleanup(daemon);
 			if (restarted !== undefined) await cleanup(restarted);
