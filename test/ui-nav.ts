@@ -242,6 +242,12 @@ test('details: container, layers, image and init-layer explanations', () => {
 	const text = (lines: ReturnType<typeof detailLines>) => lines.map(lineText).join('\n');
 	const ct = text(detailLines(tree, c, () => null));
 	for (const s of ['status', 'exited (1)', 'created', 'started', 'finished', 'exit code', 'command', 'image as typed', 'image used', 'binds', '/srv:/data:ro', '80/tcp <- 0.0.0.0:8080', 'restart', 'always', 'privileged', 'yes', 'NET_ADMIN', 'mount points', '/data <- /srv', 'env', 'A=1', 'container.layer-dir-missing']) assert.ok(ct.includes(s), s);
+	// The stored state beyond the status, once the details are read (config.v2.json).
+	if (c.kind !== 'container') throw new Error('a container node');
+	const stored = {State: {Pid: 4242, OOMKilled: true, Health: {Status: 'unhealthy', FailingStreak: 3}}, RestartCount: 2, HasBeenManuallyStopped: true, LogPath: '/var/lib/docker/containers/x/x-json.log\u001b[2J'};
+	const st = text(detailLines(tree, {...c, container: {...c.container, stored}}, () => null));
+	for (const s of ['pid', '4242', 'oom killed', 'restarts', 'unhealthy (failing streak 3)', 'docker stop', 'x-json.log\\x1b[2J']) assert.ok(st.includes(s), s);
+	assert.not.ok(ct.includes('oom killed'), 'nothing when not read');
 	const [rw, init, top] = tree.children(c);
 	const listing = {ok: true as const, total: 3, entries: [{name: '.dockerenv', kind: 'file' as const, whiteout: false}, {name: 'etc', kind: 'dir' as const, whiteout: false}, {name: 'gone', kind: 'char' as const, whiteout: true}]};
 	const sub = {ok: true as const, total: 1, entries: [{name: 'hosts', kind: 'file' as const, whiteout: false}]};

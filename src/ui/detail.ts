@@ -165,6 +165,22 @@ function sharing(tree: TreeIndex, images: readonly string[], containers: readonl
 	];
 }
 
+/** What config.v2.json holds beyond the status (read with the details): pid, OOM kill, restarts, health, manual stop, log file. */
+function storedStateLines(c: Container): Line[] {
+	const stored = c.stored ?? null;
+	if (stored === null) return [];
+	const state = obj(stored['State']);
+	const out: Line[] = [];
+	if (typeof state?.['Pid'] === 'number' && state['Pid'] !== 0) out.push(kv('pid', show(state['Pid'])));
+	if (state?.['OOMKilled'] === true) out.push(kv('oom killed', 'yes: the kernel killed it for memory', 'warning'));
+	if (typeof stored['RestartCount'] === 'number' && stored['RestartCount'] > 0) out.push(kv('restarts', show(stored['RestartCount'])));
+	const health = obj(state?.['Health']);
+	if (health !== null) out.push(kv('health', `${show(health['Status'])}${Number(health['FailingStreak']) > 0 ? ` (failing streak ${show(health['FailingStreak'])})` : ''}`, health['Status'] === 'unhealthy' ? 'warning' : 'plain'));
+	if (stored['HasBeenManuallyStopped'] === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
+	if (typeof stored['LogPath'] === 'string' && stored['LogPath'] !== '') out.push(kv('log path', clean(stored['LogPath']), 'dim'));
+	return out;
+}
+
 function containerLines(tree: TreeIndex, c: Container): Line[] {
 	const image = c.imageId === null ? undefined : tree.imageByKey.get(driverKey(c.driver, c.imageId));
 	const out: Line[] = [
@@ -178,6 +194,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		kv('exit code', c.exitCode === null ? '-' : String(c.exitCode)),
 	];
 	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
+	out.push(...storedStateLines(c));
 	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
 	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
 	// While only the containers are read (tree.loading), what links them is not known yet.
