@@ -248,6 +248,10 @@ test('details: container, layers, image and init-layer explanations', () => {
 	const st = text(detailLines(tree, {...c, container: {...c.container, stored}}, () => null));
 	for (const s of ['pid', '4242', 'oom killed', 'restarts', 'unhealthy (failing streak 3)', 'docker stop', 'x-json.log\\x1b[2J']) assert.ok(st.includes(s), s);
 	assert.not.ok(ct.includes('oom killed'), 'nothing when not read');
+	// Its image removed (docker rmi -f): a warning when the chain is all there, an error when it is not.
+	const orphan = (intact: boolean) => ({...c, container: {...c.container, imageId: `sha256:${'f'.repeat(64)}`, chain: c.container.chain.map((e, i) => ({...e, pathExists: intact || i !== 2}))}});
+	assert.match(text(detailLines(tree, orphan(true), () => null)), /image used\s+ffffffffffff\s+\(removed from the image store; its layers are all there, so it still starts\)/);
+	assert.match(text(detailLines(tree, orphan(false), () => null)), /image used\s+ffffffffffff\s+\(not in the image store\)/);
 	const [rw, init, top] = tree.children(c);
 	const listing = {ok: true as const, total: 3, entries: [{name: '.dockerenv', kind: 'file' as const, whiteout: false}, {name: 'etc', kind: 'dir' as const, whiteout: false}, {name: 'gone', kind: 'char' as const, whiteout: true}]};
 	const sub = {ok: true as const, total: 1, entries: [{name: 'hosts', kind: 'file' as const, whiteout: false}]};

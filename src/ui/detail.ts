@@ -199,7 +199,10 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
 	// While only the containers are read (tree.loading), what links them is not known yet.
 	const later = tree.loading ? loadingText : undefined;
-	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : '(not in the image store)') : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? 'error' : 'plain'));
+	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
+	const removed = image === undefined && c.imageId !== null && c.chain.some(e => e.role === 'image') && c.chain.every(e => e.pathExists);
+	const gone = removed ? '(removed from the image store; its layers are all there, so it still starts)' : '(not in the image store)';
+	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain'));
 	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', later ?? clean(c.mountId ?? '-')), kv('init id', later ?? clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
 	out.push(...(tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image)));
 	const h = c.hostConfig;
