@@ -299,6 +299,61 @@ if (!avail.ok || REGISTRY === undefined) {
 		}
 	});
 
+	test('dockerd 20.10 (overlay2): docker rm -f cut short by kill -9 of the daemon, then finished by the restarted daemon', async () => {
+		// A race: the kill must land after the daemon set RemovalInProgress and before it removed containers/<id>.
+		// A container with many directories in its RW layer keeps the removal busy; the delay grows until it hits.
+		let daemon = await startDockerd({driver: 'overlay2'});
+		const dir = daemon.dir;
+		// The killed daemon's containerd (killed by stop()) may linger as a zombie where nothing reaps
+		// orphans; its pid file would make the next dockerd wait for it forever.
+		const restart = async () => {
+			fs.rmSync(path.join(dir, 'exec', 'containerd', 'containerd.pid'), {force: true});
+			return startDockerd({driver: 'overlay2', dir});
+		};
+		try {
+			daemon.docker(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'kill-rootfs'))});
+			let hit: {id: string} | null = null;
+			for (const delay of [60, 150, 300, 600, 1200]) {
+				const name = `big${delay}`;
+				daemon.docker(['run', '--name', name, 'local/busybox:1', 'sh', '-c', 'i=0; while [ $i -lt 4000 ]; do mkdir -p /m/$i; echo $i > /m/$i/f; i=$((i+1)); done']);
+				const id = daemon.docker(['inspect', '-f', '{{.Id}}', name]).trim();
+				const rm = spawn('docker', ['rm', '-f', name], {env: {...process.env, DOCKER_HOST: `unix://${daemon.socket}`, DOCKER_CONFIG: path.join(dir, 'client')}, stdio: 'ignore'});
+				await sleep(delay);
+				process.kill(daemon.pid, 'SIGKILL');
+				await new Promise(r => rm.once('exit', r));
+				await daemon.stop();
+				const config = path.join(daemon.root, 'containers', id, 'config.v2.json');
+				const flagged = fs.existsSync(config) && JSON.parse(fs.readFileSync(config, 'utf8')).State.RemovalInProgress === true;
+				if (flagged) {
+					hit = {id};
+					console.log(`  kill -9 ${delay} ms into docker rm -f: RemovalInProgress left set`);
+					break;
+				}
+				daemon = await restart();
+			}
+			if (hit === null) {
+				console.log('  note: the kill never landed mid-removal; the edited-config test above covers the finding');
+				return;
+			}
+			const report = await llJson(['check', '--json', '--root', daemon.root]);
+			const mine = report.findings.filter((f: any) => f.subject === `container:${hit!.id}`);
+			assert.ok(mine.some((f: any) => f.code === 'container.removal-interrupted'), mine.map((f: any) => f.code).join(' '));
+			assert.equal(mine.filter((f: any) => f.severity === 'error').map((f: any) => `${f.code}: ${f.message}`), [], 'nothing of the half-done removal is an error');
+			for (const f of mine.filter((x: any) => x.code !== 'container.removal-interrupted')) assert.match(f.message, /unfinished removal/, f.code);
+			console.log(`  its findings: ${mine.map((f: any) => `${f.severity} ${f.code}`).join(', ')}`);
+			daemon = await restart();
+			assert.is(daemon.docker(['inspect', '-f', '{{.State.Status}}', hit.id]).trim(), 'dead', 'the restarted daemon marks it dead');
+			await daemon.stop();
+			const dead = await llJson(['check', '--json', '--root', daemon.root]);
+			assert.ok(dead.findings.some((f: any) => f.code === 'container.dead' && f.subject === `container:${hit!.id}`));
+			daemon = await restart();
+			daemon.docker(['rm', hit.id]);
+			assert.not.ok(daemon.docker(['ps', '-aq', '--no-trunc']).includes(hit.id), 'docker rm finished it');
+		} finally {
+			await cleanup(daemon);
+		}
+	});
+
 	const d26 = docker26Available();
 	test('dockerd 26 (containerd store): pulled by digest only is not dangling; the command as docker ps shows it', async () => {
 		if (!d26.ok) {
