@@ -270,6 +270,85 @@ test('layer.size-mismatch: the layerdb size file changed (aufs fixture)', async 
 	assert.equal(findingsOf(r, 'layer.content-mismatch'), []);
 });
 
+// A docker rm -f cut short by a daemon crash (reproduced with kill -9 on dockerd 20.10, overlay2):
+// State.RemovalInProgress stays true and the RW layer directory has lost lower, link and work/ with
+// part of diff/. The restarted daemon marks such a container dead; docker rm then finishes it.
+function interruptRemoval(root: string, flag: 'RemovalInProgress' | 'Dead'): {id: string; mountId: string} {
+	const m = diskMounts(root, 'overlay2')[0]!;
+	const file = p(root, `containers/${m.containerId}/config.v2.json`);
+	const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+	config.State = {...config.State, Running: false, Pid: 0, [flag]: true};
+	fs.writeFileSync(file, JSON.stringify(config));
+	for (const f of ['lower', 'link', 'work']) fs.rmSync(p(root, `overlay2/${m.mountId}/${f}`), {recursive: true, force: true});
+	return {id: m.containerId, mountId: m.mountId};
+}
+
+test('container.removal-interrupted: RemovalInProgress with a half-deleted RW layer (sample)', async () => {
+	let c = {id: '', mountId: ''};
+	const r = await checkBroken('sample', root => {
+		c = interruptRemoval(root, 'RemovalInProgress');
+		fs.writeFileSync(p(root, `overlay2/${c.mountId}/diff/left-over`), 'x'.repeat(5000));
+	});
+	assert.ok(r !== null, 'the sample is always there');
+	if (r === null) return;
+	const f = findingsOf(r, 'container.removal-interrupted');
+	assert.is(f.length, 1);
+	assert.is(f[0]!.subject, `container:${c.id}`);
+	assert.is(f[0]!.severity, 'warning');
+	assert.match(f[0]!.message, /marks it dead \(State\.Dead\), and `docker rm` then finishes/);
+	const bytes = Number(/\((\d+) bytes\)/.exec(f[0]!.message)?.[1]);
+	assert.ok(bytes >= 5000, `counts what is left: ${f[0]!.message}`);
+	assert.match(f[0]!.message, new RegExp(`overlay2/${c.mountId}/diff`));
+	// The lower file it lost is part of the same story: said so, and not an error.
+	const lower = findingsOf(r, 'driver.lower-mismatch').filter(x => x.subject === `container:${c.id}`);
+	assert.is(lower.length, 1);
+	assert.is(lower[0]!.severity, 'warning');
+	assert.match(lower[0]!.message, /left by the unfinished removal \(see container\.removal-interrupted\)/);
+	assert.equal(r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'), []);
+});
+
+test('container.dead: the daemon marked it dead at its restart; a lost RW layer is no error (sample)', async () => {
+	let c = {id: '', mountId: ''};
+	const r = await checkBroken('sample', root => {
+		c = interruptRemoval(root, 'Dead');
+		fs.rmSync(p(root, `overlay2/${c.mountId}`), {recursive: true});
+	});
+	if (r === null) return;
+	const f = findingsOf(r, 'container.dead');
+	assert.is(f.length, 1);
+	assert.match(f[0]!.message, /`docker rm` removes it/);
+	const gone = findingsOf(r, 'container.layer-dir-missing').filter(x => x.subject === `container:${c.id}`);
+	assert.is(gone.length, 1);
+	assert.is(gone[0]!.severity, 'warning');
+	assert.match(gone[0]!.message, /unfinished removal \(State\.Dead\)/);
+	assert.equal(r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'), []);
+});
+
+test('container.image-removed vs container.image-missing: the image config gone, then a layer of the chain too (sample)', async () => {
+	const imageOf = (root: string, id: string): string => JSON.parse(fs.readFileSync(p(root, `containers/${id}/config.v2.json`), 'utf8')).Image.slice(7);
+	let id = '';
+	const r = await checkBroken('sample', root => {
+		id = diskMounts(root, 'overlay2')[0]!.containerId;
+		fs.rmSync(p(root, `image/overlay2/imagedb/content/sha256/${imageOf(root, id)}`));
+	});
+	if (r === null) return;
+	const removed = findingsOf(r, 'container.image-removed').filter(x => x.subject === `container:${id}`);
+	assert.is(removed.length, 1);
+	assert.is(removed[0]!.severity, 'warning');
+	assert.match(removed[0]!.message, /docker rmi -f/);
+	assert.equal(findingsOf(r, 'container.image-missing'), []);
+	const broken = await checkBroken('sample', root => {
+		const m = diskMounts(root, 'overlay2').find(x => x.containerId === id)!;
+		fs.rmSync(p(root, `image/overlay2/imagedb/content/sha256/${imageOf(root, id)}`));
+		fs.rmSync(p(root, `image/overlay2/layerdb/sha256/${m.parent!.slice(7)}`), {recursive: true});
+	});
+	const missing = findingsOf(broken!, 'container.image-missing').filter(x => x.subject === `container:${id}`);
+	assert.is(missing.length, 1);
+	assert.is(missing[0]!.severity, 'error');
+	assert.match(missing[0]!.message, /layer chain is not intact either/);
+	assert.equal(findingsOf(broken!, 'container.image-removed'), []);
+});
+
 test('without --deep, no layer content is read', async () => {
 	const r = await checkBroken('overlay2', root => {
 		const base = diskLayers(root, 'overlay2')[0]!;

@@ -49,7 +49,8 @@ test('v1: containers link to RW (container id), init (<id>-init) and image layer
 		assert.is(byName.get('done')!.status, 'exited');
 		assert.is(byName.get('done')!.exitCode, 3);
 		assert.equal(byName.get('done')!.imageTags, ['app:1.0', 'app:latest']);
-		assert.is(byName.get('done')!.command, 'sh -c sleep 1000');
+		assert.is(byName.get('done')!.command, "sh -c 'sleep 1000'");
+		assert.equal(byName.get('done')!.argv, ['sh', '-c', 'sleep 1000'], 'the arguments as stored');
 		assert.is(byName.get('web')!.imageRef, 'busybox');
 		assert.equal(byName.get('web')!.hostConfig?.['NetworkMode'], 'default');
 		// Image gone: its RW and init layers are still shown, no image layers.

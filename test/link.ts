@@ -127,7 +127,7 @@ test("the seed article's docker create (aufs): mount-id, init-id, parent and the
 		const recorded = fs.readFileSync(root.p(`aufs/layers/${mount}`), 'utf8').trim().split('\n');
 		assert.equal(c.chain.slice(1).map(e => e.cacheId), recorded);
 		assert.is(c.chain[2]!.diffId, 'sha256:d8b353eb3025c49e029567b2a01e517f7f7d32537ee47e64a7eac19fa68a33f3');
-		assert.equal(codes(m), ['container.image-missing']);
+		assert.equal(codes(m), ['container.image-removed']);
 	} finally {
 		root.remove();
 	}

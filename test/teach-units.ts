@@ -5,6 +5,7 @@ import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
+import {areaText, placeOf} from '../src/teach/areas.ts';
 import * as assert from 'uvu/assert';
 import {parseCommandLine} from '../src/args.ts';
 import {run} from '../src/cli.ts';
@@ -264,6 +265,13 @@ test('watch refuses an archive and a missing root', async () => {
 	const a = await ll(['watch', '--root', path.join(import.meta.dirname, '..', 'sample', 'docker.tar.gz')]);
 	assert.is(a.code, 2);
 	assert.match(a.stderr, /a directory/);
+});
+
+test('compare: a vfs RW layer is a full copy of its image, not only what the container changed', () => {
+	const owner = {role: 'rw' as const, containerId: 'c'.repeat(64), containerName: 'web'};
+	const vfs = areaText(placeOf(`vfs/dir/${'a'.repeat(64)}/etc/x`), owner);
+	assert.match(vfs, /RW layer of container web in vfs: a full copy of its image and init layer, plus what the container changed/);
+	assert.match(areaText(placeOf(`overlay2/${'a'.repeat(64)}/diff/x`), owner), /in overlay2: what the container changed$/);
 });
 
 test.run();

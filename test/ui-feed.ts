@@ -23,7 +23,7 @@ import {realRoot} from './helpers/real-fixtures.ts';
 import {samplePath} from '../src/cli.ts';
 import {syntheticModel} from './helpers/ui-model.ts';
 
-const lean = (m: Model): Model => ({...m, containers: m.containers.map(c => ({...c, config: null, hostConfig: null, mountPoints: null}))});
+const lean = (m: Model): Model => ({...m, containers: m.containers.map(c => ({...c, config: null, hostConfig: null, mountPoints: null, stored: null}))});
 const cmd = (command: Extract<NavAction, {type: 'command'}>['command']): NavAction => ({type: 'command', command});
 const run = (s: NavState, ...actions: NavAction[]) => actions.reduce((acc, a) => reduce(acc, a), s);
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
-import {initFiles} from '../src/ui/init-files.ts';
+import {initPlaceholders} from '../src/teach/explain.ts';
+import {initFiles, initPurpose} from '../src/ui/init-files.ts';
 import {actionForKey, reduceKey, initNav, type NavAction, type NavState, reduce, selected, windowTop} from '../src/ui/nav.ts';
 import {commandFor, helpLines, keyName, keyTable, type KeyLike} from '../src/ui/keys.ts';
 import {paneLayout} from '../src/ui/layout.ts';
@@ -241,6 +242,16 @@ test('details: container, layers, image and init-layer explanations', () => {
 	const text = (lines: ReturnType<typeof detailLines>) => lines.map(lineText).join('\n');
 	const ct = text(detailLines(tree, c, () => null));
 	for (const s of ['status', 'exited (1)', 'created', 'started', 'finished', 'exit code', 'command', 'image as typed', 'image used', 'binds', '/srv:/data:ro', '80/tcp <- 0.0.0.0:8080', 'restart', 'always', 'privileged', 'yes', 'NET_ADMIN', 'mount points', '/data <- /srv', 'env', 'A=1', 'container.layer-dir-missing']) assert.ok(ct.includes(s), s);
+	// The stored state beyond the status, once the details are read (config.v2.json).
+	if (c.kind !== 'container') throw new Error('a container node');
+	const stored = {State: {Pid: 4242, OOMKilled: true, Health: {Status: 'unhealthy', FailingStreak: 3}}, RestartCount: 2, HasBeenManuallyStopped: true, LogPath: '/var/lib/docker/containers/x/x-json.log\u001b[2J'};
+	const st = text(detailLines(tree, {...c, container: {...c.container, stored}}, () => null));
+	for (const s of ['pid', '4242', 'oom killed', 'restarts', 'unhealthy (failing streak 3)', 'docker stop', 'x-json.log\\x1b[2J']) assert.ok(st.includes(s), s);
+	assert.not.ok(ct.includes('oom killed'), 'nothing when not read');
+	// Its image removed (docker rmi -f): a warning when the chain is all there, an error when it is not.
+	const orphan = (intact: boolean) => ({...c, container: {...c.container, imageId: `sha256:${'f'.repeat(64)}`, chain: c.container.chain.map((e, i) => ({...e, pathExists: intact || i !== 2}))}});
+	assert.match(text(detailLines(tree, orphan(true), () => null)), /image used\s+ffffffffffff\s+\(removed from the image store; its layers are all there, so it still starts\)/);
+	assert.match(text(detailLines(tree, orphan(false), () => null)), /image used\s+ffffffffffff\s+\(not in the image store\)/);
 	const [rw, init, top] = tree.children(c);
 	const listing = {ok: true as const, total: 3, entries: [{name: '.dockerenv', kind: 'file' as const, whiteout: false}, {name: 'etc', kind: 'dir' as const, whiteout: false}, {name: 'gone', kind: 'char' as const, whiteout: true}]};
 	const sub = {ok: true as const, total: 1, entries: [{name: 'hosts', kind: 'file' as const, whiteout: false}]};
@@ -249,8 +260,12 @@ test('details: container, layers, image and init-layer explanations', () => {
 	assert.match(rt, /RW layer/);
 	assert.match(rt, /gone  \(whiteout: deleted in this layer\)/);
 	const it = text(detailLines(tree, init!, files));
-	assert.match(it, /\.dockerenv\s+empty marker/);
-	assert.match(it, /etc\/hosts\s+placeholder/);
+	// One table for the explorer and inspect --explain (teach/explain.ts initPlaceholders).
+	assert.match(it, /\.dockerenv\s+an empty file; its presence tells/);
+	assert.match(it, /etc\/hosts\s+an empty placeholder: at start, containers\/<id>\/hosts/);
+	for (const n of initPlaceholders) assert.is(initPurpose(n.label.replace(/\/$/, '')), n.text, n.label);
+	// The row and the details agree: docker create writes the init layer, once.
+	assert.match(lineText(rowLine(tree, {node: init!, expanded: false}, 200)), /init .*placeholders docker create writes/);
 	const lt = text(detailLines(tree, top!, files));
 	for (const s of ['chain id', 'diff id', 'cache id', 'directory', 'size', 'created by', 'echo step 2', 'parent', 'images', 'containers']) assert.ok(lt.includes(s), s);
 	const img = tree.children(c).at(-1)!;

@@ -45,7 +45,7 @@ export const containerImage: Check = {
 	title: 'the image it was created from is in the store',
 	objects: 'container',
 	codes: [],
-	claims: ['container.image-missing'],
+	claims: ['container.image-missing', 'container.image-removed'],
 	deep: false,
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.image')),
 };
@@ -60,4 +60,61 @@ export const containerChain: Check = {
 	run: ({model}) => model.containers.map(c => pass(subjectOf(c.id), 'container.chain', `${c.chain.length} layer${c.chain.length === 1 ? '' : 's'}`)),
 };
 
-export const containerChecks: readonly Check[] = [containerConfig, containerMount, containerImage, containerChain];
+/** What a container left half-removed still holds: containers/<id> and its RW and init layers. */
+function leftBehind(source: Parameters<typeof diskUsage>[0], c: {id: string; chain: readonly {role: string; path: string | null}[]}): string {
+	const parts = [`containers/${c.id}`, ...c.chain.filter(e => e.role !== 'image' && e.path !== null).map(e => e.path!)];
+	let bytes = 0;
+	let complete = true;
+	let entries = 0;
+	for (const p of parts) {
+		const u = diskUsage(source, p);
+		bytes += u.bytes;
+		entries += u.entries;
+		complete &&= u.complete;
+	}
+	return `${holds({bytes, entries, complete, exists: true})} (${parts.join(', ')})`;
+}
+
+/**
+ * A removal that did not finish. `docker rm` first sets State.RemovalInProgress, then deletes the RW
+ * and init layers and containers/<id>; a daemon that stops in between leaves the flag set, and at its
+ * next start marks the container dead (State.Dead, moby daemon/daemon.go restore); `docker rm` on a
+ * dead container finishes the removal.
+ */
+export const containerRemoval: Check = {
+	id: 'container.removal',
+	title: 'no removal left half done (State.RemovalInProgress, State.Dead)',
+	objects: 'container',
+	codes: ['container.removal-interrupted', 'container.dead'],
+	claims: [],
+	deep: false,
+	run: ({model, source}) =>
+		model.containers.map((c): CheckResult => {
+			const subject = subjectOf(c.id);
+			if (c.status === 'removing') {
+				return verdict(subject, 'container.removal', [
+					finding(
+						'warning',
+						'container.removal-interrupted',
+						subject,
+						`docker rm of this container did not finish: State.RemovalInProgress is set, so the daemon stopped (or crashed) while removing it, and its RW and init layers may be partly deleted already. At its next start the daemon marks it dead (State.Dead), and \`docker rm\` then finishes the removal; until then it ${leftBehind(source, c)}`,
+						`containers/${c.id}/config.v2.json`,
+					),
+				]);
+			}
+			if (c.status === 'dead') {
+				return verdict(subject, 'container.removal', [
+					finding(
+						'warning',
+						'container.dead',
+						subject,
+						`the daemon marked this container dead (State.Dead): a removal failed or was interrupted (the daemon marks a container it finds with RemovalInProgress dead when it starts). It cannot be started; \`docker rm\` removes it; until then it ${leftBehind(source, c)}`,
+						`containers/${c.id}/config.v2.json`,
+					),
+				]);
+			}
+			return pass(subject, 'container.removal');
+		}),
+};
+
+export const containerChecks: readonly Check[] = [containerConfig, containerMount, containerImage, containerChain, containerRemoval];

@@ -222,6 +222,15 @@ export const containerDriverRecords: Check = {
 				parts.push(recordFindings(ctx, c.driver, c.initId, image, subject, 'init layer'));
 				parts.push(recordFindings(ctx, c.driver, c.mountId, {...image, cacheIds: [c.initId, ...image.cacheIds]}, subject, 'RW layer'));
 			} else parts.push(recordFindings(ctx, c.driver, c.mountId, image, subject, 'RW layer'));
+			// A removal left half done deletes these directories first: what is missing is its progress, not damage to a layer in use.
+			if (c.status === 'removing' || c.status === 'dead') {
+				const code = c.status === 'removing' ? 'container.removal-interrupted' : 'container.dead';
+				for (const p of parts) {
+					p.findings = p.findings.map(f =>
+						f.severity === 'error' ? {...f, severity: 'warning' as const, message: `${f.message} — left by the unfinished removal (see ${code}): the daemon never mounts it again, and \`docker rm\` deletes it`} : f,
+					);
+				}
+			}
 			return [toResult(subject, 'container.driver-records', parts)];
 		}),
 };

@@ -62,7 +62,7 @@ export const imageParent: Check = {
 /** Dangling images: untagged, nothing built on them. Worth knowing, not wrong. */
 export const imageDangling: Check = {
 	id: 'image.dangling',
-	title: 'the image is tagged or is the parent of another image',
+	title: 'the image is tagged or is the parent of another image (graph-driver store: a digest reference alone does not count)',
 	objects: 'image',
 	codes: ['image.dangling'],
 	claims: [],
@@ -84,13 +84,20 @@ export const imageDangling: Check = {
 			const why =
 				users > 0
 					? `${users} container${users === 1 ? '' : 's'} still use${users === 1 ? 's' : ''} it, so it stays until ${users === 1 ? 'it is' : 'they are'} removed`
-					: '`docker image prune` removes it';
+					: img.children.length > 0
+						? '`docker image prune` keeps it while images are built on it'
+						: '`docker image prune` removes it';
+			// The graph-driver store calls an image with a digest reference but no tag (pulled by digest) dangling too.
+			const what =
+				img.digests.length > 0
+					? `no tag, only a digest reference (${img.digests[0]}${img.digests.length > 1 ? `, +${img.digests.length - 1}` : ''}: pulled by digest), which this image store counts as dangling`
+					: 'untagged and no image is built on it (typically left behind when its tag moved to a rebuild)';
 			return verdict(subject, 'image.dangling', [
 				finding(
 					'info',
 					'image.dangling',
 					subject,
-					`dangling image ${shortId(img.id)}: untagged and no image is built on it (typically left behind when its tag moved to a rebuild); ${why}; ${
+					`dangling image ${shortId(img.id)}: ${what}; ${why}; ${
 						ownCount === 0 ? 'all its layers are shared, so removing it frees no layer' : `${ownCount} layer${ownCount === 1 ? '' : 's'} only it uses hold${ownCount === 1 ? 's' : ''} ${bytesText(own)}`
 					}`,
 					img.path,

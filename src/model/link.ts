@@ -2,6 +2,7 @@ import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
 import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {distributionOf} from '../read/distribution.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
@@ -169,7 +170,12 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	}
 	const refs = tags.get(img.id) ?? {tags: [], digests: []};
 	const kids = children.get(img.id) ?? [];
-	const untagged = refs.tags.length === 0 && refs.digests.length === 0;
+	// docker images --filter dangling=true: the graph-driver store (moby daemon/images/images.go) calls every
+	// image without a tag dangling, a digest-only one (pulled by digest) included, children or not; the
+	// containerd store names an image by any reference, and a digest reference is one: only an image with
+	// no reference at all is dangling there. Untagged images without any reference and with children are intermediate.
+	const unreferenced = refs.tags.length === 0 && refs.digests.length === 0;
+	const dangling = store.layout === 'containerd' ? unreferenced && kids.length === 0 : refs.tags.length === 0 && (refs.digests.length > 0 || kids.length === 0);
 	return {
 		id: img.id,
 		driver: store.driver,
@@ -180,14 +186,20 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		chainIds: chain,
 		parent,
 		children: kids,
-		intermediate: untagged && kids.length > 0,
-		dangling: untagged && kids.length === 0,
+		intermediate: unreferenced && kids.length > 0,
+		dangling,
 		history,
 		size: img.size ?? size,
 		lastUpdated: img.lastUpdated ?? null,
 		config: img.config ?? null,
 		architecture: img.architecture ?? null,
 		os: img.os ?? null,
+		author: img.author ?? null,
+		// As docker image inspect shows it (moby image inspect): the config's comment, else the last history entry's (docker commit -m, docker import -m).
+		comment: img.comment !== undefined && img.comment !== '' ? img.comment : (img.history.at(-1)?.comment ?? null),
+		container: img.container ?? null,
+		containerConfig: img.containerConfig ?? null,
+		dockerVersion: img.dockerVersion ?? null,
 		containers: [],
 		path: img.path,
 	};
@@ -215,6 +227,27 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
 		id = layer.parent;
 	}
 	return out;
+}
+
+/**
+ * A container whose image is not in the store. `docker rmi -f` removes the image of a stopped
+ * container and the daemon keeps its layers (the RW layer holds them): with its whole chain there
+ * it still starts, so that is a warning; with a link of the chain broken as well, an error.
+ */
+function imageMissing(store: RawImageStore, subject: string, imageId: string, chainIntact: boolean): Finding {
+	const path = store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`;
+	if (chainIntact) {
+		return finding(
+			'warning',
+			'container.image-removed',
+			subject,
+			`its image ${imageId} is not in the image store: it was removed while the container kept it (docker rmi -f allows that for a container that is not running). Its layers are all there (RW, init and the image layers below its mount's parent), so it still starts; docker ps shows the image id, and the image cannot be used for new containers`,
+			path,
+		);
+	}
+	// Pre-1.10 an image is its own top layer: its chain is gone with it (no other finding needed to say so).
+	const why = store.layout === 'v1' ? '' : ', and its layer chain is not intact either (see its other findings)';
+	return finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store${why}`, path);
 }
 
 function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
@@ -256,7 +289,13 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			const exists = dirExists(ctx, driver, cacheId);
 			if (!exists && isDriverName(driver)) {
 				const miss = missingWhat(driver, cacheId, rwLayerPath(driver, cacheId));
-				ctx.findings.push(finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path));
+				// docker rm deletes the RW and init layers before containers/<id>: an unfinished removal (check: container.removal-interrupted, container.dead) explains their absence.
+				const removing = c.state?.removalInProgress === true || c.state?.dead === true;
+				ctx.findings.push(
+					removing
+						? finding('warning', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`, miss.path)
+						: finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path),
+				);
 			}
 			const record = recordOf(ctx, driver, cacheId, subject, true);
 			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(record !== undefined ? {driverRecord: record} : {})});
@@ -267,11 +306,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	}
 	const imageId = c.image ?? null;
 	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
-	if (imageId !== null && image === undefined && store !== undefined) {
-		ctx.findings.push(
-			finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store`, store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`),
-		);
-	}
+	const imageGone = imageId !== null && image === undefined && store !== undefined;
+	const findingsBeforeChain = ctx.findings.length;
 	if (c.hasConfig && imageId === null) {
 		ctx.findings.push(finding('error', 'container.field-invalid', subject, `${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`, c.path));
 	}
@@ -307,8 +343,9 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			}
 		}
 	}
+	if (imageGone) ctx.findings.push(imageMissing(store, subject, imageId, mount !== undefined && parent !== undefined && chain.some(e => e.role === 'image') && chain.every(e => e.pathExists) && !ctx.findings.slice(findingsBeforeChain).some(f => f.subject === subject && f.severity === 'error')));
 	const startedAt = realTime(c.state?.startedAt);
-	const cmd = [c.processPath, ...(c.args ?? [])].filter((x): x is string => x !== undefined && x !== '');
+	const argv = c.processPath === undefined && c.args === undefined ? null : [c.processPath ?? '', ...(c.args ?? [])];
 	return {
 		id: c.id,
 		name: c.name ?? null,
@@ -321,7 +358,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		finishedAt: realTime(c.state?.finishedAt),
 		exitCode: c.state?.exitCode ?? null,
 		error: c.state?.error ?? null,
-		command: cmd.length > 0 ? cmd.join(' ') : null,
+		command: argv === null ? null : daemonCommand(c.processPath ?? '', c.args ?? []),
+		argv,
 		driver,
 		mountId: mount?.mountId ?? null,
 		initId: mount?.initId ?? null,
@@ -330,8 +368,18 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		config: c.config ?? null,
 		hostConfig: c.hostConfig ?? null,
 		mountPoints: c.mountPoints ?? null,
+		stored: c.stored ?? null,
 		path: `containers/${c.id}`,
 	};
+}
+
+/**
+ * A command line as the daemon shows it (moby daemon/list.go, the API's `Command`, `docker ps`'s COMMAND
+ * inside its double quotes): Path, then each argument, one with a space wrapped in single quotes.
+ */
+export function daemonCommand(path: string, args: readonly string[]): string {
+	if (args.length === 0) return path;
+	return `${path} ${args.map(a => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
 }
 
 function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreRefs> {
@@ -411,6 +459,7 @@ export function link(raw: RawHost): Model {
 				containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
 				createdBy,
 				metaPath: l.path,
+				distribution: distributionOf(store.distribution, l.diffId),
 				...(record !== undefined ? {driverRecord: record} : {}),
 			});
 		}

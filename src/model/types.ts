@@ -38,6 +38,12 @@ export type Image = {
 	readonly config: Readonly<Record<string, unknown>> | null;
 	readonly architecture: string | null;
 	readonly os: string | null;
+	/** From the image config: `author` (docker commit -a, MAINTAINER), `comment` (docker commit -m, import -m), `container` and `container_config` (the container a `docker commit` was made from), `docker_version`. */
+	readonly author?: string | null;
+	readonly comment?: string | null;
+	readonly container?: string | null;
+	readonly containerConfig?: Readonly<Record<string, unknown>> | null;
+	readonly dockerVersion?: string | null;
 	readonly containers: string[];
 	readonly path: string;
 };
@@ -52,6 +58,8 @@ export type Layer = {
 	/** Directory holding the layer's files, relative to the root. */
 	readonly path: string | null;
 	readonly pathExists: boolean;
+	/** image/<driver>/distribution/: the compressed blobs this layer was pulled or pushed as, with the repository (null: only diffid-by-digest names it). */
+	readonly distribution?: ReadonlyArray<{readonly digest: string; readonly sourceRepository: string | null; readonly hmac: string | null}>;
 	/** Images whose chain contains it, and containers whose chain contains it. */
 	readonly images: string[];
 	readonly containers: string[];
@@ -88,7 +96,10 @@ export type Container = {
 	readonly finishedAt: string | null;
 	readonly exitCode: number | null;
 	readonly error: string | null;
+	/** Path then Args joined as the daemon shows them (docker ps COMMAND, API `Command`): an argument with a space in single quotes. */
 	readonly command: string | null;
+	/** Path then Args, as stored (no argument dropped, none joined). */
+	readonly argv?: readonly string[] | null;
 	readonly driver: string | null;
 	readonly mountId: string | null;
 	readonly initId: string | null;
@@ -98,6 +109,8 @@ export type Container = {
 	readonly config: Readonly<Record<string, unknown>> | null;
 	readonly hostConfig: Readonly<Record<string, unknown>> | null;
 	readonly mountPoints: Readonly<Record<string, unknown>> | null;
+	/** config.v2.json as stored, all but `Config` (State with Pid, OOMKilled, Health; LogPath; NetworkSettings; RestartCount; …). */
+	readonly stored?: Readonly<Record<string, unknown>> | null;
 	readonly path: string;
 };
 

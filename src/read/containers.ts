@@ -38,6 +38,8 @@ export type RawContainer = {
 	readonly restartCount?: number;
 	/** Docker 24+ (containerd image store): `ImageManifest.digest`, the platform manifest the container was created from. */
 	readonly imageManifest?: string;
+	/** config.v2.json as stored, every top-level field but `Config` (State, LogPath, NetworkSettings, RestartCount, …). */
+	readonly stored?: Record<string, unknown>;
 	readonly findings: Finding[];
 };
 
@@ -151,6 +153,8 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const manifest = str(obj(json['ImageManifest'])?.['digest']);
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
 	const state = readState(json['State'], subject, path, findings, file);
+	const stored: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(json)) if (k !== 'Config') Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
 	return {
 		id,
 		path,
@@ -167,6 +171,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		...(restartCount !== undefined ? {restartCount} : {}),
 		...(networks !== undefined ? {networks} : {}),
 		...(imageManifest !== undefined ? {imageManifest} : {}),
+		stored,
 		...withHost,
 		findings,
 	};

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
 import {type Read, digest, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type RawDistribution, readDistribution} from './distribution.ts';
 import type {Source} from './source.ts';
 
 export type RawHistory = {
@@ -26,6 +27,11 @@ export type RawImage = {
 	readonly architecture?: string;
 	readonly os?: string;
 	readonly dockerVersion?: string;
+	/** `author`, `comment`, `container` and `container_config`: who made it and, for `docker commit`, the container it was committed from. */
+	readonly author?: string;
+	readonly comment?: string;
+	readonly container?: string;
+	readonly containerConfig?: Record<string, unknown>;
 	/** imagedb/metadata/sha256/<hex>/parent */
 	readonly parent?: string;
 	/** imagedb/metadata/sha256/<hex>/lastUpdated */
@@ -102,6 +108,8 @@ export type RawImageStore = {
 	readonly images: Map<string, RawImage>;
 	readonly layers: Map<string, RawLayer>;
 	readonly mounts: Map<string, RawMount>;
+	/** image/<driver>/distribution/: registry blobs and repositories per diff id (read with the layers). */
+	readonly distribution?: RawDistribution;
 	readonly findings: Finding[];
 };
 
@@ -168,7 +176,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 }
 
 /** An image config's fields (docker-layout.md §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
-export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion'> {
+export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion' | 'author' | 'comment' | 'container' | 'containerConfig'> {
 	const rootfs = obj(json['rootfs']);
 	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
 	let diffIds = strArray(rawDiffIds) ?? [];
@@ -198,6 +206,10 @@ export function configFields(json: Record<string, unknown>, subject: string, pat
 	const architecture = str(json['architecture']);
 	const os = str(json['os']);
 	const dockerVersion = str(json['docker_version']);
+	const author = str(json['author']);
+	const comment = str(json['comment']);
+	const container = str(json['container']);
+	const containerConfig = obj(json['container_config']);
 	return {
 		diffIds,
 		history,
@@ -206,6 +218,10 @@ export function configFields(json: Record<string, unknown>, subject: string, pat
 		...(architecture !== undefined ? {architecture} : {}),
 		...(os !== undefined ? {os} : {}),
 		...(dockerVersion !== undefined ? {dockerVersion} : {}),
+		...(author !== undefined ? {author} : {}),
+		...(comment !== undefined ? {comment} : {}),
+		...(container !== undefined ? {container} : {}),
+		...(containerConfig !== undefined ? {containerConfig} : {}),
 	};
 }
 
@@ -344,5 +360,10 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 			mounts.set(id, readMount(source, driver, id));
 		}
 	}
-	return {driver, refs: refs.value ?? [], images, layers, mounts, findings};
+	let distribution: RawDistribution | undefined;
+	if (parts.layers) {
+		distribution = readDistribution(source, driver);
+		findings.push(...distribution.findings);
+	}
+	return {driver, refs: refs.value ?? [], images, layers, mounts, ...(distribution !== undefined ? {distribution} : {}), findings};
 }

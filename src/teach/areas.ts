@@ -111,7 +111,11 @@ export function areaText(place: Place, owner: CacheOwner | undefined): string {
 			return 'tags and digests pointing to image ids';
 		case 'layer-dir': {
 			const f = driverFacts(place.driver);
-			if (owner?.role === 'rw') return `the RW layer of container ${owner.containerName ?? owner.containerId?.slice(0, 12)} in ${f.driver}: what the container changed`;
+			if (owner?.role === 'rw') {
+				// vfs (and other flattened drivers) copy the whole image and init layer into the RW layer at docker create.
+				const what = f.family === 'flattened' ? 'a full copy of its image and init layer, plus what the container changed' : 'what the container changed';
+				return `the RW layer of container ${owner.containerName ?? owner.containerId?.slice(0, 12)} in ${f.driver}: ${what}`;
+			}
 			if (owner?.role === 'init') return `the init layer of container ${owner.containerName ?? owner.containerId?.slice(0, 12)} in ${f.driver}: the placeholders every container needs`;
 			if (owner?.role === 'image') return `an image layer's directory in ${f.driver} (chain ${owner.chainId?.replace(/^sha256:/, '').slice(0, 12)})`;
 			if (place.id?.endsWith('-init')) return `an init layer's directory in ${f.driver} (no container in either snapshot claims it)`;

@@ -16,6 +16,8 @@ export type Note = {
 	readonly text: string;
 	/** The path is there only sometimes (after the first start, while mounted, not for a bottom layer). */
 	readonly optional?: boolean;
+	/** Written at a container's first start (docker start), not by docker create. */
+	readonly firstStart?: boolean;
 };
 export type Section = {readonly heading: string; readonly intro: string; readonly notes: Note[]};
 
@@ -164,6 +166,7 @@ export const initPlaceholders: readonly Note[] = [
 	{label: 'dev/console', text: 'an empty placeholder: when the container has a terminal (-t), the runtime bind-mounts the terminal\'s device onto it'},
 	{label: 'dev/pts/', text: 'mount point for the container\'s own pseudo-terminal file system'},
 	{label: 'dev/shm/', text: 'mount point for shared memory (a tmpfs whose size is --shm-size)'},
+	{label: 'etc/', text: 'holds the placeholders etc/hostname, etc/hosts, etc/resolv.conf and etc/mtab'},
 	{label: 'etc/hostname', text: 'an empty placeholder: at start, containers/<id>/hostname (the container\'s host name) is bind-mounted over it'},
 	{label: 'etc/hosts', text: 'an empty placeholder: at start, containers/<id>/hosts (localhost, the container\'s address, --add-host entries) is bind-mounted over it'},
 	{label: 'etc/resolv.conf', text: 'an empty placeholder: at start, containers/<id>/resolv.conf (the DNS servers the daemon chose) is bind-mounted over it'},
@@ -178,7 +181,7 @@ export function initPlaceholder(path: string): Note | undefined {
 }
 
 export const whyInit =
-	'Docker needs some paths to exist in every container, as targets for the mounts it makes at start (etc/hostname, etc/hosts, etc/resolv.conf, dev/console) or as small fixes (.dockerenv, the etc/mtab symlink). Writing them into a layer of their own, below the RW layer, keeps them out of what the container itself changed: docker diff, docker commit and docker export skip it. It is made once by docker create and not written again.';
+	'Docker needs some paths to exist in every container, as targets for the mounts it makes at start (etc/hostname, etc/hosts, etc/resolv.conf, dev/console) or as small fixes (.dockerenv, the etc/mtab symlink). Writing them into a layer of their own, below the RW layer, keeps them out of what the container itself changed: docker diff, docker commit and docker export skip it. It is made once by docker create, with the same placeholders whether the container has started or not, and is not written again: what a process sees at those paths comes from the mounts made at each start.';
 
 export const whatRw =
 	'The container\'s writable (RW) layer: every file the container creates, changes or deletes lands here, never in the layers below. It starts empty at docker create; docker rm deletes it; docker commit turns it into a new image layer.';
@@ -204,14 +207,39 @@ export const containerFiles: readonly Note[] = [
 	{label: 'config.v2.json', text: 'the container itself: name, image id, state (running, exit code, times), the merged Config (image defaults plus the create options), mount points, log path'},
 	{label: 'hostconfig.json', text: 'the host-side settings of the create request: binds, published ports, restart policy, resources, network mode, log driver (kept apart so docker update can rewrite it)'},
 	{label: 'checkpoints/', text: 'where docker checkpoint (CRIU) keeps its images; empty unless that experimental feature was used'},
-	{label: 'hostname', text: 'written at the first start: the host name, bind-mounted over etc/hostname inside', optional: true},
-	{label: 'hosts', text: 'written at the first start: bind-mounted over etc/hosts inside', optional: true},
-	{label: 'resolv.conf', text: 'written at the first start from the host\'s DNS settings: bind-mounted over etc/resolv.conf inside', optional: true},
-	{label: 'resolv.conf.hash', text: 'the hash of resolv.conf as the daemon wrote it, so it can tell whether someone edited the file', optional: true},
-	{label: '<id>-json.log', text: 'the container\'s output with the json-file log driver: one JSON object per line (log, stream, time)'},
-	{label: 'local-logs/', text: 'the container\'s output with the local log driver (length-prefixed protobuf records)'},
-	{label: 'mounts/', text: 'mount points for tmpfs mounts such as shm and secrets; their contents are never on disk'},
+	{label: 'hostname', text: 'the host name, bind-mounted over etc/hostname inside', optional: true, firstStart: true},
+	{label: 'hosts', text: 'localhost, the container\'s own address and --add-host entries, bind-mounted over etc/hosts inside', optional: true, firstStart: true},
+	{label: 'resolv.conf', text: 'the DNS settings, from the host\'s: bind-mounted over etc/resolv.conf inside', optional: true, firstStart: true},
+	{label: 'resolv.conf.hash', text: 'the hash of resolv.conf as the daemon wrote it, so it can tell whether someone edited the file', optional: true, firstStart: true},
+	{
+		label: '<id>-json.log',
+		text: 'the container\'s output with the json-file log driver (the default): one JSON object per line, {"log": the line with its newline, "stream": "stdout" or "stderr", "time": when the daemon read it, RFC 3339 with nanoseconds}; the daemon opens it at every start and appends, docker logs reads it, and --log-opt max-size/max-file rotate it to <id>-json.log.1, .2, … (compressed .gz with compress=true)',
+		optional: true,
+		firstStart: true,
+	},
+	{label: 'local-logs/', text: 'the container\'s output with the local log driver (container.log: length-prefixed protobuf records)', optional: true, firstStart: true},
+	{label: 'mounts/', text: 'mount points for tmpfs mounts such as shm and secrets; their contents are never on disk', optional: true, firstStart: true},
 ];
+
+/**
+ * The files of one container's directory, as they are for it: the log file named for its log driver,
+ * and the files of the first start said to be missing yet when it never started.
+ */
+export function containerDirNotes(c: Pick<Container, 'id' | 'startedAt' | 'hostConfig'>): Note[] {
+	const logType = (c.hostConfig?.['LogConfig'] as {Type?: unknown} | undefined)?.Type;
+	const driver = typeof logType === 'string' && logType !== '' ? logType : null;
+	const out: Note[] = [];
+	for (const n of containerFiles) {
+		if (n.label === '<id>-json.log' && driver !== null && driver !== 'json-file') continue;
+		if (n.label === 'local-logs/' && driver !== 'local') continue;
+		const label = n.label === '<id>-json.log' ? `${c.id}-json.log` : n.label;
+		if (n.firstStart !== true) out.push({...n, label});
+		else if (c.startedAt === null) out.push({label, text: `not there yet: written at the first start, and this container never started. ${n.text}`, optional: true, firstStart: true});
+		// Started: all there (mounts/ only when the daemon made a mount there, such as the private /dev/shm).
+		else out.push({label, text: `written at the first start: ${n.text}`, optional: n.label === 'mounts/', firstStart: true});
+	}
+	return out;
+}
 
 export function containerFile(name: string, id?: string): Note | undefined {
 	if (id !== undefined && name === `${id}-json.log`) return containerFiles.find(n => n.label === '<id>-json.log');
@@ -261,9 +289,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 	sections.push({
 		heading: `container ${c.name ?? short(c.id)}`,
 		intro: whatContainer,
-		notes: containerFiles
-			.filter(n => !n.label.startsWith('<') && n.label !== 'local-logs/' && n.label !== 'mounts/')
-			.map(n => ({label: `${dir}/${n.label}`, text: n.text, ...(n.optional === true && c.startedAt === null ? {optional: true} : {})})),
+		notes: containerDirNotes(c).map(n => ({...n, label: `${dir}/${n.label}`})),
 	});
 	const mountDir = `image/${c.driver ?? '<driver>'}/layerdb/mounts/${c.id}`;
 	if (isSnapshotter(c.driver)) {

@@ -185,6 +185,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 		if (hostConfig?.['NetworkMode'] === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
 		return {field, key: null, value, origin: 'user', note: '--hostname'};
 	}
+	if (field === 'NetworkDisabled') return networkDisabledMark(value, c, hostConfig);
 	if (image === null) return {field, key: null, value, origin: isEmpty(value) ? 'default' : 'unknown', note: null};
 	const imageValue = image[field];
 	if (field === 'OnBuild' && isEmpty(value)) {
@@ -205,7 +206,6 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 		StopSignal: '--stop-signal',
 		StopTimeout: '--stop-timeout',
 		MacAddress: '--mac-address',
-		NetworkDisabled: '--network none (API)',
 	};
 	const note = isEmpty(value)
 		? field === 'Entrypoint' || field === 'Cmd'
@@ -213,6 +213,26 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 			: 'empty, though the image sets it (docker create would have kept the image\'s value)'
 		: isEmpty(imageValue) ? (how[field] ?? 'set in the create request') : `${how[field] ?? 'set in the create request'}; replaces the image's value`;
 	return {field, key: null, value, origin: 'user', ...(isEmpty(imageValue) ? {} : {imageValue}), note};
+}
+
+/**
+ * Config.NetworkDisabled. The docker CLI never sets it (`--network none` sets HostConfig.NetworkMode
+ * "none"); an API client can. The daemon sets it itself when it runs with `--bridge none` and starts a
+ * container on the default network (moby daemon/container_operations.go connectToNetwork: no "bridge"
+ * network, so networking is disabled). Such a container was created with the default bridge endpoint in
+ * NetworkSettings.Networks (with no network id), which a create request with NetworkDisabled never gets.
+ */
+function networkDisabledMark(value: unknown, c: Container, hostConfig: Json | null): ConfigMark {
+	const field = 'NetworkDisabled';
+	if (value !== true) return {field, key: null, value, origin: 'default', note: null};
+	const mode = hostConfig?.['NetworkMode'];
+	const networks = obj(obj(c.stored?.['NetworkSettings'])?.['Networks']);
+	const bridge = networks === null ? null : obj(networks['bridge']);
+	const defaultMode = mode === 'default' || mode === 'bridge' || mode === '' || mode === undefined;
+	if (defaultMode && bridge !== null && isEmpty(bridge['NetworkID']) && c.startedAt !== null) {
+		return {field, key: null, value, origin: 'daemon', note: 'set by the daemon at start: it runs with --bridge none, so the default network does not exist and the container has no network (NetworkMode is still "default")'};
+	}
+	return {field, key: null, value, origin: 'user', note: 'NetworkDisabled in the create request (the Engine API; the docker CLI never sets it: --network none sets NetworkMode "none")'};
 }
 
 // hostconfig.json: defaults the daemon fills in at create time (moby 17 to 28), and the docker client's defaults.

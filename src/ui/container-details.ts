@@ -8,10 +8,10 @@ import {readContainer} from '../read/containers.ts';
 import type {Source} from '../read/source.ts';
 import type {TreeNode} from './tree.ts';
 
-/** Returns the container with config, hostConfig and mountPoints filled in. */
+/** Returns the container with config, hostConfig, mountPoints and the stored config.v2.json filled in. */
 export type ContainerDetails = (c: Container) => Container;
 
-type Configs = Pick<Container, 'config' | 'hostConfig' | 'mountPoints'>;
+type Configs = Pick<Container, 'config' | 'hostConfig' | 'mountPoints' | 'stored'>;
 
 export function makeContainerDetails(source: Source, limit = 500): ContainerDetails {
 	const cache = new Map<string, Configs>();
@@ -19,7 +19,7 @@ export function makeContainerDetails(source: Source, limit = 500): ContainerDeta
 		let d = cache.get(c.id);
 		if (d === undefined) {
 			const raw = readContainer(source, c.id, {hostConfig: true});
-			d = {config: raw.config ?? null, hostConfig: raw.hostConfig ?? null, mountPoints: raw.mountPoints ?? null};
+			d = {config: raw.config ?? null, hostConfig: raw.hostConfig ?? null, mountPoints: raw.mountPoints ?? null, stored: raw.stored ?? null};
 			if (cache.size >= limit) cache.clear();
 			cache.set(c.id, d);
 		}

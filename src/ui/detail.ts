@@ -7,7 +7,7 @@ import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText} from '../view/text-tree.ts';
-import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerFiles, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerDirNotes, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
@@ -165,6 +165,22 @@ function sharing(tree: TreeIndex, images: readonly string[], containers: readonl
 	];
 }
 
+/** What config.v2.json holds beyond the status (read with the details): pid, OOM kill, restarts, health, manual stop, log file. */
+function storedStateLines(c: Container): Line[] {
+	const stored = c.stored ?? null;
+	if (stored === null) return [];
+	const state = obj(stored['State']);
+	const out: Line[] = [];
+	if (typeof state?.['Pid'] === 'number' && state['Pid'] !== 0) out.push(kv('pid', show(state['Pid'])));
+	if (state?.['OOMKilled'] === true) out.push(kv('oom killed', 'yes: the kernel killed it for memory', 'warning'));
+	if (typeof stored['RestartCount'] === 'number' && stored['RestartCount'] > 0) out.push(kv('restarts', show(stored['RestartCount'])));
+	const health = obj(state?.['Health']);
+	if (health !== null) out.push(kv('health', `${show(health['Status'])}${Number(health['FailingStreak']) > 0 ? ` (failing streak ${show(health['FailingStreak'])})` : ''}`, health['Status'] === 'unhealthy' ? 'warning' : 'plain'));
+	if (stored['HasBeenManuallyStopped'] === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
+	if (typeof stored['LogPath'] === 'string' && stored['LogPath'] !== '') out.push(kv('log path', clean(stored['LogPath']), 'dim'));
+	return out;
+}
+
 function containerLines(tree: TreeIndex, c: Container): Line[] {
 	const image = c.imageId === null ? undefined : tree.imageByKey.get(driverKey(c.driver, c.imageId));
 	const out: Line[] = [
@@ -178,11 +194,15 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		kv('exit code', c.exitCode === null ? '-' : String(c.exitCode)),
 	];
 	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
+	out.push(...storedStateLines(c));
 	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
 	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
 	// While only the containers are read (tree.loading), what links them is not known yet.
 	const later = tree.loading ? loadingText : undefined;
-	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : '(not in the image store)') : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? 'error' : 'plain'));
+	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
+	const removed = image === undefined && c.imageId !== null && c.chain.some(e => e.role === 'image') && c.chain.every(e => e.pathExists);
+	const gone = removed ? '(removed from the image store; its layers are all there, so it still starts)' : '(not in the image store)';
+	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain'));
 	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', later ?? clean(c.mountId ?? '-')), kv('init id', later ?? clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
 	out.push(...(tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image)));
 	const h = c.hostConfig;
@@ -333,7 +353,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 		case 'container': {
 			const id = node.container.id.slice(0, 12);
 			out.push(...para(whatContainer), blank, text(`containers/${id}…/`, 'title'));
-			out.push(...notes(containerFiles.filter(n => !n.label.startsWith('<'))));
+			out.push(...notes(containerDirNotes(node.container)));
 			out.push(blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title'), ...notes(mountFiles));
 			break;
 		}

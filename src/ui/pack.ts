@@ -5,10 +5,10 @@
  * - A container's chain is a list of indices into one table of chain entries: the image layers
  *   of 3000 containers are a few hundred distinct entries.
  * - The container ids listed by layers and images are indices into the containers.
- * - A container's config, hostConfig and mountPoints are left out: the UI shows them for the
+ * - A container's config, hostConfig, mountPoints and stored config.v2.json are left out: the UI shows them for the
  *   selected container only, and reads them then (container-details.ts).
  *
- * unpackModel(packModel(m)) equals m with those three fields null. Fields this file does not know
+ * unpackModel(packModel(m)) equals m with those four fields null. Fields this file does not know
  * (added to the model later) cross as they are.
  */
 import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts';
@@ -16,7 +16,7 @@ import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts
 /** A container id, as its index in the packed containers when it is one of them. */
 type Ref = number | string;
 
-type PackedContainer = Omit<Container, 'chain' | 'config' | 'hostConfig' | 'mountPoints'> & {readonly chain: readonly number[]};
+type PackedContainer = Omit<Container, 'chain' | 'config' | 'hostConfig' | 'mountPoints' | 'stored'> & {readonly chain: readonly number[]};
 type PackedLayer = Omit<Layer, 'containers'> & {readonly containers: readonly Ref[]};
 type PackedImage = Omit<Image, 'containers'> & {readonly containers: readonly Ref[]};
 
@@ -28,7 +28,7 @@ export type PackedModel = Omit<Model, 'containers' | 'layers' | 'images'> & {
 };
 
 /** The fields left out of each container (filled in by a details reader). */
-export const lazyContainerFields = ['config', 'hostConfig', 'mountPoints'] as const;
+export const lazyContainerFields = ['config', 'hostConfig', 'mountPoints', 'stored'] as const;
 
 export function packModel(model: Model): PackedModel {
 	const index = new Map<string, number>();
@@ -50,7 +50,7 @@ export function packModel(model: Model): PackedModel {
 	return {
 		...rest,
 		containers: containers.map(c => {
-			const {chain, config: _config, hostConfig: _hostConfig, mountPoints: _mountPoints, ...fields} = c;
+			const {chain, config: _config, hostConfig: _hostConfig, mountPoints: _mountPoints, stored: _stored, ...fields} = c;
 			return {...fields, chain: chain.map(entryRef)};
 		}),
 		layers: layers.map(l => ({...l, containers: l.containers.map(ref)})),
@@ -67,13 +67,14 @@ export function unpackModel(packed: PackedModel): Model {
 	const {containers, layers, images, entries, ...rest} = packed;
 	const ids = containers.map(c => c.id);
 	const id = (r: Ref): string => (typeof r === 'number' ? ids[r]! : r);
-	type Mutable = {chain: unknown; config: unknown; hostConfig: unknown; mountPoints: unknown; containers: unknown};
+	type Mutable = {chain: unknown; config: unknown; hostConfig: unknown; mountPoints: unknown; stored: unknown; containers: unknown};
 	for (const c of containers) {
 		const m = c as unknown as Mutable;
 		m.chain = c.chain.map(i => entries[i]!);
 		m.config = null;
 		m.hostConfig = null;
 		m.mountPoints = null;
+		m.stored = null;
 	}
 	for (const x of [...layers, ...images]) (x as unknown as Mutable).containers = x.containers.map(id);
 	return {...rest, images: images as unknown as Image[], layers: layers as unknown as Layer[], containers: containers as unknown as Container[]};

@@ -66,7 +66,7 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 			if (n.role === 'rw') {
 				out.push(seg('rw     ', 'role'), seg(shortId(n.entry?.cacheId), 'id'), seg('       the container\'s own changes', 'dim'));
 			} else if (n.role === 'init') {
-				out.push(seg('init   ', 'role'), seg(`${shortId(n.entry?.cacheId)}-init`, 'id'), seg('  files Docker writes at start', 'dim'));
+				out.push(seg('init   ', 'role'), seg(`${shortId(n.entry?.cacheId)}-init`, 'id'), seg('  placeholders docker create writes', 'dim'));
 			} else {
 				const cache = n.entry?.cacheId ?? n.layer?.cacheId ?? null;
 				out.push(seg('layer  ', 'role'), seg(cache === null ? '-           ' : shortId(cache), 'id'));

@@ -52,6 +52,7 @@ export function layerJson(l: Layer) {
 		path: l.path,
 		images: l.images,
 		containers: l.containers,
+		distribution: l.distribution ?? [],
 		...(l.driverRecord !== undefined ? {driverRecord: driverRecordJson(l.driverRecord)} : {}),
 	};
 }
@@ -84,6 +85,7 @@ export function containerJson(c: Container) {
 		parentChainId: c.parentChainId,
 		chain: chainJson(c),
 		command: c.command,
+		argv: c.argv ?? null,
 		imageTags: c.imageTags,
 	};
 }
@@ -160,6 +162,7 @@ export function lsJson(containers: readonly Container[]) {
 		image: c.imageRef,
 		imageId: c.imageId,
 		command: c.command,
+		argv: c.argv ?? null,
 		created: c.created,
 		status: c.status,
 		startedAt: c.startedAt,
@@ -219,11 +222,27 @@ export function inspectJson(m: Model, r: Resolved) {
 	const findings = m.findings.filter(f => f.subject === subject).map(findingJson);
 	if (r.kind === 'container') {
 		const c = r.container;
-		return {kind: 'container', ...containerJson(c), error: c.error, config: c.config, hostConfig: c.hostConfig, mountPoints: c.mountPoints, path: c.path, findings};
+		return {kind: 'container', ...containerJson(c), error: c.error, config: c.config, hostConfig: c.hostConfig, mountPoints: c.mountPoints, stored: c.stored ?? null, path: c.path, findings};
 	}
 	if (r.kind === 'image') {
 		const i = r.image;
-		return {kind: 'image', ...imageJson(i), lastUpdated: i.lastUpdated, architecture: i.architecture, os: i.os, config: i.config, path: i.path, findings};
+		return {
+			kind: 'image',
+			...imageJson(i),
+			lastUpdated: i.lastUpdated,
+			architecture: i.architecture,
+			os: i.os,
+			author: i.author ?? null,
+			comment: i.comment ?? null,
+			container: i.container ?? null,
+			containerConfig: i.containerConfig ?? null,
+			dockerVersion: i.dockerVersion ?? null,
+			// Per layer, bottom first: the compressed blobs and repositories image/<driver>/distribution/ records.
+			distribution: i.chainIds.map(id => ({chainId: id, blobs: m.layers.find(l => l.chainId === id && l.driver === i.driver)?.distribution ?? []})),
+			config: i.config,
+			path: i.path,
+			findings,
+		};
 	}
 	return {kind: 'layer', ...layerJson(r.layer), createdBy: r.layer.createdBy, metaPath: r.layer.metaPath, findings};
 }

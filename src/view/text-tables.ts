@@ -17,7 +17,9 @@ export function renderImages(images: readonly Image[]): string {
 	for (const i of images) {
 		const note = i.intermediate ? 'intermediate' : i.dangling ? 'dangling' : '';
 		const row = (repo: string, tag: string) => [clean(repo), clean(tag), shortId(i.id), utc(i.created), humanSize(i.size), note];
-		if (i.tags.length === 0) rows.push(row('<none>', '<none>'));
+		// Like docker images: an image pulled by digest only shows its repository, with no tag.
+		if (i.tags.length === 0 && i.digests.length === 0) rows.push(row('<none>', '<none>'));
+		if (i.tags.length === 0) for (const repo of new Set(i.digests.map(d => d.slice(0, d.lastIndexOf('@'))))) rows.push(row(repo, '<none>'));
 		for (const t of i.tags) {
 			const at = t.lastIndexOf(':');
 			rows.push(at > 0 && !t.slice(at).includes('/') ? row(t.slice(0, at), t.slice(at + 1)) : row(t, '<none>'));
