@@ -1,9 +1,8 @@
 // What the read-only rule is checked with (test/evidence.ts, test/containerd-root.ts): a
 // fingerprint of every path under a root, and every file's access time.
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
-import {createRequire} from 'node:module';
 import path from 'node:path';
 
 /** A file's bytes, read with O_NOATIME where allowed (the owner or root), so that fingerprinting does not change access times. */
@@ -115,45 +114,59 @@ export function readTree(root: string, skip: (rel: string) => boolean = () => fa
 	return {paths, content};
 }
 
-const xattrApi = createRequire(import.meta.url)('@napi-rs/xattr') as {listAttributesSync(p: string): string[]; getAttributeSync(p: string, name: string): Buffer | null};
+/** getfattr's escapes (\\ooo for bytes it will not print, \\\\ for a backslash) back to a latin1 byte string. */
+const unescapeGetfattr = (s: string): string => s.replace(/\\([0-7]{3}|\\)/g, (_, o: string) => (o === '\\' ? '\\' : String.fromCharCode(parseInt(o, 8))));
 
-/** Extended attributes (names and value hashes) of abs, never following a symlink. */
-function xattrLine(abs: Buffer, isLink: boolean): string {
-	let p = abs.toString('utf8');
-	let fd: number | null = null;
-	if (!Buffer.from(p, 'utf8').equals(abs)) {
-		// Not UTF-8: name the inode through a descriptor (not for symlinks: none has user xattrs).
-		if (isLink) return '(symlink with a non-UTF-8 name: xattrs not read)';
-		fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (fs.constants.O_NOATIME ?? 0) | fs.constants.O_NONBLOCK);
-		p = `/proc/self/fd/${fd}`;
+/**
+ * Every extended attribute of these absolute paths (latin1 byte strings), never following a
+ * symlink and never reading a directory: `getfattr -h -d -m -` (package attr) on the list, which
+ * only calls llistxattr and lgetxattr. Path → "name=value,…" (values hashed); absent when none.
+ */
+function xattrsOf(paths: readonly string[]): Map<string, string> {
+	const out = new Map<string, string>();
+	if (paths.length === 0) return out;
+	const r = spawnSync('xargs', ['-0', 'getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--'], {input: Buffer.concat(paths.flatMap(p => [bytes(p), Buffer.from([0])])), maxBuffer: 1 << 30});
+	if (r.error !== undefined || spawnSync('getfattr', ['--version']).error !== undefined) throw new Error('getfattr (package attr) is needed to read extended attributes');
+	let file: string | null = null;
+	const attrs: string[] = [];
+	const flush = (): void => {
+		if (file !== null && attrs.length > 0) out.set(file, [...attrs].sort().join(','));
+		file = null;
+		attrs.length = 0;
+	};
+	for (const line of r.stdout.toString('latin1').split('\n')) {
+		if (line.startsWith('# file: ')) {
+			flush();
+			file = unescapeGetfattr(line.slice(8));
+		} else if (line === '') flush();
+		else if (file !== null) {
+			const eq = line.indexOf('=');
+			const name = eq < 0 ? line : line.slice(0, eq);
+			attrs.push(`${name}=${createHash('sha256').update(eq < 0 ? '' : line.slice(eq + 1)).digest('hex').slice(0, 16)}`);
+		}
 	}
-	try {
-		return xattrApi
-			.listAttributesSync(p)
-			.sort()
-			.map(n => `${n}=${createHash('sha256').update(xattrApi.getAttributeSync(p, n) ?? Buffer.alloc(0)).digest('hex').slice(0, 16)}`)
-			.join(',');
-	} finally {
-		if (fd !== null) fs.closeSync(fd);
-	}
+	flush();
+	return out;
 }
 
-/** Everything lstat says of abs, at nanosecond precision, and its xattrs; 'missing' when gone. Changes nothing. */
-export function statLine(abs: Buffer): string {
+/** Everything lstat says of abs (a latin1 byte string), at nanosecond precision, and its xattrs; 'missing' when gone. Changes nothing. */
+function statLine(abs: string, xattrs: ReadonlyMap<string, string>): string {
 	let st: fs.BigIntStats;
 	try {
-		st = fs.lstatSync(abs, {bigint: true});
+		st = fs.lstatSync(bytes(abs), {bigint: true});
 	} catch {
 		return 'missing';
 	}
 	const mode = `0${st.mode.toString(8)}`;
-	return `mode=${mode} uid=${st.uid} gid=${st.gid} size=${st.size} ino=${st.ino} nlink=${st.nlink} dev=${st.dev} rdev=${st.rdev} atime=${st.atimeNs} mtime=${st.mtimeNs} ctime=${st.ctimeNs} btime=${st.birthtimeNs} xattrs=[${xattrLine(abs, st.isSymbolicLink())}]`;
+	return `mode=${mode} uid=${st.uid} gid=${st.gid} size=${st.size} ino=${st.ino} nlink=${st.nlink} dev=${st.dev} rdev=${st.rdev} atime=${st.atimeNs} mtime=${st.mtimeNs} ctime=${st.ctimeNs} btime=${st.birthtimeNs} xattrs=[${xattrs.get(abs) ?? ''}]`;
 }
 
-/** statLine of every path of a tree. */
+/** statLine of every path of a tree (root and the paths as latin1 byte strings). */
 export function statAll(root: string, paths: readonly string[]): Map<string, string> {
+	const abs = paths.map(rel => (rel === '' ? root : `${root}/${rel}`));
+	const xattrs = xattrsOf(abs);
 	const out = new Map<string, string>();
-	for (const rel of paths) out.set(rel, statLine(bytes(rel === '' ? root : `${root}/${rel}`)));
+	paths.forEach((rel, i) => out.set(rel, statLine(abs[i]!, xattrs)));
 	return out;
 }
 
