@@ -175,6 +175,9 @@ test.before(async () => {
 		return;
 	}
 	state = await makeRealState();
+	// Interrupted (SIGINT): the state's folder goes too (its mounts are already undone).
+	const dir = state.daemon.dir;
+	process.on('exit', () => fs.rmSync(dir, {recursive: true, force: true}));
 });
 
 test.after(async () => {
