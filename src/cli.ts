@@ -13,7 +13,8 @@ import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/f
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
-import {loadModel, openRoots} from './load.ts';
+import {loadModel, loadSteadyModel, openRoots} from './load.ts';
+import {liveness, signature} from './read/live.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import {makePaint} from './view/paint.ts';
 import {clean} from './view/sanitize.ts';
@@ -120,7 +121,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			if (result === 'not-a-docker-root') throw new UsageError(notDocker);
 			return 0;
 		}
-		const loaded = loadModel(opened.source, partsFor(args));
+		// check and model look again before calling a live root broken (checks/look-again.ts).
+		const live = args.command === 'check' || args.command === 'model' ? liveness(opened.source) : null;
+		const before = live === null ? null : signature(opened.source, live.live);
+		const loaded = live !== null && before !== null && args.command === 'model' ? await loadSteadyModel(opened.source, partsFor(args), live, before) : loadModel(opened.source, partsFor(args));
 		if (!loaded.isDockerRoot) throw new UsageError(notDocker);
 		const noColor = !args.color || (io.env['NO_COLOR'] ?? '') !== '' || io.stdout.isTTY !== true;
 		const ctx: CommandContext = {args, loaded, io, paint: makePaint(noColor ? 0 : 1)};
@@ -129,7 +133,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			const {model, raw, source} = loaded;
 			// Progress for --deep goes to stderr, and only on a terminal.
 			const tty = args.deep && io.stderr.isTTY === true;
-			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color: !noColor, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
+			const lookAgain = live !== null && before !== null ? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}} : {};
+			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color: !noColor, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
 			if (tty) io.stderr.write('\r\x1b[K');
 			io.stdout.write(r.output);
 			return r.exitCode;

@@ -8,6 +8,8 @@ import {isContainerdMarker, openTarSource} from './read/tar-source.ts';
 import {finding} from './finding.ts';
 import {link} from './model/link.ts';
 import {runFastChecks} from './checks/index.ts';
+import {type Read, lookAgain} from './checks/look-again.ts';
+import {type Liveness, type Signature, signature} from './read/live.ts';
 import type {Model} from './model/types.ts';
 
 /** The linked model, the open root, and what the readers found (the checks need all three). */
@@ -22,6 +24,22 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const mounted = source.mounted;
 	// Paths stay virtual (relative to the Docker root): the model says where those under containerd/daemon really are.
 	return {model: mounted === undefined ? model : {...model, containerdRoot: {location: mounted.location, kind: mounted.kind, shownAs: mounted.at}}, source, raw, isDockerRoot: raw.isDockerRoot};
+}
+
+/**
+ * loadModel, read again when the root is live or changed while it was read and the model has
+ * errors or warnings (checks/look-again.ts): the last read, without the findings that were only
+ * mid-operation, with root.live and root.changed-while-read as they apply. `before` is the root's
+ * signature from before anything was read.
+ */
+export async function loadSteadyModel(source: Source, parts: ReadParts, live: Liveness, before: Signature): Promise<Loaded> {
+	const read = (b: Signature): Read<Loaded> => {
+		const value = loadModel(source, parts);
+		return {value, findings: value.model.findings, before: b, after: signature(source, live.live)};
+	};
+	const r = await lookAgain(read(before), () => read(signature(source, live.live)), {live});
+	if (r.reads === 1 && r.extra.length === 0) return r.value;
+	return {...r.value, model: {...r.value.model, findings: [...r.value.model.findings.filter(r.keep), ...r.extra]}};
 }
 
 /**

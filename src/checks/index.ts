@@ -127,13 +127,18 @@ function assemble(input: CheckInput, deep: boolean, ran: Array<{check: Check; re
 			return {subject, kind: kindOf(subject), label: labels.get(subject) ?? '', status, checks: results};
 		})
 		.sort((a, b) => kindOrder[a.kind] - kindOrder[b.kind] || byString(a.subject, b.subject));
+	return finish(model.root, deep, objects);
+}
+
+/** The report of these objects: every finding once, sorted, and the counts. */
+function finish(root: string, deep: boolean, objects: ObjectReport[]): CheckReport {
 	const all = new Map<string, Finding>();
 	for (const o of objects) for (const r of o.checks) for (const f of r.findings) all.set(findingKey(f), f);
 	const findings = [...all.values()].sort(compareFindings);
 	const count = (s: Severity): number => findings.filter(f => f.severity === s).length;
 	const results = objects.flatMap(o => o.checks);
 	return {
-		root: model.root,
+		root,
 		deep,
 		objects,
 		findings,
@@ -187,4 +192,30 @@ export async function runChecks(input: CheckInput, opts: CheckOptions = {}): Pro
 export function failsAt(report: CheckReport, level: Severity): boolean {
 	const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
 	return report.findings.some(f => rank[f.severity] <= rank[level]);
+}
+
+/** The pseudo-check of the root-level findings about reading a live root (checks/look-again.ts). */
+export const liveCheck = {id: 'live', title: 'the root held still while it was read'} as const;
+
+/**
+ * The report with only the findings `keep` accepts (statuses and summary counted again) and
+ * `extra` root-level findings added under the 'live' pseudo-check: what looking again at a live
+ * root (checks/look-again.ts) leaves.
+ */
+export function reshapeReport(report: CheckReport, keep: (f: Finding) => boolean, extra: readonly Finding[]): CheckReport {
+	let objects: ObjectReport[] = report.objects.map(o => {
+		const checks = o.checks.map(r => {
+			const findings = r.findings.filter(keep);
+			return findings.length === r.findings.length ? r : {...r, findings, status: findings.length > 0 ? 'fail' : 'pass'} as CheckResult;
+		});
+		const status: CheckStatus = checks.some(r => r.status === 'fail') ? 'fail' : checks.every(r => r.status === 'skipped') ? 'skipped' : 'pass';
+		return {...o, status, checks};
+	});
+	if (extra.length > 0) {
+		const live: CheckResult = {subject: 'root', check: liveCheck.id, status: 'fail', findings: [...extra].sort(compareFindings)};
+		const at = objects.findIndex(o => o.subject === 'root');
+		if (at >= 0) objects[at] = {...objects[at]!, status: 'fail', checks: [...objects[at]!.checks, live]};
+		else objects = [{subject: 'root', kind: 'root', label: '', status: 'fail', checks: [live]}, ...objects];
+	}
+	return finish(report.root, report.deep, objects);
 }
