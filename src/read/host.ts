@@ -1,5 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
-import {type RawContainer, listContainerIds, readContainer} from './containers.ts';
+import {containerFileFindings} from './container-files.ts';
+import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './containers.ts';
 import {driverNotes, readContainerdStores} from './containerd-store.ts';
 import {type RawDriverDir, readDriverDir} from './drivers.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
@@ -49,7 +50,13 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	findings.push(...listFindings);
 	const containers: RawContainer[] = [];
 	for (let i = 0; i < ids.length; i++) {
-		containers.push(readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy}));
+		const c = readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy});
+		// Whenever more than ls reads: hostconfig.json checked (its value kept only when asked), symlinks and unreadable logs in the container's directory.
+		if (parts.driverDirs) {
+			if (!parts.hostConfig && c.hasConfig) c.findings.push(...readHostConfig(source, c.id).findings);
+			c.findings.push(...containerFileFindings(source, c.id));
+		}
+		containers.push(c);
 		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
 	}
 	if (legacy) {
