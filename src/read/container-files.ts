@@ -79,6 +79,8 @@ export function logFileProblem(source: Source, path: string, e: Entry, subject: 
 		return finding('warning', 'log.unreadable', subject, `log file ${path} is a symlink${to}; not followed (dockerd writes a regular file): ${lost}`, path);
 	}
 	if (e.kind !== 'file') return finding('warning', 'log.unreadable', subject, `log file ${path} is a ${e.kind}, not a regular file; never opened: ${lost}`, path);
+	// An archive's members are readable (a compressed one's content is the archive Source's to report): only a directory is tried.
+	if (source.kind !== 'dir') return undefined;
 	const opened = source.openRead?.(path);
 	if (opened === undefined) return undefined;
 	if (!opened.ok) return finding('warning', 'log.unreadable', subject, `log file ${path} cannot be read (${opened.error.message}): ${lost}`, path);
