@@ -46,7 +46,7 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 	const findings: Finding[] = [];
 	const listed = source.list('containers');
 	if (!listed.ok) {
-		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory'));
+		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory cannot be listed, so no container of this root is shown'));
 		return {ids: [], findings};
 	}
 	const ids: string[] = [];
