@@ -57,11 +57,13 @@ function partsFor(args: Args): ReadParts {
 	return allParts;
 }
 
-/** Commands whose text output does not carry the findings (their --json outputs do; timeline's JSON Lines do not): they end with findingsLine on stderr. */
+/** Commands whose text output does not carry the findings: they end with findingsLine on stderr. */
 const tableCommands = new Set<CommandName | null>([null, 'ls', 'images', 'tree', 'graph', 'timeline', 'files', 'diff']);
+/** Their --json outputs that carry no findings either (docker-like arrays, JSON Lines): the line is written for them too. */
+const jsonWithoutFindings = new Set<CommandName | null>(['ls', 'images', 'timeline']);
 
 function tableOutput(args: Args): boolean {
-	return tableCommands.has(args.command) && (!args.json || args.command === 'timeline');
+	return tableCommands.has(args.command) && (!args.json || jsonWithoutFindings.has(args.command));
 }
 
 /** The findings of what was read: ls does not read images, layers and mounts, so linking's findings about them would be wrong: only the readers' count. */
