@@ -84,7 +84,9 @@ for (const [what, damage, code] of layerDamage) {
 		const layer = m.layers.find(l => l.chainId === busybox.chainId)!;
 		assert.equal(layer.contentDamage?.path, busybox.path);
 		const model = await cli(root, 'model');
-		assert.ok((JSON.parse(model.stdout) as {findings: Finding[]}).findings.some(f => f.code === code && f.subject === subject));
+		const json = JSON.parse(model.stdout) as {findings: Finding[]; layers: Array<{chainId: string; contentDamage?: {state: string; path: string}}>};
+		assert.ok(json.findings.some(f => f.code === code && f.subject === subject));
+		assert.is(json.layers.find(l => l.chainId === busybox.chainId)!.contentDamage?.path, busybox.path);
 		const check = await cli(root, 'check', '--json');
 		assert.is(check.code, 1);
 		const report = JSON.parse(check.stdout) as {objects: Array<{subject: string; status: string; checks: Array<{check: string; findings: Finding[]}>}>};
@@ -99,9 +101,9 @@ for (const [what, damage, code] of layerDamage) {
 			assert.is(r.code, 4, `${argv.join(' ')}: ${r.stderr}`);
 			assert.match(r.stderr, /\[files\.incomplete\]/, argv.join(' '));
 		}
-		const json = await cli(root, 'files', 'docker_test', '--json');
-		assert.is(json.code, 4);
-		assert.ok((JSON.parse(json.stdout) as {findings: Finding[]}).findings.some(f => f.code === 'files.incomplete' && f.path === busybox.path));
+		const listed = await cli(root, 'files', 'docker_test', '--json');
+		assert.is(listed.code, 4);
+		assert.ok((JSON.parse(listed.stdout) as {findings: Finding[]}).findings.some(f => f.code === 'files.incomplete' && f.path === busybox.path));
 		const out = path.join(root, '..', `${path.basename(root)}.tar`);
 		const e = await cli(root, 'export', 'docker_test', '-o', out);
 		assert.is(e.code, 4);

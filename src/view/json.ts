@@ -52,6 +52,7 @@ export function layerJson(l: Layer) {
 		path: l.path,
 		images: l.images,
 		containers: l.containers,
+		...(l.contentDamage !== undefined ? {contentDamage: l.contentDamage} : {}),
 		...(l.driverRecord !== undefined ? {driverRecord: driverRecordJson(l.driverRecord)} : {}),
 	};
 }
@@ -63,6 +64,7 @@ export function chainJson(c: Container) {
 		...(e.chainId !== undefined ? {chainId: e.chainId} : {}),
 		...(e.diffId !== undefined ? {diffId: e.diffId} : {}),
 		path: e.path,
+		...(e.contentDamage !== undefined ? {contentDamage: e.contentDamage} : {}),
 		...(e.driverRecord !== undefined ? {driverRecord: driverRecordJson(e.driverRecord)} : {}),
 	}));
 }
