@@ -96,7 +96,12 @@ for (const [what, damage, code] of layerDamage) {
 		const tree = await cli(root, 'tree');
 		assert.match(tree.stdout, /\(content (missing|emptied|not a directory|a symlink)\)/);
 		assert.match(tree.stderr, /^layerlens: \d+ findings? \(1 error\); run `layerlens check`\n$/);
-		for (const argv of [['files', 'docker_test'], ['diff', 'docker_test'], ['cat', 'docker_test', '/bin/sh'], ['files', busybox.chainId]]) {
+		// The layer itself is listed from its tar-split record, as docker recorded it, and says so.
+		const fromRecord = await cli(root, 'files', busybox.chainId);
+		assert.is(fromRecord.code, 0, fromRecord.stderr);
+		assert.match(fromRecord.stderr, /listed from the layer's tar-split record: its content directory .* \[files\.from-tar-split\]/);
+		assert.match(fromRecord.stdout, / \/bin\/sh\b/);
+		for (const argv of [['files', 'docker_test'], ['diff', 'docker_test'], ['cat', 'docker_test', '/bin/sh']]) {
 			const r = await cli(root, ...argv);
 			assert.is(r.code, 4, `${argv.join(' ')}: ${r.stderr}`);
 			assert.match(r.stderr, /\[files\.incomplete\]/, argv.join(' '));
@@ -124,25 +129,28 @@ test('an empty diff/ of a layer that records 0 bytes is no finding (an empty lay
 	assert.equal(modelOf(root).findings, []);
 });
 
-test("a container's RW diff/ a symlink and its init diff/ emptied: container findings; diff exits 4", async () => {
+test("a container's RW diff/ a symlink and its init diff/ a file: container findings; diff exits 4; an empty RW or init diff/ is none", async () => {
 	const root = copy();
 	const rw = path.join(root, 'overlay2', app.mountId!, 'diff');
 	fs.rmSync(rw, {recursive: true});
 	fs.symlinkSync('/etc', rw);
 	const init = path.join(root, 'overlay2', app.initId!, 'diff');
 	fs.rmSync(init, {recursive: true});
-	fs.mkdirSync(init);
+	fs.writeFileSync(init, '');
 	const m = modelOf(root);
-	assert.equal(codesOf(m.findings, `container:${app.id}`).sort(), ['container.layer-content-empty', 'container.layer-content-missing']);
+	assert.equal(codesOf(m.findings, `container:${app.id}`), ['container.layer-content-missing', 'container.layer-content-missing']);
 	const c = m.containers.find(x => x.id === app.id)!;
-	assert.equal(c.chain.map(e => e.contentDamage?.state ?? null).slice(0, 2), ['symlink', 'empty']);
+	assert.equal(c.chain.map(e => e.contentDamage?.state ?? null).slice(0, 2), ['symlink', 'not-a-dir']);
 	const r = await cli(root, 'diff', 'app_exited');
 	assert.is(r.code, 4);
 	assert.match(r.stderr, /its RW layer's content directory .* is a symlink/);
-	// An empty RW layer is normal (a container that changed nothing).
+	assert.match(r.stderr, /its init layer's content directory .* is not a directory/);
+	// An empty RW layer is normal (a container that changed nothing); nothing records what an init layer held.
 	const again = copy();
-	const rw2 = path.join(again, 'overlay2', user.mountId!, 'diff');
-	for (const e of fs.readdirSync(rw2)) fs.rmSync(path.join(rw2, e), {recursive: true});
+	for (const id of [user.mountId!, user.initId!]) {
+		const d = path.join(again, 'overlay2', id, 'diff');
+		for (const e of fs.readdirSync(d)) fs.rmSync(path.join(d, e), {recursive: true});
+	}
 	assert.equal(modelOf(again).findings, []);
 });
 
@@ -154,7 +162,6 @@ test('legacy overlay: an image layer root/ emptied, a container upper/ deleted',
 			for (const d of ['upper', 'work']) fs.mkdirSync(root.p(`overlay/${id}/${d}`), {recursive: true});
 			root.write(`overlay/${id}/lower-id`, layers[1]!.cacheId);
 		}
-		root.write(`overlay/${mount}-init/upper/.dockerenv`, '');
 		assert.equal(modelOf(root.dir).findings, []);
 		fs.rmSync(root.p(`overlay/${layers[1]!.cacheId}/root/bin`), {recursive: true});
 		fs.rmSync(root.p(`overlay/${mount}/upper`), {recursive: true});

@@ -206,7 +206,8 @@ function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Find
 	}
 	const layer = r.value.layer;
 	if (asked) return layer;
-	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : undefined);
+	const damaged = layer.contentDamage === undefined ? undefined : `its content directory ${layer.contentDamage.path} ${damageWords[layer.contentDamage.state]}`;
+	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : damaged);
 	if (why === undefined) return undefined;
 	findings.push({severity: 'info', code: 'files.from-tar-split', subject: `layer:${layer.chainId}`, path: tarSplitRecord(model, layer), message: `listed from the layer's tar-split record: ${why}`});
 	return layer;

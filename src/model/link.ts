@@ -178,20 +178,17 @@ function bytesOf(store: RawImageStore, layer: RawLayer): number {
 	return bytes;
 }
 
-/** A container's RW or init content directory (`diff/`, legacy overlay `upper/`): an empty RW layer is normal, an empty init layer is not (docker always writes its placeholders). */
+/**
+ * A container's RW or init content directory (`diff/`, legacy overlay `upper/`). Empty is no
+ * finding: an RW layer is empty when the container changed nothing, and nothing records what an
+ * init layer held (docker writes its placeholders, but layerdb keeps no size for it).
+ */
 function rwLayerDamage(ctx: Ctx, driver: string, role: 'rw' | 'init', cacheId: string, subject: string): ContentDamage | undefined {
 	const path = rwLayerPath(driver, cacheId);
 	if (path === null) return undefined;
 	const dir = ctx.raw.driverDirs.get(driver)?.contents?.get(path);
-	if (dir === undefined) return undefined;
+	if (dir === undefined || dir.state === 'dir') return undefined;
 	const what = role === 'rw' ? 'RW' : 'init';
-	if (dir.state === 'dir') {
-		if (!dir.empty || role === 'rw') return undefined;
-		ctx.findings.push(
-			finding('warning', 'container.layer-content-empty', subject, `its init layer's content directory ${path} is empty, but docker always writes the init layer's placeholders (/.dockerenv, /etc/hosts, /etc/hostname, /etc/resolv.conf, /dev, /proc, /sys) when it creates a container: its files were removed, so the container's view lacks them`, path),
-		);
-		return {state: 'empty', path};
-	}
 	ctx.findings.push(
 		finding(
 			'error',

@@ -45,8 +45,8 @@ export type Image = {
 /**
  * What is wrong with a layer's content directory (overlay2 / fuse-overlayfs `<id>/diff`, legacy
  * overlay `<id>/root` or a container's `<id>/upper`) while its layer directory is there: missing,
- * a symlink (never followed), not a directory, unreadable, or empty though layerdb records bytes
- * (an init layer: empty though docker always writes its placeholders). Absent when it is fine.
+ * a symlink (never followed), not a directory, unreadable, or (an image layer) empty though layerdb
+ * records bytes. Absent when it is fine.
  */
 export type ContentDamage = {readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable' | 'empty'; readonly path: string};
 

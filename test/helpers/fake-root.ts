@@ -70,8 +70,6 @@ export class FakeRoot {
 			this.write(`${dir}/size`, String(l.size ?? 100));
 			if (i > 0) this.write(`${dir}/parent`, ids[i - 1]!);
 			fs.mkdirSync(this.p(this.layerDir(l.cacheId)), {recursive: true});
-			// As on a real host: a layer that records bytes has files (an emptied diff/ is layer.content-empty).
-			if (this.overlay() && (l.size ?? 100) > 0) this.write(`${this.layerDir(l.cacheId)}/layer-${i}`, 'x'.repeat(l.size ?? 100));
 			if (this.driver === 'aufs') this.write(`aufs/layers/${l.cacheId}`, layers.slice(0, i).reverse().map(x => x.cacheId + '\n').join(''));
 		});
 		return ids;
@@ -117,12 +115,6 @@ export class FakeRoot {
 		if (parentChainId !== undefined) this.write(`${m}/parent`, parentChainId);
 		fs.mkdirSync(this.p(this.layerDir(c.mountId)), {recursive: true});
 		fs.mkdirSync(this.p(this.layerDir(`${c.mountId}-init`)), {recursive: true});
-		// docker always writes the init layer's placeholders (an empty one is container.layer-content-empty).
-		if (this.overlay()) this.write(`${this.layerDir(`${c.mountId}-init`)}/.dockerenv`, '');
-	}
-
-	private overlay(): boolean {
-		return this.driver === 'overlay2' || this.driver === 'fuse-overlayfs';
 	}
 
 	remove(): void {
