@@ -3,16 +3,16 @@ import type {Entry, Source} from './source.ts';
 
 /**
  * What else is in containers/<id>/, looked at without reading it (model and check report it):
- * - a symlink anywhere in it (`hostname`, `hosts`, `resolv.conf`, `checkpoints`, `mounts`,
- *   `mounts/shm`, …): dockerd writes regular files and directories there, never a symlink; it is
+ * - a symlink in it or in its `mounts/` (`hostname`, `hosts`, `resolv.conf`, `checkpoints`,
+ *   `mounts`, `mounts/shm`, …): dockerd writes regular files and directories there, never a symlink; it is
  *   a fact, shown with its target, never followed (`container.symlink`);
  * - log files (json-file `<id>-json.log[.N][.gz]`, local `local-logs/container.log[.N][.gz]`)
  *   that are not regular files or cannot be opened: their lines are not read (`log.unreadable`).
  * config.v2.json, config.json and hostconfig.json are the readers' (file.* findings).
  */
 
-/** Directories under containers/<id>/ whose entries are looked at too. */
-const inner = new Set(['mounts', 'checkpoints', 'local-logs']);
+/** Directories under containers/<id>/ whose entries are looked at too (`mounts/shm`, `mounts/secrets`; the local driver's logs). */
+const inner = new Set(['mounts', 'local-logs']);
 /** At most this many entries are looked at in one of them (a hostile copy can hold millions). */
 const maxInner = 10_000;
 
@@ -79,8 +79,9 @@ export function logFileProblem(source: Source, path: string, e: Entry, subject: 
 		return finding('warning', 'log.unreadable', subject, `log file ${path} is a symlink${to}; not followed (dockerd writes a regular file): ${lost}`, path);
 	}
 	if (e.kind !== 'file') return finding('warning', 'log.unreadable', subject, `log file ${path} is a ${e.kind}, not a regular file; never opened: ${lost}`, path);
-	// An archive's members are readable (a compressed one's content is the archive Source's to report): only a directory is tried.
-	if (source.kind !== 'dir') return undefined;
+	// An archive's members are readable (a compressed one's content is the archive Source's to report),
+	// and root reads any regular file: only a directory read by another user is tried (one open per log).
+	if (source.kind !== 'dir' || process.getuid?.() === 0) return undefined;
 	const opened = source.openRead?.(path);
 	if (opened === undefined) return undefined;
 	if (!opened.ok) return finding('warning', 'log.unreadable', subject, `log file ${path} cannot be read (${opened.error.message}): ${lost}`, path);

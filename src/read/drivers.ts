@@ -107,7 +107,7 @@ export type RawDriverDir = {
 	readonly contents?: ReadonlyMap<string, ContentDir>;
 };
 
-/** A layer's content directory as found: a directory (empty or not), or why it cannot be read. */
+/** A layer's content directory as found: a directory (`empty`: listed and found empty), or why it cannot be read. */
 export type ContentDir =
 	| {readonly path: string; readonly state: 'dir'; readonly empty: boolean}
 	| {readonly path: string; readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable'; readonly detail: string};
@@ -115,8 +115,17 @@ export type ContentDir =
 /** The drivers whose layer directory holds its files in a subdirectory, and those subdirectories. */
 const contentSubdirs: Readonly<Record<string, readonly string[]>> = {overlay2: ['diff'], 'fuse-overlayfs': ['diff'], overlay: ['root', 'upper']};
 
-/** Lists one content directory: whether it is there, a directory, readable, and empty. */
-export function probeContentDir(source: Source, path: string): ContentDir {
+/**
+ * Looks at one content directory: whether it is there, a directory, readable and (`list`) empty.
+ * Without `list` (a container's RW or init layer, read as root: emptiness says nothing there and root
+ * reads any directory) one lstat answers.
+ */
+export function probeContentDir(source: Source, path: string, list = true): ContentDir {
+	if (!list) {
+		const st = source.stat(path);
+		if (st.ok) return st.value.kind === 'dir' ? {path, state: 'dir', empty: false} : st.value.kind === 'symlink' ? {path, state: 'symlink', detail: 'is a symlink; not followed'} : {path, state: 'not-a-dir', detail: `is a ${st.value.kind}, not a directory`};
+		if (st.error.code !== 'denied' && st.error.code !== 'io') return {path, state: st.error.code === 'missing' ? 'missing' : st.error.code === 'symlink' ? 'symlink' : st.error.code === 'not-a-dir' ? 'not-a-dir' : 'unreadable', detail: st.error.message};
+	}
 	const listed = source.list(path);
 	if (listed.ok) return {path, state: 'dir', empty: listed.value.length === 0};
 	const e: SourceError = listed.error;
@@ -128,23 +137,29 @@ export function probeContentDir(source: Source, path: string): ContentDir {
 	return {path, state, detail: e.message};
 }
 
-function readContents(source: Source, name: string, ids: ReadonlySet<string>): Map<string, ContentDir> | undefined {
+/** `imageLayers`: the cache ids of image layers (their content directory is listed, to tell an emptied one); undefined: list every one. */
+function readContents(source: Source, name: string, ids: ReadonlySet<string>, imageLayers: ReadonlySet<string> | undefined): Map<string, ContentDir> | undefined {
 	const subs = contentSubdirs[name];
 	if (subs === undefined) return undefined;
 	const info: DriverInfo = drivers[name as DriverName];
+	const asRoot = source.kind === 'dir' && process.getuid?.() === 0;
 	const out = new Map<string, ContentDir>();
 	for (const id of ids) {
 		if (id === 'l' && name !== 'overlay') continue;
+		const image = imageLayers === undefined || imageLayers.has(id);
 		for (const sub of subs) {
 			const path = `${info.layersDir}/${id}/${sub}`;
-			out.set(path, probeContentDir(source, path));
+			out.set(path, probeContentDir(source, path, !asRoot || (image && sub !== 'upper')));
 		}
 	}
 	return out;
 }
 
-/** Lists `<driver>/` (or `aufs/diff`, `vfs/dir`, …) once: one directory read answers "does this layer's directory exist" for every layer. */
-export function readDriverDir(source: Source, name: string): RawDriverDir {
+/**
+ * Lists `<driver>/` (or `aufs/diff`, `vfs/dir`, …) once: one directory read answers "does this layer's
+ * directory exist" for every layer. `imageLayers`: the cache ids layerdb names (see readContents).
+ */
+export function readDriverDir(source: Source, name: string, imageLayers?: ReadonlySet<string>): RawDriverDir {
 	if (!isDriverName(name)) {
 		return {
 			name,
@@ -169,7 +184,7 @@ export function readDriverDir(source: Source, name: string): RawDriverDir {
 	const ids = new Set<string>();
 	for (const e of listed.value) if (e.kind === kind && info.skipEntry?.(e.name) !== true) ids.add(e.name);
 	const meta = driverMeta(source, name, ids);
-	const contents = readContents(source, name, ids);
+	const contents = readContents(source, name, ids, imageLayers);
 	return {
 		name,
 		present: true,

@@ -81,7 +81,11 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	if (parts.driverDirs) {
 		const names = new Set([...stores.keys(), ...layout.driverDirs]);
 		for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
-		for (const name of [...names].sort()) driverDirs.set(name, readDriverDir(source, name));
+		for (const name of [...names].sort()) {
+			const layers = stores.get(name)?.layers;
+			const cacheIds = layers === undefined ? new Set<string>() : new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
+			driverDirs.set(name, readDriverDir(source, name, cacheIds));
+		}
 	}
 	if (parts.driverDirs) {
 		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));
