@@ -13,9 +13,10 @@ import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/f
 import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
-import {loadModel, loadSteadyModel, openRoots} from './load.ts';
+import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
 import {liveness, signature} from './read/live.ts';
 import {allParts, type ReadParts} from './read/host.ts';
+import type {Finding} from './finding.ts';
 import {makePaint} from './view/paint.ts';
 import {clean} from './view/sanitize.ts';
 
@@ -56,6 +57,32 @@ function partsFor(args: Args): ReadParts {
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
 	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check' || args.command === 'graph') return {...allParts, hostConfig: false};
 	return allParts;
+}
+
+/** Commands whose text output does not carry the findings: they end with findingsLine on stderr. */
+const tableCommands = new Set<CommandName | null>([null, 'ls', 'images', 'tree', 'graph', 'timeline', 'files', 'diff']);
+/** Their --json outputs that carry no findings either (docker-like arrays, JSON Lines): the line is written for them too. */
+const jsonWithoutFindings = new Set<CommandName | null>(['ls', 'images', 'timeline']);
+
+function tableOutput(args: Args): boolean {
+	return tableCommands.has(args.command) && (!args.json || jsonWithoutFindings.has(args.command));
+}
+
+/** The findings of what was read: ls does not read images, layers and mounts, so linking's findings about them would be wrong: only the readers' count. */
+function shownFindings(loaded: Loaded, parts: ReadParts): readonly Finding[] {
+	if (parts.images && parts.layers && parts.mounts) return loaded.model.findings;
+	const {raw} = loaded;
+	return [...raw.findings, ...raw.containers.flatMap(c => c.findings), ...[...raw.stores.values()].flatMap(s => s.findings)];
+}
+
+/** One line for stderr after a table: `layerlens: 3 findings (1 error); run \`layerlens check\``; '' when there are none. */
+export function findingsLine(findings: readonly Finding[]): string {
+	if (findings.length === 0) return '';
+	const errors = findings.filter(f => f.severity === 'error').length;
+	const warnings = findings.filter(f => f.severity === 'warning').length;
+	const counts = [errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '', warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : ''].filter(x => x !== '');
+	const what = counts.length > 0 ? counts.join(', ') : 'information only';
+	return `layerlens: ${findings.length} finding${findings.length === 1 ? '' : 's'} (${what}); run \`layerlens check\`\n`;
 }
 
 function chooseRoot(args: Args, io: Io): string {
@@ -139,7 +166,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			io.stdout.write(r.output);
 			return r.exitCode;
 		}
-		return await commandTable[command](ctx);
+		const code = await commandTable[command](ctx);
+		if (tableOutput(args)) {
+			const line = findingsLine(shownFindings(loaded, partsFor(args)));
+			if (line !== '') io.stderr.write(line);
+		}
+		return code;
 	} catch (error) {
 		return failure(error, io);
 	}

@@ -68,7 +68,8 @@ test('real aufs tree: tree, ls and images text match their snapshots; JSON parse
 	for (const [cmd, snap] of [['tree', 'text/aufs-tree.txt'], ['ls', 'text/aufs-ls.txt'], ['images', 'text/aufs-images.txt']] as const) {
 		const r = cli([cmd, '--root', root]);
 		assert.is(r.code, 0, r.stderr);
-		assert.is(r.stderr, '');
+		// One info finding (a volume a container mounts is not in this copy): one line after the table; ls does not read volumes.
+		assert.is(r.stderr, cmd === 'ls' ? '' : 'layerlens: 1 finding (information only); run `layerlens check`\n');
 		assert.not.match(r.stdout, /\u001b\[/, 'no colour when stdout is not a terminal');
 		matchSnapshot(snap, strip(r.stdout));
 	}

@@ -26,6 +26,8 @@ test('legacy overlay: image layers in <id>/root, the container and init layers i
 	try {
 		root.write(`overlay/${mount}/lower-id`, layers[1]!.cacheId);
 		root.write(`overlay/${mount}-init/lower-id`, layers[1]!.cacheId);
+		// As on a real host: each root/ is a full copy (layerdb records bytes).
+		for (const l of layers) root.write(`overlay/${l.cacheId}/root/bin/sh`, 'x'.repeat(100));
 		const m = load(root.dir);
 		assert.equal(m.findings, []);
 		const c = m.containers.find(x => x.id === cid)!;

@@ -25,6 +25,10 @@ function basic(driver: 'overlay2' | 'aufs' | 'vfs' = 'overlay2') {
 	const ids = chain(layers.map(l => l.diffId));
 	root.addContainer({id: hex('c1'), name: 'web', image: app, imageRef: 'app:1', mountId: hex('m1'), state: {StartedAt: '2026-01-03T00:00:00Z', FinishedAt: '2026-01-03T00:01:00Z', ExitCode: 3}}, ids[2]);
 	root.addContainer({id: hex('c2'), name: 'db', image: base, mountId: hex('m2'), state: {Running: true, StartedAt: '2026-01-03T00:00:00Z'}}, ids[1]);
+	if (driver === 'overlay2') {
+		// As on a real host: a layer that records bytes has files (an emptied diff/ is layer.content-empty).
+		for (const l of layers) root.write(`overlay2/${l.cacheId}/diff/f`, 'x'.repeat(100));
+	}
 	return {root, base, app, ids, layers};
 }
 

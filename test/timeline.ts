@@ -27,7 +27,7 @@ test('times keep microseconds and are UTC', () => {
 
 test('the sample: container events match docker inspect; log lines match docker logs --timestamps (json-file and local)', async () => {
 	const {model, source} = await sample();
-	const events = buildTimeline(model, source, {files: false, logs: true});
+	const events = await buildTimeline(model, source, {files: false, logs: true});
 	for (const c of expected.containers) {
 		const name = String(c.Name).slice(1);
 		const mine = events.filter(e => e.subject === `container:${c.Id}`);
@@ -48,7 +48,7 @@ test('the sample: container events match docker inspect; log lines match docker 
 
 test('--files: the RW layer of a container that changed files, with the deletion marked', async () => {
 	const {model, source} = await sample();
-	const events = buildTimeline(model, source, {files: true, logs: false});
+	const events = await buildTimeline(model, source, {files: true, logs: false});
 	const id = expected.facts.containerIds['app_exited']!;
 	const files = events.filter(e => e.kind === 'rwfile.modified' && e.subject === `container:${id}`).map(e => e.message);
 	assert.ok(files.some(m => m.includes('/new.txt file changed')), files.join('\n'));
@@ -57,7 +57,7 @@ test('--files: the RW layer of a container that changed files, with the deletion
 
 test('JSON Lines and CSV carry the fields Timesketch imports: message, datetime (ISO 8601), timestamp_desc, timestamp (µs)', async () => {
 	const {model, source} = await sample();
-	const events = buildTimeline(model, source, {files: false, logs: true});
+	const events = await buildTimeline(model, source, {files: false, logs: true});
 	const lines = timelineJsonl(events).trimEnd().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
 	assert.is(lines.length, events.length);
 	for (const l of lines) {

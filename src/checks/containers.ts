@@ -52,10 +52,10 @@ export const containerImage: Check = {
 
 export const containerChain: Check = {
 	id: 'container.chain',
-	title: 'every layer of its chain is in layerdb and has its directory',
+	title: 'every layer of its chain is in layerdb and has its directory (its RW and init content directories readable)',
 	objects: 'container',
 	codes: [],
-	claims: ['container.layer-missing', 'container.layer-dir-missing', 'layer.parent-loop'],
+	claims: ['container.layer-missing', 'container.layer-dir-missing', 'container.layer-content-missing', 'container.layer-content-unreadable', 'layer.parent-loop'],
 	deep: false,
 	run: ({model}) => model.containers.map(c => pass(subjectOf(c.id), 'container.chain', `${c.chain.length} layer${c.chain.length === 1 ? '' : 's'}`)),
 };

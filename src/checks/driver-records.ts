@@ -31,6 +31,26 @@ function writesMarkers(ctx: CheckContext, driver: string): boolean {
 	return found;
 }
 
+/** A container's RW layer: its link file read (a symlink or other damage is a warning), and its l/ entry a symlink to ../<id>/diff. */
+function rwLinkFindings(ctx: CheckContext, driver: string, id: string, subject: string, what: string): Finding[] {
+	const dir = `${driver}/${id}`;
+	const link = ctx.index.overlay(driver, id, 'link', subject);
+	const out: Finding[] = link.findings.map(f => ({...f, severity: 'warning' as const, message: `${what} ${f.message} (nothing is mounted through it, but overlay2 writes a regular file there)`}));
+	if (link.text === undefined || link.text === '') return out;
+	if (!/^[A-Za-z0-9_-]{1,128}$/.test(link.text)) {
+		out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: its link file holds ${JSON.stringify(link.text)}, not a short name overlay2 makes`, `${dir}/link`));
+		return out;
+	}
+	const links = ctx.index.links(driver);
+	const at = `${driver}/l/${link.text}`;
+	const other = links.others.get(link.text);
+	const target = links.targets.get(link.text);
+	if (other !== undefined) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: ${at}, which its link file names, is a ${other}, not the symlink to ../${id}/diff overlay2 makes`, at));
+	else if (target === undefined) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink (overlay2 makes one for every layer)`, `${dir}/link`));
+	else if (linkTargetId(target) !== id) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: ${at} points to ${JSON.stringify(target)}, not ../${id}/diff`, at));
+	return out;
+}
+
 function describeChain(ids: readonly string[]): string {
 	return ids.length === 0 ? 'none' : ids.map(short).join(', ');
 }
@@ -42,7 +62,9 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	const dir = `${driver}/${id}`;
 	const kids = ctx.index.children(driver).get(id) ?? 0;
 	// link: the layer's short name, and l/<short> → ../<id>/diff. Only layers something is built
-	// on need it (their children's lower names it); a container's RW layer is not read for it.
+	// on need it (their children's lower names it); for a container's RW layer (overlay2 makes both
+	// for it too, nothing mounts through them) what is wrong with them is a warning.
+	if (kids === 0 && what !== 'layer') findings.push(...rwLinkFindings(ctx, driver, id, subject, what));
 	if (kids > 0 || what === 'layer') {
 		const link = ctx.index.overlay(driver, id, 'link', subject);
 		findings.push(...link.findings);
@@ -50,7 +72,10 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
 		} else if (link.text !== undefined) {
 			const target = /^[A-Za-z0-9_-]{1,128}$/.test(link.text) ? links.targets.get(link.text) : undefined;
-			if (target === undefined) {
+			const other = links.others.get(link.text);
+			if (target === undefined && other !== undefined) {
+				findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/${link.text} is a ${other}, not a symlink, so layers on top of it cannot be mounted`, `${driver}/l/${link.text}`));
+			} else if (target === undefined) {
 				findings.push(
 					finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`, `${dir}/link`),
 				);

@@ -86,10 +86,10 @@ export const layerImages: Check = {
 
 export const layerDir: Check = {
 	id: 'layer.dir',
-	title: "the layer's directory exists in the storage driver",
+	title: "the layer's directory exists in the storage driver, with its content directory (overlay2 diff/, legacy overlay root/) readable and not emptied",
 	objects: 'layer',
 	codes: [],
-	claims: ['layer.dir-missing'],
+	claims: ['layer.dir-missing', 'layer.content-missing', 'layer.content-unreadable', 'layer.content-empty'],
 	deep: false,
 	run: ({model}) =>
 		model.layers.map(l => (l.path === null ? skipped(subjectOf(l.chainId), 'layer.dir', 'no cache id or unknown driver') : pass(subjectOf(l.chainId), 'layer.dir'))),

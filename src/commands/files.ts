@@ -7,7 +7,7 @@ import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
 import {walkMerged} from '../files/walk.ts';
 import {resolveRef} from '../model/resolve.ts';
-import type {Container, Layer, Model} from '../model/types.ts';
+import type {Container, ContentDamage, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
 import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
@@ -147,6 +147,47 @@ async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding
 	await w.end(findings);
 }
 
+/** The exit code of files, diff and cat when a layer of the view could not be read whole (its files are left out), and of export, which refuses such a view. */
+export const incompleteExit = 5;
+
+const damageWords: Record<ContentDamage['state'], string> = {
+	missing: 'is missing',
+	symlink: 'is a symlink (not followed)',
+	'not-a-dir': 'is not a directory',
+	unreadable: 'cannot be read',
+	empty: 'was emptied',
+};
+
+/**
+ * The layers of these views whose content directory the model found damaged (missing, a symlink,
+ * not a directory, unreadable, emptied: Layer.contentDamage): one `files.incomplete` finding each.
+ */
+function incomplete(model: Model, views: ReadonlyArray<FsView | null>): Finding[] {
+	const damaged = new Map<string, ContentDamage>();
+	for (const l of model.layers) if (l.contentDamage !== undefined) damaged.set(l.contentDamage.path, l.contentDamage);
+	for (const c of model.containers) for (const e of c.chain) if (e.contentDamage !== undefined) damaged.set(e.contentDamage.path, e.contentDamage);
+	if (damaged.size === 0) return [];
+	const out: Finding[] = [];
+	const seen = new Set<string>();
+	for (const v of views) {
+		if (v === null) continue;
+		for (const l of v.layers) {
+			const d = damaged.get(l.dir);
+			if (d === undefined || seen.has(l.dir)) continue;
+			seen.add(l.dir);
+			const which = l.role === 'rw' ? 'its RW layer' : l.role === 'init' ? 'its init layer' : `image layer ${l.chainId ?? l.cacheId}`;
+			out.push({
+				severity: 'error',
+				code: 'files.incomplete',
+				subject: v.subject,
+				path: l.dir,
+				message: `${which}'s content directory ${l.dir} ${damageWords[d.state]}: this output leaves out that layer's files${d.state === 'empty' ? '' : ' and shows what the layers below hold in their place'} (layerlens check says what happened)`,
+			});
+		}
+	}
+	return out;
+}
+
 function isFinding(r: unknown): r is Finding {
 	return typeof r === 'object' && r !== null && 'severity' in r && 'code' in r;
 }
@@ -166,7 +207,8 @@ function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Find
 	}
 	const layer = r.value.layer;
 	if (asked) return layer;
-	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : undefined);
+	const damaged = layer.contentDamage === undefined ? undefined : `its content directory ${layer.contentDamage.path} ${damageWords[layer.contentDamage.state]}`;
+	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : damaged);
 	if (why === undefined) return undefined;
 	findings.push({severity: 'info', code: 'files.from-tar-split', subject: `layer:${layer.chainId}`, path: tarSplitRecord(model, layer), message: `listed from the layer's tar-split record: ${why}`});
 	return layer;
@@ -227,7 +269,14 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	if (target.kind === 'merged') {
 		const v = view(target.driver, target.layers, target.subject);
 		findings.push(...xattrWarning(source, v));
+		const lost = incomplete(loaded.model, [v]);
+		findings.push(...lost);
 		const at = resolveArgument(source, v, start, false, onProblem);
+		if (!at.ok && lost.length > 0) {
+			ctx.io.stderr.write(findingLines(lost));
+			ctx.io.stderr.write(`layerlens: ${clean(at.error)} (a layer of this view could not be read: the path may be in it)\n`);
+			return incompleteExit;
+		}
 		if (!at.ok) throw new UsageError(at.error);
 		const layerId = (i: number): string => v.layers[i]!.cacheId;
 		function* rows(): Generator<FileRow | Finding> {
@@ -238,11 +287,13 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 			}
 		}
 		await emit(ctx, out, rows(), findings, 'entries', (r: FileRow) => fileLine(r, false));
-		return 0;
+		return lost.length > 0 ? incompleteExit : 0;
 	}
 	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
 	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
 	findings.push(...xattrWarning(source, top));
+	const lost = incomplete(loaded.model, [top, below]);
+	findings.push(...lost);
 	const under = underArgument(start);
 	function* rows(): Generator<FileRow | Finding> {
 		for (const item of layerItems(source, top, below, onProblem)) {
@@ -253,7 +304,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 		}
 	}
 	await emit(ctx, out, rows(), findings, 'entries', (r: FileRow) => fileLine(r, true));
-	return 0;
+	return lost.length > 0 ? incompleteExit : 0;
 }
 
 /** `layerlens diff CONTAINER`: docker diff's A/C/D lines. */
@@ -270,18 +321,22 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	const rw = view(target.driver, layers, target.subject);
 	findings.push(...xattrWarning(source, rw));
 	let changes: Iterable<Change>;
+	let lost: Finding[];
 	if (rw.style === 'aufs') {
+		lost = incomplete(loaded.model, [rw]);
 		changes = aufsChanges(source, layers[0]!.dir, layers.slice(1).map(l => l.dir), target.subject, onProblem);
 	} else {
 		const parent = layers.length > 1 ? view(target.driver, layers.slice(1), target.subject) : null;
+		lost = incomplete(loaded.model, [rw, parent]);
 		changes = naiveChanges(source, rw, parent, {prune: rw.style !== 'none', onProblem});
 	}
+	findings.push(...lost);
 	type Row = {readonly kind: string; readonly path: string};
 	function* rows(): Generator<Row> {
 		for (const c of changes) yield {kind: c.kind, path: `/${c.rel}`};
 	}
 	await emit(ctx, output(ctx.io.stdout), rows(), findings, 'changes', (c: Row) => diffLine(c.kind, c.path));
-	return 0;
+	return lost.length > 0 ? incompleteExit : 0;
 }
 
 /**
@@ -317,8 +372,14 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const {loaded, args} = ctx;
 	const source = loaded.source;
 	const v = mergedView(loaded, args.refs[0]!);
-	const findings: Finding[] = [...xattrWarning(source, v)];
+	const lost = incomplete(loaded.model, [v]);
+	const findings: Finding[] = [...xattrWarning(source, v), ...lost];
 	const r = resolveArgument(source, v, args.refs[1]!, true, f => void findings.push(f));
+	if (!r.ok && lost.length > 0) {
+		ctx.io.stderr.write(findingLines(lost));
+		ctx.io.stderr.write(`layerlens: ${clean(r.error)} (a layer of this view could not be read: the file may be in it)\n`);
+		return incompleteExit;
+	}
 	if (!r.ok) throw new UsageError(r.error);
 	if (r.entry.kind !== 'file') throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
 	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
@@ -343,7 +404,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 		reader.close();
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
-	return 0;
+	return lost.length > 0 ? incompleteExit : 0;
 }
 
 /** `layerlens export REF -o OUT.tar|- [--hash]`. */
@@ -354,6 +415,13 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	if (target === null) throw new UsageError('export needs -o FILE (or -o - for stdout)');
 	if (args.hash && target === '-') throw new UsageError('--hash writes its manifest beside the output file: give -o FILE');
 	const v = mergedView(loaded, args.refs[0]!);
+	const lost = incomplete(loaded.model, [v]);
+	if (lost.length > 0) {
+		// An incomplete export would look complete: nothing is written.
+		ctx.io.stderr.write(findingLines(lost));
+		ctx.io.stderr.write(`layerlens: export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${v.subject} could not be read whole, so the tar would lack files without saying so; nothing was written\n`);
+		return incompleteExit;
+	}
 	const findings: Finding[] = [...xattrWarning(source, v)];
 	const onProblem = (f: Finding): void => void findings.push(f);
 	if (target === '-') {

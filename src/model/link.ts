@@ -1,7 +1,7 @@
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
-import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
 import {distributionOf} from '../read/distribution.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
@@ -9,7 +9,7 @@ import {byString} from '../read/source.ts';
 import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
 import {linkNetworks, linkVolumes} from './volumes.ts';
-import type {ChainEntry, Container, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
+import type {ChainEntry, Container, ContentDamage, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
 
 /** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */
 const maxDepth = 256;
@@ -41,6 +41,8 @@ type Ctx = {
 	readonly layerContainers: Map<string, Map<string, Set<string>>>;
 	/** Driver records (driver\0id) some layer or container owns: the findings of the others go to the store. */
 	readonly usedRecords: Set<string>;
+	/** Image layers' content damage, by driver\0path, computed once (with its finding). */
+	readonly damage: Map<string, ContentDamage | undefined>;
 };
 
 function use(map: Map<string, Map<string, Set<string>>>, driver: string, chainId: string, user: string): void {
@@ -124,6 +126,80 @@ function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, 
 		}
 	}
 	return raw.record;
+}
+
+/** What is wrong with a content directory, in words: 'overlay2/<id>/diff is missing'. */
+function damageText(dir: ContentDir): string {
+	if (dir.state === 'dir') return dir.empty ? 'is empty' : 'is there';
+	if (dir.state === 'missing') return 'is missing';
+	if (dir.state === 'symlink') return 'is a symlink (not followed)';
+	if (dir.state === 'not-a-dir') return dir.detail;
+	return `cannot be read (${dir.detail})`;
+}
+
+/**
+ * An image layer's content directory, when its layer directory is there but the files are not:
+ * missing, a symlink, not a directory, unreadable, or empty though layerdb records bytes (legacy
+ * overlay's root/ is a full copy: empty though it or a layer below records bytes).
+ */
+function imageLayerDamage(ctx: Ctx, store: RawImageStore, layer: RawLayer): ContentDamage | undefined {
+	const path = layerPath(store.driver, layer.cacheId);
+	if (path === null) return undefined;
+	const key = `${store.driver}\0${path}`;
+	if (ctx.damage.has(key)) return ctx.damage.get(key);
+	const dir = ctx.raw.driverDirs.get(store.driver)?.contents?.get(path);
+	let out: ContentDamage | undefined;
+	if (dir !== undefined && dir.state !== 'dir') out = {state: dir.state, path};
+	else if (dir?.state === 'dir' && dir.empty) {
+		const bytes = store.driver === 'overlay' ? bytesOf(store, layer) : (layer.size ?? 0);
+		if (bytes > 0) out = {state: 'empty', path};
+	}
+	ctx.damage.set(key, out);
+	if (out !== undefined) {
+		const subject = `layer:${layer.chainId}`;
+		const then = 'its files are not in this root: every image and container built on it shows and exports an incomplete filesystem (files, diff, cat and export on them say so and exit 5)';
+		if (out.state === 'empty') {
+			const what = store.driver === 'overlay' ? `it is a full copy of the layers up to this one, for which layerdb records ${bytesOf(store, layer)} bytes` : `layerdb records ${layer.size ?? 0} bytes for this layer (${layer.path}/size)`;
+			ctx.findings.push(finding('error', 'layer.content-empty', subject, `its content directory ${path} is empty, but ${what}: its files were removed; ${then}`, path));
+		} else if (dir !== undefined) {
+			ctx.findings.push(finding('error', out.state === 'unreadable' ? 'layer.content-unreadable' : 'layer.content-missing', subject, `its layer directory is there but its content directory ${path} ${damageText(dir)}: ${then}`, path));
+		}
+	}
+	return out;
+}
+
+/** The bytes layerdb records for a layer and every layer below it (what a legacy overlay root/ holds). */
+function bytesOf(store: RawImageStore, layer: RawLayer): number {
+	let bytes = 0;
+	const seen = new Set<string>();
+	for (let l: RawLayer | undefined = layer; l !== undefined && !seen.has(l.chainId) && seen.size < maxDepth; l = l.parent === undefined ? undefined : store.layers.get(l.parent)) {
+		seen.add(l.chainId);
+		bytes += l.size ?? 0;
+	}
+	return bytes;
+}
+
+/**
+ * A container's RW or init content directory (`diff/`, legacy overlay `upper/`). Empty is no
+ * finding: an RW layer is empty when the container changed nothing, and nothing records what an
+ * init layer held (docker writes its placeholders, but layerdb keeps no size for it).
+ */
+function rwLayerDamage(ctx: Ctx, driver: string, role: 'rw' | 'init', cacheId: string, subject: string): ContentDamage | undefined {
+	const path = rwLayerPath(driver, cacheId);
+	if (path === null) return undefined;
+	const dir = ctx.raw.driverDirs.get(driver)?.contents?.get(path);
+	if (dir === undefined || dir.state === 'dir') return undefined;
+	const what = role === 'rw' ? 'RW' : 'init';
+	ctx.findings.push(
+		finding(
+			'error',
+			dir.state === 'unreadable' ? 'container.layer-content-unreadable' : 'container.layer-content-missing',
+			subject,
+			`its ${what} layer directory is there but its content directory ${path} ${damageText(dir)}: ${role === 'rw' ? 'what the container changed is' : "the init layer's files are"} not in this root, so files, diff, cat and export on it show an incomplete filesystem (they say so and exit 5)`,
+			path,
+		),
+	);
+	return {state: dir.state, path};
 }
 
 function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<string, string[]>, tags: Map<string, RawImageStoreRefs>): Image {
@@ -298,7 +374,8 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 				);
 			}
 			const record = recordOf(ctx, driver, cacheId, subject, true);
-			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(record !== undefined ? {driverRecord: record} : {})});
+			const damage = exists ? rwLayerDamage(ctx, driver, role, cacheId, subject) : undefined;
+			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(damage !== undefined ? {contentDamage: damage} : {}), ...(record !== undefined ? {driverRecord: record} : {})});
 		}
 		if (store?.layout !== 'containerd' && mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
 			ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
@@ -331,13 +408,16 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			for (const layer of walkLayers(ctx, store, top, subject)) {
 				use(ctx.layerContainers, store.driver, layer.chainId, c.id);
 				const record = recordOf(ctx, store.driver, layer.cacheId, `layer:${layer.chainId}`, false);
+				const exists = dirExists(ctx, store.driver, layer.cacheId);
+				const damage = exists ? imageLayerDamage(ctx, store, layer) : undefined;
 				chain.push({
 					role: 'image',
 					cacheId: layer.cacheId ?? null,
 					chainId: layer.chainId,
 					diffId: layer.diffId ?? null,
 					path: layerPath(store.driver, layer.cacheId),
-					pathExists: dirExists(ctx, store.driver, layer.cacheId),
+					pathExists: exists,
+					...(damage !== undefined ? {contentDamage: damage} : {}),
 					...(record !== undefined ? {driverRecord: record} : {}),
 				});
 			}
@@ -403,7 +483,7 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 
 /** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
 export function link(raw: RawHost): Model {
-	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set()};
+	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set(), damage: new Map()};
 	for (const d of raw.driverDirs.values()) ctx.findings.push(...d.findings);
 	const images = new Map<string, Image>();
 	for (const store of raw.stores.values()) {
@@ -437,6 +517,7 @@ export function link(raw: RawHost): Model {
 				ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, `its ${miss.what} in the driver is missing`, miss.path));
 			}
 			const record = recordOf(ctx, store.driver, l.cacheId, `layer:${l.chainId}`, true);
+			const damage = exists ? imageLayerDamage(ctx, store, l) : undefined;
 			const imageUsers = [...(ctx.layerImages.get(store.driver)?.get(l.chainId) ?? [])].sort(byString);
 			let createdBy: string | null = null;
 			for (const id of imageUsers) {
@@ -460,6 +541,7 @@ export function link(raw: RawHost): Model {
 				createdBy,
 				metaPath: l.path,
 				distribution: distributionOf(store.distribution, l.diffId),
+				...(damage !== undefined ? {contentDamage: damage} : {}),
 				...(record !== undefined ? {driverRecord: record} : {}),
 			});
 		}

@@ -48,6 +48,14 @@ export type Image = {
 	readonly path: string;
 };
 
+/**
+ * What is wrong with a layer's content directory (overlay2 / fuse-overlayfs `<id>/diff`, legacy
+ * overlay `<id>/root` or a container's `<id>/upper`) while its layer directory is there: missing,
+ * a symlink (never followed), not a directory, unreadable, or (an image layer) empty though layerdb
+ * records bytes. Absent when it is fine.
+ */
+export type ContentDamage = {readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable' | 'empty'; readonly path: string};
+
 export type Layer = {
 	readonly chainId: string;
 	readonly diffId: string | null;
@@ -66,6 +74,8 @@ export type Layer = {
 	/** The history entry that made it, from the first image that has one. */
 	readonly createdBy: string | null;
 	readonly metaPath: string;
+	/** Its content directory cannot be read whole (see ContentDamage); absent when it can. */
+	readonly contentDamage?: ContentDamage;
 	/** What the storage driver records about it outside its files (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
 	readonly driverRecord?: DriverRecord;
 };
@@ -78,6 +88,8 @@ export type ChainEntry = {
 	readonly path: string | null;
 	/** The layer's directory exists (devicemapper: its device record; zfs: always, nothing in the root can tell). */
 	readonly pathExists: boolean;
+	/** Its content directory cannot be read whole (see ContentDamage); absent when it can. */
+	readonly contentDamage?: ContentDamage;
 	/** What the storage driver records about this layer outside its files (see Layer.driverRecord). */
 	readonly driverRecord?: DriverRecord;
 };

@@ -48,7 +48,7 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 	const findings: Finding[] = [];
 	const listed = source.list('containers');
 	if (!listed.ok) {
-		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory'));
+		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory cannot be listed, so no container of this root is shown'));
 		return {ids: [], findings};
 	}
 	const ids: string[] = [];
@@ -93,6 +93,27 @@ function readState(v: unknown, subject: string, path: string, findings: Finding[
 }
 
 /**
+ * Reads and checks containers/<id>/hostconfig.json. dockerd (container.FromDisk → readHostConfig)
+ * loads a container without one with an empty host config, and does not load at all a container
+ * whose hostconfig.json it cannot open or decode; a symlink it would follow, layerlens does not.
+ */
+export function readHostConfig(source: Source, id: string): {value: Record<string, unknown> | undefined; findings: Finding[]} {
+	const subject = `container:${id}`;
+	const path = `containers/${id}/hostconfig.json`;
+	const h = readJson(source, path, subject, 'container host config', {optional: true, consequence: 'dockerd does not load a container whose hostconfig.json it cannot read or decode (docker ps -a does not list it), and its binds, ports, restart policy and limits are unknown'});
+	if (h.value === undefined) {
+		if (h.findings.length > 0) return {value: undefined, findings: h.findings.map(f => (f.code === 'file.symlink' ? {...f, severity: 'warning' as const, message: `${f.message}: dockerd would read what it points to; its binds, ports, restart policy and limits are unknown`} : f))};
+		return {
+			value: undefined,
+			findings: [finding('warning', 'container.hostconfig-missing', subject, 'hostconfig.json is missing: dockerd loads such a container with an empty host config (no binds, port mappings, restart policy or limits), and what it had cannot be known', path)],
+		};
+	}
+	const value = obj(h.value.json);
+	if (value === undefined) return {value: undefined, findings: [finding('error', 'json.shape', subject, 'hostconfig.json is not a JSON object: dockerd does not load the container', path)]};
+	return {value, findings: []};
+}
+
+/**
  * Reads containers/<id>/config.v2.json and hostconfig.json. `legacy`: a pre-1.10 root, whose
  * containers keep config.json (docker-layout.md §2, §4.1; moby@v1.9.1 daemon/container.go toDisk)
  * with the same fields (ID, Name, Image as a bare hex id, Driver, Created, State, Config, Path, Args).
@@ -106,12 +127,10 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const r = readJson(source, path, subject, 'container config');
 	let hostConfig: Record<string, unknown> | undefined;
 	if (opts.hostConfig !== false) {
-		const h = readJson(source, `${dir}/hostconfig.json`, subject, 'container host config', {optional: true});
-		findings.push(...h.findings.map(f => ({...f, severity: 'warning' as const})));
-		if (h.value !== undefined) {
-			hostConfig = obj(h.value.json);
-			if (hostConfig === undefined) findings.push(finding('warning', 'json.shape', subject, 'hostconfig.json is not a JSON object', `${dir}/hostconfig.json`));
-		}
+		const h = readHostConfig(source, id);
+		// Without a config there is no container to load: a missing hostconfig.json says nothing more.
+		findings.push(...(r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings));
+		hostConfig = h.value;
 	}
 	const withHost = hostConfig !== undefined ? {hostConfig} : {};
 	if (r.value === undefined) {

@@ -1,7 +1,7 @@
 import {type Finding, finding} from '../finding.ts';
 import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './driver-meta.ts';
 import {sourceErrorFinding} from './files.ts';
-import type {Source} from './source.ts';
+import type {Source, SourceError} from './source.ts';
 
 /**
  * Storage drivers, as a plain registry: where each keeps a layer's files, and which
@@ -100,10 +100,66 @@ export type RawDriverDir = {
 	readonly records?: ReadonlyMap<string, RawDriverRecord>;
 	/** What the driver records about itself (devicemapper's device set and pool files). */
 	readonly hostRecords?: readonly HostDriverRecord[];
+	/**
+	 * overlay2, fuse-overlayfs, legacy overlay: each layer directory's content directory (`<id>/diff`;
+	 * legacy overlay `<id>/root` and `<id>/upper`), by its path relative to the root, as listed once.
+	 */
+	readonly contents?: ReadonlyMap<string, ContentDir>;
 };
 
-/** Lists `<driver>/` (or `aufs/diff`, `vfs/dir`, …) once: one directory read answers "does this layer's directory exist" for every layer. */
-export function readDriverDir(source: Source, name: string): RawDriverDir {
+/** A layer's content directory as found: a directory (`empty`: listed and found empty), or why it cannot be read. */
+export type ContentDir =
+	| {readonly path: string; readonly state: 'dir'; readonly empty: boolean}
+	| {readonly path: string; readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable'; readonly detail: string};
+
+/** The drivers whose layer directory holds its files in a subdirectory, and those subdirectories. */
+const contentSubdirs: Readonly<Record<string, readonly string[]>> = {overlay2: ['diff'], 'fuse-overlayfs': ['diff'], overlay: ['root', 'upper']};
+
+/**
+ * Looks at one content directory: whether it is there, a directory, readable and (`list`) empty.
+ * Without `list` (a container's RW or init layer, read as root: emptiness says nothing there and root
+ * reads any directory) one lstat answers.
+ */
+export function probeContentDir(source: Source, path: string, list = true): ContentDir {
+	if (!list) {
+		const st = source.stat(path);
+		if (st.ok) return st.value.kind === 'dir' ? {path, state: 'dir', empty: false} : st.value.kind === 'symlink' ? {path, state: 'symlink', detail: 'is a symlink; not followed'} : {path, state: 'not-a-dir', detail: `is a ${st.value.kind}, not a directory`};
+		if (st.error.code !== 'denied' && st.error.code !== 'io') return {path, state: st.error.code === 'missing' ? 'missing' : st.error.code === 'symlink' ? 'symlink' : st.error.code === 'not-a-dir' ? 'not-a-dir' : 'unreadable', detail: st.error.message};
+	}
+	const listed = source.list(path);
+	if (listed.ok) return {path, state: 'dir', empty: listed.value.length === 0};
+	const e: SourceError = listed.error;
+	const state = e.code === 'missing' ? 'missing' : e.code === 'symlink' ? 'symlink' : e.code === 'not-a-dir' ? 'not-a-dir' : 'unreadable';
+	if (state === 'not-a-dir') {
+		const st = source.stat(path);
+		if (st.ok && st.value.kind === 'symlink') return {path, state: 'symlink', detail: e.message};
+	}
+	return {path, state, detail: e.message};
+}
+
+/** `imageLayers`: the cache ids of image layers (their content directory is listed, to tell an emptied one); undefined: list every one. */
+function readContents(source: Source, name: string, ids: ReadonlySet<string>, imageLayers: ReadonlySet<string> | undefined): Map<string, ContentDir> | undefined {
+	const subs = contentSubdirs[name];
+	if (subs === undefined) return undefined;
+	const info: DriverInfo = drivers[name as DriverName];
+	const asRoot = source.kind === 'dir' && process.getuid?.() === 0;
+	const out = new Map<string, ContentDir>();
+	for (const id of ids) {
+		if (id === 'l' && name !== 'overlay') continue;
+		const image = imageLayers === undefined || imageLayers.has(id);
+		for (const sub of subs) {
+			const path = `${info.layersDir}/${id}/${sub}`;
+			out.set(path, probeContentDir(source, path, !asRoot || (image && sub !== 'upper')));
+		}
+	}
+	return out;
+}
+
+/**
+ * Lists `<driver>/` (or `aufs/diff`, `vfs/dir`, …) once: one directory read answers "does this layer's
+ * directory exist" for every layer. `imageLayers`: the cache ids layerdb names (see readContents).
+ */
+export function readDriverDir(source: Source, name: string, imageLayers?: ReadonlySet<string>): RawDriverDir {
 	if (!isDriverName(name)) {
 		return {
 			name,
@@ -128,12 +184,14 @@ export function readDriverDir(source: Source, name: string): RawDriverDir {
 	const ids = new Set<string>();
 	for (const e of listed.value) if (e.kind === kind && info.skipEntry?.(e.name) !== true) ids.add(e.name);
 	const meta = driverMeta(source, name, ids);
+	const contents = readContents(source, name, ids, imageLayers);
 	return {
 		name,
 		present: true,
 		layerIds: ids,
 		findings: meta === undefined ? [] : [...meta.findings],
 		...(meta !== undefined ? {records: meta.records, hostRecords: meta.host} : {}),
+		...(contents !== undefined ? {contents} : {}),
 	};
 }
 

@@ -1,5 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
-import {type RawContainer, listContainerIds, readContainer} from './containers.ts';
+import {containerFileFindings} from './container-files.ts';
+import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './containers.ts';
 import {driverNotes, readContainerdStores} from './containerd-store.ts';
 import {type RawDriverDir, readDriverDir} from './drivers.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
@@ -49,7 +50,13 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	findings.push(...listFindings);
 	const containers: RawContainer[] = [];
 	for (let i = 0; i < ids.length; i++) {
-		containers.push(readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy}));
+		const c = readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy});
+		// Whenever more than ls reads: hostconfig.json checked (its value kept only when asked), symlinks and unreadable logs in the container's directory.
+		if (parts.driverDirs) {
+			if (!parts.hostConfig && c.hasConfig) c.findings.push(...readHostConfig(source, c.id).findings);
+			c.findings.push(...containerFileFindings(source, c.id));
+		}
+		containers.push(c);
 		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
 	}
 	if (legacy) {
@@ -74,7 +81,11 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	if (parts.driverDirs) {
 		const names = new Set([...stores.keys(), ...layout.driverDirs]);
 		for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
-		for (const name of [...names].sort()) driverDirs.set(name, readDriverDir(source, name));
+		for (const name of [...names].sort()) {
+			const layers = stores.get(name)?.layers;
+			const cacheIds = layers === undefined ? new Set<string>() : new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
+			driverDirs.set(name, readDriverDir(source, name, cacheIds));
+		}
 	}
 	if (parts.driverDirs) {
 		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));

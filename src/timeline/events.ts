@@ -1,5 +1,8 @@
-import {gunzipSync} from 'node:zlib';
+import {Readable} from 'node:stream';
+import {createGunzip} from 'node:zlib';
+import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {logFileProblem} from '../read/container-files.ts';
 import type {Source} from '../read/source.ts';
 import {shortId} from '../model/ids.ts';
 import {isoMicros, toMicros} from './time.ts';
@@ -26,12 +29,20 @@ export type TimelineOptions = {
 	readonly files: boolean;
 	/** Log lines (json-file and local drivers). */
 	readonly logs: boolean;
-	/** Cap on entries walked per RW layer and lines read per container. */
+	/** Cap on entries walked per RW layer and log lines read per container (default defaultMaxPerContainer). */
 	readonly maxPerContainer?: number;
+	/** Collects what could not be put in the timeline: caps reached, unreadable or damaged logs and directories. */
+	readonly findings?: Finding[];
 };
 
-/** Log files are read whole, up to this size each; larger ones are cut with a note event. */
-const maxLogBytes = 64 * 1024 * 1024;
+/** Events are sorted in memory: at most this many log lines per container, and as many RW-layer entries (a finding says where it stopped). */
+export const defaultMaxPerContainer = 100_000;
+
+/** A json-file line longer than this is not parsed (dockerd splits messages at 16 KiB); it is counted in a finding. */
+const maxLineBytes = 1 << 20;
+
+/** A local-driver record longer than this ends the file as damaged (dockerd's local driver writes messages of at most 1 MB). */
+const maxRecordBytes = 4 << 20;
 
 function label(c: Container): string {
 	return c.name ?? c.id.slice(0, 12);
@@ -41,8 +52,9 @@ function imageLabel(i: Image): string {
 	return i.tags[0] ?? i.digests[0] ?? shortId(i.id);
 }
 
-/** Builds every dated event of a host, oldest first. Reads file times and logs through the Source only. */
-export function buildTimeline(model: Model, source: Source, opts: TimelineOptions): TimelineEvent[] {
+/** Builds every dated event of a host, oldest first. Reads file times and logs (streamed) through the Source only. */
+export async function buildTimeline(model: Model, source: Source, opts: TimelineOptions): Promise<TimelineEvent[]> {
+	const report = (f: Finding): void => void opts.findings?.push(f);
 	const out: TimelineEvent[] = [];
 	const add = (time: string | null | undefined, e: Omit<TimelineEvent, 'datetime' | 'timestamp' | 'source_time'>) => {
 		const us = toMicros(time);
@@ -55,7 +67,7 @@ export function buildTimeline(model: Model, source: Source, opts: TimelineOption
 		const us = Math.round(st.value.mtimeMs * 1000);
 		out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
 	};
-	const max = opts.maxPerContainer ?? 100_000;
+	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
 
 	for (const i of model.images) {
 		const subject = `image:${i.id}`;
@@ -82,12 +94,33 @@ export function buildTimeline(model: Model, source: Source, opts: TimelineOption
 		add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
 		addMtime(config, subject, `container ${label(c)} config.v2.json`);
 		addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
-		const logs = logFiles(source, c);
+		const logs = logFiles(source, c, opts.logs ? report : () => {});
 		for (const log of logs) addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
-		if (opts.logs) for (const log of logs) out.push(...logLines(source, c, log, max));
+		if (opts.logs) {
+			let budget = max;
+			for (let i = 0; i < logs.length; i++) {
+				const log = logs[i]!;
+				const r = await logLines(source, c, log, budget, report);
+				for (const e of r.events) out.push(e);
+				budget -= r.events.length;
+				if (r.cappedAfter !== undefined) {
+					const rest = logs.slice(i + 1).map(l => l.path.split('/').pop()!);
+					report(
+						finding(
+							'warning',
+							'timeline.logs-capped',
+							subject,
+							`timeline --logs keeps at most ${max} log lines per container: container ${label(c)} reached it in ${log.path} after ${r.cappedAfter}; the rest of that file${rest.length > 0 ? ` and ${rest.length} more log file${rest.length === 1 ? '' : 's'} (${rest.join(', ')})` : ''} are not in the timeline`,
+							log.path,
+						),
+					);
+					break;
+				}
+			}
+		}
 		if (opts.files) {
 			const rw = c.chain.find(e => e.role === 'rw');
-			if (rw?.path != null) out.push(...fileTimes(source, c, rw.path, max));
+			if (rw?.path != null) for (const e of fileTimes(source, c, rw.path, max, report)) out.push(e);
 		}
 	}
 	out.sort((a, b) => a.timestamp - b.timestamp || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
@@ -97,67 +130,184 @@ export function buildTimeline(model: Model, source: Source, opts: TimelineOption
 type LogFile = {readonly path: string; readonly format: 'json-file' | 'local'; readonly gzip: boolean};
 
 /** containers/<id>/<id>-json.log[.N[.gz]] (json-file) and containers/<id>/local-logs/container.log[.N[.gz]] (local). */
-function logFiles(source: Source, c: Container): LogFile[] {
+function logFiles(source: Source, c: Container, report: (f: Finding) => void): LogFile[] {
 	const out: LogFile[] = [];
+	const subject = `container:${c.id}`;
 	const listed = source.list(c.path);
 	if (listed.ok) {
 		for (const e of listed.value) {
 			const m = new RegExp(`^${c.id}-json\\.log(\\.\\d+)?(\\.gz)?$`).exec(e.name);
-			if (m !== null && e.kind === 'file') out.push({path: `${c.path}/${e.name}`, format: 'json-file', gzip: m[2] !== undefined});
+			if (m === null) continue;
+			if (e.kind === 'file') out.push({path: `${c.path}/${e.name}`, format: 'json-file', gzip: m[2] !== undefined});
+			else report(logFileProblem(source, `${c.path}/${e.name}`, e, subject)!);
 		}
 	}
 	const local = source.list(`${c.path}/local-logs`);
 	if (local.ok) {
 		for (const e of local.value) {
 			const m = /^container\.log(\.\d+)?(\.gz)?$/.exec(e.name);
-			if (m !== null && e.kind === 'file') out.push({path: `${c.path}/local-logs/${e.name}`, format: 'local', gzip: m[2] !== undefined});
+			if (m === null) continue;
+			if (e.kind === 'file') out.push({path: `${c.path}/local-logs/${e.name}`, format: 'local', gzip: m[2] !== undefined});
+			else report(logFileProblem(source, `${c.path}/local-logs/${e.name}`, e, subject)!);
 		}
+	} else if (local.error.code !== 'missing') {
+		report(finding('warning', 'log.unreadable', subject, `${c.path}/local-logs cannot be read (${local.error.message}): the local driver's log lines are not in \`timeline --logs\``, `${c.path}/local-logs`));
 	}
 	return out;
 }
 
-function readLog(source: Source, log: LogFile): Buffer | null {
-	const r = source.readFile(log.path, maxLogBytes);
-	if (!r.ok) return null;
-	if (!log.gzip) return r.value;
+/** A log file's bytes, streamed (inflated as a stream when gzipped): memory does not grow with the file. */
+async function* logBytes(source: Source, log: LogFile): AsyncGenerator<Buffer> {
+	const opened = source.openRead?.(log.path);
+	if (opened === undefined) throw new Error('this root cannot read file contents');
+	if (!opened.ok) throw new Error(opened.error.message);
+	const reader = opened.value;
+	function* raw(): Generator<Buffer> {
+		const buffer = Buffer.allocUnsafe(1 << 20);
+		for (let pos = 0; ; ) {
+			const got = reader.read(buffer, pos);
+			if (!got.ok) throw new Error(got.error.message);
+			if (got.value === 0) return;
+			pos += got.value;
+			yield Buffer.from(buffer.subarray(0, got.value));
+		}
+	}
 	try {
-		return gunzipSync(r.value, {maxOutputLength: maxLogBytes});
-	} catch {
-		return null;
+		if (!log.gzip) {
+			yield* raw();
+			return;
+		}
+		const input = Readable.from(raw(), {objectMode: false});
+		const gunzip = createGunzip({chunkSize: 1 << 16});
+		input.on('error', error => gunzip.destroy(error));
+		input.pipe(gunzip);
+		try {
+			for await (const chunk of gunzip) yield chunk as Buffer;
+		} finally {
+			input.destroy();
+			gunzip.destroy();
+		}
+	} finally {
+		reader.close();
 	}
 }
 
-function logLines(source: Source, c: Container, log: LogFile, max: number): TimelineEvent[] {
-	const data = readLog(source, log);
-	if (data === null) return [];
+type LogRead = {
+	readonly events: TimelineEvent[];
+	/** Set when the budget ran out: 'line N' / 'record N', the last one kept. */
+	readonly cappedAfter?: string;
+};
+
+/** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
+async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
 	const out: TimelineEvent[] = [];
 	const subject = `container:${c.id}`;
-	const push = (time: string, stream: string, line: string, field: string) => {
+	let unparsed = 0;
+	let long = 0;
+	let n = 0;
+	let capped: string | undefined;
+	const push = (time: string, stream: string, line: string, field: string): void => {
 		const us = toMicros(time);
-		if (us === null) return;
+		if (us === null) {
+			unparsed++;
+			return;
+		}
 		out.push({message: `container ${label(c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject, source: log.path, field, source_time: time});
 	};
-	if (log.format === 'json-file') {
-		let n = 0;
-		for (const text of data.toString('utf8').split('\n')) {
-			if (text === '' || out.length >= max) continue;
-			n++;
-			try {
-				const rec = JSON.parse(text) as {log?: unknown; stream?: unknown; time?: unknown};
-				if (typeof rec.time === 'string' && typeof rec.log === 'string') push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${n}`);
-			} catch {
-				// A torn last line (the daemon was killed mid-write) is skipped.
+	const jsonLine = (bytes: Buffer): void => {
+		n++;
+		if (bytes.length === 0) return;
+		try {
+			const rec = JSON.parse(bytes.toString('utf8')) as {log?: unknown; stream?: unknown; time?: unknown};
+			if (typeof rec.time === 'string' && typeof rec.log === 'string') push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${n}`);
+			else unparsed++;
+		} catch {
+			unparsed++;
+		}
+	};
+	let pending: Buffer[] = [];
+	let pendingBytes = 0;
+	let skipping = false;
+	let rest: Buffer = Buffer.alloc(0);
+	let torn = false;
+	try {
+		reading: for await (const chunk of logBytes(source, log)) {
+			if (log.format === 'json-file') {
+				let from = 0;
+				for (;;) {
+					if (out.length >= budget) {
+						capped = `line ${n}`;
+						break reading;
+					}
+					const nl = chunk.indexOf(0x0a, from);
+					if (nl < 0) {
+						if (!skipping && from < chunk.length) {
+							pending.push(chunk.subarray(from));
+							pendingBytes += chunk.length - from;
+							if (pendingBytes > maxLineBytes) {
+								skipping = true;
+								pending = [];
+								pendingBytes = 0;
+							}
+						}
+						break;
+					}
+					if (skipping) {
+						skipping = false;
+						n++;
+						long++;
+					} else jsonLine(pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...pending, chunk.subarray(from, nl)]));
+					pending = [];
+					pendingBytes = 0;
+					from = nl + 1;
+				}
+			} else {
+				rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+				let pos = 0;
+				while (rest.length - pos >= 4) {
+					if (out.length >= budget) {
+						capped = `record ${n}`;
+						break reading;
+					}
+					const size = rest.readUInt32BE(pos);
+					if (size > maxRecordBytes) {
+						report(finding('warning', 'log.damaged', subject, `${log.path}: record ${n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
+						break reading;
+					}
+					if (rest.length - pos < size + 8) break;
+					n++;
+					const e = localEntry(rest.subarray(pos + 4, pos + 4 + size), n);
+					pos += size + 8;
+					if (e === null) unparsed++;
+					else push(localTime(e.timeNano), e.source || 'log', e.line, `record ${e.index}`);
+				}
+				rest = rest.subarray(pos);
 			}
 		}
-	} else {
-		for (const entry of localEntries(data)) {
-			if (out.length >= max) break;
-			const ns = entry.timeNano;
-			const iso = isoMicros(Number(ns / 1000n)).replace(/Z$/, '') + String(ns % 1000n).padStart(3, '0') + 'Z';
-			push(iso, entry.source || 'log', entry.line, `record ${entry.index}`);
+		if (capped === undefined) {
+			if (log.format === 'json-file' && (pendingBytes > 0 || skipping)) {
+				torn = true;
+				if (skipping) long++;
+				else jsonLine(Buffer.concat(pending));
+			}
+			if (log.format === 'local' && rest.length > 0) {
+				torn = true;
+				unparsed++;
+			}
 		}
+	} catch (error) {
+		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${n}` : `record ${n}`}: the rest of it is not in the timeline`, log.path));
 	}
-	return out;
+	if (long > 0) report(finding('warning', 'log.lines-skipped', subject, `${long} line${long === 1 ? '' : 's'} of ${log.path} ${long === 1 ? 'is' : 'are'} longer than ${maxLineBytes} bytes (dockerd splits messages at 16 KiB) and ${long === 1 ? 'is' : 'are'} not in the timeline`, log.path));
+	if (unparsed > 0) {
+		const why = torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
+		report(finding('info', 'log.lines-unparsed', subject, `${unparsed} ${log.format === 'json-file' ? 'line' : 'record'}${unparsed === 1 ? '' : 's'} of ${log.path} ${unparsed === 1 ? 'is' : 'are'} not a log record with a time${why}, and not in the timeline`, log.path));
+	}
+	return capped === undefined ? {events: out} : {events: out, cappedAfter: capped};
+}
+
+function localTime(ns: bigint): string {
+	return isoMicros(Number(ns / 1000n)).replace(/Z$/, '') + String(ns % 1000n).padStart(3, '0') + 'Z';
 }
 
 type LocalEntry = {source: string; timeNano: bigint; line: string; index: number};
@@ -173,36 +323,42 @@ export function localEntries(data: Buffer): LocalEntry[] {
 		const msg = data.subarray(pos + 4, pos + 4 + size);
 		pos += 8 + size;
 		index++;
-		const e: LocalEntry = {source: '', timeNano: 0n, line: '', index};
-		let p = 0;
-		try {
-			while (p < msg.length) {
-				const [key, p1] = varint(msg, p);
-				p = p1;
-				const field = Number(key >> 3n);
-				const wire = Number(key & 7n);
-				if (wire === 0) {
-					const [v, p2] = varint(msg, p);
-					p = p2;
-					if (field === 2) e.timeNano = v;
-				} else if (wire === 2) {
-					const [len, p2] = varint(msg, p);
-					const end = p2 + Number(len);
-					if (end > msg.length) throw new Error('truncated');
-					const bytes = msg.subarray(p2, end);
-					if (field === 1) e.source = bytes.toString('utf8');
-					if (field === 3) e.line = bytes.toString('utf8');
-					p = end;
-				} else if (wire === 1) p += 8;
-				else if (wire === 5) p += 4;
-				else throw new Error('bad wire type');
-			}
-		} catch {
-			continue;
-		}
-		out.push(e);
+		const e = localEntry(msg, index);
+		if (e !== null) out.push(e);
 	}
 	return out;
+}
+
+/** One LogEntry message; null when it is not valid protobuf. */
+function localEntry(msg: Buffer, index: number): LocalEntry | null {
+	const e: LocalEntry = {source: '', timeNano: 0n, line: '', index};
+	let p = 0;
+	try {
+		while (p < msg.length) {
+			const [key, p1] = varint(msg, p);
+			p = p1;
+			const field = Number(key >> 3n);
+			const wire = Number(key & 7n);
+			if (wire === 0) {
+				const [v, p2] = varint(msg, p);
+				p = p2;
+				if (field === 2) e.timeNano = v;
+			} else if (wire === 2) {
+				const [len, p2] = varint(msg, p);
+				const end = p2 + Number(len);
+				if (end > msg.length) throw new Error('truncated');
+				const bytes = msg.subarray(p2, end);
+				if (field === 1) e.source = bytes.toString('utf8');
+				if (field === 3) e.line = bytes.toString('utf8');
+				p = end;
+			} else if (wire === 1) p += 8;
+			else if (wire === 5) p += 4;
+			else throw new Error('bad wire type');
+		}
+	} catch {
+		return null;
+	}
+	return e;
 }
 
 function varint(buf: Buffer, start: number): [bigint, number] {
@@ -218,25 +374,53 @@ function varint(buf: Buffer, start: number): [bigint, number] {
 	}
 }
 
-/** Walks a container's RW layer (no symlink followed) and gives each entry's modification time. */
-function fileTimes(source: Source, c: Container, dir: string, max: number): TimelineEvent[] {
+/** Walks a container's RW layer (no symlink followed) and gives each entry's modification time; the cap and what could not be read are reported. */
+function fileTimes(source: Source, c: Container, dir: string, max: number, report: (f: Finding) => void): TimelineEvent[] {
 	const out: TimelineEvent[] = [];
 	const subject = `container:${c.id}`;
 	const stack: string[] = [''];
-	while (stack.length > 0 && out.length < max) {
+	const unreadable: string[] = [];
+	let left = 0;
+	while (stack.length > 0) {
 		const rel = stack.pop()!;
-		const listed = source.list(rel === '' ? dir : `${dir}/${rel}`);
-		if (!listed.ok) continue;
-		for (const e of listed.value) {
+		const at = rel === '' ? dir : `${dir}/${rel}`;
+		const listed = source.list(at);
+		if (!listed.ok) {
+			unreadable.push(`${at} (${listed.error.message})`);
+			continue;
+		}
+		for (let i = 0; i < listed.value.length; i++) {
+			if (out.length >= max) {
+				left = listed.value.length - i;
+				break;
+			}
+			const e = listed.value[i]!;
 			const child = rel === '' ? e.name : `${rel}/${e.name}`;
 			const st = source.stat(`${dir}/${child}`);
-			if (!st.ok) continue;
+			if (!st.ok) {
+				unreadable.push(`${dir}/${child} (${st.error.message})`);
+				continue;
+			}
 			const us = Math.round(st.value.mtimeMs * 1000);
 			const what = st.value.kind === 'char' && st.value.rdev?.major === 0 && st.value.rdev.minor === 0 ? 'deleted (whiteout)' : `${st.value.kind} changed`;
 			out.push({message: `container ${label(c)} RW layer: /${child} ${what}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'rwfile.modified', subject, source: `${dir}/${child}`, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
 			if (e.kind === 'dir') stack.push(child);
-			if (out.length >= max) break;
 		}
+		if (out.length >= max && (left > 0 || stack.length > 0)) {
+			report(
+				finding(
+					'warning',
+					'timeline.files-capped',
+					subject,
+					`timeline --files keeps at most ${max} entries per container: the walk of container ${label(c)}'s RW layer ${dir} stopped there; ${left > 0 ? `${left} more entr${left === 1 ? 'y' : 'ies'} of /${rel} and ` : ''}${stack.length} director${stack.length === 1 ? 'y' : 'ies'} not walked are not in the timeline`,
+					dir,
+				),
+			);
+			break;
+		}
+	}
+	if (unreadable.length > 0) {
+		report(finding('warning', 'timeline.files-unreadable', subject, `${unreadable.length} entr${unreadable.length === 1 ? 'y' : 'ies'} of container ${label(c)}'s RW layer could not be read and ${unreadable.length === 1 ? 'is' : 'are'} not in the timeline: ${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ', …' : ''}`, dir));
 	}
 	return out;
 }

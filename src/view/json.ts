@@ -53,6 +53,7 @@ export function layerJson(l: Layer) {
 		images: l.images,
 		containers: l.containers,
 		distribution: l.distribution ?? [],
+		...(l.contentDamage !== undefined ? {contentDamage: l.contentDamage} : {}),
 		...(l.driverRecord !== undefined ? {driverRecord: driverRecordJson(l.driverRecord)} : {}),
 	};
 }
@@ -64,6 +65,7 @@ export function chainJson(c: Container) {
 		...(e.chainId !== undefined ? {chainId: e.chainId} : {}),
 		...(e.diffId !== undefined ? {diffId: e.diffId} : {}),
 		path: e.path,
+		...(e.contentDamage !== undefined ? {contentDamage: e.contentDamage} : {}),
 		...(e.driverRecord !== undefined ? {driverRecord: driverRecordJson(e.driverRecord)} : {}),
 	}));
 }

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import type {Container, DriverRecord, Image, Model} from '../model/types.ts';
+import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
 import {shortId, humanSize, utc} from './format.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
@@ -27,6 +27,13 @@ function countBy(findings: readonly Finding[]): Map<string, Finding[]> {
 		m.set(f.subject, list);
 	}
 	return m;
+}
+
+/** A layer whose directory is there but whose content directory is not readable whole: ' (content missing)'. */
+function damageMark(p: Paint, d: ContentDamage | undefined): string {
+	if (d === undefined) return '';
+	const words = {missing: 'missing', symlink: 'a symlink', 'not-a-dir': 'not a directory', unreadable: 'unreadable', empty: 'emptied'}[d.state];
+	return p.error(` (content ${words})`);
 }
 
 function mark(p: Paint, fs: Finding[] | undefined): string {
@@ -61,7 +68,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		out.push(`${p.title('container')} ${p.id(clean(c.name ?? '?'))} ${shortId(c.id)}  ${statusText(c)}  created ${utc(c.created)}${mark(p, bySubject.get(`container:${c.id}`))}`);
 		const rows: string[] = [];
 		for (const e of c.chain) {
-			const path = e.path === null ? '-' : clean(e.path) + (e.pathExists ? '' : p.error(' (missing)'));
+			const path = e.path === null ? '-' : clean(e.path) + (e.pathExists ? damageMark(p, e.contentDamage) : p.error(' (missing)'));
 			if (e.role === 'image') {
 				const l = e.chainId === undefined ? undefined : layerByKey.get(`${c.driver ?? ''}\0${e.chainId}`);
 				const by = l?.createdBy ? p.dim(`  <- ${step(l.createdBy)}`) : '';
@@ -86,7 +93,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 			const layers = [...i.chainIds].reverse();
 			layers.forEach((chainId, k) => {
 				const l = layerByKey.get(`${i.driver}\0${chainId}`);
-				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? '' : p.error(' (missing)'));
+				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? damageMark(p, l.contentDamage) : p.error(' (missing)'));
 				out.push(`${k === layers.length - 1 ? '└── ' : '├── '}${p.role('image')}  chain ${shortId(chainId)}  cache ${shortId(l?.cacheId)}  ${path}`);
 			});
 		}
