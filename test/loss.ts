@@ -103,7 +103,7 @@ for (const [what, damage, code] of layerDamage) {
 		assert.match(fromRecord.stdout, / \/bin\/sh\b/);
 		for (const argv of [['files', 'docker_test'], ['diff', 'docker_test'], ['cat', 'docker_test', '/bin/sh']]) {
 			const r = await cli(root, ...argv);
-			assert.is(r.code, 4, `${argv.join(' ')}: ${r.stderr}`);
+			assert.is(r.code, 5, `${argv.join(' ')}: ${r.stderr}`);
 			assert.match(r.stderr, /\[files\.incomplete\]/, argv.join(' '));
 		}
 		const listed = await cli(root, 'files', 'docker_test', '--json');
