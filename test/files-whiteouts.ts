@@ -169,8 +169,9 @@ if (!root) {
 			assert.ok(listed.includes('a'), 'a is the symlink');
 			assert.not.ok(listed.some(n => n.startsWith('a/')), 'nothing is listed through the symlink');
 			assert.ok(listed.includes('e\x1b[2Jx') && listed.includes('nl\nname'), 'names kept exactly');
-			assert.ok(listed.some(n => n.length > 4000), 'the walk goes as deep as the file system lets it');
-			assert.ok(problems.some(p => p.code === 'files.unreadable'), 'and says where it stopped');
+			// The door resolves a path one directory at a time beyond PATH_MAX: the deepest file is there.
+			assert.ok(listed.some(n => n.length > 4500 && n.endsWith('/f')), 'the walk goes to the bottom, past PATH_MAX');
+			assert.not.ok(problems.some(p => p.code === 'files.unreadable'), 'nothing unreadable on the way');
 			const chunks: Buffer[] = [];
 			const exportProblems: Finding[] = [];
 			await exportTar(source, v, {put: b => void chunks.push(b)}, {onProblem: f => exportProblems.push(f)});

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 
@@ -47,16 +46,17 @@ export function loadDoor(): Door | string {
 	if (loaded !== undefined) return loaded;
 	const require = createRequire(import.meta.url);
 	// From src/read (tsx) and from build/src/read (compiled) alike.
-	const candidates = ['../../native/build/Release/door.node', '../../../native/build/Release/door.node'].map(p => new URL(p, import.meta.url));
-	const found = candidates.find(u => fs.existsSync(u));
-	if (found === undefined) {
-		loaded = 'the native reader is not built (native/build/Release/door.node is missing: run `npm install` with a C compiler)';
-		return loaded;
-	}
-	try {
-		loaded = require(fileURLToPath(found)) as Door;
-	} catch (error) {
-		loaded = `the native reader did not load (${(error instanceof Error ? error.message : String(error)).split('\n')[0]})`;
+	const candidates = ['../../native/build/Release/door.node', '../../../native/build/Release/door.node'].map(p => fileURLToPath(new URL(p, import.meta.url)));
+	loaded = 'the native reader is not built (native/build/Release/door.node is missing: run `npm install` with a C compiler)';
+	for (const file of candidates) {
+		try {
+			loaded = require(file) as Door;
+			break;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') continue;
+			loaded = `the native reader did not load (${(error instanceof Error ? error.message : String(error)).split('\n')[0]})`;
+			break;
+		}
 	}
 	return loaded;
 }
