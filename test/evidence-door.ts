@@ -435,6 +435,15 @@ test('the node:fs fallback reports what it cannot promise (source.unprotected, s
 	const atimes = (JSON.parse(unsealed.stdout) as {findings: Array<{code: string; message: string}>}).findings.find(f => f.code === 'source.atimes');
 	assert.ok(atimes?.message.includes('readlinkat'), unsealed.stdout.slice(0, 400));
 	assert.not.ok(unsealed.stdout.includes('source.unprotected'));
+	// As another user: no private mount, and O_NOATIME only on what that user owns.
+	if (isRoot) {
+		execFileSync('chmod', ['-R', 'a+rX', dir]);
+		const r = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(repo, 'bin', 'layerlens'), 'check', '--json', '--root', root], {encoding: 'utf8'});
+		const f = (JSON.parse(r) as {findings: Array<{code: string; message: string}>}).findings;
+		const limit = f.find(x => x.code === 'source.atimes');
+		assert.ok(limit?.message.includes('readlinkat') && limit.message.includes('uid 65534 does not own'), r.slice(0, 400));
+		assert.not.ok(f.some(x => x.code === 'source.unprotected'));
+	}
 });
 
 test.run();
