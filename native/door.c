@@ -4,8 +4,8 @@
  * O_NOATIME, directories read with getdents64 on such a descriptor.
  *
  * - The root: open(O_PATH|O_DIRECTORY). Where the kernel and the privileges allow it (root,
- *   Linux >= 5.12), the root's mount is cloned into a private, detached mount (open_tree
- *   OPEN_TREE_CLONE, attached nowhere, seen by no other process) and that clone is made
+ *   Linux >= 5.12), the root's mount and the mounts below it are cloned into a private, detached
+ *   tree (open_tree OPEN_TREE_CLONE|AT_RECURSIVE, attached nowhere, seen by no other process) made
  *   read-only, noatime, nosymfollow, nodev, nosuid, noexec (mount_setattr): then nothing read
  *   through it can write or update an access time, not even readlink (which ignores O_NOATIME).
  * - Directories: openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS), or where
@@ -72,6 +72,7 @@ struct door_mount_attr {
 	uint64_t userns_fd;
 };
 #define DOOR_OPEN_TREE_CLONE 1
+#define DOOR_AT_RECURSIVE 0x8000
 #define DOOR_MOUNT_ATTR_RDONLY 0x00000001
 #define DOOR_MOUNT_ATTR_NOSUID 0x00000002
 #define DOOR_MOUNT_ATTR_NODEV 0x00000004
@@ -234,7 +235,9 @@ static napi_value open_root(napi_env env, napi_callback_info info) {
 	int sealed = 0;
 	int seal_err = 0;
 	if (!no_seal) {
-		long clone = syscall(SYS_open_tree, fd, "", DOOR_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+		/* Recursive: a file system mounted inside the root (a separate disk at overlay2/, a live
+		 * host's mounts) is read as node:fs would read it, through the clone, read-only too. */
+		long clone = syscall(SYS_open_tree, fd, "", DOOR_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | DOOR_AT_RECURSIVE);
 		if (clone >= 0) {
 			struct door_mount_attr attr = {
 				.attr_set = DOOR_MOUNT_ATTR_RDONLY | DOOR_MOUNT_ATTR_NOATIME | DOOR_MOUNT_ATTR_NOSYMFOLLOW | DOOR_MOUNT_ATTR_NODEV |
@@ -243,7 +246,7 @@ static napi_value open_root(napi_env env, napi_callback_info info) {
 				.propagation = 0,
 				.userns_fd = 0,
 			};
-			if (syscall(SYS_mount_setattr, (int)clone, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
+			if (syscall(SYS_mount_setattr, (int)clone, "", AT_EMPTY_PATH | DOOR_AT_RECURSIVE, &attr, sizeof attr) == 0) {
 				close(fd);
 				fd = (int)clone;
 				sealed = 1;

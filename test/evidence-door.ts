@@ -209,6 +209,32 @@ test('hostile shapes: a symlink at any component, a file as a directory, .., FIF
 	}
 });
 
+test('a file system mounted inside the root is read through it (as node:fs does), without changing an access time', () => {
+	if (!isRoot) return console.log('  (skipped: mounting needs root)');
+	const dir = tempDir('layerlens-door-submount-');
+	const inner = path.join(dir, 'root', 'overlay2');
+	fs.mkdirSync(inner, {recursive: true});
+	execFileSync('mount', ['-t', 'tmpfs', '-o', 'strictatime,size=8m', 'tmpfs', inner]);
+	cleanups.push(() => execFileSync('umount', ['-l', inner]));
+	fs.mkdirSync(path.join(inner, 'layer'));
+	fs.writeFileSync(path.join(inner, 'layer', 'f'), 'on the inner file system');
+	fs.symlinkSync('f', path.join(inner, 'layer', 'l'));
+	for (const mode of ['node', ...modes]) {
+		withDoorMode(mode, () => {
+			execFileSync('sh', ['-c', 'find "$1" -depth -print0 | xargs -0 touch -a -h -d @0', 'sh', inner]);
+			const s = openDirSource(path.join(dir, 'root'));
+			const l = s.list('overlay2/layer');
+			assert.ok(l.ok && l.value.map(e => e.name).join() === 'f,l', `LAYERLENS_DOOR=${mode}`);
+			const f = s.readFile('overlay2/layer/f', 100);
+			assert.ok(f.ok && f.value.toString() === 'on the inner file system', `LAYERLENS_DOOR=${mode}`);
+			assert.ok(s.readLink('overlay2/layer/l').ok);
+			const changed = touched([Buffer.from(path.join(inner, 'layer')), Buffer.from(path.join(inner, 'layer', 'f')), Buffer.from(path.join(inner, 'layer', 'l'))]);
+			if (mode === '' || mode === 'walk') assert.equal(changed, [], `LAYERLENS_DOOR=${mode}: the inner mount is read-only and noatime in the private clone too`);
+			else if (mode !== 'node') assert.equal(changed.map(c => c.split(' ')[0]), ['symlink'], `LAYERLENS_DOOR=${mode}: O_NOATIME covers all but readlink`);
+		});
+	}
+});
+
 /** Node has no setxattr: python3 (which node-gyp needs too) has. */
 function setXattr(file: string, name: string, value: string): void {
 	execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)', file, name, value]);
