@@ -1,4 +1,4 @@
-import {type ChildProcess, execFileSync, spawn} from 'node:child_process';
+import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,6 +233,23 @@ test('a file system mounted inside the root is read through it (as node:fs does)
 			else if (mode !== 'node') assert.equal(changed.map(c => c.split(' ')[0]), ['symlink'], `LAYERLENS_DOOR=${mode}: O_NOATIME covers all but readlink`);
 		});
 	}
+});
+
+test('without /proc: files are still opened safely (the name reopened and checked), and the missing xattrs are said', () => {
+	if (!isRoot) return console.log('  (skipped: unmounting /proc in a private mount namespace needs root)');
+	const dir = tempDir('layerlens-door-noproc-');
+	const root = extractSample(dir);
+	const bin = path.join(repo, 'bin', 'layerlens');
+	const noProc = (args: string[]): {stdout: Buffer; stderr: string} => {
+		const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$@"', 'sh', process.execPath, bin, ...args, '--root', root], {maxBuffer: 1 << 26});
+		return {stdout: r.stdout, stderr: r.stderr.toString()};
+	};
+	const withProc = spawnSync(process.execPath, [bin, 'cat', 'paused_c', '/bin/busybox', '--root', root], {maxBuffer: 1 << 26}).stdout;
+	const cat = noProc(['cat', 'paused_c', '/bin/busybox']);
+	assert.ok(cat.stdout.length > 1_000_000 && cat.stdout.equals(withProc), cat.stderr);
+	const files = noProc(['files', 'paused_c']);
+	assert.match(files.stderr, /\/proc is not mounted.*files\.xattrs-unreadable/);
+	assert.not.match(noProc(['check']).stdout.toString(), /source\.unprotected/);
 });
 
 /** Node has no setxattr: python3 (which node-gyp needs too) has. */

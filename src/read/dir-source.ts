@@ -32,7 +32,7 @@ function codeOf(errno: number): SourceErrorCode {
 	if (name === 'EACCES' || name === 'EPERM') return 'denied';
 	if (name === 'ENOTDIR') return 'not-a-dir';
 	if (name === 'ELOOP') return 'symlink';
-	if (name === 'EINVAL' || name === 'EXDEV' || name === 'ENAMETOOLONG') return 'bad-path';
+	if (name === 'EINVAL' || name === 'EXDEV') return 'bad-path';
 	return 'io';
 }
 
@@ -250,8 +250,13 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 	}
 
 	const uid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
-	const xattrLimit =
-		uid !== 0 ? `trusted.* extended attributes (overlayfs opaque markers) are visible only to root; running as uid ${uid}` : undefined;
+	// xattrsAt goes through /proc/self/fd: without /proc it cannot see any.
+	const noProc = rootfd >= 0 && door.xattrsAt(rootfd, empty) === os.constants.errno.ENOENT;
+	const xattrLimit = noProc
+		? 'extended attributes cannot be read here: /proc is not mounted (the native reader reads them through /proc/self/fd)'
+		: uid !== 0
+			? `trusted.* extended attributes (overlayfs opaque markers) are visible only to root; running as uid ${uid}`
+			: undefined;
 	const fixedAtimeLimit = sealed
 		? undefined
 		: [
