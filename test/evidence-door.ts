@@ -89,7 +89,7 @@ function survey(source: Source): Map<string, string> {
 	const out = new Map<string, string>();
 	const walk = (rel: string): void => {
 		const st = source.stat(rel);
-		const s = st.ok ? {...st.value, ino: undefined} : st.error.code;
+		const s = st.ok ? st.value : st.error.code;
 		let extra = '';
 		if (st.ok && st.value.kind === 'file') {
 			const r = source.readFile(rel, 1 << 26);
