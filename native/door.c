@@ -199,7 +199,19 @@ static int resolve_dir(int rootfd, char *path, size_t len, int mode, int *at) {
 		int copy = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
 		return copy < 0 ? -errno : copy;
 	}
-	if (openat2_usable && !(mode & MODE_NO_OPENAT2) && len < PATH_MAX && path[0] != '/') {
+	/* Every component checked first: openat2 would accept a '..' that stays beneath the root. */
+	int index = 0;
+	for (size_t i = 0, start = 0; i <= len; i++) {
+		if (i < len && path[i] != '/') continue;
+		size_t n = i - start;
+		if (n == 0 || (n == 1 && path[start] == '.') || (n == 2 && path[start] == '.' && path[start + 1] == '.')) {
+			*at = index;
+			return -EINVAL;
+		}
+		start = i + 1;
+		index++;
+	}
+	if (openat2_usable && !(mode & MODE_NO_OPENAT2) && len < PATH_MAX) {
 		struct door_open_how how = {
 			.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 			.mode = 0,
