@@ -20,6 +20,10 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const raw = readHost(source, parts);
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
+	// What the door to the evidence could not promise here (read/dir-source.ts), read after the readers ran.
+	if (source.unprotected !== undefined) raw.findings.push(finding('warning', 'source.unprotected', 'root', source.unprotected));
+	const atimes = source.atimeLimit;
+	if (atimes !== undefined) raw.findings.push(finding('warning', 'source.atimes', 'root', `access times in the root may change while it is read: ${atimes}`));
 	const model = link(raw);
 	const mounted = source.mounted;
 	// Paths stay virtual (relative to the Docker root): the model says where those under containerd/daemon really are.

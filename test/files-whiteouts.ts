@@ -2,7 +2,6 @@
 // trusted.* xattrs need it), read from the directory and from a tar of it; the real aufs tree.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
-import {createRequire} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
@@ -20,8 +19,12 @@ import {ll} from './helpers/files-run.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
-const xattr = createRequire(import.meta.url)('@napi-rs/xattr') as {setAttributeSync(p: string, n: string, v: string): void};
 const T = new Date('2020-01-02T03:04:05Z');
+
+/** Node has no setxattr: python3 (which node-gyp needs too) has. */
+function setXattr(file: string, name: string, value: string): void {
+	execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)', file, name, value]);
+}
 
 type Spec = Record<string, string | {dir: true} | {link: string} | {char: [number, number]} | {fifo: true} | {opaque: 'trusted' | 'user'}>;
 
@@ -35,7 +38,7 @@ function build(dir: string, spec: Spec): void {
 		else if ('link' in what) fs.symlinkSync(what.link, p);
 		else if ('char' in what) execFileSync('mknod', [p, 'c', String(what.char[0]), String(what.char[1])]);
 		else if ('fifo' in what) execFileSync('mkfifo', [p]);
-		else xattr.setAttributeSync(p, `${what.opaque}.overlay.opaque`, 'y');
+		else setXattr(p, `${what.opaque}.overlay.opaque`, 'y');
 	}
 	// Same times everywhere: directory comparisons then depend on content only.
 	const touch = (p: string): void => {
@@ -169,8 +172,9 @@ if (!root) {
 			assert.ok(listed.includes('a'), 'a is the symlink');
 			assert.not.ok(listed.some(n => n.startsWith('a/')), 'nothing is listed through the symlink');
 			assert.ok(listed.includes('e\x1b[2Jx') && listed.includes('nl\nname'), 'names kept exactly');
-			assert.ok(listed.some(n => n.length > 4000), 'the walk goes as deep as the file system lets it');
-			assert.ok(problems.some(p => p.code === 'files.unreadable'), 'and says where it stopped');
+			// The door resolves a path one directory at a time beyond PATH_MAX: the deepest file is there.
+			assert.ok(listed.some(n => n.length > 4500 && n.endsWith('/f')), 'the walk goes to the bottom, past PATH_MAX');
+			assert.not.ok(problems.some(p => p.code === 'files.unreadable'), 'nothing unreadable on the way');
 			const chunks: Buffer[] = [];
 			const exportProblems: Finding[] = [];
 			await exportTar(source, v, {put: b => void chunks.push(b)}, {onProblem: f => exportProblems.push(f)});

@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import {createRequire} from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import {
 	type Entry,
@@ -7,285 +6,283 @@ import {
 	type FileReader,
 	type Result,
 	type Source,
+	type SourceErrorCode,
 	type Stat,
 	byString,
 	fail,
 	ok,
 	splitPath,
 } from './source.ts';
+import {type Door, doorOptions, loadDoor, modeNoOpenat2} from './door.ts';
 import {decodeName, encodeName} from './names.ts';
+import {openNodeFsSource} from './node-fs-source.ts';
 
-/** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
-const noAtime = fs.constants.O_NOATIME ?? 0;
-// O_NONBLOCK: a FIFO planted where a file should be must not hang the reader (it is refused after fstat).
-const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
+const kinds: readonly EntryKind[] = ['other', 'file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
 
-function kindOf(s: fs.Stats | fs.Dirent<string | Buffer>): EntryKind {
-	if (s.isFile()) return 'file';
-	if (s.isDirectory()) return 'dir';
-	if (s.isSymbolicLink()) return 'symlink';
-	if (s.isCharacterDevice()) return 'char';
-	if (s.isBlockDevice()) return 'block';
-	if (s.isFIFO()) return 'fifo';
-	if (s.isSocket()) return 'socket';
-	return 'other';
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(os.constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+
+function errnoName(errno: number): string {
+	return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
-type XattrLib = {
-	listAttributesSync(path: string): string[];
-	getAttributeSync(path: string, name: string): Buffer | null;
-};
-
-let xattrLib: XattrLib | string | undefined;
-
-/**
- * Extended attributes come from @napi-rs/xattr (a prebuilt native addon; its calls use
- * llistxattr/lgetxattr, so a symlink is never followed). Loaded on first use; where it cannot
- * load, the reason is kept and reported through xattrLimit.
- */
-function loadXattr(): XattrLib | string {
-	if (xattrLib !== undefined) return xattrLib;
-	try {
-		xattrLib = createRequire(import.meta.url)('@napi-rs/xattr') as XattrLib;
-	} catch (error) {
-		xattrLib = `extended attributes cannot be read here (@napi-rs/xattr did not load: ${describe(error).split('\n')[0]})`;
-	}
-	return xattrLib;
-}
-
-/** A path for node:fs: names holding non-UTF-8 bytes (names.ts) go back to their bytes. */
-function fsPath(p: string): string | Buffer {
-	return /[\ud800-\udfff]/.test(p) ? encodeName(p) : p;
-}
-
-/** A single path component that needs no further checks. */
-function plainName(name: string): boolean {
-	return name !== '' && name !== '.' && name !== '..' && !name.includes('\0');
-}
-
-function errorCode(error: unknown): 'missing' | 'denied' | 'not-a-dir' | 'symlink' | 'io' {
-	const code = (error as NodeJS.ErrnoException | undefined)?.code;
-	if (code === 'ENOENT') return 'missing';
-	if (code === 'EACCES' || code === 'EPERM') return 'denied';
-	if (code === 'ENOTDIR') return 'not-a-dir';
-	if (code === 'ELOOP') return 'symlink';
+function codeOf(errno: number): SourceErrorCode {
+	const name = errnoNames.get(errno);
+	if (name === 'ENOENT') return 'missing';
+	if (name === 'EACCES' || name === 'EPERM') return 'denied';
+	if (name === 'ENOTDIR') return 'not-a-dir';
+	if (name === 'ELOOP') return 'symlink';
+	if (name === 'EINVAL' || name === 'EXDEV') return 'bad-path';
 	return 'io';
 }
 
-function describe(error: unknown): string {
-	const e = error as NodeJS.ErrnoException | undefined;
-	return e?.code ?? (e instanceof Error ? e.message : String(error));
+const ELOOP = os.constants.errno.ELOOP;
+const ENOTDIR = os.constants.errno.ENOTDIR;
+const EINVAL = os.constants.errno.EINVAL;
+
+/** Bytes for the native calls: names holding non-UTF-8 bytes (names.ts) go back to their bytes. */
+function bytes(name: string): Buffer {
+	return encodeName(name);
 }
 
+const empty = Buffer.alloc(0);
+
+/** Directory descriptors kept open (an LRU): most reads are of entries of a directory just listed. */
+const dirCacheSize = 256;
+
+const closer = new FinalizationRegistry<{door: Door; fds: Map<string, number>; rootfd: number}>(held => {
+	for (const fd of held.fds.values()) held.door.close(fd);
+	if (held.rootfd >= 0) held.door.close(held.rootfd);
+});
+
 /**
- * A Source over a directory. Every directory on a path is checked with lstat before it is
- * entered (and remembered), so a symlinked directory is never followed; files are opened with
- * O_NOFOLLOW (and O_NOATIME where allowed) and never with a write flag.
+ * A Source over a directory, through the native door (door.ts, native/door.c): the root is
+ * opened once (and, where allowed, cloned into a private read-only noatime mount); every path
+ * is resolved beneath it with no symlink followed at any component (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS, or an openat(O_NOFOLLOW) walk), even when the root changes while it is
+ * read; everything is opened read-only with O_NOATIME, directories included. Where the native
+ * reader is not built, a node:fs source that says what it cannot promise (node-fs-source.ts).
  */
 export function openDirSource(root: string): Source {
 	const location = path.resolve(root);
-	const checkedDirs = new Set<string>(['']);
-	let useNoAtime = noAtime !== 0;
+	const options = doorOptions();
+	const door = options.node ? 'LAYERLENS_DOOR=node is set' : loadDoor();
+	if (typeof door === 'string') return openNodeFsSource(location, door);
+	return openDoorSource(door, location, options);
+}
 
-	function abs(parts: string[]): string {
-		return parts.length === 0 ? location : location + '/' + parts.join('/');
+function openDoorSource(door: Door, location: string, options: ReturnType<typeof doorOptions>): Source {
+	const opened = door.openRoot(bytes(location), options.unsealed ? 1 : 0);
+	const rootfd = typeof opened === 'number' ? -1 : opened[0];
+	const openErrno = typeof opened === 'number' ? opened : 0;
+	const sealed = typeof opened !== 'number' && opened[1] === 1;
+	const mode = options.walk ? modeNoOpenat2 : 0;
+	const fds = new Map<string, number>();
+	const statOut = new Float64Array(10);
+	let atimeRefused = 0;
+
+	function failAt<T>(errno: number, rel: string, kindHint?: () => EntryKind | undefined): Result<T> {
+		if (errno === ELOOP) return fail('symlink', rel, 'is a symlink; not followed');
+		if (errno === ENOTDIR) {
+			const kind = kindHint?.();
+			return fail('not-a-dir', rel, kind === undefined ? 'not a directory' : `is a ${kind}, not a directory`);
+		}
+		return fail(codeOf(errno), rel, errnoName(errno));
 	}
 
-	/** Checks that every component of a directory path is a real directory (not a symlink). */
-	function checkDir(parts: string[]): Result<true> {
-		let rel = '';
-		for (let i = 0; i < parts.length; i++) {
-			rel = i === 0 ? parts[0]! : rel + '/' + parts[i]!;
-			if (checkedDirs.has(rel)) continue;
-			let s: fs.Stats;
-			try {
-				s = fs.lstatSync(fsPath(location + '/' + rel));
-			} catch (error) {
-				return fail(errorCode(error), rel, describe(error));
-			}
-			if (s.isSymbolicLink()) return fail('symlink', rel, 'is a symlink; not followed');
-			if (!s.isDirectory()) return fail('not-a-dir', rel, `is a ${kindOf(s)}, not a directory`);
-			checkedDirs.add(rel);
+	/** The descriptor of a directory (relative path, already validated), from the cache or opened. */
+	function dirFd(dir: string): Result<number> {
+		if (rootfd < 0) return fail(codeOf(openErrno), '', errnoName(openErrno));
+		if (dir === '') return ok(rootfd);
+		const hit = fds.get(dir);
+		if (hit !== undefined) {
+			fds.delete(dir);
+			fds.set(dir, hit);
+			return ok(hit);
 		}
-		return ok(true);
+		const r = door.openDir(rootfd, bytes(dir), mode);
+		if (typeof r === 'number') {
+			if (fds.size >= dirCacheSize) {
+				const [oldest, fd] = fds.entries().next().value as [string, number];
+				fds.delete(oldest);
+				door.close(fd);
+			}
+			fds.set(dir, r);
+			return ok(r);
+		}
+		const [errno, at] = r;
+		const failed = dir.split('/').slice(0, at + 1).join('/');
+		return failAt(errno, failed, () => kindAt(failed));
+	}
+
+	/** A path as its directory and last name ('' and '' for the root). */
+	function locate(rel: string): {dir: string; name: string} | null {
+		const parts = splitPath(rel);
+		if (parts === null) return null;
+		if (parts.length === 0) return {dir: '', name: ''};
+		const name = parts.pop()!;
+		return {dir: parts.join('/'), name};
+	}
+
+	function lstatAt(dir: string, name: string): Result<number> {
+		const d = dirFd(dir);
+		if (!d.ok) return d;
+		return ok(door.statAt(d.value, name === '' ? empty : bytes(name), statOut));
+	}
+
+	function kindAt(rel: string): EntryKind | undefined {
+		const loc = locate(rel);
+		if (loc === null) return undefined;
+		const r = lstatAt(loc.dir, loc.name);
+		return r.ok && r.value === 0 ? kinds[statOut[0]!] : undefined;
 	}
 
 	function list(rel: string): Result<Entry[]> {
-		const parts = splitPath(rel);
-		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts);
-		if (!checked.ok) return checked;
-		let dirents: fs.Dirent<Buffer>[];
-		try {
-			dirents = fs.readdirSync(fsPath(abs(parts)), {withFileTypes: true, encoding: 'buffer'});
-		} catch (error) {
-			return fail(errorCode(error), rel, describe(error));
+		const loc = locate(rel);
+		if (loc === null) return fail('bad-path', rel, 'path leaves the root');
+		const d = dirFd(loc.dir);
+		if (!d.ok) return d;
+		const r = door.listAt(d.value, loc.name === '' ? empty : bytes(loc.name));
+		if (typeof r === 'number') return failAt(r, rel, () => kindAt(rel));
+		const [packed, refused] = r;
+		if (refused === 1) atimeRefused++;
+		const entries: Entry[] = [];
+		for (let i = 0; i < packed.length; ) {
+			const end = packed.indexOf(0, i + 1);
+			entries.push({name: decodeName(packed, i + 1, end), kind: kinds[packed[i]!] ?? 'other'});
+			i = end + 1;
 		}
-		const entries = dirents.map(d => ({name: decodeName(d.name), kind: kindOf(d)}));
 		entries.sort((a, b) => byString(a.name, b.name));
-		const prefix = parts.join('/');
-		for (const e of entries) if (e.kind === 'dir') checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
 		return ok(entries);
 	}
 
 	function stat(rel: string): Result<Stat> {
-		const parts = splitPath(rel);
-		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
-		if (!checked.ok) return checked;
-		try {
-			const s = fs.lstatSync(fsPath(abs(parts)));
-			const kind = kindOf(s);
-			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink};
-			if (kind === 'char' || kind === 'block') {
-				return ok({...base, rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}});
-			}
-			return ok(base);
-		} catch (error) {
-			return fail(errorCode(error), rel, describe(error));
-		}
+		const loc = locate(rel);
+		if (loc === null) return fail('bad-path', rel, 'path leaves the root');
+		const r = lstatAt(loc.dir, loc.name);
+		if (!r.ok) return r;
+		if (r.value !== 0) return fail(codeOf(r.value), rel, errnoName(r.value));
+		const s = statOut;
+		const kind = kinds[s[0]!] ?? 'other';
+		const base = {kind, size: s[1]!, mode: s[2]!, uid: s[3]!, gid: s[4]!, mtimeMs: s[5]!, ino: s[6]!, nlink: s[7]!};
+		if (kind === 'char' || kind === 'block') return ok({...base, rdev: {major: s[8]!, minor: s[9]!}});
+		return ok(base);
 	}
 
-	function open(file: string): number {
-		if (useNoAtime) {
-			try {
-				return fs.openSync(fsPath(file), readFlags | noAtime);
-			} catch (error) {
-				// O_NOATIME is refused (EPERM) on files we do not own; fall back once and for all.
-				if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-				useNoAtime = false;
-			}
-		}
-		return fs.openSync(fsPath(file), readFlags);
-	}
-
-	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
-	function filePath(rel: string): Result<string> {
-		const slash = rel.lastIndexOf('/');
-		if (slash > 0 && checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(location + '/' + rel);
-		const parts = splitPath(rel);
-		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
-		if (!checked.ok) return checked;
-		return ok(abs(parts));
-	}
-
-	/** Opens a file read-only, refusing a symlink as the last component; the caller closes the fd. */
-	function openFile(rel: string): Result<number> {
-		const file = filePath(rel);
-		if (!file.ok) return file;
-		try {
-			return ok(open(file.value));
-		} catch (error) {
-			const code = errorCode(error);
-			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
-			return fail(code, rel, describe(error));
-		}
+	/** Opens a regular file for reading: [fd, size]; a symlink, directory or anything else is refused. */
+	function openFile(rel: string): Result<[number, number]> {
+		const loc = locate(rel);
+		if (loc === null || loc.name === '') return fail('bad-path', rel, 'path leaves the root');
+		const d = dirFd(loc.dir);
+		if (!d.ok) return d;
+		const r = door.openAt(d.value, bytes(loc.name));
+		if (typeof r === 'number') return fail(codeOf(r), rel, errnoName(r));
+		const [fd, kindNo, size, refused] = r;
+		if (refused === 1) atimeRefused++;
+		const kind = kinds[kindNo] ?? 'other';
+		if (fd < 0) return kind === 'symlink' ? fail('symlink', rel, 'is a symlink; not followed') : fail('not-a-file', rel, `is a ${kind}, not a regular file`);
+		return ok([fd, size]);
 	}
 
 	function readFile(rel: string, maxBytes: number): Result<Buffer> {
 		const opened = openFile(rel);
 		if (!opened.ok) return opened;
-		const fd = opened.value;
+		const [fd, size] = opened.value;
 		try {
-			const s = fs.fstatSync(fd);
-			if (!s.isFile()) return fail('not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
-			if (s.size > maxBytes) return fail('too-large', rel, `is ${s.size} bytes, over the ${maxBytes}-byte cap`);
+			if (size > maxBytes) return fail('too-large', rel, `is ${size} bytes, over the ${maxBytes}-byte cap`);
 			// Ask for one byte more than the size: a short read means end of file (one read for most
 			// files), and a file that grew under us past the cap is still caught.
-			const buffer = Buffer.allocUnsafe(Math.min(s.size, maxBytes) + 1);
+			const buffer = Buffer.allocUnsafe(Math.min(size, maxBytes) + 1);
 			let total = 0;
 			for (;;) {
-				const n = fs.readSync(fd, buffer, total, buffer.length - total, null);
+				const n = door.pread(fd, total === 0 ? buffer : buffer.subarray(total), total);
+				if (n < 0) return fail(codeOf(-n), rel, errnoName(-n));
 				total += n;
-				if (n === 0 || total === buffer.length || total === s.size) break;
+				if (n === 0 || total === buffer.length || total === size) break;
 			}
 			if (total > maxBytes) return fail('too-large', rel, `is over the ${maxBytes}-byte cap`);
 			return ok(buffer.subarray(0, total));
-		} catch (error) {
-			return fail(errorCode(error), rel, describe(error));
 		} finally {
-			fs.closeSync(fd);
+			door.close(fd);
 		}
 	}
 
 	function openRead(rel: string): Result<FileReader> {
 		const opened = openFile(rel);
 		if (!opened.ok) return opened;
-		const fd = opened.value;
-		let size: number;
-		try {
-			const s = fs.fstatSync(fd);
-			if (!s.isFile()) {
-				fs.closeSync(fd);
-				return fail('not-a-file', rel, `is a ${kindOf(s)}, not a regular file`);
-			}
-			size = s.size;
-		} catch (error) {
-			fs.closeSync(fd);
-			return fail(errorCode(error), rel, describe(error));
-		}
+		const [fd, size] = opened.value;
 		let closed = false;
 		return ok({
 			size,
 			read(buffer: Buffer, position: number): Result<number> {
 				if (closed) return fail('io', rel, 'read after close');
-				try {
-					return ok(fs.readSync(fd, buffer, 0, buffer.length, position));
-				} catch (error) {
-					return fail(errorCode(error), rel, describe(error));
-				}
+				const n = door.pread(fd, buffer, position);
+				return n < 0 ? fail(codeOf(-n), rel, errnoName(-n)) : ok(n);
 			},
 			close(): void {
 				if (closed) return;
 				closed = true;
-				fs.closeSync(fd);
+				door.close(fd);
 			},
 		});
 	}
 
 	function readLink(rel: string): Result<string> {
-		const parts = splitPath(rel);
-		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
-		if (!checked.ok) return checked;
-		try {
-			return ok(decodeName(fs.readlinkSync(fsPath(abs(parts)), {encoding: 'buffer'})));
-		} catch (error) {
-			const e = error as NodeJS.ErrnoException;
-			if (e.code === 'EINVAL') return fail('not-a-file', rel, 'is not a symlink');
-			return fail(errorCode(error), rel, describe(error));
-		}
+		const loc = locate(rel);
+		if (loc === null || loc.name === '') return fail('bad-path', rel, 'path leaves the root');
+		const d = dirFd(loc.dir);
+		if (!d.ok) return d;
+		const r = door.readlinkAt(d.value, bytes(loc.name));
+		if (typeof r === 'number') return r === EINVAL ? fail('not-a-file', rel, 'is not a symlink') : fail(codeOf(r), rel, errnoName(r));
+		return ok(decodeName(r));
 	}
 
 	function xattrs(rel: string): Record<string, Buffer> | undefined {
-		const lib = loadXattr();
-		if (typeof lib === 'string') return undefined;
-		const parts = splitPath(rel);
-		if (parts === null) return undefined;
-		const checked = checkDir(parts.slice(0, -1));
-		if (!checked.ok) return undefined;
-		try {
-			const file = abs(parts);
-			fs.lstatSync(file);
-			const out: Record<string, Buffer> = {};
-			for (const name of lib.listAttributesSync(file)) {
-				const value = lib.getAttributeSync(file, name);
-				if (value !== null) out[name] = Buffer.from(value);
-			}
-			return out;
-		} catch {
-			return undefined;
-		}
+		const loc = locate(rel);
+		if (loc === null) return undefined;
+		const d = dirFd(loc.dir);
+		if (!d.ok) return undefined;
+		const r = door.xattrsAt(d.value, loc.name === '' ? empty : bytes(loc.name));
+		if (typeof r === 'number') return undefined;
+		const out: Record<string, Buffer> = {};
+		for (let i = 0; i + 1 < r.length; i += 2) out[decodeName(r[i]!)] = r[i + 1]!;
+		return out;
 	}
 
-	const lib = loadXattr();
-	const xattrLimit =
-		typeof lib === 'string'
-			? lib
-			: typeof process.geteuid === 'function' && process.geteuid() !== 0
-				? `trusted.* extended attributes (overlayfs opaque markers) are visible only to root; running as uid ${process.geteuid()}`
-				: undefined;
+	const uid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+	// xattrsAt goes through /proc/self/fd: without /proc it cannot see any.
+	const noProc = rootfd >= 0 && door.xattrsAt(rootfd, empty) === os.constants.errno.ENOENT;
+	const xattrLimit = noProc
+		? 'extended attributes cannot be read here: /proc is not mounted (the native reader reads them through /proc/self/fd)'
+		: uid !== 0
+			? `trusted.* extended attributes (overlayfs opaque markers) are visible only to root; running as uid ${uid}`
+			: undefined;
+	const fixedAtimeLimit = sealed
+		? undefined
+		: [
+				// do_readlinkat() calls touch_atime() whatever the open flags: only a noatime or read-only mount avoids it.
+				'symlink targets are read with readlinkat, which updates a symlink\'s access time (O_NOATIME does not apply to it; the read-only noatime private mount that prevents it needs root and Linux 5.12)',
+				door.capFowner() === 1 ? undefined : `O_NOATIME is refused on files and directories that uid ${uid} does not own, so reading those updates their access times`,
+			]
+				.filter(s => s !== undefined)
+				.join('; ');
 
-	return {kind: 'dir', location, list, stat, readFile, readLink, openRead, xattrs, xattrLimit};
+	const source: Source = {
+		kind: 'dir',
+		location,
+		list,
+		stat,
+		readFile,
+		readLink,
+		openRead,
+		xattrs,
+		xattrLimit,
+		get atimeLimit(): string | undefined {
+			if (sealed) return undefined;
+			const refused = atimeRefused > 0 && door.capFowner() === 1 ? `O_NOATIME was refused on ${atimeRefused} entries, whose access times were updated` : undefined;
+			return [fixedAtimeLimit, refused].filter(s => s !== undefined && s !== '').join('; ') || undefined;
+		},
+	};
+	if (rootfd >= 0) closer.register(source, {door, fds, rootfd});
+	return source;
 }

@@ -122,7 +122,16 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		// One limit for the whole source: the containerd root's, whose snapshots are the overlay
 		// layers this option is for (a base with graph-driver layers too is unusual in this mode).
 		xattrLimit: inner.xattrLimit,
+		unprotected: joinLimits(base.unprotected, inner.unprotected === undefined ? undefined : `${inner.location}: ${inner.unprotected}`),
+		get atimeLimit(): string | undefined {
+			const innerLimit = inner.atimeLimit;
+			return joinLimits(base.atimeLimit, innerLimit === undefined ? undefined : `${inner.location}: ${innerLimit}`);
+		},
 		mounted: {at: mountPoint, location: inner.location, kind: inner.kind},
 		problems,
 	};
+}
+
+function joinLimits(a: string | undefined, b: string | undefined): string | undefined {
+	return a === undefined ? b : b === undefined ? a : `${a}; ${b}`;
 }

@@ -79,6 +79,17 @@ export type Source = {
 	 */
 	readonly xattrLimit?: string | undefined;
 	/**
+	 * Which of the promises above this source cannot keep here (a directory source read without
+	 * the native reader, src/read/door.ts): reported as the root warning `source.unprotected`.
+	 */
+	readonly unprotected?: string | undefined;
+	/**
+	 * Why reading may change access times in the root (O_NOATIME refused, readlink): reported as
+	 * the root warning `source.atimes`; undefined when no read changes one. May grow while the
+	 * source is read (a refusal is noted when it happens).
+	 */
+	readonly atimeLimit?: string | undefined;
+	/**
 	 * Set when another root is mounted into this one (--containerd-root; mounted-source.ts):
 	 * paths at or under `at` are read from `location`. Paths stay virtual (relative to this root).
 	 */
