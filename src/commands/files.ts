@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
 import {exportTar, manifestLine} from '../files/export.ts';
@@ -39,7 +40,7 @@ function resolveTarget(model: Model, ref: string): Target {
 			for (const chainId of [...img.chainIds].reverse()) {
 				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
 				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
-				layers.push(...orThrow(layerChain(model, l)).slice(0, 1));
+				append(layers, orThrow(layerChain(model, l)).slice(0, 1));
 			}
 			return {kind: 'merged', what: 'image', driver: img.driver, layers, subject: `image:${img.id}`};
 		}
@@ -224,7 +225,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const out = output(ctx.io.stdout);
 	if (target.kind === 'merged') {
 		const v = view(target.driver, target.layers, target.subject);
-		findings.push(...xattrWarning(source, v));
+		append(findings, xattrWarning(source, v));
 		const at = resolvePath(source, v, start, false, onProblem);
 		if (!at.ok) throw new UsageError(at.error);
 		const layerId = (i: number): string => v.layers[i]!.cacheId;
@@ -240,7 +241,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	}
 	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
 	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
-	findings.push(...xattrWarning(source, top));
+	append(findings, xattrWarning(source, top));
 	const prefix = start;
 	const under = (rel: string): boolean => prefix === '' || rel === prefix || rel.startsWith(prefix + '/');
 	function* rows(): Generator<FileRow | Finding> {
@@ -267,7 +268,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const layers = target.layers;
 	const rw = view(target.driver, layers, target.subject);
-	findings.push(...xattrWarning(source, rw));
+	append(findings, xattrWarning(source, rw));
 	let changes: Iterable<Change>;
 	if (rw.style === 'aufs') {
 		changes = aufsChanges(source, layers[0]!.dir, layers.slice(1).map(l => l.dir), target.subject, onProblem);

@@ -1,5 +1,6 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bool, digest, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import {bool, digest, entryFindings, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawState = {
@@ -50,17 +51,20 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 		return {ids: [], findings};
 	}
 	const ids: string[] = [];
+	const strays = entryFindings(findings, 'root', 'containers');
 	for (const e of listed.value) {
 		const subject = hex64.test(e.name) ? `container:${e.name}` : 'root';
+		const add = subject === 'root' ? strays.add : (f: Finding) => findings.push(f);
 		if (e.kind === 'dir') {
 			if (hex64.test(e.name)) ids.push(e.name);
-			else findings.push(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
+			else add(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
 		} else if (e.kind === 'symlink') {
-			findings.push(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
+			add(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
 		} else {
-			findings.push(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
+			add(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
 		}
 	}
+	strays.done();
 	return {ids, findings};
 }
 
@@ -105,7 +109,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	let hostConfig: Record<string, unknown> | undefined;
 	if (opts.hostConfig !== false) {
 		const h = readJson(source, `${dir}/hostconfig.json`, subject, 'container host config', {optional: true});
-		findings.push(...h.findings.map(f => ({...f, severity: 'warning' as const})));
+		append(findings, h.findings.map(f => ({...f, severity: 'warning' as const})));
 		if (h.value !== undefined) {
 			hostConfig = obj(h.value.json);
 			if (hostConfig === undefined) findings.push(finding('warning', 'json.shape', subject, 'hostconfig.json is not a JSON object', `${dir}/hostconfig.json`));
@@ -117,7 +121,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		if (opts.legacy !== true && r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
 			findings.push(finding('error', 'container.legacy-config', subject, 'container has only a pre-1.10 config.json; not read yet', `${dir}/config.json`));
 		} else {
-			findings.push(...r.findings);
+			append(findings, r.findings);
 		}
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}

@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {caps, obj, readJson, sourceErrorFinding} from './files.ts';
 import type {Source} from './source.ts';
@@ -163,7 +164,7 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 		const path = `devicemapper/metadata/${id}`;
 		const findings: Finding[] = [];
 		const r = readSmallJson(source, path, subject, `device record ${path}`, deviceStakes);
-		findings.push(...r.findings);
+		append(findings, r.findings);
 		const fields = r.json === undefined ? undefined : checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings);
 		records.set(id, fields === undefined ? {findings} : {record: {path, fields}, findings});
 	}
@@ -172,7 +173,7 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 	const json = (name: string, what: string, spec: readonly Spec[], stakes: Stakes, note: string | undefined, absent: string): void => {
 		const path = `devicemapper/metadata/${name}`;
 		const r = readSmallJson(source, path, subject, `${what} ${path}`, stakes);
-		findings.push(...r.findings);
+		append(findings, r.findings);
 		if (!r.present) {
 			host.push({driver: 'devicemapper', what, path, fields: {}, note: absent});
 			return;

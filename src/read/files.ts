@@ -7,6 +7,8 @@ export const caps = {
 	json: 16 * 1024 * 1024,
 	/** One-line id files: mount-id, cache-id, diff, parent, size, link, lower. */
 	small: 64 * 1024,
+	/** Findings listed one by one about the stray entries of one directory; the rest are counted in one `entry.list-capped`. */
+	entryFindings: 100,
 } as const;
 
 export type Read<T> = {readonly value: T | undefined; readonly findings: Finding[]};
@@ -60,6 +62,38 @@ export function readJson(
 		const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
 		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${why})${then}`, rel)]};
 	}
+}
+
+/**
+ * Findings about the entries of one directory that are not its objects (stray files, symlinks,
+ * entries of the wrong kind), on the directory's own subject: the first `caps.entryFindings` are
+ * kept one by one, the rest are counted by code in one `entry.list-capped` finding (at the worst
+ * severity among them), so that 150 000 stray entries stay a short, complete report.
+ */
+export function entryFindings(findings: Finding[], subject: string, dir: string): {add(f: Finding): void; done(): void} {
+	let kept = 0;
+	const more = new Map<string, number>();
+	let worst: Finding['severity'] = 'info';
+	const rank = {error: 0, warning: 1, info: 2} as const;
+	return {
+		add(f) {
+			if (kept < caps.entryFindings) {
+				findings.push(f);
+				kept++;
+				return;
+			}
+			more.set(f.code, (more.get(f.code) ?? 0) + 1);
+			if (rank[f.severity] < rank[worst]) worst = f.severity;
+		},
+		done() {
+			if (more.size === 0) return;
+			let total = 0;
+			for (const n of more.values()) total += n;
+			const counts = [...more].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([code, n]) => `${n} ${code}`).join(', ');
+			findings.push(finding(worst, 'entry.list-capped', subject, `${total} more findings on entries of ${dir}/ not listed one by one after the first ${caps.entryFindings} (${counts})`, dir));
+			more.clear();
+		},
+	};
 }
 
 export function sourceErrorFinding(error: SourceError, subject: string, what: string, severity: 'error' | 'warning' = 'error'): Finding {

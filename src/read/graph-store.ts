@@ -1,5 +1,6 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, hex64, num, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
+import {type Read, entryFindings, hex64, num, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
 import type {Source} from './source.ts';
 
@@ -68,14 +69,14 @@ function readEntry(source: Source, id: string): GraphEntry {
 	const findings: Finding[] = [];
 	const layerFindings: Finding[] = [];
 	const size = readText(source, `${dir}/layersize`, `layer:${id}`, 'layersize', {optional: true});
-	layerFindings.push(...size.findings);
+	append(layerFindings, size.findings);
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
 		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
 		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, 'layersize is not a number', `${dir}/layersize`));
 	}
 	const r = readJson(source, path, subject, 'v1 image json');
-	findings.push(...r.findings);
+	append(findings, r.findings);
 	const json = r.value === undefined ? undefined : obj(r.value.json);
 	if (r.value !== undefined && json === undefined) findings.push(finding('error', 'json.shape', subject, 'v1 image json is not a JSON object', path));
 	if (json === undefined) return {id, path, ok: false, ...(sizeValue !== undefined ? {size: sizeValue} : {}), findings, layerFindings};
@@ -125,10 +126,11 @@ function listGraph(source: Source, subject: string, findings: Finding[]): string
 		return [];
 	}
 	const ids: string[] = [];
+	const strays = entryFindings(findings, subject, 'graph');
 	for (const e of listed.value) {
 		if (e.name === '_tmp' && e.kind === 'dir') continue;
 		if (!hex64.test(e.name)) {
-			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`));
+			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`));
 			continue;
 		}
 		if (e.kind !== 'dir') {
@@ -138,6 +140,7 @@ function listGraph(source: Source, subject: string, findings: Finding[]): string
 		}
 		ids.push(e.name);
 	}
+	strays.done();
 	return ids;
 }
 
@@ -165,7 +168,7 @@ export function readGraphStore(source: Source, driver: string, parts: StoreParts
 	const subject = `store:${driver}`;
 	const findings: Finding[] = [];
 	const refs = readV1Repositories(source, driver);
-	findings.push(...refs.findings);
+	append(findings, refs.findings);
 	const images = new Map<string, RawImage>();
 	const layers = new Map<string, RawLayer>();
 	const mounts = new Map<string, RawMount>();

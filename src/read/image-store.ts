@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, digest, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type Read, digest, entryFindings, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawHistory = {
@@ -144,7 +145,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 	const none: Read<string> = {value: undefined, findings: []};
 	const parent = hasMetadata ? readText(source, `${meta}/parent`, subject, 'image parent', {optional: true}) : none;
 	const lastUpdated = hasMetadata ? readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true}) : none;
-	findings.push(...parent.findings, ...lastUpdated.findings);
+	append(findings, parent.findings, lastUpdated.findings);
 	if (parent.value !== undefined && !digest.test(parent.value)) {
 		findings.push(finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`));
 	}
@@ -155,7 +156,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 		...(lastUpdated.value !== undefined ? {lastUpdated: lastUpdated.value} : {}),
 	};
 	const r = readJson(source, path, subject, 'image config');
-	findings.push(...r.findings);
+	append(findings, r.findings);
 	if (r.value === undefined) return {...base, diffIds: [], history: [], findings};
 	const contentDigest = 'sha256:' + createHash('sha256').update(r.value.bytes).digest('hex');
 	const json = obj(r.value.json);
@@ -291,18 +292,20 @@ function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' |
 		return [];
 	}
 	const out: string[] = [];
+	const strays = entryFindings(findings, subject, dir);
 	for (const e of listed.value) {
 		if (!hex64.test(e.name)) {
-			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
 			continue;
 		}
 		if (e.kind !== want) {
 			const code = e.kind === 'symlink' ? 'file.symlink' : want === 'dir' ? 'file.not-a-dir' : 'file.not-a-file';
-			findings.push(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
+			strays.add(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
 			continue;
 		}
 		out.push(e.name);
 	}
+	strays.done();
 	return out;
 }
 
@@ -314,7 +317,7 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 	const subject = `store:${driver}`;
 	const findings: Finding[] = [];
 	const refs = readRepositories(source, driver);
-	findings.push(...refs.findings);
+	append(findings, refs.findings);
 	const images = new Map<string, RawImage>();
 	const layers = new Map<string, RawLayer>();
 	const mounts = new Map<string, RawMount>();
@@ -329,14 +332,16 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 		const dir = `image/${driver}/layerdb/sha256`;
 		const listed = source.list(dir);
 		if (listed.ok) {
+			const strays = entryFindings(findings, subject, dir);
 			for (const e of listed.value) {
 				if (hex64.test(e.name) && e.kind === 'dir') layers.set(`sha256:${e.name}`, readLayer(source, driver, e.name));
 				else if (e.name.endsWith('-removing')) {
-					findings.push(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
+					strays.add(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
 				} else {
-					findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+					strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
 				}
 			}
+			strays.done();
 		} else if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, dir));
 	}
 	if (parts.mounts) {

@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {bucketAt} from './bbolt.ts';
 import {bool, obj, str, stringMap} from './files.ts';
@@ -101,7 +102,7 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 export function readNetworks(source: Source): RawNetworks {
 	const findings: Finding[] = [];
 	const bolt = readBolt(source, dbPath, 'store:network', 'network/files/local-kv.db');
-	findings.push(...bolt.findings);
+	append(findings, bolt.findings);
 	if (bolt.db === undefined) return {present: !bolt.missing, networks: [], endpoints: [], findings};
 	const db = bolt.db;
 	const at = bucketAt(db, ['libnetwork']);

@@ -12,6 +12,7 @@
  * image whose WORKDIR is /app) is marked `image`; a daemon configured with another default log
  * driver looks like a user's `--log-driver`.
  */
+import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 
 /**
@@ -286,7 +287,7 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 	const marks: ConfigMark[] = [];
 	for (const field of keys) {
 		const value = config[field];
-		if (entryFields.has(field)) marks.push(...entryMarks(field, value, imageConfig, hostConfig));
+		if (entryFields.has(field)) append(marks, entryMarks(field, value, imageConfig, hostConfig));
 		else marks.push(fieldMark(field, value, c, imageConfig, config, hostConfig));
 	}
 	const host = hostConfig === null ? [] : Object.entries(hostConfig).map(([k, v]) => hostMark(k, v));

@@ -1,4 +1,5 @@
 import {gunzipSync} from 'node:zlib';
+import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';
 import {shortId} from '../model/ids.ts';
@@ -84,10 +85,10 @@ export function buildTimeline(model: Model, source: Source, opts: TimelineOption
 		addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
 		const logs = logFiles(source, c);
 		for (const log of logs) addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
-		if (opts.logs) for (const log of logs) out.push(...logLines(source, c, log, max));
+		if (opts.logs) for (const log of logs) append(out, logLines(source, c, log, max));
 		if (opts.files) {
 			const rw = c.chain.find(e => e.role === 'rw');
-			if (rw?.path != null) out.push(...fileTimes(source, c, rw.path, max));
+			if (rw?.path != null) append(out, fileTimes(source, c, rw.path, max));
 		}
 	}
 	out.sort((a, b) => a.timestamp - b.timestamp || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
