@@ -4,8 +4,9 @@ import {type Finding, finding} from '../finding.ts';
 import {type Bolt, type BoltBucketRef, type BoltEntry, bucketAt} from './bbolt.ts';
 import type {RawContainer} from './containers.ts';
 import {type DriverInfo, drivers, isDriverName} from './drivers.ts';
-import {caps, digest as digestRe, hex64, obj, sourceErrorFinding, str, strArray} from './files.ts';
+import {caps, digest as digestRe, hex64, obj, parsedFindings, sourceErrorFinding, str, strArray} from './files.ts';
 import {type RawBlob, type RawImage, type RawImageStore, type RawLayer, type RawMount, type RawRef, type StoreParts, chainIds, configFields} from './image-store.ts';
+import {parseJson} from './json.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
@@ -217,13 +218,11 @@ function blobReader(source: Source): BlobReader {
 			} else {
 				spent += r.value.length;
 				const actual = 'sha256:' + createHash('sha256').update(r.value).digest('hex');
-				let json: Record<string, unknown> | undefined;
-				try {
-					json = obj(JSON.parse(r.value.toString('utf8')));
-				} catch {
-					json = undefined;
-				}
-				out = json === undefined ? {present: true, actual, problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path)} : {present: true, actual, json};
+				// containerd and dockerd json.Unmarshal blobs: bytes after the value make it invalid.
+				const parsed = parseJson(r.value.toString('utf8'));
+				const json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
+				const note = parsed.ok ? parsedFindings(parsed.value, subject, `its ${what} ${digest}`, path)[0] : undefined;
+				out = json === undefined ? {present: true, actual, problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path)} : {present: true, actual, json, ...(note !== undefined ? {problem: note} : {})};
 			}
 		}
 		cache.set(digest, out);

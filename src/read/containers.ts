@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bool, digest, entryFindings, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawState = {
@@ -68,14 +68,24 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 	return {ids, findings};
 }
 
-function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json'): RawState | undefined {
+/** A whole-number field of config.v2.json (Go int): its value, or a finding with its exact text. */
+function intOf(v: unknown, numbers: ReadonlyMap<string, string> | undefined, at: string[], subject: string, path: string, findings: Finding[], file: string): number | undefined {
+	const r = intField(v, numbers, at);
+	if (r.invalid !== undefined) {
+		const why = /^-?[0-9]+$/.test(r.invalid) ? 'beyond ±2^53, which layerlens cannot hold exactly' : 'not a whole number (Docker stores an int)';
+		findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${at.join('.')} is ${r.invalid}, ${why}; not used`, path));
+	}
+	return r.value;
+}
+
+function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json', numbers?: ReadonlyMap<string, string>): RawState | undefined {
 	const s = obj(v);
 	if (s === undefined) {
 		findings.push(finding('error', 'container.field-invalid', subject, `${file} has no State object`, path));
 		return undefined;
 	}
-	const pid = num(s['Pid']);
-	const exitCode = num(s['ExitCode']);
+	const pid = intOf(s['Pid'], numbers, ['State', 'Pid'], subject, path, findings, file);
+	const exitCode = intOf(s['ExitCode'], numbers, ['State', 'ExitCode'], subject, path, findings, file);
 	const error = str(s['Error']);
 	const startedAt = str(s['StartedAt']);
 	const finishedAt = str(s['FinishedAt']);
@@ -105,10 +115,11 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const file = opts.legacy === true ? 'config.json' : 'config.v2.json';
 	const path = `${dir}/${file}`;
 	const findings: Finding[] = [];
-	const r = readJson(source, path, subject, 'container config');
+	// dockerd reads both files with json.Decoder (container/container.go FromDisk, readHostConfig): the first value.
+	const r = readJson(source, path, subject, 'container config', {firstValue: true});
 	let hostConfig: Record<string, unknown> | undefined;
 	if (opts.hostConfig !== false) {
-		const h = readJson(source, `${dir}/hostconfig.json`, subject, 'container host config', {optional: true});
+		const h = readJson(source, `${dir}/hostconfig.json`, subject, 'container host config', {optional: true, firstValue: true});
 		append(findings, h.findings.map(f => ({...f, severity: 'warning' as const})));
 		if (h.value !== undefined) {
 			hostConfig = obj(h.value.json);
@@ -125,6 +136,7 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		}
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}
+	append(findings, r.findings);
 	const json = obj(r.value.json);
 	if (json === undefined) {
 		findings.push(finding('error', 'json.shape', subject, `${file} is not a JSON object`, path));
@@ -149,12 +161,12 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const entry = field('Path', str);
 	const args = field('Args', strArray);
 	const mountPoints = field('MountPoints', obj);
-	const restartCount = field('RestartCount', num);
+	const restartCount = intOf(json['RestartCount'], r.value.numbers, ['RestartCount'], subject, path, findings, file);
 	const networkSettings = field('NetworkSettings', obj);
 	const networks = obj(networkSettings?.['Networks']);
 	const manifest = str(obj(json['ImageManifest'])?.['digest']);
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
-	const state = readState(json['State'], subject, path, findings, file);
+	const state = readState(json['State'], subject, path, findings, file, r.value.numbers);
 	return {
 		id,
 		path,

@@ -1,4 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
+import {type ParsedJson, parseJson, pathKey} from './json.ts';
 import type {Source, SourceError} from './source.ts';
 
 /** Caps on what is read into memory from the evidence. */
@@ -37,15 +38,22 @@ export function readText(source: Source, rel: string, subject: string, what: str
 	return {value: r.value.toString('utf8').trim(), findings: []};
 }
 
-/** Reads and parses a JSON file; the raw bytes are kept for hashing. */
+/**
+ * Reads and parses a JSON file; the raw bytes are kept for hashing, and the exact text of numbers
+ * JavaScript cannot hold as written by path (parseJson). Values nested deeper than maxJsonDepth are
+ * not loaded (`json.too-deep`); numbers loaded as their decimal text are a `json.big-number`.
+ * `firstValue`: read as Go's json.Decoder reads (the first value; bytes after it are a
+ * `json.trailing-data` warning), for the files dockerd reads that way; otherwise, as json.Unmarshal
+ * does, bytes after the value make the file invalid.
+ */
 export function readJson(
 	source: Source,
 	rel: string,
 	subject: string,
 	what: string,
 	/** optional: a missing file is no finding; severity and consequence (what it means, added to the message) for the findings; cap: bytes read at most. */
-	opts: {optional?: boolean; severity?: 'error' | 'warning'; consequence?: string; cap?: number} = {},
-): Read<{json: unknown; bytes: Buffer}> {
+	opts: {optional?: boolean; severity?: 'error' | 'warning'; consequence?: string; cap?: number; firstValue?: boolean} = {},
+): Read<{json: unknown; bytes: Buffer; numbers: ReadonlyMap<string, string>}> {
 	const severity = opts.severity ?? 'error';
 	const then = opts.consequence === undefined ? '' : `: ${opts.consequence}`;
 	const r = source.readFile(rel, opts.cap ?? caps.json);
@@ -56,12 +64,52 @@ export function readJson(
 	if (r.value.length === 0) {
 		return {value: undefined, findings: [finding(severity, 'json.empty', subject, `${what} is empty${then}`, rel)]};
 	}
-	try {
-		return {value: {json: JSON.parse(r.value.toString('utf8')), bytes: r.value}, findings: []};
-	} catch (error) {
-		const why = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${why})${then}`, rel)]};
+	const parsed = parseJson(r.value.toString('utf8'));
+	if (!parsed.ok) {
+		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${parsed.error})${then}`, rel)]};
 	}
+	const p = parsed.value;
+	if (p.trailing > 0 && opts.firstValue !== true) {
+		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${p.trailing} bytes follow the JSON value; Docker's json.Unmarshal refuses the file)${then}`, rel)]};
+	}
+	return {value: {json: p.value, bytes: r.value, numbers: p.numberText}, findings: parsedFindings(p, subject, what, rel)};
+}
+
+/** The findings of a parse that loaded: values too deep, numbers kept as text, bytes after the value. */
+export function parsedFindings(p: ParsedJson, subject: string, what: string, rel?: string): Finding[] {
+	const out: Finding[] = [];
+	if (p.tooDeep !== undefined) {
+		const n = p.tooDeep.count;
+		out.push(finding('warning', 'json.too-deep', subject, `${what}: ${n} ${n === 1 ? 'value' : 'values'} nested deeper than ${p.tooDeep.limit} levels not loaded (shown as null), the first at ${p.tooDeep.first}`, rel));
+	}
+	if (p.inexact.length > 0) {
+		const shown = p.inexact.slice(0, 5).map(x => `${x.path} = ${x.text}`).join(', ');
+		const more = p.inexact.length > 5 ? ` and ${p.inexact.length - 5} more` : '';
+		out.push(finding('warning', 'json.big-number', subject, `${what}: ${p.inexact.length === 1 ? 'a number' : `${p.inexact.length} numbers`} JavaScript cannot hold exactly kept as decimal text (a string in JSON output): ${shown}${more}`, rel));
+	}
+	if (p.trailing > 0) {
+		out.push(finding('warning', 'json.trailing-data', subject, `${what}: ${p.trailing} bytes follow the JSON value; read as dockerd reads it (the first value; the rest is ignored)`, rel));
+	}
+	return out;
+}
+
+/**
+ * A whole number field as Docker's Go type holds it (int, int64, uint32…): a safe integer in
+ * [min, max] written without a fraction or exponent. Anything else (a fraction, 1e400, a string, a
+ * number beyond 2^53) is `invalid` with the field's exact text, for a `*.field-invalid` finding.
+ */
+export function intField(
+	v: unknown,
+	numbers: ReadonlyMap<string, string> | undefined,
+	path: ReadonlyArray<string | number>,
+	range: {min: number; max: number} = {min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER},
+): {value?: number; invalid?: string} {
+	if (v === undefined || v === null) return {};
+	const text = numbers?.get(pathKey(path));
+	const shown = text ?? (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' ? String(v) : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : String(v));
+	if (typeof v !== 'number' || !Number.isSafeInteger(v) || (text !== undefined && /[.eE]/.test(text))) return {invalid: shown};
+	if (v < range.min || v > range.max) return {invalid: shown};
+	return {value: v};
 }
 
 /**

@@ -41,9 +41,9 @@ export function readV1Repositories(source: Source, driver: string): Read<RawRef[
 	const subject = `store:${driver}`;
 	const r = readJson(source, path, subject, path, {optional: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
+	const findings: Finding[] = [...r.findings];
 	const repos = obj(obj(r.value.json)?.['Repositories']);
-	if (repos === undefined) return {value: [], findings: [finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
-	const findings: Finding[] = [];
+	if (repos === undefined) return {value: [], findings: [...findings, finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {
 		const map = obj(entries);

@@ -110,12 +110,14 @@ export type RawImageStore = {
 export function readRepositories(source: Source, driver: string): Read<RawRef[]> {
 	const path = `image/${driver}/repositories.json`;
 	const subject = `store:${driver}`;
-	const r = readJson(source, path, subject, 'repositories.json', {optional: true});
+	// reference/store.go reload reads it with json.Decoder: the first value.
+	const r = readJson(source, path, subject, 'repositories.json', {optional: true, firstValue: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
-	const findings: Finding[] = [];
+	const findings: Finding[] = [...r.findings];
 	const repos = obj(obj(r.value.json)?.['Repositories']);
 	if (repos === undefined) {
-		return {value: [], findings: [finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path)]};
+		findings.push(finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path));
+		return {value: [], findings};
 	}
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {

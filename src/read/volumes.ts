@@ -2,6 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, bucketAt, openBolt} from './bbolt.ts';
 import {entryFindings, obj, readJson, sourceErrorFinding, str, stringMap} from './files.ts';
+import {parseJson} from './json.ts';
 import {type Source, byString} from './source.ts';
 
 /**
@@ -118,11 +119,8 @@ export function readVolumes(source: Source): RawVolumes {
 					continue;
 				}
 				let json: Record<string, unknown> | undefined;
-				try {
-					json = obj(JSON.parse(e.value.toString('utf8')));
-				} catch {
-					json = undefined;
-				}
+				const parsed = parseJson(e.value.toString('utf8'));
+				json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
 				if (json === undefined) {
 					f.push(finding('error', 'json.invalid', subject, 'volumes/metadata.db: the value is not a JSON object', dbPath));
 					byName.set(name, {inDb: true, findings: f});

@@ -48,16 +48,30 @@ function isEmpty(v: unknown): boolean {
 	return o !== null && Object.keys(o).length === 0;
 }
 
-/** A list-like value (Env, Labels, ports) as one line per item under a label. */
+/** Items of one list shown in the details (10⁶ Env entries would take seconds to draw); the rest are counted. */
+const maxItems = 200;
+
+function moreLine(n: number): Line {
+	return kv('', `… ${n} more (layerlens inspect lists all)`, 'dim');
+}
+
+/** A list-like value (Env, Labels, ports) as one line per item under a label, the first maxItems of them. */
 function listLines(label: string, v: unknown): Line[] {
 	if (isEmpty(v)) return [kv(label, '-', 'dim')];
 	let items: string[];
-	if (Array.isArray(v)) items = v.map(show);
-	else {
+	let total: number;
+	if (Array.isArray(v)) {
+		total = v.length;
+		items = v.slice(0, maxItems).map(show);
+	} else {
 		const o = obj(v);
-		items = o === null ? [show(v)] : Object.entries(o).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
+		const entries = o === null ? [] : Object.entries(o);
+		total = o === null ? 1 : entries.length;
+		items = o === null ? [show(v)] : entries.slice(0, maxItems).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
 	}
-	return items.map((item, i) => kv(i === 0 ? label : '', item));
+	const out = items.map((item, i) => kv(i === 0 ? label : '', item));
+	if (total > items.length) out.push(moreLine(total - items.length));
+	return out;
 }
 
 function findingLines(findings: readonly Finding[] | undefined): Line[] {
@@ -111,7 +125,8 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 	for (const [field, label] of shown) {
 		const marks = p.config.filter(m => m.field === field);
 		if (marks.length === 0) out.push(kv(label, '-', 'dim'));
-		marks.forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
+		marks.slice(0, maxItems).forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
+		if (marks.length > maxItems) out.push(moreLine(marks.length - maxItems));
 	}
 	const others = p.config.filter(m => !shown.some(([f]) => f === m.field) && m.field !== 'Image' && (m.origin === 'user' || m.origin === 'daemon'));
 	for (const m of others) out.push(line(m.field.charAt(0).toLowerCase() + m.field.slice(1), m));
