@@ -3,6 +3,7 @@ import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
 import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {isPathId} from '../read/files.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
@@ -21,14 +22,15 @@ export function statusOf(s: RawState, startedAt: string | null): Status {
 	return startedAt === null ? 'created' : 'exited';
 }
 
+/** A layer's directory; never from an id that is not one safe path component (the readers already said why). */
 function layerPath(driver: string, cacheId: string | undefined | null): string | null {
-	if (cacheId === undefined || cacheId === null || !isDriverName(driver)) return null;
+	if (cacheId === undefined || cacheId === null || !isPathId(cacheId) || !isDriverName(driver)) return null;
 	return drivers[driver].layerPath(cacheId);
 }
 
 /** A container's RW or init layer directory (legacy overlay keeps them in upper/, not root/). */
 function rwLayerPath(driver: string, cacheId: string): string | null {
-	if (!isDriverName(driver)) return null;
+	if (!isPathId(cacheId) || !isDriverName(driver)) return null;
 	const info: {rwPath?: (id: string) => string; layerPath: (id: string) => string} = drivers[driver];
 	return info.rwPath !== undefined ? info.rwPath(cacheId) : info.layerPath(cacheId);
 }

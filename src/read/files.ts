@@ -179,4 +179,16 @@ export function strArray(v: unknown): string[] | undefined {
 }
 
 export const hex64 = /^[0-9a-f]{64}$/;
+
+/**
+ * An id that names a directory (a layer's cache id): one safe path component, never `.`, `..`, empty,
+ * or with `/` or NUL. dockerd itself only refuses an empty cache-id (layer/filestore.go
+ * GetCacheID), then joins it to the driver's home, so `..` would name the directory above it.
+ */
+export function isPathId(v: string): boolean {
+	return /^[0-9a-zA-Z_.-]{1,128}$/.test(v) && v !== '.' && v !== '..';
+}
+
+/** layerdb/mounts/<id>/{mount-id,init-id}: what dockerd accepts (layer/filestore.go stringIDRegexp; GetMountID, GetInitID). */
+export const mountIdRe = /^[a-f0-9]{64}(-init)?$/;
 export const digest = /^sha256:[0-9a-f]{64}$/;

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, digest, entryFindings, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawHistory = {
@@ -233,15 +233,15 @@ export function readLayer(source: Source, driver: string, hex: string): RawLayer
 	const size = readText(source, `${path}/size`, subject, 'layer size', {optional: true});
 	const parent = readText(source, `${path}/parent`, subject, 'layer parent', {optional: true});
 	const findings = [...diff.findings, ...cacheId.findings, ...size.findings, ...parent.findings];
-	const valid = (v: string | undefined, re: RegExp, file: string, what: string): string | undefined => {
+	const valid = (v: string | undefined, ok: (v: string) => boolean, file: string, what: string): string | undefined => {
 		if (v === undefined) return undefined;
-		if (re.test(v)) return v;
-		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what}`, `${path}/${file}`));
+		if (ok(v)) return v;
+		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
 		return undefined;
 	};
-	const diffId = valid(diff.value, digest, 'diff', 'a sha256 digest');
-	const cache = valid(cacheId.value, /^[0-9a-zA-Z_.-]{1,128}$/, 'cache-id', 'a directory id');
-	const parentId = valid(parent.value, digest, 'parent', 'a chain id');
+	const diffId = valid(diff.value, v => digest.test(v), 'diff', 'a sha256 digest');
+	const cache = valid(cacheId.value, isPathId, 'cache-id', 'a directory id (one path component, not . or ..)');
+	const parentId = valid(parent.value, v => digest.test(v), 'parent', 'a chain id');
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
 		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
@@ -266,15 +266,15 @@ export function readMount(source: Source, driver: string, containerId: string): 
 	const initId = readText(source, `${path}/init-id`, subject, 'init-id', {optional: true});
 	const parent = readText(source, `${path}/parent`, subject, 'mount parent', {optional: true});
 	const findings = [...mountId.findings, ...initId.findings, ...parent.findings];
-	const idRe = /^[0-9a-zA-Z_.-]{1,128}$/;
 	const check = (v: string | undefined, re: RegExp, file: string): string | undefined => {
 		if (v === undefined) return undefined;
 		if (re.test(v)) return v;
-		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold a valid id`, `${path}/${file}`));
+		const what = re === digest ? 'a chain id' : 'a valid id (64 hex digits, then -init for an init layer: dockerd refuses anything else)';
+		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
 		return undefined;
 	};
-	const m = check(mountId.value, idRe, 'mount-id');
-	const i = check(initId.value, idRe, 'init-id');
+	const m = check(mountId.value, mountIdRe, 'mount-id');
+	const i = check(initId.value, mountIdRe, 'init-id');
 	const p = check(parent.value, digest, 'parent');
 	return {
 		containerId,
