@@ -167,7 +167,7 @@ export const storeLayerdb: Check = {
 	title: 'layerdb holds only committed layers',
 	objects: 'store',
 	codes: ['leftover.tmp'],
-	claims: ['layer.removing', 'entry.unexpected'],
+	claims: ['layer.removing', 'entry.unexpected', 'entry.list-capped'],
 	deep: false,
 	run: ctx =>
 		graphStores(ctx).map((store): CheckResult => {
