@@ -9,6 +9,7 @@ import {run} from '../src/cli.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import type {Model} from '../src/model/types.ts';
 import {parseJson} from '../src/read/json.ts';
+import {buildGraph} from '../src/teach/graph.ts';
 import {detailLines, explainLines} from '../src/ui/detail.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';
 import {sampleRoot} from './helpers/check-roots.ts';
@@ -372,6 +373,17 @@ test('ids used as paths: a cache-id, mount-id or init-id of "..", ".", "", "a/b"
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
 	}
+});
+
+test('graph: a layer chain 200 000 parents long is walked in a loop, in the order the recursive walk gave', () => {
+	const m = loadModel(openSource(sampleRoot())).model;
+	const image = m.images.find(i => i.chainIds.length > 0)!;
+	const layers = Array.from({length: 200_000}, (_, i) => ({...m.layers[0]!, driver: image.driver, chainId: `sha256:${hex(`l${i}`)}`, parent: i === 0 ? null : `sha256:${hex(`l${i - 1}`)}`}));
+	const g = buildGraph({...m, layers}, [], [{...image, chainIds: [layers.at(-1)!.chainId]}]);
+	assert.is(g.nodes.filter(n => n.kind === 'layer').length, 200_000);
+	const parents = g.edges.filter(e => e.label === 'parent');
+	assert.is(parents.length, 199_999);
+	assert.ok(parents[0]!.to.endsWith(hex('l0').slice(0, 12)), 'the deepest link first');
 });
 
 test('parseJson: the depth limit, numbers, trailing data, strings that look like structure', () => {
