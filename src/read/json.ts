@@ -14,6 +14,9 @@
 /** Objects and arrays nested deeper than this are not loaded. Docker's own files nest less than 10 deep. */
 export const maxJsonDepth = 100;
 
+/** Number texts kept by path at most (a 16 MiB file of fractions would hold millions); the inexact ones are always handled. */
+const maxNumberTexts = 10_000;
+
 export type JsonNumberText = {readonly path: string; readonly text: string};
 
 export type ParsedJson = {
@@ -24,7 +27,7 @@ export type ParsedJson = {
 	readonly tooDeep?: {readonly count: number; readonly first: string; readonly limit: number};
 	/** Numbers loaded as their decimal text because JavaScript cannot hold them as written. */
 	readonly inexact: readonly JsonNumberText[];
-	/** The exact text of every number token with a fraction, an exponent or 16 or more digits, by pathKey(segments). */
+	/** The exact text of number tokens with a fraction, an exponent or 16 or more digits, by pathKey(segments); the first maxNumberTexts, and every inexact one. */
 	readonly numberText: ReadonlyMap<string, string>;
 };
 
@@ -157,9 +160,10 @@ export function parseJson(text: string, opts: {maxDepth?: number} = {}): {ok: tr
 			if (m === null) break;
 			const t = m[0];
 			if (/[.eE]/.test(t) || t.replace('-', '').length >= 16) {
-				const at = segments();
-				numberText.set(pathKey(at), t);
-				if (!exactInJs(t)) {
+				const exact = exactInJs(t);
+				const at = exact && numberText.size >= maxNumberTexts ? undefined : segments();
+				if (at !== undefined) numberText.set(pathKey(at), t);
+				if (!exact && at !== undefined) {
 					edits.push([i, i + t.length, JSON.stringify(t)]);
 					inexact.push({path: pathText(at), text: t});
 				}
