@@ -309,7 +309,11 @@ test('numbers exactly: an exit code beyond 2^53, a Pid of 1e400 and a RestartCou
 		const c = `containers/${victim.id}`;
 		edit(path.join(dir, c, 'config.v2.json'), t => t.replace('"ExitCode":0', '"ExitCode":9007199254740993').replace('"Pid":0', '"Pid":1e400').replace('"RestartCount":0', '"RestartCount":-0.5'));
 		edit(path.join(dir, c, 'hostconfig.json'), t => t.replace('"Memory":0', '"Memory":9007199254740993'));
+		const layer = before.layers.find(l => l.driver === 'overlay2')!;
+		fs.writeFileSync(path.join(dir, `image/overlay2/layerdb/sha256/${layer.chainId.slice(7)}/size`), '9007199254740993');
 		const m = loadModel(openSource(dir)).model;
+		assert.ok(m.findings.some(f => f.subject === `layer:${layer.chainId}` && f.code === 'layer.field-invalid' && f.message.includes('"9007199254740993"')), 'a layer size beyond 2^53 is said, not rounded');
+		assert.is(m.layers.find(l => l.chainId === layer.chainId)!.size, null);
 		const invalid = m.findings.filter(f => f.subject === `container:${victim.id}` && f.code === 'container.field-invalid').map(f => f.message);
 		for (const raw of ['State.ExitCode is 9007199254740993', 'State.Pid is 1e400', 'RestartCount is -0.5']) assert.ok(invalid.some(x => x.includes(raw)), `${raw}: ${invalid.join(' | ')}`);
 		assert.is(m.containers.find(x => x.id === victim.id)!.exitCode, null, 'not a rounded number');

@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, entryFindings, hex64, num, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
+import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
 import type {Source} from './source.ts';
 
@@ -72,8 +72,8 @@ function readEntry(source: Source, id: string): GraphEntry {
 	append(layerFindings, size.findings);
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
-		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
-		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, 'layersize is not a number', `${dir}/layersize`));
+		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
+		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `layersize is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${dir}/layersize`));
 	}
 	const r = readJson(source, path, subject, 'v1 image json');
 	append(findings, r.findings);
@@ -97,8 +97,9 @@ function readEntry(source: Source, id: string): GraphEntry {
 	const os = str(json['os']);
 	const dockerVersion = str(json['docker_version']);
 	if (sizeValue === undefined) {
-		const s = num(json['Size']);
-		if (s !== undefined && s >= 0 && Number.isInteger(s)) sizeValue = s;
+		const s = intField(json['Size'], r.value!.numbers, ['Size'], {min: 0, max: Number.MAX_SAFE_INTEGER});
+		if (s.value !== undefined) sizeValue = s.value;
+		else if (s.invalid !== undefined) layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `json: Size is ${s.invalid}, not a number of bytes up to 2^53`, path));
 	}
 	return {
 		id,

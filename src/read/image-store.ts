@@ -244,8 +244,8 @@ export function readLayer(source: Source, driver: string, hex: string): RawLayer
 	const parentId = valid(parent.value, v => digest.test(v), 'parent', 'a chain id');
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
-		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
-		else findings.push(finding('warning', 'layer.field-invalid', subject, 'size is not a number', `${path}/size`));
+		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
+		else findings.push(finding('warning', 'layer.field-invalid', subject, `size is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${path}/size`));
 	}
 	return {
 		chainId,
