@@ -14,6 +14,7 @@ import {detailLines, explainLines} from '../src/ui/detail.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';
 import {sampleRoot} from './helpers/check-roots.ts';
 import {FakeRoot, chain, copyTree, hex} from './helpers/fake-root.ts';
+import {rng} from './helpers/rng.ts';
 import {cli, repo} from './helpers/run-cli.ts';
 
 // Hostile and damaged input: each damage is a finding on its object, and the rest is still shown.
@@ -412,6 +413,28 @@ test('parseJson: the depth limit, numbers, trailing data, strings that look like
 	assert.equal(at('{"__proto__":{"b":1}}').value, JSON.parse('{"__proto__":{"b":1}}'));
 	const big = at('['.repeat(2_000_000) + ']'.repeat(2_000_000), 100);
 	assert.is(big.tooDeep?.count, 1);
+	// Seeded random JSON within the limits: the same value as JSON.parse, nothing trailing.
+	const pick = rng(20261204);
+	const chars = ['a', '"', '\\', '{', '}', '[', ']', ',', ':', '\u0000', '\u001b', 'é', '\u{1f600}', '\ud800', ' ', '\n'];
+	const value = (d: number): unknown => {
+		const k = Math.floor(pick() * (d > 6 ? 4 : 7));
+		if (k === 0) return Math.floor(pick() * 2 ** 40) * (pick() < 0.5 ? -1 : 1);
+		if (k === 1) return (pick() - 0.5) * 10 ** Math.floor(pick() * 30 - 15);
+		if (k === 2) return Array.from({length: Math.floor(pick() * 8)}, () => chars[Math.floor(pick() * chars.length)]).join('');
+		if (k === 3) return [true, false, null][Math.floor(pick() * 3)];
+		if (k === 4) return Array.from({length: Math.floor(pick() * 4)}, () => value(d + 1));
+		return Object.fromEntries(Array.from({length: Math.floor(pick() * 4)}, () => [String(value(7)), value(d + 1)]));
+	};
+	for (let i = 0; i < 2000; i++) {
+		const text = JSON.stringify(value(0), null, pick() < 0.3 ? 1 : undefined);
+		const r = parseJson(text);
+		assert.ok(r.ok, text);
+		if (r.ok) {
+			assert.equal(r.value.value, JSON.parse(text), text);
+			assert.is(r.value.trailing, 0, text);
+			assert.is(r.value.tooDeep, undefined, text);
+		}
+	}
 });
 
 test.run();

@@ -197,6 +197,9 @@ export function parseJson(text: string, opts: {maxDepth?: number} = {}): {ok: tr
 	}
 	try {
 		const value: unknown = JSON.parse(body);
+		// The scan stops only on what JSON.parse refuses; were it ever to stop on valid JSON, nothing it
+		// bounds (depth) would hold, so the text is refused rather than loaded unbounded.
+		if (end < 0) return {ok: false, error: 'the text could not be scanned'};
 		return {ok: true, value: {value, trailing, ...(tooDeep !== undefined ? {tooDeep} : {}), inexact, numberText}};
 	} catch (error) {
 		return {ok: false, error: error instanceof RangeError ? 'nested too deeply' : (error as Error).message};
