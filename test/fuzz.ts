@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import {run} from '../src/cli.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import type {Container, Model} from '../src/model/types.ts';
+import {real} from './helpers/check-roots.ts';
 import {copyTree} from './helpers/fake-root.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {cli} from './helpers/run-cli.ts';
@@ -163,6 +164,108 @@ for (const name of ['aufs', 'overlay2'] as const) {
 			fs.rmSync(copy, {recursive: true, force: true});
 		} finally {
 			fs.rmSync(outside, {recursive: true, force: true});
+		}
+	});
+}
+
+/** Hostile shapes (size, nesting, keys, numbers, trailing data, ids): each names the finding it must give, on the damaged path. */
+type Shape = Damage & {expect?: {code: string; path: string}};
+
+const jsonFile = /^(containers\/[0-9a-f]{64}\/(config\.v2|hostconfig)\.json|image\/[^/]+\/imagedb\/content\/sha256\/[0-9a-f]{64}|image\/[^/]+\/repositories\.json)$/;
+const idFile = /^image\/[^/]+\/layerdb\/(sha256\/[0-9a-f]{64}\/cache-id|mounts\/[0-9a-f]{64}\/(mount-id|init-id))$/;
+const strayDirs = /^(containers|image\/[^/]+\/layerdb\/(sha256|mounts)|image\/[^/]+\/imagedb\/content\/sha256|volumes)$/;
+/** dockerd reads these with json.Decoder (the first value); the rest with json.Unmarshal. */
+const firstValue = /(config\.v2|hostconfig|repositories)\.json$/;
+
+function shape(root: string, pick: () => number): Shape {
+	const all = targets(root);
+	const choose = (re: RegExp) => {
+		const some = all.filter(p => re.test(p) && fs.lstatSync(path.join(root, p)).isFile());
+		return some.length === 0 ? undefined : some[Math.floor(pick() * some.length)]!;
+	};
+	const kinds = ['deep', 'big-number', 'proto-keys', 'trailing', 'bad-id', 'strays'] as const;
+	const kind = kinds[Math.floor(pick() * kinds.length)]!;
+	if (kind === 'strays') {
+		const dirs = [...all, ...(fs.existsSync(path.join(root, 'volumes')) ? ['volumes'] : [])].filter(p => strayDirs.test(p));
+		const d = dirs[Math.floor(pick() * dirs.length)]!;
+		const paths = Array.from({length: 150 + Math.floor(pick() * 100)}, (_, i) => `${d}/stray-${i}`);
+		for (const p of paths) fs.writeFileSync(path.join(root, p), '');
+		return {kind, paths, expect: {code: 'entry.list-capped', path: d}};
+	}
+	if (kind === 'bad-id') {
+		const p = choose(idFile);
+		if (p === undefined) return shape(root, pick);
+		const bad = ['..', '.', '', 'a/b', 'x\u0000y', ' ..\n'][Math.floor(pick() * 6)]!;
+		fs.writeFileSync(path.join(root, p), bad);
+		return {kind, paths: [p], expect: {code: p.endsWith('cache-id') ? 'layer.field-invalid' : 'mount.field-invalid', path: p}};
+	}
+	const p = choose(jsonFile);
+	if (p === undefined) return shape(root, pick);
+	const abs = path.join(root, p);
+	const text = fs.readFileSync(abs, 'utf8');
+	const at = text.indexOf('{');
+	if (at < 0) return shape(root, pick);
+	const insert = (what: string) => fs.writeFileSync(abs, `${text.slice(0, at + 1)}${what}${text.slice(at + 1)}`);
+	switch (kind) {
+		case 'deep': {
+			const n = 101 + Math.floor(pick() * 6000);
+			insert(`"Deep":${'['.repeat(n)}${']'.repeat(n)},`);
+			return {kind, paths: [p], expect: {code: 'json.too-deep', path: p}};
+		}
+		case 'big-number':
+			insert(`"Big":${pick() < 0.5 ? '9007199254740993' : '1e400'},`);
+			return {kind, paths: [p], expect: {code: 'json.big-number', path: p}};
+		case 'proto-keys':
+			insert('"__proto__":{"polluted":1},"constructor":"c","prototype":[],');
+			return {kind, paths: [p]};
+		default:
+			fs.appendFileSync(abs, '\n{"x":1}zz');
+			return {kind, paths: [p], expect: {code: firstValue.test(p) ? 'json.trailing-data' : 'json.invalid', path: p}};
+	}
+}
+
+for (const name of ['sample', 'aufs', 'overlay2'] as const) {
+	test(`fuzz shapes ${name}: ${rounds} copies with strays, deep JSON, prototype keys, big numbers, trailing data, bad ids: no crash, the finding present, untouched containers unchanged`, async () => {
+		const original = real(name);
+		if (original === null) return console.log('  (skipped: no real fixtures here)');
+		const before = loadModel(openSource(original)).model;
+		const copy = copyTree(original);
+		try {
+			for (let round = 0; round < rounds; round++) {
+				const seed = seed0 + 5000 + round;
+				const pick = rng(seed);
+				const done: Shape[] = [];
+				try {
+					for (let k = 0; k < 1 + Math.floor(pick() * 2); k++) done.push(shape(copy, pick));
+					const where = `seed ${seed} (${name}): ${done.map(d => `${d.kind} ${d.paths.length > 3 ? `${d.paths.length} paths in ${path.dirname(d.paths[0]!)}` : d.paths.map(p => JSON.stringify(p)).join(' & ')}`).join('; ')}`;
+					for (const argv of [['model'], ['tree'], ['ls'], ['check'], ['inspect', before.containers[0]!.id], ['inspect', before.containers[0]!.id, '--provenance']]) {
+						const s = silentIo();
+						const code = await run([...argv, '--root', copy], s.io);
+						assert.ok(code === 0 || code === 1 || code === 2, `${where}: ${argv.join(' ')} exited ${code}: ${s.err()}`);
+						if (code === 1) assert.is(argv[0], 'check', `${where}: only check exits 1`);
+						assert.not.match(s.err(), /internal error|Maximum call stack|\n\s+at /, where);
+					}
+					const after = loadModel(openSource(copy)).model;
+					for (const d of done) {
+						if (d.expect === undefined) continue;
+						const {code, path: p} = d.expect;
+						assert.ok(after.findings.some(f => f.code === code && f.path === p), `${where}: no ${code} on ${p}`);
+					}
+					const paths = done.flatMap(d => d.paths);
+					for (const c of before.containers) {
+						if (touches(paths, ownFiles(before, c))) continue;
+						const now = after.containers.find(x => x.id === c.id);
+						assert.ok(now !== undefined, `${where}: untouched container ${c.name} is gone`);
+						assert.equal(summary(now), summary(c), `${where}: untouched container ${c.name} changed`);
+					}
+					for (const c of after.containers) for (const e of c.chain) if (e.path !== null) assert.ok(e.path.split('/').every(x => x !== '' && x !== '.' && x !== '..'), `${where}: path ${JSON.stringify(e.path)}`);
+					assert.is(({} as Record<string, unknown>)['polluted'], undefined, `${where}: a prototype was touched`);
+				} finally {
+					restore(original, copy, done.flatMap(d => d.paths));
+				}
+			}
+		} finally {
+			fs.rmSync(copy, {recursive: true, force: true});
 		}
 	});
 }

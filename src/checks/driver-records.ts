@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/driver-records.ts';
 import type {ChainWalk} from './context.ts';
@@ -64,10 +65,10 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	// link: the layer's short name, and l/<short> → ../<id>/diff. Only layers something is built
 	// on need it (their children's lower names it); for a container's RW layer (overlay2 makes both
 	// for it too, nothing mounts through them) what is wrong with them is a warning.
-	if (kids === 0 && what !== 'layer') findings.push(...rwLinkFindings(ctx, driver, id, subject, what));
+	if (kids === 0 && what !== 'layer') append(findings, rwLinkFindings(ctx, driver, id, subject, what));
 	if (kids > 0 || what === 'layer') {
 		const link = ctx.index.overlay(driver, id, 'link', subject);
-		findings.push(...link.findings);
+		append(findings, link.findings);
 		if (!link.present) {
 			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
 		} else if (link.text !== undefined) {
@@ -87,7 +88,7 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 		}
 	}
 	const lowerFile = ctx.index.overlay(driver, id, 'lower', subject);
-	findings.push(...lowerFile.findings);
+	append(findings, lowerFile.findings);
 	if (!expected.complete) return {findings, note: 'layerdb chain incomplete; lower not compared'};
 	const want = expected.cacheIds;
 	const lower = lowerFile.text === undefined ? undefined : lowerFile.text === '' ? [] : lowerFile.text.split(':');

@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
 import {listNames, linkTargetId, overlayDrivers} from '../read/driver-records.ts';
@@ -23,7 +24,7 @@ function driverEntries(ctx: CheckContext, driver: string, findings: Finding[]): 
 	if (driver === 'aufs') {
 		for (const sub of ['diff', 'layers', 'mnt']) {
 			const listed = listNames(ctx.source, `aufs/${sub}`, 'store:aufs');
-			findings.push(...listed.findings);
+			append(findings, listed.findings);
 			for (const [name, kind] of listed.entries) if (kind === (sub === 'layers' ? 'file' : 'dir')) add(name, `aufs/${sub}/${name}`);
 		}
 		return out;
@@ -44,7 +45,7 @@ function entryName(driver: string): string {
 }
 
 function usageOf(ctx: CheckContext, paths: readonly string[]): Usage {
-	return addUsage(...paths.map(p => diskUsage(ctx.source, p)));
+	return addUsage(paths.map(p => diskUsage(ctx.source, p)));
 }
 
 /** Cache ids of layerdb entries whose removal was interrupted (`<chain>-<rand>-removing`). */
@@ -113,7 +114,7 @@ export const storeDriverDirs: Check = {
 			}
 			if (overlayDrivers.has(driver)) {
 				const links = ctx.index.links(driver);
-				findings.push(...links.findings);
+				append(findings, links.findings);
 				for (const [shortName, target] of links.targets) {
 					const id = linkTargetId(target);
 					const path = `${driver}/l/${shortName}`;
@@ -166,7 +167,7 @@ export const storeLayerdb: Check = {
 	title: 'layerdb holds only committed layers',
 	objects: 'store',
 	codes: ['leftover.tmp'],
-	claims: ['layer.removing', 'entry.unexpected'],
+	claims: ['layer.removing', 'entry.unexpected', 'entry.list-capped'],
 	deep: false,
 	run: ctx =>
 		graphStores(ctx).map((store): CheckResult => {
@@ -174,7 +175,7 @@ export const storeLayerdb: Check = {
 			const findings: Finding[] = [];
 			const tmp = `image/${store.driver}/layerdb/tmp`;
 			const listed = listNames(ctx.source, tmp, subject);
-			findings.push(...listed.findings);
+			append(findings, listed.findings);
 			for (const name of listed.entries.keys()) {
 				const path = `${tmp}/${name}`;
 				findings.push(
@@ -209,7 +210,7 @@ export const rootTmp: Check = {
 		for (const dir of ['tmp', 'tmp-old']) {
 			if (top.entries.get(dir) !== 'dir') continue;
 			const listed = listNames(ctx.source, dir, 'root');
-			findings.push(...listed.findings);
+			append(findings, listed.findings);
 			if (listed.entries.size === 0) continue;
 			findings.push(
 				finding(

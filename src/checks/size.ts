@@ -61,7 +61,7 @@ export function diskUsage(source: Source, rel: string, maxEntries: number = usag
 }
 
 /** Adds usages: the total is complete only when every part is. */
-export function addUsage(...parts: Usage[]): Usage {
+export function addUsage(parts: readonly Usage[]): Usage {
 	return {
 		bytes: parts.reduce((n, p) => n + p.bytes, 0),
 		entries: parts.reduce((n, p) => n + p.entries, 0),

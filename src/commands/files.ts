@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import {type Change, aufsChanges, layerItems, naiveChanges} from '../files/changes.ts';
 import {exportTar, manifestLine} from '../files/export.ts';
@@ -41,7 +42,7 @@ function resolveTarget(model: Model, ref: string): Target {
 			for (const chainId of [...img.chainIds].reverse()) {
 				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
 				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
-				layers.push(...orThrow(layerChain(model, l)).slice(0, 1));
+				append(layers, orThrow(layerChain(model, l)).slice(0, 1));
 			}
 			return {kind: 'merged', what: 'image', driver: img.driver, layers, subject: `image:${img.id}`};
 		}
@@ -268,9 +269,9 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const out = output(ctx.io.stdout);
 	if (target.kind === 'merged') {
 		const v = view(target.driver, target.layers, target.subject);
-		findings.push(...xattrWarning(source, v));
+		append(findings, xattrWarning(source, v));
 		const lost = incomplete(loaded.model, [v]);
-		findings.push(...lost);
+		append(findings, lost);
 		const at = resolveArgument(source, v, start, false, onProblem);
 		if (!at.ok && lost.length > 0) {
 			ctx.io.stderr.write(findingLines(lost));
@@ -291,9 +292,9 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	}
 	const top = view(target.driver, target.layers.slice(0, 1), target.subject);
 	const below = target.layers.length > 1 ? view(target.driver, target.layers.slice(1), target.subject) : null;
-	findings.push(...xattrWarning(source, top));
+	append(findings, xattrWarning(source, top));
 	const lost = incomplete(loaded.model, [top, below]);
-	findings.push(...lost);
+	append(findings, lost);
 	const under = underArgument(start);
 	function* rows(): Generator<FileRow | Finding> {
 		for (const item of layerItems(source, top, below, onProblem)) {
@@ -319,7 +320,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const layers = target.layers;
 	const rw = view(target.driver, layers, target.subject);
-	findings.push(...xattrWarning(source, rw));
+	append(findings, xattrWarning(source, rw));
 	let changes: Iterable<Change>;
 	let lost: Finding[];
 	if (rw.style === 'aufs') {
@@ -330,7 +331,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 		lost = incomplete(loaded.model, [rw, parent]);
 		changes = naiveChanges(source, rw, parent, {prune: rw.style !== 'none', onProblem});
 	}
-	findings.push(...lost);
+	append(findings, lost);
 	type Row = {readonly kind: string; readonly path: string};
 	function* rows(): Generator<Row> {
 		for (const c of changes) yield {kind: c.kind, path: `/${c.rel}`};

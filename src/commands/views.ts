@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {resolveAnyRef, resolveRef} from '../model/resolve.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import {imagesJson, inspectAnyJson, lsJson, modelJson, treeJson} from '../view/json.ts';
@@ -36,12 +37,12 @@ export function selectForTree(model: Model, refs: readonly string[]): {container
 		else if (r.value.kind === 'image') {
 			const img = r.value.image;
 			const users = model.containers.filter(c => img.containers.includes(c.id));
-			if (users.length > 0) containers.push(...users);
+			if (users.length > 0) append(containers, users);
 			else images.push(img);
 		} else {
 			const l = r.value.layer;
-			containers.push(...model.containers.filter(c => l.containers.includes(c.id)));
-			images.push(...model.images.filter(i => l.images.includes(i.id) && i.containers.length === 0));
+			append(containers, model.containers.filter(c => l.containers.includes(c.id)));
+			append(images, model.images.filter(i => l.images.includes(i.id) && i.containers.length === 0));
 		}
 	}
 	return {containers: [...new Set(containers)], images: [...new Set(images)]};

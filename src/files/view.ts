@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
@@ -302,7 +303,7 @@ export function lookup(source: Source, view: FsView, rel: string): {entry: Merge
 			layers = entry.dirLayers;
 		}
 		const m = mergedDir(source, view, layers, dir);
-		problems.push(...m.problems);
+		append(problems, m.problems);
 		entry = m.entries.find(e => e.name === part);
 		if (entry === undefined) return undefined;
 		dir = join(dir, part);

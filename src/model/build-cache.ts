@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {RawBuildCache} from '../read/buildkit.ts';
 import {byString} from '../read/source.ts';
@@ -5,7 +6,7 @@ import type {BuildCache, BuildRecord} from './types.ts';
 
 /** BuildKit's cache records as the model keeps them: oldest first, every field present (null when not recorded). */
 export function linkBuildCache(raw: RawBuildCache, findings: Finding[]): BuildCache {
-	findings.push(...raw.findings);
+	append(findings, raw.findings);
 	const records: BuildRecord[] = raw.records.map(r => ({
 		id: r.id,
 		description: r.description ?? null,

@@ -1,8 +1,10 @@
+import {append} from '../append.ts';
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/containers.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
 import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
 import {distributionOf} from '../read/distribution.ts';
+import {isPathId} from '../read/files.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
@@ -21,14 +23,15 @@ export function statusOf(s: RawState, startedAt: string | null): Status {
 	return startedAt === null ? 'created' : 'exited';
 }
 
+/** A layer's directory; never from an id that is not one safe path component (the readers already said why). */
 function layerPath(driver: string, cacheId: string | undefined | null): string | null {
-	if (cacheId === undefined || cacheId === null || !isDriverName(driver)) return null;
+	if (cacheId === undefined || cacheId === null || !isPathId(cacheId) || !isDriverName(driver)) return null;
 	return drivers[driver].layerPath(cacheId);
 }
 
 /** A container's RW or init layer directory (legacy overlay keeps them in upper/, not root/). */
 function rwLayerPath(driver: string, cacheId: string): string | null {
-	if (!isDriverName(driver)) return null;
+	if (!isPathId(cacheId) || !isDriverName(driver)) return null;
 	const info: {rwPath?: (id: string) => string; layerPath: (id: string) => string} = drivers[driver];
 	return info.rwPath !== undefined ? info.rwPath(cacheId) : info.layerPath(cacheId);
 }
@@ -117,7 +120,7 @@ function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, 
 	if (raw === undefined) return undefined;
 	if (withFindings) {
 		ctx.usedRecords.add(`${driver}\0${cacheId}`);
-		ctx.findings.push(...raw.findings.map(f => ({...f, subject})));
+		append(ctx.findings, raw.findings.map(f => ({...f, subject})));
 		const deleted = raw.record?.fields['deleted'];
 		if (driver === 'devicemapper' && deleted === true) {
 			ctx.findings.push(
@@ -204,7 +207,7 @@ function rwLayerDamage(ctx: Ctx, driver: string, role: 'rw' | 'init', cacheId: s
 
 function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<string, string[]>, tags: Map<string, RawImageStoreRefs>): Image {
 	const subject = `image:${img.id}`;
-	ctx.findings.push(...img.findings);
+	append(ctx.findings, img.findings);
 	if (img.contentDigest !== undefined && img.contentDigest !== img.id) {
 		ctx.findings.push(finding('error', 'image.id-mismatch', subject, `config bytes hash to ${img.contentDigest}, not to the image id`, img.path));
 	}
@@ -346,7 +349,7 @@ function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
 
 function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): Container {
 	const subject = `container:${c.id}`;
-	ctx.findings.push(...c.findings);
+	append(ctx.findings, c.findings);
 	const store = pickStore(ctx, c);
 	const driver = c.driver ?? store?.driver ?? null;
 	const mount = store?.mounts.get(c.id);
@@ -357,7 +360,7 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 			ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
 		}
 	}
-	if (mount !== undefined) ctx.findings.push(...mount.findings);
+	if (mount !== undefined) append(ctx.findings, mount.findings);
 	const chain: ChainEntry[] = [];
 	if (driver !== null && mount !== undefined) {
 		for (const [role, cacheId] of [['rw', mount.mountId], ['init', mount.initId]] as const) {
@@ -484,10 +487,10 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 /** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
 export function link(raw: RawHost): Model {
 	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set(), damage: new Map()};
-	for (const d of raw.driverDirs.values()) ctx.findings.push(...d.findings);
+	for (const d of raw.driverDirs.values()) append(ctx.findings, d.findings);
 	const images = new Map<string, Image>();
 	for (const store of raw.stores.values()) {
-		ctx.findings.push(...store.findings);
+		append(ctx.findings, store.findings);
 		const children = new Map<string, string[]>();
 		for (const img of store.images.values()) {
 			if (img.parent === undefined) continue;
@@ -503,14 +506,14 @@ export function link(raw: RawHost): Model {
 	for (const store of raw.stores.values()) {
 		for (const m of store.mounts.values()) {
 			if (!containerIds.has(m.containerId)) {
-				ctx.findings.push(...m.findings);
+				append(ctx.findings, m.findings);
 			}
 		}
 	}
 	const layers: Layer[] = [];
 	for (const store of raw.stores.values()) {
 		for (const l of store.layers.values()) {
-			ctx.findings.push(...l.findings);
+			append(ctx.findings, l.findings);
 			const exists = dirExists(ctx, store.driver, l.cacheId);
 			if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
 				const miss = missingWhat(store.driver, l.cacheId, layerPath(store.driver, l.cacheId));
@@ -549,8 +552,8 @@ export function link(raw: RawHost): Model {
 	// Records no layer or container owns (orphans: layerlens check lists them) keep their findings under the store.
 	const driverRecords: HostDriverRecord[] = [];
 	for (const d of raw.driverDirs.values()) {
-		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) ctx.findings.push(...r.findings);
-		driverRecords.push(...(d.hostRecords ?? []));
+		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) append(ctx.findings, r.findings);
+		append(driverRecords, d.hostRecords ?? []);
 	}
 	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
 	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;

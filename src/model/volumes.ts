@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {RawContainer} from '../read/containers.ts';
 import {obj, str} from '../read/files.ts';
@@ -14,7 +15,7 @@ import type {Network, NetworkAttachment, Volume, VolumeMount} from './types.ts';
  */
 
 export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[], findings: Finding[]): Volume[] {
-	findings.push(...raw.findings);
+	append(findings, raw.findings);
 	const mounts = new Map<string, VolumeMount[]>();
 	const known = new Set(raw.volumes.map(v => v.name));
 	for (const c of containers) {
@@ -43,7 +44,7 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 		.sort(byString)
 		.map(name => ({name, driver: null, labels: null, options: null, inDb: false, path: null, dataPath: null, size: null, fileCount: null, dataModified: null, opts: null, mounts: mounts.get(name)!}));
 	const found = raw.volumes.map(v => {
-		findings.push(...v.findings);
+		append(findings, v.findings);
 		const list = (mounts.get(v.name) ?? []).sort((a, b) => byString(a.containerId, b.containerId) || byString(a.destination, b.destination));
 		return {
 			name: v.name,
@@ -64,7 +65,7 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 }
 
 export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer[], findings: Finding[]): Network[] {
-	findings.push(...raw.findings);
+	append(findings, raw.findings);
 	const byId = new Map(raw.networks.map(n => [n.id, n]));
 	const byName = new Map(raw.networks.filter(n => n.name !== undefined).map(n => [n.name!, n]));
 	const attached = new Map<string, NetworkAttachment[]>();
@@ -122,7 +123,7 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 		});
 	}
 	return raw.networks.map(n => {
-		findings.push(...n.findings);
+		append(findings, n.findings);
 		return {
 			id: n.id,
 			name: n.name ?? null,

@@ -16,6 +16,8 @@
  * and reports problems as strings. It never throws on bad input.
  */
 
+import {append} from '../append.ts';
+
 const magic = 0xed0cdaed;
 const pageHeaderSize = 16;
 const elementSize = 16;
@@ -338,7 +340,7 @@ export function bucketAt(db: Bolt, path: readonly string[]): {bucket?: BoltBucke
 	const errors: string[] = [];
 	for (const name of path) {
 		const r = subBucket(db, cur, name);
-		errors.push(...r.errors);
+		append(errors, r.errors);
 		if (r.bucket === undefined) return {errors};
 		cur = r.bucket;
 	}
@@ -356,7 +358,7 @@ function show(b: Buffer): string {
 export function dumpBolt(db: Bolt, bucket: BoltBucketRef = db.root, errors: string[] = []): BoltDump {
 	const out: BoltDump = {};
 	const read = db.entries(bucket);
-	errors.push(...read.errors);
+	append(errors, read.errors);
 	for (const e of read.entries) {
 		if (db.exhausted) break;
 		const k = show(e.key);

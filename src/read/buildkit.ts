@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, type BoltBucketRef, bucketAt} from './bbolt.ts';
 import {type Source, byString} from './source.ts';
@@ -87,7 +88,7 @@ function nanosValue(bytes: Buffer | undefined): string | undefined {
 
 function readRecord(db: Bolt, id: string, bucket: BoltBucketRef, problems: string[]): RawBuildRecord {
 	const read = db.entries(bucket);
-	problems.push(...read.errors);
+	append(problems, read.errors);
 	const f = new Map<string, Buffer>();
 	for (const e of read.entries) if (e.value !== undefined) f.set(e.key.toString('utf8'), e.value);
 	const s = (k: string) => stringValue(f.get(k));
@@ -130,7 +131,7 @@ export function readBuildCache(source: Source): RawBuildCache {
 	const dbs = databases(source);
 	for (const rel of dbs) {
 		const bolt = readBolt(source, rel, subject, `BuildKit cache metadata ${rel}`);
-		findings.push(...bolt.findings);
+		append(findings, bolt.findings);
 		if (bolt.db === undefined) continue;
 		const db = bolt.db;
 		const main = bucketAt(db, ['_main']);

@@ -1,10 +1,12 @@
 import {createHash} from 'node:crypto';
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, type BoltBucketRef, type BoltEntry, bucketAt} from './bbolt.ts';
 import type {RawContainer} from './containers.ts';
 import {type DriverInfo, drivers, isDriverName} from './drivers.ts';
-import {caps, digest as digestRe, hex64, obj, sourceErrorFinding, str, strArray} from './files.ts';
+import {caps, digest as digestRe, hex64, obj, parsedFindings, sourceErrorFinding, str, strArray} from './files.ts';
 import {type RawBlob, type RawImage, type RawImageStore, type RawLayer, type RawMount, type RawRef, type StoreParts, chainIds, configFields} from './image-store.ts';
+import {parseJson} from './json.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
@@ -154,7 +156,7 @@ type Fields = {values: Map<string, Buffer>; buckets: Map<string, BoltBucketRef>}
 
 function fields(db: Bolt, bucket: BoltBucketRef, errors: string[]): Fields {
 	const read = db.entries(bucket);
-	errors.push(...read.errors);
+	append(errors, read.errors);
 	const values = new Map<string, Buffer>();
 	const buckets = new Map<string, BoltBucketRef>();
 	for (const e of read.entries as BoltEntry[]) {
@@ -216,13 +218,11 @@ function blobReader(source: Source): BlobReader {
 			} else {
 				spent += r.value.length;
 				const actual = 'sha256:' + createHash('sha256').update(r.value).digest('hex');
-				let json: Record<string, unknown> | undefined;
-				try {
-					json = obj(JSON.parse(r.value.toString('utf8')));
-				} catch {
-					json = undefined;
-				}
-				out = json === undefined ? {present: true, actual, problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path)} : {present: true, actual, json};
+				// containerd and dockerd json.Unmarshal blobs: bytes after the value make it invalid.
+				const parsed = parseJson(r.value.toString('utf8'));
+				const json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
+				const note = parsed.ok ? parsedFindings(parsed.value, subject, `its ${what} ${digest}`, path)[0] : undefined;
+				out = json === undefined ? {present: true, actual, problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path)} : {present: true, actual, json, ...(note !== undefined ? {problem: note} : {})};
 			}
 		}
 		cache.set(digest, out);
@@ -295,7 +295,7 @@ function readImageRecords(db: Bolt, imagesRef: BoltBucketRef | undefined, errors
 	if (imagesRef === undefined) return records;
 	const subject = 'store:containerd';
 	const list = db.entries(imagesRef);
-	errors.push(...list.errors);
+	append(errors, list.errors);
 	for (const e of list.entries) {
 		const name = e.key.toString('utf8');
 		if (e.bucket === undefined) {
@@ -334,7 +334,7 @@ function readSnapshotRecords(db: Bolt, snapshotsRef: BoltBucketRef | undefined, 
 	for (const [sn, ref] of perSnapshotter.buckets) {
 		const map = new Map<string, SnapshotRecord>();
 		const list = db.entries(ref);
-		errors.push(...list.errors);
+		append(errors, list.errors);
 		for (const e of list.entries) {
 			if (e.bucket === undefined) continue;
 			const key = e.key.toString('utf8');
@@ -359,7 +359,7 @@ function readBackends(source: Source, storeNames: readonly string[], snapshotRec
 		const path = `${snapshotterRoot(sn)}/metadata.db`;
 		const map = new Map<string, BackendRecord>();
 		const sb = readBolt(source, path, `store:${sn}`, `${sn} snapshotter metadata.db`);
-		findings.push(...sb.findings);
+		append(findings, sb.findings);
 		if (sb.db === undefined) {
 			const n = snapshotRecords.get(sn)?.size ?? 0;
 			if (sb.missing && n > 0) {
@@ -373,7 +373,7 @@ function readBackends(source: Source, storeNames: readonly string[], snapshotRec
 		const serr: string[] = [...at.errors];
 		if (at.bucket !== undefined) {
 			const list = sdb.entries(at.bucket);
-			serr.push(...list.errors);
+			append(serr, list.errors);
 			for (const e of list.entries) {
 				if (e.bucket === undefined) continue;
 				const key = e.key.toString('utf8');
@@ -427,17 +427,17 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 			return {stores, findings};
 		}
 		// Unreadable or not bbolt: nothing of the store can be read; the containers are still listed.
-		findings.push(...bolt.findings);
+		append(findings, bolt.findings);
 		return {stores, findings};
 	}
 	const db = bolt.db;
-	findings.push(...bolt.findings);
+	append(findings, bolt.findings);
 	const errors: string[] = [];
 	const damaged = (where: string): void => {
 		for (const e of errors.splice(0)) findings.push(finding('error', 'db.damaged', subject, `${where}: ${e}`, metaDbPath));
 	};
 	const ns = bucketAt(db, ['v1', 'moby']);
-	errors.push(...ns.errors);
+	append(errors, ns.errors);
 	damaged('containerd meta.db');
 	if (ns.bucket === undefined) {
 		if (used.length > 0) {
@@ -540,7 +540,7 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 			continue;
 		}
 		const resolved = resolveTarget(read, target, imgSubject, manifestsUsed.get(id), allSnapshotKeys);
-		imgFindings.push(...resolved.findings);
+		append(imgFindings, resolved.findings);
 		const chosen = resolved.chosen;
 		let fieldsRead: Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion'> = {diffIds: [], history: []};
 		if (chosen?.configJson !== undefined) fieldsRead = configFields(chosen.configJson, imgSubject, blobPath(chosen.config!.digest), imgFindings);
@@ -653,7 +653,7 @@ export function readContainerdStores(source: Source, containers: readonly RawCon
 			const here = holders.length > 0 ? holders.includes(sn) : sn === primary;
 			if (!here) continue;
 			images.set(b.image.id, b.image);
-			refs.push(...b.refs);
+			append(refs, b.refs);
 		}
 		const snapshotIds = new Map<string, {key: string; kind: string}>();
 		for (const r of backend?.map.values() ?? []) if (r.id !== undefined) snapshotIds.set(r.id, {key: r.key, kind: r.kind});
@@ -706,8 +706,8 @@ function resolveTarget(
 		}
 		// The target blob is the manifest itself (read already, from the cache now): its config.
 		const m = readManifest(read, target, subject);
-		blobs.push(...m.blobs.filter(b => b.role !== 'manifest'));
-		findings.push(...m.findings);
+		append(blobs, m.blobs.filter(b => b.role !== 'manifest'));
+		append(findings, m.findings);
 		return {chosen: m, isIndex, blobs, findings};
 	}
 	// An index: collect the platform manifests (nested indexes followed a few levels).
@@ -786,8 +786,8 @@ function resolveTarget(
 			),
 		);
 	}
-	blobs.push(...chosen.blobs);
-	findings.push(...chosen.findings);
+	append(blobs, chosen.blobs);
+	append(findings, chosen.findings);
 	return {chosen, isIndex, blobs, findings};
 }
 

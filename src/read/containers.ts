@@ -1,5 +1,6 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bool, digest, hex64, num, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
 import type {Source} from './source.ts';
 
 export type RawState = {
@@ -52,28 +53,41 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 		return {ids: [], findings};
 	}
 	const ids: string[] = [];
+	const strays = entryFindings(findings, 'root', 'containers');
 	for (const e of listed.value) {
 		const subject = hex64.test(e.name) ? `container:${e.name}` : 'root';
+		const add = subject === 'root' ? strays.add : (f: Finding) => findings.push(f);
 		if (e.kind === 'dir') {
 			if (hex64.test(e.name)) ids.push(e.name);
-			else findings.push(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
+			else add(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
 		} else if (e.kind === 'symlink') {
-			findings.push(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
+			add(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
 		} else {
-			findings.push(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
+			add(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
 		}
 	}
+	strays.done();
 	return {ids, findings};
 }
 
-function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json'): RawState | undefined {
+/** A whole-number field of config.v2.json (Go int): its value, or a finding with its exact text. */
+function intOf(v: unknown, numbers: ReadonlyMap<string, string> | undefined, at: string[], subject: string, path: string, findings: Finding[], file: string): number | undefined {
+	const r = intField(v, numbers, at);
+	if (r.invalid !== undefined) {
+		const why = /^-?[0-9]+$/.test(r.invalid) ? 'beyond ±2^53, which layerlens cannot hold exactly' : 'not a whole number (Docker stores an int)';
+		findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${at.join('.')} is ${r.invalid}, ${why}; not used`, path));
+	}
+	return r.value;
+}
+
+function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json', numbers?: ReadonlyMap<string, string>): RawState | undefined {
 	const s = obj(v);
 	if (s === undefined) {
 		findings.push(finding('error', 'container.field-invalid', subject, `${file} has no State object`, path));
 		return undefined;
 	}
-	const pid = num(s['Pid']);
-	const exitCode = num(s['ExitCode']);
+	const pid = intOf(s['Pid'], numbers, ['State', 'Pid'], subject, path, findings, file);
+	const exitCode = intOf(s['ExitCode'], numbers, ['State', 'ExitCode'], subject, path, findings, file);
 	const error = str(s['Error']);
 	const startedAt = str(s['StartedAt']);
 	const finishedAt = str(s['FinishedAt']);
@@ -100,7 +114,7 @@ function readState(v: unknown, subject: string, path: string, findings: Finding[
 export function readHostConfig(source: Source, id: string): {value: Record<string, unknown> | undefined; findings: Finding[]} {
 	const subject = `container:${id}`;
 	const path = `containers/${id}/hostconfig.json`;
-	const h = readJson(source, path, subject, 'container host config', {optional: true, consequence: 'dockerd does not load a container whose hostconfig.json it cannot read or decode (docker ps -a does not list it), and its binds, ports, restart policy and limits are unknown'});
+	const h = readJson(source, path, subject, 'container host config', {optional: true, firstValue: true, consequence: 'dockerd does not load a container whose hostconfig.json it cannot read or decode (docker ps -a does not list it), and its binds, ports, restart policy and limits are unknown'});
 	if (h.value === undefined) {
 		if (h.findings.length > 0) return {value: undefined, findings: h.findings.map(f => (f.code === 'file.symlink' ? {...f, severity: 'warning' as const, message: `${f.message}: dockerd would read what it points to; its binds, ports, restart policy and limits are unknown`} : f))};
 		return {
@@ -109,8 +123,8 @@ export function readHostConfig(source: Source, id: string): {value: Record<strin
 		};
 	}
 	const value = obj(h.value.json);
-	if (value === undefined) return {value: undefined, findings: [finding('error', 'json.shape', subject, 'hostconfig.json is not a JSON object: dockerd does not load the container', path)]};
-	return {value, findings: []};
+	if (value === undefined) return {value: undefined, findings: [...h.findings, finding('error', 'json.shape', subject, 'hostconfig.json is not a JSON object: dockerd does not load the container', path)]};
+	return {value, findings: h.findings};
 }
 
 /**
@@ -124,12 +138,13 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const file = opts.legacy === true ? 'config.json' : 'config.v2.json';
 	const path = `${dir}/${file}`;
 	const findings: Finding[] = [];
-	const r = readJson(source, path, subject, 'container config');
+	// dockerd reads both files with json.Decoder (container/container.go FromDisk, readHostConfig): the first value.
+	const r = readJson(source, path, subject, 'container config', {firstValue: true});
 	let hostConfig: Record<string, unknown> | undefined;
 	if (opts.hostConfig !== false) {
 		const h = readHostConfig(source, id);
 		// Without a config there is no container to load: a missing hostconfig.json says nothing more.
-		findings.push(...(r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings));
+		append(findings, r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings);
 		hostConfig = h.value;
 	}
 	const withHost = hostConfig !== undefined ? {hostConfig} : {};
@@ -138,10 +153,11 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		if (opts.legacy !== true && r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
 			findings.push(finding('error', 'container.legacy-config', subject, 'container has only a pre-1.10 config.json; not read yet', `${dir}/config.json`));
 		} else {
-			findings.push(...r.findings);
+			append(findings, r.findings);
 		}
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}
+	append(findings, r.findings);
 	const json = obj(r.value.json);
 	if (json === undefined) {
 		findings.push(finding('error', 'json.shape', subject, `${file} is not a JSON object`, path));
@@ -166,12 +182,12 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const entry = field('Path', str);
 	const args = field('Args', strArray);
 	const mountPoints = field('MountPoints', obj);
-	const restartCount = field('RestartCount', num);
+	const restartCount = intOf(json['RestartCount'], r.value.numbers, ['RestartCount'], subject, path, findings, file);
 	const networkSettings = field('NetworkSettings', obj);
 	const networks = obj(networkSettings?.['Networks']);
 	const manifest = str(obj(json['ImageManifest'])?.['digest']);
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
-	const state = readState(json['State'], subject, path, findings, file);
+	const state = readState(json['State'], subject, path, findings, file, r.value.numbers);
 	const stored: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(json)) if (k !== 'Config') Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
 	return {

@@ -1,4 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
+import {append} from '../append.ts';
 import {digest, hex64, obj, readJson, readText, sourceErrorFinding, str} from './files.ts';
 import type {Source} from './source.ts';
 
@@ -77,7 +78,7 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 		for (const hex of listFiles(source, v2dir, subject, findings)) {
 			const rel = `${v2dir}/${hex}`;
 			const r = readJson(source, rel, subject, 'registry metadata (v2metadata-by-diffid)', {severity: 'warning', cap: metadataCap});
-			findings.push(...r.findings);
+			append(findings, r.findings);
 			if (r.value === undefined) continue;
 			const list = r.value.json;
 			if (!Array.isArray(list)) {
@@ -104,7 +105,7 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 		for (const hex of listFiles(source, byDigestDir, subject, findings)) {
 			const rel = `${byDigestDir}/${hex}`;
 			const r = readText(source, rel, subject, 'registry metadata (diffid-by-digest)');
-			findings.push(...r.findings.map(f => ({...f, severity: 'warning' as const})));
+			append(findings, r.findings.map(f => ({...f, severity: 'warning' as const})));
 			if (r.value === undefined) continue;
 			if (!digest.test(r.value)) {
 				findings.push(finding('warning', 'json.shape', subject, `${rel} does not hold a sha256 diff id`, rel));

@@ -1,5 +1,7 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {caps, obj, readJson, sourceErrorFinding} from './files.ts';
+import {pathKey} from './json.ts';
 import type {Source} from './source.ts';
 
 /**
@@ -92,10 +94,12 @@ const transactionSpec: readonly Spec[] = [
 ];
 
 /** A small JSON file (a driver record): missing → no finding (the caller decides); otherwise parsed, or one finding. */
-function readSmallJson(source: Source, path: string, subject: string, what: string, stakes: Stakes): {present: boolean; json?: unknown; findings: Finding[]} {
+function readSmallJson(source: Source, path: string, subject: string, what: string, stakes: Stakes): {present: boolean; json?: unknown; numbers?: ReadonlyMap<string, string>; findings: Finding[]} {
 	const r = readJson(source, path, subject, what, {optional: true, severity: stakes.severity, consequence: stakes.consequence, cap: caps.small});
-	// A file that is there but bad always gives a finding; a missing one gives none.
-	return {present: r.value !== undefined || r.findings.length > 0, ...(r.value !== undefined ? {json: r.value.json} : {}), findings: r.findings};
+	// A file that is there but bad always gives a finding; a missing one gives none. Numbers kept as
+	// text are said field by field (checkFields), not once more as json.big-number.
+	const findings = r.findings.filter(f => f.code !== 'json.big-number');
+	return {present: r.value !== undefined || r.findings.length > 0, ...(r.value !== undefined ? {json: r.value.json, numbers: r.value.numbers} : {}), findings};
 }
 
 /** Go's json.Unmarshal into a uint64 / int field accepts a whole number in range; beyond 2^53 JavaScript cannot hold it exactly. */
@@ -107,7 +111,17 @@ const goMaxUint = 18446744073709551615;
  * a type Go's json.Unmarshal rejects (or a device id above 24 bits) is `stakes`; a value Go
  * accepts but JavaScript cannot hold exactly (above 2^53), or an absent key (Go leaves it zero), a warning.
  */
-function checkFields(json: unknown, spec: readonly Spec[], subject: string, path: string, what: string, stakes: Stakes, findings: Finding[]): Record<string, DriverValue> | undefined {
+function checkFields(
+	json: unknown,
+	spec: readonly Spec[],
+	subject: string,
+	path: string,
+	what: string,
+	stakes: Stakes,
+	findings: Finding[],
+	/** The exact text of numbers by path (readJson): a whole number beyond 2^53 arrives as its text. */
+	numbers?: ReadonlyMap<string, string>,
+): Record<string, DriverValue> | undefined {
 	const o = obj(json);
 	if (o === undefined) {
 		findings.push(finding(stakes.severity, 'json.shape', subject, `${what} is ${typeName(json)}, not a JSON object: ${stakes.consequence}`, path));
@@ -125,7 +139,13 @@ function checkFields(json: unknown, spec: readonly Spec[], subject: string, path
 		let kept: DriverValue = null;
 		if (v === undefined) bad.push(`${s.key} is absent`);
 		else if (s.type === 'uint') {
-			if (typeof v !== 'number') reject(`${s.key} is ${typeName(v)}, not a number`);
+			const text = numbers?.get(pathKey([s.key]));
+			if (text !== undefined && typeof v === 'string' && v === text) {
+				// A number JavaScript cannot hold: Go's uint64 takes it when it is a whole number in range.
+				if (/^[0-9]+$/.test(text) && BigInt(text) <= 18446744073709551615n) bad.push(`${s.key} ${text} is beyond 2^53, which cannot be shown exactly`);
+				else reject(`${s.key} ${text} is not a whole number from 0 to 2^64-1`);
+			} else if (text !== undefined && /[.eE]/.test(text)) reject(`${s.key} ${text} is not a whole number from 0 to 2^64-1 (Go does not read a fraction or an exponent into an integer)`);
+			else if (typeof v !== 'number') reject(`${s.key} is ${typeName(v)}, not a number`);
 			else if (!Number.isInteger(v) || v < 0 || v > goMaxUint) reject(`${s.key} ${String(v)} is not a whole number from 0 to 2^64-1`);
 			else if (!Number.isSafeInteger(v)) bad.push(`${s.key} ${String(v)} is beyond 2^53, which cannot be shown exactly`);
 			else if (s.max !== undefined && v > s.max) {
@@ -163,8 +183,8 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 		const path = `devicemapper/metadata/${id}`;
 		const findings: Finding[] = [];
 		const r = readSmallJson(source, path, subject, `device record ${path}`, deviceStakes);
-		findings.push(...r.findings);
-		const fields = r.json === undefined ? undefined : checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings);
+		append(findings, r.findings);
+		const fields = r.json === undefined ? undefined : checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings, r.numbers);
 		records.set(id, fields === undefined ? {findings} : {record: {path, fields}, findings});
 	}
 	const host: HostDriverRecord[] = [];
@@ -172,12 +192,12 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 	const json = (name: string, what: string, spec: readonly Spec[], stakes: Stakes, note: string | undefined, absent: string): void => {
 		const path = `devicemapper/metadata/${name}`;
 		const r = readSmallJson(source, path, subject, `${what} ${path}`, stakes);
-		findings.push(...r.findings);
+		append(findings, r.findings);
 		if (!r.present) {
 			host.push({driver: 'devicemapper', what, path, fields: {}, note: absent});
 			return;
 		}
-		const fields = r.json === undefined ? undefined : checkFields(r.json, spec, subject, path, `${what} ${path}`, stakes, findings);
+		const fields = r.json === undefined ? undefined : checkFields(r.json, spec, subject, path, `${what} ${path}`, stakes, findings, r.numbers);
 		if (fields !== undefined) host.push({driver: 'devicemapper', what, path, fields, ...(note !== undefined ? {note} : {})});
 	};
 	json(

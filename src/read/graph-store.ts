@@ -1,5 +1,6 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, hex64, num, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
+import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
 import type {Source} from './source.ts';
 
@@ -40,9 +41,9 @@ export function readV1Repositories(source: Source, driver: string): Read<RawRef[
 	const subject = `store:${driver}`;
 	const r = readJson(source, path, subject, path, {optional: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
+	const findings: Finding[] = [...r.findings];
 	const repos = obj(obj(r.value.json)?.['Repositories']);
-	if (repos === undefined) return {value: [], findings: [finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
-	const findings: Finding[] = [];
+	if (repos === undefined) return {value: [], findings: [...findings, finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {
 		const map = obj(entries);
@@ -68,14 +69,14 @@ function readEntry(source: Source, id: string): GraphEntry {
 	const findings: Finding[] = [];
 	const layerFindings: Finding[] = [];
 	const size = readText(source, `${dir}/layersize`, `layer:${id}`, 'layersize', {optional: true});
-	layerFindings.push(...size.findings);
+	append(layerFindings, size.findings);
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
-		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
-		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, 'layersize is not a number', `${dir}/layersize`));
+		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
+		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `layersize is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${dir}/layersize`));
 	}
 	const r = readJson(source, path, subject, 'v1 image json');
-	findings.push(...r.findings);
+	append(findings, r.findings);
 	const json = r.value === undefined ? undefined : obj(r.value.json);
 	if (r.value !== undefined && json === undefined) findings.push(finding('error', 'json.shape', subject, 'v1 image json is not a JSON object', path));
 	if (json === undefined) return {id, path, ok: false, ...(sizeValue !== undefined ? {size: sizeValue} : {}), findings, layerFindings};
@@ -96,8 +97,9 @@ function readEntry(source: Source, id: string): GraphEntry {
 	const os = str(json['os']);
 	const dockerVersion = str(json['docker_version']);
 	if (sizeValue === undefined) {
-		const s = num(json['Size']);
-		if (s !== undefined && s >= 0 && Number.isInteger(s)) sizeValue = s;
+		const s = intField(json['Size'], r.value!.numbers, ['Size'], {min: 0, max: Number.MAX_SAFE_INTEGER});
+		if (s.value !== undefined) sizeValue = s.value;
+		else if (s.invalid !== undefined) layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `json: Size is ${s.invalid}, not a number of bytes up to 2^53`, path));
 	}
 	return {
 		id,
@@ -125,10 +127,11 @@ function listGraph(source: Source, subject: string, findings: Finding[]): string
 		return [];
 	}
 	const ids: string[] = [];
+	const strays = entryFindings(findings, subject, 'graph');
 	for (const e of listed.value) {
 		if (e.name === '_tmp' && e.kind === 'dir') continue;
 		if (!hex64.test(e.name)) {
-			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`));
+			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`));
 			continue;
 		}
 		if (e.kind !== 'dir') {
@@ -138,6 +141,7 @@ function listGraph(source: Source, subject: string, findings: Finding[]): string
 		}
 		ids.push(e.name);
 	}
+	strays.done();
 	return ids;
 }
 
@@ -165,7 +169,7 @@ export function readGraphStore(source: Source, driver: string, parts: StoreParts
 	const subject = `store:${driver}`;
 	const findings: Finding[] = [];
 	const refs = readV1Repositories(source, driver);
-	findings.push(...refs.findings);
+	append(findings, refs.findings);
 	const images = new Map<string, RawImage>();
 	const layers = new Map<string, RawLayer>();
 	const mounts = new Map<string, RawMount>();

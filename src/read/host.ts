@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {containerFileFindings} from './container-files.ts';
 import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './containers.ts';
@@ -47,14 +48,14 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	for (const driver of layout.imageStores) stores.set(driver, readImageStore(source, driver, parts));
 	const legacy = layout.layout === 'v1';
 	const {ids, findings: listFindings} = listContainerIds(source);
-	findings.push(...listFindings);
+	append(findings, listFindings);
 	const containers: RawContainer[] = [];
 	for (let i = 0; i < ids.length; i++) {
 		const c = readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy});
 		// Whenever more than ls reads: hostconfig.json checked (its value kept only when asked), symlinks and unreadable logs in the container's directory.
 		if (parts.driverDirs) {
-			if (!parts.hostConfig && c.hasConfig) c.findings.push(...readHostConfig(source, c.id).findings);
-			c.findings.push(...containerFileFindings(source, c.id));
+			if (!parts.hostConfig && c.hasConfig) append(c.findings, readHostConfig(source, c.id).findings);
+			append(c.findings, containerFileFindings(source, c.id));
 		}
 		containers.push(c);
 		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
@@ -68,7 +69,7 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	// The containerd image store: one store per snapshotter (driver = the snapshotter's name).
 	if (!legacy && (parts.images || parts.layers || parts.mounts || parts.driverDirs)) {
 		const c8d = readContainerdStores(source, containers, [...stores.keys()], parts);
-		findings.push(...c8d.findings);
+		append(findings, c8d.findings);
 		for (const [name, store] of c8d.stores) {
 			if (stores.has(name)) {
 				findings.push(finding('warning', 'layout.containerd-store', 'root', `image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`, `image/${name}`));
@@ -89,7 +90,7 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 	}
 	if (parts.driverDirs) {
 		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));
-		findings.push(...driverNotes([...new Set([...layout.driverDirs, ...used])].sort()));
+		append(findings, driverNotes([...new Set([...layout.driverDirs, ...used])].sort()));
 	}
 	const wantVolumes = parts.volumes ?? parts.driverDirs;
 	const volumes = wantVolumes ? readVolumes(source) : undefined;

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, digest, hex64, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
 import {type RawDistribution, readDistribution} from './distribution.ts';
 import type {Source} from './source.ts';
 
@@ -117,12 +118,14 @@ export type RawImageStore = {
 export function readRepositories(source: Source, driver: string): Read<RawRef[]> {
 	const path = `image/${driver}/repositories.json`;
 	const subject = `store:${driver}`;
-	const r = readJson(source, path, subject, 'repositories.json', {optional: true});
+	// reference/store.go reload reads it with json.Decoder: the first value.
+	const r = readJson(source, path, subject, 'repositories.json', {optional: true, firstValue: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
-	const findings: Finding[] = [];
+	const findings: Finding[] = [...r.findings];
 	const repos = obj(obj(r.value.json)?.['Repositories']);
 	if (repos === undefined) {
-		return {value: [], findings: [finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path)]};
+		findings.push(finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path));
+		return {value: [], findings};
 	}
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {
@@ -152,7 +155,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 	const none: Read<string> = {value: undefined, findings: []};
 	const parent = hasMetadata ? readText(source, `${meta}/parent`, subject, 'image parent', {optional: true}) : none;
 	const lastUpdated = hasMetadata ? readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true}) : none;
-	findings.push(...parent.findings, ...lastUpdated.findings);
+	append(findings, parent.findings, lastUpdated.findings);
 	if (parent.value !== undefined && !digest.test(parent.value)) {
 		findings.push(finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`));
 	}
@@ -163,7 +166,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 		...(lastUpdated.value !== undefined ? {lastUpdated: lastUpdated.value} : {}),
 	};
 	const r = readJson(source, path, subject, 'image config');
-	findings.push(...r.findings);
+	append(findings, r.findings);
 	if (r.value === undefined) return {...base, diffIds: [], history: [], findings};
 	const contentDigest = 'sha256:' + createHash('sha256').update(r.value.bytes).digest('hex');
 	const json = obj(r.value.json);
@@ -246,19 +249,19 @@ export function readLayer(source: Source, driver: string, hex: string): RawLayer
 	const size = readText(source, `${path}/size`, subject, 'layer size', {optional: true});
 	const parent = readText(source, `${path}/parent`, subject, 'layer parent', {optional: true});
 	const findings = [...diff.findings, ...cacheId.findings, ...size.findings, ...parent.findings];
-	const valid = (v: string | undefined, re: RegExp, file: string, what: string): string | undefined => {
+	const valid = (v: string | undefined, ok: (v: string) => boolean, file: string, what: string): string | undefined => {
 		if (v === undefined) return undefined;
-		if (re.test(v)) return v;
-		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what}`, `${path}/${file}`));
+		if (ok(v)) return v;
+		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
 		return undefined;
 	};
-	const diffId = valid(diff.value, digest, 'diff', 'a sha256 digest');
-	const cache = valid(cacheId.value, /^[0-9a-zA-Z_.-]{1,128}$/, 'cache-id', 'a directory id');
-	const parentId = valid(parent.value, digest, 'parent', 'a chain id');
+	const diffId = valid(diff.value, v => digest.test(v), 'diff', 'a sha256 digest');
+	const cache = valid(cacheId.value, isPathId, 'cache-id', 'a directory id (one path component, not . or ..)');
+	const parentId = valid(parent.value, v => digest.test(v), 'parent', 'a chain id');
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
-		if (/^\d{1,18}$/.test(size.value)) sizeValue = Number(size.value);
-		else findings.push(finding('warning', 'layer.field-invalid', subject, 'size is not a number', `${path}/size`));
+		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
+		else findings.push(finding('warning', 'layer.field-invalid', subject, `size is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${path}/size`));
 	}
 	return {
 		chainId,
@@ -279,15 +282,15 @@ export function readMount(source: Source, driver: string, containerId: string): 
 	const initId = readText(source, `${path}/init-id`, subject, 'init-id', {optional: true});
 	const parent = readText(source, `${path}/parent`, subject, 'mount parent', {optional: true});
 	const findings = [...mountId.findings, ...initId.findings, ...parent.findings];
-	const idRe = /^[0-9a-zA-Z_.-]{1,128}$/;
 	const check = (v: string | undefined, re: RegExp, file: string): string | undefined => {
 		if (v === undefined) return undefined;
 		if (re.test(v)) return v;
-		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold a valid id`, `${path}/${file}`));
+		const what = re === digest ? 'a chain id' : 'a valid id (64 hex digits, then -init for an init layer: dockerd refuses anything else)';
+		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
 		return undefined;
 	};
-	const m = check(mountId.value, idRe, 'mount-id');
-	const i = check(initId.value, idRe, 'init-id');
+	const m = check(mountId.value, mountIdRe, 'mount-id');
+	const i = check(initId.value, mountIdRe, 'init-id');
 	const p = check(parent.value, digest, 'parent');
 	return {
 		containerId,
@@ -307,18 +310,20 @@ function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' |
 		return [];
 	}
 	const out: string[] = [];
+	const strays = entryFindings(findings, subject, dir);
 	for (const e of listed.value) {
 		if (!hex64.test(e.name)) {
-			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
 			continue;
 		}
 		if (e.kind !== want) {
 			const code = e.kind === 'symlink' ? 'file.symlink' : want === 'dir' ? 'file.not-a-dir' : 'file.not-a-file';
-			findings.push(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
+			strays.add(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
 			continue;
 		}
 		out.push(e.name);
 	}
+	strays.done();
 	return out;
 }
 
@@ -330,7 +335,7 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 	const subject = `store:${driver}`;
 	const findings: Finding[] = [];
 	const refs = readRepositories(source, driver);
-	findings.push(...refs.findings);
+	append(findings, refs.findings);
 	const images = new Map<string, RawImage>();
 	const layers = new Map<string, RawLayer>();
 	const mounts = new Map<string, RawMount>();
@@ -345,14 +350,16 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 		const dir = `image/${driver}/layerdb/sha256`;
 		const listed = source.list(dir);
 		if (listed.ok) {
+			const strays = entryFindings(findings, subject, dir);
 			for (const e of listed.value) {
 				if (hex64.test(e.name) && e.kind === 'dir') layers.set(`sha256:${e.name}`, readLayer(source, driver, e.name));
 				else if (e.name.endsWith('-removing')) {
-					findings.push(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
+					strays.add(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
 				} else {
-					findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+					strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
 				}
 			}
+			strays.done();
 		} else if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, dir));
 	}
 	if (parts.mounts) {
@@ -363,7 +370,7 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 	let distribution: RawDistribution | undefined;
 	if (parts.layers) {
 		distribution = readDistribution(source, driver);
-		findings.push(...distribution.findings);
+		append(findings, distribution.findings);
 	}
 	return {driver, refs: refs.value ?? [], images, layers, mounts, ...(distribution !== undefined ? {distribution} : {}), findings};
 }

@@ -1,6 +1,8 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {bucketAt} from './bbolt.ts';
 import {bool, obj, str, stringMap} from './files.ts';
+import {parseJson} from './json.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
@@ -60,11 +62,9 @@ const prefix = 'docker/network/v1.0/';
 function kvJson(v: Buffer): Record<string, unknown> | undefined {
 	const candidates = v.length > 8 && v[8] === 0x7b ? [v.subarray(8)] : [v];
 	for (const c of candidates) {
-		try {
-			return obj(JSON.parse(c.toString('utf8')));
-		} catch {
-			return undefined;
-		}
+		// Values nested too deep are not loaded (parseJson); libkv json.Unmarshals the value.
+		const parsed = parseJson(c.toString('utf8'));
+		return parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
 	}
 	return undefined;
 }
@@ -101,7 +101,7 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 export function readNetworks(source: Source): RawNetworks {
 	const findings: Finding[] = [];
 	const bolt = readBolt(source, dbPath, 'store:network', 'network/files/local-kv.db');
-	findings.push(...bolt.findings);
+	append(findings, bolt.findings);
 	if (bolt.db === undefined) return {present: !bolt.missing, networks: [], endpoints: [], findings};
 	const db = bolt.db;
 	const at = bucketAt(db, ['libnetwork']);

@@ -1,6 +1,8 @@
+import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, bucketAt, openBolt} from './bbolt.ts';
-import {obj, readJson, sourceErrorFinding, str, stringMap} from './files.ts';
+import {entryFindings, obj, readJson, sourceErrorFinding, str, stringMap} from './files.ts';
+import {parseJson} from './json.ts';
 import {type Source, byString} from './source.ts';
 
 /**
@@ -97,7 +99,7 @@ export function readVolumes(source: Source): RawVolumes {
 	const byName = new Map<string, {inDb: boolean; driver?: string; labels?: Record<string, string>; options?: Record<string, string>; findings: Finding[]}>();
 	const dbPath = 'volumes/metadata.db';
 	const bolt = readBolt(source, dbPath, 'store:volumes', 'volumes/metadata.db');
-	findings.push(...bolt.findings);
+	append(findings, bolt.findings);
 	if (bolt.db !== undefined) {
 		const db = bolt.db;
 		const at = bucketAt(db, ['volumes']);
@@ -117,11 +119,8 @@ export function readVolumes(source: Source): RawVolumes {
 					continue;
 				}
 				let json: Record<string, unknown> | undefined;
-				try {
-					json = obj(JSON.parse(e.value.toString('utf8')));
-				} catch {
-					json = undefined;
-				}
+				const parsed = parseJson(e.value.toString('utf8'));
+				json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
 				if (json === undefined) {
 					f.push(finding('error', 'json.invalid', subject, 'volumes/metadata.db: the value is not a JSON object', dbPath));
 					byName.set(name, {inDb: true, findings: f});
@@ -136,11 +135,12 @@ export function readVolumes(source: Source): RawVolumes {
 			}
 		}
 	}
+	const strays = entryFindings(findings, 'store:volumes', 'volumes');
 	for (const [name, kind] of dirs) {
 		if (name === 'metadata.db' || name === 'backingFsBlockDev') continue;
 		if (kind !== 'dir') {
-			if (kind === 'symlink') findings.push(finding('warning', 'file.symlink', 'store:volumes', `volumes/${name} is a symlink; not followed`, `volumes/${name}`));
-			else findings.push(finding('warning', 'entry.unexpected', 'store:volumes', `unexpected ${kind} "${name}" in volumes/`, `volumes/${name}`));
+			if (kind === 'symlink') strays.add(finding('warning', 'file.symlink', 'store:volumes', `volumes/${name} is a symlink; not followed`, `volumes/${name}`));
+			else strays.add(finding('warning', 'entry.unexpected', 'store:volumes', `unexpected ${kind} "${name}" in volumes/`, `volumes/${name}`));
 			continue;
 		}
 		if (!byName.has(name)) {
@@ -149,6 +149,7 @@ export function readVolumes(source: Source): RawVolumes {
 			byName.set(name, {inDb: false, ...(bolt.missing ? {driver: 'local'} : {}), findings: f});
 		}
 	}
+	strays.done();
 	const volumes: RawVolume[] = [];
 	for (const [name, v] of [...byName].sort((a, b) => byString(a[0], b[0]))) {
 		const subject = `volume:${name}`;
@@ -179,7 +180,7 @@ export function readVolumes(source: Source): RawVolumes {
 			f.push(sourceErrorFinding(st.error, subject, 'volume data directory'));
 		}
 		const opts = readJson(source, `volumes/${name}/opts.json`, subject, 'volume opts.json', {optional: true});
-		f.push(...opts.findings);
+		append(f, opts.findings);
 		const optsObj = opts.value !== undefined ? obj(opts.value.json) : undefined;
 		if (opts.value !== undefined && optsObj === undefined) f.push(finding('error', 'json.shape', subject, 'opts.json is not a JSON object', `volumes/${name}/opts.json`));
 		volumes.push({...base, hasDir, ...extra, ...(optsObj !== undefined ? {opts: optsObj} : {}), findings: f});

@@ -7,6 +7,7 @@
  * Pure data and functions over the model; nothing here is cleaned (the views clean what they
  * print), and nothing reads the disk.
  */
+import {append} from '../append.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {drivers, isDriverName} from '../read/drivers.ts';
 
@@ -335,7 +336,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		notes: [],
 	});
 	const image = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
-	if (image !== undefined) sections.push(...explainImage(model, image));
+	if (image !== undefined) append(sections, explainImage(model, image));
 	return sections;
 }
 
@@ -355,7 +356,7 @@ export function explainImage(model: Model, i: Image): Section[] {
 		{label: `image/${i.driver}/repositories.json`, text: 'maps tags (repo:tag) and digests (repo@sha256:...) to image ids; an untagged image is simply absent from it'},
 			];
 	const sections: Section[] = [{heading: `image ${i.tags[0] ?? short(i.id)}`, intro: whatImage, notes}];
-	if (layer !== undefined) sections.push(...explainLayer(model, layer, facts));
+	if (layer !== undefined) append(sections, explainLayer(model, layer, facts));
 	else sections.push({heading: 'the three names of a layer', intro: '', notes: [...idNotes]});
 	return sections;
 }

@@ -42,15 +42,22 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 		edges.push({from, to, label, style});
 	};
 	const layerByKey = new Map(model.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
+	// Down the parent links in a loop, not by recursion: a layerdb chain can be any length.
 	const layerNode = (driver: string, chainId: string): string => {
-		const id = `layer_${driver}_${short(chainId)}`;
-		if (!nodes.has(id)) {
-			const l = layerByKey.get(`${driver}\0${chainId}`);
+		const nodeId = (c: string) => `layer_${driver}_${short(c)}`;
+		let at: string | null | undefined = chainId;
+		// Edges in the order the recursive walk gave them: the deepest parent link first.
+		const parents: string[][] = [];
+		while (at != null && !nodes.has(nodeId(at))) {
+			const id = nodeId(at);
+			const l = layerByKey.get(`${driver}\0${at}`);
 			const by = step(l?.createdBy ?? null);
-			nodes.set(id, {id, kind: 'layer', lines: [`layer ${short(chainId)}`, `cache ${short(l?.cacheId)}`, ...(by === null ? [] : [by])]});
-			if (l?.parent != null) edge(id, layerNode(driver, l.parent), 'parent');
+			nodes.set(id, {id, kind: 'layer', lines: [`layer ${short(at)}`, `cache ${short(l?.cacheId)}`, ...(by === null ? [] : [by])]});
+			if (l?.parent != null) parents.push([id, nodeId(l.parent)]);
+			at = l?.parent;
 		}
-		return id;
+		for (let i = parents.length - 1; i >= 0; i--) edge(parents[i]![0]!, parents[i]![1]!, 'parent');
+		return nodeId(chainId);
 	};
 	const imageNode = (i: Image): string => {
 		const id = `image_${i.driver}_${short(i.id)}`;

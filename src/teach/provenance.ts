@@ -12,6 +12,7 @@
  * image whose WORKDIR is /app) is marked `image`; a daemon configured with another default log
  * driver looks like a user's `--log-driver`.
  */
+import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 
 /**
@@ -63,6 +64,11 @@ function obj(v: unknown): Json | null {
 	return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
 }
 
+/** o[k] only when k is o's own key: a key from the evidence such as "constructor" or "__proto__" never reaches Object.prototype. */
+function own<T>(o: Readonly<Record<string, T>> | null | undefined, k: string): T | undefined {
+	return o !== null && o !== undefined && Object.hasOwn(o, k) ? o[k] : undefined;
+}
+
 /** Null, undefined, '', false, 0, [] and {} are all "not set". */
 export function isEmpty(v: unknown): boolean {
 	if (v === null || v === undefined || v === '' || v === false || v === 0) return true;
@@ -71,16 +77,18 @@ export function isEmpty(v: unknown): boolean {
 	return o !== null && Object.keys(o).length === 0;
 }
 
-export function sameValue(a: unknown, b: unknown): boolean {
+/** Deep equality of two stored values; `depth` bounds it (parseJson already cuts evidence at maxJsonDepth). */
+export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
 	if (a === b) return true;
+	if (depth > 256) return false;
 	if (isEmpty(a) && isEmpty(b)) return typeof a === typeof b || a === null || b === null || a === undefined || b === undefined || (Array.isArray(a) && obj(b) === null) || (Array.isArray(b) && obj(a) === null);
-	if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+	if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i], depth + 1));
 	const oa = obj(a);
 	const ob = obj(b);
 	if (oa !== null && ob !== null) {
 		const ka = Object.keys(oa).filter(k => oa[k] !== undefined);
 		const kb = Object.keys(ob).filter(k => ob[k] !== undefined);
-		return ka.length === kb.length && ka.every(k => Object.hasOwn(ob, k) && sameValue(oa[k], ob[k]));
+		return ka.length === kb.length && ka.every(k => Object.hasOwn(ob, k) && sameValue(oa[k], ob[k], depth + 1));
 	}
 	return false;
 }
@@ -136,7 +144,7 @@ function envPairs(v: unknown): Array<[string, string | null, unknown]> {
 }
 
 function entryMarks(field: string, value: unknown, image: Json | null, hostConfig: Json | null): ConfigMark[] {
-	const imageValue = image === null ? undefined : image[field];
+	const imageValue = own(image, field);
 	const marks: ConfigMark[] = [];
 	if (field === 'Env') {
 		const mine = envPairs(value);
@@ -178,7 +186,7 @@ function entryMarks(field: string, value: unknown, image: Json | null, hostConfi
 
 function fieldMark(field: string, value: unknown, c: Container, image: Json | null, config: Json, hostConfig: Json | null): ConfigMark {
 	if (field === 'Image') return {field, key: null, value, origin: 'user', note: 'the image reference as typed; the container is linked to the image by id'};
-	if (Object.hasOwn(requestOnly, field)) return isEmpty(value) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'user', note: requestOnly[field]!};
+	if (Object.hasOwn(requestOnly, field)) return isEmpty(value) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
 	if (field === 'Hostname') {
 		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
 		if (typeof value === 'string' && value === c.id.slice(0, 12)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
@@ -187,7 +195,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	}
 	if (field === 'NetworkDisabled') return networkDisabledMark(value, c, hostConfig);
 	if (image === null) return {field, key: null, value, origin: isEmpty(value) ? 'default' : 'unknown', note: null};
-	const imageValue = image[field];
+	const imageValue = own(image, field);
 	if (field === 'OnBuild' && isEmpty(value)) {
 		return isEmpty(imageValue) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'default', imageValue, note: 'ONBUILD triggers run in builds FROM the image, never in its containers'};
 	}
@@ -211,7 +219,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 		? field === 'Entrypoint' || field === 'Cmd'
 			? 'set empty in the request, so the image\'s value is not used'
 			: 'empty, though the image sets it (docker create would have kept the image\'s value)'
-		: isEmpty(imageValue) ? (how[field] ?? 'set in the create request') : `${how[field] ?? 'set in the create request'}; replaces the image's value`;
+		: isEmpty(imageValue) ? (own(how, field) ?? 'set in the create request') : `${own(how, field) ?? 'set in the create request'}; replaces the image's value`;
 	return {field, key: null, value, origin: 'user', ...(isEmpty(imageValue) ? {} : {imageValue}), note};
 }
 
@@ -306,7 +314,7 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 	const marks: ConfigMark[] = [];
 	for (const field of keys) {
 		const value = config[field];
-		if (entryFields.has(field)) marks.push(...entryMarks(field, value, imageConfig, hostConfig));
+		if (entryFields.has(field)) append(marks, entryMarks(field, value, imageConfig, hostConfig));
 		else marks.push(fieldMark(field, value, c, imageConfig, config, hostConfig));
 	}
 	const host = hostConfig === null ? [] : Object.entries(hostConfig).map(([k, v]) => hostMark(k, v));

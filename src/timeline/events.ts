@@ -1,6 +1,7 @@
 import {Readable} from 'node:stream';
 import {createGunzip} from 'node:zlib';
 import {type Finding, finding} from '../finding.ts';
+import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import {logFileProblem} from '../read/container-files.ts';
 import type {Source} from '../read/source.ts';

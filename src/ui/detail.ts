@@ -2,6 +2,7 @@
  * The detail pane's content for the selected node, as plain lines (uncut: the pane cuts them to
  * its width and scrolls them). Pure, except for the file listing, which is passed in.
  */
+import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
@@ -47,16 +48,30 @@ function isEmpty(v: unknown): boolean {
 	return o !== null && Object.keys(o).length === 0;
 }
 
-/** A list-like value (Env, Labels, ports) as one line per item under a label. */
+/** Items of one list shown in the details (10⁶ Env entries would take seconds to draw); the rest are counted. */
+const maxItems = 200;
+
+function moreLine(n: number): Line {
+	return kv('', `… ${n} more (layerlens inspect lists all)`, 'dim');
+}
+
+/** A list-like value (Env, Labels, ports) as one line per item under a label, the first maxItems of them. */
 function listLines(label: string, v: unknown): Line[] {
 	if (isEmpty(v)) return [kv(label, '-', 'dim')];
 	let items: string[];
-	if (Array.isArray(v)) items = v.map(show);
-	else {
+	let total: number;
+	if (Array.isArray(v)) {
+		total = v.length;
+		items = v.slice(0, maxItems).map(show);
+	} else {
 		const o = obj(v);
-		items = o === null ? [show(v)] : Object.entries(o).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
+		const entries = o === null ? [] : Object.entries(o);
+		total = o === null ? 1 : entries.length;
+		items = o === null ? [show(v)] : entries.slice(0, maxItems).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
 	}
-	return items.map((item, i) => kv(i === 0 ? label : '', item));
+	const out = items.map((item, i) => kv(i === 0 ? label : '', item));
+	if (total > items.length) out.push(moreLine(total - items.length));
+	return out;
 }
 
 function findingLines(findings: readonly Finding[] | undefined): Line[] {
@@ -78,10 +93,10 @@ function configLines(config: Readonly<Record<string, unknown>> | null, what: str
 	out.push(kv('workdir', show(c['WorkingDir'] || null)));
 	out.push(kv('user', show(c['User'] || null)));
 	if (c['Hostname'] !== undefined) out.push(kv('hostname', show(c['Hostname'])));
-	out.push(...listLines('ports', c['ExposedPorts']));
-	out.push(...listLines('volumes', c['Volumes']));
-	out.push(...listLines('env', c['Env']));
-	out.push(...listLines('labels', c['Labels']));
+	append(out, listLines('ports', c['ExposedPorts']));
+	append(out, listLines('volumes', c['Volumes']));
+	append(out, listLines('env', c['Env']));
+	append(out, listLines('labels', c['Labels']));
 	return out;
 }
 
@@ -110,7 +125,8 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 	for (const [field, label] of shown) {
 		const marks = p.config.filter(m => m.field === field);
 		if (marks.length === 0) out.push(kv(label, '-', 'dim'));
-		marks.forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
+		marks.slice(0, maxItems).forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
+		if (marks.length > maxItems) out.push(moreLine(marks.length - maxItems));
 	}
 	const others = p.config.filter(m => !shown.some(([f]) => f === m.field) && m.field !== 'Image' && (m.origin === 'user' || m.origin === 'daemon'));
 	for (const m of others) out.push(line(m.field.charAt(0).toLowerCase() + m.field.slice(1), m));
@@ -194,7 +210,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		kv('exit code', c.exitCode === null ? '-' : String(c.exitCode)),
 	];
 	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
-	out.push(...storedStateLines(c));
+	append(out, storedStateLines(c));
 	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
 	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
 	// While only the containers are read (tree.loading), what links them is not known yet.
@@ -204,21 +220,21 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	const gone = removed ? '(removed from the image store; its layers are all there, so it still starts)' : '(not in the image store)';
 	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain'));
 	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', later ?? clean(c.mountId ?? '-')), kv('init id', later ?? clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
-	out.push(...(tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image)));
+	append(out, tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image));
 	const h = c.hostConfig;
 	out.push(blank, title('host config'));
 	if (h === null) out.push(text('not recorded', 'dim'));
 	else {
 		const restart = obj(h['RestartPolicy']);
-		out.push(...listLines('binds', h['Binds']));
+		append(out, listLines('binds', h['Binds']));
 		const ports = obj(h['PortBindings']);
 		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${clean(p)} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.['HostIp'] || '0.0.0.0')}:${show(obj(x)?.['HostPort'])}`).join(', ') : show(b)}`);
-		out.push(...listLines('ports', portItems));
+		append(out, listLines('ports', portItems));
 		out.push(kv('restart', restart === null ? '-' : `${show(restart['Name'] || 'no')}${Number(restart['MaximumRetryCount']) > 0 ? ` (max ${show(restart['MaximumRetryCount'])})` : ''}`));
 		out.push(kv('privileged', h['Privileged'] === true ? 'yes' : 'no', h['Privileged'] === true ? 'warning' : 'plain'));
-		out.push(...listLines('cap add', h['CapAdd']), ...listLines('cap drop', h['CapDrop']));
+		append(out, listLines('cap add', h['CapAdd']), listLines('cap drop', h['CapDrop']));
 		out.push(kv('network', show(h['NetworkMode'] || null)));
-		if (!isEmpty(h['SecurityOpt'])) out.push(...listLines('security opt', h['SecurityOpt']));
+		if (!isEmpty(h['SecurityOpt'])) append(out, listLines('security opt', h['SecurityOpt']));
 	}
 	out.push(blank, title('mount points'));
 	const mp = c.mountPoints;
@@ -235,7 +251,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	for (const e of c.chain) {
 		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : clean(e.path)), seg(e.pathExists ? '' : '  (missing)', 'error')]);
 	}
-	out.push(...findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
+	append(out, findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
 	return out;
 }
 
@@ -260,13 +276,13 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	out.push(kv('cache id', clean(e?.cacheId ?? l?.cacheId ?? '-')));
 	out.push(kv('directory', dir === null ? '-' : clean(dir) + (exists ? '' : '  (missing)'), exists ? 'plain' : 'error'));
 	const record = e?.driverRecord ?? l?.driverRecord;
-	if (record !== undefined) out.push(...recordLines(record));
+	if (record !== undefined) append(out, recordLines(record));
 	if (n.role === 'image') {
 		out.push(kv('size', humanSize(l?.size)));
 		out.push(kv('created by', l?.createdBy ? clean(l.createdBy) : '-'));
 		out.push(kv('parent', l?.parent ? clean(l.parent) : '- (bottom layer)'));
 		if (l === null) out.push(text('this layer is not in layerdb', 'error'));
-		else out.push(kv('layerdb', clean(l.metaPath), 'dim'), ...sharing(tree, l.images, l.containers));
+		else append(out, [kv('layerdb', clean(l.metaPath), 'dim')], sharing(tree, l.images, l.containers));
 	} else if (n.container !== null) {
 		out.push(kv('driver', clean(n.container.driver ?? '-')));
 	}
@@ -277,10 +293,10 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 function recordLines(r: DriverRecord): Line[] {
 	const out: Line[] = [kv('driver record', r.path === null ? '(not on disk: derived)' : clean(r.path), 'dim')];
 	for (const [k, v] of Object.entries(r.fields)) {
-		if (Array.isArray(v)) out.push(...(v.length === 0 ? [kv(`  ${clean(k)}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${clean(k)}` : '', clean(x)))));
+		if (Array.isArray(v)) append(out, v.length === 0 ? [kv(`  ${clean(k)}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${clean(k)}` : '', clean(x))));
 		else out.push(kv(`  ${clean(k)}`, v === null ? '- (absent or invalid)' : clean(String(v)), v === null ? 'dim' : 'plain'));
 	}
-	if (r.note !== undefined) out.push(...wrap(clean(r.note), 56).map(l => text(`  ${l}`, 'dim')));
+	if (r.note !== undefined) append(out, wrap(clean(r.note), 56).map(l => text(`  ${l}`, 'dim')));
 	return out;
 }
 
@@ -291,10 +307,10 @@ function layerTail(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
 	const dir = e?.path ?? l?.path ?? null;
 	const exists = e !== null ? e.pathExists : l !== null ? l.pathExists : false;
 	const out: Line[] = [...listingLines(files, exists ? dir : null, n.role === 'init')];
-	if (n.chainId !== null) out.push(...findingLines(tree.findingsBySubject.get(`layer:${n.chainId}`)));
+	if (n.chainId !== null) append(out, findingLines(tree.findingsBySubject.get(`layer:${n.chainId}`)));
 	else if (n.container !== null) {
 		const cache = e?.cacheId ?? '';
-		out.push(...findingLines(tree.findingsBySubject.get(`container:${n.container.id}`)?.filter(f => cache !== '' && f.path?.includes(cache))));
+		append(out, findingLines(tree.findingsBySubject.get(`container:${n.container.id}`)?.filter(f => cache !== '' && f.path?.includes(cache))));
 	}
 	return out;
 }
@@ -313,7 +329,7 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 		kv('containers', i.containers.length === 0 ? '-' : String(i.containers.length)),
 		kv('config file', clean(i.path), 'dim'),
 	];
-	out.push(...configLines(i.config, 'config'));
+	append(out, configLines(i.config, 'config'));
 	out.push(blank, title(`history (${i.history.length} steps, oldest first)`));
 	for (const h of i.history) {
 		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : clean(h.createdBy))]);
@@ -323,7 +339,7 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
 		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : clean(l.path), l?.path == null ? 'error' : 'dim')]);
 	}
-	out.push(...findingLines(tree.findingsBySubject.get(`image:${i.id}`)));
+	append(out, findingLines(tree.findingsBySubject.get(`image:${i.id}`)));
 	return out;
 }
 
@@ -345,16 +361,16 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 	const out: Line[] = [blank, title('what this is (e)')];
 	switch (node.kind) {
 		case 'loading':
-			out.push(...para(whatContainer));
+			append(out, para(whatContainer));
 			break;
 		case 'section':
-			out.push(...para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
+			append(out, para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
 			break;
 		case 'container': {
 			const id = node.container.id.slice(0, 12);
-			out.push(...para(whatContainer), blank, text(`containers/${id}…/`, 'title'));
-			out.push(...notes(containerDirNotes(node.container)));
-			out.push(blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title'), ...notes(mountFiles));
+			append(out, para(whatContainer), [blank, text(`containers/${id}…/`, 'title')]);
+			append(out, notes(containerDirNotes(node.container)));
+			append(out, [blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));
 			break;
 		}
 		case 'layer': {
@@ -362,22 +378,22 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			const f = driverFacts(driver);
 			const cache = node.entry?.cacheId ?? node.layer?.cacheId ?? null;
 			if (node.role === 'rw') {
-				out.push(...para(whatRw), blank, text(`deletions (${clean(f.driver)})`, 'title'), ...para(f.whiteouts, 'dim'));
+				append(out, para(whatRw), [blank, text(`deletions (${clean(f.driver)})`, 'title')], para(f.whiteouts, 'dim'));
 				const mp = cache === null ? null : f.mountPoint(cache);
-				if (mp !== null) out.push(blank, text('union mount point', 'title'), ...notes([mp]));
+				if (mp !== null) append(out, [blank, text('union mount point', 'title')], notes([mp]));
 			} else if (node.role === 'init') {
-				out.push(...para(whyInit), blank, text(`made at docker create (${clean(f.driver)})`, 'title'), ...para(f.onCreate, 'dim'));
+				append(out, para(whyInit), [blank, text(`made at docker create (${clean(f.driver)})`, 'title')], para(f.onCreate, 'dim'));
 			} else {
-				out.push(...para(whatImageLayer), blank, text(`deletions (${clean(f.driver)})`, 'title'), ...para(f.whiteouts, 'dim'), blank, text('the three names of a layer', 'title'), ...notes(idNotes));
+				append(out, para(whatImageLayer), [blank, text(`deletions (${clean(f.driver)})`, 'title')], para(f.whiteouts, 'dim'), [blank, text('the three names of a layer', 'title')], notes(idNotes));
 			}
-			if (cache !== null && node.role !== 'init') out.push(blank, text(`files the ${clean(f.driver)} driver keeps for it`, 'title'), ...notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
+			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${clean(f.driver)} driver keeps for it`, 'title')], notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
 			break;
 		}
 		case 'image':
-			out.push(...para(whatImage), blank, text('imagedb/metadata/sha256/<id>/', 'title'), ...notes(imageMetadataFiles));
+			append(out, para(whatImage), [blank, text('imagedb/metadata/sha256/<id>/', 'title')], notes(imageMetadataFiles));
 			break;
 		case 'finding':
-			out.push(...para('A finding is something on disk that is missing, broken or worth a look; Enter goes to the object it concerns. docs/check.md explains every code.'));
+			append(out, para('A finding is something on disk that is missing, broken or worth a look; Enter goes to the object it concerns. docs/check.md explains every code.'));
 			break;
 	}
 	return out;

@@ -8,6 +8,7 @@
  * below); a name the own layers delete is D (shown with what it was below). An image has no marks.
  * A layer's view lists only its own entries (A, M, D); a container's lists the whole merged view.
  */
+import {append} from '../append.ts';
 import type {Model} from '../model/types.ts';
 import type {EntryKind, Source, Stat} from '../read/source.ts';
 import {type FsLayer, type FsView, containerLayers, imageView, join, layerChain, makeView, mergedDir, readLayerDir, rootLayers} from '../files/view.ts';
@@ -110,7 +111,7 @@ function list(source: Source, s: FilesState, dirs: readonly Dir[], cursor: numbe
 	const problems = m.problems.map(p => clean(p.message));
 	const own = s.own;
 	const below = s.base === null || d.baseLayers.length === 0 ? null : mergedDir(source, s.base, d.baseLayers, d.rel);
-	if (below !== null) problems.push(...below.problems.map(p => clean(p.message)));
+	if (below !== null) append(problems, below.problems.map(p => clean(p.message)));
 	const belowBy = new Map((below?.entries ?? []).map(e => [e.name, e]));
 	const rows: FileRow[] = [];
 	const shown = new Set<string>();

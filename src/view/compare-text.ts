@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {AreaChange, Change, Comparison, FileChange} from '../teach/compare.ts';
 import type {FileInfo} from '../teach/walk.ts';
 import type {Paint} from './paint.ts';
@@ -111,7 +112,7 @@ export function renderComparison(c: Comparison, before: string, after: string, o
 	out.push('');
 	out.push(p.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`));
 	if (c.areas.length === 0) out.push('  none');
-	out.push(...renderAreas(c.areas, p, limit));
+	append(out, renderAreas(c.areas, p, limit));
 	return out.join('\n') + '\n';
 }
 

@@ -1,3 +1,4 @@
+import {maxOf} from '../append.ts';
 import {clean} from './sanitize.ts';
 
 export function shortId(id: string | null | undefined): string {
@@ -19,7 +20,7 @@ export function utc(t: string | null | undefined): string {
 
 /** Lays out rows in columns separated by three spaces, like docker's tables. */
 export function table(header: string[], rows: string[][]): string {
-	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)));
+	const widths = header.map((h, i) => maxOf(rows.map(r => (r[i] ?? '').length), h.length));
 	const line = (cells: string[]) =>
 		cells
 			.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {CheckReport, CheckResult, ObjectKind, ObjectReport} from '../checks/index.ts';
 import type {Finding} from '../finding.ts';
 import {findingJson, schema} from './json.ts';
@@ -95,8 +96,8 @@ export function renderCheck(report: CheckReport, opts: CheckTextOptions): string
 		out.push(p.title(objects.length === 1 && kind === 'root' ? one : `${many} (${objects.length})`));
 		const problems = objects.filter(o => o.status === 'fail' || o.checks.some(c => c.status === 'skipped'));
 		const clean_ = objects.filter(o => !problems.includes(o));
-		for (const o of problems) out.push(...renderObject(o, p));
-		for (const o of clean_.slice(0, maxPassing)) out.push(...renderObject(o, p));
+		for (const o of problems) append(out, renderObject(o, p));
+		for (const o of clean_.slice(0, maxPassing)) append(out, renderObject(o, p));
 		if (clean_.length > maxPassing) out.push(`  ${p.ok('✓')} ${plural(clean_.length - maxPassing, `more ${one}`, `more ${many}`)} passed every check (--json lists them)`);
 	}
 	out.push('');
