@@ -132,6 +132,8 @@ export class C8dRoot {
 				...(opts.manifest !== undefined ? {ImageManifest: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: opts.manifest, size: 1}} : {}),
 			}),
 		);
+		// dockerd writes hostconfig.json beside config.v2.json at create; a container without it is damage (container.hostconfig-missing).
+		this.write(`containers/${id}/hostconfig.json`, JSON.stringify({NetworkMode: 'default', LogConfig: {Type: 'json-file', Config: {}}}));
 	}
 
 	/** Writes meta.db and each snapshotter's metadata.db (skip: snapshotters whose metadata.db is left out). */
