@@ -304,11 +304,13 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const out = output(ctx.io.stdout);
 	const reader = opened.value;
 	const buffer = Buffer.allocUnsafe(1 << 20);
+	let cut = false;
 	try {
 		for (let pos = 0; ; ) {
 			const got = reader.read(buffer, pos);
 			if (!got.ok) {
-				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message}`});
+				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message} (after ${pos} of ${reader.size} bytes): the output is incomplete`});
+				cut = true;
 				break;
 			}
 			if (got.value === 0) break;
@@ -319,7 +321,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 		reader.close();
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
-	return 0;
+	return cut ? 1 : 0;
 }
 
 /** `layerlens export REF -o OUT.tar|- [--hash]`. */
@@ -332,9 +334,10 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	const v = mergedView(loaded, args.refs[0]!);
 	const findings: Finding[] = [...xattrWarning(source, v)];
 	const onProblem = (f: Finding): void => void findings.push(f);
+	let unreadable = 0;
 	if (target === '-') {
 		const out = output(ctx.io.stdout);
-		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
+		unreadable = (await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem})).unreadable;
 		await out.flush();
 	} else {
 		// Never inside the containerd root mounted with --containerd-root either.
@@ -351,12 +354,16 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		try {
 			const m = manifest?.ok === true ? manifest.file : undefined;
 			const result = await exportTar(source, v, file.file, {onProblem, ...(m !== undefined ? {onHash: (name: string, sha: string) => m.put(Buffer.from(manifestLine(name, sha)))} : {})});
-			ctx.io.stderr.write(`layerlens: wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${m !== undefined ? `; sha256 manifest ${target}.sha256` : ''}\n`);
+			unreadable = result.unreadable;
+			ctx.io.stderr.write(
+				`layerlens: wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${m !== undefined ? `; sha256 manifest ${target}.sha256` : ''}${result.unreadable > 0 ? `; INCOMPLETE: the content of ${result.unreadable} regular file${result.unreadable === 1 ? '' : 's'} could not be read (see below)` : ''}\n`,
+			);
 		} finally {
 			file.file.close();
 			if (manifest?.ok === true) manifest.file.close();
 		}
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
-	return 0;
+	// Content that could not be read is never silent: the export is incomplete.
+	return unreadable > 0 ? 1 : 0;
 }
