@@ -11,7 +11,11 @@ import zlib from 'node:zlib';
  * its size, deflate's limit), so callers bound memory by pushing small pieces.
  */
 export type SyncGunzip = {
-	/** Inflates a piece; throws a zlib error (Z_DATA_ERROR, ...) on corrupt data. */
+	/**
+	 * Inflates a piece; throws a zlib error (Z_DATA_ERROR, ...) on corrupt data. The bytes returned
+	 * may share memory with the inflater's output buffer: they are valid until the next push (copy
+	 * them to keep them). Not copying saves a copy of every inflated byte.
+	 */
 	push(chunk: Buffer): Buffer;
 	close(): void;
 };
