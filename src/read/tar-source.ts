@@ -27,6 +27,8 @@ import {type SyncGunzip, syncGunzip} from './gunzip-sync.ts';
  *   then on through it; reads at increasing offsets continue where it is, a read before it starts
  *   inflating again from the beginning (one more pass). contentOffset() tells callers where each
  *   member's content is, so that they can read many members in one pass (export, check --deep).
+ *   An archive whose tar stream is at most 64 MiB is inflated whole on the first content read and
+ *   held through a WeakRef (reads in any order then cost nothing more).
  * The archive file is opened with O_NOATIME where allowed, so reading it leaves its access time.
  *
  * The Docker root inside the archive is the shallowest directory holding an image/, containers/
@@ -63,10 +65,14 @@ export type TarSourceOptions = {
 	 * found by its io.containerd.* directories, whose meta.db, snapshotter databases and blobs are kept.
 	 */
 	layout?: 'docker' | 'containerd' | undefined;
+	/** A compressed archive whose tar stream is at most this large is held whole once content is read (default 64 MiB; 0: never). */
+	holdWholeBytes?: number | undefined;
 };
 
 /** Compressed bytes pushed into the inflater at a time: each push inflates to at most ~1032 times as much (8.3 MiB). */
 const INFLATE_PIECE = 8 << 10;
+/** A compressed archive whose tar stream is at most this large is held whole in memory once content is read from it (the default of holdWholeBytes). */
+const SMALL_INFLATED = 64 << 20;
 const MAX_PROBLEMS = 1000;
 const MAX_MEMBER_CAP = 64 << 20;
 /** Longest member name accepted, and longest component (Linux NAME_MAX, in bytes). */
@@ -654,7 +660,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 	}
 	if (dropped > 0) problems.push(`… and ${dropped} more problems`);
 
-	return ok(makeSource({location, gzip, fileStat, rootNode, rootPath, complete: parser.complete && streamError === undefined, problems}));
+	return ok(makeSource({location, gzip, fileStat, rootNode, rootPath, complete: parser.complete && streamError === undefined, problems, inflatedSize: parser.pos, holdWhole: Math.min(SMALL_INFLATED, opts.holdWholeBytes ?? SMALL_INFLATED)}));
 }
 
 function makeSource(args: {
@@ -665,11 +671,28 @@ function makeSource(args: {
 	rootPath: string;
 	complete: boolean;
 	problems: string[];
+	/** Bytes of tar stream the index pass read (inflated, for gzip). */
+	inflatedSize: number;
+	holdWhole: number;
 }): TarSource {
 	const {location, gzip, fileStat, rootNode} = args;
 	// At most one live inflater for the whole source (gzip only), created on the first content read.
 	let cursor: GzipCursor | undefined;
 	const gzCursor = (): GzipCursor => (cursor ??= new GzipCursor(location, fileStat));
+	// A small archive (at most SMALL_INFLATED inflated) is held whole once read, through a WeakRef, as
+	// reads in any order then cost nothing more (container logs, read in container order, for instance).
+	let whole: WeakRef<Buffer> | undefined;
+	const small = gzip && args.inflatedSize <= args.holdWhole;
+	const wholeStream = (): {ok: true; data: Buffer} | {ok: false; message: string} => {
+		const hit = whole?.deref();
+		if (hit !== undefined) return {ok: true, data: hit};
+		const data = Buffer.allocUnsafe(args.inflatedSize);
+		const got = gzCursor().read(data, data.length, 0);
+		if (!got.ok) return got;
+		const out = data.subarray(0, got.n);
+		whole = new WeakRef(out);
+		return {ok: true, data: out};
+	};
 	// Inode numbers stand in for member identity: a hard link and its target share one.
 	const inodes = new WeakMap<Member, number>();
 	let nextIno = 1;
@@ -779,6 +802,13 @@ function makeSource(args: {
 	function gzRead(rel: string, m: Member, buffer: Buffer, position: number): Result<number> {
 		const want = Math.min(buffer.length, m.size - position);
 		if (want <= 0) return ok(0);
+		if (small) {
+			const all = wholeStream();
+			if (!all.ok) return fail('io', rel, all.message);
+			const n = all.data.copy(buffer, 0, Math.min(all.data.length, m.dataOffset + position), Math.min(all.data.length, m.dataOffset + position + want));
+			if (n < want) return fail('io', rel, `the archive ends inside this member (after ${position + n} of ${m.size} bytes)`);
+			return ok(n);
+		}
 		const got = gzCursor().read(buffer, want, m.dataOffset + position);
 		if (!got.ok) return fail('io', rel, got.message);
 		if (got.n < want) return fail('io', rel, `the archive ends inside this member (after ${position + got.n} of ${m.size} bytes)`);
@@ -882,7 +912,7 @@ function makeSource(args: {
 		const member = regularMember(rel);
 		if (!member.ok) return undefined;
 		const m = member.value;
-		return m.data !== undefined || m.size === 0 || m.unreadable !== undefined ? -1 : m.dataOffset;
+		return m.data !== undefined || m.size === 0 || m.unreadable !== undefined || small ? -1 : m.dataOffset;
 	}
 
 	function readLink(rel: string): Result<string> {
