@@ -190,6 +190,40 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 	assert.ok(bytes > 0 && bytes <= size + 4096, `read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
 });
 
+test('a .tgz damaged at its end: the members before the damage still read (held whole or not)', async () => {
+	const dir = tempDir('damaged');
+	const tgz = path.join(dir, 'damaged.tgz');
+	const bytes = fs.readFileSync(sample);
+	// The gzip trailer (CRC-32 and length) overwritten: inflating to the end fails, everything before is intact.
+	bytes.fill(0x55, bytes.length - 8);
+	fs.writeFileSync(tgz, bytes);
+	const want = await openTarSource(sample);
+	assert.ok(want.ok);
+	if (!want.ok) return;
+	const rel = findBusybox(want.value);
+	const expected = want.value.readFile(rel, 4 << 20);
+	assert.ok(expected.ok);
+	for (const holdWholeBytes of [undefined, 0]) {
+		const opened = await openTarSource(tgz, {holdWholeBytes});
+		assert.ok(opened.ok);
+		if (!opened.ok) continue;
+		const got = opened.value.readFile(rel, 4 << 20);
+		assert.ok(got.ok && expected.ok && got.value.equals(expected.value), `${rel} (holdWholeBytes ${holdWholeBytes}): ${got.ok ? 'differs' : got.error.message}`);
+	}
+});
+
+/** The path of bin/busybox in one of the sample's layer directories. */
+function findBusybox(source: import('../src/read/source.ts').Source): string {
+	const layers = source.list('overlay2');
+	if (!layers.ok) throw new Error('no overlay2');
+	for (const l of layers.value) {
+		const p = `overlay2/${l.name}/diff/bin/busybox`;
+		const st = source.stat(p);
+		if (st.ok && st.value.kind === 'file') return p;
+	}
+	throw new Error('no bin/busybox');
+}
+
 test('a member whose content cannot be read (GNU sparse): export leaves it out and exits 1, cat exits 1, never zeros', async () => {
 	const {root, rw} = extractSample();
 	const diff = rw('app_exited');

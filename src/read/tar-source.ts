@@ -682,7 +682,7 @@ function makeSource(args: {
 	// A small archive (at most SMALL_INFLATED inflated) is held whole once read, through a WeakRef, as
 	// reads in any order then cost nothing more (container logs, read in container order, for instance).
 	let whole: WeakRef<Buffer> | undefined;
-	const small = gzip && args.inflatedSize <= args.holdWhole;
+	let small = gzip && args.inflatedSize <= args.holdWhole;
 	const wholeStream = (): {ok: true; data: Buffer} | {ok: false; message: string} => {
 		const hit = whole?.deref();
 		if (hit !== undefined) return {ok: true, data: hit};
@@ -802,9 +802,10 @@ function makeSource(args: {
 	function gzRead(rel: string, m: Member, buffer: Buffer, position: number): Result<number> {
 		const want = Math.min(buffer.length, m.size - position);
 		if (want <= 0) return ok(0);
-		if (small) {
-			const all = wholeStream();
-			if (!all.ok) return fail('io', rel, all.message);
+		const all = small ? wholeStream() : undefined;
+		// A stream damaged further on cannot be held whole; the members before the damage are still read through the cursor.
+		if (all !== undefined && !all.ok) small = false;
+		if (all?.ok === true) {
 			const n = all.data.copy(buffer, 0, Math.min(all.data.length, m.dataOffset + position), Math.min(all.data.length, m.dataOffset + position + want));
 			if (n < want) return fail('io', rel, `the archive ends inside this member (after ${position + n} of ${m.size} bytes)`);
 			return ok(n);
