@@ -121,12 +121,22 @@ if (!avail.ok) {
 		work = path.join(daemon.dir, 'work');
 		const ctx = path.join(work, 'ctx');
 		fs.mkdirSync(path.join(ctx, 'files'), {recursive: true});
-		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'dd'])});
+		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln', 'mkfifo', 'printf'])});
 		// An image with content in several layers, for check --deep: 60 small files, one of 8 MB.
 		for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(ctx, 'files', `f${i}`), createHash('sha256').update(`f${i}`).digest('hex').repeat(i * 20 + 1));
 		fs.writeFileSync(path.join(ctx, 'Dockerfile'), ['FROM local/busybox:1', 'COPY files/ /files/', 'RUN dd if=/dev/urandom of=/img.bin bs=1048576 count=8', 'CMD ["sh"]', ''].join('\n'));
 		d(['build', '-q', '-t', 'local/arch:1', '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});
-		d(['run', '--name', 'big', 'local/arch:1', 'sh', '-c', `dd if=/dev/urandom of=/big.bin bs=1048576 count=${BIG_MB} 2>/dev/null && echo note > /note.txt && rm /files/f1`]);
+		// Beside the big file: hard links, a symlink, a FIFO, a control-character name, a file deleted and a directory of the image recreated (opaque).
+		const script = [
+			`dd if=/dev/urandom of=/big.bin bs=1048576 count=${BIG_MB} 2>/dev/null`,
+			'echo note > /note.txt',
+			'rm /files/f1',
+			'mkdir -p /d && echo a > /d/a && ln /d/a /d/hard && ln /d/a /hard2 && ln -s /d/a /d/sym && mkfifo /d/fifo',
+			`touch "/d/$(printf 'esc\\033[2Jname')"`,
+			'rm -r /files && mkdir /files && echo n > /files/new',
+			'cat /img.bin > /img-copy.bin',
+		].join(' && ');
+		d(['run', '--name', 'big', 'local/arch:1', 'sh', '-c', script]);
 		dockerExport = path.join(work, 'docker-export.tar');
 		d(['export', '-o', dockerExport, 'big']);
 		const id = d(['inspect', '-f', '{{.Id}}', 'big']).trim();
@@ -158,7 +168,13 @@ if (!avail.ok) {
 		const big = membersOf(fromTgz).get('big.bin');
 		assert.is(big?.size, BIG_MB << 20);
 		assert.is(big?.sha256, sha256File(path.join(rwDir, 'big.bin')), 'the big file, byte for byte');
-		assert.not.ok(membersOf(fromTgz).has('files/f1'), 'a deleted file stays deleted');
+		const members = membersOf(fromTgz);
+		assert.not.ok(members.has('files/f1') || members.has('files/f2'), 'deleted files stay deleted (the directory was recreated)');
+		assert.ok(members.has('files/new'));
+		assert.ok(members.get('d/hard')?.type === 'hardlink' || members.get('d/a')?.type === 'hardlink', 'hard links stay hard links');
+		assert.is(members.get('d/fifo')?.type, 'fifo');
+		assert.ok(members.has('d/esc\x1b[2Jname'), 'a control-character name, exactly');
+		assert.is(members.get('img-copy.bin')?.sha256, members.get('img.bin')?.sha256);
 	});
 
 	test(`cat of the ${BIG_MB} MB file from the .tgz hashes equal, in bounded memory`, () => {
