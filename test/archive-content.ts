@@ -181,13 +181,23 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 		bytes += n;
 		return n;
 	}) as typeof fs.readSync;
+	let deepBytes = 0;
 	try {
 		const again = await ll(['export', 'app_exited', '-o', path.join(dir, 'again.tar'), '--root', tgz]);
 		assert.is(again.code, 0);
+		const exported = bytes;
+		// check --deep: the layers in the order their directories lie in the archive, each layer's files in archive order.
+		const deep = await ll(['check', '--deep', '--json', '--root', tgz]);
+		assert.is(deep.code, 0, deep.stderr);
+		deepBytes = bytes - exported;
+		bytes = exported;
+		const layers = (JSON.parse(deep.stdout) as {objects: Array<{kind: string; checks: Array<{check: string; status: string}>}>}).objects.filter(o => o.kind === 'layer');
+		assert.ok(layers.length > 2 && layers.every(o => o.checks.find(c => c.check === 'layer.content')?.status === 'pass'), 'every layer verified');
 	} finally {
 		fs.readSync = read;
 	}
-	assert.ok(bytes > 0 && bytes <= size + 4096, `read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
+	assert.ok(bytes > 0 && bytes <= size + 4096, `export read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
+	assert.ok(deepBytes > 0 && deepBytes <= size + 4096, `check --deep read ${deepBytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
 });
 
 test('a .tgz damaged at its end: the members before the damage still read (held whole or not)', async () => {

@@ -277,7 +277,13 @@ async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>>
 	const out = new Map<string, Verified>();
 	verifiedCache.set(ctx, out);
 	const buffer = Buffer.allocUnsafe(PIECE);
-	const layers = ctx.model.layers;
+	const layers = [...ctx.model.layers];
+	// A compressed archive is read through one inflater: layers in the order their directories lie in it.
+	const at = ctx.source.contentOffset?.bind(ctx.source);
+	if (at !== undefined) {
+		const pos = new Map(layers.map(l => [l, (l.path === null ? undefined : at(l.path)) ?? Number.MAX_SAFE_INTEGER]));
+		layers.sort((a, b) => pos.get(a)! - pos.get(b)!);
+	}
 	for (let i = 0; i < layers.length; i++) {
 		const l = layers[i]!;
 		out.set(key(l), await verify(ctx, l, i + 1, layers.length, buffer));

@@ -908,8 +908,16 @@ function makeSource(args: {
 		});
 	}
 
-	/** Where a regular file's content starts in the inflated stream (gzip only: reading in this order is one pass). */
+	/**
+	 * Where a regular file's content starts in the inflated stream (gzip only: reading in this order
+	 * is one pass); for a directory with a member of its own, where that member ends (its contents
+	 * follow it in an archive made by tar).
+	 */
 	function contentOffset(rel: string): number | undefined {
+		const parts = splitPath(rel);
+		const node = parts === null || parts.length === 0 ? undefined : find(rel, parts);
+		const entry = node?.ok === true ? node.value.entry : undefined;
+		if (entry !== undefined && entry.kind === 'dir') return small ? -1 : entry.dataOffset;
 		const member = regularMember(rel);
 		if (!member.ok) return undefined;
 		const m = member.value;
