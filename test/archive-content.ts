@@ -182,6 +182,7 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 		return n;
 	}) as typeof fs.readSync;
 	let deepBytes = 0;
+	let compareBytes = 0;
 	try {
 		const again = await ll(['export', 'app_exited', '-o', path.join(dir, 'again.tar'), '--root', tgz]);
 		assert.is(again.code, 0);
@@ -190,6 +191,10 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 		const deep = await ll(['check', '--deep', '--json', '--root', tgz]);
 		assert.is(deep.code, 0, deep.stderr);
 		deepBytes = bytes - exported;
+		// compare hashes every small file of both roots: on an archive, in archive order (one pass per snapshot).
+		const cmp = await ll(['compare', tgz, tgz, '--json']);
+		assert.is(cmp.code, 0, cmp.stderr);
+		compareBytes = bytes - exported - deepBytes;
 		bytes = exported;
 		const layers = (JSON.parse(deep.stdout) as {objects: Array<{kind: string; checks: Array<{check: string; status: string}>}>}).objects.filter(o => o.kind === 'layer');
 		assert.ok(layers.length > 2 && layers.every(o => o.checks.find(c => c.check === 'layer.content')?.status === 'pass'), 'every layer verified');
@@ -198,6 +203,11 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 	}
 	assert.ok(bytes > 0 && bytes <= size + 4096, `export read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
 	assert.ok(deepBytes > 0 && deepBytes <= size + 4096, `check --deep read ${deepBytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
+	assert.ok(compareBytes > 0 && compareBytes <= 2 * (size + 4096), `compare of the archive with itself read ${compareBytes} bytes of a ${size}-byte archive: at most one pass per snapshot`);
+	// The hashes taken from the archive are the directory's: nothing changed between the two.
+	const same = await ll(['compare', root, tgz, '--json']);
+	assert.is(same.code, 0, same.stderr);
+	assert.equal((JSON.parse(same.stdout) as {counts: unknown}).counts, {added: 0, removed: 0, changed: 0});
 });
 
 test('a .tgz damaged at its end: the members before the damage still read (held whole or not)', async () => {
