@@ -30,6 +30,8 @@ const PROGRESS_EVERY = 64 << 20;
 /** Content held at once when reading a compressed archive in its own order (see above), and entries per window. */
 const WINDOW = 64 << 20;
 const WINDOW_ENTRIES = 20_000;
+/** A tar-split record at most this large (compressed) is read whole before its layer's files, on a compressed archive. */
+const RECORD_HOLD_MAX = 16 << 20;
 /** Entries walked for the size comparison before giving up. */
 const SIZE_WALK_CAP = 5_000_000;
 
@@ -193,7 +195,14 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 		}
 		return true;
 	};
-	const r = await readTarSplit(source, expect.record, entry => {
+	// On a compressed archive the record is read whole first (it is small: compressed JSON), so that
+	// reading it does not move the one inflater away from the files of the window being read.
+	let recordSource: Pick<Source, 'openRead'> = source;
+	if (contentOffset !== undefined) {
+		const held = source.readFile(expect.record, RECORD_HOLD_MAX);
+		if (held.ok) recordSource = {openRead: () => ok(readAhead(held.value.length, held.value, undefined))};
+	}
+	const r = await readTarSplit(recordSource, expect.record, entry => {
 		if (entry.type === 'segment') {
 			if (window.length > 0) window.push({segment: entry.payload});
 			else hashed(entry.payload);
