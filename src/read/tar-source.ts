@@ -208,6 +208,16 @@ export function openArchive(location: string): number {
 	return fs.openSync(location, fs.constants.O_RDONLY);
 }
 
+/** Closes the archive file of a cursor that is no longer reachable (a Source has no close()). */
+const fdCloser = new FinalizationRegistry<{fd: number | undefined}>(box => {
+	if (box.fd === undefined) return;
+	try {
+		fs.closeSync(box.fd);
+	} catch {
+		// already closed
+	}
+});
+
 /**
  * One live inflater over a gzip archive, positioned for sequential reads: read(position) continues
  * from where the last read stopped (inflating and dropping what lies between); a position before
@@ -216,7 +226,8 @@ export function openArchive(location: string): number {
 class GzipCursor {
 	/** Inflations from the start of the archive so far. */
 	passes = 0;
-	private fd: number | undefined;
+	/** The archive file, open while the cursor is (in a box that the finalizer closes). */
+	private readonly file: {fd: number | undefined} = {fd: undefined};
 	private inflater: SyncGunzip | undefined;
 	/** Compressed bytes consumed. */
 	private inPos = 0;
@@ -232,6 +243,7 @@ class GzipCursor {
 	constructor(location: string, fileStat: fs.Stats) {
 		this.location = location;
 		this.fileStat = fileStat;
+		fdCloser.register(this, this.file);
 	}
 
 	/** Copies inflated bytes at position into buffer[0..length): as many as the stream has (0 at its end), or an error. */
@@ -262,7 +274,7 @@ class GzipCursor {
 
 	/** The next inflated piece (possibly empty); sets eof at the end of the compressed file. */
 	private more(): Buffer {
-		const fd = this.fd;
+		const fd = this.file.fd;
 		const inflater = this.inflater;
 		if (fd === undefined || inflater === undefined) throw new Error('cursor is not open');
 		const got = fs.readSync(fd, this.input, 0, INFLATE_PIECE, this.inPos);
@@ -278,8 +290,8 @@ class GzipCursor {
 	private restart(): string | undefined {
 		this.inflater?.close();
 		this.inflater = undefined;
-		if (this.fd === undefined) this.fd = openArchive(this.location);
-		const now = fs.fstatSync(this.fd);
+		this.file.fd ??= openArchive(this.location);
+		const now = fs.fstatSync(this.file.fd);
 		if (now.size !== this.fileStat.size || now.mtimeMs !== this.fileStat.mtimeMs) {
 			this.reset();
 			return 'the archive changed since it was opened';
@@ -298,13 +310,13 @@ class GzipCursor {
 		this.inflater = undefined;
 		this.pending = Buffer.alloc(0);
 		this.outPos = 0;
-		if (this.fd !== undefined) {
+		if (this.file.fd !== undefined) {
 			try {
-				fs.closeSync(this.fd);
+				fs.closeSync(this.file.fd);
 			} catch {
 				// nothing to do
 			}
-			this.fd = undefined;
+			this.file.fd = undefined;
 		}
 	}
 }
