@@ -15,7 +15,7 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
  * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
  *
  * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),
- * the record is taken in windows of at most WINDOW bytes of file content: a window's files are read
+ * the record is taken in windows of at most WINDOW (32 MiB) of file content: a window's files are read
  * in archive order into memory, then hashed in the record's order, so that a layer costs about one
  * pass over the archive per window instead of one per file. A file larger than the window is read
  * in place, in pieces.
@@ -28,7 +28,7 @@ const diffDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs']);
 const PIECE = 1 << 20;
 const PROGRESS_EVERY = 64 << 20;
 /** Content held at once when reading a compressed archive in its own order (see above), and entries per window. */
-const WINDOW = 64 << 20;
+const WINDOW = 32 << 20;
 const WINDOW_ENTRIES = 20_000;
 /** A tar-split record at most this large (compressed) is read whole before its layer's files, on a compressed archive. */
 const RECORD_HOLD_MAX = 16 << 20;
