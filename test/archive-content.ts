@@ -1,19 +1,20 @@
 // Content of compressed archives, without a daemon: random-access reads through one live
-// inflater (bounded memory, sequential reads continue it), O_NOATIME on the archive file, and
-// export/cat on members whose content cannot be read (sparse): left out, a finding, exit 1.
-// The real-dockerd cases (a 300 MB file, a gzip bomb) are in test/archive-dockerd.ts.
+// inflater (bounded memory, sequential reads continue it), a small archive held whole, export,
+// check --deep and compare in one pass (counted in bytes read), O_NOATIME on the archive file, a
+// damaged end, and export/cat on members whose content cannot be read (sparse): left out, a
+// finding, exit 1. The real-dockerd cases (a 300 MB file, a gzip bomb) are in test/archive-dockerd.ts.
 import {execFileSync} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {openTarSource} from '../src/read/tar-source.ts';
 import {syncGunzip} from '../src/read/gunzip-sync.ts';
 import {describe, readTar} from './helpers/files-compare.ts';
 import {ll} from './helpers/files-run.ts';
-import zlib from 'node:zlib';
 
 const repo = path.join(import.meta.dirname, '..');
 const sample = path.join(repo, 'sample', 'docker.tar.gz');
