@@ -15,7 +15,7 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
  * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
  *
  * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),
- * the record is taken in windows of at most WINDOW (32 MiB) of file content: a window's files are read
+ * the record is taken in windows of at most WINDOW (16 MiB) of file content: a window's files are read
  * in archive order into memory, then hashed in the record's order, so that a layer costs about one
  * pass over the archive per window instead of one per file. A file larger than the window is read
  * in place, in pieces.
@@ -27,9 +27,12 @@ const contentDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'ov
 const diffDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs']);
 const PIECE = 1 << 20;
 const PROGRESS_EVERY = 64 << 20;
-/** Content held at once when reading a compressed archive in its own order (see above), and entries per window. */
-const WINDOW = 32 << 20;
-const WINDOW_ENTRIES = 20_000;
+/**
+ * Memory held at once when reading a compressed archive in its own order (see above): the files'
+ * content, the record's segments (tar headers) and about ENTRY_COST bytes of bookkeeping per entry.
+ */
+const WINDOW = 16 << 20;
+const ENTRY_COST = 2048;
 /** A tar-split record at most this large (compressed) is read whole before its layer's files, on a compressed archive. */
 const RECORD_HOLD_MAX = 16 << 20;
 /** Entries walked for the size comparison before giving up. */
@@ -204,9 +207,13 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 	}
 	const r = await readTarSplit(recordSource, expect.record, entry => {
 		if (entry.type === 'segment') {
-			if (window.length > 0) window.push({segment: entry.payload});
-			else hashed(entry.payload);
-			return true;
+			if (window.length === 0) {
+				hashed(entry.payload);
+				return true;
+			}
+			window.push({segment: entry.payload});
+			windowBytes += entry.payload.length + ENTRY_COST;
+			return windowBytes >= WINDOW ? flush() : true;
 		}
 		tarSum += entry.size;
 		if (entry.size === 0) return true;
@@ -224,9 +231,8 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 			return verifyFile(entry, path, openRead.call(source, path));
 		}
 		window.push({entry, path});
-		windowBytes += entry.size;
-		if (windowBytes >= WINDOW || window.length >= WINDOW_ENTRIES) return flush();
-		return true;
+		windowBytes += entry.size + ENTRY_COST;
+		return windowBytes >= WINDOW ? flush() : true;
 	});
 	if (r.ok && problem === undefined && window.length > 0) flush();
 	const tarSplit = expect.record;
