@@ -15,10 +15,11 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
  * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
  *
  * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),
- * the record is taken in windows of at most WINDOW (16 MiB) of file content: a window's files are read
- * in archive order into memory, then hashed in the record's order, so that a layer costs about one
- * pass over the archive per window instead of one per file. A file larger than the window is read
- * in place, in pieces.
+ * the record is taken in windows of at most WINDOW (16 MiB: file content, tar headers, bookkeeping):
+ * a window's files are read in archive order into memory, then hashed in the record's order, so that
+ * a layer costs at most one pass over the archive per window instead of one per file, and layers are
+ * taken in the order their directories lie in the archive. A file larger than the window is read in
+ * place, in pieces.
  */
 
 /** Drivers whose layer directory, in a copy of the root, holds the layer's files (flattened ones hold them as of that layer). */
