@@ -3,10 +3,12 @@
 // recreate directories, replace files by directories, write into volumes and make hostile names
 // (test/helpers/files-scenario.ts). After the daemon stops, `layerlens diff` must equal `docker
 // diff` for every container, and `layerlens export` must equal `docker export` in paths, types,
-// modes, sizes, link targets, devices, owners and contents.
+// modes, sizes, link targets, devices, owners and contents, from the root and from a .tgz of it
+// (made as a user would, with 70 MiB of random padding beside the root so that the archive is read
+// through the streaming inflater, in archive order, not held whole).
 // FILES_E2E_STATE=DIR reuses states made by test/helpers/files-dev-run.ts (DIR/<driver>/).
 import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {test} from 'uvu';
@@ -59,6 +61,10 @@ if (!avail.ok) {
 			const t1 = Date.now();
 			try {
 				const {root, out, expected} = s;
+				const tgz = path.join(out, 'state.tgz');
+				fs.writeFileSync(path.join(out, 'pad.bin'), randomBytes(70 << 20));
+				execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-czf', tgz, '-C', path.dirname(root), path.basename(root), '-C', out, 'pad.bin']);
+				fs.rmSync(path.join(out, 'pad.bin'));
 				for (const name of Object.keys(SCENARIOS)) {
 					const who = `${driver} ${name}`;
 					// diff
@@ -111,6 +117,12 @@ if (!avail.ok) {
 					}
 					assert.equal(describe(readTar(tar)), describe(readTar(theirs as string)), `${who}: export = docker export`);
 					assert.is(e.stderr.replace(/^layerlens: wrote .*\n/m, ''), '', `${who}: no findings`);
+					// And from the .tgz: the same members (regular files in archive order, one pass).
+					const fromTgz = path.join(out, `${name}.tgz.tar`);
+					const z = await ll(['export', name, '-o', fromTgz, '--root', tgz]);
+					assert.is(z.code, 0, `${who}: export from the .tgz; ${z.stderr}`);
+					assert.equal(describe(readTar(fromTgz)), describe(readTar(theirs as string)), `${who}: export from the .tgz = docker export`);
+					assert.is(z.stderr.replace(/^layerlens: wrote .*\n/m, ''), '', `${who}: no findings from the .tgz`);
 				}
 				// --hash: a sha256 manifest of every regular file, beside the tar
 				const tar = path.join(out, 'hash.tar');

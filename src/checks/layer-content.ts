@@ -3,7 +3,7 @@ import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
 import type {Layer} from '../model/types.ts';
 import {isDriverName} from '../read/drivers.ts';
-import {splitPath} from '../read/source.ts';
+import {type FileReader, type Result, type Source, type SourceError, ok, splitPath} from '../read/source.ts';
 import {readTarSplit} from '../read/tar-split.ts';
 import {Crc64} from './crc64.ts';
 import {bytesText, diskUsage} from './size.ts';
@@ -13,6 +13,13 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
  * --deep: each layer's diff id verified by rebuilding its tar stream from tar-split.json.gz and
  * the layer's files (docker-layout.md §7), streaming: segments are hashed as they come, files are
  * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
+ *
+ * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),
+ * the record is taken in windows of at most WINDOW (16 MiB: file content, tar headers, bookkeeping):
+ * a window's files are read in archive order into memory, then hashed in the record's order, so that
+ * a layer costs at most one pass over the archive per window instead of one per file, and layers are
+ * taken in the order their directories lie in the archive. A file larger than the window is read in
+ * place, in pieces.
  */
 
 /** Drivers whose layer directory, in a copy of the root, holds the layer's files (flattened ones hold them as of that layer). */
@@ -21,6 +28,14 @@ const contentDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'ov
 const diffDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs']);
 const PIECE = 1 << 20;
 const PROGRESS_EVERY = 64 << 20;
+/**
+ * Memory held at once when reading a compressed archive in its own order (see above): the files'
+ * content, the record's segments (tar headers) and about ENTRY_COST bytes of bookkeeping per entry.
+ */
+const WINDOW = 16 << 20;
+const ENTRY_COST = 2048;
+/** A tar-split record at most this large (compressed) is read whole before its layer's files, on a compressed archive. */
+const RECORD_HOLD_MAX = 16 << 20;
 /** Entries walked for the size comparison before giving up. */
 const SIZE_WALK_CAP = 5_000_000;
 
@@ -44,6 +59,39 @@ function memberPath(name: string): string | null {
 }
 
 type Problem = {readonly position: number; readonly name: string; readonly why: string; readonly path?: string; readonly unverifiable?: boolean};
+
+/** A reader over bytes read ahead: size is the file's, data its first bytes, error what stopped reading after them. */
+function readAhead(size: number, data: Buffer, error: SourceError | undefined): FileReader {
+	return {
+		size,
+		read(buffer: Buffer, position: number): Result<number> {
+			if (position < data.length) return ok(data.copy(buffer, 0, position, Math.min(data.length, position + buffer.length)));
+			return error === undefined ? ok(0) : {ok: false, error};
+		},
+		close(): void {},
+	};
+}
+
+/** A file's whole content read now (when its size is the one expected), for a window read in archive order. */
+function prefetch(source: Source, path: string, expected: number, buffer: Buffer): Result<FileReader> {
+	const opened = source.openRead!(path);
+	if (!opened.ok) return opened;
+	const reader = opened.value;
+	try {
+		if (reader.size !== expected) return ok(readAhead(reader.size, Buffer.alloc(0), undefined));
+		const data = Buffer.allocUnsafe(expected);
+		let pos = 0;
+		while (pos < expected) {
+			const got = reader.read(pos + buffer.length <= expected ? data.subarray(pos, pos + buffer.length) : data.subarray(pos), pos);
+			if (!got.ok) return ok(readAhead(reader.size, data.subarray(0, pos), got.error));
+			if (got.value === 0) break;
+			pos += got.value;
+		}
+		return ok(readAhead(reader.size, data.subarray(0, pos), undefined));
+	} finally {
+		reader.close();
+	}
+}
 
 /**
  * What the rebuilt stream must hash to. Before 1.10 (graph/) a layer has no diff id: its record is
@@ -87,24 +135,9 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 			ctx.progress?.(`verifying ${label}: ${bytesText(bytes).replace(/ \(.*\)$/, '')}`);
 		}
 	};
-	const r = await readTarSplit(source, expect.record, entry => {
-		if (entry.type === 'segment') {
-			hashed(entry.payload);
-			return true;
-		}
-		tarSum += entry.size;
-		if (entry.size === 0) return true;
-		if (entry.nameRaw !== undefined) {
-			problem = {position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true};
-			return false;
-		}
-		const rel = memberPath(entry.name);
-		if (rel === null) {
-			problem = {position: entry.position, name: entry.name, why: 'its name leaves the layer directory'};
-			return false;
-		}
-		const path = `${dir}/${rel}`;
-		const opened = openRead.call(source, path);
+	type FileEntry = {readonly position: number; readonly name: string; readonly size: number; readonly crc: Buffer | null};
+	/** Checks one file of the record against what opened reads; hashes it into the stream. False at the first difference. */
+	const verifyFile = (entry: FileEntry, path: string, opened: Result<FileReader>): boolean => {
 		if (!opened.ok) {
 			const why =
 				opened.error.code === 'missing'
@@ -146,7 +179,63 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 			reader.close();
 		}
 		return true;
+	};
+	// Windows read in archive order (compressed archives only): the entries since the last flush, in record order.
+	const contentOffset = source.contentOffset?.bind(source);
+	type Pending = {readonly entry: FileEntry; readonly path: string} | {readonly segment: Buffer};
+	let window: Pending[] = [];
+	let windowBytes = 0;
+	const flush = (): boolean => {
+		const files = window.filter((p): p is {entry: FileEntry; path: string} => 'entry' in p);
+		const order = files.map(f => ({f, at: contentOffset?.(f.path) ?? -1})).sort((a, b) => a.at - b.at);
+		const read = new Map<Pending, Result<FileReader>>();
+		for (const {f} of order) read.set(f, prefetch(source, f.path, f.entry.size, buffer));
+		const items = window;
+		window = [];
+		windowBytes = 0;
+		for (const p of items) {
+			if ('segment' in p) hashed(p.segment);
+			else if (!verifyFile(p.entry, p.path, read.get(p)!)) return false;
+		}
+		return true;
+	};
+	// On a compressed archive the record is read whole first (it is small: compressed JSON), so that
+	// reading it does not move the one inflater away from the files of the window being read.
+	let recordSource: Pick<Source, 'openRead'> = source;
+	if (contentOffset !== undefined) {
+		const held = source.readFile(expect.record, RECORD_HOLD_MAX);
+		if (held.ok) recordSource = {openRead: () => ok(readAhead(held.value.length, held.value, undefined))};
+	}
+	const r = await readTarSplit(recordSource, expect.record, entry => {
+		if (entry.type === 'segment') {
+			if (window.length === 0) {
+				hashed(entry.payload);
+				return true;
+			}
+			window.push({segment: entry.payload});
+			windowBytes += entry.payload.length + ENTRY_COST;
+			return windowBytes >= WINDOW ? flush() : true;
+		}
+		tarSum += entry.size;
+		if (entry.size === 0) return true;
+		// The entries of the window before this one come first: the first difference is the one reported.
+		const stop = (p: Problem): false => {
+			if (window.length === 0 || flush()) problem = p;
+			return false;
+		};
+		if (entry.nameRaw !== undefined) return stop({position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true});
+		const rel = memberPath(entry.name);
+		if (rel === null) return stop({position: entry.position, name: entry.name, why: 'its name leaves the layer directory'});
+		const path = `${dir}/${rel}`;
+		if (contentOffset === undefined || entry.size > WINDOW) {
+			if (window.length > 0 && !flush()) return false;
+			return verifyFile(entry, path, openRead.call(source, path));
+		}
+		window.push({entry, path});
+		windowBytes += entry.size + ENTRY_COST;
+		return windowBytes >= WINDOW ? flush() : true;
 	});
+	if (r.ok && problem === undefined && window.length > 0) flush();
 	const tarSplit = expect.record;
 	const recordName = tarSplit.slice(tarSplit.lastIndexOf('/') + 1);
 	if (!r.ok) {
@@ -157,7 +246,7 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 				]),
 			};
 		}
-		if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /content not cached|cannot reopen|changed since/.test(r.message))) {
+		if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /cannot reopen|cannot read the archive again|changed since/.test(r.message))) {
 			return {result: skipped(subject, check, r.message)};
 		}
 		return {
@@ -204,7 +293,13 @@ async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>>
 	const out = new Map<string, Verified>();
 	verifiedCache.set(ctx, out);
 	const buffer = Buffer.allocUnsafe(PIECE);
-	const layers = ctx.model.layers;
+	const layers = [...ctx.model.layers];
+	// A compressed archive is read through one inflater: layers in the order their directories lie in it.
+	const at = ctx.source.contentOffset?.bind(ctx.source);
+	if (at !== undefined) {
+		const pos = new Map(layers.map(l => [l, (l.path === null ? undefined : at(l.path)) ?? Number.MAX_SAFE_INTEGER]));
+		layers.sort((a, b) => pos.get(a)! - pos.get(b)!);
+	}
 	for (let i = 0; i < layers.length; i++) {
 		const l = layers[i]!;
 		out.set(key(l), await verify(ctx, l, i + 1, layers.length, buffer));

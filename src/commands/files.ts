@@ -386,15 +386,23 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
 	const opened = source.openRead?.(path);
 	if (opened === undefined) throw new UsageError('this root cannot read file contents');
-	if (!opened.ok) throw new UsageError(`/${r.rel}: ${opened.error.message}`);
+	if (!opened.ok && opened.error.code !== 'io') throw new UsageError(`/${r.rel}: ${opened.error.message}`);
+	if (!opened.ok) {
+		// The file is there but its content cannot be read (a truncated or sparse archive member): a finding, exit 1.
+		findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: its content cannot be read (${opened.error.message}); nothing was written`});
+		ctx.io.stderr.write(findingLines(findings));
+		return 1;
+	}
 	const out = output(ctx.io.stdout);
 	const reader = opened.value;
 	const buffer = Buffer.allocUnsafe(1 << 20);
+	let cut = false;
 	try {
 		for (let pos = 0; ; ) {
 			const got = reader.read(buffer, pos);
 			if (!got.ok) {
-				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message}`});
+				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message} (after ${pos} of ${reader.size} bytes): the output is incomplete`});
+				cut = true;
 				break;
 			}
 			if (got.value === 0) break;
@@ -405,7 +413,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 		reader.close();
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
-	return lost.length > 0 ? incompleteExit : 0;
+	return lost.length > 0 || cut ? incompleteExit : 0;
 }
 
 /** `layerlens export REF -o OUT.tar|- [--hash]`. */
@@ -425,9 +433,10 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	}
 	const findings: Finding[] = [...xattrWarning(source, v)];
 	const onProblem = (f: Finding): void => void findings.push(f);
+	let unreadable = 0;
 	if (target === '-') {
 		const out = output(ctx.io.stdout);
-		await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem});
+		unreadable = (await exportTar(source, v, {put: b => out.bytes(b)}, {onProblem})).unreadable;
 		await out.flush();
 	} else {
 		// Both names are checked before anything is created; nothing is left behind on failure.
@@ -436,16 +445,20 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		const [file, manifest] = opened.files as [OutputFile, OutputFile | undefined];
 		try {
 			const result = await exportTar(source, v, file, {onProblem, ...(manifest !== undefined ? {onHash: (name: string, sha: string) => manifest.put(encodeName(manifestLine(name, sha)))} : {})});
+			unreadable = result.unreadable;
 			file.finish();
 			manifest?.finish();
 			file.commit();
 			manifest?.commit();
-			ctx.io.stderr.write(`layerlens: wrote ${clean(target)}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${clean(target)}.sha256` : ''}\n`);
+			ctx.io.stderr.write(
+				`layerlens: wrote ${clean(target)}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${clean(target)}.sha256` : ''}${result.unreadable > 0 ? `; INCOMPLETE: the content of ${result.unreadable} regular file${result.unreadable === 1 ? '' : 's'} could not be read (see below)` : ''}\n`,
+			);
 		} catch (error) {
 			for (const f of opened.files) f.abort();
 			throw error;
 		}
 	}
 	if (findings.length > 0) ctx.io.stderr.write(findingLines(findings));
-	return 0;
+	// Content that could not be read is never silent: the export is incomplete.
+	return unreadable > 0 ? incompleteExit : 0;
 }

@@ -10,7 +10,13 @@ export type Sink = {put(chunk: Buffer): void | Promise<void>};
 
 const PIECE = 1 << 20;
 
-export type ExportResult = {readonly entries: number; readonly files: number; readonly bytes: number};
+export type ExportResult = {
+	readonly entries: number;
+	readonly files: number;
+	readonly bytes: number;
+	/** Regular files whose content could not be read whole (left out, or cut short): the export is incomplete. */
+	readonly unreadable: number;
+};
 
 export type ExportOptions = {
 	/** Called with each regular file's name and sha256 (hex), for the --hash manifest. */
@@ -25,6 +31,12 @@ const tarTypes: Partial<Record<Stat['kind'], TarType>> = {file: 'file', dir: 'di
  * ('bin/', 'bin/sh'), the root itself left out, whiteouts and aufs housekeeping never written,
  * symlinks stored as symlinks (never followed), files that are hard links of each other within
  * one layer stored as hard links, sockets skipped (tar cannot hold them; docker skips them too).
+ *
+ * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),
+ * everything but regular files is written in walk order first, then the regular files in the
+ * order their content lies in the archive, so that the archive is inflated once: the same members
+ * as from the extracted directory, in another order. A file whose content cannot be read (a
+ * truncated or sparse member) is left out, never written as zeros, and counted in `unreadable`.
  */
 export async function exportTar(source: Source, view: FsView, sink: Sink, opts: ExportOptions): Promise<ExportResult> {
 	const buffer = Buffer.allocUnsafe(PIECE);
@@ -32,9 +44,32 @@ export async function exportTar(source: Source, view: FsView, sink: Sink, opts: 
 	let entries = 0;
 	let files = 0;
 	let bytes = 0;
+	let unreadable = 0;
 	const out = async (chunk: Buffer): Promise<void> => {
 		bytes += chunk.length;
 		await sink.put(chunk);
+	};
+	type RegularFile = {readonly path: string; readonly rel: string; readonly entry: TarEntry; readonly key: string | undefined; readonly offset: number};
+	const contentOffset = source.contentOffset?.bind(source);
+	const deferred: RegularFile[] = [];
+	const regular = async (f: RegularFile): Promise<void> => {
+		const first = f.key === undefined ? undefined : links.get(f.key);
+		if (first !== undefined) {
+			await out(entryHeader({...f.entry, type: 'hardlink', size: 0, linkname: first.name}));
+			entries++;
+			if (opts.onHash !== undefined && first.sha !== undefined) await opts.onHash(f.entry.name, first.sha);
+			return;
+		}
+		const r = await writeFile(source, view, f.path, f.rel, f.entry, buffer, out, opts.onProblem);
+		if (r === 'left-out') {
+			unreadable++;
+			return;
+		}
+		entries++;
+		files++;
+		if (r === undefined) unreadable++;
+		if (f.key !== undefined) links.set(f.key, {name: f.entry.name, sha: r});
+		if (opts.onHash !== undefined && r !== undefined) await opts.onHash(f.entry.name, r);
 	};
 	for (const w of walkMerged(source, view, '', rootLayers(view), opts.onProblem)) {
 		const path = join(view.layers[w.entry.layer]!.dir, w.rel);
@@ -63,18 +98,9 @@ export async function exportTar(source: Source, view: FsView, sink: Sink, opts: 
 			entry = {...base, type, size: 0, devmajor: s.rdev?.major ?? 0, devminor: s.rdev?.minor ?? 0};
 		} else if (type === 'file') {
 			const key = s.ino !== undefined && (s.nlink ?? 1) > 1 ? `${w.entry.layer}:${s.ino}` : undefined;
-			const first = key === undefined ? undefined : links.get(key);
-			if (first !== undefined) {
-				await out(entryHeader({...base, type: 'hardlink', size: 0, linkname: first.name}));
-				entries++;
-				if (opts.onHash !== undefined && first.sha !== undefined) await opts.onHash(name, first.sha);
-				continue;
-			}
-			const sha = await writeFile(source, view, path, w.rel, {...base, type, size: s.size}, buffer, out, opts.onProblem);
-			entries++;
-			files++;
-			if (key !== undefined) links.set(key, {name, sha});
-			if (opts.onHash !== undefined && sha !== undefined) await opts.onHash(name, sha);
+			const f: RegularFile = {path, rel: w.rel, entry: {...base, type, size: s.size}, key, offset: contentOffset === undefined ? -1 : (contentOffset(path) ?? -1)};
+			if (contentOffset !== undefined) deferred.push(f);
+			else await regular(f);
 			continue;
 		} else {
 			entry = {...base, type, size: 0};
@@ -82,11 +108,18 @@ export async function exportTar(source: Source, view: FsView, sink: Sink, opts: 
 		await out(entryHeader(entry));
 		entries++;
 	}
+	// Archive order (stable: walk order among equals, so a hard link's first name is the walk's first).
+	deferred.sort((a, b) => a.offset - b.offset);
+	for (const f of deferred) await regular(f);
 	await out(trailer());
-	return {entries, files, bytes};
+	return {entries, files, bytes, unreadable};
 }
 
-/** Writes one regular file: header, content in pieces, padding. Returns its sha256, or undefined when it could not be read whole. */
+/**
+ * Writes one regular file: header, content in pieces, padding. Returns its sha256; undefined when
+ * it was cut short (the rest is zeros, so that the tar stays readable, and a finding says so);
+ * 'left-out' when its content cannot be read at all (nothing is written).
+ */
 async function writeFile(
 	source: Source,
 	view: FsView,
@@ -96,36 +129,41 @@ async function writeFile(
 	buffer: Buffer,
 	out: (b: Buffer) => Promise<void>,
 	onProblem: (f: Finding) => void,
-): Promise<string | undefined> {
+): Promise<string | undefined | 'left-out'> {
 	const size = entry.size;
 	const sha = createHash('sha256');
-	await out(entryHeader(entry));
-	let pos = 0;
-	let complete = true;
 	const opened = source.openRead?.(path);
 	if (opened === undefined || !opened.ok) {
-		complete = false;
-		onProblem(finding('error', 'files.unreadable', view.subject, `content of /${rel} cannot be read (${opened === undefined ? 'this source cannot read contents' : opened.error.message}); written as ${size} zero bytes`, path));
-	} else {
-		const reader = opened.value;
-		try {
-			while (pos < size) {
-				const got = reader.read(buffer.length <= size - pos ? buffer : buffer.subarray(0, size - pos), pos);
-				if (!got.ok || got.value === 0) {
-					complete = false;
-					onProblem(
-						finding('error', 'files.unreadable', view.subject, `content of /${rel} ends after ${pos} of ${size} bytes (${got.ok ? 'the file shrank' : got.error.message}); the rest is written as zero bytes`, path),
-					);
-					break;
-				}
-				const chunk = Buffer.from(buffer.subarray(0, got.value));
-				sha.update(chunk);
-				await out(chunk);
-				pos += got.value;
-			}
-		} finally {
-			reader.close();
+		onProblem(finding('error', 'files.unreadable', view.subject, `/${rel} is left out of the export: its content cannot be read (${opened === undefined ? 'this source cannot read contents' : opened.error.message})`, path));
+		return 'left-out';
+	}
+	const reader = opened.value;
+	let pos = 0;
+	let complete = true;
+	try {
+		// The first piece is read before the header is written: a member unreadable from its start is left out.
+		let got = reader.read(buffer.length <= size ? buffer : buffer.subarray(0, size), 0);
+		if (size > 0 && (!got.ok || got.value === 0)) {
+			onProblem(finding('error', 'files.unreadable', view.subject, `/${rel} is left out of the export: its content cannot be read (${got.ok ? 'the file is empty now' : got.error.message})`, path));
+			return 'left-out';
 		}
+		await out(entryHeader(entry));
+		while (pos < size) {
+			if (!got.ok || got.value === 0) {
+				complete = false;
+				onProblem(
+					finding('error', 'files.unreadable', view.subject, `content of /${rel} ends after ${pos} of ${size} bytes (${got.ok ? 'the file shrank' : got.error.message}); the rest is written as zero bytes, so the export is incomplete`, path),
+				);
+				break;
+			}
+			const chunk = Buffer.from(buffer.subarray(0, got.value));
+			sha.update(chunk);
+			await out(chunk);
+			pos += got.value;
+			if (pos < size) got = reader.read(buffer.length <= size - pos ? buffer : buffer.subarray(0, size - pos), pos);
+		}
+	} finally {
+		reader.close();
 	}
 	while (pos < size) {
 		const n = Math.min(PIECE, size - pos);

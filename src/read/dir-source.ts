@@ -244,7 +244,7 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		if (!d.ok) return undefined;
 		const r = door.xattrsAt(d.value, loc.name === '' ? empty : bytes(loc.name));
 		if (typeof r === 'number') return undefined;
-		const out: Record<string, Buffer> = {};
+		const out = Object.create(null) as Record<string, Buffer>; // evidence names as keys: no prototype
 		for (let i = 0; i + 1 < r.length; i += 2) out[decodeName(r[i]!)] = r[i + 1]!;
 		return out;
 	}

@@ -19,6 +19,9 @@ export type MountedSource = Source & {readonly mounted: MountInfo; readonly prob
  * The caller makes sure `base` has nothing at `at` that the mount would hide (load.ts refuses a
  * root with a non-empty `containerd/daemon`).
  */
+/** Added to the inner root's content offsets (2^52: beyond any archive, still an exact number). */
+const INNER_AFTER = 2 ** 52;
+
 export function mountSource(base: Source, at: string, inner: Source): MountedSource {
 	const split = splitPath(at);
 	if (split === null || split.length === 0) throw new Error(`mountSource: bad mount point ${JSON.stringify(at)}`);
@@ -100,6 +103,16 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		return r.to === 'inner' ? virtual(opened) : opened;
 	}
 
+	/** Either root's content offset; the inner root's after all of the base's, so that each archive is read in its own order. */
+	function contentOffset(rel: string): number | undefined {
+		const r = route(rel);
+		if (r.to === 'inner') {
+			const at = inner.contentOffset?.(r.rel);
+			return at === undefined || at < 0 ? at : INNER_AFTER + at;
+		}
+		return r.to === 'base' ? base.contentOffset?.(r.rel) : undefined;
+	}
+
 	function xattrs(rel: string): Record<string, Buffer> | undefined {
 		const r = route(rel);
 		if (r.to === 'inner') return inner.xattrs?.(r.rel);
@@ -119,6 +132,7 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		readLink,
 		...(base.openRead !== undefined || inner.openRead !== undefined ? {openRead} : {}),
 		...(base.xattrs !== undefined || inner.xattrs !== undefined ? {xattrs} : {}),
+		...(base.contentOffset !== undefined || inner.contentOffset !== undefined ? {contentOffset} : {}),
 		// One limit for the whole source: the containerd root's, whose snapshots are the overlay
 		// layers this option is for (a base with graph-driver layers too is unusual in this mode).
 		xattrLimit: inner.xattrLimit,

@@ -69,6 +69,14 @@ export type Source = {
 	 */
 	openRead?(rel: string): Result<FileReader>;
 	/**
+	 * Set only where reading contents out of order costs passes over the source (a compressed
+	 * archive, read through one inflater): where a regular file's content lies in the stream (-1
+	 * when it costs nothing: held in memory or empty; undefined when the path is no readable file;
+	 * for a directory, where its contents start). Callers reading many files read them in this
+	 * order, so that the source is read once.
+	 */
+	contentOffset?(rel: string): number | undefined;
+	/**
 	 * An entry's extended attributes (name → value), never following a symlink; undefined when the
 	 * path does not resolve. Optional: a source without it cannot see any.
 	 */

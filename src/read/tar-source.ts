@@ -14,17 +14,22 @@ import {
 	splitPath,
 } from './source.ts';
 import {type TarHeader, TarParser, quote} from './tar-format.ts';
+import {type SyncGunzip, syncGunzip} from './gunzip-sync.ts';
 
 /**
  * A Source over a tarball (.tar, or gzip-compressed .tar.gz/.tgz, detected by magic bytes).
  *
  * The archive is streamed once. Every header is kept in an in-memory index (a trie of names);
  * content is kept in memory only for small (≤ maxMemberBytes) metadata files of the Docker root
- * (see isMetadata). Other content is read again on demand:
+ * (see isMetadata). Other content is read again on demand, in bounded memory, whatever the size:
  * - uncompressed tar: the member's byte range is read directly from the file;
- * - gzip: the whole archive is inflated synchronously (zlib.gunzipSync), and only when the archive
- *   is under 64 MiB; otherwise readFile fails with 'io' ("content not cached"). The inflated
- *   buffer is held through a WeakRef, so consecutive reads usually share one inflation.
+ * - gzip: one live inflater (GzipCursor) streams the archive from its start up to the member and
+ *   then on through it; reads at increasing offsets continue where it is, a read before it starts
+ *   inflating again from the beginning (one more pass). contentOffset() tells callers where each
+ *   member's content is, so that they can read many members in one pass (export, check --deep).
+ *   An archive whose tar stream is at most 64 MiB is inflated whole on the first content read and
+ *   held through a WeakRef (reads in any order then cost nothing more).
+ * The archive file is opened with O_NOATIME where allowed, so reading it leaves its access time.
  *
  * The Docker root inside the archive is the shallowest directory holding an image/, containers/
  * or graph/ directory (the archive may wrap it in docker/, var/lib/docker/, ...); members
@@ -46,6 +51,8 @@ export type TarSource = Source & {
 	readonly problems: string[];
 	/** An entry's extended attributes (PAX SCHILY.xattr.*); undefined when the path does not resolve. */
 	xattrs(rel: string): Record<string, Buffer> | undefined;
+	/** Times content was inflated from the start of a compressed archive so far (passes after the first, indexing one). */
+	readonly passes: number;
 };
 
 export type TarSourceOptions = {
@@ -58,12 +65,14 @@ export type TarSourceOptions = {
 	 * found by its io.containerd.* directories, whose meta.db, snapshotter databases and blobs are kept.
 	 */
 	layout?: 'docker' | 'containerd' | undefined;
+	/** A compressed archive whose tar stream is at most this large is held whole once content is read (default 64 MiB; 0: never). */
+	holdWholeBytes?: number | undefined;
 };
 
-/** Gzip archives at most this large may be inflated again to read uncached content. */
-export const GZIP_REREAD_MAX = 64 << 20;
-/** And their inflated stream may be at most this large. */
-const GZIP_INFLATE_MAX = 1 << 30;
+/** Compressed bytes pushed into the inflater at a time: each push inflates to at most ~1032 times as much (8.3 MiB). */
+const INFLATE_PIECE = 8 << 10;
+/** A compressed archive whose tar stream is at most this large is held whole in memory once content is read from it (the default of holdWholeBytes). */
+const SMALL_INFLATED = 64 << 20;
 const MAX_PROBLEMS = 1000;
 const MAX_MEMBER_CAP = 64 << 20;
 /** Longest member name accepted, and longest component (Linux NAME_MAX, in bytes). */
@@ -93,6 +102,8 @@ type Member = {
 	readonly devminor: number;
 	readonly xattrs: Record<string, Buffer> | undefined;
 	readonly dataOffset: number;
+	/** Names this member has in the archive (itself and its hard links). */
+	links: number;
 	/** Cached content (metadata files only). */
 	data: Buffer | undefined;
 	/** Why the content cannot be read (truncated, sparse). */
@@ -180,6 +191,136 @@ function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
+const noAtime = fs.constants.O_NOATIME ?? 0;
+
+/**
+ * Opens the archive file for reading with O_NOATIME, so that reading it does not change its access
+ * time; falls back to a plain open when refused (EPERM: a file another user owns, as non-root).
+ */
+export function openArchive(location: string): number {
+	if (noAtime !== 0) {
+		try {
+			return fs.openSync(location, fs.constants.O_RDONLY | noAtime);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+		}
+	}
+	return fs.openSync(location, fs.constants.O_RDONLY);
+}
+
+/** Closes the archive file of a cursor that is no longer reachable (a Source has no close()). */
+const fdCloser = new FinalizationRegistry<{fd: number | undefined}>(box => {
+	if (box.fd === undefined) return;
+	try {
+		fs.closeSync(box.fd);
+	} catch {
+		// already closed
+	}
+});
+
+/**
+ * One live inflater over a gzip archive, positioned for sequential reads: read(position) continues
+ * from where the last read stopped (inflating and dropping what lies between); a position before
+ * the bytes it holds starts again from the beginning of the archive. Memory: one inflated piece.
+ */
+class GzipCursor {
+	/** Inflations from the start of the archive so far. */
+	passes = 0;
+	/** The archive file, open while the cursor is (in a box that the finalizer closes). */
+	private readonly file: {fd: number | undefined} = {fd: undefined};
+	private inflater: SyncGunzip | undefined;
+	/** Compressed bytes consumed. */
+	private inPos = 0;
+	/** Offset, in the inflated stream, of pending[0]. */
+	private outPos = 0;
+	private pending: Buffer = Buffer.alloc(0);
+	private eof = false;
+	private readonly input = Buffer.allocUnsafe(INFLATE_PIECE);
+
+	private readonly location: string;
+	private readonly fileStat: fs.Stats;
+
+	constructor(location: string, fileStat: fs.Stats) {
+		this.location = location;
+		this.fileStat = fileStat;
+		fdCloser.register(this, this.file);
+	}
+
+	/** Copies inflated bytes at position into buffer[0..length): as many as the stream has (0 at its end), or an error. */
+	read(buffer: Buffer, length: number, position: number): {ok: true; n: number} | {ok: false; message: string} {
+		try {
+			if (this.inflater === undefined || position < this.outPos) {
+				const started = this.restart();
+				if (started !== undefined) return {ok: false, message: started};
+			}
+			let n = 0;
+			while (n < length) {
+				const at = position + n;
+				if (at < this.outPos + this.pending.length) {
+					n += this.pending.copy(buffer, n, at - this.outPos, Math.min(this.pending.length, at - this.outPos + length - n));
+					continue;
+				}
+				if (this.eof) break;
+				this.outPos += this.pending.length;
+				this.pending = this.more();
+			}
+			return {ok: true, n};
+		} catch (error) {
+			this.reset();
+			const e = error as NodeJS.ErrnoException;
+			return {ok: false, message: e.code !== undefined && e.code.startsWith('Z_') ? `gzip: ${e.message}` : `cannot read the archive again: ${describe(error)}`};
+		}
+	}
+
+	/** The next inflated piece (possibly empty); sets eof at the end of the compressed file. */
+	private more(): Buffer {
+		const fd = this.file.fd;
+		const inflater = this.inflater;
+		if (fd === undefined || inflater === undefined) throw new Error('cursor is not open');
+		const got = fs.readSync(fd, this.input, 0, INFLATE_PIECE, this.inPos);
+		if (got === 0) {
+			this.eof = true;
+			return Buffer.alloc(0);
+		}
+		this.inPos += got;
+		return inflater.push(this.input.subarray(0, got));
+	}
+
+	/** Starts inflating from the beginning; an error message when the archive changed or cannot be opened. */
+	private restart(): string | undefined {
+		this.inflater?.close();
+		this.inflater = undefined;
+		this.file.fd ??= openArchive(this.location);
+		const now = fs.fstatSync(this.file.fd);
+		if (now.size !== this.fileStat.size || now.mtimeMs !== this.fileStat.mtimeMs) {
+			this.reset();
+			return 'the archive changed since it was opened';
+		}
+		this.inflater = syncGunzip();
+		this.inPos = 0;
+		this.outPos = 0;
+		this.pending = Buffer.alloc(0);
+		this.eof = false;
+		this.passes++;
+		return undefined;
+	}
+
+	private reset(): void {
+		this.inflater?.close();
+		this.inflater = undefined;
+		this.pending = Buffer.alloc(0);
+		this.outPos = 0;
+		if (this.file.fd !== undefined) {
+			try {
+				fs.closeSync(this.file.fd);
+			} catch {
+				// nothing to do
+			}
+			this.file.fd = undefined;
+		}
+	}
+}
+
 type Format = {gzip: boolean} | {error: string};
 
 function detectFormat(head: Buffer, size: number): Format {
@@ -202,7 +343,14 @@ function scan(file: string, gzip: boolean, parser: TarParser, onProgress: ((byte
 	return new Promise(resolvePromise => {
 		let settled = false;
 		let read = 0;
-		const src = fs.createReadStream(file, {highWaterMark: 1 << 20});
+		let fd: number;
+		try {
+			fd = openArchive(file);
+		} catch (error) {
+			resolvePromise(`read error: ${describe(error)}`);
+			return;
+		}
+		const src = fs.createReadStream('', {fd, highWaterMark: 1 << 20});
 		const gunzip = gzip ? zlib.createGunzip({chunkSize: 1 << 16}) : undefined;
 		const finish = (error: string | undefined): void => {
 			if (settled) return;
@@ -261,7 +409,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 	try {
 		fileStat = fs.statSync(location);
 		if (!fileStat.isFile()) return fail('io', location, 'not a regular file: cannot be read as an archive');
-		const fd = fs.openSync(location, 'r');
+		const fd = openArchive(location);
 		try {
 			const n = fs.readSync(fd, head, 0, head.length, 0);
 			head = head.subarray(0, n);
@@ -387,6 +535,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 				return false;
 			}
 			insert(parts, {kind: 'hardlink', linkname: h.linkname, target: member});
+			member.links++;
 			track(parts, member.kind);
 			return false;
 		}
@@ -402,6 +551,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 			devminor: h.devminor,
 			xattrs: h.xattrs,
 			dataOffset: h.dataOffset,
+			links: 1,
 			data: undefined,
 			unreadable: h.unreadable,
 			depths: undefined,
@@ -522,7 +672,7 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 	}
 	if (dropped > 0) problems.push(`… and ${dropped} more problems`);
 
-	return ok(makeSource({location, gzip, fileStat, rootNode, rootPath, complete: parser.complete && streamError === undefined, problems}));
+	return ok(makeSource({location, gzip, fileStat, rootNode, rootPath, complete: parser.complete && streamError === undefined, problems, inflatedSize: parser.pos, holdWhole: Math.min(SMALL_INFLATED, opts.holdWholeBytes ?? SMALL_INFLATED)}));
 }
 
 function makeSource(args: {
@@ -533,9 +683,28 @@ function makeSource(args: {
 	rootPath: string;
 	complete: boolean;
 	problems: string[];
+	/** Bytes of tar stream the index pass read (inflated, for gzip). */
+	inflatedSize: number;
+	holdWhole: number;
 }): TarSource {
 	const {location, gzip, fileStat, rootNode} = args;
-	let inflated: WeakRef<Buffer> | undefined;
+	// At most one live inflater for the whole source (gzip only), created on the first content read.
+	let cursor: GzipCursor | undefined;
+	const gzCursor = (): GzipCursor => (cursor ??= new GzipCursor(location, fileStat));
+	// A small archive (at most SMALL_INFLATED inflated) is held whole once read, through a WeakRef, as
+	// reads in any order then cost nothing more (container logs, read in container order, for instance).
+	let whole: WeakRef<Buffer> | undefined;
+	let small = gzip && args.inflatedSize <= args.holdWhole;
+	const wholeStream = (): {ok: true; data: Buffer} | {ok: false; message: string} => {
+		const hit = whole?.deref();
+		if (hit !== undefined) return {ok: true, data: hit};
+		const data = Buffer.allocUnsafe(args.inflatedSize);
+		const got = gzCursor().read(data, data.length, 0);
+		if (!got.ok) return got;
+		const out = data.subarray(0, got.n);
+		whole = new WeakRef(out);
+		return {ok: true, data: out};
+	};
 	// Inode numbers stand in for member identity: a hard link and its target share one.
 	const inodes = new WeakMap<Member, number>();
 	let nextIno = 1;
@@ -588,7 +757,7 @@ function makeSource(args: {
 		const size = m.kind === 'file' ? m.size : m.kind === 'symlink' ? Buffer.byteLength(m.linkname) : 0;
 		// Linux symlinks are always rwxrwxrwx, whatever the archive says.
 		const mode = S_IFMT[m.kind] | (m.kind === 'symlink' ? 0o777 : m.mode & 0o7777);
-		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs, ino: inoOf(m)};
+		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs, ino: inoOf(m), nlink: m.links};
 		if (m.kind === 'char' || m.kind === 'block') return {...base, rdev: {major: m.devmajor, minor: m.devminor}};
 		return base;
 	}
@@ -605,7 +774,7 @@ function makeSource(args: {
 	function reopen(rel: string): Result<number> {
 		let fd: number;
 		try {
-			fd = fs.openSync(location, 'r');
+			fd = openArchive(location);
 		} catch (error) {
 			return fail('io', rel, `cannot reopen the archive: ${describe(error)}`);
 		}
@@ -641,22 +810,22 @@ function makeSource(args: {
 		}
 	}
 
-	function inflate(rel: string): Result<Buffer> {
-		const hit = inflated?.deref();
-		if (hit !== undefined) return ok(hit);
-		if (fileStat.size > GZIP_REREAD_MAX) {
-			return fail('io', rel, `content not cached: only metadata is kept from a compressed archive over ${GZIP_REREAD_MAX >> 20} MiB (use an uncompressed .tar or extract it)`);
+	/** Reads a member's inflated bytes at position into buffer (as many as fit); fails where the archive ends inside it. */
+	function gzRead(rel: string, m: Member, buffer: Buffer, position: number): Result<number> {
+		const want = Math.min(buffer.length, m.size - position);
+		if (want <= 0) return ok(0);
+		const all = small ? wholeStream() : undefined;
+		// A stream damaged further on cannot be held whole; the members before the damage are still read through the cursor.
+		if (all !== undefined && !all.ok) small = false;
+		if (all?.ok === true) {
+			const n = all.data.copy(buffer, 0, Math.min(all.data.length, m.dataOffset + position), Math.min(all.data.length, m.dataOffset + position + want));
+			if (n < want) return fail('io', rel, `the archive ends inside this member (after ${position + n} of ${m.size} bytes)`);
+			return ok(n);
 		}
-		try {
-			const now = fs.statSync(location);
-			if (now.size !== fileStat.size || now.mtimeMs !== fileStat.mtimeMs) return fail('io', rel, 'the archive changed since it was opened');
-			const raw = fs.readFileSync(location);
-			const out = zlib.gunzipSync(raw, {finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: GZIP_INFLATE_MAX});
-			inflated = new WeakRef(out);
-			return ok(out);
-		} catch (error) {
-			return fail('io', rel, `content not cached and the archive cannot be inflated again: ${describe(error)}`);
-		}
+		const got = gzCursor().read(buffer, want, m.dataOffset + position);
+		if (!got.ok) return fail('io', rel, got.message);
+		if (got.n < want) return fail('io', rel, `the archive ends inside this member (after ${position + got.n} of ${m.size} bytes)`);
+		return ok(got.n);
 	}
 
 	function content(rel: string, m: Member): Result<Buffer> {
@@ -664,10 +833,9 @@ function makeSource(args: {
 		if (m.data !== undefined) return ok(Buffer.from(m.data));
 		if (m.size === 0) return ok(Buffer.alloc(0));
 		if (!gzip) return readRange(rel, m.dataOffset, m.size);
-		const all = inflate(rel);
-		if (!all.ok) return all;
-		if (m.dataOffset + m.size > all.value.length) return fail('io', rel, 'the archive ends inside this member');
-		return ok(Buffer.from(all.value.subarray(m.dataOffset, m.dataOffset + m.size)));
+		const out = Buffer.allocUnsafe(m.size);
+		const got = gzRead(rel, m, out, 0);
+		return got.ok ? ok(out) : got;
 	}
 
 	/** The member behind a path that must be a regular file (a hard link resolves to its target); never a symlink. */
@@ -691,9 +859,9 @@ function makeSource(args: {
 	}
 
 	/**
-	 * Content in pieces: cached data and gzip archives (inflated whole, as readFile does) are
-	 * sliced from memory; an uncompressed archive is read again at the member's offset, one piece
-	 * at a time, so memory stays bounded whatever the member's size.
+	 * Content in pieces, memory bounded whatever the member's size: cached data is sliced from
+	 * memory; an uncompressed archive is read again at the member's offset; a gzip archive through
+	 * the source's one inflater (sequential reads continue it, an earlier offset restarts it).
 	 */
 	function openRead(rel: string): Result<FileReader> {
 		const member = regularMember(rel);
@@ -716,10 +884,16 @@ function makeSource(args: {
 		if (m.data !== undefined) return fromMemory(m.data);
 		if (m.size === 0) return fromMemory(Buffer.alloc(0));
 		if (gzip) {
-			const all = inflate(rel);
-			if (!all.ok) return all;
-			if (m.dataOffset + m.size > all.value.length) return fail('io', rel, 'the archive ends inside this member');
-			return fromMemory(all.value.subarray(m.dataOffset, m.dataOffset + m.size));
+			return ok({
+				size: m.size,
+				read(buffer: Buffer, position: number): Result<number> {
+					if (closed) return fail('io', rel, 'read after close');
+					return gzRead(rel, m, buffer, position);
+				},
+				close(): void {
+					closed = true;
+				},
+			});
 		}
 		const reopened = reopen(rel);
 		if (!reopened.ok) return reopened;
@@ -746,6 +920,22 @@ function makeSource(args: {
 		});
 	}
 
+	/**
+	 * Where a regular file's content starts in the inflated stream (gzip only: reading in this order
+	 * is one pass); for a directory with a member of its own, where that member ends (its contents
+	 * follow it in an archive made by tar).
+	 */
+	function contentOffset(rel: string): number | undefined {
+		const parts = splitPath(rel);
+		const node = parts === null || parts.length === 0 ? undefined : find(rel, parts);
+		const entry = node?.ok === true ? node.value.entry : undefined;
+		if (entry !== undefined && entry.kind === 'dir') return small ? -1 : entry.dataOffset;
+		const member = regularMember(rel);
+		if (!member.ok) return undefined;
+		const m = member.value;
+		return m.data !== undefined || m.size === 0 || m.unreadable !== undefined || small ? -1 : m.dataOffset;
+	}
+
 	function readLink(rel: string): Result<string> {
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
@@ -762,7 +952,7 @@ function makeSource(args: {
 		const node = find(rel, parts);
 		if (!node.ok) return undefined;
 		const entry = node.value.entry;
-		const out: Record<string, Buffer> = {};
+		const out = Object.create(null) as Record<string, Buffer>; // evidence names as keys: no prototype
 		const stored = entry === undefined ? undefined : resolve(entry).xattrs;
 		for (const [key, value] of Object.entries(stored ?? {})) out[key] = Buffer.from(value);
 		return out;
@@ -780,5 +970,9 @@ function makeSource(args: {
 		readLink,
 		openRead,
 		xattrs,
+		...(gzip ? {contentOffset} : {}),
+		get passes() {
+			return cursor?.passes ?? 0;
+		},
 	};
 }

@@ -71,7 +71,7 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 
 /** Streams the entries of a tar-split file to onEntry, in order; onEntry returns (or resolves to) false to stop early, and is awaited. */
 export async function readTarSplit(
-	source: Source,
+	source: Pick<Source, 'openRead'>,
 	rel: string,
 	onEntry: (entry: TarSplitEntry) => boolean | void | Promise<boolean | void>,
 ): Promise<TarSplitResult> {

@@ -67,6 +67,15 @@ export function walk(source: Source, opts: WalkOptions = {}): Listing {
 	const errors: string[] = [];
 	let truncated = false;
 	const stack: string[] = [''];
+	const hash = (rel: string, info: FileInfo): FileInfo => {
+		const r = source.readFile(rel, hashMax);
+		if (r.ok) return {...info, hash: createHash('sha256').update(r.value).digest('hex').slice(0, 16)};
+		errors.push(`${rel}: cannot be hashed: ${r.error.message}`);
+		return info;
+	};
+	// A compressed archive is read through one inflater: the files are hashed after the walk, in archive order (one pass).
+	const offset = source.contentOffset?.bind(source);
+	const deferred: Array<{readonly rel: string; readonly at: number}> = [];
 	while (stack.length > 0) {
 		const dir = stack.pop()!;
 		const listed = source.list(dir);
@@ -92,8 +101,8 @@ export function walk(source: Source, opts: WalkOptions = {}): Listing {
 				const t = source.readLink(rel);
 				if (t.ok) info = {...info, target: t.value};
 			} else if (s.kind === 'file' && hashMax > 0 && s.size <= hashMax) {
-				const r = source.readFile(rel, hashMax);
-				if (r.ok) info = {...info, hash: createHash('sha256').update(r.value).digest('hex').slice(0, 16)};
+				if (offset === undefined) info = hash(rel, info);
+				else deferred.push({rel, at: offset(rel) ?? -1});
 			} else if (s.kind === 'dir') {
 				if (isMountPoint(rel)) {
 					const inside = source.list(rel);
@@ -105,6 +114,20 @@ export function walk(source: Source, opts: WalkOptions = {}): Listing {
 		if (truncated) break;
 		// Depth first, in name order.
 		for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+	}
+	deferred.sort((a, b) => a.at - b.at);
+	// Hard links of one member share its offset: hashed once (reading it again would start over).
+	let last: {at: number; hash: string | undefined} | undefined;
+	for (const d of deferred) {
+		const info = files.get(d.rel);
+		if (info === undefined) continue;
+		if (d.at >= 0 && last?.at === d.at) {
+			if (last.hash !== undefined) files.set(d.rel, {...info, hash: last.hash});
+			continue;
+		}
+		const hashed = hash(d.rel, info);
+		files.set(d.rel, hashed);
+		last = {at: d.at, hash: hashed.hash};
 	}
 	return {files, errors, truncated};
 }
