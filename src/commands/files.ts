@@ -388,10 +388,10 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	if (opened === undefined) throw new UsageError('this root cannot read file contents');
 	if (!opened.ok && opened.error.code !== 'io') throw new UsageError(`/${r.rel}: ${opened.error.message}`);
 	if (!opened.ok) {
-		// The file is there but its content cannot be read (a truncated or sparse archive member): a finding, exit 1.
+		// The file is there but its content cannot be read (a truncated or sparse archive member): a finding, exit 5 (incomplete).
 		findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: its content cannot be read (${opened.error.message}); nothing was written`});
 		ctx.io.stderr.write(findingLines(findings));
-		return 1;
+		return incompleteExit;
 	}
 	const out = output(ctx.io.stdout);
 	const reader = opened.value;
