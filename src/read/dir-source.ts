@@ -143,7 +143,9 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		const d = dirFd(loc.dir);
 		if (!d.ok) return d;
 		const r = door.listAt(d.value, loc.name === '' ? empty : bytes(loc.name));
-		if (typeof r === 'number') return failAt(r, rel, () => kindAt(rel));
+		// As every directory on a path, the one listed is named as resolved (`./a//b` fails as `a/b`), like the archive Source.
+		const resolved = loc.dir === '' ? loc.name : `${loc.dir}/${loc.name}`;
+		if (typeof r === 'number') return failAt(r, resolved, () => kindAt(resolved));
 		const [packed, refused] = r;
 		if (refused === 1) atimeRefused++;
 		const entries: Entry[] = [];
@@ -244,8 +246,9 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		if (!d.ok) return undefined;
 		const r = door.xattrsAt(d.value, loc.name === '' ? empty : bytes(loc.name));
 		if (typeof r === 'number') return undefined;
-		const out = Object.create(null) as Record<string, Buffer>; // evidence names as keys: no prototype
-		for (let i = 0; i + 1 < r.length; i += 2) out[decodeName(r[i]!)] = r[i + 1]!;
+		const out: Record<string, Buffer> = {};
+		// Evidence names as keys: defined as own properties, so `__proto__` is a name, not the prototype.
+		for (let i = 0; i + 1 < r.length; i += 2) Object.defineProperty(out, decodeName(r[i]!), {value: r[i + 1]!, enumerable: true, writable: true, configurable: true});
 		return out;
 	}
 

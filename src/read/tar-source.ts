@@ -952,9 +952,10 @@ function makeSource(args: {
 		const node = find(rel, parts);
 		if (!node.ok) return undefined;
 		const entry = node.value.entry;
-		const out = Object.create(null) as Record<string, Buffer>; // evidence names as keys: no prototype
+		const out: Record<string, Buffer> = {};
 		const stored = entry === undefined ? undefined : resolve(entry).xattrs;
-		for (const [key, value] of Object.entries(stored ?? {})) out[key] = Buffer.from(value);
+		// Evidence names as keys: defined as own properties, so `__proto__` is a name, not the prototype.
+		for (const [key, value] of Object.entries(stored ?? {})) Object.defineProperty(out, key, {value: Buffer.from(value), enumerable: true, writable: true, configurable: true});
 		return out;
 	}
 
