@@ -131,6 +131,23 @@ function survey(source: Source): Map<string, string> {
 	return out;
 }
 
+test('many roots opened in one process (a Source has no close): its descriptors stay bounded, not one directory cache per root', () => {
+	const dir = tempDir('layerlens-door-fds-');
+	const root = extractSample(dir);
+	const open = (): number => fs.readdirSync('/proc/self/fd').length;
+	const before = open();
+	const kept: Source[] = []; // kept alive, so that no finaliser closes anything
+	for (let i = 0; i < 60; i++) {
+		const s = openDirSource(root);
+		kept.push(s);
+		survey(s);
+	}
+	// Each root keeps its root descriptor (and its private mount); the directory caches share one
+	// bound across the process (1024), where 60 caches of 256 would hold 15 000.
+	const grown = open() - before;
+	assert.ok(grown <= 1024 + 3 * kept.length, `${grown} descriptors more after ${kept.length} roots`);
+});
+
 test('every way of the door reads a real state exactly as node:fs does', () => {
 	const dir = tempDir('layerlens-door-same-');
 	const root = extractSample(dir);

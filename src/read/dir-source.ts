@@ -49,9 +49,37 @@ const empty = Buffer.alloc(0);
 
 /** Directory descriptors kept open (an LRU): most reads are of entries of a directory just listed. */
 const dirCacheSize = 256;
+/**
+ * And at most this many across every Source of the process: a Source has no close(), and its
+ * descriptors are closed only when it is garbage-collected, which descriptors do not hasten (a
+ * process that opens many roots, such as the test suite, would run out of them).
+ */
+const processCacheSize = 1024;
+/** Every cached directory descriptor of the process, oldest first, with the cache that holds it. */
+const cachedFds = new Map<number, {readonly door: Door; readonly fds: Map<string, number>; readonly dir: string}>();
+
+function rememberFd(door: Door, fds: Map<string, number>, dir: string, fd: number): void {
+	if (fds.size >= dirCacheSize) {
+		const [oldest, old] = fds.entries().next().value as [string, number];
+		fds.delete(oldest);
+		cachedFds.delete(old);
+		door.close(old);
+	}
+	if (cachedFds.size >= processCacheSize) {
+		const [old, held] = cachedFds.entries().next().value as [number, {door: Door; fds: Map<string, number>; dir: string}];
+		cachedFds.delete(old);
+		held.fds.delete(held.dir);
+		held.door.close(old);
+	}
+	fds.set(dir, fd);
+	cachedFds.set(fd, {door, fds, dir});
+}
 
 const closer = new FinalizationRegistry<{door: Door; fds: Map<string, number>; rootfd: number}>(held => {
-	for (const fd of held.fds.values()) held.door.close(fd);
+	for (const fd of held.fds.values()) {
+		cachedFds.delete(fd);
+		held.door.close(fd);
+	}
 	if (held.rootfd >= 0) held.door.close(held.rootfd);
 });
 
@@ -98,16 +126,16 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		if (hit !== undefined) {
 			fds.delete(dir);
 			fds.set(dir, hit);
+			const held = cachedFds.get(hit);
+			if (held !== undefined) {
+				cachedFds.delete(hit);
+				cachedFds.set(hit, held);
+			}
 			return ok(hit);
 		}
 		const r = door.openDir(rootfd, bytes(dir), mode);
 		if (typeof r === 'number') {
-			if (fds.size >= dirCacheSize) {
-				const [oldest, fd] = fds.entries().next().value as [string, number];
-				fds.delete(oldest);
-				door.close(fd);
-			}
-			fds.set(dir, r);
+			rememberFd(door, fds, dir, r);
 			return ok(r);
 		}
 		const [errno, at] = r;
