@@ -203,7 +203,8 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 	// reading it does not move the one inflater away from the files of the window being read.
 	let recordSource: Pick<Source, 'openRead'> = source;
 	if (contentOffset !== undefined) {
-		const held = source.readFile(expect.record, RECORD_HOLD_MAX);
+		const prefetched = records.get(ctx)?.get(expect.record);
+		const held = prefetched !== undefined ? ok(prefetched) : source.readFile(expect.record, RECORD_HOLD_MAX);
 		if (held.ok) recordSource = {openRead: () => ok(readAhead(held.value.length, held.value, undefined))};
 	}
 	const r = await readTarSplit(recordSource, expect.record, entry => {
@@ -287,6 +288,33 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 	};
 }
 
+/** Tar-split records read ahead, in archive order, on a compressed archive (see prefetchRecords). */
+const records = new WeakMap<CheckContext, Map<string, Buffer>>();
+/** At most this much of records is read ahead (compressed bytes); the rest is read beside its layer. */
+const PREFETCH_MAX = 128 << 20;
+
+/**
+ * On a compressed archive, every layer's tar-split record in one sweep, in the order they lie in it:
+ * the records (under image/) may lie after the layers' directories, and reading each one just before
+ * its layer's files would start the one inflater again from the beginning for every layer.
+ */
+function prefetchRecords(ctx: CheckContext, layers: readonly Layer[], at: (rel: string) => number | undefined): Map<string, Buffer> {
+	const out = new Map<string, Buffer>();
+	const wanted = layers
+		.map(l => ({record: expectation(ctx, l).record, offset: at(expectation(ctx, l).record)}))
+		.filter((w): w is {record: string; offset: number} => w.offset !== undefined)
+		.sort((a, b) => a.offset - b.offset);
+	let total = 0;
+	for (const w of wanted) {
+		const got = ctx.source.readFile(w.record, RECORD_HOLD_MAX);
+		if (!got.ok) continue; // read again, and reported, when its layer is verified
+		if (total + got.value.length > PREFETCH_MAX) break;
+		total += got.value.length;
+		out.set(w.record, got.value);
+	}
+	return out;
+}
+
 async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>> {
 	const hit = verifiedCache.get(ctx);
 	if (hit !== undefined) return hit;
@@ -299,6 +327,7 @@ async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>>
 	if (at !== undefined) {
 		const pos = new Map(layers.map(l => [l, (l.path === null ? undefined : at(l.path)) ?? Number.MAX_SAFE_INTEGER]));
 		layers.sort((a, b) => pos.get(a)! - pos.get(b)!);
+		records.set(ctx, prefetchRecords(ctx, layers, at));
 	}
 	for (let i = 0; i < layers.length; i++) {
 		const l = layers[i]!;
