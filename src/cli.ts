@@ -143,7 +143,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
-			const ui = await import('./ui/launch.ts');
+			const ui = await import('../components/launch.ts');
 			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, parts: partsFor(args)});
 			if (result === 'not-a-docker-root') throw new UsageError(notDocker);
 			return 0;
