@@ -5,9 +5,9 @@ import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts
 import {type CommandContext, type Io, UsageError} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
 import {compareCommand} from './commands/compare.ts';
-import {treeExplainCommand} from './commands/explain.ts';
+import {treeExplainCommand} from './commands/tree-explain.ts';
 import {graphCommand} from './commands/graph.ts';
-import {inspectTeachCommand} from './commands/provenance.ts';
+import {inspectTeachCommand} from './commands/inspect-teach.ts';
 import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
