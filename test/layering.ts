@@ -29,7 +29,7 @@ type Reference = {readonly spec: string; readonly how: 'static' | 'dynamic' | 'p
  * What a module loads: `import … from` / `export … from` / `import '…'` (static), `import('…')` (dynamic),
  * and any other string naming a module beside it (a worker script: `new URL('./load-worker.ts', import.meta.url)`).
  */
-export function references(text: string): Reference[] {
+function references(text: string): Reference[] {
 	const found: Reference[] = [];
 	for (const m of text.matchAll(/\bfrom\s*'([^']+)'|\bimport\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|'(\.{1,2}\/[^']+\.(?:tsx?|js))'/g)) {
 		if (m[1] !== undefined || m[2] !== undefined) found.push({spec: (m[1] ?? m[2])!, how: 'static'});
@@ -68,7 +68,7 @@ const rank: Record<string, number> = {
 const uiLibrary = /^(ink|react)(-[^/]*)?(\/|$)/;
 
 /** What is wrong with one module's references (empty: nothing). */
-export function violations(file: string, text: string): string[] {
+function violations(file: string, text: string): string[] {
 	const rel = path.relative(repo, file);
 	const layer = layerOf(file);
 	const wrong: string[] = [];
