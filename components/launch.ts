@@ -5,8 +5,10 @@
  * The UI's home: components/ holds everything that loads Ink and React (this launcher and the
  * components it renders); src/ui/ holds the explorer's pure parts (tree rows, navigation reducer,
  * key table, detail text, the load feed and its worker, the opening frame drawn before Ink),
- * which import nothing from components/ and can be tested without a terminal. So data flows one
- * way: src/ (readers → model → views → src/ui) → components/ → the terminal
+ * which import nothing from components/ and can be tested without a terminal. Two folders rather
+ * than one because the pure parts belong to src/'s one-way flow (they build on the model, teach
+ * and views, and the opening frame is drawn from them before Ink is in), while this side is the
+ * only one that needs Ink: src/ (readers → model → views → src/ui) → components/ → the terminal
  * (test/layering.ts enforces it).
  *
  * Ink 6 has no alternate-screen option: we enter it before the first frame and leave it after
