@@ -172,7 +172,7 @@ function uiCases(state: BenchState, memory: number): Case[] {
 	// In-process: the App as the UI shows it once the worker's model is in (configs read on demand).
 	let prepared: {model: unknown; source: unknown} | null = null;
 	const inProcess = async (): Promise<Sample> => {
-		const [{measureUi}, {makeContainerDetails}] = await Promise.all([import('../src/ui/measure.ts'), import('../src/ui/container-details.ts')]);
+		const [{measureUi}, {makeContainerDetails}] = await Promise.all([import('./measure-ui.ts'), import('../src/ui/container-details.ts')]);
 		if (prepared === null) {
 			const [{loadModel, openSource}, {packModel, unpackModel}] = await Promise.all([import('../src/load.ts'), import('../src/ui/pack.ts')]);
 			const source = openSource(root);
@@ -198,7 +198,7 @@ function uiCases(state: BenchState, memory: number): Case[] {
 		},
 		{
 			name: 'ui-keys',
-			command: 'measureUi(model as sent by the load worker, 100x30, defaultKeys) in the bench process (src/ui/measure.ts)',
+			command: 'measureUi(model as sent by the load worker, 100x30, defaultKeys) in the bench process (bench/measure-ui.ts)',
 			wallIs: 'median redraw after a key',
 			targets: {maxMs: 50},
 			async check() {

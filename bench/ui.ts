@@ -9,9 +9,9 @@
 //   output that follows; keys are sent one at a time, after the output has been quiet).
 //   GNU time wraps the program for its peak RSS and CPU time (the load worker is a thread
 //   of the same process, so both are counted).
-// ui-keys: the same App, in-process (src/ui/measure.ts measureUi: a fake terminal, no pty),
+// ui-keys: the same App, in-process (measure-ui.ts measureUi: a fake terminal, no pty),
 //   on the model as the UI gets it from its load worker (pack.ts: configs read on demand),
-//   timing the redraw after each key of measure.ts's defaultKeys.
+//   timing the redraw after each key of measure-ui.ts's defaultKeys.
 import {spawn} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

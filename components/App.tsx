@@ -8,7 +8,7 @@ import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-vi
 import {keyName} from '../src/ui/keys.ts';
 import {clean} from '../src/view/sanitize.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
-import {paneLayout} from '../src/ui/layout.ts';
+import {paneLayout} from '../src/ui/pane-layout.ts';
 import {type NavContext, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';

@@ -5,9 +5,9 @@ import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts
 import {type CommandContext, type Io, UsageError} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
 import {compareCommand} from './commands/compare.ts';
-import {treeExplainCommand} from './commands/explain.ts';
+import {treeExplainCommand} from './commands/tree-explain.ts';
 import {graphCommand} from './commands/graph.ts';
-import {inspectTeachCommand} from './commands/provenance.ts';
+import {inspectTeachCommand} from './commands/inspect-teach.ts';
 import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
@@ -143,7 +143,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
-			const ui = await import('./ui/launch.ts');
+			const ui = await import('../components/launch.ts');
 			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, parts: partsFor(args)});
 			if (result === 'not-a-docker-root') throw new UsageError(notDocker);
 			return 0;

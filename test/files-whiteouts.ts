@@ -8,7 +8,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {aufsChanges, layerItems, naiveChanges} from '../src/files/changes.ts';
 import {exportTar} from '../src/files/export.ts';
-import {walkMerged} from '../src/files/walk.ts';
+import {walkMerged} from '../src/files/merged-walk.ts';
 import {type FsView, type WhiteoutStyle, rootLayers} from '../src/files/view.ts';
 import type {Finding} from '../src/finding.ts';
 import {openDirSource} from '../src/read/dir-source.ts';

@@ -11,7 +11,7 @@ import {parseCommandLine} from '../src/args.ts';
 import {run} from '../src/cli.ts';
 import type {Container, Image} from '../src/model/types.ts';
 import {driverFacts, initPlaceholders} from '../src/teach/explain.ts';
-import {buildGraph} from '../src/teach/graph.ts';
+import {buildGraph} from '../src/teach/object-graph.ts';
 import {provenance} from '../src/teach/provenance.ts';
 import {detailLines, explainLines} from '../src/ui/detail.ts';
 import {hintText, helpLines} from '../src/ui/keys.ts';

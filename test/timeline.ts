@@ -5,7 +5,7 @@ import path from 'node:path';
 import {loadModel, openRoot} from '../src/load.ts';
 import {buildTimeline, localEntries} from '../src/timeline/events.ts';
 import {isoMicros, toMicros} from '../src/timeline/time.ts';
-import {timelineCsv, timelineJsonl, timelineTable} from '../src/view/timeline.ts';
+import {timelineCsv, timelineJsonl, timelineTable} from '../src/view/timeline-text.ts';
 import type {Expected} from './helpers/real-states.ts';
 
 const repo = path.join(import.meta.dirname, '..');

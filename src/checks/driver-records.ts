@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/driver-records.ts';
-import type {ChainWalk} from './context.ts';
+import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/driver-files.ts';
+import type {ChainWalk} from './lookups.ts';
 import {type Check, type CheckContext, type CheckResult, skipped, verdict} from './types.ts';
 
 /**

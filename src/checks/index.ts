@@ -2,7 +2,7 @@ import {type Finding, type Severity, compareFindings} from '../finding.ts';
 import {byString} from '../read/source.ts';
 import {containerdChecks} from './containerd.ts';
 import {containerChecks} from './containers.ts';
-import {buildIndex} from './context.ts';
+import {buildIndex} from './lookups.ts';
 import {driverRecordChecks} from './driver-records.ts';
 import {imageChecks} from './images.ts';
 import {deepChecks} from './layer-content.ts';

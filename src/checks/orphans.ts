@@ -1,9 +1,9 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
-import {listNames, linkTargetId, overlayDrivers} from '../read/driver-records.ts';
+import {listNames, linkTargetId, overlayDrivers} from '../read/driver-files.ts';
 import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
-import {caps} from '../read/files.ts';
+import {caps} from '../read/json-files.ts';
 import type {RawImageStore} from '../read/image-store.ts';
 import {type Usage, addUsage, diskUsage, holds} from './size.ts';
 import {type Check, type CheckContext, type CheckResult, verdict} from './types.ts';

@@ -1,6 +1,6 @@
 import type {Args} from '../args.ts';
 import {loadModel, openRoot} from '../load.ts';
-import {compareSnapshots, type Snapshot} from '../teach/compare.ts';
+import {compareSnapshots, type Snapshot} from '../teach/snapshot-diff.ts';
 import {walk} from '../teach/walk.ts';
 import {comparisonJson, renderComparison} from '../view/compare-text.ts';
 import {makePaint} from '../view/paint.ts';

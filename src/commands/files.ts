@@ -6,7 +6,7 @@ import {type OutputFile, evidenceOf, openOutputs} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
-import {walkMerged} from '../files/walk.ts';
+import {walkMerged} from '../files/merged-walk.ts';
 import {resolveRef} from '../model/resolve.ts';
 import type {Container, ContentDamage, Layer, Model} from '../model/types.ts';
 import type {Source} from '../read/source.ts';

@@ -1,4 +1,4 @@
-import {buildGraph} from '../teach/graph.ts';
+import {buildGraph} from '../teach/object-graph.ts';
 import {renderDot, renderMermaid} from '../view/graph-text.ts';
 import type {CommandContext} from './context.ts';
 import {selectForTree} from './views.ts';

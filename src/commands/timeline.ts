@@ -1,7 +1,7 @@
 import {type Finding, compareFindings} from '../finding.ts';
 import {buildTimeline} from '../timeline/events.ts';
 import {findingLines} from '../view/files-text.ts';
-import {timelineCsv, timelineJsonl, timelineTable} from '../view/timeline.ts';
+import {timelineCsv, timelineJsonl, timelineTable} from '../view/timeline-text.ts';
 import type {CommandContext} from './context.ts';
 
 /**

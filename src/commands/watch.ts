@@ -1,6 +1,6 @@
 import type {Args} from '../args.ts';
 import {loadModel, openRoots} from '../load.ts';
-import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/compare.ts';
+import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/snapshot-diff.ts';
 import {walk} from '../teach/walk.ts';
 import {makePaint, type Paint} from '../view/paint.ts';
 import {clean, safeJson} from '../view/sanitize.ts';

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
 import type {Source, Stat} from '../read/source.ts';
 import {type TarEntry, type TarType, entryHeader, padding, trailer} from './tar-writer.ts';
-import {walkMerged} from './walk.ts';
+import {walkMerged} from './merged-walk.ts';
 import {type FsView, join, rootLayers} from './view.ts';
 
 /** Where bytes go: a file, stdout. write() may return a promise (back-pressure). */

@@ -1,16 +1,16 @@
 import {append} from '../append.ts';
 import {type Finding, compareFindings, finding} from '../finding.ts';
-import type {RawContainer, RawState} from '../read/containers.ts';
+import type {RawContainer, RawState} from '../read/container-store.ts';
 import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
 import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
 import {distributionOf} from '../read/distribution.ts';
-import {isPathId} from '../read/files.ts';
+import {isPathId} from '../read/json-files.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
 import {byString} from '../read/source.ts';
 import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
-import {linkNetworks, linkVolumes} from './volumes.ts';
+import {linkNetworks, linkVolumes} from './link-volumes.ts';
 import type {ChainEntry, Container, ContentDamage, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
 
 /** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */

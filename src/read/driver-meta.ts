@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {caps, obj, readJson, sourceErrorFinding} from './files.ts';
-import {pathKey} from './json.ts';
+import {caps, obj, readJson, sourceErrorFinding} from './json-files.ts';
+import {pathKey} from './json-parse.ts';
 import type {Source} from './source.ts';
 
 /**

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './driver-meta.ts';
-import {sourceErrorFinding} from './files.ts';
+import {sourceErrorFinding} from './json-files.ts';
 import type {Source, SourceError} from './source.ts';
 
 /**

@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './files.ts';
+import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './json-files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
 import type {Source} from './source.ts';
 

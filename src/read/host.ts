@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {containerFileFindings} from './container-files.ts';
-import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './containers.ts';
+import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './container-store.ts';
 import {driverNotes, readContainerdStores} from './containerd-store.ts';
 import {type RawDriverDir, readDriverDir} from './drivers.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './files.ts';
+import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './json-files.ts';
 import {type RawDistribution, readDistribution} from './distribution.ts';
 import type {Source} from './source.ts';
 

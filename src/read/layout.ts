@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {drivers} from './drivers.ts';
-import {sourceErrorFinding} from './files.ts';
+import {sourceErrorFinding} from './json-files.ts';
 import type {Source} from './source.ts';
 
 export type Layout = 'v2' | 'v1' | 'unknown';

@@ -1,8 +1,8 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {bucketAt} from './bbolt.ts';
-import {bool, obj, str, stringMap} from './files.ts';
-import {parseJson} from './json.ts';
+import {bool, obj, str, stringMap} from './json-files.ts';
+import {parseJson} from './json-parse.ts';
 import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 

@@ -1,8 +1,8 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Bolt, bucketAt, openBolt} from './bbolt.ts';
-import {entryFindings, obj, readJson, sourceErrorFinding, str, stringMap} from './files.ts';
-import {parseJson} from './json.ts';
+import {entryFindings, obj, readJson, sourceErrorFinding, str, stringMap} from './json-files.ts';
+import {parseJson} from './json-parse.ts';
 import {type Source, byString} from './source.ts';
 
 /**

@@ -4,7 +4,7 @@
  * the UI's own Source (read-only, like the layer listings), cached.
  */
 import type {Container} from '../model/types.ts';
-import {readContainer} from '../read/containers.ts';
+import {readContainer} from '../read/container-store.ts';
 import type {Source} from '../read/source.ts';
 import type {TreeNode} from './tree.ts';
 

@@ -11,7 +11,7 @@ import type {Model} from '../model/types.ts';
 import {type ContainerDetails, withDetails} from './container-details.ts';
 import {detailLines, detailTitle} from './detail.ts';
 import type {FileListing} from './layer-files.ts';
-import {paneLayout} from './layout.ts';
+import {paneLayout} from './pane-layout.ts';
 import {type NavState, initNav, selected} from './nav.ts';
 import {rowLine} from './rows.ts';
 import {promptLine, statusLine} from './status.ts';

@@ -1,5 +1,5 @@
 import {append} from '../append.ts';
-import type {AreaChange, Change, Comparison, FileChange} from '../teach/compare.ts';
+import type {AreaChange, Change, Comparison, FileChange} from '../teach/snapshot-diff.ts';
 import type {FileInfo} from '../teach/walk.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';

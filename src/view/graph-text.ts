@@ -3,7 +3,7 @@
  * are generated (n0, n1, ...); every label line is cut to LABEL_MAX characters, cleaned and then
  * escaped for the target language, so a hostile name or tag cannot break out of its label.
  */
-import type {Graph, NodeKind} from '../teach/graph.ts';
+import type {Graph, NodeKind} from '../teach/object-graph.ts';
 import {clean} from './sanitize.ts';
 
 const dotStyle: Record<NodeKind, string> = {

@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import type {RawContainer} from '../read/containers.ts';
-import {obj, str} from '../read/files.ts';
+import type {RawContainer} from '../read/container-store.ts';
+import {obj, str} from '../read/json-files.ts';
 import type {RawNetworks} from '../read/networks.ts';
 import {byString} from '../read/source.ts';
 import type {RawVolumes} from '../read/volumes.ts';

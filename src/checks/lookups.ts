@@ -1,5 +1,5 @@
 import type {Layer, Model} from '../model/types.ts';
-import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/driver-records.ts';
+import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/driver-files.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImageStore, RawLayer} from '../read/image-store.ts';
 import type {Source} from '../read/source.ts';

@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './files.ts';
+import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './json-files.ts';
 import type {Source} from './source.ts';
 
 export type RawState = {

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import {caps, sourceErrorFinding} from './files.ts';
+import {caps, sourceErrorFinding} from './json-files.ts';
 import type {EntryKind, Source} from './source.ts';
 
 /**

@@ -1,5 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
-import {type ParsedJson, parseJson, pathKey} from './json.ts';
+import {type ParsedJson, parseJson, pathKey} from './json-parse.ts';
 import type {Source, SourceError} from './source.ts';
 
 /** Caps on what is read into memory from the evidence. */

@@ -10,10 +10,10 @@
  * Like the real UI, it uses React's production build unless NODE_ENV is set.
  */
 import {EventEmitter} from 'node:events';
-import type {Model} from '../model/types.ts';
-import type {Source} from '../read/source.ts';
-import type {ContainerDetails} from './container-details.ts';
-import {preferProductionReact} from './launch.ts';
+import {preferProductionReact} from '../components/launch.ts';
+import type {Model} from '../src/model/types.ts';
+import type {Source} from '../src/read/source.ts';
+import type {ContainerDetails} from '../src/ui/container-details.ts';
 
 export type MeasureOptions = {
 	readonly width?: number;
@@ -99,7 +99,7 @@ const macrotask = () => new Promise<void>(resolve => setImmediate(() => setTimeo
 export async function measureUi(model: Model, opts: MeasureOptions = {}): Promise<UiTimings> {
 	// As the real UI does (launch.ts): React's production build, unless NODE_ENV says otherwise.
 	preferProductionReact();
-	const [{render}, {createElement}, {App}] = await Promise.all([import('ink'), import('react'), import('../../components/App.tsx')]);
+	const [{render}, {createElement}, {App}] = await Promise.all([import('ink'), import('react'), import('../components/App.tsx')]);
 	const stdout = new FakeStdout(opts.width ?? 100, opts.height ?? 30);
 	const stdin = new FakeStdin();
 	const stderr = new FakeStdout(opts.width ?? 100, opts.height ?? 30);

@@ -1,6 +1,15 @@
 /**
- * Starts the interactive UI: the only file in src/ that loads Ink, React and the components,
- * and only when cli.ts imports it (dynamically), so plain commands never load them.
+ * Starts the interactive UI, and only when cli.ts imports it (dynamically), so plain commands
+ * never load Ink or React.
+ *
+ * The UI's home: components/ holds everything that loads Ink and React (this launcher and the
+ * components it renders); src/ui/ holds the explorer's pure parts (tree rows, navigation reducer,
+ * key table, detail text, the load feed and its worker, the opening frame drawn before Ink),
+ * which import nothing from components/ and can be tested without a terminal. Two folders rather
+ * than one because the pure parts belong to src/'s one-way flow (they build on the model, teach
+ * and views, and the opening frame is drawn from them before Ink is in), while this side is the
+ * only one that needs Ink: src/ (readers → model → views → src/ui) → components/ → the terminal
+ * (test/layering.ts enforces it).
  *
  * Ink 6 has no alternate-screen option: we enter it before the first frame and leave it after
  * the UI exits, on SIGTERM/SIGHUP, and on an uncaught error, so the terminal is always restored.
@@ -11,14 +20,14 @@
  * the containers; Ink is imported from then on (inkTime), while the worker reads the rest. Keys
  * typed meanwhile wait (raw mode, no echo) and are handled when Ink takes over.
  */
-import {loadCheckedModel} from '../load.ts';
-import {type ReadParts, allParts} from '../read/host.ts';
-import type {Source} from '../read/source.ts';
-import {clean} from '../view/sanitize.ts';
-import {type Load, type ModelFeed, startFeed} from './feed.ts';
-import {makeFileLister} from './layer-files.ts';
-import {plainFrame} from './plain-frame.ts';
-import {type LoadProgress, loadingLines, loadingUpdate} from './progress.ts';
+import {loadCheckedModel} from '../src/load.ts';
+import {type ReadParts, allParts} from '../src/read/host.ts';
+import type {Source} from '../src/read/source.ts';
+import {type Load, type ModelFeed, startFeed} from '../src/ui/feed.ts';
+import {makeFileLister} from '../src/ui/layer-files.ts';
+import {plainFrame} from '../src/ui/plain-frame.ts';
+import {type LoadProgress, loadingLines, loadingUpdate} from '../src/ui/progress.ts';
+import {clean} from '../src/view/sanitize.ts';
 
 export const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
 export const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
@@ -139,7 +148,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	let result: InteractiveResult = 'ok';
 	try {
 		preferProductionReact();
-		const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('../../components/Root.tsx')]));
+		const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('./Root.tsx')]));
 		ui.catch(() => {}); // (when the race below is lost)
 		// Not a Docker root, or a failed read, before Ink is in: no need to wait for it.
 		let off = () => {};
