@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches Debian trixie's docker.io (dockerd 26.1), containerd (1.7) and docker-buildx (0.13) packages — signatures checked
 # by apt against the Debian archive keyring — and unpacks their binaries into one folder, without
-# installing anything. The end-to-end tests of the containerd image store (docker-layout.md §6) run
+# installing anything. The end-to-end tests of the containerd image store (the reference layout notes §6) run
 # this dockerd with the `containerd-snapshotter` feature; bookworm's dockerd 20.10 predates it. buildx
 # (a docker CLI plugin, put in the tests' private DOCKER_CONFIG) makes real BuildKit databases.
 # Usage: scripts/fetch-docker26.sh [DEST]   (default /opt/layerlens-test/docker26; needs root)

@@ -3,7 +3,7 @@
 // pages, overflow pages, inline and nested buckets, big-endian, zero-checksum metas), and on
 // hostile input: cycles, out-of-range page ids, absurd sizes, seeded random damage. It must never
 // throw and never hang. Format: etcd-io/bbolt internal/common/{page.go,meta.go,bucket.go}, db.go;
-// docker-layout.md §5.5.
+// the reference layout notes §5.5.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,9 +1,9 @@
-// btrfs from a real daemon (issue #8): a sparse file made into a btrfs file system, loop-mounted on
+// btrfs from a real daemon: a sparse file made into a btrfs file system, loop-mounted on
 // <dir>/data, a real dockerd with --storage-driver btrfs on it, the standard state
 // (test/helpers/real-states.ts), the files scenario (test/helpers/files-scenario.ts) and a container
 // with --storage-opt size= (btrfs/quotas/<id>). After the daemon stops, layerlens reads the root at
 // rest and must say what the daemon said: chains (btrfs/subvolumes/<id>, each a subvolume, each child
-// a snapshot of its parent: docker-layout.md §3.6, moby daemon/graphdriver/btrfs/btrfs.go), ids as
+// a snapshot of its parent: the reference layout notes §3.6, moby daemon/graphdriver/btrfs/btrfs.go), ids as
 // docker inspect and docker image inspect give them, `diff` = docker diff and `export` = docker export
 // for every container (btrfs layers are full snapshots, compared with their parent as for vfs),
 // check --deep clean. The file system is unmounted and its image deleted afterwards, even on failure.

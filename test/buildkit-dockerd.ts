@@ -1,4 +1,4 @@
-// BuildKit's databases (issue #8, "Databases"), made by real daemons: a BuildKit build (docker-buildx
+// BuildKit's databases, made by real daemons: a BuildKit build (docker-buildx
 // 0.13 from Debian trixie, as a CLI plugin in the harness's private DOCKER_CONFIG) on dockerd 20.10 with
 // overlay2 (graph-driver mode: buildkit/metadata_v2.db) and on dockerd 26 with the containerd image
 // store (buildkit/containerd-overlayfs/metadata_v2.db). Every buildkit/*.db must read without an error

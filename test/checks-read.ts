@@ -14,7 +14,7 @@ import {diskLayers, real, sampleTarball} from './helpers/check-roots.ts';
 
 // The readers the deep checks stand on: CRC-64/ISO, the tar-split reader, and reading files in pieces.
 
-test('CRC-64/ISO as Go computes it: "hi\\n" is YUmYEAAAAAA= (docker-layout.md §7), check value of "123456789"', () => {
+test('CRC-64/ISO as Go computes it: "hi\\n" is YUmYEAAAAAA= (the reference layout notes §7), check value of "123456789"', () => {
 	assert.is(crc64(Buffer.from('hi\n')).toString('base64'), 'YUmYEAAAAAA=');
 	assert.is(crc64(Buffer.from('123456789')).toString('hex'), 'b90956c775a41001');
 	assert.is(crc64(Buffer.alloc(0)).toString('hex'), '0000000000000000');

@@ -5,7 +5,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {cli, repo} from './helpers/run-cli.ts';
 import {matchSnapshot} from './helpers/snapshot.ts';
-import {realRoot} from './helpers/real-fixtures.ts';
+import {realRoot, realTgz} from './helpers/real-fixtures.ts';
 
 const noTrace = (s: string) => assert.not.match(s, /\n\s+at .+\(.*:\d+:\d+\)/, 'no stack trace');
 
@@ -134,7 +134,7 @@ test('every command gives the same answer on the archive as on the extracted dir
 	for (const name of ['aufs', 'overlay2'] as const) {
 		const dir = realRoot(name);
 		if (dir === null) return;
-		const tgz = path.join(repo, '..', 'shared', 'fixtures', 'real', `${name}.v2.tgz`);
+		const tgz = realTgz(name)!;
 		const model = JSON.parse(cli(['model', '--root', dir]).stdout) as {containers: Array<{name: string}>; images: Array<{id: string}>};
 		for (const argv of [['tree'], ['tree', '--json'], ['ls'], ['ls', '--json'], ['images'], ['images', '--json'], ['model'], ['inspect', model.containers[0]!.name], ['inspect', model.images[0]!.id], ['timeline', '--json', '--files', '--logs']]) {
 			const a = cli([...argv, '--root', dir]);

@@ -1,4 +1,4 @@
-// The containerd image store (docker-layout.md §6): Docker 24+ (opt-in) and 29 (default) keep images
+// The containerd image store (the reference layout notes §6): Docker 24+ (opt-in) and 29 (default) keep images
 // in containerd — meta.db namespace moby, content blobs, the overlayfs snapshotter's metadata.db and
 // snapshot directories. First, roots built in code (test/helpers/c8d-root.ts) for what a daemon here
 // does not make: multi-platform indexes, odd names, leftovers. Then a real dockerd 26 with feature

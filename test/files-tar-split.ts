@@ -1,4 +1,4 @@
-// `files LAYER --tar-split`: an image layer listed from its tar-split.json.gz record (docker-layout.md §7,
+// `files LAYER --tar-split`: an image layer listed from its tar-split.json.gz record (the reference layout notes §7,
 // vbatts/tar-split tar/storage/entry.go) instead of its directory. Real data decides: on the sample (a real
 // dockerd's overlay2 state) the record's listing equals the directory's for every image layer; on the two
 // real trees it shows what the record kept where the copy's files differ. Records built here cover every

@@ -1,6 +1,6 @@
 // What the storage drivers whose layer content cannot be read offline record about their layers and
 // themselves, built in code to the documented layouts, clean and hostile:
-// - devicemapper: docker-layout.md §3.8; moby@v20.10.24 daemon/graphdriver/devmapper/deviceset.go
+// - devicemapper: the reference layout notes §3.8; moby@v20.10.24 daemon/graphdriver/devmapper/deviceset.go
 //   (devInfo, saveMetadata, deviceSetMetaFile, transactionMetaFile, ensureImage) and driver.go
 //   (Get makes mnt/<id>, UnmountDevice removes it: at rest there is no mnt/<id>);
 // - zfs: §3.7; daemon/graphdriver/zfs/zfs.go (zfsPath = fsname + "/" + id; Put removes zfs/graph/<id>);

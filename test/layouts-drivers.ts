@@ -1,5 +1,5 @@
 // Drivers and layouts that cannot be made by the dockerd here, built to the documented layout
-// (docker-layout.md §3.2 legacy overlay, §3.8 devicemapper, §3.9 windowsfilter, §6 containerd store;
+// (the reference layout notes §3.2 legacy overlay, §3.8 devicemapper, §3.9 windowsfilter, §6 containerd store;
 // moby@v20.10.24 daemon/graphdriver/{overlay/overlay.go,devmapper/deviceset.go,windows/windows.go},
 // containerd core/metadata/buckets.go). Whatever cannot be read is one clear finding; the rest is shown.
 import fs from 'node:fs';

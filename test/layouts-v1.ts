@@ -1,4 +1,4 @@
-// The pre-1.10 layout (Docker ≤ 1.9), built in code to docker-layout.md §2 (sources:
+// The pre-1.10 layout (Docker ≤ 1.9), built in code to the reference layout notes §2 (sources:
 // moby@v1.9.1 graph/graph.go — graph/<id>/{json,layersize,checksum,tar-data.json.gz}, one image =
 // one layer, id = random hex64; graph/tags.go — repositories-<driver> with bare tags, `sha256:`
 // digest keys and bare hex values; daemon/daemon.go, daemon/container.go — containers/<id>/config.json,

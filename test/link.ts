@@ -102,7 +102,7 @@ test('intermediate (untagged parent) and dangling (untagged, no children) images
 });
 
 test("the seed article's docker create (aufs): mount-id, init-id, parent and the layers file", () => {
-	// Ids from the seed article (shared/seed): container 967438113fba…, mount 305226f2…, parent chain 9840d207…
+	// Ids from the seed article: container 967438113fba…, mount 305226f2…, parent chain 9840d207…
 	// with diff d8b353eb… and cache 7938f2b3…. The article gives only cache ids for the four lower layers,
 	// so their chain and diff ids here are made up; it never shows the image config, so the image is absent.
 	const root = new FakeRoot('aufs');

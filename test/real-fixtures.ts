@@ -6,7 +6,7 @@ import {loadModel, openSource} from '../src/load.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 
 // Two real hosts' trees (from google/docker-explorer's test data, Apache-2.0): aufs written by
-// Docker 1.11, overlay2 by Docker 1.13–17.05. Skipped when ../shared/fixtures/real is absent,
+// Docker 1.11, overlay2 by Docker 1.13–17.05. Read through test/helpers/real-fixtures.ts: skipped (it says so) when absent,
 // required under CI.
 
 test('aufs.v2: every container chain equals aufs/layers/<mount-id>, and nothing is broken', () => {

@@ -14,7 +14,7 @@ test('terminal control characters and escape sequences are shown, not obeyed', (
 	assert.is(clean('plain-name_1.2 ünïcode'), 'plain-name_1.2 ünïcode');
 });
 
-// Every invisible or reordering character the issue lists, and the Unicode classes they come from.
+// Every invisible or reordering character layerlens must show visibly, and the Unicode classes they come from.
 const invisible: Array<[string, string]> = [
 	['\u061c', '\\u061c'],
 	['\u00ad', '\\u00ad'],

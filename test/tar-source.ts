@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import {openDirSource} from '../src/read/dir-source.ts';
 import type {Result, Source, Stat} from '../src/read/source.ts';
 import {type TarSource, openTarSource} from '../src/read/tar-source.ts';
+import {realTgz} from './helpers/real-fixtures.ts';
 
-const realDir = path.join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'real');
 
 const temps: string[] = [];
 process.on('exit', () => {
@@ -260,11 +260,8 @@ test('metadata stays in memory; other content is read again from the archive', a
 
 for (const name of ['aufs', 'overlay2'] as const) {
 	test(`real fixture ${name}.v2.tgz: same answers as its extraction`, async () => {
-		const tgz = path.join(realDir, `${name}.v2.tgz`);
-		if (!fs.existsSync(tgz)) {
-			if (process.env['CI']) assert.unreachable(`real fixture ${tgz} is missing; it is required under CI`);
-			return; // fixtures absent outside CI: skipped
-		}
+		const tgz = realTgz(name); // throws under CI when absent
+		if (tgz === null) return; // fixtures absent outside CI: skipped (the helper says so)
 		const dir = tempDir(`real-${name}`);
 		const extractedAt = Date.now() - 2000;
 		execFileSync('tar', ['-xzf', tgz, '-C', dir]);
@@ -331,8 +328,8 @@ function writeTemp(name: string, bytes: Buffer): string {
 test('hostile: truncated .tgz (cut at half) opens, with what was read, and says so', async () => {
 	const t = getTree();
 	const sources = [makeArchive(t, 'gnu', 'docker', true)];
-	const real = path.join(realDir, 'overlay2.v2.tgz');
-	if (fs.existsSync(real)) sources.push(real);
+	const real = realTgz('overlay2');
+	if (real !== null) sources.push(real);
 	for (const full of sources) {
 		const bytes = fs.readFileSync(full);
 		const file = writeTemp('half.tgz', bytes.subarray(0, bytes.length >> 1));

@@ -8,7 +8,7 @@ import {copyTree} from './helpers/fake-root.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 
 // The interactive UI marks the findings of the fast checks on the nodes they concern, not only
-// those of reading and linking (issue 5: "in the TUI on the nodes they concern").
+// those of reading and linking.
 
 test('the UI model carries check findings: a broken overlay2 lower file is marked on its container', () => {
 	const real = realRoot('overlay2');

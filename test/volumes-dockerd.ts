@@ -1,4 +1,4 @@
-// Volumes and networks (issue #8) against a real dockerd (overlay2): a named volume with labels,
+// Volumes and networks against a real dockerd (overlay2): a named volume with labels,
 // a volume with -o options (opts.json), anonymous volumes (from the image's VOLUME), a bind
 // mount, and user-defined bridge networks (--internal with a subnet and a label; a plain one).
 // The daemon is killed (SIGKILL) while a container runs on the internal network, as when a

@@ -6,7 +6,7 @@ import {diskUsage, holds} from './size.ts';
 import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict} from './types.ts';
 
 /**
- * The containerd image store (docker-layout.md §6): content blob integrity, and what its
+ * The containerd image store (the reference layout notes §6): content blob integrity, and what its
  * snapshotters hold that nothing uses. A blob is named by the sha256 of its bytes, so a blob
  * whose bytes hash to something else was changed after containerd stored it.
  */

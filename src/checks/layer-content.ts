@@ -11,7 +11,7 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
 
 /**
  * --deep: each layer's diff id verified by rebuilding its tar stream from tar-split.json.gz and
- * the layer's files (docker-layout.md §7), streaming: segments are hashed as they come, files are
+ * the layer's files (the reference layout notes §7), streaming: segments are hashed as they come, files are
  * read in 1 MiB pieces and their CRC-64 checked. Memory stays bounded whatever the layer's size.
  *
  * On a source where reading out of order costs passes (a compressed archive: Source.contentOffset),

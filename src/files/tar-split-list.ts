@@ -5,7 +5,7 @@ import {readTarSplit} from '../read/tar-split.ts';
 import {type FsView, WH_OPQ, baseOf, lookup, parentOf} from './view.ts';
 
 /**
- * An image layer listed from its `tar-split.json.gz` record (docker-layout.md §7) instead of its
+ * An image layer listed from its `tar-split.json.gz` record (the reference layout notes §7) instead of its
  * directory: the tar headers docker kept when it unpacked the layer, in the layer tar's order.
  * It answers for layers whose files are not in the copy (devicemapper, zfs, a missing or emptied
  * layer directory) and shows the layer as it was pulled or built, before anything on the disk

@@ -9,7 +9,7 @@ import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.t
  * one directory across the layers that contribute to it), so memory follows the widest
  * directory and the depth of the walk, never the size of the tree.
  *
- * How each driver stores deletions (docker-layout.md §3):
+ * How each driver stores deletions (the reference layout notes §3):
  * - overlay: a 0/0 character device deletes the name; a directory with the xattr
  *   `trusted.overlay.opaque=y` (or `user.overlay.opaque=y`, rootless) hides what is below it.
  * - aufs: an entry `.wh.<name>` deletes `<name>`; `.wh..wh..opq` makes its directory opaque;

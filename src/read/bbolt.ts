@@ -4,7 +4,7 @@
  * containerd metadata (`meta.db`) in.
  *
  * Format (etcd-io/bbolt internal/common/{page.go,meta.go,bucket.go}, db.go; summarised in
- * docker-layout.md §5.5): the file is a sequence of pages of `pageSize` bytes. Pages 0 and 1 are
+ * the reference layout notes §5.5): the file is a sequence of pages of `pageSize` bytes. Pages 0 and 1 are
  * meta pages; the valid one with the highest txid wins. Each page has a 16-byte header
  * (u64 id, u16 flags, u16 count, u32 overflow); a page spans (overflow+1) pages. Branch elements
  * are (u32 pos, u32 ksize, u64 child), leaf elements (u32 flags, u32 pos, u32 ksize, u32 vsize),

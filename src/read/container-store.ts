@@ -129,7 +129,7 @@ export function readHostConfig(source: Source, id: string): {value: Record<strin
 
 /**
  * Reads containers/<id>/config.v2.json and hostconfig.json. `legacy`: a pre-1.10 root, whose
- * containers keep config.json (docker-layout.md §2, §4.1; moby@v1.9.1 daemon/container.go toDisk)
+ * containers keep config.json (the reference layout notes §2, §4.1; moby@v1.9.1 daemon/container.go toDisk)
  * with the same fields (ID, Name, Image as a bare hex id, Driver, Created, State, Config, Path, Args).
  */
 export function readContainer(source: Source, id: string, opts: {hostConfig?: boolean; legacy?: boolean} = {}): RawContainer {

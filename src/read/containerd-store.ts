@@ -11,7 +11,7 @@ import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
 /**
- * The containerd image store (docker-layout.md §6; opt-in from Docker 24, default on fresh
+ * The containerd image store (the reference layout notes §6; opt-in from Docker 24, default on fresh
  * installs from 29), read into one RawImageStore per snapshotter, shaped like image/<driver>/:
  *
  * - `meta.db` (bbolt, namespace `moby`): `images/<name>/{target/{digest,mediatype,size},labels/,

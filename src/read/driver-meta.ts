@@ -8,7 +8,7 @@ import type {Source} from './source.ts';
  * What a storage driver records about a layer outside the layer's own files, and about itself,
  * read offline for the drivers whose layer content cannot be read from a copy of the root (or that
  * keep extra records):
- * - devicemapper (docker-layout.md §3.8; moby@v20.10.24 daemon/graphdriver/devmapper/deviceset.go):
+ * - devicemapper (the reference layout notes §3.8; moby@v20.10.24 daemon/graphdriver/devmapper/deviceset.go):
  *   `devicemapper/metadata/<id>` one JSON device record per layer (devInfo: device_id, size,
  *   transaction_id, initialized, deleted), `metadata/base` the base device, `metadata/deviceset-metadata`
  *   (next_device_id, BaseDeviceUUID, BaseDeviceFilesystem), `metadata/transaction-metadata`

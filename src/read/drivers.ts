@@ -67,7 +67,7 @@ export const drivers = {
 		family: 'flattened',
 		contentNote: 'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
 	},
-	// The containerd image store's snapshotters (docker-layout.md §6; containerd plugins/snapshots/{overlay,native}):
+	// The containerd image store's snapshotters (the reference layout notes §6; containerd plugins/snapshots/{overlay,native}):
 	// config.v2.json's Driver names the snapshotter; a snapshot's directory is snapshots/<id>, <id> from the
 	// snapshotter's metadata.db. overlayfs keeps each snapshot's own changes in fs/ with kernel-overlay whiteouts.
 	overlayfs: {

@@ -6,7 +6,7 @@ import type {Source} from './source.ts';
 
 /**
  * The pre-1.10 layout (Docker ≤ 1.9), read into the same raw shapes as image/<driver>/
- * (docker-layout.md §2; moby@v1.9.1 graph/graph.go, graph/tags.go, daemon/daemon.go):
+ * (the reference layout notes §2; moby@v1.9.1 graph/graph.go, graph/tags.go, daemon/daemon.go):
  * - graph/<id>/{json,layersize,checksum,tar-data.json.gz}: one image = one layer, id = random hex64
  *   (not a content digest), `parent` in json links it to the layer below;
  * - repositories-<driver>: {"Repositories": {repo: {tag | "sha256:…": "<bare hex id>"}}};

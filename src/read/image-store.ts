@@ -178,7 +178,7 @@ export function readImage(source: Source, driver: string, hex: string, hasMetada
 	return {...base, contentDigest, ...fields, findings};
 }
 
-/** An image config's fields (docker-layout.md §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
+/** An image config's fields (the reference layout notes §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
 export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion' | 'author' | 'comment' | 'container' | 'containerConfig'> {
 	const rootfs = obj(json['rootfs']);
 	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
@@ -228,7 +228,7 @@ export function configFields(json: Record<string, unknown>, subject: string, pat
 	};
 }
 
-/** ChainID(L0) = DiffID(L0); ChainID(L0..Ln) = sha256("<ChainID(L0..Ln-1)> <DiffID(Ln)>") (docker-layout.md §1.6). */
+/** ChainID(L0) = DiffID(L0); ChainID(L0..Ln) = sha256("<ChainID(L0..Ln-1)> <DiffID(Ln)>") (the reference layout notes §1.6). */
 export function chainIds(diffIds: readonly string[]): string[] {
 	const out: string[] = [];
 	let prev: string | undefined;

@@ -7,7 +7,7 @@ import {type Source, byString} from './source.ts';
 import {readBolt} from './volumes.ts';
 
 /**
- * libnetwork's local store, `network/files/local-kv.db` (docker-layout.md §5.2): bbolt, bucket
+ * libnetwork's local store, `network/files/local-kv.db` (the reference layout notes §5.2): bbolt, bucket
  * `libnetwork`, keys `docker/network/v1.0/<kind>/<id>[/<id>]/`, each value an 8-byte
  * little-endian modification index followed by JSON (libkv boltdb, `libkvmetadatalen = 8`).
  * Kinds read here: `network/<nid>` (name, networkType, scope, internal, created, labels,

@@ -6,7 +6,7 @@ import {parseJson} from './json-parse.ts';
 import {type Source, byString} from './source.ts';
 
 /**
- * Volumes (docker-layout.md §5.1; moby@v20.10.24 volume/service/db.go, volume/local/local.go):
+ * Volumes (the reference layout notes §5.1; moby@v20.10.24 volume/service/db.go, volume/local/local.go):
  * `volumes/metadata.db` (bbolt, 1.11+) has one bucket `volumes`: volume name → JSON
  * {Name, Driver, Labels, Options}; a `local` volume's data is `volumes/<name>/_data`, and
  * `volumes/<name>/opts.json` holds the mount options given with `-o`. Before 1.11 there is no

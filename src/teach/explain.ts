@@ -127,7 +127,7 @@ const genericFacts = (driver: string): DriverFacts => ({
 					: 'creates an init and a RW layer on top of the image\'s top layer',
 });
 
-/** The containerd image store's snapshotters (docker-layout.md §6): layers and container layers are snapshots in containerd. */
+/** The containerd image store's snapshotters (the reference layout notes §6): layers and container layers are snapshots in containerd. */
 function isSnapshotter(driver: string | null): driver is 'overlayfs' | 'native' {
 	return driver === 'overlayfs' || driver === 'native';
 }

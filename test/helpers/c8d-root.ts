@@ -1,4 +1,4 @@
-// A containerd image store built in code (docker-layout.md §6; containerd core/metadata/{buckets.go,
+// A containerd image store built in code (the reference layout notes §6; containerd core/metadata/{buckets.go,
 // images.go,snapshot.go}, core/snapshots/storage/bolt.go; moby daemon/containerd): meta.db and the
 // snapshotter's metadata.db written with the test bbolt writer, content blobs, snapshot directories
 // and containers/<id>/config.v2.json, for the cases a real dockerd does not make (indexes with several

@@ -1,4 +1,4 @@
-// A real dockerd scenario for the files layer (issue #6): an image whose layers add, delete and
+// A real dockerd scenario for the files layer: an image whose layers add, delete and
 // recreate files and directories, and containers that add, change and delete files, delete and
 // recreate directories, replace files by directories (and back), write into volumes, and make
 // hostile names. What the daemon says (`docker diff`, `docker export`) is captured before it stops.

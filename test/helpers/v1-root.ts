@@ -24,7 +24,7 @@ export function tarDataRecord(name: string, content: Buffer, mtimeMs = Date.UTC(
 }
 
 /**
- * A Docker 1.9 root with the aufs driver, built to docker-layout.md §2 (sources: moby@v1.9.1
+ * A Docker 1.9 root with the aufs driver, built to the reference layout notes §2 (sources: moby@v1.9.1
  * graph/graph.go — graph/<id>/{json,layersize,checksum,tar-data.json.gz}, image id = layer id =
  * random hex64; graph/tags.go — repositories-<driver>, bare tags and `sha256:` digest keys, bare
  * hex values; daemon/daemon.go + daemon/container.go — containers/<id>/config.json, the RW layer

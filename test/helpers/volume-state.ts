@@ -1,4 +1,4 @@
-// A real dockerd state with volumes and networks (issue #8): a named volume with labels and
+// A real dockerd state with volumes and networks: a named volume with labels and
 // options, an anonymous volume, a bind mount, and user-defined networks; what the daemon
 // itself says about them (`docker volume inspect`, `docker network inspect`, `docker inspect`)
 // is recorded as the oracle.
