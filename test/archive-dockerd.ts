@@ -233,7 +233,12 @@ if (!avail.ok) {
 		const size = fs.statSync(tgz).size;
 		console.log(`  check --deep on the .tgz: ${(bytes / size).toFixed(2)} passes over the archive`);
 		assert.is(code, 0);
-		assert.ok(bytes <= 4 * size, `check --deep read ${bytes} bytes of a ${size}-byte archive: a few passes, not one per file`);
+		// A layer's files are hashed in its record's order, read in windows of 16 MiB in archive order:
+		// where tar wrote a directory in another order than the record (readdir order of the file system
+		// the state was archived from), each window of a big layer can cost a pass. This state has a
+		// 25 000-file layer and an 80 MiB one (about 10 windows): a pass per window at most, never one
+		// per file (that would be thousands).
+		assert.ok(bytes <= 16 * size, `check --deep read ${bytes} bytes of a ${size}-byte archive: at most a pass per window, not one per file`);
 	});
 
 	test('gzip bomb: a 10 GiB file of zeros in a ~10 MB .tgz: every command finishes in bounded memory and says what it did', () => {

@@ -50,7 +50,11 @@ export async function exportTar(source: Source, view: FsView, sink: Sink, opts: 
 		await sink.put(chunk);
 	};
 	type RegularFile = {readonly path: string; readonly rel: string; readonly entry: TarEntry; readonly key: string | undefined; readonly offset: number};
-	const contentOffset = source.contentOffset?.bind(source);
+	// Regular files in archive order only where reading out of order costs passes: a compressed archive
+	// too big to be held whole (its directories then have offsets; a small one answers -1 throughout and
+	// is exported in the usual order, byte for byte as from its extraction).
+	const offsetOf = source.contentOffset?.bind(source);
+	const contentOffset = offsetOf !== undefined && view.layers.some(l => (offsetOf(l.dir) ?? -1) >= 0) ? offsetOf : undefined;
 	const deferred: RegularFile[] = [];
 	const regular = async (f: RegularFile): Promise<void> => {
 		const first = f.key === undefined ? undefined : links.get(f.key);
