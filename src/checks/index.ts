@@ -1,4 +1,4 @@
-import {type Finding, type Severity, compareFindings} from '../finding.ts';
+import {type Finding, type Severity, atLeast, compareFindings} from '../finding.ts';
 import {byString} from '../read/source.ts';
 import {containerdChecks} from './containerd.ts';
 import {containerChecks} from './containers.ts';
@@ -190,8 +190,7 @@ export async function runChecks(input: CheckInput, opts: CheckOptions = {}): Pro
 
 /** Whether a report should fail a script: some finding at or above the level. */
 export function failsAt(report: CheckReport, level: Severity): boolean {
-	const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
-	return report.findings.some(f => rank[f.severity] <= rank[level]);
+	return report.findings.some(f => atLeast(f.severity, level));
 }
 
 /** The pseudo-check of the root-level findings about reading a live root (checks/look-again.ts). */

@@ -8,7 +8,7 @@
  * Keys are stable paths: `s:<section>`, `c:<container id>`, `c:<id>/<chain index>`, `c:<id>/img`,
  * `i:<driver>:<image id>`, `i:<driver>:<image id>/<layer index>`, `f:<finding index>`.
  */
-import type {Finding, Severity} from '../finding.ts';
+import {type Finding, type Severity, worse} from '../finding.ts';
 import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts';
 
 export type SectionName = 'containers' | 'images' | 'findings';
@@ -81,19 +81,17 @@ export type TreeIndex = {
 
 export const driverKey = (driver: string | null, id: string) => `${driver ?? ''}\0${id}`;
 
-const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
-
 function marksOf(findings: readonly Finding[] | undefined): Marks {
 	if (findings === undefined || findings.length === 0) return noMarks;
 	let worst: Severity = 'info';
-	for (const f of findings) if (rank[f.severity] < rank[worst]) worst = f.severity;
+	for (const f of findings) worst = worse(worst, f.severity);
 	return {count: findings.length, worst};
 }
 
 function addMarks(a: Marks, b: Marks): Marks {
 	if (b.count === 0) return a;
 	if (a.count === 0) return b;
-	const worst = rank[a.worst!] <= rank[b.worst!] ? a.worst : b.worst;
+	const worst = worse(a.worst!, b.worst!);
 	return {count: a.count + b.count, worst};
 }
 

@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import type {CheckReport, CheckResult, ObjectKind, ObjectReport} from '../checks/index.ts';
 import type {Finding} from '../finding.ts';
 import {findingJson, schema} from './json.ts';
-import type {Paint} from './paint.ts';
+import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
 
 /**
@@ -51,10 +51,6 @@ function mark(p: Paint, status: CheckResult['status'], findings: readonly Findin
 	return p.ok('✓');
 }
 
-function severityText(p: Paint, f: Finding): string {
-	return f.severity === 'error' ? p.error('error  ') : f.severity === 'warning' ? p.warning('warning') : p.info('info   ');
-}
-
 function renderObject(o: ObjectReport, p: Paint): string[] {
 	const findings = o.checks.flatMap(c => c.findings);
 	const head = `  ${mark(p, o.status, findings)} ${p.id(subjectText(o.subject))}${o.label === '' ? '' : `  ${clean(o.label)}`}`;
@@ -66,7 +62,7 @@ function renderObject(o: ObjectReport, p: Paint): string[] {
 		for (const f of c.findings) {
 			// Orphan directories are named by their path, which the message starts with.
 			const other = f.subject !== o.subject && !f.subject.startsWith('dir:') ? `${p.id(subjectText(f.subject))}  ` : '';
-			out.push(`          ${severityText(p, f)} ${clean(f.code)}  ${other}${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`);
+			out.push(`          ${severityLabel(p, f.severity)} ${clean(f.code)}  ${other}${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`);
 		}
 	}
 	const passed = o.checks.filter(c => c.status === 'pass').map(c => c.check);

@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
 import {shortId, humanSize, utc} from './format.ts';
-import type {Paint} from './paint.ts';
+import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
 import {subjects} from './json.ts';
 
@@ -123,7 +123,7 @@ export function step(createdBy: string): string {
 export function renderFindings(findings: readonly Finding[], p: Paint): string {
 	return findings
 		.map(f => {
-			const sev = f.severity === 'error' ? p.error('error  ') : f.severity === 'warning' ? p.warning('warning') : p.info('info   ');
+			const sev = severityLabel(p, f.severity);
 			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
 			return `${sev} ${clean(f.code)}  ${clean(subj)}  ${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`;
 		})
