@@ -1,6 +1,7 @@
 import {finding} from '../finding.ts';
 import {diskUsage, holds} from './size.ts';
 import {type Check, type CheckResult, pass, verdict} from './types.ts';
+import {shortId} from '../model/ids.ts';
 
 const subjectOf = (id: string): string => `container:${id}`;
 
@@ -23,7 +24,7 @@ export const containerConfig: Check = {
 					'warning',
 					'orphan.container',
 					subject,
-					`containers/${c.id.slice(0, 12)}… has no config.v2.json (left by an interrupted create or remove, or damaged): Docker does not load it, so no docker command shows or removes it; it ${holds(diskUsage(source, `containers/${c.id}`))}`,
+					`containers/${shortId(c.id)}… has no config.v2.json (left by an interrupted create or remove, or damaged): Docker does not load it, so no docker command shows or removes it; it ${holds(diskUsage(source, `containers/${c.id}`))}`,
 					`containers/${c.id}`,
 				),
 			]);

@@ -102,7 +102,7 @@ export const storeDriverDirs: Check = {
 				const dataDir = isDriverName(driver) ? drivers[driver].layersDir : driver;
 				if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
 					findings.push(
-						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${twin.slice(0, 12)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
+						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
 					);
 					continue;
 				}

@@ -2,6 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
+import {shortId} from '../model/ids.ts';
 
 /**
  * A container's or image's filesystem as a stack of layer directories, read in user space: no
@@ -257,7 +258,7 @@ export function mergedDir(source: Source, view: FsView, dirLayers: readonly numb
 		const layer = view.layers[i]!;
 		const ld = readLayerDir(source, view.style, layer.dir, rel);
 		if (ld.state === 'unreadable') {
-			problems.push(finding('error', 'files.unreadable', view.subject, `cannot list /${rel} in ${layer.role} layer ${layer.cacheId.slice(0, 12)}: ${ld.error?.message ?? 'unreadable'}`, join(layer.dir, rel)));
+			problems.push(finding('error', 'files.unreadable', view.subject, `cannot list /${rel} in ${layer.role} layer ${shortId(layer.cacheId)}: ${ld.error?.message ?? 'unreadable'}`, join(layer.dir, rel)));
 			continue;
 		}
 		if (ld.state !== 'dir') continue;

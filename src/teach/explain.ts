@@ -8,6 +8,7 @@
  * print), and nothing reads the disk.
  */
 import {append} from '../append.ts';
+import {shortId} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {drivers, isDriverName} from '../read/drivers.ts';
 
@@ -277,18 +278,13 @@ export function layerRecordFile(name: string): Note | undefined {
 	return layerRecordFiles.find(n => n.label === name);
 }
 
-function short(id: string | null | undefined): string {
-	if (id === null || id === undefined) return '-';
-	return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
 /** Explains one container and everything that links it, with its own ids and paths. */
 export function explainContainer(model: Model, c: Container): Section[] {
 	const facts = driverFacts(c.driver);
 	const sections: Section[] = [];
 	const dir = c.path;
 	sections.push({
-		heading: `container ${c.name ?? short(c.id)}`,
+		heading: `container ${c.name ?? shortId(c.id)}`,
 		intro: whatContainer,
 		notes: containerDirNotes(c).map(n => ({...n, label: `${dir}/${n.label}`})),
 	});
@@ -298,7 +294,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 			heading: 'its snapshots',
 			intro: 'In the containerd image store (Docker 24 and later, opt-in; the default from 29) there is no layerdb: the container\'s two layers are snapshots in containerd\'s meta.db, namespace moby, keyed by the container id: <id>-init (the init layer) and <id> (the RW layer, whose parent is <id>-init). Each names a backend key; the snapshotter\'s own metadata.db maps that key to the snapshot\'s directory number.',
 			notes: [
-				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${short(c.parentChainId)}...` : ''}`},
+				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${shortId(c.parentChainId)}...` : ''}`},
 				{label: `${snapshotterRootOf(c.driver)}/metadata.db`, text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`},
 			],
 		});
@@ -306,9 +302,9 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		heading: 'its mount record',
 		intro: 'docker create records the container\'s two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.',
 		notes: [
-			{label: `${mountDir}/mount-id`, text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${short(c.mountId)}...` : ''}`},
-			{label: `${mountDir}/init-id`, text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${short(c.initId)}...-init` : ''}`},
-			{label: `${mountDir}/parent`, text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${short(c.parentChainId)}...` : ''}`},
+			{label: `${mountDir}/mount-id`, text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${shortId(c.mountId)}...` : ''}`},
+			{label: `${mountDir}/init-id`, text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${shortId(c.initId)}...-init` : ''}`},
+			{label: `${mountDir}/parent`, text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${shortId(c.parentChainId)}...` : ''}`},
 		],
 	});
 	const rw = c.chain.find(e => e.role === 'rw');
@@ -355,7 +351,7 @@ export function explainImage(model: Model, i: Image): Section[] {
 		{label: `image/${i.driver}/imagedb/metadata/sha256/${i.id.replace(/^sha256:/, '')}/`, text: `local facts about the image, when there are any (a pulled, never tagged image has none): ${imageMetadataFiles.map(n => `${n.label}: ${n.text}`).join('; ')}`, optional: true},
 		{label: `image/${i.driver}/repositories.json`, text: 'maps tags (repo:tag) and digests (repo@sha256:...) to image ids; an untagged image is simply absent from it'},
 			];
-	const sections: Section[] = [{heading: `image ${i.tags[0] ?? short(i.id)}`, intro: whatImage, notes}];
+	const sections: Section[] = [{heading: `image ${i.tags[0] ?? shortId(i.id)}`, intro: whatImage, notes}];
 	if (layer !== undefined) append(sections, explainLayer(model, layer, facts));
 	else sections.push({heading: 'the three names of a layer', intro: '', notes: [...idNotes]});
 	return sections;
@@ -369,10 +365,10 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	if (isSnapshotter(l.driver)) {
 		return [
 			{
-				heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+				heading: `image layer ${shortId(l.chainId)} (${facts.driver})`,
 				intro: whatImageLayer,
 				notes: [
-					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${short(l.parent)}...)` : ''} and backend name`},
+					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${shortId(l.parent)}...)` : ''} and backend name`},
 					{label: `${snapshotterRootOf(l.driver)}/metadata.db`, text: `backend key → directory id${l.cacheId !== null ? ` (here ${l.cacheId})` : ''}, kind, and the disk usage recorded at commit`},
 					...(l.cacheId === null ? [] : facts.records(l.cacheId, bottom)),
 					{label: 'deletions', text: facts.whiteouts},
@@ -383,7 +379,7 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	}
 	return [
 		{
-			heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+			heading: `image layer ${shortId(l.chainId)} (${facts.driver})`,
 			intro: whatImageLayer,
 			notes: [
 				...layerRecordFiles.filter(n => !(bottom && n.label === 'parent')).map(n => ({label: `${meta}/${n.label}`, text: n.text})),

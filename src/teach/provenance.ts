@@ -13,6 +13,7 @@
  * driver looks like a user's `--log-driver`.
  */
 import {append} from '../append.ts';
+import {shortId} from '../model/ids.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 
 /**
@@ -189,7 +190,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	if (Object.hasOwn(requestOnly, field)) return isEmpty(value) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
 	if (field === 'Hostname') {
 		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
-		if (typeof value === 'string' && value === c.id.slice(0, 12)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
+		if (typeof value === 'string' && value === shortId(c.id)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
 		if (hostConfig?.['NetworkMode'] === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
 		return {field, key: null, value, origin: 'user', note: '--hostname'};
 	}

@@ -46,7 +46,7 @@ const maxLineBytes = 1 << 20;
 const maxRecordBytes = 4 << 20;
 
 function label(c: Container): string {
-	return c.name ?? c.id.slice(0, 12);
+	return c.name ?? shortId(c.id);
 }
 
 function imageLabel(i: Image): string {

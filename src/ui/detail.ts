@@ -7,7 +7,7 @@ import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
-import {statusText} from '../view/text-tree.ts';
+import {statusText} from '../model/ids.ts';
 import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerDirNotes, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
@@ -367,7 +367,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			append(out, para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
 			break;
 		case 'container': {
-			const id = node.container.id.slice(0, 12);
+			const id = shortId(node.container.id);
 			append(out, para(whatContainer), [blank, text(`containers/${id}…/`, 'title')]);
 			append(out, notes(containerDirNotes(node.container)));
 			append(out, [blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));

@@ -1,7 +1,8 @@
 /** One tree row as styled text. Called only for the rows on screen. */
 import {humanSize, shortId} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
-import {statusText, step} from '../view/text-tree.ts';
+import {statusText} from '../model/ids.ts';
+import {step} from '../view/text-tree.ts';
 import type {Image} from '../model/types.ts';
 import {type Line, type Segment, type Tone, plural, seg, truncateLine} from './text.ts';
 import type {Marks, Row, TreeIndex} from './tree.ts';

@@ -1,9 +1,10 @@
 import {maxOf} from '../append.ts';
+import {shortId as modelShortId} from '../model/ids.ts';
 import {clean} from './sanitize.ts';
 
+/** model/ids.ts's short id, cleaned for printing. */
 export function shortId(id: string | null | undefined): string {
-	if (id === null || id === undefined) return '-';
-	return clean(id.replace(/^sha256:/, '').slice(0, 12));
+	return clean(modelShortId(id));
 }
 
 export {humanSize} from '../units.ts';

@@ -4,6 +4,7 @@ import type {Finding} from '../finding.ts';
 import {findingJson, schema} from './json.ts';
 import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
+import {shortId as modelShortId} from '../model/ids.ts';
 
 /**
  * The `check` report as text: per kind of object, each object with a problem in full (its
@@ -32,7 +33,7 @@ export function subjectText(subject: string): string {
 	const colon = subject.indexOf(':');
 	const kind = subject.slice(0, colon);
 	const rest = subject.slice(colon + 1).replace(/^sha256:/, '');
-	const id = /^[0-9a-f]{64}$/.test(rest) ? rest.slice(0, 12) : rest;
+	const id = /^[0-9a-f]{64}$/.test(rest) ? modelShortId(rest) : rest;
 	return clean(`${kind} ${id}`);
 }
 

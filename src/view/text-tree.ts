@@ -1,4 +1,5 @@
 import type {Finding} from '../finding.ts';
+import {statusText} from '../model/ids.ts';
 import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
 import {shortId, humanSize, utc} from './format.ts';
 import {type Paint, severityLabel} from './paint.ts';
@@ -6,12 +7,6 @@ import {clean} from './sanitize.ts';
 import {subjects} from './json.ts';
 
 export type TreeOptions = {readonly paint: Paint};
-
-export function statusText(c: Container): string {
-	if (c.status === null) return 'unknown';
-	if (c.status === 'exited') return `exited (${c.exitCode ?? '?'})`;
-	return c.status;
-}
 
 function imageLabel(i: Image): string {
 	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
