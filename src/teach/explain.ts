@@ -391,13 +391,12 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	];
 }
 
-/** One line for a layer role, for the tree and the UI. */
-export function roleLine(role: 'rw' | 'init' | 'image', driver: string | null): string {
-	const f = driverFacts(driver);
-	if (role === 'rw') return f.family === 'flattened' ? 'RW layer: a full copy of image + init, then every change the container makes' : 'RW layer: every change the container makes; empty right after create';
-	if (role === 'init') return 'init layer: placeholders Docker needs in every container (etc/hosts, etc/hostname, etc/resolv.conf, dev/console, etc/mtab)';
-	return f.family === 'flattened' ? 'image layer: read-only; a complete copy of the file system as of this build step' : 'image layer: read-only; the changes one build step made';
-}
+/** One line for each layer role, under the explorer's title of a layer; agrees with whatRw, whyInit and whatImageLayer. */
+export const roleText = {
+	rw: 'RW layer: what this container wrote, changed or deleted (the writable top of its overlay)',
+	init: 'init layer: placeholders docker create writes once, below the RW layer',
+	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
+} as const;
 
 /**
  * The guide printed under `tree --explain`: the first container shown of each driver, explained

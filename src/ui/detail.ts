@@ -8,11 +8,10 @@ import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText} from '../model/ids.ts';
-import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerDirNotes, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
-import {initPurpose} from './init-files.ts';
 import type {FileListing} from './layer-files.ts';
 import {imageLabel, severityTone} from './rows.ts';
 import {type Line, type Tone, plural, seg} from './text.ts';
@@ -154,7 +153,7 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 			const mark = e.kind === 'dir' ? '/' : e.kind === 'symlink' ? '@' : '';
 			const note = e.whiteout ? '  (whiteout: deleted in this layer)' : e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink' ? '' : `  (${e.kind})`;
 			const line: Line = [seg((name + mark).padEnd(init ? 18 : 0), e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
-			const purpose = init ? initPurpose(prefix + e.name) : undefined;
+			const purpose = init ? initPlaceholder(prefix + e.name)?.text : undefined;
 			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
 			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
 				const sub = files(`${dir}/${e.name}`);
@@ -254,12 +253,6 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	append(out, findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
 	return out;
 }
-
-const roleText = {
-	rw: 'RW layer: what this container wrote, changed or deleted (the writable top of its overlay)',
-	init: 'init layer: placeholders Docker adds before the first start, below the RW layer',
-	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
-} as const;
 
 /** A layer's details before its file listing: pure (no files), so the e key can find what follows. */
 function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
