@@ -14,6 +14,7 @@ import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
 import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
+import {layersTopDown} from '../model/ids.ts';
 
 /**
  * `files`, `diff`, `cat`, `export`: a container's or image's filesystem built in user space from
@@ -39,7 +40,7 @@ function resolveTarget(model: Model, ref: string): Target {
 		if (v.kind === 'image') {
 			const img = v.image;
 			const layers: FsLayer[] = [];
-			for (const chainId of [...img.chainIds].reverse()) {
+			for (const chainId of layersTopDown(img)) {
 				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
 				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
 				append(layers, orThrow(layerChain(model, l)).slice(0, 1));

@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
-import {shortId} from '../model/ids.ts';
+import {shortId, layersTopDown} from '../model/ids.ts';
 
 /**
  * A container's or image's filesystem as a stack of layer directories, read in user space: no
@@ -82,7 +82,7 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 /** The layers of an image, top first, from the model. */
 function imageLayers(model: Model, image: Image): FsLayer[] | string {
 	const out: FsLayer[] = [];
-	for (const chainId of [...image.chainIds].reverse()) {
+	for (const chainId of layersTopDown(image)) {
 		const l = model.layers.find(x => x.chainId === chainId && x.driver === image.driver);
 		if (l === undefined || l.path === null || l.cacheId === null) return `layer ${chainId} of image ${image.id} is not in the layer store`;
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;

@@ -1,4 +1,4 @@
-import type {Container} from './types.ts';
+import type {Container, Image} from './types.ts';
 
 /** Chain ids from diff ids (computed where the image stores are read). */
 export {chainIds} from '../read/image-store.ts';
@@ -7,6 +7,11 @@ export {chainIds} from '../read/image-store.ts';
 export function shortId(id: string | null | undefined): string {
 	if (id === null || id === undefined) return '-';
 	return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** An image's layers from the top down (chainIds are bottom first, as rootfs.diff_ids): a new array. */
+export function layersTopDown(i: Pick<Image, 'chainIds'>): string[] {
+	return [...i.chainIds].reverse();
 }
 
 /** A container's status as docker ps words it: `exited (0)`, `running`, `created`…; `unknown` when its state was not read. */

@@ -7,7 +7,7 @@ import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
-import {statusText} from '../model/ids.ts';
+import {statusText, layersTopDown} from '../model/ids.ts';
 import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
@@ -328,7 +328,7 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : clean(h.createdBy))]);
 	}
 	out.push(blank, title(`layers (${i.chainIds.length}, top first)`));
-	for (const chainId of [...i.chainIds].reverse()) {
+	for (const chainId of layersTopDown(i)) {
 		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
 		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : clean(l.path), l?.path == null ? 'error' : 'dim')]);
 	}

@@ -5,6 +5,7 @@
  */
 import {imageLabel} from './rows.ts';
 import {type TreeIndex, driverKey, passes} from './tree.ts';
+import {layersTopDown} from '../model/ids.ts';
 
 const bare = (id: string) => id.replace(/^sha256:/, '').toLowerCase();
 
@@ -34,7 +35,7 @@ export function findMatches(tree: TreeIndex, query: string, filter: boolean): st
 		if (n.kind !== 'image' || n.image === null || !passes(n, filter)) continue;
 		const i = n.image;
 		if (idMatch(i.id, q) || textMatch(imageLabel(i), q) || i.digests.some(d => textMatch(d, q))) out.push(n.key);
-		[...i.chainIds].reverse().forEach((chainId, k) => {
+		layersTopDown(i).forEach((chainId, k) => {
 			const l = tree.layerByKey.get(driverKey(i.driver, chainId));
 			if (idMatch(chainId, q) || idMatch(l?.cacheId, q) || textMatch(l?.path, q) || idMatch(l?.diffId, q)) out.push(`${n.key}/${k}`);
 		});

@@ -10,6 +10,7 @@
  */
 import {type Finding, type Severity, worse} from '../finding.ts';
 import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts';
+import {layersTopDown} from '../model/ids.ts';
 
 export type SectionName = 'containers' | 'images' | 'findings';
 
@@ -191,7 +192,7 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 	function imageChildren(node: ImageNode): TreeNode[] {
 		const i = node.image;
 		if (i === null) return [];
-		const top = [...i.chainIds].reverse();
+		const top = layersTopDown(i);
 		return top.map((chainId, index) => {
 			const m = layerMarks(chainId);
 			return {
@@ -308,7 +309,7 @@ export function subjectKey(tree: TreeIndex, subject: string): string | null {
 	}
 	for (const n of images) {
 		if (n.kind !== 'image' || n.image === null) continue;
-		const k = [...n.image.chainIds].reverse().indexOf(id);
+		const k = layersTopDown(n.image).indexOf(id);
 		if (k >= 0) return `${n.key}/${k}`;
 	}
 	return null;

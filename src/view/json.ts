@@ -1,6 +1,7 @@
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, HostDriverRecord, Image, Layer, Model, Network, Volume} from '../model/types.ts';
 import type {Resolved, ResolvedAny} from '../model/resolve.ts';
+import {layersTopDown} from '../model/ids.ts';
 
 /**
  * The JSON contract (schema 1). These DTOs are what scripts depend on: they are built here,
@@ -200,7 +201,7 @@ export function treeJson(m: Model, containers: readonly Container[], images: rea
 			const img = c.imageId === null ? undefined : byId.get(`${c.driver ?? ''}\0${c.imageId}`);
 			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};
 		}),
-		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: [...i.chainIds].reverse()})),
+		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: layersTopDown(i)})),
 		findings: m.findings.filter(f => subjects(containers, images).has(f.subject)).map(findingJson),
 	};
 }

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import {statusText} from '../model/ids.ts';
+import {statusText, layersTopDown} from '../model/ids.ts';
 import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
 import {shortId, humanSize, utc} from './format.ts';
 import {type Paint, severityLabel} from './paint.ts';
@@ -85,7 +85,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		for (const i of images) {
 			out.push('');
 			out.push(`${p.title('image')} ${imageLabel(i)} ${shortId(i.id)}  created ${utc(i.created)}  ${humanSize(i.size)}${mark(p, bySubject.get(`image:${i.id}`))}`);
-			const layers = [...i.chainIds].reverse();
+			const layers = layersTopDown(i);
 			layers.forEach((chainId, k) => {
 				const l = layerByKey.get(`${i.driver}\0${chainId}`);
 				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? damageMark(p, l.contentDamage) : p.error(' (missing)'));
