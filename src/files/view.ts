@@ -91,12 +91,6 @@ function imageLayers(model: Model, image: Image): FsLayer[] | string {
 	return out;
 }
 
-export function containerView(container: Container): ViewResult {
-	const layers = containerLayers(container);
-	if (typeof layers === 'string') return {ok: false, error: layers};
-	return makeView(container.driver, layers, `container:${container.id}`);
-}
-
 /** A container's layers, top first: RW, init, image layers. */
 export function containerLayers(container: Container): FsLayer[] | string {
 	const layers: FsLayer[] = [];
@@ -112,13 +106,6 @@ export function imageView(model: Model, image: Image): ViewResult {
 	const layers = imageLayers(model, image);
 	if (typeof layers === 'string') return {ok: false, error: layers};
 	return makeView(image.driver, layers, `image:${image.id}`);
-}
-
-/** The view made of a layer and everything below it (a layer's own chain). */
-export function layerChainView(model: Model, layer: Layer): ViewResult {
-	const layers = layerChain(model, layer);
-	if (typeof layers === 'string') return {ok: false, error: layers};
-	return makeView(layer.driver, layers, `layer:${layer.chainId}`);
 }
 
 /** A layer and its parents, top first. */

@@ -165,10 +165,6 @@ export function str(v: unknown): string | undefined {
 	return typeof v === 'string' ? v : undefined;
 }
 
-export function num(v: unknown): number | undefined {
-	return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
 export function bool(v: unknown): boolean | undefined {
 	return typeof v === 'boolean' ? v : undefined;
 }

@@ -158,9 +158,6 @@ export function driverFacts(driver: string | null): DriverFacts {
 	return driverTable[d] ?? genericFacts(d);
 }
 
-/** The drivers whose facts are written out in full. */
-export const describedDrivers = ['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'overlay'] as const;
-
 /** What each placeholder of the init layer is for. */
 export const initPlaceholders: readonly Note[] = [
 	{label: '.dockerenv', text: 'an empty file; its presence tells programs inside that they run in a Docker container'},

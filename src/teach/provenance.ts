@@ -330,9 +330,3 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 	};
 }
 
-/** Counts of marks by origin (for a one-line summary). */
-export function originCounts(p: Provenance): Record<Origin, number> {
-	const counts: Record<Origin, number> = {image: 0, user: 0, daemon: 0, default: 0, unknown: 0};
-	for (const m of p.config) counts[m.origin]++;
-	return counts;
-}
