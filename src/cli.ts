@@ -21,7 +21,7 @@ import {clean} from './view/sanitize.ts';
 
 export type {Io} from './commands/context.ts';
 
-export const defaultRoot = '/var/lib/docker';
+const defaultRoot = '/var/lib/docker';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root, whether running from src/ (tsx) or build/src/. */
 const packageRoot = fs.existsSync(path.join(here, '..', 'package.json')) ? path.join(here, '..') : path.join(here, '..', '..');
@@ -75,7 +75,7 @@ function shownFindings(loaded: Loaded, parts: ReadParts): readonly Finding[] {
 }
 
 /** One line for stderr after a table: `layerlens: 3 findings (1 error); run \`layerlens check\``; '' when there are none. */
-export function findingsLine(findings: readonly Finding[]): string {
+function findingsLine(findings: readonly Finding[]): string {
 	if (findings.length === 0) return '';
 	const errors = findings.filter(f => f.severity === 'error').length;
 	const warnings = findings.filter(f => f.severity === 'warning').length;

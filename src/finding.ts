@@ -20,7 +20,7 @@ export function finding(severity: Severity, code: string, subject: string, messa
 }
 
 /** Severities in order, the worst first: error 0, warning 1, info 2. */
-export const severityRank: Readonly<Record<Severity, number>> = {error: 0, warning: 1, info: 2};
+const severityRank: Readonly<Record<Severity, number>> = {error: 0, warning: 1, info: 2};
 
 /** The worse of two severities. */
 export function worse(a: Severity, b: Severity): Severity {

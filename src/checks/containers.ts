@@ -31,7 +31,7 @@ export const containerConfig: Check = {
 		}),
 };
 
-export const containerMount: Check = {
+const containerMount: Check = {
 	id: 'container.mount',
 	title: 'layerdb/mounts (containerd: its RW snapshot) has its RW and init layers and the right parent',
 	objects: 'container',
@@ -41,7 +41,7 @@ export const containerMount: Check = {
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.mount')),
 };
 
-export const containerImage: Check = {
+const containerImage: Check = {
 	id: 'container.image',
 	title: 'the image it was created from is in the store',
 	objects: 'container',
@@ -51,7 +51,7 @@ export const containerImage: Check = {
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.image')),
 };
 
-export const containerChain: Check = {
+const containerChain: Check = {
 	id: 'container.chain',
 	title: 'every layer of its chain is in layerdb and has its directory (its RW and init content directories readable)',
 	objects: 'container',
@@ -82,7 +82,7 @@ function leftBehind(source: Parameters<typeof diskUsage>[0], c: {id: string; cha
  * next start marks the container dead (State.Dead, moby daemon/daemon.go restore); `docker rm` on a
  * dead container finishes the removal.
  */
-export const containerRemoval: Check = {
+const containerRemoval: Check = {
 	id: 'container.removal',
 	title: 'no removal left half done (State.RemovalInProgress, State.Dead)',
 	objects: 'container',

@@ -5,7 +5,7 @@ import type {RawImageStore, RawLayer} from '../read/image-store.ts';
 import type {Source} from '../read/source.ts';
 
 /** The deepest layer chain followed through `parent` files (Docker's overlay2 limit is 128). */
-export const maxChain = 256;
+const maxChain = 256;
 
 export type ChainWalk = {
 	/** Cache ids, nearest first. */

@@ -16,7 +16,7 @@ export type {Check, CheckInput, CheckResult, CheckStatus, ObjectKind} from './ty
 export const checks: readonly Check[] = [...imageChecks, ...layerChecks, ...driverRecordChecks, ...deepChecks, ...containerChecks, ...orphanChecks, ...containerdChecks];
 
 /** The pseudo-check that lists, per object, what reading and linking found and no check claimed. */
-export const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;
+const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;
 
 export type ObjectReport = {
 	readonly subject: string;
@@ -194,7 +194,7 @@ export function failsAt(report: CheckReport, level: Severity): boolean {
 }
 
 /** The pseudo-check of the root-level findings about reading a live root (checks/look-again.ts). */
-export const liveCheck = {id: 'live', title: 'the root held still while it was read'} as const;
+const liveCheck = {id: 'live', title: 'the root held still while it was read'} as const;
 
 /**
  * The report with only the findings `keep` accepts (statuses and summary counted again) and

@@ -36,7 +36,7 @@ export type LookAgainResult<T> = {
 };
 
 /** Findings are the same across reads when these agree (messages may carry sizes or times that move). */
-export const stableKey = (f: Finding): string => `${f.severity}\0${f.code}\0${f.subject}\0${f.path ?? ''}`;
+const stableKey = (f: Finding): string => `${f.severity}\0${f.code}\0${f.subject}\0${f.path ?? ''}`;
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 

@@ -6,7 +6,7 @@ import {comparisonJson, renderComparison} from '../view/compare-text.ts';
 import {type Io, UsageError, json, notDockerRoot, paintFor} from './context.ts';
 
 /** Opens and reads one snapshot: the model and every file's kind, size, mode, owner, time and (small files) content hash. */
-export async function readSnapshot(root: string): Promise<Snapshot> {
+async function readSnapshot(root: string): Promise<Snapshot> {
 	const opened = await openRoot(root);
 	if (!opened.ok) throw new UsageError(opened.error);
 	const loaded = loadModel(opened.source);

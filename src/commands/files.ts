@@ -150,7 +150,7 @@ async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding
 }
 
 /** The exit code of files, diff and cat when a layer of the view could not be read whole (its files are left out), and of export, which refuses such a view. */
-export const incompleteExit = 5;
+const incompleteExit = 5;
 
 const damageWords: Record<ContentDamage['state'], string> = {
 	missing: 'is missing',

@@ -35,7 +35,7 @@ function shorten(path: string): string {
 type Written = FileChange & {readonly area: string};
 
 /** Every file change of a step, in the order the file system dated them (removals, which have no date, last). */
-export function writtenOrder(c: Comparison): Written[] {
+function writtenOrder(c: Comparison): Written[] {
 	const all: Written[] = c.areas.flatMap(a => a.files.map(f => ({...f, area: a.title})));
 	const t = (f: Written) => (f.change === 'removed' ? Number.POSITIVE_INFINITY : (f.after?.mtimeMs ?? 0));
 	return all.sort((x, y) => t(x) - t(y) || (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));

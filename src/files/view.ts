@@ -37,7 +37,7 @@ export type FsView = {
 	readonly subject: string;
 };
 
-export const driverStyle: Record<string, WhiteoutStyle> = {
+const driverStyle: Record<string, WhiteoutStyle> = {
 	overlay2: 'overlay',
 	'fuse-overlayfs': 'both',
 	aufs: 'aufs',

@@ -460,7 +460,7 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
  * A command line as the daemon shows it (moby daemon/list.go, the API's `Command`, `docker ps`'s COMMAND
  * inside its double quotes): Path, then each argument, one with a space wrapped in single quotes.
  */
-export function daemonCommand(path: string, args: readonly string[]): string {
+function daemonCommand(path: string, args: readonly string[]): string {
 	if (args.length === 0) return path;
 	return `${path} ${args.map(a => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
 }

@@ -202,7 +202,7 @@ export const idNotes: readonly Note[] = [
 ];
 
 /** The files of a container's directory. */
-export const containerFiles: readonly Note[] = [
+const containerFiles: readonly Note[] = [
 	{label: 'config.v2.json', text: 'the container itself: name, image id, state (running, exit code, times), the merged Config (image defaults plus the create options), mount points, log path'},
 	{label: 'hostconfig.json', text: 'the host-side settings of the create request: binds, published ports, restart policy, resources, network mode, log driver (kept apart so docker update can rewrite it)'},
 	{label: 'checkpoints/', text: 'where docker checkpoint (CRIU) keeps its images; empty unless that experimental feature was used'},
@@ -253,7 +253,7 @@ export const mountFiles: readonly Note[] = [
 	{label: 'parent', text: 'the chain id of the image\'s top layer, on which the init layer sits (absent when the image has no layers)'},
 ];
 
-export const layerRecordFiles: readonly Note[] = [
+const layerRecordFiles: readonly Note[] = [
 	{label: 'diff', text: 'the layer\'s diff id (sha256 of its uncompressed tar)'},
 	{label: 'parent', text: 'the chain id of the layer below; absent for a bottom layer'},
 	{label: 'cache-id', text: 'the name of the layer\'s directory in the storage driver'},

@@ -79,7 +79,7 @@ export function isEmpty(v: unknown): boolean {
 }
 
 /** Deep equality of two stored values; `depth` bounds it (parseJson already cuts evidence at maxJsonDepth). */
-export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
 	if (a === b) return true;
 	if (depth > 256) return false;
 	if (isEmpty(a) && isEmpty(b)) return typeof a === typeof b || a === null || b === null || a === undefined || b === undefined || (Array.isArray(a) && obj(b) === null) || (Array.isArray(b) && obj(a) === null);
@@ -329,4 +329,3 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 		host,
 	};
 }
-

@@ -54,7 +54,7 @@ export type FilesState = {
 	readonly problems: readonly string[];
 };
 
-export const maxContentBytes = 64 * 1024;
+const maxContentBytes = 64 * 1024;
 const sniffBytes = 8 * 1024;
 
 function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; title: string; ownOnly?: boolean} | string {

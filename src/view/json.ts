@@ -13,7 +13,7 @@ export function findingJson(f: Finding) {
 	return {severity: f.severity, code: f.code, subject: f.subject, ...(f.path !== undefined ? {path: f.path} : {}), message: f.message};
 }
 
-export function imageJson(i: Image) {
+function imageJson(i: Image) {
 	return {
 		id: i.id,
 		tags: i.tags,
@@ -33,16 +33,16 @@ export function imageJson(i: Image) {
 }
 
 /** A driver's record of a layer (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
-export function driverRecordJson(r: DriverRecord) {
+function driverRecordJson(r: DriverRecord) {
 	return {path: r.path, fields: r.fields, ...(r.note !== undefined ? {note: r.note} : {})};
 }
 
 /** A driver's record of itself (devicemapper's device set and pool files). */
-export function hostDriverRecordJson(r: HostDriverRecord) {
+function hostDriverRecordJson(r: HostDriverRecord) {
 	return {driver: r.driver, what: r.what, ...driverRecordJson(r)};
 }
 
-export function layerJson(l: Layer) {
+function layerJson(l: Layer) {
 	return {
 		chainId: l.chainId,
 		diffId: l.diffId,
@@ -59,7 +59,7 @@ export function layerJson(l: Layer) {
 	};
 }
 
-export function chainJson(c: Container) {
+function chainJson(c: Container) {
 	return c.chain.map(e => ({
 		role: e.role,
 		cacheId: e.cacheId,
@@ -71,7 +71,7 @@ export function chainJson(c: Container) {
 	}));
 }
 
-export function containerJson(c: Container) {
+function containerJson(c: Container) {
 	return {
 		id: c.id,
 		name: c.name,
@@ -93,7 +93,7 @@ export function containerJson(c: Container) {
 	};
 }
 
-export function volumeJson(v: Volume) {
+function volumeJson(v: Volume) {
 	return {
 		name: v.name,
 		driver: v.driver,
@@ -109,7 +109,7 @@ export function volumeJson(v: Volume) {
 	};
 }
 
-export function networkJson(n: Network) {
+function networkJson(n: Network) {
 	return {
 		id: n.id,
 		name: n.name,
@@ -133,7 +133,7 @@ export function networkJson(n: Network) {
 }
 
 /** --containerd-root: where the paths under `shownAs` (containerd/daemon) really are; null without the option. */
-export function containerdRootJson(m: Model) {
+function containerdRootJson(m: Model) {
 	const c = m.containerdRoot;
 	return c === undefined ? null : {location: c.location, kind: c.kind, shownAs: c.shownAs};
 }

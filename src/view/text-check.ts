@@ -28,7 +28,7 @@ const kindTitle: Record<ObjectKind, [string, string]> = {
 };
 
 /** "image 0d8659b02504", "store overlay2", "dir overlay2/abc…": short, for a person. */
-export function subjectText(subject: string): string {
+function subjectText(subject: string): string {
 	if (subject === 'root') return 'root';
 	const colon = subject.indexOf(':');
 	const kind = subject.slice(0, colon);
@@ -75,7 +75,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 	return `${n} ${n === 1 ? one : many}`;
 }
 
-export function summaryText(report: CheckReport): string {
+function summaryText(report: CheckReport): string {
 	const s = report.summary;
 	return `${plural(s.error, 'error')}, ${plural(s.warning, 'warning')}, ${s.info} info; ${s.passed} checks passed, ${s.failed} failed, ${s.skipped} skipped on ${plural(s.objects, 'object')}`;
 }

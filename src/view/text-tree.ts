@@ -104,7 +104,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 }
 
 /** A driver record's fields on one line (`key value, key value`), or its note when it has no fields. */
-export function recordText(r: DriverRecord): string {
+function recordText(r: DriverRecord): string {
 	const fields = Object.entries(r.fields).map(([k, v]) => `${clean(k)} ${v === null ? '-' : Array.isArray(v) ? `[${v.map(x => clean(x)).join(', ')}]` : clean(String(v))}`);
 	return fields.length > 0 ? fields.join(', ') : r.note !== undefined ? clean(r.note) : '';
 }
@@ -115,7 +115,7 @@ export function step(createdBy: string): string {
 	return s.length > 50 ? `${s.slice(0, 49)}…` : s;
 }
 
-export function renderFindings(findings: readonly Finding[], p: Paint): string {
+function renderFindings(findings: readonly Finding[], p: Paint): string {
 	return findings
 		.map(f => {
 			const sev = severityLabel(p, f.severity);
