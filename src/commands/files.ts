@@ -15,6 +15,7 @@ import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} fro
 import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
 import {layersTopDown} from '../model/ids.ts';
+import {layerByChainId} from '../model/indexes.ts';
 
 /**
  * `files`, `diff`, `cat`, `export`: a container's or image's filesystem built in user space from
@@ -41,7 +42,7 @@ function resolveTarget(model: Model, ref: string): Target {
 			const img = v.image;
 			const layers: FsLayer[] = [];
 			for (const chainId of layersTopDown(img)) {
-				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
+				const l = layerByChainId(model, chainId, img.driver);
 				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
 				append(layers, orThrow(layerChain(model, l)).slice(0, 1));
 			}
@@ -227,7 +228,7 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const subject = `layer:${layer.chainId}`;
 	let below: FsView | 'none' | null = layer.parent === null ? 'none' : null;
-	const parent = layer.parent === null ? undefined : model.layers.find(x => x.chainId === layer.parent && x.driver === layer.driver);
+	const parent = layer.parent === null ? undefined : layerByChainId(model, layer.parent, layer.driver);
 	if (layer.parent !== null && parent === undefined) findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the parent layer ${layer.parent} is not in the layer store); deletions and opaque directories are shown`});
 	if (parent !== undefined) {
 		const chain = layerChain(model, parent);

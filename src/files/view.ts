@@ -3,6 +3,7 @@ import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
 import {shortId, layersTopDown} from '../model/ids.ts';
+import {layerByChainId} from '../model/indexes.ts';
 
 /**
  * A container's or image's filesystem as a stack of layer directories, read in user space: no
@@ -83,7 +84,7 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 function imageLayers(model: Model, image: Image): FsLayer[] | string {
 	const out: FsLayer[] = [];
 	for (const chainId of layersTopDown(image)) {
-		const l = model.layers.find(x => x.chainId === chainId && x.driver === image.driver);
+		const l = layerByChainId(model, chainId, image.driver);
 		if (l === undefined || l.path === null || l.cacheId === null) return `layer ${chainId} of image ${image.id} is not in the layer store`;
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;
 		out.push({dir: l.path, role: 'image', cacheId: l.cacheId, chainId: l.chainId});
@@ -119,7 +120,7 @@ export function layerChain(model: Model, layer: Layer): FsLayer[] | string {
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;
 		out.push({dir: l.path, role: 'image', cacheId: l.cacheId, chainId: l.chainId});
 		const parent: string | null = l.parent;
-		l = parent === null ? undefined : model.layers.find(x => x.chainId === parent && x.driver === layer.driver);
+		l = parent === null ? undefined : layerByChainId(model, parent, layer.driver);
 		if (parent !== null && l === undefined) return `layer ${parent} (a parent) is not in the layer store`;
 	}
 	return out;

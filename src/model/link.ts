@@ -12,6 +12,7 @@ import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
 import {linkNetworks, linkVolumes} from './volumes.ts';
 import type {ChainEntry, Container, ContentDamage, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
+import {indexesOf} from './indexes.ts';
 
 /** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */
 const maxDepth = 256;
@@ -563,7 +564,7 @@ export function link(raw: RawHost): Model {
 	for (const c of containers) if (c.driver !== null) drv.add(c.driver);
 	const imageList = [...images.values()].sort((a, b) => byString(a.driver, b.driver) || byString(a.id, b.id));
 	for (const img of imageList) img.containers.sort(byString);
-	return {
+	const model: Model = {
 		root: raw.location,
 		sourceKind: raw.sourceKind,
 		layout: raw.layout,
@@ -577,4 +578,6 @@ export function link(raw: RawHost): Model {
 		...(buildCache !== undefined ? {buildCache} : {}),
 		findings: ctx.findings.sort(compareFindings),
 	};
+	indexesOf(model);
+	return model;
 }

@@ -11,6 +11,7 @@ import {append} from '../append.ts';
 import {shortId} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {drivers, isDriverName} from '../read/drivers.ts';
+import {imageById, layerByChainId} from '../model/indexes.ts';
 
 /** One explained thing: a label (usually a path relative to the root) and what it is. */
 export type Note = {
@@ -328,7 +329,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		intro: `At docker create the ${facts.driver} driver ${facts.onCreate}.`,
 		notes: [],
 	});
-	const image = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
+	const image = imageById(model, c.imageId, c.driver);
 	if (image !== undefined) append(sections, explainImage(model, image));
 	return sections;
 }
@@ -337,7 +338,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 export function explainImage(model: Model, i: Image): Section[] {
 	const facts = driverFacts(i.driver);
 	const top = i.chainIds.at(-1);
-	const layer = top === undefined ? undefined : model.layers.find(l => l.chainId === top && l.driver === i.driver);
+	const layer = top === undefined ? undefined : layerByChainId(model, top, i.driver);
 	const notes: Note[] = isSnapshotter(i.driver)
 		? [
 				{label: i.path, text: "the image's manifest (or index) in containerd's content store: its sha256 is the image id; it names the config blob (rootfs.diff_ids, history, the defaults a container starts with) and the compressed layer blobs"},

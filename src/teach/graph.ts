@@ -7,6 +7,7 @@
  */
 import {shortId, statusText} from '../model/ids.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {imageById, layerByChainId} from '../model/indexes.ts';
 
 export type NodeKind = 'container' | 'rw' | 'init' | 'layer' | 'image';
 
@@ -38,7 +39,6 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 		edgeKeys.add(k);
 		edges.push({from, to, label, style});
 	};
-	const layerByKey = new Map(model.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
 	// Down the parent links in a loop, not by recursion: a layerdb chain can be any length.
 	const layerNode = (driver: string, chainId: string): string => {
 		const nodeId = (c: string) => `layer_${driver}_${shortId(c)}`;
@@ -47,7 +47,7 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 		const parents: string[][] = [];
 		while (at != null && !nodes.has(nodeId(at))) {
 			const id = nodeId(at);
-			const l = layerByKey.get(`${driver}\0${at}`);
+			const l = layerByChainId(model, at, driver);
 			const by = step(l?.createdBy ?? null);
 			nodes.set(id, {id, kind: 'layer', lines: [`layer ${shortId(at)}`, `cache ${shortId(l?.cacheId)}`, ...(by === null ? [] : [by])]});
 			if (l?.parent != null) parents.push([id, nodeId(l.parent)]);
@@ -84,7 +84,7 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 			below = id;
 		}
 		if (c.parentChainId !== null && c.driver !== null) edge(below, layerNode(c.driver, c.parentChainId), 'on top of');
-		const img = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
+		const img = imageById(model, c.imageId, c.driver);
 		if (img !== undefined) edge(cid, imageNode(img), 'created from', 'dashed');
 	}
 	for (const i of images) imageNode(i);

@@ -15,6 +15,7 @@
 import {append} from '../append.ts';
 import {shortId} from '../model/ids.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {imageById} from '../model/indexes.ts';
 
 /**
  * image: the image's config supplied it (the user gave nothing, or the same value);
@@ -303,7 +304,7 @@ function hostMark(field: string, value: unknown): HostMark {
 /** The container's image in the model (same driver store), if present. */
 export function imageOf(model: Model, c: Container): Image | undefined {
 	if (c.imageId === null) return undefined;
-	return model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver)) ?? model.images.find(i => i.id === c.imageId);
+	return imageById(model, c.imageId, c.driver) ?? imageById(model, c.imageId, null);
 }
 
 /** Marks every field of a container's Config (entries of Env, Labels, Volumes, ExposedPorts one by one) and of its host config. */

@@ -15,7 +15,8 @@ import {markNote, markValue} from '../view/provenance-text.ts';
 import type {FileListing} from './layer-files.ts';
 import {imageLabel, severityTone} from './rows.ts';
 import {type Line, type Tone, plural, seg} from './text.ts';
-import {type LayerNode, type TreeIndex, type TreeNode, driverKey} from './tree.ts';
+import {type LayerNode, type TreeIndex, type TreeNode} from './tree.ts';
+import {containerById, driverKey, imageById} from '../model/indexes.ts';
 
 export type Lister = (dir: string) => FileListing | null;
 
@@ -168,9 +169,9 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 
 function sharing(tree: TreeIndex, images: readonly string[], containers: readonly string[]): Line[] {
 	const model = tree.model;
-	const names = containers.slice(0, 8).map(id => clean(model.containers.find(c => c.id === id)?.name ?? shortId(id)));
+	const names = containers.slice(0, 8).map(id => clean(containerById(model, id)?.name ?? shortId(id)));
 	const imgs = images.slice(0, 8).map(id => {
-		const i = model.images.find(x => x.id === id);
+		const i = imageById(model, id, null);
 		return i === undefined ? shortId(id) : i.tags.length > 0 ? clean(i.tags[0]!) : shortId(id);
 	});
 	const more = (n: number, shown: number) => (n > shown ? ` … (+${n - shown})` : '');
@@ -455,11 +456,11 @@ function subjectNode(tree: TreeIndex, subject: string): string | null {
 	const m = /^(container|image|layer):(.*)$/.exec(subject);
 	if (m === null) return null;
 	if (m[1] === 'container') {
-		const c = tree.model.containers.find(x => x.id === m[2]);
+		const c = containerById(tree.model, m[2]!);
 		return c === undefined ? null : `container ${clean(c.name ?? '?')}`;
 	}
 	if (m[1] === 'image') {
-		const i = tree.model.images.find(x => x.id === m[2]);
+		const i = imageById(tree.model, m[2]!, null);
 		return i === undefined ? null : `image ${imageLabel(i)}`;
 	}
 	return `layer ${shortId(m[2])}`;

@@ -4,7 +4,8 @@
  * tree order; the caller expands what it needs to show a match.
  */
 import {imageLabel} from './rows.ts';
-import {type TreeIndex, driverKey, passes} from './tree.ts';
+import {driverKey} from '../model/indexes.ts';
+import {type TreeIndex, passes} from './tree.ts';
 import {layersTopDown} from '../model/ids.ts';
 
 const bare = (id: string) => id.replace(/^sha256:/, '').toLowerCase();

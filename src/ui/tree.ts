@@ -11,6 +11,7 @@
 import {type Finding, type Severity, worse} from '../finding.ts';
 import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts';
 import {layersTopDown} from '../model/ids.ts';
+import {driverKey, indexesOf} from '../model/indexes.ts';
 
 export type SectionName = 'containers' | 'images' | 'findings';
 
@@ -80,8 +81,6 @@ export type TreeIndex = {
 	position(key: string): readonly number[];
 };
 
-export const driverKey = (driver: string | null, id: string) => `${driver ?? ''}\0${id}`;
-
 function marksOf(findings: readonly Finding[] | undefined): Marks {
 	if (findings === undefined || findings.length === 0) return noMarks;
 	let worst: Severity = 'info';
@@ -105,8 +104,7 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 		if (list === undefined) findingsBySubject.set(f.subject, [f]);
 		else list.push(f);
 	}
-	const imageByKey = new Map(model.images.map(i => [driverKey(i.driver, i.id), i]));
-	const layerByKey = new Map(model.layers.map(l => [driverKey(l.driver, l.chainId), l]));
+	const {imageByKey, layerByKey} = indexesOf(model);
 	const layerMarks = (chainId: string | null | undefined) => (chainId == null ? noMarks : marksOf(findingsBySubject.get(`layer:${chainId}`)));
 	const imageMarks = (id: string | null) => (id === null ? noMarks : marksOf(findingsBySubject.get(`image:${id}`)));
 

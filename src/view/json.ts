@@ -2,6 +2,7 @@ import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, HostDriverRecord, Image, Layer, Model, Network, Volume} from '../model/types.ts';
 import type {Resolved, ResolvedAny} from '../model/resolve.ts';
 import {layersTopDown} from '../model/ids.ts';
+import {driverKey, indexesOf, layerByChainId} from '../model/indexes.ts';
 
 /**
  * The JSON contract (schema 1). These DTOs are what scripts depend on: they are built here,
@@ -192,13 +193,13 @@ export function imagesJson(images: readonly Image[]) {
 
 /** `layerlens tree --json`: the containers shown, each with its chain and image, then images without containers. */
 export function treeJson(m: Model, containers: readonly Container[], images: readonly Image[]) {
-	const byId = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
+	const {imageByKey} = indexesOf(m);
 	return {
 		schema,
 		root: m.root,
 		containerdRoot: containerdRootJson(m),
 		containers: containers.map(c => {
-			const img = c.imageId === null ? undefined : byId.get(`${c.driver ?? ''}\0${c.imageId}`);
+			const img = c.imageId === null ? undefined : imageByKey.get(driverKey(c.driver, c.imageId));
 			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};
 		}),
 		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: layersTopDown(i)})),
@@ -241,7 +242,7 @@ export function inspectJson(m: Model, r: Resolved) {
 			containerConfig: i.containerConfig ?? null,
 			dockerVersion: i.dockerVersion ?? null,
 			// Per layer, bottom first: the compressed blobs and repositories image/<driver>/distribution/ records.
-			distribution: i.chainIds.map(id => ({chainId: id, blobs: m.layers.find(l => l.chainId === id && l.driver === i.driver)?.distribution ?? []})),
+			distribution: i.chainIds.map(id => ({chainId: id, blobs: layerByChainId(m, id, i.driver)?.distribution ?? []})),
 			config: i.config,
 			path: i.path,
 			findings,

@@ -5,6 +5,7 @@ import {shortId, humanSize, utc} from './format.ts';
 import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
 import {subjects} from './json.ts';
+import {driverKey, indexesOf} from '../model/indexes.ts';
 
 export type TreeOptions = {readonly paint: Paint};
 
@@ -46,8 +47,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 	const p = opts.paint;
 	const out: string[] = [];
 	const bySubject = countBy(m.findings);
-	const imageByKey = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
-	const layerByKey = new Map(m.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
+	const {imageByKey, layerByKey} = indexesOf(m);
 	out.push(`${p.title('Docker root')} ${clean(m.root)}  layout ${m.layout}  driver${m.drivers.length === 1 ? '' : 's'} ${m.drivers.map(clean).join(', ') || '-'}`);
 	if (m.containerdRoot !== undefined) out.push(`${p.title('containerd root')} ${clean(m.containerdRoot.location)}${m.containerdRoot.kind === 'archive' ? ' (archive)' : ''}  ${p.dim(`(--containerd-root; its paths are shown as ${clean(m.containerdRoot.shownAs)}/…)`)}`);
 	out.push(
@@ -65,7 +65,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		for (const e of c.chain) {
 			const path = e.path === null ? '-' : clean(e.path) + (e.pathExists ? damageMark(p, e.contentDamage) : p.error(' (missing)'));
 			if (e.role === 'image') {
-				const l = e.chainId === undefined ? undefined : layerByKey.get(`${c.driver ?? ''}\0${e.chainId}`);
+				const l = e.chainId === undefined ? undefined : layerByKey.get(driverKey(c.driver, e.chainId));
 				const by = l?.createdBy ? p.dim(`  <- ${step(l.createdBy)}`) : '';
 				rows.push(`${p.role('image')}  chain ${e.chainId?.endsWith('-init') === true ? `${shortId(e.chainId)}-init` : shortId(e.chainId)}  diff ${shortId(e.diffId)}  cache ${shortId(e.cacheId)}  ${path}${mark(p, e.chainId === undefined ? undefined : bySubject.get(`layer:${e.chainId}`))}${by}`);
 			} else {
@@ -73,7 +73,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 				rows.push(`${p.role(e.role === 'rw' ? 'rw   ' : 'init ')}  cache ${id}  ${path}`);
 			}
 		}
-		const img = c.imageId === null ? undefined : imageByKey.get(`${c.driver ?? ''}\0${c.imageId}`);
+		const img = c.imageId === null ? undefined : imageByKey.get(driverKey(c.driver, c.imageId));
 		const typed = c.imageRef !== null && c.imageRef !== '' ? `  (as typed: ${clean(c.imageRef)})` : '';
 		if (img !== undefined) rows.push(`${p.title('image')}  ${imageLabel(img)}  ${shortId(img.id)}${typed}${mark(p, bySubject.get(`image:${img.id}`))}`);
 		else rows.push(`${p.title('image')}  ${c.imageId === null ? '-' : shortId(c.imageId)} ${p.error('(not in the image store)')}${typed}`);
@@ -87,7 +87,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 			out.push(`${p.title('image')} ${imageLabel(i)} ${shortId(i.id)}  created ${utc(i.created)}  ${humanSize(i.size)}${mark(p, bySubject.get(`image:${i.id}`))}`);
 			const layers = layersTopDown(i);
 			layers.forEach((chainId, k) => {
-				const l = layerByKey.get(`${i.driver}\0${chainId}`);
+				const l = layerByKey.get(driverKey(i.driver, chainId));
 				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? damageMark(p, l.contentDamage) : p.error(' (missing)'));
 				out.push(`${k === layers.length - 1 ? '└── ' : '├── '}${p.role('image')}  chain ${shortId(chainId)}  cache ${shortId(l?.cacheId)}  ${path}`);
 			});
