@@ -10,6 +10,7 @@ import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {type AreaKind, type CacheOwner, type Place, areaText, cacheOwners, fileText, placeOf} from './areas.ts';
 import {driverFacts, whatImage, whatImageLayer} from './explain.ts';
 import type {FileInfo, Listing} from './walk.ts';
+import {containerById, driverKey, imageById, indexesOf} from '../model/indexes.ts';
 
 export type Snapshot = {readonly model: Model; readonly listing: Listing};
 
@@ -75,8 +76,8 @@ function same(a: unknown, b: unknown): boolean {
 
 function containerChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const before = new Map(a.containers.map(c => [c.id, c]));
-	const after = new Map(b.containers.map(c => [c.id, c]));
+	const before = indexesOf(a).containerById;
+	const after = indexesOf(b).containerById;
 	for (const c of b.containers) {
 		const old = before.get(c.id);
 		if (old === undefined) {
@@ -125,9 +126,9 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 
 function imageChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const key = (i: Image) => `${i.driver}\0${i.id}`;
-	const before = new Map(a.images.map(i => [key(i), i]));
-	const after = new Map(b.images.map(i => [key(i), i]));
+	const key = (i: Image) => driverKey(i.driver, i.id);
+	const before = indexesOf(a).imageByKey;
+	const after = indexesOf(b).imageByKey;
 	for (const i of b.images) {
 		const old = before.get(key(i));
 		if (old === undefined) {
@@ -160,9 +161,9 @@ function imageChanges(a: Model, b: Model): ObjectChange[] {
 
 function layerChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const key = (l: Layer) => `${l.driver}\0${l.chainId}`;
-	const before = new Map(a.layers.map(l => [key(l), l]));
-	const after = new Map(b.layers.map(l => [key(l), l]));
+	const key = (l: Layer) => driverKey(l.driver, l.chainId);
+	const before = indexesOf(a).layerByKey;
+	const after = indexesOf(b).layerByKey;
 	for (const l of b.layers) {
 		if (before.has(key(l))) continue;
 		const by = l.createdBy === null ? '' : ` <- ${l.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ')}`;
@@ -196,7 +197,7 @@ function fileDiff(a: FileInfo, b: FileInfo, byTime: boolean): string[] {
 
 function areaTitle(place: Place, owner: CacheOwner | undefined, a: Model, b: Model): string {
 	const cname = (id: string | null) => {
-		const c = b.containers.find(x => x.id === id) ?? a.containers.find(x => x.id === id);
+		const c = id === null ? undefined : (containerById(b, id) ?? containerById(a, id));
 		return c === undefined ? shortId(id) : `${c.name ?? '?'} ${shortId(c.id)}`;
 	};
 	switch (place.kind) {
@@ -207,7 +208,7 @@ function areaTitle(place: Place, owner: CacheOwner | undefined, a: Model, b: Mod
 		case 'layer-record':
 			return `layer record, chain ${shortId(place.id)}`;
 		case 'image-config': {
-			const i = b.images.find(x => x.id === `sha256:${place.id}`) ?? a.images.find(x => x.id === `sha256:${place.id}`);
+			const i = imageById(b, `sha256:${place.id}`, null) ?? imageById(a, `sha256:${place.id}`, null);
 			return `image config ${i === undefined ? shortId(place.id) : imageLabel(i)}`;
 		}
 		case 'image-metadata':
