@@ -22,6 +22,11 @@ export function finding(severity: Severity, code: string, subject: string, messa
 /** Severities in order, the worst first: error 0, warning 1, info 2. */
 const severityRank: Readonly<Record<Severity, number>> = {error: 0, warning: 1, info: 2};
 
+/** Whether a word (from the command line) names a severity. */
+export function isSeverity(s: string): s is Severity {
+	return Object.hasOwn(severityRank, s);
+}
+
 /** The worse of two severities. */
 export function worse(a: Severity, b: Severity): Severity {
 	return severityRank[b] < severityRank[a] ? b : a;

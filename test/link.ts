@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {atLeast, isSeverity, worse} from '../src/finding.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {chainIds, layersTopDown, shortId, statusText} from '../src/model/ids.ts';
 import {containerById, imageById, indexesOf, layerByChainId} from '../src/model/indexes.ts';
@@ -247,6 +248,12 @@ test('one short id, one status text, one top-down order', () => {
 	const i = {chainIds: ['a', 'b', 'c']};
 	assert.equal(layersTopDown(i), ['c', 'b', 'a']);
 	assert.equal(i.chainIds, ['a', 'b', 'c'], 'a new array: the image keeps its order');
+	// One severity order: error, warning, info.
+	assert.is(worse('info', 'error'), 'error');
+	assert.is(worse('warning', 'info'), 'warning');
+	assert.ok(atLeast('error', 'warning') && atLeast('warning', 'warning') && !atLeast('info', 'warning'));
+	for (const s of ['error', 'warning', 'info']) assert.ok(isSeverity(s), s);
+	for (const s of ['__proto__', 'toString', 'constructor', 'Error', '']) assert.not.ok(isSeverity(s), s);
 });
 
 test.run();
