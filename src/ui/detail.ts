@@ -5,7 +5,7 @@
 import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
-import {humanSize, shortId, utc} from '../view/format.ts';
+import {humanSize, imageLabel, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {statusText, layersTopDown} from '../model/ids.ts';
 import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
@@ -13,7 +13,7 @@ import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
 import type {FileListing} from './layer-files.ts';
-import {imageLabel, severityTone} from './rows.ts';
+import {severityTone} from './rows.ts';
 import {type Line, type Tone, plural, seg} from './text.ts';
 import {type LayerNode, type TreeIndex, type TreeNode} from './tree.ts';
 import {containerById, driverKey, imageById} from '../model/indexes.ts';

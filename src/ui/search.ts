@@ -3,7 +3,7 @@
  * references, cache ids, chain ids and layer directories, and findings. Returns node keys in
  * tree order; the caller expands what it needs to show a match.
  */
-import {imageLabel} from './rows.ts';
+import {imageLabel} from '../view/format.ts';
 import {driverKey} from '../model/indexes.ts';
 import {type TreeIndex, passes} from './tree.ts';
 import {layersTopDown} from '../model/ids.ts';

@@ -1,19 +1,13 @@
 import type {Finding} from '../finding.ts';
 import {statusText, layersTopDown} from '../model/ids.ts';
 import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
-import {shortId, humanSize, utc} from './format.ts';
+import {humanSize, imageLabel, shortId, utc} from './format.ts';
 import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
 import {subjects} from './json.ts';
 import {driverKey, indexesOf} from '../model/indexes.ts';
 
 export type TreeOptions = {readonly paint: Paint};
-
-function imageLabel(i: Image): string {
-	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
-	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
-	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
-}
 
 function countBy(findings: readonly Finding[]): Map<string, Finding[]> {
 	const m = new Map<string, Finding[]>();
