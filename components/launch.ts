@@ -29,8 +29,8 @@ import {plainFrame} from '../src/ui/plain-frame.ts';
 import {type LoadProgress, loadingLines, loadingUpdate} from '../src/ui/progress.ts';
 import {clean} from '../src/view/sanitize.ts';
 
-export const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
-export const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
+const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
+const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
 const hideCursor = '\u001B[?25l';
 
 export type InteractiveOptions = {
@@ -58,7 +58,7 @@ export function preferProductionReact(): void {
 }
 
 /** How long the import of Ink waits at most for the worker's first model (see inkTime). */
-export const inkWaitMs = 800;
+const inkWaitMs = 800;
 
 /**
  * When to import Ink: it takes most of a second of CPU, and a worker reading the containers

@@ -1,9 +1,8 @@
 import {parseArgs} from 'node:util';
+import {type Severity, isSeverity} from './finding.ts';
 
 export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export'] as const;
 export type CommandName = (typeof commands)[number];
-
-export type Severity = 'error' | 'warning' | 'info';
 
 export type Args = {
 	readonly command: CommandName | null;
@@ -123,7 +122,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return {ok: false, error: `--${name} does not apply to ${command ?? 'the default view'}`};
 	}
 	const failOn = values['fail-on'] ?? 'error';
-	if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'info') return {ok: false, error: `--fail-on takes error, warning or info, not "${failOn}"`};
+	if (!isSeverity(failOn)) return {ok: false, error: `--fail-on takes error, warning or info, not "${failOn}"`};
 	const graphFormat = command === 'graph' ? (values.format ?? 'dot') : 'dot';
 	if (graphFormat !== 'dot' && graphFormat !== 'mermaid') return {ok: false, error: `--format takes dot or mermaid, not "${graphFormat}"`};
 	const format = command === 'graph' ? null : (values.format ?? null);

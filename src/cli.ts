@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
-import {type CommandContext, type Io, UsageError} from './commands/context.ts';
+import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, useColor} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
 import {compareCommand} from './commands/compare.ts';
 import {treeExplainCommand} from './commands/tree-explain.ts';
@@ -17,12 +17,11 @@ import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
 import {liveness, signature} from './read/live.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import type {Finding} from './finding.ts';
-import {makePaint} from './view/paint.ts';
 import {clean} from './view/sanitize.ts';
 
 export type {Io} from './commands/context.ts';
 
-export const defaultRoot = '/var/lib/docker';
+const defaultRoot = '/var/lib/docker';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root, whether running from src/ (tsx) or build/src/. */
 const packageRoot = fs.existsSync(path.join(here, '..', 'package.json')) ? path.join(here, '..') : path.join(here, '..', '..');
@@ -76,7 +75,7 @@ function shownFindings(loaded: Loaded, parts: ReadParts): readonly Finding[] {
 }
 
 /** One line for stderr after a table: `layerlens: 3 findings (1 error); run \`layerlens check\``; '' when there are none. */
-export function findingsLine(findings: readonly Finding[]): string {
+function findingsLine(findings: readonly Finding[]): string {
 	if (findings.length === 0) return '';
 	const errors = findings.filter(f => f.severity === 'error').length;
 	const warnings = findings.filter(f => f.severity === 'warning').length;
@@ -140,28 +139,27 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			const refused = checkStdout(evidenceOf(opened.source));
 			if (refused !== undefined) throw new UsageError(refused);
 		}
-		const notDocker = `${root}: not a Docker root (no containers/, image/ or driver directories)`;
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
 			const ui = await import('../components/launch.ts');
 			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, parts: partsFor(args)});
-			if (result === 'not-a-docker-root') throw new UsageError(notDocker);
+			if (result === 'not-a-docker-root') throw notDockerRoot(root);
 			return 0;
 		}
 		// check and model look again before calling a live root broken (checks/look-again.ts).
 		const live = args.command === 'check' || args.command === 'model' ? liveness(opened.source) : null;
 		const before = live === null ? null : signature(opened.source, live.live);
 		const loaded = live !== null && before !== null && args.command === 'model' ? await loadSteadyModel(opened.source, partsFor(args), live, before) : loadModel(opened.source, partsFor(args));
-		if (!loaded.isDockerRoot) throw new UsageError(notDocker);
-		const noColor = !args.color || (io.env['NO_COLOR'] ?? '') !== '' || io.stdout.isTTY !== true;
-		const ctx: CommandContext = {args, loaded, io, paint: makePaint(noColor ? 0 : 1)};
+		if (!loaded.isDockerRoot) throw notDockerRoot(root);
+		const color = useColor(args, io);
+		const ctx: CommandContext = {args, loaded, io, paint: paintFor(args, io)};
 		const command = args.command ?? 'tree';
 		if (command === 'check') {
 			const {model, raw, source} = loaded;
 			// Progress for --deep goes to stderr, and only on a terminal.
 			const tty = args.deep && io.stderr.isTTY === true;
 			const lookAgain = live !== null && before !== null ? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}} : {};
-			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color: !noColor, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
+			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
 			if (tty) io.stderr.write('\r\x1b[K');
 			io.stdout.write(r.output);
 			return r.exitCode;

@@ -19,7 +19,23 @@ export function finding(severity: Severity, code: string, subject: string, messa
 	return path === undefined ? {severity, code, subject, message} : {severity, code, subject, path, message};
 }
 
-const severityRank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
+/** Severities in order, the worst first: error 0, warning 1, info 2. */
+const severityRank: Readonly<Record<Severity, number>> = {error: 0, warning: 1, info: 2};
+
+/** Whether a word (from the command line) names a severity. */
+export function isSeverity(s: string): s is Severity {
+	return Object.hasOwn(severityRank, s);
+}
+
+/** The worse of two severities. */
+export function worse(a: Severity, b: Severity): Severity {
+	return severityRank[b] < severityRank[a] ? b : a;
+}
+
+/** Whether a severity is at or above (as bad as or worse than) a level. */
+export function atLeast(s: Severity, level: Severity): boolean {
+	return severityRank[s] <= severityRank[level];
+}
 
 export function compareFindings(a: Finding, b: Finding): number {
 	return (

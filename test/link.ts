@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
+import {atLeast, isSeverity, worse} from '../src/finding.ts';
 import {loadModel, openSource} from '../src/load.ts';
-import {chainIds} from '../src/model/ids.ts';
+import {chainIds, layersTopDown, shortId, statusText} from '../src/model/ids.ts';
+import {containerById, imageById, indexesOf, layerByChainId} from '../src/model/indexes.ts';
+import {resolveRef} from '../src/model/resolve.ts';
 import {FakeRoot, chain, hex} from './helpers/fake-root.ts';
 
 const load = (dir: string) => loadModel(openSource(dir)).model;
@@ -198,6 +201,59 @@ test('a symlink where a container directory should be is reported, never followe
 	} finally {
 		root.remove();
 	}
+});
+
+test('the model carries its indexes: built in link, kept by a copy that keeps the arrays, answering as a scan would', () => {
+	const {root, app, ids} = basic();
+	try {
+		const m = load(root.dir);
+		const ix = indexesOf(m);
+		const copy: typeof m = {...m, findings: []};
+		assert.ok(indexesOf(copy) === ix, 'a copy with the same arrays has the same indexes');
+		const other: typeof m = {...m, images: [...m.images]};
+		assert.ok(indexesOf(other) !== ix, 'new arrays, new indexes');
+		for (const c of m.containers) {
+			assert.ok(containerById(m, c.id) === c);
+			assert.ok(imageById(m, c.imageId, c.driver) === m.images.find(i => i.id === c.imageId && i.driver === c.driver));
+			assert.equal(ix.containersByName.get(c.name!), [c]);
+		}
+		for (const l of m.layers) assert.ok(layerByChainId(m, l.chainId, l.driver) === l);
+		assert.is(layerByChainId(m, ids[0]!, 'aufs'), undefined, 'another driver store');
+		assert.is(imageById(m, null, null), undefined);
+		assert.equal(ix.imagesByTag.get('app:latest')!.map(i => i.id), [app]);
+		// resolveRef through the indexes: id, /name, tag, repo (= :latest), chain id, cache id, prefix.
+		const web = m.containers.find(c => c.name === 'web')!;
+		const kinds = (ref: string) => {
+			const r = resolveRef(m, ref);
+			return r.ok ? r.value.kind : r.error;
+		};
+		for (const ref of [web.id, 'web', '/web', web.id.slice(0, 8)]) assert.is(kinds(ref), 'container', ref);
+		for (const ref of [app, app.replace('sha256:', ''), 'app:1', 'app']) assert.is(kinds(ref), 'image', ref);
+		const top = m.layers.find(l => l.chainId === ids[2])!;
+		for (const ref of [top.chainId, top.cacheId!]) assert.is(kinds(ref), 'layer', ref);
+		assert.match(kinds('nothing'), /no container, image or layer matches/);
+	} finally {
+		root.remove();
+	}
+});
+
+test('one short id, one status text, one top-down order', () => {
+	assert.is(shortId('sha256:0123456789abcdef0123'), '0123456789ab');
+	assert.is(shortId('0123456789abcdef'), '0123456789ab');
+	assert.is(shortId(null), '-');
+	assert.is(statusText({status: 'exited', exitCode: 0}), 'exited (0)');
+	assert.is(statusText({status: 'exited', exitCode: null}), 'exited (?)');
+	assert.is(statusText({status: 'running', exitCode: null}), 'running');
+	assert.is(statusText({status: null, exitCode: null}), 'unknown');
+	const i = {chainIds: ['a', 'b', 'c']};
+	assert.equal(layersTopDown(i), ['c', 'b', 'a']);
+	assert.equal(i.chainIds, ['a', 'b', 'c'], 'a new array: the image keeps its order');
+	// One severity order: error, warning, info.
+	assert.is(worse('info', 'error'), 'error');
+	assert.is(worse('warning', 'info'), 'warning');
+	assert.ok(atLeast('error', 'warning') && atLeast('warning', 'warning') && !atLeast('info', 'warning'));
+	for (const s of ['error', 'warning', 'info']) assert.ok(isSeverity(s), s);
+	for (const s of ['__proto__', 'toString', 'constructor', 'Error', '']) assert.not.ok(isSeverity(s), s);
 });
 
 test.run();

@@ -3,8 +3,7 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
-import {initPlaceholders} from '../src/teach/explain.ts';
-import {initFiles, initPurpose} from '../src/ui/init-files.ts';
+import {initPlaceholder, initPlaceholders} from '../src/teach/explain.ts';
 import {actionForKey, reduceKey, initNav, type NavAction, type NavState, reduce, selected, windowTop} from '../src/ui/nav.ts';
 import {commandFor, helpLines, keyName, keyTable, type KeyLike} from '../src/ui/keys.ts';
 import {paneLayout} from '../src/ui/pane-layout.ts';
@@ -263,16 +262,17 @@ test('details: container, layers, image and init-layer explanations', () => {
 	// One table for the explorer and inspect --explain (teach/explain.ts initPlaceholders).
 	assert.match(it, /\.dockerenv\s+an empty file; its presence tells/);
 	assert.match(it, /etc\/hosts\s+an empty placeholder: at start, containers\/<id>\/hosts/);
-	for (const n of initPlaceholders) assert.is(initPurpose(n.label.replace(/\/$/, '')), n.text, n.label);
+	for (const n of initPlaceholders) assert.is(initPlaceholder(n.label.replace(/\/$/, ''))?.text, n.text, n.label);
 	// The row and the details agree: docker create writes the init layer, once.
 	assert.match(lineText(rowLine(tree, {node: init!, expanded: false}, 200)), /init .*placeholders docker create writes/);
+	assert.match(it, /init layer: placeholders docker create writes once/);
 	const lt = text(detailLines(tree, top!, files));
 	for (const s of ['chain id', 'diff id', 'cache id', 'directory', 'size', 'created by', 'echo step 2', 'parent', 'images', 'containers']) assert.ok(lt.includes(s), s);
 	const img = tree.children(c).at(-1)!;
 	const imt = text(detailLines(tree, img, () => null));
 	for (const s of ['tags', 'app/img-02:1', 'created', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'maintainer=me', 'history', 'ADD file:abc']) assert.ok(imt.includes(s), s);
 	assert.match(detailTitle(img), /^image app\/img-02:1/);
-	for (const p of ['dev/console', 'dev/pts', 'dev/shm', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', '.dockerenv', 'proc', 'sys']) assert.ok(initFiles.some(f => f.path === p), p);
+	for (const p of ['dev/console', 'dev/pts', 'dev/shm', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', '.dockerenv', 'proc', 'sys']) assert.ok(initPlaceholders.some(n => n.label.replace(/\/$/, '') === p), p);
 });
 
 test('layout: fits 80x24 and 100x30, one line short of the terminal; side by side when wide', () => {

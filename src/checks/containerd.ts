@@ -18,7 +18,7 @@ function containerdStores(ctx: CheckContext): RawImageStore[] {
 const roleName = {index: 'index', manifest: 'manifest', config: 'config'} as const;
 
 /** The image's index, manifest and config blobs are there and hash to their digests. */
-export const imageContent: Check = {
+const imageContent: Check = {
 	id: 'image.content',
 	title: "the image's index, manifest and config blobs are in the content store and hash to their digests (containerd store)",
 	objects: 'image',
@@ -58,7 +58,7 @@ export const imageContent: Check = {
 };
 
 /** containerd layers: the snapshot's directory is known (its record in the snapshotter's metadata.db). */
-export const layerSnapshot: Check = {
+const layerSnapshot: Check = {
 	id: 'layer.snapshot',
 	title: "the layer's snapshot is in the snapshotter's metadata.db, which names its directory (containerd store)",
 	objects: 'layer',
@@ -75,7 +75,7 @@ export const layerSnapshot: Check = {
 };
 
 /** Snapshot directories that no record of the snapshotter's metadata.db names. */
-export const storeSnapshotDirs: Check = {
+const storeSnapshotDirs: Check = {
 	id: 'store.snapshot-dirs',
 	title: "every directory under the snapshotter's snapshots/ belongs to a snapshot record (containerd store)",
 	objects: 'store',
@@ -112,7 +112,7 @@ export const storeSnapshotDirs: Check = {
  * meta.db snapshots of namespace moby that nothing uses: a container's RW or init snapshot whose
  * container is gone; and the snapshotter's records of namespace moby that meta.db no longer has.
  */
-export const storeSnapshots: Check = {
+const storeSnapshots: Check = {
 	id: 'store.snapshots',
 	title: 'every snapshot of namespace moby belongs to a layer or a container (containerd store)',
 	objects: 'store',

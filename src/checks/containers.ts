@@ -1,6 +1,7 @@
 import {finding} from '../finding.ts';
 import {diskUsage, holds} from './size.ts';
 import {type Check, type CheckResult, pass, verdict} from './types.ts';
+import {shortId} from '../model/ids.ts';
 
 const subjectOf = (id: string): string => `container:${id}`;
 
@@ -23,14 +24,14 @@ export const containerConfig: Check = {
 					'warning',
 					'orphan.container',
 					subject,
-					`containers/${c.id.slice(0, 12)}… has no config.v2.json (left by an interrupted create or remove, or damaged): Docker does not load it, so no docker command shows or removes it; it ${holds(diskUsage(source, `containers/${c.id}`))}`,
+					`containers/${shortId(c.id)}… has no config.v2.json (left by an interrupted create or remove, or damaged): Docker does not load it, so no docker command shows or removes it; it ${holds(diskUsage(source, `containers/${c.id}`))}`,
 					`containers/${c.id}`,
 				),
 			]);
 		}),
 };
 
-export const containerMount: Check = {
+const containerMount: Check = {
 	id: 'container.mount',
 	title: 'layerdb/mounts (containerd: its RW snapshot) has its RW and init layers and the right parent',
 	objects: 'container',
@@ -40,7 +41,7 @@ export const containerMount: Check = {
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.mount')),
 };
 
-export const containerImage: Check = {
+const containerImage: Check = {
 	id: 'container.image',
 	title: 'the image it was created from is in the store',
 	objects: 'container',
@@ -50,7 +51,7 @@ export const containerImage: Check = {
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.image')),
 };
 
-export const containerChain: Check = {
+const containerChain: Check = {
 	id: 'container.chain',
 	title: 'every layer of its chain is in layerdb and has its directory (its RW and init content directories readable)',
 	objects: 'container',
@@ -81,7 +82,7 @@ function leftBehind(source: Parameters<typeof diskUsage>[0], c: {id: string; cha
  * next start marks the container dead (State.Dead, moby daemon/daemon.go restore); `docker rm` on a
  * dead container finishes the removal.
  */
-export const containerRemoval: Check = {
+const containerRemoval: Check = {
 	id: 'container.removal',
 	title: 'no removal left half done (State.RemovalInProgress, State.Dead)',
 	objects: 'container',

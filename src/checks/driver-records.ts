@@ -212,7 +212,7 @@ function toResult(subject: string, check: string, parts: Array<{findings: Findin
 	return verdict(subject, check, findings, notes.length > 0 ? notes.join('; ') : undefined);
 }
 
-export const layerDriverRecords: Check = {
+const layerDriverRecords: Check = {
 	id: 'layer.driver-records',
 	title: "the driver's own records (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'layer',
@@ -228,7 +228,7 @@ export const layerDriverRecords: Check = {
 		}),
 };
 
-export const containerDriverRecords: Check = {
+const containerDriverRecords: Check = {
 	id: 'container.driver-records',
 	title: "the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'container',

@@ -39,7 +39,7 @@ export const imageLayers: Check = {
 	run: ({model}) => model.images.map(img => pass(subjectOf(img.id), 'image.layers', `${img.chainIds.length} layer${img.chainIds.length === 1 ? '' : 's'}`)),
 };
 
-export const imageHistory: Check = {
+const imageHistory: Check = {
 	id: 'image.history',
 	title: "the image's history has one layer-making step per layer",
 	objects: 'image',
@@ -49,7 +49,7 @@ export const imageHistory: Check = {
 	run: ({model}) => model.images.map(img => pass(subjectOf(img.id), 'image.history')),
 };
 
-export const imageParent: Check = {
+const imageParent: Check = {
 	id: 'image.parent',
 	title: "the image's recorded parent is an image in the store",
 	objects: 'image',
@@ -60,7 +60,7 @@ export const imageParent: Check = {
 };
 
 /** Dangling images: untagged, nothing built on them. Worth knowing, not wrong. */
-export const imageDangling: Check = {
+const imageDangling: Check = {
 	id: 'image.dangling',
 	title: 'the image is tagged or is the parent of another image (graph-driver store: a digest reference alone does not count)',
 	objects: 'image',

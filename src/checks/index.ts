@@ -1,4 +1,4 @@
-import {type Finding, type Severity, compareFindings} from '../finding.ts';
+import {type Finding, type Severity, atLeast, compareFindings} from '../finding.ts';
 import {byString} from '../read/source.ts';
 import {containerdChecks} from './containerd.ts';
 import {containerChecks} from './containers.ts';
@@ -16,7 +16,7 @@ export type {Check, CheckInput, CheckResult, CheckStatus, ObjectKind} from './ty
 export const checks: readonly Check[] = [...imageChecks, ...layerChecks, ...driverRecordChecks, ...deepChecks, ...containerChecks, ...orphanChecks, ...containerdChecks];
 
 /** The pseudo-check that lists, per object, what reading and linking found and no check claimed. */
-export const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;
+const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;
 
 export type ObjectReport = {
 	readonly subject: string;
@@ -190,12 +190,11 @@ export async function runChecks(input: CheckInput, opts: CheckOptions = {}): Pro
 
 /** Whether a report should fail a script: some finding at or above the level. */
 export function failsAt(report: CheckReport, level: Severity): boolean {
-	const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
-	return report.findings.some(f => rank[f.severity] <= rank[level]);
+	return report.findings.some(f => atLeast(f.severity, level));
 }
 
 /** The pseudo-check of the root-level findings about reading a live root (checks/look-again.ts). */
-export const liveCheck = {id: 'live', title: 'the root held still while it was read'} as const;
+const liveCheck = {id: 'live', title: 'the root held still while it was read'} as const;
 
 /**
  * The report with only the findings `keep` accepts (statuses and summary counted again) and

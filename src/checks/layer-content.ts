@@ -336,7 +336,7 @@ async function verifiedLayers(ctx: CheckContext): Promise<Map<string, Verified>>
 	return out;
 }
 
-export const layerContent: Check = {
+const layerContent: Check = {
 	id: 'layer.content',
 	title: "(--deep) the layer's files and tar-split rebuild a tar stream whose sha256 is its diff id",
 	objects: 'layer',
@@ -349,7 +349,7 @@ export const layerContent: Check = {
 	},
 };
 
-export const layerSize: Check = {
+const layerSize: Check = {
 	id: 'layer.size',
 	title: "(--deep) the layer's recorded size is the sum of its files' sizes",
 	objects: 'layer',

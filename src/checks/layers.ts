@@ -10,7 +10,7 @@ const subjectOf = (chainId: string): string => `layer:${chainId}`;
  * Chain ids recomputed from layerdb: a base layer's chain id is its diff id; any other is
  * sha256("<parent chain id> <diff id>"). The directory name must equal it.
  */
-export const layerChainId: Check = {
+const layerChainId: Check = {
 	id: 'layer.chain-id',
 	title: "the layer's chain id (its layerdb directory name) follows from its parent and diff id",
 	objects: 'layer',
@@ -96,7 +96,7 @@ export const layerDir: Check = {
 };
 
 /** Layers no image and no container uses: leaked disk space Docker will not reclaim. */
-export const layerUsed: Check = {
+const layerUsed: Check = {
 	id: 'layer.used',
 	title: 'an image or a container uses the layer',
 	objects: 'layer',

@@ -8,7 +8,7 @@
  * mid-operation and named in a root.changed-while-read finding, so nothing is lost silently. A
  * root at rest is read once, as before.
  */
-import {type Finding, type Severity, finding} from '../finding.ts';
+import {type Finding, type Severity, atLeast, finding} from '../finding.ts';
 import {type Liveness, type Signature, changedPaths} from '../read/live.ts';
 
 /** One read of the root: what it gave, its findings, and the root's signature just before and after. */
@@ -35,9 +35,8 @@ export type LookAgainResult<T> = {
 	readonly reads: number;
 };
 
-const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
 /** Findings are the same across reads when these agree (messages may carry sizes or times that move). */
-export const stableKey = (f: Finding): string => `${f.severity}\0${f.code}\0${f.subject}\0${f.path ?? ''}`;
+const stableKey = (f: Finding): string => `${f.severity}\0${f.code}\0${f.subject}\0${f.path ?? ''}`;
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -66,8 +65,8 @@ function describeChanges(paths: readonly string[]): string {
  * without a change during the first read, returns the first read as it is.
  */
 export async function lookAgain<T>(first: Read<T>, again: () => Read<T> | Promise<Read<T>>, opts: LookAgainOptions): Promise<LookAgainResult<T>> {
-	const level = rank[opts.level ?? 'warning'];
-	const problems = (r: Read<T>): Finding[] => r.findings.filter(f => rank[f.severity] <= level);
+	const level = opts.level ?? 'warning';
+	const problems = (r: Read<T>): Finding[] => r.findings.filter(f => atLeast(f.severity, level));
 	const keysOf = (r: Read<T>): Set<string> => new Set(problems(r).map(stableKey));
 	const changes = new Set(changedPaths(first.before, first.after));
 	if (!opts.live.live && changes.size === 0) return {value: first.value, keep: () => true, extra: [], reads: 1};

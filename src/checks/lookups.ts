@@ -3,9 +3,10 @@ import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, rea
 import type {RawHost} from '../read/host.ts';
 import type {RawImageStore, RawLayer} from '../read/image-store.ts';
 import type {Source} from '../read/source.ts';
+import {layerByChainId} from '../model/indexes.ts';
 
 /** The deepest layer chain followed through `parent` files (Docker's overlay2 limit is 128). */
-export const maxChain = 256;
+const maxChain = 256;
 
 export type ChainWalk = {
 	/** Cache ids, nearest first. */
@@ -40,8 +41,6 @@ export type Index = {
 };
 
 export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
-	const layers = new Map<string, Layer>();
-	for (const l of model.layers) layers.set(`${l.driver}\0${l.chainId}`, l);
 	const overlays = new Map<string, DriverFile>();
 	const linkTables = new Map<string, LinkTable>();
 	const markers = new Map<string, boolean>();
@@ -68,7 +67,7 @@ export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
 	return {
 		store: driver => raw.stores.get(driver),
 		rawLayer: (driver, chainId) => raw.stores.get(driver)?.layers.get(chainId),
-		layer: (driver, chainId) => layers.get(`${driver}\0${chainId}`),
+		layer: (driver, chainId) => layerByChainId(model, chainId, driver),
 		chain,
 		overlay(driver, id, name, subject) {
 			const key = `${driver}\0${id}\0${name}`;

@@ -69,7 +69,7 @@ function driverNames(ctx: CheckContext): string[] {
 }
 
 /** Driver directories nothing refers to, `-init` directories without their RW twin, `*-removing` directories, stale `l/` links. */
-export const storeDriverDirs: Check = {
+const storeDriverDirs: Check = {
 	id: 'store.driver-dirs',
 	title: 'every directory in the storage driver belongs to a layer, a container or an init layer',
 	objects: 'store',
@@ -102,7 +102,7 @@ export const storeDriverDirs: Check = {
 				const dataDir = isDriverName(driver) ? drivers[driver].layersDir : driver;
 				if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
 					findings.push(
-						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${twin.slice(0, 12)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
+						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
 					);
 					continue;
 				}
@@ -128,7 +128,7 @@ export const storeDriverDirs: Check = {
 };
 
 /** layerdb/mounts entries whose container directory is gone. */
-export const storeMounts: Check = {
+const storeMounts: Check = {
 	id: 'store.mounts',
 	title: 'every layerdb/mounts entry belongs to a container',
 	objects: 'store',
@@ -162,7 +162,7 @@ export const storeMounts: Check = {
 };
 
 /** layerdb housekeeping: interrupted removals (reported while reading) and uncommitted write sets in layerdb/tmp. */
-export const storeLayerdb: Check = {
+const storeLayerdb: Check = {
 	id: 'store.layerdb',
 	title: 'layerdb holds only committed layers',
 	objects: 'store',
@@ -186,7 +186,7 @@ export const storeLayerdb: Check = {
 		}),
 };
 
-export const storeRefs: Check = {
+const storeRefs: Check = {
 	id: 'store.refs',
 	title: 'every tag in repositories.json names an image in the store',
 	objects: 'store',
@@ -197,7 +197,7 @@ export const storeRefs: Check = {
 };
 
 /** The daemon's scratch directory: Docker empties it on start, so anything there is from the last run. */
-export const rootTmp: Check = {
+const rootTmp: Check = {
 	id: 'root.tmp',
 	title: "the daemon's tmp/ directory is empty",
 	objects: 'root',

@@ -11,7 +11,7 @@ export type Usage = {
 };
 
 /** Entries walked before a leftover's size is given as "at least". */
-export const usageCap = 100_000;
+const usageCap = 100_000;
 
 /**
  * How much a directory holds, walked through the Source (never following a symlink), the way

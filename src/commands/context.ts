@@ -1,6 +1,6 @@
 import type {Args} from '../args.ts';
 import type {Loaded} from '../load.ts';
-import type {Paint} from '../view/paint.ts';
+import {makePaint, type Paint} from '../view/paint.ts';
 import {safeJson} from '../view/sanitize.ts';
 
 export type Io = {
@@ -24,4 +24,19 @@ export class UsageError extends Error {}
 
 export function json(value: unknown): string {
 	return safeJson(value, 2) + '\n';
+}
+
+/** The one colour decision: colour only on a terminal, unless --no-color or NO_COLOR (any non-empty value) says no. */
+export function useColor(args: Pick<Args, 'color'>, io: Io): boolean {
+	return args.color && (io.env['NO_COLOR'] ?? '') === '' && io.stdout.isTTY === true;
+}
+
+/** The paint of text output, as useColor decides. */
+export function paintFor(args: Pick<Args, 'color'>, io: Io): Paint {
+	return makePaint(useColor(args, io) ? 1 : 0);
+}
+
+/** The usage error of a root that holds none of Docker's areas. */
+export function notDockerRoot(root: string): UsageError {
+	return new UsageError(`${root}: not a Docker root (no containers/, image/ or driver directories)`);
 }

@@ -14,6 +14,8 @@ import {encodeName} from '../read/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
 import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';
+import {layersTopDown} from '../model/ids.ts';
+import {layerByChainId} from '../model/indexes.ts';
 
 /**
  * `files`, `diff`, `cat`, `export`: a container's or image's filesystem built in user space from
@@ -39,8 +41,8 @@ function resolveTarget(model: Model, ref: string): Target {
 		if (v.kind === 'image') {
 			const img = v.image;
 			const layers: FsLayer[] = [];
-			for (const chainId of [...img.chainIds].reverse()) {
-				const l = model.layers.find(x => x.chainId === chainId && x.driver === img.driver);
+			for (const chainId of layersTopDown(img)) {
+				const l = layerByChainId(model, chainId, img.driver);
 				if (l === undefined) throw new UsageError(`layer ${chainId} of image ${img.id} is not in the layer store`);
 				append(layers, orThrow(layerChain(model, l)).slice(0, 1));
 			}
@@ -149,7 +151,7 @@ async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding
 }
 
 /** The exit code of files, diff and cat when a layer of the view could not be read whole (its files are left out), and of export, which refuses such a view. */
-export const incompleteExit = 5;
+const incompleteExit = 5;
 
 const damageWords: Record<ContentDamage['state'], string> = {
 	missing: 'is missing',
@@ -226,7 +228,7 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const subject = `layer:${layer.chainId}`;
 	let below: FsView | 'none' | null = layer.parent === null ? 'none' : null;
-	const parent = layer.parent === null ? undefined : model.layers.find(x => x.chainId === layer.parent && x.driver === layer.driver);
+	const parent = layer.parent === null ? undefined : layerByChainId(model, layer.parent, layer.driver);
 	if (layer.parent !== null && parent === undefined) findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the parent layer ${layer.parent} is not in the layer store); deletions and opaque directories are shown`});
 	if (parent !== undefined) {
 		const chain = layerChain(model, parent);

@@ -2,11 +2,11 @@ import type {Args} from '../args.ts';
 import {loadModel, openRoots} from '../load.ts';
 import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/snapshot-diff.ts';
 import {walk} from '../teach/walk.ts';
-import {makePaint, type Paint} from '../view/paint.ts';
+import type {Paint} from '../view/paint.ts';
 import {clean, safeJson} from '../view/sanitize.ts';
 import {foldRemoved} from '../view/compare-text.ts';
 import {wrap} from '../view/explain-text.ts';
-import {type Io, UsageError} from './context.ts';
+import {type Io, UsageError, notDockerRoot, paintFor} from './context.ts';
 
 /** How deep watch lists inside a layer's files (its diff/ or, for vfs, its whole copy): enough for the init placeholders and top-level changes, cheap on a big host. */
 const contentDepth = 3;
@@ -19,7 +19,7 @@ async function look(root: string, containerdRoot: string | null, first = false):
 	if (opened.source.kind !== 'dir') throw new UsageError(`${root}: watch follows a live root, a directory; use compare for archives`);
 	if (opened.source.mounted !== undefined && opened.source.mounted.kind !== 'dir') throw new UsageError(`--containerd-root ${containerdRoot}: watch follows a live root, a directory, not an archive`);
 	const loaded = loadModel(opened.source);
-	if (first && !loaded.isDockerRoot) throw new UsageError(`${root}: not a Docker root (no containers/, image/ or driver directories)`);
+	if (first && !loaded.isDockerRoot) throw notDockerRoot(root);
 	return {model: loaded.model, listing: walk(opened.source, {hashMax: 0, contentDepth})};
 }
 
@@ -35,7 +35,7 @@ function shorten(path: string): string {
 type Written = FileChange & {readonly area: string};
 
 /** Every file change of a step, in the order the file system dated them (removals, which have no date, last). */
-export function writtenOrder(c: Comparison): Written[] {
+function writtenOrder(c: Comparison): Written[] {
 	const all: Written[] = c.areas.flatMap(a => a.files.map(f => ({...f, area: a.title})));
 	const t = (f: Written) => (f.change === 'removed' ? Number.POSITIVE_INFINITY : (f.after?.mtimeMs ?? 0));
 	return all.sort((x, y) => t(x) - t(y) || (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
@@ -77,8 +77,7 @@ function stepJson(c: Comparison, now: number) {
  * files written, oldest first. Runs until SIGINT or SIGTERM (or `signal` aborts), then exits 0.
  */
 export async function watchCommand(args: Args, io: Io, root: string, signal?: AbortSignal): Promise<number> {
-	const noColor = !args.color || (io.env['NO_COLOR'] ?? '') !== '' || io.stdout.isTTY !== true;
-	const p = makePaint(noColor ? 0 : 1);
+	const p = paintFor(args, io);
 	let prev = await look(root, args.containerdRoot, true);
 	const m = prev.model;
 	const start = Date.now();

@@ -50,7 +50,7 @@ function pairs(a: readonly MergedEntry[], b: readonly MergedEntry[]): Pair[] {
 }
 
 /** Go's sameFsTime: equal, or the same second with either side's nanoseconds zero (tar loses them). */
-export function sameFsTime(aMs: number, bMs: number): boolean {
+function sameFsTime(aMs: number, bMs: number): boolean {
 	if (aMs === bMs) return true;
 	const as = Math.floor(aMs / 1000);
 	const bs = Math.floor(bMs / 1000);
@@ -58,7 +58,7 @@ export function sameFsTime(aMs: number, bMs: number): boolean {
 }
 
 /** moby's statDifferent. */
-export function statDifferent(o: Stat, n: Stat): boolean {
+function statDifferent(o: Stat, n: Stat): boolean {
 	if (o.mode !== n.mode || o.uid !== n.uid || o.gid !== n.gid) return true;
 	if ((o.rdev?.major ?? 0) !== (n.rdev?.major ?? 0) || (o.rdev?.minor ?? 0) !== (n.rdev?.minor ?? 0)) return true;
 	if (o.kind !== 'dir' && (!sameFsTime(o.mtimeMs, n.mtimeMs) || o.size !== n.size)) return true;

@@ -126,7 +126,7 @@ function symlinkComponent(p: string): string | undefined {
  * Why `target` may not be written (one line), or undefined when it may. `target` is the path as
  * the user gave it; nothing is created.
  */
-export function checkOutputPath(target: string, evidence: readonly Evidence[]): string | undefined {
+function checkOutputPath(target: string, evidence: readonly Evidence[]): string | undefined {
 	if (target === '' || target.endsWith('/')) return `${target || "''"}: names a directory, not a file`;
 	const abs = path.resolve(target);
 	const base = path.basename(abs);

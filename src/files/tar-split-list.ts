@@ -30,7 +30,7 @@ export type TarSplitItem = {
 export type TarSplitListing = {readonly ok: true; readonly entries: number} | {readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'invalid' | 'unsupported'; readonly message: string};
 
 /** 'bin/sh' from './bin/sh', '/bin/sh', 'bin/sh/' ('' for the root itself). */
-export function tarRel(name: string): string {
+function tarRel(name: string): string {
 	return name
 		.split('/')
 		.filter(p => p !== '' && p !== '.')

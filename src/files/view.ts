@@ -2,6 +2,8 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
+import {shortId, layersTopDown} from '../model/ids.ts';
+import {layerByChainId} from '../model/indexes.ts';
 
 /**
  * A container's or image's filesystem as a stack of layer directories, read in user space: no
@@ -36,7 +38,7 @@ export type FsView = {
 	readonly subject: string;
 };
 
-export const driverStyle: Record<string, WhiteoutStyle> = {
+const driverStyle: Record<string, WhiteoutStyle> = {
 	overlay2: 'overlay',
 	'fuse-overlayfs': 'both',
 	aufs: 'aufs',
@@ -81,19 +83,13 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 /** The layers of an image, top first, from the model. */
 function imageLayers(model: Model, image: Image): FsLayer[] | string {
 	const out: FsLayer[] = [];
-	for (const chainId of [...image.chainIds].reverse()) {
-		const l = model.layers.find(x => x.chainId === chainId && x.driver === image.driver);
+	for (const chainId of layersTopDown(image)) {
+		const l = layerByChainId(model, chainId, image.driver);
 		if (l === undefined || l.path === null || l.cacheId === null) return `layer ${chainId} of image ${image.id} is not in the layer store`;
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;
 		out.push({dir: l.path, role: 'image', cacheId: l.cacheId, chainId: l.chainId});
 	}
 	return out;
-}
-
-export function containerView(container: Container): ViewResult {
-	const layers = containerLayers(container);
-	if (typeof layers === 'string') return {ok: false, error: layers};
-	return makeView(container.driver, layers, `container:${container.id}`);
 }
 
 /** A container's layers, top first: RW, init, image layers. */
@@ -113,13 +109,6 @@ export function imageView(model: Model, image: Image): ViewResult {
 	return makeView(image.driver, layers, `image:${image.id}`);
 }
 
-/** The view made of a layer and everything below it (a layer's own chain). */
-export function layerChainView(model: Model, layer: Layer): ViewResult {
-	const layers = layerChain(model, layer);
-	if (typeof layers === 'string') return {ok: false, error: layers};
-	return makeView(layer.driver, layers, `layer:${layer.chainId}`);
-}
-
 /** A layer and its parents, top first. */
 export function layerChain(model: Model, layer: Layer): FsLayer[] | string {
 	const out: FsLayer[] = [];
@@ -131,7 +120,7 @@ export function layerChain(model: Model, layer: Layer): FsLayer[] | string {
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;
 		out.push({dir: l.path, role: 'image', cacheId: l.cacheId, chainId: l.chainId});
 		const parent: string | null = l.parent;
-		l = parent === null ? undefined : model.layers.find(x => x.chainId === parent && x.driver === layer.driver);
+		l = parent === null ? undefined : layerByChainId(model, parent, layer.driver);
 		if (parent !== null && l === undefined) return `layer ${parent} (a parent) is not in the layer store`;
 	}
 	return out;
@@ -257,7 +246,7 @@ export function mergedDir(source: Source, view: FsView, dirLayers: readonly numb
 		const layer = view.layers[i]!;
 		const ld = readLayerDir(source, view.style, layer.dir, rel);
 		if (ld.state === 'unreadable') {
-			problems.push(finding('error', 'files.unreadable', view.subject, `cannot list /${rel} in ${layer.role} layer ${layer.cacheId.slice(0, 12)}: ${ld.error?.message ?? 'unreadable'}`, join(layer.dir, rel)));
+			problems.push(finding('error', 'files.unreadable', view.subject, `cannot list /${rel} in ${layer.role} layer ${shortId(layer.cacheId)}: ${ld.error?.message ?? 'unreadable'}`, join(layer.dir, rel)));
 			continue;
 		}
 		if (ld.state !== 'dir') continue;

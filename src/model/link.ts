@@ -12,6 +12,7 @@ import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
 import {linkNetworks, linkVolumes} from './link-volumes.ts';
 import type {ChainEntry, Container, ContentDamage, HistoryEntry, Image, Layer, Model, Status} from './types.ts';
+import {indexesOf} from './indexes.ts';
 
 /** The longest layer chain followed through `parent` files; Docker's own limit is 128 (overlay2). */
 const maxDepth = 256;
@@ -460,7 +461,7 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
  * A command line as the daemon shows it (moby daemon/list.go, the API's `Command`, `docker ps`'s COMMAND
  * inside its double quotes): Path, then each argument, one with a space wrapped in single quotes.
  */
-export function daemonCommand(path: string, args: readonly string[]): string {
+function daemonCommand(path: string, args: readonly string[]): string {
 	if (args.length === 0) return path;
 	return `${path} ${args.map(a => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
 }
@@ -563,7 +564,7 @@ export function link(raw: RawHost): Model {
 	for (const c of containers) if (c.driver !== null) drv.add(c.driver);
 	const imageList = [...images.values()].sort((a, b) => byString(a.driver, b.driver) || byString(a.id, b.id));
 	for (const img of imageList) img.containers.sort(byString);
-	return {
+	const model: Model = {
 		root: raw.location,
 		sourceKind: raw.sourceKind,
 		layout: raw.layout,
@@ -577,4 +578,6 @@ export function link(raw: RawHost): Model {
 		...(buildCache !== undefined ? {buildCache} : {}),
 		findings: ctx.findings.sort(compareFindings),
 	};
+	indexesOf(model);
+	return model;
 }

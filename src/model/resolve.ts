@@ -1,3 +1,4 @@
+import {indexesOf} from './indexes.ts';
 import type {Container, Image, Layer, Model, Network, Volume} from './types.ts';
 
 export type Resolved =
@@ -18,13 +19,14 @@ export function resolveRef(model: Model, ref: string): ResolveResult {
 	const bare = ref.replace(/^sha256:/, '');
 	const hits = new Map<string, Resolved>();
 	const add = (key: string, r: Resolved) => hits.set(key, r);
-	// Exact matches first: ids, names, tags.
-	for (const c of model.containers) if (c.id === bare || (c.name !== null && (c.name === ref || `/${c.name}` === ref))) add(`c:${c.id}`, {kind: 'container', container: c});
-	for (const i of model.images) {
-		const tagged = i.tags.includes(ref) || (!ref.includes(':') && i.tags.includes(`${ref}:latest`)) || i.digests.includes(ref);
-		if (i.id === `sha256:${bare}` || i.id === bare || tagged) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
-	}
-	for (const l of model.layers) if (l.chainId === `sha256:${bare}` || l.chainId === bare || (l.cacheId !== null && l.cacheId === ref)) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+	// Exact matches first: ids, names, tags (from the model's indexes).
+	const ix = indexesOf(model);
+	const none: readonly never[] = [];
+	const byId = ix.containerById.get(bare);
+	for (const c of [...(byId === undefined ? none : [byId]), ...(ix.containersByName.get(ref) ?? none), ...(ref.startsWith('/') ? (ix.containersByName.get(ref.slice(1)) ?? none) : none)]) add(`c:${c.id}`, {kind: 'container', container: c});
+	const images = [ix.imagesById.get(`sha256:${bare}`), ix.imagesById.get(bare), ix.imagesByTag.get(ref), ref.includes(':') ? undefined : ix.imagesByTag.get(`${ref}:latest`), ix.imagesByDigest.get(ref)];
+	for (const list of images) for (const i of list ?? none) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
+	for (const list of [ix.layersByChainId.get(`sha256:${bare}`), ix.layersByChainId.get(bare), ix.layersByCacheId.get(ref)]) for (const l of list ?? none) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 	if (hits.size === 0 && hexPrefix.test(ref)) {
 		for (const c of model.containers) if (c.id.startsWith(bare)) add(`c:${c.id}`, {kind: 'container', container: c});
 		for (const i of model.images) if (i.id.startsWith(`sha256:${bare}`) || i.id.startsWith(bare)) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});

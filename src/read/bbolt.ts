@@ -28,7 +28,7 @@ const bucketLeafFlag = 0x01;
 /** Deepest branch nesting followed in one bucket (real trees are a handful deep). */
 const maxTreeDepth = 64;
 /** Deepest bucket nesting followed. */
-export const maxBucketDepth = 64;
+const maxBucketDepth = 64;
 /** Bytes of pages one database may make the reader visit, across all reads, beyond 16 times its size (a damaged file can point pages and buckets at each other). */
 const defaultBudget = 64 * 1024 * 1024;
 
@@ -328,7 +328,7 @@ export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may v
 }
 
 /** The nested bucket `name` of `bucket`, if there is one. */
-export function subBucket(db: Bolt, bucket: BoltBucketRef, name: string): {bucket?: BoltBucketRef; errors: string[]} {
+function subBucket(db: Bolt, bucket: BoltBucketRef, name: string): {bucket?: BoltBucketRef; errors: string[]} {
 	const read = db.entries(bucket);
 	const hit = read.entries.find(e => e.bucket !== undefined && e.key.toString('utf8') === name);
 	return hit?.bucket !== undefined ? {bucket: hit.bucket, errors: read.errors} : {errors: read.errors};

@@ -18,7 +18,7 @@ const maxInner = 10_000;
 
 const readByReaders = new Set(['config.v2.json', 'config.json', 'hostconfig.json']);
 
-export function isLogName(id: string, name: string, inLocal: boolean): boolean {
+function isLogName(id: string, name: string, inLocal: boolean): boolean {
 	if (inLocal) return /^container\.log(\.\d+)?(\.gz)?$/.test(name);
 	if (!name.startsWith(`${id}-json.log`)) return false;
 	return /^(\.\d+)?(\.gz)?$/.test(name.slice(`${id}-json.log`.length));

@@ -36,13 +36,13 @@ import {readBolt} from './volumes.ts';
  */
 export const containerdRoot = 'containerd/daemon';
 export const metaDbPath = `${containerdRoot}/io.containerd.metadata.v1.bolt/meta.db`;
-export const contentBlobDir = `${containerdRoot}/io.containerd.content.v1.content/blobs/sha256`;
+const contentBlobDir = `${containerdRoot}/io.containerd.content.v1.content/blobs/sha256`;
 
-export function snapshotterRoot(name: string): string {
+function snapshotterRoot(name: string): string {
 	return `${containerdRoot}/io.containerd.snapshotter.v1.${name}`;
 }
 
-export function blobPath(digest: string): string {
+function blobPath(digest: string): string {
 	return `${contentBlobDir}/${digest.slice('sha256:'.length)}`;
 }
 
@@ -50,7 +50,7 @@ export function blobPath(digest: string): string {
 const snapshotters = new Set(['overlayfs', 'native', 'stargz', 'nydus', 'erofs', 'devmapper', 'blockfile']);
 
 /** Snapshotters whose snapshots layerlens reads (each has an entry in drivers.ts). */
-export function isReadableSnapshotter(name: string): boolean {
+function isReadableSnapshotter(name: string): boolean {
 	return isDriverName(name) && (drivers[name] as DriverInfo).containerd === true;
 }
 

@@ -273,7 +273,7 @@ export function readBtrfsQuotas(source: Source): DriverMeta {
 }
 
 /** The layer id a layerchain.json path names: its last component, with either separator. */
-export function windowsLayerId(path: string): string {
+function windowsLayerId(path: string): string {
 	const parts = path.split(/[\\/]/).filter(p => p !== '');
 	return parts.at(-1) ?? '';
 }

@@ -120,7 +120,7 @@ const contentSubdirs: Readonly<Record<string, readonly string[]>> = {overlay2: [
  * Without `list` (a container's RW or init layer, read as root: emptiness says nothing there and root
  * reads any directory) one lstat answers.
  */
-export function probeContentDir(source: Source, path: string, list = true): ContentDir {
+function probeContentDir(source: Source, path: string, list = true): ContentDir {
 	if (!list) {
 		const st = source.stat(path);
 		if (st.ok) return st.value.kind === 'dir' ? {path, state: 'dir', empty: false} : st.value.kind === 'symlink' ? {path, state: 'symlink', detail: 'is a symlink; not followed'} : {path, state: 'not-a-dir', detail: `is a ${st.value.kind}, not a directory`};

@@ -36,7 +36,7 @@ type GraphEntry = {
 };
 
 /** Reads repositories-<driver>: bare tags become `repo:tag`, digest keys `repo@sha256:…`; values are bare hex ids. */
-export function readV1Repositories(source: Source, driver: string): Read<RawRef[]> {
+function readV1Repositories(source: Source, driver: string): Read<RawRef[]> {
 	const path = `repositories-${driver}`;
 	const subject = `store:${driver}`;
 	const r = readJson(source, path, subject, path, {optional: true});

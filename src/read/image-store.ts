@@ -115,7 +115,7 @@ export type RawImageStore = {
 };
 
 /** Reads image/<driver>/repositories.json: {"Repositories": {repo: {ref: imageId}}}. */
-export function readRepositories(source: Source, driver: string): Read<RawRef[]> {
+function readRepositories(source: Source, driver: string): Read<RawRef[]> {
 	const path = `image/${driver}/repositories.json`;
 	const subject = `store:${driver}`;
 	// reference/store.go reload reads it with json.Decoder: the first value.
@@ -146,7 +146,7 @@ export function readRepositories(source: Source, driver: string): Read<RawRef[]>
 }
 
 /** Reads image/<driver>/imagedb/content/sha256/<hex> (the image config) and imagedb/metadata/sha256/<hex>/{parent,lastUpdated}. */
-export function readImage(source: Source, driver: string, hex: string, hasMetadata = true): RawImage {
+function readImage(source: Source, driver: string, hex: string, hasMetadata = true): RawImage {
 	const id = `sha256:${hex}`;
 	const subject = `image:${id}`;
 	const path = `image/${driver}/imagedb/content/sha256/${hex}`;
@@ -240,7 +240,7 @@ export function chainIds(diffIds: readonly string[]): string[] {
 }
 
 /** Reads image/<driver>/layerdb/sha256/<chain-hex>/{diff,cache-id,size,parent}. */
-export function readLayer(source: Source, driver: string, hex: string): RawLayer {
+function readLayer(source: Source, driver: string, hex: string): RawLayer {
 	const chainId = `sha256:${hex}`;
 	const subject = `layer:${chainId}`;
 	const path = `image/${driver}/layerdb/sha256/${hex}`;
@@ -275,7 +275,7 @@ export function readLayer(source: Source, driver: string, hex: string): RawLayer
 }
 
 /** Reads image/<driver>/layerdb/mounts/<container-id>/{mount-id,init-id,parent}. */
-export function readMount(source: Source, driver: string, containerId: string): RawMount {
+function readMount(source: Source, driver: string, containerId: string): RawMount {
 	const subject = `container:${containerId}`;
 	const path = `image/${driver}/layerdb/mounts/${containerId}`;
 	const mountId = readText(source, `${path}/mount-id`, subject, 'mount-id');

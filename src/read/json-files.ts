@@ -1,4 +1,4 @@
-import {type Finding, finding} from '../finding.ts';
+import {type Finding, finding, worse} from '../finding.ts';
 import {type ParsedJson, parseJson, pathKey} from './json-parse.ts';
 import type {Source, SourceError} from './source.ts';
 
@@ -122,7 +122,6 @@ export function entryFindings(findings: Finding[], subject: string, dir: string)
 	let kept = 0;
 	const more = new Map<string, number>();
 	let worst: Finding['severity'] = 'info';
-	const rank = {error: 0, warning: 1, info: 2} as const;
 	return {
 		add(f) {
 			if (kept < caps.entryFindings) {
@@ -131,7 +130,7 @@ export function entryFindings(findings: Finding[], subject: string, dir: string)
 				return;
 			}
 			more.set(f.code, (more.get(f.code) ?? 0) + 1);
-			if (rank[f.severity] < rank[worst]) worst = f.severity;
+			worst = worse(worst, f.severity);
 		},
 		done() {
 			if (more.size === 0) return;
@@ -164,10 +163,6 @@ export function stringMap(v: unknown): Record<string, string> | undefined {
 
 export function str(v: unknown): string | undefined {
 	return typeof v === 'string' ? v : undefined;
-}
-
-export function num(v: unknown): number | undefined {
-	return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
 export function bool(v: unknown): boolean | undefined {

@@ -39,7 +39,7 @@ export function pathKey(segments: readonly Segment[]): string {
 }
 
 /** A path as people read it: `Config.Env[3]`, `Labels["a.b"]`. */
-export function pathText(segments: readonly Segment[]): string {
+function pathText(segments: readonly Segment[]): string {
 	let out = '';
 	for (const s of segments) {
 		if (typeof s === 'number') out += `[${s}]`;

@@ -85,7 +85,7 @@ function cstr(block: Buffer, start: number, length: number): string {
  * A numeric header field: octal ASCII (leading spaces allowed, ended by space or NUL) or GNU
  * base-256 (high bit of the first byte set). NaN when unusable or beyond 2^53.
  */
-export function parseNumeric(block: Buffer, start: number, length: number, allowNegative = false): number {
+function parseNumeric(block: Buffer, start: number, length: number, allowNegative = false): number {
 	const first = block[start] ?? 0;
 	if (first & 0x80) {
 		const negative = first === 0xff;
@@ -116,7 +116,7 @@ export function parseNumeric(block: Buffer, start: number, length: number, allow
 	return value;
 }
 
-export function checksumOk(block: Buffer): boolean {
+function checksumOk(block: Buffer): boolean {
 	const stored = parseNumeric(block, 148, 8);
 	if (Number.isNaN(stored)) return false;
 	let unsigned = 0;
@@ -151,7 +151,7 @@ function roundUp(n: number): number {
 }
 
 /** PAX records "<len> <key>=<value>\n"; values are kept as bytes (xattr values are binary). */
-export function parsePax(buf: Buffer, problem: (message: string) => void): Map<string, Buffer> {
+function parsePax(buf: Buffer, problem: (message: string) => void): Map<string, Buffer> {
 	const records = new Map<string, Buffer>();
 	let pos = 0;
 	while (pos < buf.length) {

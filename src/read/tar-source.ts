@@ -197,7 +197,7 @@ const noAtime = fs.constants.O_NOATIME ?? 0;
  * Opens the archive file for reading with O_NOATIME, so that reading it does not change its access
  * time; falls back to a plain open when refused (EPERM: a file another user owns, as non-root).
  */
-export function openArchive(location: string): number {
+function openArchive(location: string): number {
 	if (noAtime !== 0) {
 		try {
 			return fs.openSync(location, fs.constants.O_RDONLY | noAtime);

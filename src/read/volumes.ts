@@ -43,7 +43,7 @@ export type RawVolumes = {
 };
 
 /** Largest bbolt file read into memory. */
-export const maxDbBytes = 64 * 1024 * 1024;
+const maxDbBytes = 64 * 1024 * 1024;
 /** Most entries walked under one volume's _data to size it. */
 const maxWalk = 100_000;
 /** Docker's volume name rule (volume/local/local.go validName), which also keeps the name one path component. */

@@ -6,6 +6,7 @@
  */
 import type {Model} from '../model/types.ts';
 import {containerFile, driverFacts, imageMetadataFiles, initPlaceholder, layerRecordFile, mountFile, whyInit} from './explain.ts';
+import {shortId} from '../model/ids.ts';
 
 export type AreaKind =
 	| 'container'
@@ -114,10 +115,10 @@ export function areaText(place: Place, owner: CacheOwner | undefined): string {
 			if (owner?.role === 'rw') {
 				// vfs (and other flattened drivers) copy the whole image and init layer into the RW layer at docker create.
 				const what = f.family === 'flattened' ? 'a full copy of its image and init layer, plus what the container changed' : 'what the container changed';
-				return `the RW layer of container ${owner.containerName ?? owner.containerId?.slice(0, 12)} in ${f.driver}: ${what}`;
+				return `the RW layer of container ${owner.containerName ?? shortId(owner.containerId)} in ${f.driver}: ${what}`;
 			}
-			if (owner?.role === 'init') return `the init layer of container ${owner.containerName ?? owner.containerId?.slice(0, 12)} in ${f.driver}: the placeholders every container needs`;
-			if (owner?.role === 'image') return `an image layer's directory in ${f.driver} (chain ${owner.chainId?.replace(/^sha256:/, '').slice(0, 12)})`;
+			if (owner?.role === 'init') return `the init layer of container ${owner.containerName ?? shortId(owner.containerId)} in ${f.driver}: the placeholders every container needs`;
+			if (owner?.role === 'image') return `an image layer's directory in ${f.driver} (chain ${shortId(owner.chainId)})`;
 			if (place.id?.endsWith('-init')) return `an init layer's directory in ${f.driver} (no container in either snapshot claims it)`;
 			return `a layer directory in ${f.driver} that no container or layer record in either snapshot claims`;
 		}

@@ -8,8 +8,10 @@
  * print), and nothing reads the disk.
  */
 import {append} from '../append.ts';
+import {shortId} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {drivers, isDriverName} from '../read/drivers.ts';
+import {imageById, layerByChainId} from '../model/indexes.ts';
 
 /** One explained thing: a label (usually a path relative to the root) and what it is. */
 export type Note = {
@@ -157,9 +159,6 @@ export function driverFacts(driver: string | null): DriverFacts {
 	return driverTable[d] ?? genericFacts(d);
 }
 
-/** The drivers whose facts are written out in full. */
-export const describedDrivers = ['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'overlay'] as const;
-
 /** What each placeholder of the init layer is for. */
 export const initPlaceholders: readonly Note[] = [
 	{label: '.dockerenv', text: 'an empty file; its presence tells programs inside that they run in a Docker container'},
@@ -204,7 +203,7 @@ export const idNotes: readonly Note[] = [
 ];
 
 /** The files of a container's directory. */
-export const containerFiles: readonly Note[] = [
+const containerFiles: readonly Note[] = [
 	{label: 'config.v2.json', text: 'the container itself: name, image id, state (running, exit code, times), the merged Config (image defaults plus the create options), mount points, log path'},
 	{label: 'hostconfig.json', text: 'the host-side settings of the create request: binds, published ports, restart policy, resources, network mode, log driver (kept apart so docker update can rewrite it)'},
 	{label: 'checkpoints/', text: 'where docker checkpoint (CRIU) keeps its images; empty unless that experimental feature was used'},
@@ -255,7 +254,7 @@ export const mountFiles: readonly Note[] = [
 	{label: 'parent', text: 'the chain id of the image\'s top layer, on which the init layer sits (absent when the image has no layers)'},
 ];
 
-export const layerRecordFiles: readonly Note[] = [
+const layerRecordFiles: readonly Note[] = [
 	{label: 'diff', text: 'the layer\'s diff id (sha256 of its uncompressed tar)'},
 	{label: 'parent', text: 'the chain id of the layer below; absent for a bottom layer'},
 	{label: 'cache-id', text: 'the name of the layer\'s directory in the storage driver'},
@@ -277,18 +276,13 @@ export function layerRecordFile(name: string): Note | undefined {
 	return layerRecordFiles.find(n => n.label === name);
 }
 
-function short(id: string | null | undefined): string {
-	if (id === null || id === undefined) return '-';
-	return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
 /** Explains one container and everything that links it, with its own ids and paths. */
 export function explainContainer(model: Model, c: Container): Section[] {
 	const facts = driverFacts(c.driver);
 	const sections: Section[] = [];
 	const dir = c.path;
 	sections.push({
-		heading: `container ${c.name ?? short(c.id)}`,
+		heading: `container ${c.name ?? shortId(c.id)}`,
 		intro: whatContainer,
 		notes: containerDirNotes(c).map(n => ({...n, label: `${dir}/${n.label}`})),
 	});
@@ -298,7 +292,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 			heading: 'its snapshots',
 			intro: 'In the containerd image store (Docker 24 and later, opt-in; the default from 29) there is no layerdb: the container\'s two layers are snapshots in containerd\'s meta.db, namespace moby, keyed by the container id: <id>-init (the init layer) and <id> (the RW layer, whose parent is <id>-init). Each names a backend key; the snapshotter\'s own metadata.db maps that key to the snapshot\'s directory number.',
 			notes: [
-				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${short(c.parentChainId)}...` : ''}`},
+				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${shortId(c.parentChainId)}...` : ''}`},
 				{label: `${snapshotterRootOf(c.driver)}/metadata.db`, text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`},
 			],
 		});
@@ -306,9 +300,9 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		heading: 'its mount record',
 		intro: 'docker create records the container\'s two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.',
 		notes: [
-			{label: `${mountDir}/mount-id`, text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${short(c.mountId)}...` : ''}`},
-			{label: `${mountDir}/init-id`, text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${short(c.initId)}...-init` : ''}`},
-			{label: `${mountDir}/parent`, text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${short(c.parentChainId)}...` : ''}`},
+			{label: `${mountDir}/mount-id`, text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${shortId(c.mountId)}...` : ''}`},
+			{label: `${mountDir}/init-id`, text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${shortId(c.initId)}...-init` : ''}`},
+			{label: `${mountDir}/parent`, text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${shortId(c.parentChainId)}...` : ''}`},
 		],
 	});
 	const rw = c.chain.find(e => e.role === 'rw');
@@ -335,7 +329,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		intro: `At docker create the ${facts.driver} driver ${facts.onCreate}.`,
 		notes: [],
 	});
-	const image = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
+	const image = imageById(model, c.imageId, c.driver);
 	if (image !== undefined) append(sections, explainImage(model, image));
 	return sections;
 }
@@ -344,7 +338,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 export function explainImage(model: Model, i: Image): Section[] {
 	const facts = driverFacts(i.driver);
 	const top = i.chainIds.at(-1);
-	const layer = top === undefined ? undefined : model.layers.find(l => l.chainId === top && l.driver === i.driver);
+	const layer = top === undefined ? undefined : layerByChainId(model, top, i.driver);
 	const notes: Note[] = isSnapshotter(i.driver)
 		? [
 				{label: i.path, text: "the image's manifest (or index) in containerd's content store: its sha256 is the image id; it names the config blob (rootfs.diff_ids, history, the defaults a container starts with) and the compressed layer blobs"},
@@ -355,7 +349,7 @@ export function explainImage(model: Model, i: Image): Section[] {
 		{label: `image/${i.driver}/imagedb/metadata/sha256/${i.id.replace(/^sha256:/, '')}/`, text: `local facts about the image, when there are any (a pulled, never tagged image has none): ${imageMetadataFiles.map(n => `${n.label}: ${n.text}`).join('; ')}`, optional: true},
 		{label: `image/${i.driver}/repositories.json`, text: 'maps tags (repo:tag) and digests (repo@sha256:...) to image ids; an untagged image is simply absent from it'},
 			];
-	const sections: Section[] = [{heading: `image ${i.tags[0] ?? short(i.id)}`, intro: whatImage, notes}];
+	const sections: Section[] = [{heading: `image ${i.tags[0] ?? shortId(i.id)}`, intro: whatImage, notes}];
 	if (layer !== undefined) append(sections, explainLayer(model, layer, facts));
 	else sections.push({heading: 'the three names of a layer', intro: '', notes: [...idNotes]});
 	return sections;
@@ -369,10 +363,10 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	if (isSnapshotter(l.driver)) {
 		return [
 			{
-				heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+				heading: `image layer ${shortId(l.chainId)} (${facts.driver})`,
 				intro: whatImageLayer,
 				notes: [
-					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${short(l.parent)}...)` : ''} and backend name`},
+					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${shortId(l.parent)}...)` : ''} and backend name`},
 					{label: `${snapshotterRootOf(l.driver)}/metadata.db`, text: `backend key → directory id${l.cacheId !== null ? ` (here ${l.cacheId})` : ''}, kind, and the disk usage recorded at commit`},
 					...(l.cacheId === null ? [] : facts.records(l.cacheId, bottom)),
 					{label: 'deletions', text: facts.whiteouts},
@@ -383,7 +377,7 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	}
 	return [
 		{
-			heading: `image layer ${short(l.chainId)} (${facts.driver})`,
+			heading: `image layer ${shortId(l.chainId)} (${facts.driver})`,
 			intro: whatImageLayer,
 			notes: [
 				...layerRecordFiles.filter(n => !(bottom && n.label === 'parent')).map(n => ({label: `${meta}/${n.label}`, text: n.text})),
@@ -395,13 +389,12 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 	];
 }
 
-/** One line for a layer role, for the tree and the UI. */
-export function roleLine(role: 'rw' | 'init' | 'image', driver: string | null): string {
-	const f = driverFacts(driver);
-	if (role === 'rw') return f.family === 'flattened' ? 'RW layer: a full copy of image + init, then every change the container makes' : 'RW layer: every change the container makes; empty right after create';
-	if (role === 'init') return 'init layer: placeholders Docker needs in every container (etc/hosts, etc/hostname, etc/resolv.conf, dev/console, etc/mtab)';
-	return f.family === 'flattened' ? 'image layer: read-only; a complete copy of the file system as of this build step' : 'image layer: read-only; the changes one build step made';
-}
+/** One line for each layer role, under the explorer's title of a layer; agrees with whatRw, whyInit and whatImageLayer. */
+export const roleText = {
+	rw: 'RW layer: what this container wrote, changed or deleted (the writable top of its overlay)',
+	init: 'init layer: placeholders docker create writes once, below the RW layer',
+	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
+} as const;
 
 /**
  * The guide printed under `tree --explain`: the first container shown of each driver, explained

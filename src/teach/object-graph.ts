@@ -5,7 +5,9 @@
  * layer, and each container to the image it was created from. A layer shared by several images
  * or containers is one node, so sharing shows as several arrows into it.
  */
+import {shortId, statusText} from '../model/ids.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {imageById, layerByChainId} from '../model/indexes.ts';
 
 export type NodeKind = 'container' | 'rw' | 'init' | 'layer' | 'image';
 
@@ -19,10 +21,6 @@ export type GraphNode = {
 export type GraphEdge = {readonly from: string; readonly to: string; readonly label: string; readonly style: 'solid' | 'dashed'};
 
 export type Graph = {readonly nodes: GraphNode[]; readonly edges: GraphEdge[]};
-
-function short(id: string | null | undefined): string {
-	return (id ?? '-').replace(/^sha256:/, '').slice(0, 12);
-}
 
 function step(createdBy: string | null): string | null {
 	if (createdBy === null || createdBy === '') return null;
@@ -41,18 +39,17 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 		edgeKeys.add(k);
 		edges.push({from, to, label, style});
 	};
-	const layerByKey = new Map(model.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
 	// Down the parent links in a loop, not by recursion: a layerdb chain can be any length.
 	const layerNode = (driver: string, chainId: string): string => {
-		const nodeId = (c: string) => `layer_${driver}_${short(c)}`;
+		const nodeId = (c: string) => `layer_${driver}_${shortId(c)}`;
 		let at: string | null | undefined = chainId;
 		// Edges in the order the recursive walk gave them: the deepest parent link first.
 		const parents: string[][] = [];
 		while (at != null && !nodes.has(nodeId(at))) {
 			const id = nodeId(at);
-			const l = layerByKey.get(`${driver}\0${at}`);
+			const l = layerByChainId(model, at, driver);
 			const by = step(l?.createdBy ?? null);
-			nodes.set(id, {id, kind: 'layer', lines: [`layer ${short(at)}`, `cache ${short(l?.cacheId)}`, ...(by === null ? [] : [by])]});
+			nodes.set(id, {id, kind: 'layer', lines: [`layer ${shortId(at)}`, `cache ${shortId(l?.cacheId)}`, ...(by === null ? [] : [by])]});
 			if (l?.parent != null) parents.push([id, nodeId(l.parent)]);
 			at = l?.parent;
 		}
@@ -60,34 +57,34 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 		return nodeId(chainId);
 	};
 	const imageNode = (i: Image): string => {
-		const id = `image_${i.driver}_${short(i.id)}`;
+		const id = `image_${i.driver}_${shortId(i.id)}`;
 		if (!nodes.has(id)) {
-			nodes.set(id, {id, kind: 'image', lines: [i.tags.length > 0 ? i.tags.join(', ') : i.intermediate ? '<none> (intermediate)' : '<none> (dangling)', `image ${short(i.id)}`]});
+			nodes.set(id, {id, kind: 'image', lines: [i.tags.length > 0 ? i.tags.join(', ') : i.intermediate ? '<none> (intermediate)' : '<none> (dangling)', `image ${shortId(i.id)}`]});
 			const top = i.chainIds.at(-1);
 			if (top !== undefined) edge(id, layerNode(i.driver, top), 'top layer');
 		}
 		return id;
 	};
 	for (const c of containers) {
-		const cid = `container_${short(c.id)}`;
-		nodes.set(cid, {id: cid, kind: 'container', lines: [c.name ?? '?', `${short(c.id)}  ${c.status === 'exited' ? `exited (${c.exitCode ?? '?'})` : (c.status ?? 'unknown')}`]});
+		const cid = `container_${shortId(c.id)}`;
+		nodes.set(cid, {id: cid, kind: 'container', lines: [c.name ?? '?', `${shortId(c.id)}  ${statusText(c)}`]});
 		const rw = c.chain.find(e => e.role === 'rw');
 		const init = c.chain.find(e => e.role === 'init');
 		let below = cid;
 		if (rw !== undefined) {
-			const id = `rw_${short(c.id)}`;
-			nodes.set(id, {id, kind: 'rw', lines: ['RW layer', `cache ${short(rw.cacheId)}`]});
+			const id = `rw_${shortId(c.id)}`;
+			nodes.set(id, {id, kind: 'rw', lines: ['RW layer', `cache ${shortId(rw.cacheId)}`]});
 			edge(below, id, 'writes to');
 			below = id;
 		}
 		if (init !== undefined) {
-			const id = `init_${short(c.id)}`;
-			nodes.set(id, {id, kind: 'init', lines: ['init layer', `cache ${short(init.cacheId)}-init`]});
+			const id = `init_${shortId(c.id)}`;
+			nodes.set(id, {id, kind: 'init', lines: ['init layer', `cache ${shortId(init.cacheId)}-init`]});
 			edge(below, id, 'on top of');
 			below = id;
 		}
 		if (c.parentChainId !== null && c.driver !== null) edge(below, layerNode(c.driver, c.parentChainId), 'on top of');
-		const img = model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver));
+		const img = imageById(model, c.imageId, c.driver);
 		if (img !== undefined) edge(cid, imageNode(img), 'created from', 'dashed');
 	}
 	for (const i of images) imageNode(i);

@@ -13,7 +13,9 @@
  * driver looks like a user's `--log-driver`.
  */
 import {append} from '../append.ts';
+import {shortId} from '../model/ids.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {imageById} from '../model/indexes.ts';
 
 /**
  * image: the image's config supplied it (the user gave nothing, or the same value);
@@ -78,7 +80,7 @@ export function isEmpty(v: unknown): boolean {
 }
 
 /** Deep equality of two stored values; `depth` bounds it (parseJson already cuts evidence at maxJsonDepth). */
-export function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
 	if (a === b) return true;
 	if (depth > 256) return false;
 	if (isEmpty(a) && isEmpty(b)) return typeof a === typeof b || a === null || b === null || a === undefined || b === undefined || (Array.isArray(a) && obj(b) === null) || (Array.isArray(b) && obj(a) === null);
@@ -189,7 +191,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	if (Object.hasOwn(requestOnly, field)) return isEmpty(value) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
 	if (field === 'Hostname') {
 		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
-		if (typeof value === 'string' && value === c.id.slice(0, 12)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
+		if (typeof value === 'string' && value === shortId(c.id)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
 		if (hostConfig?.['NetworkMode'] === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
 		return {field, key: null, value, origin: 'user', note: '--hostname'};
 	}
@@ -302,7 +304,7 @@ function hostMark(field: string, value: unknown): HostMark {
 /** The container's image in the model (same driver store), if present. */
 export function imageOf(model: Model, c: Container): Image | undefined {
 	if (c.imageId === null) return undefined;
-	return model.images.find(i => i.id === c.imageId && (c.driver === null || i.driver === c.driver)) ?? model.images.find(i => i.id === c.imageId);
+	return imageById(model, c.imageId, c.driver) ?? imageById(model, c.imageId, null);
 }
 
 /** Marks every field of a container's Config (entries of Env, Labels, Volumes, ExposedPorts one by one) and of its host config. */
@@ -327,11 +329,4 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 		command: c.command,
 		host,
 	};
-}
-
-/** Counts of marks by origin (for a one-line summary). */
-export function originCounts(p: Provenance): Record<Origin, number> {
-	const counts: Record<Origin, number> = {image: 0, user: 0, daemon: 0, default: 0, unknown: 0};
-	for (const m of p.config) counts[m.origin]++;
-	return counts;
 }

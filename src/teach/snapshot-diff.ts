@@ -5,10 +5,12 @@
  * each area and file is for. A guess of the docker commands that explain the difference heads
  * the result. Pure: the two snapshots (model + file listing) are read by the caller.
  */
+import {shortId, statusText} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
 import {type AreaKind, type CacheOwner, type Place, areaText, cacheOwners, fileText, placeOf} from './areas.ts';
 import {driverFacts, whatImage, whatImageLayer} from './explain.ts';
 import type {FileInfo, Listing} from './walk.ts';
+import {containerById, driverKey, imageById, indexesOf} from '../model/indexes.ts';
 
 export type Snapshot = {readonly model: Model; readonly listing: Listing};
 
@@ -60,21 +62,12 @@ export type CompareOptions = {
 	readonly byTime?: boolean;
 };
 
-function short(id: string | null | undefined): string {
-	return (id ?? '-').replace(/^sha256:/, '').slice(0, 12);
-}
-
-export function statusWord(c: Container): string {
-	if (c.status === null) return 'unknown';
-	return c.status === 'exited' ? `exited (${c.exitCode ?? '?'})` : c.status;
-}
-
 function containerLabel(c: Container): string {
-	return `${c.name ?? '?'} ${short(c.id)}`;
+	return `${c.name ?? '?'} ${shortId(c.id)}`;
 }
 
 function imageLabel(i: Image): string {
-	return i.tags.length > 0 ? i.tags.join(', ') : `<none> ${short(i.id)}`;
+	return i.tags.length > 0 ? i.tags.join(', ') : `<none> ${shortId(i.id)}`;
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -83,8 +76,8 @@ function same(a: unknown, b: unknown): boolean {
 
 function containerChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const before = new Map(a.containers.map(c => [c.id, c]));
-	const after = new Map(b.containers.map(c => [c.id, c]));
+	const before = indexesOf(a).containerById;
+	const after = indexesOf(b).containerById;
 	for (const c of b.containers) {
 		const old = before.get(c.id);
 		if (old === undefined) {
@@ -95,19 +88,19 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 				change: 'added',
 				id: c.id,
 				label: containerLabel(c),
-				details: [`${statusWord(c)}, image ${c.imageRef ?? short(c.imageId)}`, `RW layer ${short(c.mountId)}, init layer ${short(c.initId)}-init`],
+				details: [`${statusText(c)}, image ${c.imageRef ?? shortId(c.imageId)}`, `RW layer ${shortId(c.mountId)}, init layer ${shortId(c.initId)}-init`],
 				explain: `docker create wrote containers/<id>/ (config.v2.json, hostconfig.json), the mount record layerdb/mounts/<id>/ and two layers; the ${facts.driver} driver ${facts.onCreate}.${started ? ' It was also started (docker run, or create then start).' : ''}`,
 			});
 			continue;
 		}
 		const details: string[] = [];
 		if (old.name !== c.name) details.push(`name ${old.name ?? '?'} -> ${c.name ?? '?'}`);
-		if (statusWord(old) !== statusWord(c)) details.push(`status ${statusWord(old)} -> ${statusWord(c)}`);
+		if (statusText(old) !== statusText(c)) details.push(`status ${statusText(old)} -> ${statusText(c)}`);
 		if (old.startedAt !== c.startedAt) details.push(`started ${old.startedAt ?? 'never'} -> ${c.startedAt ?? 'never'}`);
 		if (old.finishedAt !== c.finishedAt) details.push(`finished ${old.finishedAt ?? 'never'} -> ${c.finishedAt ?? 'never'}`);
-		if (old.imageId !== c.imageId) details.push(`image ${short(old.imageId)} -> ${short(c.imageId)}`);
+		if (old.imageId !== c.imageId) details.push(`image ${shortId(old.imageId)} -> ${shortId(c.imageId)}`);
 		if (!same(old.hostConfig, c.hostConfig) && old.hostConfig !== null && c.hostConfig !== null) details.push('host config changed (docker update?)');
-		if (old.mountId !== c.mountId) details.push(`mount id ${short(old.mountId)} -> ${short(c.mountId)}`);
+		if (old.mountId !== c.mountId) details.push(`mount id ${shortId(old.mountId)} -> ${shortId(c.mountId)}`);
 		if (details.length === 0) continue;
 		const wasStarted = old.startedAt !== c.startedAt && c.startedAt !== null;
 		const explain = wasStarted
@@ -124,7 +117,7 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 			change: 'removed',
 			id: c.id,
 			label: containerLabel(c),
-			details: [`was ${statusWord(c)}, image ${c.imageRef ?? short(c.imageId)}`],
+			details: [`was ${statusText(c)}, image ${c.imageRef ?? shortId(c.imageId)}`],
 			explain: 'docker rm deleted the container\'s directory, its mount record, and its RW and init layers; its image and the image\'s layers stay.',
 		});
 	}
@@ -133,9 +126,9 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 
 function imageChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const key = (i: Image) => `${i.driver}\0${i.id}`;
-	const before = new Map(a.images.map(i => [key(i), i]));
-	const after = new Map(b.images.map(i => [key(i), i]));
+	const key = (i: Image) => driverKey(i.driver, i.id);
+	const before = indexesOf(a).imageByKey;
+	const after = indexesOf(b).imageByKey;
 	for (const i of b.images) {
 		const old = before.get(key(i));
 		if (old === undefined) {
@@ -145,7 +138,7 @@ function imageChanges(a: Model, b: Model): ObjectChange[] {
 				change: 'added',
 				id: i.id,
 				label: imageLabel(i),
-				details: [`${i.chainIds.length} layer${i.chainIds.length === 1 ? '' : 's'}${i.parent !== null ? `, parent ${short(i.parent)}` : ''}${i.intermediate ? ', intermediate' : i.dangling ? ', dangling' : ''}`],
+				details: [`${i.chainIds.length} layer${i.chainIds.length === 1 ? '' : 's'}${i.parent !== null ? `, parent ${shortId(i.parent)}` : ''}${i.intermediate ? ', intermediate' : i.dangling ? ', dangling' : ''}`],
 				explain: `${whatImage}${built ? ' The classic builder leaves one image per Dockerfile step, each the parent of the next; every RUN step ran in a temporary container that it removed again.' : ''}`,
 			});
 			continue;
@@ -168,17 +161,17 @@ function imageChanges(a: Model, b: Model): ObjectChange[] {
 
 function layerChanges(a: Model, b: Model): ObjectChange[] {
 	const out: ObjectChange[] = [];
-	const key = (l: Layer) => `${l.driver}\0${l.chainId}`;
-	const before = new Map(a.layers.map(l => [key(l), l]));
-	const after = new Map(b.layers.map(l => [key(l), l]));
+	const key = (l: Layer) => driverKey(l.driver, l.chainId);
+	const before = indexesOf(a).layerByKey;
+	const after = indexesOf(b).layerByKey;
 	for (const l of b.layers) {
 		if (before.has(key(l))) continue;
 		const by = l.createdBy === null ? '' : ` <- ${l.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ')}`;
-		out.push({kind: 'layer', change: 'added', id: l.chainId, label: `chain ${short(l.chainId)}`, details: [`cache ${short(l.cacheId)}, ${l.path ?? '-'}${by}`], explain: `${whatImageLayer} Its record is layerdb/sha256/<chain id>/, its files are in ${driverFacts(l.driver).layerDir('<cache id>')}.`});
+		out.push({kind: 'layer', change: 'added', id: l.chainId, label: `chain ${shortId(l.chainId)}`, details: [`cache ${shortId(l.cacheId)}, ${l.path ?? '-'}${by}`], explain: `${whatImageLayer} Its record is layerdb/sha256/<chain id>/, its files are in ${driverFacts(l.driver).layerDir('<cache id>')}.`});
 	}
 	for (const l of a.layers) {
 		if (after.has(key(l))) continue;
-		out.push({kind: 'layer', change: 'removed', id: l.chainId, label: `chain ${short(l.chainId)}`, details: [`cache ${short(l.cacheId)}`], explain: 'no image uses this layer any more, so its record and its directory were deleted.'});
+		out.push({kind: 'layer', change: 'removed', id: l.chainId, label: `chain ${shortId(l.chainId)}`, details: [`cache ${shortId(l.cacheId)}`], explain: 'no image uses this layer any more, so its record and its directory were deleted.'});
 	}
 	return out;
 }
@@ -204,8 +197,8 @@ function fileDiff(a: FileInfo, b: FileInfo, byTime: boolean): string[] {
 
 function areaTitle(place: Place, owner: CacheOwner | undefined, a: Model, b: Model): string {
 	const cname = (id: string | null) => {
-		const c = b.containers.find(x => x.id === id) ?? a.containers.find(x => x.id === id);
-		return c === undefined ? short(id) : `${c.name ?? '?'} ${short(c.id)}`;
+		const c = id === null ? undefined : (containerById(b, id) ?? containerById(a, id));
+		return c === undefined ? shortId(id) : `${c.name ?? '?'} ${shortId(c.id)}`;
 	};
 	switch (place.kind) {
 		case 'container':
@@ -213,18 +206,18 @@ function areaTitle(place: Place, owner: CacheOwner | undefined, a: Model, b: Mod
 		case 'mount':
 			return `mount record of container ${cname(place.id)}`;
 		case 'layer-record':
-			return `layer record, chain ${short(place.id)}`;
+			return `layer record, chain ${shortId(place.id)}`;
 		case 'image-config': {
-			const i = b.images.find(x => x.id === `sha256:${place.id}`) ?? a.images.find(x => x.id === `sha256:${place.id}`);
-			return `image config ${i === undefined ? short(place.id) : imageLabel(i)}`;
+			const i = imageById(b, `sha256:${place.id}`, null) ?? imageById(a, `sha256:${place.id}`, null);
+			return `image config ${i === undefined ? shortId(place.id) : imageLabel(i)}`;
 		}
 		case 'image-metadata':
-			return `image metadata ${short(place.id)}`;
+			return `image metadata ${shortId(place.id)}`;
 		case 'layer-dir':
-			if (owner?.role === 'rw') return `RW layer of ${owner.containerName ?? short(owner.containerId)}`;
-			if (owner?.role === 'init') return `init layer of ${owner.containerName ?? short(owner.containerId)}`;
-			if (owner?.role === 'image') return `image layer, chain ${short(owner.chainId)}`;
-			return `layer directory ${short(place.id)}${place.id?.endsWith('-init') ? '-init' : ''}`;
+			if (owner?.role === 'rw') return `RW layer of ${owner.containerName ?? shortId(owner.containerId)}`;
+			if (owner?.role === 'init') return `init layer of ${owner.containerName ?? shortId(owner.containerId)}`;
+			if (owner?.role === 'image') return `image layer, chain ${shortId(owner.chainId)}`;
+			return `layer directory ${shortId(place.id)}${place.id?.endsWith('-init') ? '-init' : ''}`;
 		default:
 			return place.area;
 	}

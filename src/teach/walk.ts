@@ -46,14 +46,14 @@ export type WalkOptions = {
 const overlayDirs = new Set(['overlay2', 'fuse-overlayfs', 'overlay']);
 
 /** A union mount point: entered only while a container runs. */
-export function isMountPoint(rel: string): boolean {
+function isMountPoint(rel: string): boolean {
 	const p = rel.split('/');
 	if (p.length === 3 && overlayDirs.has(p[0]!) && p[2] === 'merged') return true;
 	return p.length === 3 && p[0] === 'aufs' && p[1] === 'mnt';
 }
 
 /** The depth of rel below a layer's content directory, or -1 when it is not inside one. */
-export function contentLevel(rel: string): number {
+function contentLevel(rel: string): number {
 	const p = rel.split('/');
 	if (overlayDirs.has(p[0]!) && p[1] !== 'l' && (p[2] === 'diff' || p[2] === 'root' || p[2] === 'upper')) return p.length - 3;
 	if ((p[0] === 'aufs' && p[1] === 'diff') || (p[0] === 'vfs' && p[1] === 'dir') || (p[0] === 'btrfs' && p[1] === 'subvolumes')) return p.length - 3;

@@ -37,7 +37,7 @@ export type TimelineOptions = {
 };
 
 /** Events are sorted in memory: at most this many log lines per container, and as many RW-layer entries (a finding says where it stopped). */
-export const defaultMaxPerContainer = 100_000;
+const defaultMaxPerContainer = 100_000;
 
 /** A json-file line longer than this is not parsed (dockerd splits messages at 16 KiB); it is counted in a finding. */
 const maxLineBytes = 1 << 20;
@@ -46,7 +46,7 @@ const maxLineBytes = 1 << 20;
 const maxRecordBytes = 4 << 20;
 
 function label(c: Container): string {
-	return c.name ?? c.id.slice(0, 12);
+	return c.name ?? shortId(c.id);
 }
 
 function imageLabel(i: Image): string {

@@ -5,18 +5,18 @@
 import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
-import {humanSize, shortId, utc} from '../view/format.ts';
+import {humanSize, imageLabel, shortId, utc} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
-import {statusText} from '../view/text-tree.ts';
-import {driverFacts, idNotes, imageMetadataFiles, mountFiles, containerDirNotes, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {statusText, layersTopDown} from '../model/ids.ts';
+import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
-import {initPurpose} from './init-files.ts';
 import type {FileListing} from './layer-files.ts';
-import {imageLabel, severityTone} from './rows.ts';
+import {severityTone} from './rows.ts';
 import {type Line, type Tone, plural, seg} from './text.ts';
-import {type LayerNode, type TreeIndex, type TreeNode, driverKey} from './tree.ts';
+import {type LayerNode, type TreeIndex, type TreeNode} from './tree.ts';
+import {containerById, driverKey, imageById} from '../model/indexes.ts';
 
 export type Lister = (dir: string) => FileListing | null;
 
@@ -154,7 +154,7 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 			const mark = e.kind === 'dir' ? '/' : e.kind === 'symlink' ? '@' : '';
 			const note = e.whiteout ? '  (whiteout: deleted in this layer)' : e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink' ? '' : `  (${e.kind})`;
 			const line: Line = [seg((name + mark).padEnd(init ? 18 : 0), e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
-			const purpose = init ? initPurpose(prefix + e.name) : undefined;
+			const purpose = init ? initPlaceholder(prefix + e.name)?.text : undefined;
 			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
 			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
 				const sub = files(`${dir}/${e.name}`);
@@ -169,9 +169,9 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 
 function sharing(tree: TreeIndex, images: readonly string[], containers: readonly string[]): Line[] {
 	const model = tree.model;
-	const names = containers.slice(0, 8).map(id => clean(model.containers.find(c => c.id === id)?.name ?? shortId(id)));
+	const names = containers.slice(0, 8).map(id => clean(containerById(model, id)?.name ?? shortId(id)));
 	const imgs = images.slice(0, 8).map(id => {
-		const i = model.images.find(x => x.id === id);
+		const i = imageById(model, id, null);
 		return i === undefined ? shortId(id) : i.tags.length > 0 ? clean(i.tags[0]!) : shortId(id);
 	});
 	const more = (n: number, shown: number) => (n > shown ? ` … (+${n - shown})` : '');
@@ -255,12 +255,6 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	return out;
 }
 
-const roleText = {
-	rw: 'RW layer: what this container wrote, changed or deleted (the writable top of its overlay)',
-	init: 'init layer: placeholders Docker adds before the first start, below the RW layer',
-	image: 'image layer: read-only, made by one build step, shared by all images and containers above it',
-} as const;
-
 /** A layer's details before its file listing: pure (no files), so the e key can find what follows. */
 function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	const e = n.entry;
@@ -335,7 +329,7 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : clean(h.createdBy))]);
 	}
 	out.push(blank, title(`layers (${i.chainIds.length}, top first)`));
-	for (const chainId of [...i.chainIds].reverse()) {
+	for (const chainId of layersTopDown(i)) {
 		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
 		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : clean(l.path), l?.path == null ? 'error' : 'dim')]);
 	}
@@ -367,7 +361,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			append(out, para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
 			break;
 		case 'container': {
-			const id = node.container.id.slice(0, 12);
+			const id = shortId(node.container.id);
 			append(out, para(whatContainer), [blank, text(`containers/${id}…/`, 'title')]);
 			append(out, notes(containerDirNotes(node.container)));
 			append(out, [blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));
@@ -462,11 +456,11 @@ function subjectNode(tree: TreeIndex, subject: string): string | null {
 	const m = /^(container|image|layer):(.*)$/.exec(subject);
 	if (m === null) return null;
 	if (m[1] === 'container') {
-		const c = tree.model.containers.find(x => x.id === m[2]);
+		const c = containerById(tree.model, m[2]!);
 		return c === undefined ? null : `container ${clean(c.name ?? '?')}`;
 	}
 	if (m[1] === 'image') {
-		const i = tree.model.images.find(x => x.id === m[2]);
+		const i = imageById(tree.model, m[2]!, null);
 		return i === undefined ? null : `image ${imageLabel(i)}`;
 	}
 	return `layer ${shortId(m[2])}`;

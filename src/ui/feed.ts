@@ -69,7 +69,7 @@ const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
  * (tests) it is TypeScript, and on Node 20 a worker's `--import tsx` does not reach its entry
  * module: a small bootstrap registers tsx's loader, then imports it.
  */
-export function workerScript(url?: URL): {readonly script: URL | string; readonly options: {eval?: boolean; execArgv: string[]}} {
+function workerScript(url?: URL): {readonly script: URL | string; readonly options: {eval?: boolean; execArgv: string[]}} {
 	const ts = (url ?? new URL(import.meta.url)).pathname.endsWith('.ts');
 	const target = url ?? new URL(ts ? './load-worker.ts' : './load-worker.js', import.meta.url);
 	if (!ts) return {script: target, options: {execArgv: []}};

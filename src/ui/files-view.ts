@@ -16,6 +16,7 @@ import {humanSize} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
 import {type Line, type Segment, seg, truncateLine} from './text.ts';
 import type {TreeNode} from './tree.ts';
+import {shortId} from '../model/ids.ts';
 
 export type FileMark = 'A' | 'M' | 'D' | ' ';
 
@@ -53,7 +54,7 @@ export type FilesState = {
 	readonly problems: readonly string[];
 };
 
-export const maxContentBytes = 64 * 1024;
+const maxContentBytes = 64 * 1024;
 const sniffBytes = 8 * 1024;
 
 function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; title: string; ownOnly?: boolean} | string {
@@ -61,7 +62,7 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 		const layers = containerLayers(node.container);
 		if (typeof layers === 'string') return layers;
 		const r = makeView(node.container.driver, layers, `container:${node.container.id}`);
-		return r.ok ? {view: r.view, own: 1, title: `container ${clean(node.container.name ?? node.container.id.slice(0, 12))}`} : r.error;
+		return r.ok ? {view: r.view, own: 1, title: `container ${clean(node.container.name ?? shortId(node.container.id))}`} : r.error;
 	}
 	if (node.kind === 'image') {
 		if (node.image === null) return 'this image is not in the image store';
@@ -82,7 +83,7 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 		if (typeof layers === 'string') return layers;
 		const r = makeView(driver, layers, `layer:${node.chainId ?? ''}`);
 		const id = layers[0]?.cacheId ?? '';
-		return r.ok ? {view: r.view, own: 1, title: `${node.role} layer ${clean(id.slice(0, 12))}`, ownOnly: true} : r.error;
+		return r.ok ? {view: r.view, own: 1, title: `${node.role} layer ${clean(shortId(id))}`, ownOnly: true} : r.error;
 	}
 	return 'files: select a container, an image or a layer';
 }

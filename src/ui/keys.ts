@@ -46,7 +46,7 @@ export const keyTable: readonly Binding[] = [
 ];
 
 /** While typing a search. */
-export const searchKeyTable: ReadonlyArray<{readonly keys: readonly string[]; readonly help: string}> = [
+const searchKeyTable: ReadonlyArray<{readonly keys: readonly string[]; readonly help: string}> = [
 	{keys: ['enter'], help: 'keep the match and leave the search line'},
 	// One row for both, so that the help still fits an 80x24 terminal.
 	{keys: ['esc', 'backspace'], help: 'cancel (Esc) or delete a character (Backspace)'},
@@ -107,7 +107,7 @@ export function hintText(): string {
 
 const display: Record<string, string> = {up: '↑', down: '↓', left: '←', right: '→', enter: 'Enter', tab: 'Tab', pageup: 'PgUp', pagedown: 'PgDn', home: 'Home', end: 'End', esc: 'Esc', backspace: 'Backspace', space: 'Space'};
 
-export function keyLabel(k: string): string {
+function keyLabel(k: string): string {
 	if (k.startsWith('ctrl+')) return `Ctrl-${k.slice(5).toUpperCase()}`;
 	return display[k] ?? k;
 }

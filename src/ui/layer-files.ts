@@ -11,13 +11,13 @@ export type FileListing =
 	| {readonly ok: true; readonly entries: readonly FileEntry[]; readonly total: number}
 	| {readonly ok: false; readonly error: string};
 
-export const listingLimit = 20;
+const listingLimit = 20;
 
 /**
  * Lists `dir` (relative to the root). On overlay-style layers a character device 0/0 is a
  * whiteout: the file was deleted in this layer.
  */
-export function listLayerFiles(source: Source, dir: string, limit = listingLimit): FileListing {
+function listLayerFiles(source: Source, dir: string, limit = listingLimit): FileListing {
 	const listed = source.list(dir);
 	if (!listed.ok) return {ok: false, error: listed.error.message};
 	const entries = listed.value.slice(0, limit).map(e => {

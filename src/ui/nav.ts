@@ -155,7 +155,7 @@ function scrollDetails(state: NavState, by: number | 'top' | 'bottom', ctx: NavC
 }
 
 /** Moves the cursor onto a node, expanding its ancestors first. */
-export function jumpTo(state: NavState, key: string): NavState {
+function jumpTo(state: NavState, key: string): NavState {
 	let s = state;
 	const missing = ancestors(key).filter(a => !s.expanded.has(a));
 	if (missing.length > 0) s = withRows(s, new Set([...s.expanded, ...missing]), s.filter);

@@ -27,9 +27,6 @@ export type PackedModel = Omit<Model, 'containers' | 'layers' | 'images'> & {
 	readonly entries: readonly ChainEntry[];
 };
 
-/** The fields left out of each container (filled in by a details reader). */
-export const lazyContainerFields = ['config', 'hostConfig', 'mountPoints', 'stored'] as const;
-
 export function packModel(model: Model): PackedModel {
 	const index = new Map<string, number>();
 	model.containers.forEach((c, i) => index.set(c.id, i));

@@ -16,7 +16,7 @@ export type PaneLayout = {
 	readonly detailRows: number;
 };
 
-export const sideBySideMin = 120;
+const sideBySideMin = 120;
 
 export function paneLayout(columns: number, rows: number): PaneLayout {
 	const width = Math.max(20, columns);

@@ -19,7 +19,7 @@ export const firstParts: ReadParts = {images: false, layers: false, mounts: fals
 const containerConfig = /^containers\/[^/]+\/config\.v2\.json$/;
 
 /** A Source that keeps the container configs it reads, for the second step; `forget()` drops them. */
-export function memoSource(source: Source): Source & {forget(): void} {
+function memoSource(source: Source): Source & {forget(): void} {
 	let kept = new Map<string, ReturnType<Source['readFile']>>();
 	return {
 		...source,

@@ -6,7 +6,7 @@ import type {Source} from '../read/source.ts';
 
 export type LoadProgress = {readonly files: number; readonly dirs: number; readonly containers: number; readonly images: number};
 
-export const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
 /**
  * Wraps a Source; calls `report` at most every `everyMs` (and never more often than the
@@ -47,7 +47,7 @@ export function countingSource(source: Source, report: (p: LoadProgress) => void
 	};
 }
 
-export function progressText(p: LoadProgress): string {
+function progressText(p: LoadProgress): string {
 	return `${p.containers} container configs, ${p.images} image configs, ${p.files} files read, ${p.dirs} directories listed`;
 }
 

@@ -1,18 +1,13 @@
 /** One tree row as styled text. Called only for the rows on screen. */
-import {humanSize, shortId} from '../view/format.ts';
+import {humanSize, imageLabel, shortId} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';
-import {statusText, step} from '../view/text-tree.ts';
+import {statusText} from '../model/ids.ts';
+import {step} from '../view/text-tree.ts';
 import type {Image} from '../model/types.ts';
 import {type Line, type Segment, type Tone, plural, seg, truncateLine} from './text.ts';
 import type {Marks, Row, TreeIndex} from './tree.ts';
 
 const sectionTitle = {containers: 'containers', images: 'images without containers', findings: 'findings'} as const;
-
-export function imageLabel(i: Image): string {
-	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
-	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
-	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
-}
 
 export function severityTone(s: Marks['worst']): Tone {
 	return s === 'error' ? 'error' : s === 'warning' ? 'warning' : s === 'info' ? 'info' : 'plain';

@@ -3,8 +3,10 @@
  * references, cache ids, chain ids and layer directories, and findings. Returns node keys in
  * tree order; the caller expands what it needs to show a match.
  */
-import {imageLabel} from './rows.ts';
-import {type TreeIndex, driverKey, passes} from './tree.ts';
+import {imageLabel} from '../view/format.ts';
+import {driverKey} from '../model/indexes.ts';
+import {type TreeIndex, passes} from './tree.ts';
+import {layersTopDown} from '../model/ids.ts';
 
 const bare = (id: string) => id.replace(/^sha256:/, '').toLowerCase();
 
@@ -34,7 +36,7 @@ export function findMatches(tree: TreeIndex, query: string, filter: boolean): st
 		if (n.kind !== 'image' || n.image === null || !passes(n, filter)) continue;
 		const i = n.image;
 		if (idMatch(i.id, q) || textMatch(imageLabel(i), q) || i.digests.some(d => textMatch(d, q))) out.push(n.key);
-		[...i.chainIds].reverse().forEach((chainId, k) => {
+		layersTopDown(i).forEach((chainId, k) => {
 			const l = tree.layerByKey.get(driverKey(i.driver, chainId));
 			if (idMatch(chainId, q) || idMatch(l?.cacheId, q) || textMatch(l?.path, q) || idMatch(l?.diffId, q)) out.push(`${n.key}/${k}`);
 		});

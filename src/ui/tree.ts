@@ -8,8 +8,10 @@
  * Keys are stable paths: `s:<section>`, `c:<container id>`, `c:<id>/<chain index>`, `c:<id>/img`,
  * `i:<driver>:<image id>`, `i:<driver>:<image id>/<layer index>`, `f:<finding index>`.
  */
-import type {Finding, Severity} from '../finding.ts';
+import {type Finding, type Severity, worse} from '../finding.ts';
 import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts';
+import {layersTopDown} from '../model/ids.ts';
+import {driverKey, indexesOf} from '../model/indexes.ts';
 
 export type SectionName = 'containers' | 'images' | 'findings';
 
@@ -79,21 +81,17 @@ export type TreeIndex = {
 	position(key: string): readonly number[];
 };
 
-export const driverKey = (driver: string | null, id: string) => `${driver ?? ''}\0${id}`;
-
-const rank: Record<Severity, number> = {error: 0, warning: 1, info: 2};
-
 function marksOf(findings: readonly Finding[] | undefined): Marks {
 	if (findings === undefined || findings.length === 0) return noMarks;
 	let worst: Severity = 'info';
-	for (const f of findings) if (rank[f.severity] < rank[worst]) worst = f.severity;
+	for (const f of findings) worst = worse(worst, f.severity);
 	return {count: findings.length, worst};
 }
 
 function addMarks(a: Marks, b: Marks): Marks {
 	if (b.count === 0) return a;
 	if (a.count === 0) return b;
-	const worst = rank[a.worst!] <= rank[b.worst!] ? a.worst : b.worst;
+	const worst = worse(a.worst!, b.worst!);
 	return {count: a.count + b.count, worst};
 }
 
@@ -106,8 +104,7 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 		if (list === undefined) findingsBySubject.set(f.subject, [f]);
 		else list.push(f);
 	}
-	const imageByKey = new Map(model.images.map(i => [driverKey(i.driver, i.id), i]));
-	const layerByKey = new Map(model.layers.map(l => [driverKey(l.driver, l.chainId), l]));
+	const {imageByKey, layerByKey} = indexesOf(model);
 	const layerMarks = (chainId: string | null | undefined) => (chainId == null ? noMarks : marksOf(findingsBySubject.get(`layer:${chainId}`)));
 	const imageMarks = (id: string | null) => (id === null ? noMarks : marksOf(findingsBySubject.get(`image:${id}`)));
 
@@ -193,7 +190,7 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 	function imageChildren(node: ImageNode): TreeNode[] {
 		const i = node.image;
 		if (i === null) return [];
-		const top = [...i.chainIds].reverse();
+		const top = layersTopDown(i);
 		return top.map((chainId, index) => {
 			const m = layerMarks(chainId);
 			return {
@@ -310,7 +307,7 @@ export function subjectKey(tree: TreeIndex, subject: string): string | null {
 	}
 	for (const n of images) {
 		if (n.kind !== 'image' || n.image === null) continue;
-		const k = [...n.image.chainIds].reverse().indexOf(id);
+		const k = layersTopDown(n.image).indexOf(id);
 		if (k >= 0) return `${n.key}/${k}`;
 	}
 	return null;

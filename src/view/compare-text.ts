@@ -60,7 +60,7 @@ export function foldRemoved<T extends {readonly path: string; readonly change: C
 	return out;
 }
 
-export function renderAreas(areas: readonly AreaChange[], p: Paint, limit: number): string[] {
+function renderAreas(areas: readonly AreaChange[], p: Paint, limit: number): string[] {
 	const out: string[] = [];
 	for (const a of areas) {
 		out.push('');

@@ -28,7 +28,7 @@ export type FileRow = {
 const typeChar: Record<FileRow['type'], string> = {file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's', other: '?', whiteout: 'w'};
 
 /** ls-style mode string: 'drwxr-xr-x', with s/S, t/T. */
-export function modeString(type: FileRow['type'], mode: number): string {
+function modeString(type: FileRow['type'], mode: number): string {
 	const bit = (m: number, c: string): string => (mode & m ? c : '-');
 	const special = (x: number, s: number, lower: string, upper: string): string => (mode & s ? (mode & x ? lower : upper) : mode & x ? 'x' : '-');
 	return (

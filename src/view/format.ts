@@ -1,12 +1,21 @@
 import {maxOf} from '../append.ts';
+import {shortId as modelShortId} from '../model/ids.ts';
+import type {Image} from '../model/types.ts';
 import {clean} from './sanitize.ts';
 
+/** model/ids.ts's short id, cleaned for printing. */
 export function shortId(id: string | null | undefined): string {
-	if (id === null || id === undefined) return '-';
-	return clean(id.replace(/^sha256:/, '').slice(0, 12));
+	return clean(modelShortId(id));
 }
 
 export {humanSize} from '../units.ts';
+
+/** An image as the tree and the explorer name it: its tags, else its digests (cleaned), else <none> and why. */
+export function imageLabel(i: Image): string {
+	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
+	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
+	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
+}
 
 /** Times are printed in UTC, to the second, as "2017-02-13 16:43:20 UTC". */
 export function utc(t: string | null | undefined): string {

@@ -15,10 +15,10 @@ const dotStyle: Record<NodeKind, string> = {
 };
 
 /** Most characters of one label line; the rest is left out with a visible note (Graphviz cannot lay out a 200 000-character label). */
-export const LABEL_MAX = 200;
+const LABEL_MAX = 200;
 
 /** A label line cut to LABEL_MAX characters (code points), with "…(N more characters)" when cut. */
-export function capLabel(s: string, max = LABEL_MAX): string {
+function capLabel(s: string, max = LABEL_MAX): string {
 	if (s.length <= max) return s;
 	const points = Array.from(s);
 	if (points.length <= max) return s;

@@ -1,6 +1,8 @@
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, HostDriverRecord, Image, Layer, Model, Network, Volume} from '../model/types.ts';
 import type {Resolved, ResolvedAny} from '../model/resolve.ts';
+import {layersTopDown} from '../model/ids.ts';
+import {driverKey, indexesOf, layerByChainId} from '../model/indexes.ts';
 
 /**
  * The JSON contract (schema 1). These DTOs are what scripts depend on: they are built here,
@@ -12,7 +14,7 @@ export function findingJson(f: Finding) {
 	return {severity: f.severity, code: f.code, subject: f.subject, ...(f.path !== undefined ? {path: f.path} : {}), message: f.message};
 }
 
-export function imageJson(i: Image) {
+function imageJson(i: Image) {
 	return {
 		id: i.id,
 		tags: i.tags,
@@ -32,16 +34,16 @@ export function imageJson(i: Image) {
 }
 
 /** A driver's record of a layer (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
-export function driverRecordJson(r: DriverRecord) {
+function driverRecordJson(r: DriverRecord) {
 	return {path: r.path, fields: r.fields, ...(r.note !== undefined ? {note: r.note} : {})};
 }
 
 /** A driver's record of itself (devicemapper's device set and pool files). */
-export function hostDriverRecordJson(r: HostDriverRecord) {
+function hostDriverRecordJson(r: HostDriverRecord) {
 	return {driver: r.driver, what: r.what, ...driverRecordJson(r)};
 }
 
-export function layerJson(l: Layer) {
+function layerJson(l: Layer) {
 	return {
 		chainId: l.chainId,
 		diffId: l.diffId,
@@ -58,7 +60,7 @@ export function layerJson(l: Layer) {
 	};
 }
 
-export function chainJson(c: Container) {
+function chainJson(c: Container) {
 	return c.chain.map(e => ({
 		role: e.role,
 		cacheId: e.cacheId,
@@ -70,7 +72,7 @@ export function chainJson(c: Container) {
 	}));
 }
 
-export function containerJson(c: Container) {
+function containerJson(c: Container) {
 	return {
 		id: c.id,
 		name: c.name,
@@ -92,7 +94,7 @@ export function containerJson(c: Container) {
 	};
 }
 
-export function volumeJson(v: Volume) {
+function volumeJson(v: Volume) {
 	return {
 		name: v.name,
 		driver: v.driver,
@@ -108,7 +110,7 @@ export function volumeJson(v: Volume) {
 	};
 }
 
-export function networkJson(n: Network) {
+function networkJson(n: Network) {
 	return {
 		id: n.id,
 		name: n.name,
@@ -132,7 +134,7 @@ export function networkJson(n: Network) {
 }
 
 /** --containerd-root: where the paths under `shownAs` (containerd/daemon) really are; null without the option. */
-export function containerdRootJson(m: Model) {
+function containerdRootJson(m: Model) {
 	const c = m.containerdRoot;
 	return c === undefined ? null : {location: c.location, kind: c.kind, shownAs: c.shownAs};
 }
@@ -191,16 +193,16 @@ export function imagesJson(images: readonly Image[]) {
 
 /** `layerlens tree --json`: the containers shown, each with its chain and image, then images without containers. */
 export function treeJson(m: Model, containers: readonly Container[], images: readonly Image[]) {
-	const byId = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
+	const {imageByKey} = indexesOf(m);
 	return {
 		schema,
 		root: m.root,
 		containerdRoot: containerdRootJson(m),
 		containers: containers.map(c => {
-			const img = c.imageId === null ? undefined : byId.get(`${c.driver ?? ''}\0${c.imageId}`);
+			const img = c.imageId === null ? undefined : imageByKey.get(driverKey(c.driver, c.imageId));
 			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};
 		}),
-		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: [...i.chainIds].reverse()})),
+		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: layersTopDown(i)})),
 		findings: m.findings.filter(f => subjects(containers, images).has(f.subject)).map(findingJson),
 	};
 }
@@ -240,7 +242,7 @@ export function inspectJson(m: Model, r: Resolved) {
 			containerConfig: i.containerConfig ?? null,
 			dockerVersion: i.dockerVersion ?? null,
 			// Per layer, bottom first: the compressed blobs and repositories image/<driver>/distribution/ records.
-			distribution: i.chainIds.map(id => ({chainId: id, blobs: m.layers.find(l => l.chainId === id && l.driver === i.driver)?.distribution ?? []})),
+			distribution: i.chainIds.map(id => ({chainId: id, blobs: layerByChainId(m, id, i.driver)?.distribution ?? []})),
 			config: i.config,
 			path: i.path,
 			findings,

@@ -4,14 +4,14 @@ import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
 
 /** Any stored value as one line: strings as they are, the rest as JSON; always cleaned. */
-export function valueText(v: unknown): string {
+function valueText(v: unknown): string {
 	if (v === undefined) return '(absent)';
 	if (v === null) return 'null';
 	if (typeof v === 'string') return v === '' ? '""' : clean(v);
 	return clean(JSON.stringify(v) ?? String(v));
 }
 
-export const originLegend = 'image = from the image\'s config; user = in the create request (a flag, the command, or the docker client\'s default); daemon = filled in by the daemon; default = not set';
+const originLegend = 'image = from the image\'s config; user = in the create request (a flag, the command, or the docker client\'s default); daemon = filled in by the daemon; default = not set';
 
 function originTone(p: Paint, o: Origin | HostMark['origin']): (s: string) => string {
 	return o === 'user' ? p.ok : o === 'daemon' ? p.info : o === 'image' ? p.role : o === 'unknown' ? p.warning : p.dim;

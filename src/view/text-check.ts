@@ -2,8 +2,9 @@ import {append} from '../append.ts';
 import type {CheckReport, CheckResult, ObjectKind, ObjectReport} from '../checks/index.ts';
 import type {Finding} from '../finding.ts';
 import {findingJson, schema} from './json.ts';
-import type {Paint} from './paint.ts';
+import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
+import {shortId as modelShortId} from '../model/ids.ts';
 
 /**
  * The `check` report as text: per kind of object, each object with a problem in full (its
@@ -27,12 +28,12 @@ const kindTitle: Record<ObjectKind, [string, string]> = {
 };
 
 /** "image 0d8659b02504", "store overlay2", "dir overlay2/abc…": short, for a person. */
-export function subjectText(subject: string): string {
+function subjectText(subject: string): string {
 	if (subject === 'root') return 'root';
 	const colon = subject.indexOf(':');
 	const kind = subject.slice(0, colon);
 	const rest = subject.slice(colon + 1).replace(/^sha256:/, '');
-	const id = /^[0-9a-f]{64}$/.test(rest) ? rest.slice(0, 12) : rest;
+	const id = /^[0-9a-f]{64}$/.test(rest) ? modelShortId(rest) : rest;
 	return clean(`${kind} ${id}`);
 }
 
@@ -51,10 +52,6 @@ function mark(p: Paint, status: CheckResult['status'], findings: readonly Findin
 	return p.ok('✓');
 }
 
-function severityText(p: Paint, f: Finding): string {
-	return f.severity === 'error' ? p.error('error  ') : f.severity === 'warning' ? p.warning('warning') : p.info('info   ');
-}
-
 function renderObject(o: ObjectReport, p: Paint): string[] {
 	const findings = o.checks.flatMap(c => c.findings);
 	const head = `  ${mark(p, o.status, findings)} ${p.id(subjectText(o.subject))}${o.label === '' ? '' : `  ${clean(o.label)}`}`;
@@ -66,7 +63,7 @@ function renderObject(o: ObjectReport, p: Paint): string[] {
 		for (const f of c.findings) {
 			// Orphan directories are named by their path, which the message starts with.
 			const other = f.subject !== o.subject && !f.subject.startsWith('dir:') ? `${p.id(subjectText(f.subject))}  ` : '';
-			out.push(`          ${severityText(p, f)} ${clean(f.code)}  ${other}${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`);
+			out.push(`          ${severityLabel(p, f.severity)} ${clean(f.code)}  ${other}${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`);
 		}
 	}
 	const passed = o.checks.filter(c => c.status === 'pass').map(c => c.check);
@@ -78,7 +75,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 	return `${n} ${n === 1 ? one : many}`;
 }
 
-export function summaryText(report: CheckReport): string {
+function summaryText(report: CheckReport): string {
 	const s = report.summary;
 	return `${plural(s.error, 'error')}, ${plural(s.warning, 'warning')}, ${s.info} info; ${s.passed} checks passed, ${s.failed} failed, ${s.skipped} skipped on ${plural(s.objects, 'object')}`;
 }

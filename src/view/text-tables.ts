@@ -1,7 +1,7 @@
 import type {Container, Image} from '../model/types.ts';
 import {humanSize, shortId, table, utc} from './format.ts';
 import {clean} from './sanitize.ts';
-import {statusText} from './text-tree.ts';
+import {statusText} from '../model/ids.ts';
 
 /** `layerlens ls`: like `docker ps -a`, with absolute UTC times (evidence has no "now"). */
 export function renderContainers(containers: readonly Container[]): string {

@@ -1,23 +1,13 @@
 import type {Finding} from '../finding.ts';
+import {statusText, layersTopDown} from '../model/ids.ts';
 import type {Container, ContentDamage, DriverRecord, Image, Model} from '../model/types.ts';
-import {shortId, humanSize, utc} from './format.ts';
-import type {Paint} from './paint.ts';
+import {humanSize, imageLabel, shortId, utc} from './format.ts';
+import {type Paint, severityLabel} from './paint.ts';
 import {clean} from './sanitize.ts';
 import {subjects} from './json.ts';
+import {driverKey, indexesOf} from '../model/indexes.ts';
 
 export type TreeOptions = {readonly paint: Paint};
-
-export function statusText(c: Container): string {
-	if (c.status === null) return 'unknown';
-	if (c.status === 'exited') return `exited (${c.exitCode ?? '?'})`;
-	return c.status;
-}
-
-function imageLabel(i: Image): string {
-	if (i.tags.length > 0) return i.tags.map(clean).join(', ');
-	if (i.digests.length > 0) return i.digests.map(clean).join(', ');
-	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
-}
 
 function countBy(findings: readonly Finding[]): Map<string, Finding[]> {
 	const m = new Map<string, Finding[]>();
@@ -51,8 +41,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 	const p = opts.paint;
 	const out: string[] = [];
 	const bySubject = countBy(m.findings);
-	const imageByKey = new Map(m.images.map(i => [`${i.driver}\0${i.id}`, i]));
-	const layerByKey = new Map(m.layers.map(l => [`${l.driver}\0${l.chainId}`, l]));
+	const {imageByKey, layerByKey} = indexesOf(m);
 	out.push(`${p.title('Docker root')} ${clean(m.root)}  layout ${m.layout}  driver${m.drivers.length === 1 ? '' : 's'} ${m.drivers.map(clean).join(', ') || '-'}`);
 	if (m.containerdRoot !== undefined) out.push(`${p.title('containerd root')} ${clean(m.containerdRoot.location)}${m.containerdRoot.kind === 'archive' ? ' (archive)' : ''}  ${p.dim(`(--containerd-root; its paths are shown as ${clean(m.containerdRoot.shownAs)}/…)`)}`);
 	out.push(
@@ -70,7 +59,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		for (const e of c.chain) {
 			const path = e.path === null ? '-' : clean(e.path) + (e.pathExists ? damageMark(p, e.contentDamage) : p.error(' (missing)'));
 			if (e.role === 'image') {
-				const l = e.chainId === undefined ? undefined : layerByKey.get(`${c.driver ?? ''}\0${e.chainId}`);
+				const l = e.chainId === undefined ? undefined : layerByKey.get(driverKey(c.driver, e.chainId));
 				const by = l?.createdBy ? p.dim(`  <- ${step(l.createdBy)}`) : '';
 				rows.push(`${p.role('image')}  chain ${e.chainId?.endsWith('-init') === true ? `${shortId(e.chainId)}-init` : shortId(e.chainId)}  diff ${shortId(e.diffId)}  cache ${shortId(e.cacheId)}  ${path}${mark(p, e.chainId === undefined ? undefined : bySubject.get(`layer:${e.chainId}`))}${by}`);
 			} else {
@@ -78,7 +67,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 				rows.push(`${p.role(e.role === 'rw' ? 'rw   ' : 'init ')}  cache ${id}  ${path}`);
 			}
 		}
-		const img = c.imageId === null ? undefined : imageByKey.get(`${c.driver ?? ''}\0${c.imageId}`);
+		const img = c.imageId === null ? undefined : imageByKey.get(driverKey(c.driver, c.imageId));
 		const typed = c.imageRef !== null && c.imageRef !== '' ? `  (as typed: ${clean(c.imageRef)})` : '';
 		if (img !== undefined) rows.push(`${p.title('image')}  ${imageLabel(img)}  ${shortId(img.id)}${typed}${mark(p, bySubject.get(`image:${img.id}`))}`);
 		else rows.push(`${p.title('image')}  ${c.imageId === null ? '-' : shortId(c.imageId)} ${p.error('(not in the image store)')}${typed}`);
@@ -90,9 +79,9 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 		for (const i of images) {
 			out.push('');
 			out.push(`${p.title('image')} ${imageLabel(i)} ${shortId(i.id)}  created ${utc(i.created)}  ${humanSize(i.size)}${mark(p, bySubject.get(`image:${i.id}`))}`);
-			const layers = [...i.chainIds].reverse();
+			const layers = layersTopDown(i);
 			layers.forEach((chainId, k) => {
-				const l = layerByKey.get(`${i.driver}\0${chainId}`);
+				const l = layerByKey.get(driverKey(i.driver, chainId));
 				const path = l?.path == null ? p.error('(no layer record)') : clean(l.path) + (l.pathExists ? damageMark(p, l.contentDamage) : p.error(' (missing)'));
 				out.push(`${k === layers.length - 1 ? '└── ' : '├── '}${p.role('image')}  chain ${shortId(chainId)}  cache ${shortId(l?.cacheId)}  ${path}`);
 			});
@@ -109,7 +98,7 @@ export function renderTree(m: Model, containers: readonly Container[], images: r
 }
 
 /** A driver record's fields on one line (`key value, key value`), or its note when it has no fields. */
-export function recordText(r: DriverRecord): string {
+function recordText(r: DriverRecord): string {
 	const fields = Object.entries(r.fields).map(([k, v]) => `${clean(k)} ${v === null ? '-' : Array.isArray(v) ? `[${v.map(x => clean(x)).join(', ')}]` : clean(String(v))}`);
 	return fields.length > 0 ? fields.join(', ') : r.note !== undefined ? clean(r.note) : '';
 }
@@ -120,10 +109,10 @@ export function step(createdBy: string): string {
 	return s.length > 50 ? `${s.slice(0, 49)}…` : s;
 }
 
-export function renderFindings(findings: readonly Finding[], p: Paint): string {
+function renderFindings(findings: readonly Finding[], p: Paint): string {
 	return findings
 		.map(f => {
-			const sev = f.severity === 'error' ? p.error('error  ') : f.severity === 'warning' ? p.warning('warning') : p.info('info   ');
+			const sev = severityLabel(p, f.severity);
 			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
 			return `${sev} ${clean(f.code)}  ${clean(subj)}  ${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`;
 		})

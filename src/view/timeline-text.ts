@@ -3,7 +3,7 @@ import {table} from './format.ts';
 import {clean, safeJson} from './sanitize.ts';
 
 /** Timesketch's required columns first, then ours. */
-export const timelineColumns = ['message', 'datetime', 'timestamp_desc', 'timestamp', 'kind', 'subject', 'source', 'field', 'source_time'] as const;
+const timelineColumns = ['message', 'datetime', 'timestamp_desc', 'timestamp', 'kind', 'subject', 'source', 'field', 'source_time'] as const;
 
 /** JSON Lines, one event per line (exact values; JSON escapes control characters). */
 export function timelineJsonl(events: readonly TimelineEvent[]): string {
