@@ -1,6 +1,6 @@
 /**
- * Big arrays without the stack: `to.push(...items)` and `Math.max(...items)` pass every item as an
- * argument and throw "Maximum call stack size exceeded" past ~120 000 items, and evidence can hold
+ * Big arrays without the stack: spreading items into `push` or `Math.max` passes every item as an
+ * argument and throws "Maximum call stack size exceeded" past ~120 000 items, and evidence can hold
  * any number of them (entries in a directory, findings, Env entries).
  */
 
