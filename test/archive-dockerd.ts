@@ -15,7 +15,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {TarParser} from '../src/read/tar-format.ts';
 import {cleanup, dockerdAvailable, startDockerd, type Daemon} from './helpers/dockerd.ts';
-import {type Member, describe} from './helpers/files-compare.ts';
+import {type Member, describe, memberOf} from './helpers/files-compare.ts';
 import {BUSYBOX_APPLETS, busyboxRootfsTar} from './helpers/real-states.ts';
 
 const repo = path.join(import.meta.dirname, '..');
@@ -61,19 +61,9 @@ function membersOf(file: string): Map<string, Member> {
 	const problems: string[] = [];
 	const parser = new TarParser({
 		entry: h => {
-			const p = h.name.replace(/^\.\//, '').replace(/\/+$/, '');
-			out.set(p, {
-				path: p,
-				type: h.type,
-				mode: (h.mode & 0o7777).toString(8),
-				size: h.type === 'file' ? h.size : 0,
-				link: h.type === 'symlink' || h.type === 'hardlink' ? h.linkname : '',
-				sha256: createHash('sha256').digest('hex'),
-				uid: h.uid,
-				gid: h.gid,
-				dev: h.type === 'char' || h.type === 'block' ? `${h.devmajor},${h.devminor}` : '',
-			});
-			if (h.type === 'file' && h.size > 0) ranges.set(p, {offset: h.dataOffset, size: h.dataSize});
+			const m = memberOf(h);
+			out.set(m.path, m);
+			if (h.type === 'file' && h.size > 0) ranges.set(m.path, {offset: h.dataOffset, size: h.dataSize});
 			return false;
 		},
 		data: () => {},

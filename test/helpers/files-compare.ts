@@ -2,9 +2,29 @@
 // content hash, with test/../src/read/tar-format.ts's parser.
 import {createHash} from 'node:crypto';
 import * as fs from 'node:fs';
-import {TarParser} from '../../src/read/tar-format.ts';
+import {type TarHeader, TarParser} from '../../src/read/tar-format.ts';
 
 export type Member = {path: string; type: string; mode: string; size: number; link: string; sha256: string; uid: number; gid: number; dev: string};
+
+/** A member's path as the tests key it: no leading './', no trailing '/'. */
+export function memberPath(h: TarHeader): string {
+	return h.name.replace(/^\.\//, '').replace(/\/+$/, '');
+}
+
+/** A member as the tests compare it, from its header; sha256 is the empty content's until its data is hashed. */
+export function memberOf(h: TarHeader): Member {
+	return {
+		path: memberPath(h),
+		type: h.type,
+		mode: (h.mode & 0o7777).toString(8),
+		size: h.type === 'file' ? h.size : 0,
+		link: h.type === 'symlink' || h.type === 'hardlink' ? h.linkname : '',
+		sha256: createHash('sha256').digest('hex'),
+		uid: h.uid,
+		gid: h.gid,
+		dev: h.type === 'char' || h.type === 'block' ? `${h.devmajor},${h.devminor}` : '',
+	};
+}
 
 /** Members of a tar (a file or bytes), keyed by path without a trailing '/'. */
 export function readTar(input: string | Buffer): Map<string, Member> {
@@ -12,23 +32,12 @@ export function readTar(input: string | Buffer): Map<string, Member> {
 	const problems: string[] = [];
 	const parser = new TarParser({
 		entry: h => {
-			const path = h.name.replace(/^\.\//, '').replace(/\/+$/, '');
-			out.set(path, {
-				path,
-				type: h.type,
-				mode: (h.mode & 0o7777).toString(8),
-				size: h.type === 'file' ? h.size : 0,
-				link: h.type === 'symlink' || h.type === 'hardlink' ? h.linkname : '',
-				sha256: createHash('sha256').digest('hex'),
-				uid: h.uid,
-				gid: h.gid,
-				dev: h.type === 'char' || h.type === 'block' ? `${h.devmajor},${h.devminor}` : '',
-			});
+			const m = memberOf(h);
+			out.set(m.path, m);
 			return h.type === 'file' && h.size > 0;
 		},
 		data: (h, data) => {
-			const path = h.name.replace(/^\.\//, '').replace(/\/+$/, '');
-			out.get(path)!.sha256 = createHash('sha256').update(data).digest('hex');
+			out.get(memberPath(h))!.sha256 = createHash('sha256').update(data).digest('hex');
 		},
 		truncated: h => problems.push(`truncated: ${h.name}`),
 		problem: m => problems.push(m),
