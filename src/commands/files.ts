@@ -430,7 +430,7 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	if (lost.length > 0) {
 		// An incomplete export would look complete: nothing is written.
 		ctx.io.stderr.write(findingLines(lost));
-		ctx.io.stderr.write(`layerlens: export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${v.subject} could not be read whole, so the tar would lack files without saying so; nothing was written\n`);
+		ctx.io.stderr.write(`layerlens: export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${clean(v.subject)} could not be read whole, so the tar would lack files without saying so; nothing was written\n`);
 		return incompleteExit;
 	}
 	const findings: Finding[] = [...xattrWarning(source, v)];
