@@ -12,7 +12,7 @@
 import {EventEmitter} from 'node:events';
 import {preferProductionReact} from '../components/launch.ts';
 import type {Model} from '../src/model/types.ts';
-import type {Source} from '../src/read/source.ts';
+import type {Source} from '../src/sources/source.ts';
 import type {ContainerDetails} from '../src/ui/container-details.ts';
 
 export type MeasureOptions = {

@@ -178,7 +178,7 @@ function uiCases(state: BenchState, memory: number): Case[] {
 			const source = openSource(root);
 			prepared = {model: unpackModel(packModel(loadModel(source).model)), source};
 		}
-		const {model, source} = prepared as {model: import('../src/model/types.ts').Model; source: import('../src/read/source.ts').Source};
+		const {model, source} = prepared as {model: import('../src/model/types.ts').Model; source: import('../src/sources/source.ts').Source};
 		const t = await measureUi(model, {width: 100, height: 30, source, details: makeContainerDetails(source)});
 		const ms = t.keys.map(k => k.ms);
 		return {wallMs: t.keyMedianMs, cpuMs: 0, rssKB: 0, extra: {keyMedianMs: t.keyMedianMs, keyP90Ms: percentile(ms, 90), keyMaxMs: t.keyMaxMs, firstRenderMs: t.firstFrameMs}};

@@ -1,7 +1,7 @@
 import {Box, Text, useApp, useInput} from 'ink';
 import {useCallback, useEffect, useMemo, useState} from 'react';
 import type {Model} from '../src/model/types.ts';
-import type {Source} from '../src/read/source.ts';
+import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';

@@ -22,7 +22,7 @@
  */
 import {loadCheckedModel} from '../src/load.ts';
 import {type ReadParts, allParts} from '../src/read/host.ts';
-import type {Source} from '../src/read/source.ts';
+import type {Source} from '../src/sources/source.ts';
 import {type Load, type ModelFeed, startFeed} from '../src/ui/feed.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {plainFrame} from '../src/ui/plain-frame.ts';

@@ -1,5 +1,5 @@
 /*
- * The one door to the evidence (src/read/dir-source.ts): a root opened once, every path beneath
+ * The one door to the evidence (src/sources/dir-source.ts): a root opened once, every path beneath
  * it resolved without following a symlink at any component, everything opened read-only with
  * O_NOATIME, directories read with getdents64 on such a descriptor.
  *

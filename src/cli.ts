@@ -14,7 +14,7 @@ import {timelineCommand} from './commands/timeline.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
-import {liveness, signature} from './read/live.ts';
+import {liveness, signature} from './sources/live.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import type {Finding} from './finding.ts';
 import {clean} from './view/sanitize.ts';

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import {openDirSource} from './read/dir-source.ts';
+import {openDirSource} from './sources/dir-source.ts';
 import {type RawHost, type ReadParts, allParts, readHost} from './read/host.ts';
-import {containerdRoot} from './read/containerd-store.ts';
-import {mountSource} from './read/mounted-source.ts';
-import type {Source} from './read/source.ts';
-import {isContainerdMarker, openTarSource} from './read/tar-source.ts';
+import {containerdRoot} from './read/containerd/store.ts';
+import {mountSource} from './sources/mounted-source.ts';
+import type {Source} from './sources/source.ts';
+import {isContainerdMarker, openTarSource} from './sources/tar-source.ts';
 import {finding} from './finding.ts';
 import {link} from './model/link.ts';
 import {runFastChecks} from './checks/index.ts';
 import {type Read, lookAgain} from './checks/look-again.ts';
-import {type Liveness, type Signature, signature} from './read/live.ts';
+import {type Liveness, type Signature, signature} from './sources/live.ts';
 import type {Model} from './model/types.ts';
 
 /** The linked model, the open root, and what the readers found (the checks need all three). */
@@ -20,7 +20,7 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const raw = readHost(source, parts);
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
-	// What the door to the evidence could not promise here (read/dir-source.ts), read after the readers ran.
+	// What the door to the evidence could not promise here (sources/dir-source.ts), read after the readers ran.
 	if (source.unprotected !== undefined) raw.findings.push(finding('warning', 'source.unprotected', 'root', source.unprotected));
 	const atimes = source.atimeLimit;
 	if (atimes !== undefined) raw.findings.push(finding('warning', 'source.atimes', 'root', `access times in the root may change while it is read: ${atimes}`));

@@ -11,8 +11,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {openTarSource} from '../src/read/tar-source.ts';
-import {syncGunzip} from '../src/read/gunzip-sync.ts';
+import {openTarSource} from '../src/sources/tar-source.ts';
+import {syncGunzip} from '../src/formats/gunzip-sync.ts';
 import {describe, readTar} from './helpers/files-compare.ts';
 import {ll} from './helpers/files-run.ts';
 
@@ -234,7 +234,7 @@ test('a .tgz damaged at its end: the members before the damage still read (held 
 });
 
 /** The path of bin/busybox in one of the sample's layer directories. */
-function findBusybox(source: import('../src/read/source.ts').Source): string {
+function findBusybox(source: import('../src/sources/source.ts').Source): string {
 	const layers = source.list('overlay2');
 	if (!layers.ok) throw new Error('no overlay2');
 	for (const l of layers.value) {

@@ -13,7 +13,7 @@ import nodeFs from 'node:fs';
 import * as path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {TarParser} from '../src/read/tar-format.ts';
+import {TarParser} from '../src/formats/tar-format.ts';
 import {cleanup, dockerdAvailable, startDockerd, type Daemon} from './helpers/dockerd.ts';
 import {type Member, describe, memberOf} from './helpers/files-compare.ts';
 import {BUSYBOX_APPLETS, busyboxRootfsTar} from './helpers/real-states.ts';

@@ -1,4 +1,4 @@
-// The bbolt reader (src/read/bbolt.ts) on the real .db files of both real trees and of the sample
+// The bbolt reader (src/formats/bbolt.ts) on the real .db files of both real trees and of the sample
 // (a root written by dockerd 20.10), on files built in code by test/helpers/bbolt-writer.ts (branch
 // pages, overflow pages, inline and nested buckets, big-endian, zero-checksum metas), and on
 // hostile input: cycles, out-of-range page ids, absurd sizes, seeded random damage. It must never
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {type Bolt, type BoltDump, bucketAt, dumpBolt, fnv1a64, openBolt} from '../src/read/bbolt.ts';
+import {type Bolt, type BoltDump, bucketAt, dumpBolt, fnv1a64, openBolt} from '../src/formats/bbolt.ts';
 import {type WBucket, type WValue, wb, writeBolt} from './helpers/bbolt-writer.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {rng} from './helpers/rng.ts';

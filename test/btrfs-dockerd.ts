@@ -167,7 +167,7 @@ if (!avail.ok) {
 					assert.equal(got.findings, [], `${name}: no findings`);
 				} else {
 					// c_deep: docker diff itself fails on a path over PATH_MAX; layerlens resolves one directory
-					// at a time beneath the root (src/read/door.ts), so it reads all of it.
+					// at a time beneath the root (src/sources/door.ts), so it reads all of it.
 					assert.match(want.error, /lstat/, `${name}: docker diff failed as expected`);
 					assert.equal(got.findings, [], `${name}: nothing unreadable`);
 					assert.ok(got.changes.some(c => c.kind === 'A' && c.path === '/dp'), `${name}: the deep directory is listed`);

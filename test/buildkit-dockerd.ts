@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {openBolt, dumpBolt} from '../src/read/bbolt.ts';
+import {openBolt, dumpBolt} from '../src/formats/bbolt.ts';
 import {readBuildCache} from '../src/read/buildkit.ts';
 import {openSource} from '../src/load.ts';
 import {humanSize} from '../src/units.ts';

@@ -7,9 +7,9 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {Crc64, crc64} from '../src/checks/crc64.ts';
 import {openRoot, openSource} from '../src/load.ts';
-import type {Source} from '../src/read/source.ts';
+import type {Source} from '../src/sources/source.ts';
 import {type TarSplitEntry, readTarSplit} from '../src/read/tar-split.ts';
-import {openTarSource} from '../src/read/tar-source.ts';
+import {openTarSource} from '../src/sources/tar-source.ts';
 import {diskLayers, real, sampleTarball} from './helpers/check-roots.ts';
 
 // The readers the deep checks stand on: CRC-64/ISO, the tar-split reader, and reading files in pieces.

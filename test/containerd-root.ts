@@ -1,6 +1,6 @@
 // --containerd-root: Docker 29 on docker-ce/distro packaging uses the system containerd, whose root
 // (/var/lib/containerd) is outside the Docker root. The option mounts that root (a directory or an
-// archive) at containerd/daemon (src/read/mounted-source.ts), where a dockerd-managed containerd
+// archive) at containerd/daemon (src/sources/mounted-source.ts), where a dockerd-managed containerd
 // keeps the same data. First the composite source and the option's rules on small trees; then a
 // real dockerd 26 state (test/helpers/dockerd.ts, containerd image store) whose containerd/daemon
 // is moved out after the daemon stopped, so the root looks like a docker-ce host's: without the
@@ -17,8 +17,8 @@ import {watchCommand} from '../src/commands/watch.ts';
 import {loadCheckedModel, loadModel, openRoots, openSource} from '../src/load.ts';
 import type {Model} from '../src/model/types.ts';
 import {allParts} from '../src/read/host.ts';
-import {mountSource} from '../src/read/mounted-source.ts';
-import type {Source} from '../src/read/source.ts';
+import {mountSource} from '../src/sources/mounted-source.ts';
+import type {Source} from '../src/sources/source.ts';
 import {type FeedState, type ModelFeed, startFeed} from '../src/ui/feed.ts';
 import {basicC8dRoot} from './helpers/c8d-root.ts';
 import {cleanup, docker26Available, startDockerd, type Daemon} from './helpers/dockerd.ts';

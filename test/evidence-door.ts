@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {openDirSource} from '../src/read/dir-source.ts';
-import {loadDoor} from '../src/read/door.ts';
-import {encodeName} from '../src/read/names.ts';
-import type {Source} from '../src/read/source.ts';
+import {openDirSource} from '../src/sources/dir-source.ts';
+import {loadDoor} from '../src/sources/door.ts';
+import {encodeName} from '../src/formats/names.ts';
+import type {Source} from '../src/sources/source.ts';
 import {cli, repo} from './helpers/run-cli.ts';
 
-// The one door to the evidence (src/read/door.ts, native/door.c): built and used; the same
+// The one door to the evidence (src/sources/door.ts, native/door.c): built and used; the same
 // answers as node:fs on a real state; no symlink followed at any path component even while a
 // directory is swapped for a symlink in a tight loop; not one access time changed, directories
 // included, on tmpfs strictatime and ext4 relatime; the node:fs fallback says what it loses.

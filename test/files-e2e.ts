@@ -92,7 +92,7 @@ if (!avail.ok) {
 						assert.equal(got.findings, [], `${who}: no findings`);
 					} else {
 						// docker diff itself fails on a path over PATH_MAX; layerlens resolves one directory at a
-						// time beneath the root (src/read/door.ts), so it reads all of it.
+						// time beneath the root (src/sources/door.ts), so it reads all of it.
 						assert.ok(/lstat/.test(want.error), `${who}: docker diff failed as expected: ${want.error}`);
 						assert.equal(got.findings, [], `${who}: nothing unreadable`);
 						assert.ok(got.changes.some(c => c.kind === 'A' && c.path === '/dp'), `${who}: the deep directory is listed`);

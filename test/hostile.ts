@@ -8,7 +8,7 @@ import ts from 'typescript';
 import {run} from '../src/cli.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import type {Model} from '../src/model/types.ts';
-import {parseJson} from '../src/read/json-parse.ts';
+import {parseJson} from '../src/formats/json-parse.ts';
 import {buildGraph} from '../src/teach/object-graph.ts';
 import {detailLines, explainLines} from '../src/ui/detail.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';

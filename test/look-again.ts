@@ -7,7 +7,7 @@ import {type CheckReport, reshapeReport} from '../src/checks/index.ts';
 import {type Read, lookAgain} from '../src/checks/look-again.ts';
 import {type Finding, finding} from '../src/finding.ts';
 import {openSource} from '../src/load.ts';
-import {changedPaths, liveness, signature} from '../src/read/live.ts';
+import {changedPaths, liveness, signature} from '../src/sources/live.ts';
 
 // The parts of looking again at a live root, each on its own (test/live-root.ts runs them against
 // a real dockerd at work): when a root is live, how reads are compared, what is left out and said.

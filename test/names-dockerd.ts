@@ -15,7 +15,7 @@ import {BUSYBOX_APPLETS, busyboxRootfsTar} from './helpers/real-states.ts';
 import {cli} from './helpers/run-cli.ts';
 import {readTar} from './helpers/files-compare.ts';
 import {entryHeader, trailer} from '../src/files/tar-writer.ts';
-import {decodeName} from '../src/read/names.ts';
+import {decodeName} from '../src/formats/names.ts';
 
 const avail = dockerdAvailable();
 

@@ -1,6 +1,6 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {decodeName, encodeName, hasRawBytes, nameByteLength} from '../src/read/names.ts';
+import {decodeName, encodeName, hasRawBytes, nameByteLength} from '../src/formats/names.ts';
 import {rng as seeded} from './helpers/rng.ts';
 
 test('valid UTF-8 decodes as usual and encodes back', () => {

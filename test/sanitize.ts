@@ -1,7 +1,7 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {clean, parseEscapes, safeJson} from '../src/view/sanitize.ts';
-import {decodeName} from '../src/read/names.ts';
+import {decodeName} from '../src/formats/names.ts';
 import {humanSize, utc} from '../src/view/format.ts';
 
 test('terminal control characters and escape sequences are shown, not obeyed', () => {

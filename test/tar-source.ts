@@ -6,9 +6,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {openDirSource} from '../src/read/dir-source.ts';
-import type {Result, Source, Stat} from '../src/read/source.ts';
-import {type TarSource, openTarSource} from '../src/read/tar-source.ts';
+import {openDirSource} from '../src/sources/dir-source.ts';
+import type {Result, Source, Stat} from '../src/sources/source.ts';
+import {type TarSource, openTarSource} from '../src/sources/tar-source.ts';
 import {realTgz} from './helpers/real-fixtures.ts';
 
 

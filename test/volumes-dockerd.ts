@@ -11,7 +11,7 @@ import {cleanup, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
 import {makeVolumeState, type VolumeExpected} from './helpers/volume-state.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {resolveAnyRef} from '../src/model/resolve.ts';
-import {bucketAt, openBolt} from '../src/read/bbolt.ts';
+import {bucketAt, openBolt} from '../src/formats/bbolt.ts';
 import {inspectAnyJson, modelJson} from '../src/view/json.ts';
 import {cli} from './helpers/run-cli.ts';
 

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
-import {drivers, isDriverName} from '../read/drivers.ts';
+import {drivers, isDriverName} from '../read/drivers/registry.ts';
 import type {RawImageStore} from '../read/image-store.ts';
 import {diskUsage, holds} from './size.ts';
 import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict} from './types.ts';

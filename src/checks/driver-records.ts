@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/driver-files.ts';
+import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/drivers/records.ts';
 import type {ChainWalk} from './lookups.ts';
 import {type Check, type CheckContext, type CheckResult, skipped, verdict} from './types.ts';
 
@@ -172,7 +172,7 @@ function aufsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subjec
 /**
  * windowsfilter: `<id>/layerchain.json` lists the layers below, nearest first, without the empty
  * `-init` layer (moby daemon/graphdriver/windows/windows.go create: only a parent with Files/ joins
- * the chain); the daemon mounts exactly those (read in read/driver-meta.ts).
+ * the chain); the daemon mounts exactly those (read in read/drivers/meta.ts).
  */
 function windowsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
 	if (!ctx.index.hasDir('windowsfilter', id)) return {findings: [], note: `windowsfilter/${id} is missing`};

@@ -1,5 +1,5 @@
 import {type Finding, type Severity, atLeast, compareFindings} from '../finding.ts';
-import {byString} from '../read/source.ts';
+import {byString} from '../sources/source.ts';
 import {containerdChecks} from './containerd.ts';
 import {containerChecks} from './containers.ts';
 import {buildIndex} from './lookups.ts';

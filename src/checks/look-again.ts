@@ -2,14 +2,14 @@
  * Looking again before calling a live root broken. A dockerd at work leaves, for a few
  * milliseconds, a container whose RW layer is not made yet, a layer whose link is not written, a
  * volume whose directory is gone before its record: findings that exist only mid-operation. When
- * the root is live (read/live.ts) or changed while it was read, and a read has errors or
+ * the root is live (sources/live.ts) or changed while it was read, and a read has errors or
  * warnings, the root is read again after a short pause, a few times, until two reads agree. The
  * last read is the answer; what went away, or was seen in the last read only, is left out as
  * mid-operation and named in a root.changed-while-read finding, so nothing is lost silently. A
  * root at rest is read once, as before.
  */
 import {type Finding, type Severity, atLeast, finding} from '../finding.ts';
-import {type Liveness, type Signature, changedPaths} from '../read/live.ts';
+import {type Liveness, type Signature, changedPaths} from '../sources/live.ts';
 
 /** One read of the root: what it gave, its findings, and the root's signature just before and after. */
 export type Read<T> = {readonly value: T; readonly findings: readonly Finding[]; readonly before: Signature; readonly after: Signature};

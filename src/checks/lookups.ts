@@ -1,8 +1,8 @@
 import type {Layer, Model} from '../model/types.ts';
-import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/driver-files.ts';
+import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/drivers/records.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImageStore, RawLayer} from '../read/image-store.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {layerByChainId} from '../model/indexes.ts';
 
 /** The deepest layer chain followed through `parent` files (Docker's overlay2 limit is 128). */

@@ -1,8 +1,8 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
-import {listNames, linkTargetId, overlayDrivers} from '../read/driver-files.ts';
-import {type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {listNames, linkTargetId, overlayDrivers} from '../read/drivers/records.ts';
+import {type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
 import {caps} from '../read/json-files.ts';
 import type {RawImageStore} from '../read/image-store.ts';
 import {type Usage, addUsage, diskUsage, holds} from './size.ts';

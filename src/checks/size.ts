@@ -1,5 +1,5 @@
 import {humanSize} from '../units.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 
 export type Usage = {
 	/** Sum of the sizes of everything but directories (symlinks count their target's length). */

@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import type {Model} from '../model/types.ts';
 import type {RawHost} from '../read/host.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import type {Index} from './lookups.ts';
 
 /** What every check may look at: the open root, what the readers found, and the linked model. */

@@ -1,10 +1,10 @@
 import {type CheckReport, failsAt, reshapeReport, runChecks} from '../checks/index.ts';
 import {type Read, lookAgain} from '../checks/look-again.ts';
 import type {Severity} from '../finding.ts';
-import {type Liveness, type Signature, signature} from '../read/live.ts';
+import {type Liveness, type Signature, signature} from '../sources/live.ts';
 import type {Model} from '../model/types.ts';
 import type {RawHost} from '../read/host.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {makePaint} from '../view/paint.ts';
 import {checkJson, renderCheck} from '../view/text-check.ts';
 import {safeJson} from '../view/sanitize.ts';

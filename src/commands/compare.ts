@@ -1,7 +1,7 @@
 import type {Args} from '../args.ts';
 import {loadModel, openRoot} from '../load.ts';
-import {compareSnapshots, type Snapshot} from '../teach/snapshot-diff.ts';
-import {walk} from '../teach/walk.ts';
+import {compareSnapshots, type Snapshot} from '../compare/snapshot-diff.ts';
+import {walk} from '../compare/snapshot-walk.ts';
 import {comparisonJson, renderComparison} from '../view/compare-text.ts';
 import {type Io, UsageError, json, notDockerRoot, paintFor} from './context.ts';
 

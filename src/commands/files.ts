@@ -9,8 +9,8 @@ import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, 
 import {walkMerged} from '../files/merged-walk.ts';
 import {resolveRef} from '../model/resolve.ts';
 import type {Container, ContentDamage, Layer, Model} from '../model/types.ts';
-import type {Source} from '../read/source.ts';
-import {encodeName} from '../read/names.ts';
+import type {Source} from '../sources/source.ts';
+import {encodeName} from '../formats/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
 import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
 import {type CommandContext, UsageError} from './context.ts';

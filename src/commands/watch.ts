@@ -1,7 +1,7 @@
 import type {Args} from '../args.ts';
 import {loadModel, openRoots} from '../load.ts';
-import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../teach/snapshot-diff.ts';
-import {walk} from '../teach/walk.ts';
+import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../compare/snapshot-diff.ts';
+import {walk} from '../compare/snapshot-walk.ts';
 import type {Paint} from '../view/paint.ts';
 import {clean, safeJson} from '../view/sanitize.ts';
 import {foldRemoved} from '../view/compare-text.ts';

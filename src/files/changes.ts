@@ -1,6 +1,6 @@
 import type {Finding} from '../finding.ts';
 import {finding} from '../finding.ts';
-import type {Entry, Source, Stat} from '../read/source.ts';
+import type {Entry, Source, Stat} from '../sources/source.ts';
 import {type FsView, type MergedEntry, WH_OPQ, isCharWhiteout, join, mergedDir, opaqueXattr, rootLayers} from './view.ts';
 
 /**

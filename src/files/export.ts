@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
-import type {Source, Stat} from '../read/source.ts';
+import type {Source, Stat} from '../sources/source.ts';
 import {type TarEntry, type TarType, entryHeader, padding, trailer} from './tar-writer.ts';
 import {walkMerged} from './merged-walk.ts';
 import {type FsView, join, rootLayers} from './view.ts';

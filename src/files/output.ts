@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import type {Sink} from './export.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type {Finding} from '../finding.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {type FsView, type MergedEntry, join, mergedDir, rootLayers} from './view.ts';
 
 /** Most symlinks followed while resolving one path (Linux's limit). */

@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
-import type {Source} from '../read/source.ts';
-import {type TarHeader, TarParser, quote} from '../read/tar-format.ts';
+import type {Source} from '../sources/source.ts';
+import {type TarHeader, TarParser, quote} from '../formats/tar-format.ts';
 import {readTarSplit} from '../read/tar-split.ts';
 import {type FsView, WH_OPQ, baseOf, lookup, parentOf} from './view.ts';
 

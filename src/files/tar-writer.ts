@@ -4,7 +4,7 @@
  * 8 GiB or more, ids over 0o7777777, non-ASCII names, written as their bytes). Headers are built one at a time and
  * content is passed through in pieces, so memory does not depend on the archive's size.
  */
-import {encodeName} from '../read/names.ts';
+import {encodeName} from '../formats/names.ts';
 
 export type TarType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 

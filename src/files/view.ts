@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
-import type {Entry, EntryKind, Source, SourceError, Stat} from '../read/source.ts';
+import type {Entry, EntryKind, Source, SourceError, Stat} from '../sources/source.ts';
 import {shortId, layersTopDown} from '../model/ids.ts';
 import {layerByChainId} from '../model/indexes.ts';
 

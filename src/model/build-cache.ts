@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {RawBuildCache} from '../read/buildkit.ts';
-import {byString} from '../read/source.ts';
+import {byString} from '../sources/source.ts';
 import type {BuildCache, BuildRecord} from './types.ts';
 
 /** BuildKit's cache records as the model keeps them: oldest first, every field present (null when not recorded). */

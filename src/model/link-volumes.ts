@@ -3,7 +3,7 @@ import {type Finding, finding} from '../finding.ts';
 import type {RawContainer} from '../read/container-store.ts';
 import {obj, str} from '../read/json-files.ts';
 import type {RawNetworks} from '../read/networks.ts';
-import {byString} from '../read/source.ts';
+import {byString} from '../sources/source.ts';
 import type {RawVolumes} from '../read/volumes.ts';
 import type {Network, NetworkAttachment, Volume, VolumeMount} from './types.ts';
 

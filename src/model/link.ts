@@ -1,13 +1,13 @@
 import {append} from '../append.ts';
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/container-store.ts';
-import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/driver-meta.ts';
-import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers.ts';
+import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/drivers/meta.ts';
+import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
 import {distributionOf} from '../read/distribution.ts';
 import {isPathId} from '../read/json-files.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
-import {byString} from '../read/source.ts';
+import {byString} from '../sources/source.ts';
 import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
 import {linkNetworks, linkVolumes} from './link-volumes.ts';

@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
-import type {DriverRecord, HostDriverRecord} from '../read/driver-meta.ts';
+import type {DriverRecord, HostDriverRecord} from '../read/drivers/meta.ts';
 
-export type {DriverRecord, DriverValue, HostDriverRecord} from '../read/driver-meta.ts';
+export type {DriverRecord, DriverValue, HostDriverRecord} from '../read/drivers/meta.ts';
 
 /** docker ps's status words. */
 export type Status = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

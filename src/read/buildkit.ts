@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Bolt, type BoltBucketRef, bucketAt} from './bbolt.ts';
-import {type Source, byString} from './source.ts';
+import {type Bolt, type BoltBucketRef, bucketAt} from '../formats/bbolt.ts';
+import {type Source, byString} from '../sources/source.ts';
 import {readBolt} from './volumes.ts';
 
 /**

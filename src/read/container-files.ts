@@ -1,5 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
-import type {Entry, Source} from './source.ts';
+import type {Entry, Source} from '../sources/source.ts';
 
 /**
  * What else is in containers/<id>/, looked at without reading it (model and check report it):

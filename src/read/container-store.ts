@@ -1,7 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './json-files.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 export type RawState = {
 	readonly running: boolean;

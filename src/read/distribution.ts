@@ -1,7 +1,7 @@
 import {type Finding, finding} from '../finding.ts';
 import {append} from '../append.ts';
 import {digest, hex64, obj, readJson, readText, sourceErrorFinding, str} from './json-files.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 /** One `v2metadata-by-diffid` entry: a compressed blob this layer was pulled or pushed as, and the repository it came from or went to. */
 export type V2Metadata = {

@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './json-files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 /**
  * The pre-1.10 layout (Docker ≤ 1.9), read into the same raw shapes as image/<driver>/

@@ -2,14 +2,14 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {containerFileFindings} from './container-files.ts';
 import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './container-store.ts';
-import {driverNotes, readContainerdStores} from './containerd-store.ts';
-import {type RawDriverDir, readDriverDir} from './drivers.ts';
+import {driverNotes, readContainerdStores} from './containerd/store.ts';
+import {type RawDriverDir, readDriverDir} from './drivers/registry.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
 import {type Layout, readLayout} from './layout.ts';
 import {type RawBuildCache, readBuildCache} from './buildkit.ts';
 import {type RawNetworks, readNetworks} from './networks.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 import {type RawVolumes, readVolumes} from './volumes.ts';
 
 /** Everything the readers found, unlinked. */

@@ -3,7 +3,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './json-files.ts';
 import {type RawDistribution, readDistribution} from './distribution.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 export type RawHistory = {
 	readonly created?: string;
@@ -100,7 +100,7 @@ export type RawImageStore = {
 	readonly driver: string;
 	/**
 	 * 'v1': synthesised from a pre-1.10 graph/ (src/read/graph-store.ts); 'containerd': from the
-	 * containerd image store, one store per snapshotter (src/read/containerd-store.ts); absent for image/<driver>/.
+	 * containerd image store, one store per snapshotter (src/read/containerd/store.ts); absent for image/<driver>/.
 	 */
 	readonly layout?: 'v1' | 'containerd';
 	/** layout 'containerd': what the checks need beyond images, layers and mounts. */

@@ -1,6 +1,6 @@
 import {type Finding, finding, worse} from '../finding.ts';
-import {type ParsedJson, parseJson, pathKey} from './json-parse.ts';
-import type {Source, SourceError} from './source.ts';
+import {type ParsedJson, parseJson, pathKey} from '../formats/json-parse.ts';
+import type {Source, SourceError} from '../sources/source.ts';
 
 /** Caps on what is read into memory from the evidence. */
 export const caps = {

@@ -1,7 +1,7 @@
 import {type Finding, finding} from '../finding.ts';
-import {drivers} from './drivers.ts';
+import {drivers} from './drivers/registry.ts';
 import {sourceErrorFinding} from './json-files.ts';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 export type Layout = 'v2' | 'v1' | 'unknown';
 

@@ -1,9 +1,9 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bucketAt} from './bbolt.ts';
+import {bucketAt} from '../formats/bbolt.ts';
 import {bool, obj, str, stringMap} from './json-files.ts';
-import {parseJson} from './json-parse.ts';
-import {type Source, byString} from './source.ts';
+import {parseJson} from '../formats/json-parse.ts';
+import {type Source, byString} from '../sources/source.ts';
 import {readBolt} from './volumes.ts';
 
 /**

@@ -1,7 +1,7 @@
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type {Source} from './source.ts';
+import type {Source} from '../sources/source.ts';
 
 /**
  * Reads `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`: the tar-split metadata that,

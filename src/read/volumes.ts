@@ -1,9 +1,9 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Bolt, bucketAt, openBolt} from './bbolt.ts';
+import {type Bolt, bucketAt, openBolt} from '../formats/bbolt.ts';
 import {entryFindings, obj, readJson, sourceErrorFinding, str, stringMap} from './json-files.ts';
-import {parseJson} from './json-parse.ts';
-import {type Source, byString} from './source.ts';
+import {parseJson} from '../formats/json-parse.ts';
+import {type Source, byString} from '../sources/source.ts';
 
 /**
  * Volumes (the reference layout notes §5.1; moby@v20.10.24 volume/service/db.go, volume/local/local.go):

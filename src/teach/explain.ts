@@ -10,7 +10,7 @@
 import {append} from '../append.ts';
 import {shortId} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
-import {drivers, isDriverName} from '../read/drivers.ts';
+import {drivers, isDriverName} from '../read/drivers/registry.ts';
 import {imageById, layerByChainId} from '../model/indexes.ts';
 
 /** One explained thing: a label (usually a path relative to the root) and what it is. */

@@ -4,7 +4,7 @@ import {type Finding, finding} from '../finding.ts';
 import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import {logFileProblem} from '../read/container-files.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {shortId} from '../model/ids.ts';
 import {isoMicros, toMicros} from './time.ts';
 

@@ -5,7 +5,7 @@
  */
 import type {Container} from '../model/types.ts';
 import {readContainer} from '../read/container-store.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import type {TreeNode} from './tree.ts';
 
 /** Returns the container with config, hostConfig, mountPoints and the stored config.v2.json filled in. */

@@ -11,7 +11,7 @@
 import {Worker} from 'node:worker_threads';
 import type {Model} from '../model/types.ts';
 import type {ReadParts} from '../read/host.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {type ContainerDetails, makeContainerDetails} from './container-details.ts';
 import type {WorkerInput, WorkerMessage} from './load-worker.ts';
 import {type PackedPiece, joinPacked, unpackModel} from './pack.ts';

@@ -10,7 +10,7 @@
  */
 import {append} from '../append.ts';
 import type {Model} from '../model/types.ts';
-import type {EntryKind, Source, Stat} from '../read/source.ts';
+import type {EntryKind, Source, Stat} from '../sources/source.ts';
 import {type FsLayer, type FsView, containerLayers, imageView, join, layerChain, makeView, mergedDir, readLayerDir, rootLayers} from '../files/view.ts';
 import {humanSize} from '../view/format.ts';
 import {clean} from '../view/sanitize.ts';

@@ -2,8 +2,8 @@
  * A first look at a layer's files: the top-level entries of its directory, read through the
  * model's Source (read-only, lstat only, never following a symlink), at most `limit` of them.
  */
-import type {EntryKind, Source} from '../read/source.ts';
-import {joinPath} from '../read/source.ts';
+import type {EntryKind, Source} from '../sources/source.ts';
+import {joinPath} from '../sources/source.ts';
 
 export type FileEntry = {readonly name: string; readonly kind: EntryKind; readonly whiteout: boolean};
 

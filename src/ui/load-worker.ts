@@ -5,9 +5,9 @@
  * It never writes anything: messages are its only output.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {openDirSource} from '../read/dir-source.ts';
+import {openDirSource} from '../sources/dir-source.ts';
 import type {ReadParts} from '../read/host.ts';
-import {mountSource} from '../read/mounted-source.ts';
+import {mountSource} from '../sources/mounted-source.ts';
 import type {LoadProgress} from './progress.ts';
 import {type PackedModel, type PackedPiece, packModel, splitPacked} from './pack.ts';
 import {readInPhases} from './phases.ts';

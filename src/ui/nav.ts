@@ -5,7 +5,7 @@
  * The rows are recomputed only when what is expanded (or the filter) changes; moving the cursor
  * is O(1) plus the window arithmetic.
  */
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {explainStart} from './detail.ts';
 import {type FilesState, enterDir, goUp, moveFiles, openFiles} from './files-view.ts';
 import {type Command, commandFor} from './keys.ts';

@@ -10,7 +10,7 @@ import {loadCheckedModel} from '../load.ts';
 import {link} from '../model/link.ts';
 import type {Model} from '../model/types.ts';
 import {type ReadParts, readHost} from '../read/host.ts';
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 import {type LoadProgress, countingSource} from './progress.ts';
 
 /** What the first step reads: container configs and repositories.json, like `ls`. */

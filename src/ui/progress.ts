@@ -2,7 +2,7 @@
  * Progress while a root is read: a Source wrapper that counts what the readers open, so the
  * loader needs no hooks of its own. Pure apart from the clock passed in.
  */
-import type {Source} from '../read/source.ts';
+import type {Source} from '../sources/source.ts';
 
 export type LoadProgress = {readonly files: number; readonly dirs: number; readonly containers: number; readonly images: number};
 

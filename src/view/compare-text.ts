@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
-import type {AreaChange, Change, Comparison, FileChange} from '../teach/snapshot-diff.ts';
-import type {FileInfo} from '../teach/walk.ts';
+import type {AreaChange, Change, Comparison, FileChange} from '../compare/snapshot-diff.ts';
+import type {FileInfo} from '../compare/snapshot-walk.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
 import {wrap} from './explain-text.ts';

@@ -1,6 +1,6 @@
 import type {Finding} from '../finding.ts';
-import type {Stat} from '../read/source.ts';
-import type {TarHeader} from '../read/tar-format.ts';
+import type {Stat} from '../sources/source.ts';
+import type {TarHeader} from '../formats/tar-format.ts';
 import {clean} from './sanitize.ts';
 
 /** One listed file, as `files --json` writes it (and the text line shows). */

@@ -4,7 +4,7 @@
  * Text output (tables, TUI, CSV, graphs) shows such characters as visible escapes instead:
  *
  * - C0 controls and DEL as `\xNN` (`\n`, `\t`, `\r` as such): ESC is `\x1b`;
- * - a byte of a name that is not UTF-8 (kept as U+DC80 + byte, src/read/names.ts) as `\xNN`,
+ * - a byte of a name that is not UTF-8 (kept as U+DC80 + byte, src/formats/names.ts) as `\xNN`,
  *   the byte itself: `\xff`;
  * - C1 controls as `\u0080` … `\u009f`, so that they cannot be mistaken for raw bytes;
  * - every format and invisible character as `\uXXXX` (`\u{XXXXX}` past U+FFFF): `\p{Cf}` (bidi

@@ -2,7 +2,7 @@
 // etcd-io/bbolt (internal/common/{page.go,meta.go,bucket.go}; the reference layout notes §5.5), so the reader
 // can be tested on branch pages, overflow pages, inline and nested buckets, both byte orders and
 // old zero-checksum metas, and so containerd's meta.db can be built where no real one can be made.
-import {fnv1a64} from '../../src/read/bbolt.ts';
+import {fnv1a64} from '../../src/formats/bbolt.ts';
 
 export type WValue = Buffer | string | WBucket;
 export type WBucket = {bucket: Array<[Buffer | string, WValue]>; sequence?: number};

@@ -1,8 +1,8 @@
 // Reading tar streams for the files tests: every member's path, type, mode, size, link target and
-// content hash, with test/../src/read/tar-format.ts's parser.
+// content hash, with test/../src/formats/tar-format.ts's parser.
 import {createHash} from 'node:crypto';
 import * as fs from 'node:fs';
-import {type TarHeader, TarParser} from '../../src/read/tar-format.ts';
+import {type TarHeader, TarParser} from '../../src/formats/tar-format.ts';
 
 export type Member = {path: string; type: string; mode: string; size: number; link: string; sha256: string; uid: number; gid: number; dev: string};
 

@@ -7,9 +7,9 @@
  */
 import {shortId, statusText} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
-import {type AreaKind, type CacheOwner, type Place, areaText, cacheOwners, fileText, placeOf} from './areas.ts';
-import {driverFacts, whatImage, whatImageLayer} from './explain.ts';
-import type {FileInfo, Listing} from './walk.ts';
+import {type AreaKind, type CacheOwner, type Place, areaText, cacheOwners, fileText, placeOf} from '../teach/areas.ts';
+import {driverFacts, whatImage, whatImageLayer} from '../teach/explain.ts';
+import type {FileInfo, Listing} from './snapshot-walk.ts';
 import {containerById, driverKey, imageById, indexesOf} from '../model/indexes.ts';
 
 export type Snapshot = {readonly model: Model; readonly listing: Listing};

@@ -1,14 +1,14 @@
 import {createHash} from 'node:crypto';
-import {append} from '../append.ts';
-import {type Finding, finding} from '../finding.ts';
-import {type Bolt, type BoltBucketRef, type BoltEntry, bucketAt} from './bbolt.ts';
-import type {RawContainer} from './container-store.ts';
-import {type DriverInfo, drivers, isDriverName} from './drivers.ts';
-import {caps, digest as digestRe, hex64, obj, parsedFindings, sourceErrorFinding, str, strArray} from './json-files.ts';
-import {type RawBlob, type RawImage, type RawImageStore, type RawLayer, type RawMount, type RawRef, type StoreParts, chainIds, configFields} from './image-store.ts';
-import {parseJson} from './json-parse.ts';
-import {type Source, byString} from './source.ts';
-import {readBolt} from './volumes.ts';
+import {append} from '../../append.ts';
+import {type Finding, finding} from '../../finding.ts';
+import {type Bolt, type BoltBucketRef, type BoltEntry, bucketAt} from '../../formats/bbolt.ts';
+import type {RawContainer} from '../container-store.ts';
+import {type DriverInfo, drivers, isDriverName} from '../drivers/registry.ts';
+import {caps, digest as digestRe, hex64, obj, parsedFindings, sourceErrorFinding, str, strArray} from '../json-files.ts';
+import {type RawBlob, type RawImage, type RawImageStore, type RawLayer, type RawMount, type RawRef, type StoreParts, chainIds, configFields} from '../image-store.ts';
+import {parseJson} from '../../formats/json-parse.ts';
+import {type Source, byString} from '../../sources/source.ts';
+import {readBolt} from '../volumes.ts';
 
 /**
  * The containerd image store (the reference layout notes §6; opt-in from Docker 24, default on fresh

@@ -1,7 +1,7 @@
-import {type Finding, finding} from '../finding.ts';
-import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './driver-meta.ts';
-import {sourceErrorFinding} from './json-files.ts';
-import type {Source, SourceError} from './source.ts';
+import {type Finding, finding} from '../../finding.ts';
+import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './meta.ts';
+import {sourceErrorFinding} from '../json-files.ts';
+import type {Source, SourceError} from '../../sources/source.ts';
 
 /**
  * Storage drivers, as a plain registry: where each keeps a layer's files, and which
@@ -17,7 +17,7 @@ export type DriverInfo = {
 	readonly family: 'diff' | 'flattened';
 	/** Where a container's RW and init layer keep their files, when not layerPath (legacy overlay: `upper/`). */
 	rwPath?(cacheId: string): string;
-	/** A containerd snapshotter (the containerd image store, src/read/containerd-store.ts): layer ids are its snapshot ids. */
+	/** A containerd snapshotter (the containerd image store, src/read/containerd/store.ts): layer ids are its snapshot ids. */
 	readonly containerd?: true;
 	/** Layer content that cannot be read from a copy of the root: why (devicemapper thin devices, ZFS datasets, Windows layers). */
 	readonly contentNote?: string;

@@ -13,8 +13,8 @@ import {
 	ok,
 	splitPath,
 } from './source.ts';
-import {type TarHeader, TarParser, quote} from './tar-format.ts';
-import {type SyncGunzip, syncGunzip} from './gunzip-sync.ts';
+import {type TarHeader, TarParser, quote} from '../formats/tar-format.ts';
+import {type SyncGunzip, syncGunzip} from '../formats/gunzip-sync.ts';
 
 /**
  * A Source over a tarball (.tar, or gzip-compressed .tar.gz/.tgz, detected by magic bytes).

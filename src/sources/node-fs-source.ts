@@ -12,7 +12,7 @@ import {
 	ok,
 	splitPath,
 } from './source.ts';
-import {decodeName, encodeName} from './names.ts';
+import {decodeName, encodeName} from '../formats/names.ts';
 
 /** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
 const noAtime = fs.constants.O_NOATIME ?? 0;

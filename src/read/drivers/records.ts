@@ -1,6 +1,6 @@
-import type {Finding} from '../finding.ts';
-import {caps, sourceErrorFinding} from './json-files.ts';
-import type {EntryKind, Source} from './source.ts';
+import type {Finding} from '../../finding.ts';
+import {caps, sourceErrorFinding} from '../json-files.ts';
+import type {EntryKind, Source} from '../../sources/source.ts';
 
 /**
  * What a storage driver itself records about a layer's ancestry, read on demand by the checks:

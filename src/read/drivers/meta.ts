@@ -1,8 +1,8 @@
-import {append} from '../append.ts';
-import {type Finding, finding} from '../finding.ts';
-import {caps, obj, readJson, sourceErrorFinding} from './json-files.ts';
-import {pathKey} from './json-parse.ts';
-import type {Source} from './source.ts';
+import {append} from '../../append.ts';
+import {type Finding, finding} from '../../finding.ts';
+import {caps, obj, readJson, sourceErrorFinding} from '../json-files.ts';
+import {pathKey} from '../../formats/json-parse.ts';
+import type {Source} from '../../sources/source.ts';
 
 /**
  * What a storage driver records about a layer outside the layer's own files, and about itself,

@@ -9,7 +9,7 @@
  * that belongs to the layers below. Their number of entries is kept instead.
  */
 import {createHash} from 'node:crypto';
-import type {EntryKind, Source} from '../read/source.ts';
+import type {EntryKind, Source} from '../sources/source.ts';
 
 export type FileInfo = {
 	readonly kind: EntryKind;

@@ -88,7 +88,7 @@ export type Source = {
 	readonly xattrLimit?: string | undefined;
 	/**
 	 * Which of the promises above this source cannot keep here (a directory source read without
-	 * the native reader, src/read/door.ts): reported as the root warning `source.unprotected`.
+	 * the native reader, src/sources/door.ts): reported as the root warning `source.unprotected`.
 	 */
 	readonly unprotected?: string | undefined;
 	/**

@@ -14,7 +14,7 @@ import {
 	splitPath,
 } from './source.ts';
 import {type Door, doorOptions, loadDoor, modeNoOpenat2} from './door.ts';
-import {decodeName, encodeName} from './names.ts';
+import {decodeName, encodeName} from '../formats/names.ts';
 import {openNodeFsSource} from './node-fs-source.ts';
 
 const kinds: readonly EntryKind[] = ['other', 'file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
