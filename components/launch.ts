@@ -9,7 +9,7 @@
  * than one because the pure parts belong to src/'s one-way flow (they build on the model, teach
  * and views, and the opening frame is drawn from them before Ink is in), while this side is the
  * only one that needs Ink: src/ (readers → model → views → src/ui) → components/ → the terminal
- * (test/layering.ts enforces it).
+ * (test/properties/layering.ts enforces it).
  *
  * Ink 6 has no alternate-screen option: we enter it before the first frame and leave it after
  * the UI exits, on SIGTERM/SIGHUP, and on an uncaught error, so the terminal is always restored.

@@ -2,7 +2,7 @@
  * The explorer's opening frame as terminal output, drawn by the launcher before Ink is loaded:
  * importing Ink and React takes most of a second, reading the containers less, so the tree can be
  * on screen before Ink is. Ink's first frame then draws the same text over it (the components
- * lay out the same lines: test/ui-app.tsx compares the two), and takes the keys from there.
+ * lay out the same lines: test/unit/ui-app.tsx compares the two), and takes the keys from there.
  *
  * Mirrors the App, TreePane, DetailPane, PaneTitle and StyledLine components for
  * the opening state only (initNav: cursor on the first container, no help, no search). Pure.

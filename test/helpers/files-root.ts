@@ -1,4 +1,4 @@
-// A small overlay2 root for the explorer's files view (test/ui-files.ts, test/ui-app.tsx).
+// A small overlay2 root for the explorer's files view (test/unit/ui-files.ts, test/unit/ui-app.tsx).
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import {FakeRoot} from './fake-root.ts';

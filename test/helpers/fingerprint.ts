@@ -1,4 +1,4 @@
-// What the read-only rule is checked with (test/evidence.ts, test/containerd-root.ts): a
+// What the read-only rule is checked with (test/properties/evidence-read-only.ts, test/dockerd/containerd-root.ts): a
 // fingerprint of every path under a root, and every file's access time.
 import {execFileSync, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
@@ -64,7 +64,7 @@ export function ageAtimes(root: string): void {
 	walk(root);
 }
 
-// The exact read-only proof (test/evidence.ts): every path's full lstat (type, mode, owner, size,
+// The exact read-only proof (test/properties/evidence-read-only.ts): every path's full lstat (type, mode, owner, size,
 // inode, links, device, atime, mtime, ctime, birth time, all in nanoseconds) and extended
 // attributes, taken without changing any of them; contents and link targets compared once at
 // the end. Names are kept as bytes (latin1 strings, one char per byte) so that any name works.
