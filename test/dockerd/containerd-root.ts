@@ -21,11 +21,11 @@ import {mountSource} from '../../src/sources/mounted-source.ts';
 import type {Source} from '../../src/sources/source.ts';
 import {type FeedState, type ModelFeed, startFeed} from '../../src/ui/feed.ts';
 import {basicC8dRoot} from '../helpers/c8d-root.ts';
-import {cleanup, docker26Available, startDockerd, type Daemon} from '../helpers/dockerd.ts';
+import {cleanup, docker26Available, type Daemon} from '../helpers/dockerd.ts';
 import {describe, readTar} from '../helpers/files-compare.ts';
 import {ll} from '../helpers/files-run.ts';
 import {ageAtimes, atimes, fingerprint} from '../helpers/fingerprint.ts';
-import {makeStandardState} from '../helpers/real-states.ts';
+import {sharedDaemon} from '../helpers/shared-state.ts';
 
 const C8D = 'containerd/daemon';
 const noTrace = (s: string): void => assert.not.match(s, /\n\s+at .+:\d+:\d+/, 'no stack trace');
@@ -382,9 +382,9 @@ async function exported(name: string, root: string[], out: string): Promise<stri
 }
 
 async function makeState(): Promise<State> {
-	const daemon = await startDockerd({driver: 'overlayfs'});
+	// The standard state (made once per run), on a daemon of this suite's own, stopped.
+	const {daemon} = await sharedDaemon('overlayfs');
 	try {
-		await makeStandardState(daemon);
 		await daemon.stop();
 		const root = daemon.root;
 		// Reads update access times (relatime) when they are older than the modification time: age

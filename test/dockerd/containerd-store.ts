@@ -19,10 +19,11 @@ import type {Model} from '../../src/model/types.ts';
 import {familiarRef, goTime, metaDbPath, uvarint, varint} from '../../src/read/containerd/store.ts';
 import {BLOBS, C8dRoot, META_DB, basicC8dRoot as basicRoot, goTimeBytes, hexOf, sha, snapshotterDir, uvarintBytes, varintBytes} from '../helpers/c8d-root.ts';
 import {compareContainer} from '../helpers/compare-daemon.ts';
-import {cleanup, docker26Available, startDockerd, type Daemon} from '../helpers/dockerd.ts';
+import {cleanup, docker26Available, type Daemon} from '../helpers/dockerd.ts';
 import {describe, readTar} from '../helpers/files-compare.ts';
 import {ll} from '../helpers/files-run.ts';
-import {type Expected, captureExpected, makeStandardState} from '../helpers/real-states.ts';
+import {type Expected, captureExpected} from '../helpers/real-states.ts';
+import {sharedDaemon} from '../helpers/shared-state.ts';
 
 const load = (dir: string) => loadModel(openSource(dir));
 const snap = (id: string | number): string => `${snapshotterDir('overlayfs')}/snapshots/${id}/fs`;
@@ -267,10 +268,10 @@ const avail = docker26Available();
 
 async function makeState(): Promise<State> {
 	const t0 = Date.now();
-	const daemon = await startDockerd({driver: 'overlayfs'});
+	// The standard state (made once per run), on a daemon of this suite's own.
+	const {daemon} = await sharedDaemon('overlayfs');
 	try {
 		const d = daemon.docker;
-		await makeStandardState(daemon);
 		const out = path.join(daemon.dir, 'out');
 		const ctx = path.join(out, 'ctx');
 		fs.mkdirSync(ctx, {recursive: true});

@@ -1,12 +1,13 @@
 // End to end against a real dockerd, for vfs, overlay2 and fuse-overlayfs: the harness builds a
-// real state (test/helpers/real-states.ts), stops the daemon, and layerlens reads the root at rest;
+// real state (test/helpers/real-states.ts, built once per run: test/helpers/shared-state.ts), stops the daemon, and layerlens reads the root at rest;
 // its model must agree with what the daemon said (docker inspect, docker image inspect, docker images).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {DRIVERS, dockerdAvailable, mountsUnder} from '../helpers/dockerd.ts';
-import {snapshotState, type Expected} from '../helpers/real-states.ts';
+import type {Expected} from '../helpers/real-states.ts';
+import {sharedSnapshot} from '../helpers/shared-state.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {cli} from '../helpers/run-cli.ts';
 import {compareWithDaemon} from '../helpers/compare-daemon.ts';
@@ -29,7 +30,7 @@ if (!avail.ok) {
 } else {
   for (const driver of DRIVERS) {
     test(`dockerd harness: standard state on ${driver}`, async () => {
-      const snap = await snapshotState(driver);
+      const snap = await sharedSnapshot(driver);
       try {
         const {expected: e, root} = snap;
         const byName = new Map(e.containers.map(c => [String(c.Name).replace(/^\//, ''), c]));

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {dockerdAvailable, mountsUnder, startDockerd, cleanup, type Daemon} from '../helpers/dockerd.ts';
+import {dockerdAvailable, mountsUnder, cleanup, type Daemon} from '../helpers/dockerd.ts';
 import {ageAll, differences, readTree, statAll, type Tree} from '../helpers/fingerprint.ts';
-import {makeStandardState} from '../helpers/real-states.ts';
+import {sharedDaemon} from '../helpers/shared-state.ts';
 import {cli, repo} from '../helpers/run-cli.ts';
 import {mountScratch, scratchUnavailable, type ScratchFs, type ScratchKind} from '../helpers/scratch-fs.ts';
 import {hasTmux, TmuxSession} from '../helpers/tmux.ts';
@@ -142,9 +142,9 @@ let state: {daemon: Daemon; root: string} | null = null;
 let skipWhy: string | null = null;
 
 async function makeRealState(): Promise<{daemon: Daemon; root: string}> {
-	const daemon = await startDockerd({driver: 'overlay2'});
+	// The standard state (made once per run), on a daemon of this suite's own.
+	const {daemon} = await sharedDaemon('overlay2');
 	try {
-		await makeStandardState(daemon);
 		const d = daemon.docker;
 		d(['volume', 'create', 'evidence_vol']);
 		d(['run', '--name', 'vol_user', '-v', 'evidence_vol:/data', 'local/busybox:1', 'sh', '-c', 'echo kept > /data/kept.txt; echo wrote; echo warn >&2']);
