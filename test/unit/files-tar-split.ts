@@ -13,21 +13,21 @@ import {type TarEntry, entryHeader, padding, trailer} from '../../src/files/tar-
 import {sampleRoot} from '../helpers/check-roots.ts';
 import {copyTree} from '../helpers/fake-root.ts';
 import {realRoot} from '../helpers/real-fixtures.ts';
-import {cli} from '../helpers/run-cli.ts';
+import {cliIn as cli} from '../helpers/run-cli.ts';
 
 type Row = {path: string; type: string; mode: string; size: number; uid: number; gid: number; mtime: string; status?: string; linkTarget?: string; hardlinkTo?: string; device?: unknown; layer: string};
 type Listing = {entries: Row[]; findings: Array<{code: string; severity: string; message: string}>};
 
-function list(root: string, ...args: string[]): Listing {
-	const r = cli(['--root', root, 'files', ...args, '--json']);
+async function list(root: string, ...args: string[]): Promise<Listing> {
+	const r = await cli(['--root', root, 'files', ...args, '--json']);
 	assert.is(r.code, 0, r.stderr);
 	return JSON.parse(r.stdout) as Listing;
 }
 
 type LayerDto = {chainId: string; cacheId: string; driver: string; path: string};
 
-function imageLayers(root: string): Array<LayerDto & {metaPath: string}> {
-	const r = cli(['--root', root, 'model', '--json']);
+async function imageLayers(root: string): Promise<Array<LayerDto & {metaPath: string}>> {
+	const r = await cli(['--root', root, 'model', '--json']);
 	assert.is(r.code, 0, r.stderr);
 	const layers = (JSON.parse(r.stdout) as {layers: LayerDto[]}).layers;
 	return layers.map(l => ({...l, metaPath: `image/${l.driver}/layerdb/${l.chainId.replace(':', '/')}`}));
@@ -39,14 +39,14 @@ function comparable(r: Row): Record<string, unknown> {
 	return {path: r.path, type: r.type, status: r.status, mode: r.mode, size: r.size, uid: r.uid, gid: r.gid, mtime: r.mtime.slice(0, 19), linkTarget: r.linkTarget};
 }
 
-test('sample (real dockerd overlay2): every image layer listed from its record equals its directory', () => {
+test('sample (real dockerd overlay2): every image layer listed from its record equals its directory', async () => {
 	const root = sampleRoot();
-	const layers = imageLayers(root);
+	const layers = await imageLayers(root);
 	assert.ok(layers.length >= 5);
 	let whiteouts = 0;
 	for (const l of layers) {
-		const fromRecord = list(root, l.chainId, '--tar-split');
-		const fromDir = list(root, l.chainId);
+		const fromRecord = await list(root, l.chainId, '--tar-split');
+		const fromDir = await list(root, l.chainId);
 		assert.equal(fromRecord.findings, []);
 		assert.ok(fromRecord.entries.length > 0, l.chainId);
 		const byPath = (rows: Row[]) => [...rows].map(comparable).sort((a, b) => ((a['path'] as string) < (b['path'] as string) ? -1 : 1));
@@ -57,25 +57,29 @@ test('sample (real dockerd overlay2): every image layer listed from its record e
 	assert.ok(whiteouts >= 1, 'the sample deletes /bin/cat in a layer');
 });
 
-test('sample: PATH limits the record listing, text lines carry the status', () => {
+test('sample: PATH limits the record listing, text lines carry the status', async () => {
 	const root = sampleRoot();
-	const withWhiteout = imageLayers(root).find(l => list(root, l.chainId, '--tar-split').entries.some(r => r.type === 'whiteout'))!;
-	const r = cli(['--root', root, 'files', withWhiteout.chainId, '/bin', '--tar-split']);
+	let withWhiteout: LayerDto | undefined;
+	for (const l of await imageLayers(root)) {
+		if (withWhiteout === undefined && (await list(root, l.chainId, '--tar-split')).entries.some(r => r.type === 'whiteout')) withWhiteout = l;
+	}
+	assert.ok(withWhiteout !== undefined);
+	const r = await cli(['--root', root, 'files', withWhiteout.chainId, '/bin', '--tar-split']);
 	assert.is(r.code, 0, r.stderr);
 	assert.match(r.stdout, /^deleted  whiteout .* \/bin\/cat$/m);
 	for (const line of r.stdout.trim().split('\n')) assert.match(line, / \/bin(\/|$)/);
 });
 
 for (const name of ['aufs', 'overlay2'] as const) {
-	test(`real ${name} tree: the record lists the layer's paths; owners and modes are what docker recorded, not the copy's`, () => {
+	test(`real ${name} tree: the record lists the layer's paths; owners and modes are what docker recorded, not the copy's`, async () => {
 		const root = realRoot(name);
 		if (root === null) return;
 		let compared = 0;
 		let differing = 0;
-		for (const l of imageLayers(root)) {
+		for (const l of await imageLayers(root)) {
 			if (!fs.existsSync(path.join(root, l.path)) || !fs.existsSync(path.join(root, l.metaPath, 'tar-split.json.gz'))) continue;
-			const rec = list(root, l.chainId, '--tar-split');
-			const dir = list(root, l.chainId);
+			const rec = await list(root, l.chainId, '--tar-split');
+			const dir = await list(root, l.chainId);
 			assert.equal(rec.entries.map(r => r.path).sort(), dir.entries.map(r => r.path).sort());
 			const dirBy = new Map(dir.entries.map(r => [r.path, r]));
 			for (const r of rec.entries) {
@@ -96,13 +100,13 @@ for (const name of ['aufs', 'overlay2'] as const) {
 	});
 }
 
-test('a layer whose directory is missing is listed from its record, with an info finding', () => {
+test('a layer whose directory is missing is listed from its record, with an info finding', async () => {
 	const dir = copyTree(sampleRoot());
 	try {
-		const l = imageLayers(dir).find(x => x.path.endsWith('/diff'))!;
-		const expected = list(dir, l.chainId, '--tar-split').entries;
+		const l = (await imageLayers(dir)).find(x => x.path.endsWith('/diff'))!;
+		const expected = (await list(dir, l.chainId, '--tar-split')).entries;
 		fs.rmSync(path.join(dir, path.dirname(l.path)), {recursive: true});
-		const got = list(dir, l.chainId);
+		const got = await list(dir, l.chainId);
 		assert.equal(got.entries.map(comparable), expected.map(comparable));
 		assert.equal(
 			got.findings.map(f => [f.code, f.severity]),
@@ -114,17 +118,17 @@ test('a layer whose directory is missing is listed from its record, with an info
 	}
 });
 
-test('usage: --tar-split takes one image layer; elsewhere it is refused', () => {
+test('usage: --tar-split takes one image layer; elsewhere it is refused', async () => {
 	const root = sampleRoot();
 	for (const args of [['files', 'local/app:1', '--tar-split'], ['ls', '--tar-split'], ['files', 'nosuchthing', '--tar-split']]) {
-		const r = cli(['--root', root, ...args]);
+		const r = await cli(['--root', root, ...args]);
 		assert.is(r.code, 2, args.join(' '));
 		assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
 	}
-	const model = JSON.parse(cli(['--root', root, 'model', '--json']).stdout) as {containers: Array<{mountId: string; name: string}>};
+	const model = JSON.parse((await cli(['--root', root, 'model', '--json'])).stdout) as {containers: Array<{mountId: string; name: string}>};
 	const c = model.containers[0]!;
 	for (const ref of [c.mountId, c.name]) {
-		const r = cli(['--root', root, 'files', ref, '--tar-split']);
+		const r = await cli(['--root', root, 'files', ref, '--tar-split']);
 		assert.is(r.code, 2);
 		assert.match(r.stderr, /--tar-split/);
 	}
@@ -154,20 +158,20 @@ const t0 = Date.UTC(2024, 0, 2, 3, 4, 5);
 const e = (name: string, type: Item['type'], extra: Partial<Item> = {}): Item => ({name, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtimeMs: t0, size: 0, ...extra});
 
 /** A copy of the sample whose top layer of local/app:1 has `rec` as its record; returns [root, chain id]. */
-function withRecord(rec: Buffer | null): [string, string] {
+async function withRecord(rec: Buffer | null): Promise<[string, string]> {
 	const dir = copyTree(sampleRoot());
-	const model = JSON.parse(cli(['--root', dir, 'inspect', 'local/app:1', '--json']).stdout) as {chainIds: string[]};
+	const model = JSON.parse((await cli(['--root', dir, 'inspect', 'local/app:1', '--json'])).stdout) as {chainIds: string[]};
 	const top = model.chainIds[model.chainIds.length - 1]!;
-	const meta = imageLayers(dir).find(l => l.chainId === top)!.metaPath;
+	const meta = (await imageLayers(dir)).find(l => l.chainId === top)!.metaPath;
 	const file = path.join(dir, meta, 'tar-split.json.gz');
 	if (rec === null) fs.rmSync(file);
 	else fs.writeFileSync(file, rec);
 	return [dir, top];
 }
 
-test('built record: every whiteout form, hard links, devices, long and hostile names', () => {
+test('built record: every whiteout form, hard links, devices, long and hostile names', async () => {
 	const long = `deep/${'d'.repeat(120)}/${'f'.repeat(150)}`;
-	const [dir, top] = withRecord(
+	const [dir, top] = await withRecord(
 		record([
 			e('bin/', 'dir'),
 			e('bin/.wh.cat', 'file'),
@@ -188,7 +192,7 @@ test('built record: every whiteout form, hard links, devices, long and hostile n
 		]),
 	);
 	try {
-		const got = list(dir, top, '--tar-split');
+		const got = await list(dir, top, '--tar-split');
 		assert.equal(got.findings, []);
 		const by = new Map(got.entries.map(r => [r.path, r]));
 		assert.is(by.get('/bin/cat')!.status, 'deleted');
@@ -204,7 +208,7 @@ test('built record: every whiteout form, hard links, devices, long and hostile n
 		assert.ok(by.has(`/${long}`), 'PAX long name');
 		assert.ok(by.has('/evil\x1b[2Jname'), 'JSON keeps the exact name');
 		assert.not.ok([...by.keys()].some(p => p.includes('.wh.')), 'markers are not listed as files');
-		const text = cli(['--root', dir, 'files', top, '--tar-split']);
+		const text = await cli(['--root', dir, 'files', top, '--tar-split']);
 		assert.is(text.code, 0);
 		assert.not.match(text.stdout, /\x1b/);
 		assert.match(text.stdout, /evil\\x1b\[2Jname/);
@@ -214,7 +218,7 @@ test('built record: every whiteout form, hard links, devices, long and hostile n
 	}
 });
 
-test('damaged records: a finding each, what was read is kept, no stack trace', () => {
+test('damaged records: a finding each, what was read is kept, no stack trace', async () => {
 	const good = record([e('a/', 'dir'), e('a/one', 'file', {size: 5}), e('a/two', 'file', {size: 700})]);
 	const cases: Array<[string, Buffer | null, string, number]> = [
 		['missing', null, 'files.tar-split-missing', 0],
@@ -224,15 +228,15 @@ test('damaged records: a finding each, what was read is kept, no stack trace', (
 		['not JSON', zlib.gzipSync('{"type":2,"payload":"AAAA"}\nnot json\n'), 'files.tar-split-invalid', 0],
 	];
 	for (const [what, rec, code, atLeast] of cases) {
-		const [dir, top] = withRecord(rec);
+		const [dir, top] = await withRecord(rec);
 		try {
-			const r = cli(['--root', dir, 'files', top, '--tar-split', '--json']);
+			const r = await cli(['--root', dir, 'files', top, '--tar-split', '--json']);
 			assert.is(r.code, 0, `${what}: ${r.stderr}`);
 			assert.not.match(r.stderr, /\n\s+at /, what);
 			const got = JSON.parse(r.stdout) as Listing;
 			assert.ok(got.findings.some(f => f.code === code && f.severity === 'error'), `${what}: ${JSON.stringify(got.findings)}`);
 			if (atLeast >= 0) assert.ok(got.entries.length >= atLeast, `${what}: ${got.entries.length} entries`);
-			const text = cli(['--root', dir, 'files', top, '--tar-split']);
+			const text = await cli(['--root', dir, 'files', top, '--tar-split']);
 			assert.is(text.code, 0);
 			assert.match(text.stderr, new RegExp(`\\[${code.replace('.', '\\.')}\\]`));
 		} finally {

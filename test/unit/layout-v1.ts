@@ -12,7 +12,7 @@ import {runChecks} from '../../src/checks/index.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {resolveRef} from '../../src/model/resolve.ts';
 import {FakeRoot, hex} from '../helpers/fake-root.ts';
-import {cli} from '../helpers/run-cli.ts';
+import {cliIn as cli} from '../helpers/run-cli.ts';
 import {matchSnapshot} from '../helpers/snapshot.ts';
 import {buildV1Root, v1} from '../helpers/v1-root.ts';
 
@@ -303,38 +303,38 @@ test('1.10 migration leftovers: the 1.10+ store is read; one info finding says g
 	}
 });
 
-test('v1 through the CLI: tree (snapshot), ls, images, model, inspect', () => {
+test('v1 through the CLI: tree (snapshot), ls, images, model, inspect', async () => {
 	const r = buildV1Root();
 	try {
 		const strip = (s: string) => s.replaceAll(r.dir, '<root>');
-		const tree = cli(['tree', '--root', r.dir]);
+		const tree = await cli(['tree', '--root', r.dir]);
 		assert.is(tree.code, 0, tree.stderr);
 		assert.match(tree.stdout, /layout v1 {2}driver aufs/);
 		matchSnapshot('text/v1-tree.txt', strip(tree.stdout));
-		const ls = JSON.parse(cli(['ls', '--json', '--root', r.dir]).stdout) as Array<Record<string, unknown>>;
+		const ls = JSON.parse((await cli(['ls', '--json', '--root', r.dir])).stdout) as Array<Record<string, unknown>>;
 		assert.is(ls.length, 5);
-		const lsText = cli(['ls', '--root', r.dir]).stdout;
+		const lsText = (await cli(['ls', '--root', r.dir])).stdout;
 		for (const s of ['just_created', 'created', 'running', 'exited (3)', 'app:1.0']) assert.ok(lsText.includes(s), s);
-		const images = cli(['images', '--root', r.dir]).stdout;
+		const images = (await cli(['images', '--root', r.dir])).stdout;
 		assert.match(images, new RegExp(`app +1\\.0 +${v1.app.slice(0, 12)}`));
 		assert.match(images, new RegExp(`busybox +latest +${v1.base.slice(0, 12)}`));
 		assert.match(images, new RegExp(`<none> +<none> +${v1.broken.slice(0, 12)} .*dangling`));
-		const model = JSON.parse(cli(['model', '--root', r.dir]).stdout);
+		const model = JSON.parse((await cli(['model', '--root', r.dir])).stdout);
 		assert.is(model.layout, 'v1');
 		assert.is(model.images.length, 3);
 		assert.is(model.containers.length, 5);
-		const web = JSON.parse(cli(['inspect', 'web', '--root', r.dir]).stdout);
+		const web = JSON.parse((await cli(['inspect', 'web', '--root', r.dir])).stdout);
 		assert.is(web.kind, 'container');
 		assert.is(web.mountId, v1.running);
 		assert.equal(
 			web.chain.map((e: {cacheId: string}) => e.cacheId),
 			[v1.running, `${v1.running}-init`, v1.base],
 		);
-		const img = JSON.parse(cli(['inspect', v1.app.slice(0, 12), '--root', r.dir]).stdout);
+		const img = JSON.parse((await cli(['inspect', v1.app.slice(0, 12), '--root', r.dir])).stdout);
 		assert.is(img.kind, 'image');
 		assert.is(img.id, v1.app);
-		assert.equal(JSON.parse(cli(['inspect', 'busybox@' + v1.digest, '--root', r.dir]).stdout).id, v1.base);
-		const check = cli(['check', '--root', r.dir]);
+		assert.equal(JSON.parse((await cli(['inspect', 'busybox@' + v1.digest, '--root', r.dir])).stdout).id, v1.base);
+		const check = await cli(['check', '--root', r.dir]);
 		assert.is(check.code, 1, 'the three planted errors fail the check');
 		assert.match(check.stdout, /3 errors, 0 warnings/);
 	} finally {
