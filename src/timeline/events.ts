@@ -199,112 +199,148 @@ type LogRead = {
 	readonly cappedAfter?: string;
 };
 
-/** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
-async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
-	const out: TimelineEvent[] = [];
-	const subject = `container:${c.id}`;
-	let unparsed = 0;
-	let long = 0;
-	let n = 0;
-	let capped: string | undefined;
-	const push = (time: string, stream: string, line: string, field: string): void => {
+/** One log file as it is read: its events so far, counts of what was left out, and where the budget stopped it. */
+class LogState {
+	readonly out: TimelineEvent[] = [];
+	readonly subject: string;
+	unparsed = 0;
+	long = 0;
+	n = 0;
+	capped: string | undefined;
+	/** The last line or record ends without a newline or is cut short. */
+	torn = false;
+	/** json-file: the line read so far, or a line longer than maxLineBytes being skipped. */
+	private pending: Buffer[] = [];
+	private pendingBytes = 0;
+	private skipping = false;
+	/** local: the bytes of a record not read to its end yet. */
+	private rest: Buffer = Buffer.alloc(0);
+	private readonly c: Container;
+	private readonly log: LogFile;
+	private readonly budget: number;
+	private readonly report: (f: Finding) => void;
+
+	constructor(c: Container, log: LogFile, budget: number, report: (f: Finding) => void) {
+		this.c = c;
+		this.log = log;
+		this.budget = budget;
+		this.report = report;
+		this.subject = `container:${c.id}`;
+	}
+
+	private push(time: string, stream: string, line: string, field: string): void {
 		const us = toMicros(time);
 		if (us === null) {
-			unparsed++;
+			this.unparsed++;
 			return;
 		}
-		out.push({message: `container ${label(c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject, source: log.path, field, source_time: time});
-	};
-	const jsonLine = (bytes: Buffer): void => {
-		n++;
+		this.out.push({message: `container ${label(this.c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject: this.subject, source: this.log.path, field, source_time: time});
+	}
+
+	private jsonLine(bytes: Buffer): void {
+		this.n++;
 		if (bytes.length === 0) return;
 		try {
 			const rec = JSON.parse(bytes.toString('utf8')) as {log?: unknown; stream?: unknown; time?: unknown};
-			if (typeof rec.time === 'string' && typeof rec.log === 'string') push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${n}`);
-			else unparsed++;
+			if (typeof rec.time === 'string' && typeof rec.log === 'string') this.push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${this.n}`);
+			else this.unparsed++;
 		} catch {
-			unparsed++;
+			this.unparsed++;
 		}
-	};
-	let pending: Buffer[] = [];
-	let pendingBytes = 0;
-	let skipping = false;
-	let rest: Buffer = Buffer.alloc(0);
-	let torn = false;
-	try {
-		reading: for await (const chunk of logBytes(source, log)) {
-			if (log.format === 'json-file') {
-				let from = 0;
-				for (;;) {
-					if (out.length >= budget) {
-						capped = `line ${n}`;
-						break reading;
-					}
-					const nl = chunk.indexOf(0x0a, from);
-					if (nl < 0) {
-						if (!skipping && from < chunk.length) {
-							pending.push(chunk.subarray(from));
-							pendingBytes += chunk.length - from;
-							if (pendingBytes > maxLineBytes) {
-								skipping = true;
-								pending = [];
-								pendingBytes = 0;
-							}
-						}
-						break;
-					}
-					if (skipping) {
-						skipping = false;
-						n++;
-						long++;
-					} else jsonLine(pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...pending, chunk.subarray(from, nl)]));
-					pending = [];
-					pendingBytes = 0;
-					from = nl + 1;
-				}
-			} else {
-				rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-				let pos = 0;
-				while (rest.length - pos >= 4) {
-					if (out.length >= budget) {
-						capped = `record ${n}`;
-						break reading;
-					}
-					const size = rest.readUInt32BE(pos);
-					if (size > maxRecordBytes) {
-						report(finding('warning', 'log.damaged', subject, `${log.path}: record ${n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
-						break reading;
-					}
-					if (rest.length - pos < size + 8) break;
-					n++;
-					const e = localEntry(rest.subarray(pos + 4, pos + 4 + size), n);
-					pos += size + 8;
-					if (e === null) unparsed++;
-					else push(localTime(e.timeNano), e.source || 'log', e.line, `record ${e.index}`);
-				}
-				rest = rest.subarray(pos);
-			}
-		}
-		if (capped === undefined) {
-			if (log.format === 'json-file' && (pendingBytes > 0 || skipping)) {
-				torn = true;
-				if (skipping) long++;
-				else jsonLine(Buffer.concat(pending));
-			}
-			if (log.format === 'local' && rest.length > 0) {
-				torn = true;
-				unparsed++;
-			}
-		}
-	} catch (error) {
-		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${n}` : `record ${n}`}: the rest of it is not in the timeline`, log.path));
 	}
+
+	/** A json-file chunk: each line ending in it taken, the rest held (or skipped when too long). False when reading stops. */
+	jsonChunk(chunk: Buffer): boolean {
+		let from = 0;
+		for (;;) {
+			if (this.out.length >= this.budget) {
+				this.capped = `line ${this.n}`;
+				return false;
+			}
+			const nl = chunk.indexOf(0x0a, from);
+			if (nl < 0) {
+				if (!this.skipping && from < chunk.length) {
+					this.pending.push(chunk.subarray(from));
+					this.pendingBytes += chunk.length - from;
+					if (this.pendingBytes > maxLineBytes) {
+						this.skipping = true;
+						this.pending = [];
+						this.pendingBytes = 0;
+					}
+				}
+				return true;
+			}
+			if (this.skipping) {
+				this.skipping = false;
+				this.n++;
+				this.long++;
+			} else this.jsonLine(this.pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...this.pending, chunk.subarray(from, nl)]));
+			this.pending = [];
+			this.pendingBytes = 0;
+			from = nl + 1;
+		}
+	}
+
+	/** A local-driver chunk: each record completed by it taken, the rest held. False when reading stops (budget, or a damaged length). */
+	localChunk(chunk: Buffer): boolean {
+		const log = this.log;
+		this.rest = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+		const rest = this.rest;
+		let pos = 0;
+		while (rest.length - pos >= 4) {
+			if (this.out.length >= this.budget) {
+				this.capped = `record ${this.n}`;
+				return false;
+			}
+			const size = rest.readUInt32BE(pos);
+			if (size > maxRecordBytes) {
+				this.report(finding('warning', 'log.damaged', this.subject, `${log.path}: record ${this.n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
+				return false;
+			}
+			if (rest.length - pos < size + 8) break;
+			this.n++;
+			const e = localEntry(rest.subarray(pos + 4, pos + 4 + size), this.n);
+			pos += size + 8;
+			if (e === null) this.unparsed++;
+			else this.push(localTime(e.timeNano), e.source || 'log', e.line, `record ${e.index}`);
+		}
+		this.rest = rest.subarray(pos);
+		return true;
+	}
+
+	/** The end of the file (not capped): a last line or record without its end is taken, or counted, as torn. */
+	finish(): void {
+		if (this.log.format === 'json-file' && (this.pendingBytes > 0 || this.skipping)) {
+			this.torn = true;
+			if (this.skipping) this.long++;
+			else this.jsonLine(Buffer.concat(this.pending));
+		}
+		if (this.log.format === 'local' && this.rest.length > 0) {
+			this.torn = true;
+			this.unparsed++;
+		}
+	}
+}
+
+/** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
+async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
+	const s = new LogState(c, log, budget, report);
+	const subject = s.subject;
+	try {
+		for await (const chunk of logBytes(source, log)) {
+			if (!(log.format === 'json-file' ? s.jsonChunk(chunk) : s.localChunk(chunk))) break;
+		}
+		if (s.capped === undefined) s.finish();
+	} catch (error) {
+		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${s.n}` : `record ${s.n}`}: the rest of it is not in the timeline`, log.path));
+	}
+	const {long, unparsed} = s;
 	if (long > 0) report(finding('warning', 'log.lines-skipped', subject, `${long} line${long === 1 ? '' : 's'} of ${log.path} ${long === 1 ? 'is' : 'are'} longer than ${maxLineBytes} bytes (dockerd splits messages at 16 KiB) and ${long === 1 ? 'is' : 'are'} not in the timeline`, log.path));
 	if (unparsed > 0) {
-		const why = torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
+		const why = s.torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
 		report(finding('info', 'log.lines-unparsed', subject, `${unparsed} ${log.format === 'json-file' ? 'line' : 'record'}${unparsed === 1 ? '' : 's'} of ${log.path} ${unparsed === 1 ? 'is' : 'are'} not a log record with a time${why}, and not in the timeline`, log.path));
 	}
-	return capped === undefined ? {events: out} : {events: out, cappedAfter: capped};
+	return s.capped === undefined ? {events: s.out} : {events: s.out, cappedAfter: s.capped};
 }
 
 function localTime(ns: bigint): string {
