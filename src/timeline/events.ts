@@ -53,77 +53,100 @@ function imageLabel(i: Image): string {
 	return i.tags[0] ?? i.digests[0] ?? shortId(i.id);
 }
 
+type NewEvent = Omit<TimelineEvent, 'datetime' | 'timestamp' | 'source_time'>;
+
+/** The events being gathered: one dated by a time as stored, or by a file's mtime. */
+class Events {
+	readonly out: TimelineEvent[] = [];
+	private readonly source: Source;
+
+	constructor(source: Source) {
+		this.source = source;
+	}
+
+	add(time: string | null | undefined, e: NewEvent): void {
+		const us = toMicros(time);
+		if (us === null || time === null || time === undefined) return;
+		this.out.push({...e, datetime: isoMicros(us), timestamp: us, source_time: time});
+	}
+
+	addMtime(rel: string, subject: string, what: string): void {
+		const st = this.source.stat(rel);
+		if (!st.ok) return;
+		const us = Math.round(st.value.mtimeMs * 1000);
+		this.out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
+	}
+}
+
+/** An image's creation, each build step (with or without a layer), and its last tagging. */
+function imageEvents(events: Events, i: Image): void {
+	const subject = `image:${i.id}`;
+	events.add(i.created, {message: `image ${imageLabel(i)} created`, timestamp_desc: 'Image Created', kind: 'image.created', subject, source: i.path, field: 'created'});
+	i.history.forEach((h, n) => {
+		const step = h.createdBy ?? '(no command recorded)';
+		events.add(h.created, {
+			message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
+			timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
+			kind: h.emptyLayer ? 'image.step' : 'layer.created',
+			subject: h.chainId === null ? subject : `layer:${h.chainId}`,
+			source: i.path,
+			field: `history[${n}].created`,
+		});
+	});
+	events.add(i.lastUpdated, {message: `image ${imageLabel(i)} last tagged`, timestamp_desc: 'Image Tagged', kind: 'image.tagged', subject, source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`, field: 'lastUpdated'});
+}
+
+/** A container's log lines, file after file, at most max in all; reaching the cap is a finding. */
+async function logEvents(events: Events, source: Source, c: Container, logs: readonly LogFile[], max: number, report: (f: Finding) => void): Promise<void> {
+	const subject = `container:${c.id}`;
+	let budget = max;
+	for (let i = 0; i < logs.length; i++) {
+		const log = logs[i]!;
+		const r = await logLines(source, c, log, budget, report);
+		for (const e of r.events) events.out.push(e);
+		budget -= r.events.length;
+		if (r.cappedAfter !== undefined) {
+			const rest = logs.slice(i + 1).map(l => l.path.split('/').pop()!);
+			report(
+				finding(
+					'warning',
+					'timeline.logs-capped',
+					subject,
+					`timeline --logs keeps at most ${max} log lines per container: container ${label(c)} reached it in ${log.path} after ${r.cappedAfter}; the rest of that file${rest.length > 0 ? ` and ${rest.length} more log file${rest.length === 1 ? '' : 's'} (${rest.join(', ')})` : ''} are not in the timeline`,
+					log.path,
+				),
+			);
+			break;
+		}
+	}
+}
+
+/** A container's creation, start and finish, its files' mtimes, and (as asked) its log lines and RW-layer file times. */
+async function containerEvents(events: Events, source: Source, c: Container, opts: TimelineOptions, report: (f: Finding) => void): Promise<void> {
+	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
+	const subject = `container:${c.id}`;
+	const config = `${c.path}/config.v2.json`;
+	events.add(c.created, {message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`, timestamp_desc: 'Container Created', kind: 'container.created', subject, source: config, field: 'Created'});
+	events.add(c.startedAt, {message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(), timestamp_desc: 'Container Started', kind: 'container.started', subject, source: config, field: 'State.StartedAt'});
+	events.add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
+	events.addMtime(config, subject, `container ${label(c)} config.v2.json`);
+	events.addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
+	const logs = logFiles(source, c, opts.logs ? report : () => {});
+	for (const log of logs) events.addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
+	if (opts.logs) await logEvents(events, source, c, logs, max, report);
+	if (opts.files) {
+		const rw = c.chain.find(e => e.role === 'rw');
+		if (rw?.path != null) for (const e of fileTimes(source, c, rw.path, max, report)) events.out.push(e);
+	}
+}
+
 /** Builds every dated event of a host, oldest first. Reads file times and logs (streamed) through the Source only. */
 export async function buildTimeline(model: Model, source: Source, opts: TimelineOptions): Promise<TimelineEvent[]> {
 	const report = (f: Finding): void => void opts.findings?.push(f);
-	const out: TimelineEvent[] = [];
-	const add = (time: string | null | undefined, e: Omit<TimelineEvent, 'datetime' | 'timestamp' | 'source_time'>) => {
-		const us = toMicros(time);
-		if (us === null || time === null || time === undefined) return;
-		out.push({...e, datetime: isoMicros(us), timestamp: us, source_time: time});
-	};
-	const addMtime = (rel: string, subject: string, what: string) => {
-		const st = source.stat(rel);
-		if (!st.ok) return;
-		const us = Math.round(st.value.mtimeMs * 1000);
-		out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
-	};
-	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
-
-	for (const i of model.images) {
-		const subject = `image:${i.id}`;
-		add(i.created, {message: `image ${imageLabel(i)} created`, timestamp_desc: 'Image Created', kind: 'image.created', subject, source: i.path, field: 'created'});
-		i.history.forEach((h, n) => {
-			const step = h.createdBy ?? '(no command recorded)';
-			add(h.created, {
-				message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
-				timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
-				kind: h.emptyLayer ? 'image.step' : 'layer.created',
-				subject: h.chainId === null ? subject : `layer:${h.chainId}`,
-				source: i.path,
-				field: `history[${n}].created`,
-			});
-		});
-		add(i.lastUpdated, {message: `image ${imageLabel(i)} last tagged`, timestamp_desc: 'Image Tagged', kind: 'image.tagged', subject, source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`, field: 'lastUpdated'});
-	}
-
-	for (const c of model.containers) {
-		const subject = `container:${c.id}`;
-		const config = `${c.path}/config.v2.json`;
-		add(c.created, {message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`, timestamp_desc: 'Container Created', kind: 'container.created', subject, source: config, field: 'Created'});
-		add(c.startedAt, {message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(), timestamp_desc: 'Container Started', kind: 'container.started', subject, source: config, field: 'State.StartedAt'});
-		add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
-		addMtime(config, subject, `container ${label(c)} config.v2.json`);
-		addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
-		const logs = logFiles(source, c, opts.logs ? report : () => {});
-		for (const log of logs) addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
-		if (opts.logs) {
-			let budget = max;
-			for (let i = 0; i < logs.length; i++) {
-				const log = logs[i]!;
-				const r = await logLines(source, c, log, budget, report);
-				for (const e of r.events) out.push(e);
-				budget -= r.events.length;
-				if (r.cappedAfter !== undefined) {
-					const rest = logs.slice(i + 1).map(l => l.path.split('/').pop()!);
-					report(
-						finding(
-							'warning',
-							'timeline.logs-capped',
-							subject,
-							`timeline --logs keeps at most ${max} log lines per container: container ${label(c)} reached it in ${log.path} after ${r.cappedAfter}; the rest of that file${rest.length > 0 ? ` and ${rest.length} more log file${rest.length === 1 ? '' : 's'} (${rest.join(', ')})` : ''} are not in the timeline`,
-							log.path,
-						),
-					);
-					break;
-				}
-			}
-		}
-		if (opts.files) {
-			const rw = c.chain.find(e => e.role === 'rw');
-			if (rw?.path != null) for (const e of fileTimes(source, c, rw.path, max, report)) out.push(e);
-		}
-	}
+	const events = new Events(source);
+	for (const i of model.images) imageEvents(events, i);
+	for (const c of model.containers) await containerEvents(events, source, c, opts, report);
+	const out = events.out;
 	out.sort((a, b) => a.timestamp - b.timestamp || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 	return out;
 }
