@@ -69,37 +69,71 @@ const fileCommandArgs: Partial<Record<CommandName, readonly [number, number, str
 	export: [1, 1, 'export takes exactly one REF (and -o FILE)'],
 };
 
+/** The options parseArgs knows (strict: any other is a usage error). */
+const options = {
+	root: {type: 'string', short: 'r'},
+	'containerd-root': {type: 'string'},
+	json: {type: 'boolean'},
+	'no-color': {type: 'boolean'},
+	sample: {type: 'boolean'},
+	'or-sample': {type: 'boolean'},
+	help: {type: 'boolean', short: 'h'},
+	version: {type: 'boolean', short: 'V'},
+	deep: {type: 'boolean'},
+	'fail-on': {type: 'string'},
+	files: {type: 'boolean'},
+	logs: {type: 'boolean'},
+	format: {type: 'string'},
+	provenance: {type: 'boolean'},
+	explain: {type: 'boolean'},
+	all: {type: 'boolean'},
+	interval: {type: 'string'},
+	output: {type: 'string', short: 'o'},
+	hash: {type: 'boolean'},
+	'tar-split': {type: 'boolean'},
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true; strict: true}>>['values'];
+
+/** The command's REF/ROOT arguments counted: the usage error when there are too few or too many, else null. */
+function argumentCountError(command: CommandName | null, rest: readonly string[]): string | null {
+	if (command === 'inspect' && rest.length !== 1) return 'inspect takes exactly one REF';
+	const counts = command === null ? undefined : fileCommandArgs[command];
+	if (counts !== undefined && (rest.length < counts[0] || rest.length > counts[1])) return counts[2];
+	if (command === 'compare' && rest.length !== 2) return 'compare takes two roots: BEFORE and AFTER (directories or archives)';
+	if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && counts === undefined && rest.length > 0) return `${command} takes no arguments`;
+	return null;
+}
+
+type OptionValues = {readonly failOn: Severity; readonly graphFormat: 'dot' | 'mermaid'; readonly format: Args['format']; readonly interval: number};
+
+/** The options checked against the command and each other, and their values read: the usage error, or the values. */
+function optionValues(values: Values, command: CommandName | null): OptionValues | string {
+	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
+	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split']) {
+		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return `--${name} does not apply to ${command ?? 'the default view'}`;
+	}
+	const failOn = values['fail-on'] ?? 'error';
+	if (!isSeverity(failOn)) return `--fail-on takes error, warning or info, not "${failOn}"`;
+	const graphFormat = command === 'graph' ? (values.format ?? 'dot') : 'dot';
+	if (graphFormat !== 'dot' && graphFormat !== 'mermaid') return `--format takes dot or mermaid, not "${graphFormat}"`;
+	const format = command === 'graph' ? null : (values.format ?? null);
+	if (format !== null && format !== 'table' && format !== 'jsonl' && format !== 'csv') return `--format takes table, jsonl or csv, not "${format}"`;
+	const interval = values.interval === undefined ? 500 : Number(values.interval);
+	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000) return `--interval takes milliseconds, 50 or more, not "${values.interval}"`;
+	if ((command === 'compare' || command === 'watch') && values.sample) return `--sample does not apply to ${command}`;
+	if (command === 'compare' && values.root !== undefined) return 'compare takes its two roots as arguments, not --root';
+	if (command === 'compare' && values['containerd-root'] !== undefined) return '--containerd-root does not apply to compare (each snapshot would need its own)';
+	if (values['containerd-root'] === '') return '--containerd-root takes a directory or an archive';
+	if (values.sample && values.root !== undefined) return '--sample and --root cannot be used together';
+	return {failOn, graphFormat, format, interval};
+}
+
 /** Parses the command line; never throws. Usage errors come back as one line. */
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 	let parsed;
 	try {
-		parsed = parseArgs({
-			args: [...argv],
-			allowPositionals: true,
-			strict: true,
-			options: {
-				root: {type: 'string', short: 'r'},
-				'containerd-root': {type: 'string'},
-				json: {type: 'boolean'},
-				'no-color': {type: 'boolean'},
-				sample: {type: 'boolean'},
-				'or-sample': {type: 'boolean'},
-				help: {type: 'boolean', short: 'h'},
-				version: {type: 'boolean', short: 'V'},
-				deep: {type: 'boolean'},
-				'fail-on': {type: 'string'},
-				files: {type: 'boolean'},
-				logs: {type: 'boolean'},
-				format: {type: 'string'},
-				provenance: {type: 'boolean'},
-				explain: {type: 'boolean'},
-				all: {type: 'boolean'},
-				interval: {type: 'string'},
-				output: {type: 'string', short: 'o'},
-				hash: {type: 'boolean'},
-				'tar-split': {type: 'boolean'},
-			},
-		});
+		parsed = parseArgs({args: [...argv], allowPositionals: true, strict: true, options});
 	} catch (error) {
 		return {ok: false, error: (error as Error).message.split('\n')[0] ?? 'bad arguments'};
 	}
@@ -110,30 +144,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 		if (!(commands as readonly string[]).includes(first)) return {ok: false, error: `unknown command "${first}" (commands: ${commands.join(', ')})`};
 		command = first as CommandName;
 	}
-	if (!values.help) {
-		if (command === 'inspect' && rest.length !== 1) return {ok: false, error: 'inspect takes exactly one REF'};
-		const counts = command === null ? undefined : fileCommandArgs[command];
-		if (counts !== undefined && (rest.length < counts[0] || rest.length > counts[1])) return {ok: false, error: counts[2]};
-		if (command === 'compare' && rest.length !== 2) return {ok: false, error: 'compare takes two roots: BEFORE and AFTER (directories or archives)'};
-		if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && counts === undefined && rest.length > 0) return {ok: false, error: `${command} takes no arguments`};
-	}
-	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
-	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split']) {
-		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return {ok: false, error: `--${name} does not apply to ${command ?? 'the default view'}`};
-	}
-	const failOn = values['fail-on'] ?? 'error';
-	if (!isSeverity(failOn)) return {ok: false, error: `--fail-on takes error, warning or info, not "${failOn}"`};
-	const graphFormat = command === 'graph' ? (values.format ?? 'dot') : 'dot';
-	if (graphFormat !== 'dot' && graphFormat !== 'mermaid') return {ok: false, error: `--format takes dot or mermaid, not "${graphFormat}"`};
-	const format = command === 'graph' ? null : (values.format ?? null);
-	if (format !== null && format !== 'table' && format !== 'jsonl' && format !== 'csv') return {ok: false, error: `--format takes table, jsonl or csv, not "${format}"`};
-	const interval = values.interval === undefined ? 500 : Number(values.interval);
-	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000) return {ok: false, error: `--interval takes milliseconds, 50 or more, not "${values.interval}"`};
-	if ((command === 'compare' || command === 'watch') && values.sample) return {ok: false, error: `--sample does not apply to ${command}`};
-	if (command === 'compare' && values.root !== undefined) return {ok: false, error: 'compare takes its two roots as arguments, not --root'};
-	if (command === 'compare' && values['containerd-root'] !== undefined) return {ok: false, error: '--containerd-root does not apply to compare (each snapshot would need its own)'};
-	if (values['containerd-root'] === '') return {ok: false, error: '--containerd-root takes a directory or an archive'};
-	if (values.sample && values.root !== undefined) return {ok: false, error: '--sample and --root cannot be used together'};
+	const countError = values.help ? null : argumentCountError(command, rest);
+	if (countError !== null) return {ok: false, error: countError};
+	const checked = optionValues(values, command);
+	if (typeof checked === 'string') return {ok: false, error: checked};
+	const {failOn, graphFormat, format, interval} = checked;
 	return {
 		ok: true,
 		args: {

@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {linkTargetId, overlayDrivers, readAufsLayers} from '../read/drivers/records.ts';
+import {type LinkTable, linkTargetId, overlayDrivers, readAufsLayers} from '../read/drivers/records.ts';
 import type {ChainWalk} from './lookups.ts';
 import {type Check, type CheckContext, type CheckResult, skipped, verdict} from './types.ts';
 
@@ -56,6 +56,50 @@ function describeChain(ids: readonly string[]): string {
 	return ids.length === 0 ? 'none' : ids.map(short).join(', ');
 }
 
+/** A layer something is built on: its link file names its short name, and l/<short> is the symlink to ../<id>/diff. */
+function linkFindings(ctx: CheckContext, links: LinkTable, driver: string, id: string, subject: string, what: string): Finding[] {
+	const findings: Finding[] = [];
+	const dir = `${driver}/${id}`;
+	const link = ctx.index.overlay(driver, id, 'link', subject);
+	append(findings, link.findings);
+	if (!link.present) {
+		findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
+	} else if (link.text !== undefined) {
+		const target = /^[A-Za-z0-9_-]{1,128}$/.test(link.text) ? links.targets.get(link.text) : undefined;
+		const other = links.others.get(link.text);
+		if (target === undefined && other !== undefined) {
+			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/${link.text} is a ${other}, not a symlink, so layers on top of it cannot be mounted`, `${driver}/l/${link.text}`));
+		} else if (target === undefined) {
+			findings.push(
+				finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`, `${dir}/link`),
+			);
+		} else if (linkTargetId(target) !== id) {
+			findings.push(
+				finding('error', 'driver.link-broken', subject, `${what} ${dir}: ${driver}/l/${link.text} points to ${JSON.stringify(target)}, not ../${id}/diff, so layers on top of it would be mounted on the wrong directory`, `${driver}/l/${link.text}`),
+			);
+		}
+	}
+	return findings;
+}
+
+/** Where a lower file's entries (l/<short>, resolved through l/) first differ from layerdb's chain of cache ids; undefined when they agree. */
+function lowerDisagreement(lower: readonly string[], want: readonly string[], links: LinkTable, driver: string): string | undefined {
+	const got = lower.map(entry => {
+		const m = /^l\/([^/]+)$/.exec(entry);
+		const target = m === null ? undefined : links.targets.get(m[1]!);
+		return {entry, id: target === undefined ? undefined : linkTargetId(target)};
+	});
+	const bad = got.findIndex((g, i) => g.id !== want[i]);
+	if (bad < 0 && got.length === want.length) return undefined;
+	const i = bad >= 0 ? bad : Math.min(got.length, want.length);
+	const g = got[i];
+	return g === undefined
+		? `it lists ${got.length} layer${got.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
+		: g.id === undefined
+			? `entry ${i + 1} (${JSON.stringify(g.entry)}) does not resolve through ${driver}/l/`
+			: `entry ${i + 1} (${g.entry}) is ${short(g.id)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
+}
+
 function overlayFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
 	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `${driver}/${id} is missing`};
 	const findings: Finding[] = [];
@@ -66,27 +110,7 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	// on need it (their children's lower names it); for a container's RW layer (overlay2 makes both
 	// for it too, nothing mounts through them) what is wrong with them is a warning.
 	if (kids === 0 && what !== 'layer') append(findings, rwLinkFindings(ctx, driver, id, subject, what));
-	if (kids > 0 || what === 'layer') {
-		const link = ctx.index.overlay(driver, id, 'link', subject);
-		append(findings, link.findings);
-		if (!link.present) {
-			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
-		} else if (link.text !== undefined) {
-			const target = /^[A-Za-z0-9_-]{1,128}$/.test(link.text) ? links.targets.get(link.text) : undefined;
-			const other = links.others.get(link.text);
-			if (target === undefined && other !== undefined) {
-				findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/${link.text} is a ${other}, not a symlink, so layers on top of it cannot be mounted`, `${driver}/l/${link.text}`));
-			} else if (target === undefined) {
-				findings.push(
-					finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`, `${dir}/link`),
-				);
-			} else if (linkTargetId(target) !== id) {
-				findings.push(
-					finding('error', 'driver.link-broken', subject, `${what} ${dir}: ${driver}/l/${link.text} points to ${JSON.stringify(target)}, not ../${id}/diff, so layers on top of it would be mounted on the wrong directory`, `${driver}/l/${link.text}`),
-				);
-			}
-		}
-	}
+	if (kids > 0 || what === 'layer') append(findings, linkFindings(ctx, links, driver, id, subject, what));
 	const lowerFile = ctx.index.overlay(driver, id, 'lower', subject);
 	append(findings, lowerFile.findings);
 	if (!expected.complete) return {findings, note: 'layerdb chain incomplete; lower not compared'};
@@ -103,21 +127,8 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 			finding('error', 'driver.lower-mismatch', subject, `${what} ${dir} has no lower file, but layerdb says it is built on ${want.length} layer${want.length === 1 ? '' : 's'} (${describeChain(want)}): it would be mounted without them`, lowerPath),
 		);
 	} else {
-		const got = lower.map(entry => {
-			const m = /^l\/([^/]+)$/.exec(entry);
-			const target = m === null ? undefined : links.targets.get(m[1]!);
-			return {entry, id: target === undefined ? undefined : linkTargetId(target)};
-		});
-		const bad = got.findIndex((g, i) => g.id !== want[i]);
-		if (bad >= 0 || got.length !== want.length) {
-			const i = bad >= 0 ? bad : Math.min(got.length, want.length);
-			const g = got[i];
-			const detail =
-				g === undefined
-					? `it lists ${got.length} layer${got.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
-					: g.id === undefined
-						? `entry ${i + 1} (${JSON.stringify(g.entry)}) does not resolve through ${driver}/l/`
-						: `entry ${i + 1} (${g.entry}) is ${short(g.id)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
+		const detail = lowerDisagreement(lower, want, links, driver);
+		if (detail !== undefined) {
 			findings.push(
 				finding(
 					'error',

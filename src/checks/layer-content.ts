@@ -4,7 +4,7 @@ import {shortId} from '../model/ids.ts';
 import type {Layer} from '../model/types.ts';
 import {isDriverName} from '../read/drivers/registry.ts';
 import {type FileReader, type Result, type Source, type SourceError, ok, splitPath} from '../sources/source.ts';
-import {readTarSplit} from '../read/tar-split.ts';
+import {type TarSplitEntry, type TarSplitResult, readTarSplit} from '../read/tar-split.ts';
 import {Crc64} from './crc64.ts';
 import {bytesText, diskUsage} from './size.ts';
 import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict} from './types.ts';
@@ -107,155 +107,217 @@ function expectation(ctx: CheckContext, l: Layer): {readonly record: string; rea
 	return {record, digest: null, what: 'its tar-data.json.gz record'};
 }
 
-async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buffer: Buffer): Promise<Verified> {
-	const subject = `layer:${l.chainId}`;
-	const check = 'layer.content';
-	const expect = expectation(ctx, l);
-	if (expect.digest === null && ctx.model.layout !== 'v1') return {result: skipped(subject, check, 'its diff id is unknown')};
-	if (!isDriverName(l.driver) || l.path === null) return {result: skipped(subject, check, 'no layer directory (no cache id or unknown driver)')};
-	if (ctx.index.store(l.driver)?.layout === 'containerd') return {result: skipped(subject, check, 'containerd store: a snapshot has no tar-split record to rebuild its tar stream from')};
-	if (!contentDrivers.has(l.driver)) return {result: skipped(subject, check, `${l.driver} keeps layer data outside the files of the root`)};
-	if (!l.pathExists) return {result: skipped(subject, check, `its directory ${l.path} is missing (see layer.dir)`)};
-	const source = ctx.source;
-	const openRead = source.openRead;
-	if (openRead === undefined) return {result: skipped(subject, check, 'this source cannot read file contents')};
-	const dir = l.path;
-	const label = `layer ${n}/${total} ${shortId(l.chainId)}`;
-	ctx.progress?.(`verifying ${label} (${dir})`);
-	const sha = createHash('sha256');
-	let bytes = 0;
-	let nextReport = PROGRESS_EVERY;
-	let tarSum = 0;
-	let problem: Problem | undefined;
-	const hashed = (chunk: Buffer): void => {
-		sha.update(chunk);
-		bytes += chunk.length;
-		if (bytes >= nextReport) {
-			nextReport += PROGRESS_EVERY;
-			ctx.progress?.(`verifying ${label}: ${bytesText(bytes).replace(/ \(.*\)$/, '')}`);
+/** The layer directory whose files rebuild the stream, or why this layer cannot be verified on this source. */
+function layerToVerify(ctx: CheckContext, l: Layer, digest: string | null): {readonly dir: string} | {readonly skip: string} {
+	if (digest === null && ctx.model.layout !== 'v1') return {skip: 'its diff id is unknown'};
+	if (!isDriverName(l.driver) || l.path === null) return {skip: 'no layer directory (no cache id or unknown driver)'};
+	if (ctx.index.store(l.driver)?.layout === 'containerd') return {skip: 'containerd store: a snapshot has no tar-split record to rebuild its tar stream from'};
+	if (!contentDrivers.has(l.driver)) return {skip: `${l.driver} keeps layer data outside the files of the root`};
+	if (!l.pathExists) return {skip: `its directory ${l.path} is missing (see layer.dir)`};
+	if (ctx.source.openRead === undefined) return {skip: 'this source cannot read file contents'};
+	return {dir: l.path};
+}
+
+type FileEntry = {readonly position: number; readonly name: string; readonly size: number; readonly crc: Buffer | null};
+
+/** Why a file of the record could not be opened, as the mismatch message says it. */
+function unopenedWhy(error: SourceError): string {
+	return error.code === 'missing'
+		? 'is missing from the layer directory'
+		: error.code === 'symlink' || error.code === 'not-a-file' || error.code === 'not-a-dir'
+			? `is not a regular file on disk (${error.message})`
+			: `cannot be read (${error.message})`;
+}
+
+/** One layer's tar stream as it is rebuilt: its hash and length (with progress), the tar's file sizes, and the first difference found. */
+class Rebuild {
+	readonly sha = createHash('sha256');
+	bytes = 0;
+	tarSum = 0;
+	problem: Problem | undefined;
+	private nextReport = PROGRESS_EVERY;
+	private readonly ctx: CheckContext;
+	private readonly label: string;
+	private readonly buffer: Buffer;
+
+	constructor(ctx: CheckContext, label: string, buffer: Buffer) {
+		this.ctx = ctx;
+		this.label = label;
+		this.buffer = buffer;
+	}
+
+	hashed(chunk: Buffer): void {
+		this.sha.update(chunk);
+		this.bytes += chunk.length;
+		if (this.bytes >= this.nextReport) {
+			this.nextReport += PROGRESS_EVERY;
+			this.ctx.progress?.(`verifying ${this.label}: ${bytesText(this.bytes).replace(/ \(.*\)$/, '')}`);
 		}
-	};
-	type FileEntry = {readonly position: number; readonly name: string; readonly size: number; readonly crc: Buffer | null};
+	}
+
 	/** Checks one file of the record against what opened reads; hashes it into the stream. False at the first difference. */
-	const verifyFile = (entry: FileEntry, path: string, opened: Result<FileReader>): boolean => {
+	verifyFile(entry: FileEntry, path: string, opened: Result<FileReader>): boolean {
 		if (!opened.ok) {
-			const why =
-				opened.error.code === 'missing'
-					? 'is missing from the layer directory'
-					: opened.error.code === 'symlink' || opened.error.code === 'not-a-file' || opened.error.code === 'not-a-dir'
-						? `is not a regular file on disk (${opened.error.message})`
-						: `cannot be read (${opened.error.message})`;
-			problem = {position: entry.position, name: entry.name, why, path, unverifiable: opened.error.code === 'io' || opened.error.code === 'denied'};
+			this.problem = {position: entry.position, name: entry.name, why: unopenedWhy(opened.error), path, unverifiable: opened.error.code === 'io' || opened.error.code === 'denied'};
 			return false;
 		}
 		const reader = opened.value;
 		try {
 			if (reader.size !== entry.size) {
-				problem = {position: entry.position, name: entry.name, why: `is ${reader.size} bytes on disk, the layer recorded ${entry.size}`, path};
+				this.problem = {position: entry.position, name: entry.name, why: `is ${reader.size} bytes on disk, the layer recorded ${entry.size}`, path};
 				return false;
 			}
-			const crc = new Crc64();
-			let pos = 0;
-			while (pos < entry.size) {
-				const got = reader.read(buffer, pos);
-				if (!got.ok) {
-					problem = {position: entry.position, name: entry.name, why: `cannot be read (${got.error.message})`, path, unverifiable: true};
-					return false;
-				}
-				if (got.value === 0) {
-					problem = {position: entry.position, name: entry.name, why: `ends after ${pos} of ${entry.size} bytes`, path};
-					return false;
-				}
-				const chunk = buffer.subarray(0, Math.min(got.value, entry.size - pos));
-				crc.update(chunk);
-				hashed(chunk);
-				pos += chunk.length;
-			}
-			if (entry.crc !== null && !crc.digest().equals(entry.crc)) {
-				problem = {position: entry.position, name: entry.name, why: 'has different content (its CRC-64 differs from the one recorded)', path};
-				return false;
-			}
+			return this.hashContent(entry, path, reader);
 		} finally {
 			reader.close();
 		}
-		return true;
-	};
-	// Windows read in archive order (compressed archives only): the entries since the last flush, in record order.
-	const contentOffset = source.contentOffset?.bind(source);
-	type Pending = {readonly entry: FileEntry; readonly path: string} | {readonly segment: Buffer};
-	let window: Pending[] = [];
-	let windowBytes = 0;
-	const flush = (): boolean => {
-		const files = window.filter((p): p is {entry: FileEntry; path: string} => 'entry' in p);
-		const order = files.map(f => ({f, at: contentOffset?.(f.path) ?? -1})).sort((a, b) => a.at - b.at);
-		const read = new Map<Pending, Result<FileReader>>();
-		for (const {f} of order) read.set(f, prefetch(source, f.path, f.entry.size, buffer));
-		const items = window;
-		window = [];
-		windowBytes = 0;
-		for (const p of items) {
-			if ('segment' in p) hashed(p.segment);
-			else if (!verifyFile(p.entry, p.path, read.get(p)!)) return false;
-		}
-		return true;
-	};
-	// On a compressed archive the record is read whole first (it is small: compressed JSON), so that
-	// reading it does not move the one inflater away from the files of the window being read.
-	let recordSource: Pick<Source, 'openRead'> = source;
-	if (contentOffset !== undefined) {
-		const prefetched = records.get(ctx)?.get(expect.record);
-		const held = prefetched !== undefined ? ok(prefetched) : source.readFile(expect.record, RECORD_HOLD_MAX);
-		if (held.ok) recordSource = {openRead: () => ok(readAhead(held.value.length, held.value, undefined))};
 	}
-	const r = await readTarSplit(recordSource, expect.record, entry => {
-		if (entry.type === 'segment') {
-			if (window.length === 0) {
-				hashed(entry.payload);
-				return true;
+
+	/** A file's content read in pieces, CRC-64 checked and hashed into the stream. False at the first difference. */
+	private hashContent(entry: FileEntry, path: string, reader: FileReader): boolean {
+		const buffer = this.buffer;
+		const crc = new Crc64();
+		let pos = 0;
+		while (pos < entry.size) {
+			const got = reader.read(buffer, pos);
+			if (!got.ok) {
+				this.problem = {position: entry.position, name: entry.name, why: `cannot be read (${got.error.message})`, path, unverifiable: true};
+				return false;
 			}
-			window.push({segment: entry.payload});
-			windowBytes += entry.payload.length + ENTRY_COST;
-			return windowBytes >= WINDOW ? flush() : true;
+			if (got.value === 0) {
+				this.problem = {position: entry.position, name: entry.name, why: `ends after ${pos} of ${entry.size} bytes`, path};
+				return false;
+			}
+			const chunk = buffer.subarray(0, Math.min(got.value, entry.size - pos));
+			crc.update(chunk);
+			this.hashed(chunk);
+			pos += chunk.length;
 		}
-		tarSum += entry.size;
-		if (entry.size === 0) return true;
-		// The entries of the window before this one come first: the first difference is the one reported.
-		const stop = (p: Problem): false => {
-			if (window.length === 0 || flush()) problem = p;
+		if (entry.crc !== null && !crc.digest().equals(entry.crc)) {
+			this.problem = {position: entry.position, name: entry.name, why: 'has different content (its CRC-64 differs from the one recorded)', path};
 			return false;
-		};
-		if (entry.nameRaw !== undefined) return stop({position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true});
-		const rel = memberPath(entry.name);
-		if (rel === null) return stop({position: entry.position, name: entry.name, why: 'its name leaves the layer directory'});
-		const path = `${dir}/${rel}`;
-		if (contentOffset === undefined || entry.size > WINDOW) {
-			if (window.length > 0 && !flush()) return false;
-			return verifyFile(entry, path, openRead.call(source, path));
 		}
-		window.push({entry, path});
-		windowBytes += entry.size + ENTRY_COST;
-		return windowBytes >= WINDOW ? flush() : true;
-	});
-	if (r.ok && problem === undefined && window.length > 0) flush();
-	const tarSplit = expect.record;
+		return true;
+	}
+}
+
+type Pending = {readonly entry: FileEntry; readonly path: string} | {readonly segment: Buffer};
+
+/** Windows read in archive order (compressed archives only): the entries since the last flush, in record order. */
+class ArchiveWindow {
+	private items: Pending[] = [];
+	private bytes = 0;
+	private readonly rebuild: Rebuild;
+	private readonly source: Source;
+	private readonly buffer: Buffer;
+	/** Source.contentOffset; undefined where reading out of order costs nothing (then nothing is held). */
+	readonly contentOffset: ((rel: string) => number | undefined) | undefined;
+
+	constructor(rebuild: Rebuild, source: Source, buffer: Buffer, contentOffset: ((rel: string) => number | undefined) | undefined) {
+		this.rebuild = rebuild;
+		this.source = source;
+		this.buffer = buffer;
+		this.contentOffset = contentOffset;
+	}
+
+	get empty(): boolean {
+		return this.items.length === 0;
+	}
+
+	/** Holds one entry that costs `cost` bytes; flushes when the window is full. False at the first difference. */
+	add(p: Pending, cost: number): boolean {
+		this.items.push(p);
+		this.bytes += cost;
+		return this.bytes >= WINDOW ? this.flush() : true;
+	}
+
+	/** The held files read in archive order, then every held entry hashed (and checked) in record order. False at the first difference. */
+	flush(): boolean {
+		const files = this.items.filter((p): p is {entry: FileEntry; path: string} => 'entry' in p);
+		const order = files.map(f => ({f, at: this.contentOffset?.(f.path) ?? -1})).sort((a, b) => a.at - b.at);
+		const read = new Map<Pending, Result<FileReader>>();
+		for (const {f} of order) read.set(f, prefetch(this.source, f.path, f.entry.size, this.buffer));
+		const items = this.items;
+		this.items = [];
+		this.bytes = 0;
+		for (const p of items) {
+			if ('segment' in p) this.rebuild.hashed(p.segment);
+			else if (!this.rebuild.verifyFile(p.entry, p.path, read.get(p)!)) return false;
+		}
+		return true;
+	}
+}
+
+/** One tar-split entry taken into the rebuild: a segment hashed, a file verified, or either held in the window. False to stop reading. */
+function takeEntry(entry: TarSplitEntry, rebuild: Rebuild, window: ArchiveWindow, source: Source, dir: string): boolean {
+	if (entry.type === 'segment') {
+		if (window.empty) {
+			rebuild.hashed(entry.payload);
+			return true;
+		}
+		return window.add({segment: entry.payload}, entry.payload.length + ENTRY_COST);
+	}
+	rebuild.tarSum += entry.size;
+	if (entry.size === 0) return true;
+	// The entries of the window before this one come first: the first difference is the one reported.
+	const stop = (p: Problem): false => {
+		if (window.empty || window.flush()) rebuild.problem = p;
+		return false;
+	};
+	if (entry.nameRaw !== undefined) return stop({position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true});
+	const rel = memberPath(entry.name);
+	if (rel === null) return stop({position: entry.position, name: entry.name, why: 'its name leaves the layer directory'});
+	const path = `${dir}/${rel}`;
+	if (window.contentOffset === undefined || entry.size > WINDOW) {
+		if (!window.empty && !window.flush()) return false;
+		return rebuild.verifyFile(entry, path, source.openRead!(path));
+	}
+	return window.add({entry, path}, entry.size + ENTRY_COST);
+}
+
+/**
+ * Where the record is read from. On a compressed archive it is read whole first (it is small: compressed JSON), so that
+ * reading it does not move the one inflater away from the files of the window being read.
+ */
+function recordSource(ctx: CheckContext, record: string, compressed: boolean): Pick<Source, 'openRead'> {
+	if (!compressed) return ctx.source;
+	const prefetched = records.get(ctx)?.get(record);
+	const held = prefetched !== undefined ? ok(prefetched) : ctx.source.readFile(record, RECORD_HOLD_MAX);
+	if (held.ok) return {openRead: () => ok(readAhead(held.value.length, held.value, undefined))};
+	return ctx.source;
+}
+
+type Expectation = ReturnType<typeof expectation>;
+
+/** The verdict when the record itself could not be read: missing, unreadable on this source, or damaged. */
+function recordFailed(l: Layer, tarSplit: string, r: Extract<TarSplitResult, {ok: false}>): Verified {
+	const subject = `layer:${l.chainId}`;
+	const check = 'layer.content';
 	const recordName = tarSplit.slice(tarSplit.lastIndexOf('/') + 1);
-	if (!r.ok) {
-		if (r.reason === 'missing') {
-			return {
-				result: verdict(subject, check, [
-					finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no ${recordName}, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
-				]),
-			};
-		}
-		if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /cannot reopen|cannot read the archive again|changed since/.test(r.message))) {
-			return {result: skipped(subject, check, r.message)};
-		}
+	if (r.reason === 'missing') {
 		return {
 			result: verdict(subject, check, [
-				finding('error', 'layer.tar-split-invalid', subject, `the tar-split metadata of layer ${shortId(l.chainId)} is damaged (${r.message}): its content cannot be verified, and Docker cannot export or push it`, tarSplit),
+				finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no ${recordName}, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
 			]),
 		};
 	}
+	if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /cannot reopen|cannot read the archive again|changed since/.test(r.message))) {
+		return {result: skipped(subject, check, r.message)};
+	}
+	return {
+		result: verdict(subject, check, [
+			finding('error', 'layer.tar-split-invalid', subject, `the tar-split metadata of layer ${shortId(l.chainId)} is damaged (${r.message}): its content cannot be verified, and Docker cannot export or push it`, tarSplit),
+		]),
+	};
+}
+
+/** The verdict once the record was read to its end (or to the first difference): a file differs, the stream's digest differs, or it matches. */
+function rebuilt(l: Layer, expect: Expectation, dir: string, entries: number, rebuild: Rebuild): Verified {
+	const subject = `layer:${l.chainId}`;
+	const check = 'layer.content';
+	const tarSplit = expect.record;
+	const recordName = tarSplit.slice(tarSplit.lastIndexOf('/') + 1);
+	const {problem, tarSum} = rebuild;
 	if (problem !== undefined) {
 		if (problem.unverifiable) return {result: skipped(subject, check, `entry ${problem.position} ${JSON.stringify(problem.name)} ${problem.why}`)};
 		return {
@@ -270,10 +332,10 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 			]),
 		};
 	}
-	const digest = 'sha256:' + sha.digest('hex');
-	const rebuilt = `${r.entries} ${recordName} entries, ${bytesText(bytes).replace(/ \(.*\)$/, '')} rebuilt`;
-	if (expect.digest === null) return {result: pass(subject, check, `${rebuilt}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`), tarSum};
-	if (digest === expect.digest) return {result: pass(subject, check, rebuilt), tarSum};
+	const digest = 'sha256:' + rebuild.sha.digest('hex');
+	const summary = `${entries} ${recordName} entries, ${bytesText(rebuild.bytes).replace(/ \(.*\)$/, '')} rebuilt`;
+	if (expect.digest === null) return {result: pass(subject, check, `${summary}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`), tarSum};
+	if (digest === expect.digest) return {result: pass(subject, check, summary), tarSum};
 	return {
 		result: verdict(subject, check, [
 			finding(
@@ -286,6 +348,21 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 		]),
 		tarSum,
 	};
+}
+
+async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buffer: Buffer): Promise<Verified> {
+	const expect = expectation(ctx, l);
+	const target = layerToVerify(ctx, l, expect.digest);
+	if ('skip' in target) return {result: skipped(`layer:${l.chainId}`, 'layer.content', target.skip)};
+	const {dir} = target;
+	const source = ctx.source;
+	const label = `layer ${n}/${total} ${shortId(l.chainId)}`;
+	ctx.progress?.(`verifying ${label} (${dir})`);
+	const rebuild = new Rebuild(ctx, label, buffer);
+	const window = new ArchiveWindow(rebuild, source, buffer, source.contentOffset?.bind(source));
+	const r = await readTarSplit(recordSource(ctx, expect.record, window.contentOffset !== undefined), expect.record, entry => takeEntry(entry, rebuild, window, source, dir));
+	if (r.ok && rebuild.problem === undefined && !window.empty) window.flush();
+	return r.ok ? rebuilt(l, expect, dir, r.entries, rebuild) : recordFailed(l, expect.record, r);
 }
 
 /** Tar-split records read ahead, in archive order, on a compressed archive (see prefetchRecords). */

@@ -40,6 +40,59 @@ export type Index = {
 	children(driver: string): ReadonlyMap<string, number>;
 };
 
+/** A chain from `top` down through layerdb `parent` files, stopped by a missing layer or cache id, a loop, or maxChain. */
+function walkChain(store: RawImageStore | undefined, top: string | undefined): ChainWalk {
+	const cacheIds: string[] = [];
+	const chainIds: string[] = [];
+	let id = top;
+	while (id !== undefined) {
+		if (chainIds.includes(id) || chainIds.length >= maxChain) return {cacheIds, chainIds, complete: false};
+		const l = store?.layers.get(id);
+		if (l?.cacheId === undefined) return {cacheIds, chainIds, complete: false};
+		cacheIds.push(l.cacheId);
+		chainIds.push(id);
+		id = l.parent;
+	}
+	return {cacheIds, chainIds, complete: true};
+}
+
+/** Driver directory names a store refers to (layer cache ids, mount ids, init ids), with who refers to them. */
+function referencedBy(store: RawImageStore | undefined): Map<string, string> {
+	const m = new Map<string, string>();
+	for (const l of store?.layers.values() ?? []) if (l.cacheId !== undefined) m.set(l.cacheId, `layer:${l.chainId}`);
+	for (const mount of store?.mounts.values() ?? []) {
+		if (mount.mountId !== undefined) m.set(mount.mountId, `container:${mount.containerId}`);
+		if (mount.initId !== undefined) m.set(mount.initId, `container:${mount.containerId}`);
+	}
+	return m;
+}
+
+/** How many directories layerdb says are built directly on each directory of a store (by cache id). */
+function childCounts(store: RawImageStore | undefined): Map<string, number> {
+	const m = new Map<string, number>();
+	const add = (id: string | undefined): void => {
+		if (id !== undefined) m.set(id, (m.get(id) ?? 0) + 1);
+	};
+	for (const l of store?.layers.values() ?? []) {
+		if (l.parent !== undefined) add(store?.layers.get(l.parent)?.cacheId);
+	}
+	for (const mount of store?.mounts.values() ?? []) {
+		const top = mount.parent === undefined ? undefined : store?.layers.get(mount.parent)?.cacheId;
+		if (mount.initId !== undefined) {
+			add(top);
+			if (mount.mountId !== undefined) add(mount.initId);
+		} else if (mount.mountId !== undefined) add(top);
+	}
+	return m;
+}
+
+/** The value under key, made (once) by make. */
+function once<V>(cache: Map<string, V>, key: string, make: () => V): V {
+	let v = cache.get(key);
+	if (v === undefined) cache.set(key, (v = make()));
+	return v;
+}
+
 export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
 	const overlays = new Map<string, DriverFile>();
 	const linkTables = new Map<string, LinkTable>();
@@ -47,80 +100,17 @@ export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
 	const refs = new Map<string, Map<string, string>>();
 	const kids = new Map<string, Map<string, number>>();
 	const containerIds = new Set(raw.containers.map(c => c.id));
-
-	const chain = (driver: string, top: string | undefined): ChainWalk => {
-		const store = raw.stores.get(driver);
-		const cacheIds: string[] = [];
-		const chainIds: string[] = [];
-		let id = top;
-		while (id !== undefined) {
-			if (chainIds.includes(id) || chainIds.length >= maxChain) return {cacheIds, chainIds, complete: false};
-			const l = store?.layers.get(id);
-			if (l?.cacheId === undefined) return {cacheIds, chainIds, complete: false};
-			cacheIds.push(l.cacheId);
-			chainIds.push(id);
-			id = l.parent;
-		}
-		return {cacheIds, chainIds, complete: true};
-	};
-
 	return {
 		store: driver => raw.stores.get(driver),
 		rawLayer: (driver, chainId) => raw.stores.get(driver)?.layers.get(chainId),
 		layer: (driver, chainId) => layerByChainId(model, chainId, driver),
-		chain,
-		overlay(driver, id, name, subject) {
-			const key = `${driver}\0${id}\0${name}`;
-			let r = overlays.get(key);
-			if (r === undefined) overlays.set(key, (r = readDriverFile(source, driver, id, name, subject)));
-			return r;
-		},
-		committed(driver, id) {
-			const key = `${driver}\0${id}`;
-			let r = markers.get(key);
-			if (r === undefined) markers.set(key, (r = hasCommittedMarker(source, driver, id)));
-			return r;
-		},
+		chain: (driver, top) => walkChain(raw.stores.get(driver), top),
+		overlay: (driver, id, name, subject) => once(overlays, `${driver}\0${id}\0${name}`, () => readDriverFile(source, driver, id, name, subject)),
+		committed: (driver, id) => once(markers, `${driver}\0${id}`, () => hasCommittedMarker(source, driver, id)),
 		hasDir: (driver, id) => raw.driverDirs.get(driver)?.layerIds.has(id) ?? false,
-		links(driver) {
-			let t = linkTables.get(driver);
-			if (t === undefined) linkTables.set(driver, (t = readLinkTable(source, driver)));
-			return t;
-		},
+		links: driver => once(linkTables, driver, () => readLinkTable(source, driver)),
 		containerIds,
-		referenced(driver) {
-			let m = refs.get(driver);
-			if (m !== undefined) return m;
-			m = new Map();
-			const store = raw.stores.get(driver);
-			for (const l of store?.layers.values() ?? []) if (l.cacheId !== undefined) m.set(l.cacheId, `layer:${l.chainId}`);
-			for (const mount of store?.mounts.values() ?? []) {
-				if (mount.mountId !== undefined) m.set(mount.mountId, `container:${mount.containerId}`);
-				if (mount.initId !== undefined) m.set(mount.initId, `container:${mount.containerId}`);
-			}
-			refs.set(driver, m);
-			return m;
-		},
-		children(driver) {
-			let m = kids.get(driver);
-			if (m !== undefined) return m;
-			m = new Map();
-			const add = (id: string | undefined): void => {
-				if (id !== undefined) m!.set(id, (m!.get(id) ?? 0) + 1);
-			};
-			const store = raw.stores.get(driver);
-			for (const l of store?.layers.values() ?? []) {
-				if (l.parent !== undefined) add(store?.layers.get(l.parent)?.cacheId);
-			}
-			for (const mount of store?.mounts.values() ?? []) {
-				const top = mount.parent === undefined ? undefined : store?.layers.get(mount.parent)?.cacheId;
-				if (mount.initId !== undefined) {
-					add(top);
-					if (mount.mountId !== undefined) add(mount.initId);
-				} else if (mount.mountId !== undefined) add(top);
-			}
-			kids.set(driver, m);
-			return m;
-		},
+		referenced: driver => once(refs, driver, () => referencedBy(raw.stores.get(driver))),
+		children: driver => once(kids, driver, () => childCounts(raw.stores.get(driver))),
 	};
 }

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
 import type {Source, Stat} from '../sources/source.ts';
 import {type TarEntry, type TarType, entryHeader, padding, trailer} from './tar-writer.ts';
-import {walkMerged} from './merged-walk.ts';
+import {type Walked, walkMerged} from './merged-walk.ts';
 import {type FsView, join, rootLayers} from './view.ts';
 
 /** Where bytes go: a file, stdout. write() may return a promise (back-pressure). */
@@ -26,6 +26,104 @@ export type ExportOptions = {
 
 const tarTypes: Partial<Record<Stat['kind'], TarType>> = {file: 'file', dir: 'dir', symlink: 'symlink', char: 'char', block: 'block', fifo: 'fifo'};
 
+type RegularFile = {readonly path: string; readonly rel: string; readonly entry: TarEntry; readonly key: string | undefined; readonly offset: number};
+
+/** An export as it is written: its counts, the hard links seen (first name and sha256), and where the bytes go. */
+class TarExport {
+	entries = 0;
+	files = 0;
+	bytes = 0;
+	unreadable = 0;
+	private readonly links = new Map<string, {name: string; sha: string | undefined}>();
+	private readonly buffer = Buffer.allocUnsafe(PIECE);
+	private readonly source: Source;
+	private readonly view: FsView;
+	private readonly sink: Sink;
+	private readonly opts: ExportOptions;
+
+	constructor(source: Source, view: FsView, sink: Sink, opts: ExportOptions) {
+		this.source = source;
+		this.view = view;
+		this.sink = sink;
+		this.opts = opts;
+	}
+
+	readonly out = async (chunk: Buffer): Promise<void> => {
+		this.bytes += chunk.length;
+		await this.sink.put(chunk);
+	};
+
+	/** A header of a member without content. */
+	async header(entry: TarEntry): Promise<void> {
+		await this.out(entryHeader(entry));
+		this.entries++;
+	}
+
+	/** A regular file: a hard link to the first name of its inode, or its header and content. */
+	async regular(f: RegularFile): Promise<void> {
+		const opts = this.opts;
+		const first = f.key === undefined ? undefined : this.links.get(f.key);
+		if (first !== undefined) {
+			await this.out(entryHeader({...f.entry, type: 'hardlink', size: 0, linkname: first.name}));
+			this.entries++;
+			if (opts.onHash !== undefined && first.sha !== undefined) await opts.onHash(f.entry.name, first.sha);
+			return;
+		}
+		const r = await writeFile(this.source, this.view, f.path, f.rel, f.entry, this.buffer, this.out, opts.onProblem);
+		if (r === 'left-out') {
+			this.unreadable++;
+			return;
+		}
+		this.entries++;
+		this.files++;
+		if (r === undefined) this.unreadable++;
+		if (f.key !== undefined) this.links.set(f.key, {name: f.entry.name, sha: r});
+		if (opts.onHash !== undefined && r !== undefined) await opts.onHash(f.entry.name, r);
+	}
+
+	result(): ExportResult {
+		return {entries: this.entries, files: this.files, bytes: this.bytes, unreadable: this.unreadable};
+	}
+}
+
+/** What one walked path becomes in the tar: a member without content, a regular file, or nothing (left out: a finding says why). */
+function walkedMember(
+	source: Source,
+	view: FsView,
+	w: Walked,
+	onProblem: (f: Finding) => void,
+	contentOffset: ((rel: string) => number | undefined) | undefined,
+): {readonly header: TarEntry} | {readonly file: RegularFile} | null {
+	const path = join(view.layers[w.entry.layer]!.dir, w.rel);
+	const st = source.stat(path);
+	if (!st.ok) {
+		onProblem(finding('error', 'files.unreadable', view.subject, `/${w.rel} is left out of the export: ${st.error.message}`, st.error.path));
+		return null;
+	}
+	const s = st.value;
+	const type = tarTypes[s.kind];
+	if (type === undefined) {
+		onProblem(finding('info', 'files.not-exported', view.subject, `/${w.rel} is a ${s.kind}: tar cannot hold it (docker export leaves it out too)`, path));
+		return null;
+	}
+	const name = s.kind === 'dir' ? `${w.rel}/` : w.rel;
+	const base = {name, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs};
+	if (type === 'symlink') {
+		const target = source.readLink(path);
+		if (!target.ok) {
+			onProblem(finding('error', 'files.unreadable', view.subject, `symlink /${w.rel} is left out of the export: ${target.error.message}`, path));
+			return null;
+		}
+		return {header: {...base, type, size: 0, linkname: target.value}};
+	}
+	if (type === 'char' || type === 'block') return {header: {...base, type, size: 0, devmajor: s.rdev?.major ?? 0, devminor: s.rdev?.minor ?? 0}};
+	if (type === 'file') {
+		const key = s.ino !== undefined && (s.nlink ?? 1) > 1 ? `${w.entry.layer}:${s.ino}` : undefined;
+		return {file: {path, rel: w.rel, entry: {...base, type, size: s.size}, key, offset: contentOffset === undefined ? -1 : (contentOffset(path) ?? -1)}};
+	}
+	return {header: {...base, type, size: 0}};
+}
+
 /**
  * The merged view as a tar stream, like `docker export`: members named without a leading '/'
  * ('bin/', 'bin/sh'), the root itself left out, whiteouts and aufs housekeeping never written,
@@ -39,84 +137,25 @@ const tarTypes: Partial<Record<Stat['kind'], TarType>> = {file: 'file', dir: 'di
  * truncated or sparse member) is left out, never written as zeros, and counted in `unreadable`.
  */
 export async function exportTar(source: Source, view: FsView, sink: Sink, opts: ExportOptions): Promise<ExportResult> {
-	const buffer = Buffer.allocUnsafe(PIECE);
-	const links = new Map<string, {name: string; sha: string | undefined}>();
-	let entries = 0;
-	let files = 0;
-	let bytes = 0;
-	let unreadable = 0;
-	const out = async (chunk: Buffer): Promise<void> => {
-		bytes += chunk.length;
-		await sink.put(chunk);
-	};
-	type RegularFile = {readonly path: string; readonly rel: string; readonly entry: TarEntry; readonly key: string | undefined; readonly offset: number};
+	const tar = new TarExport(source, view, sink, opts);
 	// Regular files in archive order only where reading out of order costs passes: a compressed archive
 	// too big to be held whole (its directories then have offsets; a small one answers -1 throughout and
 	// is exported in the usual order, byte for byte as from its extraction).
 	const offsetOf = source.contentOffset?.bind(source);
 	const contentOffset = offsetOf !== undefined && view.layers.some(l => (offsetOf(l.dir) ?? -1) >= 0) ? offsetOf : undefined;
 	const deferred: RegularFile[] = [];
-	const regular = async (f: RegularFile): Promise<void> => {
-		const first = f.key === undefined ? undefined : links.get(f.key);
-		if (first !== undefined) {
-			await out(entryHeader({...f.entry, type: 'hardlink', size: 0, linkname: first.name}));
-			entries++;
-			if (opts.onHash !== undefined && first.sha !== undefined) await opts.onHash(f.entry.name, first.sha);
-			return;
-		}
-		const r = await writeFile(source, view, f.path, f.rel, f.entry, buffer, out, opts.onProblem);
-		if (r === 'left-out') {
-			unreadable++;
-			return;
-		}
-		entries++;
-		files++;
-		if (r === undefined) unreadable++;
-		if (f.key !== undefined) links.set(f.key, {name: f.entry.name, sha: r});
-		if (opts.onHash !== undefined && r !== undefined) await opts.onHash(f.entry.name, r);
-	};
 	for (const w of walkMerged(source, view, '', rootLayers(view), opts.onProblem)) {
-		const path = join(view.layers[w.entry.layer]!.dir, w.rel);
-		const st = source.stat(path);
-		if (!st.ok) {
-			opts.onProblem(finding('error', 'files.unreadable', view.subject, `/${w.rel} is left out of the export: ${st.error.message}`, st.error.path));
-			continue;
-		}
-		const s = st.value;
-		const type = tarTypes[s.kind];
-		if (type === undefined) {
-			opts.onProblem(finding('info', 'files.not-exported', view.subject, `/${w.rel} is a ${s.kind}: tar cannot hold it (docker export leaves it out too)`, path));
-			continue;
-		}
-		const name = s.kind === 'dir' ? `${w.rel}/` : w.rel;
-		const base = {name, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs};
-		let entry: TarEntry;
-		if (type === 'symlink') {
-			const target = source.readLink(path);
-			if (!target.ok) {
-				opts.onProblem(finding('error', 'files.unreadable', view.subject, `symlink /${w.rel} is left out of the export: ${target.error.message}`, path));
-				continue;
-			}
-			entry = {...base, type, size: 0, linkname: target.value};
-		} else if (type === 'char' || type === 'block') {
-			entry = {...base, type, size: 0, devmajor: s.rdev?.major ?? 0, devminor: s.rdev?.minor ?? 0};
-		} else if (type === 'file') {
-			const key = s.ino !== undefined && (s.nlink ?? 1) > 1 ? `${w.entry.layer}:${s.ino}` : undefined;
-			const f: RegularFile = {path, rel: w.rel, entry: {...base, type, size: s.size}, key, offset: contentOffset === undefined ? -1 : (contentOffset(path) ?? -1)};
-			if (contentOffset !== undefined) deferred.push(f);
-			else await regular(f);
-			continue;
-		} else {
-			entry = {...base, type, size: 0};
-		}
-		await out(entryHeader(entry));
-		entries++;
+		const member = walkedMember(source, view, w, opts.onProblem, contentOffset);
+		if (member === null) continue;
+		if ('header' in member) await tar.header(member.header);
+		else if (contentOffset !== undefined) deferred.push(member.file);
+		else await tar.regular(member.file);
 	}
 	// Archive order (stable: walk order among equals, so a hard link's first name is the walk's first).
 	deferred.sort((a, b) => a.offset - b.offset);
-	for (const f of deferred) await regular(f);
-	await out(trailer());
-	return {entries, files, bytes, unreadable};
+	for (const f of deferred) await tar.regular(f);
+	await tar.out(trailer());
+	return tar.result();
 }
 
 /**

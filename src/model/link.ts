@@ -6,7 +6,7 @@ import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/d
 import {distributionOf} from '../read/distribution.ts';
 import {isPathId} from '../read/json-files.ts';
 import type {RawHost} from '../read/host.ts';
-import type {RawImage, RawImageStore, RawLayer} from '../read/image-store.ts';
+import type {RawImage, RawImageStore, RawLayer, RawMount} from '../read/image-store.ts';
 import {byString} from '../sources/source.ts';
 import {chainIds, realTime} from './ids.ts';
 import {linkBuildCache} from './build-cache.ts';
@@ -348,43 +348,90 @@ function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
 	return undefined;
 }
 
+/** A store without the container's mount (layerdb/mounts entry or RW snapshot): its RW and init layers are unknown. */
+function mountMissing(ctx: Ctx, store: RawImageStore, c: RawContainer): void {
+	const subject = `container:${c.id}`;
+	if (store.layout === 'containerd') {
+		ctx.findings.push(finding('error', 'container.snapshot-missing', subject, `meta.db has no ${store.driver} snapshot keyed by its id (its RW snapshot): its RW and init layers are unknown`, layerMeta(store, c.id)));
+	} else {
+		ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
+	}
+}
+
+/** The container's RW and init layers, as its mount names them; a missing directory is a finding. */
+function rwChain(ctx: Ctx, c: RawContainer, driver: string, mount: RawMount, store: RawImageStore | undefined): ChainEntry[] {
+	const subject = `container:${c.id}`;
+	const chain: ChainEntry[] = [];
+	for (const [role, cacheId] of [['rw', mount.mountId], ['init', mount.initId]] as const) {
+		if (cacheId === undefined) continue;
+		const exists = dirExists(ctx, driver, cacheId);
+		if (!exists && isDriverName(driver)) {
+			const miss = missingWhat(driver, cacheId, rwLayerPath(driver, cacheId));
+			// docker rm deletes the RW and init layers before containers/<id>: an unfinished removal (check: container.removal-interrupted, container.dead) explains their absence.
+			const removing = c.state?.removalInProgress === true || c.state?.dead === true;
+			ctx.findings.push(
+				removing
+					? finding('warning', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`, miss.path)
+					: finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path),
+			);
+		}
+		const record = recordOf(ctx, driver, cacheId, subject, true);
+		const damage = exists ? rwLayerDamage(ctx, driver, role, cacheId, subject) : undefined;
+		chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(damage !== undefined ? {contentDamage: damage} : {}), ...(record !== undefined ? {driverRecord: record} : {})});
+	}
+	if (store?.layout !== 'containerd' && mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
+		ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
+	}
+	return chain;
+}
+
+/** The mount's parent against the image's top layer: a mismatch, or a parent missing though the image has layers, is a finding. */
+function parentFindings(ctx: Ctx, subject: string, store: RawImageStore, mount: RawMount | undefined, image: Image | undefined): void {
+	const parent = mount?.parent;
+	// containerd: an image whose config could not be read has no diff ids; its content findings say why.
+	if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent && !(store.layout === 'containerd' && image.diffIds.length === 0)) {
+		ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, store.layout === 'containerd' ? mount?.path : `${mount?.path}/parent`));
+	}
+	if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
+		ctx.findings.push(
+			store.layout === 'containerd'
+				? finding('error', 'mount.parent-missing', subject, 'its init snapshot (or RW snapshot) has no parent though its image has layers', mount.path)
+				: finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`),
+		);
+	}
+}
+
+/** The image layers under the container, from its mount's parent (or its image's top layer) down; each layer records it as a user. */
+function imageChain(ctx: Ctx, c: RawContainer, store: RawImageStore, top: string, subject: string): ChainEntry[] {
+	const chain: ChainEntry[] = [];
+	for (const layer of walkLayers(ctx, store, top, subject)) {
+		use(ctx.layerContainers, store.driver, layer.chainId, c.id);
+		const record = recordOf(ctx, store.driver, layer.cacheId, `layer:${layer.chainId}`, false);
+		const exists = dirExists(ctx, store.driver, layer.cacheId);
+		const damage = exists ? imageLayerDamage(ctx, store, layer) : undefined;
+		chain.push({
+			role: 'image',
+			cacheId: layer.cacheId ?? null,
+			chainId: layer.chainId,
+			diffId: layer.diffId ?? null,
+			path: layerPath(store.driver, layer.cacheId),
+			pathExists: exists,
+			...(damage !== undefined ? {contentDamage: damage} : {}),
+			...(record !== undefined ? {driverRecord: record} : {}),
+		});
+	}
+	return chain;
+}
+
 function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): Container {
 	const subject = `container:${c.id}`;
 	append(ctx.findings, c.findings);
 	const store = pickStore(ctx, c);
 	const driver = c.driver ?? store?.driver ?? null;
 	const mount = store?.mounts.get(c.id);
-	if (store !== undefined && mount === undefined) {
-		if (store.layout === 'containerd') {
-			ctx.findings.push(finding('error', 'container.snapshot-missing', subject, `meta.db has no ${store.driver} snapshot keyed by its id (its RW snapshot): its RW and init layers are unknown`, layerMeta(store, c.id)));
-		} else {
-			ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
-		}
-	}
+	if (store !== undefined && mount === undefined) mountMissing(ctx, store, c);
 	if (mount !== undefined) append(ctx.findings, mount.findings);
-	const chain: ChainEntry[] = [];
-	if (driver !== null && mount !== undefined) {
-		for (const [role, cacheId] of [['rw', mount.mountId], ['init', mount.initId]] as const) {
-			if (cacheId === undefined) continue;
-			const exists = dirExists(ctx, driver, cacheId);
-			if (!exists && isDriverName(driver)) {
-				const miss = missingWhat(driver, cacheId, rwLayerPath(driver, cacheId));
-				// docker rm deletes the RW and init layers before containers/<id>: an unfinished removal (check: container.removal-interrupted, container.dead) explains their absence.
-				const removing = c.state?.removalInProgress === true || c.state?.dead === true;
-				ctx.findings.push(
-					removing
-						? finding('warning', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`, miss.path)
-						: finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path),
-				);
-			}
-			const record = recordOf(ctx, driver, cacheId, subject, true);
-			const damage = exists ? rwLayerDamage(ctx, driver, role, cacheId, subject) : undefined;
-			chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(damage !== undefined ? {contentDamage: damage} : {}), ...(record !== undefined ? {driverRecord: record} : {})});
-		}
-		if (store?.layout !== 'containerd' && mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
-			ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
-		}
-	}
+	const chain: ChainEntry[] = driver !== null && mount !== undefined ? rwChain(ctx, c, driver, mount, store) : [];
 	const imageId = c.image ?? null;
 	const image = imageId === null ? undefined : images.get(`${store?.driver ?? ''}\0${imageId}`);
 	const imageGone = imageId !== null && image === undefined && store !== undefined;
@@ -396,44 +443,22 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	const parent = mount?.parent;
 	if (store !== undefined && driver !== null) {
 		const top = parent ?? image?.chainIds.at(-1);
-		// containerd: an image whose config could not be read has no diff ids; its content findings say why.
-		if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent && !(store.layout === 'containerd' && image.diffIds.length === 0)) {
-			ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, store.layout === 'containerd' ? mount?.path : `${mount?.path}/parent`));
-		}
-		if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
-			ctx.findings.push(
-				store.layout === 'containerd'
-					? finding('error', 'mount.parent-missing', subject, 'its init snapshot (or RW snapshot) has no parent though its image has layers', mount.path)
-					: finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`),
-			);
-		}
+		parentFindings(ctx, subject, store, mount, image);
 		// Pre-1.10 the mount's parent is the image id itself: a missing image is already container.image-missing.
-		if (top !== undefined && !(store.layout === 'v1' && image === undefined)) {
-			for (const layer of walkLayers(ctx, store, top, subject)) {
-				use(ctx.layerContainers, store.driver, layer.chainId, c.id);
-				const record = recordOf(ctx, store.driver, layer.cacheId, `layer:${layer.chainId}`, false);
-				const exists = dirExists(ctx, store.driver, layer.cacheId);
-				const damage = exists ? imageLayerDamage(ctx, store, layer) : undefined;
-				chain.push({
-					role: 'image',
-					cacheId: layer.cacheId ?? null,
-					chainId: layer.chainId,
-					diffId: layer.diffId ?? null,
-					path: layerPath(store.driver, layer.cacheId),
-					pathExists: exists,
-					...(damage !== undefined ? {contentDamage: damage} : {}),
-					...(record !== undefined ? {driverRecord: record} : {}),
-				});
-			}
-		}
+		if (top !== undefined && !(store.layout === 'v1' && image === undefined)) append(chain, imageChain(ctx, c, store, top, subject));
 	}
 	if (imageGone) ctx.findings.push(imageMissing(store, subject, imageId, mount !== undefined && parent !== undefined && chain.some(e => e.role === 'image') && chain.every(e => e.pathExists) && !ctx.findings.slice(findingsBeforeChain).some(f => f.subject === subject && f.severity === 'error')));
+	return containerOf(c, image, driver, mount, chain);
+}
+
+/** The linked container: what its files say, with its driver, mount and chain. */
+function containerOf(c: RawContainer, image: Image | undefined, driver: string | null, mount: RawMount | undefined, chain: ChainEntry[]): Container {
 	const startedAt = realTime(c.state?.startedAt);
 	const argv = c.processPath === undefined && c.args === undefined ? null : [c.processPath ?? '', ...(c.args ?? [])];
 	return {
 		id: c.id,
 		name: c.name ?? null,
-		imageId,
+		imageId: c.image ?? null,
 		imageRef: typeof c.config?.['Image'] === 'string' ? c.config['Image'] : null,
 		imageTags: image?.tags ?? [],
 		status: c.state === undefined ? null : statusOf(c.state, startedAt),
@@ -447,7 +472,7 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		driver,
 		mountId: mount?.mountId ?? null,
 		initId: mount?.initId ?? null,
-		parentChainId: parent ?? null,
+		parentChainId: mount?.parent ?? null,
 		chain,
 		config: c.config ?? null,
 		hostConfig: c.hostConfig ?? null,
@@ -485,10 +510,8 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 	return out;
 }
 
-/** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
-export function link(raw: RawHost): Model {
-	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set(), damage: new Map()};
-	for (const d of raw.driverDirs.values()) append(ctx.findings, d.findings);
+/** Every store's images, linked (children, tags and digests), keyed by driver\0id. */
+function linkImages(ctx: Ctx, raw: RawHost): Map<string, Image> {
 	const images = new Map<string, Image>();
 	for (const store of raw.stores.values()) {
 		append(ctx.findings, store.findings);
@@ -502,6 +525,62 @@ export function link(raw: RawHost): Model {
 		const refs = refsByImage(store, ctx);
 		for (const img of store.images.values()) images.set(`${store.driver}\0${img.id}`, linkImage(ctx, store, img, children, refs));
 	}
+	return images;
+}
+
+/** One layerdb layer linked: its directory, driver record, content damage, users and the history line that made it. */
+function linkLayer(ctx: Ctx, store: RawImageStore, l: RawLayer, images: Map<string, Image>): Layer {
+	append(ctx.findings, l.findings);
+	const exists = dirExists(ctx, store.driver, l.cacheId);
+	if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
+		const miss = missingWhat(store.driver, l.cacheId, layerPath(store.driver, l.cacheId));
+		ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, `its ${miss.what} in the driver is missing`, miss.path));
+	}
+	const record = recordOf(ctx, store.driver, l.cacheId, `layer:${l.chainId}`, true);
+	const damage = exists ? imageLayerDamage(ctx, store, l) : undefined;
+	const imageUsers = [...(ctx.layerImages.get(store.driver)?.get(l.chainId) ?? [])].sort(byString);
+	let createdBy: string | null = null;
+	for (const id of imageUsers) {
+		const h = images.get(`${store.driver}\0${id}`)?.history.find(e => e.chainId === l.chainId);
+		if (h?.createdBy) {
+			createdBy = h.createdBy;
+			break;
+		}
+	}
+	return {
+		chainId: l.chainId,
+		diffId: l.diffId ?? null,
+		parent: l.parent ?? null,
+		cacheId: l.cacheId ?? null,
+		size: l.size ?? null,
+		driver: store.driver,
+		path: layerPath(store.driver, l.cacheId),
+		pathExists: exists,
+		images: imageUsers,
+		containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
+		createdBy,
+		metaPath: l.path,
+		distribution: distributionOf(store.distribution, l.diffId),
+		...(damage !== undefined ? {contentDamage: damage} : {}),
+		...(record !== undefined ? {driverRecord: record} : {}),
+	};
+}
+
+/** Records no layer or container owns (orphans: layerlens check lists them) keep their findings under the store; the host's records as read. */
+function hostDriverRecords(ctx: Ctx, raw: RawHost): HostDriverRecord[] {
+	const driverRecords: HostDriverRecord[] = [];
+	for (const d of raw.driverDirs.values()) {
+		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) append(ctx.findings, r.findings);
+		append(driverRecords, d.hostRecords ?? []);
+	}
+	return driverRecords;
+}
+
+/** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
+export function link(raw: RawHost): Model {
+	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set(), damage: new Map()};
+	for (const d of raw.driverDirs.values()) append(ctx.findings, d.findings);
+	const images = linkImages(ctx, raw);
 	const containers = raw.containers.map(c => linkContainer(ctx, c, images));
 	const containerIds = new Set(raw.containers.map(c => c.id));
 	for (const store of raw.stores.values()) {
@@ -512,50 +591,8 @@ export function link(raw: RawHost): Model {
 		}
 	}
 	const layers: Layer[] = [];
-	for (const store of raw.stores.values()) {
-		for (const l of store.layers.values()) {
-			append(ctx.findings, l.findings);
-			const exists = dirExists(ctx, store.driver, l.cacheId);
-			if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
-				const miss = missingWhat(store.driver, l.cacheId, layerPath(store.driver, l.cacheId));
-				ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, `its ${miss.what} in the driver is missing`, miss.path));
-			}
-			const record = recordOf(ctx, store.driver, l.cacheId, `layer:${l.chainId}`, true);
-			const damage = exists ? imageLayerDamage(ctx, store, l) : undefined;
-			const imageUsers = [...(ctx.layerImages.get(store.driver)?.get(l.chainId) ?? [])].sort(byString);
-			let createdBy: string | null = null;
-			for (const id of imageUsers) {
-				const h = images.get(`${store.driver}\0${id}`)?.history.find(e => e.chainId === l.chainId);
-				if (h?.createdBy) {
-					createdBy = h.createdBy;
-					break;
-				}
-			}
-			layers.push({
-				chainId: l.chainId,
-				diffId: l.diffId ?? null,
-				parent: l.parent ?? null,
-				cacheId: l.cacheId ?? null,
-				size: l.size ?? null,
-				driver: store.driver,
-				path: layerPath(store.driver, l.cacheId),
-				pathExists: exists,
-				images: imageUsers,
-				containers: [...(ctx.layerContainers.get(store.driver)?.get(l.chainId) ?? [])].sort(byString),
-				createdBy,
-				metaPath: l.path,
-				distribution: distributionOf(store.distribution, l.diffId),
-				...(damage !== undefined ? {contentDamage: damage} : {}),
-				...(record !== undefined ? {driverRecord: record} : {}),
-			});
-		}
-	}
-	// Records no layer or container owns (orphans: layerlens check lists them) keep their findings under the store.
-	const driverRecords: HostDriverRecord[] = [];
-	for (const d of raw.driverDirs.values()) {
-		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) append(ctx.findings, r.findings);
-		append(driverRecords, d.hostRecords ?? []);
-	}
+	for (const store of raw.stores.values()) for (const l of store.layers.values()) layers.push(linkLayer(ctx, store, l, images));
+	const driverRecords = hostDriverRecords(ctx, raw);
 	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
 	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;
 	const buildCache = raw.buildCache !== undefined ? linkBuildCache(raw.buildCache, ctx.findings) : undefined;

@@ -53,77 +53,100 @@ function imageLabel(i: Image): string {
 	return i.tags[0] ?? i.digests[0] ?? shortId(i.id);
 }
 
+type NewEvent = Omit<TimelineEvent, 'datetime' | 'timestamp' | 'source_time'>;
+
+/** The events being gathered: one dated by a time as stored, or by a file's mtime. */
+class Events {
+	readonly out: TimelineEvent[] = [];
+	private readonly source: Source;
+
+	constructor(source: Source) {
+		this.source = source;
+	}
+
+	add(time: string | null | undefined, e: NewEvent): void {
+		const us = toMicros(time);
+		if (us === null || time === null || time === undefined) return;
+		this.out.push({...e, datetime: isoMicros(us), timestamp: us, source_time: time});
+	}
+
+	addMtime(rel: string, subject: string, what: string): void {
+		const st = this.source.stat(rel);
+		if (!st.ok) return;
+		const us = Math.round(st.value.mtimeMs * 1000);
+		this.out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
+	}
+}
+
+/** An image's creation, each build step (with or without a layer), and its last tagging. */
+function imageEvents(events: Events, i: Image): void {
+	const subject = `image:${i.id}`;
+	events.add(i.created, {message: `image ${imageLabel(i)} created`, timestamp_desc: 'Image Created', kind: 'image.created', subject, source: i.path, field: 'created'});
+	i.history.forEach((h, n) => {
+		const step = h.createdBy ?? '(no command recorded)';
+		events.add(h.created, {
+			message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
+			timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
+			kind: h.emptyLayer ? 'image.step' : 'layer.created',
+			subject: h.chainId === null ? subject : `layer:${h.chainId}`,
+			source: i.path,
+			field: `history[${n}].created`,
+		});
+	});
+	events.add(i.lastUpdated, {message: `image ${imageLabel(i)} last tagged`, timestamp_desc: 'Image Tagged', kind: 'image.tagged', subject, source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`, field: 'lastUpdated'});
+}
+
+/** A container's log lines, file after file, at most max in all; reaching the cap is a finding. */
+async function logEvents(events: Events, source: Source, c: Container, logs: readonly LogFile[], max: number, report: (f: Finding) => void): Promise<void> {
+	const subject = `container:${c.id}`;
+	let budget = max;
+	for (let i = 0; i < logs.length; i++) {
+		const log = logs[i]!;
+		const r = await logLines(source, c, log, budget, report);
+		for (const e of r.events) events.out.push(e);
+		budget -= r.events.length;
+		if (r.cappedAfter !== undefined) {
+			const rest = logs.slice(i + 1).map(l => l.path.split('/').pop()!);
+			report(
+				finding(
+					'warning',
+					'timeline.logs-capped',
+					subject,
+					`timeline --logs keeps at most ${max} log lines per container: container ${label(c)} reached it in ${log.path} after ${r.cappedAfter}; the rest of that file${rest.length > 0 ? ` and ${rest.length} more log file${rest.length === 1 ? '' : 's'} (${rest.join(', ')})` : ''} are not in the timeline`,
+					log.path,
+				),
+			);
+			break;
+		}
+	}
+}
+
+/** A container's creation, start and finish, its files' mtimes, and (as asked) its log lines and RW-layer file times. */
+async function containerEvents(events: Events, source: Source, c: Container, opts: TimelineOptions, report: (f: Finding) => void): Promise<void> {
+	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
+	const subject = `container:${c.id}`;
+	const config = `${c.path}/config.v2.json`;
+	events.add(c.created, {message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`, timestamp_desc: 'Container Created', kind: 'container.created', subject, source: config, field: 'Created'});
+	events.add(c.startedAt, {message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(), timestamp_desc: 'Container Started', kind: 'container.started', subject, source: config, field: 'State.StartedAt'});
+	events.add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
+	events.addMtime(config, subject, `container ${label(c)} config.v2.json`);
+	events.addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
+	const logs = logFiles(source, c, opts.logs ? report : () => {});
+	for (const log of logs) events.addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
+	if (opts.logs) await logEvents(events, source, c, logs, max, report);
+	if (opts.files) {
+		const rw = c.chain.find(e => e.role === 'rw');
+		if (rw?.path != null) for (const e of fileTimes(source, c, rw.path, max, report)) events.out.push(e);
+	}
+}
+
 /** Builds every dated event of a host, oldest first. Reads file times and logs (streamed) through the Source only. */
 export async function buildTimeline(model: Model, source: Source, opts: TimelineOptions): Promise<TimelineEvent[]> {
 	const report = (f: Finding): void => void opts.findings?.push(f);
-	const out: TimelineEvent[] = [];
-	const add = (time: string | null | undefined, e: Omit<TimelineEvent, 'datetime' | 'timestamp' | 'source_time'>) => {
-		const us = toMicros(time);
-		if (us === null || time === null || time === undefined) return;
-		out.push({...e, datetime: isoMicros(us), timestamp: us, source_time: time});
-	};
-	const addMtime = (rel: string, subject: string, what: string) => {
-		const st = source.stat(rel);
-		if (!st.ok) return;
-		const us = Math.round(st.value.mtimeMs * 1000);
-		out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
-	};
-	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
-
-	for (const i of model.images) {
-		const subject = `image:${i.id}`;
-		add(i.created, {message: `image ${imageLabel(i)} created`, timestamp_desc: 'Image Created', kind: 'image.created', subject, source: i.path, field: 'created'});
-		i.history.forEach((h, n) => {
-			const step = h.createdBy ?? '(no command recorded)';
-			add(h.created, {
-				message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
-				timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
-				kind: h.emptyLayer ? 'image.step' : 'layer.created',
-				subject: h.chainId === null ? subject : `layer:${h.chainId}`,
-				source: i.path,
-				field: `history[${n}].created`,
-			});
-		});
-		add(i.lastUpdated, {message: `image ${imageLabel(i)} last tagged`, timestamp_desc: 'Image Tagged', kind: 'image.tagged', subject, source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`, field: 'lastUpdated'});
-	}
-
-	for (const c of model.containers) {
-		const subject = `container:${c.id}`;
-		const config = `${c.path}/config.v2.json`;
-		add(c.created, {message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`, timestamp_desc: 'Container Created', kind: 'container.created', subject, source: config, field: 'Created'});
-		add(c.startedAt, {message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(), timestamp_desc: 'Container Started', kind: 'container.started', subject, source: config, field: 'State.StartedAt'});
-		add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
-		addMtime(config, subject, `container ${label(c)} config.v2.json`);
-		addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
-		const logs = logFiles(source, c, opts.logs ? report : () => {});
-		for (const log of logs) addMtime(log.path, subject, `container ${label(c)} log ${log.path.split('/').pop()}`);
-		if (opts.logs) {
-			let budget = max;
-			for (let i = 0; i < logs.length; i++) {
-				const log = logs[i]!;
-				const r = await logLines(source, c, log, budget, report);
-				for (const e of r.events) out.push(e);
-				budget -= r.events.length;
-				if (r.cappedAfter !== undefined) {
-					const rest = logs.slice(i + 1).map(l => l.path.split('/').pop()!);
-					report(
-						finding(
-							'warning',
-							'timeline.logs-capped',
-							subject,
-							`timeline --logs keeps at most ${max} log lines per container: container ${label(c)} reached it in ${log.path} after ${r.cappedAfter}; the rest of that file${rest.length > 0 ? ` and ${rest.length} more log file${rest.length === 1 ? '' : 's'} (${rest.join(', ')})` : ''} are not in the timeline`,
-							log.path,
-						),
-					);
-					break;
-				}
-			}
-		}
-		if (opts.files) {
-			const rw = c.chain.find(e => e.role === 'rw');
-			if (rw?.path != null) for (const e of fileTimes(source, c, rw.path, max, report)) out.push(e);
-		}
-	}
+	const events = new Events(source);
+	for (const i of model.images) imageEvents(events, i);
+	for (const c of model.containers) await containerEvents(events, source, c, opts, report);
+	const out = events.out;
 	out.sort((a, b) => a.timestamp - b.timestamp || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 	return out;
 }
@@ -199,112 +222,148 @@ type LogRead = {
 	readonly cappedAfter?: string;
 };
 
-/** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
-async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
-	const out: TimelineEvent[] = [];
-	const subject = `container:${c.id}`;
-	let unparsed = 0;
-	let long = 0;
-	let n = 0;
-	let capped: string | undefined;
-	const push = (time: string, stream: string, line: string, field: string): void => {
+/** One log file as it is read: its events so far, counts of what was left out, and where the budget stopped it. */
+class LogState {
+	readonly out: TimelineEvent[] = [];
+	readonly subject: string;
+	unparsed = 0;
+	long = 0;
+	n = 0;
+	capped: string | undefined;
+	/** The last line or record ends without a newline or is cut short. */
+	torn = false;
+	/** json-file: the line read so far, or a line longer than maxLineBytes being skipped. */
+	private pending: Buffer[] = [];
+	private pendingBytes = 0;
+	private skipping = false;
+	/** local: the bytes of a record not read to its end yet. */
+	private rest: Buffer = Buffer.alloc(0);
+	private readonly c: Container;
+	private readonly log: LogFile;
+	private readonly budget: number;
+	private readonly report: (f: Finding) => void;
+
+	constructor(c: Container, log: LogFile, budget: number, report: (f: Finding) => void) {
+		this.c = c;
+		this.log = log;
+		this.budget = budget;
+		this.report = report;
+		this.subject = `container:${c.id}`;
+	}
+
+	private push(time: string, stream: string, line: string, field: string): void {
 		const us = toMicros(time);
 		if (us === null) {
-			unparsed++;
+			this.unparsed++;
 			return;
 		}
-		out.push({message: `container ${label(c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject, source: log.path, field, source_time: time});
-	};
-	const jsonLine = (bytes: Buffer): void => {
-		n++;
+		this.out.push({message: `container ${label(this.c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject: this.subject, source: this.log.path, field, source_time: time});
+	}
+
+	private jsonLine(bytes: Buffer): void {
+		this.n++;
 		if (bytes.length === 0) return;
 		try {
 			const rec = JSON.parse(bytes.toString('utf8')) as {log?: unknown; stream?: unknown; time?: unknown};
-			if (typeof rec.time === 'string' && typeof rec.log === 'string') push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${n}`);
-			else unparsed++;
+			if (typeof rec.time === 'string' && typeof rec.log === 'string') this.push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${this.n}`);
+			else this.unparsed++;
 		} catch {
-			unparsed++;
+			this.unparsed++;
 		}
-	};
-	let pending: Buffer[] = [];
-	let pendingBytes = 0;
-	let skipping = false;
-	let rest: Buffer = Buffer.alloc(0);
-	let torn = false;
-	try {
-		reading: for await (const chunk of logBytes(source, log)) {
-			if (log.format === 'json-file') {
-				let from = 0;
-				for (;;) {
-					if (out.length >= budget) {
-						capped = `line ${n}`;
-						break reading;
-					}
-					const nl = chunk.indexOf(0x0a, from);
-					if (nl < 0) {
-						if (!skipping && from < chunk.length) {
-							pending.push(chunk.subarray(from));
-							pendingBytes += chunk.length - from;
-							if (pendingBytes > maxLineBytes) {
-								skipping = true;
-								pending = [];
-								pendingBytes = 0;
-							}
-						}
-						break;
-					}
-					if (skipping) {
-						skipping = false;
-						n++;
-						long++;
-					} else jsonLine(pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...pending, chunk.subarray(from, nl)]));
-					pending = [];
-					pendingBytes = 0;
-					from = nl + 1;
-				}
-			} else {
-				rest = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-				let pos = 0;
-				while (rest.length - pos >= 4) {
-					if (out.length >= budget) {
-						capped = `record ${n}`;
-						break reading;
-					}
-					const size = rest.readUInt32BE(pos);
-					if (size > maxRecordBytes) {
-						report(finding('warning', 'log.damaged', subject, `${log.path}: record ${n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
-						break reading;
-					}
-					if (rest.length - pos < size + 8) break;
-					n++;
-					const e = localEntry(rest.subarray(pos + 4, pos + 4 + size), n);
-					pos += size + 8;
-					if (e === null) unparsed++;
-					else push(localTime(e.timeNano), e.source || 'log', e.line, `record ${e.index}`);
-				}
-				rest = rest.subarray(pos);
-			}
-		}
-		if (capped === undefined) {
-			if (log.format === 'json-file' && (pendingBytes > 0 || skipping)) {
-				torn = true;
-				if (skipping) long++;
-				else jsonLine(Buffer.concat(pending));
-			}
-			if (log.format === 'local' && rest.length > 0) {
-				torn = true;
-				unparsed++;
-			}
-		}
-	} catch (error) {
-		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${n}` : `record ${n}`}: the rest of it is not in the timeline`, log.path));
 	}
+
+	/** A json-file chunk: each line ending in it taken, the rest held (or skipped when too long). False when reading stops. */
+	jsonChunk(chunk: Buffer): boolean {
+		let from = 0;
+		for (;;) {
+			if (this.out.length >= this.budget) {
+				this.capped = `line ${this.n}`;
+				return false;
+			}
+			const nl = chunk.indexOf(0x0a, from);
+			if (nl < 0) {
+				if (!this.skipping && from < chunk.length) {
+					this.pending.push(chunk.subarray(from));
+					this.pendingBytes += chunk.length - from;
+					if (this.pendingBytes > maxLineBytes) {
+						this.skipping = true;
+						this.pending = [];
+						this.pendingBytes = 0;
+					}
+				}
+				return true;
+			}
+			if (this.skipping) {
+				this.skipping = false;
+				this.n++;
+				this.long++;
+			} else this.jsonLine(this.pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...this.pending, chunk.subarray(from, nl)]));
+			this.pending = [];
+			this.pendingBytes = 0;
+			from = nl + 1;
+		}
+	}
+
+	/** A local-driver chunk: each record completed by it taken, the rest held. False when reading stops (budget, or a damaged length). */
+	localChunk(chunk: Buffer): boolean {
+		const log = this.log;
+		this.rest = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+		const rest = this.rest;
+		let pos = 0;
+		while (rest.length - pos >= 4) {
+			if (this.out.length >= this.budget) {
+				this.capped = `record ${this.n}`;
+				return false;
+			}
+			const size = rest.readUInt32BE(pos);
+			if (size > maxRecordBytes) {
+				this.report(finding('warning', 'log.damaged', this.subject, `${log.path}: record ${this.n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
+				return false;
+			}
+			if (rest.length - pos < size + 8) break;
+			this.n++;
+			const e = localEntry(rest.subarray(pos + 4, pos + 4 + size), this.n);
+			pos += size + 8;
+			if (e === null) this.unparsed++;
+			else this.push(localTime(e.timeNano), e.source || 'log', e.line, `record ${e.index}`);
+		}
+		this.rest = rest.subarray(pos);
+		return true;
+	}
+
+	/** The end of the file (not capped): a last line or record without its end is taken, or counted, as torn. */
+	finish(): void {
+		if (this.log.format === 'json-file' && (this.pendingBytes > 0 || this.skipping)) {
+			this.torn = true;
+			if (this.skipping) this.long++;
+			else this.jsonLine(Buffer.concat(this.pending));
+		}
+		if (this.log.format === 'local' && this.rest.length > 0) {
+			this.torn = true;
+			this.unparsed++;
+		}
+	}
+}
+
+/** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
+async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
+	const s = new LogState(c, log, budget, report);
+	const subject = s.subject;
+	try {
+		for await (const chunk of logBytes(source, log)) {
+			if (!(log.format === 'json-file' ? s.jsonChunk(chunk) : s.localChunk(chunk))) break;
+		}
+		if (s.capped === undefined) s.finish();
+	} catch (error) {
+		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${s.n}` : `record ${s.n}`}: the rest of it is not in the timeline`, log.path));
+	}
+	const {long, unparsed} = s;
 	if (long > 0) report(finding('warning', 'log.lines-skipped', subject, `${long} line${long === 1 ? '' : 's'} of ${log.path} ${long === 1 ? 'is' : 'are'} longer than ${maxLineBytes} bytes (dockerd splits messages at 16 KiB) and ${long === 1 ? 'is' : 'are'} not in the timeline`, log.path));
 	if (unparsed > 0) {
-		const why = torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
+		const why = s.torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
 		report(finding('info', 'log.lines-unparsed', subject, `${unparsed} ${log.format === 'json-file' ? 'line' : 'record'}${unparsed === 1 ? '' : 's'} of ${log.path} ${unparsed === 1 ? 'is' : 'are'} not a log record with a time${why}, and not in the timeline`, log.path));
 	}
-	return capped === undefined ? {events: out} : {events: out, cappedAfter: capped};
+	return s.capped === undefined ? {events: s.out} : {events: s.out, cappedAfter: s.capped};
 }
 
 function localTime(ns: bigint): string {
