@@ -253,7 +253,7 @@ function candidates(here: readonly Resolved[], choice: Choice): {pool: readonly 
 
 type ConfigFields = ReturnType<typeof configFields>;
 
-export type ImageContent = ConfigFields & {readonly size?: number; readonly blobs: RawBlob[]};
+type ImageContent = ConfigFields & {readonly size?: number; readonly blobs: RawBlob[]};
 
 /**
  * An image's config fields, blobs and size from the content store, its findings added to

@@ -105,7 +105,7 @@ export function familiarRef(name: string): {repo: string; tag?: string; digest?:
 
 // ---- bbolt helpers (shared with the snapshotters' metadata.db)
 
-export type Fields = {values: Map<string, Buffer>; buckets: Map<string, BoltBucketRef>};
+type Fields = {values: Map<string, Buffer>; buckets: Map<string, BoltBucketRef>};
 
 /** A bucket's values and nested buckets by key; what cannot be read is added to `errors`. */
 export function fields(db: Bolt, bucket: BoltBucketRef, errors: string[]): Fields {
@@ -203,7 +203,7 @@ function readSnapshotRecords(db: Bolt, snapshotsRef: BoltBucketRef | undefined, 
 	return snapshotRecords;
 }
 
-export type MetaDb = {readonly images: ImageRecord[]; readonly snapshots: Map<string, Map<string, SnapshotRecord>>};
+type MetaDb = {readonly images: ImageRecord[]; readonly snapshots: Map<string, Map<string, SnapshotRecord>>};
 
 const quoted = (list: readonly string[]): string => list.map(s => `"${s}"`).join(', ');
 
@@ -275,7 +275,7 @@ export function recordsByTarget(records: readonly ImageRecord[], findings: Findi
 	return byTarget;
 }
 
-export type ImageNames = {readonly refs: RawRef[]; readonly parent?: string; readonly lastUpdated?: string};
+type ImageNames = {readonly refs: RawRef[]; readonly parent?: string; readonly lastUpdated?: string};
 
 /** What one image's records (sorted by name) say: its tags and digests as docker shows them, its parent label and when it was last updated. */
 export function imageNames(id: string, records: readonly ImageRecord[], findings: Finding[]): ImageNames {

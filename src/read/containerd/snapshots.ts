@@ -16,7 +16,7 @@ import {type SnapshotRecord, containerdRoot, fields, metaDbPath, uvarint, varint
  * backend key (`moby/<n>/<key>`), and the snapshot's directory is `snapshots/<id>` (`/fs` for
  * overlayfs). From both, one snapshotter's layers (chain id → directory) and container mounts.
  */
-export function snapshotterRoot(name: string): string {
+function snapshotterRoot(name: string): string {
 	return `${containerdRoot}/io.containerd.snapshotter.v1.${name}`;
 }
 
@@ -203,7 +203,7 @@ function containerdRecords(s: Snapshotter): RawContainerdStore {
 	return {metaDb: metaDbPath, snapshotterDb: backend?.path ?? `${snapshotterRoot(s.sn)}/metadata.db`, snapshotIds, snapshots, snapshotterDbRead: backend?.read ?? false};
 }
 
-export type SnapshotStore = {readonly layers: Map<string, RawLayer>; readonly mounts: Map<string, RawMount>; readonly containerd: RawContainerdStore};
+type SnapshotStore = {readonly layers: Map<string, RawLayer>; readonly mounts: Map<string, RawMount>; readonly containerd: RawContainerdStore};
 
 /**
  * One snapshotter's layers and mounts (as `parts` asks) from its meta.db records and its
