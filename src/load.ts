@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import {openDirSource} from './sources/dir-source.ts';
 import {type RawHost, type ReadParts, allParts, readHost} from './read/host.ts';
-import {containerdRoot} from './read/containerd/store.ts';
+import {containerdRoot} from './read/containerd/meta-db.ts';
 import {mountSource} from './sources/mounted-source.ts';
 import type {Source} from './sources/source.ts';
 import {isContainerdMarker, openTarSource} from './sources/tar-source.ts';

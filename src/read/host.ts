@@ -2,8 +2,8 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {containerFileFindings} from './container-files.ts';
 import {type RawContainer, listContainerIds, readContainer, readHostConfig} from './container-store.ts';
-import {driverNotes, readContainerdStores} from './containerd/store.ts';
-import {type RawDriverDir, readDriverDir} from './drivers/registry.ts';
+import {readContainerdStores} from './containerd/store.ts';
+import {type DriverInfo, type RawDriverDir, drivers, isDriverName, readDriverDir} from './drivers/registry.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
 import {type Layout, readLayout} from './layout.ts';
@@ -11,6 +11,17 @@ import {type RawBuildCache, readBuildCache} from './buildkit.ts';
 import {type RawNetworks, readNetworks} from './networks.ts';
 import type {Source} from '../sources/source.ts';
 import {type RawVolumes, readVolumes} from './volumes.ts';
+
+/** One finding per driver whose layer content cannot be read from a copy of the root. */
+function driverNotes(driverDirs: readonly string[]): Finding[] {
+	const out: Finding[] = [];
+	for (const d of driverDirs) {
+		if (!isDriverName(d)) continue;
+		const info: DriverInfo = drivers[d];
+		if (info.contentNote !== undefined) out.push(finding('info', 'driver.content-unreadable', `store:${d}`, info.contentNote, d));
+	}
+	return out;
+}
 
 /** Everything the readers found, unlinked. */
 export type RawHost = {

@@ -98,6 +98,58 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 	return out;
 }
 
+/** A `network/<nid>` value. */
+function networkRecord(id: string, key: string, json: Record<string, unknown>): RawNetwork {
+	const f: Finding[] = [];
+	const storedId = str(json['id']);
+	if (storedId !== undefined && storedId !== id) f.push(finding('error', 'network.id-mismatch', `network:${id}`, `local-kv.db: the value says its id is ${storedId}`, dbPath));
+	const v4 = subnetsOf(json['ipamV4Info']);
+	const v6 = subnetsOf(json['ipamV6Info']);
+	if (v4 === undefined || v6 === undefined) f.push(finding('warning', 'network.ipam-invalid', `network:${id}`, 'local-kv.db: ipamV4Info/ipamV6Info cannot be decoded', dbPath));
+	const name = str(json['name']);
+	const driver = str(json['networkType']);
+	const scope = str(json['scope']);
+	const internal = bool(json['internal']);
+	const attachable = bool(json['attachable']);
+	const ipv6 = bool(json['enableIPv6']);
+	const created = str(json['created']);
+	const labels = stringMap(json['labels']);
+	const ipamDriver = str(json['ipamType']);
+	return {
+		id,
+		...(name !== undefined ? {name} : {}),
+		...(driver !== undefined ? {driver} : {}),
+		...(scope !== undefined ? {scope} : {}),
+		...(internal !== undefined ? {internal} : {}),
+		...(attachable !== undefined ? {attachable} : {}),
+		...(ipv6 !== undefined ? {ipv6} : {}),
+		...(created !== undefined ? {created} : {}),
+		...(labels !== undefined ? {labels} : {}),
+		...(ipamDriver !== undefined ? {ipamDriver} : {}),
+		subnets: [...(v4 ?? []), ...(v6 ?? [])],
+		key,
+		findings: f,
+	};
+}
+
+/** An `endpoint/<nid>/<eid>` value (its container joins later, from the sandbox). */
+function endpointRecord(networkId: string, id: string, key: string, json: Record<string, unknown>): Omit<RawEndpoint, 'containerId'> {
+	const iface = obj(json['ep_iface']);
+	const name = str(json['name']);
+	const sandboxId = str(json['sandbox']);
+	const address = str(iface?.['addr']);
+	const mac = str(iface?.['mac']);
+	return {
+		id,
+		networkId,
+		...(name !== undefined ? {name} : {}),
+		...(sandboxId !== undefined && sandboxId !== '' ? {sandboxId} : {}),
+		...(address !== undefined && address !== '' ? {address} : {}),
+		...(mac !== undefined && mac !== '' ? {mac} : {}),
+		key,
+	};
+}
+
 export function readNetworks(source: Source): RawNetworks {
 	const findings: Finding[] = [];
 	const bolt = readBolt(source, dbPath, 'store:network', 'network/files/local-kv.db');
@@ -126,60 +178,14 @@ export function readNetworks(source: Source): RawNetworks {
 			findings.push(finding('error', 'json.invalid', subject, `local-kv.db: the value of ${key} is not libkv JSON`, dbPath));
 			continue;
 		}
-		if (kind === 'network' && parts.length === 2) {
-			const id = parts[1]!;
-			const f: Finding[] = [];
-			const storedId = str(json['id']);
-			if (storedId !== undefined && storedId !== id) f.push(finding('error', 'network.id-mismatch', `network:${id}`, `local-kv.db: the value says its id is ${storedId}`, dbPath));
-			const v4 = subnetsOf(json['ipamV4Info']);
-			const v6 = subnetsOf(json['ipamV6Info']);
-			if (v4 === undefined || v6 === undefined) f.push(finding('warning', 'network.ipam-invalid', `network:${id}`, 'local-kv.db: ipamV4Info/ipamV6Info cannot be decoded', dbPath));
-			const name = str(json['name']);
-			const driver = str(json['networkType']);
-			const scope = str(json['scope']);
-			const internal = bool(json['internal']);
-			const attachable = bool(json['attachable']);
-			const ipv6 = bool(json['enableIPv6']);
-			const created = str(json['created']);
-			const labels = stringMap(json['labels']);
-			const ipamDriver = str(json['ipamType']);
-			networks.push({
-				id,
-				...(name !== undefined ? {name} : {}),
-				...(driver !== undefined ? {driver} : {}),
-				...(scope !== undefined ? {scope} : {}),
-				...(internal !== undefined ? {internal} : {}),
-				...(attachable !== undefined ? {attachable} : {}),
-				...(ipv6 !== undefined ? {ipv6} : {}),
-				...(created !== undefined ? {created} : {}),
-				...(labels !== undefined ? {labels} : {}),
-				...(ipamDriver !== undefined ? {ipamDriver} : {}),
-				subnets: [...(v4 ?? []), ...(v6 ?? [])],
-				key,
-				findings: f,
-			});
-		} else if (kind === 'bridge' && parts.length === 2) {
+		if (kind === 'network' && parts.length === 2) networks.push(networkRecord(parts[1]!, key, json));
+		else if (kind === 'bridge' && parts.length === 2) {
 			const b = str(json['BridgeName']);
 			if (b !== undefined) bridges.set(parts[1]!, b);
 		} else if (kind === 'sandbox' && parts.length === 2) {
 			const cid = str(json['Cid']);
 			if (cid !== undefined) sandboxes.set(parts[1]!, cid);
-		} else if (kind === 'endpoint' && parts.length === 3) {
-			const iface = obj(json['ep_iface']);
-			const name = str(json['name']);
-			const sandboxId = str(json['sandbox']);
-			const address = str(iface?.['addr']);
-			const mac = str(iface?.['mac']);
-			rawEndpoints.push({
-				id: parts[2]!,
-				networkId: parts[1]!,
-				...(name !== undefined ? {name} : {}),
-				...(sandboxId !== undefined && sandboxId !== '' ? {sandboxId} : {}),
-				...(address !== undefined && address !== '' ? {address} : {}),
-				...(mac !== undefined && mac !== '' ? {mac} : {}),
-				key,
-			});
-		}
+		} else if (kind === 'endpoint' && parts.length === 3) rawEndpoints.push(endpointRecord(parts[1]!, parts[2]!, key, json));
 	}
 	const withBridges = networks.map(n => (bridges.has(n.id) ? {...n, bridgeName: bridges.get(n.id)!} : n));
 	const endpoints = rawEndpoints.map(ep => {

@@ -1,7 +1,7 @@
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type {Source} from '../sources/source.ts';
+import type {FileReader, Source} from '../sources/source.ts';
 
 /**
  * Reads `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`: the tar-split metadata that,
@@ -69,12 +69,73 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 	return {type: 'file', position, name, ...(nameRaw !== undefined && nameRaw.length > 0 ? {nameRaw} : {}), size, crc};
 }
 
+/** Where one read of a tar-split file is: what was counted, and why the pipeline was stopped (pipeline() reports an error thrown by the last stage as an abort). */
+type Run = {entries: number; lineNo: number; why?: Stop | Invalid; readError?: string};
+
+type OnEntry = (entry: TarSplitEntry) => boolean | void | Promise<boolean | void>;
+
+/** The file's bytes in pieces; a read error is kept in `run.readError` and thrown. */
+async function* fileChunks(reader: FileReader, run: Run): AsyncGenerator<Buffer> {
+	const buffer = Buffer.alloc(CHUNK);
+	let position = 0;
+	for (;;) {
+		const r = reader.read(buffer, position);
+		if (!r.ok) {
+			run.readError = r.error.message;
+			throw new Error(run.readError);
+		}
+		if (r.value === 0) return;
+		position += r.value;
+		yield Buffer.from(buffer.subarray(0, r.value));
+	}
+}
+
+/** One line of the inflated stream: parsed and handed to onEntry (blank lines are skipped); an invalid line or onEntry's false stops the run. */
+async function oneLine(run: Run, buf: Buffer, onEntry: OnEntry): Promise<void> {
+	run.lineNo++;
+	const text = buf.toString('utf8').trim();
+	if (text === '') return;
+	let entry: TarSplitEntry;
+	try {
+		entry = parseEntry(text, run.lineNo);
+	} catch (error) {
+		throw (run.why = error as Invalid);
+	}
+	run.entries++;
+	let more = onEntry(entry);
+	if (more instanceof Promise) more = await more;
+	if (more === false) throw (run.why = new Stop());
+}
+
+/** Cuts the inflated stream into lines, holding at most MAX_LINE bytes of a line that spans chunks. */
+async function eachLine(inflated: AsyncIterable<Buffer>, run: Run, onEntry: OnEntry): Promise<void> {
+	let pending: Buffer[] = [];
+	let pendingLength = 0;
+	for await (const chunk of inflated) {
+		let start = 0;
+		for (;;) {
+			const nl = chunk.indexOf(0x0a, start);
+			if (nl < 0) break;
+			const piece = chunk.subarray(start, nl);
+			if (pendingLength > 0) {
+				pending.push(piece);
+				await oneLine(run, Buffer.concat(pending, pendingLength + piece.length), onEntry);
+				pending = [];
+				pendingLength = 0;
+			} else await oneLine(run, piece, onEntry);
+			start = nl + 1;
+		}
+		if (start < chunk.length) {
+			pending.push(Buffer.from(chunk.subarray(start)));
+			pendingLength += chunk.length - start;
+			if (pendingLength > MAX_LINE) throw (run.why = new Invalid(`line ${run.lineNo + 1} is longer than ${MAX_LINE} bytes`));
+		}
+	}
+	if (pendingLength > 0) await oneLine(run, Buffer.concat(pending, pendingLength), onEntry);
+}
+
 /** Streams the entries of a tar-split file to onEntry, in order; onEntry returns (or resolves to) false to stop early, and is awaited. */
-export async function readTarSplit(
-	source: Pick<Source, 'openRead'>,
-	rel: string,
-	onEntry: (entry: TarSplitEntry) => boolean | void | Promise<boolean | void>,
-): Promise<TarSplitResult> {
+export async function readTarSplit(source: Pick<Source, 'openRead'>, rel: string, onEntry: OnEntry): Promise<TarSplitResult> {
 	if (source.openRead === undefined) return {ok: false, reason: 'unsupported', message: 'this source cannot read file contents in pieces'};
 	const opened = source.openRead(rel);
 	if (!opened.ok) {
@@ -82,73 +143,16 @@ export async function readTarSplit(
 		return {ok: false, reason, message: `${rel}: ${opened.error.message}`};
 	}
 	const reader = opened.value;
-	let readError: string | undefined;
-	async function* chunks(): AsyncGenerator<Buffer> {
-		const buffer = Buffer.alloc(CHUNK);
-		let position = 0;
-		for (;;) {
-			const r = reader.read(buffer, position);
-			if (!r.ok) {
-				readError = r.error.message;
-				throw new Error(readError);
-			}
-			if (r.value === 0) return;
-			position += r.value;
-			yield Buffer.from(buffer.subarray(0, r.value));
-		}
-	}
-	let entries = 0;
-	let lineNo = 0;
-	// pipeline() reports an error thrown by the last stage as an abort: remember why we threw.
-	let why: Stop | Invalid | undefined;
-	let pending: Buffer[] = [];
-	let pendingLength = 0;
-	const line = async (buf: Buffer): Promise<void> => {
-		lineNo++;
-		const text = buf.toString('utf8').trim();
-		if (text === '') return;
-		let entry: TarSplitEntry;
-		try {
-			entry = parseEntry(text, lineNo);
-		} catch (error) {
-			throw (why = error as Invalid);
-		}
-		entries++;
-		let more = onEntry(entry);
-		if (more instanceof Promise) more = await more;
-		if (more === false) throw (why = new Stop());
-	};
+	const run: Run = {entries: 0, lineNo: 0};
 	try {
-		await pipeline(Readable.from(chunks()), zlib.createGunzip(), async (inflated: AsyncIterable<Buffer>) => {
-			for await (const chunk of inflated) {
-				let start = 0;
-				for (;;) {
-					const nl = chunk.indexOf(0x0a, start);
-					if (nl < 0) break;
-					const piece = chunk.subarray(start, nl);
-					if (pendingLength > 0) {
-						pending.push(piece);
-						await line(Buffer.concat(pending, pendingLength + piece.length));
-						pending = [];
-						pendingLength = 0;
-					} else await line(piece);
-					start = nl + 1;
-				}
-				if (start < chunk.length) {
-					pending.push(Buffer.from(chunk.subarray(start)));
-					pendingLength += chunk.length - start;
-					if (pendingLength > MAX_LINE) throw (why = new Invalid(`line ${lineNo + 1} is longer than ${MAX_LINE} bytes`));
-				}
-			}
-			if (pendingLength > 0) await line(Buffer.concat(pending, pendingLength));
-		});
+		await pipeline(Readable.from(fileChunks(reader, run)), zlib.createGunzip(), (inflated: AsyncIterable<Buffer>) => eachLine(inflated, run, onEntry));
 	} catch (error) {
-		if (why instanceof Stop) return {ok: true, entries, stopped: true};
-		if (why instanceof Invalid) return {ok: false, reason: 'invalid', message: `${rel}: ${why.message}`};
-		if (readError !== undefined) return {ok: false, reason: 'unreadable', message: `${rel}: ${readError}`};
+		if (run.why instanceof Stop) return {ok: true, entries: run.entries, stopped: true};
+		if (run.why instanceof Invalid) return {ok: false, reason: 'invalid', message: `${rel}: ${run.why.message}`};
+		if (run.readError !== undefined) return {ok: false, reason: 'unreadable', message: `${rel}: ${run.readError}`};
 		return {ok: false, reason: 'invalid', message: `${rel}: ${(error as Error).message}`};
 	} finally {
 		reader.close();
 	}
-	return {ok: true, entries, stopped: false};
+	return {ok: true, entries: run.entries, stopped: false};
 }

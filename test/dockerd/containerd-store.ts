@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import {runChecks} from '../../src/checks/index.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import type {Model} from '../../src/model/types.ts';
-import {familiarRef, goTime, metaDbPath, uvarint, varint} from '../../src/read/containerd/store.ts';
+import {familiarRef, goTime, metaDbPath, uvarint, varint} from '../../src/read/containerd/meta-db.ts';
 import {BLOBS, C8dRoot, META_DB, basicC8dRoot as basicRoot, goTimeBytes, hexOf, sha, snapshotterDir, uvarintBytes, varintBytes} from '../helpers/c8d-root.ts';
 import {compareContainer} from '../helpers/compare-daemon.ts';
 import {cleanup, docker26Available, type Daemon} from '../helpers/dockerd.ts';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {loadModel, openSource} from '../../src/load.ts';
-import {metaDbPath} from '../../src/read/containerd/store.ts';
+import {metaDbPath} from '../../src/read/containerd/meta-db.ts';
 import {wb, writeBolt} from '../helpers/bbolt-writer.ts';
 import {FakeRoot, driverRoot, hex} from '../helpers/fake-root.ts';
 
