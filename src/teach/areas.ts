@@ -171,10 +171,13 @@ export function fileText(place: Place, owner: CacheOwner | undefined): string | 
 			let inContent: string | null = null;
 			const info = driverInfo(place.driver);
 			if (info?.entryDirs !== undefined) {
-				if (w === `layers`) return 'the list of this layer\'s lower layers, nearest first';
-				if (w === 'mnt') return f.mountPoint(id)?.text ?? null;
-				if (w === 'diff') return 'this layer\'s files';
-				inContent = w.startsWith('diff/') ? w.slice(5) : null;
+				// `within` starts with the name of the entry directory (aufs: diff, layers, mnt).
+				const sub = w.split('/')[0]!;
+				const holds = info.entryDirs.find(e => e.dir === `${place.driver}/${sub}`)?.holds;
+				if (w === sub && holds === 'ancestry') return 'the list of this layer\'s lower layers, nearest first';
+				if (w === sub && holds === 'mount') return f.mountPoint(id)?.text ?? null;
+				if (w === sub && holds === 'files') return 'this layer\'s files';
+				inContent = holds === 'files' && w !== sub ? w.slice(sub.length + 1) : null;
 			} else if (f.family === 'flattened' && info?.fullImageLayers !== true) inContent = w;
 			else {
 				const rec = f.records(id).find(n => n.label.replace(/\/$/, '') === `${place.area}/${w}`);

@@ -40,7 +40,14 @@ export type DriverExplain = {
 };
 
 /** A directory with one entry per layer, when a driver keeps more than layersDir (aufs). */
-export type EntryDir = {readonly dir: string; readonly kind: 'dir' | 'file'; /** Counted in what an orphan holds (default true). */ readonly sized?: false};
+export type EntryDir = {
+	readonly dir: string;
+	readonly kind: 'dir' | 'file';
+	/** What a layer's entry there is: its files, its record of the layers below, its union mount point. */
+	readonly holds: 'files' | 'ancestry' | 'mount';
+	/** Counted in what an orphan holds (default true). */
+	readonly sized?: false;
+};
 
 export type DriverInfo = {
 	/** Directory, relative to the root, that has one entry per layer id. */
@@ -168,9 +175,9 @@ export const drivers = {
 		sizeIsDirSize: true,
 		unionMount: 'aufs/mnt/<id>',
 		entryDirs: [
-			{dir: 'aufs/diff', kind: 'dir'},
-			{dir: 'aufs/layers', kind: 'file', sized: false},
-			{dir: 'aufs/mnt', kind: 'dir'},
+			{dir: 'aufs/diff', kind: 'dir', holds: 'files'},
+			{dir: 'aufs/layers', kind: 'file', holds: 'ancestry', sized: false},
+			{dir: 'aufs/mnt', kind: 'dir', holds: 'mount'},
 		],
 		recordDirs: ['aufs/layers'],
 		explain: {
