@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/container-store.ts';
 import type {DriverRecord, HostDriverRecord} from '../read/drivers/meta.ts';
-import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
+import {type ContentDir, driverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
 import {distributionOf} from '../read/distribution.ts';
 import {isPathId} from '../read/json-files.ts';
 import type {RawHost} from '../read/host.ts';
@@ -87,10 +87,6 @@ function layerParent(store: RawImageStore, layer: RawLayer, through?: (id: strin
 		p = next.parent;
 	}
 	return p;
-}
-
-function driverInfo(driver: string): DriverInfo | undefined {
-	return isDriverName(driver) ? drivers[driver] : undefined;
 }
 
 /** Whether the driver has the layer: its directory (devicemapper: its device record); zfs keeps nothing in the root, so always. */

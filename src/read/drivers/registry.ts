@@ -10,7 +10,7 @@ import type {Source, SourceError} from '../../sources/source.ts';
  * (table.ts, re-exported here). Content-level records (overlay2 `lower`, aufs `layers/<id>`) are
  * read on demand by the checks, not here.
  */
-export {type DriverExplain, type DriverInfo, type DriverName, type DriverNote, type EntryDir, type WhiteoutStyle, driverInfo, drivers, driversWhere, isDriverName, snapshotterRoot} from './table.ts';
+export {type DriverInfo, type DriverName, type WhiteoutStyle, driverInfo, drivers, isDriverName, snapshotterRoot} from './table.ts';
 
 /** What a driver directory holds: the layer ids that have a directory (or, for devicemapper, a device record) there. */
 export type RawDriverDir = {

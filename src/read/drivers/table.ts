@@ -325,8 +325,3 @@ export function isDriverName(name: string): name is DriverName {
 export function driverInfo(name: string | null | undefined): DriverInfo | undefined {
 	return name !== null && name !== undefined && isDriverName(name) ? drivers[name] : undefined;
 }
-
-/** The names of the table's drivers whose entry says `has`. */
-export function driversWhere(has: (info: DriverInfo) => boolean): string[] {
-	return Object.keys(drivers).filter(n => has(drivers[n as DriverName]));
-}
