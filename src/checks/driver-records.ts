@@ -1,6 +1,7 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type LinkTable, linkTargetId, overlayDrivers, readAufsLayers} from '../read/drivers/records.ts';
+import {type LinkTable, linkTargetId, readAufsLayers} from '../read/drivers/records.ts';
+import {driverInfo} from '../read/drivers/registry.ts';
 import type {ChainWalk} from './lookups.ts';
 import {type Check, type CheckContext, type CheckResult, skipped, verdict} from './types.ts';
 
@@ -154,8 +155,8 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	return {findings};
 }
 
-function aufsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
-	if (!ctx.index.hasDir('aufs', id)) return {findings: [], note: `aufs/diff/${id} is missing`};
+function aufsFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `aufs/diff/${id} is missing`};
 	const rec = readAufsLayers(ctx.source, id, subject);
 	const findings = [...rec.findings];
 	if (!expected.complete) return {findings, note: 'layerdb chain incomplete; layers file not compared'};
@@ -185,10 +186,10 @@ function aufsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subjec
  * `-init` layer (moby daemon/graphdriver/windows/windows.go create: only a parent with Files/ joins
  * the chain); the daemon mounts exactly those (read in read/drivers/meta.ts).
  */
-function windowsFindings(ctx: CheckContext, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
-	if (!ctx.index.hasDir('windowsfilter', id)) return {findings: [], note: `windowsfilter/${id} is missing`};
+function windowsFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `windowsfilter/${id} is missing`};
 	const path = `windowsfilter/${id}/layerchain.json`;
-	const rec = ctx.raw.driverDirs.get('windowsfilter')?.records?.get(id)?.record;
+	const rec = ctx.raw.driverDirs.get(driver)?.records?.get(id)?.record;
 	const got = rec?.fields['parentIds'];
 	if (rec === undefined || !Array.isArray(got)) return {findings: [], note: `${path} unreadable; not compared`};
 	if (!expected.complete) return {findings: [], note: 'layerdb chain incomplete; layerchain.json not compared'};
@@ -209,12 +210,14 @@ function windowsFindings(ctx: CheckContext, id: string, expected: ChainWalk, sub
 }
 
 function recordFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
-	if (overlayDrivers.has(driver)) return overlayFindings(ctx, driver, id, expected, subject, what);
-	if (driver === 'windowsfilter') return windowsFindings(ctx, id, expected, subject, what);
-	return aufsFindings(ctx, id, expected, subject, what);
+	const ancestry = driverInfo(driver)?.ancestry;
+	if (ancestry === 'lower') return overlayFindings(ctx, driver, id, expected, subject, what);
+	if (ancestry === 'layerchain') return windowsFindings(ctx, driver, id, expected, subject, what);
+	return aufsFindings(ctx, driver, id, expected, subject, what);
 }
 
-const recordDrivers = new Set([...overlayDrivers, 'aufs', 'windowsfilter']);
+/** The drivers that record a layer's ancestry themselves. */
+const keepsAncestry = (driver: string | null): boolean => driverInfo(driver)?.ancestry !== undefined;
 
 function toResult(subject: string, check: string, parts: Array<{findings: Finding[]; note?: string}>): CheckResult {
 	const findings = parts.flatMap(p => p.findings);
@@ -232,7 +235,7 @@ const layerDriverRecords: Check = {
 	deep: false,
 	run: ctx =>
 		ctx.model.layers.flatMap(l => {
-			if (!recordDrivers.has(l.driver) || l.cacheId === null) return [];
+			if (!keepsAncestry(l.driver) || l.cacheId === null) return [];
 			const subject = `layer:${l.chainId}`;
 			const expected = ctx.index.chain(l.driver, l.parent ?? undefined);
 			return [toResult(subject, 'layer.driver-records', [recordFindings(ctx, l.driver, l.cacheId, expected, subject, 'layer')])];
@@ -248,7 +251,7 @@ const containerDriverRecords: Check = {
 	deep: false,
 	run: ctx =>
 		ctx.model.containers.flatMap(c => {
-			if (c.driver === null || !recordDrivers.has(c.driver) || c.mountId === null) return [];
+			if (c.driver === null || !keepsAncestry(c.driver) || c.mountId === null) return [];
 			const subject = `container:${c.id}`;
 			const store = ctx.index.store(c.driver);
 			const mount = store?.mounts.get(c.id);

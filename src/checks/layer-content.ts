@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
 import type {Layer} from '../model/types.ts';
-import {isDriverName} from '../read/drivers/registry.ts';
+import {driverInfo, isDriverName} from '../read/drivers/registry.ts';
 import {type FileReader, type Result, type Source, type SourceError, ok, splitPath} from '../sources/source.ts';
 import {type TarSplitEntry, type TarSplitResult, readTarSplit} from '../read/tar-split.ts';
 import {Crc64} from './crc64.ts';
@@ -22,10 +22,6 @@ import {type Check, type CheckContext, type CheckResult, pass, skipped, verdict}
  * place, in pieces.
  */
 
-/** Drivers whose layer directory, in a copy of the root, holds the layer's files (flattened ones hold them as of that layer). */
-const contentDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs', 'vfs', 'overlay', 'btrfs']);
-/** Drivers whose `size` is Docker's directory.Size of the layer's own directory (others sum the tar's file sizes). */
-const diffDrivers = new Set(['overlay2', 'fuse-overlayfs', 'aufs']);
 const PIECE = 1 << 20;
 const PROGRESS_EVERY = 64 << 20;
 /**
@@ -112,7 +108,7 @@ function layerToVerify(ctx: CheckContext, l: Layer, digest: string | null): {rea
 	if (digest === null && ctx.model.layout !== 'v1') return {skip: 'its diff id is unknown'};
 	if (!isDriverName(l.driver) || l.path === null) return {skip: 'no layer directory (no cache id or unknown driver)'};
 	if (ctx.index.store(l.driver)?.layout === 'containerd') return {skip: 'containerd store: a snapshot has no tar-split record to rebuild its tar stream from'};
-	if (!contentDrivers.has(l.driver)) return {skip: `${l.driver} keeps layer data outside the files of the root`};
+	if (driverInfo(l.driver)?.contentChecked !== true) return {skip: `${l.driver} keeps layer data outside the files of the root`};
 	if (!l.pathExists) return {skip: `its directory ${l.path} is missing (see layer.dir)`};
 	if (ctx.source.openRead === undefined) return {skip: 'this source cannot read file contents'};
 	return {dir: l.path};
@@ -443,7 +439,7 @@ const layerSize: Check = {
 			const tarSum = verified.get(key(l))?.tarSum;
 			if (tarSum === l.size) return pass(subject, check, 'equals the sum of the tar\'s file sizes');
 			let dirSum: number | undefined;
-			if (diffDrivers.has(l.driver) && l.path !== null && l.pathExists) {
+			if (driverInfo(l.driver)?.sizeIsDirSize === true && l.path !== null && l.pathExists) {
 				ctx.progress?.(`sizing ${shortId(l.chainId)} (${l.path})`);
 				const u = diskUsage(ctx.source, l.path, SIZE_WALK_CAP);
 				if (!u.complete) return skipped(subject, check, `${l.path} could not be walked completely`);

@@ -1,8 +1,8 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import {shortId} from '../model/ids.ts';
-import {listNames, linkTargetId, overlayDrivers} from '../read/drivers/records.ts';
-import {type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
+import {listNames, linkTargetId} from '../read/drivers/records.ts';
+import {driverInfo} from '../read/drivers/registry.ts';
 import {caps} from '../read/json-files.ts';
 import type {RawImageStore} from '../read/image-store.ts';
 import {type Usage, addUsage, diskUsage, holds} from './size.ts';
@@ -21,18 +21,19 @@ function driverEntries(ctx: CheckContext, driver: string, findings: Finding[]): 
 		list.push(path);
 		out.set(name, list);
 	};
-	if (driver === 'aufs') {
-		for (const sub of ['diff', 'layers', 'mnt']) {
-			const listed = listNames(ctx.source, `aufs/${sub}`, 'store:aufs');
+	const info = driverInfo(driver);
+	if (info?.entryDirs !== undefined) {
+		for (const e of info.entryDirs) {
+			const listed = listNames(ctx.source, e.dir, `store:${driver}`);
 			append(findings, listed.findings);
-			for (const [name, kind] of listed.entries) if (kind === (sub === 'layers' ? 'file' : 'dir')) add(name, `aufs/${sub}/${name}`);
+			for (const [name, kind] of listed.entries) if (kind === e.kind) add(name, `${e.dir}/${name}`);
 		}
 		return out;
 	}
-	if (!isDriverName(driver)) return out;
-	const dir = drivers[driver].layersDir;
+	if (info === undefined) return out;
+	const dir = info.layersDir;
 	for (const name of ctx.raw.driverDirs.get(driver)?.layerIds ?? []) {
-		if (overlayDrivers.has(driver) && name === 'l') continue;
+		if (info.shortLinks === true && name === 'l') continue;
 		add(name, `${dir}/${name}`);
 	}
 	return out;
@@ -40,8 +41,13 @@ function driverEntries(ctx: CheckContext, driver: string, findings: Finding[]): 
 
 /** What an entry of the driver's layer directory is: a directory, or (devicemapper) a device record. */
 function entryName(driver: string): string {
-	const info: DriverInfo | undefined = isDriverName(driver) ? drivers[driver] : undefined;
-	return info?.entryName ?? 'directory';
+	return driverInfo(driver)?.entryName ?? 'directory';
+}
+
+/** What an orphan's paths hold: those of its entry directories that count (aufs: not its layers/ file). */
+function sizedPaths(driver: string, paths: readonly string[]): readonly string[] {
+	const unsized = (driverInfo(driver)?.entryDirs ?? []).filter(e => e.sized === false).map(e => `${e.dir}/`);
+	return unsized.length === 0 ? paths : paths.filter(p => !unsized.some(u => p.startsWith(u)));
 }
 
 function usageOf(ctx: CheckContext, paths: readonly string[]): Usage {
@@ -92,14 +98,14 @@ const storeDriverDirs: Check = {
 				orphans++;
 				const path = paths[0]!;
 				const where = `dir:${path}`;
-				const size = holds(usageOf(ctx, driver === 'aufs' ? paths.filter(p => !p.startsWith('aufs/layers/')) : paths));
+				const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
 				const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
 				if (name.endsWith('-removing')) {
 					findings.push(finding('warning', 'leftover.removing', where, `${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`, path));
 					continue;
 				}
 				const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
-				const dataDir = isDriverName(driver) ? drivers[driver].layersDir : driver;
+				const dataDir = driverInfo(driver)?.layersDir ?? driver;
 				if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
 					findings.push(
 						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
@@ -112,7 +118,7 @@ const storeDriverDirs: Check = {
 					finding('warning', 'orphan.driver-dir', where, `${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`, path),
 				);
 			}
-			if (overlayDrivers.has(driver)) {
+			if (driverInfo(driver)?.shortLinks === true) {
 				const links = ctx.index.links(driver);
 				append(findings, links.findings);
 				for (const [shortName, target] of links.targets) {
@@ -142,8 +148,10 @@ const storeMounts: Check = {
 			for (const m of store.mounts.values()) {
 				if (ctx.index.containerIds.has(m.containerId)) continue;
 				const dirs: string[] = [];
-				if (isDriverName(store.driver)) {
-					const base = overlayDrivers.has(store.driver) ? (id: string) => `${store.driver}/${id}` : (id: string) => drivers[store.driver as keyof typeof drivers].layerPath(id);
+				const info = driverInfo(store.driver);
+				if (info !== undefined) {
+					// The whole layer directory where it is wider than its files (overlay2: <id>/ around diff/).
+					const base = (id: string): string => info.layerDir?.(id) ?? info.layerPath(id);
 					for (const id of [m.mountId, m.initId]) if (id !== undefined) dirs.push(base(id));
 				}
 				const size = holds(usageOf(ctx, dirs));

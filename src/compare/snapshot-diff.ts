@@ -11,6 +11,7 @@ import {type AreaKind, type CacheOwner, type Place, areaText, cacheOwners, fileT
 import {driverFacts, whatImage, whatImageLayer} from '../teach/explain.ts';
 import type {FileInfo, Listing} from './snapshot-walk.ts';
 import {containerById, driverKey, imageById, indexesOf} from '../model/indexes.ts';
+import {driverInfo} from '../read/drivers/registry.ts';
 
 export type Snapshot = {readonly model: Model; readonly listing: Listing};
 
@@ -298,7 +299,8 @@ function deviceNote(place: Place, info: FileInfo | undefined): string | null {
 
 /** Whether any path of the area exists in a listing (the aufs area spans three directories). */
 function anyUnder(files: ReadonlyMap<string, FileInfo>, area: string, place: Place): boolean {
-	if (place.kind === 'layer-dir' && place.driver === 'aufs' && place.id !== null) return files.has(`aufs/diff/${place.id}`) || files.has(`aufs/layers/${place.id}`) || files.has(`aufs/mnt/${place.id}`);
+	const dirs = place.kind === 'layer-dir' && place.id !== null ? driverInfo(place.driver)?.entryDirs : undefined;
+	if (dirs !== undefined) return dirs.some(e => files.has(`${e.dir}/${place.id}`));
 	return files.has(area);
 }
 

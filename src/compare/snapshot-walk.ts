@@ -10,6 +10,7 @@
  */
 import {createHash} from 'node:crypto';
 import type {EntryKind, Source} from '../sources/source.ts';
+import {type DriverInfo, drivers} from '../read/drivers/registry.ts';
 
 export type FileInfo = {
 	readonly kind: EntryKind;
@@ -43,20 +44,28 @@ export type WalkOptions = {
 	readonly contentDepth?: number;
 };
 
-const overlayDirs = new Set(['overlay2', 'fuse-overlayfs', 'overlay']);
+const known: readonly DriverInfo[] = Object.values(drivers);
+/** Where union mounts are, as path parts (`<id>` stands for any name). */
+const mountTemplates = known.flatMap(d => (d.unionMount === undefined ? [] : [d.unionMount.split('/')]));
 
 /** A union mount point: entered only while a container runs. */
 function isMountPoint(rel: string): boolean {
 	const p = rel.split('/');
-	if (p.length === 3 && overlayDirs.has(p[0]!) && p[2] === 'merged') return true;
-	return p.length === 3 && p[0] === 'aufs' && p[1] === 'mnt';
+	return mountTemplates.some(t => t.length === p.length && t.every((part, i) => part === '<id>' || part === p[i]));
 }
 
 /** The depth of rel below a layer's content directory, or -1 when it is not inside one. */
 function contentLevel(rel: string): number {
 	const p = rel.split('/');
-	if (overlayDirs.has(p[0]!) && p[1] !== 'l' && (p[2] === 'diff' || p[2] === 'root' || p[2] === 'upper')) return p.length - 3;
-	if ((p[0] === 'aufs' && p[1] === 'diff') || (p[0] === 'vfs' && p[1] === 'dir') || (p[0] === 'btrfs' && p[1] === 'subvolumes')) return p.length - 3;
+	for (const d of known) {
+		if (d.contentSubdirs !== undefined) {
+			// `<layersDir>/<id>/<sub>/…` (layersDir is one component: overlay2, fuse-overlayfs, overlay).
+			if (p[0] === d.layersDir && !(d.shortLinks === true && p[1] === 'l') && p[2] !== undefined && d.contentSubdirs.includes(p[2])) return p.length - 3;
+		} else if (d.contentChecked === true && rel.startsWith(`${d.layersDir}/`)) {
+			// `<layersDir>/<id>/…`: the layer directory holds the files (aufs/diff, vfs/dir, btrfs/subvolumes).
+			return p.length - d.layersDir.split('/').length - 1;
+		}
+	}
 	return -1;
 }
 

@@ -4,6 +4,7 @@ import type {Container, Image, Layer, Model} from '../model/types.ts';
 import type {Entry, EntryKind, Source, SourceError, Stat} from '../sources/source.ts';
 import {shortId, layersTopDown} from '../model/ids.ts';
 import {layerByChainId} from '../model/indexes.ts';
+import {type WhiteoutStyle, driverInfo} from '../read/drivers/registry.ts';
 
 /**
  * A container's or image's filesystem as a stack of layer directories, read in user space: no
@@ -11,15 +12,9 @@ import {layerByChainId} from '../model/indexes.ts';
  * one directory across the layers that contribute to it), so memory follows the widest
  * directory and the depth of the walk, never the size of the tree.
  *
- * How each driver stores deletions (the reference layout notes §3):
- * - overlay: a 0/0 character device deletes the name; a directory with the xattr
- *   `trusted.overlay.opaque=y` (or `user.overlay.opaque=y`, rootless) hides what is below it.
- * - aufs: an entry `.wh.<name>` deletes `<name>`; `.wh..wh..opq` makes its directory opaque;
- *   other `.wh..wh.*` entries are aufs housekeeping (`.wh..wh.aufs`, `.wh..wh.plnk/`, `.wh..wh.orph/`).
- * - both (fuse-overlayfs): either encoding, in any layer.
- * - none (vfs and other flattened drivers): every layer is a full copy; the top one is the view.
+ * How each driver stores deletions is its whiteout style (WhiteoutStyle, in the drivers' table).
  */
-export type WhiteoutStyle = 'overlay' | 'aufs' | 'both' | 'none';
+export type {WhiteoutStyle};
 
 export type FsLayer = {
 	/** Directory holding the layer's files, relative to the root. */
@@ -38,25 +33,11 @@ export type FsView = {
 	readonly subject: string;
 };
 
-const driverStyle: Record<string, WhiteoutStyle> = {
-	overlay2: 'overlay',
-	'fuse-overlayfs': 'both',
-	aufs: 'aufs',
-	vfs: 'none',
-	btrfs: 'none',
-	// containerd snapshotters (the containerd image store): overlayfs as the kernel's overlay, native as full copies.
-	overlayfs: 'overlay',
-	native: 'none',
-	// The legacy overlay driver (moby@v20.10.24 daemon/graphdriver/overlay/overlay.go): see makeView.
-	overlay: 'overlay',
-};
-
 /** Drivers whose layer data is not in plain files of the root (or is not supported yet). */
 export function unsupportedDriver(driver: string): string | undefined {
-	if (driverStyle[driver] !== undefined) return undefined;
-	if (driver === 'zfs' || driver === 'devicemapper') return `${driver} keeps layer data in ${driver === 'zfs' ? 'ZFS datasets' : 'thin devices'}, not in files of the root`;
-	if (driver === 'windowsfilter') return 'windowsfilter layers (Windows containers) are not read';
-	return `unknown storage driver "${driver}"`;
+	const info = driverInfo(driver);
+	if (info?.whiteouts !== undefined) return undefined;
+	return info?.filesUnread ?? `unknown storage driver "${driver}"`;
 }
 
 export type ViewResult = {readonly ok: true; readonly view: FsView} | {readonly ok: false; readonly error: string};
@@ -66,9 +47,10 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 	if (driver === null) return {ok: false, error: `${subject}: its storage driver is unknown`};
 	const why = unsupportedDriver(driver);
 	if (why !== undefined) return {ok: false, error: why};
-	const style = driverStyle[driver]!;
+	const info = driverInfo(driver)!;
+	const style = info.whiteouts!;
 	if (layers.length === 0) return {ok: false, error: `${subject}: no layer directory`};
-	if (driver === 'overlay') {
+	if (info.fullImageLayers === true) {
 		// Legacy overlay: an image layer is a full (hard-linked) copy in root/, so a view whose top is an
 		// image layer is that one directory. A container's RW and init layers keep their changes in
 		// upper/ (kernel whiteouts; the RW upper starts as a copy of the init's) over the root/ of the

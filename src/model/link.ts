@@ -1,8 +1,8 @@
 import {append} from '../append.ts';
 import {type Finding, compareFindings, finding} from '../finding.ts';
 import type {RawContainer, RawState} from '../read/container-store.ts';
-import {type DriverRecord, type HostDriverRecord, zfsRecord} from '../read/drivers/meta.ts';
-import {type ContentDir, type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
+import type {DriverRecord, HostDriverRecord} from '../read/drivers/meta.ts';
+import {type ContentDir, driverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
 import {distributionOf} from '../read/distribution.ts';
 import {isPathId} from '../read/json-files.ts';
 import type {RawHost} from '../read/host.ts';
@@ -89,10 +89,6 @@ function layerParent(store: RawImageStore, layer: RawLayer, through?: (id: strin
 	return p;
 }
 
-function driverInfo(driver: string): DriverInfo | undefined {
-	return isDriverName(driver) ? drivers[driver] : undefined;
-}
-
 /** Whether the driver has the layer: its directory (devicemapper: its device record); zfs keeps nothing in the root, so always. */
 function dirExists(ctx: Ctx, driver: string, cacheId: string | undefined | null): boolean {
 	if (cacheId === undefined || cacheId === null) return false;
@@ -116,14 +112,15 @@ function missingWhat(driver: string, cacheId: string, dir: string | null): {what
  */
 function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, subject: string, withFindings: boolean): DriverRecord | undefined {
 	if (cacheId === null || cacheId === undefined) return undefined;
-	if (driver === 'zfs') return zfsRecord(cacheId);
+	const derived = driverInfo(driver)?.derivedRecord;
+	if (derived !== undefined) return derived(cacheId);
 	const raw = ctx.raw.driverDirs.get(driver)?.records?.get(cacheId);
 	if (raw === undefined) return undefined;
 	if (withFindings) {
 		ctx.usedRecords.add(`${driver}\0${cacheId}`);
 		append(ctx.findings, raw.findings.map(f => ({...f, subject})));
 		const deleted = raw.record?.fields['deleted'];
-		if (driver === 'devicemapper' && deleted === true) {
+		if (driverInfo(driver)?.deferredDeletion === true && deleted === true) {
 			ctx.findings.push(
 				finding('warning', 'driver.device-deleted', subject, `its device record says the thin device is deleted (deferred deletion): the daemon refuses to mount it, so this layer cannot be used`, raw.record?.path ?? undefined),
 			);
@@ -153,9 +150,11 @@ function imageLayerDamage(ctx: Ctx, store: RawImageStore, layer: RawLayer): Cont
 	if (ctx.damage.has(key)) return ctx.damage.get(key);
 	const dir = ctx.raw.driverDirs.get(store.driver)?.contents?.get(path);
 	let out: ContentDamage | undefined;
+	// Legacy overlay: an image layer's root/ is a full copy of the layers up to it.
+	const fullCopy = driverInfo(store.driver)?.fullImageLayers === true;
 	if (dir !== undefined && dir.state !== 'dir') out = {state: dir.state, path};
 	else if (dir?.state === 'dir' && dir.empty) {
-		const bytes = store.driver === 'overlay' ? bytesOf(store, layer) : (layer.size ?? 0);
+		const bytes = fullCopy ? bytesOf(store, layer) : (layer.size ?? 0);
 		if (bytes > 0) out = {state: 'empty', path};
 	}
 	ctx.damage.set(key, out);
@@ -163,7 +162,7 @@ function imageLayerDamage(ctx: Ctx, store: RawImageStore, layer: RawLayer): Cont
 		const subject = `layer:${layer.chainId}`;
 		const then = 'its files are not in this root: every image and container built on it shows and exports an incomplete filesystem (files, diff, cat and export on them say so and exit 5)';
 		if (out.state === 'empty') {
-			const what = store.driver === 'overlay' ? `it is a full copy of the layers up to this one, for which layerdb records ${bytesOf(store, layer)} bytes` : `layerdb records ${layer.size ?? 0} bytes for this layer (${layer.path}/size)`;
+			const what = fullCopy ? `it is a full copy of the layers up to this one, for which layerdb records ${bytesOf(store, layer)} bytes` : `layerdb records ${layer.size ?? 0} bytes for this layer (${layer.path}/size)`;
 			ctx.findings.push(finding('error', 'layer.content-empty', subject, `its content directory ${path} is empty, but ${what}: its files were removed; ${then}`, path));
 		} else if (dir !== undefined) {
 			ctx.findings.push(finding('error', out.state === 'unreadable' ? 'layer.content-unreadable' : 'layer.content-missing', subject, `its layer directory is there but its content directory ${path} ${damageText(dir)}: ${then}`, path));

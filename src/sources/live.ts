@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import type {Source} from './source.ts';
+import {driverLayerDirs, graphDrivers} from './driver-dirs.ts';
 
 export type Liveness = {
 	readonly live: boolean;
@@ -111,7 +112,6 @@ export function liveness(source: Source, proc = '/proc'): Liveness {
 /** Path → what stat says of it (kind, mtime, size, inode); 'absent' when it is not there. */
 export type Signature = ReadonlyMap<string, string>;
 
-const drivers = ['overlay2', 'overlay', 'fuse-overlayfs', 'vfs', 'aufs', 'btrfs', 'zfs', 'devicemapper', 'windowsfilter'];
 const watched = [
 	'',
 	'containers',
@@ -120,13 +120,9 @@ const watched = [
 	'network/files',
 	'containerd/daemon',
 	'buildkit',
-	'vfs/dir',
-	'aufs/diff',
-	'aufs/layers',
-	'btrfs/subvolumes',
-	'overlay2/l',
-	...drivers,
-	...drivers.flatMap(d => [`image/${d}`, `image/${d}/repositories.json`, `image/${d}/layerdb/sha256`, `image/${d}/layerdb/mounts`, `image/${d}/imagedb/content/sha256`, `image/${d}/imagedb/metadata/sha256`]),
+	...driverLayerDirs,
+	...graphDrivers,
+	...graphDrivers.flatMap(d => [`image/${d}`, `image/${d}/repositories.json`, `image/${d}/layerdb/sha256`, `image/${d}/layerdb/mounts`, `image/${d}/imagedb/content/sha256`, `image/${d}/imagedb/metadata/sha256`]),
 ];
 
 /**

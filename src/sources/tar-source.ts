@@ -15,6 +15,7 @@ import {
 } from './source.ts';
 import {type TarHeader, TarParser, quote} from '../formats/tar-format.ts';
 import {type SyncGunzip, syncGunzip} from '../formats/gunzip-sync.ts';
+import {driverRecordDirs, driverRecordFiles} from './driver-dirs.ts';
 
 /**
  * A Source over a tarball (.tar, or gzip-compressed .tar.gz/.tgz, detected by magic bytes).
@@ -148,7 +149,6 @@ function mayHoldMetadata(parts: readonly string[], containerd: boolean): boolean
 	return parts.length < 3;
 }
 const containerMetadata = new Set(['config.v2.json', 'hostconfig.json', 'config.json']);
-const driverMetadata = new Set(['lower', 'link', 'lower-id', 'layerchain.json']);
 
 /** Whether parts[k..] (a path relative to a root at depth k) is a metadata file worth caching. */
 function isMetadata(parts: readonly string[], k: number): boolean {
@@ -165,10 +165,9 @@ function isMetadata(parts: readonly string[], k: number): boolean {
 	if (first === 'buildkit' && (n === 2 || n === 3) && last === 'metadata_v2.db') return true;
 	if (n !== 3) return false;
 	if (first === 'containers') return containerMetadata.has(last);
-	if (first === 'aufs' && parts[k + 1] === 'layers') return true;
-	// Driver records read for every layer: devicemapper device records, btrfs quotas.
-	if ((first === 'devicemapper' && parts[k + 1] === 'metadata') || (first === 'btrfs' && parts[k + 1] === 'quotas')) return true;
-	return driverMetadata.has(last);
+	// Driver records read for every layer: aufs layers files, devicemapper device records, btrfs quotas.
+	if (driverRecordDirs.has(`${first}/${parts[k + 1]}`)) return true;
+	return driverRecordFiles.has(last);
 }
 
 function resolve(entry: Member | HardLink): Member {

@@ -7,6 +7,7 @@
 import type {Model} from '../model/types.ts';
 import {containerFile, driverFacts, imageMetadataFiles, initPlaceholder, layerRecordFile, mountFile, whyInit} from './explain.ts';
 import {shortId} from '../model/ids.ts';
+import {type DriverInfo, driverInfo} from '../read/drivers/registry.ts';
 
 export type AreaKind =
 	| 'container'
@@ -37,10 +38,21 @@ export type Place = {
 	readonly within: string;
 };
 
-const storeDrivers = /^(overlay2|fuse-overlayfs|overlay|aufs|vfs|btrfs|zfs|devicemapper|windowsfilter)$/;
-
 function rest(parts: readonly string[], from: number): string {
 	return parts.slice(from).join('/');
+}
+
+/** The place of a path below a graph driver's directory `<driver>/…` (p: its parts, at least two). */
+function driverPlace(p: readonly string[], info: DriverInfo): Place {
+	const top = p[0]!;
+	const make = (area: string, kind: AreaKind, id: string | null, from: number): Place => ({area, kind, id, driver: top, within: rest(p, from)});
+	const sub = `${top}/${p[1]}`;
+	if (info.shortLinks === true && p[1] === 'l') return make(`${top}/l`, 'driver-links', null, 2);
+	// A layer with entries in several directories (aufs: diff/, layers/, mnt/) is one area, `aufs/*/<id>`.
+	if (info.entryDirs?.some(e => e.dir === sub) === true && p.length >= 3) return {area: `${top}/*/${p[2]}`, kind: 'layer-dir', id: p[2]!, driver: top, within: rest(p, 1).replace(`${p[1]}/${p[2]}`, p[1]!)};
+	if (info.areaDir === sub && p.length >= 3) return make(`${sub}/${p[2]}`, 'layer-dir', p[2]!, 3);
+	if (info.entryDirs === undefined && info.areaDir === undefined && /^[0-9a-f]{64}(-init)?$/.test(p[1]!)) return make(`${top}/${p[1]}`, 'layer-dir', p[1]!, 2);
+	return make(top, 'other', null, 1);
 }
 
 export function placeOf(rel: string): Place {
@@ -62,15 +74,8 @@ export function placeOf(rel: string): Place {
 		if (p[2] === 'distribution') return make(`${base}/distribution`, 'distribution', null, drv, 3);
 		return make(base, 'other', null, drv, 2);
 	}
-	if (storeDrivers.test(top) && p.length >= 2) {
-		if ((top === 'overlay2' || top === 'fuse-overlayfs' || top === 'overlay') && p[1] === 'l') return make(`${top}/l`, 'driver-links', null, top, 2);
-		if (top === 'aufs' && (p[1] === 'diff' || p[1] === 'layers' || p[1] === 'mnt') && p.length >= 3) return {area: `aufs/*/${p[2]}`, kind: 'layer-dir', id: p[2]!, driver: 'aufs', within: rest(p, 1).replace(`${p[1]}/${p[2]}`, p[1]!)};
-		if ((top === 'vfs' && p[1] === 'dir') || (top === 'btrfs' && p[1] === 'subvolumes') || (top === 'zfs' && p[1] === 'graph') || (top === 'devicemapper' && p[1] === 'mnt')) {
-			if (p.length >= 3) return make(`${top}/${p[1]}/${p[2]}`, 'layer-dir', p[2]!, top, 3);
-		}
-		if (top !== 'aufs' && top !== 'vfs' && top !== 'btrfs' && top !== 'zfs' && top !== 'devicemapper' && /^[0-9a-f]{64}(-init)?$/.test(p[1]!)) return make(`${top}/${p[1]}`, 'layer-dir', p[1]!, top, 2);
-		return make(top, 'other', null, top, 1);
-	}
+	const info = driverInfo(top);
+	if (info !== undefined && info.containerd !== true && p.length >= 2) return driverPlace(p, info);
 	if (top === 'volumes') return make('volumes', 'volumes', null, null, 1);
 	if (top === 'network') return make('network', 'network', null, null, 1);
 	if (top === 'buildkit') return make('buildkit', 'buildkit', null, null, 1);
@@ -164,12 +169,16 @@ export function fileText(place: Place, owner: CacheOwner | undefined): string | 
 			const f = driverFacts(place.driver);
 			const id = place.id ?? '';
 			let inContent: string | null = null;
-			if (place.driver === 'aufs') {
-				if (w === `layers`) return 'the list of this layer\'s lower layers, nearest first';
-				if (w === 'mnt') return f.mountPoint(id)?.text ?? null;
-				if (w === 'diff') return 'this layer\'s files';
-				inContent = w.startsWith('diff/') ? w.slice(5) : null;
-			} else if (f.family === 'flattened' && place.driver !== 'overlay') inContent = w;
+			const info = driverInfo(place.driver);
+			if (info?.entryDirs !== undefined) {
+				// `within` starts with the name of the entry directory (aufs: diff, layers, mnt).
+				const sub = w.split('/')[0]!;
+				const holds = info.entryDirs.find(e => e.dir === `${place.driver}/${sub}`)?.holds;
+				if (w === sub && holds === 'ancestry') return 'the list of this layer\'s lower layers, nearest first';
+				if (w === sub && holds === 'mount') return f.mountPoint(id)?.text ?? null;
+				if (w === sub && holds === 'files') return 'this layer\'s files';
+				inContent = holds === 'files' && w !== sub ? w.slice(sub.length + 1) : null;
+			} else if (f.family === 'flattened' && info?.fullImageLayers !== true) inContent = w;
 			else {
 				const rec = f.records(id).find(n => n.label.replace(/\/$/, '') === `${place.area}/${w}`);
 				if (rec !== undefined) return rec.text;

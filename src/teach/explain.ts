@@ -10,7 +10,7 @@
 import {append} from '../append.ts';
 import {shortId} from '../model/ids.ts';
 import type {Container, Image, Layer, Model} from '../model/types.ts';
-import {drivers, isDriverName} from '../read/drivers/registry.ts';
+import {driverInfo, snapshotterRoot} from '../read/drivers/registry.ts';
 import {imageById, layerByChainId} from '../model/indexes.ts';
 
 /** One explained thing: a label (usually a path relative to the root) and what it is. */
@@ -40,123 +40,29 @@ export type DriverFacts = {
 	readonly onCreate: string;
 };
 
-const overlayLike = (drv: 'overlay2' | 'fuse-overlayfs'): DriverFacts => {
-	const fuse = drv === 'fuse-overlayfs';
-	return {
-		driver: drv,
-		family: 'diff',
-		layerDir: id => `${drv}/${id}/diff`,
-		records: (id, bottom = false) => [
-			{label: `${drv}/${id}/diff/`, text: 'the files this layer adds or changes, and its deletion markers; nothing else'},
-			{label: `${drv}/${id}/link`, text: `a short random name for the layer; ${drv}/l/<that name> is a symlink to this diff/, so the mount options listing every lower layer stay short enough for the kernel's page-size limit`},
-			...(bottom
-				? []
-				: [
-						{label: `${drv}/${id}/lower`, text: 'the layers below this one, as l/<short name> entries separated by colons, nearest first (a bottom layer has no lower file)'},
-						{label: `${drv}/${id}/work/`, text: `scratch space ${fuse ? 'fuse-overlayfs' : 'the kernel\'s overlayfs'} needs beside the upper directory when this layer is mounted (a bottom layer has no work/)`},
-					]),
-			{label: `${drv}/${id}/committed`, text: 'an empty marker written when another layer is created on top: this layer must not change any more (dockerd 19.03 and later)', optional: true},
-		],
-		whiteouts: fuse
-			? 'deletions are recorded two ways: image layers unpacked from tar keep the tar convention (an empty file .wh.<name>), while files deleted through the fuse-overlayfs mount become 0:0 character devices named like the file'
-			: 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y',
-		mountPoint: id => ({
-			label: `${drv}/${id}/merged/`,
-			text: `where ${fuse ? 'a fuse-overlayfs process' : 'the kernel\'s overlayfs'} mounts the union of the RW, init and image layers: the driver creates it when the container starts and removes it when the container stops, so at rest there is no merged/ at all; a copy that has one (full of files) was taken while the container ran or after the daemon died`,
-			optional: true,
-		}),
-		onCreate: `creates two directories, <mount-id>-init and <mount-id>, each with diff/, work/, link and lower; fills the init layer's diff/ with placeholders and leaves the RW layer's diff/ empty`,
-	};
-};
-
-const driverTable: Record<string, DriverFacts> = {
-	overlay2: overlayLike('overlay2'),
-	'fuse-overlayfs': overlayLike('fuse-overlayfs'),
-	aufs: {
-		driver: 'aufs',
-		family: 'diff',
-		layerDir: id => `aufs/diff/${id}`,
-		records: id => [
-			{label: `aufs/diff/${id}/`, text: 'the files this layer adds or changes, and its deletion markers'},
-			{label: `aufs/layers/${id}`, text: 'a text file listing the cache ids of the layers below this one, one per line, nearest first; empty for a bottom layer'},
-		],
-		whiteouts: 'a deleted file is an empty file .wh.<name> next to where it was; .wh..wh..opq marks a directory replaced as a whole; other .wh..wh.* entries are aufs housekeeping',
-		mountPoint: id => ({label: `aufs/mnt/${id}/`, text: 'where aufs mounts the union of the RW, init and image layers while the container runs; made at docker create and kept, empty at rest and in a copy taken while the container was stopped'}),
-		onCreate: 'creates aufs/diff/<mount-id>-init and aufs/diff/<mount-id>, writes aufs/layers/ files for both, and creates their (empty) mount points under aufs/mnt/',
-	},
-	vfs: {
-		driver: 'vfs',
-		family: 'flattened',
-		layerDir: id => `vfs/dir/${id}`,
-		records: id => [{label: `vfs/dir/${id}/`, text: 'a complete copy of the file system as of this layer: the parent\'s files plus this layer\'s changes'}],
-		whiteouts: 'there are no deletion markers: each layer is a full copy, so a deleted file is simply absent from the copy',
-		mountPoint: () => null,
-		onCreate:
-			'copies the whole image into vfs/dir/<mount-id>-init, adds the placeholders, then copies all of that again into vfs/dir/<mount-id>: slow and large, but it works on any file system; there is no union mount, the container\'s root is that directory itself',
-	},
-	overlay: {
-		driver: 'overlay',
-		family: 'flattened',
-		layerDir: id => `overlay/${id}/root`,
-		records: id => [
-			{label: `overlay/${id}/root/`, text: 'for an image layer: a complete file system (files shared with the parent layer through hard links)'},
-			{label: `overlay/${id}/upper/`, text: 'for the init and RW layers: the changes, on top of lower-id\'s root/'},
-			{label: `overlay/${id}/lower-id`, text: 'the cache id of the image layer whose root/ is the lower directory'},
-		],
-		whiteouts: 'in upper/, a deleted file is a 0:0 character device; image layers are full copies',
-		mountPoint: id => ({label: `overlay/${id}/merged/`, text: 'the union mount point, empty unless the container runs', optional: true}),
-		onCreate: 'creates the init and RW layer directories with upper/, work/, merged/ and lower-id (the legacy overlay driver, removed in Docker 24)',
-	},
-};
-
-/** Drivers whose layers are snapshots of their parent (a whole file system each). */
-const snapshotDrivers = new Set(['btrfs', 'zfs', 'devicemapper']);
-
-const genericFacts = (driver: string): DriverFacts => ({
-	driver,
-	family: snapshotDrivers.has(driver) ? 'flattened' : 'unknown',
-	layerDir: id => (isDriverName(driver) ? drivers[driver].layerPath(id) : `${driver}/${id}`),
-	records: () => [],
-	whiteouts: driver === 'btrfs' || driver === 'zfs' || driver === 'devicemapper' ? 'each layer is a snapshot of its parent, so a deleted file is simply absent' : 'not described for this driver',
-	mountPoint: () => null,
-	onCreate:
-		driver === 'btrfs'
-			? 'takes a btrfs snapshot of the image\'s top layer for the init layer, and a snapshot of that for the RW layer (btrfs/subvolumes/<id>)'
-			: driver === 'zfs'
-				? 'clones ZFS snapshots for the init and RW layers; the data lives in datasets, so a file copy of the root holds none of it'
-				: driver === 'devicemapper'
-					? 'makes thin snapshots of block devices; the data lives in the thin pool, not in files'
-					: 'creates an init and a RW layer on top of the image\'s top layer',
-});
-
-/** The containerd image store's snapshotters (the reference layout notes §6): layers and container layers are snapshots in containerd. */
-function isSnapshotter(driver: string | null): driver is 'overlayfs' | 'native' {
-	return driver === 'overlayfs' || driver === 'native';
-}
-
-const snapshotterRootOf = (sn: string): string => `containerd/daemon/io.containerd.snapshotter.v1.${sn}`;
 const containerdMetaDb = 'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db';
 
-const containerdFacts = (sn: 'overlayfs' | 'native'): DriverFacts => ({
-	driver: sn,
-	family: sn === 'overlayfs' ? 'diff' : 'flattened',
-	layerDir: id => drivers[sn].layerPath(id),
-	records: id =>
-		sn === 'overlayfs'
-			? [
-					{label: `${snapshotterRootOf(sn)}/snapshots/${id}/fs/`, text: 'the files this snapshot adds or changes, and its deletion markers'},
-					{label: `${snapshotterRootOf(sn)}/snapshots/${id}/work/`, text: "scratch space the kernel's overlayfs needs when this snapshot is the upper directory of a mount", optional: true},
-				]
-			: [{label: `${snapshotterRootOf(sn)}/snapshots/${id}/`, text: 'a complete copy of the file system as of this snapshot'}],
-	whiteouts: sn === 'overlayfs' ? 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y' : 'none: each snapshot is a full copy, so a deleted file is simply absent',
-	mountPoint: () => null,
-	onCreate: `prepares two snapshots in containerd (namespace moby): <container id>-init on the image's top layer, committed once the placeholders are written, and <container id> on top of it, active: the RW layer; the snapshotter gives each a directory ${snapshotterRootOf(sn)}/snapshots/<n>/, and mounts the union at rootfs/${sn}/<container id> while the container runs`,
-});
+/** The containerd image store's snapshotters (the reference layout notes §6): layers and container layers are snapshots in containerd. */
+function isSnapshotter(driver: string | null): driver is string {
+	return driverInfo(driver)?.containerd === true;
+}
 
+/** A driver's facts, from its entry in the drivers' table; a driver the table does not describe gets the generic words. */
 export function driverFacts(driver: string | null): DriverFacts {
 	const d = driver ?? 'unknown';
-	if (isSnapshotter(driver)) return containerdFacts(driver);
-	return driverTable[d] ?? genericFacts(d);
+	const info = driverInfo(d);
+	const e = info?.explain;
+	const mount = e?.mount;
+	const at = info?.unionMount;
+	return {
+		driver: d,
+		family: info !== undefined && e !== undefined ? info.family : 'unknown',
+		layerDir: id => info?.layerPath(id) ?? `${d}/${id}`,
+		records: (id, bottom = false) => e?.records?.(id, bottom) ?? [],
+		whiteouts: e?.whiteouts ?? 'not described for this driver',
+		mountPoint: id => (mount === undefined || at === undefined ? null : {label: `${at.replace('<id>', id)}/`, text: mount.text, ...(mount.optional === true ? {optional: true} : {})}),
+		onCreate: e?.onCreate ?? 'creates an init and a RW layer on top of the image\'s top layer',
+	};
 }
 
 /** What each placeholder of the init layer is for. */
@@ -293,7 +199,7 @@ export function explainContainer(model: Model, c: Container): Section[] {
 			intro: 'In the containerd image store (Docker 24 and later, opt-in; the default from 29) there is no layerdb: the container\'s two layers are snapshots in containerd\'s meta.db, namespace moby, keyed by the container id: <id>-init (the init layer) and <id> (the RW layer, whose parent is <id>-init). Each names a backend key; the snapshotter\'s own metadata.db maps that key to the snapshot\'s directory number.',
 			notes: [
 				{label: containerdMetaDb, text: `snapshots/${c.driver}/${c.id} and snapshots/${c.driver}/${c.id}-init: key, parent, backend name${c.parentChainId !== null ? `; the init snapshot's parent is the image's top layer ${shortId(c.parentChainId)}...` : ''}`},
-				{label: `${snapshotterRootOf(c.driver)}/metadata.db`, text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`},
+				{label: `${snapshotterRoot(c.driver)}/metadata.db`, text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`},
 			],
 		});
 	} else sections.push({
@@ -367,7 +273,7 @@ export function explainLayer(_model: Model, l: Layer, facts: DriverFacts = drive
 				intro: whatImageLayer,
 				notes: [
 					{label: containerdMetaDb, text: `snapshots/${l.driver}/${l.chainId}: the layer's committed snapshot, keyed by its chain id, with its parent${l.parent !== null ? ` (${shortId(l.parent)}...)` : ''} and backend name`},
-					{label: `${snapshotterRootOf(l.driver)}/metadata.db`, text: `backend key → directory id${l.cacheId !== null ? ` (here ${l.cacheId})` : ''}, kind, and the disk usage recorded at commit`},
+					{label: `${snapshotterRoot(l.driver)}/metadata.db`, text: `backend key → directory id${l.cacheId !== null ? ` (here ${l.cacheId})` : ''}, kind, and the disk usage recorded at commit`},
 					...(l.cacheId === null ? [] : facts.records(l.cacheId, bottom)),
 					{label: 'deletions', text: facts.whiteouts},
 				],

@@ -7,6 +7,8 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {loadModel, openSource} from '../../src/load.ts';
 import {metaDbPath} from '../../src/read/containerd/meta-db.ts';
+import {type DriverInfo, drivers} from '../../src/read/drivers/registry.ts';
+import {driverLayerDirs, driverRecordDirs, driverRecordFiles, graphDrivers} from '../../src/sources/driver-dirs.ts';
 import {wb, writeBolt} from '../helpers/bbolt-writer.ts';
 import {FakeRoot, driverRoot, hex} from '../helpers/fake-root.ts';
 
@@ -118,6 +120,23 @@ test('containerd image store: read from meta.db (namespace moby) beside a graph-
 		assert.is(m.images.length, 2);
 	} finally {
 		root.remove();
+	}
+});
+
+
+test("the drivers' table: the sources' own lists (sources/driver-dirs.ts) say what it says; every driver's files are read or it says why not", () => {
+	const entries: Array<[string, DriverInfo]> = Object.entries(drivers);
+	const graph = entries.filter(([, d]) => d.containerd !== true).map(([n]) => n);
+	const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
+	assert.equal(sorted(graphDrivers), sorted(graph));
+	assert.is(graphDrivers.length, graph.length);
+	assert.equal(sorted(driverRecordDirs), sorted(entries.flatMap(([, d]) => d.recordDirs ?? [])));
+	assert.equal(sorted(driverRecordFiles), sorted(entries.flatMap(([, d]) => d.recordFiles ?? [])));
+	for (const dir of driverLayerDirs) assert.ok(graph.includes(dir.split('/')[0]!), dir);
+	for (const [name, d] of entries) {
+		assert.ok((d.whiteouts === undefined) !== (d.filesUnread === undefined), `${name}: whiteouts or filesUnread`);
+		if (d.contentSubdirs !== undefined) assert.ok(d.contentSubdirs.some(sub => d.layerPath('x') === `${d.layersDir}/x/${sub}`), `${name}: layerPath is one of its contentSubdirs`);
+		if (d.unionMount !== undefined) assert.ok(d.unionMount.includes('<id>'), `${name}: unionMount names <id>`);
 	}
 });
 

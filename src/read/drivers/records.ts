@@ -16,8 +16,6 @@ export type DriverFile = {
 	readonly findings: Finding[];
 };
 
-export const overlayDrivers = new Set(['overlay2', 'fuse-overlayfs']);
-
 /** Reads `<driver>/<id>/<name>` (`link`: the layer's short name; `lower`: "l/<short>:l/<short>:…", nearest parent first). */
 export function readDriverFile(source: Source, driver: string, id: string, name: 'link' | 'lower', subject: string): DriverFile {
 	const r = source.readFile(`${driver}/${id}/${name}`, caps.small);

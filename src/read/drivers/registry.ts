@@ -1,94 +1,16 @@
 import {type Finding, finding} from '../../finding.ts';
-import {type DriverMeta, type HostDriverRecord, type RawDriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains} from './meta.ts';
+import type {DriverMeta, HostDriverRecord, RawDriverRecord} from './meta.ts';
+import {type DriverInfo, driverInfo, drivers, isDriverName} from './table.ts';
 import {sourceErrorFinding} from '../json-files.ts';
 import type {Source, SourceError} from '../../sources/source.ts';
 
 /**
- * Storage drivers, as a plain registry: where each keeps a layer's files, and which
- * directory lists the layers it holds. Content-level records (overlay2 `lower`, aufs
- * `layers/<id>`) are read on demand by the checks, not here.
+ * A driver directory read once (readDriverDir): which layers it holds, each layer's content
+ * directory, and the driver's own records. Every fact about a driver is an entry of the one table
+ * (table.ts, re-exported here). Content-level records (overlay2 `lower`, aufs `layers/<id>`) are
+ * read on demand by the checks, not here.
  */
-export type DriverInfo = {
-	/** Directory, relative to the root, that has one entry per layer id. */
-	readonly layersDir: string;
-	/** Directory holding a layer's files, relative to the root. */
-	layerPath(cacheId: string): string;
-	/** How its layers store deletions. */
-	readonly family: 'diff' | 'flattened';
-	/** Where a container's RW and init layer keep their files, when not layerPath (legacy overlay: `upper/`). */
-	rwPath?(cacheId: string): string;
-	/** A containerd snapshotter (the containerd image store, src/read/containerd/store.ts): layer ids are its snapshot ids. */
-	readonly containerd?: true;
-	/** Layer content that cannot be read from a copy of the root: why (devicemapper thin devices, ZFS datasets, Windows layers). */
-	readonly contentNote?: string;
-	/**
-	 * What says that a layer exists, when not a directory in layersDir: 'file', one file per layer
-	 * there (devicemapper keeps a device record per layer in metadata/; moby removes a device's
-	 * mount point mnt/<id> when it unmounts it); 'unknown', nothing in the root (zfs: the layers are
-	 * datasets, and zfs/graph/<id> mount points are removed at unmount), so no layer is reported missing.
-	 */
-	readonly presence?: 'file' | 'unknown';
-	/** What an entry of layersDir is, for findings (default 'directory'). */
-	readonly entryName?: string;
-	/** Entries of layersDir that are not layers (devicemapper's base device and device-set records). */
-	skipEntry?(name: string): boolean;
-};
-
-export const drivers = {
-	overlay2: {layersDir: 'overlay2', layerPath: id => `overlay2/${id}/diff`, family: 'diff'},
-	'fuse-overlayfs': {layersDir: 'fuse-overlayfs', layerPath: id => `fuse-overlayfs/${id}/diff`, family: 'diff'},
-	aufs: {layersDir: 'aufs/diff', layerPath: id => `aufs/diff/${id}`, family: 'diff'},
-	vfs: {layersDir: 'vfs/dir', layerPath: id => `vfs/dir/${id}`, family: 'flattened'},
-	// moby@v20.10.24 daemon/graphdriver/overlay/overlay.go: image layers are full copies in root/ (hard-linked);
-	// a container's layer and its init layer keep their changes in upper/ (with lower-id naming the image layer).
-	overlay: {layersDir: 'overlay', layerPath: id => `overlay/${id}/root`, rwPath: id => `overlay/${id}/upper`, family: 'flattened'},
-	btrfs: {layersDir: 'btrfs/subvolumes', layerPath: id => `btrfs/subvolumes/${id}`, family: 'flattened'},
-	zfs: {
-		layersDir: 'zfs/graph',
-		layerPath: id => `zfs/graph/${id}`,
-		family: 'flattened',
-		presence: 'unknown',
-		contentNote:
-			"zfs layers are ZFS datasets <fsname>/<id> (each layer's dataset is shown); fsname, the daemon's zfs.fsname option or the dataset mounted on the data root, is not recorded in the root, and zfs/graph/<id> are only mount points (removed when a layer is unmounted, empty in a file copy): the layers' files and whether their datasets still exist cannot be known from the root",
-	},
-	devicemapper: {
-		layersDir: 'devicemapper/metadata',
-		layerPath: id => `devicemapper/mnt/${id}/rootfs`,
-		family: 'flattened',
-		presence: 'file',
-		entryName: 'device record',
-		skipEntry: devicemapperSkip,
-		contentNote:
-			"devicemapper layers are thin devices inside the pool (devicemapper/devicemapper/data, or a block device); their files cannot be read offline; each layer's device record (devicemapper/metadata/<id>) and the device set's records are shown, and devicemapper/mnt/<id> are only mount points (removed at unmount)",
-	},
-	windowsfilter: {
-		layersDir: 'windowsfilter',
-		layerPath: id => `windowsfilter/${id}`,
-		family: 'flattened',
-		contentNote: 'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
-	},
-	// The containerd image store's snapshotters (the reference layout notes §6; containerd plugins/snapshots/{overlay,native}):
-	// config.v2.json's Driver names the snapshotter; a snapshot's directory is snapshots/<id>, <id> from the
-	// snapshotter's metadata.db. overlayfs keeps each snapshot's own changes in fs/ with kernel-overlay whiteouts.
-	overlayfs: {
-		layersDir: 'containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots',
-		layerPath: id => `containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots/${id}/fs`,
-		family: 'diff',
-		containerd: true,
-	},
-	native: {
-		layersDir: 'containerd/daemon/io.containerd.snapshotter.v1.native/snapshots',
-		layerPath: id => `containerd/daemon/io.containerd.snapshotter.v1.native/snapshots/${id}`,
-		family: 'flattened',
-		containerd: true,
-	},
-} as const satisfies Record<string, DriverInfo>;
-
-export type DriverName = keyof typeof drivers;
-
-export function isDriverName(name: string): name is DriverName {
-	return Object.hasOwn(drivers, name);
-}
+export {type DriverInfo, type DriverName, type WhiteoutStyle, driverInfo, drivers, isDriverName, snapshotterRoot} from './table.ts';
 
 /** What a driver directory holds: the layer ids that have a directory (or, for devicemapper, a device record) there. */
 export type RawDriverDir = {
@@ -111,9 +33,6 @@ export type RawDriverDir = {
 export type ContentDir =
 	| {readonly path: string; readonly state: 'dir'; readonly empty: boolean}
 	| {readonly path: string; readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable'; readonly detail: string};
-
-/** The drivers whose layer directory holds its files in a subdirectory, and those subdirectories. */
-const contentSubdirs: Readonly<Record<string, readonly string[]>> = {overlay2: ['diff'], 'fuse-overlayfs': ['diff'], overlay: ['root', 'upper']};
 
 /**
  * Looks at one content directory: whether it is there, a directory, readable and (`list`) empty.
@@ -139,13 +58,13 @@ function probeContentDir(source: Source, path: string, list = true): ContentDir 
 
 /** `imageLayers`: the cache ids of image layers (their content directory is listed, to tell an emptied one); undefined: list every one. */
 function readContents(source: Source, name: string, ids: ReadonlySet<string>, imageLayers: ReadonlySet<string> | undefined): Map<string, ContentDir> | undefined {
-	const subs = contentSubdirs[name];
-	if (subs === undefined) return undefined;
-	const info: DriverInfo = drivers[name as DriverName];
+	const info = driverInfo(name);
+	const subs = info?.contentSubdirs;
+	if (info === undefined || subs === undefined) return undefined;
 	const asRoot = source.kind === 'dir' && process.getuid?.() === 0;
 	const out = new Map<string, ContentDir>();
 	for (const id of ids) {
-		if (id === 'l' && name !== 'overlay') continue;
+		if (id === 'l' && info.shortLinks === true) continue;
 		const image = imageLayers === undefined || imageLayers.has(id);
 		for (const sub of subs) {
 			const path = `${info.layersDir}/${id}/${sub}`;
@@ -195,10 +114,7 @@ export function readDriverDir(source: Source, name: string, imageLayers?: Readon
 	};
 }
 
-/** The driver's own records, for the drivers that keep them (driver-meta.ts). */
+/** The driver's own records, for the drivers that keep them (meta.ts). */
 function driverMeta(source: Source, name: string, ids: ReadonlySet<string>): DriverMeta | undefined {
-	if (name === 'devicemapper') return readDevicemapperMeta(source, ids);
-	if (name === 'btrfs') return readBtrfsQuotas(source);
-	if (name === 'windowsfilter') return readWindowsLayerChains(source, ids);
-	return undefined;
+	return driverInfo(name)?.readMeta?.(source, ids);
 }
