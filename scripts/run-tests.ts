@@ -40,7 +40,21 @@ const longestFirst = [
 	'dockerd/names.ts',
 ];
 
+/** Test files outside the three groups would never run: say so and stop, rather than pass without them. */
+function strays(): string[] {
+	const top = path.join(repo, 'test');
+	return fs
+		.readdirSync(top, {withFileTypes: true})
+		.filter(e => (e.isFile() && /\.tsx?$/.test(e.name)) || (e.isDirectory() && !['helpers', 'fixtures', ...groups].includes(e.name)))
+		.map(e => `test/${e.name}`);
+}
+
 function suites(patterns: readonly RegExp[]): string[] {
+	const stray = strays();
+	if (stray.length > 0) {
+		process.stderr.write(`run-tests: ${stray.join(', ')}: not in test/unit, test/dockerd or test/properties, so never run; move ${stray.length === 1 ? 'it' : 'them'} into one\n`);
+		process.exit(2);
+	}
 	const all = groups.flatMap(g =>
 		fs
 			.readdirSync(path.join(repo, 'test', g))
@@ -48,6 +62,10 @@ function suites(patterns: readonly RegExp[]): string[] {
 			.map(f => `${g}/${f}`),
 	);
 	const chosen = all.filter(s => patterns.length === 0 || patterns.some(p => p.test(s))).sort();
+	if (chosen.length === 0) {
+		process.stderr.write(`run-tests: no suite matches ${patterns.map(p => p.source).join(' ')}\n`);
+		process.exit(2);
+	}
 	const rank = (s: string) => (longestFirst.includes(s) ? longestFirst.indexOf(s) : longestFirst.length);
 	return chosen.sort((a, b) => rank(a) - rank(b));
 }
