@@ -6,13 +6,13 @@ import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
 import {keyName} from '../src/ui/keys.ts';
-import {clean} from '../src/view/sanitize.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {paneLayout} from '../src/ui/pane-layout.ts';
 import {type NavContext, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
 import {type TreeNode, buildTree} from '../src/ui/tree.ts';
+import {ColorContext} from './color.ts';
 import {DetailPane} from './DetailPane.tsx';
 import {FilesPane} from './FilesPane.tsx';
 import {HelpOverlay} from './HelpOverlay.tsx';
@@ -32,10 +32,12 @@ export type AppProps = {
 	/** Fixed size (tests); otherwise the terminal's, following resizes. */
 	readonly width?: number;
 	readonly height?: number;
+	/** Draw colour (default true); false under NO_COLOR or --no-color (components/color.ts). */
+	readonly color?: boolean;
 };
 
 /** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
-export function App({model, source, loading = false, details = null, sample = false, width, height}: AppProps) {
+export function App({model, source, loading = false, details = null, sample = false, width, height, color = true}: AppProps) {
 	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
@@ -94,7 +96,7 @@ export function App({model, source, loading = false, details = null, sample = fa
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
 	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
-	const title = filesView !== null ? clean(selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
+	const title = filesView !== null ? selectedFile(filesView)?.name ?? 'empty directory' : detailTitle(node);
 	const bodyHeight = layout.lines - 2;
 	const treePane = filesView !== null ? <FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} /> : <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
 	const detailPane = <DetailPane title={title} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
@@ -119,10 +121,12 @@ export function App({model, source, loading = false, details = null, sample = fa
 		);
 	}
 	return (
-		<Box flexDirection="column" width={layout.width} height={layout.lines}>
-			{body}
-			<StyledLine line={promptLine(nav)} width={layout.width} />
-			<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
-		</Box>
+		<ColorContext.Provider value={color}>
+			<Box flexDirection="column" width={layout.width} height={layout.lines}>
+				{body}
+				<StyledLine line={promptLine(nav)} width={layout.width} />
+				<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
+			</Box>
+		</ColorContext.Provider>
 	);
 }

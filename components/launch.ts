@@ -38,6 +38,8 @@ export type InteractiveOptions = {
 	/** The root as the user gave it (shown while loading). */
 	readonly root: string;
 	readonly sample: boolean;
+	/** Draw colour (default true): the CLI passes its one colour decision (useColor), so NO_COLOR and --no-color hold here too. */
+	readonly color?: boolean;
 	readonly parts?: ReadParts;
 	/** The in-process read (default loadCheckedModel: the model and the fast checks' findings): for archives, and when the worker cannot run. */
 	readonly load?: Load;
@@ -109,7 +111,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	process.on('uncaughtException', onCrash);
 	process.on('unhandledRejection', onCrash);
 
-	const root = clean(opts.root);
+	const root = opts.root;
 	const width = () => process.stdout.columns || 80;
 	const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
 	const [spin, counts] = loadingLines(root, zero, 0, width());
@@ -132,7 +134,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 		const s = feed.get();
 		if (s.phase === 'reading') process.stdout.write(loadingUpdate(root, s.progress, ++frame, width()));
 		else if (s.phase === 'partial' || s.phase === 'full') {
-			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, columns: width(), rows: process.stdout.rows || 24}));
+			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, color: opts.color ?? true, columns: width(), rows: process.stdout.rows || 24}));
 		}
 	};
 	const unsubscribe = feed.subscribe(drawEarly);
@@ -170,6 +172,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 			createElement(Root, {
 				root,
 				sample: opts.sample,
+				color: opts.color ?? true,
 				feed,
 				onNotDockerRoot: () => {
 					result = 'not-a-docker-root';

@@ -142,7 +142,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
 			const ui = await import('../components/launch.ts');
-			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, parts: partsFor(args)});
+			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, color: useColor(args, io), parts: partsFor(args)});
 			if (result === 'not-a-docker-root') throw notDockerRoot(root);
 			return 0;
 		}

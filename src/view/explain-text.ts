@@ -2,11 +2,14 @@ import type {Section} from '../teach/explain.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
 
-/** Breaks text into lines of at most width columns, at spaces (a longer word gets a line of its own). */
+/**
+ * Breaks text into lines of at most width columns, at spaces (a longer word gets a line of its own).
+ * The text is cleaned first, so the columns counted are the ones shown.
+ */
 export function wrap(text: string, width: number): string[] {
 	const out: string[] = [];
 	let line = '';
-	for (const word of text.split(/ +/)) {
+	for (const word of clean(text).split(/ +/)) {
 		if (word === '') continue;
 		if (line === '') line = word;
 		else if (line.length + 1 + word.length <= width) line += ` ${word}`;
