@@ -27,7 +27,7 @@ import {type Load, type ModelFeed, startFeed} from '../src/ui/feed.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {plainFrame} from '../src/ui/plain-frame.ts';
 import {type LoadProgress, loadingLines, loadingUpdate} from '../src/ui/progress.ts';
-import {clean} from '../src/view/sanitize.ts';
+import {message} from '../src/view/line.ts';
 
 const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
 const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
@@ -104,8 +104,8 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	const onCrash = (error: unknown) => {
 		unmount();
 		leave();
-		const message = error instanceof Error ? error.message : String(error);
-		process.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
+		const text = error instanceof Error ? error.message : String(error);
+		process.stderr.write(message(`internal error: ${text} (please report it)`));
 		process.exit(3);
 	};
 	process.on('uncaughtException', onCrash);

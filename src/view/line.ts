@@ -132,6 +132,18 @@ export function renderLine(line: Line, paint: Paint): string {
 	return out;
 }
 
+/** Lines as plain text (no colour), each ending with a newline: for streamed rows and stderr messages. */
+export function plainLines(lines: readonly Line[]): string {
+	let out = '';
+	for (const l of lines) out += `${lineText(l)}\n`;
+	return out;
+}
+
+/** One message line for stderr: `layerlens: TEXT` and a newline, the text cleaned. */
+export function message(text: string): string {
+	return plainLines([[seg(`layerlens: ${text}`)]]);
+}
+
 /** Lines as text output: each rendered, joined with newlines, and a final newline. */
 export function renderLines(lines: readonly Line[], paint: Paint): string {
 	return lines.map(l => renderLine(l, paint)).join('\n') + '\n';
