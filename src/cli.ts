@@ -88,10 +88,10 @@ function chooseRoot(args: Args, io: Io): string {
 	if (args.sample) return samplePath;
 	if (args.root !== null) return args.root;
 	if (args.orSample && !isReadableDir(defaultRoot)) {
-		io.stderr.write(`layerlens: no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})\n`);
+		io.stderr.write(message(`no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})`));
 		return samplePath;
 	}
-	if (args.orSample) io.stderr.write(`layerlens: reading ${defaultRoot}\n`);
+	if (args.orSample) io.stderr.write(message(`reading ${defaultRoot}`));
 	return defaultRoot;
 }
 

@@ -17,14 +17,14 @@ export function imageLabel(i: Image): string {
 	return i.intermediate ? '<none> (intermediate)' : '<none> (dangling)';
 }
 
-/** Times are printed in UTC, to the second, as "2017-02-13 16:43:20 UTC"; a time that does not parse as it is (cleaned where it is shown). */
+/** Times are printed in UTC, to the second, as "2017-02-13 16:43:20 UTC"; a time that does not parse as it is, cleaned (it is a string for printing). */
 export function utc(t: string | null | undefined): string {
 	if (t === null || t === undefined) return '-';
 	const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(t);
-	if (m === null) return t;
+	if (m === null) return clean(t);
 	if (m[4] === 'Z') return `${m[1]} ${m[2]} UTC`;
 	const d = new Date(t);
-	return Number.isNaN(d.getTime()) ? t : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+	return Number.isNaN(d.getTime()) ? clean(t) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
 /** Lays out rows in columns separated by three spaces, like docker's tables. Every cell is cleaned first, so widths count what is shown. */
