@@ -57,26 +57,25 @@ export type Part = string | number | Segment | Line;
 
 /**
  * A line from a template: `t`${tone.title('container')} ${c.name}  created ${utc(c.created)}``.
- * Every string in it (the template's own text too) is cleaned into plain segments; segments and
- * lines are kept as they are.
+ * Every string in it is cleaned into plain segments (the template's own text is the code's, and
+ * is kept); segments and lines are kept as they are.
  */
 export function t(strings: TemplateStringsArray, ...parts: readonly Part[]): Segment[] {
 	const out: Segment[] = [];
 	let text = strings[0] ?? '';
-	const flush = () => {
-		if (text !== '') out.push(seg(text));
-		text = '';
-	};
-	parts.forEach((p, i) => {
-		if (typeof p === 'string' || typeof p === 'number') text += String(p);
+	for (let i = 0; i < parts.length; i++) {
+		const p = parts[i]!;
+		if (typeof p === 'string') text += clean(p);
+		else if (typeof p === 'number') text += String(p);
 		else {
-			flush();
+			if (text !== '') out.push(made(text, 'plain'));
+			text = '';
 			if (isSegment(p)) out.push(p);
 			else for (const s of p) out.push(s);
 		}
 		text += strings[i + 1] ?? '';
-	});
-	flush();
+	}
+	if (text !== '') out.push(made(text, 'plain'));
 	return out;
 }
 
