@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {type Line, joinParts, lineText, message, padCols, padSeg, plainLines, renderLines, seg, t, tone, trimEndLine} from '../src/view/line.ts';
+import {type Line, lineText, message, padCols, padSeg, plainLines, renderLines, seg, t, tone, trimEndLine} from '../src/view/line.ts';
 import {makePaint} from '../src/view/paint.ts';
 
 // The one place that cleans evidence text (src/view/line.ts): views build Lines with seg(), the
@@ -18,7 +18,6 @@ test('the builders clean every string and keep segments; colour is added after c
 	assert.is(seg(hostile).text, shown);
 	assert.is(lineText(t`x ${hostile} ${tone.id(hostile)} ${3}`), `x ${shown} ${shown} 3`);
 	assert.is(lineText(t`${[seg('k'), tone.dim(hostile)]}`), `k${shown}`);
-	assert.is(lineText(joinParts([hostile, tone.ok('y')], ', ')), `${shown}, y`);
 	assert.is(padSeg('\u001b', 6).text, '\\x1b  ');
 	assert.is(padCols('\u001b', 6).text, '\\x1b  ');
 	assert.is(lineText(trimEndLine(t`a ${tone.dim('b')}  ${''}`)), 'a b');

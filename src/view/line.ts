@@ -5,11 +5,10 @@
  * cleaned before is unchanged). The Segment type carries a brand only this module writes, so an
  * object literal is not a Segment: whatever is drawn from Lines went through the escaper.
  *
- * Text views build their lines with the `t` template tag (every string in it is cleaned, segments
- * kept) and tone constructors (`tone.title(x)`), and print them with renderLines, which paints
+ * Text views build their lines with the `t` template tag (every string put into it is cleaned,
+ * segments kept) and tone constructors (`tone.title(x)`), and print them with renderLines, which paints
  * each tone after cleaning: colour never passes through the escaper, evidence always does.
  */
-import {append} from '../append.ts';
 import type {Severity} from '../finding.ts';
 import type {Paint} from './paint.ts';
 import {clean} from './sanitize.ts';
@@ -76,16 +75,6 @@ export function t(strings: TemplateStringsArray, ...parts: readonly Part[]): Seg
 		text += strings[i + 1] ?? '';
 	}
 	if (text !== '') out.push(made(text, 'plain'));
-	return out;
-}
-
-/** Parts joined with a separator into one line (strings cleaned, segments kept). */
-export function joinParts(parts: readonly Part[], sep: string): Segment[] {
-	const out: Segment[] = [];
-	parts.forEach((p, i) => {
-		if (i > 0) append(out, t`${sep}`);
-		append(out, t`${p}`);
-	});
 	return out;
 }
 
