@@ -1,18 +1,18 @@
 import {Box, Text, useApp, useInput} from 'ink';
-import {useCallback, useEffect, useMemo, useState} from 'react';
+import {type ReactNode, useCallback, useEffect, useMemo, useState} from 'react';
 import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
 import {keyName} from '../src/ui/keys.ts';
-import {clean} from '../src/view/sanitize.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
-import {paneLayout} from '../src/ui/pane-layout.ts';
-import {type NavContext, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
+import {type PaneLayout, paneLayout} from '../src/ui/pane-layout.ts';
+import {type NavContext, type NavState, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
-import {type TreeNode, buildTree} from '../src/ui/tree.ts';
+import {type TreeIndex, type TreeNode, buildTree} from '../src/ui/tree.ts';
+import {ColorContext} from './color.ts';
 import {DetailPane} from './DetailPane.tsx';
 import {FilesPane} from './FilesPane.tsx';
 import {HelpOverlay} from './HelpOverlay.tsx';
@@ -32,14 +32,12 @@ export type AppProps = {
 	/** Fixed size (tests); otherwise the terminal's, following resizes. */
 	readonly width?: number;
 	readonly height?: number;
+	/** Draw colour (default true); false under NO_COLOR or --no-color (components/color.ts). */
+	readonly color?: boolean;
 };
 
-/** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
-export function App({model, source, loading = false, details = null, sample = false, width, height}: AppProps) {
-	const {exit} = useApp();
-	const terminal = useTerminalSize();
-	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
-	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
+/** The detail pane's lines for a node and for a files view, each built once and cached. */
+function useDetailLines(tree: TreeIndex, source: Source | null, details: ContainerDetails | null, detailWidth: number) {
 	const files = useMemo(() => makeFileLister(source), [source]);
 	const cache = useMemo(() => new Map<string, Line[]>(), [tree, files, details]);
 	const linesFor = useCallback(
@@ -54,18 +52,51 @@ export function App({model, source, loading = false, details = null, sample = fa
 		},
 		[cache, tree, files, details],
 	);
-	const fileLines = useMemo(() => new WeakMap<FilesState, Line[]>(), [source, layout.detailWidth]);
+	const fileLines = useMemo(() => new WeakMap<FilesState, Line[]>(), [source, detailWidth]);
 	const fileLinesFor = useCallback(
 		(f: FilesState): Line[] => {
 			let lines = fileLines.get(f);
 			if (lines === undefined) {
-				lines = source === null ? [] : fileDetailLines(source, f, Math.max(1, layout.detailWidth - 1));
+				lines = source === null ? [] : fileDetailLines(source, f, Math.max(1, detailWidth - 1));
 				fileLines.set(f, lines);
 			}
 			return lines;
 		},
-		[fileLines, source, layout.detailWidth],
+		[fileLines, source, detailWidth],
 	);
+	return {linesFor, fileLinesFor};
+}
+
+/** The panes between the top and the status lines: tree (or files) and details, side by side or stacked; the help instead when it is open. */
+function Body({nav, layout, treePane, detailPane}: {nav: NavState; layout: PaneLayout; treePane: ReactNode; detailPane: ReactNode}) {
+	const bodyHeight = layout.lines - 2;
+	if (nav.help) return <HelpOverlay width={layout.width} height={bodyHeight} />;
+	if (layout.sideBySide) {
+		return (
+			<Box flexDirection="row" height={bodyHeight}>
+				{treePane}
+				<Box width={1} height={bodyHeight} overflow="hidden">
+					<Text dimColor>{Array.from({length: bodyHeight}, () => '│').join('\n')}</Text>
+				</Box>
+				{detailPane}
+			</Box>
+		);
+	}
+	return (
+		<Box flexDirection="column" height={bodyHeight}>
+			{treePane}
+			{detailPane}
+		</Box>
+	);
+}
+
+/** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
+export function App({model, source, loading = false, details = null, sample = false, width, height, color = true}: AppProps) {
+	const {exit} = useApp();
+	const terminal = useTerminalSize();
+	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
+	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
+	const {linesFor, fileLinesFor} = useDetailLines(tree, source, details, layout.detailWidth);
 	const ctx: NavContext = useMemo(
 		() => ({detailLength: (node: TreeNode) => linesFor(node).length, source, filesDetailLength: (f: FilesState) => fileLinesFor(f).length}),
 		[linesFor, source, fileLinesFor],
@@ -94,35 +125,16 @@ export function App({model, source, loading = false, details = null, sample = fa
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
 	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
-	const title = filesView !== null ? clean(selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
-	const bodyHeight = layout.lines - 2;
+	const title = filesView !== null ? selectedFile(filesView)?.name ?? 'empty directory' : detailTitle(node);
 	const treePane = filesView !== null ? <FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} /> : <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
 	const detailPane = <DetailPane title={title} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
-	let body;
-	if (nav.help) body = <HelpOverlay width={layout.width} height={bodyHeight} />;
-	else if (layout.sideBySide) {
-		body = (
-			<Box flexDirection="row" height={bodyHeight}>
-				{treePane}
-				<Box width={1} height={bodyHeight} overflow="hidden">
-					<Text dimColor>{Array.from({length: bodyHeight}, () => '│').join('\n')}</Text>
-				</Box>
-				{detailPane}
-			</Box>
-		);
-	} else {
-		body = (
-			<Box flexDirection="column" height={bodyHeight}>
-				{treePane}
-				{detailPane}
-			</Box>
-		);
-	}
 	return (
-		<Box flexDirection="column" width={layout.width} height={layout.lines}>
-			{body}
-			<StyledLine line={promptLine(nav)} width={layout.width} />
-			<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
-		</Box>
+		<ColorContext.Provider value={color}>
+			<Box flexDirection="column" width={layout.width} height={layout.lines}>
+				<Body nav={nav} layout={layout} treePane={treePane} detailPane={detailPane} />
+				<StyledLine line={promptLine(nav)} width={layout.width} />
+				<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
+			</Box>
+		</ColorContext.Provider>
 	);
 }

@@ -1,5 +1,5 @@
 import {Box} from 'ink';
-import {type Line, truncate, truncateLine} from '../src/ui/text.ts';
+import {type Line, seg, truncate, truncateLine} from '../src/ui/text.ts';
 import {PaneTitle} from './PaneTitle.tsx';
 import {StyledLine} from './StyledLine.tsx';
 
@@ -21,7 +21,7 @@ export function DetailPane({title, lines, scroll, height, width, focused}: Props
 		<Box flexDirection="column" width={width} height={height + 1}>
 			<PaneTitle title={truncate(`details: ${title}`, Math.max(10, width - 30))} note={note} width={width} focused={focused} />
 			{shown.map((line, i) => (
-				<StyledLine key={first + i} line={truncateLine([{text: ' ', tone: 'plain'}, ...line], width)} width={width} />
+				<StyledLine key={first + i} line={truncateLine([seg(' '), ...line], width)} width={width} />
 			))}
 		</Box>
 	);

@@ -1,6 +1,7 @@
 import {Box, Text} from 'ink';
 import {useEffect, useState} from 'react';
 import {type LoadProgress, loadingLines} from '../src/ui/progress.ts';
+import {useColorProp} from './color.ts';
 
 type Props = {readonly root: string; readonly progress: LoadProgress; readonly width: number; readonly height: number};
 
@@ -15,10 +16,11 @@ export function Loading({root, progress, width, height}: Props) {
 		return () => clearInterval(t);
 	}, []);
 	const [spinLine, countLine] = loadingLines(root, progress, frame, width);
+	const cyan = useColorProp('cyan');
 	return (
 		<Box flexDirection="column" width={width} height={height}>
 			<Text> </Text>
-			<Text wrap="truncate-end" color="cyan">
+			<Text wrap="truncate-end" {...cyan}>
 				{spinLine}
 			</Text>
 			<Text wrap="truncate-end" dimColor>

@@ -2,13 +2,16 @@ import {useApp} from 'ink';
 import {useEffect, useSyncExternalStore} from 'react';
 import type {ModelFeed} from '../src/ui/feed.ts';
 import {App} from './App.tsx';
+import {ColorContext} from './color.ts';
 import {Loading} from './Loading.tsx';
 import {useTerminalSize} from './use-terminal-size.ts';
 
 export type RootProps = {
-	/** Already cleaned for display. */
+	/** As given: the loading lines clean it. */
 	readonly root: string;
 	readonly sample: boolean;
+	/** Draw colour (default true): the CLI passes its one colour decision (useColor). */
+	readonly color?: boolean;
 	/** Where the model comes from (src/ui/feed.ts): a worker reading, or a read in this thread started after the first frame. */
 	readonly feed: ModelFeed;
 	/** Told when the root turns out not to be a Docker root (the UI then exits). */
@@ -16,7 +19,7 @@ export type RootProps = {
 };
 
 /** Shows the spinner until the first containers are read, then the explorer (which fills in as the rest comes). */
-export function Root({root, sample, feed, onNotDockerRoot}: RootProps) {
+export function Root({root, sample, color = true, feed, onNotDockerRoot}: RootProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
 	const state = useSyncExternalStore(feed.subscribe, feed.get);
@@ -32,8 +35,12 @@ export function Root({root, sample, feed, onNotDockerRoot}: RootProps) {
 		} else if (state.phase === 'failed') exit(state.error);
 	}, [state]);
 	if (state.phase === 'partial' || state.phase === 'full') {
-		return <App model={state.model} loading={state.loading} source={state.source} details={state.details} sample={sample} />;
+		return <App model={state.model} loading={state.loading} source={state.source} details={state.details} sample={sample} color={color} />;
 	}
 	const progress = state.phase === 'reading' ? state.progress : {files: 0, dirs: 0, containers: 0, images: 0};
-	return <Loading root={root} progress={progress} width={size.columns} height={Math.max(1, size.rows - 1)} />;
+	return (
+		<ColorContext.Provider value={color}>
+			<Loading root={root} progress={progress} width={size.columns} height={Math.max(1, size.rows - 1)} />
+		</ColorContext.Provider>
+	);
 }

@@ -1,5 +1,7 @@
 import {Text} from 'ink';
+import {useContext} from 'react';
 import type {Line, Tone} from '../src/ui/text.ts';
+import {ColorContext} from './color.ts';
 
 type ToneProps = {color?: string; bold?: boolean; dimColor?: boolean};
 
@@ -25,15 +27,22 @@ type Props = {
 	readonly dim?: boolean;
 };
 
+/** A tone's props without its colour (NO_COLOR, --no-color): bold and dim stay. */
+function uncoloured(props: ToneProps): ToneProps {
+	const {color: _, ...rest} = props;
+	return rest;
+}
+
 /** One line of styled segments; never wraps (cut with "…" beforehand, and truncated by Ink as a last resort). */
 export function StyledLine({line, width, inverse = false, dim = false}: Props) {
+	const color = useContext(ColorContext);
 	let used = 0;
 	for (const s of line) used += [...s.text].length;
 	const padding = inverse && used < width ? ' '.repeat(width - used) : '';
 	return (
 		<Text wrap="truncate-end" inverse={inverse} dimColor={dim}>
 			{line.map((s, i) => (
-				<Text key={i} {...toneProps[s.tone]}>
+				<Text key={i} {...(color ? toneProps[s.tone] : uncoloured(toneProps[s.tone]))}>
 					{s.text}
 				</Text>
 			))}

@@ -27,7 +27,7 @@ import {type Load, type ModelFeed, startFeed} from '../src/ui/feed.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {plainFrame} from '../src/ui/plain-frame.ts';
 import {type LoadProgress, loadingLines, loadingUpdate} from '../src/ui/progress.ts';
-import {clean} from '../src/view/sanitize.ts';
+import {message} from '../src/view/line.ts';
 
 const enterAltScreen = '\u001B[?1049h\u001B[2J\u001B[H';
 const leaveAltScreen = '\u001B[?25h\u001B[?1049l';
@@ -38,6 +38,8 @@ export type InteractiveOptions = {
 	/** The root as the user gave it (shown while loading). */
 	readonly root: string;
 	readonly sample: boolean;
+	/** Draw colour (default true): the CLI passes its one colour decision (useColor), so NO_COLOR and --no-color hold here too. */
+	readonly color?: boolean;
 	readonly parts?: ReadParts;
 	/** The in-process read (default loadCheckedModel: the model and the fast checks' findings): for archives, and when the worker cannot run. */
 	readonly load?: Load;
@@ -82,7 +84,17 @@ function inkTime(feed: ModelFeed): Promise<void> {
 	});
 }
 
-export async function runInteractive(opts: InteractiveOptions): Promise<InteractiveResult> {
+type Guard = {
+	/** Leaves the alternate screen (once). */
+	readonly leave: () => void;
+	/** What a signal or a crash unmounts first (Ink, once it draws). */
+	readonly onUnmount: (unmount: () => void) => void;
+	/** Takes the signal and crash handlers off again. */
+	readonly release: () => void;
+};
+
+/** The terminal is given back however the explorer ends: SIGTERM or SIGHUP (exit 128 + n), a crash (one line, exit 3), or its end. */
+function guardTerminal(): Guard {
 	let left = false;
 	let unmount = () => {};
 	const leave = () => {
@@ -102,37 +114,40 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 	const onCrash = (error: unknown) => {
 		unmount();
 		leave();
-		const message = error instanceof Error ? error.message : String(error);
-		process.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
+		const text = error instanceof Error ? error.message : String(error);
+		process.stderr.write(message(`internal error: ${text} (please report it)`));
 		process.exit(3);
 	};
 	process.on('uncaughtException', onCrash);
 	process.on('unhandledRejection', onCrash);
+	return {
+		leave,
+		onUnmount: f => {
+			unmount = f;
+		},
+		release: () => {
+			for (const [name, handler] of handlers) process.off(name, handler);
+			process.off('uncaughtException', onCrash);
+			process.off('unhandledRejection', onCrash);
+		},
+	};
+}
 
-	const root = clean(opts.root);
-	const width = () => process.stdout.columns || 80;
-	const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
-	const [spin, counts] = loadingLines(root, zero, 0, width());
-	process.stdout.write(`${enterAltScreen}${hideCursor}\n${spin}\n${counts}\u001B[H`);
-	const stdin = process.stdin;
-	if (stdin.isTTY) stdin.setRawMode(true);
-	let frame = 0;
+type Screen = {readonly width: () => number; readonly nextFrame: () => number};
+
+/**
+ * Until Ink draws: the loading line's counts, then the tree's opening frame, redrawn on a resize.
+ * Returns the function that hands the screen to Ink (idempotent).
+ */
+function drawUntilInk(feed: ModelFeed, opts: InteractiveOptions, screen: Screen): () => void {
 	let inkDraws = false;
-	const feed = startFeed({
-		source: opts.source,
-		parts: opts.parts ?? allParts,
-		load: opts.load ?? loadCheckedModel,
-		...(opts.worker !== undefined ? {worker: opts.worker} : {}),
-		onBlockingProgress: p => process.stdout.write(loadingUpdate(root, p, ++frame, width())),
-	});
-	// Until Ink draws: the loading line's counts, then the tree's opening frame.
 	const files = makeFileLister(opts.source);
 	const drawEarly = () => {
 		if (inkDraws) return;
 		const s = feed.get();
-		if (s.phase === 'reading') process.stdout.write(loadingUpdate(root, s.progress, ++frame, width()));
+		if (s.phase === 'reading') process.stdout.write(loadingUpdate(opts.root, s.progress, screen.nextFrame(), screen.width()));
 		else if (s.phase === 'partial' || s.phase === 'full') {
-			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, columns: width(), rows: process.stdout.rows || 24}));
+			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, color: opts.color ?? true, columns: screen.width(), rows: process.stdout.rows || 24}));
 		}
 	};
 	const unsubscribe = feed.subscribe(drawEarly);
@@ -140,53 +155,76 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 		if (feed.get().phase === 'partial' || feed.get().phase === 'full') drawEarly();
 	};
 	process.stdout.on('resize', onResize);
-	const early = () => {
+	return () => {
 		inkDraws = true;
 		unsubscribe();
 		process.stdout.off('resize', onResize);
 	};
+}
+
+/** Loads Ink and React (see inkTime) and runs the explorer until it exits; 'not-a-docker-root' when the feed says so first. */
+async function showInk(feed: ModelFeed, opts: InteractiveOptions, guard: Guard, early: () => void): Promise<InteractiveResult> {
 	let result: InteractiveResult = 'ok';
+	preferProductionReact();
+	const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('./Root.tsx')]));
+	ui.catch(() => {}); // (when the race below is lost)
+	// Not a Docker root, or a failed read, before Ink is in: no need to wait for it.
+	let off = () => {};
+	const over = new Promise<'over'>(resolve => {
+		const check = () => (feed.get().phase === 'not-a-docker-root' || feed.get().phase === 'failed') && resolve('over');
+		off = feed.subscribe(check);
+		check();
+	});
+	const loaded = await Promise.race([ui, over]);
+	off();
+	early();
+	if (loaded === 'over') {
+		const s = feed.get();
+		if (s.phase === 'failed') throw s.error;
+		return 'not-a-docker-root';
+	}
+	const [{render}, {createElement}, {Root}] = loaded;
+	const instance = render(
+		createElement(Root, {
+			root: opts.root,
+			sample: opts.sample,
+			color: opts.color ?? true,
+			feed,
+			onNotDockerRoot: () => {
+				result = 'not-a-docker-root';
+			},
+		}),
+		{exitOnCtrlC: false, patchConsole: false},
+	);
+	guard.onUnmount(() => instance.unmount());
+	await instance.waitUntilExit();
+	return result;
+}
+
+export async function runInteractive(opts: InteractiveOptions): Promise<InteractiveResult> {
+	const guard = guardTerminal();
+	let frame = 0;
+	const screen: Screen = {width: () => process.stdout.columns || 80, nextFrame: () => ++frame};
+	const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
+	const [spin, counts] = loadingLines(opts.root, zero, 0, screen.width());
+	process.stdout.write(`${enterAltScreen}${hideCursor}\n${spin}\n${counts}\u001B[H`);
+	const stdin = process.stdin;
+	if (stdin.isTTY) stdin.setRawMode(true);
+	const feed = startFeed({
+		source: opts.source,
+		parts: opts.parts ?? allParts,
+		load: opts.load ?? loadCheckedModel,
+		...(opts.worker !== undefined ? {worker: opts.worker} : {}),
+		onBlockingProgress: p => process.stdout.write(loadingUpdate(opts.root, p, screen.nextFrame(), screen.width())),
+	});
+	const early = drawUntilInk(feed, opts, screen);
 	try {
-		preferProductionReact();
-		const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('./Root.tsx')]));
-		ui.catch(() => {}); // (when the race below is lost)
-		// Not a Docker root, or a failed read, before Ink is in: no need to wait for it.
-		let off = () => {};
-		const over = new Promise<'over'>(resolve => {
-			const check = () => (feed.get().phase === 'not-a-docker-root' || feed.get().phase === 'failed') && resolve('over');
-			off = feed.subscribe(check);
-			check();
-		});
-		const loaded = await Promise.race([ui, over]);
-		off();
-		early();
-		if (loaded === 'over') {
-			const s = feed.get();
-			if (s.phase === 'failed') throw s.error;
-			return 'not-a-docker-root';
-		}
-		const [{render}, {createElement}, {Root}] = loaded;
-		const instance = render(
-			createElement(Root, {
-				root,
-				sample: opts.sample,
-				feed,
-				onNotDockerRoot: () => {
-					result = 'not-a-docker-root';
-				},
-			}),
-			{exitOnCtrlC: false, patchConsole: false},
-		);
-		unmount = () => instance.unmount();
-		await instance.waitUntilExit();
+		return await showInk(feed, opts, guard, early);
 	} finally {
 		early();
 		feed.close();
 		if (stdin.isTTY) stdin.setRawMode(false);
-		leave();
-		for (const [name, handler] of handlers) process.off(name, handler);
-		process.off('uncaughtException', onCrash);
-		process.off('unhandledRejection', onCrash);
+		guard.leave();
+		guard.release();
 	}
-	return result;
 }

@@ -17,7 +17,7 @@ import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
 import {liveness, signature} from './sources/live.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import type {Finding} from './finding.ts';
-import {clean} from './view/sanitize.ts';
+import {message, seg} from './view/line.ts';
 
 export type {Io} from './commands/context.ts';
 
@@ -88,10 +88,10 @@ function chooseRoot(args: Args, io: Io): string {
 	if (args.sample) return samplePath;
 	if (args.root !== null) return args.root;
 	if (args.orSample && !isReadableDir(defaultRoot)) {
-		io.stderr.write(`layerlens: no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})\n`);
+		io.stderr.write(message(`no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})`));
 		return samplePath;
 	}
-	if (args.orSample) io.stderr.write(`layerlens: reading ${defaultRoot}\n`);
+	if (args.orSample) io.stderr.write(message(`reading ${defaultRoot}`));
 	return defaultRoot;
 }
 
@@ -108,7 +108,7 @@ function isReadableDir(p: string): boolean {
 export async function run(argv: readonly string[], io: Io): Promise<number> {
 	const parsed = parseCommandLine(argv);
 	if (!parsed.ok) {
-		io.stderr.write(`layerlens: ${clean(parsed.error)} (see layerlens --help)\n`);
+		io.stderr.write(message(`${parsed.error} (see layerlens --help)`));
 		return 2;
 	}
 	const args = parsed.args;
@@ -142,7 +142,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
 			const ui = await import('../components/launch.ts');
-			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, parts: partsFor(args)});
+			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, color: useColor(args, io), parts: partsFor(args)});
 			if (result === 'not-a-docker-root') throw notDockerRoot(root);
 			return 0;
 		}
@@ -159,7 +159,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			// Progress for --deep goes to stderr, and only on a terminal.
 			const tty = args.deep && io.stderr.isTTY === true;
 			const lookAgain = live !== null && before !== null ? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}} : {};
-			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${clean(m)}`)} : {})});
+			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${seg(m).text}`)} : {})});
 			if (tty) io.stderr.write('\r\x1b[K');
 			io.stdout.write(r.output);
 			return r.exitCode;
@@ -177,15 +177,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
 function failure(error: unknown, io: Io): number {
 	if (error instanceof UsageError) {
-		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
+		io.stderr.write(message(error.message));
 		return 2;
 	}
 	if (error instanceof OutputError) {
-		io.stderr.write(`layerlens: ${clean(error.message)}\n`);
+		io.stderr.write(message(error.message));
 		return 4;
 	}
-	const message = error instanceof Error ? error.message : String(error);
-	io.stderr.write(`layerlens: internal error: ${clean(message)} (please report it)\n`);
+	const text = error instanceof Error ? error.message : String(error);
+	io.stderr.write(message(`internal error: ${text} (please report it)`));
 	return 3;
 }
 
@@ -195,7 +195,7 @@ export function main(): void {
 		// A closed pipe (layerlens ... | head) is not an error.
 		if (error.code === 'EPIPE') process.exit(0);
 		// Anything else (a full disk, /dev/full, an I/O error): one line, exit 4, as for an output file.
-		process.stderr.write(`layerlens: standard output cannot be written: ${clean(describeError(error))}\n`);
+		process.stderr.write(message(`standard output cannot be written: ${describeError(error)}`));
 		process.exit(4);
 	});
 	// stderr itself cannot be written (2>/dev/full): nothing can be said; exit 4 rather than a crash.

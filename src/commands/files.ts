@@ -12,7 +12,8 @@ import type {Container, ContentDamage, Layer, Model} from '../model/types.ts';
 import type {Source} from '../sources/source.ts';
 import {encodeName} from '../formats/names.ts';
 import {type FileRow, diffLine, fileLine, fileRow, findingLines, tarFileRow} from '../view/files-text.ts';
-import {clean, parseEscapes, safeJson} from '../view/sanitize.ts';
+import {parseEscapes, safeJson} from '../view/sanitize.ts';
+import {message} from '../view/line.ts';
 import {type CommandContext, UsageError} from './context.ts';
 import {layersTopDown} from '../model/ids.ts';
 import {layerByChainId} from '../model/indexes.ts';
@@ -277,7 +278,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 		const at = resolveArgument(source, v, start, false, onProblem);
 		if (!at.ok && lost.length > 0) {
 			ctx.io.stderr.write(findingLines(lost));
-			ctx.io.stderr.write(`layerlens: ${clean(at.error)} (a layer of this view could not be read: the path may be in it)\n`);
+			ctx.io.stderr.write(message(`${at.error} (a layer of this view could not be read: the path may be in it)`));
 			return incompleteExit;
 		}
 		if (!at.ok) throw new UsageError(at.error);
@@ -380,7 +381,7 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 	const r = resolveArgument(source, v, args.refs[1]!, true, f => void findings.push(f));
 	if (!r.ok && lost.length > 0) {
 		ctx.io.stderr.write(findingLines(lost));
-		ctx.io.stderr.write(`layerlens: ${clean(r.error)} (a layer of this view could not be read: the file may be in it)\n`);
+		ctx.io.stderr.write(message(`${r.error} (a layer of this view could not be read: the file may be in it)`));
 		return incompleteExit;
 	}
 	if (!r.ok) throw new UsageError(r.error);
@@ -430,7 +431,7 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	if (lost.length > 0) {
 		// An incomplete export would look complete: nothing is written.
 		ctx.io.stderr.write(findingLines(lost));
-		ctx.io.stderr.write(`layerlens: export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${clean(v.subject)} could not be read whole, so the tar would lack files without saying so; nothing was written\n`);
+		ctx.io.stderr.write(message(`export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${v.subject} could not be read whole, so the tar would lack files without saying so; nothing was written`));
 		return incompleteExit;
 	}
 	const findings: Finding[] = [...xattrWarning(source, v)];
@@ -453,7 +454,9 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 			file.commit();
 			manifest?.commit();
 			ctx.io.stderr.write(
-				`layerlens: wrote ${clean(target)}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${clean(target)}.sha256` : ''}${result.unreadable > 0 ? `; INCOMPLETE: the content of ${result.unreadable} regular file${result.unreadable === 1 ? '' : 's'} could not be read (see below)` : ''}\n`,
+				message(
+					`wrote ${target}: ${result.entries} entries, ${result.files} regular files, ${result.bytes} bytes${manifest !== undefined ? `; sha256 manifest ${target}.sha256` : ''}${result.unreadable > 0 ? `; INCOMPLETE: the content of ${result.unreadable} regular file${result.unreadable === 1 ? '' : 's'} could not be read (see below)` : ''}`,
+				),
 			);
 		} catch (error) {
 			for (const f of opened.files) f.abort();

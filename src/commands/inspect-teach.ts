@@ -5,7 +5,6 @@ import {renderSections} from '../view/explain-text.ts';
 import {shortId} from '../view/format.ts';
 import {inspectJson} from '../view/json.ts';
 import {provenanceJson, renderProvenance} from '../view/provenance-text.ts';
-import {clean} from '../view/sanitize.ts';
 import {type CommandContext, UsageError, json} from './context.ts';
 
 /**
@@ -17,7 +16,7 @@ export function inspectTeachCommand({args, loaded, io, paint}: CommandContext): 
 	const r = resolveRef(model, args.refs[0]!);
 	if (!r.ok) throw new UsageError(r.error);
 	const v = r.value;
-	if (args.provenance && v.kind !== 'container') throw new UsageError(`--provenance applies to a container; ${clean(args.refs[0]!)} is ${v.kind === 'image' ? 'an image' : 'a layer'}`);
+	if (args.provenance && v.kind !== 'container') throw new UsageError(`--provenance applies to a container; ${args.refs[0]!} is ${v.kind === 'image' ? 'an image' : 'a layer'}`);
 	const sections = !args.explain ? [] : v.kind === 'container' ? explainContainer(model, v.container) : v.kind === 'image' ? explainImage(model, v.image) : explainLayer(model, v.layer);
 	if (args.json) {
 		if (v.kind === 'container' && args.provenance) {
@@ -29,7 +28,7 @@ export function inspectTeachCommand({args, loaded, io, paint}: CommandContext): 
 	let text = '';
 	if (v.kind === 'container' && args.provenance) {
 		const image = imageOf(model, v.container);
-		const label = image === undefined ? `${shortId(v.container.imageId)} (not in the image store)` : `${image.tags.length > 0 ? clean(image.tags[0]!) : '<none>'} (${shortId(image.id)})`;
+		const label = image === undefined ? `${shortId(v.container.imageId)} (not in the image store)` : `${image.tags.length > 0 ? image.tags[0]! : '<none>'} (${shortId(image.id)})`;
 		text += renderProvenance(provenance(v.container, image), paint, label);
 	}
 	if (args.explain) text += renderSections(sections, paint).replace(/^\n/, text === '' ? '' : '\n');

@@ -4,6 +4,7 @@ import {treeJson} from '../view/json.ts';
 import {renderTree} from '../view/text-tree.ts';
 import {type CommandContext, json} from './context.ts';
 import {selectForTree} from './views.ts';
+import {renderLines, tone} from '../view/line.ts';
 
 /** `layerlens tree [REF...] --explain`: the tree, then what each object and file of the first container (per driver) is. */
 export function treeExplainCommand({args, loaded, io, paint}: CommandContext): number {
@@ -14,7 +15,7 @@ export function treeExplainCommand({args, loaded, io, paint}: CommandContext): n
 		return 0;
 	}
 	io.stdout.write(renderTree(loaded.model, containers, images, {paint}));
-	io.stdout.write(`\n${paint.title('What you are looking at')}\n`);
+	io.stdout.write(renderLines([[], [tone.title('What you are looking at')]], paint));
 	io.stdout.write(renderSections(sections, paint));
 	return 0;
 }

@@ -3,7 +3,8 @@ import {loadModel, openRoots} from '../load.ts';
 import {type Comparison, type FileChange, compareSnapshots, type Snapshot} from '../compare/snapshot-diff.ts';
 import {walk} from '../compare/snapshot-walk.ts';
 import type {Paint} from '../view/paint.ts';
-import {clean, safeJson} from '../view/sanitize.ts';
+import {type Line, renderLines, t, tone} from '../view/line.ts';
+import {safeJson} from '../view/sanitize.ts';
 import {foldRemoved} from '../view/compare-text.ts';
 import {wrap} from '../view/explain-text.ts';
 import {type Io, UsageError, notDockerRoot, paintFor} from './context.ts';
@@ -42,23 +43,23 @@ function writtenOrder(c: Comparison): Written[] {
 }
 
 function renderStep(c: Comparison, now: number, p: Paint): string {
-	const out: string[] = [];
-	out.push(`${p.title(`[${clock(now)} UTC]`)} ${c.story.map(clean).join('; ')}`);
+	const out: Line[] = [];
+	out.push(t`${tone.title(`[${clock(now)} UTC]`)} ${c.story.join('; ')}`);
 	for (const o of c.objects) {
-		const tone = o.change === 'added' ? p.ok : o.change === 'removed' ? p.error : p.warning;
-		out.push(`  ${tone(`${o.change === 'added' ? '+ new' : o.change === 'removed' ? '- gone' : '~ changed'} ${o.kind} ${clean(o.label)}`)}${o.details.length > 0 ? `  ${o.details.map(clean).join('; ')}` : ''}`);
-		for (const l of wrap(clean(o.explain), 92)) out.push(`      ${p.dim(l)}`);
+		const shade = o.change === 'added' ? tone.ok : o.change === 'removed' ? tone.error : tone.warning;
+		out.push(t`  ${shade(`${o.change === 'added' ? '+ new' : o.change === 'removed' ? '- gone' : '~ changed'} ${o.kind} ${o.label}`)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`);
+		for (const l of wrap(o.explain, 92)) out.push(t`      ${tone.dim(l)}`);
 	}
 	const files = foldRemoved(writtenOrder(c));
-	if (files.length > 0) out.push(`  ${p.title('written, in the order the files are dated:')}`);
+	if (files.length > 0) out.push(t`  ${tone.title('written, in the order the files are dated:')}`);
 	for (const {file: f, inside} of files.slice(0, stepLimit)) {
 		const when = f.change === 'removed' ? '            ' : clock(f.after?.mtimeMs ?? 0);
-		const sign = f.change === 'added' ? p.ok('+') : f.change === 'removed' ? p.error('-') : p.warning('~');
+		const sign = f.change === 'added' ? tone.ok('+') : f.change === 'removed' ? tone.error('-') : tone.warning('~');
 		const kind = (f.after ?? f.before)?.kind === 'dir' ? '/' : '';
-		out.push(`    ${p.dim(when)} ${sign} ${clean(shorten(f.path))}${kind}${f.what.length > 0 ? p.warning(`  [${f.what.map(clean).join(', ')}]`) : ''}${inside > 0 ? p.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}${f.note === null ? '' : p.dim(`   ${clean(f.note)}`)}`);
+		out.push(t`    ${tone.dim(when)} ${sign} ${shorten(f.path)}${kind}${f.what.length > 0 ? tone.warning(`  [${f.what.join(', ')}]`) : ''}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}${f.note === null ? '' : tone.dim(`   ${f.note}`)}`);
 	}
-	if (files.length > stepLimit) out.push(p.dim(`    … and ${files.length - stepLimit} more`));
-	return out.join('\n') + '\n';
+	if (files.length > stepLimit) out.push([tone.dim(`    … and ${files.length - stepLimit} more`)]);
+	return renderLines(out, p);
 }
 
 function stepJson(c: Comparison, now: number) {
@@ -83,7 +84,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 	const start = Date.now();
 	const c8d = m.containerdRoot;
 	if (args.json) io.stdout.write(safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
-	else io.stdout.write(`${p.title('watching')} ${clean(root)}${c8d !== undefined ? ` and the containerd root ${clean(c8d.location)} (shown as ${clean(c8d.shownAs)}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers\n`);
+	else io.stdout.write(renderLines([t`${tone.title('watching')} ${root}${c8d !== undefined ? ` and the containerd root ${c8d.location} (shown as ${c8d.shownAs}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers`], p));
 	let stopped = false;
 	let wake: (() => void) | null = null;
 	const stop = () => {

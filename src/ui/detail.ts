@@ -6,7 +6,6 @@ import {append} from '../append.ts';
 import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, imageLabel, shortId, utc} from '../view/format.ts';
-import {clean} from '../view/sanitize.ts';
 import {statusText, layersTopDown} from '../model/ids.ts';
 import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
@@ -14,7 +13,7 @@ import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
 import type {FileListing} from './layer-files.ts';
 import {severityTone} from './rows.ts';
-import {type Line, type Tone, plural, seg} from './text.ts';
+import {type Line, type Tone, padSeg, plural, seg} from './text.ts';
 import {type LayerNode, type TreeIndex, type TreeNode} from './tree.ts';
 import {containerById, driverKey, imageById} from '../model/indexes.ts';
 
@@ -24,17 +23,17 @@ const labelWidth = 16;
 const loadingText = 'loading…';
 
 function kv(label: string, value: string, tone: Tone = 'plain'): Line {
-	return [seg(label.padEnd(labelWidth), 'label'), seg(value, tone)];
+	return [padSeg(label, labelWidth, 'label'), seg(value, tone)];
 }
 const title = (text: string): Line => [seg(text, 'title')];
 const blank: Line = [];
 const text = (t: string, tone: Tone = 'plain'): Line => [seg(t, tone)];
 
-/** Any value from a config, as one line of text: strings as they are, the rest as JSON; always cleaned. */
+/** Any value from a config, as one line of text: strings as they are, the rest as JSON (seg() cleans it). */
 export function show(v: unknown): string {
 	if (v === null || v === undefined) return '-';
-	if (typeof v === 'string') return v === '' ? '""' : clean(v);
-	return clean(JSON.stringify(v) ?? String(v));
+	if (typeof v === 'string') return v === '' ? '""' : v;
+	return JSON.stringify(v) ?? String(v);
 }
 
 function obj(v: unknown): Record<string, unknown> | null {
@@ -67,7 +66,7 @@ function listLines(label: string, v: unknown): Line[] {
 		const o = obj(v);
 		const entries = o === null ? [] : Object.entries(o);
 		total = o === null ? 1 : entries.length;
-		items = o === null ? [show(v)] : entries.slice(0, maxItems).map(([k, x]) => (isEmpty(x) ? clean(k) : `${clean(k)}=${show(x)}`));
+		items = o === null ? [show(v)] : entries.slice(0, maxItems).map(([k, x]) => (isEmpty(x) ? k : `${k}=${show(x)}`));
 	}
 	const out = items.map((item, i) => kv(i === 0 ? label : '', item));
 	if (total > items.length) out.push(moreLine(total - items.length));
@@ -78,8 +77,8 @@ function findingLines(findings: readonly Finding[] | undefined): Line[] {
 	if (findings === undefined || findings.length === 0) return [];
 	const out: Line[] = [blank, title(plural(findings.length, 'finding'))];
 	for (const f of findings) {
-		out.push([seg(f.severity.padEnd(8), severityTone(f.severity)), seg(clean(f.code)), seg(`  ${clean(f.message)}`)]);
-		if (f.path !== undefined) out.push(text(`        ${clean(f.path)}`, 'dim'));
+		out.push([seg(f.severity.padEnd(8), severityTone(f.severity)), seg(f.code), seg(`  ${f.message}`)]);
+		if (f.path !== undefined) out.push(text(`        ${f.path}`, 'dim'));
 	}
 	return out;
 }
@@ -120,7 +119,7 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 	];
 	const line = (label: string, m: ConfigMark): Line => {
 		const note = markNote(m);
-		return [seg(label.padEnd(labelWidth), 'label'), seg(m.origin.padEnd(8), originTone[m.origin]), seg(m.key === null && (m.value === null || m.value === '' || m.value === undefined) ? '-' : markValue(m)), ...(note === '' ? [] : [seg(`  ${note}`, 'dim')])];
+		return [padSeg(label, labelWidth, 'label'), seg(m.origin.padEnd(8), originTone[m.origin]), seg(m.key === null && (m.value === null || m.value === '' || m.value === undefined) ? '-' : markValue(m)), ...(note === '' ? [] : [seg(`  ${note}`, 'dim')])];
 	};
 	for (const [field, label] of shown) {
 		const marks = p.config.filter(m => m.field === field);
@@ -135,8 +134,8 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 	const user = p.host.filter(h => h.origin === 'user').map(h => h.field);
 	const daemon = p.host.filter(h => h.origin === 'daemon').map(h => h.field);
 	if (p.host.length > 0) {
-		out.push(kv('host: set', user.length === 0 ? '- (all at their defaults)' : user.map(clean).join(', '), user.length === 0 ? 'dim' : 'ok'));
-		out.push(kv('host: daemon', daemon.length === 0 ? '-' : daemon.map(clean).join(', '), 'dim'));
+		out.push(kv('host: set', user.length === 0 ? '- (all at their defaults)' : user.join(', '), user.length === 0 ? 'dim' : 'ok'));
+		out.push(kv('host: daemon', daemon.length === 0 ? '-' : daemon.join(', '), 'dim'));
 	}
 	return out;
 }
@@ -146,14 +145,14 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 	if (dir === null) return [...out, text('nothing to list: the directory is missing or not recorded', 'dim')];
 	const listing = files(dir);
 	if (listing === null) return [...out, text('not available', 'dim')];
-	if (!listing.ok) return [...out, text(`cannot list: ${clean(listing.error)}`, 'error')];
+	if (!listing.ok) return [...out, text(`cannot list: ${listing.error}`, 'error')];
 	if (listing.total === 0) return [...out, text('(empty: nothing changed in this layer)', 'dim')];
 	const entryLines = (prefix: string, entries: Extract<FileListing, {ok: true}>['entries']) => {
 		for (const e of entries) {
-			const name = prefix + clean(e.name);
+			const name = prefix + e.name;
 			const mark = e.kind === 'dir' ? '/' : e.kind === 'symlink' ? '@' : '';
 			const note = e.whiteout ? '  (whiteout: deleted in this layer)' : e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink' ? '' : `  (${e.kind})`;
-			const line: Line = [seg((name + mark).padEnd(init ? 18 : 0), e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
+			const line: Line = [padSeg(name + mark, init ? 18 : 0, e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
 			const purpose = init ? initPlaceholder(prefix + e.name)?.text : undefined;
 			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
 			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
@@ -169,10 +168,10 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 
 function sharing(tree: TreeIndex, images: readonly string[], containers: readonly string[]): Line[] {
 	const model = tree.model;
-	const names = containers.slice(0, 8).map(id => clean(containerById(model, id)?.name ?? shortId(id)));
+	const names = containers.slice(0, 8).map(id => containerById(model, id)?.name ?? shortId(id));
 	const imgs = images.slice(0, 8).map(id => {
 		const i = imageById(model, id, null);
-		return i === undefined ? shortId(id) : i.tags.length > 0 ? clean(i.tags[0]!) : shortId(id);
+		return i === undefined ? shortId(id) : i.tags.length > 0 ? i.tags[0]! : shortId(id);
 	});
 	const more = (n: number, shown: number) => (n > shown ? ` … (+${n - shown})` : '');
 	return [
@@ -193,33 +192,33 @@ function storedStateLines(c: Container): Line[] {
 	const health = obj(state?.['Health']);
 	if (health !== null) out.push(kv('health', `${show(health['Status'])}${Number(health['FailingStreak']) > 0 ? ` (failing streak ${show(health['FailingStreak'])})` : ''}`, health['Status'] === 'unhealthy' ? 'warning' : 'plain'));
 	if (stored['HasBeenManuallyStopped'] === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
-	if (typeof stored['LogPath'] === 'string' && stored['LogPath'] !== '') out.push(kv('log path', clean(stored['LogPath']), 'dim'));
+	if (typeof stored['LogPath'] === 'string' && stored['LogPath'] !== '') out.push(kv('log path', stored['LogPath'], 'dim'));
 	return out;
 }
 
 function containerLines(tree: TreeIndex, c: Container): Line[] {
 	const image = c.imageId === null ? undefined : tree.imageByKey.get(driverKey(c.driver, c.imageId));
 	const out: Line[] = [
-		title(`container ${clean(c.name ?? '?')}`),
-		kv('name', clean(c.name ?? '-')),
-		kv('id', clean(c.id), 'id'),
+		title(`container ${c.name ?? '?'}`),
+		kv('name', c.name ?? '-'),
+		kv('id', c.id, 'id'),
 		kv('status', statusText(c), c.status === 'running' ? 'ok' : 'plain'),
 		kv('created', utc(c.created)),
 		kv('started', utc(c.startedAt)),
 		kv('finished', utc(c.finishedAt)),
 		kv('exit code', c.exitCode === null ? '-' : String(c.exitCode)),
 	];
-	if (c.error !== null && c.error !== '') out.push(kv('error', clean(c.error), 'error'));
+	if (c.error !== null && c.error !== '') out.push(kv('error', c.error, 'error'));
 	append(out, storedStateLines(c));
-	out.push(kv('command', c.command === null ? '-' : clean(c.command)));
-	out.push(kv('image as typed', c.imageRef === null ? '-' : clean(c.imageRef)));
+	out.push(kv('command', c.command === null ? '-' : c.command));
+	out.push(kv('image as typed', c.imageRef === null ? '-' : c.imageRef));
 	// While only the containers are read (tree.loading), what links them is not known yet.
 	const later = tree.loading ? loadingText : undefined;
 	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
 	const removed = image === undefined && c.imageId !== null && c.chain.some(e => e.role === 'image') && c.chain.every(e => e.pathExists);
 	const gone = removed ? '(removed from the image store; its layers are all there, so it still starts)' : '(not in the image store)';
 	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain'));
-	out.push(kv('driver', clean(c.driver ?? '-')), kv('mount id', later ?? clean(c.mountId ?? '-')), kv('init id', later ?? clean(c.initId ?? '-')), kv('config dir', clean(c.path), 'dim'));
+	out.push(kv('driver', c.driver ?? '-'), kv('mount id', later ?? c.mountId ?? '-'), kv('init id', later ?? c.initId ?? '-'), kv('config dir', c.path, 'dim'));
 	append(out, tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image));
 	const h = c.hostConfig;
 	out.push(blank, title('host config'));
@@ -228,7 +227,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		const restart = obj(h['RestartPolicy']);
 		append(out, listLines('binds', h['Binds']));
 		const ports = obj(h['PortBindings']);
-		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${clean(p)} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.['HostIp'] || '0.0.0.0')}:${show(obj(x)?.['HostPort'])}`).join(', ') : show(b)}`);
+		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.['HostIp'] || '0.0.0.0')}:${show(obj(x)?.['HostPort'])}`).join(', ') : show(b)}`);
 		append(out, listLines('ports', portItems));
 		out.push(kv('restart', restart === null ? '-' : `${show(restart['Name'] || 'no')}${Number(restart['MaximumRetryCount']) > 0 ? ` (max ${show(restart['MaximumRetryCount'])})` : ''}`));
 		out.push(kv('privileged', h['Privileged'] === true ? 'yes' : 'no', h['Privileged'] === true ? 'warning' : 'plain'));
@@ -243,13 +242,13 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		for (const [dest, raw] of Object.entries(mp)) {
 			const m = obj(raw) ?? {};
 			const src = m['Source'] || (m['Name'] ? `volume ${show(m['Name'])}` : '-');
-			out.push([seg(clean(dest), 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m['Type'] || m['Driver'] || '')} ${m['RW'] === false ? 'ro' : 'rw'}`, 'dim')]);
+			out.push([seg(dest, 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m['Type'] || m['Driver'] || '')} ${m['RW'] === false ? 'ro' : 'rw'}`, 'dim')]);
 		}
 	}
 	out.push(blank, title('chain (top first)'));
 	if (tree.loading) out.push(text(loadingText, 'dim'));
 	for (const e of c.chain) {
-		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : clean(e.path)), seg(e.pathExists ? '' : '  (missing)', 'error')]);
+		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : e.path), seg(e.pathExists ? '' : '  (missing)', 'error')]);
 	}
 	append(out, findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
 	return out;
@@ -262,35 +261,35 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	const out: Line[] = [title(n.role === 'rw' ? 'RW layer' : n.role === 'init' ? 'init layer' : 'image layer'), text(roleText[n.role], 'dim'), blank];
 	const dir = e?.path ?? l?.path ?? null;
 	const exists = e !== null ? e.pathExists : l !== null ? l.pathExists : false;
-	if (n.container !== null) out.push(kv('container', `${clean(n.container.name ?? '?')} ${shortId(n.container.id)}`));
+	if (n.container !== null) out.push(kv('container', `${n.container.name ?? '?'} ${shortId(n.container.id)}`));
 	if (n.role === 'image') {
-		out.push(kv('chain id', clean(n.chainId ?? '-'), 'id'));
-		out.push(kv('diff id', clean(l?.diffId ?? e?.diffId ?? '-')));
+		out.push(kv('chain id', n.chainId ?? '-', 'id'));
+		out.push(kv('diff id', l?.diffId ?? e?.diffId ?? '-'));
 	}
-	out.push(kv('cache id', clean(e?.cacheId ?? l?.cacheId ?? '-')));
-	out.push(kv('directory', dir === null ? '-' : clean(dir) + (exists ? '' : '  (missing)'), exists ? 'plain' : 'error'));
+	out.push(kv('cache id', e?.cacheId ?? l?.cacheId ?? '-'));
+	out.push(kv('directory', dir === null ? '-' : dir + (exists ? '' : '  (missing)'), exists ? 'plain' : 'error'));
 	const record = e?.driverRecord ?? l?.driverRecord;
 	if (record !== undefined) append(out, recordLines(record));
 	if (n.role === 'image') {
 		out.push(kv('size', humanSize(l?.size)));
-		out.push(kv('created by', l?.createdBy ? clean(l.createdBy) : '-'));
-		out.push(kv('parent', l?.parent ? clean(l.parent) : '- (bottom layer)'));
+		out.push(kv('created by', l?.createdBy ? l.createdBy : '-'));
+		out.push(kv('parent', l?.parent ? l.parent : '- (bottom layer)'));
 		if (l === null) out.push(text('this layer is not in layerdb', 'error'));
-		else append(out, [kv('layerdb', clean(l.metaPath), 'dim')], sharing(tree, l.images, l.containers));
+		else append(out, [kv('layerdb', l.metaPath, 'dim')], sharing(tree, l.images, l.containers));
 	} else if (n.container !== null) {
-		out.push(kv('driver', clean(n.container.driver ?? '-')));
+		out.push(kv('driver', n.container.driver ?? '-'));
 	}
 	return out;
 }
 
 /** What the storage driver records about the layer (devicemapper device record, btrfs quota, windowsfilter layer chain, zfs dataset). */
 function recordLines(r: DriverRecord): Line[] {
-	const out: Line[] = [kv('driver record', r.path === null ? '(not on disk: derived)' : clean(r.path), 'dim')];
+	const out: Line[] = [kv('driver record', r.path === null ? '(not on disk: derived)' : r.path, 'dim')];
 	for (const [k, v] of Object.entries(r.fields)) {
-		if (Array.isArray(v)) append(out, v.length === 0 ? [kv(`  ${clean(k)}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${clean(k)}` : '', clean(x))));
-		else out.push(kv(`  ${clean(k)}`, v === null ? '- (absent or invalid)' : clean(String(v)), v === null ? 'dim' : 'plain'));
+		if (Array.isArray(v)) append(out, v.length === 0 ? [kv(`  ${k}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${k}` : '', x)));
+		else out.push(kv(`  ${k}`, v === null ? '- (absent or invalid)' : String(v), v === null ? 'dim' : 'plain'));
 	}
-	if (r.note !== undefined) append(out, wrap(clean(r.note), 56).map(l => text(`  ${l}`, 'dim')));
+	if (r.note !== undefined) append(out, wrap(r.note, 56).map(l => text(`  ${l}`, 'dim')));
 	return out;
 }
 
@@ -312,26 +311,26 @@ function layerTail(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
 function imageLines(tree: TreeIndex, i: Image): Line[] {
 	const out: Line[] = [
 		title(`image ${imageLabel(i)}`),
-		kv('id', clean(i.id), 'id'),
+		kv('id', i.id, 'id'),
 		...listLines('tags', i.tags),
 		...listLines('digests', i.digests),
 		kv('created', utc(i.created)),
 		kv('size', humanSize(i.size)),
 		kv('platform', `${show(i.os)}/${show(i.architecture)}`),
-		kv('parent', i.parent === null ? '-' : clean(i.parent)),
+		kv('parent', i.parent === null ? '-' : i.parent),
 		kv('kind', i.tags.length > 0 ? 'tagged' : i.intermediate ? 'intermediate (untagged parent of another image)' : 'dangling (untagged, no children)'),
 		kv('containers', i.containers.length === 0 ? '-' : String(i.containers.length)),
-		kv('config file', clean(i.path), 'dim'),
+		kv('config file', i.path, 'dim'),
 	];
 	append(out, configLines(i.config, 'config'));
 	out.push(blank, title(`history (${i.history.length} steps, oldest first)`));
 	for (const h of i.history) {
-		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : clean(h.createdBy))]);
+		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : h.createdBy)]);
 	}
 	out.push(blank, title(`layers (${i.chainIds.length}, top first)`));
 	for (const chainId of layersTopDown(i)) {
 		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
-		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : clean(l.path), l?.path == null ? 'error' : 'dim')]);
+		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : l.path, l?.path == null ? 'error' : 'dim')]);
 	}
 	append(out, findingLines(tree.findingsBySubject.get(`image:${i.id}`)));
 	return out;
@@ -344,7 +343,7 @@ function para(t: string, tone: Tone = 'plain'): Line[] {
 }
 
 function notes(list: ReadonlyArray<{readonly label: string; readonly text: string}>): Line[] {
-	return list.flatMap(n => [text(clean(n.label), 'id'), ...wrap(n.text, explainWidth - 2).map(l => text(`  ${l}`, 'dim'))]);
+	return list.flatMap(n => [text(n.label, 'id'), ...wrap(n.text, explainWidth - 2).map(l => text(`  ${l}`, 'dim'))]);
 }
 
 /**
@@ -364,7 +363,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			const id = shortId(node.container.id);
 			append(out, para(whatContainer), [blank, text(`containers/${id}…/`, 'title')]);
 			append(out, notes(containerDirNotes(node.container)));
-			append(out, [blank, text(`image/${clean(node.container.driver ?? '<driver>')}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));
+			append(out, [blank, text(`image/${node.container.driver ?? '<driver>'}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));
 			break;
 		}
 		case 'layer': {
@@ -372,15 +371,15 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			const f = driverFacts(driver);
 			const cache = node.entry?.cacheId ?? node.layer?.cacheId ?? null;
 			if (node.role === 'rw') {
-				append(out, para(whatRw), [blank, text(`deletions (${clean(f.driver)})`, 'title')], para(f.whiteouts, 'dim'));
+				append(out, para(whatRw), [blank, text(`deletions (${f.driver})`, 'title')], para(f.whiteouts, 'dim'));
 				const mp = cache === null ? null : f.mountPoint(cache);
 				if (mp !== null) append(out, [blank, text('union mount point', 'title')], notes([mp]));
 			} else if (node.role === 'init') {
-				append(out, para(whyInit), [blank, text(`made at docker create (${clean(f.driver)})`, 'title')], para(f.onCreate, 'dim'));
+				append(out, para(whyInit), [blank, text(`made at docker create (${f.driver})`, 'title')], para(f.onCreate, 'dim'));
 			} else {
-				append(out, para(whatImageLayer), [blank, text(`deletions (${clean(f.driver)})`, 'title')], para(f.whiteouts, 'dim'), [blank, text('the three names of a layer', 'title')], notes(idNotes));
+				append(out, para(whatImageLayer), [blank, text(`deletions (${f.driver})`, 'title')], para(f.whiteouts, 'dim'), [blank, text('the three names of a layer', 'title')], notes(idNotes));
 			}
-			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${clean(f.driver)} driver keeps for it`, 'title')], notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
+			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${f.driver} driver keeps for it`, 'title')], notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
 			break;
 		}
 		case 'image':
@@ -430,20 +429,20 @@ function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 			return [...layerHead(tree, node), ...layerTail(tree, node, files)];
 		case 'image': {
 			if (node.image !== null) return imageLines(tree, node.image);
-			return [title('image'), kv('id', clean(node.imageId ?? '-'), 'id'), text('This image is not in the image store: the container refers to an image that was removed or never saved.', 'error')];
+			return [title('image'), kv('id', node.imageId ?? '-', 'id'), text('This image is not in the image store: the container refers to an image that was removed or never saved.', 'error')];
 		}
 		case 'loading':
-			return [title(`container ${clean(node.container.name ?? '?')}: chain`), blank, text('loading…: its RW and init layers, image layers and image are still being read; they appear here when they are in.', 'dim')];
+			return [title(`container ${node.container.name ?? '?'}: chain`), blank, text('loading…: its RW and init layers, image layers and image are still being read; they appear here when they are in.', 'dim')];
 		case 'finding': {
 			const f = node.finding;
 			const lines: Line[] = [
 				title('finding'),
 				kv('severity', f.severity, severityTone(f.severity)),
-				kv('code', clean(f.code)),
-				kv('subject', clean(f.subject)),
-				kv('path', f.path === undefined ? '-' : clean(f.path)),
+				kv('code', f.code),
+				kv('subject', f.subject),
+				kv('path', f.path === undefined ? '-' : f.path),
 				blank,
-				text(clean(f.message)),
+				text(f.message),
 			];
 			const about = subjectNode(tree, f.subject);
 			if (about !== null) lines.push(blank, text(`concerns ${about}; Enter goes there`, 'dim'));
@@ -457,7 +456,7 @@ function subjectNode(tree: TreeIndex, subject: string): string | null {
 	if (m === null) return null;
 	if (m[1] === 'container') {
 		const c = containerById(tree.model, m[2]!);
-		return c === undefined ? null : `container ${clean(c.name ?? '?')}`;
+		return c === undefined ? null : `container ${c.name ?? '?'}`;
 	}
 	if (m[1] === 'image') {
 		const i = imageById(tree.model, m[2]!, null);
@@ -473,13 +472,13 @@ export function detailTitle(node: TreeNode | undefined): string {
 		case 'section':
 			return node.section === 'images' ? 'images without containers' : node.section;
 		case 'container':
-			return `container ${clean(node.container.name ?? shortId(node.container.id))}`;
+			return `container ${node.container.name ?? shortId(node.container.id)}`;
 		case 'layer':
 			return node.role === 'rw' ? 'RW layer' : node.role === 'init' ? 'init layer' : `image layer ${shortId(node.chainId)}`;
 		case 'image':
 			return node.image === null ? `image ${shortId(node.imageId)}` : `image ${imageLabel(node.image)}`;
 		case 'finding':
-			return `finding ${clean(node.finding.code)}`;
+			return `finding ${node.finding.code}`;
 		case 'loading':
 			return 'loading…';
 	}

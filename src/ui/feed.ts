@@ -77,107 +77,126 @@ function workerScript(url?: URL): {readonly script: URL | string; readonly optio
 	return {script: boot, options: {eval: true, execArgv: []}};
 }
 
-export function startFeed(opts: FeedOptions): ModelFeed {
-	let state: FeedState = {phase: 'reading', progress: zero};
-	const listeners = new Set<() => void>();
-	const set = (next: FeedState) => {
-		state = next;
-		for (const l of [...listeners]) l();
-	};
-	const settled = () => state.phase === 'full' || state.phase === 'not-a-docker-root' || state.phase === 'failed';
-	let mode: 'worker' | 'in-process' = 'in-process';
-	let started = false;
-	let worker: Worker | null = null;
+/** A feed's moving parts, shared by the in-process read and the worker. */
+type Core = {
+	readonly opts: FeedOptions;
+	readonly listeners: Set<() => void>;
+	state: FeedState;
+	mode: 'worker' | 'in-process';
+	started: boolean;
+	worker: Worker | null;
+};
 
-	const readHere = () => {
-		if (started || settled()) return;
-		started = true;
-		try {
-			const report = opts.onBlockingProgress;
-			const source = report === undefined ? opts.source : countingSource(opts.source, p => state.phase === 'reading' && report(p));
-			const loaded = opts.load(source, opts.parts);
-			set(loaded.isDockerRoot ? {phase: 'full', model: loaded.model, loading: false, source: opts.source, details: null} : {phase: 'not-a-docker-root'});
-		} catch (error) {
-			set({phase: 'failed', error: error instanceof Error ? error : new Error(String(error))});
-		}
-	};
+function set(f: Core, next: FeedState): void {
+	f.state = next;
+	for (const l of [...f.listeners]) l();
+}
 
-	const stopWorker = () => {
-		const w = worker;
-		worker = null;
-		if (w !== null) void w.terminate();
-	};
+function settled(f: Core): boolean {
+	return f.state.phase === 'full' || f.state.phase === 'not-a-docker-root' || f.state.phase === 'failed';
+}
 
-	/** The worker failed: read here instead (the same way an archive is read). */
-	const fallBack = () => {
-		stopWorker();
-		if (mode === 'in-process' || settled()) return;
-		mode = 'in-process';
-		setTimeout(readHere, 0);
-	};
-
-	const mounted = opts.source.mounted;
-	if (opts.worker ?? (opts.source.kind === 'dir' && (mounted === undefined || mounted.kind === 'dir'))) {
-		const {script, options} = workerScript(opts.workerUrl);
-		const details = makeContainerDetails(opts.source);
-		const show = (model: Model, loading: boolean): FeedState => ({phase: loading ? 'partial' : 'full', model, loading, source: opts.source, details});
-		const pieces: PackedPiece[] = [];
-		try {
-			// The worker opens the roots itself: the Docker root, and the containerd root (--containerd-root) mounted in it.
-			const input: WorkerInput = {root: opts.source.location, parts: opts.parts, ...(mounted !== undefined ? {mount: {at: mounted.at, location: mounted.location}} : {})};
-			// stdout/stderr: true keeps anything the worker might print (a warning) off the screen.
-			worker = new Worker(script, {...options, workerData: input, stdout: true, stderr: true});
-			mode = 'worker';
-			worker.on('message', (m: WorkerMessage) => {
-				if (mode !== 'worker' || settled()) return;
-				switch (m.type) {
-					case 'progress':
-						if (state.phase === 'reading') set({phase: 'reading', progress: m.progress});
-						return;
-					case 'first':
-						set(show(unpackModel(m.model), true));
-						return;
-					case 'piece':
-						pieces.push(m.piece);
-						// The next piece after a turn of the event loop: keys are handled in between.
-						setImmediate(() => worker?.postMessage('next'));
-						return;
-					case 'full': {
-						stopWorker();
-						// Unpacking and redrawing in separate steps: keys can be handled in between.
-						const model = unpackModel(joinPacked(pieces, m.model));
-						pieces.length = 0;
-						setImmediate(() => mode === 'worker' && !settled() && set(show(model, false)));
-						return;
-					}
-					case 'not-a-docker-root':
-						set({phase: 'not-a-docker-root'});
-						stopWorker();
-						return;
-					case 'error':
-						fallBack();
-				}
-			});
-			worker.on('error', fallBack);
-			worker.on('exit', () => {
-				if (worker !== null) fallBack();
-			});
-		} catch {
-			worker = null;
-			mode = 'in-process';
-		}
+/** Reads the root in this thread (an archive; the worker failed), reporting progress through onBlockingProgress. */
+function readHere(f: Core): void {
+	if (f.started || settled(f)) return;
+	f.started = true;
+	const opts = f.opts;
+	try {
+		const report = opts.onBlockingProgress;
+		const source = report === undefined ? opts.source : countingSource(opts.source, p => f.state.phase === 'reading' && report(p));
+		const loaded = opts.load(source, opts.parts);
+		set(f, loaded.isDockerRoot ? {phase: 'full', model: loaded.model, loading: false, source: opts.source, details: null} : {phase: 'not-a-docker-root'});
+	} catch (error) {
+		set(f, {phase: 'failed', error: error instanceof Error ? error : new Error(String(error))});
 	}
+}
 
+function stopWorker(f: Core): void {
+	const w = f.worker;
+	f.worker = null;
+	if (w !== null) void w.terminate();
+}
+
+/** The worker failed: read here instead (the same way an archive is read). */
+function fallBack(f: Core): void {
+	stopWorker(f);
+	if (f.mode === 'in-process' || settled(f)) return;
+	f.mode = 'in-process';
+	setTimeout(() => readHere(f), 0);
+}
+
+/** What the worker says, in order: progress, the containers first, the rest in pieces, then the whole model. */
+function onWorkerMessage(f: Core, m: WorkerMessage, pieces: PackedPiece[], show: (model: Model, loading: boolean) => FeedState): void {
+	if (f.mode !== 'worker' || settled(f)) return;
+	switch (m.type) {
+		case 'progress':
+			if (f.state.phase === 'reading') set(f, {phase: 'reading', progress: m.progress});
+			return;
+		case 'first':
+			set(f, show(unpackModel(m.model), true));
+			return;
+		case 'piece':
+			pieces.push(m.piece);
+			// The next piece after a turn of the event loop: keys are handled in between.
+			setImmediate(() => f.worker?.postMessage('next'));
+			return;
+		case 'full': {
+			stopWorker(f);
+			// Unpacking and redrawing in separate steps: keys can be handled in between.
+			const model = unpackModel(joinPacked(pieces, m.model));
+			pieces.length = 0;
+			setImmediate(() => f.mode === 'worker' && !settled(f) && set(f, show(model, false)));
+			return;
+		}
+		case 'not-a-docker-root':
+			set(f, {phase: 'not-a-docker-root'});
+			stopWorker(f);
+			return;
+		case 'error':
+			fallBack(f);
+	}
+}
+
+/** Starts the worker that reads a directory root; on any failure to start, the feed stays in-process. */
+function startWorker(f: Core): void {
+	const opts = f.opts;
+	const mounted = opts.source.mounted;
+	const {script, options} = workerScript(opts.workerUrl);
+	const details = makeContainerDetails(opts.source);
+	const show = (model: Model, loading: boolean): FeedState => ({phase: loading ? 'partial' : 'full', model, loading, source: opts.source, details});
+	const pieces: PackedPiece[] = [];
+	try {
+		// The worker opens the roots itself: the Docker root, and the containerd root (--containerd-root) mounted in it.
+		const input: WorkerInput = {root: opts.source.location, parts: opts.parts, ...(mounted !== undefined ? {mount: {at: mounted.at, location: mounted.location}} : {})};
+		// stdout/stderr: true keeps anything the worker might print (a warning) off the screen.
+		const worker = new Worker(script, {...options, workerData: input, stdout: true, stderr: true});
+		f.worker = worker;
+		f.mode = 'worker';
+		worker.on('message', (m: WorkerMessage) => onWorkerMessage(f, m, pieces, show));
+		worker.on('error', () => fallBack(f));
+		worker.on('exit', () => {
+			if (f.worker !== null) fallBack(f);
+		});
+	} catch {
+		f.worker = null;
+		f.mode = 'in-process';
+	}
+}
+
+export function startFeed(opts: FeedOptions): ModelFeed {
+	const f: Core = {opts, listeners: new Set(), state: {phase: 'reading', progress: zero}, mode: 'in-process', started: false, worker: null};
+	const mounted = opts.source.mounted;
+	if (opts.worker ?? (opts.source.kind === 'dir' && (mounted === undefined || mounted.kind === 'dir'))) startWorker(f);
 	return {
-		get: () => state,
+		get: () => f.state,
 		subscribe(listener) {
-			listeners.add(listener);
-			return () => listeners.delete(listener);
+			f.listeners.add(listener);
+			return () => f.listeners.delete(listener);
 		},
 		start() {
-			if (mode === 'in-process') readHere();
+			if (f.mode === 'in-process') readHere(f);
 		},
-		close: stopWorker,
-		mode: () => mode,
+		close: () => stopWorker(f),
+		mode: () => f.mode,
 	};
 }

@@ -13,7 +13,6 @@ import type {Model} from '../model/types.ts';
 import type {EntryKind, Source, Stat} from '../sources/source.ts';
 import {type FsLayer, type FsView, containerLayers, imageView, join, layerChain, makeView, mergedDir, readLayerDir, rootLayers} from '../files/view.ts';
 import {humanSize} from '../view/format.ts';
-import {clean} from '../view/sanitize.ts';
 import {type Line, type Segment, seg, truncateLine} from './text.ts';
 import type {TreeNode} from './tree.ts';
 import {shortId} from '../model/ids.ts';
@@ -35,7 +34,7 @@ export type FileRow = {
 type Dir = {readonly rel: string; readonly layers: readonly number[]; readonly baseLayers: readonly number[]; readonly cursor: number};
 
 export type FilesState = {
-	/** What is shown: "container web", "layer 1a2b3c4d5e6f", … (already cleaned). */
+	/** What is shown: "container web", "layer 1a2b3c4d5e6f", … (cleaned when drawn, as every Segment). */
 	readonly title: string;
 	readonly view: FsView;
 	/** The view without its own layers (marks compare against it); null: no marks. */
@@ -62,12 +61,12 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 		const layers = containerLayers(node.container);
 		if (typeof layers === 'string') return layers;
 		const r = makeView(node.container.driver, layers, `container:${node.container.id}`);
-		return r.ok ? {view: r.view, own: 1, title: `container ${clean(node.container.name ?? shortId(node.container.id))}`} : r.error;
+		return r.ok ? {view: r.view, own: 1, title: `container ${node.container.name ?? shortId(node.container.id)}`} : r.error;
 	}
 	if (node.kind === 'image') {
 		if (node.image === null) return 'this image is not in the image store';
 		const r = imageView(model, node.image);
-		return r.ok ? {view: r.view, own: 0, title: `image ${clean(node.image.tags[0] ?? node.image.id.slice(7, 19))}`} : r.error;
+		return r.ok ? {view: r.view, own: 0, title: `image ${node.image.tags[0] ?? node.image.id.slice(7, 19)}`} : r.error;
 	}
 	if (node.kind === 'layer') {
 		let layers: FsLayer[] | string;
@@ -83,7 +82,7 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 		if (typeof layers === 'string') return layers;
 		const r = makeView(driver, layers, `layer:${node.chainId ?? ''}`);
 		const id = layers[0]?.cacheId ?? '';
-		return r.ok ? {view: r.view, own: 1, title: `${node.role} layer ${clean(shortId(id))}`, ownOnly: true} : r.error;
+		return r.ok ? {view: r.view, own: 1, title: `${node.role} layer ${shortId(id)}`, ownOnly: true} : r.error;
 	}
 	return 'files: select a container, an image or a layer';
 }
@@ -91,7 +90,7 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 /** Opens the files view of a node, listing its root; a string says why it cannot. */
 export function openFiles(source: Source, model: Model, node: TreeNode): FilesState | string {
 	const v = viewFor(model, node);
-	if (typeof v === 'string') return clean(v);
+	if (typeof v === 'string') return v;
 	const {view, own, title, ownOnly = false} = v;
 	// A flattened driver keeps only the top layer (a full copy): nothing to compare against, no marks.
 	const flat = view.style === 'none';
@@ -109,10 +108,10 @@ function statOf(source: Source, path: string): Stat | null {
 function list(source: Source, s: FilesState, dirs: readonly Dir[], cursor: number): FilesState {
 	const d = dirs[dirs.length - 1]!;
 	const m = mergedDir(source, s.view, d.layers, d.rel);
-	const problems = m.problems.map(p => clean(p.message));
+	const problems = m.problems.map(p => p.message);
 	const own = s.own;
 	const below = s.base === null || d.baseLayers.length === 0 ? null : mergedDir(source, s.base, d.baseLayers, d.rel);
-	if (below !== null) append(problems, below.problems.map(p => clean(p.message)));
+	if (below !== null) append(problems, below.problems.map(p => p.message));
 	const belowBy = new Map((below?.entries ?? []).map(e => [e.name, e]));
 	const rows: FileRow[] = [];
 	const shown = new Set<string>();
@@ -144,7 +143,7 @@ export function selectedFile(s: FilesState): FileRow | undefined {
 
 /** The directory shown, as an absolute path ("/", "/etc"). */
 export function currentDir(s: FilesState): string {
-	return `/${clean(s.dirs[s.dirs.length - 1]?.rel ?? '')}`;
+	return `/${s.dirs[s.dirs.length - 1]?.rel ?? ''}`;
 }
 
 /** Enters the selected directory; the same state when it is not one (or is deleted). */
@@ -185,7 +184,7 @@ export function fileRowLine(r: FileRow, width: number, cursor: boolean): Line {
 	const out: Segment[] = [seg(' '), seg(cursor ? '›' : ' ', 'title'), seg(' '), seg(r.mark, markTone[r.mark]), seg(' ')];
 	out.push(seg(sizeText(r).padStart(8), 'dim'), seg('  '));
 	const suffix = r.kind === 'dir' ? '/' : r.kind === 'symlink' ? '@' : '';
-	out.push(seg(clean(r.name) + suffix, r.mark === 'D' ? 'dim' : r.kind === 'dir' ? 'title' : 'plain'));
+	out.push(seg(r.name + suffix, r.mark === 'D' ? 'dim' : r.kind === 'dir' ? 'title' : 'plain'));
 	return truncateLine(out, width);
 }
 
@@ -197,7 +196,7 @@ export function contentOf(source: Source, r: FileRow): ContentDecision {
 	if (r.kind !== 'file' || r.path === null) return {show: 'none', why: 'not a regular file'};
 	if (r.stat !== null && r.stat.size > maxContentBytes) return {show: 'none', why: 'too large to show (over 64 KiB)'};
 	const data = source.readFile(r.path, maxContentBytes);
-	if (!data.ok) return {show: 'none', why: clean(data.error.message)};
+	if (!data.ok) return {show: 'none', why: data.error.message};
 	if (data.value.subarray(0, sniffBytes).includes(0)) return {show: 'none', why: 'binary (NUL bytes): not shown'};
 	return {show: 'text', text: data.value.toString('utf8')};
 }
@@ -205,7 +204,7 @@ export function contentOf(source: Source, r: FileRow): ContentDecision {
 const kindName: Record<EntryKind, string> = {file: 'regular file', dir: 'directory', symlink: 'symbolic link', char: 'character device', block: 'block device', fifo: 'fifo', socket: 'socket', other: 'other'};
 const markName: Record<FileMark, string> = {A: 'added by this layer', M: 'modified: this layer replaces what is below', D: 'deleted by this layer (a whiteout)', ' ': 'unchanged (from a lower layer)'};
 
-/** The detail pane's lines for the selected entry (every string cleaned, lines cut to width). */
+/** The detail pane's lines for the selected entry (lines cut to width). */
 export function fileDetailLines(source: Source, s: FilesState, width: number): Line[] {
 	const r = selectedFile(s);
 	const out: Line[] = [];
@@ -216,7 +215,7 @@ export function fileDetailLines(source: Source, s: FilesState, width: number): L
 		return out;
 	}
 	const dir = s.dirs[s.dirs.length - 1]!.rel;
-	kv('path', `/${clean(join(dir, r.name))}`);
+	kv('path', `/${join(dir, r.name)}`);
 	kv('type', kindName[r.kind]);
 	kv('status', s.own === 0 ? 'merged view (no marks)' : markName[r.mark]);
 	if (r.stat !== null) {
@@ -228,7 +227,7 @@ export function fileDetailLines(source: Source, s: FilesState, width: number): L
 	}
 	if (r.kind === 'symlink' && r.path !== null && r.mark !== 'D') {
 		const t = source.readLink(r.path);
-		kv('target', t.ok ? clean(t.value) : clean(t.error.message));
+		kv('target', t.ok ? t.value : t.error.message);
 	}
 	if (r.kind === 'dir') {
 		out.push([seg(r.mark === 'D' ? 'deleted: nothing to enter' : '→ / l / Enter lists it', 'dim')]);
@@ -244,6 +243,6 @@ export function fileDetailLines(source: Source, s: FilesState, width: number): L
 	out.push([seg('content', 'title')]);
 	const lines = c.text.split('\n');
 	if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-	for (const l of lines) out.push(truncateLine([seg(clean(l.replaceAll('\t', '    ')))], width));
+	for (const l of lines) out.push(truncateLine([seg(l.replaceAll('\t', '    '))], width));
 	return out;
 }

@@ -15,7 +15,7 @@ import {paneLayout} from './pane-layout.ts';
 import {type NavState, initNav, selected} from './nav.ts';
 import {rowLine} from './rows.ts';
 import {promptLine, statusLine} from './status.ts';
-import {type Line, type Tone, seg, truncate, truncateLine} from './text.ts';
+import {type Line, type Tone, paneTitleText, seg, truncate, truncateLine} from './text.ts';
 import {buildTree} from './tree.ts';
 
 /** SGR codes per tone: the same theme as the StyledLine component's toneProps. */
@@ -41,24 +41,27 @@ function sgr(codes: readonly string[]): string {
 	return list.length === 0 ? '' : `\u001B[${list.join(';')}m`;
 }
 
+/** A tone's SGR code; colours (30–37) only when colour is on. */
+function toneCode(tone: Tone, color: boolean): string {
+	const code = toneCodes[tone];
+	return color || code.length < 2 ? code : '';
+}
+
 /** One cell (a StyledLine) as text with SGR codes, and its width in columns. */
-function styled(cell: Cell): {text: string; used: number} {
+function styled(cell: Cell, color: boolean): {text: string; used: number} {
 	const line = truncateLine(cell.line, cell.width);
 	let used = 0;
 	for (const s of line) used += cols(s.text);
 	const outer = [cell.inverse ? '7' : '', cell.dim ? '2' : '', cell.bold ? '1' : ''];
 	const padding = cell.inverse && used < cell.width ? ' '.repeat(cell.width - used) : '';
 	let text = '';
-	for (const s of line) if (s.text !== '') text += `${sgr([...outer, toneCodes[s.tone]])}${s.text}\u001B[0m`;
+	for (const s of line) if (s.text !== '') text += `${sgr([...outer, toneCode(s.tone, color)])}${s.text}\u001B[0m`;
 	if (padding !== '') text += `${sgr(outer)}${padding}\u001B[0m`;
 	return {text, used: used + padding.length};
 }
 
 function paneTitle(title: string, note: string, width: number, focused: boolean): Cell {
-	const head = `${focused ? '▶' : ' '} ${title} `;
-	const tail = ` ${note} `;
-	const fill = Math.max(0, width - cols(head) - cols(tail));
-	return {line: [seg(truncate(head + '─'.repeat(fill) + tail, width), focused ? 'id' : 'dim')], width, ...(focused ? {bold: true} : {})};
+	return {line: [seg(paneTitleText(title, note, width, focused), focused ? 'id' : 'dim')], width, ...(focused ? {bold: true} : {})};
 }
 
 /** Rows of one pane: its title, then its lines, padded with blank rows to `height + 1`. */
@@ -89,6 +92,8 @@ export type PlainFrameInput = {
 	readonly details: ContainerDetails | null;
 	readonly files: (dir: string) => FileListing | null;
 	readonly sample: boolean;
+	/** Draw colour (default true): without it only bold, dim and inverse are written, as the components do. */
+	readonly color?: boolean;
 	readonly columns: number;
 	readonly rows: number;
 };
@@ -115,7 +120,7 @@ export function plainFrame(input: PlainFrameInput): string {
 	for (const row of frameCells(input)) {
 		let line = '';
 		for (const cell of row) {
-			const {text, used} = styled(cell);
+			const {text, used} = styled(cell, input.color ?? true);
 			// Cells of a row (the side-by-side panes) are padded to their width, as Ink's boxes are.
 			line += text + (row.length > 1 ? ' '.repeat(Math.max(0, cell.width - used)) : '');
 		}

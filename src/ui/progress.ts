@@ -3,6 +3,7 @@
  * loader needs no hooks of its own. Pure apart from the clock passed in.
  */
 import type {Source} from '../sources/source.ts';
+import {seg} from './text.ts';
 
 export type LoadProgress = {readonly files: number; readonly dirs: number; readonly containers: number; readonly images: number};
 
@@ -55,7 +56,7 @@ function progressText(p: LoadProgress): string {
 export function loadingLines(root: string, p: LoadProgress, frame: number, width: number): [string, string] {
 	const spin = spinnerFrames[frame % spinnerFrames.length]!;
 	const cut = (s: string) => ([...s].length > width ? [...s].slice(0, Math.max(0, width - 1)).join('') + '…' : s);
-	return [cut(` ${spin} reading ${root}`), cut(`   ${progressText(p)}`)];
+	return [cut(seg(` ${spin} reading ${root}`).text), cut(`   ${progressText(p)}`)];
 }
 
 /**

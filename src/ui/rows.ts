@@ -1,10 +1,9 @@
 /** One tree row as styled text. Called only for the rows on screen. */
 import {humanSize, imageLabel, shortId} from '../view/format.ts';
-import {clean} from '../view/sanitize.ts';
 import {statusText} from '../model/ids.ts';
 import {step} from '../view/text-tree.ts';
 import type {Image} from '../model/types.ts';
-import {type Line, type Segment, type Tone, plural, seg, truncateLine} from './text.ts';
+import {type Line, type Segment, type Tone, padCols, plural, seg, truncateLine} from './text.ts';
 import type {Marks, Row, TreeIndex} from './tree.ts';
 
 const sectionTitle = {containers: 'containers', images: 'images without containers', findings: 'findings'} as const;
@@ -13,10 +12,6 @@ export function severityTone(s: Marks['worst']): Tone {
 	return s === 'error' ? 'error' : s === 'warning' ? 'warning' : s === 'info' ? 'info' : 'plain';
 }
 
-function pad(s: string, n: number): string {
-	const len = [...s].length;
-	return len >= n ? s : s + ' '.repeat(n - len);
-}
 
 /**
  * The text of a row: a findings gutter ("!" in the worst severity's colour), the cursor mark, indentation,
@@ -47,11 +42,11 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 		}
 		case 'container': {
 			const c = n.container;
-			out.push(seg(pad(clean(c.name ?? '?'), tree.nameWidth), 'id'));
+			out.push(padCols(c.name ?? '?', tree.nameWidth, 'id'));
 			out.push(seg(`  ${shortId(c.id)}  `, 'dim'));
 			const status = statusText(c);
-			out.push(seg(pad(status, 11), c.status === 'running' ? 'ok' : c.status === 'dead' || (c.exitCode ?? 0) !== 0 ? 'warning' : 'plain'));
-			const img = c.imageRef !== null && c.imageRef !== '' ? clean(c.imageRef) : c.imageTags.length > 0 ? clean(c.imageTags[0]!) : shortId(c.imageId);
+			out.push(padCols(status, 11, c.status === 'running' ? 'ok' : c.status === 'dead' || (c.exitCode ?? 0) !== 0 ? 'warning' : 'plain'));
+			const img = c.imageRef !== null && c.imageRef !== '' ? c.imageRef : c.imageTags.length > 0 ? c.imageTags[0]! : shortId(c.imageId);
 			out.push(seg(`  ${img}`));
 			if (count) out.push(count);
 			break;
@@ -65,7 +60,7 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 			} else {
 				const cache = n.entry?.cacheId ?? n.layer?.cacheId ?? null;
 				out.push(seg('layer  ', 'role'), seg(cache === null ? '-           ' : shortId(cache), 'id'));
-				out.push(seg(`  ${pad(humanSize(n.layer?.size), 7)}`));
+				out.push(seg(`  ${humanSize(n.layer?.size).padEnd(7)}`));
 				if (n.layer === null) out.push(seg('  not in layerdb', 'error'));
 				else if (n.layer.createdBy) out.push(seg(`  ${step(n.layer.createdBy)}`, 'dim'));
 			}
@@ -91,7 +86,7 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 		case 'finding': {
 			const f = n.finding;
 			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
-			out.push(seg(pad(f.severity, 8), severityTone(f.severity)), seg(clean(f.code)), seg(`  ${clean(subj)}  `, 'dim'), seg(clean(f.message)));
+			out.push(padCols(f.severity, 8, severityTone(f.severity)), seg(f.code), seg(`  ${subj}  `, 'dim'), seg(f.message));
 			break;
 		}
 	}

@@ -95,9 +95,18 @@ function addMarks(a: Marks, b: Marks): Marks {
 	return {count: a.count + b.count, worst};
 }
 
-/** Builds the top of the tree once per model: O(containers + images + findings). */
-export function buildTree(model: Model, opts: {readonly loading?: boolean} = {}): TreeIndex {
-	const loading = opts.loading ?? false;
+/** What the tree's nodes are made from: the model, its indexes, and the findings by subject. */
+type TreeParts = {
+	readonly model: Model;
+	readonly loading: boolean;
+	readonly findingsBySubject: ReadonlyMap<string, readonly Finding[]>;
+	readonly imageByKey: ReadonlyMap<string, Image>;
+	readonly layerByKey: ReadonlyMap<string, Layer>;
+	readonly layerMarks: (chainId: string | null | undefined) => Marks;
+	readonly imageMarks: (id: string | null) => Marks;
+};
+
+function treeParts(model: Model, loading: boolean): TreeParts {
 	const findingsBySubject = new Map<string, Finding[]>();
 	for (const f of model.findings) {
 		const list = findingsBySubject.get(f.subject);
@@ -107,7 +116,12 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 	const {imageByKey, layerByKey} = indexesOf(model);
 	const layerMarks = (chainId: string | null | undefined) => (chainId == null ? noMarks : marksOf(findingsBySubject.get(`layer:${chainId}`)));
 	const imageMarks = (id: string | null) => (id === null ? noMarks : marksOf(findingsBySubject.get(`image:${id}`)));
+	return {model, loading, findingsBySubject, imageByKey, layerByKey, layerMarks, imageMarks};
+}
 
+/** The top-level nodes of each section: containers, images no container uses, findings. */
+function topNodes(t: TreeParts): Map<SectionName, readonly TreeNode[]> {
+	const {model, findingsBySubject, layerMarks, imageMarks} = t;
 	const containers: ContainerNode[] = model.containers.map(c => {
 		const own = marksOf(findingsBySubject.get(`container:${c.id}`));
 		let total = own;
@@ -126,24 +140,73 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 		const m = marksOf([f]);
 		return {kind: 'finding', key: `f:${index}`, depth: 1, parent: 's:findings', expandable: false, marks: m, total: m, finding: f, index};
 	});
-	const all = (nodes: readonly TreeNode[]) => nodes.reduce((acc, n) => addMarks(acc, n.total), noMarks);
-	const section = (name: SectionName, nodes: readonly TreeNode[]): SectionNode => ({
-		kind: 'section',
-		key: `s:${name}`,
-		depth: 0,
-		parent: null,
-		expandable: nodes.length > 0,
-		marks: noMarks,
-		total: all(nodes),
-		section: name,
-		count: nodes.length,
-	});
-	const tops = new Map<SectionName, readonly TreeNode[]>([
+	return new Map<SectionName, readonly TreeNode[]>([
 		['containers', containers],
 		['images', images],
 		['findings', findings],
 	]);
-	const sections = [section('containers', containers), section('images', images), section('findings', findings)];
+}
+
+function sectionNode(name: SectionName, nodes: readonly TreeNode[]): SectionNode {
+	return {kind: 'section', key: `s:${name}`, depth: 0, parent: null, expandable: nodes.length > 0, marks: noMarks, total: nodes.reduce((acc, n) => addMarks(acc, n.total), noMarks), section: name, count: nodes.length};
+}
+
+/** A container's children: its chain (RW, init, image layers), then its image; one "loading…" row while only the containers are read. */
+function containerChildren(t: TreeParts, node: ContainerNode): TreeNode[] {
+	const c = node.container;
+	if (t.loading) return [{kind: 'loading', key: `${node.key}/loading`, depth: 2, parent: node.key, expandable: false, marks: noMarks, total: noMarks, container: c}];
+	const out: TreeNode[] = [];
+	c.chain.forEach((e, index) => {
+		const layer = e.role === 'image' && e.chainId !== undefined ? (t.layerByKey.get(driverKey(c.driver, e.chainId)) ?? null) : null;
+		let marks = e.role === 'image' ? t.layerMarks(e.chainId) : noMarks;
+		if (e.role !== 'image' && e.cacheId !== null) {
+			// The RW and init layers have no subject of their own: a container finding about their directory concerns them.
+			const about = (t.findingsBySubject.get(`container:${c.id}`) ?? []).filter(f => f.path !== undefined && f.path.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'));
+			marks = marksOf(about);
+		}
+		out.push({kind: 'layer', key: `${node.key}/${index}`, depth: 2, parent: node.key, expandable: false, marks, total: marks, role: e.role, index, entry: e, layer, chainId: e.chainId ?? null, container: c, image: null});
+	});
+	const image = c.imageId === null ? null : (t.imageByKey.get(driverKey(c.driver, c.imageId)) ?? null);
+	const m = t.imageMarks(c.imageId);
+	out.push({kind: 'image', key: `${node.key}/img`, depth: 2, parent: node.key, expandable: false, marks: m, total: m, image, imageId: c.imageId, container: c});
+	return out;
+}
+
+/** An unused image's children: its layers, top down. */
+function imageChildren(t: TreeParts, node: ImageNode): TreeNode[] {
+	const i = node.image;
+	if (i === null) return [];
+	return layersTopDown(i).map((chainId, index) => {
+		const m = t.layerMarks(chainId);
+		return {kind: 'layer', key: `${node.key}/${index}`, depth: 2, parent: node.key, expandable: false, marks: m, total: m, role: 'image', index, entry: null, layer: t.layerByKey.get(driverKey(i.driver, chainId)) ?? null, chainId, container: null, image: i} satisfies LayerNode;
+	});
+}
+
+/** Where a key sits in tree order: [section], [section, top-level index] or [section, top-level index, child]. */
+function positionOf(sections: readonly SectionNode[], tops: ReadonlyMap<SectionName, readonly TreeNode[]>): (key: string) => readonly number[] {
+	const topIndex = new Map<string, number>();
+	for (const nodes of tops.values()) nodes.forEach((n, i) => topIndex.set(n.key, i));
+	const sectionIndex = new Map(sections.map((s, i) => [s.key, i]));
+	return key => {
+		const sec = sectionIndex.get(key);
+		if (sec !== undefined) return [sec];
+		const [outer] = ancestors(key);
+		const slash = key.indexOf('/');
+		const top = slash < 0 ? key : key.slice(0, slash);
+		const pos = [sectionIndex.get(outer ?? '') ?? 0, topIndex.get(top) ?? 0];
+		if (slash >= 0) {
+			const rest = key.slice(slash + 1);
+			pos.push(rest === 'img' ? Number.MAX_SAFE_INTEGER : rest === 'loading' ? 0 : Number(rest));
+		}
+		return pos;
+	};
+}
+
+/** Builds the top of the tree once per model: O(containers + images + findings). */
+export function buildTree(model: Model, opts: {readonly loading?: boolean} = {}): TreeIndex {
+	const parts = treeParts(model, opts.loading ?? false);
+	const tops = topNodes(parts);
+	const sections = (['containers', 'images', 'findings'] as const).map(name => sectionNode(name, tops.get(name) ?? []));
 	const byKey = new Map<string, TreeNode>();
 	for (const s of sections) byKey.set(s.key, s);
 	for (const nodes of tops.values()) for (const n of nodes) byKey.set(n.key, n);
@@ -151,73 +214,12 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 	for (const c of model.containers) nameWidth = Math.max(nameWidth, Math.min(24, (c.name ?? '?').length));
 
 	const cache = new Map<string, readonly TreeNode[]>();
-
-	function containerChildren(node: ContainerNode): TreeNode[] {
-		const c = node.container;
-		if (loading) return [{kind: 'loading', key: `${node.key}/loading`, depth: 2, parent: node.key, expandable: false, marks: noMarks, total: noMarks, container: c}];
-		const out: TreeNode[] = [];
-		c.chain.forEach((e, index) => {
-			const layer = e.role === 'image' && e.chainId !== undefined ? (layerByKey.get(driverKey(c.driver, e.chainId)) ?? null) : null;
-			let marks = e.role === 'image' ? layerMarks(e.chainId) : noMarks;
-			if (e.role !== 'image' && e.cacheId !== null) {
-				// The RW and init layers have no subject of their own: a container finding about their directory concerns them.
-				const about = (findingsBySubject.get(`container:${c.id}`) ?? []).filter(f => f.path !== undefined && f.path.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'));
-				marks = marksOf(about);
-			}
-			out.push({
-				kind: 'layer',
-				key: `${node.key}/${index}`,
-				depth: 2,
-				parent: node.key,
-				expandable: false,
-				marks,
-				total: marks,
-				role: e.role,
-				index,
-				entry: e,
-				layer,
-				chainId: e.chainId ?? null,
-				container: c,
-				image: null,
-			});
-		});
-		const image = c.imageId === null ? null : (imageByKey.get(driverKey(c.driver, c.imageId)) ?? null);
-		const m = imageMarks(c.imageId);
-		out.push({kind: 'image', key: `${node.key}/img`, depth: 2, parent: node.key, expandable: false, marks: m, total: m, image, imageId: c.imageId, container: c});
-		return out;
-	}
-
-	function imageChildren(node: ImageNode): TreeNode[] {
-		const i = node.image;
-		if (i === null) return [];
-		const top = layersTopDown(i);
-		return top.map((chainId, index) => {
-			const m = layerMarks(chainId);
-			return {
-				kind: 'layer',
-				key: `${node.key}/${index}`,
-				depth: 2,
-				parent: node.key,
-				expandable: false,
-				marks: m,
-				total: m,
-				role: 'image',
-				index,
-				entry: null,
-				layer: layerByKey.get(driverKey(i.driver, chainId)) ?? null,
-				chainId,
-				container: null,
-				image: i,
-			} satisfies LayerNode;
-		});
-	}
-
 	function children(node: TreeNode): readonly TreeNode[] {
 		if (node.kind === 'section') return tops.get(node.section) ?? [];
 		if (!node.expandable) return [];
 		const hit = cache.get(node.key);
 		if (hit !== undefined) return hit;
-		const made = node.kind === 'container' ? containerChildren(node) : node.kind === 'image' ? imageChildren(node) : [];
+		const made = node.kind === 'container' ? containerChildren(parts, node) : node.kind === 'image' ? imageChildren(parts, node) : [];
 		cache.set(node.key, made);
 		return made;
 	}
@@ -231,25 +233,8 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 		return parent === undefined ? undefined : children(parent).find(n => n.key === key);
 	}
 
-	const topIndex = new Map<string, number>();
-	for (const nodes of tops.values()) nodes.forEach((n, i) => topIndex.set(n.key, i));
-	const sectionIndex = new Map(sections.map((s, i) => [s.key, i]));
-
-	function position(key: string): readonly number[] {
-		const sec = sectionIndex.get(key);
-		if (sec !== undefined) return [sec];
-		const [outer] = ancestors(key);
-		const slash = key.indexOf('/');
-		const top = slash < 0 ? key : key.slice(0, slash);
-		const pos = [sectionIndex.get(outer ?? '') ?? 0, topIndex.get(top) ?? 0];
-		if (slash >= 0) {
-			const rest = key.slice(slash + 1);
-			pos.push(rest === 'img' ? Number.MAX_SAFE_INTEGER : rest === 'loading' ? 0 : Number(rest));
-		}
-		return pos;
-	}
-
-	return {model, loading, sections, tops, imageByKey, layerByKey, findingsBySubject, nameWidth, children, node, position};
+	const {loading, findingsBySubject, imageByKey, layerByKey} = parts;
+	return {model, loading, sections, tops, imageByKey, layerByKey, findingsBySubject, nameWidth, children, node, position: positionOf(sections, tops)};
 }
 
 /** One visible line of the tree. */

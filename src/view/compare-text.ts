@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import type {AreaChange, Change, Comparison, FileChange} from '../compare/snapshot-diff.ts';
 import type {FileInfo} from '../compare/snapshot-walk.ts';
 import type {Paint} from './paint.ts';
-import {clean} from './sanitize.ts';
+import {type Line, type Segment, renderLines, t, tone} from './line.ts';
 import {wrap} from './explain-text.ts';
 
 export type CompareTextOptions = {
@@ -11,22 +11,22 @@ export type CompareTextOptions = {
 	readonly limit?: number;
 };
 
-function sign(p: Paint, c: Change): string {
-	return c === 'added' ? p.ok('+') : c === 'removed' ? p.error('-') : p.warning('~');
+function sign(c: Change): Segment {
+	return c === 'added' ? tone.ok('+') : c === 'removed' ? tone.error('-') : tone.warning('~');
 }
 
 function kindMark(i: FileInfo | undefined): string {
 	if (i === undefined) return '';
-	return i.kind === 'dir' ? '/' : i.kind === 'symlink' ? ` -> ${clean(i.target ?? '?')}` : i.kind === 'char' ? ' (char device)' : i.kind === 'file' ? '' : ` (${i.kind})`;
+	return i.kind === 'dir' ? '/' : i.kind === 'symlink' ? ` -> ${i.target ?? '?'}` : i.kind === 'char' ? ' (char device)' : i.kind === 'file' ? '' : ` (${i.kind})`;
 }
 
 /** One file line: sign, path inside its area, what changed, what it is. */
-export function fileLine(p: Paint, area: AreaChange, f: FileChange): string {
+export function fileLine(area: AreaChange, f: FileChange): Segment[] {
 	const rel = f.path === area.area ? '.' : f.path.startsWith(`${area.area}/`) ? f.path.slice(area.area.length + 1) : f.path;
 	const info = f.after ?? f.before;
-	const what = f.what.length > 0 ? p.warning(`  [${f.what.map(clean).join(', ')}]`) : '';
-	const size = f.change !== 'removed' && info?.kind === 'file' && f.what.length === 0 ? p.dim(`  ${info.size} B`) : '';
-	return `    ${sign(p, f.change)} ${clean(rel)}${kindMark(info)}${size}${what}${f.note === null ? '' : p.dim(`   ${clean(f.note)}`)}`;
+	const what = f.what.length > 0 ? tone.warning(`  [${f.what.join(', ')}]`) : '';
+	const size = f.change !== 'removed' && info?.kind === 'file' && f.what.length === 0 ? tone.dim(`  ${info.size} B`) : '';
+	return t`    ${sign(f.change)} ${rel}${kindMark(info)}${size}${what}${f.note === null ? '' : tone.dim(`   ${f.note}`)}`;
 }
 
 /**
@@ -60,36 +60,28 @@ export function foldRemoved<T extends {readonly path: string; readonly change: C
 	return out;
 }
 
-function renderAreas(areas: readonly AreaChange[], p: Paint, limit: number): string[] {
-	const out: string[] = [];
+function renderAreas(areas: readonly AreaChange[], limit: number): Line[] {
+	const out: Line[] = [];
 	for (const a of areas) {
-		out.push('');
+		out.push([]);
 		const isDir = a.area.includes('*') || a.files.some(f => f.path.startsWith(`${a.area}/`)) || (a.files.find(f => f.path === a.area)?.after ?? a.files.find(f => f.path === a.area)?.before)?.kind === 'dir';
-		out.push(`  ${sign(p, a.change)} ${p.title(clean(a.title))}  ${p.dim(clean(a.area) + (isDir && !a.area.includes('*') ? '/' : ''))}`);
-		for (const l of wrap(clean(a.explain), 92)) out.push(`      ${p.dim(l)}`);
+		out.push(t`  ${sign(a.change)} ${tone.title(a.title)}  ${tone.dim(a.area + (isDir && !a.area.includes('*') ? '/' : ''))}`);
+		for (const l of wrap(a.explain, 92)) out.push(t`      ${tone.dim(l)}`);
 		const folded = foldRemoved(a.files);
 		const shown = limit > 0 ? folded.slice(0, limit) : folded;
-		for (const {file, inside} of shown) out.push(fileLine(p, a, file) + (inside > 0 ? p.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''));
+		for (const {file, inside} of shown) out.push(t`${fileLine(a, file)}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}`);
 		if (shown.length < folded.length) {
 			const more = folded.slice(shown.length).map(x => x.file);
 			const n = (c: Change) => more.filter(f => f.change === c).length;
-			out.push(p.dim(`    … and ${more.length} more (${n('added')} added, ${n('removed')} removed, ${n('changed')} changed; --json lists all)`));
+			out.push([tone.dim(`    … and ${more.length} more (${n('added')} added, ${n('removed')} removed, ${n('changed')} changed; --json lists all)`)]);
 		}
 	}
 	return out;
 }
 
-/** `layerlens compare BEFORE AFTER` as text. */
-export function renderComparison(c: Comparison, before: string, after: string, opts: CompareTextOptions): string {
-	const p = opts.paint;
-	const limit = opts.limit ?? 40;
-	const out: string[] = [];
-	out.push(`${p.title('before')} ${clean(before)}`);
-	out.push(`${p.title('after ')} ${clean(after)}`);
-	out.push('');
-	out.push(p.title('What happened (a guess from the objects that changed)'));
-	for (const s of c.story) out.push(`  ${clean(s)}`);
-	for (const n of c.notes) out.push(p.warning(`  note: ${clean(n)}`));
+/** The objects that changed, by kind, each explanation once. */
+function objectLines(c: Comparison): Line[] {
+	const out: Line[] = [];
 	const groups: Array<['container' | 'image' | 'layer', string]> = [
 		['container', 'Containers'],
 		['image', 'Images'],
@@ -99,21 +91,32 @@ export function renderComparison(c: Comparison, before: string, after: string, o
 	for (const [kind, title] of groups) {
 		const objs = c.objects.filter(o => o.kind === kind);
 		if (objs.length === 0) continue;
-		out.push('');
-		out.push(p.title(title));
+		out.push([], [tone.title(title)]);
 		for (const o of objs) {
-			out.push(`  ${sign(p, o.change)} ${o.change.padEnd(7)} ${p.id(clean(o.label))}${o.details.length > 0 ? `  ${o.details.map(clean).join('; ')}` : ''}`);
+			out.push(t`  ${sign(o.change)} ${o.change.padEnd(7)} ${tone.id(o.label)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`);
 			// Each explanation once: several images or layers added by one build share it.
 			if (explained.has(o.explain)) continue;
 			explained.add(o.explain);
-			for (const l of wrap(clean(o.explain), 92)) out.push(`      ${p.dim(l)}`);
+			for (const l of wrap(o.explain, 92)) out.push(t`      ${tone.dim(l)}`);
 		}
 	}
-	out.push('');
-	out.push(p.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`));
-	if (c.areas.length === 0) out.push('  none');
-	append(out, renderAreas(c.areas, p, limit));
-	return out.join('\n') + '\n';
+	return out;
+}
+
+/** `layerlens compare BEFORE AFTER` as text. */
+export function renderComparison(c: Comparison, before: string, after: string, opts: CompareTextOptions): string {
+	const limit = opts.limit ?? 40;
+	const out: Line[] = [];
+	out.push(t`${tone.title('before')} ${before}`);
+	out.push(t`${tone.title('after ')} ${after}`);
+	out.push([], [tone.title('What happened (a guess from the objects that changed)')]);
+	for (const s of c.story) out.push(t`  ${s}`);
+	for (const n of c.notes) out.push([tone.warning(`  note: ${n}`)]);
+	append(out, objectLines(c));
+	out.push([], [tone.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`)]);
+	if (c.areas.length === 0) out.push(t`  none`);
+	append(out, renderAreas(c.areas, limit));
+	return renderLines(out, opts.paint);
 }
 
 /** `compare --json`. */

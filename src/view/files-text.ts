@@ -1,7 +1,7 @@
 import type {Finding} from '../finding.ts';
 import type {Stat} from '../sources/source.ts';
 import type {TarHeader} from '../formats/tar-format.ts';
-import {clean} from './sanitize.ts';
+import {plainLines, t} from './line.ts';
 
 /** One listed file, as `files --json` writes it (and the text line shows). */
 export type FileRow = {
@@ -91,16 +91,16 @@ export function fileLine(r: FileRow, withStatus: boolean): string {
 	const mode = r.type === 'whiteout' ? 'whiteout  ' : modeString(r.type, Number.parseInt(r.mode, 8));
 	const size = r.device !== undefined ? `${r.device.major},${r.device.minor}` : String(r.size);
 	const status = withStatus ? `${(r.status ?? '').padEnd(8)} ` : '';
-	const link = r.linkTarget !== undefined ? ` -> ${clean(r.linkTarget)}` : r.hardlinkTo !== undefined ? ` link to ${clean(r.hardlinkTo)}` : '';
-	return `${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${clean(r.path)}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}\n`;
+	const link = r.linkTarget !== undefined ? ` -> ${r.linkTarget}` : r.hardlinkTo !== undefined ? ` link to ${r.hardlinkTo}` : '';
+	return plainLines([t`${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${r.path}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}`]);
 }
 
 /** A `docker diff` line; the path's control characters are escaped (`diff --json` keeps them exact). */
 export function diffLine(kind: string, path: string): string {
-	return `${kind} ${clean(path)}\n`;
+	return plainLines([t`${kind} ${path}`]);
 }
 
 /** Findings as lines for stderr. */
 export function findingLines(findings: readonly Finding[]): string {
-	return findings.map(f => `layerlens: ${f.severity}: ${clean(f.message)}${f.path !== undefined ? ` (${clean(f.path)})` : ''} [${f.code}]\n`).join('');
+	return plainLines(findings.map(f => t`layerlens: ${f.severity}: ${f.message}${f.path !== undefined ? ` (${f.path})` : ''} [${f.code}]`));
 }

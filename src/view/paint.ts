@@ -1,7 +1,6 @@
 import {Chalk, type ChalkInstance} from 'chalk';
-import type {Severity} from '../finding.ts';
 
-/** Semantic colours for text output; level 0 gives plain text. */
+/** Semantic colours for text output; level 0 gives plain text. renderLines (line.ts) applies them to segments already cleaned. */
 export type Paint = {
 	readonly title: (s: string) => string;
 	readonly dim: (s: string) => string;
@@ -28,8 +27,3 @@ export function makePaint(level: 0 | 1 | 2 | 3): Paint {
 }
 
 export const plain: Paint = makePaint(0);
-
-/** A finding's severity as the text views print it: seven columns, in its colour. */
-export function severityLabel(p: Paint, s: Severity): string {
-	return s === 'error' ? p.error('error  ') : s === 'warning' ? p.warning('warning') : p.info('info   ');
-}

@@ -23,7 +23,11 @@ function hex(code: number, width: number): string {
 	return code.toString(16).padStart(width, '0');
 }
 
+/** Printable ASCII only: nothing to escape (the common case, tested first because it is cheap). */
+const printableAscii = /^[\x20-\x7e]*$/;
+
 export function clean(s: string): string {
+	if (printableAscii.test(s)) return s;
 	return s.replace(unsafe, c => {
 		if (c === '\n') return '\\n';
 		if (c === '\t') return '\\t';

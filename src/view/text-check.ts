@@ -2,8 +2,8 @@ import {append} from '../append.ts';
 import type {CheckReport, CheckResult, ObjectKind, ObjectReport} from '../checks/index.ts';
 import type {Finding} from '../finding.ts';
 import {findingJson, schema} from './json.ts';
-import {type Paint, severityLabel} from './paint.ts';
-import {clean} from './sanitize.ts';
+import {type Line, type Segment, renderLines, severitySeg, t, tone} from './line.ts';
+import type {Paint} from './paint.ts';
 import {shortId as modelShortId} from '../model/ids.ts';
 
 /**
@@ -34,7 +34,7 @@ function subjectText(subject: string): string {
 	const kind = subject.slice(0, colon);
 	const rest = subject.slice(colon + 1).replace(/^sha256:/, '');
 	const id = /^[0-9a-f]{64}$/.test(rest) ? modelShortId(rest) : rest;
-	return clean(`${kind} ${id}`);
+	return `${kind} ${id}`;
 }
 
 function worst(findings: readonly Finding[]): Finding['severity'] | undefined {
@@ -43,31 +43,31 @@ function worst(findings: readonly Finding[]): Finding['severity'] | undefined {
 	return findings.length > 0 ? 'info' : undefined;
 }
 
-function mark(p: Paint, status: CheckResult['status'], findings: readonly Finding[]): string {
-	if (status === 'skipped') return p.dim('-');
+function mark(status: CheckResult['status'], findings: readonly Finding[]): Segment {
+	if (status === 'skipped') return tone.dim('-');
 	const w = worst(findings);
-	if (w === 'error') return p.error('✗');
-	if (w === 'warning') return p.warning('!');
-	if (w === 'info') return p.info('i');
-	return p.ok('✓');
+	if (w === 'error') return tone.error('✗');
+	if (w === 'warning') return tone.warning('!');
+	if (w === 'info') return tone.info('i');
+	return tone.ok('✓');
 }
 
-function renderObject(o: ObjectReport, p: Paint): string[] {
+function renderObject(o: ObjectReport): Line[] {
 	const findings = o.checks.flatMap(c => c.findings);
-	const head = `  ${mark(p, o.status, findings)} ${p.id(subjectText(o.subject))}${o.label === '' ? '' : `  ${clean(o.label)}`}`;
+	const head = t`  ${mark(o.status, findings)} ${tone.id(subjectText(o.subject))}${o.label === '' ? '' : `  ${o.label}`}`;
 	if (o.status !== 'fail' && !o.checks.some(c => c.status === 'skipped')) return [head];
-	const out = [head];
+	const out: Line[] = [head];
 	for (const c of o.checks) {
 		if (c.status === 'pass') continue;
-		out.push(`      ${mark(p, c.status, c.findings)} ${clean(c.check)}${c.status === 'skipped' ? p.dim(` skipped: ${clean(c.note ?? '')}`) : ''}`);
+		out.push(t`      ${mark(c.status, c.findings)} ${c.check}${c.status === 'skipped' ? tone.dim(` skipped: ${c.note ?? ''}`) : ''}`);
 		for (const f of c.findings) {
 			// Orphan directories are named by their path, which the message starts with.
-			const other = f.subject !== o.subject && !f.subject.startsWith('dir:') ? `${p.id(subjectText(f.subject))}  ` : '';
-			out.push(`          ${severityLabel(p, f.severity)} ${clean(f.code)}  ${other}${clean(f.message)}${f.path !== undefined ? p.dim(`  (${clean(f.path)})`) : ''}`);
+			const other = f.subject !== o.subject && !f.subject.startsWith('dir:') ? t`${tone.id(subjectText(f.subject))}  ` : '';
+			out.push(t`          ${severitySeg(f.severity)} ${f.code}  ${other}${f.message}${f.path !== undefined ? tone.dim(`  (${f.path})`) : ''}`);
 		}
 	}
 	const passed = o.checks.filter(c => c.status === 'pass').map(c => c.check);
-	if (passed.length > 0) out.push(`      ${p.ok('✓')} ${p.dim(passed.map(clean).join(', '))}`);
+	if (passed.length > 0) out.push(t`      ${tone.ok('✓')} ${tone.dim(passed.join(', '))}`);
 	return out;
 }
 
@@ -81,27 +81,24 @@ function summaryText(report: CheckReport): string {
 }
 
 export function renderCheck(report: CheckReport, opts: CheckTextOptions): string {
-	const p = opts.paint;
 	const maxPassing = opts.maxPassing ?? 50;
-	const out: string[] = [`${p.title('layerlens check')} ${clean(report.root)}${report.deep ? '  (deep: layer contents verified)' : '  (without --deep: layer contents not verified)'}`];
+	const out: Line[] = [t`${tone.title('layerlens check')} ${report.root}${report.deep ? '  (deep: layer contents verified)' : '  (without --deep: layer contents not verified)'}`];
 	const kinds: ObjectKind[] = ['root', 'store', 'image', 'layer', 'container', 'mount', 'other'];
 	for (const kind of kinds) {
 		const objects = report.objects.filter(o => o.kind === kind);
 		if (objects.length === 0) continue;
-		out.push('');
 		const [one, many] = kindTitle[kind];
-		out.push(p.title(objects.length === 1 && kind === 'root' ? one : `${many} (${objects.length})`));
+		out.push([], [tone.title(objects.length === 1 && kind === 'root' ? one : `${many} (${objects.length})`)]);
 		const problems = objects.filter(o => o.status === 'fail' || o.checks.some(c => c.status === 'skipped'));
-		const clean_ = objects.filter(o => !problems.includes(o));
-		for (const o of problems) append(out, renderObject(o, p));
-		for (const o of clean_.slice(0, maxPassing)) append(out, renderObject(o, p));
-		if (clean_.length > maxPassing) out.push(`  ${p.ok('✓')} ${plural(clean_.length - maxPassing, `more ${one}`, `more ${many}`)} passed every check (--json lists them)`);
+		const passing = objects.filter(o => !problems.includes(o));
+		for (const o of problems) append(out, renderObject(o));
+		for (const o of passing.slice(0, maxPassing)) append(out, renderObject(o));
+		if (passing.length > maxPassing) out.push(t`  ${tone.ok('✓')} ${plural(passing.length - maxPassing, `more ${one}`, `more ${many}`)} passed every check (--json lists them)`);
 	}
-	out.push('');
 	const s = report.summary;
 	const line = summaryText(report);
-	out.push(s.error > 0 ? p.error(line) : s.warning > 0 ? p.warning(line) : p.ok(line));
-	return out.join('\n') + '\n';
+	out.push([], [s.error > 0 ? tone.error(line) : s.warning > 0 ? tone.warning(line) : tone.ok(line)]);
+	return renderLines(out, opts.paint);
 }
 
 /** The `check --json` document (schema 1). */

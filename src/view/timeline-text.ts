@@ -32,6 +32,6 @@ export function timelineTable(events: readonly TimelineEvent[]): string {
 	if (events.length === 0) return 'no dated events\n';
 	return table(
 		['TIME (UTC)', 'EVENT', 'WHAT', 'FROM'],
-		events.map(e => [e.datetime.replace('T', ' ').replace('Z', ''), e.timestamp_desc, clean(e.message).slice(0, 120), `${clean(e.source)} (${clean(e.field)})`]),
+		events.map(e => [e.datetime.replace('T', ' ').replace('Z', ''), e.timestamp_desc, clean(e.message).slice(0, 120), `${e.source} (${e.field})`]),
 	);
 }
