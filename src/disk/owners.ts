@@ -106,6 +106,8 @@ export function buildOwners(model: Model, orphanFindings: readonly Finding[], ha
 			const top = dir.split('/')[0]!;
 			if (!map.has(top)) map.set(top, eachOther);
 			map.set(dir, eachOther);
+			// The driver's probe of its backing file system (a block device node; vfs, btrfs, zfs).
+			map.set(`${top}/backingFsBlockDev`, daemon);
 		}
 		if (d === 'overlay2' || d === 'fuse-overlayfs') map.set(`${d}/l`, daemon);
 	}
