@@ -51,10 +51,13 @@ function verboseText(r: DfReport): string {
 	const containers = [['CONTAINER ID', 'NAME', 'STATUS', 'SIZE RW', 'SIZE ROOTFS', 'LOGS']];
 	for (const c of r.containers) containers.push([c.id.slice(0, 12), clean(c.name ?? ''), clean(c.status ?? '-'), size(c.sizeRw), size(c.sizeRootFs), size(c.logBytes)]);
 	out += table(containers, new Set([3, 4, 5]));
-	out += '\nVolumes:\n';
-	const volumes = [['VOLUME NAME', 'LINKS', 'SIZE']];
-	for (const v of r.volumes) volumes.push([clean(v.name), String(v.containers), size(v.bytes)]);
-	out += table(volumes, new Set([1, 2]));
+	if (r.volumes.length === 0) out += '\nVolumes: none\n';
+	else {
+		out += '\nVolumes:\n';
+		const volumes = [['VOLUME NAME', 'LINKS', 'SIZE']];
+		for (const v of r.volumes) volumes.push([clean(v.name), String(v.containers), size(v.bytes)]);
+		out += table(volumes, new Set([1, 2]));
+	}
 	if (r.buildCache.length > 0) {
 		out += '\nBuild cache:\n';
 		const records = [['CACHE ID', 'CACHE TYPE', 'SIZE', 'LAST USED', 'DESCRIPTION']];
