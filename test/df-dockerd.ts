@@ -1,4 +1,4 @@
-// `layerlens df` against a real dockerd (overlay2 and vfs): a state with shared layers, a dangling
+// `layerlens df` against a real dockerd (overlay2, vfs and fuse-overlayfs): a state with shared layers, a dangling
 // image, intermediate images, volumes used and unused (named and anonymous), json-file logs with
 // rotation, a container with a 20 MB file (and a hard link to it) in its RW layer, and an orphan
 // directory planted in the driver's directory. Every per-object figure equals what the Engine API
@@ -147,7 +147,7 @@ async function one(driver: Driver): Promise<void> {
 	}
 }
 
-for (const driver of ['overlay2', 'vfs'] as const) {
+for (const driver of ['overlay2', 'vfs', 'fuse-overlayfs'] as const) {
 	test(`${driver}: df's figures are the Engine API's, its total find's and du's`, async () => {
 		if (!avail.ok) return console.log(`  (skipped: ${avail.why})`);
 		await one(driver);
