@@ -102,6 +102,8 @@ function countFile(st: State, source: Source, owner: Owner, path: string): void 
 
 function countDir(st: State, source: Source, path: string): void {
 	st.dirs++;
+	// Directories are stat-ed only for their blocks: not once the source has shown it has none.
+	if (!st.hasBlocks) return;
 	const r = source.stat(path);
 	if (!r.ok) return;
 	if (r.value.blocks === undefined) st.hasBlocks = false;
