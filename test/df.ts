@@ -157,4 +157,29 @@ test('df -v lists images, containers and volumes; usage errors for options of ot
 	assert.match(bad.err, /--deep does not apply to df/);
 });
 
+test('evidence strings go through the escaper: a hostile path in "other", a hostile container name in -v; JSON keeps them exact', async () => {
+	const dir = copyTree(sampleRoot());
+	try {
+		const evil = 'evil\u001b]52;c;ZWNobw==\u0007\u202e\u200bname';
+		fs.writeFileSync(`${dir}/${evil}`, 'x'.repeat(77));
+		for (const id of fs.readdirSync(`${dir}/containers`)) {
+			const f = `${dir}/containers/${id}/config.v2.json`;
+			const cfg = JSON.parse(fs.readFileSync(f, 'utf8')) as {Name: string};
+			if (cfg.Name !== '/renamed') continue;
+			cfg.Name = `/${evil}`;
+			fs.writeFileSync(f, JSON.stringify(cfg));
+		}
+		const text = await df(['-v', '--root', dir]);
+		assert.is(text.code, 0, text.err);
+		assert.not.match(text.out, /[\u0000-\u0008\u000b-\u001f\u007f\u202e\u200b]/, 'no raw control or invisible character');
+		assert.match(text.out, /evil\\x1b\]52;c;ZWNobw==\\x07\\u202e\\u200bname +77B/);
+		const r = await dfJson(dir);
+		balances(r);
+		assert.equal(r.unattributed, [{path: evil, bytes: 77}]);
+		assert.ok(r.containers.some(c => c.name === evil));
+	} finally {
+		fs.rmSync(dir, {recursive: true, force: true});
+	}
+});
+
 test.run();
