@@ -12,7 +12,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {run} from '../src/cli.ts';
 import type {DfReport} from '../src/disk/report.ts';
-import {type Daemon, type Driver, cleanup, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
+import {type Daemon, type Driver, cleanup, docker26Available, dockerdAvailable, startDockerd} from './helpers/dockerd.ts';
 import {BUSYBOX_APPLETS, busyboxRootfsTar} from './helpers/real-states.ts';
 
 const avail = dockerdAvailable();
@@ -153,5 +153,45 @@ for (const driver of ['overlay2', 'vfs', 'fuse-overlayfs'] as const) {
 		await one(driver);
 	});
 }
+
+// dockerd 26 with the containerd image store: SizeRw and SizeRootFs are the overlayfs snapshotter's
+// usage (allocated bytes, directories included, measured when asked), so they need block counts.
+test('containerd store (dockerd 26): SizeRw, SizeRootFs and volumes are the Engine API\'s; the ledger balances and is find\'s', async () => {
+	const c8d = docker26Available();
+	if (!c8d.ok) return console.log(`  (skipped: ${c8d.why})`);
+	const daemon = await startDockerd({driver: 'overlayfs'});
+	try {
+		const d = daemon.docker;
+		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(daemon.dir, 'work', 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln'])});
+		d(['tag', 'local/busybox:1', 'local/other:1']);
+		d(['run', '--name', 'big', '--network', 'none', 'local/busybox:1', 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=3 2>/dev/null && ln /big /big2 && rm /bin/ls']);
+		d(['volume', 'create', 'v1']);
+		d(['run', '--name', 'vol', '--network', 'none', '-v', 'v1:/v', 'local/busybox:1', 'sh', '-c', 'echo hi > /v/a']);
+		const containers = api<ApiContainer[]>(daemon, '/containers/json?all=1&size=1');
+		const sdf = api<ApiDf>(daemon, '/system/df');
+		await daemon.stop();
+		const first = await dfJson(daemon.root);
+		const r = first.total.blocks === null ? await dfJson(daemon.root, {LAYERLENS_DOOR: 'node'}) : first;
+		assert.is(r.categories.reduce((n, c) => n + c.bytes, 0), r.total.bytes, 'balances');
+		assert.is(r.total.bytes, findApparent(daemon.root));
+		assert.equal(r.unattributed, []);
+		assert.ok(r.categories.find(c => c.kind === 'containerd-content')!.bytes > 0);
+		assert.is(r.containers.length, containers.length);
+		for (const c of containers) {
+			const o = r.containers.find(x => x.id === c.Id)!;
+			assert.is(o.sizeRw, c.SizeRw ?? 0, `${o.name}: SizeRw`);
+			assert.is(o.sizeRootFs, c.SizeRootFs ?? 0, `${o.name}: SizeRootFs`);
+		}
+		for (const v of sdf.Volumes) {
+			const o = r.volumes.find(x => x.name === v.Name)!;
+			assert.is(o.bytes, v.UsageData.Size);
+			assert.is(o.containers, v.UsageData.RefCount);
+		}
+		// The daemon's image Size adds the image's content blobs (compressed layers, config, manifest) to its snapshots' sizes; ours is the snapshots' alone.
+		for (const i of sdf.Images) assert.ok(r.images.find(x => x.id === i.Id)!.size! < i.Size, i.Id);
+	} finally {
+		await cleanup(daemon);
+	}
+});
 
 test.run();

@@ -12,6 +12,8 @@ export type Tally = {
 	files: number;
 	/** The part the daemon's own figure counts (a layer's diff/, a volume's _data/; vfs: what differs from the init layer). */
 	contentBytes: number;
+	/** Allocated bytes of the content part, its directories and its top included (the containerd snapshotters' usage, as `du -B1`). */
+	contentAllocated: number;
 };
 
 export type SparseFile = {readonly path: string; readonly bytes: number; readonly allocated: number};
@@ -56,7 +58,7 @@ type State = {
 function tallyOf(st: State, owner: Owner): Tally {
 	const key = `${owner.kind}\0${owner.ref}`;
 	let t = st.tallies.get(key);
-	if (t === undefined) st.tallies.set(key, (t = {owner, bytes: 0, allocated: 0, files: 0, contentBytes: 0}));
+	if (t === undefined) st.tallies.set(key, (t = {owner, bytes: 0, allocated: 0, files: 0, contentBytes: 0, contentAllocated: 0}));
 	return t;
 }
 
@@ -91,6 +93,7 @@ function countFile(st: State, source: Source, owner: Owner, path: string): void 
 	t.allocated += allocated;
 	t.files++;
 	if (owner.content === true && differsFromInit(source, owner, path, s)) t.contentBytes += size;
+	if (owner.content === true) t.contentAllocated += allocated;
 	st.bytes += size;
 	st.allocated += allocated;
 	st.files++;
@@ -100,14 +103,19 @@ function countFile(st: State, source: Source, owner: Owner, path: string): void 
 	}
 }
 
-function countDir(st: State, source: Source, path: string): void {
+function countDir(st: State, source: Source, path: string, owner?: Owner | typeof eachOther): void {
 	st.dirs++;
 	// Directories are stat-ed only for their blocks: not once the source has shown it has none.
 	if (!st.hasBlocks) return;
 	const r = source.stat(path);
 	if (!r.ok) return;
-	if (r.value.blocks === undefined) st.hasBlocks = false;
-	else st.allocated += Math.max(0, r.value.blocks) * 512;
+	if (r.value.blocks === undefined) {
+		st.hasBlocks = false;
+		return;
+	}
+	const allocated = Math.max(0, r.value.blocks) * 512;
+	st.allocated += allocated;
+	if (owner !== undefined && owner !== eachOther && owner.content === true) tallyOf(st, owner).contentAllocated += allocated;
 }
 
 /** The owner of a child that no path names: the parent's, a log of its container, or its own 'other' entry. */
@@ -139,7 +147,7 @@ export function walkLedger(source: Source, owners: OwnerMap, opts: WalkOptions =
 			const named = owners.get(path);
 			const child = named ?? inherit(owner, path, e.name);
 			if (e.kind === 'dir') {
-				countDir(st, source, path);
+				countDir(st, source, path, child);
 				stack.push({path, owner: child});
 			} else countFile(st, source, child === eachOther ? {kind: 'other', ref: path} : child, path);
 			if (++entries % 20000 === 0) opts.progress?.(entries, st.bytes);

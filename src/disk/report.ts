@@ -1,5 +1,6 @@
 import type {Finding} from '../finding.ts';
 import type {Container, Image, Model} from '../model/types.ts';
+import {drivers, isDriverName} from '../read/drivers/registry.ts';
 import {byString} from '../sources/source.ts';
 import type {LedgerWalk, SparseFile, Tally} from './ledger.ts';
 import {type LedgerKind, ledgerKinds} from './owners.ts';
@@ -167,18 +168,36 @@ function imagesOf(model: Model, walk: LedgerWalk): DfImage[] {
 	});
 }
 
+/** A containerd snapshotter (the containerd image store): its usage is what `du -B1` counts, measured when asked. */
+function isSnapshotter(driver: string | null): boolean {
+	return driver !== null && isDriverName(driver) && drivers[driver].layersDir.startsWith('containerd/');
+}
+
+/**
+ * SizeRw and what SizeRootFs adds to it. Graph drivers: apparent bytes of the RW layer (vfs: what
+ * differs from the init layer), then the image layers' layerdb sizes. The containerd store, as
+ * dockerd 26 counts: the snapshotter's usage of the RW snapshot (allocated bytes, directories
+ * included, measured now), then the usage of every parent snapshot: the init snapshot (measured)
+ * and each image layer (its recorded size); unknown where the source has no block counts.
+ */
+function rwAndImage(c: Container, walk: LedgerWalk, size: Map<string, number | null>): [number | null, number | null] {
+	const rw = walk.tallies.get(`container-rw\0${c.id}`);
+	if (!c.chain.some(e => e.role === 'rw' && e.pathExists)) return [null, null];
+	const c8d = isSnapshotter(c.driver);
+	if (c8d && walk.allocated === null) return [null, null];
+	let image: number | null = c8d ? (walk.tallies.get(`container-init\0${c.id}`)?.contentAllocated ?? 0) : 0;
+	for (const e of c.chain) {
+		if (e.role !== 'image') continue;
+		const s = e.chainId === undefined ? null : (size.get(e.chainId) ?? null);
+		image = image === null || s === null ? null : image + s;
+	}
+	return [c8d ? (rw?.contentAllocated ?? 0) : (rw?.contentBytes ?? 0), image];
+}
+
 function containersOf(model: Model, walk: LedgerWalk): DfContainer[] {
 	const size = new Map(model.layers.map(l => [l.chainId, l.size]));
 	return model.containers.map(c => {
-		const rw = walk.tallies.get(`container-rw\0${c.id}`);
-		const hasRw = c.chain.some(e => e.role === 'rw' && e.pathExists);
-		const sizeRw = hasRw ? (rw?.contentBytes ?? 0) : null;
-		let image: number | null = 0;
-		for (const e of c.chain) {
-			if (e.role !== 'image') continue;
-			const s = e.chainId === undefined ? null : (size.get(e.chainId) ?? null);
-			image = image === null || s === null ? null : image + s;
-		}
+		const [sizeRw, image] = rwAndImage(c, walk, size);
 		const parts = ['container-rw', 'container-init', 'container-files', 'container-logs'].map(k => walk.tallies.get(`${k}\0${c.id}`)?.bytes ?? 0);
 		return {
 			id: c.id,
