@@ -1,4 +1,5 @@
-// `layerlens df` against a real dockerd (overlay2, vfs and fuse-overlayfs): a state with shared layers, a dangling
+// `layerlens df` against a real dockerd (overlay2, vfs and fuse-overlayfs; then dockerd 26 with the
+// containerd store, at the end): a state with shared layers, a dangling
 // image, intermediate images, volumes used and unused (named and anonymous), json-file logs with
 // rotation, a container with a 20 MB file (and a hard link to it) in its RW layer, and an orphan
 // directory planted in the driver's directory. Every per-object figure equals what the Engine API
