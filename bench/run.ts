@@ -48,6 +48,8 @@ interface Targets {
 	maxMs?: number;
 	/** This `extra` number's median at most this many ms (e.g. the key redraw). */
 	maxExtraMs?: {key: string; ms: number};
+	/** Median wall time at most this many times another case's in the same run (df against du -sb). */
+	maxRatioTo?: {case: string; ratio: number};
 }
 
 /**
@@ -155,7 +157,35 @@ function makeCases(state: BenchState): Case[] {
 			return `${(out.length / 1e6).toFixed(1)} MB JSON: ${counts.join(', ')}`;
 		}),
 		cli('tree', ['tree'], {maxRssMB: memory}, out => `${out.split('\n').length} lines`),
+		...dfCases(state, memory),
 		...uiCases(state, memory),
+	];
+}
+
+/** `df` against `du -sb` on the same tree, both warm (every case runs once before the rounds). */
+function dfCases(state: BenchState, memory: number): Case[] {
+	const root = state.root;
+	const du = ['du', '-sb', root];
+	return [
+		{
+			name: 'du-sb',
+			command: 'du -sb ROOT > /dev/null',
+			targets: {},
+			check: () => `${captured(du).split('\t')[0]} bytes (directories included)`,
+			measure: () => timed(du),
+		},
+		{
+			name: 'df',
+			command: 'node bin/layerlens df --json --root ROOT > /dev/null',
+			targets: {maxRatioTo: {case: 'du-sb', ratio: 1.2}, maxRssMB: memory},
+			check() {
+				const r = JSON.parse(captured([process.execPath, binLayerlens, 'df', '--json', '--root', root])) as {total: {bytes: number; files: number}; categories: Array<{bytes: number}>};
+				const sum = r.categories.reduce((n, c) => n + c.bytes, 0);
+				if (sum !== r.total.bytes) throw new Error(`df does not balance: categories ${sum}, total ${r.total.bytes}`);
+				return `${r.total.bytes} bytes in ${r.total.files} files`;
+			},
+			measure: () => timed([process.execPath, binLayerlens, 'df', '--json', '--root', root]),
+		},
 	];
 }
 
@@ -321,6 +351,13 @@ async function main(): Promise<number> {
 		for (const key of new Set(ss.flatMap(s => Object.keys(s.extra ?? {})))) extra[key] = median(ss.map(s => s.extra?.[key] ?? Number.NaN).filter(Number.isFinite));
 		const failed: string[] = [];
 		if (c.targets.maxRatio !== undefined && ratio !== null && ratio > c.targets.maxRatio) failed.push(`time ${ratio.toFixed(2)}x > ${c.targets.maxRatio}x`);
+		const to = c.targets.maxRatioTo;
+		const other = to === undefined ? undefined : samples.get(to.case);
+		if (to !== undefined && other !== undefined) {
+			const vs = medianWallMs / median(other.map(s => s.wallMs));
+			extra[`vs ${to.case}`] = vs;
+			if (vs > to.ratio) failed.push(`time ${vs.toFixed(2)}x ${to.case}'s > ${to.ratio}x`);
+		}
 		if (c.targets.maxMs !== undefined && medianWallMs > c.targets.maxMs) failed.push(`${c.wallIs ?? 'time'} ${medianWallMs.toFixed(0)} ms > ${c.targets.maxMs} ms`);
 		const te = c.targets.maxExtraMs;
 		if (te !== undefined && (extra[te.key] ?? Number.POSITIVE_INFINITY) > te.ms) failed.push(`${te.key} ${(extra[te.key] ?? Number.NaN).toFixed(0)} ms > ${te.ms} ms`);
@@ -334,6 +371,7 @@ async function main(): Promise<number> {
 			t.maxRatio !== undefined ? `<=${t.maxRatio}x` : '',
 			t.maxMs !== undefined ? `<=${t.maxMs}ms` : '',
 			t.maxExtraMs !== undefined ? `key<=${t.maxExtraMs.ms}ms` : '',
+			t.maxRatioTo !== undefined ? `<=${t.maxRatioTo.ratio}x ${t.maxRatioTo.case}` : '',
 			t.maxRssMB !== undefined ? `<=${t.maxRssMB}MB` : '',
 		]
 			.filter(Boolean)
@@ -342,7 +380,7 @@ async function main(): Promise<number> {
 	const extraText = (r: CaseResult) => {
 		const e = r.extra;
 		const f = (k: string, label: string) => (e[k] === undefined ? '' : `${label} ${e[k]!.toFixed(e[k]! < 10 ? 1 : 0)}`);
-		return [f('fullMs', 'whole model at'), f('keyMedianMs', 'key median'), f('keyP90Ms', 'p90'), f('keyMaxMs', 'max'), f('firstRenderMs', 'first render')].filter(Boolean).join(', ');
+		return [f('fullMs', 'whole model at'), f('keyMedianMs', 'key median'), f('keyP90Ms', 'p90'), f('keyMaxMs', 'max'), f('firstRenderMs', 'first render'), f('vs du-sb', 'time vs du -sb')].filter(Boolean).join(', ');
 	};
 	const rows = [
 		['case', 'wall ms', 'vs base', 'peak RSS MB', 'target', 'result', 'cpu ms', 'cpu vs base', 'also (ms)'],

@@ -366,6 +366,11 @@ static napi_value stat_at(napi_env env, napi_callback_info info) {
 	out[7] = (double)st.st_nlink;
 	out[8] = major(st.st_rdev);
 	out[9] = minor(st.st_rdev);
+	/* Optional: allocated blocks and the device, for callers that pass a Float64Array(12). */
+	if (length >= 12) {
+		out[10] = (double)st.st_blocks;
+		out[11] = (double)st.st_dev;
+	}
 	return num(env, 0);
 }
 

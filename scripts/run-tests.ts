@@ -26,6 +26,7 @@ const longestFirst = [
 	'properties/hostile.ts',
 	'properties/evidence-door.ts',
 	'dockerd/files.ts',
+	'dockerd/df.ts',
 	'properties/output.ts',
 	'dockerd/teach.ts',
 	'dockerd/side-by-side.ts',

@@ -1,7 +1,7 @@
 import {parseArgs} from 'node:util';
 import {type Severity, isSeverity} from './finding.ts';
 
-export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export'] as const;
+export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export', 'df'] as const;
 export type CommandName = (typeof commands)[number];
 
 export type Args = {
@@ -39,6 +39,8 @@ export type Args = {
 	readonly hash: boolean;
 	/** files: list an image layer from its tar-split.json.gz record instead of its directory */
 	readonly tarSplit: boolean;
+	/** df: the per-object figures too */
+	readonly verbose: boolean;
 };
 
 export type ParsedArgs = {readonly ok: true; readonly args: Args} | {readonly ok: false; readonly error: string};
@@ -56,6 +58,7 @@ const commandOptions: Record<CommandName, readonly string[]> = {
 	graph: ['format'],
 	watch: ['json', 'interval'],
 	files: ['json', 'tar-split'],
+	df: ['json', 'verbose'],
 	diff: ['json'],
 	cat: [],
 	export: ['output', 'hash'],
@@ -91,6 +94,7 @@ const options = {
 	output: {type: 'string', short: 'o'},
 	hash: {type: 'boolean'},
 	'tar-split': {type: 'boolean'},
+	verbose: {type: 'boolean', short: 'v'},
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true; strict: true}>>['values'];
@@ -110,7 +114,7 @@ type OptionValues = {readonly failOn: Severity; readonly graphFormat: 'dot' | 'm
 /** The options checked against the command and each other, and their values read: the usage error, or the values. */
 function optionValues(values: Values, command: CommandName | null): OptionValues | string {
 	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
-	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split']) {
+	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split', 'verbose']) {
 		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return `--${name} does not apply to ${command ?? 'the default view'}`;
 	}
 	const failOn = values['fail-on'] ?? 'error';
@@ -175,6 +179,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 			output: values.output ?? null,
 			hash: values.hash ?? false,
 			tarSplit: values['tar-split'] ?? false,
+			verbose: values.verbose ?? false,
 		},
 	};
 }
@@ -213,6 +218,11 @@ Commands:
                     --all             list every file (default: 40 per area)
   graph [REF...]  the containers -> layers -> images graph
                     --format FORMAT   dot (default; for Graphviz) or mermaid
+  df              who owns every byte under the root: by category (image layers, containers,
+                  logs, volumes, build cache, orphans, the daemon's files, other), with what is
+                  reclaimable and the command that frees it; totals apparent and allocated
+                    -v, --verbose     also per image, container, volume and build cache record
+                                      (the figures of docker system df -v)
   watch           follow a live root (a directory): print what docker create, start, rm, pull, build...
                   write, in the order written; Ctrl-C stops
                     --interval MS     how often to look (default 500)

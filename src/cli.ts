@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
 import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, useColor} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
+import {dfCommand} from './commands/df.ts';
 import {compareCommand} from './commands/compare.ts';
 import {treeExplainCommand} from './commands/tree-explain.ts';
 import {graphCommand} from './commands/graph.ts';
@@ -49,17 +50,18 @@ const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, 
 	diff: diffCommand,
 	cat: catCommand,
 	export: exportCommand,
+	df: dfCommand,
 };
 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */
 function partsFor(args: Args): ReadParts {
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
-	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check' || args.command === 'graph') return {...allParts, hostConfig: false};
+	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check' || args.command === 'graph' || args.command === 'df') return {...allParts, hostConfig: false};
 	return allParts;
 }
 
 /** Commands whose text output does not carry the findings: they end with findingsLine on stderr. */
-const tableCommands = new Set<CommandName | null>([null, 'ls', 'images', 'tree', 'graph', 'timeline', 'files', 'diff']);
+const tableCommands = new Set<CommandName | null>([null, 'ls', 'images', 'tree', 'graph', 'timeline', 'files', 'diff', 'df']);
 /** Their --json outputs that carry no findings either (docker-like arrays, JSON Lines): the line is written for them too. */
 const jsonWithoutFindings = new Set<CommandName | null>(['ls', 'images', 'timeline']);
 

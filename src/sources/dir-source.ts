@@ -106,7 +106,8 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 	const sealed = typeof opened !== 'number' && opened[1] === 1;
 	const mode = options.walk ? modeNoOpenat2 : 0;
 	const fds = new Map<string, number>();
-	const statOut = new Float64Array(10);
+	// kind, size, mode, uid, gid, mtimeMs, ino, nlink, major, minor, then st_blocks and st_dev (-1: a native reader built before it wrote them).
+	const statOut = new Float64Array(12);
 	let atimeRefused = 0;
 
 	function failAt<T>(errno: number, rel: string, kindHint?: () => EntryKind | undefined): Result<T> {
@@ -155,6 +156,8 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 	function lstatAt(dir: string, name: string): Result<number> {
 		const d = dirFd(dir);
 		if (!d.ok) return d;
+		statOut[10] = -1;
+		statOut[11] = -1;
 		return ok(door.statAt(d.value, name === '' ? empty : bytes(name), statOut));
 	}
 
@@ -194,7 +197,8 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		if (r.value !== 0) return fail(codeOf(r.value), rel, errnoName(r.value));
 		const s = statOut;
 		const kind = kinds[s[0]!] ?? 'other';
-		const base = {kind, size: s[1]!, mode: s[2]!, uid: s[3]!, gid: s[4]!, mtimeMs: s[5]!, ino: s[6]!, nlink: s[7]!};
+		const known = s[10]! >= 0 ? {blocks: s[10]!, dev: s[11]!} : {};
+		const base = {kind, size: s[1]!, mode: s[2]!, uid: s[3]!, gid: s[4]!, mtimeMs: s[5]!, ino: s[6]!, nlink: s[7]!, ...known};
 		if (kind === 'char' || kind === 'block') return ok({...base, rdev: {major: s[8]!, minor: s[9]!}});
 		return ok(base);
 	}

@@ -10,7 +10,7 @@ export type Door = {
 	openRoot(path: Buffer, noSeal: number): [number, number, number] | number;
 	/** An O_PATH descriptor of a directory beneath rootfd (no symlink followed at any component), or [errno, failing component]. */
 	openDir(rootfd: number, path: Buffer, mode: number): number | [number, number];
-	/** lstat of one entry of a directory ('' for the directory itself) into out: kind, size, mode, uid, gid, mtimeMs, ino, nlink, major, minor. 0 or errno. */
+	/** lstat of one entry of a directory ('' for the directory itself) into out: kind, size, mode, uid, gid, mtimeMs, ino, nlink, major, minor (and st_blocks, st_dev when out has 12 slots). 0 or errno. */
 	statAt(dirfd: number, name: Buffer, out: Float64Array): number;
 	/** [entries (kind byte, name bytes, NUL)…, atimeRefused] or errno. */
 	listAt(dirfd: number, name: Buffer): [Buffer, number] | number;

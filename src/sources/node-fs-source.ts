@@ -117,7 +117,7 @@ export function openNodeFsSource(root: string, why: string): Source {
 		try {
 			const s = fs.lstatSync(fsPath(abs(parts)));
 			const kind = kindOf(s);
-			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink};
+			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink, blocks: s.blocks, dev: s.dev};
 			if (kind === 'char' || kind === 'block') {
 				return ok({...base, rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}});
 			}

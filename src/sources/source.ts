@@ -23,6 +23,10 @@ export type Stat = {
 	readonly ino?: number;
 	/** Number of hard links, when the source knows it. */
 	readonly nlink?: number;
+	/** 512-byte blocks allocated (st_blocks), when the source knows it (never for an archive). */
+	readonly blocks?: number;
+	/** The device the entry is on (st_dev), when the source knows it: with ino, one file. */
+	readonly dev?: number;
 };
 
 /** A regular file opened for reading in pieces (see Source.openRead). */

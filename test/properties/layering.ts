@@ -62,6 +62,8 @@ const rank: Record<string, number> = {
 	teach: 5,
 	// Snapshot diffing (compare, watch): what changed between two states, worded with teach's texts.
 	compare: 6,
+	// Disk use (df, which): who owns every byte under the root, with the checks' orphans.
+	disk: 6,
 	view: 7,
 	'load.ts': 7,
 	'args.ts': 7,
