@@ -1,5 +1,6 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
+import {buildkitSnapshotName} from '../read/buildkit.ts';
 import {shortId} from '../model/ids.ts';
 import {listNames, linkTargetId} from '../read/drivers/records.ts';
 import {driverInfo} from '../read/drivers/registry.ts';
@@ -79,7 +80,7 @@ const storeDriverDirs: Check = {
 	id: 'store.driver-dirs',
 	title: 'every directory in the storage driver belongs to a layer, a container or an init layer',
 	objects: 'store',
-	codes: ['orphan.driver-dir', 'orphan.init-dir', 'leftover.removing', 'orphan.link'],
+	codes: ['orphan.driver-dir', 'orphan.init-dir', 'leftover.removing', 'orphan.link', 'cache.buildkit-snapshot'],
 	claims: [],
 	deep: false,
 	run: ctx =>
@@ -92,14 +93,21 @@ const storeDriverDirs: Check = {
 			const entries = driverEntries(ctx, driver, findings);
 			const referenced = ctx.index.referenced(driver);
 			const removing = removingCacheIds(ctx, driver);
+			const buildkit = ctx.source.stat('buildkit').ok;
 			let orphans = 0;
+			let snapshots = 0;
 			for (const [name, paths] of entries) {
 				if (referenced.has(name)) continue;
-				orphans++;
 				const path = paths[0]!;
 				const where = `dir:${path}`;
 				const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
 				const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
+				if (buildkit && buildkitSnapshotName.test(name)) {
+					snapshots++;
+					findings.push(finding('info', 'cache.buildkit-snapshot', where, `${path}${also} is a snapshot of BuildKit's build cache (a BuildKit id, not a layer's, on a root with buildkit/): \`docker builder prune\` removes it; it ${size}`, path));
+					continue;
+				}
+				orphans++;
 				if (name.endsWith('-removing')) {
 					findings.push(finding('warning', 'leftover.removing', where, `${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`, path));
 					continue;
@@ -129,7 +137,8 @@ const storeDriverDirs: Check = {
 					}
 				}
 			}
-			return verdict(subject, 'store.driver-dirs', findings, `${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced`);
+			const cache = snapshots > 0 ? `, ${snapshots} BuildKit build cache` : '';
+			return verdict(subject, 'store.driver-dirs', findings, `${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced${cache}`);
 		}),
 };
 

@@ -12,8 +12,7 @@ const orphanCheckIds = ['store.driver-dirs', 'store.mounts', 'store.layerdb', 'r
 /** `df`'s ledger of a loaded root: one walk of the root, every non-directory assigned to one owner. */
 export function diskLedger(input: {readonly source: Source; readonly raw: RawHost; readonly model: Model}, opts: WalkOptions = {}): DfReport {
 	const report = runFastChecks(input, {only: orphanCheckIds});
-	const orphans = report.findings.filter(f => f.path !== undefined && (f.code.startsWith('orphan.') || f.code.startsWith('leftover.')));
-	const hasBuildkit = input.source.stat('buildkit').ok;
-	const owners = buildOwners(input.model, orphans, hasBuildkit);
+	const orphans = report.findings.filter(f => f.path !== undefined && (f.code.startsWith('orphan.') || f.code.startsWith('leftover.') || f.code === 'cache.buildkit-snapshot'));
+	const owners = buildOwners(input.model, orphans);
 	return dfReport(input.model, walkLedger(input.source, owners, opts));
 }

@@ -77,15 +77,13 @@ function addContainer(map: OwnerMap, c: Container, driver: string): void {
 	}
 }
 
-/** BuildKit's own snapshots in a graph driver's directory: 25-character ids (its identity.NewID) that no layer names. */
-const buildkitId = /^[a-z0-9]{25}$/;
 
 /**
  * The owners of a root's paths, from the model and the check findings that name orphans and
  * leftovers: exact paths to owners; a path below one is owned by the nearest path above it
  * that is named.
  */
-export function buildOwners(model: Model, orphanFindings: readonly Finding[], hasBuildkit: boolean): OwnerMap {
+export function buildOwners(model: Model, orphanFindings: readonly Finding[]): OwnerMap {
 	const map: OwnerMap = new Map();
 	map.set('', eachOther);
 	const daemon: Owner = {kind: 'daemon', ref: ''};
@@ -113,8 +111,8 @@ export function buildOwners(model: Model, orphanFindings: readonly Finding[], ha
 	}
 	for (const f of orphanFindings) {
 		if (f.path === undefined) continue;
-		const name = f.path.slice(f.path.lastIndexOf('/') + 1);
-		if (f.code === 'orphan.driver-dir' && hasBuildkit && buildkitId.test(name)) map.set(f.path, {kind: 'build-cache', ref: f.path});
+		// BuildKit's snapshots in a driver's directory are its build cache (check names them so).
+		if (f.code === 'cache.buildkit-snapshot') map.set(f.path, {kind: 'build-cache', ref: f.path});
 		else map.set(f.path, {kind: 'orphan', ref: f.path, finding: f});
 	}
 	for (const l of model.layers) addLayer(map, l);

@@ -13,6 +13,13 @@ import {readBolt} from './volumes.ts';
  * `{"value": ...}`. The records' files are snapshots of the builder's own snapshotter, so this
  * reader lists records and their sizes; it does not look inside them.
  */
+/**
+ * A BuildKit snapshot's directory in a graph driver's directory (`overlay2/<id>`): BuildKit's own
+ * 25-character ids (moby/buildkit identity.NewID, base32 lower case), where no layer id (64 hex) can be.
+ * Only on a root that has `buildkit/`: its build cache, which `docker builder prune` removes.
+ */
+export const buildkitSnapshotName = /^[a-z0-9]{25}$/;
+
 export type RawBuildRecord = {
 	readonly id: string;
 	readonly description?: string;

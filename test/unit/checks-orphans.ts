@@ -83,6 +83,31 @@ test('orphan.mount: a container directory removed, its layerdb mount left (sampl
 	assert.equal(findingsOf(r, 'orphan.driver-dir'), []);
 });
 
+test('cache.buildkit-snapshot: a BuildKit id directory in overlay2/ is build cache on a root with buildkit/, an orphan without it', async () => {
+	const bk = 'k3x9q2m7w1p5z8r4t6y0u2i4o';
+	const plant = (root: string) => {
+		fs.mkdirSync(p(root, `overlay2/${bk}/diff`), {recursive: true});
+		fs.writeFileSync(p(root, `overlay2/${bk}/diff/data`), Buffer.alloc(500, 1));
+	};
+	const withCache = await checkBroken('overlay2', root => {
+		plant(root);
+		fs.mkdirSync(p(root, 'buildkit'));
+	});
+	if (withCache === null) return;
+	const f = findingsOf(withCache, 'cache.buildkit-snapshot');
+	assert.is(f.length, 1);
+	assert.is(f[0]!.severity, 'info');
+	assert.is(f[0]!.path, `overlay2/${bk}`);
+	assert.match(f[0]!.message, /docker builder prune/);
+	assert.equal(findingsOf(withCache, 'orphan.driver-dir'), []);
+	const store = withCache.objects.find(o => o.subject === 'store:overlay2')!;
+	assert.match(store.checks.find(c => c.check === 'store.driver-dirs')?.note ?? '', /0 unreferenced, 1 BuildKit build cache/);
+	// Without buildkit/ nothing can have made it: an orphan, as before.
+	const without = await checkBroken('overlay2', plant);
+	assert.equal(findingsOf(without!, 'cache.buildkit-snapshot'), []);
+	assert.equal(findingsOf(without!, 'orphan.driver-dir').map(x => x.path), [`overlay2/${bk}`]);
+});
+
 test('orphan.container: a container directory without config.v2.json (aufs fixture)', async () => {
 	let id = '';
 	const r = await checkBroken('aufs', root => {

@@ -129,7 +129,7 @@ function hostile(source: Source, noList: string, noStat: string): Source {
 test('an unreadable directory and an unsizable file: unknown size with a finding each, no crash, the rest counted', () => {
 	const source = openSource(sampleRoot());
 	const loaded = loadModel(source);
-	const owners = buildOwners(loaded.model, [], false);
+	const owners = buildOwners(loaded.model, []);
 	const whole = walkLedger(source, owners);
 	const c = loaded.model.containers.find(x => x.name === 'app_exited')!;
 	const log = `containers/${c.id}/${c.id}-json.log`;
