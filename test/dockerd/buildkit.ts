@@ -127,6 +127,23 @@ for (const [name, driver, avail] of cases) {
 			for (const r of du) assert.is(model.buildCache.records.find(x => x.id === r.id)!.type, r.type);
 			const tree = cli(['tree', '--root', d.root]);
 			assert.match(tree.stdout, new RegExp(`^build cache ${cache.records.length} BuildKit records, \\S+ recorded  ${cache.databases[0]!.replace(/\./g, '\\.')}$`, 'm'));
+			if (driver === 'overlay2') {
+				// BuildKit's snapshots in overlay2/ (its 25-character ids) are build cache: check says so, never orphan.driver-dir,
+				// and df counts them as build cache.
+				const snapshotDirs = fs.readdirSync(path.join(d.root, 'overlay2')).filter(n => /^[a-z0-9]{25}$/.test(n)).sort();
+				assert.ok(snapshotDirs.length >= 1, `BuildKit left ${snapshotDirs.length} snapshot directories in overlay2/`);
+				const checked = JSON.parse(cli(['check', '--json', '--root', d.root]).stdout) as {findings: Array<{code: string; path?: string}>};
+				assert.equal(checked.findings.filter(f => f.code === 'orphan.driver-dir').map(f => f.path), []);
+				// Each is either a layer's directory (BuildKit's committed snapshots become image layers under its id) or build cache.
+				const layers = JSON.parse(cli(['model', '--json', '--root', d.root]).stdout) as {layers: Array<{cacheId: string | null}>};
+				const layerDirs = new Set(layers.layers.map(l => l.cacheId));
+				const cacheDirs = checked.findings.filter(f => f.code === 'cache.buildkit-snapshot').map(f => f.path);
+				assert.ok(cacheDirs.length >= 1, 'BuildKit left snapshots that no layer names');
+				assert.equal(cacheDirs.sort(), snapshotDirs.filter(n => !layerDirs.has(n)).map(n => `overlay2/${n}`));
+				const df = JSON.parse(cli(['df', '--json', '--root', d.root]).stdout) as {categories: Array<{kind: string; bytes: number}>};
+				assert.ok((df.categories.find(c => c.kind === 'build-cache')?.bytes ?? 0) > 0, 'df counts BuildKit snapshots as build cache');
+				assert.is(df.categories.find(c => c.kind === 'orphan')?.bytes ?? 0, 0, 'no orphan bytes on a clean BuildKit state');
+			}
 			const archive = path.join(d.dir, 'root.tar.gz');
 			execFileSync('tar', ['-czf', archive, '-C', path.dirname(d.root), path.basename(d.root)]);
 			const fromArchive = JSON.parse(cli(['model', '--json', '--root', archive]).stdout) as typeof model;
