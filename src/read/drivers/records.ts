@@ -26,6 +26,20 @@ export function readDriverFile(source: Source, driver: string, id: string, name:
 	return {present: true, findings: [sourceErrorFinding(r.error, subject, `${driver} ${name} file`)]};
 }
 
+/**
+ * A layer directory's short name (`<driver>/<id>/link`, overlay2 and fuse-overlayfs; undefined for
+ * other drivers, absent or unreadable files), each read at most once per returned function.
+ */
+export function shortNameReader(source: Source): (driver: string, id: string) => string | undefined {
+	const seen = new Map<string, string | undefined>();
+	return (driver, id) => {
+		if (!overlayDrivers.has(driver) || id === '' || id.includes('/') || id === '.' || id === '..') return undefined;
+		const key = `${driver}\0${id}`;
+		if (!seen.has(key)) seen.set(key, readDriverFile(source, driver, id, 'link', `store:${driver}`).text);
+		return seen.get(key);
+	};
+}
+
 /** Whether `<driver>/<id>/committed` exists: overlay2 writes it into a layer when a child is made on it (19.03.x and later). */
 export function hasCommittedMarker(source: Source, driver: string, id: string): boolean {
 	const st = source.stat(`${driver}/${id}/committed`);
