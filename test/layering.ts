@@ -62,6 +62,8 @@ const rank: Record<string, number> = {
 	teach: 5,
 	// Snapshot diffing (compare, watch): what changed between two states, worded with teach's texts.
 	compare: 6,
+	// Disk use: who owns each path, what images waste (may use the checks and files/, not compare/).
+	disk: 6,
 	view: 7,
 	'load.ts': 7,
 	'args.ts': 7,
