@@ -4,11 +4,11 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {run} from '../src/cli.ts';
-import {buildOwnerMap, type Owner} from '../src/disk/owner.ts';
+import type {Owner} from '../src/disk/owner.ts';
 import {relativeToRoot} from '../src/commands/which.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
-import {type Expected, referenceOwners} from './helpers/which-reference.ts';
+import {compareSample} from './helpers/which-reference.ts';
 
 type Out = {code: number; stdout: string; stderr: string};
 
@@ -18,70 +18,6 @@ async function cli(root: string, ...argv: string[]): Promise<Out> {
 	const io = {stdout: {write: (s: string | Buffer) => void (stdout += s.toString())}, stderr: {write: (s: string) => void (stderr += s)}, env: {}};
 	const code = await run(['-r', root, ...argv], io);
 	return {code, stdout, stderr};
-}
-
-/** Every path under a directory (not following symlinks), relative to it. */
-export function allPaths(root: string): string[] {
-	const out: string[] = [];
-	const stack = [''];
-	while (stack.length > 0) {
-		const rel = stack.pop()!;
-		for (const e of fs.readdirSync(path.join(root, rel), {withFileTypes: true})) {
-			const child = rel === '' ? e.name : `${rel}/${e.name}`;
-			out.push(child);
-			if (e.isDirectory()) stack.push(child);
-		}
-	}
-	return out.sort();
-}
-
-/** A seeded sample of n paths (all of them when there are fewer). */
-export function sample(paths: readonly string[], n: number, seed: number): string[] {
-	let s = seed >>> 0;
-	const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-	const copy = [...paths];
-	for (let i = copy.length - 1; i > 0; i--) {
-		const j = Math.floor(next() * (i + 1));
-		[copy[i], copy[j]] = [copy[j]!, copy[i]!];
-	}
-	return copy.slice(0, n);
-}
-
-const objectKinds = new Set(['layer', 'container', 'image', 'volume', 'orphan', 'build-cache']);
-
-/** The owner as the reference words it. */
-export function asExpected(o: Owner): Expected {
-	switch (o.kind) {
-		case 'container':
-			return {kind: 'container', id: o.containerId!, role: o.role};
-		case 'layer':
-			return {kind: 'layer', id: o.chainId!, role: o.role};
-		case 'image':
-			return {kind: 'image', id: o.imageId!, role: o.role};
-		case 'volume':
-			return {kind: 'volume', id: o.volume!, role: o.role};
-		case 'orphan':
-			return {kind: 'orphan', id: `${o.finding!.code} ${o.finding!.path}`, role: 'area'};
-		case 'build-cache':
-			return o.role === 'snapshot' ? {kind: 'build-cache', id: o.record ?? '-', role: 'snapshot'} : {kind: 'not an object', id: '', role: ''};
-		default:
-			return {kind: 'not an object', id: '', role: ''};
-	}
-}
-
-/** Checks 1000 sampled paths (all of a smaller root) against the brute-force reference; returns how many of each kind. */
-export function compareSample(root: string, seed: number): Map<string, number> {
-	const loaded = loadModel(openSource(root));
-	const owners = buildOwnerMap(loaded.source, loaded.raw, loaded.model);
-	const expect = referenceOwners(loaded, root);
-	const kinds = new Map<string, number>();
-	for (const rel of sample(allPaths(root), 1000, seed)) {
-		const got = owners.ownerOf(rel);
-		assert.equal(asExpected(got), expect(rel), rel);
-		if (!objectKinds.has(got.kind)) assert.ok(got.kind === 'daemon' || got.kind === 'other' || got.kind.startsWith('containerd') || got.kind === 'build-cache', rel);
-		kinds.set(got.kind, (kinds.get(got.kind) ?? 0) + 1);
-	}
-	return kinds;
 }
 
 test('overlay2.v2 and aufs.v2: 1000 random paths each name the owner the brute-force reference names', () => {
