@@ -9,6 +9,8 @@ import {relativeToRoot} from '../src/commands/which.ts';
 import {loadModel, openSource} from '../src/load.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
 import {compareSample} from './helpers/which-reference.ts';
+import {basicC8dRoot} from './helpers/c8d-root.ts';
+import {buildOwnerMap} from '../src/disk/owner.ts';
 
 type Out = {code: number; stdout: string; stderr: string};
 
@@ -60,6 +62,24 @@ test('overlay2.v2 with planted orphans, leftovers, a volume and BuildKit directo
 		for (const k of ['orphan', 'build-cache', 'volume', 'other']) assert.ok((kinds.get(k) ?? 0) > 0, `${k} ${JSON.stringify([...kinds])}`);
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
+	}
+});
+
+test('the containerd store: snapshots, content blobs and the metadata database have the owners the reference names', () => {
+	const {r, base, ctr} = basicC8dRoot();
+	try {
+		r.save();
+		const kinds = compareSample(r.dir, 3);
+		for (const k of ['layer', 'container', 'image', 'daemon', 'containerd-content']) assert.ok((kinds.get(k) ?? 0) > 0, `${k} ${JSON.stringify([...kinds])}`);
+		const loaded = loadModel(openSource(r.dir));
+		const owners = buildOwnerMap(loaded.source, loaded.raw, loaded.model);
+		const blob = (d: string) => `containerd/daemon/io.containerd.content.v1.content/blobs/sha256/${d.replace('sha256:', '')}`;
+		assert.equal([owners.ownerOf(blob(base.manifest.digest)).role, owners.ownerOf(blob(base.manifest.digest)).imageId], ['image-manifest', base.manifest.digest]);
+		assert.is(owners.ownerOf('containerd/daemon/io.containerd.metadata.v1.bolt/meta.db').kind, 'daemon');
+		const rw = loaded.model.containers.find(c => c.id === ctr)!.chain[0]!;
+		assert.equal([owners.ownerOf(`${rw.path}/etc`).kind, owners.ownerOf(`${rw.path}/etc`).role], ['container', 'rw']);
+	} finally {
+		r.remove();
 	}
 });
 

@@ -54,6 +54,7 @@ const roleWords: Record<string, string> = {
 	'short-link': 'l/ short name',
 	'image-config': 'config',
 	'image-metadata': 'metadata',
+	'image-manifest': 'manifest',
 	'volume-data': 'data',
 	'volume-files': 'directory',
 };

@@ -10,6 +10,7 @@
  */
 import type {Finding} from '../finding.ts';
 import {runFastChecks} from '../checks/index.ts';
+import {imageById} from '../model/indexes.ts';
 import type {Container, Layer, Model} from '../model/types.ts';
 import {overlayDrivers, shortNameReader} from '../read/drivers/records.ts';
 import {drivers, isDriverName} from '../read/drivers/registry.ts';
@@ -34,6 +35,7 @@ export type OwnerRole =
 	// an image's
 	| 'image-config'
 	| 'image-metadata'
+	| 'image-manifest'
 	// a volume's
 	| 'volume-data'
 	| 'volume-files'
@@ -134,7 +136,8 @@ const users = (model: Model, ids: readonly string[]) => {
 function putLayer(model: Model, l: Layer, put: Put, short: (driver: string, id: string) => string | undefined): void {
 	const base = {kind: 'layer', driver: l.driver, chainId: l.chainId, images: l.images, containers: users(model, l.containers)} as const;
 	const cache = l.cacheId === null ? {} : {cacheId: l.cacheId};
-	put(l.metaPath, {...base, ...cache, role: 'layer-record', what: "an image layer's record in the layer store"});
+	// A graph driver's layerdb keeps one directory per layer; the containerd store's records are rows of one shared database.
+	if (l.metaPath.startsWith(`image/${l.driver}/layerdb/`)) put(l.metaPath, {...base, ...cache, role: 'layer-record', what: "an image layer's record in the layer store"});
 	if (l.cacheId === null) return;
 	for (const area of layerAreas(l.driver, l.cacheId)) put(area, {...base, ...cache, role: 'layer-dir', what: `an image layer's directory in ${l.driver}`});
 	const s = short(l.driver, l.cacheId);
@@ -170,12 +173,22 @@ export function containerFileRole(id: string, within: string): OwnerRole {
 	return 'files';
 }
 
-function putImagesAndVolumes(model: Model, put: Put): void {
+function putImagesAndVolumes(model: Model, raw: RawHost, put: Put): void {
 	for (const i of model.images) {
 		const base = {kind: 'image', imageId: i.id, tags: i.tags, driver: i.driver, containers: users(model, i.containers)} as const;
 		put(i.path, {...base, role: 'image-config', what: "an image's config (its sha256 is the image id)"});
 		const hex = i.id.replace(/^sha256:/, '');
 		if (i.path.startsWith(`image/${i.driver}/imagedb/content/`)) put(`image/${i.driver}/imagedb/metadata/sha256/${hex}`, {...base, role: 'image-metadata', what: "an image's local metadata (parent, last updated)"});
+	}
+	// The containerd store: an image's index, manifest and config blobs, as its reader found them.
+	for (const store of raw.stores.values()) {
+		if (store.layout !== 'containerd') continue;
+		for (const r of store.images.values()) {
+			const i = imageById(model, r.id, store.driver);
+			if (i === undefined) continue;
+			const base = {kind: 'image', imageId: i.id, tags: i.tags, driver: i.driver, containers: users(model, i.containers)} as const;
+			for (const b of r.blobs ?? []) put(b.path, {...base, role: b.role === 'config' ? 'image-config' : 'image-manifest', what: b.role === 'config' ? "an image's config in containerd's content store" : `an image's ${b.role} in containerd's content store`});
+		}
 	}
 	for (const v of model.volumes ?? []) {
 		const at = v.path ?? `volumes/${v.name}`;
@@ -242,7 +255,7 @@ export function buildOwnerMap(source: Source, raw: RawHost, model: Model): Owner
 	const short = shortNameReader(source);
 	putDaemon(model, raw, put);
 	for (const l of model.layers) putLayer(model, l, put, short);
-	putImagesAndVolumes(model, put);
+	putImagesAndVolumes(model, raw, put);
 	// Containers after layers: a container's RW layer is never an image layer, but a damaged store could claim both.
 	for (const c of model.containers) putContainer(model, raw, c, put, short);
 	putBuildCache(model, raw, new Set(areas.keys()), put);

@@ -47,10 +47,13 @@ export function referenceOwners(loaded: Loaded, root: string): (rel: string) => 
 			}
 		}
 		for (const l of model.layers) {
-			offer(l.metaPath, {kind: 'layer', id: l.chainId, role: 'layer-record'});
+			// A layerdb directory is the layer's own record; the containerd store's rows share one database.
+			if (l.metaPath.startsWith(`image/${l.driver}/layerdb/sha256/`)) offer(l.metaPath, {kind: 'layer', id: l.chainId, role: 'layer-record'});
 			if (l.path !== null) for (const d of layerDirs(l.path)) offer(d, {kind: 'layer', id: l.chainId, role: 'layer-dir'});
 			if (linked !== undefined && linked === l.cacheId) offer(rel, {kind: 'layer', id: l.chainId, role: 'short-link'});
 		}
+		// The containerd store: each image's index, manifest and config blobs, as its reader listed them.
+		for (const store of loaded.raw.stores.values()) for (const r of store.images.values()) for (const b of r.blobs ?? []) offer(b.path, {kind: 'image', id: r.id, role: b.role === 'config' ? 'image-config' : 'image-manifest'});
 		for (const i of model.images) {
 			offer(i.path, {kind: 'image', id: i.id, role: 'image-config'});
 			offer(`image/${i.driver}/imagedb/metadata/sha256/${i.id.replace('sha256:', '')}`, {kind: 'image', id: i.id, role: 'image-metadata'});
