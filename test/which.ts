@@ -115,6 +115,11 @@ test('which: text and JSON, absolute and relative paths, a short link, paths not
 	assert.match(layer.stdout, new RegExp(`images: ${l.images.map(i => i.replace('sha256:', '').slice(0, 12)).join(', ')}\\n`));
 	assert.match(layer.stdout, /containers: .+\n/);
 	assert.is((await cli(root, 'which')).code, 2, 'no PATH is a usage error');
+	const aufs = realRoot('aufs');
+	if (aufs !== null) {
+		const j = JSON.parse((await cli(aufs, 'which', '--json', 'aufs', 'aufs/layers', 'aufs/mnt', 'image/aufs')).stdout) as {paths: Array<{owner: Owner}>};
+		assert.equal(j.paths.map(p => [p.owner.kind, p.owner.role]), [['daemon', 'store'], ['daemon', 'store'], ['daemon', 'store'], ['daemon', 'store']], 'a driver\'s own directories are the daemon\'s');
+	}
 });
 
 test('relativeToRoot: lexical, never above the root', () => {

@@ -13,7 +13,7 @@ import {runFastChecks} from '../checks/index.ts';
 import {imageById} from '../model/indexes.ts';
 import type {Container, Layer, Model} from '../model/types.ts';
 import {overlayDrivers, shortNameReader} from '../read/drivers/records.ts';
-import {drivers, isDriverName} from '../read/drivers/registry.ts';
+import {type DriverInfo, drivers, isDriverName} from '../read/drivers/registry.ts';
 import type {RawHost} from '../read/host.ts';
 import type {Source} from '../sources/source.ts';
 
@@ -121,8 +121,11 @@ function putDaemon(model: Model, raw: RawHost, put: Put): void {
 			put(`${base}/distribution`, {kind: 'daemon', role: 'database', what: 'links between registry blobs and local layers (pull and push)', driver});
 			put(`${base}/layerdb/tmp`, {kind: 'daemon', role: 'area', what: 'layer writes in progress', driver});
 		}
-		const dir = isDriverName(driver) ? drivers[driver].layersDir : driver;
-		put(dir, {kind: 'daemon', role: 'store', what: `the ${driver} storage driver's layer directories`, driver});
+		const info: DriverInfo | undefined = isDriverName(driver) ? drivers[driver] : undefined;
+		const what = `the ${driver} storage driver's layer directories`;
+		if (info?.containerd !== true) put(driver, {kind: 'daemon', role: 'store', what: `the ${driver} storage driver's directory`, driver});
+		put(info?.layersDir ?? driver, {kind: 'daemon', role: 'store', what, driver});
+		if (driver === 'aufs') for (const sub of ['aufs/layers', 'aufs/mnt']) put(sub, {kind: 'daemon', role: 'store', what, driver});
 		if (overlayDrivers.has(driver)) put(`${driver}/l`, {kind: 'daemon', role: 'area', what: `short names of ${driver} layer directories (symlinks to ../<cache id>/diff)`, driver});
 	}
 	for (const db of model.buildCache?.databases ?? []) put(db, {kind: 'build-cache', role: 'database', what: "BuildKit's build cache records"});
