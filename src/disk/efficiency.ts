@@ -131,7 +131,10 @@ function applyLayer(stacked: Map<string, {dir: boolean; size: number}>, nodes: r
 			stacked.set(n.path, {dir: n.dir, size: n.size});
 			continue;
 		}
+		const was = stacked.get(n.path);
 		stacked.delete(n.path);
+		// Only a directory has descendants to drop (a scan of the tree, so not for each deleted file).
+		if (was?.dir !== true) continue;
 		const prefix = `${n.path}/`;
 		for (const p of [...stacked.keys()]) if (p.startsWith(prefix)) stacked.delete(p);
 	}
