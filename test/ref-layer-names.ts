@@ -7,6 +7,7 @@ import {loadModel, openSource} from '../src/load.ts';
 import {resolveRef} from '../src/model/resolve.ts';
 import {shortNameReader} from '../src/read/drivers/records.ts';
 import {realRoot} from './helpers/real-fixtures.ts';
+import {FakeRoot} from './helpers/fake-root.ts';
 
 // A container's own layers name it as a REF: its RW layer's cache id (and a prefix of it), its init
 // layer's `-init` name, and the `l/` short names of both; an image layer's short name names the layer.
@@ -87,6 +88,28 @@ test('overlay2.v2: tree, inspect and files take a RW or init layer name as their
 	assert.match(init.stdout, /\/etc\/hostname/);
 	assert.is((await cli(root, 'files', short)).stdout, init.stdout);
 	assert.is.not(init.stdout, rw.stdout);
+});
+
+test('a volume or network name keeps its meaning in inspect: layer names come after them', async () => {
+	const r = new FakeRoot('overlay2');
+	try {
+		const layers = [{diffId: `sha256:${'a'.repeat(64)}`, cacheId: 'base'}];
+		const image = r.addImage({layers, tags: ['demo:1']});
+		const [chainId] = r.addLayers(layers);
+		const mnt = `beef${'d'.repeat(60)}`;
+		r.addContainer({id: 'c'.repeat(64), name: 'web', image, mountId: mnt}, chainId);
+		r.write('volumes/beef/_data/x', 'x');
+		const inspect = await cli(r.dir, 'inspect', 'beef');
+		assert.is(inspect.code, 0, inspect.stderr);
+		assert.is((JSON.parse(inspect.stdout) as {kind: string}).kind, 'volume', 'the volume, as before');
+		const byPrefix = await cli(r.dir, 'inspect', 'beefd');
+		assert.is((JSON.parse(byPrefix.stdout) as {kind: string; id: string}).id, 'c'.repeat(64), 'a longer RW prefix names the container');
+		const tree = await cli(r.dir, 'tree', 'beef');
+		assert.is(tree.code, 0, tree.stderr);
+		assert.match(tree.stdout, /web/);
+	} finally {
+		r.remove();
+	}
 });
 
 test.run();

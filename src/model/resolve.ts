@@ -14,7 +14,11 @@ export type ResolveResult = {readonly ok: true; readonly value: Resolved} | {rea
 const hexPrefix = /^(sha256:)?[0-9a-f]{4,64}$/;
 
 /** What resolving may read beyond the model: a layer directory's `l/` short name (`<driver>/<cache id>/link`), read only when nothing else matched. */
-export type ResolveOptions = {readonly shortName?: (driver: string, cacheId: string) => string | undefined};
+export type ResolveOptions = {
+	readonly shortName?: (driver: string, cacheId: string) => string | undefined;
+	/** Whether a container's own layer names may name it (default true; resolveAnyRef tries volume and network names first). */
+	readonly layerNames?: boolean;
+};
 
 /**
  * Finds what a REF names, in docker's order: a full id, a container name, an image tag
@@ -46,7 +50,7 @@ export function resolveRef(model: Model, ref: string, opts: ResolveOptions = {})
 	// Pre-1.10 (layout v1) an image and its own layer share one bare id: the id names the image, as in docker.
 	for (const r of [...hits.values()]) if (r.kind === 'image') hits.delete(`l:${r.image.driver}:${r.image.id}`);
 	// Docker knows no such names: only when nothing above matched, a container's own layers (and short names).
-	if (hits.size === 0) for (const [key, r] of layerNameHits(model, ref, opts)) add(key, r);
+	if (hits.size === 0 && opts.layerNames !== false) for (const [key, r] of layerNameHits(model, ref, opts)) add(key, r);
 	if (hits.size === 1) return {ok: true, value: [...hits.values()][0]!};
 	if (hits.size === 0) {
 		const why = /^[0-9a-f]{1,3}$/.test(bare) ? ' (an id prefix needs at least 4 characters)' : '';
@@ -94,16 +98,22 @@ export type ResolvedAny = Resolved | {readonly kind: 'volume'; readonly volume: 
 export type ResolveAnyResult = {readonly ok: true; readonly value: ResolvedAny} | {readonly ok: false; readonly error: string};
 
 /**
- * resolveRef, then, when nothing else matches, a volume name or a network name or full id
- * (docker volume inspect / docker network inspect take those).
+ * resolveRef without a container's layer names, then, when nothing else matches, a volume name or
+ * a network name or full id (docker volume inspect / docker network inspect take those), then a
+ * container's layer names.
  */
 export function resolveAnyRef(model: Model, ref: string, opts: ResolveOptions = {}): ResolveAnyResult {
-	const r = resolveRef(model, ref, opts);
+	const r = resolveRef(model, ref, {...opts, layerNames: false});
 	if (r.ok) return r;
 	const vol = (model.volumes ?? []).find(v => v.name === ref);
 	const nets = (model.networks ?? []).filter(n => n.name === ref || n.id === ref);
 	if (vol !== undefined && nets.length === 0) return {ok: true, value: {kind: 'volume', volume: vol}};
 	if (vol === undefined && nets.length === 1) return {ok: true, value: {kind: 'network', network: nets[0]!}};
 	if (vol !== undefined || nets.length > 1) return {ok: false, error: `"${ref}" is ambiguous: it names ${nets.length + (vol !== undefined ? 1 : 0)} volumes and networks`};
+	// Last, as in resolveRef: a container's own layer names (only when no Docker name matched, so no volume or network name changes meaning).
+	if (opts.layerNames !== false && r.error.startsWith('no container')) {
+		const byLayer = resolveRef(model, ref, opts);
+		if (byLayer.ok || !byLayer.error.startsWith('no container')) return byLayer;
+	}
 	return {ok: false, error: r.error.replace('no container, image or layer', 'no container, image, layer, volume or network')};
 }
