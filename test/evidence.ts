@@ -98,7 +98,7 @@ function everyCommand(root: string, refs: Refs, tag: string): string[][] {
 		refs.mountId !== undefined && ['tree', refs.mountId],
 		refs.mountId !== undefined && ['inspect', `${refs.mountId}-init`],
 		refs.mountId !== undefined && ['files', refs.mountId],
-		['which', 'containers', 'image', 'volumes', 'network', 'no/such/path'],
+		['which', 'containers', 'image'],
 		['which', '--json', '.', 'containers'],
 		['space'],
 		['space', '--json'],
