@@ -27,6 +27,7 @@ const longestFirst = [
 	'properties/evidence-door.ts',
 	'dockerd/files.ts',
 	'dockerd/df.ts',
+	'dockerd/which.ts',
 	'properties/output.ts',
 	'dockerd/teach.ts',
 	'dockerd/side-by-side.ts',

@@ -1,7 +1,7 @@
 import {parseArgs} from 'node:util';
 import {type Severity, isSeverity} from './finding.ts';
 
-export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export', 'df'] as const;
+export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export', 'df', 'which', 'space'] as const;
 export type CommandName = (typeof commands)[number];
 
 export type Args = {
@@ -62,6 +62,8 @@ const commandOptions: Record<CommandName, readonly string[]> = {
 	diff: ['json'],
 	cat: [],
 	export: ['output', 'hash'],
+	which: ['json'],
+	space: ['json'],
 };
 
 /** files, diff, cat, export: how many REF/PATH arguments, and the message when the count is wrong. */
@@ -70,6 +72,7 @@ const fileCommandArgs: Partial<Record<CommandName, readonly [number, number, str
 	diff: [1, 1, 'diff takes exactly one CONTAINER'],
 	cat: [2, 2, 'cat takes a REF and a PATH'],
 	export: [1, 1, 'export takes exactly one REF (and -o FILE)'],
+	which: [1, Number.POSITIVE_INFINITY, 'which takes one or more PATHs under the root'],
 };
 
 /** The options parseArgs knows (strict: any other is a usage error). */
@@ -105,7 +108,7 @@ function argumentCountError(command: CommandName | null, rest: readonly string[]
 	const counts = command === null ? undefined : fileCommandArgs[command];
 	if (counts !== undefined && (rest.length < counts[0] || rest.length > counts[1])) return counts[2];
 	if (command === 'compare' && rest.length !== 2) return 'compare takes two roots: BEFORE and AFTER (directories or archives)';
-	if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && counts === undefined && rest.length > 0) return `${command} takes no arguments`;
+	if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && command !== 'space' && counts === undefined && rest.length > 0) return `${command} takes no arguments`;
 	return null;
 }
 
@@ -226,9 +229,15 @@ Commands:
   watch           follow a live root (a directory): print what docker create, start, rm, pull, build...
                   write, in the order written; Ctrl-C stops
                     --interval MS     how often to look (default 500)
+  which PATH...   what owns each path under the root (absolute, or relative to the root): a layer,
+                  a container (RW, init, config, log), an image, a volume, build cache, the daemon,
+                  or an orphan with the finding that explains it; exit 1 when a PATH is not there
+  space [IMAGE...]  per image: bytes wasted on files a higher layer overwrites or deletes, the
+                  efficiency score (as dive computes them), and the biggest files of each layer
 
 REF: a full id, a unique id prefix (4+ hex characters), a container name, an image tag,
-     a layer chain id or cache id (files also takes a container's RW or init layer cache id).
+     a layer chain id or cache id; failing those, a container's RW or init layer cache id,
+     its <mount id>-init name or an l/ short name names the container (files: that layer).
 
 Options:
   -r, --root PATH  the Docker root to read: a directory, or a .tar/.tar.gz/.tgz of one

@@ -12,6 +12,8 @@ import {inspectTeachCommand} from './commands/inspect-teach.ts';
 import {watchCommand} from './commands/watch.ts';
 import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
 import {timelineCommand} from './commands/timeline.ts';
+import {whichCommand} from './commands/which.ts';
+import {spaceCommand} from './commands/space.ts';
 import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
@@ -51,6 +53,8 @@ const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, 
 	cat: catCommand,
 	export: exportCommand,
 	df: dfCommand,
+	which: whichCommand,
+	space: spaceCommand,
 };
 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */

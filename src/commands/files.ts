@@ -7,7 +7,8 @@ import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
 import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
 import {walkMerged} from '../files/merged-walk.ts';
-import {resolveRef} from '../model/resolve.ts';
+import {type ResolveOptions, resolveRef} from '../model/resolve.ts';
+import {refOptions} from './views.ts';
 import type {Container, ContentDamage, Layer, Model} from '../model/types.ts';
 import type {Source} from '../sources/source.ts';
 import {encodeName} from '../formats/names.ts';
@@ -33,11 +34,15 @@ function orThrow<T>(v: T | string): T {
 	return v;
 }
 
-/** REF as for every command, plus a container's RW layer (mount id) or init layer (`<mount id>-init`). */
-function resolveTarget(model: Model, ref: string): Target {
-	const r = resolveRef(model, ref);
+/** REF as for every command; a container's RW layer (mount id, a prefix of it, its `l/` short name) or init layer (`<mount id>-init`) is that layer. */
+function resolveTarget(model: Model, ref: string, opts: ResolveOptions): Target {
+	const r = resolveRef(model, ref, opts);
 	if (r.ok) {
 		const v = r.value;
+		if (v.kind === 'container' && v.via !== undefined) {
+			const layers = orThrow(containerLayers(v.container));
+			return {kind: 'layer', driver: v.container.driver, layers: v.via.role === 'rw' ? layers : layers.slice(1), subject: `container:${v.container.id}`};
+		}
 		if (v.kind === 'container') return {kind: 'merged', what: 'container', driver: v.container.driver, layers: orThrow(containerLayers(v.container)), subject: `container:${v.container.id}`, container: v.container};
 		if (v.kind === 'image') {
 			const img = v.image;
@@ -50,17 +55,6 @@ function resolveTarget(model: Model, ref: string): Target {
 			return {kind: 'merged', what: 'image', driver: img.driver, layers, subject: `image:${img.id}`};
 		}
 		return {kind: 'layer', driver: v.layer.driver, layers: orThrow(layerChain(model, v.layer)), subject: `layer:${v.layer.chainId}`};
-	}
-	// A container's own layers are not in the layer store: match their cache ids here.
-	const hits: Array<{c: Container; role: 'rw' | 'init'}> = [];
-	for (const c of model.containers) {
-		if (c.mountId !== null && (c.mountId === ref || (ref.length >= 4 && c.mountId.startsWith(ref) && !ref.endsWith('-init')))) hits.push({c, role: 'rw'});
-		if (c.initId !== null && c.initId === ref) hits.push({c, role: 'init'});
-	}
-	if (hits.length === 1) {
-		const {c, role} = hits[0]!;
-		const layers = orThrow(containerLayers(c));
-		return {kind: 'layer', driver: c.driver, layers: role === 'rw' ? layers : layers.slice(1), subject: `container:${c.id}`};
 	}
 	throw new UsageError(r.error);
 }
@@ -201,11 +195,11 @@ function isFinding(r: unknown): r is Finding {
  * it, an image layer whose directory is missing or whose driver keeps files outside the root
  * (devicemapper, zfs, windowsfilter) is listed from its record too, with an info finding saying so.
  */
-function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Finding[]): Layer | undefined {
-	const r = resolveRef(model, ref);
+function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Finding[], opts: ResolveOptions): Layer | undefined {
+	const r = resolveRef(model, ref, opts);
 	if (!r.ok || r.value.kind !== 'layer') {
 		if (!asked) return undefined;
-		if (!r.ok && model.containers.some(c => c.mountId === ref || c.initId === ref)) throw new UsageError(`--tar-split lists image layers: a container's RW and init layers have no tar-split record`);
+		if (r.ok && r.value.kind === 'container' && r.value.via !== undefined) throw new UsageError(`--tar-split lists image layers: a container's RW and init layers have no tar-split record`);
 		if (!r.ok) throw new UsageError(r.error);
 		throw new UsageError(`--tar-split lists one image layer, not ${r.value.kind === 'image' ? 'an image' : 'a container'}: give a layer's chain id or cache id (layerlens inspect ${ref} lists them)`);
 	}
@@ -265,9 +259,9 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const source = loaded.source;
 	const start = (args.refs[1] ?? '/').split('/').filter(p => p !== '' && p !== '.').join('/');
 	const findings: Finding[] = [];
-	const fromRecord = tarSplitLayer(loaded.model, args.refs[0]!, args.tarSplit, findings);
+	const fromRecord = tarSplitLayer(loaded.model, args.refs[0]!, args.tarSplit, findings, refOptions(loaded.source));
 	if (fromRecord !== undefined) return filesFromTarSplit(ctx, fromRecord, start, findings);
-	const target = resolveTarget(loaded.model, args.refs[0]!);
+	const target = resolveTarget(loaded.model, args.refs[0]!, refOptions(loaded.source));
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const out = output(ctx.io.stdout);
 	if (target.kind === 'merged') {
@@ -315,7 +309,7 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 export async function diffCommand(ctx: CommandContext): Promise<number> {
 	const {loaded, args} = ctx;
 	const source = loaded.source;
-	const target = resolveTarget(loaded.model, args.refs[0]!);
+	const target = resolveTarget(loaded.model, args.refs[0]!, refOptions(loaded.source));
 	if (target.kind !== 'merged' || target.what !== 'container') throw new UsageError('diff takes a container');
 	const why = unsupportedDriver(target.driver ?? '');
 	if (why !== undefined) throw new UsageError(why);
@@ -367,7 +361,7 @@ function underArgument(start: string): (rel: string) => boolean {
 }
 
 function mergedView(loaded: CommandContext['loaded'], ref: string): FsView {
-	const target = resolveTarget(loaded.model, ref);
+	const target = resolveTarget(loaded.model, ref, refOptions(loaded.source));
 	return view(target.driver, target.layers, target.subject);
 }
 

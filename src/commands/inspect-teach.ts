@@ -1,4 +1,5 @@
 import {resolveRef} from '../model/resolve.ts';
+import {refOptions} from './views.ts';
 import {imageOf, provenance} from '../teach/provenance.ts';
 import {explainContainer, explainImage, explainLayer} from '../teach/explain.ts';
 import {renderSections} from '../view/explain-text.ts';
@@ -13,7 +14,7 @@ import {type CommandContext, UsageError, json} from './context.ts';
  */
 export function inspectTeachCommand({args, loaded, io, paint}: CommandContext): number {
 	const model = loaded.model;
-	const r = resolveRef(model, args.refs[0]!);
+	const r = resolveRef(model, args.refs[0]!, refOptions(loaded.source));
 	if (!r.ok) throw new UsageError(r.error);
 	const v = r.value;
 	if (args.provenance && v.kind !== 'container') throw new UsageError(`--provenance applies to a container; ${args.refs[0]!} is ${v.kind === 'image' ? 'an image' : 'a layer'}`);

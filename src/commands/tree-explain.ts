@@ -3,12 +3,12 @@ import {renderSections} from '../view/explain-text.ts';
 import {treeJson} from '../view/json.ts';
 import {renderTree} from '../view/text-tree.ts';
 import {type CommandContext, json} from './context.ts';
-import {selectForTree} from './views.ts';
+import {refOptions, selectForTree} from './views.ts';
 import {renderLines, tone} from '../view/line.ts';
 
 /** `layerlens tree [REF...] --explain`: the tree, then what each object and file of the first container (per driver) is. */
 export function treeExplainCommand({args, loaded, io, paint}: CommandContext): number {
-	const {containers, images} = selectForTree(loaded.model, args.refs);
+	const {containers, images} = selectForTree(loaded.model, args.refs, refOptions(loaded.source));
 	const sections = explainSelection(loaded.model, containers, images);
 	if (args.json) {
 		io.stdout.write(json({...treeJson(loaded.model, containers, images), explain: sections}));

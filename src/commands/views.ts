@@ -1,5 +1,7 @@
 import {append} from '../append.ts';
-import {resolveAnyRef, resolveRef} from '../model/resolve.ts';
+import {type ResolveOptions, resolveAnyRef, resolveRef} from '../model/resolve.ts';
+import {shortNameReader} from '../read/drivers/records.ts';
+import type {Source} from '../sources/source.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import {imagesJson, inspectAnyJson, lsJson, modelJson, treeJson} from '../view/json.ts';
 import {renderContainers, renderImages} from '../view/text-tables.ts';
@@ -26,12 +28,17 @@ export function imagesCommand({args, loaded, io}: CommandContext): number {
 	return 0;
 }
 
-export function selectForTree(model: Model, refs: readonly string[]): {containers: Container[]; images: Image[]} {
+/** What REFs may read beyond the model: the `l/` short names of layer directories. */
+export function refOptions(source: Source): ResolveOptions {
+	return {shortName: shortNameReader(source)};
+}
+
+export function selectForTree(model: Model, refs: readonly string[], opts: ResolveOptions = {}): {containers: Container[]; images: Image[]} {
 	if (refs.length === 0) return {containers: model.containers, images: model.images.filter(i => i.containers.length === 0)};
 	const containers: Container[] = [];
 	const images: Image[] = [];
 	for (const ref of refs) {
-		const r = resolveRef(model, ref);
+		const r = resolveRef(model, ref, opts);
 		if (!r.ok) throw new UsageError(r.error);
 		if (r.value.kind === 'container') containers.push(r.value.container);
 		else if (r.value.kind === 'image') {
@@ -50,14 +57,14 @@ export function selectForTree(model: Model, refs: readonly string[]): {container
 
 /** `layerlens tree [REF...]`: each container with its chain, then images without containers. */
 export function treeCommand({args, loaded, io, paint}: CommandContext): number {
-	const {containers, images} = selectForTree(loaded.model, args.refs);
+	const {containers, images} = selectForTree(loaded.model, args.refs, refOptions(loaded.source));
 	io.stdout.write(args.json ? json(treeJson(loaded.model, containers, images)) : renderTree(loaded.model, containers, images, {paint}));
 	return 0;
 }
 
 /** `layerlens inspect REF`: one container, image, layer, volume or network as JSON (a volume or network by its name, as docker volume/network inspect take it). */
 export function inspectCommand({args, loaded, io}: CommandContext): number {
-	const r = resolveAnyRef(loaded.model, args.refs[0]!);
+	const r = resolveAnyRef(loaded.model, args.refs[0]!, refOptions(loaded.source));
 	if (!r.ok) throw new UsageError(r.error);
 	io.stdout.write(json(inspectAnyJson(loaded.model, r.value)));
 	return 0;

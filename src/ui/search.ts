@@ -1,6 +1,7 @@
 /**
  * Search over the whole tree (expanded or not): container names, id prefixes, image tags and
- * references, cache ids, chain ids and layer directories, and findings. Returns node keys in
+ * references, cache ids, chain ids and layer directories, and findings; a container's RW or init
+ * layer cache id matches the container too. Returns node keys in
  * tree order; the caller expands what it needs to show a match.
  */
 import {imageLabel} from '../view/format.ts';
@@ -26,7 +27,9 @@ export function findMatches(tree: TreeIndex, query: string, filter: boolean): st
 	for (const n of tree.tops.get('containers') ?? []) {
 		if (n.kind !== 'container' || !passes(n, filter)) continue;
 		const c = n.container;
-		if (textMatch(c.name, q) || idMatch(c.id, q) || textMatch(c.imageRef, q) || c.imageTags.some(t => textMatch(t, q))) out.push(n.key);
+		// A RW or init layer's whole cache id (or `<mount id>-init`) names its container, as a REF does.
+		const ownLayer = c.chain.some(e => e.role !== 'image' && e.cacheId !== null && e.cacheId.toLowerCase() === q) || (c.mountId !== null && `${c.mountId}-init`.toLowerCase() === q);
+		if (textMatch(c.name, q) || idMatch(c.id, q) || textMatch(c.imageRef, q) || c.imageTags.some(t => textMatch(t, q)) || ownLayer) out.push(n.key);
 		c.chain.forEach((e, i) => {
 			if (idMatch(e.cacheId, q) || textMatch(e.cacheId, q) || textMatch(e.path, q) || idMatch(e.chainId, q) || idMatch(e.diffId, q)) out.push(`${n.key}/${i}`);
 		});

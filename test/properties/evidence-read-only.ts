@@ -24,19 +24,20 @@ const bin = path.join(repo, 'bin', 'layerlens');
 const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-evidence-out-'));
 process.on('exit', () => fs.rmSync(outside, {recursive: true, force: true}));
 
-type Refs = {container?: string; containerId?: string; image?: string; layer?: string; volume?: string; network?: string; file?: string};
+type Refs = {container?: string; containerId?: string; mountId?: string; image?: string; layer?: string; volume?: string; network?: string; file?: string};
 
 /** Names to address in a root, from its model (read before the ageing). */
 function refsOf(root: string): Refs {
 	const r = cli(['model', '--root', root]);
 	if (r.code !== 0) throw new Error(`model --root ${root}: exit ${r.code}: ${r.stderr}`);
-	const m = JSON.parse(r.stdout) as {containers: Array<{id: string; name: string | null; status: string}>; images: Array<{id: string}>; layers: Array<{chainId: string}>; volumes: Array<{name: string}>; networks: Array<{name: string}>};
+	const m = JSON.parse(r.stdout) as {containers: Array<{id: string; name: string | null; status: string; mountId: string | null}>; images: Array<{id: string}>; layers: Array<{chainId: string}>; volumes: Array<{name: string}>; networks: Array<{name: string}>};
 	// A container that ran: its RW layer has files (the running one first).
 	const c = m.containers.find(x => x.status === 'running') ?? m.containers.find(x => x.status === 'exited') ?? m.containers[0];
 	const refs: Refs = {};
 	if (c !== undefined) {
 		refs.container = c.name ?? c.id;
 		refs.containerId = c.id.slice(0, 12);
+		if (c.mountId !== null) refs.mountId = c.mountId;
 		const files = cli(['files', refs.container, '--json', '--root', root]);
 		const file = files.code === 0 ? (JSON.parse(files.stdout) as {entries?: Array<{path: string; kind: string}>}).entries?.find(e => e.kind === 'file')?.path : undefined;
 		if (file !== undefined) refs.file = file;
@@ -93,6 +94,14 @@ function everyCommand(root: string, refs: Refs, tag: string): string[][] {
 		c !== undefined && ['export', c, '-o', out('c.tar')],
 		c !== undefined && ['export', c, '-o', out('c-hash.tar'), '--hash'],
 		refs.image !== undefined && ['export', refs.image, '-o', out('i.tar')],
+		// A container named by its RW layer's cache id; the owner of paths; wasted space per image.
+		refs.mountId !== undefined && ['tree', refs.mountId],
+		refs.mountId !== undefined && ['inspect', `${refs.mountId}-init`],
+		refs.mountId !== undefined && ['files', refs.mountId],
+		['which', 'containers', 'image'],
+		['which', '--json', '.', 'containers'],
+		['space'],
+		['space', '--json'],
 	];
 	return lists.filter((a): a is string[] => a !== false).map(a => [...a, '--root', root]);
 }

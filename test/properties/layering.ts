@@ -62,7 +62,7 @@ const rank: Record<string, number> = {
 	teach: 5,
 	// Snapshot diffing (compare, watch): what changed between two states, worded with teach's texts.
 	compare: 6,
-	// Disk use (df, which): who owns every byte under the root, with the checks' orphans.
+	// Disk use (df, which, space): who owns every byte and path under the root, what images waste (may use the checks and files/, not compare/).
 	disk: 6,
 	view: 7,
 	'load.ts': 7,

@@ -124,6 +124,8 @@ test('search: name, id prefix, tag, cache id and path; n/N with wrap; Esc goes b
 	assert.ok(findMatches(tree, `sha256:${m.images[1]!.id.slice(7, 15)}`, false).length > 0);
 	const rw = c7.chain[0]!;
 	assert.equal(findMatches(tree, rw.cacheId!.slice(0, 10), false), [`c:${c7.id}/0`, `c:${c7.id}/1`], 'cache id: RW and init layers');
+	assert.equal(findMatches(tree, rw.cacheId!, false), [`c:${c7.id}`, `c:${c7.id}/0`, `c:${c7.id}/1`], 'a whole RW cache id names the container too');
+	assert.equal(findMatches(tree, `${c7.mountId}-init`, false), [`c:${c7.id}`, `c:${c7.id}/1`], 'so does the -init name');
 	assert.ok(findMatches(tree, 'APP/IMG-02', false).length >= 15, 'tags, case-insensitive');
 	assert.equal(findMatches(tree, '   ', false), []);
 

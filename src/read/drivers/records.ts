@@ -1,6 +1,7 @@
 import type {Finding} from '../../finding.ts';
 import {caps, sourceErrorFinding} from '../json-files.ts';
 import type {EntryKind, Source} from '../../sources/source.ts';
+import {driverInfo} from './table.ts';
 
 /**
  * What a storage driver itself records about a layer's ancestry, read on demand by the checks:
@@ -22,6 +23,20 @@ export function readDriverFile(source: Source, driver: string, id: string, name:
 	if (r.ok) return {present: true, text: r.value.toString('utf8').trim(), findings: []};
 	if (r.error.code === 'missing') return {present: false, findings: []};
 	return {present: true, findings: [sourceErrorFinding(r.error, subject, `${driver} ${name} file`)]};
+}
+
+/**
+ * A layer directory's short name (`<driver>/<id>/link`, overlay2 and fuse-overlayfs; undefined for
+ * other drivers, absent or unreadable files), each read at most once per returned function.
+ */
+export function shortNameReader(source: Source): (driver: string, id: string) => string | undefined {
+	const seen = new Map<string, string | undefined>();
+	return (driver, id) => {
+		if (driverInfo(driver)?.shortLinks !== true || id === '' || id.includes('/') || id === '.' || id === '..') return undefined;
+		const key = `${driver}\0${id}`;
+		if (!seen.has(key)) seen.set(key, readDriverFile(source, driver, id, 'link', `store:${driver}`).text);
+		return seen.get(key);
+	};
 }
 
 /** Whether `<driver>/<id>/committed` exists: overlay2 writes it into a layer when a child is made on it (19.03.x and later). */
