@@ -142,7 +142,7 @@ class JsonScan {
 	/** Consumes the token at i (not white space or a colon): the index after it, or -1 to stop. */
 	private token(c: number, i: number): number {
 		if (c === 0x22) return this.string(i);
-		if (c === 0x7b || c === 0x5b) return this.open(c, i);
+		if (c === 0x7b || c === 0x5b) return this.container(c, i);
 		const top = this.stack.at(-1);
 		if (c === 0x7d || c === 0x5d) {
 			if (top === undefined || top.array !== (c === 0x5d)) return -1;
@@ -186,7 +186,7 @@ class JsonScan {
 	}
 
 	/** An opening bracket: a new frame, or (nested too deep) the whole value replaced by null. */
-	private open(c: number, i: number): number {
+	private container(c: number, i: number): number {
 		if (this.stack.length < this.limit) {
 			this.stack.push({array: c === 0x5b, key: undefined, index: 0, expectKey: c === 0x7b});
 			return i + 1;
