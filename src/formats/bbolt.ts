@@ -161,13 +161,8 @@ function readMeta(buf: Buffer, at: number, page: 0 | 1): MetaTry {
 /** Page sizes tried to find meta page 1 when meta page 0 is unreadable. */
 const candidatePageSizes = [4096, 16384, 65536, 8192, 32768, 2048, 1024, 512];
 
-/**
- * Opens a bbolt file held in memory. Picks the valid meta page with the highest txid (a meta
- * with a zero checksum is valid: boltdb before v1.2.1 wrote none); fails only when neither meta
- * page is valid.
- */
-export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may visit in all. */ budget?: number} = {}): BoltOpen {
-	if (buf.length < 1024) return {ok: false, error: `file is ${buf.length} bytes, too small for a bbolt database`};
+/** The meta page to read by (the valid one with the highest txid) and what was wrong with the other; an error when neither is valid. */
+function chooseMeta(buf: Buffer): {ok: true; chosen: Extract<MetaTry, {ok: true}>; warnings: string[]} | {ok: false; error: string} {
 	const m0 = readMeta(buf, 0, 0);
 	const tries: MetaTry[] = [m0];
 	if (m0.ok) tries.push(readMeta(buf, m0.meta.pageSize, 1));
@@ -193,16 +188,64 @@ export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may v
 	if (valid.length === 2 && valid[0]!.meta.pageSize !== valid[1]!.meta.pageSize) {
 		warnings.push(`the meta pages disagree on the page size (${valid[0]!.meta.pageSize} and ${valid[1]!.meta.pageSize})`);
 	}
-	const meta = chosen.meta;
-	const r = reader(chosen.le);
-	const pageSize = meta.pageSize;
-	const pagesInFile = Math.floor(buf.length / pageSize);
-	let budget = opts.budget ?? defaultBudget + 16 * buf.length;
+	return {ok: true, chosen, warnings};
+}
 
-	type Span = {buf: Buffer; start: number; end: number; id: number};
+/**
+ * Opens a bbolt file held in memory. Picks the valid meta page with the highest txid (a meta
+ * with a zero checksum is valid: boltdb before v1.2.1 wrote none); fails only when neither meta
+ * page is valid.
+ */
+export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may visit in all. */ budget?: number} = {}): BoltOpen {
+	if (buf.length < 1024) return {ok: false, error: `file is ${buf.length} bytes, too small for a bbolt database`};
+	const picked = chooseMeta(buf);
+	if (!picked.ok) return picked;
+	const {chosen, warnings} = picked;
+	const meta = chosen.meta;
+	const pages = new BoltPages(buf, reader(chosen.le), meta, opts.budget ?? defaultBudget + 16 * buf.length);
+	const root: BoltBucketRef = {root: meta.root, sequence: 0n, depth: 0, path: []};
+	return {
+		ok: true,
+		db: {
+			size: buf.length,
+			meta,
+			littleEndian: chosen.le,
+			warnings,
+			root,
+			entries: bucket => pages.entries(bucket),
+			get exhausted() {
+				return pages.budget <= 0;
+			},
+		},
+	};
+}
+
+type Span = {buf: Buffer; start: number; end: number; id: number};
+
+/** One bucket's read in progress: where it is (for messages), the pages it has seen, what it collects. */
+type BucketWalk = {readonly bucket: BoltBucketRef; readonly where: string; readonly seen: Set<number>; readonly out: BoltEntry[]; readonly errors: string[]};
+
+/** The pages of an open database, and the reading budget all its reads share. */
+class BoltPages {
+	/** Bytes of pages the reader may still visit. */
+	budget: number;
+	private readonly buf: Buffer;
+	private readonly r: Reader;
+	private readonly meta: BoltMeta;
+	private readonly pagesInFile: number;
+
+	constructor(buf: Buffer, r: Reader, meta: BoltMeta, budget: number) {
+		this.buf = buf;
+		this.r = r;
+		this.meta = meta;
+		this.budget = budget;
+		this.pagesInFile = Math.floor(buf.length / meta.pageSize);
+	}
 
 	/** A page by id, bounds-checked against the file. */
-	function page(id: number): Span | string {
+	private page(id: number): Span | string {
+		const {buf, r, meta, pagesInFile} = this;
+		const pageSize = meta.pageSize;
 		if (!Number.isSafeInteger(id) || id < 2 || id >= pagesInFile) return `page id ${id} is outside the file (${pagesInFile} pages)`;
 		if (meta.pgid >= 2 && id >= meta.pgid) return `page id ${id} is beyond the high-water mark ${meta.pgid}`;
 		const start = id * pageSize;
@@ -214,117 +257,112 @@ export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may v
 		return {buf, start, end, id};
 	}
 
-	function entries(bucket: BoltBucketRef): BoltBucketRead {
+	entries(bucket: BoltBucketRef): BoltBucketRead {
 		const out: BoltEntry[] = [];
 		const errors: string[] = [];
-		if (budget <= 0) return {entries: out, errors: ['the reading budget is spent (a damaged file pointing pages or buckets at each other?); not read']};
+		if (this.budget <= 0) return {entries: out, errors: ['the reading budget is spent (a damaged file pointing pages or buckets at each other?); not read']};
 		const where = bucket.path.length === 0 ? 'root bucket' : `bucket ${bucket.path.slice(0, 8).map(p => JSON.stringify(p.slice(0, 80))).join('/')}${bucket.path.length > 8 ? '/…' : ''}`;
 		if (bucket.depth > maxBucketDepth) return {entries: out, errors: [`${where}: nested deeper than ${maxBucketDepth} buckets; not read`]};
-		const seen = new Set<number>();
-		const visit = (span: Span, depth: number): void => {
-			if (budget <= 0) {
-				errors.push(`${where}: the reading budget is spent (a damaged file pointing pages at each other?); stopped`);
-				return;
-			}
-			const {buf: b, start, end} = span;
-			if (start + pageHeaderSize > end) {
-				errors.push(`${where}: page ${span.id} is too short for its header`);
-				return;
-			}
-			const flags = r.u16(b, start + 8);
-			const count = r.u16(b, start + 10);
-			if (start + pageHeaderSize + count * elementSize > end) {
-				errors.push(`${where}: page ${span.id} claims ${count} elements, more than it holds`);
-				return;
-			}
-			budget -= end - start + 1;
-			if (flags & flagBranch) {
-				if (depth >= maxTreeDepth) {
-					errors.push(`${where}: branch pages nested deeper than ${maxTreeDepth}; not followed`);
-					return;
-				}
-				for (let i = 0; i < count; i++) {
-					const el = start + pageHeaderSize + i * elementSize;
-					const child = r.u64(b, el + 8);
-					if (seen.has(child)) {
-						errors.push(`${where}: page ${child} is reached twice (a cycle); not followed again`);
-						continue;
-					}
-					seen.add(child);
-					const p = page(child);
-					if (typeof p === 'string') {
-						errors.push(`${where}: ${p}`);
-						continue;
-					}
-					visit(p, depth + 1);
-					if (budget <= 0) return;
-				}
-				return;
-			}
-			if ((flags & flagLeaf) === 0) {
-				errors.push(`${where}: page ${span.id} is neither a branch nor a leaf page (flags 0x${flags.toString(16)})`);
-				return;
-			}
-			for (let i = 0; i < count; i++) {
-				const el = start + pageHeaderSize + i * elementSize;
-				const eflags = r.u32(b, el);
-				const pos = r.u32(b, el + 4);
-				const ksize = r.u32(b, el + 8);
-				const vsize = r.u32(b, el + 12);
-				const kStart = el + pos;
-				const vEnd = kStart + ksize + vsize;
-				if (vEnd > end || kStart < el) {
-					errors.push(`${where}: element ${i} of page ${span.id} points outside its page`);
-					continue;
-				}
-				const key = b.subarray(kStart, kStart + ksize);
-				const value = b.subarray(kStart + ksize, vEnd);
-				if ((eflags & bucketLeafFlag) === 0) {
-					out.push({key, value});
-					continue;
-				}
-				const name = key.toString('utf8');
-				if (value.length < 16) {
-					errors.push(`${where}: nested bucket ${JSON.stringify(name)} has a ${value.length}-byte header; not read`);
-					continue;
-				}
-				const root = r.u64(value, 0);
-				const sequence = r.big(value, 8);
-				const path = [...bucket.path, name];
-				if (root === 0) {
-					out.push({key, bucket: {root: 0, sequence, inline: value.subarray(16), depth: bucket.depth + 1, path}});
-				} else {
-					out.push({key, bucket: {root, sequence, depth: bucket.depth + 1, path}});
-				}
-			}
-		};
+		const walk: BucketWalk = {bucket, where, seen: new Set<number>(), out, errors};
 		if (bucket.inline !== undefined) {
-			visit({buf: bucket.inline, start: 0, end: bucket.inline.length, id: 0}, 0);
+			this.visit(walk, {buf: bucket.inline, start: 0, end: bucket.inline.length, id: 0}, 0);
 			// Inline pages are leaves; a branch flag inside one would point at pages: visit() follows it with the usual checks.
 		} else {
-			seen.add(bucket.root);
-			const p = page(bucket.root);
+			walk.seen.add(bucket.root);
+			const p = this.page(bucket.root);
 			if (typeof p === 'string') errors.push(`${where}: ${p}`);
-			else visit(p, 0);
+			else this.visit(walk, p, 0);
 		}
 		return {entries: out, errors};
 	}
 
-	const root: BoltBucketRef = {root: meta.root, sequence: 0n, depth: 0, path: []};
-	return {
-		ok: true,
-		db: {
-			size: buf.length,
-			meta,
-			littleEndian: chosen.le,
-			warnings,
-			root,
-			entries,
-			get exhausted() {
-				return budget <= 0;
-			},
-		},
-	};
+	private visit(walk: BucketWalk, span: Span, depth: number): void {
+		const {where, errors} = walk;
+		if (this.budget <= 0) {
+			errors.push(`${where}: the reading budget is spent (a damaged file pointing pages at each other?); stopped`);
+			return;
+		}
+		const {buf: b, start, end} = span;
+		if (start + pageHeaderSize > end) {
+			errors.push(`${where}: page ${span.id} is too short for its header`);
+			return;
+		}
+		const flags = this.r.u16(b, start + 8);
+		const count = this.r.u16(b, start + 10);
+		if (start + pageHeaderSize + count * elementSize > end) {
+			errors.push(`${where}: page ${span.id} claims ${count} elements, more than it holds`);
+			return;
+		}
+		this.budget -= end - start + 1;
+		if (flags & flagBranch) {
+			if (depth >= maxTreeDepth) errors.push(`${where}: branch pages nested deeper than ${maxTreeDepth}; not followed`);
+			else this.visitBranch(walk, span, count, depth);
+			return;
+		}
+		if ((flags & flagLeaf) === 0) {
+			errors.push(`${where}: page ${span.id} is neither a branch nor a leaf page (flags 0x${flags.toString(16)})`);
+			return;
+		}
+		this.visitLeaf(walk, span, count);
+	}
+
+	private visitBranch(walk: BucketWalk, span: Span, count: number, depth: number): void {
+		const {where, errors, seen} = walk;
+		for (let i = 0; i < count; i++) {
+			const el = span.start + pageHeaderSize + i * elementSize;
+			const child = this.r.u64(span.buf, el + 8);
+			if (seen.has(child)) {
+				errors.push(`${where}: page ${child} is reached twice (a cycle); not followed again`);
+				continue;
+			}
+			seen.add(child);
+			const p = this.page(child);
+			if (typeof p === 'string') {
+				errors.push(`${where}: ${p}`);
+				continue;
+			}
+			this.visit(walk, p, depth + 1);
+			if (this.budget <= 0) return;
+		}
+	}
+
+	private visitLeaf(walk: BucketWalk, span: Span, count: number): void {
+		const {where, errors, out, bucket} = walk;
+		const r = this.r;
+		const {buf: b, start, end} = span;
+		for (let i = 0; i < count; i++) {
+			const el = start + pageHeaderSize + i * elementSize;
+			const eflags = r.u32(b, el);
+			const pos = r.u32(b, el + 4);
+			const ksize = r.u32(b, el + 8);
+			const vsize = r.u32(b, el + 12);
+			const kStart = el + pos;
+			const vEnd = kStart + ksize + vsize;
+			if (vEnd > end || kStart < el) {
+				errors.push(`${where}: element ${i} of page ${span.id} points outside its page`);
+				continue;
+			}
+			const key = b.subarray(kStart, kStart + ksize);
+			const value = b.subarray(kStart + ksize, vEnd);
+			if ((eflags & bucketLeafFlag) === 0) {
+				out.push({key, value});
+				continue;
+			}
+			const name = key.toString('utf8');
+			if (value.length < 16) {
+				errors.push(`${where}: nested bucket ${JSON.stringify(name)} has a ${value.length}-byte header; not read`);
+				continue;
+			}
+			const root = r.u64(value, 0);
+			const sequence = r.big(value, 8);
+			const path = [...bucket.path, name];
+			if (root === 0) {
+				out.push({key, bucket: {root: 0, sequence, inline: value.subarray(16), depth: bucket.depth + 1, path}});
+			} else {
+				out.push({key, bucket: {root, sequence, depth: bucket.depth + 1, path}});
+			}
+		}
+	}
 }
 
 /** The nested bucket `name` of `bucket`, if there is one. */

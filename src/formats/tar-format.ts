@@ -339,33 +339,21 @@ export class TarParser {
 			this.onExtensionHeader(typeflag, headerSize, offset);
 			return;
 		}
+		this.onMemberHeader(block, offset, typeflag, headerSize);
+	}
 
+	/** A member's own header (not an extension header), with the extension headers before it applied. */
+	private onMemberHeader(block: Buffer, offset: number, typeflag: string, headerSize: number): void {
 		const pax = this.paxLocal;
 		const poison = this.poison;
 		this.paxLocal = undefined;
 		this.poison = undefined;
-		const longName = this.longName;
-		const longLink = this.longLink;
+		this.current = pax;
+		const name = this.memberName(block);
+		const linkname = this.linkName(block);
 		this.longName = undefined;
 		this.longLink = undefined;
-		this.current = pax;
 		const get = this.get;
-
-		const posix = block.toString('latin1', 257, 263) === 'ustar\0';
-		let name = cstr(block, 0, 100);
-		if (posix) {
-			const prefix = cstr(block, 345, 155);
-			if (prefix !== '') name = prefix + '/' + name;
-		}
-		let linkname = cstr(block, 157, 100);
-		if (longName !== undefined) name = longName;
-		if (longLink !== undefined) linkname = longLink;
-		const paxPath = get('path');
-		if (paxPath !== undefined) name = decodeName(paxPath);
-		const paxLink = get('linkpath');
-		if (paxLink !== undefined) linkname = decodeName(paxLink);
-		const sparseName = get('GNU.sparse.name');
-		if (sparseName !== undefined) name = decodeName(sparseName);
 
 		let size = headerSize;
 		const paxSize = paxDecimal(get('size'));
@@ -381,69 +369,26 @@ export class TarParser {
 		const gid = this.field(block, 116, 8, 'gid', 'gid', name);
 		const devmajor = this.field(block, 329, 8, 'SCHILY.devmajor', 'devmajor', name);
 		const devminor = this.field(block, 337, 8, 'SCHILY.devminor', 'devminor', name);
-		let mtimeMs = paxTimeMs(get('mtime'));
-		if (mtimeMs === undefined) {
-			const seconds = parseNumeric(block, 136, 12, true);
-			mtimeMs = Number.isNaN(seconds) ? 0 : seconds * 1000;
-		}
+		const mtimeMs = this.mtimeOf(block);
 
 		let xattrs: Record<string, Buffer> | undefined;
 		if (this.paxGlobal.size > 0) xattrs = this.collectXattrs(this.paxGlobal, false, xattrs);
 		if (pax !== undefined) xattrs = this.collectXattrs(pax, true, xattrs);
 
-		let type: TarEntryType;
-		let dataSize = size;
+		const type = this.entryType(typeflag, name);
+		if (type === undefined) {
+			this.skip(size);
+			return;
+		}
+		// Symlinks, devices, directories ('5') and FIFOs store no data, whatever their size field says.
+		const dataSize = typeflag >= '2' && typeflag <= '6' ? 0 : size;
 		let unreadable: string | undefined;
 		let extended = false;
-		switch (typeflag) {
-			case '0':
-			case '\0':
-			case '7':
-				type = typeflag !== '7' && name.endsWith('/') ? 'dir' : 'file';
-				break;
-			case '1':
-				type = 'hardlink';
-				break;
-			case '2':
-				type = 'symlink';
-				dataSize = 0;
-				break;
-			case '3':
-				type = 'char';
-				dataSize = 0;
-				break;
-			case '4':
-				type = 'block';
-				dataSize = 0;
-				break;
-			case '5':
-				type = 'dir';
-				dataSize = 0;
-				break;
-			case '6':
-				type = 'fifo';
-				dataSize = 0;
-				break;
-			case 'D':
-				type = 'dir';
-				break;
-			case 'S': {
-				type = 'file';
-				const realSize = parseNumeric(block, 483, 12);
-				size = Number.isNaN(realSize) ? size : realSize;
-				unreadable = 'GNU sparse member: its content is not reconstructed';
-				extended = block[482] !== 0;
-				break;
-			}
-			case 'V':
-			case 'N':
-			case 'M':
-				if (typeflag === 'M') this.problem(`multi-volume continuation member ${quote(name)} skipped`);
-				this.skip(dataSize);
-				return;
-			default:
-				this.problem(`member ${quote(name)} has unknown type ${JSON.stringify(typeflag)}; treated as a regular file`);
-				type = 'file';
+		if (typeflag === 'S') {
+			const realSize = parseNumeric(block, 483, 12);
+			size = Number.isNaN(realSize) ? size : realSize;
+			unreadable = 'GNU sparse member: its content is not reconstructed';
+			extended = block[482] !== 0;
 		}
 		const paxSparse = get('GNU.sparse.realsize') ?? get('GNU.sparse.size');
 		if (type === 'file' && (paxSparse !== undefined || get('GNU.sparse.major') !== undefined)) {
@@ -473,13 +418,73 @@ export class TarParser {
 		if (poison !== undefined) {
 			this.problem(`member ${quote(name)} ignored: ${poison}`);
 			this.skip(dataSize);
-			return;
+		} else if (extended) this.state = {t: 'ext', fields};
+		else this.emit(fields);
+	}
+
+	/** The PAX mtime, else the header's (0 when unusable). */
+	private mtimeOf(block: Buffer): number {
+		const fromPax = paxTimeMs(this.get('mtime'));
+		if (fromPax !== undefined) return fromPax;
+		const seconds = parseNumeric(block, 136, 12, true);
+		return Number.isNaN(seconds) ? 0 : seconds * 1000;
+	}
+
+	/** The member's name: the header's (with its ustar prefix), replaced by a GNU long name, then by PAX path and GNU.sparse.name. */
+	private memberName(block: Buffer): string {
+		let name = cstr(block, 0, 100);
+		if (block.toString('latin1', 257, 263) === 'ustar\0') {
+			const prefix = cstr(block, 345, 155);
+			if (prefix !== '') name = prefix + '/' + name;
 		}
-		if (extended) {
-			this.state = {t: 'ext', fields};
-			return;
+		if (this.longName !== undefined) name = this.longName;
+		const paxPath = this.get('path');
+		if (paxPath !== undefined) name = decodeName(paxPath);
+		const sparseName = this.get('GNU.sparse.name');
+		if (sparseName !== undefined) name = decodeName(sparseName);
+		return name;
+	}
+
+	/** The member's link target: the header's, replaced by a GNU long link, then by PAX linkpath. */
+	private linkName(block: Buffer): string {
+		let linkname = cstr(block, 157, 100);
+		if (this.longLink !== undefined) linkname = this.longLink;
+		const paxLink = this.get('linkpath');
+		if (paxLink !== undefined) linkname = decodeName(paxLink);
+		return linkname;
+	}
+
+	/** The entry type a member's typeflag stands for; undefined for the members skipped (volume headers, continuations). */
+	private entryType(typeflag: string, name: string): TarEntryType | undefined {
+		switch (typeflag) {
+			case '0':
+			case '\0':
+			case '7':
+				return typeflag !== '7' && name.endsWith('/') ? 'dir' : 'file';
+			case '1':
+				return 'hardlink';
+			case '2':
+				return 'symlink';
+			case '3':
+				return 'char';
+			case '4':
+				return 'block';
+			case '5':
+			case 'D':
+				return 'dir';
+			case '6':
+				return 'fifo';
+			case 'S':
+				return 'file';
+			case 'V':
+			case 'N':
+			case 'M':
+				if (typeflag === 'M') this.problem(`multi-volume continuation member ${quote(name)} skipped`);
+				return undefined;
+			default:
+				this.problem(`member ${quote(name)} has unknown type ${JSON.stringify(typeflag)}; treated as a regular file`);
+				return 'file';
 		}
-		this.emit(fields);
 	}
 
 	/** The current member's PAX value for key (a local empty value unsets the global one). */

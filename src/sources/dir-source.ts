@@ -99,18 +99,26 @@ export function openDirSource(root: string): Source {
 	return openDoorSource(door, location, options);
 }
 
-function openDoorSource(door: Door, location: string, options: ReturnType<typeof doorOptions>): Source {
-	const opened = door.openRoot(bytes(location), options.unsealed ? 1 : 0);
-	const rootfd = typeof opened === 'number' ? -1 : opened[0];
-	const openErrno = typeof opened === 'number' ? opened : 0;
-	const sealed = typeof opened !== 'number' && opened[1] === 1;
-	const mode = options.walk ? modeNoOpenat2 : 0;
-	const fds = new Map<string, number>();
+/** The state of a directory Source read through the door: its root descriptor, cached directory descriptors, counters. */
+class DoorReader {
+	private readonly door: Door;
+	readonly rootfd: number;
+	private readonly openErrno: number;
+	private readonly mode: number;
+	readonly fds = new Map<string, number>();
 	// kind, size, mode, uid, gid, mtimeMs, ino, nlink, major, minor, then st_blocks and st_dev (-1: a native reader built before it wrote them).
-	const statOut = new Float64Array(12);
-	let atimeRefused = 0;
+	private readonly statOut = new Float64Array(12);
+	/** Entries on which O_NOATIME was refused so far. */
+	atimeRefused = 0;
 
-	function failAt<T>(errno: number, rel: string, kindHint?: () => EntryKind | undefined): Result<T> {
+	constructor(door: Door, rootfd: number, openErrno: number, mode: number) {
+		this.door = door;
+		this.rootfd = rootfd;
+		this.openErrno = openErrno;
+		this.mode = mode;
+	}
+
+	private failAt<T>(errno: number, rel: string, kindHint?: () => EntryKind | undefined): Result<T> {
 		if (errno === ELOOP) return fail('symlink', rel, 'is a symlink; not followed');
 		if (errno === ENOTDIR) {
 			const kind = kindHint?.();
@@ -120,9 +128,10 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 	}
 
 	/** The descriptor of a directory (relative path, already validated), from the cache or opened. */
-	function dirFd(dir: string): Result<number> {
-		if (rootfd < 0) return fail(codeOf(openErrno), '', errnoName(openErrno));
-		if (dir === '') return ok(rootfd);
+	private dirFd(dir: string): Result<number> {
+		if (this.rootfd < 0) return fail(codeOf(this.openErrno), '', errnoName(this.openErrno));
+		if (dir === '') return ok(this.rootfd);
+		const fds = this.fds;
 		const hit = fds.get(dir);
 		if (hit !== undefined) {
 			fds.delete(dir);
@@ -134,51 +143,42 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 			}
 			return ok(hit);
 		}
-		const r = door.openDir(rootfd, bytes(dir), mode);
+		const r = this.door.openDir(this.rootfd, bytes(dir), this.mode);
 		if (typeof r === 'number') {
-			rememberFd(door, fds, dir, r);
+			rememberFd(this.door, fds, dir, r);
 			return ok(r);
 		}
 		const [errno, at] = r;
 		const failed = dir.split('/').slice(0, at + 1).join('/');
-		return failAt(errno, failed, () => kindAt(failed));
+		return this.failAt(errno, failed, () => this.kindAt(failed));
 	}
 
-	/** A path as its directory and last name ('' and '' for the root). */
-	function locate(rel: string): {dir: string; name: string} | null {
-		const parts = splitPath(rel);
-		if (parts === null) return null;
-		if (parts.length === 0) return {dir: '', name: ''};
-		const name = parts.pop()!;
-		return {dir: parts.join('/'), name};
-	}
-
-	function lstatAt(dir: string, name: string): Result<number> {
-		const d = dirFd(dir);
+	private lstatAt(dir: string, name: string): Result<number> {
+		const d = this.dirFd(dir);
 		if (!d.ok) return d;
-		statOut[10] = -1;
-		statOut[11] = -1;
-		return ok(door.statAt(d.value, name === '' ? empty : bytes(name), statOut));
+		this.statOut[10] = -1;
+		this.statOut[11] = -1;
+		return ok(this.door.statAt(d.value, name === '' ? empty : bytes(name), this.statOut));
 	}
 
-	function kindAt(rel: string): EntryKind | undefined {
+	private kindAt(rel: string): EntryKind | undefined {
 		const loc = locate(rel);
 		if (loc === null) return undefined;
-		const r = lstatAt(loc.dir, loc.name);
-		return r.ok && r.value === 0 ? kinds[statOut[0]!] : undefined;
+		const r = this.lstatAt(loc.dir, loc.name);
+		return r.ok && r.value === 0 ? kinds[this.statOut[0]!] : undefined;
 	}
 
-	function list(rel: string): Result<Entry[]> {
+	list(rel: string): Result<Entry[]> {
 		const loc = locate(rel);
 		if (loc === null) return fail('bad-path', rel, 'path leaves the root');
-		const d = dirFd(loc.dir);
+		const d = this.dirFd(loc.dir);
 		if (!d.ok) return d;
-		const r = door.listAt(d.value, loc.name === '' ? empty : bytes(loc.name));
+		const r = this.door.listAt(d.value, loc.name === '' ? empty : bytes(loc.name));
 		// As every directory on a path, the one listed is named as resolved (`./a//b` fails as `a/b`), like the archive Source.
 		const resolved = loc.dir === '' ? loc.name : `${loc.dir}/${loc.name}`;
-		if (typeof r === 'number') return failAt(r, resolved, () => kindAt(resolved));
+		if (typeof r === 'number') return this.failAt(r, resolved, () => this.kindAt(resolved));
 		const [packed, refused] = r;
-		if (refused === 1) atimeRefused++;
+		if (refused === 1) this.atimeRefused++;
 		const entries: Entry[] = [];
 		for (let i = 0; i < packed.length; ) {
 			const end = packed.indexOf(0, i + 1);
@@ -189,13 +189,13 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		return ok(entries);
 	}
 
-	function stat(rel: string): Result<Stat> {
+	stat(rel: string): Result<Stat> {
 		const loc = locate(rel);
 		if (loc === null) return fail('bad-path', rel, 'path leaves the root');
-		const r = lstatAt(loc.dir, loc.name);
+		const r = this.lstatAt(loc.dir, loc.name);
 		if (!r.ok) return r;
 		if (r.value !== 0) return fail(codeOf(r.value), rel, errnoName(r.value));
-		const s = statOut;
+		const s = this.statOut;
 		const kind = kinds[s[0]!] ?? 'other';
 		const known = s[10]! >= 0 ? {blocks: s[10]!, dev: s[11]!} : {};
 		const base = {kind, size: s[1]!, mode: s[2]!, uid: s[3]!, gid: s[4]!, mtimeMs: s[5]!, ino: s[6]!, nlink: s[7]!, ...known};
@@ -204,24 +204,25 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 	}
 
 	/** Opens a regular file for reading: [fd, size]; a symlink, directory or anything else is refused. */
-	function openFile(rel: string): Result<[number, number]> {
+	private openFile(rel: string): Result<[number, number]> {
 		const loc = locate(rel);
 		if (loc === null || loc.name === '') return fail('bad-path', rel, 'path leaves the root');
-		const d = dirFd(loc.dir);
+		const d = this.dirFd(loc.dir);
 		if (!d.ok) return d;
-		const r = door.openAt(d.value, bytes(loc.name));
+		const r = this.door.openAt(d.value, bytes(loc.name));
 		if (typeof r === 'number') return fail(codeOf(r), rel, errnoName(r));
 		const [fd, kindNo, size, refused] = r;
-		if (refused === 1) atimeRefused++;
+		if (refused === 1) this.atimeRefused++;
 		const kind = kinds[kindNo] ?? 'other';
 		if (fd < 0) return kind === 'symlink' ? fail('symlink', rel, 'is a symlink; not followed') : fail('not-a-file', rel, `is a ${kind}, not a regular file`);
 		return ok([fd, size]);
 	}
 
-	function readFile(rel: string, maxBytes: number): Result<Buffer> {
-		const opened = openFile(rel);
+	readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const opened = this.openFile(rel);
 		if (!opened.ok) return opened;
 		const [fd, size] = opened.value;
+		const door = this.door;
 		try {
 			if (size > maxBytes) return fail('too-large', rel, `is ${size} bytes, over the ${maxBytes}-byte cap`);
 			// Ask for one byte more than the size: a short read means end of file (one read for most
@@ -241,10 +242,11 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		}
 	}
 
-	function openRead(rel: string): Result<FileReader> {
-		const opened = openFile(rel);
+	openRead(rel: string): Result<FileReader> {
+		const opened = this.openFile(rel);
 		if (!opened.ok) return opened;
 		const [fd, size] = opened.value;
+		const door = this.door;
 		let closed = false;
 		return ok({
 			size,
@@ -261,29 +263,41 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		});
 	}
 
-	function readLink(rel: string): Result<string> {
+	readLink(rel: string): Result<string> {
 		const loc = locate(rel);
 		if (loc === null || loc.name === '') return fail('bad-path', rel, 'path leaves the root');
-		const d = dirFd(loc.dir);
+		const d = this.dirFd(loc.dir);
 		if (!d.ok) return d;
-		const r = door.readlinkAt(d.value, bytes(loc.name));
+		const r = this.door.readlinkAt(d.value, bytes(loc.name));
 		if (typeof r === 'number') return r === EINVAL ? fail('not-a-file', rel, 'is not a symlink') : fail(codeOf(r), rel, errnoName(r));
 		return ok(decodeName(r));
 	}
 
-	function xattrs(rel: string): Record<string, Buffer> | undefined {
+	xattrs(rel: string): Record<string, Buffer> | undefined {
 		const loc = locate(rel);
 		if (loc === null) return undefined;
-		const d = dirFd(loc.dir);
+		const d = this.dirFd(loc.dir);
 		if (!d.ok) return undefined;
-		const r = door.xattrsAt(d.value, loc.name === '' ? empty : bytes(loc.name));
+		const r = this.door.xattrsAt(d.value, loc.name === '' ? empty : bytes(loc.name));
 		if (typeof r === 'number') return undefined;
 		const out: Record<string, Buffer> = {};
 		// Evidence names as keys: defined as own properties, so `__proto__` is a name, not the prototype.
 		for (let i = 0; i + 1 < r.length; i += 2) Object.defineProperty(out, decodeName(r[i]!), {value: r[i + 1]!, enumerable: true, writable: true, configurable: true});
 		return out;
 	}
+}
 
+/** A path as its directory and last name ('' and '' for the root). */
+function locate(rel: string): {dir: string; name: string} | null {
+	const parts = splitPath(rel);
+	if (parts === null) return null;
+	if (parts.length === 0) return {dir: '', name: ''};
+	const name = parts.pop()!;
+	return {dir: parts.join('/'), name};
+}
+
+/** What the door cannot see here (xattrLimit), and what changes access times whatever it reads (undefined when sealed). */
+function doorLimits(door: Door, rootfd: number, sealed: boolean): {xattrLimit: string | undefined; fixedAtimeLimit: string | undefined} {
 	const uid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
 	// xattrsAt goes through /proc/self/fd: without /proc it cannot see any.
 	const noProc = rootfd >= 0 && door.xattrsAt(rootfd, empty) === os.constants.errno.ENOENT;
@@ -301,23 +315,33 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 			]
 				.filter(s => s !== undefined)
 				.join('; ');
+	return {xattrLimit, fixedAtimeLimit};
+}
+
+function openDoorSource(door: Door, location: string, options: ReturnType<typeof doorOptions>): Source {
+	const opened = door.openRoot(bytes(location), options.unsealed ? 1 : 0);
+	const rootfd = typeof opened === 'number' ? -1 : opened[0];
+	const openErrno = typeof opened === 'number' ? opened : 0;
+	const sealed = typeof opened !== 'number' && opened[1] === 1;
+	const reader = new DoorReader(door, rootfd, openErrno, options.walk ? modeNoOpenat2 : 0);
+	const {xattrLimit, fixedAtimeLimit} = doorLimits(door, rootfd, sealed);
 
 	const source: Source = {
 		kind: 'dir',
 		location,
-		list,
-		stat,
-		readFile,
-		readLink,
-		openRead,
-		xattrs,
+		list: rel => reader.list(rel),
+		stat: rel => reader.stat(rel),
+		readFile: (rel, maxBytes) => reader.readFile(rel, maxBytes),
+		readLink: rel => reader.readLink(rel),
+		openRead: rel => reader.openRead(rel),
+		xattrs: rel => reader.xattrs(rel),
 		xattrLimit,
 		get atimeLimit(): string | undefined {
 			if (sealed) return undefined;
-			const refused = atimeRefused > 0 && door.capFowner() === 1 ? `O_NOATIME was refused on ${atimeRefused} entries, whose access times were updated` : undefined;
+			const refused = reader.atimeRefused > 0 && door.capFowner() === 1 ? `O_NOATIME was refused on ${reader.atimeRefused} entries, whose access times were updated` : undefined;
 			return [fixedAtimeLimit, refused].filter(s => s !== undefined && s !== '').join('; ') || undefined;
 		},
 	};
-	if (rootfd >= 0) closer.register(source, {door, fds, rootfd});
+	if (rootfd >= 0) closer.register(source, {door, fds: reader.fds, rootfd});
 	return source;
 }

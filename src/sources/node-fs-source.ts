@@ -54,68 +54,64 @@ function describe(error: unknown): string {
 	return e?.code ?? (e instanceof Error ? e.message : String(error));
 }
 
-/**
- * The fallback Source over a directory, where the native reader (door.ts) is not there: node:fs
- * only. Every directory on a path is checked with lstat before it is entered (and remembered),
- * so a symlinked directory is not followed when the root holds still; files are opened with
- * O_NOFOLLOW (and O_NOATIME where allowed) and never with a write flag. What it cannot promise
- * (`why` says why the native reader is missing) is told through `unprotected`: a directory
- * swapped for a symlink between the check and the open is followed, directories are listed
- * without O_NOATIME, and extended attributes are not read.
- */
-export function openNodeFsSource(root: string, why: string): Source {
-	const location = path.resolve(root);
-	const checkedDirs = new Set<string>(['']);
-	let useNoAtime = noAtime !== 0;
+/** The state of a node:fs directory Source: its root and the directories already checked. */
+class NodeFsReader {
+	private readonly location: string;
+	private readonly checkedDirs = new Set<string>(['']);
+	private useNoAtime = noAtime !== 0;
 
-	function abs(parts: string[]): string {
-		return parts.length === 0 ? location : location + '/' + parts.join('/');
+	constructor(location: string) {
+		this.location = location;
+	}
+
+	private abs(parts: string[]): string {
+		return parts.length === 0 ? this.location : this.location + '/' + parts.join('/');
 	}
 
 	/** Checks that every component of a directory path is a real directory (not a symlink). */
-	function checkDir(parts: string[]): Result<true> {
+	private checkDir(parts: string[]): Result<true> {
 		let rel = '';
 		for (let i = 0; i < parts.length; i++) {
 			rel = i === 0 ? parts[0]! : rel + '/' + parts[i]!;
-			if (checkedDirs.has(rel)) continue;
+			if (this.checkedDirs.has(rel)) continue;
 			let s: fs.Stats;
 			try {
-				s = fs.lstatSync(fsPath(location + '/' + rel));
+				s = fs.lstatSync(fsPath(this.location + '/' + rel));
 			} catch (error) {
 				return fail(errorCode(error), rel, describe(error));
 			}
 			if (s.isSymbolicLink()) return fail('symlink', rel, 'is a symlink; not followed');
 			if (!s.isDirectory()) return fail('not-a-dir', rel, `is a ${kindOf(s)}, not a directory`);
-			checkedDirs.add(rel);
+			this.checkedDirs.add(rel);
 		}
 		return ok(true);
 	}
 
-	function list(rel: string): Result<Entry[]> {
+	list(rel: string): Result<Entry[]> {
 		const parts = splitPath(rel);
 		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts);
+		const checked = this.checkDir(parts);
 		if (!checked.ok) return checked;
 		let dirents: fs.Dirent<Buffer>[];
 		try {
-			dirents = fs.readdirSync(fsPath(abs(parts)), {withFileTypes: true, encoding: 'buffer'});
+			dirents = fs.readdirSync(fsPath(this.abs(parts)), {withFileTypes: true, encoding: 'buffer'});
 		} catch (error) {
 			return fail(errorCode(error), rel, describe(error));
 		}
 		const entries = dirents.map(d => ({name: decodeName(d.name), kind: kindOf(d)}));
 		entries.sort((a, b) => byString(a.name, b.name));
 		const prefix = parts.join('/');
-		for (const e of entries) if (e.kind === 'dir') checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
+		for (const e of entries) if (e.kind === 'dir') this.checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
 		return ok(entries);
 	}
 
-	function stat(rel: string): Result<Stat> {
+	stat(rel: string): Result<Stat> {
 		const parts = splitPath(rel);
 		if (parts === null) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
+		const checked = this.checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
 		try {
-			const s = fs.lstatSync(fsPath(abs(parts)));
+			const s = fs.lstatSync(fsPath(this.abs(parts)));
 			const kind = kindOf(s);
 			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink, blocks: s.blocks, dev: s.dev};
 			if (kind === 'char' || kind === 'block') {
@@ -127,36 +123,36 @@ export function openNodeFsSource(root: string, why: string): Source {
 		}
 	}
 
-	function open(file: string): number {
-		if (useNoAtime) {
+	private open(file: string): number {
+		if (this.useNoAtime) {
 			try {
 				return fs.openSync(fsPath(file), readFlags | noAtime);
 			} catch (error) {
 				// O_NOATIME is refused (EPERM) on files we do not own; fall back once and for all.
 				if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-				useNoAtime = false;
+				this.useNoAtime = false;
 			}
 		}
 		return fs.openSync(fsPath(file), readFlags);
 	}
 
 	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
-	function filePath(rel: string): Result<string> {
+	private filePath(rel: string): Result<string> {
 		const slash = rel.lastIndexOf('/');
-		if (slash > 0 && checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(location + '/' + rel);
+		if (slash > 0 && this.checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(this.location + '/' + rel);
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
+		const checked = this.checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
-		return ok(abs(parts));
+		return ok(this.abs(parts));
 	}
 
 	/** Opens a file read-only, refusing a symlink as the last component; the caller closes the fd. */
-	function openFile(rel: string): Result<number> {
-		const file = filePath(rel);
+	private openFile(rel: string): Result<number> {
+		const file = this.filePath(rel);
 		if (!file.ok) return file;
 		try {
-			return ok(open(file.value));
+			return ok(this.open(file.value));
 		} catch (error) {
 			const code = errorCode(error);
 			if (code === 'symlink') return fail('symlink', rel, 'is a symlink; not followed');
@@ -164,8 +160,8 @@ export function openNodeFsSource(root: string, why: string): Source {
 		}
 	}
 
-	function readFile(rel: string, maxBytes: number): Result<Buffer> {
-		const opened = openFile(rel);
+	readFile(rel: string, maxBytes: number): Result<Buffer> {
+		const opened = this.openFile(rel);
 		if (!opened.ok) return opened;
 		const fd = opened.value;
 		try {
@@ -190,8 +186,8 @@ export function openNodeFsSource(root: string, why: string): Source {
 		}
 	}
 
-	function openRead(rel: string): Result<FileReader> {
-		const opened = openFile(rel);
+	openRead(rel: string): Result<FileReader> {
+		const opened = this.openFile(rel);
 		if (!opened.ok) return opened;
 		const fd = opened.value;
 		let size: number;
@@ -225,24 +221,48 @@ export function openNodeFsSource(root: string, why: string): Source {
 		});
 	}
 
-	function readLink(rel: string): Result<string> {
+	readLink(rel: string): Result<string> {
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
-		const checked = checkDir(parts.slice(0, -1));
+		const checked = this.checkDir(parts.slice(0, -1));
 		if (!checked.ok) return checked;
 		try {
-			return ok(decodeName(fs.readlinkSync(fsPath(abs(parts)), {encoding: 'buffer'})));
+			return ok(decodeName(fs.readlinkSync(fsPath(this.abs(parts)), {encoding: 'buffer'})));
 		} catch (error) {
 			const e = error as NodeJS.ErrnoException;
 			if (e.code === 'EINVAL') return fail('not-a-file', rel, 'is not a symlink');
 			return fail(errorCode(error), rel, describe(error));
 		}
 	}
+}
 
+/**
+ * The fallback Source over a directory, where the native reader (door.ts) is not there: node:fs
+ * only. Every directory on a path is checked with lstat before it is entered (and remembered),
+ * so a symlinked directory is not followed when the root holds still; files are opened with
+ * O_NOFOLLOW (and O_NOATIME where allowed) and never with a write flag. What it cannot promise
+ * (`why` says why the native reader is missing) is told through `unprotected`: a directory
+ * swapped for a symlink between the check and the open is followed, directories are listed
+ * without O_NOATIME, and extended attributes are not read.
+ */
+export function openNodeFsSource(root: string, why: string): Source {
+	const location = path.resolve(root);
+	const reader = new NodeFsReader(location);
 	const unprotected =
 		`${why}; reading through node:fs instead, which checks only a path's last component for a symlink when it opens it (a directory swapped for a symlink while the root is read, as on a live host, can be followed out of the root), lists directories without O_NOATIME (their access times change), and reads no extended attributes`;
 	const xattrLimit = `extended attributes cannot be read without the native reader (${why})`;
 	const atimeLimit = 'directories are listed without O_NOATIME and symlinks read with readlink, so their access times change';
 
-	return {kind: 'dir', location, list, stat, readFile, readLink, openRead, xattrLimit, unprotected, atimeLimit};
+	return {
+		kind: 'dir',
+		location,
+		list: rel => reader.list(rel),
+		stat: rel => reader.stat(rel),
+		readFile: (rel, maxBytes) => reader.readFile(rel, maxBytes),
+		readLink: rel => reader.readLink(rel),
+		openRead: rel => reader.openRead(rel),
+		xattrLimit,
+		unprotected,
+		atimeLimit,
+	};
 }
