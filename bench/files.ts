@@ -32,7 +32,7 @@ function writeRecordSync(file: string, n: number): void {
 	let pos = 0;
 	let pad = 0;
 	const line = (o: unknown): void => {
-		batch.push(JSON.stringify(o) + '\n');
+		batch.push(`${JSON.stringify(o)}\n`);
 		if (batch.length >= 20_000) flush();
 	};
 	const put = (name: string, type: 'dir' | 'file', size: number): void => {
@@ -123,4 +123,4 @@ for (const n of [10_000, 100_000]) {
 fs.rmSync(entry, {force: true});
 console.log('files per layer | command | seconds | peak RSS MB | output bytes');
 for (const r of rows) console.log(`${r.files} | ${r.command} | ${r.seconds.toFixed(1)} | ${r.maxRssMB} | ${r.outputBytes}`);
-fs.writeFileSync(path.join(repo, 'bench', 'files-results.json'), JSON.stringify({when: new Date().toISOString(), rows}, null, 2) + '\n');
+fs.writeFileSync(path.join(repo, 'bench', 'files-results.json'), `${JSON.stringify({when: new Date().toISOString(), rows}, null, 2)}\n`);

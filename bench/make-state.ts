@@ -62,7 +62,7 @@ interface Marker {
 }
 
 export function defaultCacheDir(): string {
-	return process.env['LAYERLENS_BENCH_CACHE'] || path.join(os.homedir(), '.cache', 'layerlens-bench', 'overlay2-3000');
+	return process.env.LAYERLENS_BENCH_CACHE || path.join(os.homedir(), '.cache', 'layerlens-bench', 'overlay2-3000');
 }
 
 const BUILD_CONCURRENCY = 3;
@@ -281,7 +281,7 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 	phase('stop dockerd');
 
 	const marker: Marker = {params, builtAt: new Date().toISOString(), buildSeconds: (Date.now() - T0) / 1000, phases};
-	fs.writeFileSync(path.join(dir, 'complete'), JSON.stringify(marker, null, 2) + '\n');
+	fs.writeFileSync(path.join(dir, 'complete'), `${JSON.stringify(marker, null, 2)}\n`);
 	return marker;
 }
 

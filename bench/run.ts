@@ -107,11 +107,11 @@ function captured(argv: string[]): string {
 /** The plain-shell baseline: read the same metadata files, nothing else. */
 function baselineFinds(root: string): string[] {
 	return [
-		`find ${shq(root + '/containers')} -mindepth 2 -maxdepth 2 -name config.v2.json`,
-		`find ${shq(root + '/image/overlay2/layerdb/mounts')} -mindepth 2 -maxdepth 2 \\( -name mount-id -o -name init-id -o -name parent \\)`,
+		`find ${shq(`${root}/containers`)} -mindepth 2 -maxdepth 2 -name config.v2.json`,
+		`find ${shq(`${root}/image/overlay2/layerdb/mounts`)} -mindepth 2 -maxdepth 2 \\( -name mount-id -o -name init-id -o -name parent \\)`,
 	];
 }
-const repositoriesJson = (root: string) => shq(root + '/image/overlay2/repositories.json');
+const repositoriesJson = (root: string) => shq(`${root}/image/overlay2/repositories.json`);
 
 function baselineScript(root: string): string {
 	return [...baselineFinds(root).map(f => `${f} -exec cat {} + > /dev/null`), `cat ${repositoriesJson(root)} > /dev/null`].join('; ');
@@ -233,7 +233,7 @@ function uiCases(state: BenchState, memory: number): Case[] {
 			targets: {maxMs: 50},
 			async check() {
 				const s = await inProcess();
-				return `${s.extra!['keyMedianMs']!.toFixed(1)} ms median, max ${s.extra!['keyMaxMs']!.toFixed(1)} ms`;
+				return `${s.extra!.keyMedianMs!.toFixed(1)} ms median, max ${s.extra!.keyMaxMs!.toFixed(1)} ms`;
 			},
 			measure: inProcess,
 		},
@@ -410,7 +410,7 @@ async function main(): Promise<number> {
 	out.push(`baseline = sh -c "${baselineScript('ROOT')}"`);
 	const failures = results.filter(r => r.failed.length);
 	out.push(failures.length ? `TARGETS MISSED: ${failures.map(r => `${r.name} (${r.failed.join('; ')})`).join(', ')}` : 'all targets met');
-	process.stdout.write(out.join('\n') + '\n');
+	process.stdout.write(`${out.join('\n')}\n`);
 
 	const json = {
 		date: new Date().toISOString(),
@@ -444,7 +444,7 @@ async function main(): Promise<number> {
 			rssKB: r.samples.map(s => s.rssKB),
 		})),
 	};
-	fs.writeFileSync(path.join(benchDir, 'results.json'), JSON.stringify(json, null, 2) + '\n');
+	fs.writeFileSync(path.join(benchDir, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
 	process.stderr.write(`bench: wrote ${path.relative(process.cwd(), path.join(benchDir, 'results.json'))}\n`);
 	return 0;
 }

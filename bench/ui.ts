@@ -49,9 +49,9 @@ export async function runUiInPty(argv: string[], containers: number, opts: {cols
 	fs.rmSync(timeFile, {force: true});
 	const wrapped = opts.gnuTime === undefined ? argv : [opts.gnuTime, '-f', '%M %U %S', '-o', timeFile, ...argv];
 	const inner = `stty cols ${cols} rows ${rows} && exec ${wrapped.map(shq).join(' ')}`;
-	const env: NodeJS.ProcessEnv = {...process.env, TERM: process.env['TERM'] ?? 'xterm-256color'};
+	const env: NodeJS.ProcessEnv = {...process.env, TERM: process.env.TERM ?? 'xterm-256color'};
 	// Ink writes only its last frame when it believes it runs under CI.
-	delete env['CI'];
+	delete env.CI;
 	const t0 = performance.now();
 	const child = spawn('script', ['-qfec', inner, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe'], env});
 	let output = '';

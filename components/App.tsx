@@ -39,6 +39,7 @@ export type AppProps = {
 /** The detail pane's lines for a node and for a files view, each built once and cached. */
 function useDetailLines(tree: TreeIndex, source: Source | null, details: ContainerDetails | null, detailWidth: number) {
 	const files = useMemo(() => makeFileLister(source), [source]);
+	// biome-ignore lint/correctness/useExhaustiveDependencies: the dependencies are what invalidates the cache, not what builds it.
 	const cache = useMemo(() => new Map<string, Line[]>(), [tree, files, details]);
 	const linesFor = useCallback(
 		(node: TreeNode): Line[] => {
@@ -52,6 +53,7 @@ function useDetailLines(tree: TreeIndex, source: Source | null, details: Contain
 		},
 		[cache, tree, files, details],
 	);
+	// biome-ignore lint/correctness/useExhaustiveDependencies: the dependencies are what invalidates the cache, not what builds it.
 	const fileLines = useMemo(() => new WeakMap<FilesState, Line[]>(), [source, detailWidth]);
 	const fileLinesFor = useCallback(
 		(f: FilesState): Line[] => {

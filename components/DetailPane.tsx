@@ -21,6 +21,7 @@ export function DetailPane({title, lines, scroll, height, width, focused}: Props
 		<Box flexDirection="column" width={width} height={height + 1}>
 			<PaneTitle title={truncate(`details: ${title}`, Math.max(10, width - 30))} note={note} width={width} focused={focused} />
 			{shown.map((line, i) => (
+				// biome-ignore lint/suspicious/noArrayIndexKey: a pane's lines have no identity but their place in the scrolled window.
 				<StyledLine key={first + i} line={truncateLine([seg(' '), ...line], width)} width={width} />
 			))}
 		</Box>

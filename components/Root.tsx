@@ -10,7 +10,7 @@ export type RootProps = {
 	/** As given: the loading lines clean it. */
 	readonly root: string;
 	readonly sample: boolean;
-	/** Draw colour (default true): the CLI passes its one colour decision (useColor). */
+	/** Draw colour (default true): the CLI passes its one colour decision (colorOn). */
 	readonly color?: boolean;
 	/** Where the model comes from (src/ui/feed.ts): a worker reading, or a read in this thread started after the first frame. */
 	readonly feed: ModelFeed;
@@ -28,6 +28,7 @@ export function Root({root, sample, color = true, feed, onNotDockerRoot}: RootPr
 		const t = setTimeout(() => feed.start(), 20);
 		return () => clearTimeout(t);
 	}, [feed]);
+	// biome-ignore lint/correctness/useExhaustiveDependencies: runs when the phase changes; onNotDockerRoot and exit are the launcher's, stable for the app's life.
 	useEffect(() => {
 		if (state.phase === 'not-a-docker-root') {
 			onNotDockerRoot();

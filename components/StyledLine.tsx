@@ -42,6 +42,7 @@ export function StyledLine({line, width, inverse = false, dim = false}: Props) {
 	return (
 		<Text wrap="truncate-end" inverse={inverse} dimColor={dim}>
 			{line.map((s, i) => (
+				// biome-ignore lint/suspicious/noArrayIndexKey: a line's segments have no identity but their order.
 				<Text key={i} {...(color ? toneProps[s.tone] : uncoloured(toneProps[s.tone]))}>
 					{s.text}
 				</Text>

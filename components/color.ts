@@ -1,7 +1,7 @@
 import {createContext, useContext} from 'react';
 
 /**
- * Whether the explorer draws colour: the one colour decision (src/commands/context.ts useColor),
+ * Whether the explorer draws colour: the one colour decision (src/commands/context.ts colorOn),
  * taken by the CLI and handed down. Without colour the tones keep only bold and dim, and the
  * selection stays inverse.
  */

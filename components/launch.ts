@@ -38,7 +38,7 @@ export type InteractiveOptions = {
 	/** The root as the user gave it (shown while loading). */
 	readonly root: string;
 	readonly sample: boolean;
-	/** Draw colour (default true): the CLI passes its one colour decision (useColor), so NO_COLOR and --no-color hold here too. */
+	/** Draw colour (default true): the CLI passes its one colour decision (colorOn), so NO_COLOR and --no-color hold here too. */
 	readonly color?: boolean;
 	readonly parts?: ReadParts;
 	/** The in-process read (default loadCheckedModel: the model and the fast checks' findings): for archives, and when the worker cannot run. */
@@ -56,7 +56,7 @@ const signals = {SIGTERM: 15, SIGHUP: 1} as const;
  * as slow; a user's terminal wants the production one. Must run before React is first imported.
  */
 export function preferProductionReact(): void {
-	if (process.env['NODE_ENV'] === undefined) process.env['NODE_ENV'] = 'production';
+	if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
 }
 
 /** How long the import of Ink waits at most for the worker's first model (see inkTime). */

@@ -42,7 +42,7 @@ function functionName(node: ts.FunctionLikeDeclaration, sf: ts.SourceFile): stri
 	if (ts.isExportAssignment(parent)) return 'default';
 	if (ts.isCallExpression(parent)) {
 		const callee = parent.expression.getText(sf);
-		return `<callback of ${callee.length > 40 ? callee.slice(0, 40) + '…' : callee}>`;
+		return `<callback of ${callee.length > 40 ? `${callee.slice(0, 40)}…` : callee}>`;
 	}
 	return '<anonymous>';
 }

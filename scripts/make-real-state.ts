@@ -49,7 +49,7 @@ try {
   const data = path.join(out, 'data');
   fs.mkdirSync(data, {recursive: true});
   await copyTree(snap.root, data);
-  fs.writeFileSync(path.join(out, 'expected.json'), JSON.stringify(snap.expected, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, 'expected.json'), `${JSON.stringify(snap.expected, null, 2)}\n`);
   const e = snap.expected;
   console.log(`made ${driver} state in ${snap.timing.start + snap.timing.state + snap.timing.stop} ms:`);
   console.log(`  ${data}  (data root; captured at ${e.root}, paths in expected.json refer to that)`);

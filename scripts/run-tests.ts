@@ -16,7 +16,7 @@ import path from 'node:path';
 
 const repo = path.join(import.meta.dirname, '..');
 const groups = ['unit', 'dockerd', 'properties'];
-const jobs = Math.max(1, Number(process.env['LAYERLENS_TEST_JOBS'] ?? 2) || 2);
+const jobs = Math.max(1, Number(process.env.LAYERLENS_TEST_JOBS ?? 2) || 2);
 
 // The longest suites start first so that the two lanes end together (measured on the 2-core machine);
 // any suite not named here runs after them, in name order.

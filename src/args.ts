@@ -138,7 +138,7 @@ function optionValues(values: Values, command: CommandName | null): OptionValues
 
 /** Parses the command line; never throws. Usage errors come back as one line. */
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-	let parsed;
+	let parsed: ReturnType<typeof parseArgs<{options: typeof options; allowPositionals: true; strict: true}>>;
 	try {
 		parsed = parseArgs({args: [...argv], allowPositionals: true, strict: true, options});
 	} catch (error) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
-import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, useColor} from './commands/context.ts';
+import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, colorOn} from './commands/context.ts';
 import {checkCommand} from './commands/check.ts';
 import {dfCommand} from './commands/df.ts';
 import {compareCommand} from './commands/compare.ts';
@@ -148,7 +148,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
 			const ui = await import('../components/launch.ts');
-			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, color: useColor(args, io), parts: partsFor(args)});
+			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, color: colorOn(args, io), parts: partsFor(args)});
 			if (result === 'not-a-docker-root') throw notDockerRoot(root);
 			return 0;
 		}
@@ -157,7 +157,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		const before = live === null ? null : signature(opened.source, live.live);
 		const loaded = live !== null && before !== null && args.command === 'model' ? await loadSteadyModel(opened.source, partsFor(args), live, before) : loadModel(opened.source, partsFor(args));
 		if (!loaded.isDockerRoot) throw notDockerRoot(root);
-		const color = useColor(args, io);
+		const color = colorOn(args, io);
 		const ctx: CommandContext = {args, loaded, io, paint: paintFor(args, io)};
 		const command = args.command ?? 'tree';
 		if (command === 'check') {

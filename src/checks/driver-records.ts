@@ -190,7 +190,7 @@ function windowsFindings(ctx: CheckContext, driver: string, id: string, expected
 	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `windowsfilter/${id} is missing`};
 	const path = `windowsfilter/${id}/layerchain.json`;
 	const rec = ctx.raw.driverDirs.get(driver)?.records?.get(id)?.record;
-	const got = rec?.fields['parentIds'];
+	const got = rec?.fields.parentIds;
 	if (rec === undefined || !Array.isArray(got)) return {findings: [], note: `${path} unreadable; not compared`};
 	if (!expected.complete) return {findings: [], note: 'layerdb chain incomplete; layerchain.json not compared'};
 	const want = expected.cacheIds.filter(c => !c.endsWith('-init'));

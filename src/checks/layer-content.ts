@@ -328,7 +328,7 @@ function rebuilt(l: Layer, expect: Expectation, dir: string, entries: number, re
 			]),
 		};
 	}
-	const digest = 'sha256:' + rebuild.sha.digest('hex');
+	const digest = `sha256:${rebuild.sha.digest('hex')}`;
 	const summary = `${entries} ${recordName} entries, ${bytesText(rebuild.bytes).replace(/ \(.*\)$/, '')} rebuilt`;
 	if (expect.digest === null) return {result: pass(subject, check, `${summary}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`), tarSum};
 	if (digest === expect.digest) return {result: pass(subject, check, summary), tarSum};

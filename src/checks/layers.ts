@@ -29,7 +29,7 @@ const layerChainId: Check = {
 			// containerd: a layer committed on a build container's init snapshot has that snapshot as parent; its chain parent is the layer below it.
 			let parent = raw.parent;
 			for (let n = 0; parent !== undefined && n < 512 && index.rawLayer(l.driver, parent)?.snapshotOnly === true; n++) parent = index.rawLayer(l.driver, parent)?.parent;
-			const expected = parent === undefined ? raw.diffId : 'sha256:' + createHash('sha256').update(`${parent} ${raw.diffId}`).digest('hex');
+			const expected = parent === undefined ? raw.diffId : `sha256:${createHash('sha256').update(`${parent} ${raw.diffId}`).digest('hex')}`;
 			if (expected === l.chainId) return pass(subject, 'layer.chain-id');
 			const how = parent === undefined ? `it has no parent, so its chain id must equal its diff id ${raw.diffId}` : `sha256("${parent} ${raw.diffId}") is ${expected}`;
 			return verdict(subject, 'layer.chain-id', [

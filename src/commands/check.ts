@@ -58,6 +58,6 @@ export async function checkCommand(opts: CheckCommandOptions): Promise<CheckComm
 		}, {live: la.live, level, ...(la.pauseMs === undefined ? {} : {pauseMs: la.pauseMs})});
 		if (r.reads > 1 || r.extra.length > 0) report = reshapeReport(r.value, r.keep, r.extra);
 	}
-	const output = opts.json ? safeJson(checkJson(report), 2) + '\n' : renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
+	const output = opts.json ? `${safeJson(checkJson(report), 2)}\n` : renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
 	return {output, exitCode: failsAt(report, opts.failOn) ? 1 : 0};
 }

@@ -23,17 +23,17 @@ export type CommandContext = {
 export class UsageError extends Error {}
 
 export function json(value: unknown): string {
-	return safeJson(value, 2) + '\n';
+	return `${safeJson(value, 2)}\n`;
 }
 
 /** The one colour decision: colour only on a terminal, unless --no-color or NO_COLOR (any non-empty value) says no. */
-export function useColor(args: Pick<Args, 'color'>, io: Io): boolean {
-	return args.color && (io.env['NO_COLOR'] ?? '') === '' && io.stdout.isTTY === true;
+export function colorOn(args: Pick<Args, 'color'>, io: Io): boolean {
+	return args.color && (io.env.NO_COLOR ?? '') === '' && io.stdout.isTTY === true;
 }
 
-/** The paint of text output, as useColor decides. */
+/** The paint of text output, as colorOn decides. */
 export function paintFor(args: Pick<Args, 'color'>, io: Io): Paint {
-	return makePaint(useColor(args, io) ? 1 : 0);
+	return makePaint(colorOn(args, io) ? 1 : 0);
 }
 
 /** The usage error of a root that holds none of Docker's areas. */

@@ -357,7 +357,7 @@ function resolveArgument(source: Source, v: FsView, arg: string, follow: boolean
 /** A layer listing's PATH filter: the path as typed or as shown (see resolveArgument). */
 function underArgument(start: string): (rel: string) => boolean {
 	const forms = [start, parseEscapes(start)].filter((x): x is string => x !== undefined);
-	return rel => forms.some(p => p === '' || rel === p || rel.startsWith(p + '/'));
+	return rel => forms.some(p => p === '' || rel === p || rel.startsWith(`${p}/`));
 }
 
 function mergedView(loaded: CommandContext['loaded'], ref: string): FsView {

@@ -27,7 +27,7 @@ function spaceText(s: ImageSpace, image: Image): string {
 		for (const b of l.biggest) lines.push(`    ${humanSize(b.bytes).padStart(9)}  ${clean(b.path)}`);
 	}
 	for (const f of s.findings) lines.push(`  ${f.severity} ${clean(f.code)}: ${clean(f.message)}`);
-	return lines.join('\n') + '\n';
+	return `${lines.join('\n')}\n`;
 }
 
 /** `layerlens space [IMAGE...]`: wasted bytes, efficiency and the biggest files per layer, per image (all images without REFs). */

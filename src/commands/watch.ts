@@ -83,7 +83,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 	const m = prev.model;
 	const start = Date.now();
 	const c8d = m.containerdRoot;
-	if (args.json) io.stdout.write(safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length}) + '\n');
+	if (args.json) io.stdout.write(`${safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length})}\n`);
 	else io.stdout.write(renderLines([t`${tone.title('watching')} ${root}${c8d !== undefined ? ` and the containerd root ${c8d.location} (shown as ${c8d.shownAs}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers`], p));
 	let stopped = false;
 	let wake: (() => void) | null = null;
@@ -109,7 +109,7 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 			const c = compareSnapshots(prev, cur, {byTime: true});
 			prev = cur;
 			if (c.objects.length === 0 && c.areas.length === 0) continue;
-			io.stdout.write(args.json ? safeJson(stepJson(c, now)) + '\n' : renderStep(c, now, p));
+			io.stdout.write(args.json ? `${safeJson(stepJson(c, now))}\n` : renderStep(c, now, p));
 		}
 	} finally {
 		process.off('SIGINT', stop);

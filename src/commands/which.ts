@@ -93,7 +93,7 @@ function answerText(a: WhichAnswer): string {
 	const users = o.containers;
 	if (users !== undefined && (o.kind === 'layer' || o.kind === 'volume' || o.kind === 'image')) lines.push(`  containers: ${users.length === 0 ? 'none' : users.map(c => `${c.name === null ? '' : `${clean(c.name)} `}${shortId(c.id)}`).join(', ')}`);
 	if (o.finding !== undefined) lines.push(`  finding ${clean(o.finding.code)}: ${clean(o.finding.message)}`);
-	return lines.join('\n') + '\n';
+	return `${lines.join('\n')}\n`;
 }
 
 /** `layerlens which PATH...`: the owner of each path, from one prefix map (src/disk/owner.ts). Exit 1 when a PATH is not under the root or not there. */

@@ -78,7 +78,10 @@ function differsFromInit(source: Source, owner: Owner, path: string, s: Stat): b
 
 function countFile(st: State, source: Source, owner: Owner, path: string): void {
 	const r = source.stat(path);
-	if (!r.ok) return unknownAt(st, path, r.error.message);
+	if (!r.ok) {
+		unknownAt(st, path, r.error.message);
+		return;
+	}
 	const s = r.value;
 	if (s.nlink !== undefined && s.nlink > 1 && s.ino !== undefined) {
 		const key = `${s.dev ?? ''}:${s.ino}`;

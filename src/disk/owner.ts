@@ -147,7 +147,7 @@ function putLayer(model: Model, l: Layer, put: Put, short: (driver: string, id: 
 	if (s !== undefined) put(`${l.driver}/l/${s}`, {...base, ...cache, role: 'short-link', what: `the short name of an image layer's directory`});
 }
 
-function putContainer(model: Model, raw: RawHost, c: Container, put: Put, short: (driver: string, id: string) => string | undefined): void {
+function putContainer(_model: Model, raw: RawHost, c: Container, put: Put, short: (driver: string, id: string) => string | undefined): void {
 	const base = {kind: 'container', containerId: c.id, containerName: c.name, ...(c.imageId === null ? {} : {imageId: c.imageId}), ...(c.driver === null ? {} : {driver: c.driver})} as const;
 	put(c.path, {...base, role: 'files', what: "the container's own directory"});
 	if (c.driver !== null && raw.stores.get(c.driver)?.layout !== 'containerd') put(`image/${c.driver}/layerdb/mounts/${c.id}`, {...base, role: 'mount-record', what: "the container's record in the layer store (its RW and init layers' cache ids)"});

@@ -87,7 +87,7 @@ const reclaimBy: Partial<Record<LedgerKind, string>> = {
 const liveStatus = new Set(['running', 'paused', 'restarting']);
 
 /** Whether the tallied object would be freed by its category's command. */
-function reclaimable(t: Tally, model: Model, byId: Map<string, Container>, layerUsers: Map<string, number>, volumeUsers: Map<string, number>): boolean {
+function reclaimable(t: Tally, _model: Model, byId: Map<string, Container>, layerUsers: Map<string, number>, volumeUsers: Map<string, number>): boolean {
 	const {kind, ref} = t.owner;
 	if (kind === 'image-layer') return (layerUsers.get(ref) ?? 0) === 0;
 	if (kind.startsWith('container-')) {

@@ -80,7 +80,7 @@ function readMounts(): Mount[] {
 
 function under(child: string, parent: string): boolean {
 	if (parent === '/') return child.startsWith('/');
-	return child === parent || child.startsWith(parent + '/');
+	return child === parent || child.startsWith(`${parent}/`);
 }
 
 /** Where an absolute, symlink-free path is on its filesystem: the device and the path from that filesystem's root. */

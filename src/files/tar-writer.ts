@@ -35,7 +35,7 @@ function field(b: Buffer, s: string, offset: number, max: number, encoding: 'utf
 
 function octal(buf: Buffer, offset: number, width: 7 | 11, value: number): void {
 	const v = Math.max(0, Math.min(Math.floor(value), OCTAL_MAX[width]));
-	field(buf, v.toString(8).padStart(width, '0') + '\0', offset, width + 1, 'latin1');
+	field(buf, `${v.toString(8).padStart(width, '0')}\0`, offset, width + 1, 'latin1');
 }
 
 /** A PAX record; the value is bytes (a name's raw bytes when it is not UTF-8). */
@@ -83,7 +83,7 @@ function header(fields: {name: string; prefix: string; mode: number; uid: number
 	field(b, fields.prefix, 345, 155, 'utf8');
 	let sum = 0;
 	for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-	field(b, sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+	field(b, `${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
 	return b;
 }
 

@@ -70,7 +70,7 @@ type State =
 
 /** A name for a message: JSON-quoted (no control characters reach a terminal), shortened. */
 export function quote(name: string): string {
-	return JSON.stringify(name.length > 200 ? name.slice(0, 200) + '…' : name);
+	return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
 }
 
 /** NUL-terminated string from a header field. */
@@ -194,7 +194,7 @@ function paxTimeMs(value: Buffer | undefined): number | undefined {
 	const match = /^(-?)([0-9]{1,15})(?:\.([0-9]*))?$/.exec(value.toString('latin1'));
 	if (match === null) return undefined;
 	const seconds = Number(match[2]);
-	const fraction = Number('0.' + (match[3] ?? '0').slice(0, 9).padEnd(1, '0'));
+	const fraction = Number(`0.${(match[3] ?? '0').slice(0, 9).padEnd(1, '0')}`);
 	const ms = (seconds + fraction) * 1000;
 	return match[1] === '-' ? -ms : ms;
 }
@@ -435,7 +435,7 @@ export class TarParser {
 		let name = cstr(block, 0, 100);
 		if (block.toString('latin1', 257, 263) === 'ustar\0') {
 			const prefix = cstr(block, 345, 155);
-			if (prefix !== '') name = prefix + '/' + name;
+			if (prefix !== '') name = `${prefix}/${name}`;
 		}
 		if (this.longName !== undefined) name = this.longName;
 		const paxPath = this.get('path');

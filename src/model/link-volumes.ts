@@ -22,13 +22,13 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 		for (const [dest, mp] of Object.entries(c.mountPoints ?? {})) {
 			const m = obj(mp);
 			if (m === undefined) continue;
-			const type = str(m['Type']);
-			const name = str(m['Name']);
-			const driver = str(m['Driver']);
+			const type = str(m.Type);
+			const name = str(m.Name);
+			const driver = str(m.Driver);
 			const isVolume = type === 'volume' || (type === undefined && name !== undefined && name !== '' && driver !== undefined && driver !== '');
 			if (!isVolume || name === undefined || name === '') continue;
-			const destination = str(m['Destination']) ?? dest;
-			const rw = typeof m['RW'] === 'boolean' ? m['RW'] : null;
+			const destination = str(m.Destination) ?? dest;
+			const rw = typeof m.RW === 'boolean' ? m.RW : null;
 			// A volume mounted but neither in metadata.db nor under volumes/ (seen on the real aufs.v2 tree) is
 			// listed below with inDb false and path null, and noted: its data is not in this copy.
 			if (!known.has(name)) {
@@ -81,7 +81,7 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 		for (const [netName, settings] of Object.entries(c.networks ?? {})) {
 			const s = obj(settings);
 			if (s === undefined) continue;
-			const nid = str(s['NetworkID']);
+			const nid = str(s.NetworkID);
 			const net = (nid !== undefined && nid !== '' ? byId.get(nid) : undefined) ?? byName.get(netName);
 			if (net === undefined) {
 				// "none", "host" and "bridge" with --bridge none have no record of their own in some versions; only report what names an id.
@@ -90,11 +90,11 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 				}
 				continue;
 			}
-			const eid = str(s['EndpointID']);
+			const eid = str(s.EndpointID);
 			const ep = eid !== undefined && eid !== '' ? endpointsById.get(eid) : undefined;
 			if (ep !== undefined) usedEndpoints.add(ep.id);
-			const ip = str(s['IPAddress']);
-			const mac = str(s['MacAddress']);
+			const ip = str(s.IPAddress);
+			const mac = str(s.MacAddress);
 			add(net.id, {
 				containerId: c.id,
 				containerName: c.name ?? null,

@@ -119,7 +119,7 @@ function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, 
 	if (withFindings) {
 		ctx.usedRecords.add(`${driver}\0${cacheId}`);
 		append(ctx.findings, raw.findings.map(f => ({...f, subject})));
-		const deleted = raw.record?.fields['deleted'];
+		const deleted = raw.record?.fields.deleted;
 		if (driverInfo(driver)?.deferredDeletion === true && deleted === true) {
 			ctx.findings.push(
 				finding('warning', 'driver.device-deleted', subject, `its device record says the thin device is deleted (deferred deletion): the daemon refuses to mount it, so this layer cannot be used`, raw.record?.path ?? undefined),
@@ -458,7 +458,7 @@ function containerOf(c: RawContainer, image: Image | undefined, driver: string |
 		id: c.id,
 		name: c.name ?? null,
 		imageId: c.image ?? null,
-		imageRef: typeof c.config?.['Image'] === 'string' ? c.config['Image'] : null,
+		imageRef: typeof c.config?.Image === 'string' ? c.config.Image : null,
 		imageTags: image?.tags ?? [],
 		status: c.state === undefined ? null : statusOf(c.state, startedAt),
 		created: realTime(c.created),

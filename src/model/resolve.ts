@@ -44,7 +44,7 @@ export function resolveRef(model: Model, ref: string, opts: ResolveOptions = {})
 		for (const c of model.containers) if (c.id.startsWith(bare)) add(`c:${c.id}`, {kind: 'container', container: c});
 		for (const i of model.images) if (i.id.startsWith(`sha256:${bare}`) || i.id.startsWith(bare)) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
 		for (const l of model.layers) {
-			if (l.chainId.startsWith(`sha256:${bare}`) || l.chainId.startsWith(bare) || (l.cacheId !== null && l.cacheId.startsWith(bare))) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+			if (l.chainId.startsWith(`sha256:${bare}`) || l.chainId.startsWith(bare) || (l.cacheId?.startsWith(bare))) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 		}
 	}
 	// Pre-1.10 (layout v1) an image and its own layer share one bare id: the id names the image, as in docker.
@@ -89,7 +89,7 @@ function layerNameHits(model: Model, ref: string, opts: ResolveOptions): Map<str
 		for (const l of model.layers) if (l.cacheId !== null && nameOf(l.driver, l.cacheId) === short) hits.set(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 		if (hits.size > 0) return hits;
 	}
-	if (ref.length >= 4 && !ref.endsWith('-init')) for (const c of model.containers) if (c.mountId !== null && c.mountId.startsWith(ref)) put(c, 'rw', c.mountId, 'prefix');
+	if (ref.length >= 4 && !ref.endsWith('-init')) for (const c of model.containers) if (c.mountId?.startsWith(ref)) put(c, 'rw', c.mountId, 'prefix');
 	return hits;
 }
 

@@ -56,7 +56,7 @@ function parsedValue(bytes: Buffer | undefined): unknown {
 	if (bytes === undefined || bytes.length === 0 || bytes.length > 1 << 20) return undefined;
 	try {
 		const o: unknown = JSON.parse(bytes.toString('utf8'));
-		return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)['value'] : undefined;
+		return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>).value : undefined;
 	} catch {
 		return undefined;
 	}

@@ -86,18 +86,18 @@ function readState(v: unknown, subject: string, path: string, findings: Finding[
 		findings.push(finding('error', 'container.field-invalid', subject, `${file} has no State object`, path));
 		return undefined;
 	}
-	const pid = intOf(s['Pid'], numbers, ['State', 'Pid'], subject, path, findings, file);
-	const exitCode = intOf(s['ExitCode'], numbers, ['State', 'ExitCode'], subject, path, findings, file);
-	const error = str(s['Error']);
-	const startedAt = str(s['StartedAt']);
-	const finishedAt = str(s['FinishedAt']);
+	const pid = intOf(s.Pid, numbers, ['State', 'Pid'], subject, path, findings, file);
+	const exitCode = intOf(s.ExitCode, numbers, ['State', 'ExitCode'], subject, path, findings, file);
+	const error = str(s.Error);
+	const startedAt = str(s.StartedAt);
+	const finishedAt = str(s.FinishedAt);
 	return {
-		running: bool(s['Running']) ?? false,
-		paused: bool(s['Paused']) ?? false,
-		restarting: bool(s['Restarting']) ?? false,
-		oomKilled: bool(s['OOMKilled']) ?? false,
-		removalInProgress: bool(s['RemovalInProgress']) ?? false,
-		dead: bool(s['Dead']) ?? false,
+		running: bool(s.Running) ?? false,
+		paused: bool(s.Paused) ?? false,
+		restarting: bool(s.Restarting) ?? false,
+		oomKilled: bool(s.OOMKilled) ?? false,
+		removalInProgress: bool(s.RemovalInProgress) ?? false,
+		dead: bool(s.Dead) ?? false,
 		...(pid !== undefined ? {pid} : {}),
 		...(exitCode !== undefined ? {exitCode} : {}),
 		...(error !== undefined && error !== '' ? {error} : {}),
@@ -182,12 +182,12 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const entry = field('Path', str);
 	const args = field('Args', strArray);
 	const mountPoints = field('MountPoints', obj);
-	const restartCount = intOf(json['RestartCount'], r.value.numbers, ['RestartCount'], subject, path, findings, file);
+	const restartCount = intOf(json.RestartCount, r.value.numbers, ['RestartCount'], subject, path, findings, file);
 	const networkSettings = field('NetworkSettings', obj);
-	const networks = obj(networkSettings?.['Networks']);
-	const manifest = str(obj(json['ImageManifest'])?.['digest']);
+	const networks = obj(networkSettings?.Networks);
+	const manifest = str(obj(json.ImageManifest)?.digest);
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
-	const state = readState(json['State'], subject, path, findings, file, r.value.numbers);
+	const state = readState(json.State, subject, path, findings, file, r.value.numbers);
 	const stored: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(json)) if (k !== 'Config') Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
 	return {

@@ -89,12 +89,12 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 			let bad = 0;
 			for (const item of list) {
 				const o = obj(item);
-				const d = str(o?.['Digest']);
+				const d = str(o?.Digest);
 				if (o === undefined || d === undefined || !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(d)) {
 					bad++;
 					continue;
 				}
-				entries.push({digest: d, sourceRepository: str(o['SourceRepository']) ?? null, hmac: str(o['HMAC']) ?? null});
+				entries.push({digest: d, sourceRepository: str(o.SourceRepository) ?? null, hmac: str(o.HMAC) ?? null});
 			}
 			if (bad > 0) findings.push(finding('warning', 'json.shape', subject, `${rel}: ${bad} of ${list.length} entries have no valid Digest; left out`, rel));
 			byDiffId.set(`sha256:${hex}`, entries);

@@ -42,7 +42,7 @@ function readV1Repositories(source: Source, driver: string): Read<RawRef[]> {
 	const r = readJson(source, path, subject, path, {optional: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
 	const findings: Finding[] = [...r.findings];
-	const repos = obj(obj(r.value.json)?.['Repositories']);
+	const repos = obj(obj(r.value.json)?.Repositories);
 	if (repos === undefined) return {value: [], findings: [...findings, finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {
@@ -80,24 +80,24 @@ function readEntry(source: Source, id: string): GraphEntry {
 	const json = r.value === undefined ? undefined : obj(r.value.json);
 	if (r.value !== undefined && json === undefined) findings.push(finding('error', 'json.shape', subject, 'v1 image json is not a JSON object', path));
 	if (json === undefined) return {id, path, ok: false, ...(sizeValue !== undefined ? {size: sizeValue} : {}), findings, layerFindings};
-	const jsonId = str(json['id']);
+	const jsonId = str(json.id);
 	if (jsonId !== undefined && jsonId !== id) findings.push(finding('error', 'image.id-mismatch', subject, `json says its id is ${jsonId}, not the directory name`, path));
-	const rawParent = json['parent'];
+	const rawParent = json.parent;
 	let parent: string | undefined;
 	if (rawParent !== undefined && rawParent !== null && rawParent !== '') {
 		if (typeof rawParent === 'string' && hex64.test(rawParent)) parent = rawParent;
 		else findings.push(finding('error', 'image.parent-invalid', subject, 'json: parent is not an image id', path));
 	}
-	const cc = obj(json['container_config']);
-	const cmd = strArray(cc?.['Cmd']);
-	const created = str(json['created']);
-	const comment = str(json['comment']);
-	const config = obj(json['config']);
-	const architecture = str(json['architecture']);
-	const os = str(json['os']);
-	const dockerVersion = str(json['docker_version']);
+	const cc = obj(json.container_config);
+	const cmd = strArray(cc?.Cmd);
+	const created = str(json.created);
+	const comment = str(json.comment);
+	const config = obj(json.config);
+	const architecture = str(json.architecture);
+	const os = str(json.os);
+	const dockerVersion = str(json.docker_version);
 	if (sizeValue === undefined) {
-		const s = intField(json['Size'], r.value!.numbers, ['Size'], {min: 0, max: Number.MAX_SAFE_INTEGER});
+		const s = intField(json.Size, r.value!.numbers, ['Size'], {min: 0, max: Number.MAX_SAFE_INTEGER});
 		if (s.value !== undefined) sizeValue = s.value;
 		else if (s.invalid !== undefined) layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `json: Size is ${s.invalid}, not a number of bytes up to 2^53`, path));
 	}

@@ -122,7 +122,7 @@ function readRepositories(source: Source, driver: string): Read<RawRef[]> {
 	const r = readJson(source, path, subject, 'repositories.json', {optional: true, firstValue: true});
 	if (r.value === undefined) return {value: [], findings: r.findings};
 	const findings: Finding[] = [...r.findings];
-	const repos = obj(obj(r.value.json)?.['Repositories']);
+	const repos = obj(obj(r.value.json)?.Repositories);
 	if (repos === undefined) {
 		findings.push(finding('error', 'json.shape', subject, 'repositories.json has no "Repositories" object', path));
 		return {value: [], findings};
@@ -168,7 +168,7 @@ function readImage(source: Source, driver: string, hex: string, hasMetadata = tr
 	const r = readJson(source, path, subject, 'image config');
 	append(findings, r.findings);
 	if (r.value === undefined) return {...base, diffIds: [], history: [], findings};
-	const contentDigest = 'sha256:' + createHash('sha256').update(r.value.bytes).digest('hex');
+	const contentDigest = `sha256:${createHash('sha256').update(r.value.bytes).digest('hex')}`;
 	const json = obj(r.value.json);
 	if (json === undefined) {
 		findings.push(finding('error', 'json.shape', subject, 'image config is not a JSON object', path));
@@ -180,39 +180,39 @@ function readImage(source: Source, driver: string, hex: string, hasMetadata = tr
 
 /** An image config's fields (the reference layout notes §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
 export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion' | 'author' | 'comment' | 'container' | 'containerConfig'> {
-	const rootfs = obj(json['rootfs']);
-	const rawDiffIds = rootfs?.['diff_ids'] ?? [];
+	const rootfs = obj(json.rootfs);
+	const rawDiffIds = rootfs?.diff_ids ?? [];
 	let diffIds = strArray(rawDiffIds) ?? [];
 	if (strArray(rawDiffIds) === undefined || diffIds.some(d => !digest.test(d))) {
 		findings.push(finding('error', 'image.diff-ids-invalid', subject, 'rootfs.diff_ids is not a list of sha256 digests', path));
 		diffIds = diffIds.filter(d => digest.test(d));
 	}
 	const history: RawHistory[] = [];
-	const rawHistory = json['history'];
+	const rawHistory = json.history;
 	if (Array.isArray(rawHistory)) {
 		for (const h of rawHistory) {
 			const e = obj(h);
 			if (e === undefined) continue;
-			const created = str(e['created']);
-			const createdBy = str(e['created_by']);
-			const comment = str(e['comment']);
+			const created = str(e.created);
+			const createdBy = str(e.created_by);
+			const comment = str(e.comment);
 			history.push({
 				...(created !== undefined ? {created} : {}),
 				...(createdBy !== undefined ? {createdBy} : {}),
 				...(comment !== undefined ? {comment} : {}),
-				emptyLayer: bool(e['empty_layer']) ?? false,
+				emptyLayer: bool(e.empty_layer) ?? false,
 			});
 		}
 	}
-	const created = str(json['created']);
-	const config = obj(json['config']);
-	const architecture = str(json['architecture']);
-	const os = str(json['os']);
-	const dockerVersion = str(json['docker_version']);
-	const author = str(json['author']);
-	const comment = str(json['comment']);
-	const container = str(json['container']);
-	const containerConfig = obj(json['container_config']);
+	const created = str(json.created);
+	const config = obj(json.config);
+	const architecture = str(json.architecture);
+	const os = str(json.os);
+	const dockerVersion = str(json.docker_version);
+	const author = str(json.author);
+	const comment = str(json.comment);
+	const container = str(json.container);
+	const containerConfig = obj(json.container_config);
 	return {
 		diffIds,
 		history,
@@ -233,7 +233,7 @@ export function chainIds(diffIds: readonly string[]): string[] {
 	const out: string[] = [];
 	let prev: string | undefined;
 	for (const d of diffIds) {
-		prev = prev === undefined ? d : 'sha256:' + createHash('sha256').update(`${prev} ${d}`).digest('hex');
+		prev = prev === undefined ? d : `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}`;
 		out.push(prev);
 	}
 	return out;

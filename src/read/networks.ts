@@ -82,7 +82,7 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 	if (!Array.isArray(list)) return undefined;
 	const out: RawSubnet[] = [];
 	for (const item of list) {
-		const data = str(obj(item)?.['IPAMData']);
+		const data = str(obj(item)?.IPAMData);
 		if (data === undefined) return undefined;
 		let d: Record<string, unknown> | undefined;
 		try {
@@ -90,9 +90,9 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 		} catch {
 			return undefined;
 		}
-		const pool = str(d?.['Pool']);
+		const pool = str(d?.Pool);
 		if (pool === undefined) return undefined;
-		const gw = str(d?.['Gateway']);
+		const gw = str(d?.Gateway);
 		out.push({subnet: pool, ...(gw !== undefined && gw !== '' ? {gateway: gw.replace(/\/\d+$/, '')} : {})});
 	}
 	return out;
@@ -101,20 +101,20 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 /** A `network/<nid>` value. */
 function networkRecord(id: string, key: string, json: Record<string, unknown>): RawNetwork {
 	const f: Finding[] = [];
-	const storedId = str(json['id']);
+	const storedId = str(json.id);
 	if (storedId !== undefined && storedId !== id) f.push(finding('error', 'network.id-mismatch', `network:${id}`, `local-kv.db: the value says its id is ${storedId}`, dbPath));
-	const v4 = subnetsOf(json['ipamV4Info']);
-	const v6 = subnetsOf(json['ipamV6Info']);
+	const v4 = subnetsOf(json.ipamV4Info);
+	const v6 = subnetsOf(json.ipamV6Info);
 	if (v4 === undefined || v6 === undefined) f.push(finding('warning', 'network.ipam-invalid', `network:${id}`, 'local-kv.db: ipamV4Info/ipamV6Info cannot be decoded', dbPath));
-	const name = str(json['name']);
-	const driver = str(json['networkType']);
-	const scope = str(json['scope']);
-	const internal = bool(json['internal']);
-	const attachable = bool(json['attachable']);
-	const ipv6 = bool(json['enableIPv6']);
-	const created = str(json['created']);
-	const labels = stringMap(json['labels']);
-	const ipamDriver = str(json['ipamType']);
+	const name = str(json.name);
+	const driver = str(json.networkType);
+	const scope = str(json.scope);
+	const internal = bool(json.internal);
+	const attachable = bool(json.attachable);
+	const ipv6 = bool(json.enableIPv6);
+	const created = str(json.created);
+	const labels = stringMap(json.labels);
+	const ipamDriver = str(json.ipamType);
 	return {
 		id,
 		...(name !== undefined ? {name} : {}),
@@ -134,11 +134,11 @@ function networkRecord(id: string, key: string, json: Record<string, unknown>): 
 
 /** An `endpoint/<nid>/<eid>` value (its container joins later, from the sandbox). */
 function endpointRecord(networkId: string, id: string, key: string, json: Record<string, unknown>): Omit<RawEndpoint, 'containerId'> {
-	const iface = obj(json['ep_iface']);
-	const name = str(json['name']);
-	const sandboxId = str(json['sandbox']);
-	const address = str(iface?.['addr']);
-	const mac = str(iface?.['mac']);
+	const iface = obj(json.ep_iface);
+	const name = str(json.name);
+	const sandboxId = str(json.sandbox);
+	const address = str(iface?.addr);
+	const mac = str(iface?.mac);
 	return {
 		id,
 		networkId,
@@ -180,10 +180,10 @@ export function readNetworks(source: Source): RawNetworks {
 		}
 		if (kind === 'network' && parts.length === 2) networks.push(networkRecord(parts[1]!, key, json));
 		else if (kind === 'bridge' && parts.length === 2) {
-			const b = str(json['BridgeName']);
+			const b = str(json.BridgeName);
 			if (b !== undefined) bridges.set(parts[1]!, b);
 		} else if (kind === 'sandbox' && parts.length === 2) {
-			const cid = str(json['Cid']);
+			const cid = str(json.Cid);
 			if (cid !== undefined) sandboxes.set(parts[1]!, cid);
 		} else if (kind === 'endpoint' && parts.length === 3) rawEndpoints.push(endpointRecord(parts[1]!, parts[2]!, key, json));
 	}

@@ -55,16 +55,16 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 	}
 	if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Invalid(`line ${lineNo} is not a JSON object`);
 	const o = json as Record<string, unknown>;
-	const position = o['position'] ?? 0;
+	const position = o.position ?? 0;
 	if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) throw new Invalid(`line ${lineNo}: position is not a count`);
-	if (o['type'] === 2) return {type: 'segment', position, payload: bytes(o['payload'], `line ${lineNo}: payload`)};
-	if (o['type'] !== 1) throw new Invalid(`line ${lineNo}: unknown entry type ${JSON.stringify(o['type'])}`);
-	const size = o['size'] ?? 0;
+	if (o.type === 2) return {type: 'segment', position, payload: bytes(o.payload, `line ${lineNo}: payload`)};
+	if (o.type !== 1) throw new Invalid(`line ${lineNo}: unknown entry type ${JSON.stringify(o.type)}`);
+	const size = o.size ?? 0;
 	if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new Invalid(`line ${lineNo}: size is not a byte count`);
-	const name = o['name'] ?? '';
+	const name = o.name ?? '';
 	if (typeof name !== 'string') throw new Invalid(`line ${lineNo}: name is not a string`);
-	const nameRaw = o['name_raw'] === undefined ? undefined : bytes(o['name_raw'], `line ${lineNo}: name_raw`);
-	const crc = o['payload'] === null || o['payload'] === undefined ? null : bytes(o['payload'], `line ${lineNo}: payload`);
+	const nameRaw = o.name_raw === undefined ? undefined : bytes(o.name_raw, `line ${lineNo}: name_raw`);
+	const crc = o.payload === null || o.payload === undefined ? null : bytes(o.payload, `line ${lineNo}: payload`);
 	if (crc !== null && crc.length !== 8) throw new Invalid(`line ${lineNo}: payload is ${crc.length} bytes, not an 8-byte CRC-64`);
 	return {type: 'file', position, name, ...(nameRaw !== undefined && nameRaw.length > 0 ? {nameRaw} : {}), size, crc};
 }
@@ -72,6 +72,7 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 /** Where one read of a tar-split file is: what was counted, and why the pipeline was stopped (pipeline() reports an error thrown by the last stage as an abort). */
 type Run = {entries: number; lineNo: number; why?: Stop | Invalid; readError?: string};
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback may return nothing (go on) or false (stop), sync or async.
 type OnEntry = (entry: TarSplitEntry) => boolean | void | Promise<boolean | void>;
 
 /** The file's bytes in pieces; a read error is kept in `run.readError` and thrown. */

@@ -107,11 +107,11 @@ function dbVolume(name: string, value: Buffer | undefined): DbVolume {
 		f.push(finding('error', 'json.invalid', subject, 'volumes/metadata.db: the value is not a JSON object', dbPath));
 		return {inDb: true, findings: f};
 	}
-	const stored = str(json['Name']);
+	const stored = str(json.Name);
 	if (stored !== undefined && stored !== name) f.push(finding('error', 'volume.name-mismatch', subject, `volumes/metadata.db: the value names "${stored}"`, dbPath));
-	const driver = str(json['Driver']);
-	const labels = stringMap(json['Labels']);
-	const options = stringMap(json['Options']);
+	const driver = str(json.Driver);
+	const labels = stringMap(json.Labels);
+	const options = stringMap(json.Options);
 	return {inDb: true, ...(driver !== undefined ? {driver} : {}), ...(labels !== undefined ? {labels} : {}), ...(options !== undefined ? {options} : {}), findings: f};
 }
 

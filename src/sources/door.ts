@@ -35,7 +35,7 @@ export const modeNoOpenat2 = 1;
  * reader is not built, `walk` never uses openat2, `unsealed` never clones the root's mount.
  */
 export function doorOptions(): {readonly node: boolean; readonly walk: boolean; readonly unsealed: boolean} {
-	const words = new Set((process.env['LAYERLENS_DOOR'] ?? '').split(',').map(w => w.trim()));
+	const words = new Set((process.env.LAYERLENS_DOOR ?? '').split(',').map(w => w.trim()));
 	return {node: words.has('node'), walk: words.has('walk'), unsealed: words.has('unsealed')};
 }
 

@@ -65,18 +65,18 @@ class NodeFsReader {
 	}
 
 	private abs(parts: string[]): string {
-		return parts.length === 0 ? this.location : this.location + '/' + parts.join('/');
+		return parts.length === 0 ? this.location : `${this.location}/${parts.join('/')}`;
 	}
 
 	/** Checks that every component of a directory path is a real directory (not a symlink). */
 	private checkDir(parts: string[]): Result<true> {
 		let rel = '';
 		for (let i = 0; i < parts.length; i++) {
-			rel = i === 0 ? parts[0]! : rel + '/' + parts[i]!;
+			rel = i === 0 ? parts[0]! : `${rel}/${parts[i]!}`;
 			if (this.checkedDirs.has(rel)) continue;
 			let s: fs.Stats;
 			try {
-				s = fs.lstatSync(fsPath(this.location + '/' + rel));
+				s = fs.lstatSync(fsPath(`${this.location}/${rel}`));
 			} catch (error) {
 				return fail(errorCode(error), rel, describe(error));
 			}
@@ -101,7 +101,7 @@ class NodeFsReader {
 		const entries = dirents.map(d => ({name: decodeName(d.name), kind: kindOf(d)}));
 		entries.sort((a, b) => byString(a.name, b.name));
 		const prefix = parts.join('/');
-		for (const e of entries) if (e.kind === 'dir') this.checkedDirs.add(prefix === '' ? e.name : prefix + '/' + e.name);
+		for (const e of entries) if (e.kind === 'dir') this.checkedDirs.add(prefix === '' ? e.name : `${prefix}/${e.name}`);
 		return ok(entries);
 	}
 
@@ -139,7 +139,7 @@ class NodeFsReader {
 	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
 	private filePath(rel: string): Result<string> {
 		const slash = rel.lastIndexOf('/');
-		if (slash > 0 && this.checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(this.location + '/' + rel);
+		if (slash > 0 && this.checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(`${this.location}/${rel}`);
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
 		const checked = this.checkDir(parts.slice(0, -1));

@@ -95,7 +95,7 @@ class GzipCursor {
 		} catch (error) {
 			this.reset();
 			const e = error as NodeJS.ErrnoException;
-			return {ok: false, message: e.code !== undefined && e.code.startsWith('Z_') ? `gzip: ${e.message}` : `cannot read the archive again: ${describe(error)}`};
+			return {ok: false, message: e.code?.startsWith('Z_') ? `gzip: ${e.message}` : `cannot read the archive again: ${describe(error)}`};
 		}
 	}
 

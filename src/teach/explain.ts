@@ -132,7 +132,7 @@ const containerFiles: readonly Note[] = [
  * and the files of the first start said to be missing yet when it never started.
  */
 export function containerDirNotes(c: Pick<Container, 'id' | 'startedAt' | 'hostConfig'>): Note[] {
-	const logType = (c.hostConfig?.['LogConfig'] as {Type?: unknown} | undefined)?.Type;
+	const logType = (c.hostConfig?.LogConfig as {Type?: unknown} | undefined)?.Type;
 	const driver = typeof logType === 'string' && logType !== '' ? logType : null;
 	const out: Note[] = [];
 	for (const n of containerFiles) {
@@ -219,16 +219,16 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		heading: `RW layer (${facts.driver})`,
 		intro: whatRw,
 		notes: [
-			...(rw?.path != null ? [{label: rw.path + '/', text: facts.family === 'flattened' ? 'a complete copy of the image plus the init placeholders plus whatever the container changed' : 'only what the container changed; empty right after docker create'}] : []),
+			...(rw?.path != null ? [{label: `${rw.path}/`, text: facts.family === 'flattened' ? 'a complete copy of the image plus the init placeholders plus whatever the container changed' : 'only what the container changed; empty right after docker create'}] : []),
 			{label: 'deletions', text: facts.whiteouts},
 			...(mp === null ? [] : [{...mp, text: mp.text + (running ? ' (the state says this container was running when the copy was taken)' : '')}]),
-			...(c.mountId === null ? [] : facts.records(c.mountId, false).filter(n => !n.label.endsWith('/diff/') && !n.label.endsWith('/committed') && n.label !== rw?.path + '/')),
+			...(c.mountId === null ? [] : facts.records(c.mountId, false).filter(n => !n.label.endsWith('/diff/') && !n.label.endsWith('/committed') && n.label !== `${rw?.path}/`)),
 		],
 	});
 	sections.push({
 		heading: `init layer (${facts.driver})`,
 		intro: whyInit,
-		notes: [...(init?.path != null ? [{label: init.path + '/', text: 'holds the placeholders below'}] : []), ...initPlaceholders.map(n => ({label: n.label, text: n.text}))],
+		notes: [...(init?.path != null ? [{label: `${init.path}/`, text: 'holds the placeholders below'}] : []), ...initPlaceholders.map(n => ({label: n.label, text: n.text}))],
 	});
 	sections.push({
 		heading: `how a container is made (${facts.driver})`,

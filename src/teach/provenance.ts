@@ -166,7 +166,7 @@ function entryMarks(field: string, value: unknown, image: Json | null, hostConfi
 	} else {
 		const mine = obj(value) ?? {};
 		const theirs = obj(imageValue) ?? {};
-		const ports = obj(hostConfig?.['PortBindings']) ?? {};
+		const ports = obj(hostConfig?.PortBindings) ?? {};
 		for (const [k, v] of Object.entries(mine)) {
 			if (image === null) {
 				marks.push({field, key: k, value: v, origin: 'unknown', note: null});
@@ -192,7 +192,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	if (field === 'Hostname') {
 		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
 		if (typeof value === 'string' && value === shortId(c.id)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
-		if (hostConfig?.['NetworkMode'] === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
+		if (hostConfig?.NetworkMode === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
 		return {field, key: null, value, origin: 'user', note: '--hostname'};
 	}
 	if (field === 'NetworkDisabled') return networkDisabledMark(value, c, hostConfig);
@@ -203,7 +203,7 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	}
 	if (isEmpty(value) && isEmpty(imageValue)) return {field, key: null, value, origin: 'default', note: null};
 	if (sameValue(value, imageValue)) return {field, key: null, value, origin: 'image', note: null};
-	if (field === 'Cmd' && isEmpty(value) && !isEmpty(config['Entrypoint']) && !sameValue(config['Entrypoint'], image['Entrypoint'])) {
+	if (field === 'Cmd' && isEmpty(value) && !isEmpty(config.Entrypoint) && !sameValue(config.Entrypoint, image.Entrypoint)) {
 		return {field, key: null, value, origin: 'user', imageValue, note: '--entrypoint was given, so the image\'s Cmd is dropped'};
 	}
 	const how: Record<string, string> = {
@@ -235,11 +235,11 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 function networkDisabledMark(value: unknown, c: Container, hostConfig: Json | null): ConfigMark {
 	const field = 'NetworkDisabled';
 	if (value !== true) return {field, key: null, value, origin: 'default', note: null};
-	const mode = hostConfig?.['NetworkMode'];
-	const networks = obj(obj(c.stored?.['NetworkSettings'])?.['Networks']);
-	const bridge = networks === null ? null : obj(networks['bridge']);
+	const mode = hostConfig?.NetworkMode;
+	const networks = obj(obj(c.stored?.NetworkSettings)?.Networks);
+	const bridge = networks === null ? null : obj(networks.bridge);
 	const defaultMode = mode === 'default' || mode === 'bridge' || mode === '' || mode === undefined;
-	if (defaultMode && bridge !== null && isEmpty(bridge['NetworkID']) && c.startedAt !== null) {
+	if (defaultMode && bridge !== null && isEmpty(bridge.NetworkID) && c.startedAt !== null) {
 		return {field, key: null, value, origin: 'daemon', note: 'set by the daemon at start: it runs with --bridge none, so the default network does not exist and the container has no network (NetworkMode is still "default")'};
 	}
 	return {field, key: null, value, origin: 'user', note: 'NetworkDisabled in the create request (the Engine API; the docker CLI never sets it: --network none sets NetworkMode "none")'};
@@ -255,8 +255,8 @@ function hostMark(field: string, value: unknown): HostMark {
 	switch (field) {
 		case 'LogConfig': {
 			const o = obj(value);
-			if (o !== null && o['Type'] === 'json-file' && isEmpty(o['Config'])) return daemon('the daemon\'s default log driver, json-file');
-			if (o !== null && isEmpty(o['Type'])) return client('no log driver recorded');
+			if (o !== null && o.Type === 'json-file' && isEmpty(o.Config)) return daemon('the daemon\'s default log driver, json-file');
+			if (o !== null && isEmpty(o.Type)) return client('no log driver recorded');
 			break;
 		}
 		case 'NetworkMode':
@@ -264,7 +264,7 @@ function hostMark(field: string, value: unknown): HostMark {
 			break;
 		case 'RestartPolicy': {
 			const o = obj(value);
-			if (o === null || ((o['Name'] === 'no' || isEmpty(o['Name'])) && isEmpty(o['MaximumRetryCount']))) return client('never restarted');
+			if (o === null || ((o.Name === 'no' || isEmpty(o.Name)) && isEmpty(o.MaximumRetryCount))) return client('never restarted');
 			break;
 		}
 		case 'ShmSize':

@@ -1,7 +1,6 @@
 import {Readable} from 'node:stream';
 import {createGunzip} from 'node:zlib';
 import {type Finding, finding} from '../finding.ts';
-import {append} from '../append.ts';
 import type {Container, Image, Model} from '../model/types.ts';
 import {logFileProblem} from '../read/container-files.ts';
 import type {Source} from '../sources/source.ts';
@@ -367,7 +366,7 @@ async function logLines(source: Source, c: Container, log: LogFile, budget: numb
 }
 
 function localTime(ns: bigint): string {
-	return isoMicros(Number(ns / 1000n)).replace(/Z$/, '') + String(ns % 1000n).padStart(3, '0') + 'Z';
+	return `${isoMicros(Number(ns / 1000n)).replace(/Z$/, '') + String(ns % 1000n).padStart(3, '0')}Z`;
 }
 
 type LocalEntry = {source: string; timeNano: bigint; line: string; index: number};

@@ -14,7 +14,7 @@ import {markNote, markValue} from '../view/provenance-text.ts';
 import type {FileListing} from './layer-files.ts';
 import {severityTone} from './rows.ts';
 import {type Line, type Tone, padSeg, plural, seg} from './text.ts';
-import {type LayerNode, type TreeIndex, type TreeNode} from './tree.ts';
+import type {LayerNode, TreeIndex, TreeNode} from './tree.ts';
 import {containerById, driverKey, imageById} from '../model/indexes.ts';
 
 export type Lister = (dir: string) => FileListing | null;
@@ -87,15 +87,15 @@ function configLines(config: Readonly<Record<string, unknown>> | null, what: str
 	const out: Line[] = [blank, title(what)];
 	if (config === null) return [...out, text('not recorded', 'dim')];
 	const c = config;
-	out.push(kv('entrypoint', show(c['Entrypoint'])));
-	out.push(kv('cmd', show(c['Cmd'])));
-	out.push(kv('workdir', show(c['WorkingDir'] || null)));
-	out.push(kv('user', show(c['User'] || null)));
-	if (c['Hostname'] !== undefined) out.push(kv('hostname', show(c['Hostname'])));
-	append(out, listLines('ports', c['ExposedPorts']));
-	append(out, listLines('volumes', c['Volumes']));
-	append(out, listLines('env', c['Env']));
-	append(out, listLines('labels', c['Labels']));
+	out.push(kv('entrypoint', show(c.Entrypoint)));
+	out.push(kv('cmd', show(c.Cmd)));
+	out.push(kv('workdir', show(c.WorkingDir || null)));
+	out.push(kv('user', show(c.User || null)));
+	if (c.Hostname !== undefined) out.push(kv('hostname', show(c.Hostname)));
+	append(out, listLines('ports', c.ExposedPorts));
+	append(out, listLines('volumes', c.Volumes));
+	append(out, listLines('env', c.Env));
+	append(out, listLines('labels', c.Labels));
 	return out;
 }
 
@@ -157,7 +157,7 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
 			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
 				const sub = files(`${dir}/${e.name}`);
-				if (sub !== null && sub.ok) entryLines(`${e.name}/`, sub.entries);
+				if (sub?.ok) entryLines(`${e.name}/`, sub.entries);
 			}
 		}
 	};
@@ -184,15 +184,15 @@ function sharing(tree: TreeIndex, images: readonly string[], containers: readonl
 function storedStateLines(c: Container): Line[] {
 	const stored = c.stored ?? null;
 	if (stored === null) return [];
-	const state = obj(stored['State']);
+	const state = obj(stored.State);
 	const out: Line[] = [];
-	if (typeof state?.['Pid'] === 'number' && state['Pid'] !== 0) out.push(kv('pid', show(state['Pid'])));
-	if (state?.['OOMKilled'] === true) out.push(kv('oom killed', 'yes: the kernel killed it for memory', 'warning'));
-	if (typeof stored['RestartCount'] === 'number' && stored['RestartCount'] > 0) out.push(kv('restarts', show(stored['RestartCount'])));
-	const health = obj(state?.['Health']);
-	if (health !== null) out.push(kv('health', `${show(health['Status'])}${Number(health['FailingStreak']) > 0 ? ` (failing streak ${show(health['FailingStreak'])})` : ''}`, health['Status'] === 'unhealthy' ? 'warning' : 'plain'));
-	if (stored['HasBeenManuallyStopped'] === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
-	if (typeof stored['LogPath'] === 'string' && stored['LogPath'] !== '') out.push(kv('log path', stored['LogPath'], 'dim'));
+	if (typeof state?.Pid === 'number' && state.Pid !== 0) out.push(kv('pid', show(state.Pid)));
+	if (state?.OOMKilled === true) out.push(kv('oom killed', 'yes: the kernel killed it for memory', 'warning'));
+	if (typeof stored.RestartCount === 'number' && stored.RestartCount > 0) out.push(kv('restarts', show(stored.RestartCount)));
+	const health = obj(state?.Health);
+	if (health !== null) out.push(kv('health', `${show(health.Status)}${Number(health.FailingStreak) > 0 ? ` (failing streak ${show(health.FailingStreak)})` : ''}`, health.Status === 'unhealthy' ? 'warning' : 'plain'));
+	if (stored.HasBeenManuallyStopped === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
+	if (typeof stored.LogPath === 'string' && stored.LogPath !== '') out.push(kv('log path', stored.LogPath, 'dim'));
 	return out;
 }
 
@@ -224,16 +224,16 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	out.push(blank, title('host config'));
 	if (h === null) out.push(text('not recorded', 'dim'));
 	else {
-		const restart = obj(h['RestartPolicy']);
-		append(out, listLines('binds', h['Binds']));
-		const ports = obj(h['PortBindings']);
-		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.['HostIp'] || '0.0.0.0')}:${show(obj(x)?.['HostPort'])}`).join(', ') : show(b)}`);
+		const restart = obj(h.RestartPolicy);
+		append(out, listLines('binds', h.Binds));
+		const ports = obj(h.PortBindings);
+		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.HostIp || '0.0.0.0')}:${show(obj(x)?.HostPort)}`).join(', ') : show(b)}`);
 		append(out, listLines('ports', portItems));
-		out.push(kv('restart', restart === null ? '-' : `${show(restart['Name'] || 'no')}${Number(restart['MaximumRetryCount']) > 0 ? ` (max ${show(restart['MaximumRetryCount'])})` : ''}`));
-		out.push(kv('privileged', h['Privileged'] === true ? 'yes' : 'no', h['Privileged'] === true ? 'warning' : 'plain'));
-		append(out, listLines('cap add', h['CapAdd']), listLines('cap drop', h['CapDrop']));
-		out.push(kv('network', show(h['NetworkMode'] || null)));
-		if (!isEmpty(h['SecurityOpt'])) append(out, listLines('security opt', h['SecurityOpt']));
+		out.push(kv('restart', restart === null ? '-' : `${show(restart.Name || 'no')}${Number(restart.MaximumRetryCount) > 0 ? ` (max ${show(restart.MaximumRetryCount)})` : ''}`));
+		out.push(kv('privileged', h.Privileged === true ? 'yes' : 'no', h.Privileged === true ? 'warning' : 'plain'));
+		append(out, listLines('cap add', h.CapAdd), listLines('cap drop', h.CapDrop));
+		out.push(kv('network', show(h.NetworkMode || null)));
+		if (!isEmpty(h.SecurityOpt)) append(out, listLines('security opt', h.SecurityOpt));
 	}
 	out.push(blank, title('mount points'));
 	const mp = c.mountPoints;
@@ -241,8 +241,8 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	else {
 		for (const [dest, raw] of Object.entries(mp)) {
 			const m = obj(raw) ?? {};
-			const src = m['Source'] || (m['Name'] ? `volume ${show(m['Name'])}` : '-');
-			out.push([seg(dest, 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m['Type'] || m['Driver'] || '')} ${m['RW'] === false ? 'ro' : 'rw'}`, 'dim')]);
+			const src = m.Source || (m.Name ? `volume ${show(m.Name)}` : '-');
+			out.push([seg(dest, 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m.Type || m.Driver || '')} ${m.RW === false ? 'ro' : 'rw'}`, 'dim')]);
 		}
 	}
 	out.push(blank, title('chain (top first)'));
@@ -350,7 +350,7 @@ function notes(list: ReadonlyArray<{readonly label: string; readonly text: strin
  * The "what is this" section at the end of the detail pane (the e key scrolls to it): what the
  * selected object is and what its files hold, for its storage driver (teach/explain.ts).
  */
-export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
+export function explainLines(_tree: TreeIndex, node: TreeNode): Line[] {
 	const out: Line[] = [blank, title('what this is (e)')];
 	switch (node.kind) {
 		case 'loading':
@@ -379,7 +379,7 @@ export function explainLines(tree: TreeIndex, node: TreeNode): Line[] {
 			} else {
 				append(out, para(whatImageLayer), [blank, text(`deletions (${f.driver})`, 'title')], para(f.whiteouts, 'dim'), [blank, text('the three names of a layer', 'title')], notes(idNotes));
 			}
-			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${f.driver} driver keeps for it`, 'title')], notes(f.records(cache.slice(0, 12) + '…').filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
+			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${f.driver} driver keeps for it`, 'title')], notes(f.records(`${cache.slice(0, 12)}…`).filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
 			break;
 		}
 		case 'image':

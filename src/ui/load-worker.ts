@@ -40,7 +40,10 @@ function run(port: NonNullable<typeof parentPort>, input: WorkerInput): void {
 			progress: progress => post({type: 'progress', progress}),
 			first: model => post({type: 'first', model: packModel(model)}),
 		});
-		if (!done.isDockerRoot) return post({type: 'not-a-docker-root'});
+		if (!done.isDockerRoot) {
+			post({type: 'not-a-docker-root'});
+			return;
+		}
 		const {pieces, rest} = splitPacked(packModel(done.model), 250);
 		let sent = 0;
 		const next = () => {

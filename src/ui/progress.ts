@@ -55,7 +55,7 @@ function progressText(p: LoadProgress): string {
 /** The loading screen's two lines (line 2 and 3 of the screen; line 1 is blank). */
 export function loadingLines(root: string, p: LoadProgress, frame: number, width: number): [string, string] {
 	const spin = spinnerFrames[frame % spinnerFrames.length]!;
-	const cut = (s: string) => ([...s].length > width ? [...s].slice(0, Math.max(0, width - 1)).join('') + '…' : s);
+	const cut = (s: string) => ([...s].length > width ? `${[...s].slice(0, Math.max(0, width - 1)).join('')}…` : s);
 	return [cut(seg(` ${spin} reading ${root}`).text), cut(`   ${progressText(p)}`)];
 }
 

@@ -2,7 +2,6 @@
 import {humanSize, imageLabel, shortId} from '../view/format.ts';
 import {statusText} from '../model/ids.ts';
 import {step} from '../view/text-tree.ts';
-import type {Image} from '../model/types.ts';
 import {type Line, type Segment, type Tone, padCols, plural, seg, truncateLine} from './text.ts';
 import type {Marks, Row, TreeIndex} from './tree.ts';
 

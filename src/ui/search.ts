@@ -16,7 +16,7 @@ function idMatch(id: string | null | undefined, q: string): boolean {
 }
 
 function textMatch(s: string | null | undefined, q: string): boolean {
-	return s != null && s.toLowerCase().includes(q);
+	return s?.toLowerCase().includes(q) ?? false;
 }
 
 /** Keys of the nodes that match, in tree order. Case-insensitive; ids match by prefix, the rest by substring. */

@@ -161,7 +161,7 @@ function containerChildren(t: TreeParts, node: ContainerNode): TreeNode[] {
 		let marks = e.role === 'image' ? t.layerMarks(e.chainId) : noMarks;
 		if (e.role !== 'image' && e.cacheId !== null) {
 			// The RW and init layers have no subject of their own: a container finding about their directory concerns them.
-			const about = (t.findingsBySubject.get(`container:${c.id}`) ?? []).filter(f => f.path !== undefined && f.path.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'));
+			const about = (t.findingsBySubject.get(`container:${c.id}`) ?? []).filter(f => f.path?.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'));
 			marks = marksOf(about);
 		}
 		out.push({kind: 'layer', key: `${node.key}/${index}`, depth: 2, parent: node.key, expandable: false, marks, total: marks, role: e.role, index, entry: e, layer, chainId: e.chainId ?? null, container: c, image: null});

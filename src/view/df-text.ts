@@ -4,8 +4,8 @@ import {humanSize} from '../units.ts';
 import {clean} from './sanitize.ts';
 
 function table(rows: string[][], right: ReadonlySet<number>): string {
-	const widths = rows[0]!.map((_, i) => rows.reduce((w, r) => (r[i]!.length > w ? r[i]!.length : w), 0));
-	return rows.map(r => r.map((cell, i) => (i === r.length - 1 ? cell : right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('   ').trimEnd()).join('\n') + '\n';
+	const widths = rows[0]!.map((_, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0));
+	return `${rows.map(r => r.map((cell, i) => (i === r.length - 1 ? cell : right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('   ').trimEnd()).join('\n')}\n`;
 }
 
 const size = (n: number | null): string => humanSize(n);

@@ -37,5 +37,5 @@ export function table(head: string[], body: string[][]): string {
 			.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
 			.join('   ')
 			.trimEnd();
-	return [line(header), ...rows.map(line)].join('\n') + '\n';
+	return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }

@@ -44,7 +44,7 @@ export function renderDot(g: Graph): string {
 		out.push(`  ${from} -> ${to} [label="${dotString(e.label)}"${e.style === 'dashed' ? ', style=dashed' : ''}];`);
 	}
 	out.push('}');
-	return out.join('\n') + '\n';
+	return `${out.join('\n')}\n`;
 }
 
 function mermaidString(s: string): string {
@@ -81,5 +81,5 @@ export function renderMermaid(g: Graph): string {
 		const members = g.nodes.filter(n => n.kind === kind).map(n => ids.get(n.id));
 		if (members.length > 0) out.push(`  class ${members.join(',')} ${kind}`);
 	}
-	return out.join('\n') + '\n';
+	return `${out.join('\n')}\n`;
 }

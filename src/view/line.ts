@@ -134,5 +134,5 @@ export function message(text: string): string {
 
 /** Lines as text output: each rendered, joined with newlines, and a final newline. */
 export function renderLines(lines: readonly Line[], paint: Paint): string {
-	return lines.map(l => renderLine(l, paint)).join('\n') + '\n';
+	return `${lines.map(l => renderLine(l, paint)).join('\n')}\n`;
 }

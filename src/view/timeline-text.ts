@@ -24,7 +24,7 @@ export function timelineCsv(events: readonly TimelineEvent[]): string {
 		return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 	};
 	const lines = [timelineColumns.join(','), ...events.map(e => timelineColumns.map(k => cell(e[k])).join(','))];
-	return lines.join('\r\n') + '\r\n';
+	return `${lines.join('\r\n')}\r\n`;
 }
 
 /** A readable table: UTC time to the microsecond, the event, the message, and where the time came from. */

@@ -47,7 +47,7 @@ function sha256File(file: string): string {
 	const fd = fs.openSync(file, 'r');
 	const buf = Buffer.allocUnsafe(4 << 20);
 	try {
-		for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+		for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
 	} finally {
 		fs.closeSync(fd);
 	}
@@ -73,7 +73,7 @@ function membersOf(file: string): Map<string, Member> {
 	const fd = fs.openSync(file, 'r');
 	try {
 		const buf = Buffer.allocUnsafe(1 << 20);
-		for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) if (!parser.push(buf.subarray(0, n))) break;
+		for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) if (!parser.push(buf.subarray(0, n))) break;
 		parser.end();
 		if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
 		for (const [p, r] of ranges) {
@@ -98,7 +98,7 @@ const avail = dockerdAvailable();
 
 if (!avail.ok) {
 	test('archive content with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: archive content: ${avail.why}`);
 	});
 } else {

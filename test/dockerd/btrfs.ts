@@ -64,7 +64,7 @@ const avail = dockerdAvailable();
 
 if (!avail.ok) {
 	test('btrfs with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: btrfs dockerd: ${avail.why}`);
 	});
 } else {
@@ -72,7 +72,7 @@ if (!avail.ok) {
 		const mounted = mountBtrfs();
 		if (!mounted.ok) {
 			// CI installs btrfs-progs, and machines of this kind have btrfs and loop devices: there, not mounting is a failure.
-			if (process.env['CI']) assert.unreachable(`btrfs cannot be mounted in CI: ${mounted.why}`);
+			if (process.env.CI) assert.unreachable(`btrfs cannot be mounted in CI: ${mounted.why}`);
 			console.log(`  skip: btrfs dockerd: ${mounted.why}`);
 			return;
 		}

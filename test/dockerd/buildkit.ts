@@ -70,7 +70,7 @@ for (const [name, driver, avail] of cases) {
 	const ready = avail.ok && fs.existsSync(buildx) ? avail : {ok: false, why: avail.ok ? `${buildx} missing (run scripts/fetch-docker26.sh)` : avail.why};
 	if (!ready.ok) {
 		test(`BuildKit databases, ${name} (needs root, dockerd and buildx)`, () => {
-			if (process.env['CI']) assert.unreachable(`cannot run in CI: ${ready.why}`);
+			if (process.env.CI) assert.unreachable(`cannot run in CI: ${ready.why}`);
 			console.log(`  skip: ${ready.why}`);
 		});
 		continue;

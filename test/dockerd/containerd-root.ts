@@ -422,7 +422,7 @@ async function makeState(): Promise<State> {
 
 if (!avail.ok) {
 	test('--containerd-root with a real dockerd 26 (needs root, dockerd, scripts/fetch-docker26.sh)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd 26 cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd 26 cannot run in CI: ${avail.why}`);
 		console.log(`  skip: --containerd-root e2e: ${avail.why}`);
 	});
 } else {
@@ -472,7 +472,7 @@ if (!avail.ok) {
 			assert.is((await ll(['files', name, '--json', ...at])).stdout, s.orig.files[name], `${name}: files`);
 			assert.equal(await exported(name, at, s.out), s.orig.exports[name], `${name}: export`);
 		}
-		const changed = JSON.parse(s.orig.diffs['app_exited']!) as {changes: Array<{kind: string; path: string}>};
+		const changed = JSON.parse(s.orig.diffs.app_exited!) as {changes: Array<{kind: string; path: string}>};
 		assert.ok(changed.changes.some(c => c.kind === 'A' && c.path === '/new.txt') && changed.changes.some(c => c.kind === 'D'), 'a diff with additions and deletions');
 		const c = await ll(['check', '--json', ...at]);
 		assert.is(c.code, 0, c.stderr);
@@ -492,7 +492,7 @@ if (!avail.ok) {
 			assert.is(d.code, 0, d.stderr);
 			assert.is(d.stdout, s.orig.diffs[name], `${name}: diff from the archive`);
 		}
-		assert.equal(await exported('app_exited', at, s.out), s.orig.exports['app_exited'], 'export from the archive');
+		assert.equal(await exported('app_exited', at, s.out), s.orig.exports.app_exited, 'export from the archive');
 		const tree = (await ll(['tree', ...at])).stdout.split('\n');
 		assert.match(tree[1]!, /^containerd root .*containerd\.tar\.gz \(archive\)/);
 	});

@@ -91,7 +91,7 @@ test('code-built store: tags as docker shows them, digests, dangling, parent, si
 		const t = await ll(['tree', '--root', r.dir]);
 		assert.is(t.code, 0);
 		assert.match(t.stdout, new RegExp(`rw     cache 4  ${snap(4).replace(/\./g, '\\.')}`));
-		assert.match(t.stdout, /init   cache 3  /);
+		assert.match(t.stdout, /init {3}cache 3 {2}/);
 		void ctr;
 	} finally {
 		r.remove();
@@ -154,7 +154,7 @@ test('code-built store: missing and leftover snapshots, unmapped records, orphan
 		const unmapped = hexOf('unmapped');
 		r.container(unmapped, 'unmapped', base.manifest.digest);
 		r.snapshot('overlayfs', {key: unmapped, parent: base.chain[1]!});
-		r.extraBackend['overlayfs'] = [{key: 'moby/90/extract-1-sha256:abc', id: 90, kind: 2}];
+		r.extraBackend.overlayfs = [{key: 'moby/90/extract-1-sha256:abc', id: 90, kind: 2}];
 		fs.mkdirSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/77/fs`), {recursive: true});
 		r.write(`${snapshotterDir('overlayfs')}/snapshots/77/fs/big`, Buffer.alloc(3000));
 		r.save();
@@ -320,7 +320,7 @@ const unique = (xs: string[]) => [...new Set(xs)].sort();
 
 if (!avail.ok) {
 	test('containerd store with a real dockerd 26 (needs root, dockerd, scripts/fetch-docker26.sh)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd 26 cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd 26 cannot run in CI: ${avail.why}`);
 		console.log(`  skip: containerd store e2e: ${avail.why}`);
 	});
 } else {

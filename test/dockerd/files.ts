@@ -21,7 +21,7 @@ import {type FilesExpected, SCENARIOS, makeFilesState} from '../helpers/files-sc
 type State = {root: string; out: string; expected: FilesExpected; dispose(): Promise<void>};
 
 async function state(driver: Driver): Promise<State> {
-	const reuse = process.env['FILES_E2E_STATE'];
+	const reuse = process.env.FILES_E2E_STATE;
 	if (reuse !== undefined) {
 		const out = path.join(reuse, driver);
 		return {root: path.join(out, 'd', 'data'), out, expected: JSON.parse(fs.readFileSync(path.join(out, 'files-expected.json'), 'utf8')), dispose: async () => {}};
@@ -49,7 +49,7 @@ const avail = dockerdAvailable();
 
 if (!avail.ok) {
 	test('files end to end with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: files e2e: ${avail.why}`);
 	});
 } else {
@@ -152,7 +152,7 @@ if (!avail.ok) {
 				const exported = [...readTar(path.join(out, 'c_recreate.layerlens.tar')).keys()].sort();
 				assert.equal(listed, exported, 'files lists what export writes');
 				// files of the RW layer: what it does to the layers below
-				const mount = fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids['c_recreate']!, 'mount-id'), 'utf8').trim();
+				const mount = fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_recreate!, 'mount-id'), 'utf8').trim();
 				const rw = await ll(['files', mount, '--json', '--root', root]);
 				assert.is(rw.code, 0, rw.stderr);
 				const status = new Map((JSON.parse(rw.stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [x.path, x.status]));
@@ -167,7 +167,7 @@ if (!avail.ok) {
 					assert.is(status.get('/opq'), 'opaque', `${driver}: /opq recreated: opaque`);
 					assert.is(status.get('/opq/o'), undefined, `${driver}: no whiteout under an opaque directory`);
 				}
-				const del = await ll(['files', fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids['c_del']!, 'mount-id'), 'utf8').trim(), '--json', '--root', root]);
+				const del = await ll(['files', fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_del!, 'mount-id'), 'utf8').trim(), '--json', '--root', root]);
 				const delStatus = new Map((JSON.parse(del.stdout) as {entries: Array<{path: string; status: string; type: string}>}).entries.map(x => [x.path, x]));
 				assert.is(delStatus.get('/keep/k')?.status, 'deleted', `${driver}: /keep/k deleted`);
 				assert.is(delStatus.get('/bin/ls')?.status, 'deleted', `${driver}: /bin/ls deleted`);

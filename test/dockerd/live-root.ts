@@ -16,7 +16,7 @@ import {repo} from '../helpers/run-cli.ts';
 
 const bin = path.join(repo, 'bin', 'layerlens');
 /** How many docker operations the churn makes (create, start, stop, rm, run -d, rm -f, …). */
-const OPS = Number(process.env['LAYERLENS_LIVE_OPS'] ?? 96);
+const OPS = Number(process.env.LAYERLENS_LIVE_OPS ?? 96);
 /** The whole test's budget for the churn phase. */
 const CHURN_MS = 100_000;
 
@@ -107,7 +107,7 @@ test.after(async () => {
 test('a live root: check, model and files during container churn do not crash, read only the root, and report no error that is not there at rest', async () => {
 	const avail = dockerdAvailable();
 	if (!avail.ok) {
-		if (process.env['CI']) assert.unreachable(avail.why);
+		if (process.env.CI) assert.unreachable(avail.why);
 		return console.log(`  (skipped: ${avail.why})`);
 	}
 	const started = Date.now();
@@ -181,7 +181,7 @@ test('a live root: check, model and files during container churn do not crash, r
 			if (r.argv[0] === 'check' && r.stdout.includes('"root.changed-while-read"')) changedWhileRead++;
 		}
 	}
-	if (process.env['LAYERLENS_LIVE_DUMP'] !== undefined) fs.writeFileSync(process.env['LAYERLENS_LIVE_DUMP'], [...new Set(runs.flatMap(r => r.opened))].sort().join('\n') + '\n');
+	if (process.env.LAYERLENS_LIVE_DUMP !== undefined) fs.writeFileSync(process.env.LAYERLENS_LIVE_DUMP, `${[...new Set(runs.flatMap(r => r.opened))].sort().join('\n')}\n`);
 	// The trace is not empty: every run opened files of the root (the check above proves something).
 	if (hasStrace) assert.ok(runs.every(r => r.opened.some(p => p !== '/' && !p.startsWith('/proc/') && inRoot(p, root) && !allowedOutside(p))), 'strace saw files of the root opened by every run');
 	const count = (c: string) => runs.filter(r => r.argv[0] === c).length;

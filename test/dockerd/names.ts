@@ -127,7 +127,7 @@ test('the tar writer puts a name\'s raw bytes in PAX path and linkpath records, 
 
 if (!avail.ok) {
 	test('names as bytes with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: dockerd harness: ${avail.why}`);
 	});
 } else {

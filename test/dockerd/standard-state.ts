@@ -79,7 +79,7 @@ if (!avail.ok) {
         ], [], `check --deep on ${driver}`);
         assert.ok(fs.existsSync(path.join(snap.dir, 'expected.json')));
         console.log(`  ${driver}: start ${snap.timing.start} ms, state ${snap.timing.state} ms, stop ${snap.timing.stop} ms; ` +
-          `${e.containers.length} containers, ${e.images.length} images${e.notes.length ? '; notes: ' + e.notes.join(' | ') : ''}`);
+          `${e.containers.length} containers, ${e.images.length} images${e.notes.length ? `; notes: ${e.notes.join(' | ')}` : ''}`);
       } finally {
         await snap.dispose();
       }

@@ -95,8 +95,8 @@ async function checkProvenance(root: string, driver: Driver): Promise<void> {
 	assert.match(mark(f, 'ExposedPorts', '8080/tcp').note ?? '', /published with -p/);
 	const hostSet = Object.fromEntries(f.host.filter((h: {origin: string}) => h.origin === 'user').map((h: {field: string; value: unknown}) => [h.field, h.value]));
 	assert.equal(Object.keys(hostSet).sort(), ['Binds', 'PortBindings', 'RestartPolicy'], 'the host settings given, apart from the defaults');
-	assert.equal(hostSet['Binds'], [`${path.join(path.dirname(root), 'work', 'hostdir')}:/mnt:ro`]);
-	assert.equal(hostSet['RestartPolicy'], {Name: 'on-failure', MaximumRetryCount: 3});
+	assert.equal(hostSet.Binds, [`${path.join(path.dirname(root), 'work', 'hostdir')}:/mnt:ro`]);
+	assert.equal(hostSet.RestartPolicy, {Name: 'on-failure', MaximumRetryCount: 3});
 
 	// --entrypoint: the image's Cmd is dropped.
 	const ep = await at('ep');
@@ -145,7 +145,7 @@ const avail = dockerdAvailable();
 
 if (!avail.ok) {
 	test('teaching features with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: dockerd harness: ${avail.why}`);
 	});
 } else {

@@ -30,7 +30,7 @@ function alive(pid: number): boolean {
 
 if (!avail.ok) {
 	test('volumes and networks with a real dockerd (needs root + dockerd)', () => {
-		if (process.env['CI']) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
+		if (process.env.CI) assert.unreachable(`dockerd harness cannot run in CI: ${avail.why}`);
 		console.log(`  skip: dockerd harness: ${avail.why}`);
 	});
 } else {

@@ -39,7 +39,7 @@ for (const driver of ['overlay2', 'vfs', 'overlayfs'] as const satisfies readonl
 	test(`${driver}: which on 1000 random paths equals the reference; space equals the hand computation`, async () => {
 		const avail = driver === 'overlayfs' ? docker26Available() : dockerdAvailable();
 		if (!avail.ok) {
-			if (process.env['CI']) assert.unreachable(avail.why);
+			if (process.env.CI) assert.unreachable(avail.why);
 			return console.log(`  skip: ${avail.why}`);
 		}
 		const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-which-d-'));

@@ -44,7 +44,7 @@ export function goTimeBytes(iso: string): Buffer {
 	return b;
 }
 
-export const sha = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
+export const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export function chainOf(diffIds: readonly string[]): string[] {
 	const out: string[] = [];

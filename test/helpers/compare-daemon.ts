@@ -33,11 +33,11 @@ export function compareWithDaemon(m: Model, e: Expected, driver: string): void {
     if (driver === 'vfs' || driver === 'btrfs') {
       // vfs and btrfs report no directories in GraphDriver.Data (btrfs: Data is null); the RW dir is
       // vfs/dir/<mount-id> or btrfs/subvolumes/<mount-id>.
-      assert.ok(c.GraphDriver.Data === null || data['UpperDir'] === undefined, `${driver} GraphDriver.Data has no UpperDir`);
+      assert.ok(c.GraphDriver.Data === null || data.UpperDir === undefined, `${driver} GraphDriver.Data has no UpperDir`);
       assert.is(mine.chain[0]!.path, driver === 'vfs' ? `vfs/dir/${mine.mountId}` : `btrfs/subvolumes/${mine.mountId}`);
     } else {
       // The chain's directories are UpperDir followed by the LowerDir entries, in order.
-      const expected = [data['UpperDir']!, ...data['LowerDir']!.split(':')].map(rel);
+      const expected = [data.UpperDir!, ...data.LowerDir!.split(':')].map(rel);
       assert.equal(mine.chain.map(x => x.path), expected, `${who} chain paths = UpperDir + LowerDir`);
     }
     assert.ok(mine.chain.every(x => x.pathExists), `${who} every layer dir exists`);

@@ -180,7 +180,7 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
   fs.mkdirSync(execRoot, {recursive: true});
   fs.mkdirSync(clientConfig, {recursive: true});
   // Own (empty) config file so a host /etc/docker/daemon.json cannot interfere.
-  fs.writeFileSync(configFile, c8d ? JSON.stringify({features: {'containerd-snapshotter': true}}) + '\n' : '{}\n');
+  fs.writeFileSync(configFile, c8d ? `${JSON.stringify({features: {'containerd-snapshotter': true}})}\n` : '{}\n');
 
   const args = [
     '--data-root', root,
@@ -198,7 +198,7 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
   const child: ChildProcess = spawn(dockerd, args, {
     stdio: ['ignore', logFd, logFd],
     // dockerd 26 finds its containerd (and the shim) on PATH: put trixie's first.
-    env: {...process.env, PATH: (c8d ? path.join(DOCKER26_DIR, 'bin') + ':' : '') + (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')},
+    env: {...process.env, PATH: (c8d ? `${path.join(DOCKER26_DIR, 'bin')}:` : '') + (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')},
   });
   fs.closeSync(logFd);
   let exited = false;
@@ -278,7 +278,7 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
     // containerd-shim-runc-v2 (its -address points into our exec root),
     // fuse-overlayfs mount helpers, and container processes (by cgroup).
     for (let round = 0; round < 3; round++) {
-      const living = [...new Set([...pidsMentioning(dir + '/'), ...pidsInContainers(running)])].filter(alive);
+      const living = [...new Set([...pidsMentioning(`${dir}/`), ...pidsInContainers(running)])].filter(alive);
       if (living.length === 0) break;
       // Let a still-exiting containerd finish on its own first.
       if (round === 0) {
@@ -336,7 +336,7 @@ export async function startDockerd(opts: {driver: Driver; dir?: string}): Promis
 
 /** Mount points at or under `dir`, deepest first. */
 export function mountsUnder(dir: string): string[] {
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   let text = '';
   try {
     text = fs.readFileSync('/proc/mounts', 'utf8');
@@ -365,7 +365,7 @@ export async function cleanup(daemon: Daemon): Promise<void> {
     }
   }
   // fuse-overlayfs helpers exit when unmounted; make sure.
-  await killAndWait(pidsMentioning(daemon.dir + '/').filter(alive));
+  await killAndWait(pidsMentioning(`${daemon.dir}/`).filter(alive));
   if (daemon.dir.startsWith(os.tmpdir()) || daemon.dir.startsWith('/tmp/')) {
     fs.rmSync(daemon.dir, {recursive: true, force: true, maxRetries: 3});
   } else {

@@ -23,7 +23,7 @@ export function hex(seed: string): string {
 
 export function chain(diffIds: string[]): string[] {
 	const out: string[] = [];
-	for (const d of diffIds) out.push(out.length === 0 ? d : 'sha256:' + createHash('sha256').update(`${out.at(-1)} ${d}`).digest('hex'));
+	for (const d of diffIds) out.push(out.length === 0 ? d : `sha256:${createHash('sha256').update(`${out.at(-1)} ${d}`).digest('hex')}`);
 	return out;
 }
 
@@ -70,7 +70,7 @@ export class FakeRoot {
 			this.write(`${dir}/size`, String(l.size ?? 100));
 			if (i > 0) this.write(`${dir}/parent`, ids[i - 1]!);
 			fs.mkdirSync(this.p(this.layerDir(l.cacheId)), {recursive: true});
-			if (this.driver === 'aufs') this.write(`aufs/layers/${l.cacheId}`, layers.slice(0, i).reverse().map(x => x.cacheId + '\n').join(''));
+			if (this.driver === 'aufs') this.write(`aufs/layers/${l.cacheId}`, layers.slice(0, i).reverse().map(x => `${x.cacheId}\n`).join(''));
 		});
 		return ids;
 	}
@@ -86,7 +86,7 @@ export class FakeRoot {
 			rootfs: {type: 'layers', diff_ids: img.layers.map(l => l.diffId)},
 			history: img.history ?? img.layers.map((_, i) => ({created_by: `step ${i}`})),
 		});
-		const id = 'sha256:' + createHash('sha256').update(config).digest('hex');
+		const id = `sha256:${createHash('sha256').update(config).digest('hex')}`;
 		this.write(`image/${this.driver}/imagedb/content/sha256/${id.slice(7)}`, config);
 		if (img.parent !== undefined) this.write(`image/${this.driver}/imagedb/metadata/sha256/${id.slice(7)}/parent`, img.parent);
 		if (img.tags !== undefined && img.tags.length > 0) {

@@ -2,7 +2,7 @@
 import {startDockerd, type Driver} from './dockerd.ts';
 import {makeFilesState} from './files-scenario.ts';
 const [driver, out] = process.argv.slice(2) as [Driver, string];
-const daemon = await startDockerd({driver, dir: out + '/d'});
+const daemon = await startDockerd({driver, dir: `${out}/d`});
 try {
   const t = Date.now();
   const e = makeFilesState(daemon, out);

@@ -94,6 +94,6 @@ export function makeFilesState(daemon: Daemon, out: string): FilesExpected {
 	}
 	fs.rmSync(work, {recursive: true, force: true});
 	const expected = {imageId, ids, diffs, exports};
-	fs.writeFileSync(path.join(out, 'files-expected.json'), JSON.stringify(expected, null, 2) + '\n');
+	fs.writeFileSync(path.join(out, 'files-expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
 	return expected;
 }

@@ -20,7 +20,7 @@ let told = false;
 export function realTgz(name: RealName): string | null {
 	const tgz = path.join(realDir, `${name}.v2.tgz`);
 	if (fs.existsSync(tgz)) return tgz;
-	if (process.env['CI']) throw new Error(`real fixture ${tgz} is missing; it is required under CI`);
+	if (process.env.CI) throw new Error(`real fixture ${tgz} is missing; it is required under CI`);
 	if (!told) {
 		told = true;
 		process.stderr.write(`layerlens tests: ${realDir} is absent; the tests on the real fixtures are skipped (under CI=true they fail)\n`);

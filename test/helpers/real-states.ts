@@ -195,7 +195,7 @@ export async function makeStandardState(daemon: Daemon): Promise<Expected> {
     facts: {busyboxImageId, appImageId, danglingImageId, containerIds},
     notes,
   };
-  fs.writeFileSync(path.join(daemon.dir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
+  fs.writeFileSync(path.join(daemon.dir, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
   fs.rmSync(work, {recursive: true, force: true});
   return expected;
 }

@@ -18,7 +18,7 @@ type Cached = {dir: string; expected: Expected; timing: Snapshot['timing']};
 let ownCache: string | undefined;
 
 function cacheDir(): string {
-	const shared = process.env['LAYERLENS_STATE_CACHE'];
+	const shared = process.env.LAYERLENS_STATE_CACHE;
 	if (shared !== undefined && shared !== '') return shared;
 	if (ownCache !== undefined) return ownCache;
 	const dir = fs.mkdtempSync(path.join('/tmp', 'layerlens-states-'));
@@ -64,7 +64,7 @@ async function buildOnce(driver: Driver): Promise<Cached> {
 	if (ready !== undefined) return ready;
 	const snap = await snapshotState(driver);
 	if (mountsUnder(snap.dir).length > 0) throw new Error(`${driver}: something is still mounted under ${snap.dir} at rest`);
-	fs.writeFileSync(path.join(snap.dir, 'timing.json'), JSON.stringify(snap.timing) + '\n');
+	fs.writeFileSync(path.join(snap.dir, 'timing.json'), `${JSON.stringify(snap.timing)}\n`);
 	try {
 		fs.renameSync(snap.dir, dir);
 	} catch {

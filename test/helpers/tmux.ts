@@ -63,7 +63,7 @@ export class TmuxSession {
 			// Already gone.
 		}
 		// tmux leaves its socket file behind.
-		const dir = path.join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+		const dir = path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
 		fs.rmSync(path.join(dir, this.socket), {force: true});
 	}
 }

@@ -20,7 +20,7 @@ export function tarDataRecord(name: string, content: Buffer, mtimeMs = Date.UTC(
 		{type: 1, name, ...(content.length > 0 ? {size: content.length} : {}), payload: content.length > 0 ? crc.digest().toString('base64') : null, position: 1},
 		{type: 2, payload: Buffer.concat([Buffer.alloc(padding(content.length)), trailer()]).toString('base64'), position: 2},
 	];
-	return gzipSync(lines.map(l => JSON.stringify(l)).join('\n') + '\n');
+	return gzipSync(`${lines.map(l => JSON.stringify(l)).join('\n')}\n`);
 }
 
 /**

@@ -50,13 +50,13 @@ function extractSample(dir: string): string {
 }
 
 function withDoorMode<T>(mode: string, f: () => T): T {
-	const saved = process.env['LAYERLENS_DOOR'];
-	process.env['LAYERLENS_DOOR'] = mode;
+	const saved = process.env.LAYERLENS_DOOR;
+	process.env.LAYERLENS_DOOR = mode;
 	try {
 		return f();
 	} finally {
-		if (saved === undefined) delete process.env['LAYERLENS_DOOR'];
-		else process.env['LAYERLENS_DOOR'] = saved;
+		if (saved === undefined) delete process.env.LAYERLENS_DOOR;
+		else process.env.LAYERLENS_DOOR = saved;
 	}
 }
 
@@ -120,7 +120,7 @@ function survey(source: Source): Map<string, string> {
 			const r = source.readLink(rel);
 			extra = r.ok ? r.value : r.error.code;
 		}
-		out.set(rel, JSON.stringify(s) + ' ' + extra);
+		out.set(rel, `${JSON.stringify(s)} ${extra}`);
 		if (st.ok && st.value.kind === 'dir') {
 			const l = source.list(rel);
 			assert.ok(l.ok, rel);
@@ -178,7 +178,7 @@ test('hostile shapes: a symlink at any component, a file as a directory, .., FIF
 	fs.writeFileSync(path.join(root, 'file'), 'x'.repeat(100));
 	execFileSync('mkfifo', [path.join(root, 'fifo')]);
 	if (isRoot) execFileSync('mknod', [path.join(root, 'tty'), 'c', '5', '0']);
-	const raw = Buffer.concat([Buffer.from(path.join(root, 'a') + '/'), Buffer.from([0x66, 0xff, 0xfe, 0x2e])]);
+	const raw = Buffer.concat([Buffer.from(`${path.join(root, 'a')}/`), Buffer.from([0x66, 0xff, 0xfe, 0x2e])]);
 	fs.mkdirSync(raw);
 	fs.writeFileSync(Buffer.concat([raw, Buffer.from('/in')]), 'bytes');
 	setXattr(path.join(root, 'a', 'b'), 'user.layerlens', 'yes');

@@ -227,7 +227,7 @@ for (const kind of ['tmpfs-strictatime', 'ext4-relatime'] as const) {
 		if (skipWhy !== null) return console.log(`  (skipped: ${skipWhy})`);
 		const unavailable = scratchUnavailable(kind);
 		if (unavailable !== null) {
-			if (process.env['CI']) assert.unreachable(`${kind}: ${unavailable}`);
+			if (process.env.CI) assert.unreachable(`${kind}: ${unavailable}`);
 			return console.log(`  (skipped: ${unavailable})`);
 		}
 		const s = mountScratch(kind);

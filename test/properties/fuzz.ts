@@ -98,7 +98,7 @@ function isLink(p: string): boolean {
 }
 
 /** The files a container's report depends on. */
-function ownFiles(m: Model, c: Container): string[] {
+function ownFiles(_m: Model, c: Container): string[] {
 	const store = `image/${c.driver}`;
 	const files = [`containers/${c.id}`, `${store}/layerdb/mounts/${c.id}`];
 	for (const e of c.chain) {
@@ -121,8 +121,8 @@ function silentIo() {
 	return {io: {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}}, out: () => out, err: () => err};
 }
 
-const seed0 = Number(process.env['FUZZ_SEED'] ?? 20261129);
-const rounds = Number(process.env['FUZZ_ROUNDS'] ?? 60);
+const seed0 = Number(process.env.FUZZ_SEED ?? 20261129);
+const rounds = Number(process.env.FUZZ_ROUNDS ?? 60);
 
 for (const name of ['aufs', 'overlay2'] as const) {
 	test(`fuzz ${name}: ${rounds} damaged copies, every command survives, untouched containers unchanged`, async () => {
@@ -259,7 +259,7 @@ for (const name of ['sample', 'aufs', 'overlay2'] as const) {
 						assert.equal(summary(now), summary(c), `${where}: untouched container ${c.name} changed`);
 					}
 					for (const c of after.containers) for (const e of c.chain) if (e.path !== null) assert.ok(e.path.split('/').every(x => x !== '' && x !== '.' && x !== '..'), `${where}: path ${JSON.stringify(e.path)}`);
-					assert.is(({} as Record<string, unknown>)['polluted'], undefined, `${where}: a prototype was touched`);
+					assert.is(({} as Record<string, unknown>).polluted, undefined, `${where}: a prototype was touched`);
 				} finally {
 					restore(original, copy, done.flatMap(d => d.paths));
 				}

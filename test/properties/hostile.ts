@@ -193,7 +193,7 @@ function edit(file: string, change: (text: string) => string): void {
 	fs.writeFileSync(file, now);
 }
 
-const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 
 test('no spread of an array into a call in src/ and components/: push(...x) and Math.max(...x) overflow the stack past ~120 000 items', () => {
 	const files: string[] = [];
@@ -255,7 +255,7 @@ test('a label nested 5000 deep, and the same in hostconfig.json and in an image 
 		const now = m.containers.find(x => x.id === victim.id)!;
 		assert.is(now.name, victim.name);
 		assert.is(now.chain.length, victim.chain.length);
-		assert.equal(Object.keys(now.config!['Labels'] as object), ['org.example.k'], 'the label is there, loaded up to the limit');
+		assert.equal(Object.keys(now.config!.Labels as object), ['org.example.k'], 'the label is there, loaded up to the limit');
 		for (const argv of [['inspect', victim.id], ['inspect', victim.id, '--provenance'], ['inspect', image.id], ['tree'], ['model'], ['check']]) survives(await ll([...argv, '--root', dir]), argv.join(' '));
 		const inspected = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {findings: Array<{code: string; path?: string}>};
 		assert.ok(inspected.findings.some(f => f.code === 'json.too-deep' && f.path === `${c}/hostconfig.json`), 'hostconfig.json');
@@ -278,8 +278,8 @@ test('"__proto__", "constructor" and "prototype" keys in Config and Labels are o
 		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {config: {Labels: Record<string, string>}};
 		const labels = j.config.Labels;
 		assert.ok(Object.hasOwn(labels, '__proto__') && Object.getOwnPropertyDescriptor(labels, '__proto__')!.value === 'p', 'JSON keeps "__proto__" as a key');
-		assert.is(labels['constructor'], 'c');
-		assert.is(({} as Record<string, unknown>)['polluted'], undefined, 'no prototype touched');
+		assert.is(labels.constructor, 'c');
+		assert.is(({} as Record<string, unknown>).polluted, undefined, 'no prototype touched');
 		const m = loadModel(openSource(dir)).model;
 		const text = explorerText(m);
 		assert.match(text, /__proto__=p/);
@@ -319,7 +319,7 @@ test('numbers exactly: an exit code beyond 2^53, a Pid of 1e400 and a RestartCou
 		for (const raw of ['State.ExitCode is 9007199254740993', 'State.Pid is 1e400', 'RestartCount is -0.5']) assert.ok(invalid.some(x => x.includes(raw)), `${raw}: ${invalid.join(' | ')}`);
 		assert.is(m.containers.find(x => x.id === victim.id)!.exitCode, null, 'not a rounded number');
 		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {hostConfig: Record<string, unknown>; exitCode: unknown; findings: Array<{code: string; message: string}>};
-		assert.is(j.hostConfig['Memory'], '9007199254740993', 'the exact decimal text');
+		assert.is(j.hostConfig.Memory, '9007199254740993', 'the exact decimal text');
 		assert.ok(j.findings.some(f => f.code === 'json.big-number' && f.message.includes('Memory = 9007199254740993')));
 		assert.is(j.exitCode, null);
 		const check = await ll(['check', '--root', dir]);

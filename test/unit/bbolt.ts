@@ -82,7 +82,7 @@ test('aufs.v2 (Docker 1.11): meta page 1 has a zero checksum and is accepted; th
 	assert.ok(db.warnings.some(w => /meta page 1 has no checksum/.test(w)));
 	assert.equal(dump(db).tree, {volumes: {}});
 	const kv = dump(open(path.join(root, 'network/files/local-kv.db'))).tree;
-	const lib = kv['libnetwork'] as BoltDump;
+	const lib = kv.libnetwork as BoltDump;
 	const bridge = libkv(lib['docker/network/v1.0/network/7e6b4126825389f2aa83e119d8c52e9eb586c100afea4ee6a50a3cc010fc0581/'] as string);
 	assert.is(bridge.name, 'bridge');
 	assert.is(bridge.networkType, 'bridge');
@@ -119,7 +119,7 @@ test('sample (dockerd 20.10): containerd meta.db, buildkit databases, volumes an
 	assert.equal(dump(open(path.join(root, 'buildkit/cache.db'))).tree, {_backlinks: {}, _byresult: {}, _links: {}, _result: {}});
 	for (const f of ['metadata_v2.db', 'snapshots.db', 'containerdmeta.db']) assert.equal(dump(open(path.join(root, 'buildkit', f))).tree, {}, f);
 	assert.equal(dump(open(path.join(root, 'volumes/metadata.db'))).tree, {volumes: {}});
-	const lib = dump(open(path.join(root, 'network/files/local-kv.db'))).tree['libnetwork'] as BoltDump;
+	const lib = dump(open(path.join(root, 'network/files/local-kv.db'))).tree.libnetwork as BoltDump;
 	const names = Object.entries(lib).filter(([k]) => /\/network\/[0-9a-f]{64}\/$/.test(k)).map(([, v]) => libkv(v as string).name).sort();
 	assert.equal(names, ['host', 'none']);
 });
@@ -295,8 +295,8 @@ test('hostile: a nested bucket pointing back at its parent, many times over, sto
 test('fuzz: seeded random damage to copies of the real .db files never throws and always ends', () => {
 	const roots = [realRoot('aufs'), realRoot('overlay2'), sample()].filter((r): r is string => r !== null);
 	const files = roots.flatMap(dbFiles);
-	const rounds = Number(process.env['FUZZ_ROUNDS'] ?? 150);
-	const seed = Number(process.env['FUZZ_SEED'] ?? 8);
+	const rounds = Number(process.env.FUZZ_ROUNDS ?? 150);
+	const seed = Number(process.env.FUZZ_SEED ?? 8);
 	const r = rng(seed);
 	let opened = 0;
 	for (const f of files) {
@@ -315,7 +315,7 @@ test('fuzz: seeded random damage to copies of the real .db files never throws an
 			}
 			const cut = kind === 3 ? b.subarray(0, Math.floor(r() * b.length)) : b;
 			const t0 = Date.now();
-			let o;
+			let o: ReturnType<typeof openBolt> | undefined;
 			try {
 				o = openBolt(cut);
 				if (o.ok) {

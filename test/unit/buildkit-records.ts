@@ -33,7 +33,7 @@ test('records: every field form, nanosecond times kept exactly, an absent usage 
 					'snapshot.size': v(20635),
 					'snapshot.committed': v(true),
 					'cache.parent': v('rec0'),
-					'cache.diffID': v('sha256:' + 'a'.repeat(64)),
+					'cache.diffID': v(`sha256:${'a'.repeat(64)}`),
 				}),
 				rec2: wb({'cache.recordType': v('exec.cachemount')}),
 			}),
@@ -55,7 +55,7 @@ test('records: every field form, nanosecond times kept exactly, an absent usage 
 });
 
 test('hostile fields are left out, never guessed; a damaged file is a finding; nothing throws', () => {
-	const huge = '{"value":"' + 'x'.repeat((1 << 20) + 10) + '"}';
+	const huge = `{"value":"${'x'.repeat((1 << 20) + 10)}"}`;
 	const db = writeBolt(
 		wb({
 			_main: wb({

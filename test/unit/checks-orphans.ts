@@ -11,7 +11,7 @@ import {checkBroken, checkDir, diskLayers, diskMounts, findingsOf, real} from '.
 // each finding says what it is, why it matters and how much it holds.
 
 const p = (root: string, rel: string): string => path.join(root, rel);
-const orphanId = 'f'.repeat(60) + '0000';
+const orphanId = `${'f'.repeat(60)}0000`;
 
 /** Removes a container the way an interrupted `docker rm` can leave it: only the listed parts. */
 function removeContainer(root: string, driver: string, m: {containerId: string}, parts: Array<'config' | 'mount'>): void {
@@ -168,7 +168,7 @@ test('leftover.tmp: an uncommitted layer write in layerdb/tmp (sample)', async (
 	const r = await checkBroken('sample', root => {
 		const dir = p(root, 'image/overlay2/layerdb/tmp/write-set-123456789');
 		fs.mkdirSync(dir, {recursive: true});
-		fs.writeFileSync(path.join(dir, 'diff'), 'sha256:' + 'a'.repeat(64));
+		fs.writeFileSync(path.join(dir, 'diff'), `sha256:${'a'.repeat(64)}`);
 	});
 	if (r === null) return;
 	const f = findingsOf(r, 'leftover.tmp');
@@ -222,7 +222,7 @@ test('orphan.snapshot-dir, orphan.snapshot, leftover.snapshot: what a containerd
 		const ghost = hexOf('ghost');
 		r.snapshot('overlayfs', {key: `${ghost}-init`, parent: base.chain[1]!, id: 7});
 		r.snapshot('overlayfs', {key: ghost, parent: `${ghost}-init`, id: 8, kind: 2});
-		r.extraBackend['overlayfs'] = [{key: 'moby/90/extract-1-sha256:abc', id: 90, kind: 2}];
+		r.extraBackend.overlayfs = [{key: 'moby/90/extract-1-sha256:abc', id: 90, kind: 2}];
 		fs.mkdirSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/90/fs`), {recursive: true});
 		fs.mkdirSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/77/fs`), {recursive: true});
 		fs.writeFileSync(r.p(`${snapshotterDir('overlayfs')}/snapshots/77/fs/data`), Buffer.alloc(1000, 1));

@@ -20,7 +20,7 @@ import {detailLines} from '../../src/ui/detail.ts';
 import {lineText} from '../../src/ui/text.ts';
 import {buildTree} from '../../src/ui/tree.ts';
 import {modelJson} from '../../src/view/json.ts';
-import {FakeRoot, driverRoot, hex} from '../helpers/fake-root.ts';
+import {type FakeRoot, driverRoot, hex} from '../helpers/fake-root.ts';
 import {ll} from '../helpers/files-run.ts';
 
 const load = (dir: string) => loadModel(openSource(dir));
@@ -72,7 +72,7 @@ test('devicemapper at rest: device records per layer and per container layer, th
 			[`devicemapper/mnt/${mount}/rootfs`, `devicemapper/mnt/${mount}-init/rootfs`, `devicemapper/mnt/${layers[1]}/rootfs`, `devicemapper/mnt/${layers[0]}/rootfs`],
 		);
 		assert.ok(c.chain.every(e => e.pathExists), 'a device record is what says the layer exists');
-		assert.equal(c.chain.map(e => e.driverRecord?.fields['device_id']), [5, 4, 3, 2]);
+		assert.equal(c.chain.map(e => e.driverRecord?.fields.device_id), [5, 4, 3, 2]);
 		assert.equal(c.chain[0]!.driverRecord, {path: `devicemapper/metadata/${mount}`, fields: {device_id: 5, size: 10737418240, transaction_id: 5, initialized: false, deleted: false}});
 		const top = m.layers.find(l => l.chainId === ids[1])!;
 		assert.equal(top.driverRecord?.path, `devicemapper/metadata/${layers[1]}`);
@@ -95,8 +95,8 @@ test('devicemapper at rest: device records per layer and per container layer, th
 		assert.is(ic.chain[0].driverRecord.path, `devicemapper/metadata/${mount}`);
 		// Text: the host records under the header; the UI's layer details list the record.
 		const tree = await ll(['tree', '--root', root.dir]);
-		assert.match(tree.stdout, /devicemapper device set  devicemapper\/metadata\/deviceset-metadata  next_device_id 5, BaseDeviceUUID 4a6ee6c1-0f3a-4d4b-9e0b-2c1b2c0f1a11, BaseDeviceFilesystem xfs/);
-		assert.match(tree.stdout, /devicemapper pool data file  devicemapper\/devicemapper\/data  size 67108864/);
+		assert.match(tree.stdout, /devicemapper device set {2}devicemapper\/metadata\/deviceset-metadata {2}next_device_id 5, BaseDeviceUUID 4a6ee6c1-0f3a-4d4b-9e0b-2c1b2c0f1a11, BaseDeviceFilesystem xfs/);
+		assert.match(tree.stdout, /devicemapper pool data file {2}devicemapper\/devicemapper\/data {2}size 67108864/);
 		const ui = buildTree(m);
 		const rw = ui.children(ui.node(`c:${cid}`)!)[0]!;
 		const text = detailLines(ui, rw, () => null).map(lineText).join('\n');
@@ -151,7 +151,7 @@ test('devicemapper, hostile records: wrong types, huge numbers, bad JSON, a dele
 		// The rest is shown: the container, its chain, the valid fields.
 		const c = m.containers.find(x => x.id === cid)!;
 		assert.is(c.chain.length, 4);
-		assert.equal(c.chain[0]!.driverRecord?.fields['deleted'], true);
+		assert.equal(c.chain[0]!.driverRecord?.fields.deleted, true);
 		assert.is(c.chain[1]!.pathExists, false);
 		assert.equal(m.layers.find(l => l.cacheId === layers[0])!.driverRecord?.fields, {device_id: null, size: null, transaction_id: null, initialized: null, deleted: false});
 		assert.is(m.layers.find(l => l.cacheId === layers[1])!.driverRecord, undefined, 'not JSON: no record, one finding');
@@ -180,7 +180,7 @@ test('devicemapper without metadata/: every layer names its missing device recor
 		assert.is(missing.length, 4, '2 image layers, the RW and the init layer');
 		assert.ok(missing.every(f => /device record devicemapper\/metadata\/[0-9a-f]{64}(-init)? (in the driver )?is missing/.test(f.message)));
 		assert.ok(m.containers.some(c => c.id === cid));
-		assert.equal(m.driverRecords!.filter(r => r.what.startsWith('pool')).map(r => r.fields['size']), [64 << 20, 2 << 20]);
+		assert.equal(m.driverRecords!.filter(r => r.what.startsWith('pool')).map(r => r.fields.size), [64 << 20, 2 << 20]);
 		assert.match(m.driverRecords!.find(r => r.what === 'device set')!.note ?? '', /^absent/);
 	} finally {
 		root.remove();
@@ -215,7 +215,7 @@ test('zfs at rest: no mount points under zfs/graph, nothing reported missing; ea
 		assert.match(m.findings[0]!.message, /<fsname>\/<id>.*not recorded in the root/);
 		const c = m.containers.find(x => x.id === cid)!;
 		assert.equal(c.chain.map(e => e.path), [`zfs/graph/${mount}`, `zfs/graph/${mount}-init`, `zfs/graph/${layers[1]}`, `zfs/graph/${layers[0]}`]);
-		assert.equal(c.chain.map(e => e.driverRecord?.fields['dataset']), [`<fsname>/${mount}`, `<fsname>/${mount}-init`, `<fsname>/${layers[1]}`, `<fsname>/${layers[0]}`]);
+		assert.equal(c.chain.map(e => e.driverRecord?.fields.dataset), [`<fsname>/${mount}`, `<fsname>/${mount}-init`, `<fsname>/${layers[1]}`, `<fsname>/${layers[0]}`]);
 		assert.ok(m.layers.every(l => l.driverRecord?.path === null && /zfs\.fsname/.test(l.driverRecord.note ?? '')));
 		const report = await runChecks({model: m, raw, source}, {deep: false});
 		assert.equal(report.findings.filter(f => f.severity !== 'info').map(f => f.code), []);
@@ -261,7 +261,7 @@ test('windowsfilter: layer ids as layers and chains, layerchain.json shown and c
 		assert.equal(m.layers.map(l => l.path).sort(), layers.map(l => `windowsfilter/${l}`).sort());
 		const c = m.containers.find(x => x.id === cid)!;
 		assert.equal(c.chain.map(e => [e.role, e.cacheId]), [['rw', mount], ['init', `${mount}-init`], ['image', layers[1]], ['image', layers[0]]]);
-		assert.equal(c.chain[0]!.driverRecord?.fields['parentIds'], [layers[1], layers[0]]);
+		assert.equal(c.chain[0]!.driverRecord?.fields.parentIds, [layers[1], layers[0]]);
 		assert.equal(m.layers.find(l => l.cacheId === layers[0])!.driverRecord?.fields, {paths: [], parentIds: []});
 		let report = await runChecks({model: m, raw, source}, {deep: false});
 		assert.equal(report.findings.filter(f => f.severity !== 'info').map(f => f.code), []);

@@ -49,7 +49,7 @@ test('sample (real dockerd overlay2): every image layer listed from its record e
 		const fromDir = await list(root, l.chainId);
 		assert.equal(fromRecord.findings, []);
 		assert.ok(fromRecord.entries.length > 0, l.chainId);
-		const byPath = (rows: Row[]) => [...rows].map(comparable).sort((a, b) => ((a['path'] as string) < (b['path'] as string) ? -1 : 1));
+		const byPath = (rows: Row[]) => [...rows].map(comparable).sort((a, b) => ((a.path as string) < (b.path as string) ? -1 : 1));
 		assert.equal(byPath(fromRecord.entries), byPath(fromDir.entries), l.chainId);
 		for (const r of fromRecord.entries) assert.is(r.layer, l.cacheId);
 		whiteouts += fromRecord.entries.filter(r => r.type === 'whiteout').length;
@@ -66,7 +66,7 @@ test('sample: PATH limits the record listing, text lines carry the status', asyn
 	assert.ok(withWhiteout !== undefined);
 	const r = await cli(['--root', root, 'files', withWhiteout.chainId, '/bin', '--tar-split']);
 	assert.is(r.code, 0, r.stderr);
-	assert.match(r.stdout, /^deleted  whiteout .* \/bin\/cat$/m);
+	assert.match(r.stdout, /^deleted {2}whiteout .* \/bin\/cat$/m);
 	for (const line of r.stdout.trim().split('\n')) assert.match(line, / \/bin(\/|$)/);
 });
 
@@ -151,7 +151,7 @@ function record(items: Item[], opts: {lie?: number} = {}): Buffer {
 		pendingPad = size > 0 ? padding(size) : 0;
 	}
 	lines.push(JSON.stringify({type: 2, payload: Buffer.concat([Buffer.alloc(pendingPad), trailer()]).toString('base64'), position: position++}));
-	return zlib.gzipSync(lines.join('\n') + '\n');
+	return zlib.gzipSync(`${lines.join('\n')}\n`);
 }
 
 const t0 = Date.UTC(2024, 0, 2, 3, 4, 5);
@@ -212,7 +212,7 @@ test('built record: every whiteout form, hard links, devices, long and hostile n
 		assert.is(text.code, 0);
 		assert.not.match(text.stdout, /\x1b/);
 		assert.match(text.stdout, /evil\\x1b\[2Jname/);
-		assert.match(stripVTControlCharacters(text.stdout), /^opaque   drwxr-xr-x .* \/app\/$/m);
+		assert.match(stripVTControlCharacters(text.stdout), /^opaque {3}drwxr-xr-x .* \/app\/$/m);
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
 	}

@@ -93,7 +93,7 @@ async function sources(dir: string): Promise<Array<[string, Source]>> {
 
 if (!root) {
 	test('whiteout forms (needs root: character devices, trusted.* xattrs)', () => {
-		if (process.env['CI']) assert.unreachable('CI runs as root');
+		if (process.env.CI) assert.unreachable('CI runs as root');
 		console.log('  skip: not root');
 	});
 } else {

@@ -52,7 +52,7 @@ test('v1: containers link to RW (container id), init (<id>-init) and image layer
 		assert.is(byName.get('done')!.command, "sh -c 'sleep 1000'");
 		assert.equal(byName.get('done')!.argv, ['sh', '-c', 'sleep 1000'], 'the arguments as stored');
 		assert.is(byName.get('web')!.imageRef, 'busybox');
-		assert.equal(byName.get('web')!.hostConfig?.['NetworkMode'], 'default');
+		assert.equal(byName.get('web')!.hostConfig?.NetworkMode, 'default');
 		// Image gone: its RW and init layers are still shown, no image layers.
 		const lost = byName.get('lost')!;
 		assert.equal(lost.chain.map(e => e.role), ['rw', 'init']);
@@ -82,7 +82,7 @@ test('v1: images keep their bare ids, chains from parent links, tags and digests
 		assert.equal(base.digests, [`busybox@${v1.digest}`]);
 		assert.equal(base.children, [v1.app]);
 		assert.is(base.os, 'linux');
-		assert.equal(base.config?.['Cmd'], ['sh']);
+		assert.equal(base.config?.Cmd, ['sh']);
 		const broken = img.get(v1.broken)!;
 		assert.equal(broken.chainIds, [v1.gone, v1.broken]);
 		assert.ok(broken.dangling);
@@ -333,7 +333,7 @@ test('v1 through the CLI: tree (snapshot), ls, images, model, inspect', async ()
 		const img = JSON.parse((await cli(['inspect', v1.app.slice(0, 12), '--root', r.dir])).stdout);
 		assert.is(img.kind, 'image');
 		assert.is(img.id, v1.app);
-		assert.equal(JSON.parse((await cli(['inspect', 'busybox@' + v1.digest, '--root', r.dir])).stdout).id, v1.base);
+		assert.equal(JSON.parse((await cli(['inspect', `busybox@${v1.digest}`, '--root', r.dir])).stdout).id, v1.base);
 		const check = await cli(['check', '--root', r.dir]);
 		assert.is(check.code, 1, 'the three planted errors fail the check');
 		assert.match(check.stdout, /3 errors, 0 warnings/);

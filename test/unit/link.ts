@@ -122,7 +122,7 @@ test("the seed article's docker create (aufs): mount-id, init-id, parent and the
 			fs.mkdirSync(root.p(`aufs/diff/${cache}`), {recursive: true});
 		});
 		root.addContainer({id: container, name: 'docker_test', image: `sha256:${hex('ubuntu')}`, imageRef: 'ubuntu', mountId: mount}, chains[0]);
-		root.write(`aufs/layers/${mount}`, [`${mount}-init`, ...caches].join('\n') + '\n');
+		root.write(`aufs/layers/${mount}`, `${[`${mount}-init`, ...caches].join('\n')}\n`);
 		const m = load(root.dir);
 		const c = m.containers[0]!;
 		assert.is(c.name, 'docker_test');

@@ -136,8 +136,8 @@ test('liveness: a lock on one of the root\'s databases (by device and inode) or 
 		const mount = (point: string, dev: string, fstype = 'ext4', opts = 'rw') => `36 25 ${dev} / ${point.replace(/ /g, '\\040')} rw,relatime shared:1 - ${fstype} /dev/x ${opts}`;
 		const source = openSource(root);
 		const set = (mountinfo: string[], locks: string[]) => {
-			fs.writeFileSync(path.join(proc, 'self', 'mountinfo'), mountinfo.join('\n') + '\n');
-			fs.writeFileSync(path.join(proc, 'locks'), locks.join('\n') + '\n');
+			fs.writeFileSync(path.join(proc, 'self', 'mountinfo'), `${mountinfo.join('\n')}\n`);
+			fs.writeFileSync(path.join(proc, 'locks'), `${locks.join('\n')}\n`);
 		};
 		set([mount('/', '254:0')], []);
 		assert.equal(liveness(source, proc), {live: false, evidence: []});

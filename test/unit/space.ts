@@ -76,9 +76,9 @@ for (const driver of ['aufs', 'overlay2'] as const) {
 			assert.equal(s.findings, []);
 			const text = await cli(r.dir, 'space');
 			assert.is(text.code, 0);
-			assert.match(text.stdout, /^image hand:1 [0-9a-f]{12}\n  efficiency: 17\.5412 %\n  wasted: 5\.6kB \(5600 bytes\) {3}user size: 550B \(550 bytes\) {3}wasted\/user: 1018\.1818 %\n/);
-			assert.match(text.stdout, /\n  count  total space  path\n {6}2 {10}5kB  \/data\/big\n {6}3 {9}600B  \/etc\/conf\n/);
-			assert.match(text.stdout, /\n  layer 1\/3 [0-9a-f]{12}: 6\.11kB in 4 files\n {10}5kB  \/data\/big\n/);
+			assert.match(text.stdout, /^image hand:1 [0-9a-f]{12}\n {2}efficiency: 17\.5412 %\n {2}wasted: 5\.6kB \(5600 bytes\) {3}user size: 550B \(550 bytes\) {3}wasted\/user: 1018\.1818 %\n/);
+			assert.match(text.stdout, /\n {2}count {2}total space {2}path\n {6}2 {10}5kB {2}\/data\/big\n {6}3 {9}600B {2}\/etc\/conf\n/);
+			assert.match(text.stdout, /\n {2}layer 1\/3 [0-9a-f]{12}: 6\.11kB in 4 files\n {10}5kB {2}\/data\/big\n/);
 		} finally {
 			r.remove();
 		}

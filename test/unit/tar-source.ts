@@ -113,8 +113,8 @@ function assertSame(dir: Source, tar: Source, label: string, extraProbes: string
 
 // ---------------------------------------------------------------- a small Docker-like tree
 
-const longName = 'a-directory-name-that-is-quite-long/' + 'x'.repeat(90) + '/and-a-file-name-past-the-100-character-ustar-limit.txt';
-const longTarget = '../../' + 'y'.repeat(120);
+const longName = `a-directory-name-that-is-quite-long/${'x'.repeat(90)}/and-a-file-name-past-the-100-character-ustar-limit.txt`;
+const longTarget = `../../${'y'.repeat(120)}`;
 
 type Tree = {base: string; root: string; hasDevices: boolean; hasXattr: boolean};
 
@@ -128,8 +128,8 @@ function buildTree(): Tree {
 		if (mode !== undefined) fs.chmodSync(file, mode);
 	};
 	w('image/overlay2/repositories.json', '{"Repositories":{}}\n');
-	w('image/overlay2/imagedb/content/sha256/' + 'a'.repeat(64), JSON.stringify({rootfs: {diff_ids: []}}), 0o600);
-	w('image/overlay2/layerdb/sha256/' + 'b'.repeat(64) + '/cache-id', 'c'.repeat(64));
+	w(`image/overlay2/imagedb/content/sha256/${'a'.repeat(64)}`, JSON.stringify({rootfs: {diff_ids: []}}), 0o600);
+	w(`image/overlay2/layerdb/sha256/${'b'.repeat(64)}/cache-id`, 'c'.repeat(64));
 	w('image/overlay2/big-metadata.json', crypto.randomBytes(3000)); // over the small maxMemberBytes used below
 	w('containers/abc/config.v2.json', '{"ID":"abc"}');
 	w('containers/abc/hostconfig.json', '{}');
@@ -140,7 +140,7 @@ function buildTree(): Tree {
 	w('overlay2/l1/lower', 'l/DEF');
 	w('overlay2/l1/diff/etc/passwd', 'root:x:0:0::/root:/bin/sh\n');
 	w('overlay2/l1/diff/usr/bin/su', 'ELF', 0o4755);
-	w('overlay2/l1/diff/' + longName, 'long\n');
+	w(`overlay2/l1/diff/${longName}`, 'long\n');
 	w('overlay2/l1/diff/ünïcödé name.txt', 'utf-8\n');
 	w('overlay2/l1/diff/empty', '');
 	fs.mkdirSync(path.join(root, 'overlay2/l'), {recursive: true});
@@ -282,7 +282,7 @@ function header(name: string, o: {type?: string; size?: number | Buffer; mode?: 
 		const bytes = typeof s === 'string' ? Buffer.from(s) : s;
 		bytes.copy(b, at, 0, Math.min(len, bytes.length));
 	};
-	const octal = (n: number, len: number): string => n.toString(8).padStart(len - 1, '0') + '\0';
+	const octal = (n: number, len: number): string => `${n.toString(8).padStart(len - 1, '0')}\0`;
 	put(name, 0, 100);
 	put(octal(o.mode ?? 0o644, 8), 100, 8);
 	put(typeof o.uid === 'object' ? o.uid : octal(o.uid ?? 0, 8), 108, 8);
@@ -296,7 +296,7 @@ function header(name: string, o: {type?: string; size?: number | Buffer; mode?: 
 	let sum = 0;
 	for (const byte of b) sum += byte;
 	if (o.badChecksum) sum += 1;
-	put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+	put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
 	return b;
 }
 
@@ -418,7 +418,7 @@ test('hostile: absurd sizes, duplicates, deep paths, symlinked parents, implied 
 		Buffer.concat([
 			member('image/dup', 'old'),
 			member('image/dup', 'new'),
-			pax('PaxHeaders/deep', {path: 'containers/' + deep + '/f'}),
+			pax('PaxHeaders/deep', {path: `containers/${deep}/f`}),
 			member('placeholder', 'deep'),
 			member('graph', '', {type: '2', linkname: '/etc'}),
 			member('graph/passwd', 'through a symlink'),
@@ -431,7 +431,7 @@ test('hostile: absurd sizes, duplicates, deep paths, symlinked parents, implied 
 	const tar = await openOk(file);
 	assert.ok(tar.problems.some(p => p.includes('size')), tar.problems.join('\n'));
 	assert.equal(tar.readFile('image/dup', 100), {ok: true, value: Buffer.from('new')});
-	assert.equal(tar.readFile('containers/' + deep + '/f', 100), {ok: true, value: Buffer.from('deep')});
+	assert.equal(tar.readFile(`containers/${deep}/f`, 100), {ok: true, value: Buffer.from('deep')});
 	const through = tar.stat('graph/passwd');
 	assert.equal(through.ok ? null : through.error, {code: 'symlink', path: 'graph', message: 'is a symlink; not followed'});
 	const implied = tar.stat('overlay2/x/diff/implied');
@@ -447,11 +447,11 @@ test('PAX: global and local headers, xattrs per entry, GNU long names, sub-secon
 		'pax.tar',
 		Buffer.concat([
 			pax('pax_global_header', {uid: '42', 'SCHILY.xattr.user.global': 'g'}, 'g'),
-			pax('PaxHeaders/1', {path: 'wrap/image/' + 'p'.repeat(150), mtime: '1700000000.5', 'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff])}),
+			pax('PaxHeaders/1', {path: `wrap/image/${'p'.repeat(150)}`, mtime: '1700000000.5', 'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff])}),
 			member('ignored-name', 'pax body'),
 			pax('PaxHeaders/2', {uid: '', 'SCHILY.xattr.user.local': 'l'}),
 			member('wrap/image/local', 'x', {uid: 7}),
-			member('././@LongLink', 'wrap/containers/' + 'q'.repeat(200) + '\0', {type: 'L'}),
+			member('././@LongLink', `wrap/containers/${'q'.repeat(200)}\0`, {type: 'L'}),
 			member('short', 'gnu long name'),
 			endMarker,
 		]),
@@ -459,7 +459,7 @@ test('PAX: global and local headers, xattrs per entry, GNU long names, sub-secon
 	const tar = await openOk(file);
 	assert.equal(tar.problems, []);
 	assert.is(tar.root, 'wrap');
-	const long = 'image/' + 'p'.repeat(150);
+	const long = `image/${'p'.repeat(150)}`;
 	assert.equal(tar.readFile(long, 100), {ok: true, value: Buffer.from('pax body')});
 	const s = tar.stat(long);
 	assert.ok(s.ok && s.value.mtimeMs === 1_700_000_000_500 && s.value.uid === 42);
@@ -467,7 +467,7 @@ test('PAX: global and local headers, xattrs per entry, GNU long names, sub-secon
 	const local = tar.stat('image/local');
 	assert.ok(local.ok && local.value.uid === 7, 'an empty local value unsets the global one');
 	assert.equal(tar.xattrs('image/local'), {'user.global': Buffer.from('g'), 'user.local': Buffer.from('l')});
-	assert.equal(tar.readFile('containers/' + 'q'.repeat(200), 100), {ok: true, value: Buffer.from('gnu long name')});
+	assert.equal(tar.readFile(`containers/${'q'.repeat(200)}`, 100), {ok: true, value: Buffer.from('gnu long name')});
 });
 
 test('hostile: randomly damaged archives never throw, and every answer is a Result', async () => {

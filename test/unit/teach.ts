@@ -35,14 +35,14 @@ const esc = '\u001b[2J\u202e';
 function container(config: Record<string, unknown>, hostConfig: Record<string, unknown> | null = null): Container {
 	const id = hex('c');
 	return {
-		id, name: 'c', imageId: 'sha256:' + hex('i'), imageRef: 'img', imageTags: [], status: 'created', created: null, startedAt: null, finishedAt: null, exitCode: null, error: null,
+		id, name: 'c', imageId: `sha256:${hex('i')}`, imageRef: 'img', imageTags: [], status: 'created', created: null, startedAt: null, finishedAt: null, exitCode: null, error: null,
 		command: 'sh', driver: 'overlay2', mountId: hex('m'), initId: `${hex('m')}-init`, parentChainId: null, chain: [], config, hostConfig, mountPoints: null, path: `containers/${id}`,
 	};
 }
 
 function image(config: Record<string, unknown> | null): Image {
 	return {
-		id: 'sha256:' + hex('i'), driver: 'overlay2', tags: ['img:latest'], digests: [], created: null, diffIds: [], chainIds: [], parent: null, children: [], intermediate: false, dangling: false,
+		id: `sha256:${hex('i')}`, driver: 'overlay2', tags: ['img:latest'], digests: [], created: null, diffIds: [], chainIds: [], parent: null, children: [], intermediate: false, dangling: false,
 		history: [], size: null, lastUpdated: null, config, architecture: null, os: null, containers: [], path: '',
 	};
 }
@@ -75,8 +75,8 @@ test('provenance: merge rules, entry by entry; no image means unknown', () => {
 test('inspect --provenance and tree/inspect --explain on a fake root; hostile strings are shown escaped', async () => {
 	const r = new FakeRoot('overlay2');
 	try {
-		const ids = r.addLayers([{diffId: 'sha256:' + hex('d0'), cacheId: hex('k0')}]);
-		const imageId = r.addImage({layers: [{diffId: 'sha256:' + hex('d0'), cacheId: hex('k0')}], tags: ['img:1'], config: {Env: [`X=${esc}`], Cmd: ['sh']}});
+		const ids = r.addLayers([{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}]);
+		const imageId = r.addImage({layers: [{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}], tags: ['img:1'], config: {Env: [`X=${esc}`], Cmd: ['sh']}});
 		r.addContainer({id: hex('c1'), name: 'c1', image: imageId, imageRef: 'img:1', mountId: hex('m1')}, ids[0]);
 		const cfg = JSON.parse(fs.readFileSync(r.p(`containers/${hex('c1')}/config.v2.json`), 'utf8'));
 		cfg.Config = {Image: 'img:1', Cmd: ['sh'], Env: [`X=${esc}`, `Y=${esc}`], Hostname: 'h'};
@@ -125,7 +125,7 @@ test('explanations per driver: the real aufs and overlay2 trees, fake vfs and fu
 	for (const driver of ['vfs', 'fuse-overlayfs'] as const) {
 		const r = new FakeRoot(driver);
 		try {
-			const layers = [{diffId: 'sha256:' + hex('d0'), cacheId: hex('k0')}];
+			const layers = [{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}];
 			const ids = r.addLayers(layers);
 			const imageId = r.addImage({layers, tags: ['img:1']});
 			r.addContainer({id: hex('c1'), name: 'c1', image: imageId, mountId: hex('m1')}, ids[0]);
@@ -180,11 +180,11 @@ test('graph: dot and mermaid from the sample; hostile names cannot break out of 
 	const dot = await ll(['graph', '--sample']);
 	assert.is(dot.code, 0);
 	assert.match(dot.stdout, /^digraph layerlens \{/);
-	assert.match(dot.stdout, /label="docker_test\\n797edefac2a9  created"/);
+	assert.match(dot.stdout, /label="docker_test\\n797edefac2a9 {2}created"/);
 	assert.match(dot.stdout, /-> n\d+ \[label="created from", style=dashed\]/);
 	const mer = await ll(['graph', 'docker_test', '--format', 'mermaid', '--sample']);
 	assert.match(mer.stdout, /^flowchart TB\n/);
-	assert.match(mer.stdout, /n0\(\["docker_test<br\/>797edefac2a9  created"\]\)/);
+	assert.match(mer.stdout, /n0\(\["docker_test<br\/>797edefac2a9 {2}created"\]\)/);
 	assert.is((await ll(['graph', '--format', 'svg', '--sample'])).code, 2);
 	const model = syntheticModel({containers: 2});
 	const hostile = {...model, containers: model.containers.map(c => ({...c, name: `x"];\n evil [label="${esc}`}))};
@@ -196,7 +196,7 @@ test('graph: dot and mermaid from the sample; hostile names cannot break out of 
 	assert.not.match(m, /x"\]/);
 	assert.match(m, /x#34;#93;;/);
 	const hasDot = spawnSync('dot', ['-V']).status === 0;
-	if (!hasDot && process.env['CI']) assert.unreachable('Graphviz (dot) is required under CI');
+	if (!hasDot && process.env.CI) assert.unreachable('Graphviz (dot) is required under CI');
 	if (hasDot) {
 		for (const text of [dot.stdout, d]) {
 			const r = spawnSync('dot', ['-Tsvg'], {input: text, encoding: 'utf8'});

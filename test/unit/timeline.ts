@@ -49,7 +49,7 @@ test('the sample: container events match docker inspect; log lines match docker 
 test('--files: the RW layer of a container that changed files, with the deletion marked', async () => {
 	const {model, source} = await sample();
 	const events = await buildTimeline(model, source, {files: true, logs: false});
-	const id = expected.facts.containerIds['app_exited']!;
+	const id = expected.facts.containerIds.app_exited!;
 	const files = events.filter(e => e.kind === 'rwfile.modified' && e.subject === `container:${id}`).map(e => e.message);
 	assert.ok(files.some(m => m.includes('/new.txt file changed')), files.join('\n'));
 	assert.ok(files.some(m => m.includes('/app/hello.txt deleted (whiteout)')), files.join('\n'));
@@ -61,11 +61,11 @@ test('JSON Lines and CSV carry the fields Timesketch imports: message, datetime 
 	const lines = timelineJsonl(events).trimEnd().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
 	assert.is(lines.length, events.length);
 	for (const l of lines) {
-		assert.type(l['message'], 'string');
-		assert.type(l['timestamp_desc'], 'string');
-		assert.type(l['timestamp'], 'number');
-		assert.match(String(l['datetime']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-		assert.is(Math.floor(Date.parse(String(l['datetime'])) / 1000), Math.floor(Number(l['timestamp']) / 1e6), 'datetime and timestamp agree');
+		assert.type(l.message, 'string');
+		assert.type(l.timestamp_desc, 'string');
+		assert.type(l.timestamp, 'number');
+		assert.match(String(l.datetime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+		assert.is(Math.floor(Date.parse(String(l.datetime)) / 1000), Math.floor(Number(l.timestamp) / 1e6), 'datetime and timestamp agree');
 	}
 	const csv = timelineCsv(events).split('\r\n');
 	assert.is(csv[0], 'message,datetime,timestamp_desc,timestamp,kind,subject,source,field,source_time');

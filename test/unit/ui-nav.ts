@@ -259,7 +259,7 @@ test('details: container, layers, image and init-layer explanations', () => {
 	const files = (dir: string) => (dir.endsWith('/etc') ? sub : listing);
 	const rt = text(detailLines(tree, rw!, files));
 	assert.match(rt, /RW layer/);
-	assert.match(rt, /gone  \(whiteout: deleted in this layer\)/);
+	assert.match(rt, /gone {2}\(whiteout: deleted in this layer\)/);
 	const it = text(detailLines(tree, init!, files));
 	// One table for the explorer and inspect --explain (teach/explain.ts initPlaceholders).
 	assert.match(it, /\.dockerenv\s+an empty file; its presence tells/);

@@ -11,7 +11,7 @@ const bin = path.join(repo, 'bin', 'layerlens');
 
 test('end to end in tmux on the real overlay2 tree: open, expand, search, help, resize, quit; the terminal is restored', async () => {
 	if (!hasTmux()) {
-		if (process.env['CI']) assert.unreachable('tmux is required under CI');
+		if (process.env.CI) assert.unreachable('tmux is required under CI');
 		return console.log('  (skipped: no tmux here)');
 	}
 	const root = realRoot('overlay2');

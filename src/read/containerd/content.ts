@@ -46,7 +46,7 @@ function readBlob(source: Source, digest: string, subject: string, what: string)
 				: {present: r.error.code === 'too-large', problem: sourceErrorFinding(r.error, subject, `${what} blob`)};
 		return {blob, bytes: 0};
 	}
-	const actual = 'sha256:' + createHash('sha256').update(r.value).digest('hex');
+	const actual = `sha256:${createHash('sha256').update(r.value).digest('hex')}`;
 	// containerd and dockerd json.Unmarshal blobs: bytes after the value make it invalid.
 	const parsed = parseJson(r.value.toString('utf8'));
 	const json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
@@ -85,15 +85,15 @@ export type Descriptor = {readonly digest: string; readonly mediaType?: string; 
 
 function descriptor(v: unknown): Descriptor | undefined {
 	const o = obj(v);
-	const d = str(o?.['digest']);
+	const d = str(o?.digest);
 	if (o === undefined || d === undefined || !digestRe.test(d)) return undefined;
-	const size = o['size'];
-	const plat = obj(o['platform']);
-	const os = str(plat?.['os']);
-	const arch = str(plat?.['architecture']);
-	const variant = str(plat?.['variant']);
-	const annotations = obj(o['annotations']);
-	const mediaType = str(o['mediaType']);
+	const size = o.size;
+	const plat = obj(o.platform);
+	const os = str(plat?.os);
+	const arch = str(plat?.architecture);
+	const variant = str(plat?.variant);
+	const annotations = obj(o.annotations);
+	const mediaType = str(o.mediaType);
 	return {
 		digest: d,
 		...(mediaType !== undefined ? {mediaType} : {}),
@@ -120,8 +120,8 @@ function readManifest(read: BlobReader, desc: Descriptor, subject: string): Reso
 	blobs.push(rawBlob('manifest', desc.digest, m));
 	if (m.problem !== undefined) findings.push(m.problem);
 	if (m.json === undefined) return {manifest: desc, layers: [], blobs, findings};
-	const config = descriptor(m.json['config']);
-	const rawLayers = m.json['layers'];
+	const config = descriptor(m.json.config);
+	const rawLayers = m.json.layers;
 	const layers = Array.isArray(rawLayers) ? rawLayers.map(descriptor).filter((d): d is Descriptor => d !== undefined) : [];
 	if (config === undefined || !Array.isArray(rawLayers) || layers.length !== rawLayers.length) {
 		findings.push(finding('error', 'json.shape', subject, `its manifest ${desc.digest} has no valid config descriptor or layer list`, blobPath(desc.digest)));
@@ -149,7 +149,7 @@ function resolveTarget(read: BlobReader, target: Descriptor, subject: string, ch
 	const blobs: RawBlob[] = [];
 	const t = read(target.digest, subject, 'manifest or index');
 	const tJson = t.json;
-	const isIndex = target.mediaType !== undefined ? indexTypes.has(target.mediaType) : tJson !== undefined && Array.isArray(tJson['manifests']);
+	const isIndex = target.mediaType !== undefined ? indexTypes.has(target.mediaType) : tJson !== undefined && Array.isArray(tJson.manifests);
 	blobs.push(rawBlob(isIndex ? 'index' : 'manifest', target.digest, t));
 	if (t.problem !== undefined) {
 		findings.push(t.problem.code === 'content.blob-missing' ? {...t.problem, message: `its ${isIndex ? 'index' : 'manifest'} ${target.digest} (the image id) is not in the content store: its config, layers and history are unknown`} : t.problem);
@@ -163,7 +163,7 @@ function resolveTarget(read: BlobReader, target: Descriptor, subject: string, ch
 
 /** The target blob is the manifest itself (read already, from the cache now): its config. */
 function resolveManifest(read: BlobReader, target: Descriptor, json: Record<string, unknown>, subject: string, out: Target): void {
-	if (target.mediaType !== undefined && !manifestTypes.has(target.mediaType) && !Array.isArray(json['layers'])) {
+	if (target.mediaType !== undefined && !manifestTypes.has(target.mediaType) && !Array.isArray(json.layers)) {
 		out.findings.push(finding('error', 'json.shape', subject, `its target has media type ${JSON.stringify(target.mediaType)}, not an image manifest or index`, blobPath(target.digest)));
 		return;
 	}
@@ -177,7 +177,7 @@ function resolveManifest(read: BlobReader, target: Descriptor, json: Record<stri
 function platformManifests(read: BlobReader, target: Descriptor, json: Record<string, unknown>, subject: string, out: Target): Descriptor[] {
 	const leaves: Descriptor[] = [];
 	const walk = (index: Record<string, unknown>, depth: number): void => {
-		const list = index['manifests'];
+		const list = index.manifests;
 		if (!Array.isArray(list)) {
 			out.findings.push(finding('error', 'json.shape', subject, 'its index has no manifests list', blobPath(target.digest)));
 			return;
@@ -241,7 +241,7 @@ function candidates(here: readonly Resolved[], choice: Choice): {pool: readonly 
 	const preferred = here.filter(m => choice.preferred?.has(m.manifest.digest) === true);
 	if (preferred.length > 0) return {pool: preferred, why: 'the manifest its containers were created from'};
 	const unpacked = here.filter(m => {
-		const diffIds = strArray(obj(m.configJson?.['rootfs'])?.['diff_ids']);
+		const diffIds = strArray(obj(m.configJson?.rootfs)?.diff_ids);
 		const chain = diffIds === undefined ? [] : chainIds(diffIds.filter(x => digestRe.test(x)));
 		return chain.length === 0 || choice.snapshotKeys.has(chain.at(-1)!);
 	});

@@ -103,7 +103,8 @@ function readSmallJson(source: Source, path: string, subject: string, what: stri
 }
 
 /** Go's json.Unmarshal into a uint64 / int field accepts a whole number in range; beyond 2^53 JavaScript cannot hold it exactly. */
-const goMaxUint = 18446744073709551615;
+// 2^64 − 1, as a double: it rounds to 2^64 (the same number the literal 18446744073709551615 gives).
+const goMaxUint = 2 ** 64;
 
 /**
  * The fields of a JSON object against a spec: each value kept when its type and range are right,
