@@ -70,7 +70,8 @@ function makeRoot(n: number): {root: string; container: string; layer: string; r
 	fill(r.p(r.layerDir(mountId)), 'rw');
 	// a few deletions of image files (0/0 character devices) when root can make them
 	fs.mkdirSync(r.p(`${r.layerDir(mountId)}/img0000`));
-	if (process.getuid?.() === 0) for (let i = 0; i < 10; i++) execFileSync('mknod', [r.p(`${r.layerDir(mountId)}/img0000/f${i}`), 'c', '0', '0']);
+	if (process.getuid?.() === 0)
+		for (let i = 0; i < 10; i++) execFileSync('mknod', [r.p(`${r.layerDir(mountId)}/img0000/f${i}`), 'c', '0', '0']);
 	return {root: r.dir, container: 'big', layer: chainId, remove: () => r.remove()};
 }
 
@@ -109,12 +110,22 @@ for (const n of [10_000, 100_000]) {
 		];
 		for (const [name, args, flags] of cases) {
 			const t = Date.now();
-			const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', entry, ...args, '--root', root], {encoding: 'utf8', cwd: repo, maxBuffer: 64 << 20});
+			const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', entry, ...args, '--root', root], {
+				encoding: 'utf8',
+				cwd: repo,
+				maxBuffer: 64 << 20,
+			});
 			const m = /RESULT (.*)/.exec(r.stderr);
 			if (m === null) throw new Error(`${name}: ${r.stderr.slice(0, 500)}`);
 			const res = JSON.parse(m[1]!) as {code: number; bytes: number; maxRssKB: number};
 			if (res.code !== 0) throw new Error(`${name}: exit ${res.code}: ${r.stderr.slice(0, 500)}`);
-			rows.push({files: n, command: name, seconds: (Date.now() - t) / 1000, maxRssMB: Math.round(res.maxRssKB / 1024), outputBytes: res.bytes});
+			rows.push({
+				files: n,
+				command: name,
+				seconds: (Date.now() - t) / 1000,
+				maxRssMB: Math.round(res.maxRssKB / 1024),
+				outputBytes: res.bytes,
+			});
 		}
 	} finally {
 		if (!process.argv.includes('--keep')) remove();
@@ -122,5 +133,9 @@ for (const n of [10_000, 100_000]) {
 }
 fs.rmSync(entry, {force: true});
 console.log('files per layer | command | seconds | peak RSS MB | output bytes');
-for (const r of rows) console.log(`${r.files} | ${r.command} | ${r.seconds.toFixed(1)} | ${r.maxRssMB} | ${r.outputBytes}`);
-fs.writeFileSync(path.join(repo, 'bench', 'files-results.json'), `${JSON.stringify({when: new Date().toISOString(), rows}, null, 2)}\n`);
+for (const r of rows)
+	console.log(`${r.files} | ${r.command} | ${r.seconds.toFixed(1)} | ${r.maxRssMB} | ${r.outputBytes}`);
+fs.writeFileSync(
+	path.join(repo, 'bench', 'files-results.json'),
+	`${JSON.stringify({when: new Date().toISOString(), rows}, null, 2)}\n`,
+);

@@ -98,7 +98,11 @@ function wipe(dir: string): void {
 }
 
 /** Run `docker` asynchronously against the daemon (for parallel builds). */
-function dockerAsync(daemon: Daemon, args: string[], opts: {cwd?: string; env?: Record<string, string>} = {}): Promise<string> {
+function dockerAsync(
+	daemon: Daemon,
+	args: string[],
+	opts: {cwd?: string; env?: Record<string, string>} = {},
+): Promise<string> {
 	return new Promise((resolve, reject) => {
 		const child = spawn('docker', args, {
 			cwd: opts.cwd,
@@ -132,7 +136,8 @@ function api(daemon: Daemon, method: string, urlPath: string, body?: unknown): P
 				socketPath: daemon.socket,
 				method,
 				path: API + urlPath,
-				headers: data === undefined ? {} : {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data)},
+				headers:
+					data === undefined ? {} : {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data)},
 			},
 			res => {
 				let text = '';
@@ -152,7 +157,12 @@ function api(daemon: Daemon, method: string, urlPath: string, body?: unknown): P
 }
 
 /** Run `fn` over 0..n-1 with at most `limit` in flight. */
-async function pool(n: number, limit: number, fn: (i: number) => Promise<void>, progress?: (done: number) => void): Promise<void> {
+async function pool(
+	n: number,
+	limit: number,
+	fn: (i: number) => Promise<void>,
+	progress?: (done: number) => void,
+): Promise<void> {
 	let next = 0;
 	let done = 0;
 	async function worker(): Promise<void> {
@@ -168,7 +178,8 @@ async function pool(n: number, limit: number, fn: (i: number) => Promise<void>, 
 
 function every(step: number, total: number, label: string, t0: number): (done: number) => void {
 	return done => {
-		if (done % step === 0 || done === total) log(`${label}: ${done}/${total} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+		if (done % step === 0 || done === total)
+			log(`${label}: ${done}/${total} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 	};
 }
 
@@ -219,7 +230,8 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 				const n = i + 1;
 				const ctx = path.join(work, `ctx-${pad(n, 2)}`);
 				fs.mkdirSync(ctx, {recursive: true});
-				for (let s = 2; s < params.layersPerImage; s += 2) fs.writeFileSync(path.join(ctx, `file-${s}.txt`), `image ${pad(n, 2)} copy ${s}\n`);
+				for (let s = 2; s < params.layersPerImage; s += 2)
+					fs.writeFileSync(path.join(ctx, `file-${s}.txt`), `image ${pad(n, 2)} copy ${s}\n`);
 				fs.writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile(n, params.layersPerImage));
 				const tag = `bench/img-${pad(n, 2)}:1`;
 				await dockerAsync(daemon, ['build', '-q', '-t', tag, '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});
@@ -229,7 +241,8 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 		);
 		// Check the layer count of one image.
 		const layers = JSON.parse(d(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', images[0]!])) as string[];
-		if (layers.length !== params.layersPerImage) throw new Error(`${images[0]} has ${layers.length} layers, expected ${params.layersPerImage}`);
+		if (layers.length !== params.layersPerImage)
+			throw new Error(`${images[0]} has ${layers.length} layers, expected ${params.layersPerImage}`);
 		phase('build images');
 
 		// 3. containers, through the Engine API (much faster than one CLI process each)
@@ -269,7 +282,8 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 		phase('run containers');
 
 		const count = d(['ps', '-aq']).split('\n').filter(Boolean).length;
-		if (count !== params.containers) throw new Error(`daemon reports ${count} containers, expected ${params.containers}`);
+		if (count !== params.containers)
+			throw new Error(`daemon reports ${count} containers, expected ${params.containers}`);
 		fs.rmSync(work, {recursive: true, force: true});
 	} catch (e) {
 		await daemon.stop();
@@ -286,7 +300,9 @@ async function build(dir: string, params: StateParams): Promise<Marker> {
 }
 
 /** Make sure the state is in the cache (build it if not); return where it is. */
-export async function ensureState(opts: {dir?: string; params?: StateParams; force?: boolean} = {}): Promise<BenchState> {
+export async function ensureState(
+	opts: {dir?: string; params?: StateParams; force?: boolean} = {},
+): Promise<BenchState> {
 	const dir = path.resolve(opts.dir ?? defaultCacheDir());
 	const params = opts.params ?? DEFAULT_PARAMS;
 	const root = path.join(dir, 'data');
@@ -295,10 +311,18 @@ export async function ensureState(opts: {dir?: string; params?: StateParams; for
 		return {dir, root, params, built: false, buildSeconds: marker.buildSeconds};
 	}
 	if (fs.existsSync(dir)) {
-		log(marker ? (opts.force ? 'rebuild forced' : 'cached state has other parameters; rebuilding') : 'no complete state in the cache; (re)building');
+		log(
+			marker
+				? opts.force
+					? 'rebuild forced'
+					: 'cached state has other parameters; rebuilding'
+				: 'no complete state in the cache; (re)building',
+		);
 		wipe(dir);
 	}
-	log(`building ${params.images} images x ${params.layersPerImage} layers, ${params.containers} containers (${params.exited} exited), ${params.driver}, in ${dir}`);
+	log(
+		`building ${params.images} images x ${params.layersPerImage} layers, ${params.containers} containers (${params.exited} exited), ${params.driver}, in ${dir}`,
+	);
 	const m = await build(dir, params);
 	log(`done in ${m.buildSeconds.toFixed(1)} s; data root ${root}`);
 	return {dir, root, params, built: true, buildSeconds: m.buildSeconds};

@@ -39,7 +39,29 @@ export type UiTimings = {
 };
 
 /** Moves, pages, jumps to both ends, expands and walks a chain, scrolls the details, filters, help. */
-export const defaultKeys: readonly string[] = ['j', 'j', 'j', 'k', '\u001B[6~', 'G', 'g', 'j', '\r', 'l', 'j', 'j', '\t', 'j', '\t', 'f', 'f', '?', '?', 'h', '\r'];
+export const defaultKeys: readonly string[] = [
+	'j',
+	'j',
+	'j',
+	'k',
+	'\u001B[6~',
+	'G',
+	'g',
+	'j',
+	'\r',
+	'l',
+	'j',
+	'j',
+	'\t',
+	'j',
+	'\t',
+	'f',
+	'f',
+	'?',
+	'?',
+	'h',
+	'\r',
+];
 
 class FakeStdout extends EventEmitter {
 	readonly isTTY = true;
@@ -99,13 +121,24 @@ const macrotask = () => new Promise<void>(resolve => setImmediate(() => setTimeo
 export async function measureUi(model: Model, opts: MeasureOptions = {}): Promise<UiTimings> {
 	// As the real UI does (launch.ts): React's production build, unless NODE_ENV says otherwise.
 	preferProductionReact();
-	const [{render}, {createElement}, {App}] = await Promise.all([import('ink'), import('react'), import('../components/App.tsx')]);
+	const [{render}, {createElement}, {App}] = await Promise.all([
+		import('ink'),
+		import('react'),
+		import('../components/App.tsx'),
+	]);
 	const stdout = new FakeStdout(opts.width ?? 100, opts.height ?? 30);
 	const stdin = new FakeStdin();
 	const stderr = new FakeStdout(opts.width ?? 100, opts.height ?? 30);
 	const t0 = performance.now();
 	const first = stdout.next(10_000);
-	const props = {model, source: opts.source ?? null, details: opts.details ?? null, loading: opts.loading ?? false, width: stdout.columns, height: stdout.rows};
+	const props = {
+		model,
+		source: opts.source ?? null,
+		details: opts.details ?? null,
+		loading: opts.loading ?? false,
+		width: stdout.columns,
+		height: stdout.rows,
+	};
 	const instance = render(createElement(App, props), {
 		stdout: stdout as unknown as NodeJS.WriteStream,
 		stdin: stdin as unknown as NodeJS.ReadStream,

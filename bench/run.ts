@@ -84,14 +84,21 @@ const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g,
 function timed(argv: string[]): Sample {
 	const tmp = path.join(os.tmpdir(), `layerlens-bench-${process.pid}.time`);
 	const t0 = process.hrtime.bigint();
-	const r = spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', tmp, ...argv], {stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 16 << 20});
+	const r = spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', tmp, ...argv], {
+		stdio: ['ignore', 'ignore', 'pipe'],
+		maxBuffer: 16 << 20,
+	});
 	const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
 	if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
 	const timeOut = fs.readFileSync(tmp, 'utf8');
 	fs.rmSync(tmp, {force: true});
-	if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString().trim().slice(0, 500)} ${timeOut.trim()}`);
+	if (r.status !== 0)
+		throw new Error(
+			`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString().trim().slice(0, 500)} ${timeOut.trim()}`,
+		);
 	const [rssKB, user, sys] = (timeOut.trim().split('\n').pop() ?? '').split(' ').map(Number);
-	if (!Number.isFinite(rssKB) || !Number.isFinite(user) || !Number.isFinite(sys)) throw new Error(`cannot read GNU time's output: ${JSON.stringify(timeOut)}`);
+	if (!Number.isFinite(rssKB) || !Number.isFinite(user) || !Number.isFinite(sys))
+		throw new Error(`cannot read GNU time's output: ${JSON.stringify(timeOut)}`);
 	return {wallMs, cpuMs: Math.round((user! + sys!) * 1000), rssKB: rssKB!};
 }
 
@@ -114,7 +121,10 @@ function baselineFinds(root: string): string[] {
 const repositoriesJson = (root: string) => shq(`${root}/image/overlay2/repositories.json`);
 
 function baselineScript(root: string): string {
-	return [...baselineFinds(root).map(f => `${f} -exec cat {} + > /dev/null`), `cat ${repositoriesJson(root)} > /dev/null`].join('; ');
+	return [
+		...baselineFinds(root).map(f => `${f} -exec cat {} + > /dev/null`),
+		`cat ${repositoriesJson(root)} > /dev/null`,
+	].join('; ');
 }
 
 function makeCases(state: BenchState): Case[] {
@@ -146,7 +156,8 @@ function makeCases(state: BenchState): Case[] {
 		baseline,
 		cli('ls-json', ['ls', '--json'], {maxRatio: 1.3, maxRssMB: memory}, out => {
 			const n = (JSON.parse(out) as unknown[]).length;
-			if (n !== state.params.containers) throw new Error(`ls --json lists ${n} containers, expected ${state.params.containers}`);
+			if (n !== state.params.containers)
+				throw new Error(`ls --json lists ${n} containers, expected ${state.params.containers}`);
 			return `${n} containers`;
 		}),
 		cli('model', ['model'], {maxRatio: 2, maxRssMB: memory}, out => {
@@ -179,7 +190,10 @@ function dfCases(state: BenchState, memory: number): Case[] {
 			command: 'node bin/layerlens df --json --root ROOT > /dev/null',
 			targets: {maxRatioTo: {case: 'du-sb', ratio: 1.2}, maxRssMB: memory},
 			check() {
-				const r = JSON.parse(captured([process.execPath, binLayerlens, 'df', '--json', '--root', root])) as {total: {bytes: number; files: number}; categories: Array<{bytes: number}>};
+				const r = JSON.parse(captured([process.execPath, binLayerlens, 'df', '--json', '--root', root])) as {
+					total: {bytes: number; files: number};
+					categories: Array<{bytes: number}>;
+				};
 				const sum = r.categories.reduce((n, c) => n + c.bytes, 0);
 				if (sum !== r.total.bytes) throw new Error(`df does not balance: categories ${sum}, total ${r.total.bytes}`);
 				return `${r.total.bytes} bytes in ${r.total.files} files`;
@@ -197,21 +211,45 @@ function uiCases(state: BenchState, memory: number): Case[] {
 	const pty = async (): Promise<Sample> => {
 		const r = await runUiInPty(argv, n, {gnuTime: GNU_TIME});
 		const ms = r.keys.map(k => k.ms);
-		return {wallMs: r.firstFrameMs, cpuMs: r.cpuMs, rssKB: r.rssKB, extra: {fullMs: r.fullMs, keyMedianMs: median(ms), keyP90Ms: percentile(ms, 90), keyMaxMs: Math.max(...ms)}};
+		return {
+			wallMs: r.firstFrameMs,
+			cpuMs: r.cpuMs,
+			rssKB: r.rssKB,
+			extra: {fullMs: r.fullMs, keyMedianMs: median(ms), keyP90Ms: percentile(ms, 90), keyMaxMs: Math.max(...ms)},
+		};
 	};
 	// In-process: the App as the UI shows it once the worker's model is in (configs read on demand).
 	let prepared: {model: unknown; source: unknown} | null = null;
 	const inProcess = async (): Promise<Sample> => {
-		const [{measureUi}, {makeContainerDetails}] = await Promise.all([import('./measure-ui.ts'), import('../src/ui/container-details.ts')]);
+		const [{measureUi}, {makeContainerDetails}] = await Promise.all([
+			import('./measure-ui.ts'),
+			import('../src/ui/container-details.ts'),
+		]);
 		if (prepared === null) {
-			const [{loadModel, openSource}, {packModel, unpackModel}] = await Promise.all([import('../src/load.ts'), import('../src/ui/pack.ts')]);
+			const [{loadModel, openSource}, {packModel, unpackModel}] = await Promise.all([
+				import('../src/load.ts'),
+				import('../src/ui/pack.ts'),
+			]);
 			const source = openSource(root);
 			prepared = {model: unpackModel(packModel(loadModel(source).model)), source};
 		}
-		const {model, source} = prepared as {model: import('../src/model/types.ts').Model; source: import('../src/sources/source.ts').Source};
+		const {model, source} = prepared as {
+			model: import('../src/model/types.ts').Model;
+			source: import('../src/sources/source.ts').Source;
+		};
 		const t = await measureUi(model, {width: 100, height: 30, source, details: makeContainerDetails(source)});
 		const ms = t.keys.map(k => k.ms);
-		return {wallMs: t.keyMedianMs, cpuMs: 0, rssKB: 0, extra: {keyMedianMs: t.keyMedianMs, keyP90Ms: percentile(ms, 90), keyMaxMs: t.keyMaxMs, firstRenderMs: t.firstFrameMs}};
+		return {
+			wallMs: t.keyMedianMs,
+			cpuMs: 0,
+			rssKB: 0,
+			extra: {
+				keyMedianMs: t.keyMedianMs,
+				keyP90Ms: percentile(ms, 90),
+				keyMaxMs: t.keyMaxMs,
+				firstRenderMs: t.firstFrameMs,
+			},
+		};
 	};
 	return [
 		{
@@ -221,14 +259,18 @@ function uiCases(state: BenchState, memory: number): Case[] {
 			targets: {maxMs: 1000, maxRssMB: memory, maxExtraMs: {key: 'keyMedianMs', ms: 50}},
 			async check() {
 				const r = await runUiInPty(argv, n);
-				if (!/reading images, layers and findings…/.test(r.output)) throw new Error('the first frame did not come before the whole model (no "reading images, layers and findings…" in the status bar)');
+				if (!/reading images, layers and findings…/.test(r.output))
+					throw new Error(
+						'the first frame did not come before the whole model (no "reading images, layers and findings…" in the status bar)',
+					);
 				return `first frame ${r.firstFrameMs.toFixed(0)} ms, whole model ${r.fullMs.toFixed(0)} ms, ${r.keys.length} keys redrawn`;
 			},
 			measure: pty,
 		},
 		{
 			name: 'ui-keys',
-			command: 'measureUi(model as sent by the load worker, 100x30, defaultKeys) in the bench process (bench/measure-ui.ts)',
+			command:
+				'measureUi(model as sent by the load worker, 100x30, defaultKeys) in the bench process (bench/measure-ui.ts)',
 			wallIs: 'median redraw after a key',
 			targets: {maxMs: 50},
 			async check() {
@@ -296,13 +338,17 @@ async function main(): Promise<number> {
 		return 2;
 	}
 	const state = await ensureState();
-	process.stderr.write(`bench: state ${state.root} (${state.built ? 'built now' : 'cached'}, build took ${state.buildSeconds.toFixed(0)} s)\n`);
+	process.stderr.write(
+		`bench: state ${state.root} (${state.built ? 'built now' : 'cached'}, build took ${state.buildSeconds.toFixed(0)} s)\n`,
+	);
 
 	let cases = makeCases(state);
 	if (only) {
 		const unknown = only.filter(n => !cases.some(c => c.name === n));
 		if (unknown.length) {
-			process.stderr.write(`bench: unknown case(s) ${unknown.join(', ')}; cases: ${cases.map(c => c.name).join(', ')}\n`);
+			process.stderr.write(
+				`bench: unknown case(s) ${unknown.join(', ')}; cases: ${cases.map(c => c.name).join(', ')}\n`,
+			);
 			return 2;
 		}
 		cases = cases.filter(c => c.name === 'baseline' || only.includes(c.name));
@@ -348,9 +394,11 @@ async function main(): Promise<number> {
 		const cpuRatio = whole && medianCpuMs > 0 ? medianCpuMs / baseCpuMs : null;
 		const peakRssMB = Math.max(...ss.map(s => s.rssKB)) / 1024;
 		const extra: Record<string, number> = {};
-		for (const key of new Set(ss.flatMap(s => Object.keys(s.extra ?? {})))) extra[key] = median(ss.map(s => s.extra?.[key] ?? Number.NaN).filter(Number.isFinite));
+		for (const key of new Set(ss.flatMap(s => Object.keys(s.extra ?? {}))))
+			extra[key] = median(ss.map(s => s.extra?.[key] ?? Number.NaN).filter(Number.isFinite));
 		const failed: string[] = [];
-		if (c.targets.maxRatio !== undefined && ratio !== null && ratio > c.targets.maxRatio) failed.push(`time ${ratio.toFixed(2)}x > ${c.targets.maxRatio}x`);
+		if (c.targets.maxRatio !== undefined && ratio !== null && ratio > c.targets.maxRatio)
+			failed.push(`time ${ratio.toFixed(2)}x > ${c.targets.maxRatio}x`);
 		const to = c.targets.maxRatioTo;
 		const other = to === undefined ? undefined : samples.get(to.case);
 		if (to !== undefined && other !== undefined) {
@@ -358,11 +406,28 @@ async function main(): Promise<number> {
 			extra[`vs ${to.case}`] = vs;
 			if (vs > to.ratio) failed.push(`time ${vs.toFixed(2)}x ${to.case}'s > ${to.ratio}x`);
 		}
-		if (c.targets.maxMs !== undefined && medianWallMs > c.targets.maxMs) failed.push(`${c.wallIs ?? 'time'} ${medianWallMs.toFixed(0)} ms > ${c.targets.maxMs} ms`);
+		if (c.targets.maxMs !== undefined && medianWallMs > c.targets.maxMs)
+			failed.push(`${c.wallIs ?? 'time'} ${medianWallMs.toFixed(0)} ms > ${c.targets.maxMs} ms`);
 		const te = c.targets.maxExtraMs;
-		if (te !== undefined && (extra[te.key] ?? Number.POSITIVE_INFINITY) > te.ms) failed.push(`${te.key} ${(extra[te.key] ?? Number.NaN).toFixed(0)} ms > ${te.ms} ms`);
-		if (c.targets.maxRssMB !== undefined && peakRssMB > c.targets.maxRssMB) failed.push(`memory ${peakRssMB.toFixed(0)} MB > ${c.targets.maxRssMB} MB`);
-		return {name: c.name, command: c.command, wallIs: c.wallIs ?? null, check: checks.get(c.name)!, samples: ss, medianWallMs, medianCpuMs, ratio, cpuRatio, peakRssMB, extra, targets: c.targets, failed};
+		if (te !== undefined && (extra[te.key] ?? Number.POSITIVE_INFINITY) > te.ms)
+			failed.push(`${te.key} ${(extra[te.key] ?? Number.NaN).toFixed(0)} ms > ${te.ms} ms`);
+		if (c.targets.maxRssMB !== undefined && peakRssMB > c.targets.maxRssMB)
+			failed.push(`memory ${peakRssMB.toFixed(0)} MB > ${c.targets.maxRssMB} MB`);
+		return {
+			name: c.name,
+			command: c.command,
+			wallIs: c.wallIs ?? null,
+			check: checks.get(c.name)!,
+			samples: ss,
+			medianWallMs,
+			medianCpuMs,
+			ratio,
+			cpuRatio,
+			peakRssMB,
+			extra,
+			targets: c.targets,
+			failed,
+		};
 	});
 
 	// Table.
@@ -380,7 +445,16 @@ async function main(): Promise<number> {
 	const extraText = (r: CaseResult) => {
 		const e = r.extra;
 		const f = (k: string, label: string) => (e[k] === undefined ? '' : `${label} ${e[k]!.toFixed(e[k]! < 10 ? 1 : 0)}`);
-		return [f('fullMs', 'whole model at'), f('keyMedianMs', 'key median'), f('keyP90Ms', 'p90'), f('keyMaxMs', 'max'), f('firstRenderMs', 'first render'), f('vs du-sb', 'time vs du -sb')].filter(Boolean).join(', ');
+		return [
+			f('fullMs', 'whole model at'),
+			f('keyMedianMs', 'key median'),
+			f('keyP90Ms', 'p90'),
+			f('keyMaxMs', 'max'),
+			f('firstRenderMs', 'first render'),
+			f('vs du-sb', 'time vs du -sb'),
+		]
+			.filter(Boolean)
+			.join(', ');
 	};
 	const rows = [
 		['case', 'wall ms', 'vs base', 'peak RSS MB', 'target', 'result', 'cpu ms', 'cpu vs base', 'also (ms)'],
@@ -397,25 +471,49 @@ async function main(): Promise<number> {
 		]),
 	];
 	const widths = rows[0]!.map((_, i) => Math.max(...rows.map(row => row[i]!.length)));
-	const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === 4 || i === 5 || i === 8 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+	const line = (row: string[]) =>
+		row
+			.map((cell, i) =>
+				i === 0 || i === 4 || i === 5 || i === 8 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
+			)
+			.join('  ')
+			.trimEnd();
 	const out: string[] = [];
-	out.push(`layerlens bench: ${state.params.images} images x ${state.params.layersPerImage} layers, ${state.params.containers} containers (${state.params.driver}), ${rounds} rounds, median wall time`);
-	out.push(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${loadBefore[0]!.toFixed(2)} -> ${loadAfter[0]!.toFixed(2)}`);
+	out.push(
+		`layerlens bench: ${state.params.images} images x ${state.params.layersPerImage} layers, ${state.params.containers} containers (${state.params.driver}), ${rounds} rounds, median wall time`,
+	);
+	out.push(
+		`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${loadBefore[0]!.toFixed(2)} -> ${loadAfter[0]!.toFixed(2)}`,
+	);
 	out.push('');
 	out.push(line(rows[0]!));
 	for (const row of rows.slice(1)) out.push(line(row));
 	out.push('');
-	out.push('targets apply to median wall time (vs base) and peak RSS; cpu = user+sys of the child, for reference (less sensitive to other load)');
-	for (const r of results) if (r.wallIs !== null) out.push(`${r.name}: wall ms = ${r.wallIs} (no ratio to the baseline)`);
+	out.push(
+		'targets apply to median wall time (vs base) and peak RSS; cpu = user+sys of the child, for reference (less sensitive to other load)',
+	);
+	for (const r of results)
+		if (r.wallIs !== null) out.push(`${r.name}: wall ms = ${r.wallIs} (no ratio to the baseline)`);
 	out.push(`baseline = sh -c "${baselineScript('ROOT')}"`);
 	const failures = results.filter(r => r.failed.length);
-	out.push(failures.length ? `TARGETS MISSED: ${failures.map(r => `${r.name} (${r.failed.join('; ')})`).join(', ')}` : 'all targets met');
+	out.push(
+		failures.length
+			? `TARGETS MISSED: ${failures.map(r => `${r.name} (${r.failed.join('; ')})`).join(', ')}`
+			: 'all targets met',
+	);
 	process.stdout.write(`${out.join('\n')}\n`);
 
 	const json = {
 		date: new Date().toISOString(),
 		git: gitHead(),
-		machine: {cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memMB: Math.round(os.totalmem() / 2 ** 20), node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadAfter},
+		machine: {
+			cpus: os.cpus().length,
+			cpuModel: os.cpus()[0]?.model ?? null,
+			memMB: Math.round(os.totalmem() / 2 ** 20),
+			node: process.version,
+			loadavgBefore: loadBefore,
+			loadavgAfter: loadAfter,
+		},
 		state: {root: state.root, params: state.params, buildSeconds: state.buildSeconds},
 		rounds,
 		method: {

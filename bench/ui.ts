@@ -31,7 +31,25 @@ export interface PtyRun {
 }
 
 /** Moves, a page, to the top, expand a container and walk its chain (the init layer lists its files), scroll the details, back, collapse, to the bottom, help. */
-export const ptyKeys = ['j', 'j', 'k', '\u001B[6~', 'g', 'j', '\r', 'j', 'j', '\t', 'j', '\t', '\u001B[D', '\r', 'G', '?', '?'];
+export const ptyKeys = [
+	'j',
+	'j',
+	'k',
+	'\u001B[6~',
+	'g',
+	'j',
+	'\r',
+	'j',
+	'j',
+	'\t',
+	'j',
+	'\t',
+	'\u001B[D',
+	'\r',
+	'G',
+	'?',
+	'?',
+];
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -41,7 +59,11 @@ const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g,
  * Runs `argv` (a layerlens command line) in a pseudo-terminal of cols x rows and measures it.
  * `containers` is the count the status bar must show.
  */
-export async function runUiInPty(argv: string[], containers: number, opts: {cols?: number; rows?: number; timeoutMs?: number; gnuTime?: string} = {}): Promise<PtyRun> {
+export async function runUiInPty(
+	argv: string[],
+	containers: number,
+	opts: {cols?: number; rows?: number; timeoutMs?: number; gnuTime?: string} = {},
+): Promise<PtyRun> {
 	const cols = opts.cols ?? 100;
 	const rows = opts.rows ?? 30;
 	const timeout = opts.timeoutMs ?? 30_000;
@@ -74,7 +96,11 @@ export async function runUiInPty(argv: string[], containers: number, opts: {cols
 			if (test()) return resolve(lastData);
 			const timer = setTimeout(() => {
 				onData = null;
-				reject(new Error(`no ${what} within ${ms} ms; exited: ${done}; stderr: ${stderr.trim().slice(0, 300)}; screen: ${JSON.stringify(output.slice(-600))}`));
+				reject(
+					new Error(
+						`no ${what} within ${ms} ms; exited: ${done}; stderr: ${stderr.trim().slice(0, 300)}; screen: ${JSON.stringify(output.slice(-600))}`,
+					),
+				);
 			}, ms);
 			onData = () => {
 				if (!test()) return;
@@ -108,7 +134,9 @@ export async function runUiInPty(argv: string[], containers: number, opts: {cols
 		let cpuMs = 0;
 		let rssKB = 0;
 		if (opts.gnuTime !== undefined) {
-			const [rss, user, sys] = (fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+			const [rss, user, sys] = (fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '')
+				.split(' ')
+				.map(Number);
 			rssKB = rss ?? 0;
 			cpuMs = Math.round(((user ?? 0) + (sys ?? 0)) * 1000);
 		}

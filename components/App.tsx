@@ -70,7 +70,17 @@ function useDetailLines(tree: TreeIndex, source: Source | null, details: Contain
 }
 
 /** The panes between the top and the status lines: tree (or files) and details, side by side or stacked; the help instead when it is open. */
-function Body({nav, layout, treePane, detailPane}: {nav: NavState; layout: PaneLayout; treePane: ReactNode; detailPane: ReactNode}) {
+function Body({
+	nav,
+	layout,
+	treePane,
+	detailPane,
+}: {
+	nav: NavState;
+	layout: PaneLayout;
+	treePane: ReactNode;
+	detailPane: ReactNode;
+}) {
 	const bodyHeight = layout.lines - 2;
 	if (nav.help) return <HelpOverlay width={layout.width} height={bodyHeight} />;
 	if (layout.sideBySide) {
@@ -93,14 +103,27 @@ function Body({nav, layout, treePane, detailPane}: {nav: NavState; layout: PaneL
 }
 
 /** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
-export function App({model, source, loading = false, details = null, sample = false, width, height, color = true}: AppProps) {
+export function App({
+	model,
+	source,
+	loading = false,
+	details = null,
+	sample = false,
+	width,
+	height,
+	color = true,
+}: AppProps) {
 	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
 	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
 	const {linesFor, fileLinesFor} = useDetailLines(tree, source, details, layout.detailWidth);
 	const ctx: NavContext = useMemo(
-		() => ({detailLength: (node: TreeNode) => linesFor(node).length, source, filesDetailLength: (f: FilesState) => fileLinesFor(f).length}),
+		() => ({
+			detailLength: (node: TreeNode) => linesFor(node).length,
+			source,
+			filesDetailLength: (f: FilesState) => fileLinesFor(f).length,
+		}),
 		[linesFor, source, fileLinesFor],
 	);
 	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
@@ -127,15 +150,42 @@ export function App({model, source, loading = false, details = null, sample = fa
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
 	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
-	const title = filesView !== null ? selectedFile(filesView)?.name ?? 'empty directory' : detailTitle(node);
-	const treePane = filesView !== null ? <FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} /> : <TreePane tree={tree} rows={nav.rows} top={nav.top} cursor={nav.cursor} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} filter={nav.filter} />;
-	const detailPane = <DetailPane title={title} lines={lines} scroll={nav.detailScroll} height={layout.detailRows} width={layout.detailWidth} focused={nav.focus === 'details'} />;
+	const title = filesView !== null ? (selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
+	const treePane =
+		filesView !== null ? (
+			<FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} />
+		) : (
+			<TreePane
+				tree={tree}
+				rows={nav.rows}
+				top={nav.top}
+				cursor={nav.cursor}
+				height={layout.treeRows}
+				width={layout.treeWidth}
+				focused={nav.focus === 'tree'}
+				filter={nav.filter}
+			/>
+		);
+	const detailPane = (
+		<DetailPane
+			title={title}
+			lines={lines}
+			scroll={nav.detailScroll}
+			height={layout.detailRows}
+			width={layout.detailWidth}
+			focused={nav.focus === 'details'}
+		/>
+	);
 	return (
 		<ColorContext.Provider value={color}>
 			<Box flexDirection="column" width={layout.width} height={layout.lines}>
 				<Body nav={nav} layout={layout} treePane={treePane} detailPane={detailPane} />
 				<StyledLine line={promptLine(nav)} width={layout.width} />
-				<StyledLine line={statusLine(model, {sample, loading}, nav.filter, layout.width)} width={layout.width} inverse />
+				<StyledLine
+					line={statusLine(model, {sample, loading}, nav.filter, layout.width)}
+					width={layout.width}
+					inverse
+				/>
 			</Box>
 		</ColorContext.Provider>
 	);

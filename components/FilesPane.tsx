@@ -8,12 +8,24 @@ type Props = {readonly files: FilesState; readonly height: number; readonly widt
 /** The files view (o): one directory of the selected container, image or layer, windowed like TreePane. */
 export function FilesPane({files, height, width, focused}: Props) {
 	const shown = files.rows.slice(files.top, files.top + height);
-	const range = files.rows.length === 0 ? 'empty' : `${files.top + 1}-${files.top + shown.length} of ${files.rows.length}`;
+	const range =
+		files.rows.length === 0 ? 'empty' : `${files.top + 1}-${files.top + shown.length} of ${files.rows.length}`;
 	return (
 		<Box flexDirection="column" width={width} height={height + 1}>
-			<PaneTitle title={`files: ${files.title} ${currentDir(files)}${files.opaque ? ' (opaque)' : ''}`} note={range} width={width} focused={focused} />
+			<PaneTitle
+				title={`files: ${files.title} ${currentDir(files)}${files.opaque ? ' (opaque)' : ''}`}
+				note={range}
+				width={width}
+				focused={focused}
+			/>
 			{shown.map((row, i) => (
-				<StyledLine key={row.name} line={fileRowLine(row, width, files.top + i === files.cursor)} width={width} inverse={files.top + i === files.cursor} dim={files.top + i === files.cursor && !focused} />
+				<StyledLine
+					key={row.name}
+					line={fileRowLine(row, width, files.top + i === files.cursor)}
+					width={width}
+					inverse={files.top + i === files.cursor}
+					dim={files.top + i === files.cursor && !focused}
+				/>
 			))}
 		</Box>
 	);

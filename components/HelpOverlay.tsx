@@ -10,7 +10,11 @@ type Props = {readonly width: number; readonly height: number};
 /** Every key, from the same table that handles them. */
 export function HelpOverlay({width, height}: Props) {
 	const rows = helpLines();
-	const keyWidth = maxOf(rows.map(r => r.keys.length), 0) + 2;
+	const keyWidth =
+		maxOf(
+			rows.map(r => r.keys.length),
+			0,
+		) + 2;
 	const intro = 'layerlens: containers -> RW layer -> init layer -> image layers -> image. ? or Esc closes this.';
 	// On a short terminal the keys come first: the intro gives way.
 	const showIntro = rows.length + 2 <= height;

@@ -36,7 +36,16 @@ export function Root({root, sample, color = true, feed, onNotDockerRoot}: RootPr
 		} else if (state.phase === 'failed') exit(state.error);
 	}, [state]);
 	if (state.phase === 'partial' || state.phase === 'full') {
-		return <App model={state.model} loading={state.loading} source={state.source} details={state.details} sample={sample} color={color} />;
+		return (
+			<App
+				model={state.model}
+				loading={state.loading}
+				source={state.source}
+				details={state.details}
+				sample={sample}
+				color={color}
+			/>
+		);
 	}
 	const progress = state.phase === 'reading' ? state.progress : {files: 0, dirs: 0, containers: 0, images: 0};
 	return (

@@ -27,7 +27,13 @@ export function TreePane({tree, rows, top, cursor, height, width, focused, filte
 		<Box flexDirection="column" width={width} height={height + 1}>
 			<PaneTitle title="tree" note={range} width={width} focused={focused} />
 			{shown.map((row, i) => (
-				<StyledLine key={row.node.key} line={rowLine(tree, row, width, filter, top + i === cursor)} width={width} inverse={top + i === cursor} dim={top + i === cursor && !focused} />
+				<StyledLine
+					key={row.node.key}
+					line={rowLine(tree, row, width, filter, top + i === cursor)}
+					width={width}
+					inverse={top + i === cursor}
+					dim={top + i === cursor && !focused}
+				/>
 			))}
 		</Box>
 	);

@@ -145,9 +145,21 @@ function drawUntilInk(feed: ModelFeed, opts: InteractiveOptions, screen: Screen)
 	const drawEarly = () => {
 		if (inkDraws) return;
 		const s = feed.get();
-		if (s.phase === 'reading') process.stdout.write(loadingUpdate(opts.root, s.progress, screen.nextFrame(), screen.width()));
+		if (s.phase === 'reading')
+			process.stdout.write(loadingUpdate(opts.root, s.progress, screen.nextFrame(), screen.width()));
 		else if (s.phase === 'partial' || s.phase === 'full') {
-			process.stdout.write(plainFrame({model: s.model, loading: s.loading, details: s.details, files, sample: opts.sample, color: opts.color ?? true, columns: screen.width(), rows: process.stdout.rows || 24}));
+			process.stdout.write(
+				plainFrame({
+					model: s.model,
+					loading: s.loading,
+					details: s.details,
+					files,
+					sample: opts.sample,
+					color: opts.color ?? true,
+					columns: screen.width(),
+					rows: process.stdout.rows || 24,
+				}),
+			);
 		}
 	};
 	const unsubscribe = feed.subscribe(drawEarly);
@@ -163,7 +175,12 @@ function drawUntilInk(feed: ModelFeed, opts: InteractiveOptions, screen: Screen)
 }
 
 /** Loads Ink and React (see inkTime) and runs the explorer until it exits; 'not-a-docker-root' when the feed says so first. */
-async function showInk(feed: ModelFeed, opts: InteractiveOptions, guard: Guard, early: () => void): Promise<InteractiveResult> {
+async function showInk(
+	feed: ModelFeed,
+	opts: InteractiveOptions,
+	guard: Guard,
+	early: () => void,
+): Promise<InteractiveResult> {
 	let result: InteractiveResult = 'ok';
 	preferProductionReact();
 	const ui = inkTime(feed).then(() => Promise.all([import('ink'), import('react'), import('./Root.tsx')]));

@@ -10,10 +10,11 @@ export function useTerminalSize(): TerminalSize {
 	const [size, setSize] = useState(read);
 	// biome-ignore lint/correctness/useExhaustiveDependencies: read() only reads stdout, the one dependency.
 	useEffect(() => {
-		const onResize = () => setSize(prev => {
-			const next = read();
-			return next.columns === prev.columns && next.rows === prev.rows ? prev : next;
-		});
+		const onResize = () =>
+			setSize(prev => {
+				const next = read();
+				return next.columns === prev.columns && next.rows === prev.rows ? prev : next;
+			});
 		stdout.on('resize', onResize);
 		return () => {
 			stdout.off('resize', onResize);

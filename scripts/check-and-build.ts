@@ -14,7 +14,9 @@ function report(diagnostics: readonly ts.Diagnostic[]): void {
 		getCurrentDirectory: () => repo,
 		getNewLine: () => '\n',
 	};
-	const text = process.stdout.isTTY ? ts.formatDiagnosticsWithColorAndContext(diagnostics, host) : ts.formatDiagnostics(diagnostics, host);
+	const text = process.stdout.isTTY
+		? ts.formatDiagnosticsWithColorAndContext(diagnostics, host)
+		: ts.formatDiagnostics(diagnostics, host);
 	process.stdout.write(text);
 }
 

@@ -91,4 +91,5 @@ function main(argv: string[]): void {
 	for (const f of found) console.log(`${path.relative(process.cwd(), f.file)}:${f.line} ${f.name} ${f.lines}`);
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === import.meta.filename) main(process.argv.slice(2));
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === import.meta.filename)
+	main(process.argv.slice(2));

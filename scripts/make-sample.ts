@@ -38,7 +38,9 @@ try {
 	]);
 	const expected = {...snap.expected, root: snap.expected.root};
 	fs.writeFileSync(path.join(out, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
-	console.log(`wrote ${tarball} (${fs.statSync(tarball).size} bytes) and sample/expected.json (captured at ${snap.expected.root})`);
+	console.log(
+		`wrote ${tarball} (${fs.statSync(tarball).size} bytes) and sample/expected.json (captured at ${snap.expected.root})`,
+	);
 } finally {
 	await snap.dispose();
 }

@@ -47,14 +47,20 @@ function strays(): string[] {
 	const top = path.join(repo, 'test');
 	return fs
 		.readdirSync(top, {withFileTypes: true})
-		.filter(e => (e.isFile() && /\.tsx?$/.test(e.name)) || (e.isDirectory() && !['helpers', 'fixtures', ...groups].includes(e.name)))
+		.filter(
+			e =>
+				(e.isFile() && /\.tsx?$/.test(e.name)) ||
+				(e.isDirectory() && !['helpers', 'fixtures', ...groups].includes(e.name)),
+		)
 		.map(e => `test/${e.name}`);
 }
 
 function suites(patterns: readonly RegExp[]): string[] {
 	const stray = strays();
 	if (stray.length > 0) {
-		process.stderr.write(`run-tests: ${stray.join(', ')}: not in test/unit, test/dockerd or test/properties, so never run; move ${stray.length === 1 ? 'it' : 'them'} into one\n`);
+		process.stderr.write(
+			`run-tests: ${stray.join(', ')}: not in test/unit, test/dockerd or test/properties, so never run; move ${stray.length === 1 ? 'it' : 'them'} into one\n`,
+		);
 		process.exit(2);
 	}
 	const all = groups.flatMap(g =>
@@ -88,7 +94,11 @@ function runSuite(suite: string, env: NodeJS.ProcessEnv): Promise<Result> {
 	const pattern = `^${file.replace(/[.]/g, '\\.')}$`;
 	const started = Date.now();
 	return new Promise(resolve => {
-		const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', path.join('test', group), pattern], {cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true});
+		const child = spawn(
+			process.execPath,
+			['--import', 'tsx', 'node_modules/uvu/bin.js', path.join('test', group), pattern],
+			{cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true},
+		);
 		children.add(child);
 		const out: Buffer[] = [];
 		child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -99,7 +109,14 @@ function runSuite(suite: string, env: NodeJS.ProcessEnv): Promise<Result> {
 			const text = Buffer.concat(out).toString('utf8');
 			const status = code ?? (signal !== null ? 128 + (os.constants.signals[signal] ?? 0) : 1);
 			process.stdout.write(`\n── ${suite} (${seconds.toFixed(1)} s${status === 0 ? '' : `, exit ${status}`})\n${text}`);
-			resolve({suite, code: status, seconds, total: count(text, 'Total'), passed: count(text, 'Passed'), skipped: count(text, 'Skipped')});
+			resolve({
+				suite,
+				code: status,
+				seconds,
+				total: count(text, 'Total'),
+				passed: count(text, 'Passed'),
+				skipped: count(text, 'Skipped'),
+			});
 		});
 	});
 }

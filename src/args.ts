@@ -1,7 +1,25 @@
 import {parseArgs} from 'node:util';
 import {type Severity, isSeverity} from './finding.ts';
 
-export const commands = ['tree', 'ls', 'images', 'inspect', 'model', 'check', 'timeline', 'compare', 'graph', 'watch', 'files', 'diff', 'cat', 'export', 'df', 'which', 'space'] as const;
+export const commands = [
+	'tree',
+	'ls',
+	'images',
+	'inspect',
+	'model',
+	'check',
+	'timeline',
+	'compare',
+	'graph',
+	'watch',
+	'files',
+	'diff',
+	'cat',
+	'export',
+	'df',
+	'which',
+	'space',
+] as const;
 export type CommandName = (typeof commands)[number];
 
 export type Args = {
@@ -107,30 +125,65 @@ function argumentCountError(command: CommandName | null, rest: readonly string[]
 	if (command === 'inspect' && rest.length !== 1) return 'inspect takes exactly one REF';
 	const counts = command === null ? undefined : fileCommandArgs[command];
 	if (counts !== undefined && (rest.length < counts[0] || rest.length > counts[1])) return counts[2];
-	if (command === 'compare' && rest.length !== 2) return 'compare takes two roots: BEFORE and AFTER (directories or archives)';
-	if (command !== null && command !== 'inspect' && command !== 'tree' && command !== 'compare' && command !== 'graph' && command !== 'space' && counts === undefined && rest.length > 0) return `${command} takes no arguments`;
+	if (command === 'compare' && rest.length !== 2)
+		return 'compare takes two roots: BEFORE and AFTER (directories or archives)';
+	if (
+		command !== null &&
+		command !== 'inspect' &&
+		command !== 'tree' &&
+		command !== 'compare' &&
+		command !== 'graph' &&
+		command !== 'space' &&
+		counts === undefined &&
+		rest.length > 0
+	)
+		return `${command} takes no arguments`;
 	return null;
 }
 
-type OptionValues = {readonly failOn: Severity; readonly graphFormat: 'dot' | 'mermaid'; readonly format: Args['format']; readonly interval: number};
+type OptionValues = {
+	readonly failOn: Severity;
+	readonly graphFormat: 'dot' | 'mermaid';
+	readonly format: Args['format'];
+	readonly interval: number;
+};
 
 /** The options checked against the command and each other, and their values read: the usage error, or the values. */
 function optionValues(values: Values, command: CommandName | null): OptionValues | string {
 	const allowed = new Set(command === null ? ['json'] : commandOptions[command]);
-	for (const name of ['json', 'deep', 'fail-on', 'files', 'logs', 'format', 'provenance', 'explain', 'all', 'interval', 'output', 'hash', 'tar-split', 'verbose']) {
-		if (values[name as keyof typeof values] !== undefined && !allowed.has(name)) return `--${name} does not apply to ${command ?? 'the default view'}`;
+	for (const name of [
+		'json',
+		'deep',
+		'fail-on',
+		'files',
+		'logs',
+		'format',
+		'provenance',
+		'explain',
+		'all',
+		'interval',
+		'output',
+		'hash',
+		'tar-split',
+		'verbose',
+	]) {
+		if (values[name as keyof typeof values] !== undefined && !allowed.has(name))
+			return `--${name} does not apply to ${command ?? 'the default view'}`;
 	}
 	const failOn = values['fail-on'] ?? 'error';
 	if (!isSeverity(failOn)) return `--fail-on takes error, warning or info, not "${failOn}"`;
 	const graphFormat = command === 'graph' ? (values.format ?? 'dot') : 'dot';
 	if (graphFormat !== 'dot' && graphFormat !== 'mermaid') return `--format takes dot or mermaid, not "${graphFormat}"`;
 	const format = command === 'graph' ? null : (values.format ?? null);
-	if (format !== null && format !== 'table' && format !== 'jsonl' && format !== 'csv') return `--format takes table, jsonl or csv, not "${format}"`;
+	if (format !== null && format !== 'table' && format !== 'jsonl' && format !== 'csv')
+		return `--format takes table, jsonl or csv, not "${format}"`;
 	const interval = values.interval === undefined ? 500 : Number(values.interval);
-	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000) return `--interval takes milliseconds, 50 or more, not "${values.interval}"`;
+	if (!Number.isInteger(interval) || interval < 50 || interval > 3_600_000)
+		return `--interval takes milliseconds, 50 or more, not "${values.interval}"`;
 	if ((command === 'compare' || command === 'watch') && values.sample) return `--sample does not apply to ${command}`;
 	if (command === 'compare' && values.root !== undefined) return 'compare takes its two roots as arguments, not --root';
-	if (command === 'compare' && values['containerd-root'] !== undefined) return '--containerd-root does not apply to compare (each snapshot would need its own)';
+	if (command === 'compare' && values['containerd-root'] !== undefined)
+		return '--containerd-root does not apply to compare (each snapshot would need its own)';
 	if (values['containerd-root'] === '') return '--containerd-root takes a directory or an archive';
 	if (values.sample && values.root !== undefined) return '--sample and --root cannot be used together';
 	return {failOn, graphFormat, format, interval};
@@ -148,7 +201,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 	const [first, ...rest] = positionals;
 	let command: CommandName | null = null;
 	if (first !== undefined) {
-		if (!(commands as readonly string[]).includes(first)) return {ok: false, error: `unknown command "${first}" (commands: ${commands.join(', ')})`};
+		if (!(commands as readonly string[]).includes(first))
+			return {ok: false, error: `unknown command "${first}" (commands: ${commands.join(', ')})`};
 		command = first as CommandName;
 	}
 	const countError = values.help ? null : argumentCountError(command, rest);

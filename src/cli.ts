@@ -27,7 +27,9 @@ export type {Io} from './commands/context.ts';
 const defaultRoot = '/var/lib/docker';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root, whether running from src/ (tsx) or build/src/. */
-const packageRoot = fs.existsSync(path.join(here, '..', 'package.json')) ? path.join(here, '..') : path.join(here, '..', '..');
+const packageRoot = fs.existsSync(path.join(here, '..', 'package.json'))
+	? path.join(here, '..')
+	: path.join(here, '..', '..');
 /** A real Docker root made by dockerd (scripts/make-sample.ts), read in place from its archive. */
 export const samplePath = path.join(packageRoot, 'sample', 'docker.tar.gz');
 
@@ -40,7 +42,10 @@ export function version(): string {
 }
 
 /** compare and watch open their roots themselves (two snapshots; a live root read again and again). */
-const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, (ctx: CommandContext) => number | Promise<number>> = {
+const commandTable: Record<
+	Exclude<CommandName, 'check' | 'compare' | 'watch'>,
+	(ctx: CommandContext) => number | Promise<number>
+> = {
 	model: modelCommand,
 	ls: lsCommand,
 	images: imagesCommand,
@@ -60,12 +65,30 @@ const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */
 function partsFor(args: Args): ReadParts {
 	if (args.command === 'ls') return {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
-	if (args.command === 'model' || args.command === 'tree' || args.command === 'images' || args.command === 'check' || args.command === 'graph' || args.command === 'df') return {...allParts, hostConfig: false};
+	if (
+		args.command === 'model' ||
+		args.command === 'tree' ||
+		args.command === 'images' ||
+		args.command === 'check' ||
+		args.command === 'graph' ||
+		args.command === 'df'
+	)
+		return {...allParts, hostConfig: false};
 	return allParts;
 }
 
 /** Commands whose text output does not carry the findings: they end with findingsLine on stderr. */
-const tableCommands = new Set<CommandName | null>([null, 'ls', 'images', 'tree', 'graph', 'timeline', 'files', 'diff', 'df']);
+const tableCommands = new Set<CommandName | null>([
+	null,
+	'ls',
+	'images',
+	'tree',
+	'graph',
+	'timeline',
+	'files',
+	'diff',
+	'df',
+]);
 /** Their --json outputs that carry no findings either (docker-like arrays, JSON Lines): the line is written for them too. */
 const jsonWithoutFindings = new Set<CommandName | null>(['ls', 'images', 'timeline']);
 
@@ -77,7 +100,11 @@ function tableOutput(args: Args): boolean {
 function shownFindings(loaded: Loaded, parts: ReadParts): readonly Finding[] {
 	if (parts.images && parts.layers && parts.mounts) return loaded.model.findings;
 	const {raw} = loaded;
-	return [...raw.findings, ...raw.containers.flatMap(c => c.findings), ...[...raw.stores.values()].flatMap(s => s.findings)];
+	return [
+		...raw.findings,
+		...raw.containers.flatMap(c => c.findings),
+		...[...raw.stores.values()].flatMap(s => s.findings),
+	];
 }
 
 /** One line for stderr after a table: `layerlens: 3 findings (1 error); run \`layerlens check\``; '' when there are none. */
@@ -85,7 +112,10 @@ function findingsLine(findings: readonly Finding[]): string {
 	if (findings.length === 0) return '';
 	const errors = findings.filter(f => f.severity === 'error').length;
 	const warnings = findings.filter(f => f.severity === 'warning').length;
-	const counts = [errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '', warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : ''].filter(x => x !== '');
+	const counts = [
+		errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : '',
+		warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '',
+	].filter(x => x !== '');
 	const what = counts.length > 0 ? counts.join(', ') : 'information only';
 	return `layerlens: ${findings.length} finding${findings.length === 1 ? '' : 's'} (${what}); run \`layerlens check\`\n`;
 }
@@ -94,7 +124,9 @@ function chooseRoot(args: Args, io: Io): string {
 	if (args.sample) return samplePath;
 	if (args.root !== null) return args.root;
 	if (args.orSample && !isReadableDir(defaultRoot)) {
-		io.stderr.write(message(`no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})`));
+		io.stderr.write(
+			message(`no readable ${defaultRoot} here; showing the sample state shipped with layerlens (${samplePath})`),
+		);
 		return samplePath;
 	}
 	if (args.orSample) io.stderr.write(message(`reading ${defaultRoot}`));
@@ -129,7 +161,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 	try {
 		if (args.command === 'compare' || args.command === 'watch') {
 			// They open their roots themselves; standard output must not be one of their files either.
-			const paths = args.command === 'compare' ? args.refs.slice(0, 2) : [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
+			const paths =
+				args.command === 'compare'
+					? args.refs.slice(0, 2)
+					: [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
 			if (io.stdout === process.stdout) {
 				const refused = checkStdout(paths.map(rootEvidence));
 				if (refused !== undefined) throw new UsageError(refused);
@@ -148,14 +183,23 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
 			// Ink and React load only here.
 			const ui = await import('../components/launch.ts');
-			const result = await ui.runInteractive({source: opened.source, root, sample: root === samplePath, color: colorOn(args, io), parts: partsFor(args)});
+			const result = await ui.runInteractive({
+				source: opened.source,
+				root,
+				sample: root === samplePath,
+				color: colorOn(args, io),
+				parts: partsFor(args),
+			});
 			if (result === 'not-a-docker-root') throw notDockerRoot(root);
 			return 0;
 		}
 		// check and model look again before calling a live root broken (checks/look-again.ts).
 		const live = args.command === 'check' || args.command === 'model' ? liveness(opened.source) : null;
 		const before = live === null ? null : signature(opened.source, live.live);
-		const loaded = live !== null && before !== null && args.command === 'model' ? await loadSteadyModel(opened.source, partsFor(args), live, before) : loadModel(opened.source, partsFor(args));
+		const loaded =
+			live !== null && before !== null && args.command === 'model'
+				? await loadSteadyModel(opened.source, partsFor(args), live, before)
+				: loadModel(opened.source, partsFor(args));
 		if (!loaded.isDockerRoot) throw notDockerRoot(root);
 		const color = colorOn(args, io);
 		const ctx: CommandContext = {args, loaded, io, paint: paintFor(args, io)};
@@ -164,8 +208,21 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 			const {model, raw, source} = loaded;
 			// Progress for --deep goes to stderr, and only on a terminal.
 			const tty = args.deep && io.stderr.isTTY === true;
-			const lookAgain = live !== null && before !== null ? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}} : {};
-			const r = await checkCommand({source, raw, model, deep: args.deep, json: args.json, failOn: args.failOn, color, ...lookAgain, ...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${seg(m).text}`)} : {})});
+			const lookAgain =
+				live !== null && before !== null
+					? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}}
+					: {};
+			const r = await checkCommand({
+				source,
+				raw,
+				model,
+				deep: args.deep,
+				json: args.json,
+				failOn: args.failOn,
+				color,
+				...lookAgain,
+				...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${seg(m).text}`)} : {}),
+			});
 			if (tty) io.stderr.write('\r\x1b[K');
 			io.stdout.write(r.output);
 			return r.exitCode;
@@ -206,7 +263,12 @@ export function main(): void {
 	});
 	// stderr itself cannot be written (2>/dev/full): nothing can be said; exit 4 rather than a crash.
 	process.stderr.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 4));
-	run(process.argv.slice(2), {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env}).then(
+	run(process.argv.slice(2), {
+		stdout: process.stdout,
+		stderr: process.stderr,
+		stdin: process.stdin,
+		env: process.env,
+	}).then(
 		code => {
 			process.exitCode = code;
 		},

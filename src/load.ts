@@ -13,7 +13,12 @@ import {type Liveness, type Signature, signature} from './sources/live.ts';
 import type {Model} from './model/types.ts';
 
 /** The linked model, the open root, and what the readers found (the checks need all three). */
-export type Loaded = {readonly model: Model; readonly source: Source; readonly raw: RawHost; readonly isDockerRoot: boolean};
+export type Loaded = {
+	readonly model: Model;
+	readonly source: Source;
+	readonly raw: RawHost;
+	readonly isDockerRoot: boolean;
+};
 
 /** Runs readers → link on an open root. Findings from opening an archive (truncation, bad headers) are kept. */
 export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
@@ -21,13 +26,25 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
 	const problems = (source as {problems?: string[]}).problems ?? [];
 	for (const p of problems) raw.findings.push(finding('error', 'archive.damaged', 'root', p));
 	// What the door to the evidence could not promise here (sources/dir-source.ts), read after the readers ran.
-	if (source.unprotected !== undefined) raw.findings.push(finding('warning', 'source.unprotected', 'root', source.unprotected));
+	if (source.unprotected !== undefined)
+		raw.findings.push(finding('warning', 'source.unprotected', 'root', source.unprotected));
 	const atimes = source.atimeLimit;
-	if (atimes !== undefined) raw.findings.push(finding('warning', 'source.atimes', 'root', `access times in the root may change while it is read: ${atimes}`));
+	if (atimes !== undefined)
+		raw.findings.push(
+			finding('warning', 'source.atimes', 'root', `access times in the root may change while it is read: ${atimes}`),
+		);
 	const model = link(raw);
 	const mounted = source.mounted;
 	// Paths stay virtual (relative to the Docker root): the model says where those under containerd/daemon really are.
-	return {model: mounted === undefined ? model : {...model, containerdRoot: {location: mounted.location, kind: mounted.kind, shownAs: mounted.at}}, source, raw, isDockerRoot: raw.isDockerRoot};
+	return {
+		model:
+			mounted === undefined
+				? model
+				: {...model, containerdRoot: {location: mounted.location, kind: mounted.kind, shownAs: mounted.at}},
+		source,
+		raw,
+		isDockerRoot: raw.isDockerRoot,
+	};
 }
 
 /**
@@ -36,7 +53,12 @@ export function loadModel(source: Source, parts: ReadParts = allParts): Loaded {
  * mid-operation, with root.live and root.changed-while-read as they apply. `before` is the root's
  * signature from before anything was read.
  */
-export async function loadSteadyModel(source: Source, parts: ReadParts, live: Liveness, before: Signature): Promise<Loaded> {
+export async function loadSteadyModel(
+	source: Source,
+	parts: ReadParts,
+	live: Liveness,
+	before: Signature,
+): Promise<Loaded> {
 	const read = (b: Signature): Read<Loaded> => {
 		const value = loadModel(source, parts);
 		return {value, findings: value.model.findings, before: b, after: signature(source, live.live)};
@@ -67,13 +89,25 @@ export type OpenResult = {readonly ok: true; readonly source: Source} | {readonl
  * Opens what --root names: a directory, or a .tar / .tar.gz / .tgz archive of a Docker root
  * (read in place, never extracted). Errors come back as one line for the user.
  */
-export async function openRoot(root: string, onProgress?: (bytes: number) => void, layout: 'docker' | 'containerd' = 'docker'): Promise<OpenResult> {
+export async function openRoot(
+	root: string,
+	onProgress?: (bytes: number) => void,
+	layout: 'docker' | 'containerd' = 'docker',
+): Promise<OpenResult> {
 	let st: fs.Stats;
 	try {
 		st = fs.statSync(root);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
-		return {ok: false, error: code === 'ENOENT' ? `${root}: no such directory or archive` : code === 'EACCES' ? `${root}: permission denied` : `${root}: cannot be read (${code})`};
+		return {
+			ok: false,
+			error:
+				code === 'ENOENT'
+					? `${root}: no such directory or archive`
+					: code === 'EACCES'
+						? `${root}: permission denied`
+						: `${root}: cannot be read (${code})`,
+		};
 	}
 	if (st.isDirectory()) {
 		try {
@@ -96,18 +130,28 @@ export async function openRoot(root: string, onProgress?: (bytes: number) => voi
  * root without any io.containerd.* directory, and a Docker root that has its own non-empty
  * containerd/daemon, which the mount would hide.
  */
-export async function openRoots(root: string, containerd: string | null, onProgress?: (bytes: number) => void): Promise<OpenResult> {
+export async function openRoots(
+	root: string,
+	containerd: string | null,
+	onProgress?: (bytes: number) => void,
+): Promise<OpenResult> {
 	const base = await openRoot(root, onProgress);
 	if (!base.ok || containerd === null) return base;
 	const own = base.source.list(containerdRoot);
 	if (own.ok && own.value.length > 0) {
-		return {ok: false, error: `${root} has its own containerd store in ${containerdRoot}/ (a containerd dockerd started itself); --containerd-root would hide it: leave the option out`};
+		return {
+			ok: false,
+			error: `${root} has its own containerd store in ${containerdRoot}/ (a containerd dockerd started itself); --containerd-root would hide it: leave the option out`,
+		};
 	}
 	const inner = await openRoot(containerd, onProgress, 'containerd');
 	if (!inner.ok) return {ok: false, error: `--containerd-root ${inner.error}`};
 	const top = inner.source.list('');
 	if (!top.ok || !top.value.some(e => e.kind === 'dir' && isContainerdMarker(e.name))) {
-		return {ok: false, error: `--containerd-root ${containerd}: not a containerd root (no io.containerd.metadata.v1.bolt/, io.containerd.content.v1.content/ or io.containerd.snapshotter.v1.*/)`};
+		return {
+			ok: false,
+			error: `--containerd-root ${containerd}: not a containerd root (no io.containerd.metadata.v1.bolt/, io.containerd.content.v1.content/ or io.containerd.snapshotter.v1.*/)`,
+		};
 	}
 	return {ok: true, source: mountSource(base.source, containerdRoot, inner.source)};
 }

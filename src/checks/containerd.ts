@@ -20,7 +20,8 @@ const roleName = {index: 'index', manifest: 'manifest', config: 'config'} as con
 /** The image's index, manifest and config blobs are there and hash to their digests. */
 const imageContent: Check = {
 	id: 'image.content',
-	title: "the image's index, manifest and config blobs are in the content store and hash to their digests (containerd store)",
+	title:
+		"the image's index, manifest and config blobs are in the content store and hash to their digests (containerd store)",
 	objects: 'image',
 	codes: ['content.blob-mismatch'],
 	claims: ['content.blob-missing', 'content.not-read', 'image.platform-ambiguous'],
@@ -38,7 +39,12 @@ const imageContent: Check = {
 				const findings: Finding[] = [];
 				for (const b of blobs) {
 					if (!b.present || b.actual === undefined || b.actual === b.digest) continue;
-					const what = b.role === 'config' ? 'config' : b.digest === img.id ? `${roleName[b.role]} (the image id)` : roleName[b.role];
+					const what =
+						b.role === 'config'
+							? 'config'
+							: b.digest === img.id
+								? `${roleName[b.role]} (the image id)`
+								: roleName[b.role];
 					findings.push(
 						finding(
 							'error',
@@ -50,7 +56,14 @@ const imageContent: Check = {
 					);
 				}
 				const read = blobs.filter(b => b.present).length;
-				out.push(verdict(subject, 'image.content', findings, `${read} of ${blobs.length} blob${blobs.length === 1 ? '' : 's'} read`));
+				out.push(
+					verdict(
+						subject,
+						'image.content',
+						findings,
+						`${read} of ${blobs.length} blob${blobs.length === 1 ? '' : 's'} read`,
+					),
+				);
 			}
 		}
 		return out;
@@ -68,7 +81,12 @@ const layerSnapshot: Check = {
 	run: ctx => {
 		const out: CheckResult[] = [];
 		for (const store of containerdStores(ctx)) {
-			for (const l of store.layers.values()) out.push(store.containerd?.snapshotterDbRead === false ? skipped(`layer:${l.chainId}`, 'layer.snapshot', "the snapshotter's metadata.db could not be read") : pass(`layer:${l.chainId}`, 'layer.snapshot'));
+			for (const l of store.layers.values())
+				out.push(
+					store.containerd?.snapshotterDbRead === false
+						? skipped(`layer:${l.chainId}`, 'layer.snapshot', "the snapshotter's metadata.db could not be read")
+						: pass(`layer:${l.chainId}`, 'layer.snapshot'),
+				);
 		}
 		return out;
 	},
@@ -88,8 +106,14 @@ const storeSnapshotDirs: Check = {
 			const info = store.containerd;
 			const dir = isDriverName(store.driver) ? drivers[store.driver].layersDir : undefined;
 			const listed = ctx.raw.driverDirs.get(store.driver);
-			if (info === undefined || dir === undefined || listed === undefined || !listed.present) return skipped(subject, 'store.snapshot-dirs', 'no snapshots directory');
-			if (!info.snapshotterDbRead) return skipped(subject, 'store.snapshot-dirs', "the snapshotter's metadata.db could not be read, so which directories are in use is unknown");
+			if (info === undefined || dir === undefined || listed === undefined || !listed.present)
+				return skipped(subject, 'store.snapshot-dirs', 'no snapshots directory');
+			if (!info.snapshotterDbRead)
+				return skipped(
+					subject,
+					'store.snapshot-dirs',
+					"the snapshotter's metadata.db could not be read, so which directories are in use is unknown",
+				);
 			const findings: Finding[] = [];
 			for (const name of [...listed.layerIds].sort()) {
 				if (info.snapshotIds.has(name)) continue;
@@ -104,7 +128,12 @@ const storeSnapshotDirs: Check = {
 					),
 				);
 			}
-			return verdict(subject, 'store.snapshot-dirs', findings, `${listed.layerIds.size} director${listed.layerIds.size === 1 ? 'y' : 'ies'}, ${findings.length} unreferenced`);
+			return verdict(
+				subject,
+				'store.snapshot-dirs',
+				findings,
+				`${listed.layerIds.size} director${listed.layerIds.size === 1 ? 'y' : 'ies'}, ${findings.length} unreferenced`,
+			);
 		}),
 };
 
@@ -125,7 +154,10 @@ const storeSnapshots: Check = {
 			const info = store.containerd;
 			if (info === undefined) return skipped(subject, 'store.snapshots', 'not read');
 			const findings: Finding[] = [];
-			const dirOf = (id: string | undefined): string[] => (id === undefined || !isDriverName(store.driver) ? [] : [drivers[store.driver].layerPath(id).replace(/\/fs$/, '')]);
+			const dirOf = (id: string | undefined): string[] =>
+				id === undefined || !isDriverName(store.driver)
+					? []
+					: [drivers[store.driver].layerPath(id).replace(/\/fs$/, '')];
 			for (const [key, s] of [...info.snapshots].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
 				if (store.layers.has(key)) continue;
 				const m = /^([0-9a-f]{64})(-init)?$/.exec(key);
@@ -161,7 +193,12 @@ const storeSnapshots: Check = {
 					);
 				}
 			}
-			return verdict(subject, 'store.snapshots', findings, `${info.snapshots.size} snapshot${info.snapshots.size === 1 ? '' : 's'}`);
+			return verdict(
+				subject,
+				'store.snapshots',
+				findings,
+				`${info.snapshots.size} snapshot${info.snapshots.size === 1 ? '' : 's'}`,
+			);
 		}),
 };
 

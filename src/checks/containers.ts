@@ -36,7 +36,16 @@ const containerMount: Check = {
 	title: 'layerdb/mounts (containerd: its RW snapshot) has its RW and init layers and the right parent',
 	objects: 'container',
 	codes: [],
-	claims: ['container.store-missing', 'container.mount-missing', 'container.snapshot-missing', 'containerd.snapshot-unmapped', 'mount.field-invalid', 'mount.parent-mismatch', 'mount.parent-missing', 'mount.init-id-unusual'],
+	claims: [
+		'container.store-missing',
+		'container.mount-missing',
+		'container.snapshot-missing',
+		'containerd.snapshot-unmapped',
+		'mount.field-invalid',
+		'mount.parent-mismatch',
+		'mount.parent-missing',
+		'mount.init-id-unusual',
+	],
 	deep: false,
 	run: ({raw}) => raw.containers.map(c => pass(subjectOf(c.id), 'container.mount')),
 };
@@ -56,13 +65,25 @@ const containerChain: Check = {
 	title: 'every layer of its chain is in layerdb and has its directory (its RW and init content directories readable)',
 	objects: 'container',
 	codes: [],
-	claims: ['container.layer-missing', 'container.layer-dir-missing', 'container.layer-content-missing', 'container.layer-content-unreadable', 'layer.parent-loop'],
+	claims: [
+		'container.layer-missing',
+		'container.layer-dir-missing',
+		'container.layer-content-missing',
+		'container.layer-content-unreadable',
+		'layer.parent-loop',
+	],
 	deep: false,
-	run: ({model}) => model.containers.map(c => pass(subjectOf(c.id), 'container.chain', `${c.chain.length} layer${c.chain.length === 1 ? '' : 's'}`)),
+	run: ({model}) =>
+		model.containers.map(c =>
+			pass(subjectOf(c.id), 'container.chain', `${c.chain.length} layer${c.chain.length === 1 ? '' : 's'}`),
+		),
 };
 
 /** What a container left half-removed still holds: containers/<id> and its RW and init layers. */
-function leftBehind(source: Parameters<typeof diskUsage>[0], c: {id: string; chain: readonly {role: string; path: string | null}[]}): string {
+function leftBehind(
+	source: Parameters<typeof diskUsage>[0],
+	c: {id: string; chain: readonly {role: string; path: string | null}[]},
+): string {
 	const parts = [`containers/${c.id}`, ...c.chain.filter(e => e.role !== 'image' && e.path !== null).map(e => e.path!)];
 	let bytes = 0;
 	let complete = true;
@@ -118,4 +139,10 @@ const containerRemoval: Check = {
 		}),
 };
 
-export const containerChecks: readonly Check[] = [containerConfig, containerMount, containerImage, containerChain, containerRemoval];
+export const containerChecks: readonly Check[] = [
+	containerConfig,
+	containerMount,
+	containerImage,
+	containerChain,
+	containerRemoval,
+];

@@ -52,8 +52,14 @@ export class Crc64 {
 		for (; i + 8 <= n; i += 8) {
 			const l = (lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
 			const h = (hi ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24))) >>> 0;
-			const b0 = l & 0xff, b1 = (l >>> 8) & 0xff, b2 = (l >>> 16) & 0xff, b3 = l >>> 24;
-			const b4 = h & 0xff, b5 = (h >>> 8) & 0xff, b6 = (h >>> 16) & 0xff, b7 = h >>> 24;
+			const b0 = l & 0xff,
+				b1 = (l >>> 8) & 0xff,
+				b2 = (l >>> 16) & 0xff,
+				b3 = l >>> 24;
+			const b4 = h & 0xff,
+				b5 = (h >>> 8) & 0xff,
+				b6 = (h >>> 16) & 0xff,
+				b7 = h >>> 24;
 			hi = t7.hi[b0]! ^ t6.hi[b1]! ^ t5.hi[b2]! ^ t4.hi[b3]! ^ t3.hi[b4]! ^ t2.hi[b5]! ^ t1.hi[b6]! ^ t0.hi[b7]!;
 			lo = t7.lo[b0]! ^ t6.lo[b1]! ^ t5.lo[b2]! ^ t4.lo[b3]! ^ t3.lo[b4]! ^ t2.lo[b5]! ^ t1.lo[b6]! ^ t0.lo[b7]!;
 		}

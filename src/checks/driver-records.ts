@@ -37,19 +37,58 @@ function writesMarkers(ctx: CheckContext, driver: string): boolean {
 function rwLinkFindings(ctx: CheckContext, driver: string, id: string, subject: string, what: string): Finding[] {
 	const dir = `${driver}/${id}`;
 	const link = ctx.index.overlay(driver, id, 'link', subject);
-	const out: Finding[] = link.findings.map(f => ({...f, severity: 'warning' as const, message: `${what} ${f.message} (nothing is mounted through it, but overlay2 writes a regular file there)`}));
+	const out: Finding[] = link.findings.map(f => ({
+		...f,
+		severity: 'warning' as const,
+		message: `${what} ${f.message} (nothing is mounted through it, but overlay2 writes a regular file there)`,
+	}));
 	if (link.text === undefined || link.text === '') return out;
 	if (!/^[A-Za-z0-9_-]{1,128}$/.test(link.text)) {
-		out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: its link file holds ${JSON.stringify(link.text)}, not a short name overlay2 makes`, `${dir}/link`));
+		out.push(
+			finding(
+				'warning',
+				'driver.link-broken',
+				subject,
+				`${what} ${dir}: its link file holds ${JSON.stringify(link.text)}, not a short name overlay2 makes`,
+				`${dir}/link`,
+			),
+		);
 		return out;
 	}
 	const links = ctx.index.links(driver);
 	const at = `${driver}/l/${link.text}`;
 	const other = links.others.get(link.text);
 	const target = links.targets.get(link.text);
-	if (other !== undefined) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: ${at}, which its link file names, is a ${other}, not the symlink to ../${id}/diff overlay2 makes`, at));
-	else if (target === undefined) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink (overlay2 makes one for every layer)`, `${dir}/link`));
-	else if (linkTargetId(target) !== id) out.push(finding('warning', 'driver.link-broken', subject, `${what} ${dir}: ${at} points to ${JSON.stringify(target)}, not ../${id}/diff`, at));
+	if (other !== undefined)
+		out.push(
+			finding(
+				'warning',
+				'driver.link-broken',
+				subject,
+				`${what} ${dir}: ${at}, which its link file names, is a ${other}, not the symlink to ../${id}/diff overlay2 makes`,
+				at,
+			),
+		);
+	else if (target === undefined)
+		out.push(
+			finding(
+				'warning',
+				'driver.link-broken',
+				subject,
+				`${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink (overlay2 makes one for every layer)`,
+				`${dir}/link`,
+			),
+		);
+	else if (linkTargetId(target) !== id)
+		out.push(
+			finding(
+				'warning',
+				'driver.link-broken',
+				subject,
+				`${what} ${dir}: ${at} points to ${JSON.stringify(target)}, not ../${id}/diff`,
+				at,
+			),
+		);
 	return out;
 }
 
@@ -58,25 +97,60 @@ function describeChain(ids: readonly string[]): string {
 }
 
 /** A layer something is built on: its link file names its short name, and l/<short> is the symlink to ../<id>/diff. */
-function linkFindings(ctx: CheckContext, links: LinkTable, driver: string, id: string, subject: string, what: string): Finding[] {
+function linkFindings(
+	ctx: CheckContext,
+	links: LinkTable,
+	driver: string,
+	id: string,
+	subject: string,
+	what: string,
+): Finding[] {
 	const findings: Finding[] = [];
 	const dir = `${driver}/${id}`;
 	const link = ctx.index.overlay(driver, id, 'link', subject);
 	append(findings, link.findings);
 	if (!link.present) {
-		findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`, `${dir}/link`));
+		findings.push(
+			finding(
+				'error',
+				'driver.link-broken',
+				subject,
+				`${what} ${dir} has no link file: its short name is unknown, so no layer can be mounted on top of it`,
+				`${dir}/link`,
+			),
+		);
 	} else if (link.text !== undefined) {
 		const target = /^[A-Za-z0-9_-]{1,128}$/.test(link.text) ? links.targets.get(link.text) : undefined;
 		const other = links.others.get(link.text);
 		if (target === undefined && other !== undefined) {
-			findings.push(finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/${link.text} is a ${other}, not a symlink, so layers on top of it cannot be mounted`, `${driver}/l/${link.text}`));
+			findings.push(
+				finding(
+					'error',
+					'driver.link-broken',
+					subject,
+					`${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/${link.text} is a ${other}, not a symlink, so layers on top of it cannot be mounted`,
+					`${driver}/l/${link.text}`,
+				),
+			);
 		} else if (target === undefined) {
 			findings.push(
-				finding('error', 'driver.link-broken', subject, `${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`, `${dir}/link`),
+				finding(
+					'error',
+					'driver.link-broken',
+					subject,
+					`${what} ${dir}: its link file names ${JSON.stringify(link.text)} but ${driver}/l/ has no such symlink, so layers on top of it cannot be mounted`,
+					`${dir}/link`,
+				),
 			);
 		} else if (linkTargetId(target) !== id) {
 			findings.push(
-				finding('error', 'driver.link-broken', subject, `${what} ${dir}: ${driver}/l/${link.text} points to ${JSON.stringify(target)}, not ../${id}/diff, so layers on top of it would be mounted on the wrong directory`, `${driver}/l/${link.text}`),
+				finding(
+					'error',
+					'driver.link-broken',
+					subject,
+					`${what} ${dir}: ${driver}/l/${link.text} points to ${JSON.stringify(target)}, not ../${id}/diff, so layers on top of it would be mounted on the wrong directory`,
+					`${driver}/l/${link.text}`,
+				),
 			);
 		}
 	}
@@ -84,7 +158,12 @@ function linkFindings(ctx: CheckContext, links: LinkTable, driver: string, id: s
 }
 
 /** Where a lower file's entries (l/<short>, resolved through l/) first differ from layerdb's chain of cache ids; undefined when they agree. */
-function lowerDisagreement(lower: readonly string[], want: readonly string[], links: LinkTable, driver: string): string | undefined {
+function lowerDisagreement(
+	lower: readonly string[],
+	want: readonly string[],
+	links: LinkTable,
+	driver: string,
+): string | undefined {
 	const got = lower.map(entry => {
 		const m = /^l\/([^/]+)$/.exec(entry);
 		const target = m === null ? undefined : links.targets.get(m[1]!);
@@ -101,7 +180,14 @@ function lowerDisagreement(lower: readonly string[], want: readonly string[], li
 			: `entry ${i + 1} (${g.entry}) is ${short(g.id)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
 }
 
-function overlayFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+function overlayFindings(
+	ctx: CheckContext,
+	driver: string,
+	id: string,
+	expected: ChainWalk,
+	subject: string,
+	what: string,
+): {findings: Finding[]; note?: string} {
 	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `${driver}/${id} is missing`};
 	const findings: Finding[] = [];
 	const links = ctx.index.links(driver);
@@ -120,12 +206,26 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	const lowerPath = `${dir}/lower`;
 	if (want.length === 0) {
 		if (lower !== undefined && lower.length > 0) {
-			findings.push(finding('error', 'driver.lower-mismatch', subject, `${what} ${dir} is a base layer in layerdb, but its lower file lists ${lower.length} layer${lower.length === 1 ? '' : 's'}: it would be mounted on top of layers that are not its own`, lowerPath));
+			findings.push(
+				finding(
+					'error',
+					'driver.lower-mismatch',
+					subject,
+					`${what} ${dir} is a base layer in layerdb, but its lower file lists ${lower.length} layer${lower.length === 1 ? '' : 's'}: it would be mounted on top of layers that are not its own`,
+					lowerPath,
+				),
+			);
 		}
 	} else if (lower === undefined) {
 		if (lowerFile.present) return {findings};
 		findings.push(
-			finding('error', 'driver.lower-mismatch', subject, `${what} ${dir} has no lower file, but layerdb says it is built on ${want.length} layer${want.length === 1 ? '' : 's'} (${describeChain(want)}): it would be mounted without them`, lowerPath),
+			finding(
+				'error',
+				'driver.lower-mismatch',
+				subject,
+				`${what} ${dir} has no lower file, but layerdb says it is built on ${want.length} layer${want.length === 1 ? '' : 's'} (${describeChain(want)}): it would be mounted without them`,
+				lowerPath,
+			),
 		);
 	} else {
 		const detail = lowerDisagreement(lower, want, links, driver);
@@ -155,7 +255,14 @@ function overlayFindings(ctx: CheckContext, driver: string, id: string, expected
 	return {findings};
 }
 
-function aufsFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+function aufsFindings(
+	ctx: CheckContext,
+	driver: string,
+	id: string,
+	expected: ChainWalk,
+	subject: string,
+	what: string,
+): {findings: Finding[]; note?: string} {
 	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `aufs/diff/${id} is missing`};
 	const rec = readAufsLayers(ctx.source, id, subject);
 	const findings = [...rec.findings];
@@ -163,7 +270,16 @@ function aufsFindings(ctx: CheckContext, driver: string, id: string, expected: C
 	const path = `aufs/layers/${id}`;
 	const want = expected.cacheIds;
 	if (rec.ancestors === undefined) {
-		if (rec.findings.length === 0) findings.push(finding('error', 'driver.lower-mismatch', subject, `${what}: ${path} is missing, so aufs does not know the ${want.length} layer${want.length === 1 ? '' : 's'} it is built on`, path));
+		if (rec.findings.length === 0)
+			findings.push(
+				finding(
+					'error',
+					'driver.lower-mismatch',
+					subject,
+					`${what}: ${path} is missing, so aufs does not know the ${want.length} layer${want.length === 1 ? '' : 's'} it is built on`,
+					path,
+				),
+			);
 		return {findings};
 	}
 	const got = rec.ancestors;
@@ -175,7 +291,13 @@ function aufsFindings(ctx: CheckContext, driver: string, id: string, expected: C
 				? `it lists ${got.length} ancestor${got.length === 1 ? '' : 's'}, layerdb's chain has ${want.length}`
 				: `line ${i + 1} is ${short(got[i]!)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
 		findings.push(
-			finding('error', 'driver.lower-mismatch', subject, `${what}: ${path} disagrees with layerdb (${detail}); aufs mounts the branches it lists, so the files seen are not the chain Docker and this report show`, path),
+			finding(
+				'error',
+				'driver.lower-mismatch',
+				subject,
+				`${what}: ${path} disagrees with layerdb (${detail}); aufs mounts the branches it lists, so the files seen are not the chain Docker and this report show`,
+				path,
+			),
 		);
 	}
 	return {findings};
@@ -186,7 +308,14 @@ function aufsFindings(ctx: CheckContext, driver: string, id: string, expected: C
  * `-init` layer (moby daemon/graphdriver/windows/windows.go create: only a parent with Files/ joins
  * the chain); the daemon mounts exactly those (read in read/drivers/meta.ts).
  */
-function windowsFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+function windowsFindings(
+	ctx: CheckContext,
+	driver: string,
+	id: string,
+	expected: ChainWalk,
+	subject: string,
+	what: string,
+): {findings: Finding[]; note?: string} {
 	if (!ctx.index.hasDir(driver, id)) return {findings: [], note: `windowsfilter/${id} is missing`};
 	const path = `windowsfilter/${id}/layerchain.json`;
 	const rec = ctx.raw.driverDirs.get(driver)?.records?.get(id)?.record;
@@ -204,12 +333,25 @@ function windowsFindings(ctx: CheckContext, driver: string, id: string, expected
 			: `entry ${i + 1} is ${short(ids[i]!)}, layerdb says ${want[i] === undefined ? 'nothing' : short(want[i])}`;
 	return {
 		findings: [
-			finding('error', 'driver.lower-mismatch', subject, `${what} windowsfilter/${id}: its layerchain.json disagrees with layerdb (${detail}); the daemon mounts the layers it lists, so the files seen are not the chain Docker and this report show`, path),
+			finding(
+				'error',
+				'driver.lower-mismatch',
+				subject,
+				`${what} windowsfilter/${id}: its layerchain.json disagrees with layerdb (${detail}); the daemon mounts the layers it lists, so the files seen are not the chain Docker and this report show`,
+				path,
+			),
 		],
 	};
 }
 
-function recordFindings(ctx: CheckContext, driver: string, id: string, expected: ChainWalk, subject: string, what: string): {findings: Finding[]; note?: string} {
+function recordFindings(
+	ctx: CheckContext,
+	driver: string,
+	id: string,
+	expected: ChainWalk,
+	subject: string,
+	what: string,
+): {findings: Finding[]; note?: string} {
 	const ancestry = driverInfo(driver)?.ancestry;
 	if (ancestry === 'lower') return overlayFindings(ctx, driver, id, expected, subject, what);
 	if (ancestry === 'layerchain') return windowsFindings(ctx, driver, id, expected, subject, what);
@@ -222,13 +364,15 @@ const keepsAncestry = (driver: string | null): boolean => driverInfo(driver)?.an
 function toResult(subject: string, check: string, parts: Array<{findings: Finding[]; note?: string}>): CheckResult {
 	const findings = parts.flatMap(p => p.findings);
 	const notes = parts.flatMap(p => (p.note === undefined ? [] : [p.note]));
-	if (findings.length === 0 && notes.length > 0 && notes.length === parts.length) return skipped(subject, check, notes.join('; '));
+	if (findings.length === 0 && notes.length > 0 && notes.length === parts.length)
+		return skipped(subject, check, notes.join('; '));
 	return verdict(subject, check, findings, notes.length > 0 ? notes.join('; ') : undefined);
 }
 
 const layerDriverRecords: Check = {
 	id: 'layer.driver-records',
-	title: "the driver's own records (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
+	title:
+		"the driver's own records (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'layer',
 	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
 	claims: [],
@@ -238,13 +382,18 @@ const layerDriverRecords: Check = {
 			if (!keepsAncestry(l.driver) || l.cacheId === null) return [];
 			const subject = `layer:${l.chainId}`;
 			const expected = ctx.index.chain(l.driver, l.parent ?? undefined);
-			return [toResult(subject, 'layer.driver-records', [recordFindings(ctx, l.driver, l.cacheId, expected, subject, 'layer')])];
+			return [
+				toResult(subject, 'layer.driver-records', [
+					recordFindings(ctx, l.driver, l.cacheId, expected, subject, 'layer'),
+				]),
+			];
 		}),
 };
 
 const containerDriverRecords: Check = {
 	id: 'container.driver-records',
-	title: "the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
+	title:
+		"the driver's records of its RW and init layers (overlay2 lower/link/l, aufs layers, windowsfilter layerchain.json) agree with layerdb",
 	objects: 'container',
 	codes: ['driver.lower-mismatch', 'driver.link-broken', 'layer.uncommitted'],
 	claims: [],
@@ -260,14 +409,29 @@ const containerDriverRecords: Check = {
 			const parts: Array<{findings: Finding[]; note?: string}> = [];
 			if (c.initId !== null) {
 				parts.push(recordFindings(ctx, c.driver, c.initId, image, subject, 'init layer'));
-				parts.push(recordFindings(ctx, c.driver, c.mountId, {...image, cacheIds: [c.initId, ...image.cacheIds]}, subject, 'RW layer'));
+				parts.push(
+					recordFindings(
+						ctx,
+						c.driver,
+						c.mountId,
+						{...image, cacheIds: [c.initId, ...image.cacheIds]},
+						subject,
+						'RW layer',
+					),
+				);
 			} else parts.push(recordFindings(ctx, c.driver, c.mountId, image, subject, 'RW layer'));
 			// A removal left half done deletes these directories first: what is missing is its progress, not damage to a layer in use.
 			if (c.status === 'removing' || c.status === 'dead') {
 				const code = c.status === 'removing' ? 'container.removal-interrupted' : 'container.dead';
 				for (const p of parts) {
 					p.findings = p.findings.map(f =>
-						f.severity === 'error' ? {...f, severity: 'warning' as const, message: `${f.message} — left by the unfinished removal (see ${code}): the daemon never mounts it again, and \`docker rm\` deletes it`} : f,
+						f.severity === 'error'
+							? {
+									...f,
+									severity: 'warning' as const,
+									message: `${f.message} — left by the unfinished removal (see ${code}): the daemon never mounts it again, and \`docker rm\` deletes it`,
+								}
+							: f,
 					);
 				}
 			}

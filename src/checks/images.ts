@@ -16,14 +16,23 @@ export const imageId: Check = {
 	run: ({model, index}) =>
 		model.images.map(img => {
 			const raw = index.store(img.driver)?.images.get(img.id);
-			if (index.store(img.driver)?.layout === 'v1') return skipped(subjectOf(img.id), 'image.id', 'pre-1.10 image: its id is random, not a content digest');
+			if (index.store(img.driver)?.layout === 'v1')
+				return skipped(subjectOf(img.id), 'image.id', 'pre-1.10 image: its id is random, not a content digest');
 			if (index.store(img.driver)?.layout === 'containerd') {
 				// The id is the digest of the image's manifest or index (image.content reports a mismatch).
 				const target = raw?.blobs?.find(b => b.digest === img.id);
-				if (target?.actual === undefined) return skipped(subjectOf(img.id), 'image.id', "containerd store: the image's manifest or index could not be read");
-				return target.actual === img.id ? pass(subjectOf(img.id), 'image.id', "containerd store: the sha256 of its manifest or index") : skipped(subjectOf(img.id), 'image.id', 'containerd store: see image.content');
+				if (target?.actual === undefined)
+					return skipped(
+						subjectOf(img.id),
+						'image.id',
+						"containerd store: the image's manifest or index could not be read",
+					);
+				return target.actual === img.id
+					? pass(subjectOf(img.id), 'image.id', 'containerd store: the sha256 of its manifest or index')
+					: skipped(subjectOf(img.id), 'image.id', 'containerd store: see image.content');
 			}
-			if (raw?.contentDigest === undefined) return skipped(subjectOf(img.id), 'image.id', 'the config file could not be read');
+			if (raw?.contentDigest === undefined)
+				return skipped(subjectOf(img.id), 'image.id', 'the config file could not be read');
 			return pass(subjectOf(img.id), 'image.id');
 		}),
 };
@@ -36,7 +45,10 @@ export const imageLayers: Check = {
 	codes: [],
 	claims: ['image.layer-missing', 'image.diff-ids-invalid'],
 	deep: false,
-	run: ({model}) => model.images.map(img => pass(subjectOf(img.id), 'image.layers', `${img.chainIds.length} layer${img.chainIds.length === 1 ? '' : 's'}`)),
+	run: ({model}) =>
+		model.images.map(img =>
+			pass(subjectOf(img.id), 'image.layers', `${img.chainIds.length} layer${img.chainIds.length === 1 ? '' : 's'}`),
+		),
 };
 
 const imageHistory: Check = {
@@ -62,7 +74,8 @@ const imageParent: Check = {
 /** Dangling images: untagged, nothing built on them. Worth knowing, not wrong. */
 const imageDangling: Check = {
 	id: 'image.dangling',
-	title: 'the image is tagged or is the parent of another image (graph-driver store: a digest reference alone does not count)',
+	title:
+		'the image is tagged or is the parent of another image (graph-driver store: a digest reference alone does not count)',
 	objects: 'image',
 	codes: ['image.dangling'],
 	claims: [],
@@ -98,7 +111,9 @@ const imageDangling: Check = {
 					'image.dangling',
 					subject,
 					`dangling image ${shortId(img.id)}: ${what}; ${why}; ${
-						ownCount === 0 ? 'all its layers are shared, so removing it frees no layer' : `${ownCount} layer${ownCount === 1 ? '' : 's'} only it uses hold${ownCount === 1 ? 's' : ''} ${bytesText(own)}`
+						ownCount === 0
+							? 'all its layers are shared, so removing it frees no layer'
+							: `${ownCount} layer${ownCount === 1 ? '' : 's'} only it uses hold${ownCount === 1 ? 's' : ''} ${bytesText(own)}`
 					}`,
 					img.path,
 				),

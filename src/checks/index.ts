@@ -13,7 +13,15 @@ import type {Check, CheckContext, CheckInput, CheckResult, CheckStatus, ObjectKi
 export type {Check, CheckInput, CheckResult, CheckStatus, ObjectKind} from './types.ts';
 
 /** Every check, in report order. Deep ones run only with --deep. */
-export const checks: readonly Check[] = [...imageChecks, ...layerChecks, ...driverRecordChecks, ...deepChecks, ...containerChecks, ...orphanChecks, ...containerdChecks];
+export const checks: readonly Check[] = [
+	...imageChecks,
+	...layerChecks,
+	...driverRecordChecks,
+	...deepChecks,
+	...containerChecks,
+	...orphanChecks,
+	...containerdChecks,
+];
 
 /** The pseudo-check that lists, per object, what reading and linking found and no check claimed. */
 const readCheck = {id: 'read', title: "the object's files could be read, parsed and linked"} as const;
@@ -58,13 +66,20 @@ const kindOrder: Record<ObjectKind, number> = {root: 0, store: 1, image: 2, laye
 export function kindOf(subject: string): ObjectKind {
 	if (subject === 'root') return 'root';
 	const prefix = subject.slice(0, subject.indexOf(':'));
-	return prefix === 'store' || prefix === 'image' || prefix === 'layer' || prefix === 'container' || prefix === 'mount' ? prefix : 'other';
+	return prefix === 'store' || prefix === 'image' || prefix === 'layer' || prefix === 'container' || prefix === 'mount'
+		? prefix
+		: 'other';
 }
 
 const findingKey = (f: Finding): string => `${f.severity}\0${f.code}\0${f.subject}\0${f.path ?? ''}\0${f.message}`;
 
 function context(input: CheckInput, opts: CheckOptions): CheckContext {
-	return {...input, deep: opts.deep ?? false, progress: opts.progress, index: buildIndex(input.source, input.raw, input.model)};
+	return {
+		...input,
+		deep: opts.deep ?? false,
+		progress: opts.progress,
+		index: buildIndex(input.source, input.raw, input.model),
+	};
 }
 
 function selected(opts: CheckOptions, deep: boolean): Check[] {
@@ -117,13 +132,20 @@ function assemble(input: CheckInput, deep: boolean, ran: Array<{check: Check; re
 	for (const s of pending.keys()) subjects.add(s);
 	for (const s of subjects) {
 		const left = (pending.get(s) ?? []).sort(compareFindings);
-		const r: CheckResult = left.length > 0 ? {subject: s, check: readCheck.id, status: 'fail', findings: left} : {subject: s, check: readCheck.id, status: 'pass', findings: []};
+		const r: CheckResult =
+			left.length > 0
+				? {subject: s, check: readCheck.id, status: 'fail', findings: left}
+				: {subject: s, check: readCheck.id, status: 'pass', findings: []};
 		bySubject.set(s, [r, ...(bySubject.get(s) ?? [])]);
 	}
 	const labels = labelsOf(input);
 	const objects: ObjectReport[] = [...bySubject.entries()]
 		.map(([subject, results]) => {
-			const status: CheckStatus = results.some(r => r.status === 'fail') ? 'fail' : results.every(r => r.status === 'skipped') ? 'skipped' : 'pass';
+			const status: CheckStatus = results.some(r => r.status === 'fail')
+				? 'fail'
+				: results.every(r => r.status === 'skipped')
+					? 'skipped'
+					: 'pass';
 			return {subject, kind: kindOf(subject), label: labels.get(subject) ?? '', status, checks: results};
 		})
 		.sort((a, b) => kindOrder[a.kind] - kindOrder[b.kind] || byString(a.subject, b.subject));
@@ -160,7 +182,8 @@ function labelsOf(input: CheckInput): Map<string, string> {
 		const name = i.tags.length > 0 ? i.tags.join(', ') : i.digests.length > 0 ? i.digests.join(', ') : '<none>';
 		out.set(`image:${i.id}`, `${name}${i.dangling ? ' (dangling)' : i.intermediate ? ' (intermediate)' : ''}`);
 	}
-	for (const l of input.model.layers) out.set(`layer:${l.chainId}`, l.path ?? (l.cacheId === null ? '' : `${l.driver} ${l.cacheId}`));
+	for (const l of input.model.layers)
+		out.set(`layer:${l.chainId}`, l.path ?? (l.cacheId === null ? '' : `${l.driver} ${l.cacheId}`));
 	for (const c of input.model.containers) out.set(`container:${c.id}`, c.name ?? '');
 	for (const d of input.raw.stores.keys()) out.set(`store:${d}`, `image/${d}`);
 	return out;
@@ -201,17 +224,32 @@ const liveCheck = {id: 'live', title: 'the root held still while it was read'} a
  * `extra` root-level findings added under the 'live' pseudo-check: what looking again at a live
  * root (checks/look-again.ts) leaves.
  */
-export function reshapeReport(report: CheckReport, keep: (f: Finding) => boolean, extra: readonly Finding[]): CheckReport {
+export function reshapeReport(
+	report: CheckReport,
+	keep: (f: Finding) => boolean,
+	extra: readonly Finding[],
+): CheckReport {
 	let objects: ObjectReport[] = report.objects.map(o => {
 		const checks = o.checks.map(r => {
 			const findings = r.findings.filter(keep);
-			return findings.length === r.findings.length ? r : {...r, findings, status: findings.length > 0 ? 'fail' : 'pass'} as CheckResult;
+			return findings.length === r.findings.length
+				? r
+				: ({...r, findings, status: findings.length > 0 ? 'fail' : 'pass'} as CheckResult);
 		});
-		const status: CheckStatus = checks.some(r => r.status === 'fail') ? 'fail' : checks.every(r => r.status === 'skipped') ? 'skipped' : 'pass';
+		const status: CheckStatus = checks.some(r => r.status === 'fail')
+			? 'fail'
+			: checks.every(r => r.status === 'skipped')
+				? 'skipped'
+				: 'pass';
 		return {...o, status, checks};
 	});
 	if (extra.length > 0) {
-		const live: CheckResult = {subject: 'root', check: liveCheck.id, status: 'fail', findings: [...extra].sort(compareFindings)};
+		const live: CheckResult = {
+			subject: 'root',
+			check: liveCheck.id,
+			status: 'fail',
+			findings: [...extra].sort(compareFindings),
+		};
 		const at = objects.findIndex(o => o.subject === 'root');
 		if (at >= 0) objects[at] = {...objects[at]!, status: 'fail', checks: [...objects[at]!.checks, live]};
 		else objects = [{subject: 'root', kind: 'root', label: '', status: 'fail', checks: [live]}, ...objects];

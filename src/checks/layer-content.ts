@@ -54,14 +54,21 @@ function memberPath(name: string): string | null {
 	return parts.join('/');
 }
 
-type Problem = {readonly position: number; readonly name: string; readonly why: string; readonly path?: string; readonly unverifiable?: boolean};
+type Problem = {
+	readonly position: number;
+	readonly name: string;
+	readonly why: string;
+	readonly path?: string;
+	readonly unverifiable?: boolean;
+};
 
 /** A reader over bytes read ahead: size is the file's, data its first bytes, error what stopped reading after them. */
 function readAhead(size: number, data: Buffer, error: SourceError | undefined): FileReader {
 	return {
 		size,
 		read(buffer: Buffer, position: number): Result<number> {
-			if (position < data.length) return ok(data.copy(buffer, 0, position, Math.min(data.length, position + buffer.length)));
+			if (position < data.length)
+				return ok(data.copy(buffer, 0, position, Math.min(data.length, position + buffer.length)));
 			return error === undefined ? ok(0) : {ok: false, error};
 		},
 		close(): void {},
@@ -78,7 +85,10 @@ function prefetch(source: Source, path: string, expected: number, buffer: Buffer
 		const data = Buffer.allocUnsafe(expected);
 		let pos = 0;
 		while (pos < expected) {
-			const got = reader.read(pos + buffer.length <= expected ? data.subarray(pos, pos + buffer.length) : data.subarray(pos), pos);
+			const got = reader.read(
+				pos + buffer.length <= expected ? data.subarray(pos, pos + buffer.length) : data.subarray(pos),
+				pos,
+			);
 			if (!got.ok) return ok(readAhead(reader.size, data.subarray(0, pos), got.error));
 			if (got.value === 0) break;
 			pos += got.value;
@@ -94,21 +104,32 @@ function prefetch(source: Source, path: string, expected: number, buffer: Buffer
  * `graph/<id>/tar-data.json.gz` (same format), and the digest is known only where a 1.10 daemon's
  * migration wrote `.migration-diffid`; otherwise each file's CRC-64 is what is verified.
  */
-function expectation(ctx: CheckContext, l: Layer): {readonly record: string; readonly digest: string | null; readonly what: string} {
-	if (ctx.model.layout !== 'v1') return {record: `${l.metaPath}/tar-split.json.gz`, digest: l.diffId, what: `its diff id ${l.diffId}`};
+function expectation(
+	ctx: CheckContext,
+	l: Layer,
+): {readonly record: string; readonly digest: string | null; readonly what: string} {
+	if (ctx.model.layout !== 'v1')
+		return {record: `${l.metaPath}/tar-split.json.gz`, digest: l.diffId, what: `its diff id ${l.diffId}`};
 	const record = `${l.metaPath}/tar-data.json.gz`;
 	const migrated = ctx.source.readFile(`${l.metaPath}/.migration-diffid`, 256);
 	const text = migrated.ok ? migrated.value.toString('utf8').trim() : '';
-	if (/^sha256:[0-9a-f]{64}$/.test(text)) return {record, digest: text, what: `the diff id a 1.10 migration recorded (${text})`};
+	if (/^sha256:[0-9a-f]{64}$/.test(text))
+		return {record, digest: text, what: `the diff id a 1.10 migration recorded (${text})`};
 	return {record, digest: null, what: 'its tar-data.json.gz record'};
 }
 
 /** The layer directory whose files rebuild the stream, or why this layer cannot be verified on this source. */
-function layerToVerify(ctx: CheckContext, l: Layer, digest: string | null): {readonly dir: string} | {readonly skip: string} {
+function layerToVerify(
+	ctx: CheckContext,
+	l: Layer,
+	digest: string | null,
+): {readonly dir: string} | {readonly skip: string} {
 	if (digest === null && ctx.model.layout !== 'v1') return {skip: 'its diff id is unknown'};
 	if (!isDriverName(l.driver) || l.path === null) return {skip: 'no layer directory (no cache id or unknown driver)'};
-	if (ctx.index.store(l.driver)?.layout === 'containerd') return {skip: 'containerd store: a snapshot has no tar-split record to rebuild its tar stream from'};
-	if (driverInfo(l.driver)?.contentChecked !== true) return {skip: `${l.driver} keeps layer data outside the files of the root`};
+	if (ctx.index.store(l.driver)?.layout === 'containerd')
+		return {skip: 'containerd store: a snapshot has no tar-split record to rebuild its tar stream from'};
+	if (driverInfo(l.driver)?.contentChecked !== true)
+		return {skip: `${l.driver} keeps layer data outside the files of the root`};
 	if (!l.pathExists) return {skip: `its directory ${l.path} is missing (see layer.dir)`};
 	if (ctx.source.openRead === undefined) return {skip: 'this source cannot read file contents'};
 	return {dir: l.path};
@@ -154,13 +175,24 @@ class Rebuild {
 	/** Checks one file of the record against what opened reads; hashes it into the stream. False at the first difference. */
 	verifyFile(entry: FileEntry, path: string, opened: Result<FileReader>): boolean {
 		if (!opened.ok) {
-			this.problem = {position: entry.position, name: entry.name, why: unopenedWhy(opened.error), path, unverifiable: opened.error.code === 'io' || opened.error.code === 'denied'};
+			this.problem = {
+				position: entry.position,
+				name: entry.name,
+				why: unopenedWhy(opened.error),
+				path,
+				unverifiable: opened.error.code === 'io' || opened.error.code === 'denied',
+			};
 			return false;
 		}
 		const reader = opened.value;
 		try {
 			if (reader.size !== entry.size) {
-				this.problem = {position: entry.position, name: entry.name, why: `is ${reader.size} bytes on disk, the layer recorded ${entry.size}`, path};
+				this.problem = {
+					position: entry.position,
+					name: entry.name,
+					why: `is ${reader.size} bytes on disk, the layer recorded ${entry.size}`,
+					path,
+				};
 				return false;
 			}
 			return this.hashContent(entry, path, reader);
@@ -177,11 +209,22 @@ class Rebuild {
 		while (pos < entry.size) {
 			const got = reader.read(buffer, pos);
 			if (!got.ok) {
-				this.problem = {position: entry.position, name: entry.name, why: `cannot be read (${got.error.message})`, path, unverifiable: true};
+				this.problem = {
+					position: entry.position,
+					name: entry.name,
+					why: `cannot be read (${got.error.message})`,
+					path,
+					unverifiable: true,
+				};
 				return false;
 			}
 			if (got.value === 0) {
-				this.problem = {position: entry.position, name: entry.name, why: `ends after ${pos} of ${entry.size} bytes`, path};
+				this.problem = {
+					position: entry.position,
+					name: entry.name,
+					why: `ends after ${pos} of ${entry.size} bytes`,
+					path,
+				};
 				return false;
 			}
 			const chunk = buffer.subarray(0, Math.min(got.value, entry.size - pos));
@@ -190,7 +233,12 @@ class Rebuild {
 			pos += chunk.length;
 		}
 		if (entry.crc !== null && !crc.digest().equals(entry.crc)) {
-			this.problem = {position: entry.position, name: entry.name, why: 'has different content (its CRC-64 differs from the one recorded)', path};
+			this.problem = {
+				position: entry.position,
+				name: entry.name,
+				why: 'has different content (its CRC-64 differs from the one recorded)',
+				path,
+			};
 			return false;
 		}
 		return true;
@@ -209,7 +257,12 @@ class ArchiveWindow {
 	/** Source.contentOffset; undefined where reading out of order costs nothing (then nothing is held). */
 	readonly contentOffset: ((rel: string) => number | undefined) | undefined;
 
-	constructor(rebuild: Rebuild, source: Source, buffer: Buffer, contentOffset: ((rel: string) => number | undefined) | undefined) {
+	constructor(
+		rebuild: Rebuild,
+		source: Source,
+		buffer: Buffer,
+		contentOffset: ((rel: string) => number | undefined) | undefined,
+	) {
 		this.rebuild = rebuild;
 		this.source = source;
 		this.buffer = buffer;
@@ -245,7 +298,13 @@ class ArchiveWindow {
 }
 
 /** One tar-split entry taken into the rebuild: a segment hashed, a file verified, or either held in the window. False to stop reading. */
-function takeEntry(entry: TarSplitEntry, rebuild: Rebuild, window: ArchiveWindow, source: Source, dir: string): boolean {
+function takeEntry(
+	entry: TarSplitEntry,
+	rebuild: Rebuild,
+	window: ArchiveWindow,
+	source: Source,
+	dir: string,
+): boolean {
 	if (entry.type === 'segment') {
 		if (window.empty) {
 			rebuild.hashed(entry.payload);
@@ -260,9 +319,16 @@ function takeEntry(entry: TarSplitEntry, rebuild: Rebuild, window: ArchiveWindow
 		if (window.empty || window.flush()) rebuild.problem = p;
 		return false;
 	};
-	if (entry.nameRaw !== undefined) return stop({position: entry.position, name: entry.nameRaw.toString('latin1'), why: 'its name is not UTF-8, so it cannot be looked up', unverifiable: true});
+	if (entry.nameRaw !== undefined)
+		return stop({
+			position: entry.position,
+			name: entry.nameRaw.toString('latin1'),
+			why: 'its name is not UTF-8, so it cannot be looked up',
+			unverifiable: true,
+		});
 	const rel = memberPath(entry.name);
-	if (rel === null) return stop({position: entry.position, name: entry.name, why: 'its name leaves the layer directory'});
+	if (rel === null)
+		return stop({position: entry.position, name: entry.name, why: 'its name leaves the layer directory'});
 	const path = `${dir}/${rel}`;
 	if (window.contentOffset === undefined || entry.size > WINDOW) {
 		if (!window.empty && !window.flush()) return false;
@@ -293,16 +359,31 @@ function recordFailed(l: Layer, tarSplit: string, r: Extract<TarSplitResult, {ok
 	if (r.reason === 'missing') {
 		return {
 			result: verdict(subject, check, [
-				finding('warning', 'layer.tar-split-missing', subject, `layer ${shortId(l.chainId)} has no ${recordName}, so its content cannot be verified (Docker also needs it to export or push the layer)`, tarSplit),
+				finding(
+					'warning',
+					'layer.tar-split-missing',
+					subject,
+					`layer ${shortId(l.chainId)} has no ${recordName}, so its content cannot be verified (Docker also needs it to export or push the layer)`,
+					tarSplit,
+				),
 			]),
 		};
 	}
-	if (r.reason === 'unsupported' || (r.reason === 'unreadable' && /cannot reopen|cannot read the archive again|changed since/.test(r.message))) {
+	if (
+		r.reason === 'unsupported' ||
+		(r.reason === 'unreadable' && /cannot reopen|cannot read the archive again|changed since/.test(r.message))
+	) {
 		return {result: skipped(subject, check, r.message)};
 	}
 	return {
 		result: verdict(subject, check, [
-			finding('error', 'layer.tar-split-invalid', subject, `the tar-split metadata of layer ${shortId(l.chainId)} is damaged (${r.message}): its content cannot be verified, and Docker cannot export or push it`, tarSplit),
+			finding(
+				'error',
+				'layer.tar-split-invalid',
+				subject,
+				`the tar-split metadata of layer ${shortId(l.chainId)} is damaged (${r.message}): its content cannot be verified, and Docker cannot export or push it`,
+				tarSplit,
+			),
 		]),
 	};
 }
@@ -315,7 +396,10 @@ function rebuilt(l: Layer, expect: Expectation, dir: string, entries: number, re
 	const recordName = tarSplit.slice(tarSplit.lastIndexOf('/') + 1);
 	const {problem, tarSum} = rebuild;
 	if (problem !== undefined) {
-		if (problem.unverifiable) return {result: skipped(subject, check, `entry ${problem.position} ${JSON.stringify(problem.name)} ${problem.why}`)};
+		if (problem.unverifiable)
+			return {
+				result: skipped(subject, check, `entry ${problem.position} ${JSON.stringify(problem.name)} ${problem.why}`),
+			};
 		return {
 			result: verdict(subject, check, [
 				finding(
@@ -330,7 +414,15 @@ function rebuilt(l: Layer, expect: Expectation, dir: string, entries: number, re
 	}
 	const digest = `sha256:${rebuild.sha.digest('hex')}`;
 	const summary = `${entries} ${recordName} entries, ${bytesText(rebuild.bytes).replace(/ \(.*\)$/, '')} rebuilt`;
-	if (expect.digest === null) return {result: pass(subject, check, `${summary}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`), tarSum};
+	if (expect.digest === null)
+		return {
+			result: pass(
+				subject,
+				check,
+				`${summary}; every file matches its CRC-64 (no digest was recorded before Docker 1.10; the stream hashes to ${digest})`,
+			),
+			tarSum,
+		};
 	if (digest === expect.digest) return {result: pass(subject, check, summary), tarSum};
 	return {
 		result: verdict(subject, check, [
@@ -356,7 +448,11 @@ async function verify(ctx: CheckContext, l: Layer, n: number, total: number, buf
 	ctx.progress?.(`verifying ${label} (${dir})`);
 	const rebuild = new Rebuild(ctx, label, buffer);
 	const window = new ArchiveWindow(rebuild, source, buffer, source.contentOffset?.bind(source));
-	const r = await readTarSplit(recordSource(ctx, expect.record, window.contentOffset !== undefined), expect.record, entry => takeEntry(entry, rebuild, window, source, dir));
+	const r = await readTarSplit(
+		recordSource(ctx, expect.record, window.contentOffset !== undefined),
+		expect.record,
+		entry => takeEntry(entry, rebuild, window, source, dir),
+	);
 	if (r.ok && rebuild.problem === undefined && !window.empty) window.flush();
 	return r.ok ? rebuilt(l, expect, dir, r.entries, rebuild) : recordFailed(l, expect.record, r);
 }
@@ -371,7 +467,11 @@ const PREFETCH_MAX = 128 << 20;
  * the records (under image/) may lie after the layers' directories, and reading each one just before
  * its layer's files would start the one inflater again from the beginning for every layer.
  */
-function prefetchRecords(ctx: CheckContext, layers: readonly Layer[], at: (rel: string) => number | undefined): Map<string, Buffer> {
+function prefetchRecords(
+	ctx: CheckContext,
+	layers: readonly Layer[],
+	at: (rel: string) => number | undefined,
+): Map<string, Buffer> {
 	const out = new Map<string, Buffer>();
 	const wanted = layers
 		.map(l => ({record: expectation(ctx, l).record, offset: at(expectation(ctx, l).record)}))
@@ -435,18 +535,24 @@ const layerSize: Check = {
 			const subject = `layer:${l.chainId}`;
 			const check = 'layer.size';
 			if (l.size === null) return skipped(subject, check, 'no size recorded');
-			if (ctx.index.store(l.driver)?.layout === 'containerd') return skipped(subject, check, "containerd store: the snapshotter records the directory's disk usage in blocks, not the files' sizes");
+			if (ctx.index.store(l.driver)?.layout === 'containerd')
+				return skipped(
+					subject,
+					check,
+					"containerd store: the snapshotter records the directory's disk usage in blocks, not the files' sizes",
+				);
 			const tarSum = verified.get(key(l))?.tarSum;
-			if (tarSum === l.size) return pass(subject, check, 'equals the sum of the tar\'s file sizes');
+			if (tarSum === l.size) return pass(subject, check, "equals the sum of the tar's file sizes");
 			let dirSum: number | undefined;
 			if (driverInfo(l.driver)?.sizeIsDirSize === true && l.path !== null && l.pathExists) {
 				ctx.progress?.(`sizing ${shortId(l.chainId)} (${l.path})`);
 				const u = diskUsage(ctx.source, l.path, SIZE_WALK_CAP);
 				if (!u.complete) return skipped(subject, check, `${l.path} could not be walked completely`);
 				dirSum = u.bytes;
-				if (dirSum === l.size) return pass(subject, check, 'equals the sum of the directory\'s file sizes');
+				if (dirSum === l.size) return pass(subject, check, "equals the sum of the directory's file sizes");
 			}
-			if (tarSum === undefined && dirSum === undefined) return skipped(subject, check, 'no tar-split or directory to sum');
+			if (tarSum === undefined && dirSum === undefined)
+				return skipped(subject, check, 'no tar-split or directory to sum');
 			const sums = [
 				...(dirSum !== undefined ? [`the files in ${l.path} sum to ${bytesText(dirSum)}`] : []),
 				...(tarSum !== undefined ? [`the tar's files sum to ${bytesText(tarSum)}`] : []),

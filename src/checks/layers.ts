@@ -22,16 +22,40 @@ const layerChainId: Check = {
 			const subject = subjectOf(l.chainId);
 			const raw = index.rawLayer(l.driver, l.chainId);
 			const store = index.store(l.driver);
-			if (store?.layout === 'v1') return skipped(subject, 'layer.chain-id', 'pre-1.10 layer: its id is random, there is no chain id to recompute');
+			if (store?.layout === 'v1')
+				return skipped(
+					subject,
+					'layer.chain-id',
+					'pre-1.10 layer: its id is random, there is no chain id to recompute',
+				);
 			const c8d = store?.layout === 'containerd';
-			if (raw?.snapshotOnly === true) return skipped(subject, 'layer.chain-id', 'a snapshot in a layer chain that is no image layer (a build container\'s init snapshot): it has no chain id');
-			if (raw?.diffId === undefined) return skipped(subject, 'layer.chain-id', c8d ? 'no image in the store lists this snapshot among its layers, so its diff id is unknown' : 'its diff file could not be read');
+			if (raw?.snapshotOnly === true)
+				return skipped(
+					subject,
+					'layer.chain-id',
+					"a snapshot in a layer chain that is no image layer (a build container's init snapshot): it has no chain id",
+				);
+			if (raw?.diffId === undefined)
+				return skipped(
+					subject,
+					'layer.chain-id',
+					c8d
+						? 'no image in the store lists this snapshot among its layers, so its diff id is unknown'
+						: 'its diff file could not be read',
+				);
 			// containerd: a layer committed on a build container's init snapshot has that snapshot as parent; its chain parent is the layer below it.
 			let parent = raw.parent;
-			for (let n = 0; parent !== undefined && n < 512 && index.rawLayer(l.driver, parent)?.snapshotOnly === true; n++) parent = index.rawLayer(l.driver, parent)?.parent;
-			const expected = parent === undefined ? raw.diffId : `sha256:${createHash('sha256').update(`${parent} ${raw.diffId}`).digest('hex')}`;
+			for (let n = 0; parent !== undefined && n < 512 && index.rawLayer(l.driver, parent)?.snapshotOnly === true; n++)
+				parent = index.rawLayer(l.driver, parent)?.parent;
+			const expected =
+				parent === undefined
+					? raw.diffId
+					: `sha256:${createHash('sha256').update(`${parent} ${raw.diffId}`).digest('hex')}`;
 			if (expected === l.chainId) return pass(subject, 'layer.chain-id');
-			const how = parent === undefined ? `it has no parent, so its chain id must equal its diff id ${raw.diffId}` : `sha256("${parent} ${raw.diffId}") is ${expected}`;
+			const how =
+				parent === undefined
+					? `it has no parent, so its chain id must equal its diff id ${raw.diffId}`
+					: `sha256("${parent} ${raw.diffId}") is ${expected}`;
 			return verdict(subject, 'layer.chain-id', [
 				finding(
 					'error',
@@ -60,7 +84,8 @@ export const layerParent: Check = {
 			if (l.parent === null) return pass(subject, 'layer.parent', 'base layer');
 			if (index.rawLayer(l.driver, l.parent) !== undefined) return pass(subject, 'layer.parent');
 			// Pre-1.10 a layer is an image: a missing parent is the image's image.layer-missing.
-			if (index.store(l.driver)?.layout === 'v1') return skipped(subject, 'layer.parent', 'pre-1.10 layer: a missing parent is reported by image.layers');
+			if (index.store(l.driver)?.layout === 'v1')
+				return skipped(subject, 'layer.parent', 'pre-1.10 layer: a missing parent is reported by image.layers');
 			return verdict(subject, 'layer.parent', [
 				finding(
 					'error',
@@ -81,18 +106,26 @@ export const layerImages: Check = {
 	codes: [],
 	claims: ['layer.diff-mismatch', 'layer.parent-mismatch'],
 	deep: false,
-	run: ({model}) => model.layers.map(l => pass(subjectOf(l.chainId), 'layer.images', l.images.length === 0 ? 'no image uses it' : undefined)),
+	run: ({model}) =>
+		model.layers.map(l =>
+			pass(subjectOf(l.chainId), 'layer.images', l.images.length === 0 ? 'no image uses it' : undefined),
+		),
 };
 
 export const layerDir: Check = {
 	id: 'layer.dir',
-	title: "the layer's directory exists in the storage driver, with its content directory (overlay2 diff/, legacy overlay root/) readable and not emptied",
+	title:
+		"the layer's directory exists in the storage driver, with its content directory (overlay2 diff/, legacy overlay root/) readable and not emptied",
 	objects: 'layer',
 	codes: [],
 	claims: ['layer.dir-missing', 'layer.content-missing', 'layer.content-unreadable', 'layer.content-empty'],
 	deep: false,
 	run: ({model}) =>
-		model.layers.map(l => (l.path === null ? skipped(subjectOf(l.chainId), 'layer.dir', 'no cache id or unknown driver') : pass(subjectOf(l.chainId), 'layer.dir'))),
+		model.layers.map(l =>
+			l.path === null
+				? skipped(subjectOf(l.chainId), 'layer.dir', 'no cache id or unknown driver')
+				: pass(subjectOf(l.chainId), 'layer.dir'),
+		),
 };
 
 /** Layers no image and no container uses: leaked disk space Docker will not reclaim. */

@@ -12,7 +12,12 @@ import {type Finding, type Severity, atLeast, finding} from '../finding.ts';
 import {type Liveness, type Signature, changedPaths} from '../sources/live.ts';
 
 /** One read of the root: what it gave, its findings, and the root's signature just before and after. */
-export type Read<T> = {readonly value: T; readonly findings: readonly Finding[]; readonly before: Signature; readonly after: Signature};
+export type Read<T> = {
+	readonly value: T;
+	readonly findings: readonly Finding[];
+	readonly before: Signature;
+	readonly after: Signature;
+};
 
 export type LookAgainOptions = {
 	readonly live: Liveness;
@@ -44,7 +49,13 @@ function short(f: Finding): string {
 	const s = f.subject;
 	const colon = s.indexOf(':');
 	// container:<64 hex> → container:<12 hex>, as everywhere else.
-	const subject = colon > 0 && /^(?:sha256:)?[0-9a-f]{64}$/.test(s.slice(colon + 1)) ? `${s.slice(0, colon)}:${s.slice(colon + 1).replace(/^sha256:/, '').slice(0, 12)}` : s;
+	const subject =
+		colon > 0 && /^(?:sha256:)?[0-9a-f]{64}$/.test(s.slice(colon + 1))
+			? `${s.slice(0, colon)}:${s
+					.slice(colon + 1)
+					.replace(/^sha256:/, '')
+					.slice(0, 12)}`
+			: s;
 	return `${f.code} on ${subject}`;
 }
 
@@ -54,7 +65,9 @@ function list(fs: readonly Finding[], max = 6): string {
 }
 
 function describeChanges(paths: readonly string[]): string {
-	const shown = paths.map(p => (p === '' ? 'the root directory' : p.startsWith('containers/') ? 'containers/<id>' : `${p}/`));
+	const shown = paths.map(p =>
+		p === '' ? 'the root directory' : p.startsWith('containers/') ? 'containers/<id>' : `${p}/`,
+	);
 	const unique = [...new Set(shown)];
 	return unique.slice(0, 4).join(', ') + (unique.length > 4 ? ', …' : '');
 }
@@ -64,7 +77,11 @@ function describeChanges(paths: readonly string[]): string {
  * before it did not have, or the other way round, up to `tries` more times. Without liveness and
  * without a change during the first read, returns the first read as it is.
  */
-export async function lookAgain<T>(first: Read<T>, again: () => Read<T> | Promise<Read<T>>, opts: LookAgainOptions): Promise<LookAgainResult<T>> {
+export async function lookAgain<T>(
+	first: Read<T>,
+	again: () => Read<T> | Promise<Read<T>>,
+	opts: LookAgainOptions,
+): Promise<LookAgainResult<T>> {
 	const level = opts.level ?? 'warning';
 	const problems = (r: Read<T>): Finding[] => r.findings.filter(f => atLeast(f.severity, level));
 	const keysOf = (r: Read<T>): Set<string> => new Set(problems(r).map(stableKey));
@@ -93,14 +110,26 @@ export async function lookAgain<T>(first: Read<T>, again: () => Read<T> | Promis
 	const onlyLast = stable ? [] : problems(last).filter(f => !before.has(stableKey(f)));
 	const setAside = new Set(onlyLast.map(stableKey));
 	const gone = new Map<string, Finding>();
-	for (const r of reads.slice(0, -1)) for (const f of problems(r)) if (!lastKeys.has(stableKey(f))) gone.set(stableKey(f), f);
+	for (const r of reads.slice(0, -1))
+		for (const f of problems(r)) if (!lastKeys.has(stableKey(f))) gone.set(stableKey(f), f);
 	const extra: Finding[] = [];
-	if (opts.live.live) extra.push(finding('info', 'root.live', 'root', `a process on this machine holds this root (${opts.live.evidence.join('; ')}): it is read as it is at this moment, and may change while it is read`));
+	if (opts.live.live)
+		extra.push(
+			finding(
+				'info',
+				'root.live',
+				'root',
+				`a process on this machine holds this root (${opts.live.evidence.join('; ')}): it is read as it is at this moment, and may change while it is read`,
+			),
+		);
 	if (changes.size > 0 || gone.size > 0 || onlyLast.length > 0) {
-		const parts = [`${changes.size > 0 ? `the root changed while it was read (${describeChanges([...changes].sort())})` : 'findings moved between reads of the root'}; read ${reads.length} time${reads.length === 1 ? '' : 's'}, ${pause} ms apart`];
+		const parts = [
+			`${changes.size > 0 ? `the root changed while it was read (${describeChanges([...changes].sort())})` : 'findings moved between reads of the root'}; read ${reads.length} time${reads.length === 1 ? '' : 's'}, ${pause} ms apart`,
+		];
 		if (gone.size > 0) parts.push(`left out as mid-operation, gone on a later read: ${list([...gone.values()])}`);
 		if (onlyLast.length > 0) parts.push(`left out as mid-operation, seen in the last read only: ${list(onlyLast)}`);
-		if (!stable && problems(last).length > 0) parts.push(`the reads never agreed: run check again when the daemon is idle`);
+		if (!stable && problems(last).length > 0)
+			parts.push(`the reads never agreed: run check again when the daemon is idle`);
 		extra.push(finding('info', 'root.changed-while-read', 'root', parts.join('; ')));
 	}
 	return {value: last.value, keep: f => !setAside.has(stableKey(f)), extra, reads: reads.length};

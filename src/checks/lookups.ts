@@ -1,5 +1,11 @@
 import type {Layer, Model} from '../model/types.ts';
-import {type DriverFile, type LinkTable, hasCommittedMarker, readDriverFile, readLinkTable} from '../read/drivers/records.ts';
+import {
+	type DriverFile,
+	type LinkTable,
+	hasCommittedMarker,
+	readDriverFile,
+	readLinkTable,
+} from '../read/drivers/records.ts';
 import type {RawHost} from '../read/host.ts';
 import type {RawImageStore, RawLayer} from '../read/image-store.ts';
 import type {Source} from '../sources/source.ts';
@@ -105,7 +111,8 @@ export function buildIndex(source: Source, raw: RawHost, model: Model): Index {
 		rawLayer: (driver, chainId) => raw.stores.get(driver)?.layers.get(chainId),
 		layer: (driver, chainId) => layerByChainId(model, chainId, driver),
 		chain: (driver, top) => walkChain(raw.stores.get(driver), top),
-		overlay: (driver, id, name, subject) => once(overlays, `${driver}\0${id}\0${name}`, () => readDriverFile(source, driver, id, name, subject)),
+		overlay: (driver, id, name, subject) =>
+			once(overlays, `${driver}\0${id}\0${name}`, () => readDriverFile(source, driver, id, name, subject)),
 		committed: (driver, id) => once(markers, `${driver}\0${id}`, () => hasCommittedMarker(source, driver, id)),
 		hasDir: (driver, id) => raw.driverDirs.get(driver)?.layerIds.has(id) ?? false,
 		links: driver => once(linkTables, driver, () => readLinkTable(source, driver)),

@@ -88,58 +88,102 @@ const storeDriverDirs: Check = {
 		driverNames(ctx)
 			.filter(driver => ctx.index.store(driver)?.layout !== 'containerd')
 			.map((driver): CheckResult => {
-			const subject = `store:${driver}`;
-			const findings: Finding[] = [];
-			const entries = driverEntries(ctx, driver, findings);
-			const referenced = ctx.index.referenced(driver);
-			const removing = removingCacheIds(ctx, driver);
-			const buildkit = ctx.source.stat('buildkit').ok;
-			let orphans = 0;
-			let snapshots = 0;
-			for (const [name, paths] of entries) {
-				if (referenced.has(name)) continue;
-				const path = paths[0]!;
-				const where = `dir:${path}`;
-				const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
-				const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
-				if (buildkit && buildkitSnapshotName.test(name)) {
-					snapshots++;
-					findings.push(finding('info', 'cache.buildkit-snapshot', where, `${path}${also} is a snapshot of BuildKit's build cache (a BuildKit id, not a layer's, on a root with buildkit/): \`docker builder prune\` removes it; it ${size}`, path));
-					continue;
-				}
-				orphans++;
-				if (name.endsWith('-removing')) {
-					findings.push(finding('warning', 'leftover.removing', where, `${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`, path));
-					continue;
-				}
-				const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
-				const dataDir = driverInfo(driver)?.layersDir ?? driver;
-				if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
+				const subject = `store:${driver}`;
+				const findings: Finding[] = [];
+				const entries = driverEntries(ctx, driver, findings);
+				const referenced = ctx.index.referenced(driver);
+				const removing = removingCacheIds(ctx, driver);
+				const buildkit = ctx.source.stat('buildkit').ok;
+				let orphans = 0;
+				let snapshots = 0;
+				for (const [name, paths] of entries) {
+					if (referenced.has(name)) continue;
+					const path = paths[0]!;
+					const where = `dir:${path}`;
+					const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
+					const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
+					if (buildkit && buildkitSnapshotName.test(name)) {
+						snapshots++;
+						findings.push(
+							finding(
+								'info',
+								'cache.buildkit-snapshot',
+								where,
+								`${path}${also} is a snapshot of BuildKit's build cache (a BuildKit id, not a layer's, on a root with buildkit/): \`docker builder prune\` removes it; it ${size}`,
+								path,
+							),
+						);
+						continue;
+					}
+					orphans++;
+					if (name.endsWith('-removing')) {
+						findings.push(
+							finding(
+								'warning',
+								'leftover.removing',
+								where,
+								`${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`,
+								path,
+							),
+						);
+						continue;
+					}
+					const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
+					const dataDir = driverInfo(driver)?.layersDir ?? driver;
+					if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
+						findings.push(
+							finding(
+								'warning',
+								'orphan.init-dir',
+								where,
+								`${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`,
+								path,
+							),
+						);
+						continue;
+					}
+					const rm = removing.get(name);
+					const why =
+						rm !== undefined
+							? `its layerdb entry is being removed (${rm})`
+							: 'left by an interrupted removal or a daemon crash';
 					findings.push(
-						finding('warning', 'orphan.init-dir', where, `${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`, path),
+						finding(
+							'warning',
+							'orphan.driver-dir',
+							where,
+							`${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`,
+							path,
+						),
 					);
-					continue;
 				}
-				const rm = removing.get(name);
-				const why = rm !== undefined ? `its layerdb entry is being removed (${rm})` : 'left by an interrupted removal or a daemon crash';
-				findings.push(
-					finding('warning', 'orphan.driver-dir', where, `${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`, path),
-				);
-			}
-			if (driverInfo(driver)?.shortLinks === true) {
-				const links = ctx.index.links(driver);
-				append(findings, links.findings);
-				for (const [shortName, target] of links.targets) {
-					const id = linkTargetId(target);
-					const path = `${driver}/l/${shortName}`;
-					if (id === undefined || !entries.has(id)) {
-						findings.push(finding('info', 'orphan.link', `dir:${path}`, `${path} → ${JSON.stringify(target)} points to no layer directory (its layer was removed without it): harmless, but it is a leftover`, path));
+				if (driverInfo(driver)?.shortLinks === true) {
+					const links = ctx.index.links(driver);
+					append(findings, links.findings);
+					for (const [shortName, target] of links.targets) {
+						const id = linkTargetId(target);
+						const path = `${driver}/l/${shortName}`;
+						if (id === undefined || !entries.has(id)) {
+							findings.push(
+								finding(
+									'info',
+									'orphan.link',
+									`dir:${path}`,
+									`${path} → ${JSON.stringify(target)} points to no layer directory (its layer was removed without it): harmless, but it is a leftover`,
+									path,
+								),
+							);
+						}
 					}
 				}
-			}
-			const cache = snapshots > 0 ? `, ${snapshots} BuildKit build cache` : '';
-			return verdict(subject, 'store.driver-dirs', findings, `${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced${cache}`);
-		}),
+				const cache = snapshots > 0 ? `, ${snapshots} BuildKit build cache` : '';
+				return verdict(
+					subject,
+					'store.driver-dirs',
+					findings,
+					`${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced${cache}`,
+				);
+			}),
 };
 
 /** layerdb/mounts entries whose container directory is gone. */
@@ -174,7 +218,12 @@ const storeMounts: Check = {
 					),
 				);
 			}
-			return verdict(subject, 'store.mounts', findings, `${store.mounts.size} mount${store.mounts.size === 1 ? '' : 's'}`);
+			return verdict(
+				subject,
+				'store.mounts',
+				findings,
+				`${store.mounts.size} mount${store.mounts.size === 1 ? '' : 's'}`,
+			);
 		}),
 };
 
@@ -196,7 +245,13 @@ const storeLayerdb: Check = {
 			for (const name of listed.entries.keys()) {
 				const path = `${tmp}/${name}`;
 				findings.push(
-					finding('warning', 'leftover.tmp', `dir:${path}`, `${path} is a layer write that was never committed (Docker writes a layer's metadata there, then moves it into layerdb/sha256): the daemon stopped mid-write; nothing uses it; it ${holds(diskUsage(ctx.source, path))}`, path),
+					finding(
+						'warning',
+						'leftover.tmp',
+						`dir:${path}`,
+						`${path} is a layer write that was never committed (Docker writes a layer's metadata there, then moves it into layerdb/sha256): the daemon stopped mid-write; nothing uses it; it ${holds(diskUsage(ctx.source, path))}`,
+						path,
+					),
 				);
 			}
 			return verdict(subject, 'store.layerdb', findings);
@@ -210,7 +265,15 @@ const storeRefs: Check = {
 	codes: [],
 	claims: ['ref.image-missing'],
 	deep: false,
-	run: ctx => [...ctx.raw.stores.values()].map(store => verdict(`store:${store.driver}`, 'store.refs', [], `${store.refs.length} reference${store.refs.length === 1 ? '' : 's'}`)),
+	run: ctx =>
+		[...ctx.raw.stores.values()].map(store =>
+			verdict(
+				`store:${store.driver}`,
+				'store.refs',
+				[],
+				`${store.refs.length} reference${store.refs.length === 1 ? '' : 's'}`,
+			),
+		),
 };
 
 /** The daemon's scratch directory: Docker empties it on start, so anything there is from the last run. */

@@ -58,7 +58,9 @@ export type Check =
 	| (CheckBase & {readonly deep: true; run(ctx: CheckContext): Promise<CheckResult[]>});
 
 export function pass(subject: string, check: string, note?: string): CheckResult {
-	return note === undefined ? {subject, check, status: 'pass', findings: []} : {subject, check, status: 'pass', findings: [], note};
+	return note === undefined
+		? {subject, check, status: 'pass', findings: []}
+		: {subject, check, status: 'pass', findings: [], note};
 }
 
 export function skipped(subject: string, check: string, note: string): CheckResult {

@@ -41,23 +41,41 @@ export type CheckCommandResult = {readonly output: string; readonly exitCode: 0 
  * --deep streams tar-split files through zlib; without --deep it does no waiting.
  */
 export async function checkCommand(opts: CheckCommandOptions): Promise<CheckCommandResult> {
-	let report = await runChecks({source: opts.source, raw: opts.raw, model: opts.model}, {deep: opts.deep, progress: opts.progress});
+	let report = await runChecks(
+		{source: opts.source, raw: opts.raw, model: opts.model},
+		{deep: opts.deep, progress: opts.progress},
+	);
 	const la = opts.lookAgain;
 	if (la !== undefined) {
 		const perContainer = la.live.live;
-		const read = async (input: {readonly source: Source; readonly raw: RawHost; readonly model: Model}, before: Signature, r?: CheckReport): Promise<Read<CheckReport>> => {
-			const value = r ?? (await runChecks({source: input.source, raw: input.raw, model: input.model}, {deep: opts.deep, progress: opts.progress}));
+		const read = async (
+			input: {readonly source: Source; readonly raw: RawHost; readonly model: Model},
+			before: Signature,
+			r?: CheckReport,
+		): Promise<Read<CheckReport>> => {
+			const value =
+				r ??
+				(await runChecks(
+					{source: input.source, raw: input.raw, model: input.model},
+					{deep: opts.deep, progress: opts.progress},
+				));
 			return {value, findings: value.findings, before, after: signature(opts.source, perContainer)};
 		};
 		const first = await read(opts, la.before, report);
 		// Findings that fail the check are looked at again; warnings too, since a mid-operation state shows as both.
 		const level: Severity = opts.failOn === 'info' ? 'info' : 'warning';
-		const r = await lookAgain(first, async () => {
-			const before = signature(opts.source, perContainer);
-			return read(la.reload(), before);
-		}, {live: la.live, level, ...(la.pauseMs === undefined ? {} : {pauseMs: la.pauseMs})});
+		const r = await lookAgain(
+			first,
+			async () => {
+				const before = signature(opts.source, perContainer);
+				return read(la.reload(), before);
+			},
+			{live: la.live, level, ...(la.pauseMs === undefined ? {} : {pauseMs: la.pauseMs})},
+		);
 		if (r.reads > 1 || r.extra.length > 0) report = reshapeReport(r.value, r.keep, r.extra);
 	}
-	const output = opts.json ? `${safeJson(checkJson(report), 2)}\n` : renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
+	const output = opts.json
+		? `${safeJson(checkJson(report), 2)}\n`
+		: renderCheck(report, {paint: makePaint(opts.color ? 1 : 0)});
 	return {output, exitCode: failsAt(report, opts.failOn) ? 1 : 0};
 }

@@ -9,7 +9,9 @@ import {type CommandContext, json} from './context.ts';
  */
 export function dfCommand({args, loaded, io}: CommandContext): number {
 	const tty = io.stderr.isTTY === true;
-	const progress = tty ? (entries: number, bytes: number) => io.stderr.write(`\r\x1b[Kdf: ${entries} entries, ${bytes} bytes`) : undefined;
+	const progress = tty
+		? (entries: number, bytes: number) => io.stderr.write(`\r\x1b[Kdf: ${entries} entries, ${bytes} bytes`)
+		: undefined;
 	const report = diskLedger(loaded, progress === undefined ? {} : {progress});
 	if (tty) io.stderr.write('\r\x1b[K');
 	io.stdout.write(args.json ? json(report) : renderDf(report, args.verbose));

@@ -5,7 +5,15 @@ import {exportTar, manifestLine} from '../files/export.ts';
 import {type OutputFile, evidenceOf, openOutputs} from '../files/output.ts';
 import {resolvePath} from '../files/resolve-path.ts';
 import {listTarSplit} from '../files/tar-split-list.ts';
-import {type FsLayer, type FsView, containerLayers, join, layerChain, makeView, unsupportedDriver} from '../files/view.ts';
+import {
+	type FsLayer,
+	type FsView,
+	containerLayers,
+	join,
+	layerChain,
+	makeView,
+	unsupportedDriver,
+} from '../files/view.ts';
 import {walkMerged} from '../files/merged-walk.ts';
 import {type ResolveOptions, resolveRef} from '../model/resolve.ts';
 import {refOptions} from './views.ts';
@@ -26,7 +34,14 @@ import {layerByChainId} from '../model/indexes.ts';
  */
 
 type Target =
-	| {readonly kind: 'merged'; readonly what: 'container' | 'image'; readonly driver: string | null; readonly layers: FsLayer[]; readonly subject: string; readonly container?: Container}
+	| {
+			readonly kind: 'merged';
+			readonly what: 'container' | 'image';
+			readonly driver: string | null;
+			readonly layers: FsLayer[];
+			readonly subject: string;
+			readonly container?: Container;
+	  }
 	| {readonly kind: 'layer'; readonly driver: string | null; readonly layers: FsLayer[]; readonly subject: string};
 
 function orThrow<T>(v: T | string): T {
@@ -41,9 +56,22 @@ function resolveTarget(model: Model, ref: string, opts: ResolveOptions): Target 
 		const v = r.value;
 		if (v.kind === 'container' && v.via !== undefined) {
 			const layers = orThrow(containerLayers(v.container));
-			return {kind: 'layer', driver: v.container.driver, layers: v.via.role === 'rw' ? layers : layers.slice(1), subject: `container:${v.container.id}`};
+			return {
+				kind: 'layer',
+				driver: v.container.driver,
+				layers: v.via.role === 'rw' ? layers : layers.slice(1),
+				subject: `container:${v.container.id}`,
+			};
 		}
-		if (v.kind === 'container') return {kind: 'merged', what: 'container', driver: v.container.driver, layers: orThrow(containerLayers(v.container)), subject: `container:${v.container.id}`, container: v.container};
+		if (v.kind === 'container')
+			return {
+				kind: 'merged',
+				what: 'container',
+				driver: v.container.driver,
+				layers: orThrow(containerLayers(v.container)),
+				subject: `container:${v.container.id}`,
+				container: v.container,
+			};
 		if (v.kind === 'image') {
 			const img = v.image;
 			const layers: FsLayer[] = [];
@@ -54,7 +82,12 @@ function resolveTarget(model: Model, ref: string, opts: ResolveOptions): Target 
 			}
 			return {kind: 'merged', what: 'image', driver: img.driver, layers, subject: `image:${img.id}`};
 		}
-		return {kind: 'layer', driver: v.layer.driver, layers: orThrow(layerChain(model, v.layer)), subject: `layer:${v.layer.chainId}`};
+		return {
+			kind: 'layer',
+			driver: v.layer.driver,
+			layers: orThrow(layerChain(model, v.layer)),
+			subject: `layer:${v.layer.chainId}`,
+		};
 	}
 	throw new UsageError(r.error);
 }
@@ -65,16 +98,24 @@ function view(driver: string | null, layers: FsLayer[], subject: string): FsView
 	return v.view;
 }
 
-type Out = {text(s: string): void | Promise<void>; bytes(b: Buffer): void | Promise<void>; flush(): void | Promise<void>};
+type Out = {
+	text(s: string): void | Promise<void>;
+	bytes(b: Buffer): void | Promise<void>;
+	flush(): void | Promise<void>;
+};
 
 /** Writes to a stream in 64 KiB pieces, waiting for 'drain' when the stream asks for it. */
 function output(stream: CommandContext['io']['stdout']): Out {
-	const stdout = stream as unknown as {write(c: string | Buffer): unknown; once?(event: 'drain', f: () => void): unknown};
+	const stdout = stream as unknown as {
+		write(c: string | Buffer): unknown;
+		once?(event: 'drain', f: () => void): unknown;
+	};
 	let pending: string[] = [];
 	let length = 0;
 	const send = (chunk: string | Buffer): void | Promise<void> => {
 		const more = stdout.write(chunk);
-		if (more === false && typeof stdout.once === 'function') return new Promise(resolve => stdout.once!('drain', resolve));
+		if (more === false && typeof stdout.once === 'function')
+			return new Promise(resolve => stdout.once!('drain', resolve));
 	};
 	const flush = (): void | Promise<void> => {
 		if (length === 0) return;
@@ -100,25 +141,58 @@ function output(stream: CommandContext['io']['stdout']): Out {
 function xattrWarning(source: Source, v: FsView): Finding[] {
 	if (v.style !== 'overlay' && v.style !== 'both') return [];
 	if (source.xattrLimit === undefined) return [];
-	const what = v.style === 'overlay' ? 'so opaque directories (a directory deleted and recreated in a layer) cannot be told apart: their lower layers\' files are shown as if still there' : 'only the `.wh..wh..opq` markers show opaque directories';
-	return [{severity: 'warning', code: 'files.xattrs-unreadable', subject: v.subject, message: `${source.xattrLimit}; ${what}`}];
+	const what =
+		v.style === 'overlay'
+			? "so opaque directories (a directory deleted and recreated in a layer) cannot be told apart: their lower layers' files are shown as if still there"
+			: 'only the `.wh..wh..opq` markers show opaque directories';
+	return [
+		{
+			severity: 'warning',
+			code: 'files.xattrs-unreadable',
+			subject: v.subject,
+			message: `${source.xattrLimit}; ${what}`,
+		},
+	];
 }
 
-function statRow(source: Source, sourcePath: string, path: string, layer: string, status?: FileRow['status'], whiteout?: boolean): FileRow | Finding {
+function statRow(
+	source: Source,
+	sourcePath: string,
+	path: string,
+	layer: string,
+	status?: FileRow['status'],
+	whiteout?: boolean,
+): FileRow | Finding {
 	const st = source.stat(sourcePath);
-	if (!st.ok) return {severity: 'error', code: 'files.unreadable', subject: 'root', path: st.error.path, message: `${path}: ${st.error.message}`};
+	if (!st.ok)
+		return {
+			severity: 'error',
+			code: 'files.unreadable',
+			subject: 'root',
+			path: st.error.path,
+			message: `${path}: ${st.error.message}`,
+		};
 	let linkTarget: string | undefined;
 	if (st.value.kind === 'symlink') {
 		const t = source.readLink(sourcePath);
 		if (t.ok) linkTarget = t.value;
 	}
-	return fileRow(path, st.value, layer, {...(linkTarget !== undefined ? {linkTarget} : {}), ...(status !== undefined ? {status} : {}), ...(whiteout === true ? {whiteout} : {})});
+	return fileRow(path, st.value, layer, {
+		...(linkTarget !== undefined ? {linkTarget} : {}),
+		...(status !== undefined ? {status} : {}),
+		...(whiteout === true ? {whiteout} : {}),
+	});
 }
 
 type ListWriter<T> = {row(r: T): void | Promise<void>; end(findings: readonly Finding[]): Promise<void>};
 
 /** Streams rows as text lines, or as `{"<key>": [...], "findings": [...]}` with --json; findings go to stderr in text mode. */
-async function listWriter<T>(ctx: CommandContext, out: Out, key: string, line: (r: T) => string): Promise<ListWriter<T>> {
+async function listWriter<T>(
+	ctx: CommandContext,
+	out: Out,
+	key: string,
+	line: (r: T) => string,
+): Promise<ListWriter<T>> {
 	const json = ctx.args.json;
 	let first = true;
 	if (json) await out.text(`{"${key}": [`);
@@ -136,7 +210,14 @@ async function listWriter<T>(ctx: CommandContext, out: Out, key: string, line: (
 	};
 }
 
-async function emit<T>(ctx: CommandContext, out: Out, rows: Iterable<T | Finding>, findings: Finding[], key: string, line: (r: T) => string): Promise<void> {
+async function emit<T>(
+	ctx: CommandContext,
+	out: Out,
+	rows: Iterable<T | Finding>,
+	findings: Finding[],
+	key: string,
+	line: (r: T) => string,
+): Promise<void> {
 	const w = await listWriter(ctx, out, key, line);
 	for (const r of rows) {
 		if (isFinding(r)) findings.push(r);
@@ -163,7 +244,8 @@ const damageWords: Record<ContentDamage['state'], string> = {
 function incomplete(model: Model, views: ReadonlyArray<FsView | null>): Finding[] {
 	const damaged = new Map<string, ContentDamage>();
 	for (const l of model.layers) if (l.contentDamage !== undefined) damaged.set(l.contentDamage.path, l.contentDamage);
-	for (const c of model.containers) for (const e of c.chain) if (e.contentDamage !== undefined) damaged.set(e.contentDamage.path, e.contentDamage);
+	for (const c of model.containers)
+		for (const e of c.chain) if (e.contentDamage !== undefined) damaged.set(e.contentDamage.path, e.contentDamage);
 	if (damaged.size === 0) return [];
 	const out: Finding[] = [];
 	const seen = new Set<string>();
@@ -173,7 +255,12 @@ function incomplete(model: Model, views: ReadonlyArray<FsView | null>): Finding[
 			const d = damaged.get(l.dir);
 			if (d === undefined || seen.has(l.dir)) continue;
 			seen.add(l.dir);
-			const which = l.role === 'rw' ? 'its RW layer' : l.role === 'init' ? 'its init layer' : `image layer ${l.chainId ?? l.cacheId}`;
+			const which =
+				l.role === 'rw'
+					? 'its RW layer'
+					: l.role === 'init'
+						? 'its init layer'
+						: `image layer ${l.chainId ?? l.cacheId}`;
 			out.push({
 				severity: 'error',
 				code: 'files.incomplete',
@@ -195,20 +282,40 @@ function isFinding(r: unknown): r is Finding {
  * it, an image layer whose directory is missing or whose driver keeps files outside the root
  * (devicemapper, zfs, windowsfilter) is listed from its record too, with an info finding saying so.
  */
-function tarSplitLayer(model: Model, ref: string, asked: boolean, findings: Finding[], opts: ResolveOptions): Layer | undefined {
+function tarSplitLayer(
+	model: Model,
+	ref: string,
+	asked: boolean,
+	findings: Finding[],
+	opts: ResolveOptions,
+): Layer | undefined {
 	const r = resolveRef(model, ref, opts);
 	if (!r.ok || r.value.kind !== 'layer') {
 		if (!asked) return undefined;
-		if (r.ok && r.value.kind === 'container' && r.value.via !== undefined) throw new UsageError(`--tar-split lists image layers: a container's RW and init layers have no tar-split record`);
+		if (r.ok && r.value.kind === 'container' && r.value.via !== undefined)
+			throw new UsageError(`--tar-split lists image layers: a container's RW and init layers have no tar-split record`);
 		if (!r.ok) throw new UsageError(r.error);
-		throw new UsageError(`--tar-split lists one image layer, not ${r.value.kind === 'image' ? 'an image' : 'a container'}: give a layer's chain id or cache id (layerlens inspect ${ref} lists them)`);
+		throw new UsageError(
+			`--tar-split lists one image layer, not ${r.value.kind === 'image' ? 'an image' : 'a container'}: give a layer's chain id or cache id (layerlens inspect ${ref} lists them)`,
+		);
 	}
 	const layer = r.value.layer;
 	if (asked) return layer;
-	const damaged = layer.contentDamage === undefined ? undefined : `its content directory ${layer.contentDamage.path} ${damageWords[layer.contentDamage.state]}`;
-	const why = unsupportedDriver(layer.driver) ?? (layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : damaged);
+	const damaged =
+		layer.contentDamage === undefined
+			? undefined
+			: `its content directory ${layer.contentDamage.path} ${damageWords[layer.contentDamage.state]}`;
+	const why =
+		unsupportedDriver(layer.driver) ??
+		(layer.path !== null && !layer.pathExists ? `its directory ${layer.path} is missing` : damaged);
 	if (why === undefined) return undefined;
-	findings.push({severity: 'info', code: 'files.from-tar-split', subject: `layer:${layer.chainId}`, path: tarSplitRecord(model, layer), message: `listed from the layer's tar-split record: ${why}`});
+	findings.push({
+		severity: 'info',
+		code: 'files.from-tar-split',
+		subject: `layer:${layer.chainId}`,
+		path: tarSplitRecord(model, layer),
+		message: `listed from the layer's tar-split record: ${why}`,
+	});
 	return layer;
 }
 
@@ -217,19 +324,36 @@ function tarSplitRecord(model: Model, layer: Layer): string {
 }
 
 /** `files LAYER --tar-split`: the layer's entries from its tar-split record, in the layer tar's order. */
-async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: string, findings: Finding[]): Promise<number> {
+async function filesFromTarSplit(
+	ctx: CommandContext,
+	layer: Layer,
+	start: string,
+	findings: Finding[],
+): Promise<number> {
 	const {loaded} = ctx;
 	const model = loaded.model;
 	const onProblem = (f: Finding): void => void findings.push(f);
 	const subject = `layer:${layer.chainId}`;
 	let below: FsView | 'none' | null = layer.parent === null ? 'none' : null;
 	const parent = layer.parent === null ? undefined : layerByChainId(model, layer.parent, layer.driver);
-	if (layer.parent !== null && parent === undefined) findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the parent layer ${layer.parent} is not in the layer store); deletions and opaque directories are shown`});
+	if (layer.parent !== null && parent === undefined)
+		findings.push({
+			severity: 'info',
+			code: 'files.status-unknown',
+			subject,
+			message: `added and modified are not told apart (the parent layer ${layer.parent} is not in the layer store); deletions and opaque directories are shown`,
+		});
 	if (parent !== undefined) {
 		const chain = layerChain(model, parent);
 		const v = typeof chain === 'string' ? {ok: false as const, error: chain} : makeView(layer.driver, chain, subject);
 		if (v.ok) below = v.view;
-		else findings.push({severity: 'info', code: 'files.status-unknown', subject, message: `added and modified are not told apart (the layers below cannot be read: ${v.error}); deletions and opaque directories are shown`});
+		else
+			findings.push({
+				severity: 'info',
+				code: 'files.status-unknown',
+				subject,
+				message: `added and modified are not told apart (the layers below cannot be read: ${v.error}); deletions and opaque directories are shown`,
+			});
 	}
 	const under = underArgument(start);
 	const record = tarSplitRecord(model, layer);
@@ -241,13 +365,26 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 		subject,
 		below,
 		item => {
-			if (under(item.rel)) return w.row(tarFileRow(`/${item.rel}`, item.header, cacheId, {...(item.status !== undefined ? {status: item.status} : {}), whiteout: item.whiteout}));
+			if (under(item.rel))
+				return w.row(
+					tarFileRow(`/${item.rel}`, item.header, cacheId, {
+						...(item.status !== undefined ? {status: item.status} : {}),
+						whiteout: item.whiteout,
+					}),
+				);
 		},
 		onProblem,
 	);
 	if (!listed.ok) {
 		const code = listed.reason === 'missing' ? 'files.tar-split-missing' : 'files.tar-split-invalid';
-		findings.push({severity: 'error', code, subject, path: record, message: listed.reason === 'missing' ? `layer ${layer.chainId} has no tar-split record (${record})` : listed.message});
+		findings.push({
+			severity: 'error',
+			code,
+			subject,
+			path: record,
+			message:
+				listed.reason === 'missing' ? `layer ${layer.chainId} has no tar-split record (${record})` : listed.message,
+		});
 	}
 	await w.end(findings);
 	return 0;
@@ -257,7 +394,10 @@ async function filesFromTarSplit(ctx: CommandContext, layer: Layer, start: strin
 export async function filesCommand(ctx: CommandContext): Promise<number> {
 	const {loaded, args} = ctx;
 	const source = loaded.source;
-	const start = (args.refs[1] ?? '/').split('/').filter(p => p !== '' && p !== '.').join('/');
+	const start = (args.refs[1] ?? '/')
+		.split('/')
+		.filter(p => p !== '' && p !== '.')
+		.join('/');
 	const findings: Finding[] = [];
 	const fromRecord = tarSplitLayer(loaded.model, args.refs[0]!, args.tarSplit, findings, refOptions(loaded.source));
 	if (fromRecord !== undefined) return filesFromTarSplit(ctx, fromRecord, start, findings);
@@ -278,7 +418,8 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 		if (!at.ok) throw new UsageError(at.error);
 		const layerId = (i: number): string => v.layers[i]!.cacheId;
 		function* rows(): Generator<FileRow | Finding> {
-			if (at.ok && at.rel !== '') yield statRow(source, join(v.layers[at.entry.layer]!.dir, at.rel), `/${at.rel}`, layerId(at.entry.layer));
+			if (at.ok && at.rel !== '')
+				yield statRow(source, join(v.layers[at.entry.layer]!.dir, at.rel), `/${at.rel}`, layerId(at.entry.layer));
 			if (!at.ok || at.entry.kind !== 'dir') return;
 			for (const w of walkMerged(source, v, at.rel, at.entry.dirLayers, onProblem)) {
 				yield statRow(source, join(v.layers[w.entry.layer]!.dir, w.rel), `/${w.rel}`, layerId(w.entry.layer));
@@ -298,7 +439,14 @@ export async function filesCommand(ctx: CommandContext): Promise<number> {
 			if (!under(item.rel)) continue;
 			const fromBelow = item.status === 'deleted' && top.style === 'none';
 			const whiteout = item.status === 'deleted' && !fromBelow;
-			yield statRow(source, item.path, `/${item.rel}`, fromBelow ? below!.layers[0]!.cacheId : top.layers[0]!.cacheId, item.status, whiteout);
+			yield statRow(
+				source,
+				item.path,
+				`/${item.rel}`,
+				fromBelow ? below!.layers[0]!.cacheId : top.layers[0]!.cacheId,
+				item.status,
+				whiteout,
+			);
 		}
 	}
 	await emit(ctx, out, rows(), findings, 'entries', (r: FileRow) => fileLine(r, true));
@@ -322,7 +470,13 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
 	let lost: Finding[];
 	if (rw.style === 'aufs') {
 		lost = incomplete(loaded.model, [rw]);
-		changes = aufsChanges(source, layers[0]!.dir, layers.slice(1).map(l => l.dir), target.subject, onProblem);
+		changes = aufsChanges(
+			source,
+			layers[0]!.dir,
+			layers.slice(1).map(l => l.dir),
+			target.subject,
+			onProblem,
+		);
 	} else {
 		const parent = layers.length > 1 ? view(target.driver, layers.slice(1), target.subject) : null;
 		lost = incomplete(loaded.model, [rw, parent]);
@@ -342,7 +496,13 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
  * is not UTF-8, `\\u200b` for an invisible character; view/sanitize.ts), and a terminal cannot
  * even pass such a byte in an argument, so the escaped form is tried when the literal one is not there.
  */
-function resolveArgument(source: Source, v: FsView, arg: string, follow: boolean, onProblem: (f: Finding) => void): ReturnType<typeof resolvePath> {
+function resolveArgument(
+	source: Source,
+	v: FsView,
+	arg: string,
+	follow: boolean,
+	onProblem: (f: Finding) => void,
+): ReturnType<typeof resolvePath> {
 	const seen: Finding[] = [];
 	const literal = resolvePath(source, v, arg, follow, f => void seen.push(f));
 	const unescaped = literal.ok ? undefined : parseEscapes(arg);
@@ -379,14 +539,21 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 		return incompleteExit;
 	}
 	if (!r.ok) throw new UsageError(r.error);
-	if (r.entry.kind !== 'file') throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
+	if (r.entry.kind !== 'file')
+		throw new UsageError(`/${r.rel}: is a ${r.entry.kind === 'dir' ? 'directory' : r.entry.kind}, not a regular file`);
 	const path = join(v.layers[r.entry.layer]!.dir, r.rel);
 	const opened = source.openRead?.(path);
 	if (opened === undefined) throw new UsageError('this root cannot read file contents');
 	if (!opened.ok && opened.error.code !== 'io') throw new UsageError(`/${r.rel}: ${opened.error.message}`);
 	if (!opened.ok) {
 		// The file is there but its content cannot be read (a truncated or sparse archive member): a finding, exit 5 (incomplete).
-		findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: its content cannot be read (${opened.error.message}); nothing was written`});
+		findings.push({
+			severity: 'error',
+			code: 'files.unreadable',
+			subject: v.subject,
+			path,
+			message: `/${r.rel}: its content cannot be read (${opened.error.message}); nothing was written`,
+		});
 		ctx.io.stderr.write(findingLines(findings));
 		return incompleteExit;
 	}
@@ -398,7 +565,13 @@ export async function catCommand(ctx: CommandContext): Promise<number> {
 		for (let pos = 0; ; ) {
 			const got = reader.read(buffer, pos);
 			if (!got.ok) {
-				findings.push({severity: 'error', code: 'files.unreadable', subject: v.subject, path, message: `/${r.rel}: ${got.error.message} (after ${pos} of ${reader.size} bytes): the output is incomplete`});
+				findings.push({
+					severity: 'error',
+					code: 'files.unreadable',
+					subject: v.subject,
+					path,
+					message: `/${r.rel}: ${got.error.message} (after ${pos} of ${reader.size} bytes): the output is incomplete`,
+				});
 				cut = true;
 				break;
 			}
@@ -419,13 +592,18 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 	const source = loaded.source;
 	const target = args.output;
 	if (target === null) throw new UsageError('export needs -o FILE (or -o - for stdout)');
-	if (args.hash && target === '-') throw new UsageError('--hash writes its manifest beside the output file: give -o FILE');
+	if (args.hash && target === '-')
+		throw new UsageError('--hash writes its manifest beside the output file: give -o FILE');
 	const v = mergedView(loaded, args.refs[0]!);
 	const lost = incomplete(loaded.model, [v]);
 	if (lost.length > 0) {
 		// An incomplete export would look complete: nothing is written.
 		ctx.io.stderr.write(findingLines(lost));
-		ctx.io.stderr.write(message(`export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${v.subject} could not be read whole, so the tar would lack files without saying so; nothing was written`));
+		ctx.io.stderr.write(
+			message(
+				`export refused: ${lost.length === 1 ? 'a layer' : `${lost.length} layers`} of ${v.subject} could not be read whole, so the tar would lack files without saying so; nothing was written`,
+			),
+		);
 		return incompleteExit;
 	}
 	const findings: Finding[] = [...xattrWarning(source, v)];
@@ -441,7 +619,12 @@ export async function exportCommand(ctx: CommandContext): Promise<number> {
 		if (!opened.ok) throw new UsageError(opened.error);
 		const [file, manifest] = opened.files as [OutputFile, OutputFile | undefined];
 		try {
-			const result = await exportTar(source, v, file, {onProblem, ...(manifest !== undefined ? {onHash: (name: string, sha: string) => manifest.put(encodeName(manifestLine(name, sha)))} : {})});
+			const result = await exportTar(source, v, file, {
+				onProblem,
+				...(manifest !== undefined
+					? {onHash: (name: string, sha: string) => manifest.put(encodeName(manifestLine(name, sha)))}
+					: {}),
+			});
 			unreadable = result.unreadable;
 			file.finish();
 			manifest?.finish();

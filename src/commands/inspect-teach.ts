@@ -17,8 +17,17 @@ export function inspectTeachCommand({args, loaded, io, paint}: CommandContext): 
 	const r = resolveRef(model, args.refs[0]!, refOptions(loaded.source));
 	if (!r.ok) throw new UsageError(r.error);
 	const v = r.value;
-	if (args.provenance && v.kind !== 'container') throw new UsageError(`--provenance applies to a container; ${args.refs[0]!} is ${v.kind === 'image' ? 'an image' : 'a layer'}`);
-	const sections = !args.explain ? [] : v.kind === 'container' ? explainContainer(model, v.container) : v.kind === 'image' ? explainImage(model, v.image) : explainLayer(model, v.layer);
+	if (args.provenance && v.kind !== 'container')
+		throw new UsageError(
+			`--provenance applies to a container; ${args.refs[0]!} is ${v.kind === 'image' ? 'an image' : 'a layer'}`,
+		);
+	const sections = !args.explain
+		? []
+		: v.kind === 'container'
+			? explainContainer(model, v.container)
+			: v.kind === 'image'
+				? explainImage(model, v.image)
+				: explainLayer(model, v.layer);
 	if (args.json) {
 		if (v.kind === 'container' && args.provenance) {
 			const p = provenance(v.container, imageOf(model, v.container));
@@ -29,7 +38,10 @@ export function inspectTeachCommand({args, loaded, io, paint}: CommandContext): 
 	let text = '';
 	if (v.kind === 'container' && args.provenance) {
 		const image = imageOf(model, v.container);
-		const label = image === undefined ? `${shortId(v.container.imageId)} (not in the image store)` : `${image.tags.length > 0 ? image.tags[0]! : '<none>'} (${shortId(image.id)})`;
+		const label =
+			image === undefined
+				? `${shortId(v.container.imageId)} (not in the image store)`
+				: `${image.tags.length > 0 ? image.tags[0]! : '<none>'} (${shortId(image.id)})`;
 		text += renderProvenance(provenance(v.container, image), paint, label);
 	}
 	if (args.explain) text += renderSections(sections, paint).replace(/^\n/, text === '' ? '' : '\n');

@@ -16,14 +16,20 @@ function spaceText(s: ImageSpace, image: Image): string {
 	const lines = [`image ${imageLabel(image)} ${shortId(s.imageId)}`];
 	if (!s.computed) return `${lines[0]}\n  not computed: ${clean(s.reason ?? '')}\n`;
 	lines.push(`  efficiency: ${percent(s.efficiency)}`);
-	lines.push(`  wasted: ${humanSize(s.wastedBytes)} (${s.wastedBytes} bytes)   user size: ${humanSize(s.userSizeBytes)} (${s.userSizeBytes} bytes)   wasted/user: ${s.wastedUserPercent === null ? '-' : percent(s.wastedUserPercent)}`);
+	lines.push(
+		`  wasted: ${humanSize(s.wastedBytes)} (${s.wastedBytes} bytes)   user size: ${humanSize(s.userSizeBytes)} (${s.userSizeBytes} bytes)   wasted/user: ${s.wastedUserPercent === null ? '-' : percent(s.wastedUserPercent)}`,
+	);
 	if (s.inefficiencies.length > 0) {
 		lines.push('  count  total space  path');
-		for (const i of s.inefficiencies.slice(0, shownInefficiencies)) lines.push(`  ${String(i.count).padStart(5)}  ${humanSize(i.cumulativeBytes).padStart(11)}  ${clean(i.path)}`);
-		if (s.inefficiencies.length > shownInefficiencies) lines.push(`  … ${s.inefficiencies.length - shownInefficiencies} more (--json lists them all)`);
+		for (const i of s.inefficiencies.slice(0, shownInefficiencies))
+			lines.push(`  ${String(i.count).padStart(5)}  ${humanSize(i.cumulativeBytes).padStart(11)}  ${clean(i.path)}`);
+		if (s.inefficiencies.length > shownInefficiencies)
+			lines.push(`  … ${s.inefficiencies.length - shownInefficiencies} more (--json lists them all)`);
 	}
 	for (const l of s.layers) {
-		lines.push(`  layer ${l.index + 1}/${s.layers.length} ${shortId(l.chainId)}: ${humanSize(l.bytes)} in ${l.files} file${l.files === 1 ? '' : 's'}`);
+		lines.push(
+			`  layer ${l.index + 1}/${s.layers.length} ${shortId(l.chainId)}: ${humanSize(l.bytes)} in ${l.files} file${l.files === 1 ? '' : 's'}`,
+		);
 		for (const b of l.biggest) lines.push(`    ${humanSize(b.bytes).padStart(9)}  ${clean(b.path)}`);
 	}
 	for (const f of s.findings) lines.push(`  ${f.severity} ${clean(f.code)}: ${clean(f.message)}`);
@@ -38,7 +44,10 @@ export function spaceCommand({args, loaded, io}: CommandContext): number {
 	for (const ref of args.refs) {
 		const r = resolveRef(model, ref, refOptions(source));
 		if (!r.ok) throw new UsageError(r.error);
-		if (r.value.kind !== 'image') throw new UsageError(`space takes images; ${clean(ref)} is ${r.value.kind === 'container' ? 'a container' : 'a layer'}`);
+		if (r.value.kind !== 'image')
+			throw new UsageError(
+				`space takes images; ${clean(ref)} is ${r.value.kind === 'container' ? 'a container' : 'a layer'}`,
+			);
 		images.push(r.value.image);
 	}
 	const results = images.map(i => ({image: i, space: imageSpace(source, model, i)}));

@@ -13,7 +13,9 @@ export async function timelineCommand({args, loaded, io}: CommandContext): Promi
 	const findings: Finding[] = [];
 	const events = await buildTimeline(loaded.model, loaded.source, {files: args.files, logs: args.logs, findings});
 	const format = args.json ? 'jsonl' : (args.format ?? 'table');
-	io.stdout.write(format === 'jsonl' ? timelineJsonl(events) : format === 'csv' ? timelineCsv(events) : timelineTable(events));
+	io.stdout.write(
+		format === 'jsonl' ? timelineJsonl(events) : format === 'csv' ? timelineCsv(events) : timelineTable(events),
+	);
 	if (findings.length > 0) io.stderr.write(findingLines(findings.sort(compareFindings)));
 	return 0;
 }

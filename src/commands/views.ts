@@ -23,7 +23,9 @@ export function lsCommand({args, loaded, io}: CommandContext): number {
 
 /** `layerlens images`: images newest first, like docker images -a. */
 export function imagesCommand({args, loaded, io}: CommandContext): number {
-	const newestFirst = [...loaded.model.images].sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : (a.created ?? '') > (b.created ?? '') ? -1 : 0));
+	const newestFirst = [...loaded.model.images].sort((a, b) =>
+		(a.created ?? '') < (b.created ?? '') ? 1 : (a.created ?? '') > (b.created ?? '') ? -1 : 0,
+	);
 	io.stdout.write(args.json ? json(imagesJson(newestFirst)) : renderImages(newestFirst));
 	return 0;
 }
@@ -33,8 +35,13 @@ export function refOptions(source: Source): ResolveOptions {
 	return {shortName: shortNameReader(source)};
 }
 
-export function selectForTree(model: Model, refs: readonly string[], opts: ResolveOptions = {}): {containers: Container[]; images: Image[]} {
-	if (refs.length === 0) return {containers: model.containers, images: model.images.filter(i => i.containers.length === 0)};
+export function selectForTree(
+	model: Model,
+	refs: readonly string[],
+	opts: ResolveOptions = {},
+): {containers: Container[]; images: Image[]} {
+	if (refs.length === 0)
+		return {containers: model.containers, images: model.images.filter(i => i.containers.length === 0)};
 	const containers: Container[] = [];
 	const images: Image[] = [];
 	for (const ref of refs) {
@@ -48,8 +55,14 @@ export function selectForTree(model: Model, refs: readonly string[], opts: Resol
 			else images.push(img);
 		} else {
 			const l = r.value.layer;
-			append(containers, model.containers.filter(c => l.containers.includes(c.id)));
-			append(images, model.images.filter(i => l.images.includes(i.id) && i.containers.length === 0));
+			append(
+				containers,
+				model.containers.filter(c => l.containers.includes(c.id)),
+			);
+			append(
+				images,
+				model.images.filter(i => l.images.includes(i.id) && i.containers.length === 0),
+			);
 		}
 	}
 	return {containers: [...new Set(containers)], images: [...new Set(images)]};
@@ -58,7 +71,11 @@ export function selectForTree(model: Model, refs: readonly string[], opts: Resol
 /** `layerlens tree [REF...]`: each container with its chain, then images without containers. */
 export function treeCommand({args, loaded, io, paint}: CommandContext): number {
 	const {containers, images} = selectForTree(loaded.model, args.refs, refOptions(loaded.source));
-	io.stdout.write(args.json ? json(treeJson(loaded.model, containers, images)) : renderTree(loaded.model, containers, images, {paint}));
+	io.stdout.write(
+		args.json
+			? json(treeJson(loaded.model, containers, images))
+			: renderTree(loaded.model, containers, images, {paint}),
+	);
 	return 0;
 }
 

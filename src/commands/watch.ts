@@ -17,8 +17,10 @@ const stepLimit = 80;
 async function look(root: string, containerdRoot: string | null, first = false): Promise<Snapshot> {
 	const opened = await openRoots(root, containerdRoot);
 	if (!opened.ok) throw new UsageError(opened.error);
-	if (opened.source.kind !== 'dir') throw new UsageError(`${root}: watch follows a live root, a directory; use compare for archives`);
-	if (opened.source.mounted !== undefined && opened.source.mounted.kind !== 'dir') throw new UsageError(`--containerd-root ${containerdRoot}: watch follows a live root, a directory, not an archive`);
+	if (opened.source.kind !== 'dir')
+		throw new UsageError(`${root}: watch follows a live root, a directory; use compare for archives`);
+	if (opened.source.mounted !== undefined && opened.source.mounted.kind !== 'dir')
+		throw new UsageError(`--containerd-root ${containerdRoot}: watch follows a live root, a directory, not an archive`);
 	const loaded = loadModel(opened.source);
 	if (first && !loaded.isDockerRoot) throw notDockerRoot(root);
 	return {model: loaded.model, listing: walk(opened.source, {hashMax: 0, contentDepth})};
@@ -47,7 +49,9 @@ function renderStep(c: Comparison, now: number, p: Paint): string {
 	out.push(t`${tone.title(`[${clock(now)} UTC]`)} ${c.story.join('; ')}`);
 	for (const o of c.objects) {
 		const shade = o.change === 'added' ? tone.ok : o.change === 'removed' ? tone.error : tone.warning;
-		out.push(t`  ${shade(`${o.change === 'added' ? '+ new' : o.change === 'removed' ? '- gone' : '~ changed'} ${o.kind} ${o.label}`)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`);
+		out.push(
+			t`  ${shade(`${o.change === 'added' ? '+ new' : o.change === 'removed' ? '- gone' : '~ changed'} ${o.kind} ${o.label}`)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`,
+		);
 		for (const l of wrap(o.explain, 92)) out.push(t`      ${tone.dim(l)}`);
 	}
 	const files = foldRemoved(writtenOrder(c));
@@ -56,7 +60,9 @@ function renderStep(c: Comparison, now: number, p: Paint): string {
 		const when = f.change === 'removed' ? '            ' : clock(f.after?.mtimeMs ?? 0);
 		const sign = f.change === 'added' ? tone.ok('+') : f.change === 'removed' ? tone.error('-') : tone.warning('~');
 		const kind = (f.after ?? f.before)?.kind === 'dir' ? '/' : '';
-		out.push(t`    ${tone.dim(when)} ${sign} ${shorten(f.path)}${kind}${f.what.length > 0 ? tone.warning(`  [${f.what.join(', ')}]`) : ''}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}${f.note === null ? '' : tone.dim(`   ${f.note}`)}`);
+		out.push(
+			t`    ${tone.dim(when)} ${sign} ${shorten(f.path)}${kind}${f.what.length > 0 ? tone.warning(`  [${f.what.join(', ')}]`) : ''}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}${f.note === null ? '' : tone.dim(`   ${f.note}`)}`,
+		);
 	}
 	if (files.length > stepLimit) out.push([tone.dim(`    … and ${files.length - stepLimit} more`)]);
 	return renderLines(out, p);
@@ -68,7 +74,14 @@ function stepJson(c: Comparison, now: number) {
 		time: new Date(now).toISOString(),
 		story: c.story,
 		objects: c.objects,
-		files: writtenOrder(c).map(f => ({path: f.path, change: f.change, mtime: f.after === undefined ? null : new Date(f.after.mtimeMs).toISOString(), area: f.area, what: f.what, note: f.note})),
+		files: writtenOrder(c).map(f => ({
+			path: f.path,
+			change: f.change,
+			mtime: f.after === undefined ? null : new Date(f.after.mtimeMs).toISOString(),
+			area: f.area,
+			what: f.what,
+			note: f.note,
+		})),
 	};
 }
 
@@ -83,8 +96,19 @@ export async function watchCommand(args: Args, io: Io, root: string, signal?: Ab
 	const m = prev.model;
 	const start = Date.now();
 	const c8d = m.containerdRoot;
-	if (args.json) io.stdout.write(`${safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length})}\n`);
-	else io.stdout.write(renderLines([t`${tone.title('watching')} ${root}${c8d !== undefined ? ` and the containerd root ${c8d.location} (shown as ${c8d.shownAs}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers`], p));
+	if (args.json)
+		io.stdout.write(
+			`${safeJson({kind: 'start', time: new Date(start).toISOString(), root, ...(c8d !== undefined ? {containerdRoot: c8d} : {}), containers: m.containers.length, images: m.images.length, layers: m.layers.length})}\n`,
+		);
+	else
+		io.stdout.write(
+			renderLines(
+				[
+					t`${tone.title('watching')} ${root}${c8d !== undefined ? ` and the containerd root ${c8d.location} (shown as ${c8d.shownAs}/)` : ''} every ${args.interval} ms (Ctrl-C stops): ${m.containers.length} containers, ${m.images.length} images, ${m.layers.length} layers`,
+				],
+				p,
+			),
+		);
 	let stopped = false;
 	let wake: (() => void) | null = null;
 	const stop = () => {

@@ -24,7 +24,11 @@ export type WhichAnswer = {
  * --containerd-root, under that root: shown at its place in the Docker root), or a path relative to
  * the root. Lexical only: nothing on the host is resolved, no symlink followed. Null: not under it.
  */
-export function relativeToRoot(given: string, rootLocation: string, mounted?: {readonly location: string; readonly shownAs: string}): string | null {
+export function relativeToRoot(
+	given: string,
+	rootLocation: string,
+	mounted?: {readonly location: string; readonly shownAs: string},
+): string | null {
 	const under = (abs: string, base: string): string | null => {
 		const r = path.relative(path.resolve(base), abs);
 		return r === '' ? '' : r.startsWith('..') || path.isAbsolute(r) ? null : r.split(path.sep).join('/');
@@ -73,7 +77,11 @@ function ownerLabel(o: Owner): string {
 		case 'volume':
 			return `volume ${clean(o.volume ?? '')}${r}`;
 		case 'build-cache':
-			return o.record === undefined ? 'build cache' : o.record === null ? 'build cache (no record)' : `build cache record ${clean(o.record)}`;
+			return o.record === undefined
+				? 'build cache'
+				: o.record === null
+					? 'build cache (no record)'
+					: `build cache record ${clean(o.record)}`;
 		default:
 			return o.kind;
 	}
@@ -89,9 +97,13 @@ function answerText(a: WhichAnswer): string {
 	if (o.chainId !== undefined) lines.push(`  chain id: ${clean(o.chainId)}`);
 	if (o.kind === 'container' && o.containerId !== undefined) lines.push(`  container id: ${clean(o.containerId)}`);
 	if (o.kind === 'image' && o.imageId !== undefined) lines.push(`  image id: ${clean(o.imageId)}`);
-	if (o.images !== undefined) lines.push(`  images: ${o.images.length === 0 ? 'none' : o.images.map(i => shortId(i)).join(', ')}`);
+	if (o.images !== undefined)
+		lines.push(`  images: ${o.images.length === 0 ? 'none' : o.images.map(i => shortId(i)).join(', ')}`);
 	const users = o.containers;
-	if (users !== undefined && (o.kind === 'layer' || o.kind === 'volume' || o.kind === 'image')) lines.push(`  containers: ${users.length === 0 ? 'none' : users.map(c => `${c.name === null ? '' : `${clean(c.name)} `}${shortId(c.id)}`).join(', ')}`);
+	if (users !== undefined && (o.kind === 'layer' || o.kind === 'volume' || o.kind === 'image'))
+		lines.push(
+			`  containers: ${users.length === 0 ? 'none' : users.map(c => `${c.name === null ? '' : `${clean(c.name)} `}${shortId(c.id)}`).join(', ')}`,
+		);
 	if (o.finding !== undefined) lines.push(`  finding ${clean(o.finding.code)}: ${clean(o.finding.message)}`);
 	return `${lines.join('\n')}\n`;
 }
@@ -100,12 +112,25 @@ function answerText(a: WhichAnswer): string {
 export function whichCommand({args, loaded, io}: CommandContext): number {
 	const {source, raw, model} = loaded;
 	const owners = buildOwnerMap(source, raw, model);
-	const mounted = model.containerdRoot === undefined ? undefined : {location: model.containerdRoot.location, shownAs: model.containerdRoot.shownAs};
+	const mounted =
+		model.containerdRoot === undefined
+			? undefined
+			: {location: model.containerdRoot.location, shownAs: model.containerdRoot.shownAs};
 	const answers: WhichAnswer[] = args.refs.map(given => {
-		const rel = source.kind === 'dir' || !path.isAbsolute(given) ? relativeToRoot(given, source.location, mounted) : null;
-		if (rel === null) return {path: given, rel: null, exists: false, type: null, owner: null, error: 'not under the root'};
+		const rel =
+			source.kind === 'dir' || !path.isAbsolute(given) ? relativeToRoot(given, source.location, mounted) : null;
+		if (rel === null)
+			return {path: given, rel: null, exists: false, type: null, owner: null, error: 'not under the root'};
 		const st = source.stat(rel);
-		if (!st.ok) return {path: given, rel, exists: false, type: null, owner: null, error: st.error.code === 'missing' ? 'not in the root' : `cannot be looked at: ${st.error.message}`};
+		if (!st.ok)
+			return {
+				path: given,
+				rel,
+				exists: false,
+				type: null,
+				owner: null,
+				error: st.error.code === 'missing' ? 'not in the root' : `cannot be looked at: ${st.error.message}`,
+			};
 		return {path: given, rel, exists: true, type: st.value.kind, owner: owners.ownerOf(rel)};
 	});
 	io.stdout.write(args.json ? json({schema: 1, root: model.root, paths: answers}) : answers.map(answerText).join('\n'));

@@ -89,7 +89,10 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 				change: 'added',
 				id: c.id,
 				label: containerLabel(c),
-				details: [`${statusText(c)}, image ${c.imageRef ?? shortId(c.imageId)}`, `RW layer ${shortId(c.mountId)}, init layer ${shortId(c.initId)}-init`],
+				details: [
+					`${statusText(c)}, image ${c.imageRef ?? shortId(c.imageId)}`,
+					`RW layer ${shortId(c.mountId)}, init layer ${shortId(c.initId)}-init`,
+				],
 				explain: `docker create wrote containers/<id>/ (config.v2.json, hostconfig.json), the mount record layerdb/mounts/<id>/ and two layers; the ${facts.driver} driver ${facts.onCreate}.${started ? ' It was also started (docker run, or create then start).' : ''}`,
 			});
 			continue;
@@ -98,14 +101,16 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 		if (old.name !== c.name) details.push(`name ${old.name ?? '?'} -> ${c.name ?? '?'}`);
 		if (statusText(old) !== statusText(c)) details.push(`status ${statusText(old)} -> ${statusText(c)}`);
 		if (old.startedAt !== c.startedAt) details.push(`started ${old.startedAt ?? 'never'} -> ${c.startedAt ?? 'never'}`);
-		if (old.finishedAt !== c.finishedAt) details.push(`finished ${old.finishedAt ?? 'never'} -> ${c.finishedAt ?? 'never'}`);
+		if (old.finishedAt !== c.finishedAt)
+			details.push(`finished ${old.finishedAt ?? 'never'} -> ${c.finishedAt ?? 'never'}`);
 		if (old.imageId !== c.imageId) details.push(`image ${shortId(old.imageId)} -> ${shortId(c.imageId)}`);
-		if (!same(old.hostConfig, c.hostConfig) && old.hostConfig !== null && c.hostConfig !== null) details.push('host config changed (docker update?)');
+		if (!same(old.hostConfig, c.hostConfig) && old.hostConfig !== null && c.hostConfig !== null)
+			details.push('host config changed (docker update?)');
 		if (old.mountId !== c.mountId) details.push(`mount id ${shortId(old.mountId)} -> ${shortId(c.mountId)}`);
 		if (details.length === 0) continue;
 		const wasStarted = old.startedAt !== c.startedAt && c.startedAt !== null;
 		const explain = wasStarted
-			? 'docker start mounted the container\'s layers, wrote hostname, hosts and resolv.conf into its directory, opened its log, and recorded the start (and later the end) in the state of config.v2.json. The image and its layers are untouched.'
+			? "docker start mounted the container's layers, wrote hostname, hosts and resolv.conf into its directory, opened its log, and recorded the start (and later the end) in the state of config.v2.json. The image and its layers are untouched."
 			: old.name !== c.name
 				? 'docker rename rewrote the name in config.v2.json; nothing else moves.'
 				: 'the state in config.v2.json was rewritten.';
@@ -119,7 +124,8 @@ function containerChanges(a: Model, b: Model): ObjectChange[] {
 			id: c.id,
 			label: containerLabel(c),
 			details: [`was ${statusText(c)}, image ${c.imageRef ?? shortId(c.imageId)}`],
-			explain: 'docker rm deleted the container\'s directory, its mount record, and its RW and init layers; its image and the image\'s layers stay.',
+			explain:
+				"docker rm deleted the container's directory, its mount record, and its RW and init layers; its image and the image's layers stay.",
 		});
 	}
 	return out;
@@ -139,7 +145,9 @@ function imageChanges(a: Model, b: Model): ObjectChange[] {
 				change: 'added',
 				id: i.id,
 				label: imageLabel(i),
-				details: [`${i.chainIds.length} layer${i.chainIds.length === 1 ? '' : 's'}${i.parent !== null ? `, parent ${shortId(i.parent)}` : ''}${i.intermediate ? ', intermediate' : i.dangling ? ', dangling' : ''}`],
+				details: [
+					`${i.chainIds.length} layer${i.chainIds.length === 1 ? '' : 's'}${i.parent !== null ? `, parent ${shortId(i.parent)}` : ''}${i.intermediate ? ', intermediate' : i.dangling ? ', dangling' : ''}`,
+				],
 				explain: `${whatImage}${built ? ' The classic builder leaves one image per Dockerfile step, each the parent of the next; every RUN step ran in a temporary container that it removed again.' : ''}`,
 			});
 			continue;
@@ -149,13 +157,30 @@ function imageChanges(a: Model, b: Model): ObjectChange[] {
 		const removed = old.tags.filter(t => !i.tags.includes(t));
 		if (added.length > 0) details.push(`tagged ${added.join(', ')}`);
 		if (removed.length > 0) details.push(`untagged ${removed.join(', ')}`);
-		if (old.dangling !== i.dangling) details.push(i.dangling ? 'now dangling (untagged, no children)' : 'no longer dangling');
+		if (old.dangling !== i.dangling)
+			details.push(i.dangling ? 'now dangling (untagged, no children)' : 'no longer dangling');
 		if (details.length === 0) continue;
-		out.push({kind: 'image', change: 'changed', id: i.id, label: imageLabel(i), details, explain: 'tags live in repositories.json; moving a tag (docker tag, build -t) rewrites it and touches lastUpdated, the image itself never changes.'});
+		out.push({
+			kind: 'image',
+			change: 'changed',
+			id: i.id,
+			label: imageLabel(i),
+			details,
+			explain:
+				'tags live in repositories.json; moving a tag (docker tag, build -t) rewrites it and touches lastUpdated, the image itself never changes.',
+		});
 	}
 	for (const i of a.images) {
 		if (after.has(key(i))) continue;
-		out.push({kind: 'image', change: 'removed', id: i.id, label: imageLabel(i), details: [], explain: 'docker rmi (or image prune) deleted the image config; its layers go too when no other image or container uses them.'});
+		out.push({
+			kind: 'image',
+			change: 'removed',
+			id: i.id,
+			label: imageLabel(i),
+			details: [],
+			explain:
+				'docker rmi (or image prune) deleted the image config; its layers go too when no other image or container uses them.',
+		});
 	}
 	return out;
 }
@@ -167,12 +192,29 @@ function layerChanges(a: Model, b: Model): ObjectChange[] {
 	const after = indexesOf(b).layerByKey;
 	for (const l of b.layers) {
 		if (before.has(key(l))) continue;
-		const by = l.createdBy === null ? '' : ` <- ${l.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ')}`;
-		out.push({kind: 'layer', change: 'added', id: l.chainId, label: `chain ${shortId(l.chainId)}`, details: [`cache ${shortId(l.cacheId)}, ${l.path ?? '-'}${by}`], explain: `${whatImageLayer} Its record is layerdb/sha256/<chain id>/, its files are in ${driverFacts(l.driver).layerDir('<cache id>')}.`});
+		const by =
+			l.createdBy === null
+				? ''
+				: ` <- ${l.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ')}`;
+		out.push({
+			kind: 'layer',
+			change: 'added',
+			id: l.chainId,
+			label: `chain ${shortId(l.chainId)}`,
+			details: [`cache ${shortId(l.cacheId)}, ${l.path ?? '-'}${by}`],
+			explain: `${whatImageLayer} Its record is layerdb/sha256/<chain id>/, its files are in ${driverFacts(l.driver).layerDir('<cache id>')}.`,
+		});
 	}
 	for (const l of a.layers) {
 		if (after.has(key(l))) continue;
-		out.push({kind: 'layer', change: 'removed', id: l.chainId, label: `chain ${shortId(l.chainId)}`, details: [`cache ${shortId(l.cacheId)}`], explain: 'no image uses this layer any more, so its record and its directory were deleted.'});
+		out.push({
+			kind: 'layer',
+			change: 'removed',
+			id: l.chainId,
+			label: `chain ${shortId(l.chainId)}`,
+			details: [`cache ${shortId(l.cacheId)}`],
+			explain: 'no image uses this layer any more, so its record and its directory were deleted.',
+		});
 	}
 	return out;
 }
@@ -186,13 +228,15 @@ function fileDiff(a: FileInfo, b: FileInfo, byTime: boolean): string[] {
 		if (a.size !== b.size) what.push(`size ${a.size} -> ${b.size}`);
 		else if (!byTime && a.hash !== undefined && b.hash !== undefined) {
 			if (a.hash !== b.hash) what.push('content');
-		} else if (Math.floor(a.mtimeMs / 1000) !== Math.floor(b.mtimeMs / 1000) || (byTime && a.mtimeMs !== b.mtimeMs)) what.push('modified');
+		} else if (Math.floor(a.mtimeMs / 1000) !== Math.floor(b.mtimeMs / 1000) || (byTime && a.mtimeMs !== b.mtimeMs))
+			what.push('modified');
 	} else if (a.kind === 'char' || a.kind === 'block') {
 		if (a.size !== b.size) what.push('device');
 	}
 	if (a.mode !== b.mode) what.push(`mode ${a.mode.toString(8)} -> ${b.mode.toString(8)}`);
 	if (a.uid !== b.uid || a.gid !== b.gid) what.push(`owner ${a.uid}:${a.gid} -> ${b.uid}:${b.gid}`);
-	if ((a.mountEntries ?? 0) !== (b.mountEntries ?? 0)) what.push(`mount point holds ${a.mountEntries ?? 0} -> ${b.mountEntries ?? 0} entries`);
+	if ((a.mountEntries ?? 0) !== (b.mountEntries ?? 0))
+		what.push(`mount point holds ${a.mountEntries ?? 0} -> ${b.mountEntries ?? 0} entries`);
 	return what;
 }
 
@@ -269,7 +313,8 @@ export function compareSnapshots(before: Snapshot, after: Snapshot, opts: Compar
 			if (what.length > 0) add(path, {path, change: 'changed', before: old, after: info, what, note: null});
 		}
 	}
-	for (const [path, info] of before.listing.files) if (!after.listing.files.has(path)) add(path, {path, change: 'removed', before: info, what: [], note: null});
+	for (const [path, info] of before.listing.files)
+		if (!after.listing.files.has(path)) add(path, {path, change: 'removed', before: info, what: [], note: null});
 	const areas: AreaChange[] = [];
 	for (const [area, g] of byArea) {
 		const owner = g.place.kind === 'layer-dir' && g.place.id !== null ? owners.get(g.place.id) : undefined;
@@ -277,22 +322,44 @@ export function compareSnapshots(before: Snapshot, after: Snapshot, opts: Compar
 		const was = anyUnder(before.listing.files, area, g.place);
 		const is = anyUnder(after.listing.files, area, g.place);
 		const change: Change = !was && is ? 'added' : was && !is ? 'removed' : 'changed';
-		areas.push({area, kind: g.place.kind, id: g.place.id, title: areaTitle(g.place, owner, a, b), explain: areaText(g.place, owner), change, files: g.files});
+		areas.push({
+			area,
+			kind: g.place.kind,
+			id: g.place.id,
+			title: areaTitle(g.place, owner, a, b),
+			explain: areaText(g.place, owner),
+			change,
+			files: g.files,
+		});
 	}
 	areas.sort((x, y) => areaOrder[x.kind] - areaOrder[y.kind] || (x.area < y.area ? -1 : x.area > y.area ? 1 : 0));
 	const counts = {added: 0, removed: 0, changed: 0};
 	for (const ar of areas) for (const f of ar.files) counts[f.change]++;
 	const notes: string[] = [];
-	const daemonOwn = areas.filter(x => x.kind === 'network' || x.kind === 'containerd' || x.kind === 'buildkit' || x.kind === 'volumes' || x.kind === 'tmp').map(x => x.area);
-	if (daemonOwn.length > 0 && objects.length > 0) notes.push(`${daemonOwn.join(', ')} changed too: the daemon's own state, which changes whenever the daemon starts or runs something`);
-	if (before.listing.truncated || after.listing.truncated) notes.push('a listing stopped at its entry limit: the file changes are incomplete');
+	const daemonOwn = areas
+		.filter(
+			x =>
+				x.kind === 'network' ||
+				x.kind === 'containerd' ||
+				x.kind === 'buildkit' ||
+				x.kind === 'volumes' ||
+				x.kind === 'tmp',
+		)
+		.map(x => x.area);
+	if (daemonOwn.length > 0 && objects.length > 0)
+		notes.push(
+			`${daemonOwn.join(', ')} changed too: the daemon's own state, which changes whenever the daemon starts or runs something`,
+		);
+	if (before.listing.truncated || after.listing.truncated)
+		notes.push('a listing stopped at its entry limit: the file changes are incomplete');
 	return {story: story(objects, areas), objects, areas, counts, notes};
 }
 
 /** A 0:0 character device in a layer's files is how overlay2 (and fuse-overlayfs) record a deletion. */
 function deviceNote(place: Place, info: FileInfo | undefined): string | null {
 	if (info?.kind !== 'char' || place.kind !== 'layer-dir') return null;
-	if (/^(diff|upper)\//.test(place.within)) return 'a deletion marker (whiteout): this layer deleted the file of that name';
+	if (/^(diff|upper)\//.test(place.within))
+		return 'a deletion marker (whiteout): this layer deleted the file of that name';
 	if (place.within.startsWith('work/')) return 'left in work/ by the kernel while it moved files into place';
 	return null;
 }
@@ -309,13 +376,20 @@ export function story(objects: readonly ObjectChange[], areas: readonly AreaChan
 	const out: string[] = [];
 	const cs = objects.filter(o => o.kind === 'container');
 	for (const o of cs) {
-		if (o.change === 'added') out.push(o.details[0]?.startsWith('created') ? `docker create: container ${o.label}` : `docker run (create + start): container ${o.label}`);
+		if (o.change === 'added')
+			out.push(
+				o.details[0]?.startsWith('created')
+					? `docker create: container ${o.label}`
+					: `docker run (create + start): container ${o.label}`,
+			);
 		else if (o.change === 'removed') out.push(`docker rm: container ${o.label}`);
 		else {
 			const st = o.details.find(d => d.startsWith('status '));
 			if (o.details.some(d => d.startsWith('name '))) out.push(`docker rename: container ${o.label}`);
-			if (st !== undefined && /-> (running|exited)/.test(st) && o.details.some(d => d.startsWith('started '))) out.push(`docker start: container ${o.label}${/-> exited/.test(st) ? ' (it has exited since)' : ''}`);
-			else if (st !== undefined && /running -> exited/.test(st)) out.push(`docker stop (or its process ended): container ${o.label}`);
+			if (st !== undefined && /-> (running|exited)/.test(st) && o.details.some(d => d.startsWith('started ')))
+				out.push(`docker start: container ${o.label}${/-> exited/.test(st) ? ' (it has exited since)' : ''}`);
+			else if (st !== undefined && /running -> exited/.test(st))
+				out.push(`docker stop (or its process ended): container ${o.label}`);
 			else if (st !== undefined) out.push(`state change: container ${o.label} ${st.replace(/^status /, '')}`);
 		}
 	}
@@ -323,15 +397,36 @@ export function story(objects: readonly ObjectChange[], areas: readonly AreaChan
 	const layersAdded = objects.filter(o => o.kind === 'layer' && o.change === 'added');
 	if (imagesAdded.length > 0) {
 		const built = imagesAdded.some(o => o.explain.includes('classic builder')) || imagesAdded.length > 1;
-		out.push(`${built ? 'docker build' : 'docker pull, load, import or commit'}: ${imagesAdded.length} image${imagesAdded.length === 1 ? '' : 's'} and ${layersAdded.length} layer${layersAdded.length === 1 ? '' : 's'} added`);
+		out.push(
+			`${built ? 'docker build' : 'docker pull, load, import or commit'}: ${imagesAdded.length} image${imagesAdded.length === 1 ? '' : 's'} and ${layersAdded.length} layer${layersAdded.length === 1 ? '' : 's'} added`,
+		);
 	}
 	const imagesRemoved = objects.filter(o => o.kind === 'image' && o.change === 'removed');
-	if (imagesRemoved.length > 0) out.push(`docker rmi or image prune: ${imagesRemoved.length} image${imagesRemoved.length === 1 ? '' : 's'} removed`);
-	const tagged = objects.filter(o => o.kind === 'image' && o.change === 'changed' && o.details.some(d => d.startsWith('tagged') || d.startsWith('untagged')));
+	if (imagesRemoved.length > 0)
+		out.push(
+			`docker rmi or image prune: ${imagesRemoved.length} image${imagesRemoved.length === 1 ? '' : 's'} removed`,
+		);
+	const tagged = objects.filter(
+		o =>
+			o.kind === 'image' &&
+			o.change === 'changed' &&
+			o.details.some(d => d.startsWith('tagged') || d.startsWith('untagged')),
+	);
 	for (const t of tagged) out.push(`tag moved: ${t.label} (${t.details.filter(d => d.includes('tagged')).join('; ')})`);
 	if (out.length === 0) {
 		if (areas.length === 0) out.push('nothing changed');
-		else if (areas.every(a => a.kind === 'network' || a.kind === 'containerd' || a.kind === 'tmp' || a.kind === 'buildkit' || a.kind === 'other' || a.kind === 'volumes')) out.push('no container, image or layer changed: only the daemon\'s own state (a daemon restart does this)');
+		else if (
+			areas.every(
+				a =>
+					a.kind === 'network' ||
+					a.kind === 'containerd' ||
+					a.kind === 'tmp' ||
+					a.kind === 'buildkit' ||
+					a.kind === 'other' ||
+					a.kind === 'volumes',
+			)
+		)
+			out.push("no container, image or layer changed: only the daemon's own state (a daemon restart does this)");
 		else out.push('files changed, but no container, image or layer was added or removed');
 	}
 	return out;

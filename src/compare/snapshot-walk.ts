@@ -60,7 +60,13 @@ function contentLevel(rel: string): number {
 	for (const d of known) {
 		if (d.contentSubdirs !== undefined) {
 			// `<layersDir>/<id>/<sub>/…` (layersDir is one component: overlay2, fuse-overlayfs, overlay).
-			if (p[0] === d.layersDir && !(d.shortLinks === true && p[1] === 'l') && p[2] !== undefined && d.contentSubdirs.includes(p[2])) return p.length - 3;
+			if (
+				p[0] === d.layersDir &&
+				!(d.shortLinks === true && p[1] === 'l') &&
+				p[2] !== undefined &&
+				d.contentSubdirs.includes(p[2])
+			)
+				return p.length - 3;
 		} else if (d.contentChecked === true && rel.startsWith(`${d.layersDir}/`)) {
 			// `<layersDir>/<id>/…`: the layer directory holds the files (aufs/diff, vfs/dir, btrfs/subvolumes).
 			return p.length - d.layersDir.split('/').length - 1;
@@ -105,7 +111,14 @@ export function walk(source: Source, opts: WalkOptions = {}): Listing {
 				continue;
 			}
 			const s = st.value;
-			let info: FileInfo = {kind: s.kind, size: s.kind === 'dir' ? 0 : s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs};
+			let info: FileInfo = {
+				kind: s.kind,
+				size: s.kind === 'dir' ? 0 : s.size,
+				mode: s.mode & 0o7777,
+				uid: s.uid,
+				gid: s.gid,
+				mtimeMs: s.mtimeMs,
+			};
 			if (s.kind === 'symlink') {
 				const t = source.readLink(rel);
 				if (t.ok) info = {...info, target: t.value};

@@ -66,7 +66,13 @@ export type ImageSpace = {
 };
 
 /** One entry of one layer's tree. */
-type Node = {readonly path: string; readonly dir: boolean; readonly size: number; readonly leaf: boolean; readonly whiteout: boolean};
+type Node = {
+	readonly path: string;
+	readonly dir: boolean;
+	readonly size: number;
+	readonly leaf: boolean;
+	readonly whiteout: boolean;
+};
 
 /** How many of a layer's biggest files are kept. */
 export const biggestPerLayer = 10;
@@ -80,7 +86,16 @@ function layerTree(source: Source, style: WhiteoutStyle, dir: string, subject: s
 		const rel = stack.pop()!;
 		const d = readLayerDir(source, style, dir, rel);
 		if (d.state !== 'dir') {
-			if (d.state === 'unreadable') findings.push(finding('warning', 'space.unreadable', subject, `cannot list /${rel} in the layer ${dir}: ${d.error?.message ?? 'unreadable'}; the figures leave it out`, join(dir, rel)));
+			if (d.state === 'unreadable')
+				findings.push(
+					finding(
+						'warning',
+						'space.unreadable',
+						subject,
+						`cannot list /${rel} in the layer ${dir}: ${d.error?.message ?? 'unreadable'}; the figures leave it out`,
+						join(dir, rel),
+					),
+				);
 			continue;
 		}
 		const subdirs: string[] = [];
@@ -96,7 +111,16 @@ function layerTree(source: Source, style: WhiteoutStyle, dir: string, subject: s
 			let size = 0;
 			if (e.kind === 'file') {
 				const st = source.stat(join(dir, child));
-				if (!st.ok) findings.push(finding('warning', 'space.unreadable', subject, `cannot stat /${child} in the layer ${dir}: ${st.error.message}; counted as 0 bytes`, join(dir, child)));
+				if (!st.ok)
+					findings.push(
+						finding(
+							'warning',
+							'space.unreadable',
+							subject,
+							`cannot stat /${child} in the layer ${dir}: ${st.error.message}; counted as 0 bytes`,
+							join(dir, child),
+						),
+					);
 				else if (st.value.ino !== undefined && (st.value.nlink ?? 1) > 1 && inodes.has(st.value.ino)) size = 0;
 				else {
 					size = st.value.size;
@@ -105,7 +129,8 @@ function layerTree(source: Source, style: WhiteoutStyle, dir: string, subject: s
 			}
 			nodes.push({path: `/${child}`, dir: false, size, leaf: true, whiteout: false});
 		}
-		for (const w of d.whiteouts) nodes.push({path: `/${join(rel, w)}`, dir: false, size: 0, leaf: true, whiteout: true});
+		for (const w of d.whiteouts)
+			nodes.push({path: `/${join(rel, w)}`, dir: false, size: 0, leaf: true, whiteout: true});
 		for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
 	}
 	return nodes;
@@ -158,8 +183,22 @@ export function imageSpace(source: Source, model: Model, image: Image): ImageSpa
 	const findings: Finding[] = [];
 	const base = {imageId: image.id, tags: image.tags, driver: image.driver};
 	const none = (reason: string): ImageSpace => {
-		findings.push(finding('info', 'space.not-computed', subject, `wasted space not computed for ${image.id}: ${reason}`));
-		return {...base, computed: false, reason, efficiency: 1, sizeBytes: 0, userSizeBytes: 0, wastedBytes: 0, wastedUserPercent: null, inefficiencies: [], layers: [], findings};
+		findings.push(
+			finding('info', 'space.not-computed', subject, `wasted space not computed for ${image.id}: ${reason}`),
+		);
+		return {
+			...base,
+			computed: false,
+			reason,
+			efficiency: 1,
+			sizeBytes: 0,
+			userSizeBytes: 0,
+			wastedBytes: 0,
+			wastedUserPercent: null,
+			inefficiencies: [],
+			layers: [],
+			findings,
+		};
 	};
 	const perPath = new Map<string, {count: number; cumulative: number; min: number; layers: number[]}>();
 	const stacked = new Map<string, {dir: boolean; size: number}>();
@@ -168,7 +207,8 @@ export function imageSpace(source: Source, model: Model, image: Image): ImageSpa
 		const chainId = image.chainIds[index]!;
 		const layer = layerByChainId(model, chainId, image.driver);
 		if (layer === undefined) return none(`its layer ${chainId} is not in the layer store`);
-		if (layer.path === null || !layer.pathExists || layer.contentDamage !== undefined) return none(`the directory of its layer ${chainId} cannot be read whole`);
+		if (layer.path === null || !layer.pathExists || layer.contentDamage !== undefined)
+			return none(`the directory of its layer ${chainId} cannot be read whole`);
 		const style = styleOf(image.driver, layer.path, subject);
 		if (typeof style === 'object') return none(style.error);
 		if (style === 'none') return none(`${image.driver} keeps each layer as a full copy, not as a diff`);
@@ -185,7 +225,14 @@ export function imageSpace(source: Source, model: Model, image: Image): ImageSpa
 		}
 		applyLayer(stacked, nodes);
 		const files = nodes.filter(n => !n.dir && !n.whiteout);
-		layers.push({index, chainId, cacheId: layer.cacheId, bytes: files.reduce((s, n) => s + n.size, 0), files: files.length, biggest: biggestOf(nodes)});
+		layers.push({
+			index,
+			chainId,
+			cacheId: layer.cacheId,
+			bytes: files.reduce((s, n) => s + n.size, 0),
+			files: files.length,
+			biggest: biggestOf(nodes),
+		});
 	}
 	let minimum = 0;
 	let discovered = 0;
@@ -195,7 +242,9 @@ export function imageSpace(source: Source, model: Model, image: Image): ImageSpa
 		discovered += d.cumulative;
 		if (d.count >= 2) inefficiencies.push({path, count: d.count, cumulativeBytes: d.cumulative, layers: d.layers});
 	}
-	inefficiencies.sort((a, b) => b.cumulativeBytes - a.cumulativeBytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+	inefficiencies.sort(
+		(a, b) => b.cumulativeBytes - a.cumulativeBytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+	);
 	const wastedBytes = inefficiencies.reduce((s, i) => s + i.cumulativeBytes, 0);
 	const sizeBytes = layers.reduce((s, l) => s + l.bytes, 0);
 	const userSizeBytes = sizeBytes - (layers[0]?.bytes ?? 0);

@@ -58,13 +58,23 @@ type State = {
 function tallyOf(st: State, owner: Owner): Tally {
 	const key = `${owner.kind}\0${owner.ref}`;
 	let t = st.tallies.get(key);
-	if (t === undefined) st.tallies.set(key, (t = {owner, bytes: 0, allocated: 0, files: 0, contentBytes: 0, contentAllocated: 0}));
+	if (t === undefined)
+		st.tallies.set(key, (t = {owner, bytes: 0, allocated: 0, files: 0, contentBytes: 0, contentAllocated: 0}));
 	return t;
 }
 
 function unknownAt(st: State, path: string, why: string): void {
 	st.unknown++;
-	if (st.unknown <= unknownCap) st.findings.push(finding('warning', 'disk.unknown-size', `dir:${path}`, `${path} could not be read (${why}): its bytes are counted as unknown size, not in any category`, path));
+	if (st.unknown <= unknownCap)
+		st.findings.push(
+			finding(
+				'warning',
+				'disk.unknown-size',
+				`dir:${path}`,
+				`${path} could not be read (${why}): its bytes are counted as unknown size, not in any category`,
+				path,
+			),
+		);
 }
 
 /** The daemon's naive diff (vfs): a file counts when the init layer has none at its path, or one that differs in mode, owner, device, size or mtime. */
@@ -73,7 +83,15 @@ function differsFromInit(source: Source, owner: Owner, path: string, s: Stat): b
 	const below = source.stat(`${owner.diffAgainst}/${path.slice(owner.contentRoot.length + 1)}`);
 	if (!below.ok) return true;
 	const o = below.value;
-	return o.mode !== s.mode || o.uid !== s.uid || o.gid !== s.gid || o.rdev?.major !== s.rdev?.major || o.rdev?.minor !== s.rdev?.minor || o.mtimeMs !== s.mtimeMs || o.size !== s.size;
+	return (
+		o.mode !== s.mode ||
+		o.uid !== s.uid ||
+		o.gid !== s.gid ||
+		o.rdev?.major !== s.rdev?.major ||
+		o.rdev?.minor !== s.rdev?.minor ||
+		o.mtimeMs !== s.mtimeMs ||
+		o.size !== s.size
+	);
 }
 
 function countFile(st: State, source: Source, owner: Owner, path: string): void {
@@ -118,13 +136,17 @@ function countDir(st: State, source: Source, path: string, owner?: Owner | typeo
 	}
 	const allocated = Math.max(0, r.value.blocks) * 512;
 	st.allocated += allocated;
-	if (owner !== undefined && owner !== eachOther && owner.content === true) tallyOf(st, owner).contentAllocated += allocated;
+	if (owner !== undefined && owner !== eachOther && owner.content === true)
+		tallyOf(st, owner).contentAllocated += allocated;
 }
 
 /** The owner of a child that no path names: the parent's, a log of its container, or its own 'other' entry. */
 function inherit(parent: Owner | typeof eachOther, path: string, name: string): Owner {
 	if (parent === eachOther) return {kind: 'other', ref: path};
-	if (parent.logsOf !== undefined) return isLogName(parent.logsOf, name) ? {kind: 'container-logs', ref: parent.logsOf} : {kind: 'container-files', ref: parent.ref};
+	if (parent.logsOf !== undefined)
+		return isLogName(parent.logsOf, name)
+			? {kind: 'container-logs', ref: parent.logsOf}
+			: {kind: 'container-files', ref: parent.ref};
 	return parent;
 }
 
@@ -134,9 +156,23 @@ function inherit(parent: Owner | typeof eachOther, path: string, name: string): 
  * inodes of files with more than one link, to count them once).
  */
 export function walkLedger(source: Source, owners: OwnerMap, opts: WalkOptions = {}): LedgerWalk {
-	const st: State = {tallies: new Map(), seen: new Set(), bytes: 0, allocated: 0, hasBlocks: source.kind === 'dir', files: 0, dirs: 0, unknown: 0, sparse: [], sparseCount: 0, findings: []};
+	const st: State = {
+		tallies: new Map(),
+		seen: new Set(),
+		bytes: 0,
+		allocated: 0,
+		hasBlocks: source.kind === 'dir',
+		files: 0,
+		dirs: 0,
+		unknown: 0,
+		sparse: [],
+		sparseCount: 0,
+		findings: [],
+	};
 	countDir(st, source, '');
-	const stack: Array<{path: string; owner: Owner | typeof eachOther}> = [{path: '', owner: owners.get('') ?? eachOther}];
+	const stack: Array<{path: string; owner: Owner | typeof eachOther}> = [
+		{path: '', owner: owners.get('') ?? eachOther},
+	];
 	let entries = 0;
 	while (stack.length > 0) {
 		const {path: dir, owner} = stack.pop()!;
@@ -156,7 +192,33 @@ export function walkLedger(source: Source, owners: OwnerMap, opts: WalkOptions =
 			if (++entries % 20000 === 0) opts.progress?.(entries, st.bytes);
 		}
 	}
-	if (st.unknown > unknownCap) st.findings.push(finding('warning', 'disk.unknown-size', 'root', `${st.unknown - unknownCap} more paths could not be read (only the first ${unknownCap} are listed)`));
-	if (st.sparseCount > sparseCap) st.findings.push(finding('info', 'disk.sparse', 'root', `${st.sparseCount} sparse files (fewer bytes allocated than their size); the first ${sparseCap} are listed`));
-	return {tallies: st.tallies, bytes: st.bytes, allocated: st.hasBlocks ? st.allocated : null, files: st.files, dirs: st.dirs, unknown: st.unknown, sparse: st.sparse, sparseCount: st.sparseCount, findings: st.findings};
+	if (st.unknown > unknownCap)
+		st.findings.push(
+			finding(
+				'warning',
+				'disk.unknown-size',
+				'root',
+				`${st.unknown - unknownCap} more paths could not be read (only the first ${unknownCap} are listed)`,
+			),
+		);
+	if (st.sparseCount > sparseCap)
+		st.findings.push(
+			finding(
+				'info',
+				'disk.sparse',
+				'root',
+				`${st.sparseCount} sparse files (fewer bytes allocated than their size); the first ${sparseCap} are listed`,
+			),
+		);
+	return {
+		tallies: st.tallies,
+		bytes: st.bytes,
+		allocated: st.hasBlocks ? st.allocated : null,
+		files: st.files,
+		dirs: st.dirs,
+		unknown: st.unknown,
+		sparse: st.sparse,
+		sparseCount: st.sparseCount,
+		findings: st.findings,
+	};
 }

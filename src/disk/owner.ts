@@ -17,7 +17,17 @@ import {type DriverInfo, driverInfo, drivers, isDriverName} from '../read/driver
 import type {RawHost} from '../read/host.ts';
 import type {Source} from '../sources/source.ts';
 
-export type OwnerKind = 'layer' | 'container' | 'image' | 'volume' | 'build-cache' | 'containerd-content' | 'containerd-snapshot' | 'orphan' | 'daemon' | 'other';
+export type OwnerKind =
+	| 'layer'
+	| 'container'
+	| 'image'
+	| 'volume'
+	| 'build-cache'
+	| 'containerd-content'
+	| 'containerd-snapshot'
+	| 'orphan'
+	| 'daemon'
+	| 'other';
 
 /** What part of its owner a path is. */
 export type OwnerRole =
@@ -96,10 +106,25 @@ const daemonAreas: ReadonlyArray<readonly [string, OwnerKind, OwnerRole, string]
 	['volumes', 'daemon', 'area', 'the volumes directory'],
 	['volumes/metadata.db', 'daemon', 'database', "the volume store's database (names, drivers, labels, options)"],
 	['network', 'daemon', 'database', "the network library's store (local-kv.db): networks, endpoints"],
-	['buildkit', 'build-cache', 'store', "BuildKit's cache metadata and state (docker builder prune frees what it records)"],
+	[
+		'buildkit',
+		'build-cache',
+		'store',
+		"BuildKit's cache metadata and state (docker builder prune frees what it records)",
+	],
 	['containerd', 'daemon', 'store', 'the state of the containerd that dockerd runs'],
-	['containerd/daemon/io.containerd.content.v1.content', 'containerd-content', 'store', "containerd's content store (blobs: manifests, configs, compressed layers)"],
-	['containerd/daemon/io.containerd.metadata.v1.bolt', 'daemon', 'database', "containerd's metadata database (images, leases, snapshot keys)"],
+	[
+		'containerd/daemon/io.containerd.content.v1.content',
+		'containerd-content',
+		'store',
+		"containerd's content store (blobs: manifests, configs, compressed layers)",
+	],
+	[
+		'containerd/daemon/io.containerd.metadata.v1.bolt',
+		'daemon',
+		'database',
+		"containerd's metadata database (images, leases, snapshot keys)",
+	],
 	['plugins', 'daemon', 'area', 'managed plugins'],
 	['swarm', 'daemon', 'area', 'swarm mode state'],
 	['trust', 'daemon', 'area', 'content trust keys'],
@@ -117,18 +142,37 @@ function putDaemon(model: Model, raw: RawHost, put: Put): void {
 		if (raw.stores.get(driver)?.layout !== 'containerd') {
 			const base = `image/${driver}`;
 			put(base, {kind: 'daemon', role: 'store', what: `the ${driver} image and layer store`, driver});
-			put(`${base}/repositories.json`, {kind: 'daemon', role: 'database', what: 'tags and digests pointing to image ids', driver});
-			put(`${base}/distribution`, {kind: 'daemon', role: 'database', what: 'links between registry blobs and local layers (pull and push)', driver});
+			put(`${base}/repositories.json`, {
+				kind: 'daemon',
+				role: 'database',
+				what: 'tags and digests pointing to image ids',
+				driver,
+			});
+			put(`${base}/distribution`, {
+				kind: 'daemon',
+				role: 'database',
+				what: 'links between registry blobs and local layers (pull and push)',
+				driver,
+			});
 			put(`${base}/layerdb/tmp`, {kind: 'daemon', role: 'area', what: 'layer writes in progress', driver});
 		}
 		const info: DriverInfo | undefined = isDriverName(driver) ? drivers[driver] : undefined;
 		const what = `the ${driver} storage driver's layer directories`;
-		if (info?.containerd !== true) put(driver, {kind: 'daemon', role: 'store', what: `the ${driver} storage driver's directory`, driver});
+		if (info?.containerd !== true)
+			put(driver, {kind: 'daemon', role: 'store', what: `the ${driver} storage driver's directory`, driver});
 		put(info?.layersDir ?? driver, {kind: 'daemon', role: 'store', what, driver});
-		if (driver === 'aufs') for (const sub of ['aufs/layers', 'aufs/mnt']) put(sub, {kind: 'daemon', role: 'store', what, driver});
-		if (driverInfo(driver)?.shortLinks === true) put(`${driver}/l`, {kind: 'daemon', role: 'area', what: `short names of ${driver} layer directories (symlinks to ../<cache id>/diff)`, driver});
+		if (driver === 'aufs')
+			for (const sub of ['aufs/layers', 'aufs/mnt']) put(sub, {kind: 'daemon', role: 'store', what, driver});
+		if (driverInfo(driver)?.shortLinks === true)
+			put(`${driver}/l`, {
+				kind: 'daemon',
+				role: 'area',
+				what: `short names of ${driver} layer directories (symlinks to ../<cache id>/diff)`,
+				driver,
+			});
 	}
-	for (const db of model.buildCache?.databases ?? []) put(db, {kind: 'build-cache', role: 'database', what: "BuildKit's build cache records"});
+	for (const db of model.buildCache?.databases ?? [])
+		put(db, {kind: 'build-cache', role: 'database', what: "BuildKit's build cache records"});
 }
 
 const users = (model: Model, ids: readonly string[]) => {
@@ -137,28 +181,66 @@ const users = (model: Model, ids: readonly string[]) => {
 };
 
 function putLayer(model: Model, l: Layer, put: Put, short: (driver: string, id: string) => string | undefined): void {
-	const base = {kind: 'layer', driver: l.driver, chainId: l.chainId, images: l.images, containers: users(model, l.containers)} as const;
+	const base = {
+		kind: 'layer',
+		driver: l.driver,
+		chainId: l.chainId,
+		images: l.images,
+		containers: users(model, l.containers),
+	} as const;
 	const cache = l.cacheId === null ? {} : {cacheId: l.cacheId};
 	// A graph driver's layerdb keeps one directory per layer; the containerd store's records are rows of one shared database.
-	if (l.metaPath.startsWith(`image/${l.driver}/layerdb/`)) put(l.metaPath, {...base, ...cache, role: 'layer-record', what: "an image layer's record in the layer store"});
+	if (l.metaPath.startsWith(`image/${l.driver}/layerdb/`))
+		put(l.metaPath, {...base, ...cache, role: 'layer-record', what: "an image layer's record in the layer store"});
 	if (l.cacheId === null) return;
-	for (const area of layerAreas(l.driver, l.cacheId)) put(area, {...base, ...cache, role: 'layer-dir', what: `an image layer's directory in ${l.driver}`});
+	for (const area of layerAreas(l.driver, l.cacheId))
+		put(area, {...base, ...cache, role: 'layer-dir', what: `an image layer's directory in ${l.driver}`});
 	const s = short(l.driver, l.cacheId);
-	if (s !== undefined) put(`${l.driver}/l/${s}`, {...base, ...cache, role: 'short-link', what: `the short name of an image layer's directory`});
+	if (s !== undefined)
+		put(`${l.driver}/l/${s}`, {
+			...base,
+			...cache,
+			role: 'short-link',
+			what: `the short name of an image layer's directory`,
+		});
 }
 
-function putContainer(_model: Model, raw: RawHost, c: Container, put: Put, short: (driver: string, id: string) => string | undefined): void {
-	const base = {kind: 'container', containerId: c.id, containerName: c.name, ...(c.imageId === null ? {} : {imageId: c.imageId}), ...(c.driver === null ? {} : {driver: c.driver})} as const;
+function putContainer(
+	_model: Model,
+	raw: RawHost,
+	c: Container,
+	put: Put,
+	short: (driver: string, id: string) => string | undefined,
+): void {
+	const base = {
+		kind: 'container',
+		containerId: c.id,
+		containerName: c.name,
+		...(c.imageId === null ? {} : {imageId: c.imageId}),
+		...(c.driver === null ? {} : {driver: c.driver}),
+	} as const;
 	put(c.path, {...base, role: 'files', what: "the container's own directory"});
-	if (c.driver !== null && raw.stores.get(c.driver)?.layout !== 'containerd') put(`image/${c.driver}/layerdb/mounts/${c.id}`, {...base, role: 'mount-record', what: "the container's record in the layer store (its RW and init layers' cache ids)"});
+	if (c.driver !== null && raw.stores.get(c.driver)?.layout !== 'containerd')
+		put(`image/${c.driver}/layerdb/mounts/${c.id}`, {
+			...base,
+			role: 'mount-record',
+			what: "the container's record in the layer store (its RW and init layers' cache ids)",
+		});
 	for (const e of c.chain) {
 		if (e.role === 'image' || e.cacheId === null || c.driver === null) continue;
 		const role = e.role;
 		const what = role === 'rw' ? "the container's RW layer" : "the container's init layer";
 		for (const area of layerAreas(c.driver, e.cacheId)) put(area, {...base, role, cacheId: e.cacheId, what});
-		if (e.path !== null && !layerAreas(c.driver, e.cacheId).some(a => e.path === a || e.path!.startsWith(`${a}/`))) put(e.path, {...base, role, cacheId: e.cacheId, what});
+		if (e.path !== null && !layerAreas(c.driver, e.cacheId).some(a => e.path === a || e.path!.startsWith(`${a}/`)))
+			put(e.path, {...base, role, cacheId: e.cacheId, what});
 		const s = short(c.driver, e.cacheId);
-		if (s !== undefined) put(`${c.driver}/l/${s}`, {...base, role: 'short-link', cacheId: e.cacheId, what: `the short name of the container's ${role === 'rw' ? 'RW' : 'init'} layer directory`});
+		if (s !== undefined)
+			put(`${c.driver}/l/${s}`, {
+				...base,
+				role: 'short-link',
+				cacheId: e.cacheId,
+				what: `the short name of the container's ${role === 'rw' ? 'RW' : 'init'} layer directory`,
+			});
 	}
 }
 
@@ -178,10 +260,21 @@ export function containerFileRole(id: string, within: string): OwnerRole {
 
 function putImagesAndVolumes(model: Model, raw: RawHost, put: Put): void {
 	for (const i of model.images) {
-		const base = {kind: 'image', imageId: i.id, tags: i.tags, driver: i.driver, containers: users(model, i.containers)} as const;
+		const base = {
+			kind: 'image',
+			imageId: i.id,
+			tags: i.tags,
+			driver: i.driver,
+			containers: users(model, i.containers),
+		} as const;
 		put(i.path, {...base, role: 'image-config', what: "an image's config (its sha256 is the image id)"});
 		const hex = i.id.replace(/^sha256:/, '');
-		if (i.path.startsWith(`image/${i.driver}/imagedb/content/`)) put(`image/${i.driver}/imagedb/metadata/sha256/${hex}`, {...base, role: 'image-metadata', what: "an image's local metadata (parent, last updated)"});
+		if (i.path.startsWith(`image/${i.driver}/imagedb/content/`))
+			put(`image/${i.driver}/imagedb/metadata/sha256/${hex}`, {
+				...base,
+				role: 'image-metadata',
+				what: "an image's local metadata (parent, last updated)",
+			});
 	}
 	// The containerd store: an image's index, manifest and config blobs, as its reader found them.
 	for (const store of raw.stores.values()) {
@@ -189,15 +282,42 @@ function putImagesAndVolumes(model: Model, raw: RawHost, put: Put): void {
 		for (const r of store.images.values()) {
 			const i = imageById(model, r.id, store.driver);
 			if (i === undefined) continue;
-			const base = {kind: 'image', imageId: i.id, tags: i.tags, driver: i.driver, containers: users(model, i.containers)} as const;
-			for (const b of r.blobs ?? []) put(b.path, {...base, role: b.role === 'config' ? 'image-config' : 'image-manifest', what: b.role === 'config' ? "an image's config in containerd's content store" : `an image's ${b.role} in containerd's content store`});
+			const base = {
+				kind: 'image',
+				imageId: i.id,
+				tags: i.tags,
+				driver: i.driver,
+				containers: users(model, i.containers),
+			} as const;
+			for (const b of r.blobs ?? [])
+				put(b.path, {
+					...base,
+					role: b.role === 'config' ? 'image-config' : 'image-manifest',
+					what:
+						b.role === 'config'
+							? "an image's config in containerd's content store"
+							: `an image's ${b.role} in containerd's content store`,
+				});
 		}
 	}
 	for (const v of model.volumes ?? []) {
 		const at = v.path ?? `volumes/${v.name}`;
 		const containers = v.mounts.map(m => ({id: m.containerId, name: m.containerName}));
-		put(at, {kind: 'volume', role: 'volume-files', volume: v.name, containers, what: `volume ${v.name}${v.inDb ? '' : ' (not in metadata.db)'}`});
-		if (v.dataPath !== null) put(v.dataPath, {kind: 'volume', role: 'volume-data', volume: v.name, containers, what: `the data of volume ${v.name}`});
+		put(at, {
+			kind: 'volume',
+			role: 'volume-files',
+			volume: v.name,
+			containers,
+			what: `volume ${v.name}${v.inDb ? '' : ' (not in metadata.db)'}`,
+		});
+		if (v.dataPath !== null)
+			put(v.dataPath, {
+				kind: 'volume',
+				role: 'volume-data',
+				volume: v.name,
+				containers,
+				what: `the data of volume ${v.name}`,
+			});
 	}
 }
 
@@ -210,13 +330,25 @@ function putBuildCache(model: Model, raw: RawHost, taken: ReadonlySet<string>, p
 			const area = `${drivers[driver].layersDir}/${id}`;
 			if (!buildkitId.test(id) || taken.has(area)) continue;
 			const record = records.has(id) ? id : null;
-			put(area, {kind: 'build-cache', role: 'snapshot', driver, record, what: `a BuildKit snapshot directory (build cache${record === null ? '; its record is not in the databases read' : ''}): docker builder prune removes it`});
+			put(area, {
+				kind: 'build-cache',
+				role: 'snapshot',
+				driver,
+				record,
+				what: `a BuildKit snapshot directory (build cache${record === null ? '; its record is not in the databases read' : ''}): docker builder prune removes it`,
+			});
 		}
 	}
 }
 
 /** The orphan and leftover findings that name a path, and the layers kept for a container that is gone. */
-function putOrphans(model: Model, raw: RawHost, findings: readonly Finding[], taken: Map<string, Omit<Owner, 'area'>>, put: Put): void {
+function putOrphans(
+	model: Model,
+	raw: RawHost,
+	findings: readonly Finding[],
+	taken: Map<string, Omit<Owner, 'area'>>,
+	put: Put,
+): void {
 	const byPath = new Map<string, Finding>();
 	for (const f of findings) {
 		if (f.path === undefined || !(f.code.startsWith('orphan.') || f.code.startsWith('leftover.'))) continue;
@@ -236,7 +368,16 @@ function putOrphans(model: Model, raw: RawHost, findings: readonly Finding[], ta
 			if (f === undefined) continue;
 			for (const id of [m.mountId, m.initId]) {
 				if (id === undefined) continue;
-				for (const area of layerAreas(store.driver, id)) if (!taken.has(area) || taken.get(area)?.kind === 'orphan') put(area, {kind: 'orphan', role: 'area', finding: f, driver: store.driver, cacheId: id, what: orphanWhat(f.code)});
+				for (const area of layerAreas(store.driver, id))
+					if (!taken.has(area) || taken.get(area)?.kind === 'orphan')
+						put(area, {
+							kind: 'orphan',
+							role: 'area',
+							finding: f,
+							driver: store.driver,
+							cacheId: id,
+							what: orphanWhat(f.code),
+						});
 			}
 		}
 	}
@@ -249,7 +390,14 @@ function orphanWhat(code: string): string {
 }
 
 /** The finding-producing checks whose findings say what is orphaned or left over. */
-const orphanCheckIds = ['store.driver-dirs', 'store.mounts', 'store.layerdb', 'root.tmp', 'store.snapshot-dirs', 'store.snapshots'];
+const orphanCheckIds = [
+	'store.driver-dirs',
+	'store.mounts',
+	'store.layerdb',
+	'root.tmp',
+	'store.snapshot-dirs',
+	'store.snapshots',
+];
 
 /** Builds the prefix map once: every area the model, the readers and the orphan checks know. */
 export function buildOwnerMap(source: Source, raw: RawHost, model: Model): OwnerMap {
@@ -276,7 +424,8 @@ export function buildOwnerMap(source: Source, raw: RawHost, model: Model): Owner
 					const role = containerFileRole(hit.containerId!, parts.slice(n).join('/'));
 					return {...hit, area, role, what: containerFileWhat[role] ?? hit.what};
 				}
-				if (n === 0 && parts.length > 0) return {kind: 'other', role: 'area', area: parts[0]!, what: 'a top-level entry layerlens does not know'};
+				if (n === 0 && parts.length > 0)
+					return {kind: 'other', role: 'area', area: parts[0]!, what: 'a top-level entry layerlens does not know'};
 				return {...hit, area};
 			}
 			return {kind: 'other', role: 'area', area: '', what: 'not known'};

@@ -73,10 +73,15 @@ function addContainer(map: OwnerMap, c: Container, driver: string): void {
 		for (const dir of layerDirs(driver, e.cacheId)) map.set(dir, {kind, ref: c.id});
 		if (e.path === null) continue;
 		const diffAgainst = e.role === 'rw' && flattened && init?.path != null ? init.path : undefined;
-		map.set(e.path, {kind, ref: c.id, content: true, contentRoot: e.path, ...(diffAgainst !== undefined ? {diffAgainst} : {})});
+		map.set(e.path, {
+			kind,
+			ref: c.id,
+			content: true,
+			contentRoot: e.path,
+			...(diffAgainst !== undefined ? {diffAgainst} : {}),
+		});
 	}
 }
-
 
 /**
  * The owners of a root's paths, from the model and the check findings that name orphans and
@@ -87,7 +92,8 @@ export function buildOwners(model: Model, orphanFindings: readonly Finding[]): O
 	const map: OwnerMap = new Map();
 	map.set('', eachOther);
 	const daemon: Owner = {kind: 'daemon', ref: ''};
-	for (const top of ['image', 'network', 'swarm', 'trust', 'plugins', 'runtimes', 'engine-id', 'containerd']) map.set(top, daemon);
+	for (const top of ['image', 'network', 'swarm', 'trust', 'plugins', 'runtimes', 'engine-id', 'containerd'])
+		map.set(top, daemon);
 	map.set('containers', eachOther);
 	map.set('volumes', eachOther);
 	map.set('volumes/metadata.db', daemon);

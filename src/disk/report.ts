@@ -52,16 +52,34 @@ export type DfContainer = {
 	readonly diskBytes: number;
 };
 
-export type DfVolume = {readonly name: string; readonly bytes: number; readonly containers: number; readonly anonymous: boolean; readonly inDb: boolean};
+export type DfVolume = {
+	readonly name: string;
+	readonly bytes: number;
+	readonly containers: number;
+	readonly anonymous: boolean;
+	readonly inDb: boolean;
+};
 
-export type DfBuildRecord = {readonly id: string; readonly type: string; readonly description: string | null; readonly size: number | null; readonly lastUsedAt: string | null};
+export type DfBuildRecord = {
+	readonly id: string;
+	readonly type: string;
+	readonly description: string | null;
+	readonly size: number | null;
+	readonly lastUsedAt: string | null;
+};
 
 export type DfReport = {
 	readonly schema: 1;
 	readonly root: string;
 	readonly sourceKind: 'dir' | 'archive';
 	/** bytes: apparent (st_size of every non-directory, hard links once); blocks: allocated bytes (st_blocks × 512, directories included), null on an archive. */
-	readonly total: {readonly bytes: number; readonly blocks: number | null; readonly files: number; readonly directories: number; readonly unknown: number};
+	readonly total: {
+		readonly bytes: number;
+		readonly blocks: number | null;
+		readonly files: number;
+		readonly directories: number;
+		readonly unknown: number;
+	};
 	readonly categories: DfCategory[];
 	readonly images: DfImage[];
 	readonly containers: DfContainer[];
@@ -81,13 +99,20 @@ const reclaimBy: Partial<Record<LedgerKind, string>> = {
 	'container-files': 'docker container prune',
 	volume: 'docker volume prune -a',
 	'build-cache': 'docker builder prune -a',
-	orphan: 'with the daemon stopped, remove the paths listed (docker never frees them; `layerlens check` says why each is there)',
+	orphan:
+		'with the daemon stopped, remove the paths listed (docker never frees them; `layerlens check` says why each is there)',
 };
 
 const liveStatus = new Set(['running', 'paused', 'restarting']);
 
 /** Whether the tallied object would be freed by its category's command. */
-function reclaimable(t: Tally, _model: Model, byId: Map<string, Container>, layerUsers: Map<string, number>, volumeUsers: Map<string, number>): boolean {
+function reclaimable(
+	t: Tally,
+	_model: Model,
+	byId: Map<string, Container>,
+	layerUsers: Map<string, number>,
+	volumeUsers: Map<string, number>,
+): boolean {
 	const {kind, ref} = t.owner;
 	if (kind === 'image-layer') return (layerUsers.get(ref) ?? 0) === 0;
 	if (kind.startsWith('container-')) {
@@ -102,8 +127,12 @@ function categories(walk: LedgerWalk, model: Model, shared: Set<string>): DfCate
 	const byId = new Map(model.containers.map(c => [c.id, c]));
 	const layerUsers = new Map(model.layers.map(l => [l.chainId, l.containers.length]));
 	const volumeUsers = new Map((model.volumes ?? []).map(v => [v.name, new Set(v.mounts.map(m => m.containerId)).size]));
-	const out = new Map<LedgerKind, {bytes: number; allocated: number; count: number; files: number; reclaimableBytes: number; sharedBytes: number}>();
-	for (const k of ledgerKinds) out.set(k, {bytes: 0, allocated: 0, count: 0, files: 0, reclaimableBytes: 0, sharedBytes: 0});
+	const out = new Map<
+		LedgerKind,
+		{bytes: number; allocated: number; count: number; files: number; reclaimableBytes: number; sharedBytes: number}
+	>();
+	for (const k of ledgerKinds)
+		out.set(k, {bytes: 0, allocated: 0, count: 0, files: 0, reclaimableBytes: 0, sharedBytes: 0});
 	for (const t of walk.tallies.values()) {
 		const c = out.get(t.owner.kind)!;
 		c.bytes += t.bytes;
@@ -152,7 +181,10 @@ function imagesOf(model: Model, walk: LedgerWalk): DfImage[] {
 	return model.images.map(i => {
 		const total = sum(i.chainIds);
 		const sharedSize = sum(i.chainIds, listed);
-		const diskBytes = [...new Set(i.chainIds)].reduce((n, ch) => n + (walk.tallies.get(`image-layer\0${ch}`)?.bytes ?? 0), 0);
+		const diskBytes = [...new Set(i.chainIds)].reduce(
+			(n, ch) => n + (walk.tallies.get(`image-layer\0${ch}`)?.bytes ?? 0),
+			0,
+		);
 		return {
 			id: i.id,
 			tags: i.tags,
@@ -198,7 +230,9 @@ function containersOf(model: Model, walk: LedgerWalk): DfContainer[] {
 	const size = new Map(model.layers.map(l => [l.chainId, l.size]));
 	return model.containers.map(c => {
 		const [sizeRw, image] = rwAndImage(c, walk, size);
-		const parts = ['container-rw', 'container-init', 'container-files', 'container-logs'].map(k => walk.tallies.get(`${k}\0${c.id}`)?.bytes ?? 0);
+		const parts = ['container-rw', 'container-init', 'container-files', 'container-logs'].map(
+			k => walk.tallies.get(`${k}\0${c.id}`)?.bytes ?? 0,
+		);
 		return {
 			id: c.id,
 			name: c.name,
@@ -216,12 +250,19 @@ function containersOf(model: Model, walk: LedgerWalk): DfContainer[] {
 export function dfReport(model: Model, walk: LedgerWalk): DfReport {
 	const shared = new Set([...layerRefs(model.images)].filter(([, n]) => n >= 2).map(([ch]) => ch));
 	const tallies = [...walk.tallies.values()];
-	const byPath = (kind: LedgerKind): Tally[] => tallies.filter(t => t.owner.kind === kind).sort((a, b) => b.bytes - a.bytes || byString(a.owner.ref, b.owner.ref));
+	const byPath = (kind: LedgerKind): Tally[] =>
+		tallies.filter(t => t.owner.kind === kind).sort((a, b) => b.bytes - a.bytes || byString(a.owner.ref, b.owner.ref));
 	return {
 		schema: 1,
 		root: model.root,
 		sourceKind: model.sourceKind,
-		total: {bytes: walk.bytes, blocks: walk.allocated, files: walk.files, directories: walk.dirs, unknown: walk.unknown},
+		total: {
+			bytes: walk.bytes,
+			blocks: walk.allocated,
+			files: walk.files,
+			directories: walk.dirs,
+			unknown: walk.unknown,
+		},
 		categories: categories(walk, model, shared),
 		images: imagesOf(model, walk),
 		containers: containersOf(model, walk),
@@ -232,7 +273,13 @@ export function dfReport(model: Model, walk: LedgerWalk): DfReport {
 			anonymous: /^[0-9a-f]{64}$/.test(v.name),
 			inDb: v.inDb,
 		})),
-		buildCache: (model.buildCache?.records ?? []).map(r => ({id: r.id, type: r.type, description: r.description, size: r.size, lastUsedAt: r.lastUsedAt})),
+		buildCache: (model.buildCache?.records ?? []).map(r => ({
+			id: r.id,
+			type: r.type,
+			description: r.description,
+			size: r.size,
+			lastUsedAt: r.lastUsedAt,
+		})),
 		unattributed: byPath('other').map(t => ({path: t.owner.ref, bytes: t.bytes})),
 		orphans: byPath('orphan').map(t => ({path: t.owner.ref, bytes: t.bytes, code: t.owner.finding?.code ?? null})),
 		sparse: walk.sparse,

@@ -1,7 +1,16 @@
 import type {Finding} from '../finding.ts';
 import {finding} from '../finding.ts';
 import type {Entry, Source, Stat} from '../sources/source.ts';
-import {type FsView, type MergedEntry, WH_OPQ, isCharWhiteout, join, mergedDir, opaqueXattr, rootLayers} from './view.ts';
+import {
+	type FsView,
+	type MergedEntry,
+	WH_OPQ,
+	isCharWhiteout,
+	join,
+	mergedDir,
+	opaqueXattr,
+	rootLayers,
+} from './view.ts';
 
 /**
  * `docker diff`, computed from the layer directories. Docker has two algorithms
@@ -83,11 +92,18 @@ export type NaiveOptions = {
  * ChangesDirs(new, old), streamed in path order: one merged listing per level on a stack; a
  * directory's implied C line is written just before its first inner change.
  */
-export function* naiveChanges(source: Source, newView: FsView, oldView: FsView | null, opts: NaiveOptions): Generator<Change> {
+export function* naiveChanges(
+	source: Source,
+	newView: FsView,
+	oldView: FsView | null,
+	opts: NaiveOptions,
+): Generator<Change> {
 	const stat = (view: FsView, e: MergedEntry, rel: string): Stat | undefined => {
 		const r = source.stat(join(view.layers[e.layer]!.dir, rel));
 		if (!r.ok) {
-			opts.onProblem(finding('error', 'files.unreadable', newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path));
+			opts.onProblem(
+				finding('error', 'files.unreadable', newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path),
+			);
 			return undefined;
 		}
 		return r.value;
@@ -99,7 +115,15 @@ export function* naiveChanges(source: Source, newView: FsView, oldView: FsView |
 		return m.entries;
 	};
 	const stack: Frame[] = [
-		{rel: '', items: pairs(list(newView, rootLayers(newView), ''), list(oldView, oldView === null ? null : rootLayers(oldView), '')), i: 0, announced: true},
+		{
+			rel: '',
+			items: pairs(
+				list(newView, rootLayers(newView), ''),
+				list(oldView, oldView === null ? null : rootLayers(oldView), ''),
+			),
+			i: 0,
+			announced: true,
+		},
 	];
 	const pending: Change[] = [];
 	const announce = (): void => {
@@ -131,7 +155,9 @@ export function* naiveChanges(source: Source, newView: FsView, oldView: FsView |
 			if (ns !== undefined && os !== undefined) {
 				changed = statDifferent(os, ns);
 				if (!changed && ns.kind === 'file' && source.xattrs !== undefined) {
-					changed = capability(source, join(newView.layers[n.layer]!.dir, rel)) !== capability(source, join(oldView!.layers[o.layer]!.dir, rel));
+					changed =
+						capability(source, join(newView.layers[n.layer]!.dir, rel)) !==
+						capability(source, join(oldView!.layers[o.layer]!.dir, rel));
 				}
 			}
 			if (changed) {
@@ -158,11 +184,25 @@ export function* naiveChanges(source: Source, newView: FsView, oldView: FsView |
  * whose size, mode and mtime equal the lower one's is not reported), else A; the parent of
  * an A or D is reported C once unless it was itself reported.
  */
-export function* aufsChanges(source: Source, rwDir: string, lowerDirs: readonly string[], subject: string, onProblem: (f: Finding) => void): Generator<Change> {
+export function* aufsChanges(
+	source: Source,
+	rwDir: string,
+	lowerDirs: readonly string[],
+	subject: string,
+	onProblem: (f: Finding) => void,
+): Generator<Change> {
 	type F = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
 	const listed = source.list(rwDir);
 	if (!listed.ok) {
-		onProblem(finding('error', 'files.unreadable', subject, `cannot list the RW layer: ${listed.error.message}`, listed.error.path));
+		onProblem(
+			finding(
+				'error',
+				'files.unreadable',
+				subject,
+				`cannot list the RW layer: ${listed.error.message}`,
+				listed.error.path,
+			),
+		);
 		return;
 	}
 	const stack: F[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
@@ -176,7 +216,9 @@ export function* aufsChanges(source: Source, rwDir: string, lowerDirs: readonly 
 		const rel = join(top.rel, e.name);
 		const st = source.stat(join(rwDir, rel));
 		if (!st.ok) {
-			onProblem(finding('error', 'files.unreadable', subject, `cannot stat /${rel}: ${st.error.message}`, st.error.path));
+			onProblem(
+				finding('error', 'files.unreadable', subject, `cannot stat /${rel}: ${st.error.message}`, st.error.path),
+			);
 			continue;
 		}
 		const isDir = st.value.kind === 'dir';
@@ -184,7 +226,10 @@ export function* aufsChanges(source: Source, rwDir: string, lowerDirs: readonly 
 		const descend = (): void => {
 			if (!isDir) return;
 			const l = source.list(join(rwDir, rel));
-			if (!l.ok) onProblem(finding('error', 'files.unreadable', subject, `cannot list /${rel}: ${l.error.message}`, l.error.path));
+			if (!l.ok)
+				onProblem(
+					finding('error', 'files.unreadable', subject, `cannot list /${rel}: ${l.error.message}`, l.error.path),
+				);
 			else stack.push({rel, entries: l.value, i: 0, changed: frameChanged});
 		};
 		if (top.rel === '' && e.name.startsWith('.wh..wh.')) {
@@ -199,7 +244,14 @@ export function* aufsChanges(source: Source, rwDir: string, lowerDirs: readonly 
 			for (const lower of lowerDirs) {
 				const ls = source.stat(join(lower, rel));
 				if (!ls.ok) continue;
-				if (ls.value.kind === 'dir' && isDir && ls.value.size === st.value.size && ls.value.mode === st.value.mode && sameFsTime(ls.value.mtimeMs, st.value.mtimeMs)) same = true;
+				if (
+					ls.value.kind === 'dir' &&
+					isDir &&
+					ls.value.size === st.value.size &&
+					ls.value.mode === st.value.mode &&
+					sameFsTime(ls.value.mtimeMs, st.value.mtimeMs)
+				)
+					same = true;
 				change = {kind: 'C', rel};
 				break;
 			}
@@ -228,19 +280,33 @@ export type LayerItem = {readonly rel: string; readonly status: LayerStatus; rea
  * view below has the path, else `added`. Flattened drivers (vfs): its directory compared with
  * its parent's (naive comparison), since it is a full copy.
  */
-export function* layerItems(source: Source, layer: FsView, below: FsView | null, onProblem: (f: Finding) => void): Generator<LayerItem> {
+export function* layerItems(
+	source: Source,
+	layer: FsView,
+	below: FsView | null,
+	onProblem: (f: Finding) => void,
+): Generator<LayerItem> {
 	const top = layer.layers[0]!;
 	if (layer.style === 'none') {
 		const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
 		const belowTop = below?.layers[0];
 		for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
-			yield {rel: c.rel, status: kindToStatus[c.kind], path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel)};
+			yield {
+				rel: c.rel,
+				status: kindToStatus[c.kind],
+				path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel),
+			};
 		}
 		return;
 	}
 	const aufs = layer.style === 'aufs' || layer.style === 'both';
 	const overlay = layer.style === 'overlay' || layer.style === 'both';
-	type F = {readonly rel: string; readonly entries: Entry[]; i: number; readonly below: Map<string, MergedEntry> | null};
+	type F = {
+		readonly rel: string;
+		readonly entries: Entry[];
+		i: number;
+		readonly below: Map<string, MergedEntry> | null;
+	};
 	const belowOf = (rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null => {
 		if (below === null || layers === null) return null;
 		const m = mergedDir(source, below, layers, rel);
@@ -250,14 +316,24 @@ export function* layerItems(source: Source, layer: FsView, below: FsView | null,
 	const listDir = (rel: string): Entry[] | undefined => {
 		const l = source.list(join(top.dir, rel));
 		if (!l.ok) {
-			onProblem(finding('error', 'files.unreadable', layer.subject, `cannot list /${rel} in the layer: ${l.error.message}`, l.error.path));
+			onProblem(
+				finding(
+					'error',
+					'files.unreadable',
+					layer.subject,
+					`cannot list /${rel} in the layer: ${l.error.message}`,
+					l.error.path,
+				),
+			);
 			return undefined;
 		}
 		return l.value;
 	};
 	const rootEntries = listDir('');
 	if (rootEntries === undefined) return;
-	const stack: F[] = [{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowOf('', rootLayers(below))}];
+	const stack: F[] = [
+		{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowOf('', rootLayers(below))},
+	];
 	while (stack.length > 0) {
 		const f = stack[stack.length - 1]!;
 		if (f.i >= f.entries.length) {
@@ -284,7 +360,8 @@ export function* layerItems(source: Source, layer: FsView, below: FsView | null,
 		let children: Entry[] | undefined;
 		if (e.kind === 'dir') {
 			children = listDir(rel);
-			const opaque = (aufs && children?.some(c => c.name === WH_OPQ) === true) || (overlay && opaqueXattr(source, path));
+			const opaque =
+				(aufs && children?.some(c => c.name === WH_OPQ) === true) || (overlay && opaqueXattr(source, path));
 			if (opaque) status = 'opaque';
 		}
 		yield {rel, status, path};

@@ -24,9 +24,22 @@ export type ExportOptions = {
 	readonly onProblem: (f: Finding) => void;
 };
 
-const tarTypes: Partial<Record<Stat['kind'], TarType>> = {file: 'file', dir: 'dir', symlink: 'symlink', char: 'char', block: 'block', fifo: 'fifo'};
+const tarTypes: Partial<Record<Stat['kind'], TarType>> = {
+	file: 'file',
+	dir: 'dir',
+	symlink: 'symlink',
+	char: 'char',
+	block: 'block',
+	fifo: 'fifo',
+};
 
-type RegularFile = {readonly path: string; readonly rel: string; readonly entry: TarEntry; readonly key: string | undefined; readonly offset: number};
+type RegularFile = {
+	readonly path: string;
+	readonly rel: string;
+	readonly entry: TarEntry;
+	readonly key: string | undefined;
+	readonly offset: number;
+};
 
 /** An export as it is written: its counts, the hard links seen (first name and sha256), and where the bytes go. */
 class TarExport {
@@ -97,13 +110,29 @@ function walkedMember(
 	const path = join(view.layers[w.entry.layer]!.dir, w.rel);
 	const st = source.stat(path);
 	if (!st.ok) {
-		onProblem(finding('error', 'files.unreadable', view.subject, `/${w.rel} is left out of the export: ${st.error.message}`, st.error.path));
+		onProblem(
+			finding(
+				'error',
+				'files.unreadable',
+				view.subject,
+				`/${w.rel} is left out of the export: ${st.error.message}`,
+				st.error.path,
+			),
+		);
 		return null;
 	}
 	const s = st.value;
 	const type = tarTypes[s.kind];
 	if (type === undefined) {
-		onProblem(finding('info', 'files.not-exported', view.subject, `/${w.rel} is a ${s.kind}: tar cannot hold it (docker export leaves it out too)`, path));
+		onProblem(
+			finding(
+				'info',
+				'files.not-exported',
+				view.subject,
+				`/${w.rel} is a ${s.kind}: tar cannot hold it (docker export leaves it out too)`,
+				path,
+			),
+		);
 		return null;
 	}
 	const name = s.kind === 'dir' ? `${w.rel}/` : w.rel;
@@ -111,15 +140,32 @@ function walkedMember(
 	if (type === 'symlink') {
 		const target = source.readLink(path);
 		if (!target.ok) {
-			onProblem(finding('error', 'files.unreadable', view.subject, `symlink /${w.rel} is left out of the export: ${target.error.message}`, path));
+			onProblem(
+				finding(
+					'error',
+					'files.unreadable',
+					view.subject,
+					`symlink /${w.rel} is left out of the export: ${target.error.message}`,
+					path,
+				),
+			);
 			return null;
 		}
 		return {header: {...base, type, size: 0, linkname: target.value}};
 	}
-	if (type === 'char' || type === 'block') return {header: {...base, type, size: 0, devmajor: s.rdev?.major ?? 0, devminor: s.rdev?.minor ?? 0}};
+	if (type === 'char' || type === 'block')
+		return {header: {...base, type, size: 0, devmajor: s.rdev?.major ?? 0, devminor: s.rdev?.minor ?? 0}};
 	if (type === 'file') {
 		const key = s.ino !== undefined && (s.nlink ?? 1) > 1 ? `${w.entry.layer}:${s.ino}` : undefined;
-		return {file: {path, rel: w.rel, entry: {...base, type, size: s.size}, key, offset: contentOffset === undefined ? -1 : (contentOffset(path) ?? -1)}};
+		return {
+			file: {
+				path,
+				rel: w.rel,
+				entry: {...base, type, size: s.size},
+				key,
+				offset: contentOffset === undefined ? -1 : (contentOffset(path) ?? -1),
+			},
+		};
 	}
 	return {header: {...base, type, size: 0}};
 }
@@ -142,7 +188,8 @@ export async function exportTar(source: Source, view: FsView, sink: Sink, opts: 
 	// too big to be held whole (its directories then have offsets; a small one answers -1 throughout and
 	// is exported in the usual order, byte for byte as from its extraction).
 	const offsetOf = source.contentOffset?.bind(source);
-	const contentOffset = offsetOf !== undefined && view.layers.some(l => (offsetOf(l.dir) ?? -1) >= 0) ? offsetOf : undefined;
+	const contentOffset =
+		offsetOf !== undefined && view.layers.some(l => (offsetOf(l.dir) ?? -1) >= 0) ? offsetOf : undefined;
 	const deferred: RegularFile[] = [];
 	for (const w of walkMerged(source, view, '', rootLayers(view), opts.onProblem)) {
 		const member = walkedMember(source, view, w, opts.onProblem, contentOffset);
@@ -177,7 +224,15 @@ async function writeFile(
 	const sha = createHash('sha256');
 	const opened = source.openRead?.(path);
 	if (opened === undefined || !opened.ok) {
-		onProblem(finding('error', 'files.unreadable', view.subject, `/${rel} is left out of the export: its content cannot be read (${opened === undefined ? 'this source cannot read contents' : opened.error.message})`, path));
+		onProblem(
+			finding(
+				'error',
+				'files.unreadable',
+				view.subject,
+				`/${rel} is left out of the export: its content cannot be read (${opened === undefined ? 'this source cannot read contents' : opened.error.message})`,
+				path,
+			),
+		);
 		return 'left-out';
 	}
 	const reader = opened.value;
@@ -187,7 +242,15 @@ async function writeFile(
 		// The first piece is read before the header is written: a member unreadable from its start is left out.
 		let got = reader.read(buffer.length <= size ? buffer : buffer.subarray(0, size), 0);
 		if (size > 0 && (!got.ok || got.value === 0)) {
-			onProblem(finding('error', 'files.unreadable', view.subject, `/${rel} is left out of the export: its content cannot be read (${got.ok ? 'the file is empty now' : got.error.message})`, path));
+			onProblem(
+				finding(
+					'error',
+					'files.unreadable',
+					view.subject,
+					`/${rel} is left out of the export: its content cannot be read (${got.ok ? 'the file is empty now' : got.error.message})`,
+					path,
+				),
+			);
 			return 'left-out';
 		}
 		await out(entryHeader(entry));
@@ -195,7 +258,13 @@ async function writeFile(
 			if (!got.ok || got.value === 0) {
 				complete = false;
 				onProblem(
-					finding('error', 'files.unreadable', view.subject, `content of /${rel} ends after ${pos} of ${size} bytes (${got.ok ? 'the file shrank' : got.error.message}); the rest is written as zero bytes, so the export is incomplete`, path),
+					finding(
+						'error',
+						'files.unreadable',
+						view.subject,
+						`content of /${rel} ends after ${pos} of ${size} bytes (${got.ok ? 'the file shrank' : got.error.message}); the rest is written as zero bytes, so the export is incomplete`,
+						path,
+					),
 				);
 				break;
 			}

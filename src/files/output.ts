@@ -28,9 +28,20 @@ export class OutputError extends Error {}
 
 /** Every root a source reads. */
 export function evidenceOf(source: Pick<Source, 'location' | 'kind' | 'mounted'>): Evidence[] {
-	const out: Evidence[] = [{location: source.location, kind: source.kind, what: source.kind === 'dir' ? 'the Docker root being read' : 'the archive being read'}];
+	const out: Evidence[] = [
+		{
+			location: source.location,
+			kind: source.kind,
+			what: source.kind === 'dir' ? 'the Docker root being read' : 'the archive being read',
+		},
+	];
 	const m = source.mounted;
-	if (m !== undefined) out.push({location: m.location, kind: m.kind, what: m.kind === 'dir' ? 'the containerd root being read' : 'the containerd archive being read'});
+	if (m !== undefined)
+		out.push({
+			location: m.location,
+			kind: m.kind,
+			what: m.kind === 'dir' ? 'the containerd root being read' : 'the containerd archive being read',
+		});
 	return out;
 }
 
@@ -42,7 +53,11 @@ export function rootEvidence(location: string): Evidence {
 	} catch {
 		// missing: the command says so itself
 	}
-	return {location: path.resolve(location), kind: dir ? 'dir' : 'archive', what: dir ? 'a root being read' : 'an archive being read'};
+	return {
+		location: path.resolve(location),
+		kind: dir ? 'dir' : 'archive',
+		what: dir ? 'a root being read' : 'an archive being read',
+	};
 }
 
 /** "no space left on device (ENOSPC)" from a system error. */
@@ -86,7 +101,8 @@ function under(child: string, parent: string): boolean {
 /** Where an absolute, symlink-free path is on its filesystem: the device and the path from that filesystem's root. */
 function fsPath(mounts: readonly Mount[], p: string): {dev: string; path: string} | undefined {
 	let best: Mount | undefined;
-	for (const m of mounts) if (under(p, m.point) && (best === undefined || m.point.length >= best.point.length)) best = m;
+	for (const m of mounts)
+		if (under(p, m.point) && (best === undefined || m.point.length >= best.point.length)) best = m;
 	if (best === undefined) return undefined;
 	const rest = best.point === '/' ? p.slice(1) : p.slice(best.point.length + 1);
 	return {dev: best.dev, path: path.posix.join(best.root, rest)};
@@ -133,8 +149,10 @@ function checkOutputPath(target: string, evidence: readonly Evidence[]): string 
 	if (base === '.' || base === '..' || base === '') return `${target}: names a directory, not a file`;
 	// A symlink anywhere in the path (as given, `..` included) is refused: it may lead anywhere, now or later.
 	const raw = symlinkComponent(target) ?? symlinkComponent(abs);
-	if (raw !== undefined && path.resolve(raw) === abs) return `${target}: is a symlink; not followed (name the file itself)`;
-	if (raw !== undefined) return `${target}: ${raw} is a symlink; layerlens does not write through symlinks (name the real path)`;
+	if (raw !== undefined && path.resolve(raw) === abs)
+		return `${target}: is a symlink; not followed (name the file itself)`;
+	if (raw !== undefined)
+		return `${target}: ${raw} is a symlink; layerlens does not write through symlinks (name the real path)`;
 	let dir: string;
 	try {
 		dir = fs.realpathSync(path.dirname(abs));
@@ -148,8 +166,10 @@ function checkOutputPath(target: string, evidence: readonly Evidence[]): string 
 	if (existing !== undefined) {
 		if (existing.isSymbolicLink()) return `${target}: is a symlink; not followed (name the file itself)`;
 		if (existing.isDirectory()) return `${target}: is a directory, not a file`;
-		if (!existing.isFile()) return `${target}: exists and is not a regular file; layerlens only replaces regular files (or writes to stdout with -o -)`;
-		if (existing.nlink > 1) return `${target}: has ${existing.nlink - 1} other hard link${existing.nlink > 2 ? 's' : ''} (it may be a file of the evidence); replacing it would still change that inode's link count and ctime: remove it or name another file`;
+		if (!existing.isFile())
+			return `${target}: exists and is not a regular file; layerlens only replaces regular files (or writes to stdout with -o -)`;
+		if (existing.nlink > 1)
+			return `${target}: has ${existing.nlink - 1} other hard link${existing.nlink > 2 ? 's' : ''} (it may be a file of the evidence); replacing it would still change that inode's link count and ctime: remove it or name another file`;
 	}
 	return undefined;
 }
@@ -188,7 +208,8 @@ function aliasOf(real: string, existing: fs.Stats | undefined, evidence: readonl
 		const at = fsPath(mounts, real);
 		if (at === undefined || at.dev !== rootFs.dev) continue;
 		const mp = mountPointOf(mounts, real);
-		if (e.kind === 'dir' && under(at.path, rootFs.path)) return refuse(at.path === rootFs.path ? 'is' : 'is inside', `, seen through the mount at ${mp}`);
+		if (e.kind === 'dir' && under(at.path, rootFs.path))
+			return refuse(at.path === rootFs.path ? 'is' : 'is inside', `, seen through the mount at ${mp}`);
 		if (e.kind === 'archive' && at.path === rootFs.path) return refuse('is', `, seen through the mount at ${mp}`);
 	}
 	return undefined;
@@ -212,7 +233,8 @@ export function checkStdout(evidence: readonly Evidence[], fd = 1): string | und
 	if (!path.isAbsolute(where)) return undefined;
 	const alias = aliasOf(where.replace(/ \(deleted\)$/, ''), st, evidence);
 	if (alias !== undefined) return `standard output (${where}) ${alias}`;
-	if (st.nlink > 1) return `standard output (${where}) has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''} (it may be a file of the evidence); write to another file`;
+	if (st.nlink > 1)
+		return `standard output (${where}) has ${st.nlink - 1} other hard link${st.nlink > 2 ? 's' : ''} (it may be a file of the evidence); write to another file`;
 	return undefined;
 }
 
@@ -232,7 +254,9 @@ export type OutputFile = Sink & {
 	abort(): void;
 };
 
-export type OutputResult = {readonly ok: true; readonly files: OutputFile[]} | {readonly ok: false; readonly error: string};
+export type OutputResult =
+	| {readonly ok: true; readonly files: OutputFile[]}
+	| {readonly ok: false; readonly error: string};
 
 /** Temporary files not yet renamed or removed: removed on exit, SIGINT and SIGTERM. */
 const live = new Set<string>();
@@ -299,14 +323,24 @@ export function openOutputs(targets: readonly string[], evidence: readonly Evide
 	return {ok: true, files};
 }
 
-function openOne(target: string, evidence: readonly Evidence[]): {ok: true; file: OutputFile} | {ok: false; error: string} {
+function openOne(
+	target: string,
+	evidence: readonly Evidence[],
+): {ok: true; file: OutputFile} | {ok: false; error: string} {
 	const dir = path.dirname(path.resolve(target));
 	const base = path.basename(target);
 	// Beside the output, so that the rename stays on its file system; a name near NAME_MAX gets a short one.
-	const tmp = path.join(dir, `.${Buffer.byteLength(base) > 200 ? '' : `${base}.`}layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+	const tmp = path.join(
+		dir,
+		`.${Buffer.byteLength(base) > 200 ? '' : `${base}.`}layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+	);
 	let fd: number;
 	try {
-		fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o644);
+		fd = fs.openSync(
+			tmp,
+			fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0),
+			0o644,
+		);
 	} catch (error) {
 		return {ok: false, error: `${target}: cannot be created in ${dir} (${describeError(error)})`};
 	}

@@ -5,7 +5,9 @@ import {type FsView, type MergedEntry, join, mergedDir, rootLayers} from './view
 /** Most symlinks followed while resolving one path (Linux's limit). */
 const MAX_HOPS = 40;
 
-export type Resolved = {readonly ok: true; readonly rel: string; readonly entry: MergedEntry} | {readonly ok: false; readonly error: string};
+export type Resolved =
+	| {readonly ok: true; readonly rel: string; readonly entry: MergedEntry}
+	| {readonly ok: false; readonly error: string};
 
 /**
  * Resolves a path as a process inside the container would, in the merged view: symlinks are
@@ -13,11 +15,18 @@ export type Resolved = {readonly ok: true; readonly rel: string; readonly entry:
  * at the root), never on the host; at most 40 of them. With follow false, a symlink as the last
  * component is returned itself.
  */
-export function resolvePath(source: Source, view: FsView, input: string, follow: boolean, onProblem: (f: Finding) => void): Resolved {
+export function resolvePath(
+	source: Source,
+	view: FsView,
+	input: string,
+	follow: boolean,
+	onProblem: (f: Finding) => void,
+): Resolved {
 	let todo = input.split('/').filter(p => p !== '' && p !== '.');
 	const dirs: Array<{rel: string; layers: readonly number[]}> = [{rel: '', layers: rootLayers(view)}];
 	let hops = 0;
-	if (todo.length === 0) return {ok: true, rel: '', entry: {name: '', kind: 'dir', layer: 0, dirLayers: rootLayers(view)}};
+	if (todo.length === 0)
+		return {ok: true, rel: '', entry: {name: '', kind: 'dir', layer: 0, dirLayers: rootLayers(view)}};
 	while (todo.length > 0) {
 		const part = todo.shift()!;
 		const cur = dirs[dirs.length - 1]!;
@@ -26,7 +35,16 @@ export function resolvePath(source: Source, view: FsView, input: string, follow:
 			if (dirs.length > 1) dirs.pop();
 			if (todo.length === 0) {
 				const d = dirs[dirs.length - 1]!;
-				return {ok: true, rel: d.rel, entry: {name: d.rel.slice(d.rel.lastIndexOf('/') + 1), kind: 'dir', layer: d.layers[0] ?? 0, dirLayers: [...d.layers]}};
+				return {
+					ok: true,
+					rel: d.rel,
+					entry: {
+						name: d.rel.slice(d.rel.lastIndexOf('/') + 1),
+						kind: 'dir',
+						layer: d.layers[0] ?? 0,
+						dirLayers: [...d.layers],
+					},
+				};
 			}
 			continue;
 		}
@@ -45,7 +63,11 @@ export function resolvePath(source: Source, view: FsView, input: string, follow:
 			todo = [...parts, ...todo];
 			if (todo.length === 0) {
 				const d = dirs[dirs.length - 1]!;
-				return {ok: true, rel: d.rel, entry: {name: '', kind: 'dir', layer: d.layers[0] ?? 0, dirLayers: [...d.layers]}};
+				return {
+					ok: true,
+					rel: d.rel,
+					entry: {name: '', kind: 'dir', layer: d.layers[0] ?? 0, dirLayers: [...d.layers]},
+				};
 			}
 			continue;
 		}

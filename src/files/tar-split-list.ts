@@ -27,7 +27,13 @@ export type TarSplitItem = {
 	readonly whiteout: boolean;
 };
 
-export type TarSplitListing = {readonly ok: true; readonly entries: number} | {readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'invalid' | 'unsupported'; readonly message: string};
+export type TarSplitListing =
+	| {readonly ok: true; readonly entries: number}
+	| {
+			readonly ok: false;
+			readonly reason: 'missing' | 'unreadable' | 'invalid' | 'unsupported';
+			readonly message: string;
+	  };
 
 /** 'bin/sh' from './bin/sh', '/bin/sh', 'bin/sh/' ('' for the root itself). */
 function tarRel(name: string): string {
@@ -83,7 +89,12 @@ export async function listTarSplit(
 				// Other `.wh..wh.*` names are aufs housekeeping, never in a layer tar docker made.
 				if (!base.startsWith('.wh..wh.')) {
 					const parent = parentOf(rel);
-					ready.push({rel: parent === '' ? base.slice(4) : `${parent}/${base.slice(4)}`, status: 'deleted', header: h, whiteout: true});
+					ready.push({
+						rel: parent === '' ? base.slice(4) : `${parent}/${base.slice(4)}`,
+						status: 'deleted',
+						header: h,
+						whiteout: true,
+					});
 				}
 				return false;
 			}

@@ -24,7 +24,15 @@ export type TarEntry = {
 	readonly devminor?: number;
 };
 
-const typeflag: Record<TarType, string> = {file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6'};
+const typeflag: Record<TarType, string> = {
+	file: '0',
+	hardlink: '1',
+	symlink: '2',
+	char: '3',
+	block: '4',
+	dir: '5',
+	fifo: '6',
+};
 const BLOCK = 512;
 const OCTAL_MAX = {7: 0o7777777, 11: 0o77777777777} as const;
 
@@ -66,7 +74,19 @@ function splitUstar(name: string): {prefix: string; name: string} | null {
 	return null;
 }
 
-function header(fields: {name: string; prefix: string; mode: number; uid: number; gid: number; size: number; mtime: number; flag: string; linkname: string; devmajor: number; devminor: number}): Buffer {
+function header(fields: {
+	name: string;
+	prefix: string;
+	mode: number;
+	uid: number;
+	gid: number;
+	size: number;
+	mtime: number;
+	flag: string;
+	linkname: string;
+	devmajor: number;
+	devminor: number;
+}): Buffer {
 	const b = Buffer.alloc(BLOCK);
 	field(b, fields.name, 0, 100, 'utf8');
 	octal(b, 100, 7, fields.mode);
@@ -122,7 +142,19 @@ export function entryHeader(e: TarEntry): Buffer {
 	if (pax.length === 0) return main;
 	const body = Buffer.concat(pax);
 	const paxName = `PaxHeaders.0/${(split?.name ?? e.name.slice(-90)).replace(/[^\x20-\x7e]/g, '_').slice(-90)}`;
-	const ext = header({name: paxName.slice(0, 100), prefix: '', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, flag: 'x', linkname: '', devmajor: 0, devminor: 0});
+	const ext = header({
+		name: paxName.slice(0, 100),
+		prefix: '',
+		mode: 0o644,
+		uid: 0,
+		gid: 0,
+		size: body.length,
+		mtime,
+		flag: 'x',
+		linkname: '',
+		devmajor: 0,
+		devminor: 0,
+	});
 	return Buffer.concat([ext, body, Buffer.alloc(padding(body.length)), main]);
 }
 

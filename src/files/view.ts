@@ -57,7 +57,10 @@ export function makeView(driver: string | null, layers: FsLayer[], subject: stri
 		// image layer lower-id names: the view is those uppers over the top image layer only.
 		const firstImage = layers.findIndex(l => l.role === 'image');
 		if (firstImage === 0) return {ok: true, view: {driver, style: 'none', layers: layers.slice(0, 1), subject}};
-		return {ok: true, view: {driver, style, layers: firstImage < 0 ? layers : layers.slice(0, firstImage + 1), subject}};
+		return {
+			ok: true,
+			view: {driver, style, layers: firstImage < 0 ? layers : layers.slice(0, firstImage + 1), subject},
+		};
 	}
 	return {ok: true, view: {driver, style, layers: style === 'none' ? layers.slice(0, 1) : layers, subject}};
 }
@@ -67,7 +70,8 @@ function imageLayers(model: Model, image: Image): FsLayer[] | string {
 	const out: FsLayer[] = [];
 	for (const chainId of layersTopDown(image)) {
 		const l = layerByChainId(model, chainId, image.driver);
-		if (l === undefined || l.path === null || l.cacheId === null) return `layer ${chainId} of image ${image.id} is not in the layer store`;
+		if (l === undefined || l.path === null || l.cacheId === null)
+			return `layer ${chainId} of image ${image.id} is not in the layer store`;
 		if (!l.pathExists) return `layer directory ${l.path} is missing`;
 		out.push({dir: l.path, role: 'image', cacheId: l.cacheId, chainId: l.chainId});
 	}
@@ -78,7 +82,8 @@ function imageLayers(model: Model, image: Image): FsLayer[] | string {
 export function containerLayers(container: Container): FsLayer[] | string {
 	const layers: FsLayer[] = [];
 	for (const c of container.chain) {
-		if (c.path === null || c.cacheId === null) return `container ${container.id}: a layer of its chain has no directory (see layerlens check)`;
+		if (c.path === null || c.cacheId === null)
+			return `container ${container.id}: a layer of its chain has no directory (see layerlens check)`;
 		if (!c.pathExists) return `container ${container.id}: layer directory ${c.path} is missing`;
 		layers.push({dir: c.path, role: c.role, cacheId: c.cacheId, chainId: c.chainId ?? null});
 	}
@@ -228,7 +233,15 @@ export function mergedDir(source: Source, view: FsView, dirLayers: readonly numb
 		const layer = view.layers[i]!;
 		const ld = readLayerDir(source, view.style, layer.dir, rel);
 		if (ld.state === 'unreadable') {
-			problems.push(finding('error', 'files.unreadable', view.subject, `cannot list /${rel} in ${layer.role} layer ${shortId(layer.cacheId)}: ${ld.error?.message ?? 'unreadable'}`, join(layer.dir, rel)));
+			problems.push(
+				finding(
+					'error',
+					'files.unreadable',
+					view.subject,
+					`cannot list /${rel} in ${layer.role} layer ${shortId(layer.cacheId)}: ${ld.error?.message ?? 'unreadable'}`,
+					join(layer.dir, rel),
+				),
+			);
 			continue;
 		}
 		if (ld.state !== 'dir') continue;
@@ -241,7 +254,10 @@ export function mergedDir(source: Source, view: FsView, dirLayers: readonly numb
 				else hit.closed = true;
 				continue;
 			}
-			found.set(e.name, {entry: {name: e.name, kind: e.kind, layer: i, dirLayers: e.kind === 'dir' ? [i] : []}, closed: e.kind !== 'dir'});
+			found.set(e.name, {
+				entry: {name: e.name, kind: e.kind, layer: i, dirLayers: e.kind === 'dir' ? [i] : []},
+				closed: e.kind !== 'dir',
+			});
 		}
 		for (const w of ld.whiteouts) {
 			const hit = found.get(w);
@@ -261,7 +277,11 @@ export function rootLayers(view: FsView): number[] {
 }
 
 /** Looks a path up in the merged view without following symlinks; undefined when it is not there. */
-export function lookup(source: Source, view: FsView, rel: string): {entry: MergedEntry; problems: Finding[]} | undefined {
+export function lookup(
+	source: Source,
+	view: FsView,
+	rel: string,
+): {entry: MergedEntry; problems: Finding[]} | undefined {
 	const parts = rel === '' ? [] : rel.split('/');
 	let layers = rootLayers(view);
 	let dir = '';

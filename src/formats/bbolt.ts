@@ -127,7 +127,8 @@ function readMeta(buf: Buffer, at: number, page: 0 | 1): MetaTry {
 	else return {ok: false, error: `meta page ${page} has no bbolt magic`};
 	const r = reader(le);
 	const flags = r.u16(buf, at + 8);
-	if ((flags & flagMeta) === 0) return {ok: false, error: `meta page ${page} is not flagged as a meta page (flags 0x${flags.toString(16)})`};
+	if ((flags & flagMeta) === 0)
+		return {ok: false, error: `meta page ${page} is not flagged as a meta page (flags 0x${flags.toString(16)})`};
 	const version = r.u32(buf, at + 20);
 	if (version !== 2) return {ok: false, error: `meta page ${page} has version ${version}, not 2`};
 	const pageSize = r.u32(buf, at + 24);
@@ -139,7 +140,11 @@ function readMeta(buf: Buffer, at: number, page: 0 | 1): MetaTry {
 	let checksumState: 'ok' | 'zero';
 	if (checksum === sum) checksumState = 'ok';
 	else if (checksum === 0n) checksumState = 'zero';
-	else return {ok: false, error: `meta page ${page} checksum 0x${checksum.toString(16)} does not match its content (0x${sum.toString(16)})`};
+	else
+		return {
+			ok: false,
+			error: `meta page ${page} checksum 0x${checksum.toString(16)} does not match its content (0x${sum.toString(16)})`,
+		};
 	return {
 		ok: true,
 		le,
@@ -162,7 +167,9 @@ function readMeta(buf: Buffer, at: number, page: 0 | 1): MetaTry {
 const candidatePageSizes = [4096, 16384, 65536, 8192, 32768, 2048, 1024, 512];
 
 /** The meta page to read by (the valid one with the highest txid) and what was wrong with the other; an error when neither is valid. */
-function chooseMeta(buf: Buffer): {ok: true; chosen: Extract<MetaTry, {ok: true}>; warnings: string[]} | {ok: false; error: string} {
+function chooseMeta(
+	buf: Buffer,
+): {ok: true; chosen: Extract<MetaTry, {ok: true}>; warnings: string[]} | {ok: false; error: string} {
 	const m0 = readMeta(buf, 0, 0);
 	const tries: MetaTry[] = [m0];
 	if (m0.ok) tries.push(readMeta(buf, m0.meta.pageSize, 1));
@@ -183,10 +190,13 @@ function chooseMeta(buf: Buffer): {ok: true; chosen: Extract<MetaTry, {ok: true}
 	valid.sort((a, b) => b.meta.txid - a.meta.txid || a.meta.page - b.meta.page);
 	const chosen = valid[0]!;
 	for (const v of valid) {
-		if (v.meta.checksumState === 'zero') warnings.push(`meta page ${v.meta.page} has no checksum (written by boltdb before v1.2.1); accepted`);
+		if (v.meta.checksumState === 'zero')
+			warnings.push(`meta page ${v.meta.page} has no checksum (written by boltdb before v1.2.1); accepted`);
 	}
 	if (valid.length === 2 && valid[0]!.meta.pageSize !== valid[1]!.meta.pageSize) {
-		warnings.push(`the meta pages disagree on the page size (${valid[0]!.meta.pageSize} and ${valid[1]!.meta.pageSize})`);
+		warnings.push(
+			`the meta pages disagree on the page size (${valid[0]!.meta.pageSize} and ${valid[1]!.meta.pageSize})`,
+		);
 	}
 	return {ok: true, chosen, warnings};
 }
@@ -196,7 +206,10 @@ function chooseMeta(buf: Buffer): {ok: true; chosen: Extract<MetaTry, {ok: true}
  * with a zero checksum is valid: boltdb before v1.2.1 wrote none); fails only when neither meta
  * page is valid.
  */
-export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may visit in all. */ budget?: number} = {}): BoltOpen {
+export function openBolt(
+	buf: Buffer,
+	opts: {/** Bytes of pages the reader may visit in all. */ budget?: number} = {},
+): BoltOpen {
 	if (buf.length < 1024) return {ok: false, error: `file is ${buf.length} bytes, too small for a bbolt database`};
 	const picked = chooseMeta(buf);
 	if (!picked.ok) return picked;
@@ -223,7 +236,13 @@ export function openBolt(buf: Buffer, opts: {/** Bytes of pages the reader may v
 type Span = {buf: Buffer; start: number; end: number; id: number};
 
 /** One bucket's read in progress: where it is (for messages), the pages it has seen, what it collects. */
-type BucketWalk = {readonly bucket: BoltBucketRef; readonly where: string; readonly seen: Set<number>; readonly out: BoltEntry[]; readonly errors: string[]};
+type BucketWalk = {
+	readonly bucket: BoltBucketRef;
+	readonly where: string;
+	readonly seen: Set<number>;
+	readonly out: BoltEntry[];
+	readonly errors: string[];
+};
 
 /** The pages of an open database, and the reading budget all its reads share. */
 class BoltPages {
@@ -246,7 +265,8 @@ class BoltPages {
 	private page(id: number): Span | string {
 		const {buf, r, meta, pagesInFile} = this;
 		const pageSize = meta.pageSize;
-		if (!Number.isSafeInteger(id) || id < 2 || id >= pagesInFile) return `page id ${id} is outside the file (${pagesInFile} pages)`;
+		if (!Number.isSafeInteger(id) || id < 2 || id >= pagesInFile)
+			return `page id ${id} is outside the file (${pagesInFile} pages)`;
 		if (meta.pgid >= 2 && id >= meta.pgid) return `page id ${id} is beyond the high-water mark ${meta.pgid}`;
 		const start = id * pageSize;
 		const headerId = r.u64(buf, start);
@@ -260,9 +280,20 @@ class BoltPages {
 	entries(bucket: BoltBucketRef): BoltBucketRead {
 		const out: BoltEntry[] = [];
 		const errors: string[] = [];
-		if (this.budget <= 0) return {entries: out, errors: ['the reading budget is spent (a damaged file pointing pages or buckets at each other?); not read']};
-		const where = bucket.path.length === 0 ? 'root bucket' : `bucket ${bucket.path.slice(0, 8).map(p => JSON.stringify(p.slice(0, 80))).join('/')}${bucket.path.length > 8 ? '/…' : ''}`;
-		if (bucket.depth > maxBucketDepth) return {entries: out, errors: [`${where}: nested deeper than ${maxBucketDepth} buckets; not read`]};
+		if (this.budget <= 0)
+			return {
+				entries: out,
+				errors: ['the reading budget is spent (a damaged file pointing pages or buckets at each other?); not read'],
+			};
+		const where =
+			bucket.path.length === 0
+				? 'root bucket'
+				: `bucket ${bucket.path
+						.slice(0, 8)
+						.map(p => JSON.stringify(p.slice(0, 80)))
+						.join('/')}${bucket.path.length > 8 ? '/…' : ''}`;
+		if (bucket.depth > maxBucketDepth)
+			return {entries: out, errors: [`${where}: nested deeper than ${maxBucketDepth} buckets; not read`]};
 		const walk: BucketWalk = {bucket, where, seen: new Set<number>(), out, errors};
 		if (bucket.inline !== undefined) {
 			this.visit(walk, {buf: bucket.inline, start: 0, end: bucket.inline.length, id: 0}, 0);
@@ -400,7 +431,12 @@ export function dumpBolt(db: Bolt, bucket: BoltBucketRef = db.root, errors: stri
 	for (const e of read.entries) {
 		if (db.exhausted) break;
 		const k = show(e.key);
-		Object.defineProperty(out, k, {value: e.bucket !== undefined ? dumpBolt(db, e.bucket, errors) : show(e.value), enumerable: true, writable: true, configurable: true});
+		Object.defineProperty(out, k, {
+			value: e.bucket !== undefined ? dumpBolt(db, e.bucket, errors) : show(e.value),
+			enumerable: true,
+			writable: true,
+			configurable: true,
+		});
 	}
 	return out;
 }

@@ -25,7 +25,15 @@ export type SyncGunzip = {
 
 type Handle = {
 	close(): void;
-	writeSync?(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+	writeSync?(
+		flush: number,
+		input: Buffer,
+		inOff: number,
+		inLen: number,
+		out: Buffer,
+		outOff: number,
+		outLen: number,
+	): void;
 };
 
 type Internal = zlib.Gunzip & {
@@ -45,7 +53,11 @@ export function syncGunzip(): SyncGunzip {
 	let closed = false;
 	let out = Buffer.allocUnsafe(FIRST_OUT);
 
-	const direct = (chunk: Buffer, handle: Handle & {writeSync: NonNullable<Handle['writeSync']>}, state: Uint32Array): Buffer => {
+	const direct = (
+		chunk: Buffer,
+		handle: Handle & {writeSync: NonNullable<Handle['writeSync']>},
+		state: Uint32Array,
+	): Buffer => {
 		let inOff = 0;
 		let inLen = chunk.length;
 		let have = 0;

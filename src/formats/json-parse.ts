@@ -230,7 +230,10 @@ function applyEdits(body: string, edits: ReadonlyArray<[number, number, string]>
 	return parts.join('');
 }
 
-export function parseJson(text: string, opts: {maxDepth?: number} = {}): {ok: true; value: ParsedJson} | {ok: false; error: string} {
+export function parseJson(
+	text: string,
+	opts: {maxDepth?: number} = {},
+): {ok: true; value: ParsedJson} | {ok: false; error: string} {
 	const scan = new JsonScan(text, opts.maxDepth ?? maxJsonDepth);
 	scan.run();
 	const {end, tooDeep, inexact, numberText} = scan;

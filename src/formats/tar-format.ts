@@ -292,7 +292,9 @@ export class TarParser {
 		if (state.t === 'data') {
 			if (state.header !== undefined) {
 				this.handler.truncated(state.header);
-				this.problem(`archive is truncated: it ends inside the data of ${quote(state.header.name)} (at byte ${this.pos})`);
+				this.problem(
+					`archive is truncated: it ends inside the data of ${quote(state.header.name)} (at byte ${this.pos})`,
+				);
 			} else {
 				this.problem(`archive is truncated: it ends inside an extended header (at byte ${this.pos})`);
 			}
@@ -494,7 +496,14 @@ export class TarParser {
 		return this.paxGlobal.get(key);
 	};
 
-	private field(block: Buffer, start: number, length: number, key: string | undefined, label: string, name: string): number {
+	private field(
+		block: Buffer,
+		start: number,
+		length: number,
+		key: string | undefined,
+		label: string,
+		name: string,
+	): number {
 		const fromPax = key === undefined ? undefined : paxDecimal(this.get(key));
 		if (fromPax !== undefined && !Number.isNaN(fromPax)) return fromPax;
 		const value = parseNumeric(block, start, length);
@@ -505,7 +514,11 @@ export class TarParser {
 		return value;
 	}
 
-	private collectXattrs(records: Map<string, Buffer>, local: boolean, into: Record<string, Buffer> | undefined): Record<string, Buffer> | undefined {
+	private collectXattrs(
+		records: Map<string, Buffer>,
+		local: boolean,
+		into: Record<string, Buffer> | undefined,
+	): Record<string, Buffer> | undefined {
 		let xattrs = into;
 		for (const [key, value] of records) {
 			let xname: string | undefined;
@@ -560,7 +573,9 @@ export class TarParser {
 		try {
 			want = this.handler.entry(header);
 		} catch (error) {
-			this.problem(`internal error on ${quote(header.name)}: ${error instanceof Error ? error.message : String(error)}`);
+			this.problem(
+				`internal error on ${quote(header.name)}: ${error instanceof Error ? error.message : String(error)}`,
+			);
 		}
 		if (header.dataSize === 0) return;
 		let collect: Buffer | undefined;
@@ -585,7 +600,14 @@ export class TarParser {
 
 	private skip(dataSize: number): void {
 		if (dataSize === 0) return;
-		this.state = {t: 'data', remaining: roundUp(dataSize), collect: undefined, filled: 0, header: undefined, done: () => {}};
+		this.state = {
+			t: 'data',
+			remaining: roundUp(dataSize),
+			collect: undefined,
+			filled: 0,
+			header: undefined,
+			done: () => {},
+		};
 	}
 
 	private onExtensionHeader(typeflag: string, size: number, offset: number): void {

@@ -25,7 +25,10 @@ export type ModelIndexes = {
 
 type Parts = Pick<Model, 'containers' | 'images' | 'layers'>;
 
-const built = new WeakMap<readonly Container[], {readonly images: readonly Image[]; readonly layers: readonly Layer[]; readonly indexes: ModelIndexes}>();
+const built = new WeakMap<
+	readonly Container[],
+	{readonly images: readonly Image[]; readonly layers: readonly Layer[]; readonly indexes: ModelIndexes}
+>();
 
 /** The key under which an object of a driver is indexed. */
 export const driverKey = (driver: string | null, id: string): string => `${driver ?? ''}\0${id}`;
@@ -65,7 +68,17 @@ function build(model: Parts): ModelIndexes {
 		add(layersByChainId, l.chainId, l);
 		if (l.cacheId !== null) add(layersByCacheId, l.cacheId, l);
 	}
-	return {containerById, containersByName, imageByKey, imagesById, imagesByTag, imagesByDigest, layerByKey, layersByChainId, layersByCacheId};
+	return {
+		containerById,
+		containersByName,
+		imageByKey,
+		imagesById,
+		imagesByTag,
+		imagesByDigest,
+		layerByKey,
+		layersByChainId,
+		layersByCacheId,
+	};
 }
 
 /** The indexes of a model: built on the first call for its arrays, then the same object. */

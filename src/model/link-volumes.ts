@@ -25,14 +25,24 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 			const type = str(m.Type);
 			const name = str(m.Name);
 			const driver = str(m.Driver);
-			const isVolume = type === 'volume' || (type === undefined && name !== undefined && name !== '' && driver !== undefined && driver !== '');
+			const isVolume =
+				type === 'volume' ||
+				(type === undefined && name !== undefined && name !== '' && driver !== undefined && driver !== '');
 			if (!isVolume || name === undefined || name === '') continue;
 			const destination = str(m.Destination) ?? dest;
 			const rw = typeof m.RW === 'boolean' ? m.RW : null;
 			// A volume mounted but neither in metadata.db nor under volumes/ (seen on the real aufs.v2 tree) is
 			// listed below with inDb false and path null, and noted: its data is not in this copy.
 			if (!known.has(name)) {
-				findings.push(finding('info', 'container.volume-missing', `container:${c.id}`, `it mounts volume "${name}" at ${destination}, which is neither in volumes/metadata.db nor under volumes/`, c.path));
+				findings.push(
+					finding(
+						'info',
+						'container.volume-missing',
+						`container:${c.id}`,
+						`it mounts volume "${name}" at ${destination}, which is neither in volumes/metadata.db nor under volumes/`,
+						c.path,
+					),
+				);
 			}
 			let list = mounts.get(name);
 			if (list === undefined) mounts.set(name, (list = []));
@@ -42,10 +52,25 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 	const missing: Volume[] = [...mounts.keys()]
 		.filter(n => !known.has(n))
 		.sort(byString)
-		.map(name => ({name, driver: null, labels: null, options: null, inDb: false, path: null, dataPath: null, size: null, fileCount: null, dataModified: null, opts: null, mounts: mounts.get(name)!}));
+		.map(name => ({
+			name,
+			driver: null,
+			labels: null,
+			options: null,
+			inDb: false,
+			path: null,
+			dataPath: null,
+			size: null,
+			fileCount: null,
+			dataModified: null,
+			opts: null,
+			mounts: mounts.get(name)!,
+		}));
 	const found = raw.volumes.map(v => {
 		append(findings, v.findings);
-		const list = (mounts.get(v.name) ?? []).sort((a, b) => byString(a.containerId, b.containerId) || byString(a.destination, b.destination));
+		const list = (mounts.get(v.name) ?? []).sort(
+			(a, b) => byString(a.containerId, b.containerId) || byString(a.destination, b.destination),
+		);
 		return {
 			name: v.name,
 			driver: v.driver ?? null,
@@ -56,7 +81,10 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 			dataPath: v.dataPath ?? null,
 			size: v.size ?? null,
 			fileCount: v.fileCount ?? null,
-			dataModified: v.dataMtimeMs !== undefined && Number.isFinite(v.dataMtimeMs) ? new Date(Math.floor(v.dataMtimeMs)).toISOString() : null,
+			dataModified:
+				v.dataMtimeMs !== undefined && Number.isFinite(v.dataMtimeMs)
+					? new Date(Math.floor(v.dataMtimeMs)).toISOString()
+					: null,
 			opts: v.opts ?? null,
 			mounts: list,
 		};
@@ -86,7 +114,15 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 			if (net === undefined) {
 				// "none", "host" and "bridge" with --bridge none have no record of their own in some versions; only report what names an id.
 				if (nid !== undefined && nid !== '' && raw.present) {
-					findings.push(finding('warning', 'container.network-missing', `container:${c.id}`, `its config attaches it to network "${netName}" (${nid}), which local-kv.db does not hold`, c.path));
+					findings.push(
+						finding(
+							'warning',
+							'container.network-missing',
+							`container:${c.id}`,
+							`its config attaches it to network "${netName}" (${nid}), which local-kv.db does not hold`,
+							c.path,
+						),
+					);
 				}
 				continue;
 			}
@@ -109,7 +145,15 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 	for (const ep of raw.endpoints) {
 		if (usedEndpoints.has(ep.id)) continue;
 		if (!byId.has(ep.networkId)) {
-			findings.push(finding('warning', 'network.endpoint-orphan', 'store:network', `endpoint ${ep.id} belongs to network ${ep.networkId}, which is not in local-kv.db`, 'network/files/local-kv.db'));
+			findings.push(
+				finding(
+					'warning',
+					'network.endpoint-orphan',
+					'store:network',
+					`endpoint ${ep.id} belongs to network ${ep.networkId}, which is not in local-kv.db`,
+					'network/files/local-kv.db',
+				),
+			);
 			continue;
 		}
 		add(ep.networkId, {
@@ -137,7 +181,10 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 			ipamDriver: n.ipamDriver ?? null,
 			subnets: n.subnets.map(s => ({subnet: s.subnet, gateway: s.gateway ?? null})),
 			bridgeName: n.bridgeName ?? null,
-			containers: (attached.get(n.id) ?? []).sort((a, b) => byString(a.containerId ?? '', b.containerId ?? '') || byString(a.endpointId ?? '', b.endpointId ?? '')),
+			containers: (attached.get(n.id) ?? []).sort(
+				(a, b) =>
+					byString(a.containerId ?? '', b.containerId ?? '') || byString(a.endpointId ?? '', b.endpointId ?? ''),
+			),
 		};
 	});
 }

@@ -65,7 +65,11 @@ function layerMeta(store: RawImageStore, chainId: string): string {
 
 /** The layer store's name in messages: layerdb, graph/ (pre-1.10), or the containerd snapshots in meta.db. */
 function layerDb(store: RawImageStore): string {
-	return store.layout === 'v1' ? 'graph/' : store.layout === 'containerd' ? `meta.db (snapshots/${store.driver})` : 'layerdb';
+	return store.layout === 'v1'
+		? 'graph/'
+		: store.layout === 'containerd'
+			? `meta.db (snapshots/${store.driver})`
+			: 'layerdb';
 }
 
 /** The file of a layer's record that holds `file` (layerdb: one file each; graph/: json; containerd: meta.db). */
@@ -110,7 +114,13 @@ function missingWhat(driver: string, cacheId: string, dir: string | null): {what
  * The driver's record of a layer (driver-meta.ts), and its findings under the layer's or container's
  * subject when `withFindings` (each record's findings are reported once, by its owner).
  */
-function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, subject: string, withFindings: boolean): DriverRecord | undefined {
+function recordOf(
+	ctx: Ctx,
+	driver: string,
+	cacheId: string | null | undefined,
+	subject: string,
+	withFindings: boolean,
+): DriverRecord | undefined {
 	if (cacheId === null || cacheId === undefined) return undefined;
 	const derived = driverInfo(driver)?.derivedRecord;
 	if (derived !== undefined) return derived(cacheId);
@@ -118,11 +128,20 @@ function recordOf(ctx: Ctx, driver: string, cacheId: string | null | undefined, 
 	if (raw === undefined) return undefined;
 	if (withFindings) {
 		ctx.usedRecords.add(`${driver}\0${cacheId}`);
-		append(ctx.findings, raw.findings.map(f => ({...f, subject})));
+		append(
+			ctx.findings,
+			raw.findings.map(f => ({...f, subject})),
+		);
 		const deleted = raw.record?.fields.deleted;
 		if (driverInfo(driver)?.deferredDeletion === true && deleted === true) {
 			ctx.findings.push(
-				finding('warning', 'driver.device-deleted', subject, `its device record says the thin device is deleted (deferred deletion): the daemon refuses to mount it, so this layer cannot be used`, raw.record?.path ?? undefined),
+				finding(
+					'warning',
+					'driver.device-deleted',
+					subject,
+					`its device record says the thin device is deleted (deferred deletion): the daemon refuses to mount it, so this layer cannot be used`,
+					raw.record?.path ?? undefined,
+				),
 			);
 		}
 	}
@@ -160,12 +179,31 @@ function imageLayerDamage(ctx: Ctx, store: RawImageStore, layer: RawLayer): Cont
 	ctx.damage.set(key, out);
 	if (out !== undefined) {
 		const subject = `layer:${layer.chainId}`;
-		const then = 'its files are not in this root: every image and container built on it shows and exports an incomplete filesystem (files, diff, cat and export on them say so and exit 5)';
+		const then =
+			'its files are not in this root: every image and container built on it shows and exports an incomplete filesystem (files, diff, cat and export on them say so and exit 5)';
 		if (out.state === 'empty') {
-			const what = fullCopy ? `it is a full copy of the layers up to this one, for which layerdb records ${bytesOf(store, layer)} bytes` : `layerdb records ${layer.size ?? 0} bytes for this layer (${layer.path}/size)`;
-			ctx.findings.push(finding('error', 'layer.content-empty', subject, `its content directory ${path} is empty, but ${what}: its files were removed; ${then}`, path));
+			const what = fullCopy
+				? `it is a full copy of the layers up to this one, for which layerdb records ${bytesOf(store, layer)} bytes`
+				: `layerdb records ${layer.size ?? 0} bytes for this layer (${layer.path}/size)`;
+			ctx.findings.push(
+				finding(
+					'error',
+					'layer.content-empty',
+					subject,
+					`its content directory ${path} is empty, but ${what}: its files were removed; ${then}`,
+					path,
+				),
+			);
 		} else if (dir !== undefined) {
-			ctx.findings.push(finding('error', out.state === 'unreadable' ? 'layer.content-unreadable' : 'layer.content-missing', subject, `its layer directory is there but its content directory ${path} ${damageText(dir)}: ${then}`, path));
+			ctx.findings.push(
+				finding(
+					'error',
+					out.state === 'unreadable' ? 'layer.content-unreadable' : 'layer.content-missing',
+					subject,
+					`its layer directory is there but its content directory ${path} ${damageText(dir)}: ${then}`,
+					path,
+				),
+			);
 		}
 	}
 	return out;
@@ -175,7 +213,11 @@ function imageLayerDamage(ctx: Ctx, store: RawImageStore, layer: RawLayer): Cont
 function bytesOf(store: RawImageStore, layer: RawLayer): number {
 	let bytes = 0;
 	const seen = new Set<string>();
-	for (let l: RawLayer | undefined = layer; l !== undefined && !seen.has(l.chainId) && seen.size < maxDepth; l = l.parent === undefined ? undefined : store.layers.get(l.parent)) {
+	for (
+		let l: RawLayer | undefined = layer;
+		l !== undefined && !seen.has(l.chainId) && seen.size < maxDepth;
+		l = l.parent === undefined ? undefined : store.layers.get(l.parent)
+	) {
 		seen.add(l.chainId);
 		bytes += l.size ?? 0;
 	}
@@ -187,7 +229,13 @@ function bytesOf(store: RawImageStore, layer: RawLayer): number {
  * finding: an RW layer is empty when the container changed nothing, and nothing records what an
  * init layer held (docker writes its placeholders, but layerdb keeps no size for it).
  */
-function rwLayerDamage(ctx: Ctx, driver: string, role: 'rw' | 'init', cacheId: string, subject: string): ContentDamage | undefined {
+function rwLayerDamage(
+	ctx: Ctx,
+	driver: string,
+	role: 'rw' | 'init',
+	cacheId: string,
+	subject: string,
+): ContentDamage | undefined {
 	const path = rwLayerPath(driver, cacheId);
 	if (path === null) return undefined;
 	const dir = ctx.raw.driverDirs.get(driver)?.contents?.get(path);
@@ -205,11 +253,25 @@ function rwLayerDamage(ctx: Ctx, driver: string, role: 'rw' | 'init', cacheId: s
 	return {state: dir.state, path};
 }
 
-function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<string, string[]>, tags: Map<string, RawImageStoreRefs>): Image {
+function linkImage(
+	ctx: Ctx,
+	store: RawImageStore,
+	img: RawImage,
+	children: Map<string, string[]>,
+	tags: Map<string, RawImageStoreRefs>,
+): Image {
 	const subject = `image:${img.id}`;
 	append(ctx.findings, img.findings);
 	if (img.contentDigest !== undefined && img.contentDigest !== img.id) {
-		ctx.findings.push(finding('error', 'image.id-mismatch', subject, `config bytes hash to ${img.contentDigest}, not to the image id`, img.path));
+		ctx.findings.push(
+			finding(
+				'error',
+				'image.id-mismatch',
+				subject,
+				`config bytes hash to ${img.contentDigest}, not to the image id`,
+				img.path,
+			),
+		);
 	}
 	// Pre-1.10: the chain is the image's parent links (graph/<id>/json), ids bottom first.
 	const chain = img.layerIds ?? chainIds(img.diffIds);
@@ -219,17 +281,41 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 		use(ctx.layerImages, store.driver, chainId, img.id);
 		const layer = store.layers.get(chainId);
 		if (layer === undefined) {
-			ctx.findings.push(finding('error', 'image.layer-missing', subject, `layer ${i + 1} of ${chain.length} (${store.layout === 'v1' ? 'id' : 'chain id'} ${chainId}) is not in ${db}`, layerMeta(store, chainId)));
+			ctx.findings.push(
+				finding(
+					'error',
+					'image.layer-missing',
+					subject,
+					`layer ${i + 1} of ${chain.length} (${store.layout === 'v1' ? 'id' : 'chain id'} ${chainId}) is not in ${db}`,
+					layerMeta(store, chainId),
+				),
+			);
 			size = null;
 			return;
 		}
 		if (layer.diffId !== undefined && layer.diffId !== img.diffIds[i]) {
-			ctx.findings.push(finding('error', 'layer.diff-mismatch', `layer:${chainId}`, `layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`, `${layer.path}/diff`));
+			ctx.findings.push(
+				finding(
+					'error',
+					'layer.diff-mismatch',
+					`layer:${chainId}`,
+					`layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`,
+					`${layer.path}/diff`,
+				),
+			);
 		}
 		const expectedParent = i === 0 ? undefined : chain[i - 1];
 		const parent = layerParent(store, layer, id => use(ctx.layerImages, store.driver, id, img.id));
 		if (parent !== expectedParent) {
-			ctx.findings.push(finding('error', 'layer.parent-mismatch', `layer:${chainId}`, `${db} parent is ${parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`, layerFile(store, chainId, 'parent')));
+			ctx.findings.push(
+				finding(
+					'error',
+					'layer.parent-mismatch',
+					`layer:${chainId}`,
+					`${db} parent is ${parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`,
+					layerFile(store, chainId, 'parent'),
+				),
+			);
 		}
 		if (size !== null) size = layer.size === undefined ? null : size + layer.size;
 	});
@@ -237,15 +323,39 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	let k = 0;
 	for (const h of img.history) {
 		const chainId = h.emptyLayer ? null : (chain[k++] ?? null);
-		history.push({created: h.created ?? null, createdBy: h.createdBy ?? null, comment: h.comment ?? null, emptyLayer: h.emptyLayer, chainId});
+		history.push({
+			created: h.created ?? null,
+			createdBy: h.createdBy ?? null,
+			comment: h.comment ?? null,
+			emptyLayer: h.emptyLayer,
+			chainId,
+		});
 	}
 	if (img.history.length > 0 && k !== chain.length) {
-		ctx.findings.push(finding('warning', 'image.history-mismatch', subject, `history has ${k} layer-making steps for ${chain.length} layers`, img.path));
+		ctx.findings.push(
+			finding(
+				'warning',
+				'image.history-mismatch',
+				subject,
+				`history has ${k} layer-making steps for ${chain.length} layers`,
+				img.path,
+			),
+		);
 	}
 	const parent = img.parent ?? null;
 	// Pre-1.10 the parent image is the layer below, and image.layer-missing already says it is gone.
 	if (parent !== null && !store.images.has(parent) && store.layout !== 'v1') {
-		ctx.findings.push(finding('info', 'image.parent-missing', subject, `parent image ${parent} is not in the store`, store.layout === 'containerd' ? layerMeta(store, img.id) : `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`));
+		ctx.findings.push(
+			finding(
+				'info',
+				'image.parent-missing',
+				subject,
+				`parent image ${parent} is not in the store`,
+				store.layout === 'containerd'
+					? layerMeta(store, img.id)
+					: `image/${store.driver}/imagedb/metadata/sha256/${img.id.slice(7)}/parent`,
+			),
+		);
 	}
 	const refs = tags.get(img.id) ?? {tags: [], digests: []};
 	const kids = children.get(img.id) ?? [];
@@ -254,7 +364,10 @@ function linkImage(ctx: Ctx, store: RawImageStore, img: RawImage, children: Map<
 	// containerd store names an image by any reference, and a digest reference is one: only an image with
 	// no reference at all is dangling there. Untagged images without any reference and with children are intermediate.
 	const unreferenced = refs.tags.length === 0 && refs.digests.length === 0;
-	const dangling = store.layout === 'containerd' ? unreferenced && kids.length === 0 : refs.tags.length === 0 && (refs.digests.length > 0 || kids.length === 0);
+	const dangling =
+		store.layout === 'containerd'
+			? unreferenced && kids.length === 0
+			: refs.tags.length === 0 && (refs.digests.length > 0 || kids.length === 0);
 	return {
 		id: img.id,
 		driver: store.driver,
@@ -293,13 +406,29 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
 	let id: string | undefined = top;
 	while (id !== undefined) {
 		if (seen.has(id) || out.length >= maxDepth) {
-			ctx.findings.push(finding('error', 'layer.parent-loop', subject, `layer parents loop or run deeper than ${maxDepth} at ${id}`, layerFile(store, id, 'parent')));
+			ctx.findings.push(
+				finding(
+					'error',
+					'layer.parent-loop',
+					subject,
+					`layer parents loop or run deeper than ${maxDepth} at ${id}`,
+					layerFile(store, id, 'parent'),
+				),
+			);
 			break;
 		}
 		seen.add(id);
 		const layer = store.layers.get(id);
 		if (layer === undefined) {
-			ctx.findings.push(finding('error', 'container.layer-missing', subject, `layer ${id} of its chain is not in ${layerDb(store)}`, layerMeta(store, id)));
+			ctx.findings.push(
+				finding(
+					'error',
+					'container.layer-missing',
+					subject,
+					`layer ${id} of its chain is not in ${layerDb(store)}`,
+					layerMeta(store, id),
+				),
+			);
 			break;
 		}
 		out.push(layer);
@@ -314,7 +443,12 @@ function walkLayers(ctx: Ctx, store: RawImageStore, top: string, subject: string
  * it still starts, so that is a warning; with a link of the chain broken as well, an error.
  */
 function imageMissing(store: RawImageStore, subject: string, imageId: string, chainIntact: boolean): Finding {
-	const path = store.layout === 'v1' ? `graph/${imageId}` : store.layout === 'containerd' ? layerMeta(store, imageId) : `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`;
+	const path =
+		store.layout === 'v1'
+			? `graph/${imageId}`
+			: store.layout === 'containerd'
+				? layerMeta(store, imageId)
+				: `image/${store.driver}/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`;
 	if (chainIntact) {
 		return finding(
 			'warning',
@@ -326,7 +460,13 @@ function imageMissing(store: RawImageStore, subject: string, imageId: string, ch
 	}
 	// Pre-1.10 an image is its own top layer: its chain is gone with it (no other finding needed to say so).
 	const why = store.layout === 'v1' ? '' : ', and its layer chain is not intact either (see its other findings)';
-	return finding('error', 'container.image-missing', subject, `its image ${imageId} is not in the image store${why}`, path);
+	return finding(
+		'error',
+		'container.image-missing',
+		subject,
+		`its image ${imageId} is not in the image store${why}`,
+		path,
+	);
 }
 
 function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
@@ -335,9 +475,25 @@ function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
 		const store = ctx.raw.stores.get(c.driver);
 		if (store === undefined) {
 			if (isDriverName(c.driver) && driverInfo(c.driver)?.containerd === true) {
-				ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" is a snapshotter of the containerd image store, which could not be read from this root (see the root's findings)`, 'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db'));
+				ctx.findings.push(
+					finding(
+						'error',
+						'container.store-missing',
+						subject,
+						`its driver "${c.driver}" is a snapshotter of the containerd image store, which could not be read from this root (see the root's findings)`,
+						'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db',
+					),
+				);
 			} else {
-				ctx.findings.push(finding('error', 'container.store-missing', subject, `its driver "${c.driver}" has no image store (image/${c.driver}/)`, `image/${c.driver}`));
+				ctx.findings.push(
+					finding(
+						'error',
+						'container.store-missing',
+						subject,
+						`its driver "${c.driver}" has no image store (image/${c.driver}/)`,
+						`image/${c.driver}`,
+					),
+				);
 			}
 		}
 		return store;
@@ -351,17 +507,42 @@ function pickStore(ctx: Ctx, c: RawContainer): RawImageStore | undefined {
 function mountMissing(ctx: Ctx, store: RawImageStore, c: RawContainer): void {
 	const subject = `container:${c.id}`;
 	if (store.layout === 'containerd') {
-		ctx.findings.push(finding('error', 'container.snapshot-missing', subject, `meta.db has no ${store.driver} snapshot keyed by its id (its RW snapshot): its RW and init layers are unknown`, layerMeta(store, c.id)));
+		ctx.findings.push(
+			finding(
+				'error',
+				'container.snapshot-missing',
+				subject,
+				`meta.db has no ${store.driver} snapshot keyed by its id (its RW snapshot): its RW and init layers are unknown`,
+				layerMeta(store, c.id),
+			),
+		);
 	} else {
-		ctx.findings.push(finding('error', 'container.mount-missing', subject, 'no layerdb/mounts entry: its RW and init layers are unknown', `image/${store.driver}/layerdb/mounts/${c.id}`));
+		ctx.findings.push(
+			finding(
+				'error',
+				'container.mount-missing',
+				subject,
+				'no layerdb/mounts entry: its RW and init layers are unknown',
+				`image/${store.driver}/layerdb/mounts/${c.id}`,
+			),
+		);
 	}
 }
 
 /** The container's RW and init layers, as its mount names them; a missing directory is a finding. */
-function rwChain(ctx: Ctx, c: RawContainer, driver: string, mount: RawMount, store: RawImageStore | undefined): ChainEntry[] {
+function rwChain(
+	ctx: Ctx,
+	c: RawContainer,
+	driver: string,
+	mount: RawMount,
+	store: RawImageStore | undefined,
+): ChainEntry[] {
 	const subject = `container:${c.id}`;
 	const chain: ChainEntry[] = [];
-	for (const [role, cacheId] of [['rw', mount.mountId], ['init', mount.initId]] as const) {
+	for (const [role, cacheId] of [
+		['rw', mount.mountId],
+		['init', mount.initId],
+	] as const) {
 		if (cacheId === undefined) continue;
 		const exists = dirExists(ctx, driver, cacheId);
 		if (!exists && isDriverName(driver)) {
@@ -370,32 +551,89 @@ function rwChain(ctx: Ctx, c: RawContainer, driver: string, mount: RawMount, sto
 			const removing = c.state?.removalInProgress === true || c.state?.dead === true;
 			ctx.findings.push(
 				removing
-					? finding('warning', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`, miss.path)
-					: finding('error', 'container.layer-dir-missing', subject, `its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`, miss.path),
+					? finding(
+							'warning',
+							'container.layer-dir-missing',
+							subject,
+							`its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing: deleted by its unfinished removal (State.${c.state?.removalInProgress === true ? 'RemovalInProgress' : 'Dead'}); \`docker rm\` finishes it`,
+							miss.path,
+						)
+					: finding(
+							'error',
+							'container.layer-dir-missing',
+							subject,
+							`its ${role === 'rw' ? 'RW' : 'init'} layer ${miss.what} is missing`,
+							miss.path,
+						),
 			);
 		}
 		const record = recordOf(ctx, driver, cacheId, subject, true);
 		const damage = exists ? rwLayerDamage(ctx, driver, role, cacheId, subject) : undefined;
-		chain.push({role, cacheId, path: rwLayerPath(driver, cacheId), pathExists: exists, ...(damage !== undefined ? {contentDamage: damage} : {}), ...(record !== undefined ? {driverRecord: record} : {})});
+		chain.push({
+			role,
+			cacheId,
+			path: rwLayerPath(driver, cacheId),
+			pathExists: exists,
+			...(damage !== undefined ? {contentDamage: damage} : {}),
+			...(record !== undefined ? {driverRecord: record} : {}),
+		});
 	}
-	if (store?.layout !== 'containerd' && mount.mountId !== undefined && mount.initId !== undefined && mount.initId !== `${mount.mountId}-init`) {
-		ctx.findings.push(finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`));
+	if (
+		store?.layout !== 'containerd' &&
+		mount.mountId !== undefined &&
+		mount.initId !== undefined &&
+		mount.initId !== `${mount.mountId}-init`
+	) {
+		ctx.findings.push(
+			finding('warning', 'mount.init-id-unusual', subject, `init-id is not "<mount-id>-init"`, `${mount.path}/init-id`),
+		);
 	}
 	return chain;
 }
 
 /** The mount's parent against the image's top layer: a mismatch, or a parent missing though the image has layers, is a finding. */
-function parentFindings(ctx: Ctx, subject: string, store: RawImageStore, mount: RawMount | undefined, image: Image | undefined): void {
+function parentFindings(
+	ctx: Ctx,
+	subject: string,
+	store: RawImageStore,
+	mount: RawMount | undefined,
+	image: Image | undefined,
+): void {
 	const parent = mount?.parent;
 	// containerd: an image whose config could not be read has no diff ids; its content findings say why.
-	if (parent !== undefined && image !== undefined && image.chainIds.at(-1) !== parent && !(store.layout === 'containerd' && image.diffIds.length === 0)) {
-		ctx.findings.push(finding('error', 'mount.parent-mismatch', subject, `mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`, store.layout === 'containerd' ? mount?.path : `${mount?.path}/parent`));
+	if (
+		parent !== undefined &&
+		image !== undefined &&
+		image.chainIds.at(-1) !== parent &&
+		!(store.layout === 'containerd' && image.diffIds.length === 0)
+	) {
+		ctx.findings.push(
+			finding(
+				'error',
+				'mount.parent-mismatch',
+				subject,
+				`mount parent ${parent} is not its image's top layer ${image.chainIds.at(-1) ?? '(none)'}`,
+				store.layout === 'containerd' ? mount?.path : `${mount?.path}/parent`,
+			),
+		);
 	}
 	if (parent === undefined && mount !== undefined && image !== undefined && image.chainIds.length > 0) {
 		ctx.findings.push(
 			store.layout === 'containerd'
-				? finding('error', 'mount.parent-missing', subject, 'its init snapshot (or RW snapshot) has no parent though its image has layers', mount.path)
-				: finding('error', 'mount.parent-missing', subject, 'layerdb/mounts has no parent file though its image has layers', `${mount.path}/parent`),
+				? finding(
+						'error',
+						'mount.parent-missing',
+						subject,
+						'its init snapshot (or RW snapshot) has no parent though its image has layers',
+						mount.path,
+					)
+				: finding(
+						'error',
+						'mount.parent-missing',
+						subject,
+						'layerdb/mounts has no parent file though its image has layers',
+						`${mount.path}/parent`,
+					),
 		);
 	}
 }
@@ -436,7 +674,15 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 	const imageGone = imageId !== null && image === undefined && store !== undefined;
 	const findingsBeforeChain = ctx.findings.length;
 	if (c.hasConfig && imageId === null) {
-		ctx.findings.push(finding('error', 'container.field-invalid', subject, `${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`, c.path));
+		ctx.findings.push(
+			finding(
+				'error',
+				'container.field-invalid',
+				subject,
+				`${c.path.endsWith('/config.json') ? 'config.json' : 'config.v2.json'} names no image`,
+				c.path,
+			),
+		);
 	}
 	image?.containers.push(c.id);
 	const parent = mount?.parent;
@@ -444,14 +690,33 @@ function linkContainer(ctx: Ctx, c: RawContainer, images: Map<string, Image>): C
 		const top = parent ?? image?.chainIds.at(-1);
 		parentFindings(ctx, subject, store, mount, image);
 		// Pre-1.10 the mount's parent is the image id itself: a missing image is already container.image-missing.
-		if (top !== undefined && !(store.layout === 'v1' && image === undefined)) append(chain, imageChain(ctx, c, store, top, subject));
+		if (top !== undefined && !(store.layout === 'v1' && image === undefined))
+			append(chain, imageChain(ctx, c, store, top, subject));
 	}
-	if (imageGone) ctx.findings.push(imageMissing(store, subject, imageId, mount !== undefined && parent !== undefined && chain.some(e => e.role === 'image') && chain.every(e => e.pathExists) && !ctx.findings.slice(findingsBeforeChain).some(f => f.subject === subject && f.severity === 'error')));
+	if (imageGone)
+		ctx.findings.push(
+			imageMissing(
+				store,
+				subject,
+				imageId,
+				mount !== undefined &&
+					parent !== undefined &&
+					chain.some(e => e.role === 'image') &&
+					chain.every(e => e.pathExists) &&
+					!ctx.findings.slice(findingsBeforeChain).some(f => f.subject === subject && f.severity === 'error'),
+			),
+		);
 	return containerOf(c, image, driver, mount, chain);
 }
 
 /** The linked container: what its files say, with its driver, mount and chain. */
-function containerOf(c: RawContainer, image: Image | undefined, driver: string | null, mount: RawMount | undefined, chain: ChainEntry[]): Container {
+function containerOf(
+	c: RawContainer,
+	image: Image | undefined,
+	driver: string | null,
+	mount: RawMount | undefined,
+	chain: ChainEntry[],
+): Container {
 	const startedAt = realTime(c.state?.startedAt);
 	const argv = c.processPath === undefined && c.args === undefined ? null : [c.processPath ?? '', ...(c.args ?? [])];
 	return {
@@ -495,7 +760,17 @@ function refsByImage(store: RawImageStore, ctx: Ctx): Map<string, RawImageStoreR
 	for (const r of store.refs) {
 		if (!store.images.has(r.imageId) && store.images.size > 0) {
 			ctx.findings.push(
-				finding('error', 'ref.image-missing', `store:${store.driver}`, `${r.ref} points to ${r.imageId}, which is not in the image store`, store.layout === 'v1' ? `repositories-${store.driver}` : store.layout === 'containerd' ? layerMeta(store, r.imageId) : `image/${store.driver}/repositories.json`),
+				finding(
+					'error',
+					'ref.image-missing',
+					`store:${store.driver}`,
+					`${r.ref} points to ${r.imageId}, which is not in the image store`,
+					store.layout === 'v1'
+						? `repositories-${store.driver}`
+						: store.layout === 'containerd'
+							? layerMeta(store, r.imageId)
+							: `image/${store.driver}/repositories.json`,
+				),
 			);
 		}
 		let e = out.get(r.imageId);
@@ -522,7 +797,8 @@ function linkImages(ctx: Ctx, raw: RawHost): Map<string, Image> {
 			children.set(img.parent, list);
 		}
 		const refs = refsByImage(store, ctx);
-		for (const img of store.images.values()) images.set(`${store.driver}\0${img.id}`, linkImage(ctx, store, img, children, refs));
+		for (const img of store.images.values())
+			images.set(`${store.driver}\0${img.id}`, linkImage(ctx, store, img, children, refs));
 	}
 	return images;
 }
@@ -533,7 +809,15 @@ function linkLayer(ctx: Ctx, store: RawImageStore, l: RawLayer, images: Map<stri
 	const exists = dirExists(ctx, store.driver, l.cacheId);
 	if (l.cacheId !== undefined && !exists && isDriverName(store.driver)) {
 		const miss = missingWhat(store.driver, l.cacheId, layerPath(store.driver, l.cacheId));
-		ctx.findings.push(finding('error', 'layer.dir-missing', `layer:${l.chainId}`, `its ${miss.what} in the driver is missing`, miss.path));
+		ctx.findings.push(
+			finding(
+				'error',
+				'layer.dir-missing',
+				`layer:${l.chainId}`,
+				`its ${miss.what} in the driver is missing`,
+				miss.path,
+			),
+		);
 	}
 	const record = recordOf(ctx, store.driver, l.cacheId, `layer:${l.chainId}`, true);
 	const damage = exists ? imageLayerDamage(ctx, store, l) : undefined;
@@ -569,7 +853,8 @@ function linkLayer(ctx: Ctx, store: RawImageStore, l: RawLayer, images: Map<stri
 function hostDriverRecords(ctx: Ctx, raw: RawHost): HostDriverRecord[] {
 	const driverRecords: HostDriverRecord[] = [];
 	for (const d of raw.driverDirs.values()) {
-		for (const [id, r] of d.records ?? []) if (!ctx.usedRecords.has(`${d.name}\0${id}`)) append(ctx.findings, r.findings);
+		for (const [id, r] of d.records ?? [])
+			if (!ctx.usedRecords.has(`${d.name}\0${id}`)) append(ctx.findings, r.findings);
 		append(driverRecords, d.hostRecords ?? []);
 	}
 	return driverRecords;
@@ -577,7 +862,14 @@ function hostDriverRecords(ctx: Ctx, raw: RawHost): HostDriverRecord[] {
 
 /** Links what the readers found into one model: containers → RW → init → image layers → image. Pure; broken links become findings. */
 export function link(raw: RawHost): Model {
-	const ctx: Ctx = {raw, findings: [...raw.findings], layerImages: new Map(), layerContainers: new Map(), usedRecords: new Set(), damage: new Map()};
+	const ctx: Ctx = {
+		raw,
+		findings: [...raw.findings],
+		layerImages: new Map(),
+		layerContainers: new Map(),
+		usedRecords: new Set(),
+		damage: new Map(),
+	};
 	for (const d of raw.driverDirs.values()) append(ctx.findings, d.findings);
 	const images = linkImages(ctx, raw);
 	const containers = raw.containers.map(c => linkContainer(ctx, c, images));
@@ -590,7 +882,8 @@ export function link(raw: RawHost): Model {
 		}
 	}
 	const layers: Layer[] = [];
-	for (const store of raw.stores.values()) for (const l of store.layers.values()) layers.push(linkLayer(ctx, store, l, images));
+	for (const store of raw.stores.values())
+		for (const l of store.layers.values()) layers.push(linkLayer(ctx, store, l, images));
 	const driverRecords = hostDriverRecords(ctx, raw);
 	const volumes = raw.volumes !== undefined ? linkVolumes(raw.volumes, raw.containers, ctx.findings) : undefined;
 	const networks = raw.networks !== undefined ? linkNetworks(raw.networks, raw.containers, ctx.findings) : undefined;

@@ -2,14 +2,20 @@ import {indexesOf} from './indexes.ts';
 import type {Container, Image, Layer, Model, Network, Volume} from './types.ts';
 
 /** How a REF named a container through one of its own layers: its RW or init layer's cache id (or a prefix of the RW one), the `-init` name, or an `l/` short name. */
-export type ContainerLayerRef = {readonly role: 'rw' | 'init'; readonly cacheId: string; readonly by: 'cache-id' | 'prefix' | 'short-name'};
+export type ContainerLayerRef = {
+	readonly role: 'rw' | 'init';
+	readonly cacheId: string;
+	readonly by: 'cache-id' | 'prefix' | 'short-name';
+};
 
 export type Resolved =
 	| {readonly kind: 'container'; readonly container: Container; readonly via?: ContainerLayerRef}
 	| {readonly kind: 'image'; readonly image: Image}
 	| {readonly kind: 'layer'; readonly layer: Layer};
 
-export type ResolveResult = {readonly ok: true; readonly value: Resolved} | {readonly ok: false; readonly error: string};
+export type ResolveResult =
+	| {readonly ok: true; readonly value: Resolved}
+	| {readonly ok: false; readonly error: string};
 
 const hexPrefix = /^(sha256:)?[0-9a-f]{4,64}$/;
 
@@ -36,15 +42,34 @@ export function resolveRef(model: Model, ref: string, opts: ResolveOptions = {})
 	const ix = indexesOf(model);
 	const none: readonly never[] = [];
 	const byId = ix.containerById.get(bare);
-	for (const c of [...(byId === undefined ? none : [byId]), ...(ix.containersByName.get(ref) ?? none), ...(ref.startsWith('/') ? (ix.containersByName.get(ref.slice(1)) ?? none) : none)]) add(`c:${c.id}`, {kind: 'container', container: c});
-	const images = [ix.imagesById.get(`sha256:${bare}`), ix.imagesById.get(bare), ix.imagesByTag.get(ref), ref.includes(':') ? undefined : ix.imagesByTag.get(`${ref}:latest`), ix.imagesByDigest.get(ref)];
+	for (const c of [
+		...(byId === undefined ? none : [byId]),
+		...(ix.containersByName.get(ref) ?? none),
+		...(ref.startsWith('/') ? (ix.containersByName.get(ref.slice(1)) ?? none) : none),
+	])
+		add(`c:${c.id}`, {kind: 'container', container: c});
+	const images = [
+		ix.imagesById.get(`sha256:${bare}`),
+		ix.imagesById.get(bare),
+		ix.imagesByTag.get(ref),
+		ref.includes(':') ? undefined : ix.imagesByTag.get(`${ref}:latest`),
+		ix.imagesByDigest.get(ref),
+	];
 	for (const list of images) for (const i of list ?? none) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
-	for (const list of [ix.layersByChainId.get(`sha256:${bare}`), ix.layersByChainId.get(bare), ix.layersByCacheId.get(ref)]) for (const l of list ?? none) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+	for (const list of [
+		ix.layersByChainId.get(`sha256:${bare}`),
+		ix.layersByChainId.get(bare),
+		ix.layersByCacheId.get(ref),
+	])
+		for (const l of list ?? none) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 	if (hits.size === 0 && hexPrefix.test(ref)) {
 		for (const c of model.containers) if (c.id.startsWith(bare)) add(`c:${c.id}`, {kind: 'container', container: c});
-		for (const i of model.images) if (i.id.startsWith(`sha256:${bare}`) || i.id.startsWith(bare)) add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
+		for (const i of model.images)
+			if (i.id.startsWith(`sha256:${bare}`) || i.id.startsWith(bare))
+				add(`i:${i.driver}:${i.id}`, {kind: 'image', image: i});
 		for (const l of model.layers) {
-			if (l.chainId.startsWith(`sha256:${bare}`) || l.chainId.startsWith(bare) || (l.cacheId?.startsWith(bare))) add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+			if (l.chainId.startsWith(`sha256:${bare}`) || l.chainId.startsWith(bare) || l.cacheId?.startsWith(bare))
+				add(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 		}
 	}
 	// Pre-1.10 (layout v1) an image and its own layer share one bare id: the id names the image, as in docker.
@@ -71,7 +96,8 @@ function shortNameOf(ref: string): string {
  */
 function layerNameHits(model: Model, ref: string, opts: ResolveOptions): Map<string, Resolved> {
 	const hits = new Map<string, Resolved>();
-	const put = (c: Container, role: 'rw' | 'init', cacheId: string, by: ContainerLayerRef['by']) => hits.set(`c:${c.id}`, {kind: 'container', container: c, via: {role, cacheId, by}});
+	const put = (c: Container, role: 'rw' | 'init', cacheId: string, by: ContainerLayerRef['by']) =>
+		hits.set(`c:${c.id}`, {kind: 'container', container: c, via: {role, cacheId, by}});
 	for (const c of model.containers) {
 		if (c.mountId !== null && c.mountId === ref) put(c, 'rw', c.mountId, 'cache-id');
 		else if (c.initId !== null && c.initId === ref) put(c, 'init', c.initId, 'cache-id');
@@ -86,16 +112,24 @@ function layerNameHits(model: Model, ref: string, opts: ResolveOptions): Map<str
 			if (c.mountId !== null && nameOf(c.driver, c.mountId) === short) put(c, 'rw', c.mountId, 'short-name');
 			else if (c.initId !== null && nameOf(c.driver, c.initId) === short) put(c, 'init', c.initId, 'short-name');
 		}
-		for (const l of model.layers) if (l.cacheId !== null && nameOf(l.driver, l.cacheId) === short) hits.set(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
+		for (const l of model.layers)
+			if (l.cacheId !== null && nameOf(l.driver, l.cacheId) === short)
+				hits.set(`l:${l.driver}:${l.chainId}`, {kind: 'layer', layer: l});
 		if (hits.size > 0) return hits;
 	}
-	if (ref.length >= 4 && !ref.endsWith('-init')) for (const c of model.containers) if (c.mountId?.startsWith(ref)) put(c, 'rw', c.mountId, 'prefix');
+	if (ref.length >= 4 && !ref.endsWith('-init'))
+		for (const c of model.containers) if (c.mountId?.startsWith(ref)) put(c, 'rw', c.mountId, 'prefix');
 	return hits;
 }
 
-export type ResolvedAny = Resolved | {readonly kind: 'volume'; readonly volume: Volume} | {readonly kind: 'network'; readonly network: Network};
+export type ResolvedAny =
+	| Resolved
+	| {readonly kind: 'volume'; readonly volume: Volume}
+	| {readonly kind: 'network'; readonly network: Network};
 
-export type ResolveAnyResult = {readonly ok: true; readonly value: ResolvedAny} | {readonly ok: false; readonly error: string};
+export type ResolveAnyResult =
+	| {readonly ok: true; readonly value: ResolvedAny}
+	| {readonly ok: false; readonly error: string};
 
 /**
  * resolveRef without a container's layer names, then, when nothing else matches, a volume name or
@@ -109,11 +143,18 @@ export function resolveAnyRef(model: Model, ref: string, opts: ResolveOptions = 
 	const nets = (model.networks ?? []).filter(n => n.name === ref || n.id === ref);
 	if (vol !== undefined && nets.length === 0) return {ok: true, value: {kind: 'volume', volume: vol}};
 	if (vol === undefined && nets.length === 1) return {ok: true, value: {kind: 'network', network: nets[0]!}};
-	if (vol !== undefined || nets.length > 1) return {ok: false, error: `"${ref}" is ambiguous: it names ${nets.length + (vol !== undefined ? 1 : 0)} volumes and networks`};
+	if (vol !== undefined || nets.length > 1)
+		return {
+			ok: false,
+			error: `"${ref}" is ambiguous: it names ${nets.length + (vol !== undefined ? 1 : 0)} volumes and networks`,
+		};
 	// Last, as in resolveRef: a container's own layer names (only when no Docker name matched, so no volume or network name changes meaning).
 	if (opts.layerNames !== false && r.error.startsWith('no container')) {
 		const byLayer = resolveRef(model, ref, opts);
 		if (byLayer.ok || !byLayer.error.startsWith('no container')) return byLayer;
 	}
-	return {ok: false, error: r.error.replace('no container, image or layer', 'no container, image, layer, volume or network')};
+	return {
+		ok: false,
+		error: r.error.replace('no container, image or layer', 'no container, image, layer, volume or network'),
+	};
 }

@@ -54,7 +54,10 @@ export type Image = {
  * a symlink (never followed), not a directory, unreadable, or (an image layer) empty though layerdb
  * records bytes. Absent when it is fine.
  */
-export type ContentDamage = {readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable' | 'empty'; readonly path: string};
+export type ContentDamage = {
+	readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable' | 'empty';
+	readonly path: string;
+};
 
 export type Layer = {
 	readonly chainId: string;
@@ -67,7 +70,11 @@ export type Layer = {
 	readonly path: string | null;
 	readonly pathExists: boolean;
 	/** image/<driver>/distribution/: the compressed blobs this layer was pulled or pushed as, with the repository (null: only diffid-by-digest names it). */
-	readonly distribution?: ReadonlyArray<{readonly digest: string; readonly sourceRepository: string | null; readonly hmac: string | null}>;
+	readonly distribution?: ReadonlyArray<{
+		readonly digest: string;
+		readonly sourceRepository: string | null;
+		readonly hmac: string | null;
+	}>;
 	/** Images whose chain contains it, and containers whose chain contains it. */
 	readonly images: string[];
 	readonly containers: string[];

@@ -126,7 +126,8 @@ function databases(source: Source): string[] {
 	const listed = source.list('buildkit');
 	if (listed.ok) {
 		for (const e of [...listed.value].sort((a, b) => byString(a.name, b.name))) {
-			if (e.kind === 'dir' && source.stat(`buildkit/${e.name}/metadata_v2.db`).ok) out.push(`buildkit/${e.name}/metadata_v2.db`);
+			if (e.kind === 'dir' && source.stat(`buildkit/${e.name}/metadata_v2.db`).ok)
+				out.push(`buildkit/${e.name}/metadata_v2.db`);
 		}
 	}
 	return out;
@@ -143,7 +144,8 @@ export function readBuildCache(source: Source): RawBuildCache {
 		const db = bolt.db;
 		const main = bucketAt(db, ['_main']);
 		if (main.bucket === undefined) {
-			if (main.errors.length > 0) findings.push(finding('error', 'db.damaged', subject, `${rel}: ${main.errors.join('; ')}`, rel));
+			if (main.errors.length > 0)
+				findings.push(finding('error', 'db.damaged', subject, `${rel}: ${main.errors.join('; ')}`, rel));
 			continue;
 		}
 		const read = db.entries(main.bucket);
@@ -157,7 +159,10 @@ export function readBuildCache(source: Source): RawBuildCache {
 			}
 			records.push(readRecord(db, e.key.toString('utf8'), e.bucket, problems));
 		}
-		if (problems.length > 0) findings.push(finding('error', 'db.damaged', subject, `${rel}: ${[...new Set(problems)].slice(0, 5).join('; ')}`, rel));
+		if (problems.length > 0)
+			findings.push(
+				finding('error', 'db.damaged', subject, `${rel}: ${[...new Set(problems)].slice(0, 5).join('; ')}`, rel),
+			);
 	}
 	return {databases: dbs, records, findings};
 }

@@ -60,7 +60,15 @@ export function containerFileFindings(source: Source, id: string): Finding[] {
 			let n = 0;
 			for (const x of sub.value) {
 				if (++n > maxInner) {
-					out.push(finding('info', 'container.entries-not-checked', subject, `${dir}/${e.name} holds ${sub.value.length} entries; only the first ${maxInner} were looked at for symlinks`, `${dir}/${e.name}`));
+					out.push(
+						finding(
+							'info',
+							'container.entries-not-checked',
+							subject,
+							`${dir}/${e.name} holds ${sub.value.length} entries; only the first ${maxInner} were looked at for symlinks`,
+							`${dir}/${e.name}`,
+						),
+					);
 					break;
 				}
 				look(`${dir}/${e.name}`, x, local);
@@ -76,15 +84,35 @@ export function logFileProblem(source: Source, path: string, e: Entry, subject: 
 	if (e.kind === 'symlink') {
 		const target = source.readLink(path);
 		const to = target.ok ? ` to ${JSON.stringify(target.value)}` : '';
-		return finding('warning', 'log.unreadable', subject, `log file ${path} is a symlink${to}; not followed (dockerd writes a regular file): ${lost}`, path);
+		return finding(
+			'warning',
+			'log.unreadable',
+			subject,
+			`log file ${path} is a symlink${to}; not followed (dockerd writes a regular file): ${lost}`,
+			path,
+		);
 	}
-	if (e.kind !== 'file') return finding('warning', 'log.unreadable', subject, `log file ${path} is a ${e.kind}, not a regular file; never opened: ${lost}`, path);
+	if (e.kind !== 'file')
+		return finding(
+			'warning',
+			'log.unreadable',
+			subject,
+			`log file ${path} is a ${e.kind}, not a regular file; never opened: ${lost}`,
+			path,
+		);
 	// An archive's members are readable (a compressed one's content is the archive Source's to report),
 	// and root reads any regular file: only a directory read by another user is tried (one open per log).
 	if (source.kind !== 'dir' || process.getuid?.() === 0) return undefined;
 	const opened = source.openRead?.(path);
 	if (opened === undefined) return undefined;
-	if (!opened.ok) return finding('warning', 'log.unreadable', subject, `log file ${path} cannot be read (${opened.error.message}): ${lost}`, path);
+	if (!opened.ok)
+		return finding(
+			'warning',
+			'log.unreadable',
+			subject,
+			`log file ${path} cannot be read (${opened.error.message}): ${lost}`,
+			path,
+		);
 	opened.value.close();
 	return undefined;
 }

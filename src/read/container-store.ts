@@ -1,6 +1,17 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {bool, digest, entryFindings, hex64, intField, obj, readJson, sourceErrorFinding, str, strArray} from './json-files.ts';
+import {
+	bool,
+	digest,
+	entryFindings,
+	hex64,
+	intField,
+	obj,
+	readJson,
+	sourceErrorFinding,
+	str,
+	strArray,
+} from './json-files.ts';
 import type {Source} from '../sources/source.ts';
 
 export type RawState = {
@@ -49,7 +60,14 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 	const findings: Finding[] = [];
 	const listed = source.list('containers');
 	if (!listed.ok) {
-		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, 'root', 'containers directory cannot be listed, so no container of this root is shown'));
+		if (listed.error.code !== 'missing')
+			findings.push(
+				sourceErrorFinding(
+					listed.error,
+					'root',
+					'containers directory cannot be listed, so no container of this root is shown',
+				),
+			);
 		return {ids: [], findings};
 	}
 	const ids: string[] = [];
@@ -59,11 +77,36 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 		const add = subject === 'root' ? strays.add : (f: Finding) => findings.push(f);
 		if (e.kind === 'dir') {
 			if (hex64.test(e.name)) ids.push(e.name);
-			else add(finding('warning', 'entry.unexpected', 'root', `unexpected entry "${e.name}" in containers/`, `containers/${e.name}`));
+			else
+				add(
+					finding(
+						'warning',
+						'entry.unexpected',
+						'root',
+						`unexpected entry "${e.name}" in containers/`,
+						`containers/${e.name}`,
+					),
+				);
 		} else if (e.kind === 'symlink') {
-			add(finding('error', 'file.symlink', subject, `containers/${e.name} is a symlink; not followed`, `containers/${e.name}`));
+			add(
+				finding(
+					'error',
+					'file.symlink',
+					subject,
+					`containers/${e.name} is a symlink; not followed`,
+					`containers/${e.name}`,
+				),
+			);
 		} else {
-			add(finding('error', 'file.not-a-dir', subject, `containers/${e.name} is a ${e.kind}, not a directory`, `containers/${e.name}`));
+			add(
+				finding(
+					'error',
+					'file.not-a-dir',
+					subject,
+					`containers/${e.name} is a ${e.kind}, not a directory`,
+					`containers/${e.name}`,
+				),
+			);
 		}
 	}
 	strays.done();
@@ -71,16 +114,41 @@ export function listContainerIds(source: Source): {ids: string[]; findings: Find
 }
 
 /** A whole-number field of config.v2.json (Go int): its value, or a finding with its exact text. */
-function intOf(v: unknown, numbers: ReadonlyMap<string, string> | undefined, at: string[], subject: string, path: string, findings: Finding[], file: string): number | undefined {
+function intOf(
+	v: unknown,
+	numbers: ReadonlyMap<string, string> | undefined,
+	at: string[],
+	subject: string,
+	path: string,
+	findings: Finding[],
+	file: string,
+): number | undefined {
 	const r = intField(v, numbers, at);
 	if (r.invalid !== undefined) {
-		const why = /^-?[0-9]+$/.test(r.invalid) ? 'beyond ±2^53, which layerlens cannot hold exactly' : 'not a whole number (Docker stores an int)';
-		findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${at.join('.')} is ${r.invalid}, ${why}; not used`, path));
+		const why = /^-?[0-9]+$/.test(r.invalid)
+			? 'beyond ±2^53, which layerlens cannot hold exactly'
+			: 'not a whole number (Docker stores an int)';
+		findings.push(
+			finding(
+				'error',
+				'container.field-invalid',
+				subject,
+				`${file}: ${at.join('.')} is ${r.invalid}, ${why}; not used`,
+				path,
+			),
+		);
 	}
 	return r.value;
 }
 
-function readState(v: unknown, subject: string, path: string, findings: Finding[], file = 'config.v2.json', numbers?: ReadonlyMap<string, string>): RawState | undefined {
+function readState(
+	v: unknown,
+	subject: string,
+	path: string,
+	findings: Finding[],
+	file = 'config.v2.json',
+	numbers?: ReadonlyMap<string, string>,
+): RawState | undefined {
 	const s = obj(v);
 	if (s === undefined) {
 		findings.push(finding('error', 'container.field-invalid', subject, `${file} has no State object`, path));
@@ -111,19 +179,60 @@ function readState(v: unknown, subject: string, path: string, findings: Finding[
  * loads a container without one with an empty host config, and does not load at all a container
  * whose hostconfig.json it cannot open or decode; a symlink it would follow, layerlens does not.
  */
-export function readHostConfig(source: Source, id: string): {value: Record<string, unknown> | undefined; findings: Finding[]} {
+export function readHostConfig(
+	source: Source,
+	id: string,
+): {value: Record<string, unknown> | undefined; findings: Finding[]} {
 	const subject = `container:${id}`;
 	const path = `containers/${id}/hostconfig.json`;
-	const h = readJson(source, path, subject, 'container host config', {optional: true, firstValue: true, consequence: 'dockerd does not load a container whose hostconfig.json it cannot read or decode (docker ps -a does not list it), and its binds, ports, restart policy and limits are unknown'});
+	const h = readJson(source, path, subject, 'container host config', {
+		optional: true,
+		firstValue: true,
+		consequence:
+			'dockerd does not load a container whose hostconfig.json it cannot read or decode (docker ps -a does not list it), and its binds, ports, restart policy and limits are unknown',
+	});
 	if (h.value === undefined) {
-		if (h.findings.length > 0) return {value: undefined, findings: h.findings.map(f => (f.code === 'file.symlink' ? {...f, severity: 'warning' as const, message: `${f.message}: dockerd would read what it points to; its binds, ports, restart policy and limits are unknown`} : f))};
+		if (h.findings.length > 0)
+			return {
+				value: undefined,
+				findings: h.findings.map(f =>
+					f.code === 'file.symlink'
+						? {
+								...f,
+								severity: 'warning' as const,
+								message: `${f.message}: dockerd would read what it points to; its binds, ports, restart policy and limits are unknown`,
+							}
+						: f,
+				),
+			};
 		return {
 			value: undefined,
-			findings: [finding('warning', 'container.hostconfig-missing', subject, 'hostconfig.json is missing: dockerd loads such a container with an empty host config (no binds, port mappings, restart policy or limits), and what it had cannot be known', path)],
+			findings: [
+				finding(
+					'warning',
+					'container.hostconfig-missing',
+					subject,
+					'hostconfig.json is missing: dockerd loads such a container with an empty host config (no binds, port mappings, restart policy or limits), and what it had cannot be known',
+					path,
+				),
+			],
 		};
 	}
 	const value = obj(h.value.json);
-	if (value === undefined) return {value: undefined, findings: [...h.findings, finding('error', 'json.shape', subject, 'hostconfig.json is not a JSON object: dockerd does not load the container', path)]};
+	if (value === undefined)
+		return {
+			value: undefined,
+			findings: [
+				...h.findings,
+				finding(
+					'error',
+					'json.shape',
+					subject,
+					'hostconfig.json is not a JSON object: dockerd does not load the container',
+					path,
+				),
+			],
+		};
 	return {value, findings: h.findings};
 }
 
@@ -132,7 +241,11 @@ export function readHostConfig(source: Source, id: string): {value: Record<strin
  * containers keep config.json (the reference layout notes §2, §4.1; moby@v1.9.1 daemon/container.go toDisk)
  * with the same fields (ID, Name, Image as a bare hex id, Driver, Created, State, Config, Path, Args).
  */
-export function readContainer(source: Source, id: string, opts: {hostConfig?: boolean; legacy?: boolean} = {}): RawContainer {
+export function readContainer(
+	source: Source,
+	id: string,
+	opts: {hostConfig?: boolean; legacy?: boolean} = {},
+): RawContainer {
 	const subject = `container:${id}`;
 	const dir = `containers/${id}`;
 	const file = opts.legacy === true ? 'config.json' : 'config.v2.json';
@@ -144,14 +257,25 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	if (opts.hostConfig !== false) {
 		const h = readHostConfig(source, id);
 		// Without a config there is no container to load: a missing hostconfig.json says nothing more.
-		append(findings, r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings);
+		append(
+			findings,
+			r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings,
+		);
 		hostConfig = h.value;
 	}
 	const withHost = hostConfig !== undefined ? {hostConfig} : {};
 	if (r.value === undefined) {
 		// A pre-1.10 container keeps config.json instead; say so rather than calling it broken.
 		if (opts.legacy !== true && r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
-			findings.push(finding('error', 'container.legacy-config', subject, 'container has only a pre-1.10 config.json; not read yet', `${dir}/config.json`));
+			findings.push(
+				finding(
+					'error',
+					'container.legacy-config',
+					subject,
+					'container has only a pre-1.10 config.json; not read yet',
+					`${dir}/config.json`,
+				),
+			);
 		} else {
 			append(findings, r.findings);
 		}
@@ -167,12 +291,21 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 		const v = json[key];
 		if (v === undefined || v === null) return undefined;
 		const out = get(v);
-		if (out === undefined) findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${key} has the wrong type`, path));
+		if (out === undefined)
+			findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${key} has the wrong type`, path));
 		return out;
 	};
 	const configId = field('ID', str);
 	if (configId !== undefined && configId !== id) {
-		findings.push(finding('error', 'container.id-mismatch', subject, `${file} says its ID is ${configId}, not the directory name`, path));
+		findings.push(
+			finding(
+				'error',
+				'container.id-mismatch',
+				subject,
+				`${file} says its ID is ${configId}, not the directory name`,
+				path,
+			),
+		);
 	}
 	const name = field('Name', str);
 	const image = field('Image', str);
@@ -189,7 +322,9 @@ export function readContainer(source: Source, id: string, opts: {hostConfig?: bo
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
 	const state = readState(json.State, subject, path, findings, file, r.value.numbers);
 	const stored: Record<string, unknown> = {};
-	for (const [k, v] of Object.entries(json)) if (k !== 'Config') Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
+	for (const [k, v] of Object.entries(json))
+		if (k !== 'Config')
+			Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
 	return {
 		id,
 		path,

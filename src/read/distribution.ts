@@ -33,15 +33,27 @@ const metadataCap = 1024 * 1024;
 function listFiles(source: Source, dir: string, subject: string, findings: Finding[]): string[] {
 	const listed = source.list(dir);
 	if (!listed.ok) {
-		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, `${dir} (registry metadata)`, 'warning'));
+		if (listed.error.code !== 'missing')
+			findings.push(sourceErrorFinding(listed.error, subject, `${dir} (registry metadata)`, 'warning'));
 		return [];
 	}
 	const out: string[] = [];
 	for (const e of listed.value) {
 		const at = `${dir}/${e.name}`;
-		if (e.kind === 'symlink') findings.push(finding('warning', 'file.symlink', subject, `${at} is a symlink; not followed, so this registry record is not read`, at));
-		else if (e.kind !== 'file') findings.push(finding('warning', 'file.not-a-file', subject, `${at} is a ${e.kind}, not a file; not read`, at));
-		else if (!hex64.test(e.name)) findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, at));
+		if (e.kind === 'symlink')
+			findings.push(
+				finding(
+					'warning',
+					'file.symlink',
+					subject,
+					`${at} is a symlink; not followed, so this registry record is not read`,
+					at,
+				),
+			);
+		else if (e.kind !== 'file')
+			findings.push(finding('warning', 'file.not-a-file', subject, `${at} is a ${e.kind}, not a file; not read`, at));
+		else if (!hex64.test(e.name))
+			findings.push(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, at));
 		else out.push(e.name);
 	}
 	return out;
@@ -49,18 +61,39 @@ function listFiles(source: Source, dir: string, subject: string, findings: Findi
 
 /** The distribution directory's two parts; `distribution/` itself and each part checked for symlinks before listing. */
 function partDir(source: Source, driver: string, part: string, subject: string, findings: Finding[]): string | null {
-	for (const rel of [`image/${driver}/distribution`, `image/${driver}/distribution/${part}`, `image/${driver}/distribution/${part}/sha256`]) {
+	for (const rel of [
+		`image/${driver}/distribution`,
+		`image/${driver}/distribution/${part}`,
+		`image/${driver}/distribution/${part}/sha256`,
+	]) {
 		const st = source.stat(rel);
 		if (!st.ok) {
-			if (st.error.code !== 'missing') findings.push(sourceErrorFinding(st.error, subject, `${rel} (registry metadata)`, 'warning'));
+			if (st.error.code !== 'missing')
+				findings.push(sourceErrorFinding(st.error, subject, `${rel} (registry metadata)`, 'warning'));
 			return null;
 		}
 		if (st.value.kind === 'symlink') {
-			findings.push(finding('warning', 'file.symlink', subject, `${rel} is a symlink; not followed, so the registry metadata under it is not read`, rel));
+			findings.push(
+				finding(
+					'warning',
+					'file.symlink',
+					subject,
+					`${rel} is a symlink; not followed, so the registry metadata under it is not read`,
+					rel,
+				),
+			);
 			return null;
 		}
 		if (st.value.kind !== 'dir') {
-			findings.push(finding('warning', 'file.not-a-dir', subject, `${rel} is a ${st.value.kind}, not a directory; the registry metadata under it is not read`, rel));
+			findings.push(
+				finding(
+					'warning',
+					'file.not-a-dir',
+					subject,
+					`${rel} is a ${st.value.kind}, not a directory; the registry metadata under it is not read`,
+					rel,
+				),
+			);
 			return null;
 		}
 	}
@@ -77,7 +110,10 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 	if (v2dir !== null) {
 		for (const hex of listFiles(source, v2dir, subject, findings)) {
 			const rel = `${v2dir}/${hex}`;
-			const r = readJson(source, rel, subject, 'registry metadata (v2metadata-by-diffid)', {severity: 'warning', cap: metadataCap});
+			const r = readJson(source, rel, subject, 'registry metadata (v2metadata-by-diffid)', {
+				severity: 'warning',
+				cap: metadataCap,
+			});
 			append(findings, r.findings);
 			if (r.value === undefined) continue;
 			const list = r.value.json;
@@ -96,7 +132,16 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 				}
 				entries.push({digest: d, sourceRepository: str(o.SourceRepository) ?? null, hmac: str(o.HMAC) ?? null});
 			}
-			if (bad > 0) findings.push(finding('warning', 'json.shape', subject, `${rel}: ${bad} of ${list.length} entries have no valid Digest; left out`, rel));
+			if (bad > 0)
+				findings.push(
+					finding(
+						'warning',
+						'json.shape',
+						subject,
+						`${rel}: ${bad} of ${list.length} entries have no valid Digest; left out`,
+						rel,
+					),
+				);
 			byDiffId.set(`sha256:${hex}`, entries);
 		}
 	}
@@ -105,7 +150,10 @@ export function readDistribution(source: Source, driver: string): RawDistributio
 		for (const hex of listFiles(source, byDigestDir, subject, findings)) {
 			const rel = `${byDigestDir}/${hex}`;
 			const r = readText(source, rel, subject, 'registry metadata (diffid-by-digest)');
-			append(findings, r.findings.map(f => ({...f, severity: 'warning' as const})));
+			append(
+				findings,
+				r.findings.map(f => ({...f, severity: 'warning' as const})),
+			);
 			if (r.value === undefined) continue;
 			if (!digest.test(r.value)) {
 				findings.push(finding('warning', 'json.shape', subject, `${rel} does not hold a sha256 diff id`, rel));
@@ -128,6 +176,7 @@ export function distributionOf(d: RawDistribution | undefined, diffId: string | 
 	if (d === undefined || diffId === undefined || diffId === null) return [];
 	const out = [...(d.byDiffId.get(diffId) ?? [])];
 	const known = new Set(out.map(e => e.digest));
-	for (const blob of d.digestsByDiffId.get(diffId) ?? []) if (!known.has(blob)) out.push({digest: blob, sourceRepository: null, hmac: null});
+	for (const blob of d.digestsByDiffId.get(diffId) ?? [])
+		if (!known.has(blob)) out.push({digest: blob, sourceRepository: null, hmac: null});
 	return out;
 }

@@ -1,6 +1,17 @@
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, entryFindings, hex64, intField, obj, readJson, readText, sourceErrorFinding, str, strArray} from './json-files.ts';
+import {
+	type Read,
+	entryFindings,
+	hex64,
+	intField,
+	obj,
+	readJson,
+	readText,
+	sourceErrorFinding,
+	str,
+	strArray,
+} from './json-files.ts';
 import type {RawHistory, RawImage, RawImageStore, RawLayer, RawMount, RawRef, StoreParts} from './image-store.ts';
 import type {Source} from '../sources/source.ts';
 
@@ -43,7 +54,11 @@ function readV1Repositories(source: Source, driver: string): Read<RawRef[]> {
 	if (r.value === undefined) return {value: [], findings: r.findings};
 	const findings: Finding[] = [...r.findings];
 	const repos = obj(obj(r.value.json)?.Repositories);
-	if (repos === undefined) return {value: [], findings: [...findings, finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)]};
+	if (repos === undefined)
+		return {
+			value: [],
+			findings: [...findings, finding('error', 'json.shape', subject, `${path} has no "Repositories" object`, path)],
+		};
 	const refs: RawRef[] = [];
 	for (const [repo, entries] of Object.entries(repos)) {
 		const map = obj(entries);
@@ -53,7 +68,9 @@ function readV1Repositories(source: Source, driver: string): Read<RawRef[]> {
 		}
 		for (const [key, id] of Object.entries(map)) {
 			if (typeof id !== 'string' || !hex64.test(id)) {
-				findings.push(finding('error', 'json.shape', subject, `${path}: "${repo}" "${key}" does not point to an image id`, path));
+				findings.push(
+					finding('error', 'json.shape', subject, `${path}: "${repo}" "${key}" does not point to an image id`, path),
+				);
 				continue;
 			}
 			refs.push({repo, ref: key.startsWith('sha256:') ? `${repo}@${key}` : `${repo}:${key}`, imageId: id});
@@ -73,15 +90,29 @@ function readEntry(source: Source, id: string): GraphEntry {
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
 		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
-		else layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `layersize is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${dir}/layersize`));
+		else
+			layerFindings.push(
+				finding(
+					'warning',
+					'layer.field-invalid',
+					`layer:${id}`,
+					`layersize is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`,
+					`${dir}/layersize`,
+				),
+			);
 	}
 	const r = readJson(source, path, subject, 'v1 image json');
 	append(findings, r.findings);
 	const json = r.value === undefined ? undefined : obj(r.value.json);
-	if (r.value !== undefined && json === undefined) findings.push(finding('error', 'json.shape', subject, 'v1 image json is not a JSON object', path));
-	if (json === undefined) return {id, path, ok: false, ...(sizeValue !== undefined ? {size: sizeValue} : {}), findings, layerFindings};
+	if (r.value !== undefined && json === undefined)
+		findings.push(finding('error', 'json.shape', subject, 'v1 image json is not a JSON object', path));
+	if (json === undefined)
+		return {id, path, ok: false, ...(sizeValue !== undefined ? {size: sizeValue} : {}), findings, layerFindings};
 	const jsonId = str(json.id);
-	if (jsonId !== undefined && jsonId !== id) findings.push(finding('error', 'image.id-mismatch', subject, `json says its id is ${jsonId}, not the directory name`, path));
+	if (jsonId !== undefined && jsonId !== id)
+		findings.push(
+			finding('error', 'image.id-mismatch', subject, `json says its id is ${jsonId}, not the directory name`, path),
+		);
 	const rawParent = json.parent;
 	let parent: string | undefined;
 	if (rawParent !== undefined && rawParent !== null && rawParent !== '') {
@@ -99,7 +130,16 @@ function readEntry(source: Source, id: string): GraphEntry {
 	if (sizeValue === undefined) {
 		const s = intField(json.Size, r.value!.numbers, ['Size'], {min: 0, max: Number.MAX_SAFE_INTEGER});
 		if (s.value !== undefined) sizeValue = s.value;
-		else if (s.invalid !== undefined) layerFindings.push(finding('warning', 'layer.field-invalid', `layer:${id}`, `json: Size is ${s.invalid}, not a number of bytes up to 2^53`, path));
+		else if (s.invalid !== undefined)
+			layerFindings.push(
+				finding(
+					'warning',
+					'layer.field-invalid',
+					`layer:${id}`,
+					`json: Size is ${s.invalid}, not a number of bytes up to 2^53`,
+					path,
+				),
+			);
 	}
 	return {
 		id,
@@ -131,12 +171,16 @@ function listGraph(source: Source, subject: string, findings: Finding[]): string
 	for (const e of listed.value) {
 		if (e.name === '_tmp' && e.kind === 'dir') continue;
 		if (!hex64.test(e.name)) {
-			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`));
+			strays.add(
+				finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in graph/`, `graph/${e.name}`),
+			);
 			continue;
 		}
 		if (e.kind !== 'dir') {
 			const code = e.kind === 'symlink' ? 'file.symlink' : 'file.not-a-dir';
-			findings.push(finding('error', code, `image:${e.name}`, `graph/${e.name} is a ${e.kind}, not a directory`, `graph/${e.name}`));
+			findings.push(
+				finding('error', code, `image:${e.name}`, `graph/${e.name} is a ${e.kind}, not a directory`, `graph/${e.name}`),
+			);
 			continue;
 		}
 		ids.push(e.name);
@@ -152,7 +196,15 @@ function layerIdsOf(id: string, entries: ReadonlyMap<string, GraphEntry>, findin
 	let at: string | undefined = id;
 	while (at !== undefined) {
 		if (seen.has(at) || out.length >= maxDepth) {
-			findings.push(finding('error', 'layer.parent-loop', `image:${id}`, `parent links loop or run deeper than ${maxDepth} at ${at}`, `graph/${at}/json`));
+			findings.push(
+				finding(
+					'error',
+					'layer.parent-loop',
+					`image:${id}`,
+					`parent links loop or run deeper than ${maxDepth} at ${at}`,
+					`graph/${at}/json`,
+				),
+			);
 			break;
 		}
 		seen.add(at);
@@ -181,7 +233,15 @@ export function readGraphStore(source: Source, driver: string, parts: StoreParts
 			if (source.stat(`graph/${id}/.migration-diffid`).ok) migrated++;
 		}
 		if (migrated > 0) {
-			findings.push(finding('info', 'layout.v1-migration-partial', subject, `${migrated} graph entr${migrated === 1 ? 'y has' : 'ies have'} .migration-* files: a 1.10+ daemon started migrating this root, but no image/ store is here`, 'graph'));
+			findings.push(
+				finding(
+					'info',
+					'layout.v1-migration-partial',
+					subject,
+					`${migrated} graph entr${migrated === 1 ? 'y has' : 'ies have'} .migration-* files: a 1.10+ daemon started migrating this root, but no image/ store is here`,
+					'graph',
+				),
+			);
 		}
 		for (const e of entries.values()) {
 			if (parts.layers) {
@@ -232,5 +292,12 @@ export function readGraphStore(source: Source, driver: string, parts: StoreParts
 export function v1Mount(containerId: string, image: string | undefined): RawMount {
 	// The image id is the id of the layer the init layer is built on (its parent), present or not.
 	const parent = image !== undefined && hex64.test(image) ? image : undefined;
-	return {containerId, path: `containers/${containerId}`, mountId: containerId, initId: `${containerId}-init`, ...(parent !== undefined ? {parent} : {}), findings: []};
+	return {
+		containerId,
+		path: `containers/${containerId}`,
+		mountId: containerId,
+		initId: `${containerId}-init`,
+		...(parent !== undefined ? {parent} : {}),
+		findings: [],
+	};
 }

@@ -18,7 +18,8 @@ function driverNotes(driverDirs: readonly string[]): Finding[] {
 	for (const d of driverDirs) {
 		if (!isDriverName(d)) continue;
 		const info: DriverInfo = drivers[d];
-		if (info.contentNote !== undefined) out.push(finding('info', 'driver.content-unreadable', `store:${d}`, info.contentNote, d));
+		if (info.contentNote !== undefined)
+			out.push(finding('info', 'driver.content-unreadable', `store:${d}`, info.contentNote, d));
 	}
 	return out;
 }
@@ -52,7 +53,11 @@ export type ReadParts = StoreParts & {
 export const allParts: ReadParts = {images: true, layers: true, mounts: true, driverDirs: true, hostConfig: true};
 
 /** Reads a whole root: layout, image stores, driver directories and containers. */
-export function readHost(source: Source, parts: ReadParts = allParts, onProgress?: (done: number, total: number) => void): RawHost {
+export function readHost(
+	source: Source,
+	parts: ReadParts = allParts,
+	onProgress?: (done: number, total: number) => void,
+): RawHost {
 	const layout = readLayout(source);
 	const findings: Finding[] = [...layout.findings];
 	const stores = new Map<string, RawImageStore>();
@@ -75,7 +80,9 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		const driver = v1Driver(layout.v1Repositories, layout.driverDirs, containers, findings);
 		const store = readGraphStore(source, driver, parts);
 		stores.set(driver, store);
-		for (const c of containers) if (c.hasConfig && (c.driver === undefined || c.driver === driver)) store.mounts.set(c.id, v1Mount(c.id, c.image));
+		for (const c of containers)
+			if (c.hasConfig && (c.driver === undefined || c.driver === driver))
+				store.mounts.set(c.id, v1Mount(c.id, c.image));
 	}
 	// The containerd image store: one store per snapshotter (driver = the snapshotter's name).
 	if (!legacy && (parts.images || parts.layers || parts.mounts || parts.driverDirs)) {
@@ -83,7 +90,15 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		append(findings, c8d.findings);
 		for (const [name, store] of c8d.stores) {
 			if (stores.has(name)) {
-				findings.push(finding('warning', 'layout.containerd-store', 'root', `image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`, `image/${name}`));
+				findings.push(
+					finding(
+						'warning',
+						'layout.containerd-store',
+						'root',
+						`image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`,
+						`image/${name}`,
+					),
+				);
 				continue;
 			}
 			stores.set(name, store);
@@ -95,7 +110,10 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
 		for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
 		for (const name of [...names].sort()) {
 			const layers = stores.get(name)?.layers;
-			const cacheIds = layers === undefined ? new Set<string>() : new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
+			const cacheIds =
+				layers === undefined
+					? new Set<string>()
+					: new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
 			driverDirs.set(name, readDriverDir(source, name, cacheIds));
 		}
 	}
@@ -127,20 +145,43 @@ export function readHost(source: Source, parts: ReadParts = allParts, onProgress
  * the driver), else the containers' `Driver`, else the only driver directory. One driver is read;
  * other repositories files (left when the daemon was restarted with another driver) get an info finding.
  */
-function v1Driver(repositories: readonly string[], driverDirs: readonly string[], containers: readonly RawContainer[], findings: Finding[]): string {
+function v1Driver(
+	repositories: readonly string[],
+	driverDirs: readonly string[],
+	containers: readonly RawContainer[],
+	findings: Finding[],
+): string {
 	const votes = new Map<string, number>();
 	for (const c of containers) if (c.driver !== undefined) votes.set(c.driver, (votes.get(c.driver) ?? 0) + 1);
 	const score = (d: string): number => (votes.get(d) ?? 0) * 2 + (driverDirs.includes(d) ? 1 : 0);
 	let driver: string | undefined;
-	if (repositories.length > 0) driver = [...repositories].sort((a, b) => score(b) - score(a) || (a < b ? -1 : a > b ? 1 : 0))[0];
+	if (repositories.length > 0)
+		driver = [...repositories].sort((a, b) => score(b) - score(a) || (a < b ? -1 : a > b ? 1 : 0))[0];
 	else if (votes.size > 0) driver = [...votes.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
 	else if (driverDirs.length === 1) driver = driverDirs[0];
 	if (driver === undefined) {
-		findings.push(finding('warning', 'layout.v1-driver-unknown', 'root', 'pre-1.10 root with no repositories-<driver> file, no container naming its driver and no single driver directory: layer paths are unknown', 'graph'));
+		findings.push(
+			finding(
+				'warning',
+				'layout.v1-driver-unknown',
+				'root',
+				'pre-1.10 root with no repositories-<driver> file, no container naming its driver and no single driver directory: layer paths are unknown',
+				'graph',
+			),
+		);
 		return 'unknown';
 	}
 	for (const other of repositories) {
-		if (other !== driver) findings.push(finding('info', 'layout.v1-other-driver', 'root', `repositories-${other} belongs to another storage driver than the one read (${driver}); its tags are not shown`, `repositories-${other}`));
+		if (other !== driver)
+			findings.push(
+				finding(
+					'info',
+					'layout.v1-other-driver',
+					'root',
+					`repositories-${other} belongs to another storage driver than the one read (${driver}); its tags are not shown`,
+					`repositories-${other}`,
+				),
+			);
 	}
 	return driver;
 }

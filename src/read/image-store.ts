@@ -1,7 +1,21 @@
 import {createHash} from 'node:crypto';
 import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
-import {type Read, digest, entryFindings, hex64, isPathId, mountIdRe, obj, readJson, readText, sourceErrorFinding, str, strArray, bool} from './json-files.ts';
+import {
+	type Read,
+	digest,
+	entryFindings,
+	hex64,
+	isPathId,
+	mountIdRe,
+	obj,
+	readJson,
+	readText,
+	sourceErrorFinding,
+	str,
+	strArray,
+	bool,
+} from './json-files.ts';
 import {type RawDistribution, readDistribution} from './distribution.ts';
 import type {Source} from '../sources/source.ts';
 
@@ -89,7 +103,10 @@ export type RawContainerdStore = {
 	/** Directory ids (under the snapshotter's snapshots/) named by a record of the snapshotter's metadata.db, with that record's key and kind. */
 	readonly snapshotIds: ReadonlyMap<string, {readonly key: string; readonly kind: string}>;
 	/** meta.db snapshots of namespace moby for this snapshotter: key → backend key, parent key, directory id. */
-	readonly snapshots: ReadonlyMap<string, {readonly name?: string; readonly parent?: string; readonly id?: string; readonly kind?: string}>;
+	readonly snapshots: ReadonlyMap<
+		string,
+		{readonly name?: string; readonly parent?: string; readonly id?: string; readonly kind?: string}
+	>;
 	/** The snapshotter's metadata.db was read. */
 	readonly snapshotterDbRead: boolean;
 };
@@ -136,7 +153,9 @@ function readRepositories(source: Source, driver: string): Read<RawRef[]> {
 		}
 		for (const [ref, id] of Object.entries(map)) {
 			if (typeof id !== 'string' || !digest.test(id)) {
-				findings.push(finding('error', 'json.shape', subject, `repositories.json: "${ref}" does not point to an image id`, path));
+				findings.push(
+					finding('error', 'json.shape', subject, `repositories.json: "${ref}" does not point to an image id`, path),
+				);
 				continue;
 			}
 			refs.push({repo, ref, imageId: id});
@@ -154,10 +173,14 @@ function readImage(source: Source, driver: string, hex: string, hasMetadata = tr
 	const meta = `image/${driver}/imagedb/metadata/sha256/${hex}`;
 	const none: Read<string> = {value: undefined, findings: []};
 	const parent = hasMetadata ? readText(source, `${meta}/parent`, subject, 'image parent', {optional: true}) : none;
-	const lastUpdated = hasMetadata ? readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true}) : none;
+	const lastUpdated = hasMetadata
+		? readText(source, `${meta}/lastUpdated`, subject, 'image lastUpdated', {optional: true})
+		: none;
 	append(findings, parent.findings, lastUpdated.findings);
 	if (parent.value !== undefined && !digest.test(parent.value)) {
-		findings.push(finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`));
+		findings.push(
+			finding('error', 'image.parent-invalid', subject, 'metadata parent is not an image id', `${meta}/parent`),
+		);
 	}
 	const base = {
 		id,
@@ -179,12 +202,32 @@ function readImage(source: Source, driver: string, hex: string, hasMetadata = tr
 }
 
 /** An image config's fields (the reference layout notes §1.3): rootfs.diff_ids, history and the runtime defaults. Shared by every image store. */
-export function configFields(json: Record<string, unknown>, subject: string, path: string, findings: Finding[]): Pick<RawImage, 'diffIds' | 'history' | 'created' | 'config' | 'architecture' | 'os' | 'dockerVersion' | 'author' | 'comment' | 'container' | 'containerConfig'> {
+export function configFields(
+	json: Record<string, unknown>,
+	subject: string,
+	path: string,
+	findings: Finding[],
+): Pick<
+	RawImage,
+	| 'diffIds'
+	| 'history'
+	| 'created'
+	| 'config'
+	| 'architecture'
+	| 'os'
+	| 'dockerVersion'
+	| 'author'
+	| 'comment'
+	| 'container'
+	| 'containerConfig'
+> {
 	const rootfs = obj(json.rootfs);
 	const rawDiffIds = rootfs?.diff_ids ?? [];
 	let diffIds = strArray(rawDiffIds) ?? [];
 	if (strArray(rawDiffIds) === undefined || diffIds.some(d => !digest.test(d))) {
-		findings.push(finding('error', 'image.diff-ids-invalid', subject, 'rootfs.diff_ids is not a list of sha256 digests', path));
+		findings.push(
+			finding('error', 'image.diff-ids-invalid', subject, 'rootfs.diff_ids is not a list of sha256 digests', path),
+		);
 		diffIds = diffIds.filter(d => digest.test(d));
 	}
 	const history: RawHistory[] = [];
@@ -252,7 +295,15 @@ function readLayer(source: Source, driver: string, hex: string): RawLayer {
 	const valid = (v: string | undefined, ok: (v: string) => boolean, file: string, what: string): string | undefined => {
 		if (v === undefined) return undefined;
 		if (ok(v)) return v;
-		findings.push(finding('error', 'layer.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
+		findings.push(
+			finding(
+				'error',
+				'layer.field-invalid',
+				subject,
+				`${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`,
+				`${path}/${file}`,
+			),
+		);
 		return undefined;
 	};
 	const diffId = valid(diff.value, v => digest.test(v), 'diff', 'a sha256 digest');
@@ -261,7 +312,16 @@ function readLayer(source: Source, driver: string, hex: string): RawLayer {
 	let sizeValue: number | undefined;
 	if (size.value !== undefined) {
 		if (/^\d{1,16}$/.test(size.value) && Number.isSafeInteger(Number(size.value))) sizeValue = Number(size.value);
-		else findings.push(finding('warning', 'layer.field-invalid', subject, `size is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`, `${path}/size`));
+		else
+			findings.push(
+				finding(
+					'warning',
+					'layer.field-invalid',
+					subject,
+					`size is not a number of bytes up to 2^53 (${JSON.stringify(size.value.slice(0, 40))})`,
+					`${path}/size`,
+				),
+			);
 	}
 	return {
 		chainId,
@@ -285,8 +345,19 @@ function readMount(source: Source, driver: string, containerId: string): RawMoun
 	const check = (v: string | undefined, re: RegExp, file: string): string | undefined => {
 		if (v === undefined) return undefined;
 		if (re.test(v)) return v;
-		const what = re === digest ? 'a chain id' : 'a valid id (64 hex digits, then -init for an init layer: dockerd refuses anything else)';
-		findings.push(finding('error', 'mount.field-invalid', subject, `${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`, `${path}/${file}`));
+		const what =
+			re === digest
+				? 'a chain id'
+				: 'a valid id (64 hex digits, then -init for an init layer: dockerd refuses anything else)';
+		findings.push(
+			finding(
+				'error',
+				'mount.field-invalid',
+				subject,
+				`${file} does not hold ${what} (it holds ${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)}); no path is built from it`,
+				`${path}/${file}`,
+			),
+		);
 		return undefined;
 	};
 	const m = check(mountId.value, mountIdRe, 'mount-id');
@@ -303,7 +374,13 @@ function readMount(source: Source, driver: string, containerId: string): RawMoun
 }
 
 /** Lists a directory of hex-named entries, with a finding for each entry that does not belong. */
-function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' | 'file', findings: Finding[]): string[] {
+function listHexDirs(
+	source: Source,
+	dir: string,
+	subject: string,
+	want: 'dir' | 'file',
+	findings: Finding[],
+): string[] {
 	const listed = source.list(dir);
 	if (!listed.ok) {
 		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, dir));
@@ -313,12 +390,22 @@ function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' |
 	const strays = entryFindings(findings, subject, dir);
 	for (const e of listed.value) {
 		if (!hex64.test(e.name)) {
-			strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+			strays.add(
+				finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`),
+			);
 			continue;
 		}
 		if (e.kind !== want) {
 			const code = e.kind === 'symlink' ? 'file.symlink' : want === 'dir' ? 'file.not-a-dir' : 'file.not-a-file';
-			strays.add(finding('error', code, subject, `${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`, `${dir}/${e.name}`));
+			strays.add(
+				finding(
+					'error',
+					code,
+					subject,
+					`${dir}/${e.name} is a ${e.kind}, not a ${want === 'dir' ? 'directory' : 'file'}`,
+					`${dir}/${e.name}`,
+				),
+			);
 			continue;
 		}
 		out.push(e.name);
@@ -331,7 +418,11 @@ function listHexDirs(source: Source, dir: string, subject: string, want: 'dir' |
 export type StoreParts = {readonly images: boolean; readonly layers: boolean; readonly mounts: boolean};
 
 /** Reads one image store, image/<driver>/. */
-export function readImageStore(source: Source, driver: string, parts: StoreParts = {images: true, layers: true, mounts: true}): RawImageStore {
+export function readImageStore(
+	source: Source,
+	driver: string,
+	parts: StoreParts = {images: true, layers: true, mounts: true},
+): RawImageStore {
 	const subject = `store:${driver}`;
 	const findings: Finding[] = [];
 	const refs = readRepositories(source, driver);
@@ -341,7 +432,9 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 	const mounts = new Map<string, RawMount>();
 	if (parts.images) {
 		// Most images have no metadata directory: list it once instead of failing to open files in it.
-		const withMetadata = new Set(listHexDirs(source, `image/${driver}/imagedb/metadata/sha256`, subject, 'dir', findings));
+		const withMetadata = new Set(
+			listHexDirs(source, `image/${driver}/imagedb/metadata/sha256`, subject, 'dir', findings),
+		);
 		for (const hex of listHexDirs(source, `image/${driver}/imagedb/content/sha256`, subject, 'file', findings)) {
 			images.set(`sha256:${hex}`, readImage(source, driver, hex, withMetadata.has(hex)));
 		}
@@ -354,9 +447,19 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 			for (const e of listed.value) {
 				if (hex64.test(e.name) && e.kind === 'dir') layers.set(`sha256:${e.name}`, readLayer(source, driver, e.name));
 				else if (e.name.endsWith('-removing')) {
-					strays.add(finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`));
+					strays.add(
+						finding('warning', 'layer.removing', subject, `layer removal in progress: ${e.name}`, `${dir}/${e.name}`),
+					);
 				} else {
-					strays.add(finding('warning', 'entry.unexpected', subject, `unexpected entry "${e.name}" in ${dir}`, `${dir}/${e.name}`));
+					strays.add(
+						finding(
+							'warning',
+							'entry.unexpected',
+							subject,
+							`unexpected entry "${e.name}" in ${dir}`,
+							`${dir}/${e.name}`,
+						),
+					);
 				}
 			}
 			strays.done();
@@ -372,5 +475,13 @@ export function readImageStore(source: Source, driver: string, parts: StoreParts
 		distribution = readDistribution(source, driver);
 		append(findings, distribution.findings);
 	}
-	return {driver, refs: refs.value ?? [], images, layers, mounts, ...(distribution !== undefined ? {distribution} : {}), findings};
+	return {
+		driver,
+		refs: refs.value ?? [],
+		images,
+		layers,
+		mounts,
+		...(distribution !== undefined ? {distribution} : {}),
+		findings,
+	};
 }

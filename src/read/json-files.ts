@@ -14,7 +14,12 @@ export const caps = {
 
 export type Read<T> = {readonly value: T | undefined; readonly findings: Finding[]};
 
-function sourceFinding(error: SourceError, subject: string, what: string, severity: 'error' | 'warning' = 'error'): Finding {
+function sourceFinding(
+	error: SourceError,
+	subject: string,
+	what: string,
+	severity: 'error' | 'warning' = 'error',
+): Finding {
 	const code = {
 		missing: 'missing',
 		'not-a-file': 'not-a-file',
@@ -29,7 +34,13 @@ function sourceFinding(error: SourceError, subject: string, what: string, severi
 }
 
 /** Reads a small text file and trims surrounding white space. A missing file gives no value and, unless optional, a finding. */
-export function readText(source: Source, rel: string, subject: string, what: string, opts: {optional?: boolean} = {}): Read<string> {
+export function readText(
+	source: Source,
+	rel: string,
+	subject: string,
+	what: string,
+	opts: {optional?: boolean} = {},
+): Read<string> {
 	const r = source.readFile(rel, caps.small);
 	if (!r.ok) {
 		if (r.error.code === 'missing' && opts.optional) return {value: undefined, findings: []};
@@ -52,7 +63,13 @@ export function readJson(
 	subject: string,
 	what: string,
 	/** optional: a missing file is no finding; severity and consequence (what it means, added to the message) for the findings; cap: bytes read at most. */
-	opts: {optional?: boolean; severity?: 'error' | 'warning'; consequence?: string; cap?: number; firstValue?: boolean} = {},
+	opts: {
+		optional?: boolean;
+		severity?: 'error' | 'warning';
+		consequence?: string;
+		cap?: number;
+		firstValue?: boolean;
+	} = {},
 ): Read<{json: unknown; bytes: Buffer; numbers: ReadonlyMap<string, string>}> {
 	const severity = opts.severity ?? 'error';
 	const then = opts.consequence === undefined ? '' : `: ${opts.consequence}`;
@@ -66,13 +83,30 @@ export function readJson(
 	}
 	const parsed = parseJson(r.value.toString('utf8'));
 	if (!parsed.ok) {
-		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${parsed.error})${then}`, rel)]};
+		return {
+			value: undefined,
+			findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${parsed.error})${then}`, rel)],
+		};
 	}
 	const p = parsed.value;
 	if (p.trailing > 0 && opts.firstValue !== true) {
-		return {value: undefined, findings: [finding(severity, 'json.invalid', subject, `${what} is not valid JSON (${p.trailing} bytes follow the JSON value; Docker's json.Unmarshal refuses the file)${then}`, rel)]};
+		return {
+			value: undefined,
+			findings: [
+				finding(
+					severity,
+					'json.invalid',
+					subject,
+					`${what} is not valid JSON (${p.trailing} bytes follow the JSON value; Docker's json.Unmarshal refuses the file)${then}`,
+					rel,
+				),
+			],
+		};
 	}
-	return {value: {json: p.value, bytes: r.value, numbers: p.numberText}, findings: parsedFindings(p, subject, what, rel)};
+	return {
+		value: {json: p.value, bytes: r.value, numbers: p.numberText},
+		findings: parsedFindings(p, subject, what, rel),
+	};
 }
 
 /** The findings of a parse that loaded: values too deep, numbers kept as text, bytes after the value. */
@@ -80,15 +114,42 @@ export function parsedFindings(p: ParsedJson, subject: string, what: string, rel
 	const out: Finding[] = [];
 	if (p.tooDeep !== undefined) {
 		const n = p.tooDeep.count;
-		out.push(finding('warning', 'json.too-deep', subject, `${what}: ${n} ${n === 1 ? 'value' : 'values'} nested deeper than ${p.tooDeep.limit} levels not loaded (shown as null), the first at ${p.tooDeep.first}`, rel));
+		out.push(
+			finding(
+				'warning',
+				'json.too-deep',
+				subject,
+				`${what}: ${n} ${n === 1 ? 'value' : 'values'} nested deeper than ${p.tooDeep.limit} levels not loaded (shown as null), the first at ${p.tooDeep.first}`,
+				rel,
+			),
+		);
 	}
 	if (p.inexact.length > 0) {
-		const shown = p.inexact.slice(0, 5).map(x => `${x.path} = ${x.text}`).join(', ');
+		const shown = p.inexact
+			.slice(0, 5)
+			.map(x => `${x.path} = ${x.text}`)
+			.join(', ');
 		const more = p.inexact.length > 5 ? ` and ${p.inexact.length - 5} more` : '';
-		out.push(finding('warning', 'json.big-number', subject, `${what}: ${p.inexact.length === 1 ? 'a number' : `${p.inexact.length} numbers`} JavaScript cannot hold exactly kept as decimal text (a string in JSON output): ${shown}${more}`, rel));
+		out.push(
+			finding(
+				'warning',
+				'json.big-number',
+				subject,
+				`${what}: ${p.inexact.length === 1 ? 'a number' : `${p.inexact.length} numbers`} JavaScript cannot hold exactly kept as decimal text (a string in JSON output): ${shown}${more}`,
+				rel,
+			),
+		);
 	}
 	if (p.trailing > 0) {
-		out.push(finding('warning', 'json.trailing-data', subject, `${what}: ${p.trailing} bytes follow the JSON value; read as dockerd reads it (the first value; the rest is ignored)`, rel));
+		out.push(
+			finding(
+				'warning',
+				'json.trailing-data',
+				subject,
+				`${what}: ${p.trailing} bytes follow the JSON value; read as dockerd reads it (the first value; the rest is ignored)`,
+				rel,
+			),
+		);
 	}
 	return out;
 }
@@ -106,8 +167,19 @@ export function intField(
 ): {value?: number; invalid?: string} {
 	if (v === undefined || v === null) return {};
 	const text = numbers?.get(pathKey(path));
-	const shown = text ?? (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' ? String(v) : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : String(v));
-	if (typeof v !== 'number' || !Number.isSafeInteger(v) || (text !== undefined && /[.eE]/.test(text))) return {invalid: shown};
+	const shown =
+		text ??
+		(typeof v === 'string'
+			? JSON.stringify(v)
+			: typeof v === 'number'
+				? String(v)
+				: Array.isArray(v)
+					? 'an array'
+					: typeof v === 'object'
+						? 'an object'
+						: String(v));
+	if (typeof v !== 'number' || !Number.isSafeInteger(v) || (text !== undefined && /[.eE]/.test(text)))
+		return {invalid: shown};
 	if (v < range.min || v > range.max) return {invalid: shown};
 	return {value: v};
 }
@@ -118,7 +190,11 @@ export function intField(
  * kept one by one, the rest are counted by code in one `entry.list-capped` finding (at the worst
  * severity among them), so that 150 000 stray entries stay a short, complete report.
  */
-export function entryFindings(findings: Finding[], subject: string, dir: string): {add(f: Finding): void; done(): void} {
+export function entryFindings(
+	findings: Finding[],
+	subject: string,
+	dir: string,
+): {add(f: Finding): void; done(): void} {
 	let kept = 0;
 	const more = new Map<string, number>();
 	let worst: Finding['severity'] = 'info';
@@ -136,14 +212,30 @@ export function entryFindings(findings: Finding[], subject: string, dir: string)
 			if (more.size === 0) return;
 			let total = 0;
 			for (const n of more.values()) total += n;
-			const counts = [...more].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([code, n]) => `${n} ${code}`).join(', ');
-			findings.push(finding(worst, 'entry.list-capped', subject, `${total} more findings on entries of ${dir}/ not listed one by one after the first ${caps.entryFindings} (${counts})`, dir));
+			const counts = [...more]
+				.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+				.map(([code, n]) => `${n} ${code}`)
+				.join(', ');
+			findings.push(
+				finding(
+					worst,
+					'entry.list-capped',
+					subject,
+					`${total} more findings on entries of ${dir}/ not listed one by one after the first ${caps.entryFindings} (${counts})`,
+					dir,
+				),
+			);
 			more.clear();
 		},
 	};
 }
 
-export function sourceErrorFinding(error: SourceError, subject: string, what: string, severity: 'error' | 'warning' = 'error'): Finding {
+export function sourceErrorFinding(
+	error: SourceError,
+	subject: string,
+	what: string,
+	severity: 'error' | 'warning' = 'error',
+): Finding {
 	return sourceFinding(error, subject, what, severity);
 }
 
@@ -157,7 +249,9 @@ export function stringMap(v: unknown): Record<string, string> | undefined {
 	const o = obj(v);
 	if (o === undefined) return undefined;
 	const out: Record<string, string> = {};
-	for (const [k, x] of Object.entries(o)) if (typeof x === 'string') Object.defineProperty(out, k, {value: x, enumerable: true, writable: true, configurable: true});
+	for (const [k, x] of Object.entries(o))
+		if (typeof x === 'string')
+			Object.defineProperty(out, k, {value: x, enumerable: true, writable: true, configurable: true});
 	return out;
 }
 

@@ -69,7 +69,6 @@ function kvJson(v: Buffer): Record<string, unknown> | undefined {
 	return undefined;
 }
 
-
 /** ipamV4Info / ipamV6Info: a JSON string of [{IPAMData: "<JSON {Pool, Gateway}>", PoolID}]. */
 function subnetsOf(v: unknown): RawSubnet[] | undefined {
 	if (typeof v !== 'string') return [];
@@ -102,10 +101,28 @@ function subnetsOf(v: unknown): RawSubnet[] | undefined {
 function networkRecord(id: string, key: string, json: Record<string, unknown>): RawNetwork {
 	const f: Finding[] = [];
 	const storedId = str(json.id);
-	if (storedId !== undefined && storedId !== id) f.push(finding('error', 'network.id-mismatch', `network:${id}`, `local-kv.db: the value says its id is ${storedId}`, dbPath));
+	if (storedId !== undefined && storedId !== id)
+		f.push(
+			finding(
+				'error',
+				'network.id-mismatch',
+				`network:${id}`,
+				`local-kv.db: the value says its id is ${storedId}`,
+				dbPath,
+			),
+		);
 	const v4 = subnetsOf(json.ipamV4Info);
 	const v6 = subnetsOf(json.ipamV6Info);
-	if (v4 === undefined || v6 === undefined) f.push(finding('warning', 'network.ipam-invalid', `network:${id}`, 'local-kv.db: ipamV4Info/ipamV6Info cannot be decoded', dbPath));
+	if (v4 === undefined || v6 === undefined)
+		f.push(
+			finding(
+				'warning',
+				'network.ipam-invalid',
+				`network:${id}`,
+				'local-kv.db: ipamV4Info/ipamV6Info cannot be decoded',
+				dbPath,
+			),
+		);
 	const name = str(json.name);
 	const driver = str(json.networkType);
 	const scope = str(json.scope);
@@ -133,7 +150,12 @@ function networkRecord(id: string, key: string, json: Record<string, unknown>): 
 }
 
 /** An `endpoint/<nid>/<eid>` value (its container joins later, from the sandbox). */
-function endpointRecord(networkId: string, id: string, key: string, json: Record<string, unknown>): Omit<RawEndpoint, 'containerId'> {
+function endpointRecord(
+	networkId: string,
+	id: string,
+	key: string,
+	json: Record<string, unknown>,
+): Omit<RawEndpoint, 'containerId'> {
 	const iface = obj(json.ep_iface);
 	const name = str(json.name);
 	const sandboxId = str(json.sandbox);
@@ -157,10 +179,12 @@ export function readNetworks(source: Source): RawNetworks {
 	if (bolt.db === undefined) return {present: !bolt.missing, networks: [], endpoints: [], findings};
 	const db = bolt.db;
 	const at = bucketAt(db, ['libnetwork']);
-	for (const e of at.errors) findings.push(finding('error', 'db.damaged', 'store:network', `local-kv.db: ${e}`, dbPath));
+	for (const e of at.errors)
+		findings.push(finding('error', 'db.damaged', 'store:network', `local-kv.db: ${e}`, dbPath));
 	if (at.bucket === undefined) return {present: true, networks: [], endpoints: [], findings};
 	const read = db.entries(at.bucket);
-	for (const e of read.errors) findings.push(finding('error', 'db.damaged', 'store:network', `local-kv.db: ${e}`, dbPath));
+	for (const e of read.errors)
+		findings.push(finding('error', 'db.damaged', 'store:network', `local-kv.db: ${e}`, dbPath));
 	const networks: RawNetwork[] = [];
 	const bridges = new Map<string, string>();
 	const sandboxes = new Map<string, string>();
@@ -169,13 +193,18 @@ export function readNetworks(source: Source): RawNetworks {
 		if (e.value === undefined) continue;
 		const key = e.key.toString('utf8');
 		if (!key.startsWith(prefix)) continue;
-		const parts = key.slice(prefix.length).split('/').filter(p => p !== '');
+		const parts = key
+			.slice(prefix.length)
+			.split('/')
+			.filter(p => p !== '');
 		const kind = parts[0];
 		if (kind !== 'network' && kind !== 'endpoint' && kind !== 'sandbox' && kind !== 'bridge') continue;
 		const json = kvJson(e.value);
 		if (json === undefined) {
 			const subject = kind === 'network' && parts[1] !== undefined ? `network:${parts[1]}` : 'store:network';
-			findings.push(finding('error', 'json.invalid', subject, `local-kv.db: the value of ${key} is not libkv JSON`, dbPath));
+			findings.push(
+				finding('error', 'json.invalid', subject, `local-kv.db: the value of ${key} is not libkv JSON`, dbPath),
+			);
 			continue;
 		}
 		if (kind === 'network' && parts.length === 2) networks.push(networkRecord(parts[1]!, key, json));
@@ -185,7 +214,8 @@ export function readNetworks(source: Source): RawNetworks {
 		} else if (kind === 'sandbox' && parts.length === 2) {
 			const cid = str(json.Cid);
 			if (cid !== undefined) sandboxes.set(parts[1]!, cid);
-		} else if (kind === 'endpoint' && parts.length === 3) rawEndpoints.push(endpointRecord(parts[1]!, parts[2]!, key, json));
+		} else if (kind === 'endpoint' && parts.length === 3)
+			rawEndpoints.push(endpointRecord(parts[1]!, parts[2]!, key, json));
 	}
 	const withBridges = networks.map(n => (bridges.has(n.id) ? {...n, bridgeName: bridges.get(n.id)!} : n));
 	const endpoints = rawEndpoints.map(ep => {

@@ -30,7 +30,11 @@ export type TarSplitEntry =
 
 export type TarSplitResult =
 	| {readonly ok: true; readonly entries: number; readonly stopped: boolean}
-	| {readonly ok: false; readonly reason: 'missing' | 'unreadable' | 'invalid' | 'unsupported'; readonly message: string};
+	| {
+			readonly ok: false;
+			readonly reason: 'missing' | 'unreadable' | 'invalid' | 'unsupported';
+			readonly message: string;
+	  };
 
 /** Longest JSON line accepted (a segment holding a very long PAX header is the largest real one). */
 const MAX_LINE = 16 << 20;
@@ -51,21 +55,27 @@ function parseEntry(line: string, lineNo: number): TarSplitEntry {
 	try {
 		json = JSON.parse(line);
 	} catch (error) {
-		throw new Invalid(`line ${lineNo} is not JSON (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`);
+		throw new Invalid(
+			`line ${lineNo} is not JSON (${error instanceof RangeError ? 'nested too deeply' : (error as Error).message})`,
+		);
 	}
-	if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Invalid(`line ${lineNo} is not a JSON object`);
+	if (typeof json !== 'object' || json === null || Array.isArray(json))
+		throw new Invalid(`line ${lineNo} is not a JSON object`);
 	const o = json as Record<string, unknown>;
 	const position = o.position ?? 0;
-	if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0) throw new Invalid(`line ${lineNo}: position is not a count`);
+	if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0)
+		throw new Invalid(`line ${lineNo}: position is not a count`);
 	if (o.type === 2) return {type: 'segment', position, payload: bytes(o.payload, `line ${lineNo}: payload`)};
 	if (o.type !== 1) throw new Invalid(`line ${lineNo}: unknown entry type ${JSON.stringify(o.type)}`);
 	const size = o.size ?? 0;
-	if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new Invalid(`line ${lineNo}: size is not a byte count`);
+	if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+		throw new Invalid(`line ${lineNo}: size is not a byte count`);
 	const name = o.name ?? '';
 	if (typeof name !== 'string') throw new Invalid(`line ${lineNo}: name is not a string`);
 	const nameRaw = o.name_raw === undefined ? undefined : bytes(o.name_raw, `line ${lineNo}: name_raw`);
 	const crc = o.payload === null || o.payload === undefined ? null : bytes(o.payload, `line ${lineNo}: payload`);
-	if (crc !== null && crc.length !== 8) throw new Invalid(`line ${lineNo}: payload is ${crc.length} bytes, not an 8-byte CRC-64`);
+	if (crc !== null && crc.length !== 8)
+		throw new Invalid(`line ${lineNo}: payload is ${crc.length} bytes, not an 8-byte CRC-64`);
 	return {type: 'file', position, name, ...(nameRaw !== undefined && nameRaw.length > 0 ? {nameRaw} : {}), size, crc};
 }
 
@@ -129,15 +139,21 @@ async function eachLine(inflated: AsyncIterable<Buffer>, run: Run, onEntry: OnEn
 		if (start < chunk.length) {
 			pending.push(Buffer.from(chunk.subarray(start)));
 			pendingLength += chunk.length - start;
-			if (pendingLength > MAX_LINE) throw (run.why = new Invalid(`line ${run.lineNo + 1} is longer than ${MAX_LINE} bytes`));
+			if (pendingLength > MAX_LINE)
+				throw (run.why = new Invalid(`line ${run.lineNo + 1} is longer than ${MAX_LINE} bytes`));
 		}
 	}
 	if (pendingLength > 0) await oneLine(run, Buffer.concat(pending, pendingLength), onEntry);
 }
 
 /** Streams the entries of a tar-split file to onEntry, in order; onEntry returns (or resolves to) false to stop early, and is awaited. */
-export async function readTarSplit(source: Pick<Source, 'openRead'>, rel: string, onEntry: OnEntry): Promise<TarSplitResult> {
-	if (source.openRead === undefined) return {ok: false, reason: 'unsupported', message: 'this source cannot read file contents in pieces'};
+export async function readTarSplit(
+	source: Pick<Source, 'openRead'>,
+	rel: string,
+	onEntry: OnEntry,
+): Promise<TarSplitResult> {
+	if (source.openRead === undefined)
+		return {ok: false, reason: 'unsupported', message: 'this source cannot read file contents in pieces'};
 	const opened = source.openRead(rel);
 	if (!opened.ok) {
 		const reason = opened.error.code === 'missing' ? 'missing' : 'unreadable';
@@ -146,7 +162,9 @@ export async function readTarSplit(source: Pick<Source, 'openRead'>, rel: string
 	const reader = opened.value;
 	const run: Run = {entries: 0, lineNo: 0};
 	try {
-		await pipeline(Readable.from(fileChunks(reader, run)), zlib.createGunzip(), (inflated: AsyncIterable<Buffer>) => eachLine(inflated, run, onEntry));
+		await pipeline(Readable.from(fileChunks(reader, run)), zlib.createGunzip(), (inflated: AsyncIterable<Buffer>) =>
+			eachLine(inflated, run, onEntry),
+		);
 	} catch (error) {
 		if (run.why instanceof Stop) return {ok: true, entries: run.entries, stopped: true};
 		if (run.why instanceof Invalid) return {ok: false, reason: 'invalid', message: `${rel}: ${run.why.message}`};

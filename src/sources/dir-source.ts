@@ -66,7 +66,10 @@ function rememberFd(door: Door, fds: Map<string, number>, dir: string, fd: numbe
 		door.close(old);
 	}
 	if (cachedFds.size >= processCacheSize) {
-		const [old, held] = cachedFds.entries().next().value as [number, {door: Door; fds: Map<string, number>; dir: string}];
+		const [old, held] = cachedFds.entries().next().value as [
+			number,
+			{door: Door; fds: Map<string, number>; dir: string},
+		];
 		cachedFds.delete(old);
 		held.fds.delete(held.dir);
 		held.door.close(old);
@@ -149,7 +152,10 @@ class DoorReader {
 			return ok(r);
 		}
 		const [errno, at] = r;
-		const failed = dir.split('/').slice(0, at + 1).join('/');
+		const failed = dir
+			.split('/')
+			.slice(0, at + 1)
+			.join('/');
 		return this.failAt(errno, failed, () => this.kindAt(failed));
 	}
 
@@ -198,7 +204,17 @@ class DoorReader {
 		const s = this.statOut;
 		const kind = kinds[s[0]!] ?? 'other';
 		const known = s[10]! >= 0 ? {blocks: s[10]!, dev: s[11]!} : {};
-		const base = {kind, size: s[1]!, mode: s[2]!, uid: s[3]!, gid: s[4]!, mtimeMs: s[5]!, ino: s[6]!, nlink: s[7]!, ...known};
+		const base = {
+			kind,
+			size: s[1]!,
+			mode: s[2]!,
+			uid: s[3]!,
+			gid: s[4]!,
+			mtimeMs: s[5]!,
+			ino: s[6]!,
+			nlink: s[7]!,
+			...known,
+		};
 		if (kind === 'char' || kind === 'block') return ok({...base, rdev: {major: s[8]!, minor: s[9]!}});
 		return ok(base);
 	}
@@ -214,7 +230,10 @@ class DoorReader {
 		const [fd, kindNo, size, refused] = r;
 		if (refused === 1) this.atimeRefused++;
 		const kind = kinds[kindNo] ?? 'other';
-		if (fd < 0) return kind === 'symlink' ? fail('symlink', rel, 'is a symlink; not followed') : fail('not-a-file', rel, `is a ${kind}, not a regular file`);
+		if (fd < 0)
+			return kind === 'symlink'
+				? fail('symlink', rel, 'is a symlink; not followed')
+				: fail('not-a-file', rel, `is a ${kind}, not a regular file`);
 		return ok([fd, size]);
 	}
 
@@ -269,7 +288,8 @@ class DoorReader {
 		const d = this.dirFd(loc.dir);
 		if (!d.ok) return d;
 		const r = this.door.readlinkAt(d.value, bytes(loc.name));
-		if (typeof r === 'number') return r === EINVAL ? fail('not-a-file', rel, 'is not a symlink') : fail(codeOf(r), rel, errnoName(r));
+		if (typeof r === 'number')
+			return r === EINVAL ? fail('not-a-file', rel, 'is not a symlink') : fail(codeOf(r), rel, errnoName(r));
 		return ok(decodeName(r));
 	}
 
@@ -282,7 +302,13 @@ class DoorReader {
 		if (typeof r === 'number') return undefined;
 		const out: Record<string, Buffer> = {};
 		// Evidence names as keys: defined as own properties, so `__proto__` is a name, not the prototype.
-		for (let i = 0; i + 1 < r.length; i += 2) Object.defineProperty(out, decodeName(r[i]!), {value: r[i + 1]!, enumerable: true, writable: true, configurable: true});
+		for (let i = 0; i + 1 < r.length; i += 2)
+			Object.defineProperty(out, decodeName(r[i]!), {
+				value: r[i + 1]!,
+				enumerable: true,
+				writable: true,
+				configurable: true,
+			});
 		return out;
 	}
 }
@@ -297,7 +323,11 @@ function locate(rel: string): {dir: string; name: string} | null {
 }
 
 /** What the door cannot see here (xattrLimit), and what changes access times whatever it reads (undefined when sealed). */
-function doorLimits(door: Door, rootfd: number, sealed: boolean): {xattrLimit: string | undefined; fixedAtimeLimit: string | undefined} {
+function doorLimits(
+	door: Door,
+	rootfd: number,
+	sealed: boolean,
+): {xattrLimit: string | undefined; fixedAtimeLimit: string | undefined} {
 	const uid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
 	// xattrsAt goes through /proc/self/fd: without /proc it cannot see any.
 	const noProc = rootfd >= 0 && door.xattrsAt(rootfd, empty) === os.constants.errno.ENOENT;
@@ -310,8 +340,10 @@ function doorLimits(door: Door, rootfd: number, sealed: boolean): {xattrLimit: s
 		? undefined
 		: [
 				// do_readlinkat() calls touch_atime() whatever the open flags: only a noatime or read-only mount avoids it.
-				'symlink targets are read with readlinkat, which updates a symlink\'s access time (O_NOATIME does not apply to it; the read-only noatime private mount that prevents it needs root and Linux 5.12)',
-				door.capFowner() === 1 ? undefined : `O_NOATIME is refused on files and directories that uid ${uid} does not own, so reading those updates their access times`,
+				"symlink targets are read with readlinkat, which updates a symlink's access time (O_NOATIME does not apply to it; the read-only noatime private mount that prevents it needs root and Linux 5.12)",
+				door.capFowner() === 1
+					? undefined
+					: `O_NOATIME is refused on files and directories that uid ${uid} does not own, so reading those updates their access times`,
 			]
 				.filter(s => s !== undefined)
 				.join('; ');
@@ -338,7 +370,10 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		xattrLimit,
 		get atimeLimit(): string | undefined {
 			if (sealed) return undefined;
-			const refused = reader.atimeRefused > 0 && door.capFowner() === 1 ? `O_NOATIME was refused on ${reader.atimeRefused} entries, whose access times were updated` : undefined;
+			const refused =
+				reader.atimeRefused > 0 && door.capFowner() === 1
+					? `O_NOATIME was refused on ${reader.atimeRefused} entries, whose access times were updated`
+					: undefined;
 			return [fixedAtimeLimit, refused].filter(s => s !== undefined && s !== '').join('; ') || undefined;
 		},
 	};

@@ -46,8 +46,11 @@ export function loadDoor(): Door | string {
 	if (loaded !== undefined) return loaded;
 	const require = createRequire(import.meta.url);
 	// From src/read (tsx) and from build/src/read (compiled) alike.
-	const candidates = ['../../native/build/Release/door.node', '../../../native/build/Release/door.node'].map(p => fileURLToPath(new URL(p, import.meta.url)));
-	loaded = 'the native reader is not built (native/build/Release/door.node is missing: run `npm install` with a C compiler)';
+	const candidates = ['../../native/build/Release/door.node', '../../../native/build/Release/door.node'].map(p =>
+		fileURLToPath(new URL(p, import.meta.url)),
+	);
+	loaded =
+		'the native reader is not built (native/build/Release/door.node is missing: run `npm install` with a C compiler)';
 	for (const file of candidates) {
 		try {
 			loaded = require(file) as Door;

@@ -40,7 +40,8 @@ const heldWhileRunning = [
 ];
 
 /** /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo. */
-const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeMount = (s: string): string =>
+	s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 function readProc(file: string): string {
 	try {
@@ -75,12 +76,27 @@ export function liveness(source: Source, proc = '/proc'): Liveness {
 		if (within(real, point) && point.length > deepest) {
 			deepest = point.length;
 			const [major, minor] = (f[2] ?? '').split(':').map(Number);
-			device = major !== undefined && minor !== undefined && Number.isFinite(major) && Number.isFinite(minor) ? {major, minor} : null;
+			device =
+				major !== undefined && minor !== undefined && Number.isFinite(major) && Number.isFinite(minor)
+					? {major, minor}
+					: null;
 		}
 		if (point !== real && within(point, real)) under.push(point.slice(real.length + 1));
-		else if (options.split(',').some(o => /^(upperdir|lowerdir|workdir)=/.test(o) && unescapeMount(o.slice(o.indexOf('=') + 1)).split(':').some(d => within(d, real)))) under.push(`(an overlay mounted at ${point})`);
+		else if (
+			options.split(',').some(
+				o =>
+					/^(upperdir|lowerdir|workdir)=/.test(o) &&
+					unescapeMount(o.slice(o.indexOf('=') + 1))
+						.split(':')
+						.some(d => within(d, real)),
+			)
+		)
+			under.push(`(an overlay mounted at ${point})`);
 	}
-	if (under.length > 0) evidence.push(`${under.length} mount${under.length === 1 ? '' : 's'} under it or on its layers (${under.slice(0, 2).join(', ')}${under.length > 2 ? ', …' : ''})`);
+	if (under.length > 0)
+		evidence.push(
+			`${under.length} mount${under.length === 1 ? '' : 's'} under it or on its layers (${under.slice(0, 2).join(', ')}${under.length > 2 ? ', …' : ''})`,
+		);
 	if (device !== null) {
 		const locks = new Map<string, number>();
 		for (const line of readProc(`${proc}/locks`).split('\n')) {
@@ -103,7 +119,9 @@ export function liveness(source: Source, proc = '/proc'): Liveness {
 		for (const [pid, rels] of byPid) {
 			const comm = pid > 0 ? readProc(`${proc}/${pid}/comm`).trim() : '';
 			const who = pid > 0 ? `${comm === '' ? 'process' : comm} (pid ${pid})` : 'an open file description';
-			evidence.push(`${who} holds a lock on ${rels[0]}${rels.length > 1 ? ` and ${rels.length - 1} more of its databases` : ''}`);
+			evidence.push(
+				`${who} holds a lock on ${rels[0]}${rels.length > 1 ? ` and ${rels.length - 1} more of its databases` : ''}`,
+			);
 		}
 	}
 	return evidence.length > 0 ? {live: true, evidence} : notLive;
@@ -122,7 +140,14 @@ const watched = [
 	'buildkit',
 	...driverLayerDirs,
 	...graphDrivers,
-	...graphDrivers.flatMap(d => [`image/${d}`, `image/${d}/repositories.json`, `image/${d}/layerdb/sha256`, `image/${d}/layerdb/mounts`, `image/${d}/imagedb/content/sha256`, `image/${d}/imagedb/metadata/sha256`]),
+	...graphDrivers.flatMap(d => [
+		`image/${d}`,
+		`image/${d}/repositories.json`,
+		`image/${d}/layerdb/sha256`,
+		`image/${d}/layerdb/mounts`,
+		`image/${d}/imagedb/content/sha256`,
+		`image/${d}/imagedb/metadata/sha256`,
+	]),
 ];
 
 /**

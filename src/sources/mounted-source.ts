@@ -1,4 +1,17 @@
-import {type Entry, type FileReader, type MountInfo, type Result, type Source, type SourceError, type Stat, byString, fail, joinPath, ok, splitPath} from './source.ts';
+import {
+	type Entry,
+	type FileReader,
+	type MountInfo,
+	type Result,
+	type Source,
+	type SourceError,
+	type Stat,
+	byString,
+	fail,
+	joinPath,
+	ok,
+	splitPath,
+} from './source.ts';
 
 /** A mounted source keeps both roots' archive problems (load.ts turns them into findings). */
 export type MountedSource = Source & {readonly mounted: MountInfo; readonly problems: string[]};
@@ -22,7 +35,11 @@ export type MountedSource = Source & {readonly mounted: MountInfo; readonly prob
 /** Added to the inner root's content offsets (2^52: beyond any archive, still an exact number). */
 const INNER_AFTER = 2 ** 52;
 
-type Route = {readonly to: 'inner'; readonly rel: string} | {readonly to: 'above'; readonly parts: string[]} | {readonly to: 'base'; readonly rel: string} | {readonly to: 'bad'};
+type Route =
+	| {readonly to: 'inner'; readonly rel: string}
+	| {readonly to: 'above'; readonly parts: string[]}
+	| {readonly to: 'base'; readonly rel: string}
+	| {readonly to: 'bad'};
 
 const badPath = <T>(rel: string): Result<T> => fail('bad-path', rel, 'path leaves the root');
 
@@ -137,7 +154,10 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 	const mountPoint = mount.mountPoint;
 
 	// Archive damage of either root is reported (load.ts turns `problems` into findings).
-	const problems = [...((base as {problems?: string[]}).problems ?? []), ...((inner as {problems?: string[]}).problems ?? []).map(p => `${inner.location}: ${p}`)];
+	const problems = [
+		...((base as {problems?: string[]}).problems ?? []),
+		...((inner as {problems?: string[]}).problems ?? []).map(p => `${inner.location}: ${p}`),
+	];
 
 	return {
 		kind: base.kind,
@@ -146,13 +166,20 @@ export function mountSource(base: Source, at: string, inner: Source): MountedSou
 		stat: rel => mount.stat(rel),
 		readFile: (rel, maxBytes) => mount.readFile(rel, maxBytes),
 		readLink: rel => mount.readLink(rel),
-		...(base.openRead !== undefined || inner.openRead !== undefined ? {openRead: (rel: string) => mount.openRead(rel)} : {}),
+		...(base.openRead !== undefined || inner.openRead !== undefined
+			? {openRead: (rel: string) => mount.openRead(rel)}
+			: {}),
 		...(base.xattrs !== undefined || inner.xattrs !== undefined ? {xattrs: (rel: string) => mount.xattrs(rel)} : {}),
-		...(base.contentOffset !== undefined || inner.contentOffset !== undefined ? {contentOffset: (rel: string) => mount.contentOffset(rel)} : {}),
+		...(base.contentOffset !== undefined || inner.contentOffset !== undefined
+			? {contentOffset: (rel: string) => mount.contentOffset(rel)}
+			: {}),
 		// One limit for the whole source: the containerd root's, whose snapshots are the overlay
 		// layers this option is for (a base with graph-driver layers too is unusual in this mode).
 		xattrLimit: inner.xattrLimit,
-		unprotected: joinLimits(base.unprotected, inner.unprotected === undefined ? undefined : `${inner.location}: ${inner.unprotected}`),
+		unprotected: joinLimits(
+			base.unprotected,
+			inner.unprotected === undefined ? undefined : `${inner.location}: ${inner.unprotected}`,
+		),
 		get atimeLimit(): string | undefined {
 			const innerLimit = inner.atimeLimit;
 			return joinLimits(base.atimeLimit, innerLimit === undefined ? undefined : `${inner.location}: ${innerLimit}`);

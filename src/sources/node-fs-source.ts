@@ -17,7 +17,11 @@ import {decodeName, encodeName} from '../formats/names.ts';
 /** O_NOATIME keeps reads from touching access times on evidence; Linux only, and only for the owner or root. */
 const noAtime = fs.constants.O_NOATIME ?? 0;
 // O_NONBLOCK: a FIFO planted where a file should be must not hang the reader (it is refused after fstat).
-const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
+const readFlags =
+	fs.constants.O_RDONLY |
+	(fs.constants.O_NOFOLLOW ?? 0) |
+	(fs.constants.O_NONBLOCK ?? 0) |
+	(fs.constants.O_NOCTTY ?? 0);
 
 function kindOf(s: fs.Stats | fs.Dirent<string | Buffer>): EntryKind {
 	if (s.isFile()) return 'file';
@@ -113,9 +117,23 @@ class NodeFsReader {
 		try {
 			const s = fs.lstatSync(fsPath(this.abs(parts)));
 			const kind = kindOf(s);
-			const base = {kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs, ino: s.ino, nlink: s.nlink, blocks: s.blocks, dev: s.dev};
+			const base = {
+				kind,
+				size: s.size,
+				mode: s.mode,
+				uid: s.uid,
+				gid: s.gid,
+				mtimeMs: s.mtimeMs,
+				ino: s.ino,
+				nlink: s.nlink,
+				blocks: s.blocks,
+				dev: s.dev,
+			};
 			if (kind === 'char' || kind === 'block') {
-				return ok({...base, rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}});
+				return ok({
+					...base,
+					rdev: {major: Math.floor(s.rdev / 256) & 0xfff, minor: (s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)},
+				});
 			}
 			return ok(base);
 		} catch (error) {
@@ -139,7 +157,8 @@ class NodeFsReader {
 	/** Validates a file path and checks its directory; the common case (directory already checked) costs one Set lookup. */
 	private filePath(rel: string): Result<string> {
 		const slash = rel.lastIndexOf('/');
-		if (slash > 0 && this.checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1))) return ok(`${this.location}/${rel}`);
+		if (slash > 0 && this.checkedDirs.has(rel.slice(0, slash)) && plainName(rel.slice(slash + 1)))
+			return ok(`${this.location}/${rel}`);
 		const parts = splitPath(rel);
 		if (parts === null || parts.length === 0) return fail('bad-path', rel, 'path leaves the root');
 		const checked = this.checkDir(parts.slice(0, -1));
@@ -248,10 +267,10 @@ class NodeFsReader {
 export function openNodeFsSource(root: string, why: string): Source {
 	const location = path.resolve(root);
 	const reader = new NodeFsReader(location);
-	const unprotected =
-		`${why}; reading through node:fs instead, which checks only a path's last component for a symlink when it opens it (a directory swapped for a symlink while the root is read, as on a live host, can be followed out of the root), lists directories without O_NOATIME (their access times change), and reads no extended attributes`;
+	const unprotected = `${why}; reading through node:fs instead, which checks only a path's last component for a symlink when it opens it (a directory swapped for a symlink while the root is read, as on a live host, can be followed out of the root), lists directories without O_NOATIME (their access times change), and reads no extended attributes`;
 	const xattrLimit = `extended attributes cannot be read without the native reader (${why})`;
-	const atimeLimit = 'directories are listed without O_NOATIME and symlinks read with readlink, so their access times change';
+	const atimeLimit =
+		'directories are listed without O_NOATIME and symlinks read with readlink, so their access times change';
 
 	return {
 		kind: 'dir',

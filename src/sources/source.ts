@@ -8,7 +8,7 @@
  */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket' | 'other';
 
-export type Entry = { readonly name: string; readonly kind: EntryKind };
+export type Entry = {readonly name: string; readonly kind: EntryKind};
 
 export type Stat = {
 	readonly kind: EntryKind;

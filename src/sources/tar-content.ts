@@ -84,7 +84,12 @@ class GzipCursor {
 			while (n < length) {
 				const at = position + n;
 				if (at < this.outPos + this.pending.length) {
-					n += this.pending.copy(buffer, n, at - this.outPos, Math.min(this.pending.length, at - this.outPos + length - n));
+					n += this.pending.copy(
+						buffer,
+						n,
+						at - this.outPos,
+						Math.min(this.pending.length, at - this.outPos + length - n),
+					);
 					continue;
 				}
 				if (this.eof) break;
@@ -95,7 +100,10 @@ class GzipCursor {
 		} catch (error) {
 			this.reset();
 			const e = error as NodeJS.ErrnoException;
-			return {ok: false, message: e.code?.startsWith('Z_') ? `gzip: ${e.message}` : `cannot read the archive again: ${describe(error)}`};
+			return {
+				ok: false,
+				message: e.code?.startsWith('Z_') ? `gzip: ${e.message}` : `cannot read the archive again: ${describe(error)}`,
+			};
 		}
 	}
 
@@ -241,13 +249,20 @@ export class TarContent {
 		// A stream damaged further on cannot be held whole; the members before the damage are still read through the cursor.
 		if (all !== undefined && !all.ok) this.small = false;
 		if (all?.ok === true) {
-			const n = all.data.copy(buffer, 0, Math.min(all.data.length, m.dataOffset + position), Math.min(all.data.length, m.dataOffset + position + want));
-			if (n < want) return fail('io', rel, `the archive ends inside this member (after ${position + n} of ${m.size} bytes)`);
+			const n = all.data.copy(
+				buffer,
+				0,
+				Math.min(all.data.length, m.dataOffset + position),
+				Math.min(all.data.length, m.dataOffset + position + want),
+			);
+			if (n < want)
+				return fail('io', rel, `the archive ends inside this member (after ${position + n} of ${m.size} bytes)`);
 			return ok(n);
 		}
 		const got = this.gzCursor().read(buffer, want, m.dataOffset + position);
 		if (!got.ok) return fail('io', rel, got.message);
-		if (got.n < want) return fail('io', rel, `the archive ends inside this member (after ${position + got.n} of ${m.size} bytes)`);
+		if (got.n < want)
+			return fail('io', rel, `the archive ends inside this member (after ${position + got.n} of ${m.size} bytes)`);
 		return ok(got.n);
 	}
 

@@ -229,7 +229,8 @@ export class TarIndexer {
 		this.insert(parts, member);
 		this.track(parts, member.kind);
 		this.current = member;
-		if (member.kind !== 'file' || member.unreadable !== undefined || h.size > this.maxMember || h.dataSize !== h.size) return false;
+		if (member.kind !== 'file' || member.unreadable !== undefined || h.size > this.maxMember || h.dataSize !== h.size)
+			return false;
 		const depths: number[] = [];
 		for (let k = 0; k <= this.bound && k < parts.length; k++) if (this.layout.metadata(parts, k)) depths.push(k);
 		if (depths.length === 0) return false;
@@ -243,7 +244,9 @@ export class TarIndexer {
 		if (targetParts === null) return;
 		const target = this.lookupFull(targetParts)?.entry;
 		if (target === undefined) {
-			this.problem(`hard link ${quote(h.name)} names ${quote(h.linkname)}, which is not earlier in the archive; ignored`);
+			this.problem(
+				`hard link ${quote(h.name)} names ${quote(h.linkname)}, which is not earlier in the archive; ignored`,
+			);
 			return;
 		}
 		const member = resolve(target);
@@ -288,12 +291,22 @@ export function findRoot(top: TNode, layout: Layout, problem: (message: string) 
 		if (hits.length > 0) {
 			hits.sort((a, b) => byString(a.path, b.path));
 			const first = hits[0]!;
-			if (hits.length > 1) problem(`several Docker roots at the same depth (${hits.slice(0, 5).map(h => `${quote(h.path)}`).join(', ')}${hits.length > 5 ? ', …' : ''}); using ${quote(first.path)}`);
+			if (hits.length > 1)
+				problem(
+					`several Docker roots at the same depth (${hits
+						.slice(0, 5)
+						.map(h => `${quote(h.path)}`)
+						.join(', ')}${hits.length > 5 ? ', …' : ''}); using ${quote(first.path)}`,
+				);
 			return first;
 		}
 		level = next;
 	}
-	problem(layout.containerd ? 'no io.containerd.* directory in the archive; using its top level as the containerd root' : 'no image/, containers/ or graph/ directory in the archive; using its top level as the root');
+	problem(
+		layout.containerd
+			? 'no io.containerd.* directory in the archive; using its top level as the containerd root'
+			: 'no image/, containers/ or graph/ directory in the archive; using its top level as the root',
+	);
 	return {node: top, path: ''};
 }
 

@@ -71,14 +71,22 @@ const MAX_MEMBER_CAP = 64 << 20;
 const markers = new Set(['image', 'containers', 'graph']);
 /** What marks a containerd root (--containerd-root: /var/lib/containerd, or a copy of it). */
 export function isContainerdMarker(name: string): boolean {
-	return name === 'io.containerd.metadata.v1.bolt' || name === 'io.containerd.content.v1.content' || name.startsWith('io.containerd.snapshotter.v1.');
+	return (
+		name === 'io.containerd.metadata.v1.bolt' ||
+		name === 'io.containerd.content.v1.content' ||
+		name.startsWith('io.containerd.snapshotter.v1.')
+	);
 }
 
 /** Whether parts[k..] (a path relative to a containerd root at depth k) is meta.db, a snapshotter's metadata.db or a content blob (manifests and configs are small). */
 function isContainerdMetadata(parts: readonly string[], k: number): boolean {
 	const n = parts.length - k;
 	const area = parts[k] ?? '';
-	if (n === 2) return (area === 'io.containerd.metadata.v1.bolt' && parts[k + 1] === 'meta.db') || (area.startsWith('io.containerd.snapshotter.v1.') && parts[k + 1] === 'metadata.db');
+	if (n === 2)
+		return (
+			(area === 'io.containerd.metadata.v1.bolt' && parts[k + 1] === 'meta.db') ||
+			(area.startsWith('io.containerd.snapshotter.v1.') && parts[k + 1] === 'metadata.db')
+		);
 	return n === 4 && area === 'io.containerd.content.v1.content' && parts[k + 1] === 'blobs';
 }
 
@@ -138,7 +146,12 @@ function detectFormat(head: Buffer, size: number): Format {
 }
 
 /** Streams the file (through gunzip when asked) into the parser; resolves with a stream error, if any. */
-function scan(file: string, gzip: boolean, parser: TarParser, onProgress: ((bytes: number) => void) | undefined): Promise<string | undefined> {
+function scan(
+	file: string,
+	gzip: boolean,
+	parser: TarParser,
+	onProgress: ((bytes: number) => void) | undefined,
+): Promise<string | undefined> {
 	return new Promise(resolvePromise => {
 		let settled = false;
 		let read = 0;
@@ -228,7 +241,19 @@ async function open(location: string, opts: TarSourceOptions): Promise<Result<Ta
 
 	const complete = parser.complete && streamError === undefined;
 	const holdWhole = Math.min(SMALL_INFLATED, opts.holdWholeBytes ?? SMALL_INFLATED);
-	return ok(makeSource({location, gzip, fileStat, rootNode: root.node, rootPath: root.path, complete, problems: indexer.problems, inflatedSize: parser.pos, holdWhole}));
+	return ok(
+		makeSource({
+			location,
+			gzip,
+			fileStat,
+			rootNode: root.node,
+			rootPath: root.path,
+			complete,
+			problems: indexer.problems,
+			inflatedSize: parser.pos,
+			holdWhole,
+		}),
+	);
 }
 
 /** The archive file's stat and first bytes (for its format), or why it cannot be read. */

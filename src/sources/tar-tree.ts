@@ -84,7 +84,16 @@ export class TarTree {
 		const size = m.kind === 'file' ? m.size : m.kind === 'symlink' ? Buffer.byteLength(m.linkname) : 0;
 		// Linux symlinks are always rwxrwxrwx, whatever the archive says.
 		const mode = S_IFMT[m.kind] | (m.kind === 'symlink' ? 0o777 : m.mode & 0o7777);
-		const base = {kind: m.kind, size, mode, uid: m.uid, gid: m.gid, mtimeMs: m.mtimeMs, ino: this.inoOf(m), nlink: m.links};
+		const base = {
+			kind: m.kind,
+			size,
+			mode,
+			uid: m.uid,
+			gid: m.gid,
+			mtimeMs: m.mtimeMs,
+			ino: this.inoOf(m),
+			nlink: m.links,
+		};
 		if (m.kind === 'char' || m.kind === 'block') return {...base, rdev: {major: m.devmajor, minor: m.devminor}};
 		return base;
 	}
@@ -105,7 +114,8 @@ export class TarTree {
 		if (!node.ok) return node;
 		const kind = nodeKind(node.value);
 		if (kind === 'symlink') return fail<never>('symlink', rel, 'is a symlink; not followed');
-		if (kind !== 'file' || node.value.entry === undefined) return fail<never>('not-a-file', rel, `is a ${kind}, not a regular file`);
+		if (kind !== 'file' || node.value.entry === undefined)
+			return fail<never>('not-a-file', rel, `is a ${kind}, not a regular file`);
 		return ok(resolve(node.value.entry));
 	}
 
@@ -128,7 +138,13 @@ export class TarTree {
 		const out: Record<string, Buffer> = {};
 		const stored = entry === undefined ? undefined : resolve(entry).xattrs;
 		// Evidence names as keys: defined as own properties, so `__proto__` is a name, not the prototype.
-		for (const [key, value] of Object.entries(stored ?? {})) Object.defineProperty(out, key, {value: Buffer.from(value), enumerable: true, writable: true, configurable: true});
+		for (const [key, value] of Object.entries(stored ?? {}))
+			Object.defineProperty(out, key, {
+				value: Buffer.from(value),
+				enumerable: true,
+				writable: true,
+				configurable: true,
+			});
 		return out;
 	}
 }

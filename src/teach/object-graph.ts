@@ -18,18 +18,30 @@ export type GraphNode = {
 	readonly lines: string[];
 };
 
-export type GraphEdge = {readonly from: string; readonly to: string; readonly label: string; readonly style: 'solid' | 'dashed'};
+export type GraphEdge = {
+	readonly from: string;
+	readonly to: string;
+	readonly label: string;
+	readonly style: 'solid' | 'dashed';
+};
 
 export type Graph = {readonly nodes: GraphNode[]; readonly edges: GraphEdge[]};
 
 function step(createdBy: string | null): string | null {
 	if (createdBy === null || createdBy === '') return null;
-	const s = createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').trim();
+	const s = createdBy
+		.replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+		.replace(/^\/bin\/sh -c /, 'RUN ')
+		.trim();
 	return s.length > 40 ? `${s.slice(0, 39)}…` : s;
 }
 
 /** The graph of the given containers and images (by default: everything in the model). */
-export function buildGraph(model: Model, containers: readonly Container[] = model.containers, images: readonly Image[] = model.images): Graph {
+export function buildGraph(
+	model: Model,
+	containers: readonly Container[] = model.containers,
+	images: readonly Image[] = model.images,
+): Graph {
 	const nodes = new Map<string, GraphNode>();
 	const edges: GraphEdge[] = [];
 	const edgeKeys = new Set<string>();
@@ -49,7 +61,11 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 			const id = nodeId(at);
 			const l = layerByChainId(model, at, driver);
 			const by = step(l?.createdBy ?? null);
-			nodes.set(id, {id, kind: 'layer', lines: [`layer ${shortId(at)}`, `cache ${shortId(l?.cacheId)}`, ...(by === null ? [] : [by])]});
+			nodes.set(id, {
+				id,
+				kind: 'layer',
+				lines: [`layer ${shortId(at)}`, `cache ${shortId(l?.cacheId)}`, ...(by === null ? [] : [by])],
+			});
 			if (l?.parent != null) parents.push([id, nodeId(l.parent)]);
 			at = l?.parent;
 		}
@@ -59,7 +75,14 @@ export function buildGraph(model: Model, containers: readonly Container[] = mode
 	const imageNode = (i: Image): string => {
 		const id = `image_${i.driver}_${shortId(i.id)}`;
 		if (!nodes.has(id)) {
-			nodes.set(id, {id, kind: 'image', lines: [i.tags.length > 0 ? i.tags.join(', ') : i.intermediate ? '<none> (intermediate)' : '<none> (dangling)', `image ${shortId(i.id)}`]});
+			nodes.set(id, {
+				id,
+				kind: 'image',
+				lines: [
+					i.tags.length > 0 ? i.tags.join(', ') : i.intermediate ? '<none> (intermediate)' : '<none> (dangling)',
+					`image ${shortId(i.id)}`,
+				],
+			});
 			const top = i.chainIds.at(-1);
 			if (top !== undefined) edge(id, layerNode(i.driver, top), 'top layer');
 		}

@@ -83,8 +83,18 @@ export function isEmpty(v: unknown): boolean {
 function sameValue(a: unknown, b: unknown, depth = 0): boolean {
 	if (a === b) return true;
 	if (depth > 256) return false;
-	if (isEmpty(a) && isEmpty(b)) return typeof a === typeof b || a === null || b === null || a === undefined || b === undefined || (Array.isArray(a) && obj(b) === null) || (Array.isArray(b) && obj(a) === null);
-	if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i], depth + 1));
+	if (isEmpty(a) && isEmpty(b))
+		return (
+			typeof a === typeof b ||
+			a === null ||
+			b === null ||
+			a === undefined ||
+			b === undefined ||
+			(Array.isArray(a) && obj(b) === null) ||
+			(Array.isArray(b) && obj(a) === null)
+		);
+	if (Array.isArray(a) && Array.isArray(b))
+		return a.length === b.length && a.every((x, i) => sameValue(x, b[i], depth + 1));
 	const oa = obj(a);
 	const ob = obj(b);
 	if (oa !== null && ob !== null) {
@@ -157,12 +167,23 @@ function entryMarks(field: string, value: unknown, image: Json | null, hostConfi
 				continue;
 			}
 			const t = theirs.get(k);
-			if (t === undefined) marks.push({field, key: k, value: raw, origin: 'user', note: 'not in the image: added with -e or --env-file'});
+			if (t === undefined)
+				marks.push({field, key: k, value: raw, origin: 'user', note: 'not in the image: added with -e or --env-file'});
 			else if (t.v === v) marks.push({field, key: k, value: raw, origin: 'image', note: null});
-			else marks.push({field, key: k, value: raw, origin: 'user', imageValue: t.raw, note: 'replaces the image\'s value'});
+			else
+				marks.push({field, key: k, value: raw, origin: 'user', imageValue: t.raw, note: "replaces the image's value"});
 		}
 		const mineKeys = new Set(mine.map(([k]) => k));
-		for (const [k, , raw] of envPairs(imageValue)) if (!mineKeys.has(k)) marks.push({field, key: k, value: undefined, origin: 'user', imageValue: raw, note: 'in the image but not in the container'});
+		for (const [k, , raw] of envPairs(imageValue))
+			if (!mineKeys.has(k))
+				marks.push({
+					field,
+					key: k,
+					value: undefined,
+					origin: 'user',
+					imageValue: raw,
+					note: 'in the image but not in the container',
+				});
 	} else {
 		const mine = obj(value) ?? {};
 		const theirs = obj(imageValue) ?? {};
@@ -172,39 +193,113 @@ function entryMarks(field: string, value: unknown, image: Json | null, hostConfi
 				marks.push({field, key: k, value: v, origin: 'unknown', note: null});
 				continue;
 			}
-			const published = field === 'ExposedPorts' && Object.hasOwn(ports, k) ? 'also published with -p (which exposes it too)' : null;
+			const published =
+				field === 'ExposedPorts' && Object.hasOwn(ports, k) ? 'also published with -p (which exposes it too)' : null;
 			if (!Object.hasOwn(theirs, k)) {
 				const how =
-					field === 'Labels' ? 'added with -l or --label' : field === 'Volumes' ? 'added with -v PATH (an anonymous volume) or --mount' : published ?? 'added with --expose or -p';
+					field === 'Labels'
+						? 'added with -l or --label'
+						: field === 'Volumes'
+							? 'added with -v PATH (an anonymous volume) or --mount'
+							: (published ?? 'added with --expose or -p');
 				marks.push({field, key: k, value: v, origin: 'user', note: how});
 			} else if (sameValue(theirs[k], v)) marks.push({field, key: k, value: v, origin: 'image', note: published});
-			else marks.push({field, key: k, value: v, origin: 'user', imageValue: theirs[k], note: 'replaces the image\'s value'});
+			else
+				marks.push({
+					field,
+					key: k,
+					value: v,
+					origin: 'user',
+					imageValue: theirs[k],
+					note: "replaces the image's value",
+				});
 		}
-		for (const [k, v] of Object.entries(theirs)) if (!Object.hasOwn(mine, k)) marks.push({field, key: k, value: undefined, origin: 'user', imageValue: v, note: 'in the image but not in the container'});
+		for (const [k, v] of Object.entries(theirs))
+			if (!Object.hasOwn(mine, k))
+				marks.push({
+					field,
+					key: k,
+					value: undefined,
+					origin: 'user',
+					imageValue: v,
+					note: 'in the image but not in the container',
+				});
 	}
 	if (marks.length === 0) marks.push({field, key: null, value, origin: 'default', note: null});
 	return marks;
 }
 
-function fieldMark(field: string, value: unknown, c: Container, image: Json | null, config: Json, hostConfig: Json | null): ConfigMark {
-	if (field === 'Image') return {field, key: null, value, origin: 'user', note: 'the image reference as typed; the container is linked to the image by id'};
-	if (Object.hasOwn(requestOnly, field)) return isEmpty(value) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
+function fieldMark(
+	field: string,
+	value: unknown,
+	c: Container,
+	image: Json | null,
+	config: Json,
+	hostConfig: Json | null,
+): ConfigMark {
+	if (field === 'Image')
+		return {
+			field,
+			key: null,
+			value,
+			origin: 'user',
+			note: 'the image reference as typed; the container is linked to the image by id',
+		};
+	if (Object.hasOwn(requestOnly, field))
+		return isEmpty(value)
+			? {field, key: null, value, origin: 'default', note: null}
+			: {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
 	if (field === 'Hostname') {
 		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
-		if (typeof value === 'string' && value === shortId(c.id)) return {field, key: null, value, origin: 'daemon', note: 'no --hostname: the daemon uses the first 12 characters of the container id'};
-		if (hostConfig?.NetworkMode === 'host') return {field, key: null, value, origin: 'daemon', note: 'with --network host the daemon uses the host\'s own name'};
+		if (typeof value === 'string' && value === shortId(c.id))
+			return {
+				field,
+				key: null,
+				value,
+				origin: 'daemon',
+				note: 'no --hostname: the daemon uses the first 12 characters of the container id',
+			};
+		if (hostConfig?.NetworkMode === 'host')
+			return {
+				field,
+				key: null,
+				value,
+				origin: 'daemon',
+				note: "with --network host the daemon uses the host's own name",
+			};
 		return {field, key: null, value, origin: 'user', note: '--hostname'};
 	}
 	if (field === 'NetworkDisabled') return networkDisabledMark(value, c, hostConfig);
 	if (image === null) return {field, key: null, value, origin: isEmpty(value) ? 'default' : 'unknown', note: null};
 	const imageValue = own(image, field);
 	if (field === 'OnBuild' && isEmpty(value)) {
-		return isEmpty(imageValue) ? {field, key: null, value, origin: 'default', note: null} : {field, key: null, value, origin: 'default', imageValue, note: 'ONBUILD triggers run in builds FROM the image, never in its containers'};
+		return isEmpty(imageValue)
+			? {field, key: null, value, origin: 'default', note: null}
+			: {
+					field,
+					key: null,
+					value,
+					origin: 'default',
+					imageValue,
+					note: 'ONBUILD triggers run in builds FROM the image, never in its containers',
+				};
 	}
 	if (isEmpty(value) && isEmpty(imageValue)) return {field, key: null, value, origin: 'default', note: null};
 	if (sameValue(value, imageValue)) return {field, key: null, value, origin: 'image', note: null};
-	if (field === 'Cmd' && isEmpty(value) && !isEmpty(config.Entrypoint) && !sameValue(config.Entrypoint, image.Entrypoint)) {
-		return {field, key: null, value, origin: 'user', imageValue, note: '--entrypoint was given, so the image\'s Cmd is dropped'};
+	if (
+		field === 'Cmd' &&
+		isEmpty(value) &&
+		!isEmpty(config.Entrypoint) &&
+		!sameValue(config.Entrypoint, image.Entrypoint)
+	) {
+		return {
+			field,
+			key: null,
+			value,
+			origin: 'user',
+			imageValue,
+			note: "--entrypoint was given, so the image's Cmd is dropped",
+		};
 	}
 	const how: Record<string, string> = {
 		Entrypoint: '--entrypoint',
@@ -219,9 +314,11 @@ function fieldMark(field: string, value: unknown, c: Container, image: Json | nu
 	};
 	const note = isEmpty(value)
 		? field === 'Entrypoint' || field === 'Cmd'
-			? 'set empty in the request, so the image\'s value is not used'
-			: 'empty, though the image sets it (docker create would have kept the image\'s value)'
-		: isEmpty(imageValue) ? (own(how, field) ?? 'set in the create request') : `${own(how, field) ?? 'set in the create request'}; replaces the image's value`;
+			? "set empty in the request, so the image's value is not used"
+			: "empty, though the image sets it (docker create would have kept the image's value)"
+		: isEmpty(imageValue)
+			? (own(how, field) ?? 'set in the create request')
+			: `${own(how, field) ?? 'set in the create request'}; replaces the image's value`;
 	return {field, key: null, value, origin: 'user', ...(isEmpty(imageValue) ? {} : {imageValue}), note};
 }
 
@@ -240,13 +337,36 @@ function networkDisabledMark(value: unknown, c: Container, hostConfig: Json | nu
 	const bridge = networks === null ? null : obj(networks.bridge);
 	const defaultMode = mode === 'default' || mode === 'bridge' || mode === '' || mode === undefined;
 	if (defaultMode && bridge !== null && isEmpty(bridge.NetworkID) && c.startedAt !== null) {
-		return {field, key: null, value, origin: 'daemon', note: 'set by the daemon at start: it runs with --bridge none, so the default network does not exist and the container has no network (NetworkMode is still "default")'};
+		return {
+			field,
+			key: null,
+			value,
+			origin: 'daemon',
+			note: 'set by the daemon at start: it runs with --bridge none, so the default network does not exist and the container has no network (NetworkMode is still "default")',
+		};
 	}
-	return {field, key: null, value, origin: 'user', note: 'NetworkDisabled in the create request (the Engine API; the docker CLI never sets it: --network none sets NetworkMode "none")'};
+	return {
+		field,
+		key: null,
+		value,
+		origin: 'user',
+		note: 'NetworkDisabled in the create request (the Engine API; the docker CLI never sets it: --network none sets NetworkMode "none")',
+	};
 }
 
 // hostconfig.json: defaults the daemon fills in at create time (moby 17 to 28), and the docker client's defaults.
-const defaultMasked = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
+const defaultMasked = [
+	'/proc/asound',
+	'/proc/acpi',
+	'/proc/kcore',
+	'/proc/keys',
+	'/proc/latency_stats',
+	'/proc/timer_list',
+	'/proc/timer_stats',
+	'/proc/sched_debug',
+	'/proc/scsi',
+	'/sys/firmware',
+];
 const defaultReadonly = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 function hostMark(field: string, value: unknown): HostMark {
@@ -255,7 +375,8 @@ function hostMark(field: string, value: unknown): HostMark {
 	switch (field) {
 		case 'LogConfig': {
 			const o = obj(value);
-			if (o !== null && o.Type === 'json-file' && isEmpty(o.Config)) return daemon('the daemon\'s default log driver, json-file');
+			if (o !== null && o.Type === 'json-file' && isEmpty(o.Config))
+				return daemon("the daemon's default log driver, json-file");
 			if (o !== null && isEmpty(o.Type)) return client('no log driver recorded');
 			break;
 		}
@@ -264,30 +385,34 @@ function hostMark(field: string, value: unknown): HostMark {
 			break;
 		case 'RestartPolicy': {
 			const o = obj(value);
-			if (o === null || ((o.Name === 'no' || isEmpty(o.Name)) && isEmpty(o.MaximumRetryCount))) return client('never restarted');
+			if (o === null || ((o.Name === 'no' || isEmpty(o.Name)) && isEmpty(o.MaximumRetryCount)))
+				return client('never restarted');
 			break;
 		}
 		case 'ShmSize':
-			if (value === 67108864) return daemon('the daemon\'s default /dev/shm size, 64 MiB');
+			if (value === 67108864) return daemon("the daemon's default /dev/shm size, 64 MiB");
 			break;
 		case 'Runtime':
-			if (value === 'runc') return daemon('the daemon\'s default runtime');
+			if (value === 'runc') return daemon("the daemon's default runtime");
 			break;
 		case 'IpcMode':
 			if (value === 'private' || value === 'shareable') return daemon(`the daemon's default IPC mode (${value})`);
 			break;
 		case 'CgroupnsMode':
-			if (value === 'host' || value === 'private') return daemon(`the daemon's default cgroup namespace mode (${value})`);
+			if (value === 'host' || value === 'private')
+				return daemon(`the daemon's default cgroup namespace mode (${value})`);
 			break;
 		case 'MaskedPaths':
-			if (sameValue(value, defaultMasked)) return daemon('the default list of /proc and /sys paths hidden from the container');
+			if (sameValue(value, defaultMasked))
+				return daemon('the default list of /proc and /sys paths hidden from the container');
 			break;
 		case 'ReadonlyPaths':
 			if (sameValue(value, defaultReadonly)) return daemon('the default list of /proc paths made read-only');
 			break;
 		case 'ConsoleSize':
 			if (Array.isArray(value) && value.every(isEmpty)) return client('no terminal size');
-			if (Array.isArray(value)) return {field, value, origin: 'user', note: 'the size of the terminal the client ran in (-t)'};
+			if (Array.isArray(value))
+				return {field, value, origin: 'user', note: 'the size of the terminal the client ran in (-t)'};
 			break;
 		case 'MemorySwappiness':
 			if (value === -1) return client('-1: how older clients (Docker 17) wrote "not set"');
@@ -312,7 +437,12 @@ export function provenance(c: Container, image: Image | undefined): Provenance {
 	const config = obj(c.config) ?? {};
 	const imageConfig = image === undefined ? null : (obj(image.config) ?? (image.config === null ? {} : null));
 	const hostConfig = obj(c.hostConfig);
-	const keys = [...fieldOrder.filter(k => Object.hasOwn(config, k)), ...Object.keys(config).filter(k => !fieldOrder.includes(k)).sort()];
+	const keys = [
+		...fieldOrder.filter(k => Object.hasOwn(config, k)),
+		...Object.keys(config)
+			.filter(k => !fieldOrder.includes(k))
+			.sort(),
+	];
 	const marks: ConfigMark[] = [];
 	for (const field of keys) {
 		const value = config[field];

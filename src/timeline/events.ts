@@ -73,18 +73,37 @@ class Events {
 		const st = this.source.stat(rel);
 		if (!st.ok) return;
 		const us = Math.round(st.value.mtimeMs * 1000);
-		this.out.push({message: `${what} last modified`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'file.modified', subject, source: rel, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
+		this.out.push({
+			message: `${what} last modified`,
+			datetime: isoMicros(us),
+			timestamp: us,
+			timestamp_desc: 'Content Modification Time',
+			kind: 'file.modified',
+			subject,
+			source: rel,
+			field: 'mtime',
+			source_time: new Date(st.value.mtimeMs).toISOString(),
+		});
 	}
 }
 
 /** An image's creation, each build step (with or without a layer), and its last tagging. */
 function imageEvents(events: Events, i: Image): void {
 	const subject = `image:${i.id}`;
-	events.add(i.created, {message: `image ${imageLabel(i)} created`, timestamp_desc: 'Image Created', kind: 'image.created', subject, source: i.path, field: 'created'});
+	events.add(i.created, {
+		message: `image ${imageLabel(i)} created`,
+		timestamp_desc: 'Image Created',
+		kind: 'image.created',
+		subject,
+		source: i.path,
+		field: 'created',
+	});
 	i.history.forEach((h, n) => {
 		const step = h.createdBy ?? '(no command recorded)';
 		events.add(h.created, {
-			message: h.emptyLayer ? `image ${imageLabel(i)} build step (no layer): ${step}` : `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
+			message: h.emptyLayer
+				? `image ${imageLabel(i)} build step (no layer): ${step}`
+				: `layer ${h.chainId === null ? '?' : shortId(h.chainId)} of image ${imageLabel(i)} created by: ${step}`,
 			timestamp_desc: h.emptyLayer ? 'Image Build Step' : 'Layer Created',
 			kind: h.emptyLayer ? 'image.step' : 'layer.created',
 			subject: h.chainId === null ? subject : `layer:${h.chainId}`,
@@ -92,11 +111,25 @@ function imageEvents(events: Events, i: Image): void {
 			field: `history[${n}].created`,
 		});
 	});
-	events.add(i.lastUpdated, {message: `image ${imageLabel(i)} last tagged`, timestamp_desc: 'Image Tagged', kind: 'image.tagged', subject, source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`, field: 'lastUpdated'});
+	events.add(i.lastUpdated, {
+		message: `image ${imageLabel(i)} last tagged`,
+		timestamp_desc: 'Image Tagged',
+		kind: 'image.tagged',
+		subject,
+		source: `image/${i.driver}/imagedb/metadata/sha256/${i.id.slice(7)}/lastUpdated`,
+		field: 'lastUpdated',
+	});
 }
 
 /** A container's log lines, file after file, at most max in all; reaching the cap is a finding. */
-async function logEvents(events: Events, source: Source, c: Container, logs: readonly LogFile[], max: number, report: (f: Finding) => void): Promise<void> {
+async function logEvents(
+	events: Events,
+	source: Source,
+	c: Container,
+	logs: readonly LogFile[],
+	max: number,
+	report: (f: Finding) => void,
+): Promise<void> {
 	const subject = `container:${c.id}`;
 	let budget = max;
 	for (let i = 0; i < logs.length; i++) {
@@ -121,13 +154,40 @@ async function logEvents(events: Events, source: Source, c: Container, logs: rea
 }
 
 /** A container's creation, start and finish, its files' mtimes, and (as asked) its log lines and RW-layer file times. */
-async function containerEvents(events: Events, source: Source, c: Container, opts: TimelineOptions, report: (f: Finding) => void): Promise<void> {
+async function containerEvents(
+	events: Events,
+	source: Source,
+	c: Container,
+	opts: TimelineOptions,
+	report: (f: Finding) => void,
+): Promise<void> {
 	const max = opts.maxPerContainer ?? defaultMaxPerContainer;
 	const subject = `container:${c.id}`;
 	const config = `${c.path}/config.v2.json`;
-	events.add(c.created, {message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`, timestamp_desc: 'Container Created', kind: 'container.created', subject, source: config, field: 'Created'});
-	events.add(c.startedAt, {message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(), timestamp_desc: 'Container Started', kind: 'container.started', subject, source: config, field: 'State.StartedAt'});
-	events.add(c.finishedAt, {message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`, timestamp_desc: 'Container Finished', kind: 'container.finished', subject, source: config, field: 'State.FinishedAt'});
+	events.add(c.created, {
+		message: `container ${label(c)} created from ${c.imageRef ?? c.imageId ?? '?'}`,
+		timestamp_desc: 'Container Created',
+		kind: 'container.created',
+		subject,
+		source: config,
+		field: 'Created',
+	});
+	events.add(c.startedAt, {
+		message: `container ${label(c)} started: ${c.command ?? ''}`.trimEnd(),
+		timestamp_desc: 'Container Started',
+		kind: 'container.started',
+		subject,
+		source: config,
+		field: 'State.StartedAt',
+	});
+	events.add(c.finishedAt, {
+		message: `container ${label(c)} finished with exit code ${c.exitCode ?? '?'}`,
+		timestamp_desc: 'Container Finished',
+		kind: 'container.finished',
+		subject,
+		source: config,
+		field: 'State.FinishedAt',
+	});
 	events.addMtime(config, subject, `container ${label(c)} config.v2.json`);
 	events.addMtime(`${c.path}/hostconfig.json`, subject, `container ${label(c)} hostconfig.json`);
 	const logs = logFiles(source, c, opts.logs ? report : () => {});
@@ -146,7 +206,12 @@ export async function buildTimeline(model: Model, source: Source, opts: Timeline
 	for (const i of model.images) imageEvents(events, i);
 	for (const c of model.containers) await containerEvents(events, source, c, opts, report);
 	const out = events.out;
-	out.sort((a, b) => a.timestamp - b.timestamp || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+	out.sort(
+		(a, b) =>
+			a.timestamp - b.timestamp ||
+			(a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) ||
+			(a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+	);
 	return out;
 }
 
@@ -170,11 +235,20 @@ function logFiles(source: Source, c: Container, report: (f: Finding) => void): L
 		for (const e of local.value) {
 			const m = /^container\.log(\.\d+)?(\.gz)?$/.exec(e.name);
 			if (m === null) continue;
-			if (e.kind === 'file') out.push({path: `${c.path}/local-logs/${e.name}`, format: 'local', gzip: m[2] !== undefined});
+			if (e.kind === 'file')
+				out.push({path: `${c.path}/local-logs/${e.name}`, format: 'local', gzip: m[2] !== undefined});
 			else report(logFileProblem(source, `${c.path}/local-logs/${e.name}`, e, subject)!);
 		}
 	} else if (local.error.code !== 'missing') {
-		report(finding('warning', 'log.unreadable', subject, `${c.path}/local-logs cannot be read (${local.error.message}): the local driver's log lines are not in \`timeline --logs\``, `${c.path}/local-logs`));
+		report(
+			finding(
+				'warning',
+				'log.unreadable',
+				subject,
+				`${c.path}/local-logs cannot be read (${local.error.message}): the local driver's log lines are not in \`timeline --logs\``,
+				`${c.path}/local-logs`,
+			),
+		);
 	}
 	return out;
 }
@@ -256,7 +330,17 @@ class LogState {
 			this.unparsed++;
 			return;
 		}
-		this.out.push({message: `container ${label(this.c)} ${stream}: ${line.replace(/\r?\n$/, '')}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Log Line Written', kind: 'log.line', subject: this.subject, source: this.log.path, field, source_time: time});
+		this.out.push({
+			message: `container ${label(this.c)} ${stream}: ${line.replace(/\r?\n$/, '')}`,
+			datetime: isoMicros(us),
+			timestamp: us,
+			timestamp_desc: 'Log Line Written',
+			kind: 'log.line',
+			subject: this.subject,
+			source: this.log.path,
+			field,
+			source_time: time,
+		});
 	}
 
 	private jsonLine(bytes: Buffer): void {
@@ -264,7 +348,8 @@ class LogState {
 		if (bytes.length === 0) return;
 		try {
 			const rec = JSON.parse(bytes.toString('utf8')) as {log?: unknown; stream?: unknown; time?: unknown};
-			if (typeof rec.time === 'string' && typeof rec.log === 'string') this.push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${this.n}`);
+			if (typeof rec.time === 'string' && typeof rec.log === 'string')
+				this.push(rec.time, typeof rec.stream === 'string' ? rec.stream : 'log', rec.log, `line ${this.n}`);
 			else this.unparsed++;
 		} catch {
 			this.unparsed++;
@@ -296,7 +381,12 @@ class LogState {
 				this.skipping = false;
 				this.n++;
 				this.long++;
-			} else this.jsonLine(this.pending.length === 0 ? chunk.subarray(from, nl) : Buffer.concat([...this.pending, chunk.subarray(from, nl)]));
+			} else
+				this.jsonLine(
+					this.pending.length === 0
+						? chunk.subarray(from, nl)
+						: Buffer.concat([...this.pending, chunk.subarray(from, nl)]),
+				);
 			this.pending = [];
 			this.pendingBytes = 0;
 			from = nl + 1;
@@ -316,7 +406,15 @@ class LogState {
 			}
 			const size = rest.readUInt32BE(pos);
 			if (size > maxRecordBytes) {
-				this.report(finding('warning', 'log.damaged', this.subject, `${log.path}: record ${this.n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`, log.path));
+				this.report(
+					finding(
+						'warning',
+						'log.damaged',
+						this.subject,
+						`${log.path}: record ${this.n + 1} claims ${size} bytes (the local driver writes at most 1 MB): the file is damaged there, and the rest of it is not in the timeline`,
+						log.path,
+					),
+				);
 				return false;
 			}
 			if (rest.length - pos < size + 8) break;
@@ -345,7 +443,13 @@ class LogState {
 }
 
 /** One log file's lines as events, at most `budget`; what is skipped, damaged or unreadable is reported. */
-async function logLines(source: Source, c: Container, log: LogFile, budget: number, report: (f: Finding) => void): Promise<LogRead> {
+async function logLines(
+	source: Source,
+	c: Container,
+	log: LogFile,
+	budget: number,
+	report: (f: Finding) => void,
+): Promise<LogRead> {
 	const s = new LogState(c, log, budget, report);
 	const subject = s.subject;
 	try {
@@ -354,13 +458,38 @@ async function logLines(source: Source, c: Container, log: LogFile, budget: numb
 		}
 		if (s.capped === undefined) s.finish();
 	} catch (error) {
-		report(finding('warning', 'log.damaged', subject, `${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${s.n}` : `record ${s.n}`}: the rest of it is not in the timeline`, log.path));
+		report(
+			finding(
+				'warning',
+				'log.damaged',
+				subject,
+				`${log.path} could not be read to its end (${error instanceof Error ? error.message : String(error)}) after ${log.format === 'json-file' ? `line ${s.n}` : `record ${s.n}`}: the rest of it is not in the timeline`,
+				log.path,
+			),
+		);
 	}
 	const {long, unparsed} = s;
-	if (long > 0) report(finding('warning', 'log.lines-skipped', subject, `${long} line${long === 1 ? '' : 's'} of ${log.path} ${long === 1 ? 'is' : 'are'} longer than ${maxLineBytes} bytes (dockerd splits messages at 16 KiB) and ${long === 1 ? 'is' : 'are'} not in the timeline`, log.path));
+	if (long > 0)
+		report(
+			finding(
+				'warning',
+				'log.lines-skipped',
+				subject,
+				`${long} line${long === 1 ? '' : 's'} of ${log.path} ${long === 1 ? 'is' : 'are'} longer than ${maxLineBytes} bytes (dockerd splits messages at 16 KiB) and ${long === 1 ? 'is' : 'are'} not in the timeline`,
+				log.path,
+			),
+		);
 	if (unparsed > 0) {
 		const why = s.torn ? ' (the last one ends without a newline: normal when the daemon stopped mid-write)' : '';
-		report(finding('info', 'log.lines-unparsed', subject, `${unparsed} ${log.format === 'json-file' ? 'line' : 'record'}${unparsed === 1 ? '' : 's'} of ${log.path} ${unparsed === 1 ? 'is' : 'are'} not a log record with a time${why}, and not in the timeline`, log.path));
+		report(
+			finding(
+				'info',
+				'log.lines-unparsed',
+				subject,
+				`${unparsed} ${log.format === 'json-file' ? 'line' : 'record'}${unparsed === 1 ? '' : 's'} of ${log.path} ${unparsed === 1 ? 'is' : 'are'} not a log record with a time${why}, and not in the timeline`,
+				log.path,
+			),
+		);
 	}
 	return s.capped === undefined ? {events: s.out} : {events: s.out, cappedAfter: s.capped};
 }
@@ -434,7 +563,13 @@ function varint(buf: Buffer, start: number): [bigint, number] {
 }
 
 /** Walks a container's RW layer (no symlink followed) and gives each entry's modification time; the cap and what could not be read are reported. */
-function fileTimes(source: Source, c: Container, dir: string, max: number, report: (f: Finding) => void): TimelineEvent[] {
+function fileTimes(
+	source: Source,
+	c: Container,
+	dir: string,
+	max: number,
+	report: (f: Finding) => void,
+): TimelineEvent[] {
 	const out: TimelineEvent[] = [];
 	const subject = `container:${c.id}`;
 	const stack: string[] = [''];
@@ -461,8 +596,21 @@ function fileTimes(source: Source, c: Container, dir: string, max: number, repor
 				continue;
 			}
 			const us = Math.round(st.value.mtimeMs * 1000);
-			const what = st.value.kind === 'char' && st.value.rdev?.major === 0 && st.value.rdev.minor === 0 ? 'deleted (whiteout)' : `${st.value.kind} changed`;
-			out.push({message: `container ${label(c)} RW layer: /${child} ${what}`, datetime: isoMicros(us), timestamp: us, timestamp_desc: 'Content Modification Time', kind: 'rwfile.modified', subject, source: `${dir}/${child}`, field: 'mtime', source_time: new Date(st.value.mtimeMs).toISOString()});
+			const what =
+				st.value.kind === 'char' && st.value.rdev?.major === 0 && st.value.rdev.minor === 0
+					? 'deleted (whiteout)'
+					: `${st.value.kind} changed`;
+			out.push({
+				message: `container ${label(c)} RW layer: /${child} ${what}`,
+				datetime: isoMicros(us),
+				timestamp: us,
+				timestamp_desc: 'Content Modification Time',
+				kind: 'rwfile.modified',
+				subject,
+				source: `${dir}/${child}`,
+				field: 'mtime',
+				source_time: new Date(st.value.mtimeMs).toISOString(),
+			});
 			if (e.kind === 'dir') stack.push(child);
 		}
 		if (out.length >= max && (left > 0 || stack.length > 0)) {
@@ -479,7 +627,15 @@ function fileTimes(source: Source, c: Container, dir: string, max: number, repor
 		}
 	}
 	if (unreadable.length > 0) {
-		report(finding('warning', 'timeline.files-unreadable', subject, `${unreadable.length} entr${unreadable.length === 1 ? 'y' : 'ies'} of container ${label(c)}'s RW layer could not be read and ${unreadable.length === 1 ? 'is' : 'are'} not in the timeline: ${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ', …' : ''}`, dir));
+		report(
+			finding(
+				'warning',
+				'timeline.files-unreadable',
+				subject,
+				`${unreadable.length} entr${unreadable.length === 1 ? 'y' : 'ies'} of container ${label(c)}'s RW layer could not be read and ${unreadable.length === 1 ? 'is' : 'are'} not in the timeline: ${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ', …' : ''}`,
+				dir,
+			),
+		);
 	}
 	return out;
 }

@@ -19,7 +19,12 @@ export function makeContainerDetails(source: Source, limit = 500): ContainerDeta
 		let d = cache.get(c.id);
 		if (d === undefined) {
 			const raw = readContainer(source, c.id, {hostConfig: true});
-			d = {config: raw.config ?? null, hostConfig: raw.hostConfig ?? null, mountPoints: raw.mountPoints ?? null, stored: raw.stored ?? null};
+			d = {
+				config: raw.config ?? null,
+				hostConfig: raw.hostConfig ?? null,
+				mountPoints: raw.mountPoints ?? null,
+				stored: raw.stored ?? null,
+			};
 			if (cache.size >= limit) cache.clear();
 			cache.set(c.id, d);
 		}

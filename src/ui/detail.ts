@@ -7,7 +7,20 @@ import type {Finding} from '../finding.ts';
 import type {Container, DriverRecord, Image, Layer} from '../model/types.ts';
 import {humanSize, imageLabel, shortId, utc} from '../view/format.ts';
 import {statusText, layersTopDown} from '../model/ids.ts';
-import {driverFacts, idNotes, imageMetadataFiles, initPlaceholder, mountFiles, containerDirNotes, roleText, whatContainer, whatImage, whatImageLayer, whatRw, whyInit} from '../teach/explain.ts';
+import {
+	driverFacts,
+	idNotes,
+	imageMetadataFiles,
+	initPlaceholder,
+	mountFiles,
+	containerDirNotes,
+	roleText,
+	whatContainer,
+	whatImage,
+	whatImageLayer,
+	whatRw,
+	whyInit,
+} from '../teach/explain.ts';
 import {type ConfigMark, type Origin, provenance} from '../teach/provenance.ts';
 import {wrap} from '../view/explain-text.ts';
 import {markNote, markValue} from '../view/provenance-text.ts';
@@ -99,7 +112,13 @@ function configLines(config: Readonly<Record<string, unknown>> | null, what: str
 	return out;
 }
 
-const originTone: Record<Origin, Tone> = {image: 'role', user: 'ok', daemon: 'info', default: 'dim', unknown: 'warning'};
+const originTone: Record<Origin, Tone> = {
+	image: 'role',
+	user: 'ok',
+	daemon: 'info',
+	default: 'dim',
+	unknown: 'warning',
+};
 
 /** The container's merged config, each value marked with where it came from (teach/provenance.ts). */
 function provenanceLines(c: Container, image: Image | undefined): Line[] {
@@ -119,7 +138,12 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 	];
 	const line = (label: string, m: ConfigMark): Line => {
 		const note = markNote(m);
-		return [padSeg(label, labelWidth, 'label'), seg(m.origin.padEnd(8), originTone[m.origin]), seg(m.key === null && (m.value === null || m.value === '' || m.value === undefined) ? '-' : markValue(m)), ...(note === '' ? [] : [seg(`  ${note}`, 'dim')])];
+		return [
+			padSeg(label, labelWidth, 'label'),
+			seg(m.origin.padEnd(8), originTone[m.origin]),
+			seg(m.key === null && (m.value === null || m.value === '' || m.value === undefined) ? '-' : markValue(m)),
+			...(note === '' ? [] : [seg(`  ${note}`, 'dim')]),
+		];
 	};
 	for (const [field, label] of shown) {
 		const marks = p.config.filter(m => m.field === field);
@@ -127,14 +151,27 @@ function provenanceLines(c: Container, image: Image | undefined): Line[] {
 		marks.slice(0, maxItems).forEach((m, i) => out.push(line(i === 0 ? label : '', m)));
 		if (marks.length > maxItems) out.push(moreLine(marks.length - maxItems));
 	}
-	const others = p.config.filter(m => !shown.some(([f]) => f === m.field) && m.field !== 'Image' && (m.origin === 'user' || m.origin === 'daemon'));
+	const others = p.config.filter(
+		m => !shown.some(([f]) => f === m.field) && m.field !== 'Image' && (m.origin === 'user' || m.origin === 'daemon'),
+	);
 	for (const m of others) out.push(line(m.field.charAt(0).toLowerCase() + m.field.slice(1), m));
 	const n = (o: Origin) => p.config.filter(m => m.origin === o).length;
-	out.push(text(`${n('image')} from the image, ${n('user')} from the create request, ${n('daemon')} from the daemon${p.imageKnown ? '' : ' (image config not found: origins unknown)'}; layerlens inspect --provenance lists all`, 'dim'));
+	out.push(
+		text(
+			`${n('image')} from the image, ${n('user')} from the create request, ${n('daemon')} from the daemon${p.imageKnown ? '' : ' (image config not found: origins unknown)'}; layerlens inspect --provenance lists all`,
+			'dim',
+		),
+	);
 	const user = p.host.filter(h => h.origin === 'user').map(h => h.field);
 	const daemon = p.host.filter(h => h.origin === 'daemon').map(h => h.field);
 	if (p.host.length > 0) {
-		out.push(kv('host: set', user.length === 0 ? '- (all at their defaults)' : user.join(', '), user.length === 0 ? 'dim' : 'ok'));
+		out.push(
+			kv(
+				'host: set',
+				user.length === 0 ? '- (all at their defaults)' : user.join(', '),
+				user.length === 0 ? 'dim' : 'ok',
+			),
+		);
 		out.push(kv('host: daemon', daemon.length === 0 ? '-' : daemon.join(', '), 'dim'));
 	}
 	return out;
@@ -151,8 +188,15 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 		for (const e of entries) {
 			const name = prefix + e.name;
 			const mark = e.kind === 'dir' ? '/' : e.kind === 'symlink' ? '@' : '';
-			const note = e.whiteout ? '  (whiteout: deleted in this layer)' : e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink' ? '' : `  (${e.kind})`;
-			const line: Line = [padSeg(name + mark, init ? 18 : 0, e.kind === 'dir' ? 'id' : 'plain'), seg(note, e.whiteout ? 'warning' : 'dim')];
+			const note = e.whiteout
+				? '  (whiteout: deleted in this layer)'
+				: e.kind === 'file' || e.kind === 'dir' || e.kind === 'symlink'
+					? ''
+					: `  (${e.kind})`;
+			const line: Line = [
+				padSeg(name + mark, init ? 18 : 0, e.kind === 'dir' ? 'id' : 'plain'),
+				seg(note, e.whiteout ? 'warning' : 'dim'),
+			];
 			const purpose = init ? initPlaceholder(prefix + e.name)?.text : undefined;
 			out.push(purpose === undefined ? line : [...line, seg(`  ${purpose}`, 'dim')]);
 			if (init && prefix === '' && e.kind === 'dir' && (e.name === 'dev' || e.name === 'etc')) {
@@ -162,7 +206,8 @@ function listingLines(files: Lister, dir: string | null, init: boolean): Line[] 
 		}
 	};
 	entryLines('', listing.entries);
-	if (listing.total > listing.entries.length) out.push(text(`… and ${listing.total - listing.entries.length} more`, 'dim'));
+	if (listing.total > listing.entries.length)
+		out.push(text(`… and ${listing.total - listing.entries.length} more`, 'dim'));
 	return out;
 }
 
@@ -176,7 +221,12 @@ function sharing(tree: TreeIndex, images: readonly string[], containers: readonl
 	const more = (n: number, shown: number) => (n > shown ? ` … (+${n - shown})` : '');
 	return [
 		kv('images', images.length === 0 ? '-' : `${images.length}: ${imgs.join(', ')}${more(images.length, imgs.length)}`),
-		kv('containers', containers.length === 0 ? '-' : `${containers.length}: ${names.join(', ')}${more(containers.length, names.length)}`),
+		kv(
+			'containers',
+			containers.length === 0
+				? '-'
+				: `${containers.length}: ${names.join(', ')}${more(containers.length, names.length)}`,
+		),
 	];
 }
 
@@ -188,10 +238,19 @@ function storedStateLines(c: Container): Line[] {
 	const out: Line[] = [];
 	if (typeof state?.Pid === 'number' && state.Pid !== 0) out.push(kv('pid', show(state.Pid)));
 	if (state?.OOMKilled === true) out.push(kv('oom killed', 'yes: the kernel killed it for memory', 'warning'));
-	if (typeof stored.RestartCount === 'number' && stored.RestartCount > 0) out.push(kv('restarts', show(stored.RestartCount)));
+	if (typeof stored.RestartCount === 'number' && stored.RestartCount > 0)
+		out.push(kv('restarts', show(stored.RestartCount)));
 	const health = obj(state?.Health);
-	if (health !== null) out.push(kv('health', `${show(health.Status)}${Number(health.FailingStreak) > 0 ? ` (failing streak ${show(health.FailingStreak)})` : ''}`, health.Status === 'unhealthy' ? 'warning' : 'plain'));
-	if (stored.HasBeenManuallyStopped === true) out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
+	if (health !== null)
+		out.push(
+			kv(
+				'health',
+				`${show(health.Status)}${Number(health.FailingStreak) > 0 ? ` (failing streak ${show(health.FailingStreak)})` : ''}`,
+				health.Status === 'unhealthy' ? 'warning' : 'plain',
+			),
+		);
+	if (stored.HasBeenManuallyStopped === true)
+		out.push(kv('stopped by', 'docker stop (a restart policy does not restart it)'));
 	if (typeof stored.LogPath === 'string' && stored.LogPath !== '') out.push(kv('log path', stored.LogPath, 'dim'));
 	return out;
 }
@@ -215,11 +274,39 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	// While only the containers are read (tree.loading), what links them is not known yet.
 	const later = tree.loading ? loadingText : undefined;
 	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
-	const removed = image === undefined && c.imageId !== null && c.chain.some(e => e.role === 'image') && c.chain.every(e => e.pathExists);
-	const gone = removed ? '(removed from the image store; its layers are all there, so it still starts)' : '(not in the image store)';
-	out.push(kv('image used', `${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`, later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain'));
-	out.push(kv('driver', c.driver ?? '-'), kv('mount id', later ?? c.mountId ?? '-'), kv('init id', later ?? c.initId ?? '-'), kv('config dir', c.path, 'dim'));
-	append(out, tree.loading ? configLines(c.config, 'config (image defaults merged with the run options)') : provenanceLines(c, image));
+	const removed =
+		image === undefined &&
+		c.imageId !== null &&
+		c.chain.some(e => e.role === 'image') &&
+		c.chain.every(e => e.pathExists);
+	const gone = removed
+		? '(removed from the image store; its layers are all there, so it still starts)'
+		: '(not in the image store)';
+	out.push(
+		kv(
+			'image used',
+			`${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`,
+			later !== undefined
+				? 'dim'
+				: image === undefined && c.imageId !== null
+					? removed
+						? 'warning'
+						: 'error'
+					: 'plain',
+		),
+	);
+	out.push(
+		kv('driver', c.driver ?? '-'),
+		kv('mount id', later ?? c.mountId ?? '-'),
+		kv('init id', later ?? c.initId ?? '-'),
+		kv('config dir', c.path, 'dim'),
+	);
+	append(
+		out,
+		tree.loading
+			? configLines(c.config, 'config (image defaults merged with the run options)')
+			: provenanceLines(c, image),
+	);
 	const h = c.hostConfig;
 	out.push(blank, title('host config'));
 	if (h === null) out.push(text('not recorded', 'dim'));
@@ -227,9 +314,22 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		const restart = obj(h.RestartPolicy);
 		append(out, listLines('binds', h.Binds));
 		const ports = obj(h.PortBindings);
-		const portItems = ports === null ? [] : Object.entries(ports).map(([p, b]) => `${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.HostIp || '0.0.0.0')}:${show(obj(x)?.HostPort)}`).join(', ') : show(b)}`);
+		const portItems =
+			ports === null
+				? []
+				: Object.entries(ports).map(
+						([p, b]) =>
+							`${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.HostIp || '0.0.0.0')}:${show(obj(x)?.HostPort)}`).join(', ') : show(b)}`,
+					);
 		append(out, listLines('ports', portItems));
-		out.push(kv('restart', restart === null ? '-' : `${show(restart.Name || 'no')}${Number(restart.MaximumRetryCount) > 0 ? ` (max ${show(restart.MaximumRetryCount)})` : ''}`));
+		out.push(
+			kv(
+				'restart',
+				restart === null
+					? '-'
+					: `${show(restart.Name || 'no')}${Number(restart.MaximumRetryCount) > 0 ? ` (max ${show(restart.MaximumRetryCount)})` : ''}`,
+			),
+		);
 		out.push(kv('privileged', h.Privileged === true ? 'yes' : 'no', h.Privileged === true ? 'warning' : 'plain'));
 		append(out, listLines('cap add', h.CapAdd), listLines('cap drop', h.CapDrop));
 		out.push(kv('network', show(h.NetworkMode || null)));
@@ -242,13 +342,21 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 		for (const [dest, raw] of Object.entries(mp)) {
 			const m = obj(raw) ?? {};
 			const src = m.Source || (m.Name ? `volume ${show(m.Name)}` : '-');
-			out.push([seg(dest, 'id'), seg(` <- ${show(src)}`), seg(`  ${show(m.Type || m.Driver || '')} ${m.RW === false ? 'ro' : 'rw'}`, 'dim')]);
+			out.push([
+				seg(dest, 'id'),
+				seg(` <- ${show(src)}`),
+				seg(`  ${show(m.Type || m.Driver || '')} ${m.RW === false ? 'ro' : 'rw'}`, 'dim'),
+			]);
 		}
 	}
 	out.push(blank, title('chain (top first)'));
 	if (tree.loading) out.push(text(loadingText, 'dim'));
 	for (const e of c.chain) {
-		out.push([seg(e.role.padEnd(6), 'role'), seg(e.path === null ? '-' : e.path), seg(e.pathExists ? '' : '  (missing)', 'error')]);
+		out.push([
+			seg(e.role.padEnd(6), 'role'),
+			seg(e.path === null ? '-' : e.path),
+			seg(e.pathExists ? '' : '  (missing)', 'error'),
+		]);
 	}
 	append(out, findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
 	return out;
@@ -258,7 +366,11 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 	const e = n.entry;
 	const l: Layer | null = n.layer;
-	const out: Line[] = [title(n.role === 'rw' ? 'RW layer' : n.role === 'init' ? 'init layer' : 'image layer'), text(roleText[n.role], 'dim'), blank];
+	const out: Line[] = [
+		title(n.role === 'rw' ? 'RW layer' : n.role === 'init' ? 'init layer' : 'image layer'),
+		text(roleText[n.role], 'dim'),
+		blank,
+	];
 	const dir = e?.path ?? l?.path ?? null;
 	const exists = e !== null ? e.pathExists : l !== null ? l.pathExists : false;
 	if (n.container !== null) out.push(kv('container', `${n.container.name ?? '?'} ${shortId(n.container.id)}`));
@@ -286,10 +398,20 @@ function layerHead(tree: TreeIndex, n: LayerNode): Line[] {
 function recordLines(r: DriverRecord): Line[] {
 	const out: Line[] = [kv('driver record', r.path === null ? '(not on disk: derived)' : r.path, 'dim')];
 	for (const [k, v] of Object.entries(r.fields)) {
-		if (Array.isArray(v)) append(out, v.length === 0 ? [kv(`  ${k}`, '(none)', 'dim')] : v.map((x: string, i: number) => kv(i === 0 ? `  ${k}` : '', x)));
+		if (Array.isArray(v))
+			append(
+				out,
+				v.length === 0
+					? [kv(`  ${k}`, '(none)', 'dim')]
+					: v.map((x: string, i: number) => kv(i === 0 ? `  ${k}` : '', x)),
+			);
 		else out.push(kv(`  ${k}`, v === null ? '- (absent or invalid)' : String(v), v === null ? 'dim' : 'plain'));
 	}
-	if (r.note !== undefined) append(out, wrap(r.note, 56).map(l => text(`  ${l}`, 'dim')));
+	if (r.note !== undefined)
+		append(
+			out,
+			wrap(r.note, 56).map(l => text(`  ${l}`, 'dim')),
+		);
 	return out;
 }
 
@@ -303,7 +425,12 @@ function layerTail(tree: TreeIndex, n: LayerNode, files: Lister): Line[] {
 	if (n.chainId !== null) append(out, findingLines(tree.findingsBySubject.get(`layer:${n.chainId}`)));
 	else if (n.container !== null) {
 		const cache = e?.cacheId ?? '';
-		append(out, findingLines(tree.findingsBySubject.get(`container:${n.container.id}`)?.filter(f => cache !== '' && f.path?.includes(cache))));
+		append(
+			out,
+			findingLines(
+				tree.findingsBySubject.get(`container:${n.container.id}`)?.filter(f => cache !== '' && f.path?.includes(cache)),
+			),
+		);
 	}
 	return out;
 }
@@ -318,19 +445,34 @@ function imageLines(tree: TreeIndex, i: Image): Line[] {
 		kv('size', humanSize(i.size)),
 		kv('platform', `${show(i.os)}/${show(i.architecture)}`),
 		kv('parent', i.parent === null ? '-' : i.parent),
-		kv('kind', i.tags.length > 0 ? 'tagged' : i.intermediate ? 'intermediate (untagged parent of another image)' : 'dangling (untagged, no children)'),
+		kv(
+			'kind',
+			i.tags.length > 0
+				? 'tagged'
+				: i.intermediate
+					? 'intermediate (untagged parent of another image)'
+					: 'dangling (untagged, no children)',
+		),
 		kv('containers', i.containers.length === 0 ? '-' : String(i.containers.length)),
 		kv('config file', i.path, 'dim'),
 	];
 	append(out, configLines(i.config, 'config'));
 	out.push(blank, title(`history (${i.history.length} steps, oldest first)`));
 	for (const h of i.history) {
-		out.push([seg(utc(h.created).replace(' UTC', ''), 'dim'), seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'), seg(h.createdBy === null ? '-' : h.createdBy)]);
+		out.push([
+			seg(utc(h.created).replace(' UTC', ''), 'dim'),
+			seg(h.emptyLayer ? '  (no layer) ' : `  ${shortId(h.chainId)} `, h.emptyLayer ? 'dim' : 'id'),
+			seg(h.createdBy === null ? '-' : h.createdBy),
+		]);
 	}
 	out.push(blank, title(`layers (${i.chainIds.length}, top first)`));
 	for (const chainId of layersTopDown(i)) {
 		const l = tree.layerByKey.get(driverKey(i.driver, chainId));
-		out.push([seg(shortId(chainId), 'id'), seg(`  ${humanSize(l?.size).padEnd(7)}  `), seg(l?.path == null ? 'not in layerdb' : l.path, l?.path == null ? 'error' : 'dim')]);
+		out.push([
+			seg(shortId(chainId), 'id'),
+			seg(`  ${humanSize(l?.size).padEnd(7)}  `),
+			seg(l?.path == null ? 'not in layerdb' : l.path, l?.path == null ? 'error' : 'dim'),
+		]);
 	}
 	append(out, findingLines(tree.findingsBySubject.get(`image:${i.id}`)));
 	return out;
@@ -357,13 +499,26 @@ export function explainLines(_tree: TreeIndex, node: TreeNode): Line[] {
 			append(out, para(whatContainer));
 			break;
 		case 'section':
-			append(out, para(node.section === 'containers' ? whatContainer : node.section === 'images' ? whatImage : 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.'));
+			append(
+				out,
+				para(
+					node.section === 'containers'
+						? whatContainer
+						: node.section === 'images'
+							? whatImage
+							: 'A finding is something on disk that is missing, broken or worth a look, attached to the object it concerns; docs/check.md lists every code.',
+				),
+			);
 			break;
 		case 'container': {
 			const id = shortId(node.container.id);
 			append(out, para(whatContainer), [blank, text(`containers/${id}…/`, 'title')]);
 			append(out, notes(containerDirNotes(node.container)));
-			append(out, [blank, text(`image/${node.container.driver ?? '<driver>'}/layerdb/mounts/${id}…/`, 'title')], notes(mountFiles));
+			append(
+				out,
+				[blank, text(`image/${node.container.driver ?? '<driver>'}/layerdb/mounts/${id}…/`, 'title')],
+				notes(mountFiles),
+			);
 			break;
 		}
 		case 'layer': {
@@ -375,18 +530,42 @@ export function explainLines(_tree: TreeIndex, node: TreeNode): Line[] {
 				const mp = cache === null ? null : f.mountPoint(cache);
 				if (mp !== null) append(out, [blank, text('union mount point', 'title')], notes([mp]));
 			} else if (node.role === 'init') {
-				append(out, para(whyInit), [blank, text(`made at docker create (${f.driver})`, 'title')], para(f.onCreate, 'dim'));
+				append(
+					out,
+					para(whyInit),
+					[blank, text(`made at docker create (${f.driver})`, 'title')],
+					para(f.onCreate, 'dim'),
+				);
 			} else {
-				append(out, para(whatImageLayer), [blank, text(`deletions (${f.driver})`, 'title')], para(f.whiteouts, 'dim'), [blank, text('the three names of a layer', 'title')], notes(idNotes));
+				append(
+					out,
+					para(whatImageLayer),
+					[blank, text(`deletions (${f.driver})`, 'title')],
+					para(f.whiteouts, 'dim'),
+					[blank, text('the three names of a layer', 'title')],
+					notes(idNotes),
+				);
 			}
-			if (cache !== null && node.role !== 'init') append(out, [blank, text(`files the ${f.driver} driver keeps for it`, 'title')], notes(f.records(`${cache.slice(0, 12)}…`).filter(n => !(node.role === 'rw' && n.label.endsWith('committed')))));
+			if (cache !== null && node.role !== 'init')
+				append(
+					out,
+					[blank, text(`files the ${f.driver} driver keeps for it`, 'title')],
+					notes(
+						f.records(`${cache.slice(0, 12)}…`).filter(n => !(node.role === 'rw' && n.label.endsWith('committed'))),
+					),
+				);
 			break;
 		}
 		case 'image':
 			append(out, para(whatImage), [blank, text('imagedb/metadata/sha256/<id>/', 'title')], notes(imageMetadataFiles));
 			break;
 		case 'finding':
-			append(out, para('A finding is something on disk that is missing, broken or worth a look; Enter goes to the object it concerns. docs/check.md explains every code.'));
+			append(
+				out,
+				para(
+					'A finding is something on disk that is missing, broken or worth a look; Enter goes to the object it concerns. docs/check.md explains every code.',
+				),
+			);
 			break;
 	}
 	return out;
@@ -397,7 +576,8 @@ export function explainLines(_tree: TreeIndex, node: TreeNode): Line[] {
  * where it comes before the file listing.
  */
 export function detailLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
-	if (node.kind === 'layer') return [...layerHead(tree, node), ...explainLines(tree, node), ...layerTail(tree, node, files)];
+	if (node.kind === 'layer')
+		return [...layerHead(tree, node), ...explainLines(tree, node), ...layerTail(tree, node, files)];
 	return [...nodeLines(tree, node, files), ...explainLines(tree, node)];
 }
 
@@ -411,14 +591,40 @@ function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 	switch (node.kind) {
 		case 'section': {
 			const m = tree.model;
-			const lines: Line[] = [title(node.section === 'containers' ? 'containers' : node.section === 'images' ? 'images without containers' : 'findings')];
-			if (node.section === 'containers') lines.push(text('Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.', 'dim'));
-			if (node.section === 'images') lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
-			if (tree.loading && node.section !== 'containers') return [...lines, blank, text('loading…: the image store, layers and findings are still being read', 'dim')];
+			const lines: Line[] = [
+				title(
+					node.section === 'containers'
+						? 'containers'
+						: node.section === 'images'
+							? 'images without containers'
+							: 'findings',
+				),
+			];
+			if (node.section === 'containers')
+				lines.push(
+					text(
+						'Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.',
+						'dim',
+					),
+				);
+			if (node.section === 'images')
+				lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
+			if (tree.loading && node.section !== 'containers')
+				return [...lines, blank, text('loading…: the image store, layers and findings are still being read', 'dim')];
 			if (node.section === 'findings') {
-				lines.push(text('Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.', 'dim'));
+				lines.push(
+					text(
+						'Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.',
+						'dim',
+					),
+				);
 				const by = (s: Finding['severity']) => m.findings.filter(f => f.severity === s).length;
-				lines.push(blank, kv('errors', String(by('error')), 'error'), kv('warnings', String(by('warning')), 'warning'), kv('info', String(by('info')), 'info'));
+				lines.push(
+					blank,
+					kv('errors', String(by('error')), 'error'),
+					kv('warnings', String(by('warning')), 'warning'),
+					kv('info', String(by('info')), 'info'),
+				);
 			}
 			lines.push(blank, kv('shown', String(node.count)));
 			return lines;
@@ -429,10 +635,24 @@ function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 			return [...layerHead(tree, node), ...layerTail(tree, node, files)];
 		case 'image': {
 			if (node.image !== null) return imageLines(tree, node.image);
-			return [title('image'), kv('id', node.imageId ?? '-', 'id'), text('This image is not in the image store: the container refers to an image that was removed or never saved.', 'error')];
+			return [
+				title('image'),
+				kv('id', node.imageId ?? '-', 'id'),
+				text(
+					'This image is not in the image store: the container refers to an image that was removed or never saved.',
+					'error',
+				),
+			];
 		}
 		case 'loading':
-			return [title(`container ${node.container.name ?? '?'}: chain`), blank, text('loading…: its RW and init layers, image layers and image are still being read; they appear here when they are in.', 'dim')];
+			return [
+				title(`container ${node.container.name ?? '?'}: chain`),
+				blank,
+				text(
+					'loading…: its RW and init layers, image layers and image are still being read; they appear here when they are in.',
+					'dim',
+				),
+			];
 		case 'finding': {
 			const f = node.finding;
 			const lines: Line[] = [
@@ -474,7 +694,11 @@ export function detailTitle(node: TreeNode | undefined): string {
 		case 'container':
 			return `container ${node.container.name ?? shortId(node.container.id)}`;
 		case 'layer':
-			return node.role === 'rw' ? 'RW layer' : node.role === 'init' ? 'init layer' : `image layer ${shortId(node.chainId)}`;
+			return node.role === 'rw'
+				? 'RW layer'
+				: node.role === 'init'
+					? 'init layer'
+					: `image layer ${shortId(node.chainId)}`;
 		case 'image':
 			return node.image === null ? `image ${shortId(node.imageId)}` : `image ${imageLabel(node.image)}`;
 		case 'finding':

@@ -69,7 +69,10 @@ const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
  * (tests) it is TypeScript, and on Node 20 a worker's `--import tsx` does not reach its entry
  * module: a small bootstrap registers tsx's loader, then imports it.
  */
-function workerScript(url?: URL): {readonly script: URL | string; readonly options: {eval?: boolean; execArgv: string[]}} {
+function workerScript(url?: URL): {
+	readonly script: URL | string;
+	readonly options: {eval?: boolean; execArgv: string[]};
+} {
 	const ts = (url ?? new URL(import.meta.url)).pathname.endsWith('.ts');
 	const target = url ?? new URL(ts ? './load-worker.ts' : './load-worker.js', import.meta.url);
 	if (!ts) return {script: target, options: {execArgv: []}};
@@ -103,9 +106,15 @@ function readHere(f: Core): void {
 	const opts = f.opts;
 	try {
 		const report = opts.onBlockingProgress;
-		const source = report === undefined ? opts.source : countingSource(opts.source, p => f.state.phase === 'reading' && report(p));
+		const source =
+			report === undefined ? opts.source : countingSource(opts.source, p => f.state.phase === 'reading' && report(p));
 		const loaded = opts.load(source, opts.parts);
-		set(f, loaded.isDockerRoot ? {phase: 'full', model: loaded.model, loading: false, source: opts.source, details: null} : {phase: 'not-a-docker-root'});
+		set(
+			f,
+			loaded.isDockerRoot
+				? {phase: 'full', model: loaded.model, loading: false, source: opts.source, details: null}
+				: {phase: 'not-a-docker-root'},
+		);
 	} catch (error) {
 		set(f, {phase: 'failed', error: error instanceof Error ? error : new Error(String(error))});
 	}
@@ -126,7 +135,12 @@ function fallBack(f: Core): void {
 }
 
 /** What the worker says, in order: progress, the containers first, the rest in pieces, then the whole model. */
-function onWorkerMessage(f: Core, m: WorkerMessage, pieces: PackedPiece[], show: (model: Model, loading: boolean) => FeedState): void {
+function onWorkerMessage(
+	f: Core,
+	m: WorkerMessage,
+	pieces: PackedPiece[],
+	show: (model: Model, loading: boolean) => FeedState,
+): void {
 	if (f.mode !== 'worker' || settled(f)) return;
 	switch (m.type) {
 		case 'progress':
@@ -163,11 +177,21 @@ function startWorker(f: Core): void {
 	const mounted = opts.source.mounted;
 	const {script, options} = workerScript(opts.workerUrl);
 	const details = makeContainerDetails(opts.source);
-	const show = (model: Model, loading: boolean): FeedState => ({phase: loading ? 'partial' : 'full', model, loading, source: opts.source, details});
+	const show = (model: Model, loading: boolean): FeedState => ({
+		phase: loading ? 'partial' : 'full',
+		model,
+		loading,
+		source: opts.source,
+		details,
+	});
 	const pieces: PackedPiece[] = [];
 	try {
 		// The worker opens the roots itself: the Docker root, and the containerd root (--containerd-root) mounted in it.
-		const input: WorkerInput = {root: opts.source.location, parts: opts.parts, ...(mounted !== undefined ? {mount: {at: mounted.at, location: mounted.location}} : {})};
+		const input: WorkerInput = {
+			root: opts.source.location,
+			parts: opts.parts,
+			...(mounted !== undefined ? {mount: {at: mounted.at, location: mounted.location}} : {}),
+		};
 		// stdout/stderr: true keeps anything the worker might print (a warning) off the screen.
 		const worker = new Worker(script, {...options, workerData: input, stdout: true, stderr: true});
 		f.worker = worker;
@@ -184,7 +208,14 @@ function startWorker(f: Core): void {
 }
 
 export function startFeed(opts: FeedOptions): ModelFeed {
-	const f: Core = {opts, listeners: new Set(), state: {phase: 'reading', progress: zero}, mode: 'in-process', started: false, worker: null};
+	const f: Core = {
+		opts,
+		listeners: new Set(),
+		state: {phase: 'reading', progress: zero},
+		mode: 'in-process',
+		started: false,
+		worker: null,
+	};
 	const mounted = opts.source.mounted;
 	if (opts.worker ?? (opts.source.kind === 'dir' && (mounted === undefined || mounted.kind === 'dir'))) startWorker(f);
 	return {

@@ -11,7 +11,18 @@
 import {append} from '../append.ts';
 import type {Model} from '../model/types.ts';
 import type {EntryKind, Source, Stat} from '../sources/source.ts';
-import {type FsLayer, type FsView, containerLayers, imageView, join, layerChain, makeView, mergedDir, readLayerDir, rootLayers} from '../files/view.ts';
+import {
+	type FsLayer,
+	type FsView,
+	containerLayers,
+	imageView,
+	join,
+	layerChain,
+	makeView,
+	mergedDir,
+	readLayerDir,
+	rootLayers,
+} from '../files/view.ts';
 import {humanSize} from '../view/format.ts';
 import {type Line, type Segment, seg, truncateLine} from './text.ts';
 import type {TreeNode} from './tree.ts';
@@ -31,7 +42,12 @@ export type FileRow = {
 	readonly baseLayers: readonly number[];
 };
 
-type Dir = {readonly rel: string; readonly layers: readonly number[]; readonly baseLayers: readonly number[]; readonly cursor: number};
+type Dir = {
+	readonly rel: string;
+	readonly layers: readonly number[];
+	readonly baseLayers: readonly number[];
+	readonly cursor: number;
+};
 
 export type FilesState = {
 	/** What is shown: "container web", "layer 1a2b3c4d5e6f", … (cleaned when drawn, as every Segment). */
@@ -61,7 +77,9 @@ function viewFor(model: Model, node: TreeNode): {view: FsView; own: number; titl
 		const layers = containerLayers(node.container);
 		if (typeof layers === 'string') return layers;
 		const r = makeView(node.container.driver, layers, `container:${node.container.id}`);
-		return r.ok ? {view: r.view, own: 1, title: `container ${node.container.name ?? shortId(node.container.id)}`} : r.error;
+		return r.ok
+			? {view: r.view, own: 1, title: `container ${node.container.name ?? shortId(node.container.id)}`}
+			: r.error;
 	}
 	if (node.kind === 'image') {
 		if (node.image === null) return 'this image is not in the image store';
@@ -96,7 +114,24 @@ export function openFiles(source: Source, model: Model, node: TreeNode): FilesSt
 	const flat = view.style === 'none';
 	const base = own > 0 && view.layers.length > own ? {...view, layers: view.layers.slice(own)} : null;
 	const root: Dir = {rel: '', layers: rootLayers(view), baseLayers: base === null ? [] : rootLayers(base), cursor: 0};
-	return list(source, {title, view, base, own: flat ? 0 : own, ownOnly: ownOnly && !flat, dirs: [], rows: [], opaque: false, cursor: 0, top: 0, problems: []}, [root], 0);
+	return list(
+		source,
+		{
+			title,
+			view,
+			base,
+			own: flat ? 0 : own,
+			ownOnly: ownOnly && !flat,
+			dirs: [],
+			rows: [],
+			opaque: false,
+			cursor: 0,
+			top: 0,
+			problems: [],
+		},
+		[root],
+		0,
+	);
 }
 
 function statOf(source: Source, path: string): Stat | null {
@@ -111,7 +146,11 @@ function list(source: Source, s: FilesState, dirs: readonly Dir[], cursor: numbe
 	const problems = m.problems.map(p => p.message);
 	const own = s.own;
 	const below = s.base === null || d.baseLayers.length === 0 ? null : mergedDir(source, s.base, d.baseLayers, d.rel);
-	if (below !== null) append(problems, below.problems.map(p => p.message));
+	if (below !== null)
+		append(
+			problems,
+			below.problems.map(p => p.message),
+		);
 	const belowBy = new Map((below?.entries ?? []).map(e => [e.name, e]));
 	const rows: FileRow[] = [];
 	const shown = new Set<string>();
@@ -121,7 +160,15 @@ function list(source: Source, s: FilesState, dirs: readonly Dir[], cursor: numbe
 		const mark: FileMark = own === 0 || e.layer >= own ? ' ' : belowBy.has(e.name) ? 'M' : 'A';
 		if (s.ownOnly && mark === ' ') continue;
 		const b = belowBy.get(e.name);
-		rows.push({name: e.name, kind: e.kind, mark, path, stat: statOf(source, path), layers: e.dirLayers, baseLayers: b !== undefined && b.kind === 'dir' && e.kind === 'dir' ? b.dirLayers : []});
+		rows.push({
+			name: e.name,
+			kind: e.kind,
+			mark,
+			path,
+			stat: statOf(source, path),
+			layers: e.dirLayers,
+			baseLayers: b !== undefined && b.kind === 'dir' && e.kind === 'dir' ? b.dirLayers : [],
+		});
 	}
 	if (below !== null) {
 		for (const b of below.entries) {
@@ -132,7 +179,8 @@ function list(source: Source, s: FilesState, dirs: readonly Dir[], cursor: numbe
 		rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 	}
 	let opaque = false;
-	for (let i = 0; i < own && d.rel !== ''; i++) if (readLayerDir(source, s.view.style, s.view.layers[i]!.dir, d.rel).opaque) opaque = true;
+	for (let i = 0; i < own && d.rel !== ''; i++)
+		if (readLayerDir(source, s.view.style, s.view.layers[i]!.dir, d.rel).opaque) opaque = true;
 	const c = Math.max(0, Math.min(cursor, rows.length - 1));
 	return {...s, dirs, rows, opaque, cursor: c, top: Math.max(0, c - 3), problems};
 }
@@ -151,7 +199,11 @@ export function enterDir(source: Source, s: FilesState): FilesState {
 	const r = selectedFile(s);
 	if (r === undefined || r.kind !== 'dir' || r.mark === 'D') return s;
 	const here = s.dirs[s.dirs.length - 1]!;
-	const dirs = [...s.dirs.slice(0, -1), {...here, cursor: s.cursor}, {rel: join(here.rel, r.name), layers: r.layers, baseLayers: r.baseLayers, cursor: 0}];
+	const dirs = [
+		...s.dirs.slice(0, -1),
+		{...here, cursor: s.cursor},
+		{rel: join(here.rel, r.name), layers: r.layers, baseLayers: r.baseLayers, cursor: 0},
+	];
 	return list(source, s, dirs, 0);
 }
 
@@ -181,14 +233,22 @@ function sizeText(r: FileRow): string {
 
 /** One row of the files pane. */
 export function fileRowLine(r: FileRow, width: number, cursor: boolean): Line {
-	const out: Segment[] = [seg(' '), seg(cursor ? '›' : ' ', 'title'), seg(' '), seg(r.mark, markTone[r.mark]), seg(' ')];
+	const out: Segment[] = [
+		seg(' '),
+		seg(cursor ? '›' : ' ', 'title'),
+		seg(' '),
+		seg(r.mark, markTone[r.mark]),
+		seg(' '),
+	];
 	out.push(seg(sizeText(r).padStart(8), 'dim'), seg('  '));
 	const suffix = r.kind === 'dir' ? '/' : r.kind === 'symlink' ? '@' : '';
 	out.push(seg(r.name + suffix, r.mark === 'D' ? 'dim' : r.kind === 'dir' ? 'title' : 'plain'));
 	return truncateLine(out, width);
 }
 
-export type ContentDecision = {readonly show: 'text'; readonly text: string} | {readonly show: 'none'; readonly why: string};
+export type ContentDecision =
+	| {readonly show: 'text'; readonly text: string}
+	| {readonly show: 'none'; readonly why: string};
 
 /** Whether a file's content is shown: a regular file of at most 64 KiB with no NUL byte in its first 8 KiB. */
 export function contentOf(source: Source, r: FileRow): ContentDecision {
@@ -201,8 +261,22 @@ export function contentOf(source: Source, r: FileRow): ContentDecision {
 	return {show: 'text', text: data.value.toString('utf8')};
 }
 
-const kindName: Record<EntryKind, string> = {file: 'regular file', dir: 'directory', symlink: 'symbolic link', char: 'character device', block: 'block device', fifo: 'fifo', socket: 'socket', other: 'other'};
-const markName: Record<FileMark, string> = {A: 'added by this layer', M: 'modified: this layer replaces what is below', D: 'deleted by this layer (a whiteout)', ' ': 'unchanged (from a lower layer)'};
+const kindName: Record<EntryKind, string> = {
+	file: 'regular file',
+	dir: 'directory',
+	symlink: 'symbolic link',
+	char: 'character device',
+	block: 'block device',
+	fifo: 'fifo',
+	socket: 'socket',
+	other: 'other',
+};
+const markName: Record<FileMark, string> = {
+	A: 'added by this layer',
+	M: 'modified: this layer replaces what is below',
+	D: 'deleted by this layer (a whiteout)',
+	' ': 'unchanged (from a lower layer)',
+};
 
 /** The detail pane's lines for the selected entry (lines cut to width). */
 export function fileDetailLines(source: Source, s: FilesState, width: number): Line[] {

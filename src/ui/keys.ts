@@ -22,20 +22,40 @@ export type Command =
 	| 'help'
 	| 'quit';
 
-export type Binding = {readonly keys: readonly string[]; readonly command: Command; readonly help: string; readonly hint?: string};
+export type Binding = {
+	readonly keys: readonly string[];
+	readonly command: Command;
+	readonly help: string;
+	readonly hint?: string;
+};
 
 export const keyTable: readonly Binding[] = [
 	{keys: ['up', 'k'], command: 'up', help: 'move up (in the details: scroll up)', hint: '↑↓ move'},
 	{keys: ['down', 'j'], command: 'down', help: 'move down (in the details: scroll down)'},
-	{keys: ['right', 'l'], command: 'expand', help: 'expand; on an expanded node, go to its first child', hint: '←→ fold'},
+	{
+		keys: ['right', 'l'],
+		command: 'expand',
+		help: 'expand; on an expanded node, go to its first child',
+		hint: '←→ fold',
+	},
 	{keys: ['left', 'h'], command: 'collapse', help: 'collapse; on a child, go to its parent'},
 	{keys: ['enter'], command: 'toggle', help: 'expand or collapse; on a finding, go to what it concerns'},
 	{keys: ['g', 'home'], command: 'top', help: 'go to the top'},
 	{keys: ['G', 'end'], command: 'bottom', help: 'go to the bottom'},
 	{keys: ['pageup', 'ctrl+b'], command: 'pageUp', help: 'one page up'},
 	{keys: ['pagedown', 'ctrl+f', 'space'], command: 'pageDown', help: 'one page down'},
-	{keys: ['tab'], command: 'focus', help: 'move the focus between the tree and the details (to scroll them)', hint: 'tab details'},
-	{keys: ['/'], command: 'searchStart', help: 'search: container name, id prefix, tag, cache id, path', hint: '/ search'},
+	{
+		keys: ['tab'],
+		command: 'focus',
+		help: 'move the focus between the tree and the details (to scroll them)',
+		hint: 'tab details',
+	},
+	{
+		keys: ['/'],
+		command: 'searchStart',
+		help: 'search: container name, id prefix, tag, cache id, path',
+		hint: '/ search',
+	},
 	{keys: ['n'], command: 'nextMatch', help: 'next match'},
 	{keys: ['N'], command: 'prevMatch', help: 'previous match'},
 	{keys: ['f'], command: 'filter', help: 'show only nodes with findings (press again to show all)', hint: 'f findings'},
@@ -105,7 +125,21 @@ export function hintText(): string {
 		.join('  ');
 }
 
-const display: Record<string, string> = {up: '↑', down: '↓', left: '←', right: '→', enter: 'Enter', tab: 'Tab', pageup: 'PgUp', pagedown: 'PgDn', home: 'Home', end: 'End', esc: 'Esc', backspace: 'Backspace', space: 'Space'};
+const display: Record<string, string> = {
+	up: '↑',
+	down: '↓',
+	left: '←',
+	right: '→',
+	enter: 'Enter',
+	tab: 'Tab',
+	pageup: 'PgUp',
+	pagedown: 'PgDn',
+	home: 'Home',
+	end: 'End',
+	esc: 'Esc',
+	backspace: 'Backspace',
+	space: 'Space',
+};
 
 function keyLabel(k: string): string {
 	if (k.startsWith('ctrl+')) return `Ctrl-${k.slice(5).toUpperCase()}`;

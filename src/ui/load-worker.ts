@@ -35,7 +35,8 @@ function run(port: NonNullable<typeof parentPort>, input: WorkerInput): void {
 	const post = (m: WorkerMessage) => port.postMessage(m);
 	try {
 		const base = openDirSource(input.root);
-		const source = input.mount === undefined ? base : mountSource(base, input.mount.at, openDirSource(input.mount.location));
+		const source =
+			input.mount === undefined ? base : mountSource(base, input.mount.at, openDirSource(input.mount.location));
 		const done = readInPhases(source, input.parts, {
 			progress: progress => post({type: 'progress', progress}),
 			first: model => post({type: 'first', model: packModel(model)}),

@@ -69,7 +69,11 @@ export type NavContext = {
 
 const noSearch: SearchState = {typing: false, query: '', matches: [], current: -1, origin: null};
 
-function layout(tree: TreeIndex, expanded: ReadonlySet<string>, filter: boolean): {rows: Row[]; rowIndex: Map<string, number>} {
+function layout(
+	tree: TreeIndex,
+	expanded: ReadonlySet<string>,
+	filter: boolean,
+): {rows: Row[]; rowIndex: Map<string, number>} {
 	const rows = flatten(tree, expanded, filter);
 	const rowIndex = new Map<string, number>();
 	rows.forEach((r, i) => rowIndex.set(r.node.key, i));
@@ -133,7 +137,16 @@ function withRows(state: NavState, expanded: ReadonlySet<string>, filter: boolea
 	}
 	const index = Math.max(0, Math.min(cursor ?? 0, rows.length - 1));
 	const same = rows[index]?.node.key === keep;
-	return {...state, expanded, filter, rows, rowIndex, cursor: index, top: windowTop(index, state.top, state.treeHeight, rows.length), detailScroll: same ? state.detailScroll : 0};
+	return {
+		...state,
+		expanded,
+		filter,
+		rows,
+		rowIndex,
+		cursor: index,
+		top: windowTop(index, state.top, state.treeHeight, rows.length),
+		detailScroll: same ? state.detailScroll : 0,
+	};
 }
 
 function setExpanded(state: NavState, key: string, open: boolean): NavState {
@@ -148,7 +161,11 @@ function scrollDetails(state: NavState, by: number | 'top' | 'bottom', ctx: NavC
 	const node = selected(state);
 	const files = state.files ?? null;
 	const length =
-		files !== null ? (ctx.filesDetailLength?.(files) ?? Number.MAX_SAFE_INTEGER) : node === undefined || ctx.detailLength === undefined ? Number.MAX_SAFE_INTEGER : ctx.detailLength(node);
+		files !== null
+			? (ctx.filesDetailLength?.(files) ?? Number.MAX_SAFE_INTEGER)
+			: node === undefined || ctx.detailLength === undefined
+				? Number.MAX_SAFE_INTEGER
+				: ctx.detailLength(node);
 	const max = Math.max(0, length - state.detailHeight);
 	const target = by === 'top' ? 0 : by === 'bottom' ? max : state.detailScroll + by;
 	return {...state, detailScroll: Math.max(0, Math.min(target, max))};
@@ -180,14 +197,17 @@ function searchFrom(state: NavState, query: string, origin: string | null, typin
 function step(state: NavState, dir: 1 | -1): NavState {
 	if (state.search.query === '') return {...state, message: 'nothing to repeat: press / to search'};
 	const matches = findMatches(state.tree, state.search.query, state.filter);
-	if (matches.length === 0) return {...state, search: {...state.search, matches, current: -1}, message: `no match for "${state.search.query}"`};
+	if (matches.length === 0)
+		return {...state, search: {...state.search, matches, current: -1}, message: `no match for "${state.search.query}"`};
 	const here = state.tree.position(selected(state)?.key ?? '');
 	let current = -1;
 	if (dir === 1) current = matches.findIndex(k => comparePositions(state.tree.position(k), here) > 0);
-	else for (let i = matches.length - 1; i >= 0; i--) if (comparePositions(state.tree.position(matches[i]!), here) < 0) {
-		current = i;
-		break;
-	}
+	else
+		for (let i = matches.length - 1; i >= 0; i--)
+			if (comparePositions(state.tree.position(matches[i]!), here) < 0) {
+				current = i;
+				break;
+			}
 	let message: string | null = null;
 	if (current < 0) {
 		current = dir === 1 ? 0 : matches.length - 1;
@@ -204,7 +224,9 @@ function filesCommand(state: NavState, files: FilesState, c: Command, ctx: NavCo
 	const source = ctx.source ?? null;
 	const move = (to: number): NavState => {
 		const f = moveFiles(files, to, state.treeHeight);
-		return f.cursor === files.cursor && f.top === files.top ? state : {...state, files: f, detailScroll: f.cursor === files.cursor ? state.detailScroll : 0};
+		return f.cursor === files.cursor && f.top === files.top
+			? state
+			: {...state, files: f, detailScroll: f.cursor === files.cursor ? state.detailScroll : 0};
 	};
 	switch (c) {
 		case 'up':
@@ -228,7 +250,9 @@ function filesCommand(state: NavState, files: FilesState, c: Command, ctx: NavCo
 		case 'collapse': {
 			if (source === null) return state;
 			const f = goUp(source, files);
-			return f === null ? {...state, message: 'at the top: o or Esc leaves the files'} : {...state, files: moveFiles(f, f.cursor, state.treeHeight), detailScroll: 0};
+			return f === null
+				? {...state, message: 'at the top: o or Esc leaves the files'}
+				: {...state, files: moveFiles(f, f.cursor, state.treeHeight), detailScroll: 0};
 		}
 		case 'files':
 			return {...state, files: null, detailScroll: 0};
@@ -277,7 +301,9 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 		case 'toggle':
 			if (node?.kind === 'finding') {
 				const target = subjectKey(state.tree, node.finding.subject);
-				return target === null ? {...state, message: 'this finding concerns no node of the tree'} : jumpTo(state, target);
+				return target === null
+					? {...state, message: 'this finding concerns no node of the tree'}
+					: jumpTo(state, target);
 			}
 			if (node === undefined || !node.expandable) return state;
 			return setExpanded(state, node.key, !state.expanded.has(node.key));
@@ -294,7 +320,14 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 			const on = !state.filter;
 			const s = withRows(state, state.expanded, on);
 			const count = state.tree.model.findings.length;
-			return {...s, message: on ? (count === 0 ? 'no findings on this host: nothing to show (f again shows all)' : 'showing only nodes with findings (f again shows all)') : null};
+			return {
+				...s,
+				message: on
+					? count === 0
+						? 'no findings on this host: nothing to show (f again shows all)'
+						: 'showing only nodes with findings (f again shows all)'
+					: null,
+			};
 		}
 		case 'explain': {
 			// Focus the details and scroll to "what this is" (detail.ts explainStart); again: back to the top.
@@ -302,12 +335,19 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 			const length = ctx.detailLength?.(node);
 			if (length === undefined) return {...state, focus: 'details'};
 			const target = Math.max(0, Math.min(explainStart(state.tree, node, length), length - state.detailHeight));
-			if (state.focus === 'details' && state.detailScroll === target) return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
-			return {...state, focus: 'details', detailScroll: target, message: 'what this is (e again: back to the top; Tab: back to the tree)'};
+			if (state.focus === 'details' && state.detailScroll === target)
+				return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
+			return {
+				...state,
+				focus: 'details',
+				detailScroll: target,
+				message: 'what this is (e again: back to the top; Tab: back to the tree)',
+			};
 		}
 		case 'files': {
 			if (node === undefined) return state;
-			if (ctx.source === undefined || ctx.source === null) return {...state, message: 'no files to show: the root is not read from a directory here'};
+			if (ctx.source === undefined || ctx.source === null)
+				return {...state, message: 'no files to show: the root is not read from a directory here'};
 			if (state.tree.loading) return {...state, message: 'the layers are still being read: o works once they are in'};
 			const f = openFiles(ctx.source, state.tree.model, node);
 			if (typeof f === 'string') return {...state, message: f};
@@ -348,7 +388,11 @@ export function reduce(state: NavState, action: NavAction, ctx: NavContext = {})
 		case 'searchBackspace':
 			return searchFrom(s, s.search.query.slice(0, -1), s.search.origin, true);
 		case 'searchSubmit':
-			return {...s, search: {...s.search, typing: false}, message: s.search.query !== '' && s.search.matches.length === 0 ? `no match for "${s.search.query}"` : null};
+			return {
+				...s,
+				search: {...s.search, typing: false},
+				message: s.search.query !== '' && s.search.matches.length === 0 ? `no match for "${s.search.query}"` : null,
+			};
 		case 'searchCancel': {
 			const back = s.search.origin === null ? s : jumpTo(s, s.search.origin);
 			return {...back, search: noSearch};
@@ -390,7 +434,15 @@ export function actionForKey(state: NavState, name: string, input: string): NavA
 	return c === undefined ? null : {type: 'command', command: c};
 }
 
-const controlNames: Record<string, string> = {'\t': 'tab', '\r': 'enter', '\n': 'enter', '\u007f': 'backspace', '\b': 'backspace', '\u0003': 'ctrl+c', ' ': 'space'};
+const controlNames: Record<string, string> = {
+	'\t': 'tab',
+	'\r': 'enter',
+	'\n': 'enter',
+	'\u007f': 'backspace',
+	'\b': 'backspace',
+	'\u0003': 'ctrl+c',
+	' ': 'space',
+};
 
 /**
  * Applies a key press. Several characters in one read (typed fast, pasted, or sent by tmux

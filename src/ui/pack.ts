@@ -16,7 +16,9 @@ import type {ChainEntry, Container, Image, Layer, Model} from '../model/types.ts
 /** A container id, as its index in the packed containers when it is one of them. */
 type Ref = number | string;
 
-type PackedContainer = Omit<Container, 'chain' | 'config' | 'hostConfig' | 'mountPoints' | 'stored'> & {readonly chain: readonly number[]};
+type PackedContainer = Omit<Container, 'chain' | 'config' | 'hostConfig' | 'mountPoints' | 'stored'> & {
+	readonly chain: readonly number[];
+};
 type PackedLayer = Omit<Layer, 'containers'> & {readonly containers: readonly Ref[]};
 type PackedImage = Omit<Image, 'containers'> & {readonly containers: readonly Ref[]};
 
@@ -47,7 +49,14 @@ export function packModel(model: Model): PackedModel {
 	return {
 		...rest,
 		containers: containers.map(c => {
-			const {chain, config: _config, hostConfig: _hostConfig, mountPoints: _mountPoints, stored: _stored, ...fields} = c;
+			const {
+				chain,
+				config: _config,
+				hostConfig: _hostConfig,
+				mountPoints: _mountPoints,
+				stored: _stored,
+				...fields
+			} = c;
 			return {...fields, chain: chain.map(entryRef)};
 		}),
 		layers: layers.map(l => ({...l, containers: l.containers.map(ref)})),
@@ -64,7 +73,14 @@ export function unpackModel(packed: PackedModel): Model {
 	const {containers, layers, images, entries, ...rest} = packed;
 	const ids = containers.map(c => c.id);
 	const id = (r: Ref): string => (typeof r === 'number' ? ids[r]! : r);
-	type Mutable = {chain: unknown; config: unknown; hostConfig: unknown; mountPoints: unknown; stored: unknown; containers: unknown};
+	type Mutable = {
+		chain: unknown;
+		config: unknown;
+		hostConfig: unknown;
+		mountPoints: unknown;
+		stored: unknown;
+		containers: unknown;
+	};
 	for (const c of containers) {
 		const m = c as unknown as Mutable;
 		m.chain = c.chain.map(i => entries[i]!);
@@ -74,7 +90,12 @@ export function unpackModel(packed: PackedModel): Model {
 		m.stored = null;
 	}
 	for (const x of [...layers, ...images]) (x as unknown as Mutable).containers = x.containers.map(id);
-	return {...rest, images: images as unknown as Image[], layers: layers as unknown as Layer[], containers: containers as unknown as Container[]};
+	return {
+		...rest,
+		images: images as unknown as Image[],
+		layers: layers as unknown as Layer[],
+		containers: containers as unknown as Container[],
+	};
 }
 
 /** A piece of a packed model's list, sent ahead of the rest (see splitPacked). */

@@ -25,9 +25,25 @@ export function paneLayout(columns: number, rows: number): PaneLayout {
 	const body = lines - 2;
 	if (width >= sideBySideMin) {
 		const treeWidth = Math.floor((width - 1) * 0.5);
-		return {width, lines, sideBySide: true, treeWidth, detailWidth: width - 1 - treeWidth, treeRows: body - 1, detailRows: body - 1};
+		return {
+			width,
+			lines,
+			sideBySide: true,
+			treeWidth,
+			detailWidth: width - 1 - treeWidth,
+			treeRows: body - 1,
+			detailRows: body - 1,
+		};
 	}
 	const content = Math.max(2, body - 2);
 	const treeRows = Math.ceil(content / 2);
-	return {width, lines, sideBySide: false, treeWidth: width, detailWidth: width, treeRows, detailRows: Math.max(1, content - treeRows)};
+	return {
+		width,
+		lines,
+		sideBySide: false,
+		treeWidth: width,
+		detailWidth: width,
+		treeRows,
+		detailRows: Math.max(1, content - treeRows),
+	};
 }

@@ -14,7 +14,13 @@ import type {Source} from '../sources/source.ts';
 import {type LoadProgress, countingSource} from './progress.ts';
 
 /** What the first step reads: container configs and repositories.json, like `ls`. */
-export const firstParts: ReadParts = {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false};
+export const firstParts: ReadParts = {
+	images: false,
+	layers: false,
+	mounts: false,
+	driverDirs: false,
+	hostConfig: false,
+};
 
 const containerConfig = /^containers\/[^/]+\/config\.v2\.json$/;
 
@@ -49,7 +55,11 @@ export type PhaseEvents = {
 };
 
 /** Reads `source` in two steps; returns the model loadCheckedModel(source, parts) makes (with the fast checks' findings), or the first step's when it is not a Docker root. */
-export function readInPhases(source: Source, parts: ReadParts, on: PhaseEvents): {readonly model: Model; readonly isDockerRoot: boolean} {
+export function readInPhases(
+	source: Source,
+	parts: ReadParts,
+	on: PhaseEvents,
+): {readonly model: Model; readonly isDockerRoot: boolean} {
 	const memo = memoSource(source);
 	const counted = on.progress === undefined ? memo : countingSource(memo, on.progress);
 	const raw = readHost(counted, firstParts);

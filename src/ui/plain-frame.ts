@@ -32,7 +32,13 @@ const toneCodes: Record<Tone, string> = {
 	ok: '32',
 };
 
-type Cell = {readonly line: Line; readonly width: number; readonly inverse?: boolean; readonly dim?: boolean; readonly bold?: boolean};
+type Cell = {
+	readonly line: Line;
+	readonly width: number;
+	readonly inverse?: boolean;
+	readonly dim?: boolean;
+	readonly bold?: boolean;
+};
 
 const cols = (s: string) => [...s].length;
 
@@ -61,7 +67,11 @@ function styled(cell: Cell, color: boolean): {text: string; used: number} {
 }
 
 function paneTitle(title: string, note: string, width: number, focused: boolean): Cell {
-	return {line: [seg(paneTitleText(title, note, width, focused), focused ? 'id' : 'dim')], width, ...(focused ? {bold: true} : {})};
+	return {
+		line: [seg(paneTitleText(title, note, width, focused), focused ? 'id' : 'dim')],
+		width,
+		...(focused ? {bold: true} : {}),
+	};
 }
 
 /** Rows of one pane: its title, then its lines, padded with blank rows to `height + 1`. */
@@ -72,19 +82,38 @@ function treeCells(nav: NavState, width: number, height: number): Cell[] {
 	const out: Cell[] = [paneTitle('tree', range, width, focused)];
 	shown.forEach((row, i) => {
 		const cursor = nav.top + i === nav.cursor;
-		out.push({line: rowLine(nav.tree, row, width, nav.filter, cursor), width, inverse: cursor, dim: cursor && !focused});
+		out.push({
+			line: rowLine(nav.tree, row, width, nav.filter, cursor),
+			width,
+			inverse: cursor,
+			dim: cursor && !focused,
+		});
 	});
 	return out;
 }
 
-function detailCells(title: string, lines: readonly Line[], scroll: number, width: number, height: number, focused: boolean): Cell[] {
+function detailCells(
+	title: string,
+	lines: readonly Line[],
+	scroll: number,
+	width: number,
+	height: number,
+	focused: boolean,
+): Cell[] {
 	const first = Math.max(0, Math.min(scroll, lines.length - height));
 	const shown = lines.slice(first, first + height);
-	const note = lines.length <= height ? '' : `${first + 1}-${first + shown.length} of ${lines.length}${focused ? '' : ' (Tab to scroll)'}`;
-	return [paneTitle(truncate(`details: ${title}`, Math.max(10, width - 30)), note, width, focused), ...shown.map(line => ({line: truncateLine([seg(' '), ...line], width), width}))];
+	const note =
+		lines.length <= height
+			? ''
+			: `${first + 1}-${first + shown.length} of ${lines.length}${focused ? '' : ' (Tab to scroll)'}`;
+	return [
+		paneTitle(truncate(`details: ${title}`, Math.max(10, width - 30)), note, width, focused),
+		...shown.map(line => ({line: truncateLine([seg(' '), ...line], width), width})),
+	];
 }
 
-const pad = (cells: Cell[], n: number, width: number): Cell[] => [...cells, ...Array.from({length: Math.max(0, n - cells.length)}, () => ({line: [], width}))].slice(0, n);
+const pad = (cells: Cell[], n: number, width: number): Cell[] =>
+	[...cells, ...Array.from({length: Math.max(0, n - cells.length)}, () => ({line: [], width}))].slice(0, n);
 
 export type PlainFrameInput = {
 	readonly model: Model;
@@ -103,7 +132,9 @@ export function plainFrameText(input: PlainFrameInput): string[] {
 	return frameCells(input).map(row =>
 		row
 			.map((c, i) => {
-				const t = truncateLine(c.line, c.width).map(s => s.text).join('');
+				const t = truncateLine(c.line, c.width)
+					.map(s => s.text)
+					.join('');
 				return i < row.length - 1 ? t + ' '.repeat(Math.max(0, c.width - cols(t))) : t;
 			})
 			.join('')
@@ -137,14 +168,36 @@ function frameCells(input: PlainFrameInput): Cell[][] {
 	const lines = node === undefined ? [] : detailLines(tree, withDetails(node, input.details), input.files);
 	const bodyHeight = layout.lines - 2;
 	const treePane = pad(treeCells(nav, layout.treeWidth, layout.treeRows), layout.treeRows + 1, layout.treeWidth);
-	const detailPane = pad(detailCells(detailTitle(node), lines, nav.detailScroll, layout.detailWidth, layout.detailRows, nav.focus === 'details'), layout.detailRows + 1, layout.detailWidth);
+	const detailPane = pad(
+		detailCells(
+			detailTitle(node),
+			lines,
+			nav.detailScroll,
+			layout.detailWidth,
+			layout.detailRows,
+			nav.focus === 'details',
+		),
+		layout.detailRows + 1,
+		layout.detailWidth,
+	);
 	const rows: Cell[][] = [];
 	if (layout.sideBySide) {
-		for (let i = 0; i < bodyHeight; i++) rows.push([treePane[i] ?? {line: [], width: layout.treeWidth}, {line: [seg('│', 'dim')], width: 1}, detailPane[i] ?? {line: [], width: layout.detailWidth}]);
+		for (let i = 0; i < bodyHeight; i++)
+			rows.push([
+				treePane[i] ?? {line: [], width: layout.treeWidth},
+				{line: [seg('│', 'dim')], width: 1},
+				detailPane[i] ?? {line: [], width: layout.detailWidth},
+			]);
 	} else {
 		for (const cell of pad([...treePane, ...detailPane], bodyHeight, layout.width)) rows.push([cell]);
 	}
 	rows.push([{line: promptLine(nav), width: layout.width}]);
-	rows.push([{line: statusLine(input.model, {sample: input.sample, loading: input.loading}, nav.filter, layout.width), width: layout.width, inverse: true}]);
+	rows.push([
+		{
+			line: statusLine(input.model, {sample: input.sample, loading: input.loading}, nav.filter, layout.width),
+			width: layout.width,
+			inverse: true,
+		},
+	]);
 	return rows;
 }

@@ -5,7 +5,12 @@
 import type {Source} from '../sources/source.ts';
 import {seg} from './text.ts';
 
-export type LoadProgress = {readonly files: number; readonly dirs: number; readonly containers: number; readonly images: number};
+export type LoadProgress = {
+	readonly files: number;
+	readonly dirs: number;
+	readonly containers: number;
+	readonly images: number;
+};
 
 const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
@@ -13,7 +18,12 @@ const spinnerFrames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '
  * Wraps a Source; calls `report` at most every `everyMs` (and never more often than the
  * clock allows) with running counts: files read, directories listed, container configs, image configs.
  */
-export function countingSource(source: Source, report: (p: LoadProgress) => void, everyMs = 50, now: () => number = () => performance.now()): Source {
+export function countingSource(
+	source: Source,
+	report: (p: LoadProgress) => void,
+	everyMs = 50,
+	now: () => number = () => performance.now(),
+): Source {
 	let files = 0;
 	let dirs = 0;
 	let containers = 0;
@@ -44,7 +54,9 @@ export function countingSource(source: Source, report: (p: LoadProgress) => void
 		readLink: rel => source.readLink(rel),
 		// What the loader reads from the source itself: a mounted root (--containerd-root) and archive damage.
 		...(source.mounted !== undefined ? {mounted: source.mounted} : {}),
-		...((source as {problems?: string[]}).problems !== undefined ? {problems: (source as {problems?: string[]}).problems} : {}),
+		...((source as {problems?: string[]}).problems !== undefined
+			? {problems: (source as {problems?: string[]}).problems}
+			: {}),
 	};
 }
 

@@ -11,7 +11,6 @@ export function severityTone(s: Marks['worst']): Tone {
 	return s === 'error' ? 'error' : s === 'warning' ? 'warning' : s === 'info' ? 'info' : 'plain';
 }
 
-
 /**
  * The text of a row: a findings gutter ("!" in the worst severity's colour), the cursor mark, indentation,
  * the expander, then the node's own columns; cut to width.
@@ -24,7 +23,10 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 	out.push(seg(cursor ? '›' : ' ', 'title'));
 	out.push(seg(' '.repeat(Math.max(0, n.depth) * 2)));
 	out.push(seg(n.expandable ? (row.expanded ? '▾ ' : '▸ ') : '  ', 'dim'));
-	const count = shown.count > 0 && n.kind !== 'finding' ? seg(`  ${plural(shown.count, 'finding')}`, severityTone(shown.worst)) : null;
+	const count =
+		shown.count > 0 && n.kind !== 'finding'
+			? seg(`  ${plural(shown.count, 'finding')}`, severityTone(shown.worst))
+			: null;
 	switch (n.kind) {
 		case 'section': {
 			out.push(seg(sectionTitle[n.section], 'title'));
@@ -36,7 +38,8 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 				const kept = (tree.tops.get(n.section) ?? []).filter(t => t.total.count > 0).length;
 				out.push(seg(` (${kept} of ${n.count} with findings)`, 'dim'));
 			} else out.push(seg(` (${n.count})`, 'dim'));
-			if (n.section === 'findings' && n.total.count > 0) out.push(seg(`  worst: ${n.total.worst}`, severityTone(n.total.worst)));
+			if (n.section === 'findings' && n.total.count > 0)
+				out.push(seg(`  worst: ${n.total.worst}`, severityTone(n.total.worst)));
 			break;
 		}
 		case 'container': {
@@ -44,8 +47,19 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 			out.push(padCols(c.name ?? '?', tree.nameWidth, 'id'));
 			out.push(seg(`  ${shortId(c.id)}  `, 'dim'));
 			const status = statusText(c);
-			out.push(padCols(status, 11, c.status === 'running' ? 'ok' : c.status === 'dead' || (c.exitCode ?? 0) !== 0 ? 'warning' : 'plain'));
-			const img = c.imageRef !== null && c.imageRef !== '' ? c.imageRef : c.imageTags.length > 0 ? c.imageTags[0]! : shortId(c.imageId);
+			out.push(
+				padCols(
+					status,
+					11,
+					c.status === 'running' ? 'ok' : c.status === 'dead' || (c.exitCode ?? 0) !== 0 ? 'warning' : 'plain',
+				),
+			);
+			const img =
+				c.imageRef !== null && c.imageRef !== ''
+					? c.imageRef
+					: c.imageTags.length > 0
+						? c.imageTags[0]!
+						: shortId(c.imageId);
 			out.push(seg(`  ${img}`));
 			if (count) out.push(count);
 			break;
@@ -53,9 +67,17 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 		case 'layer': {
 			const missing = n.entry !== null ? !n.entry.pathExists : n.layer !== null && !n.layer.pathExists;
 			if (n.role === 'rw') {
-				out.push(seg('rw     ', 'role'), seg(shortId(n.entry?.cacheId), 'id'), seg('       the container\'s own changes', 'dim'));
+				out.push(
+					seg('rw     ', 'role'),
+					seg(shortId(n.entry?.cacheId), 'id'),
+					seg("       the container's own changes", 'dim'),
+				);
 			} else if (n.role === 'init') {
-				out.push(seg('init   ', 'role'), seg(`${shortId(n.entry?.cacheId)}-init`, 'id'), seg('  placeholders docker create writes', 'dim'));
+				out.push(
+					seg('init   ', 'role'),
+					seg(`${shortId(n.entry?.cacheId)}-init`, 'id'),
+					seg('  placeholders docker create writes', 'dim'),
+				);
 			} else {
 				const cache = n.entry?.cacheId ?? n.layer?.cacheId ?? null;
 				out.push(seg('layer  ', 'role'), seg(cache === null ? '-           ' : shortId(cache), 'id'));
@@ -74,7 +96,10 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 				else out.push(seg(imageLabel(n.image)), seg(`  ${shortId(n.image.id)}`, 'dim'));
 			} else if (n.image !== null) {
 				const i = n.image;
-				out.push(seg(imageLabel(i), i.tags.length > 0 ? 'id' : 'plain'), seg(`  ${shortId(i.id)}  ${humanSize(i.size)}  ${plural(i.chainIds.length, 'layer')}`, 'dim'));
+				out.push(
+					seg(imageLabel(i), i.tags.length > 0 ? 'id' : 'plain'),
+					seg(`  ${shortId(i.id)}  ${humanSize(i.size)}  ${plural(i.chainIds.length, 'layer')}`, 'dim'),
+				);
 			}
 			if (count) out.push(count);
 			break;
@@ -85,7 +110,12 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 		case 'finding': {
 			const f = n.finding;
 			const subj = f.subject.replace(/^(container|image|layer):(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1:$3');
-			out.push(padCols(f.severity, 8, severityTone(f.severity)), seg(f.code), seg(`  ${subj}  `, 'dim'), seg(f.message));
+			out.push(
+				padCols(f.severity, 8, severityTone(f.severity)),
+				seg(f.code),
+				seg(`  ${subj}  `, 'dim'),
+				seg(f.message),
+			);
 			break;
 		}
 	}

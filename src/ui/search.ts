@@ -28,10 +28,26 @@ export function findMatches(tree: TreeIndex, query: string, filter: boolean): st
 		if (n.kind !== 'container' || !passes(n, filter)) continue;
 		const c = n.container;
 		// A RW or init layer's whole cache id (or `<mount id>-init`) names its container, as a REF does.
-		const ownLayer = c.chain.some(e => e.role !== 'image' && e.cacheId !== null && e.cacheId.toLowerCase() === q) || (c.mountId !== null && `${c.mountId}-init`.toLowerCase() === q);
-		if (textMatch(c.name, q) || idMatch(c.id, q) || textMatch(c.imageRef, q) || c.imageTags.some(t => textMatch(t, q)) || ownLayer) out.push(n.key);
+		const ownLayer =
+			c.chain.some(e => e.role !== 'image' && e.cacheId !== null && e.cacheId.toLowerCase() === q) ||
+			(c.mountId !== null && `${c.mountId}-init`.toLowerCase() === q);
+		if (
+			textMatch(c.name, q) ||
+			idMatch(c.id, q) ||
+			textMatch(c.imageRef, q) ||
+			c.imageTags.some(t => textMatch(t, q)) ||
+			ownLayer
+		)
+			out.push(n.key);
 		c.chain.forEach((e, i) => {
-			if (idMatch(e.cacheId, q) || textMatch(e.cacheId, q) || textMatch(e.path, q) || idMatch(e.chainId, q) || idMatch(e.diffId, q)) out.push(`${n.key}/${i}`);
+			if (
+				idMatch(e.cacheId, q) ||
+				textMatch(e.cacheId, q) ||
+				textMatch(e.path, q) ||
+				idMatch(e.chainId, q) ||
+				idMatch(e.diffId, q)
+			)
+				out.push(`${n.key}/${i}`);
 		});
 		if (idMatch(c.imageId, q)) out.push(`${n.key}/img`);
 	}
@@ -41,7 +57,8 @@ export function findMatches(tree: TreeIndex, query: string, filter: boolean): st
 		if (idMatch(i.id, q) || textMatch(imageLabel(i), q) || i.digests.some(d => textMatch(d, q))) out.push(n.key);
 		layersTopDown(i).forEach((chainId, k) => {
 			const l = tree.layerByKey.get(driverKey(i.driver, chainId));
-			if (idMatch(chainId, q) || idMatch(l?.cacheId, q) || textMatch(l?.path, q) || idMatch(l?.diffId, q)) out.push(`${n.key}/${k}`);
+			if (idMatch(chainId, q) || idMatch(l?.cacheId, q) || textMatch(l?.path, q) || idMatch(l?.diffId, q))
+				out.push(`${n.key}/${k}`);
 		});
 	}
 	for (const n of tree.tops.get('findings') ?? []) {

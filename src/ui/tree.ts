@@ -114,7 +114,8 @@ function treeParts(model: Model, loading: boolean): TreeParts {
 		else list.push(f);
 	}
 	const {imageByKey, layerByKey} = indexesOf(model);
-	const layerMarks = (chainId: string | null | undefined) => (chainId == null ? noMarks : marksOf(findingsBySubject.get(`layer:${chainId}`)));
+	const layerMarks = (chainId: string | null | undefined) =>
+		chainId == null ? noMarks : marksOf(findingsBySubject.get(`layer:${chainId}`));
 	const imageMarks = (id: string | null) => (id === null ? noMarks : marksOf(findingsBySubject.get(`image:${id}`)));
 	return {model, loading, findingsBySubject, imageByKey, layerByKey, layerMarks, imageMarks};
 }
@@ -127,18 +128,48 @@ function topNodes(t: TreeParts): Map<SectionName, readonly TreeNode[]> {
 		let total = own;
 		for (const e of c.chain) if (e.role === 'image') total = addMarks(total, layerMarks(e.chainId));
 		total = addMarks(total, imageMarks(c.imageId));
-		return {kind: 'container', key: `c:${c.id}`, depth: 1, parent: 's:containers', expandable: true, marks: own, total, container: c};
+		return {
+			kind: 'container',
+			key: `c:${c.id}`,
+			depth: 1,
+			parent: 's:containers',
+			expandable: true,
+			marks: own,
+			total,
+			container: c,
+		};
 	});
 	const lonely = model.images.filter(i => i.containers.length === 0);
 	const images: ImageNode[] = lonely.map(i => {
 		const own = imageMarks(i.id);
 		let total = own;
 		for (const chainId of i.chainIds) total = addMarks(total, layerMarks(chainId));
-		return {kind: 'image', key: `i:${i.driver}:${i.id}`, depth: 1, parent: 's:images', expandable: i.chainIds.length > 0, marks: own, total, image: i, imageId: i.id, container: null};
+		return {
+			kind: 'image',
+			key: `i:${i.driver}:${i.id}`,
+			depth: 1,
+			parent: 's:images',
+			expandable: i.chainIds.length > 0,
+			marks: own,
+			total,
+			image: i,
+			imageId: i.id,
+			container: null,
+		};
 	});
 	const findings: FindingNode[] = model.findings.map((f, index) => {
 		const m = marksOf([f]);
-		return {kind: 'finding', key: `f:${index}`, depth: 1, parent: 's:findings', expandable: false, marks: m, total: m, finding: f, index};
+		return {
+			kind: 'finding',
+			key: `f:${index}`,
+			depth: 1,
+			parent: 's:findings',
+			expandable: false,
+			marks: m,
+			total: m,
+			finding: f,
+			index,
+		};
 	});
 	return new Map<SectionName, readonly TreeNode[]>([
 		['containers', containers],
@@ -148,27 +179,78 @@ function topNodes(t: TreeParts): Map<SectionName, readonly TreeNode[]> {
 }
 
 function sectionNode(name: SectionName, nodes: readonly TreeNode[]): SectionNode {
-	return {kind: 'section', key: `s:${name}`, depth: 0, parent: null, expandable: nodes.length > 0, marks: noMarks, total: nodes.reduce((acc, n) => addMarks(acc, n.total), noMarks), section: name, count: nodes.length};
+	return {
+		kind: 'section',
+		key: `s:${name}`,
+		depth: 0,
+		parent: null,
+		expandable: nodes.length > 0,
+		marks: noMarks,
+		total: nodes.reduce((acc, n) => addMarks(acc, n.total), noMarks),
+		section: name,
+		count: nodes.length,
+	};
 }
 
 /** A container's children: its chain (RW, init, image layers), then its image; one "loading…" row while only the containers are read. */
 function containerChildren(t: TreeParts, node: ContainerNode): TreeNode[] {
 	const c = node.container;
-	if (t.loading) return [{kind: 'loading', key: `${node.key}/loading`, depth: 2, parent: node.key, expandable: false, marks: noMarks, total: noMarks, container: c}];
+	if (t.loading)
+		return [
+			{
+				kind: 'loading',
+				key: `${node.key}/loading`,
+				depth: 2,
+				parent: node.key,
+				expandable: false,
+				marks: noMarks,
+				total: noMarks,
+				container: c,
+			},
+		];
 	const out: TreeNode[] = [];
 	c.chain.forEach((e, index) => {
-		const layer = e.role === 'image' && e.chainId !== undefined ? (t.layerByKey.get(driverKey(c.driver, e.chainId)) ?? null) : null;
+		const layer =
+			e.role === 'image' && e.chainId !== undefined ? (t.layerByKey.get(driverKey(c.driver, e.chainId)) ?? null) : null;
 		let marks = e.role === 'image' ? t.layerMarks(e.chainId) : noMarks;
 		if (e.role !== 'image' && e.cacheId !== null) {
 			// The RW and init layers have no subject of their own: a container finding about their directory concerns them.
-			const about = (t.findingsBySubject.get(`container:${c.id}`) ?? []).filter(f => f.path?.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'));
+			const about = (t.findingsBySubject.get(`container:${c.id}`) ?? []).filter(
+				f => f.path?.includes(e.cacheId!) && (e.role === 'init') === f.path.includes('-init'),
+			);
 			marks = marksOf(about);
 		}
-		out.push({kind: 'layer', key: `${node.key}/${index}`, depth: 2, parent: node.key, expandable: false, marks, total: marks, role: e.role, index, entry: e, layer, chainId: e.chainId ?? null, container: c, image: null});
+		out.push({
+			kind: 'layer',
+			key: `${node.key}/${index}`,
+			depth: 2,
+			parent: node.key,
+			expandable: false,
+			marks,
+			total: marks,
+			role: e.role,
+			index,
+			entry: e,
+			layer,
+			chainId: e.chainId ?? null,
+			container: c,
+			image: null,
+		});
 	});
 	const image = c.imageId === null ? null : (t.imageByKey.get(driverKey(c.driver, c.imageId)) ?? null);
 	const m = t.imageMarks(c.imageId);
-	out.push({kind: 'image', key: `${node.key}/img`, depth: 2, parent: node.key, expandable: false, marks: m, total: m, image, imageId: c.imageId, container: c});
+	out.push({
+		kind: 'image',
+		key: `${node.key}/img`,
+		depth: 2,
+		parent: node.key,
+		expandable: false,
+		marks: m,
+		total: m,
+		image,
+		imageId: c.imageId,
+		container: c,
+	});
 	return out;
 }
 
@@ -178,12 +260,30 @@ function imageChildren(t: TreeParts, node: ImageNode): TreeNode[] {
 	if (i === null) return [];
 	return layersTopDown(i).map((chainId, index) => {
 		const m = t.layerMarks(chainId);
-		return {kind: 'layer', key: `${node.key}/${index}`, depth: 2, parent: node.key, expandable: false, marks: m, total: m, role: 'image', index, entry: null, layer: t.layerByKey.get(driverKey(i.driver, chainId)) ?? null, chainId, container: null, image: i} satisfies LayerNode;
+		return {
+			kind: 'layer',
+			key: `${node.key}/${index}`,
+			depth: 2,
+			parent: node.key,
+			expandable: false,
+			marks: m,
+			total: m,
+			role: 'image',
+			index,
+			entry: null,
+			layer: t.layerByKey.get(driverKey(i.driver, chainId)) ?? null,
+			chainId,
+			container: null,
+			image: i,
+		} satisfies LayerNode;
 	});
 }
 
 /** Where a key sits in tree order: [section], [section, top-level index] or [section, top-level index, child]. */
-function positionOf(sections: readonly SectionNode[], tops: ReadonlyMap<SectionName, readonly TreeNode[]>): (key: string) => readonly number[] {
+function positionOf(
+	sections: readonly SectionNode[],
+	tops: ReadonlyMap<SectionName, readonly TreeNode[]>,
+): (key: string) => readonly number[] {
 	const topIndex = new Map<string, number>();
 	for (const nodes of tops.values()) nodes.forEach((n, i) => topIndex.set(n.key, i));
 	const sectionIndex = new Map(sections.map((s, i) => [s.key, i]));
@@ -219,7 +319,12 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 		if (!node.expandable) return [];
 		const hit = cache.get(node.key);
 		if (hit !== undefined) return hit;
-		const made = node.kind === 'container' ? containerChildren(parts, node) : node.kind === 'image' ? imageChildren(parts, node) : [];
+		const made =
+			node.kind === 'container'
+				? containerChildren(parts, node)
+				: node.kind === 'image'
+					? imageChildren(parts, node)
+					: [];
 		cache.set(node.key, made);
 		return made;
 	}
@@ -234,7 +339,19 @@ export function buildTree(model: Model, opts: {readonly loading?: boolean} = {})
 	}
 
 	const {loading, findingsBySubject, imageByKey, layerByKey} = parts;
-	return {model, loading, sections, tops, imageByKey, layerByKey, findingsBySubject, nameWidth, children, node, position: positionOf(sections, tops)};
+	return {
+		model,
+		loading,
+		sections,
+		tops,
+		imageByKey,
+		layerByKey,
+		findingsBySubject,
+		nameWidth,
+		children,
+		node,
+		position: positionOf(sections, tops),
+	};
 }
 
 /** One visible line of the tree. */
@@ -301,7 +418,13 @@ export function subjectKey(tree: TreeIndex, subject: string): string | null {
 /** The keys of a node's ancestors, outermost first, derived from its key. */
 export function ancestors(key: string): string[] {
 	const out: string[] = [];
-	const section = key.startsWith('c:') ? 's:containers' : key.startsWith('i:') ? 's:images' : key.startsWith('f:') ? 's:findings' : null;
+	const section = key.startsWith('c:')
+		? 's:containers'
+		: key.startsWith('i:')
+			? 's:images'
+			: key.startsWith('f:')
+				? 's:findings'
+				: null;
 	if (section !== null) out.push(section);
 	const slash = key.indexOf('/');
 	if (slash >= 0) out.push(key.slice(0, slash));

@@ -17,15 +17,25 @@ function sign(c: Change): Segment {
 
 function kindMark(i: FileInfo | undefined): string {
 	if (i === undefined) return '';
-	return i.kind === 'dir' ? '/' : i.kind === 'symlink' ? ` -> ${i.target ?? '?'}` : i.kind === 'char' ? ' (char device)' : i.kind === 'file' ? '' : ` (${i.kind})`;
+	return i.kind === 'dir'
+		? '/'
+		: i.kind === 'symlink'
+			? ` -> ${i.target ?? '?'}`
+			: i.kind === 'char'
+				? ' (char device)'
+				: i.kind === 'file'
+					? ''
+					: ` (${i.kind})`;
 }
 
 /** One file line: sign, path inside its area, what changed, what it is. */
 export function fileLine(area: AreaChange, f: FileChange): Segment[] {
-	const rel = f.path === area.area ? '.' : f.path.startsWith(`${area.area}/`) ? f.path.slice(area.area.length + 1) : f.path;
+	const rel =
+		f.path === area.area ? '.' : f.path.startsWith(`${area.area}/`) ? f.path.slice(area.area.length + 1) : f.path;
 	const info = f.after ?? f.before;
 	const what = f.what.length > 0 ? tone.warning(`  [${f.what.join(', ')}]`) : '';
-	const size = f.change !== 'removed' && info?.kind === 'file' && f.what.length === 0 ? tone.dim(`  ${info.size} B`) : '';
+	const size =
+		f.change !== 'removed' && info?.kind === 'file' && f.what.length === 0 ? tone.dim(`  ${info.size} B`) : '';
 	return t`    ${sign(f.change)} ${rel}${kindMark(info)}${size}${what}${f.note === null ? '' : tone.dim(`   ${f.note}`)}`;
 }
 
@@ -33,7 +43,9 @@ export function fileLine(area: AreaChange, f: FileChange): Segment[] {
  * Removed entries whose directory was removed too are folded into it ("and N entries in it"):
  * a removal takes a whole tree, and listing every file of it says nothing more.
  */
-export function foldRemoved<T extends {readonly path: string; readonly change: Change}>(files: readonly T[]): Array<{file: T; inside: number}> {
+export function foldRemoved<T extends {readonly path: string; readonly change: Change}>(
+	files: readonly T[],
+): Array<{file: T; inside: number}> {
 	const removed = new Set(files.filter(f => f.change === 'removed').map(f => f.path));
 	const out: Array<{file: T; inside: number}> = [];
 	const byPath = new Map<string, {file: T; inside: number}>();
@@ -64,16 +76,28 @@ function renderAreas(areas: readonly AreaChange[], limit: number): Line[] {
 	const out: Line[] = [];
 	for (const a of areas) {
 		out.push([]);
-		const isDir = a.area.includes('*') || a.files.some(f => f.path.startsWith(`${a.area}/`)) || (a.files.find(f => f.path === a.area)?.after ?? a.files.find(f => f.path === a.area)?.before)?.kind === 'dir';
-		out.push(t`  ${sign(a.change)} ${tone.title(a.title)}  ${tone.dim(a.area + (isDir && !a.area.includes('*') ? '/' : ''))}`);
+		const isDir =
+			a.area.includes('*') ||
+			a.files.some(f => f.path.startsWith(`${a.area}/`)) ||
+			(a.files.find(f => f.path === a.area)?.after ?? a.files.find(f => f.path === a.area)?.before)?.kind === 'dir';
+		out.push(
+			t`  ${sign(a.change)} ${tone.title(a.title)}  ${tone.dim(a.area + (isDir && !a.area.includes('*') ? '/' : ''))}`,
+		);
 		for (const l of wrap(a.explain, 92)) out.push(t`      ${tone.dim(l)}`);
 		const folded = foldRemoved(a.files);
 		const shown = limit > 0 ? folded.slice(0, limit) : folded;
-		for (const {file, inside} of shown) out.push(t`${fileLine(a, file)}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}`);
+		for (const {file, inside} of shown)
+			out.push(
+				t`${fileLine(a, file)}${inside > 0 ? tone.dim(`  (and ${inside} entr${inside === 1 ? 'y' : 'ies'} in it)`) : ''}`,
+			);
 		if (shown.length < folded.length) {
 			const more = folded.slice(shown.length).map(x => x.file);
 			const n = (c: Change) => more.filter(f => f.change === c).length;
-			out.push([tone.dim(`    … and ${more.length} more (${n('added')} added, ${n('removed')} removed, ${n('changed')} changed; --json lists all)`)]);
+			out.push([
+				tone.dim(
+					`    … and ${more.length} more (${n('added')} added, ${n('removed')} removed, ${n('changed')} changed; --json lists all)`,
+				),
+			]);
 		}
 	}
 	return out;
@@ -93,7 +117,9 @@ function objectLines(c: Comparison): Line[] {
 		if (objs.length === 0) continue;
 		out.push([], [tone.title(title)]);
 		for (const o of objs) {
-			out.push(t`  ${sign(o.change)} ${o.change.padEnd(7)} ${tone.id(o.label)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`);
+			out.push(
+				t`  ${sign(o.change)} ${o.change.padEnd(7)} ${tone.id(o.label)}${o.details.length > 0 ? `  ${o.details.join('; ')}` : ''}`,
+			);
 			// Each explanation once: several images or layers added by one build share it.
 			if (explained.has(o.explain)) continue;
 			explained.add(o.explain);
@@ -113,7 +139,10 @@ export function renderComparison(c: Comparison, before: string, after: string, o
 	for (const s of c.story) out.push(t`  ${s}`);
 	for (const n of c.notes) out.push([tone.warning(`  note: ${n}`)]);
 	append(out, objectLines(c));
-	out.push([], [tone.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`)]);
+	out.push(
+		[],
+		[tone.title(`Files, by area (${c.counts.added} added, ${c.counts.removed} removed, ${c.counts.changed} changed)`)],
+	);
 	if (c.areas.length === 0) out.push(t`  none`);
 	append(out, renderAreas(c.areas, limit));
 	return renderLines(out, opts.paint);

@@ -25,12 +25,23 @@ export type FileRow = {
 	readonly layer: string;
 };
 
-const typeChar: Record<FileRow['type'], string> = {file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's', other: '?', whiteout: 'w'};
+const typeChar: Record<FileRow['type'], string> = {
+	file: '-',
+	dir: 'd',
+	symlink: 'l',
+	char: 'c',
+	block: 'b',
+	fifo: 'p',
+	socket: 's',
+	other: '?',
+	whiteout: 'w',
+};
 
 /** ls-style mode string: 'drwxr-xr-x', with s/S, t/T. */
 function modeString(type: FileRow['type'], mode: number): string {
 	const bit = (m: number, c: string): string => (mode & m ? c : '-');
-	const special = (x: number, s: number, lower: string, upper: string): string => (mode & s ? (mode & x ? lower : upper) : mode & x ? 'x' : '-');
+	const special = (x: number, s: number, lower: string, upper: string): string =>
+		mode & s ? (mode & x ? lower : upper) : mode & x ? 'x' : '-';
 	return (
 		typeChar[type] +
 		bit(0o400, 'r') +
@@ -45,7 +56,12 @@ function modeString(type: FileRow['type'], mode: number): string {
 	);
 }
 
-export function fileRow(path: string, st: Stat, layer: string, extra: {linkTarget?: string; status?: FileRow['status']; whiteout?: boolean}): FileRow {
+export function fileRow(
+	path: string,
+	st: Stat,
+	layer: string,
+	extra: {linkTarget?: string; status?: FileRow['status']; whiteout?: boolean},
+): FileRow {
 	const type = extra.whiteout === true ? 'whiteout' : st.kind;
 	return {
 		path,
@@ -67,19 +83,36 @@ function time(iso: string): string {
 }
 
 /** A row from a layer tar's header (files --tar-split): the same fields as from a directory. */
-export function tarFileRow(path: string, h: TarHeader, layer: string, extra: {status?: FileRow['status']; whiteout: boolean}): FileRow {
+export function tarFileRow(
+	path: string,
+	h: TarHeader,
+	layer: string,
+	extra: {status?: FileRow['status']; whiteout: boolean},
+): FileRow {
 	const type: FileRow['type'] = extra.whiteout ? 'whiteout' : h.type === 'hardlink' ? 'file' : h.type;
 	return {
 		path,
 		type,
 		mode: h.mode.toString(8).padStart(4, '0'),
 		// A symlink's size is its target's length, as lstat gives it for a layer directory.
-		size: type === 'file' && h.type !== 'hardlink' ? h.size : h.type === 'symlink' && !extra.whiteout ? Buffer.byteLength(h.linkname) : 0,
+		size:
+			type === 'file' && h.type !== 'hardlink'
+				? h.size
+				: h.type === 'symlink' && !extra.whiteout
+					? Buffer.byteLength(h.linkname)
+					: 0,
 		uid: h.uid,
 		gid: h.gid,
 		mtime: Number.isFinite(h.mtimeMs) && Math.abs(h.mtimeMs) <= 8.64e15 ? new Date(h.mtimeMs).toISOString() : '',
 		...(h.type === 'symlink' ? {linkTarget: h.linkname} : {}),
-		...(h.type === 'hardlink' ? {hardlinkTo: `/${h.linkname.split('/').filter(p => p !== '' && p !== '.').join('/')}`} : {}),
+		...(h.type === 'hardlink'
+			? {
+					hardlinkTo: `/${h.linkname
+						.split('/')
+						.filter(p => p !== '' && p !== '.')
+						.join('/')}`,
+				}
+			: {}),
 		...(h.type === 'char' || h.type === 'block' ? {device: {major: h.devmajor, minor: h.devminor}} : {}),
 		...(extra.status !== undefined ? {status: extra.status} : {}),
 		layer,
@@ -91,8 +124,11 @@ export function fileLine(r: FileRow, withStatus: boolean): string {
 	const mode = r.type === 'whiteout' ? 'whiteout  ' : modeString(r.type, Number.parseInt(r.mode, 8));
 	const size = r.device !== undefined ? `${r.device.major},${r.device.minor}` : String(r.size);
 	const status = withStatus ? `${(r.status ?? '').padEnd(8)} ` : '';
-	const link = r.linkTarget !== undefined ? ` -> ${r.linkTarget}` : r.hardlinkTo !== undefined ? ` link to ${r.hardlinkTo}` : '';
-	return plainLines([t`${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${r.path}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}`]);
+	const link =
+		r.linkTarget !== undefined ? ` -> ${r.linkTarget}` : r.hardlinkTo !== undefined ? ` link to ${r.hardlinkTo}` : '';
+	return plainLines([
+		t`${status}${mode} ${`${r.uid}:${r.gid}`.padEnd(11)} ${size.padStart(10)} ${time(r.mtime)}  ${r.path}${r.type === 'dir' && r.path !== '/' ? '/' : ''}${link}`,
+	]);
 }
 
 /** A `docker diff` line; the path's control characters are escaped (`diff --json` keeps them exact). */
@@ -102,5 +138,9 @@ export function diffLine(kind: string, path: string): string {
 
 /** Findings as lines for stderr. */
 export function findingLines(findings: readonly Finding[]): string {
-	return plainLines(findings.map(f => t`layerlens: ${f.severity}: ${f.message}${f.path !== undefined ? ` (${f.path})` : ''} [${f.code}]`));
+	return plainLines(
+		findings.map(
+			f => t`layerlens: ${f.severity}: ${f.message}${f.path !== undefined ? ` (${f.path})` : ''} [${f.code}]`,
+		),
+	);
 }

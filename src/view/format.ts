@@ -24,14 +24,24 @@ export function utc(t: string | null | undefined): string {
 	if (m === null) return clean(t);
 	if (m[4] === 'Z') return `${m[1]} ${m[2]} UTC`;
 	const d = new Date(t);
-	return Number.isNaN(d.getTime()) ? clean(t) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+	return Number.isNaN(d.getTime())
+		? clean(t)
+		: d
+				.toISOString()
+				.replace('T', ' ')
+				.replace(/\.\d+Z$/, ' UTC');
 }
 
 /** Lays out rows in columns separated by three spaces, like docker's tables. Every cell is cleaned first, so widths count what is shown. */
 export function table(head: string[], body: string[][]): string {
 	const header = head.map(clean);
 	const rows = body.map(r => r.map(clean));
-	const widths = header.map((h, i) => maxOf(rows.map(r => (r[i] ?? '').length), h.length));
+	const widths = header.map((h, i) =>
+		maxOf(
+			rows.map(r => (r[i] ?? '').length),
+			h.length,
+		),
+	);
 	const line = (cells: string[]) =>
 		cells
 			.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

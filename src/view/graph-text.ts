@@ -36,7 +36,8 @@ export function renderDot(g: Graph): string {
 	out.push('  rankdir=TB;');
 	out.push('  node [fontname="Helvetica", fontsize=10];');
 	out.push('  edge [fontname="Helvetica", fontsize=8, color="#495057"];');
-	for (const n of g.nodes) out.push(`  ${ids.get(n.id)} [label="${n.lines.map(dotString).join('\\n')}", ${dotStyle[n.kind]}];`);
+	for (const n of g.nodes)
+		out.push(`  ${ids.get(n.id)} [label="${n.lines.map(dotString).join('\\n')}", ${dotStyle[n.kind]}];`);
 	for (const e of g.edges) {
 		const from = ids.get(e.from);
 		const to = ids.get(e.to);

@@ -11,7 +11,13 @@ import {driverKey, indexesOf, layerByChainId} from '../model/indexes.ts';
 export const schema = 1;
 
 export function findingJson(f: Finding) {
-	return {severity: f.severity, code: f.code, subject: f.subject, ...(f.path !== undefined ? {path: f.path} : {}), message: f.message};
+	return {
+		severity: f.severity,
+		code: f.code,
+		subject: f.subject,
+		...(f.path !== undefined ? {path: f.path} : {}),
+		message: f.message,
+	};
 }
 
 function imageJson(i: Image) {
@@ -25,7 +31,12 @@ function imageJson(i: Image) {
 		parent: i.parent,
 		intermediate: i.intermediate,
 		dangling: i.dangling,
-		history: i.history.map(h => ({created: h.created, createdBy: h.createdBy, emptyLayer: h.emptyLayer, chainId: h.chainId})),
+		history: i.history.map(h => ({
+			created: h.created,
+			createdBy: h.createdBy,
+			emptyLayer: h.emptyLayer,
+			chainId: h.chainId,
+		})),
 		driver: i.driver,
 		size: i.size,
 		children: i.children,
@@ -106,7 +117,12 @@ function volumeJson(v: Volume) {
 		size: v.size,
 		fileCount: v.fileCount,
 		dataModified: v.dataModified,
-		mounts: v.mounts.map(m => ({containerId: m.containerId, containerName: m.containerName, destination: m.destination, rw: m.rw})),
+		mounts: v.mounts.map(m => ({
+			containerId: m.containerId,
+			containerName: m.containerName,
+			destination: m.destination,
+			rw: m.rw,
+		})),
 	};
 }
 
@@ -202,7 +218,13 @@ export function treeJson(m: Model, containers: readonly Container[], images: rea
 			const img = c.imageId === null ? undefined : imageByKey.get(driverKey(c.driver, c.imageId));
 			return {...containerJson(c), image: img === undefined ? null : {id: img.id, tags: img.tags}};
 		}),
-		images: images.map(i => ({id: i.id, tags: i.tags, intermediate: i.intermediate, dangling: i.dangling, layers: layersTopDown(i)})),
+		images: images.map(i => ({
+			id: i.id,
+			tags: i.tags,
+			intermediate: i.intermediate,
+			dangling: i.dangling,
+			layers: layersTopDown(i),
+		})),
 		findings: m.findings.filter(f => subjects(containers, images).has(f.subject)).map(findingJson),
 	};
 }
@@ -222,11 +244,26 @@ export function subjects(containers: readonly Container[], images: readonly Imag
 
 /** `layerlens inspect REF`: the object in full (including the stored configs) with its findings. */
 export function inspectJson(m: Model, r: Resolved) {
-	const subject = r.kind === 'container' ? `container:${r.container.id}` : r.kind === 'image' ? `image:${r.image.id}` : `layer:${r.layer.chainId}`;
+	const subject =
+		r.kind === 'container'
+			? `container:${r.container.id}`
+			: r.kind === 'image'
+				? `image:${r.image.id}`
+				: `layer:${r.layer.chainId}`;
 	const findings = m.findings.filter(f => f.subject === subject).map(findingJson);
 	if (r.kind === 'container') {
 		const c = r.container;
-		return {kind: 'container', ...containerJson(c), error: c.error, config: c.config, hostConfig: c.hostConfig, mountPoints: c.mountPoints, stored: c.stored ?? null, path: c.path, findings};
+		return {
+			kind: 'container',
+			...containerJson(c),
+			error: c.error,
+			config: c.config,
+			hostConfig: c.hostConfig,
+			mountPoints: c.mountPoints,
+			stored: c.stored ?? null,
+			path: c.path,
+			findings,
+		};
 	}
 	if (r.kind === 'image') {
 		const i = r.image;
@@ -259,7 +296,13 @@ export function inspectAnyJson(m: Model, r: ResolvedAny) {
 	}
 	if (r.kind === 'network') {
 		const findings = m.findings.filter(f => f.subject === `network:${r.network.id}`).map(findingJson);
-		return {kind: 'network', ...networkJson(r.network), attachable: r.network.attachable, ipamDriver: r.network.ipamDriver, findings};
+		return {
+			kind: 'network',
+			...networkJson(r.network),
+			attachable: r.network.attachable,
+			ipamDriver: r.network.ipamDriver,
+			findings,
+		};
 	}
 	return inspectJson(m, r);
 }

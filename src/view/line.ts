@@ -29,7 +29,8 @@ const made = (text: string, tone: Tone): Segment => ({text, tone}) as Segment;
 export const seg = (text: string, tone: Tone = 'plain'): Segment => made(clean(text), tone);
 
 /** A segment of `text` cleaned, then padded with padEnd to `width` (what is shown is padded). */
-export const padSeg = (text: string, width: number, tone: Tone = 'plain'): Segment => made(clean(text).padEnd(width), tone);
+export const padSeg = (text: string, width: number, tone: Tone = 'plain'): Segment =>
+	made(clean(text).padEnd(width), tone);
 
 /** A segment of `text` cleaned, then padded to `width` code points. */
 export function padCols(text: string, width: number, tone: Tone = 'plain'): Segment {

@@ -12,10 +12,19 @@ function valueText(v: unknown): string {
 	return JSON.stringify(v) ?? String(v);
 }
 
-const originLegend = 'image = from the image\'s config; user = in the create request (a flag, the command, or the docker client\'s default); daemon = filled in by the daemon; default = not set';
+const originLegend =
+	"image = from the image's config; user = in the create request (a flag, the command, or the docker client's default); daemon = filled in by the daemon; default = not set";
 
 function originTone(o: Origin | HostMark['origin']): (s: string) => Segment {
-	return o === 'user' ? tone.ok : o === 'daemon' ? tone.info : o === 'image' ? tone.role : o === 'unknown' ? tone.warning : tone.dim;
+	return o === 'user'
+		? tone.ok
+		: o === 'daemon'
+			? tone.info
+			: o === 'image'
+				? tone.role
+				: o === 'unknown'
+					? tone.warning
+					: tone.dim;
 }
 
 /** A mark's value: an entry as KEY=VALUE (Env is already one), a field as its value. */
@@ -44,7 +53,8 @@ function hostLines(p: Provenance): Line[] {
 	const defaults = p.host.filter(h => h.origin === 'default');
 	if (p.host.length === 0) return [t`${tone.title('Host settings (hostconfig.json)')}  not recorded`];
 	const out: Line[] = [[tone.title(`Host settings (hostconfig.json) set in the create request: ${set.length}`)]];
-	for (const h of set) out.push(t`  ${padSeg(h.field, 20)} ${valueText(h.value)}${h.note === null ? '' : tone.dim(`   ${h.note}`)}`);
+	for (const h of set)
+		out.push(t`  ${padSeg(h.field, 20)} ${valueText(h.value)}${h.note === null ? '' : tone.dim(`   ${h.note}`)}`);
 	if (daemon.length > 0) {
 		out.push([tone.title(`Filled in by the daemon: ${daemon.length}`)]);
 		for (const h of daemon) out.push(t`  ${padSeg(h.field, 20)} ${tone.dim(h.note ?? '')}`);
@@ -56,18 +66,30 @@ function hostLines(p: Provenance): Line[] {
 /** `inspect CONTAINER --provenance` as text. */
 export function renderProvenance(p: Provenance, paint: Paint, imageLabel: string): string {
 	const out: Line[] = [];
-	out.push(t`${tone.title('container')} ${tone.id(p.containerName ?? '?')} ${shortId(p.containerId)}  image ${imageLabel}`);
+	out.push(
+		t`${tone.title('container')} ${tone.id(p.containerName ?? '?')} ${shortId(p.containerId)}  image ${imageLabel}`,
+	);
 	out.push([tone.dim(originLegend)]);
-	if (!p.imageKnown) out.push([tone.warning('the image\'s config is not in this root: origins other than the daemon\'s cannot be told (marked unknown)')]);
+	if (!p.imageKnown)
+		out.push([
+			tone.warning(
+				"the image's config is not in this root: origins other than the daemon's cannot be told (marked unknown)",
+			),
+		]);
 	out.push([], [tone.title('Config (config.v2.json), field by field')]);
 	let last = '';
 	for (const m of p.config) {
 		const field = m.field === last ? '' : m.field;
 		last = m.field;
 		const note = markNote(m);
-		out.push(t`  ${padSeg(field, 14)} ${originTone(m.origin)(m.origin.padEnd(7))}  ${markValue(m)}${note === '' ? '' : tone.dim(`   ${note}`)}`);
+		out.push(
+			t`  ${padSeg(field, 14)} ${originTone(m.origin)(m.origin.padEnd(7))}  ${markValue(m)}${note === '' ? '' : tone.dim(`   ${note}`)}`,
+		);
 	}
-	if (p.command !== null) out.push(t`  ${'(runs)'.padEnd(14)} ${tone.info('daemon'.padEnd(7))}  ${p.command}${tone.dim('   Path and Args: what the daemon runs, from Entrypoint + Cmd')}`);
+	if (p.command !== null)
+		out.push(
+			t`  ${'(runs)'.padEnd(14)} ${tone.info('daemon'.padEnd(7))}  ${p.command}${tone.dim('   Path and Args: what the daemon runs, from Entrypoint + Cmd')}`,
+		);
 	out.push([]);
 	append(out, hostLines(p));
 	return renderLines(out, paint);
@@ -79,7 +101,14 @@ export function provenanceJson(p: Provenance) {
 		kind: 'provenance',
 		container: {id: p.containerId, name: p.containerName},
 		image: {id: p.imageId, known: p.imageKnown},
-		config: p.config.map(m => ({field: m.field, key: m.key, ...(m.value === undefined ? {} : {value: m.value}), origin: m.origin, ...(m.imageValue === undefined ? {} : {imageValue: m.imageValue}), note: m.note})),
+		config: p.config.map(m => ({
+			field: m.field,
+			key: m.key,
+			...(m.value === undefined ? {} : {value: m.value}),
+			origin: m.origin,
+			...(m.imageValue === undefined ? {} : {imageValue: m.imageValue}),
+			note: m.note,
+		})),
 		command: p.command,
 		host: p.host,
 	};

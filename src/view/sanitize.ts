@@ -69,20 +69,23 @@ export function safeJson(value: unknown, indent?: number): string {
 export function parseEscapes(s: string): string | undefined {
 	if (!s.includes('\\')) return undefined;
 	let changed = false;
-	const out = s.replace(/\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|([ntr]))/g, (all, x?: string, braced?: string, u?: string, letter?: string) => {
-		if (x !== undefined) {
+	const out = s.replace(
+		/\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|([ntr]))/g,
+		(all, x?: string, braced?: string, u?: string, letter?: string) => {
+			if (x !== undefined) {
+				changed = true;
+				const b = parseInt(x, 16);
+				return String.fromCharCode(b < 0x80 ? b : 0xdc00 + b);
+			}
+			const code = parseInt((braced ?? u)!, 16);
+			if (braced !== undefined || u !== undefined) {
+				if (code > 0x10ffff) return all;
+				changed = true;
+				return String.fromCodePoint(code);
+			}
 			changed = true;
-			const b = parseInt(x, 16);
-			return String.fromCharCode(b < 0x80 ? b : 0xdc00 + b);
-		}
-		const code = parseInt((braced ?? u)!, 16);
-		if (braced !== undefined || u !== undefined) {
-			if (code > 0x10ffff) return all;
-			changed = true;
-			return String.fromCodePoint(code);
-		}
-		changed = true;
-		return letter === 'n' ? '\n' : letter === 't' ? '\t' : '\r';
-	});
+			return letter === 'n' ? '\n' : letter === 't' ? '\t' : '\r';
+		},
+	);
 	return changed ? out : undefined;
 }

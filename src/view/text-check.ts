@@ -59,11 +59,16 @@ function renderObject(o: ObjectReport): Line[] {
 	const out: Line[] = [head];
 	for (const c of o.checks) {
 		if (c.status === 'pass') continue;
-		out.push(t`      ${mark(c.status, c.findings)} ${c.check}${c.status === 'skipped' ? tone.dim(` skipped: ${c.note ?? ''}`) : ''}`);
+		out.push(
+			t`      ${mark(c.status, c.findings)} ${c.check}${c.status === 'skipped' ? tone.dim(` skipped: ${c.note ?? ''}`) : ''}`,
+		);
 		for (const f of c.findings) {
 			// Orphan directories are named by their path, which the message starts with.
-			const other = f.subject !== o.subject && !f.subject.startsWith('dir:') ? t`${tone.id(subjectText(f.subject))}  ` : '';
-			out.push(t`          ${severitySeg(f.severity)} ${f.code}  ${other}${f.message}${f.path !== undefined ? tone.dim(`  (${f.path})`) : ''}`);
+			const other =
+				f.subject !== o.subject && !f.subject.startsWith('dir:') ? t`${tone.id(subjectText(f.subject))}  ` : '';
+			out.push(
+				t`          ${severitySeg(f.severity)} ${f.code}  ${other}${f.message}${f.path !== undefined ? tone.dim(`  (${f.path})`) : ''}`,
+			);
 		}
 	}
 	const passed = o.checks.filter(c => c.status === 'pass').map(c => c.check);
@@ -82,7 +87,9 @@ function summaryText(report: CheckReport): string {
 
 export function renderCheck(report: CheckReport, opts: CheckTextOptions): string {
 	const maxPassing = opts.maxPassing ?? 50;
-	const out: Line[] = [t`${tone.title('layerlens check')} ${report.root}${report.deep ? '  (deep: layer contents verified)' : '  (without --deep: layer contents not verified)'}`];
+	const out: Line[] = [
+		t`${tone.title('layerlens check')} ${report.root}${report.deep ? '  (deep: layer contents verified)' : '  (without --deep: layer contents not verified)'}`,
+	];
 	const kinds: ObjectKind[] = ['root', 'store', 'image', 'layer', 'container', 'mount', 'other'];
 	for (const kind of kinds) {
 		const objects = report.objects.filter(o => o.kind === kind);
@@ -93,7 +100,10 @@ export function renderCheck(report: CheckReport, opts: CheckTextOptions): string
 		const passing = objects.filter(o => !problems.includes(o));
 		for (const o of problems) append(out, renderObject(o));
 		for (const o of passing.slice(0, maxPassing)) append(out, renderObject(o));
-		if (passing.length > maxPassing) out.push(t`  ${tone.ok('✓')} ${plural(passing.length - maxPassing, `more ${one}`, `more ${many}`)} passed every check (--json lists them)`);
+		if (passing.length > maxPassing)
+			out.push(
+				t`  ${tone.ok('✓')} ${plural(passing.length - maxPassing, `more ${one}`, `more ${many}`)} passed every check (--json lists them)`,
+			);
 	}
 	const s = report.summary;
 	const line = summaryText(report);
@@ -113,7 +123,12 @@ export function checkJson(report: CheckReport) {
 			kind: o.kind,
 			label: o.label,
 			status: o.status,
-			checks: o.checks.map(c => ({check: c.check, status: c.status, ...(c.note !== undefined ? {note: c.note} : {}), findings: c.findings.map(findingJson)})),
+			checks: o.checks.map(c => ({
+				check: c.check,
+				status: c.status,
+				...(c.note !== undefined ? {note: c.note} : {}),
+				findings: c.findings.map(findingJson),
+			})),
 		})),
 		findings: report.findings.map(findingJson),
 	};

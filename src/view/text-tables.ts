@@ -6,7 +6,13 @@ import {statusText} from '../model/ids.ts';
 export function renderContainers(containers: readonly Container[]): string {
 	return table(
 		['CONTAINER ID', 'NAME', 'IMAGE', 'STATUS', 'CREATED'],
-		containers.map(c => [shortId(c.id), c.name ?? '-', c.imageRef || shortId(c.imageId), statusText(c), utc(c.created)]),
+		containers.map(c => [
+			shortId(c.id),
+			c.name ?? '-',
+			c.imageRef || shortId(c.imageId),
+			statusText(c),
+			utc(c.created),
+		]),
 	);
 }
 
@@ -18,7 +24,8 @@ export function renderImages(images: readonly Image[]): string {
 		const row = (repo: string, tag: string) => [repo, tag, shortId(i.id), utc(i.created), humanSize(i.size), note];
 		// Like docker images: an image pulled by digest only shows its repository, with no tag.
 		if (i.tags.length === 0 && i.digests.length === 0) rows.push(row('<none>', '<none>'));
-		if (i.tags.length === 0) for (const repo of new Set(i.digests.map(d => d.slice(0, d.lastIndexOf('@'))))) rows.push(row(repo, '<none>'));
+		if (i.tags.length === 0)
+			for (const repo of new Set(i.digests.map(d => d.slice(0, d.lastIndexOf('@'))))) rows.push(row(repo, '<none>'));
 		for (const t of i.tags) {
 			const at = t.lastIndexOf(':');
 			rows.push(at > 0 && !t.slice(at).includes('/') ? row(t.slice(0, at), t.slice(at + 1)) : row(t, '<none>'));

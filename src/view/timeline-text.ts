@@ -3,11 +3,24 @@ import {table} from './format.ts';
 import {clean, safeJson} from './sanitize.ts';
 
 /** Timesketch's required columns first, then ours. */
-const timelineColumns = ['message', 'datetime', 'timestamp_desc', 'timestamp', 'kind', 'subject', 'source', 'field', 'source_time'] as const;
+const timelineColumns = [
+	'message',
+	'datetime',
+	'timestamp_desc',
+	'timestamp',
+	'kind',
+	'subject',
+	'source',
+	'field',
+	'source_time',
+] as const;
 
 /** JSON Lines, one event per line (exact values; JSON escapes control characters). */
 export function timelineJsonl(events: readonly TimelineEvent[]): string {
-	return events.map(e => safeJson(Object.fromEntries(timelineColumns.map(k => [k, e[k]])))).join('\n') + (events.length > 0 ? '\n' : '');
+	return (
+		events.map(e => safeJson(Object.fromEntries(timelineColumns.map(k => [k, e[k]])))).join('\n') +
+		(events.length > 0 ? '\n' : '')
+	);
 }
 
 /**
@@ -32,6 +45,11 @@ export function timelineTable(events: readonly TimelineEvent[]): string {
 	if (events.length === 0) return 'no dated events\n';
 	return table(
 		['TIME (UTC)', 'EVENT', 'WHAT', 'FROM'],
-		events.map(e => [e.datetime.replace('T', ' ').replace('Z', ''), e.timestamp_desc, clean(e.message).slice(0, 120), `${e.source} (${e.field})`]),
+		events.map(e => [
+			e.datetime.replace('T', ' ').replace('Z', ''),
+			e.timestamp_desc,
+			clean(e.message).slice(0, 120),
+			`${e.source} (${e.field})`,
+		]),
 	);
 }

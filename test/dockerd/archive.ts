@@ -34,12 +34,20 @@ function run(args: string[], stdoutFile: string | null, dir: string): Ran & {cou
 	const rss = path.join(dir, 'rss.txt');
 	const t0 = Date.now();
 	const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-	const cmd = ['/usr/bin/time', '-f', '%M', '-o', rss, process.execPath, '--import', 'tsx', entry, ...args].map(q).join(' ');
+	const cmd = ['/usr/bin/time', '-f', '%M', '-o', rss, process.execPath, '--import', 'tsx', entry, ...args]
+		.map(q)
+		.join(' ');
 	const shell = stdoutFile === null ? `set -o pipefail; ${cmd} | wc -c` : `${cmd} > ${q(stdoutFile)}`;
 	const r = spawnSync('bash', ['-c', shell], {cwd: repo, encoding: 'utf8', maxBuffer: 64 << 20});
 	const ms = Date.now() - t0;
 	const rssKB = Number(fs.readFileSync(rss, 'utf8').trim().split('\n').pop());
-	return {code: r.status ?? -1, stderr: r.stderr, rssKB, ms, ...(stdoutFile === null ? {count: Number(r.stdout.trim())} : {})};
+	return {
+		code: r.status ?? -1,
+		stderr: r.stderr,
+		rssKB,
+		ms,
+		...(stdoutFile === null ? {count: Number(r.stdout.trim())} : {}),
+	};
 }
 
 function sha256File(file: string): string {
@@ -73,7 +81,8 @@ function membersOf(file: string): Map<string, Member> {
 	const fd = fs.openSync(file, 'r');
 	try {
 		const buf = Buffer.allocUnsafe(1 << 20);
-		for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) if (!parser.push(buf.subarray(0, n))) break;
+		for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; )
+			if (!parser.push(buf.subarray(0, n))) break;
 		parser.end();
 		if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
 		for (const [p, r] of ranges) {
@@ -92,7 +101,11 @@ function membersOf(file: string): Map<string, Member> {
 	return out;
 }
 
-type CheckJson = {root: string; findings: Array<{severity: string; code: string}>; objects: Array<{subject: string; kind: string; checks: Array<{check: string; status: string; note?: string}>}>};
+type CheckJson = {
+	root: string;
+	findings: Array<{severity: string; code: string}>;
+	objects: Array<{subject: string; kind: string; checks: Array<{check: string; status: string; note?: string}>}>;
+};
 
 const avail = dockerdAvailable();
 
@@ -115,10 +128,19 @@ if (!avail.ok) {
 		work = path.join(daemon.dir, 'work');
 		const ctx = path.join(work, 'ctx');
 		fs.mkdirSync(path.join(ctx, 'files'), {recursive: true});
-		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln', 'mkfifo', 'printf'])});
+		d(['import', '-', 'local/busybox:1'], {
+			input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln', 'mkfifo', 'printf']),
+		});
 		// An image with content in several layers, for check --deep: 60 small files, one of 8 MB; a layer of
 		// 25 000 files (more entries than a window holds, a record over 1 MiB) and one of 80 MiB (two windows).
-		for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(ctx, 'files', `f${i}`), createHash('sha256').update(`f${i}`).digest('hex').repeat(i * 20 + 1));
+		for (let i = 0; i < 60; i++)
+			fs.writeFileSync(
+				path.join(ctx, 'files', `f${i}`),
+				createHash('sha256')
+					.update(`f${i}`)
+					.digest('hex')
+					.repeat(i * 20 + 1),
+			);
 		fs.writeFileSync(
 			path.join(ctx, 'Dockerfile'),
 			[
@@ -148,7 +170,9 @@ if (!avail.ok) {
 		const id = d(['inspect', '-f', '{{.Id}}', 'big']).trim();
 		await daemon.stop();
 		root = daemon.root;
-		const mount = fs.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8').trim();
+		const mount = fs
+			.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8')
+			.trim();
 		rwDir = path.join(root, 'overlay2', mount, 'diff');
 		tgz = path.join(work, 'state.tgz');
 		execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-czf', tgz, '-C', daemon.dir, 'data']);
@@ -175,9 +199,15 @@ if (!avail.ok) {
 		assert.is(big?.size, BIG_MB << 20);
 		assert.is(big?.sha256, sha256File(path.join(rwDir, 'big.bin')), 'the big file, byte for byte');
 		const members = membersOf(fromTgz);
-		assert.not.ok(members.has('files/f1') || members.has('files/f2'), 'deleted files stay deleted (the directory was recreated)');
+		assert.not.ok(
+			members.has('files/f1') || members.has('files/f2'),
+			'deleted files stay deleted (the directory was recreated)',
+		);
 		assert.ok(members.has('files/new'));
-		assert.ok(members.get('d/hard')?.type === 'hardlink' || members.get('d/a')?.type === 'hardlink', 'hard links stay hard links');
+		assert.ok(
+			members.get('d/hard')?.type === 'hardlink' || members.get('d/a')?.type === 'hardlink',
+			'hard links stay hard links',
+		);
 		assert.is(members.get('d/fifo')?.type, 'fifo');
 		assert.ok(members.has('d/esc\x1b[2Jname'), 'a control-character name, exactly');
 		assert.is(members.get('img-copy.bin')?.sha256, members.get('img.bin')?.sha256);
@@ -205,7 +235,12 @@ if (!avail.ok) {
 		assert.equal({...arc, root: ''}, {...dir, root: ''});
 		const layers = arc.objects.filter(o => o.kind === 'layer');
 		assert.ok(layers.length >= 5, `${layers.length} layers`);
-		for (const o of layers) assert.is(o.checks.find(c => c.check === 'layer.content')?.status, 'pass', `${o.subject}: ${JSON.stringify(o.checks.find(c => c.check === 'layer.content'))}`);
+		for (const o of layers)
+			assert.is(
+				o.checks.find(c => c.check === 'layer.content')?.status,
+				'pass',
+				`${o.subject}: ${JSON.stringify(o.checks.find(c => c.check === 'layer.content'))}`,
+			);
 		// Passes: every compressed byte read after opening goes through fs.readSync (the opening pass streams).
 		const read = nodeFs.readSync;
 		let bytes = 0;
@@ -216,7 +251,11 @@ if (!avail.ok) {
 		}) as typeof fs.readSync;
 		let code = -1;
 		try {
-			code = await (await import('../../src/cli.ts')).run(['check', '--deep', '--root', tgz], {stdout: {write: () => true}, stderr: {write: () => true}, env: {}});
+			code = await (await import('../../src/cli.ts')).run(['check', '--deep', '--root', tgz], {
+				stdout: {write: () => true},
+				stderr: {write: () => true},
+				env: {},
+			});
 		} finally {
 			nodeFs.readSync = read;
 		}
@@ -228,7 +267,10 @@ if (!avail.ok) {
 		// the state was archived from), each window of a big layer can cost a pass. This state has a
 		// 25 000-file layer and an 80 MiB one (about 10 windows): a pass per window at most, never one
 		// per file (that would be thousands).
-		assert.ok(bytes <= 16 * size, `check --deep read ${bytes} bytes of a ${size}-byte archive: at most a pass per window, not one per file`);
+		assert.ok(
+			bytes <= 16 * size,
+			`check --deep read ${bytes} bytes of a ${size}-byte archive: at most a pass per window, not one per file`,
+		);
 	});
 
 	test('gzip bomb: a 10 GiB file of zeros in a ~10 MB .tgz: every command finishes in bounded memory and says what it did', () => {
@@ -236,7 +278,15 @@ if (!avail.ok) {
 		execFileSync('truncate', ['-s', String(GIB10), path.join(rwDir, 'bomb.bin')]);
 		fs.rmSync(path.join(rwDir, 'big.bin'));
 		const bomb = path.join(work, 'bomb.tgz');
-		execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-czf', bomb, '-C', path.dirname(root), path.basename(root)]);
+		execFileSync('tar', [
+			'--xattrs',
+			'--xattrs-include=*',
+			'-czf',
+			bomb,
+			'-C',
+			path.dirname(root),
+			path.basename(root),
+		]);
 		fs.rmSync(path.join(rwDir, 'bomb.bin'));
 		const size = fs.statSync(bomb).size;
 		console.log(`  bomb: ${(size / 1e6).toFixed(1)} MB .tgz`);

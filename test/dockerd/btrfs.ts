@@ -24,13 +24,23 @@ import {SCENARIOS, makeFilesState} from '../helpers/files-scenario.ts';
 import {type Expected, captureExpected, makeStandardState} from '../helpers/real-states.ts';
 
 /** The standard state's containers (the files scenario's are in SCENARIOS), and the one with a size quota. */
-const STANDARD = ['docker_test', 'app_exited', 'app_stopped', 'renamed', 'from_old', 'local_logs', 'paused_c', 'quota_c'];
+const STANDARD = [
+	'docker_test',
+	'app_exited',
+	'app_stopped',
+	'renamed',
+	'from_old',
+	'local_logs',
+	'paused_c',
+	'quota_c',
+];
 
 type Mounted = {readonly dir: string; readonly imageDir: string; readonly data: string};
 
 /** Makes `<dir>/data` a fresh btrfs file system on a loop-mounted sparse file; the reason when it cannot. */
 function mountBtrfs(): {ok: true; m: Mounted} | {ok: false; why: string} {
-	if (spawnSync('mkfs.btrfs', ['--version'], {encoding: 'utf8'}).error !== undefined) return {ok: false, why: 'mkfs.btrfs not found (install btrfs-progs)'};
+	if (spawnSync('mkfs.btrfs', ['--version'], {encoding: 'utf8'}).error !== undefined)
+		return {ok: false, why: 'mkfs.btrfs not found (install btrfs-progs)'};
 	const dir = fs.mkdtempSync(path.join('/tmp', 'll-btrfs-'));
 	const imageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'll-btrfs-img-'));
 	const m = {dir, imageDir, data: path.join(dir, 'data')};
@@ -45,7 +55,10 @@ function mountBtrfs(): {ok: true; m: Mounted} | {ok: false; why: string} {
 	} catch (e) {
 		unmountAndRemove(m);
 		const err = e as Error & {stderr?: Buffer};
-		return {ok: false, why: `cannot make and loop-mount a btrfs file system: ${(err.stderr?.toString() || err.message).trim().split('\n')[0]}`};
+		return {
+			ok: false,
+			why: `cannot make and loop-mount a btrfs file system: ${(err.stderr?.toString() || err.message).trim().split('\n')[0]}`,
+		};
 	}
 }
 
@@ -91,26 +104,42 @@ if (!avail.ok) {
 			d(['create', '--name', 'quota_c', '--storage-opt', 'size=64M', 'local/busybox:1', 'true']);
 			const diffs: Record<string, string[]> = {};
 			for (const name of STANDARD) {
-				diffs[name] = d(['diff', name]).split('\n').filter(l => l !== '');
+				diffs[name] = d(['diff', name])
+					.split('\n')
+					.filter(l => l !== '');
 				d(['export', '-o', path.join(out, `${name}.tar`), name]);
 			}
 			// What the daemon says about everything now there (the files scenario added images and containers).
 			const e: Expected = {...std, ...captureExpected(daemon)};
-			assert.ok(mountsUnder(root).includes(path.join(root, 'btrfs')), 'while running, the driver bind-mounts btrfs/ on itself (btrfs.go Init: mount.MakeMount)');
+			assert.ok(
+				mountsUnder(root).includes(path.join(root, 'btrfs')),
+				'while running, the driver bind-mounts btrfs/ on itself (btrfs.go Init: mount.MakeMount)',
+			);
 			await daemon.stop();
 			const t1 = Date.now();
 
 			// At rest: only our loop mount; the driver's bind mount of btrfs/ is gone.
 			assert.equal(mountsUnder(root), [root], 'nothing of the daemon mounted under the data root after stop');
 			assert.is(e.info.Driver, 'btrfs');
-			assert.ok(e.containers.every(c => c.GraphDriver?.Name === 'btrfs' && c.GraphDriver?.Data === null), 'docker inspect: GraphDriver btrfs, Data null');
+			assert.ok(
+				e.containers.every(c => c.GraphDriver?.Name === 'btrfs' && c.GraphDriver?.Data === null),
+				'docker inspect: GraphDriver btrfs, Data null',
+			);
 
 			// The model says what the daemon said (ids, names, states, images, tags, sizes, chains).
 			const loaded = loadModel(openSource(root));
 			const model = loaded.model;
 			compareWithDaemon(model, e, 'btrfs');
-			const ls = JSON.parse((await ll(['ls', '--json', '--root', root])).stdout) as Array<{id: string; name: string; status: string}>;
-			assert.equal(ls.map(x => [x.id, x.name, x.status]).sort(), e.ps.map(p => [p.ID, p.Names, p.State]).sort(), 'ls --json = docker ps -a');
+			const ls = JSON.parse((await ll(['ls', '--json', '--root', root])).stdout) as Array<{
+				id: string;
+				name: string;
+				status: string;
+			}>;
+			assert.equal(
+				ls.map(x => [x.id, x.name, x.status]).sort(),
+				e.ps.map(p => [p.ID, p.Names, p.State]).sort(),
+				'ls --json = docker ps -a',
+			);
 
 			// Chains: btrfs/subvolumes/<mount-id>, <mount-id>-init, then the image layers' cache ids from layerdb;
 			// each a btrfs subvolume (inode 256), the init layer a snapshot of the image's top layer, the RW layer of the init layer.
@@ -122,7 +151,11 @@ if (!avail.ok) {
 			};
 			for (const c of model.containers) {
 				const mountId = fs.readFileSync(path.join(layerdb, 'mounts', c.id, 'mount-id'), 'utf8');
-				assert.equal(c.chain.slice(0, 2).map(x => x.path), [`btrfs/subvolumes/${mountId}`, `btrfs/subvolumes/${mountId}-init`], `${c.name}: RW and init`);
+				assert.equal(
+					c.chain.slice(0, 2).map(x => x.path),
+					[`btrfs/subvolumes/${mountId}`, `btrfs/subvolumes/${mountId}-init`],
+					`${c.name}: RW and init`,
+				);
 				for (const x of c.chain.filter(y => y.role === 'image')) {
 					const cache = fs.readFileSync(path.join(layerdb, 'sha256', x.chainId!.slice(7), 'cache-id'), 'utf8');
 					assert.is(x.path, `btrfs/subvolumes/${cache}`, `${c.name}: image layer ${x.chainId}`);
@@ -137,18 +170,28 @@ if (!avail.ok) {
 
 			// --storage-opt size=64M: btrfs/quotas/<mount-id> and <mount-id>-init hold "67108864" (no newline), shown as driver records.
 			const quota = model.containers.find(c => c.name === 'quota_c')!;
-			for (const id of [quota.mountId!, `${quota.mountId}-init`]) assert.is(fs.readFileSync(path.join(root, 'btrfs', 'quotas', id), 'utf8'), '67108864');
-			assert.equal(quota.chain.slice(0, 2).map(x => x.driverRecord), [
-				{path: `btrfs/quotas/${quota.mountId}`, fields: {size: 67108864}},
-				{path: `btrfs/quotas/${quota.mountId}-init`, fields: {size: 67108864}},
-			]);
+			for (const id of [quota.mountId!, `${quota.mountId}-init`])
+				assert.is(fs.readFileSync(path.join(root, 'btrfs', 'quotas', id), 'utf8'), '67108864');
+			assert.equal(
+				quota.chain.slice(0, 2).map(x => x.driverRecord),
+				[
+					{path: `btrfs/quotas/${quota.mountId}`, fields: {size: 67108864}},
+					{path: `btrfs/quotas/${quota.mountId}-init`, fields: {size: 67108864}},
+				],
+			);
 
 			// check --deep: no error, no warning, every layer's content verifies against its tar-split.
 			const report = await runChecks({model, raw: loaded.raw, source: loaded.source}, {deep: true});
 			assert.equal(
 				[
-					...report.findings.filter(f => f.severity !== 'info').map(f => `${f.severity} ${f.code} ${f.subject}: ${f.message}`),
-					...report.objects.flatMap(o => o.checks.filter(c => c.check === 'layer.content' && c.status !== 'pass').map(c => `unverified ${o.subject}: ${c.note}`)),
+					...report.findings
+						.filter(f => f.severity !== 'info')
+						.map(f => `${f.severity} ${f.code} ${f.subject}: ${f.message}`),
+					...report.objects.flatMap(o =>
+						o.checks
+							.filter(c => c.check === 'layer.content' && c.status !== 'pass')
+							.map(c => `unverified ${o.subject}: ${c.note}`),
+					),
 				],
 				[],
 				'check --deep on btrfs',
@@ -156,12 +199,18 @@ if (!avail.ok) {
 
 			// diff = docker diff, export = docker export, for every container.
 			const all: Record<string, string[] | {error: string}> = {...diffs, ...files.diffs};
-			const exports: Record<string, string | {error: string}> = {...Object.fromEntries(STANDARD.map(n => [n, path.join(out, `${n}.tar`)])), ...files.exports};
+			const exports: Record<string, string | {error: string}> = {
+				...Object.fromEntries(STANDARD.map(n => [n, path.join(out, `${n}.tar`)])),
+				...files.exports,
+			};
 			assert.is(Object.keys(all).length, STANDARD.length + Object.keys(SCENARIOS).length);
 			for (const [name, want] of Object.entries(all)) {
 				const dj = await ll(['diff', name, '--json', '--root', root]);
 				assert.is(dj.code, 0, `${name}: diff exit code; ${dj.stderr}`);
-				const got = JSON.parse(dj.stdout) as {changes: Array<{kind: string; path: string}>; findings: Array<{code: string}>};
+				const got = JSON.parse(dj.stdout) as {
+					changes: Array<{kind: string; path: string}>;
+					findings: Array<{code: string}>;
+				};
 				if (Array.isArray(want)) {
 					assert.equal(asDockerLines(got.changes), [...want].sort(), `${name}: diff = docker diff`);
 					assert.equal(got.findings, [], `${name}: no findings`);
@@ -170,8 +219,14 @@ if (!avail.ok) {
 					// at a time beneath the root (src/sources/door.ts), so it reads all of it.
 					assert.match(want.error, /lstat/, `${name}: docker diff failed as expected`);
 					assert.equal(got.findings, [], `${name}: nothing unreadable`);
-					assert.ok(got.changes.some(c => c.kind === 'A' && c.path === '/dp'), `${name}: the deep directory is listed`);
-					assert.ok(got.changes.some(c => c.kind === 'A' && c.path.length > 4096), `${name}: and what is past PATH_MAX`);
+					assert.ok(
+						got.changes.some(c => c.kind === 'A' && c.path === '/dp'),
+						`${name}: the deep directory is listed`,
+					);
+					assert.ok(
+						got.changes.some(c => c.kind === 'A' && c.path.length > 4096),
+						`${name}: and what is past PATH_MAX`,
+					);
 				}
 				const tar = path.join(out, `${name}.layerlens.tar`);
 				const ex = await ll(['export', name, '-o', tar, '--root', root]);
@@ -183,18 +238,32 @@ if (!avail.ok) {
 					const docker = readTar(theirs as string);
 					const common = [...docker.keys()].filter(k => mine.has(k));
 					assert.is(common.length, docker.size, `${name}: every member docker exported is there`);
-					assert.ok([...mine.keys()].some(k => k.length > 4096), `${name}: and what is past PATH_MAX`);
+					assert.ok(
+						[...mine.keys()].some(k => k.length > 4096),
+						`${name}: and what is past PATH_MAX`,
+					);
 					assert.not.match(ex.stderr, /files\.unreadable/);
 					continue;
 				}
-				assert.equal(describe(readTar(tar)), describe(readTar(theirs as string)), `${name}: export = docker export (paths, types, modes, sizes, link targets, owners, contents)`);
+				assert.equal(
+					describe(readTar(tar)),
+					describe(readTar(theirs as string)),
+					`${name}: export = docker export (paths, types, modes, sizes, link targets, owners, contents)`,
+				);
 				assert.is(ex.stderr.replace(/^layerlens: wrote .*\n/m, ''), '', `${name}: no findings`);
 			}
 
 			// A layer's own entries: a full snapshot compared with its parent, as for vfs.
-			const rwOf = (name: string) => fs.readFileSync(path.join(layerdb, 'mounts', files.ids[name]!, 'mount-id'), 'utf8');
+			const rwOf = (name: string) =>
+				fs.readFileSync(path.join(layerdb, 'mounts', files.ids[name]!, 'mount-id'), 'utf8');
 			const status = async (name: string) =>
-				new Map((JSON.parse((await ll(['files', rwOf(name), '--json', '--root', root])).stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [x.path, x.status]));
+				new Map(
+					(
+						JSON.parse((await ll(['files', rwOf(name), '--json', '--root', root])).stdout) as {
+							entries: Array<{path: string; status: string}>;
+						}
+					).entries.map(x => [x.path, x.status]),
+				);
 			const rec = await status('c_recreate');
 			assert.is(rec.get('/d1/n'), 'added');
 			assert.is(rec.get('/d1/a'), 'deleted', 'the children of a recreated directory are deleted');
@@ -206,11 +275,22 @@ if (!avail.ok) {
 			assert.is((await ll(['cat', 'c_add', '/mod.txt', '--root', root])).stdout, 'm\nmore\n', 'cat through the view');
 
 			// inspect --explain names real paths on btrfs, and says the RW layer is a full copy.
-			const explain = JSON.parse((await ll(['inspect', 'app_exited', '--explain', '--json', '--root', root])).stdout) as {explain: Array<{notes: Array<{label: string; text: string; optional?: boolean}>}>};
+			const explain = JSON.parse(
+				(await ll(['inspect', 'app_exited', '--explain', '--json', '--root', root])).stdout,
+			) as {explain: Array<{notes: Array<{label: string; text: string; optional?: boolean}>}>};
 			const notes = explain.explain.flatMap(x => x.notes);
-			const named = notes.filter(n => n.optional !== true && /^(containers|image|btrfs)\//.test(n.label)).map(n => n.label);
-			assert.ok(named.some(p => p.startsWith('btrfs/subvolumes/')), 'the layer directories are named');
-			assert.equal(named.filter(p => !fs.existsSync(path.join(root, p))), [], 'every explained path exists');
+			const named = notes
+				.filter(n => n.optional !== true && /^(containers|image|btrfs)\//.test(n.label))
+				.map(n => n.label);
+			assert.ok(
+				named.some(p => p.startsWith('btrfs/subvolumes/')),
+				'the layer directories are named',
+			);
+			assert.equal(
+				named.filter(p => !fs.existsSync(path.join(root, p))),
+				[],
+				'every explained path exists',
+			);
 			assert.match(notes.find(n => n.label.startsWith('btrfs/subvolumes/'))!.text, /complete copy/);
 			console.log(`  btrfs: state ${t1 - t0} ms, checks ${Date.now() - t1} ms`);
 		} finally {

@@ -70,9 +70,12 @@ test('mountSource: listing, stat and reads route by whole path components; the m
 			const r = s.stat(rel);
 			return r.ok ? r.value.kind : `${r.error.code} ${r.error.path}`;
 		};
-		assert.equal([st('containerd'), st(C8D), st(`${C8D}/a/b`), st(`${C8D}/link`), st('containers/a')], ['dir', 'dir', 'file', 'symlink', 'dir']);
+		assert.equal(
+			[st('containerd'), st(C8D), st(`${C8D}/a/b`), st(`${C8D}/link`), st('containers/a')],
+			['dir', 'dir', 'file', 'symlink', 'dir'],
+		);
 		assert.is(st('containerd/daemonX'), 'missing containerd', "daemonX is not under daemon: the base's answer");
-		assert.is(st(`${C8D}/nope/x`), `missing ${C8D}/nope`, "an inner error names the path as it is shown");
+		assert.is(st(`${C8D}/nope/x`), `missing ${C8D}/nope`, 'an inner error names the path as it is shown');
 		const read = (rel: string) => {
 			const r = s.readFile(rel, 1 << 20);
 			return r.ok ? r.value.toString() : `${r.error.code} ${r.error.path}`;
@@ -83,7 +86,13 @@ test('mountSource: listing, stat and reads route by whole path components; the m
 		assert.is(read(`${C8D}/link`), `symlink ${C8D}/link`, 'no symlink followed in the mounted root');
 		assert.is(read(`${C8D}/missing`), `missing ${C8D}/missing`);
 		assert.match(read('containerd'), /^not-a-file /);
-		for (const bad of [`${C8D}/../x`, `${C8D}/../../etc/passwd`, '../x', '/containerd/daemon/a/b', 'containerd/../containerd/daemon/a/b']) {
+		for (const bad of [
+			`${C8D}/../x`,
+			`${C8D}/../../etc/passwd`,
+			'../x',
+			'/containerd/daemon/a/b',
+			'containerd/../containerd/daemon/a/b',
+		]) {
 			assert.match(read(bad), /^bad-path /, bad);
 			const l = s.list(bad);
 			assert.ok(!l.ok && l.error.code === 'bad-path', bad);
@@ -107,7 +116,7 @@ test('mountSource: listing, stat and reads route by whole path components; the m
 	}
 });
 
-test('mountSource: a base containerd/ keeps its other entries; containerd/daemonX stays the base\'s; a base file named containerd is hidden by the mount', () => {
+test("mountSource: a base containerd/ keeps its other entries; containerd/daemonX stays the base's; a base file named containerd is hidden by the mount", () => {
 	const base = tmp('mount-base');
 	const inner = tmp('mount-inner');
 	try {
@@ -119,9 +128,14 @@ test('mountSource: a base containerd/ keeps its other entries; containerd/daemon
 		const s = mountSource(openSource(base), C8D, openSource(inner));
 		const l = s.list('containerd');
 		assert.ok(l.ok);
-		if (l.ok) assert.equal(l.value, [{name: 'containerd.toml', kind: 'file'}, {name: 'daemon', kind: 'dir'}, {name: 'daemonX', kind: 'dir'}]);
+		if (l.ok)
+			assert.equal(l.value, [
+				{name: 'containerd.toml', kind: 'file'},
+				{name: 'daemon', kind: 'dir'},
+				{name: 'daemonX', kind: 'dir'},
+			]);
 		const f = s.readFile('containerd/daemonX/f', 100);
-		assert.ok(f.ok && f.value.toString() === 'base f', 'a sibling with the mount point as prefix is the base\'s');
+		assert.ok(f.ok && f.value.toString() === 'base f', "a sibling with the mount point as prefix is the base's");
 		const blob = s.readFile(`${C8D}/io.containerd.content.v1.content/blobs/sha256/aa`, 100);
 		assert.ok(blob.ok && blob.value.toString() === 'blob');
 		const top = s.stat('containerd');
@@ -159,10 +173,16 @@ test('openRoots: a containerd root must look like one; a Docker root with its ow
 		assert.ok(r.ok, 'an empty containerd/daemon is nothing to hide');
 		put(base, `${C8D}/io.containerd.metadata.v1.bolt/meta.db`, 'y');
 		r = await openRoots(base, inner);
-		assert.ok(!r.ok && /has its own containerd store in containerd\/daemon\/.*--containerd-root would hide it/.test(r.error), r.ok ? '' : r.error);
+		assert.ok(
+			!r.ok && /has its own containerd store in containerd\/daemon\/.*--containerd-root would hide it/.test(r.error),
+			r.ok ? '' : r.error,
+		);
 		fs.rmSync(path.join(base, 'containerd'), {recursive: true});
 		r = await openRoots(base, path.join(inner, 'nope'));
-		assert.ok(!r.ok && r.error === `--containerd-root ${path.join(inner, 'nope')}: no such directory or archive`, r.ok ? '' : r.error);
+		assert.ok(
+			!r.ok && r.error === `--containerd-root ${path.join(inner, 'nope')}: no such directory or archive`,
+			r.ok ? '' : r.error,
+		);
 		r = await openRoots(base, base);
 		assert.ok(!r.ok && /not a containerd root/.test(r.error), 'a Docker root is not a containerd root');
 		// An archive, wrapped in var/lib/containerd/: found by its io.containerd.* directories.
@@ -191,7 +211,10 @@ test('args: --containerd-root is a global option, in --help; compare refuses it'
 	const a = tmp('cmp-a');
 	try {
 		usageError(await ll(['compare', a, a, '--containerd-root', a]), /--containerd-root does not apply to compare/);
-		usageError(await ll(['tree', '--root', a, '--containerd-root', '']), /--containerd-root takes a directory or an archive/);
+		usageError(
+			await ll(['tree', '--root', a, '--containerd-root', '']),
+			/--containerd-root takes a directory or an archive/,
+		);
 	} finally {
 		fs.rmSync(a, {recursive: true, force: true});
 	}
@@ -234,9 +257,15 @@ test('code-built: without the option no chains and the finding names --container
 	const t = splitRoot();
 	try {
 		const without = loadModel(openSource(t.base)).model;
-		assert.equal(without.containers.map(c => c.chain.length), [0]);
+		assert.equal(
+			without.containers.map(c => c.chain.length),
+			[0],
+		);
 		const f = without.findings.find(x => x.code === 'layout.containerd-store')!;
-		assert.match(f.message, /meta\.db is absent.*\/var\/lib\/containerd.*outside this Docker root.*pass --containerd-root \/var\/lib\/containerd \(or the copy of it/);
+		assert.match(
+			f.message,
+			/meta\.db is absent.*\/var\/lib\/containerd.*outside this Docker root.*pass --containerd-root \/var\/lib\/containerd \(or the copy of it/,
+		);
 		const orig = await modelOf(['--root', t.orig]);
 		const mounted = await modelOf(['--root', t.base, '--containerd-root', t.c8d]);
 		assert.equal(mounted.rest, orig.rest, 'the same model, paths shown under containerd/daemon');
@@ -244,12 +273,24 @@ test('code-built: without the option no chains and the finding names --container
 		assert.equal(mounted.m.containerdRoot, {location: t.c8d, kind: 'dir', shownAs: C8D});
 		const tree = await ll(['tree', '--root', t.base, '--containerd-root', t.c8d]);
 		const treeLines = tree.stdout.split('\n');
-		assert.is(treeLines[1], `containerd root ${t.c8d}  (--containerd-root; its paths are shown as containerd/daemon/…)`);
+		assert.is(
+			treeLines[1],
+			`containerd root ${t.c8d}  (--containerd-root; its paths are shown as containerd/daemon/…)`,
+		);
 		const origTree = (await ll(['tree', '--root', t.orig])).stdout.replaceAll(t.orig, 'R');
-		assert.is([treeLines[0], ...treeLines.slice(2)].join('\n').replaceAll(t.base, 'R'), origTree, 'otherwise the same tree');
+		assert.is(
+			[treeLines[0], ...treeLines.slice(2)].join('\n').replaceAll(t.base, 'R'),
+			origTree,
+			'otherwise the same tree',
+		);
 		const tj = json((await ll(['tree', '--json', '--root', t.base, '--containerd-root', t.c8d])).stdout);
 		assert.equal(tj.containerdRoot, {location: t.c8d, kind: 'dir', shownAs: C8D});
-		for (const cmd of [['diff', 'web', '--json'], ['files', 'web', '--json'], ['inspect', 'web'], ['check', '--json']]) {
+		for (const cmd of [
+			['diff', 'web', '--json'],
+			['files', 'web', '--json'],
+			['inspect', 'web'],
+			['check', '--json'],
+		]) {
 			const a = await ll([...cmd, '--root', t.orig]);
 			const b = await ll([...cmd, '--root', t.base, '--containerd-root', t.c8d]);
 			assert.is(b.code, a.code, `${cmd.join(' ')}: ${b.stderr}`);
@@ -264,15 +305,32 @@ test('code-built: --containerd-root without meta.db says so; export never writes
 	const t = splitRoot();
 	try {
 		const bare = tmp('c8d-bare');
-		fs.cpSync(path.join(t.c8d, 'io.containerd.content.v1.content'), path.join(bare, 'io.containerd.content.v1.content'), {recursive: true});
+		fs.cpSync(
+			path.join(t.c8d, 'io.containerd.content.v1.content'),
+			path.join(bare, 'io.containerd.content.v1.content'),
+			{recursive: true},
+		);
 		const r = await ll(['model', '--root', t.base, '--containerd-root', bare]);
 		assert.is(r.code, 0, r.stderr);
-		const f = (json(r.stdout).findings as Array<{code: string; message: string}>).filter(x => x.code === 'layout.containerd-store');
-		assert.equal(f.map(x => x.message), [`containers use the containerd snapshotter "overlayfs", but the containerd root given with --containerd-root (${bare}) has no io.containerd.metadata.v1.bolt/meta.db, so these containers show no layer chain`]);
+		const f = (json(r.stdout).findings as Array<{code: string; message: string}>).filter(
+			x => x.code === 'layout.containerd-store',
+		);
+		assert.equal(
+			f.map(x => x.message),
+			[
+				`containers use the containerd snapshotter "overlayfs", but the containerd root given with --containerd-root (${bare}) has no io.containerd.metadata.v1.bolt/meta.db, so these containers show no layer chain`,
+			],
+		);
 		fs.rmSync(bare, {recursive: true, force: true});
-		usageError(await ll(['export', 'web', '-o', path.join(t.c8d, 'out.tar'), '--root', t.base, '--containerd-root', t.c8d]), /inside the containerd root being read/);
+		usageError(
+			await ll(['export', 'web', '-o', path.join(t.c8d, 'out.tar'), '--root', t.base, '--containerd-root', t.c8d]),
+			/inside the containerd root being read/,
+		);
 		assert.not.ok(fs.existsSync(path.join(t.c8d, 'out.tar')));
-		usageError(await ll(['export', 'web', '-o', path.join(t.base, 'out.tar'), '--root', t.base, '--containerd-root', t.c8d]), /inside the Docker root being read/);
+		usageError(
+			await ll(['export', 'web', '-o', path.join(t.base, 'out.tar'), '--root', t.base, '--containerd-root', t.c8d]),
+			/inside the Docker root being read/,
+		);
 	} finally {
 		t.remove();
 	}
@@ -285,7 +343,11 @@ test('code-built: watch follows both roots (directories) and names the container
 		assert.ok(parsed.ok);
 		if (!parsed.ok) return;
 		let out = '';
-		const io = {stdout: {write: (x: string | Buffer) => ((out += String(x)), true)}, stderr: {write: () => true}, env: {}};
+		const io = {
+			stdout: {write: (x: string | Buffer) => ((out += String(x)), true)},
+			stderr: {write: () => true},
+			env: {},
+		};
 		const stop = new AbortController();
 		const running = watchCommand(parsed.args, io, t.base, stop.signal);
 		await new Promise(r => setTimeout(r, 300));
@@ -293,7 +355,10 @@ test('code-built: watch follows both roots (directories) and names the container
 		await new Promise(r => setTimeout(r, 400));
 		stop.abort();
 		assert.is(await running, 0);
-		assert.match(out.split('\n')[0]!, new RegExp(`^watching ${t.base} and the containerd root ${t.c8d} \\(shown as containerd/daemon/\\) every 50 ms`));
+		assert.match(
+			out.split('\n')[0]!,
+			new RegExp(`^watching ${t.base} and the containerd root ${t.c8d} \\(shown as containerd/daemon/\\) every 50 ms`),
+		);
 		assert.match(out, /\+ containerd\/daemon\/io\.containerd\.snapshotter\.v1\.overlayfs\/snapshots\/99\/fs\/x/);
 	} finally {
 		t.remove();
@@ -321,7 +386,11 @@ test('interactive UI: the load worker opens both roots (directories); with an ar
 		const opened = await openRoots(t.base, t.c8d);
 		assert.ok(opened.ok);
 		if (!opened.ok) return;
-		const feed = startFeed({source: opened.source, parts: allParts, load: () => assert.unreachable('no in-process read') as never});
+		const feed = startFeed({
+			source: opened.source,
+			parts: allParts,
+			load: () => assert.unreachable('no in-process read') as never,
+		});
 		assert.is(feed.mode(), 'worker');
 		const full = await until(feed, s => s.phase === 'full' || s.phase === 'failed');
 		feed.close();
@@ -329,7 +398,10 @@ test('interactive UI: the load worker opens both roots (directories); with an ar
 		if (full.phase !== 'full') return;
 		const expected = loadCheckedModel(opened.source, allParts).model;
 		assert.equal(full.model.containerdRoot, {location: t.c8d, kind: 'dir', shownAs: C8D});
-		assert.equal(full.model.containers.map(c => c.chain.map(e => e.path)), expected.containers.map(c => c.chain.map(e => e.path)));
+		assert.equal(
+			full.model.containers.map(c => c.chain.map(e => e.path)),
+			expected.containers.map(c => c.chain.map(e => e.path)),
+		);
 		assert.is(full.model.containers[0]!.chain.length, 4);
 		assert.equal(full.model.findings, expected.findings);
 		execFileSync('tar', ['-czf', tgz, '-C', t.c8d, '.']);
@@ -340,7 +412,9 @@ test('interactive UI: the load worker opens both roots (directories); with an ar
 		assert.is(feed2.mode(), 'in-process');
 		feed2.start();
 		const s = feed2.get();
-		assert.ok(s.phase === 'full' && s.model.containers[0]!.chain.length === 4 && s.model.containerdRoot?.kind === 'archive');
+		assert.ok(
+			s.phase === 'full' && s.model.containers[0]!.chain.length === 4 && s.model.containerdRoot?.kind === 'archive',
+		);
 	} finally {
 		fs.rmSync(tgz, {force: true});
 		t.remove();
@@ -360,8 +434,21 @@ type State = {
 	out: string;
 	names: string[];
 	/** What layerlens said on the untouched root, before the move. */
-	orig: {model: Record<string, unknown>; diffs: Record<string, string>; files: Record<string, string>; exports: Record<string, string[]>; check: string; tree: string};
-	before: {root: Map<string, string>; c8d: Map<string, string>; rootAtimes: Map<string, number>; c8dAtimes: Map<string, number>; tgz: string};
+	orig: {
+		model: Record<string, unknown>;
+		diffs: Record<string, string>;
+		files: Record<string, string>;
+		exports: Record<string, string[]>;
+		check: string;
+		tree: string;
+	};
+	before: {
+		root: Map<string, string>;
+		c8d: Map<string, string>;
+		rootAtimes: Map<string, number>;
+		c8dAtimes: Map<string, number>;
+		tgz: string;
+	};
 };
 
 let state: State | undefined;
@@ -411,8 +498,25 @@ async function makeState(): Promise<State> {
 		if (fs.readdirSync(path.join(root, 'containerd')).length === 0) fs.rmdirSync(path.join(root, 'containerd'));
 		// Its archive, as a copy taken from a host would be: members under var/lib/containerd/ (symlink targets kept).
 		const tgz = path.join(out, 'containerd.tar.gz');
-		execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '--atime-preserve=system', '--transform=s,^\\.,var/lib/containerd,S', '-czf', tgz, '-C', c8d, '.']);
-		const before = {rootAtimes: atimes(root), c8dAtimes: atimes(c8d), root: fingerprint(root), c8d: fingerprint(c8d), tgz: tgzPrint(tgz)};
+		execFileSync('tar', [
+			'--xattrs',
+			'--xattrs-include=*',
+			'--numeric-owner',
+			'--atime-preserve=system',
+			'--transform=s,^\\.,var/lib/containerd,S',
+			'-czf',
+			tgz,
+			'-C',
+			c8d,
+			'.',
+		]);
+		const before = {
+			rootAtimes: atimes(root),
+			c8dAtimes: atimes(c8d),
+			root: fingerprint(root),
+			c8d: fingerprint(c8d),
+			tgz: tgzPrint(tgz),
+		};
 		return {daemon, root, c8d, tgz, out, names, orig: {model, diffs, files, exports, check, tree}, before};
 	} catch (e) {
 		await cleanup(daemon);
@@ -439,7 +543,10 @@ if (!avail.ok) {
 		assert.is(r.code, 0, r.stderr);
 		const m = JSON.parse(r.stdout) as Model;
 		assert.is(m.containers.length, s.names.length);
-		assert.ok(m.containers.every(c => c.chain.length === 0), 'no layer chain');
+		assert.ok(
+			m.containers.every(c => c.chain.length === 0),
+			'no layer chain',
+		);
 		assert.is(m.images.length, 0);
 		const f = m.findings.filter(x => x.code === 'layout.containerd-store');
 		assert.is(f.length, 1);
@@ -449,20 +556,26 @@ if (!avail.ok) {
 		assert.match(tree.stdout, /--containerd-root \/var\/lib\/containerd/);
 	});
 
-	test('dockerd 26 with --containerd-root DIR: the model (ids, chains, images, tags, findings) is the untouched root\'s', async () => {
+	test("dockerd 26 with --containerd-root DIR: the model (ids, chains, images, tags, findings) is the untouched root's", async () => {
 		const s = state!;
 		const {m, rest} = await modelOf(['--root', s.root, '--containerd-root', s.c8d]);
 		assert.equal(m.containerdRoot, {location: s.c8d, kind: 'dir', shownAs: C8D});
 		assert.equal(rest, {...s.orig.model, root: '', containerdRoot: null});
 		const model = m as unknown as Model;
-		assert.ok(model.containers.length >= 5 && model.containers.every(c => c.chain.length >= 3), 'every container has RW, init and image layers');
+		assert.ok(
+			model.containers.length >= 5 && model.containers.every(c => c.chain.length >= 3),
+			'every container has RW, init and image layers',
+		);
 		assert.ok(model.images.some(i => i.tags.includes('local/app:1')));
 		const tree = (await ll(['tree', '--root', s.root, '--containerd-root', s.c8d])).stdout.split('\n');
-		assert.match(tree[1]!, /^containerd root .*system-containerd {2}\(--containerd-root; its paths are shown as containerd\/daemon\/…\)$/);
+		assert.match(
+			tree[1]!,
+			/^containerd root .*system-containerd {2}\(--containerd-root; its paths are shown as containerd\/daemon\/…\)$/,
+		);
 		assert.is([tree[0], ...tree.slice(2)].join('\n'), s.orig.tree);
 	});
 
-	test('dockerd 26 with --containerd-root DIR: diff, files, export and check are the untouched root\'s', async () => {
+	test("dockerd 26 with --containerd-root DIR: diff, files, export and check are the untouched root's", async () => {
 		const s = state!;
 		const at = ['--root', s.root, '--containerd-root', s.c8d];
 		for (const name of s.names) {
@@ -473,7 +586,10 @@ if (!avail.ok) {
 			assert.equal(await exported(name, at, s.out), s.orig.exports[name], `${name}: export`);
 		}
 		const changed = JSON.parse(s.orig.diffs.app_exited!) as {changes: Array<{kind: string; path: string}>};
-		assert.ok(changed.changes.some(c => c.kind === 'A' && c.path === '/new.txt') && changed.changes.some(c => c.kind === 'D'), 'a diff with additions and deletions');
+		assert.ok(
+			changed.changes.some(c => c.kind === 'A' && c.path === '/new.txt') && changed.changes.some(c => c.kind === 'D'),
+			'a diff with additions and deletions',
+		);
 		const c = await ll(['check', '--json', ...at]);
 		assert.is(c.code, 0, c.stderr);
 		assert.is(c.stdout, s.orig.check);
@@ -505,13 +621,23 @@ if (!avail.ok) {
 			execFileSync('cp', ['-al', `${s.root}/.`, both]);
 			fs.mkdirSync(path.join(both, 'containerd'));
 			execFileSync('cp', ['-al', s.c8d, path.join(both, C8D)]);
-			usageError(await ll(['tree', '--root', both, '--containerd-root', s.c8d]), /has its own containerd store in containerd\/daemon\/.*leave the option out/);
+			usageError(
+				await ll(['tree', '--root', both, '--containerd-root', s.c8d]),
+				/has its own containerd store in containerd\/daemon\/.*leave the option out/,
+			);
 			const back = await modelOf(['--root', both]);
-			assert.equal(back.rest, {...s.orig.model, root: '', containerdRoot: null}, 'put back, it is the untouched root again');
+			assert.equal(
+				back.rest,
+				{...s.orig.model, root: '', containerdRoot: null},
+				'put back, it is the untouched root again',
+			);
 		} finally {
 			fs.rmSync(both, {recursive: true, force: true});
 		}
-		usageError(await ll(['tree', '--root', s.root, '--containerd-root', path.join(s.out, 'nope')]), /--containerd-root .*nope: no such directory or archive/);
+		usageError(
+			await ll(['tree', '--root', s.root, '--containerd-root', path.join(s.out, 'nope')]),
+			/--containerd-root .*nope: no such directory or archive/,
+		);
 		usageError(await ll(['ls', '--root', s.root, '--containerd-root', s.root]), /not a containerd root/);
 	});
 
@@ -520,7 +646,19 @@ if (!avail.ok) {
 		const dirs = ['--root', s.root, '--containerd-root', s.c8d];
 		const tgz = ['--root', s.root, '--containerd-root', s.tgz];
 		for (const at of [dirs, tgz]) {
-			for (const args of [['tree'], ['ls'], ['images'], ['model'], ['inspect', 'app_exited'], ['inspect', 'local/app:1'], ['graph'], ['timeline', '--files'], ['check', '--deep'], ['files', 'app_exited'], ['cat', 'app_exited', '/new.txt']]) {
+			for (const args of [
+				['tree'],
+				['ls'],
+				['images'],
+				['model'],
+				['inspect', 'app_exited'],
+				['inspect', 'local/app:1'],
+				['graph'],
+				['timeline', '--files'],
+				['check', '--deep'],
+				['files', 'app_exited'],
+				['cat', 'app_exited', '/new.txt'],
+			]) {
 				const r = await ll([...args, ...at]);
 				assert.ok(r.code === 0 || (args[0] === 'check' && r.code === 1), `${args.join(' ')}: ${r.code} ${r.stderr}`);
 			}
@@ -534,7 +672,10 @@ if (!avail.ok) {
 		// The access-time check is not empty: a plain read does update them here.
 		const probe = path.join(s.c8d, 'io.containerd.metadata.v1.bolt', 'meta.db');
 		fs.readFileSync(probe);
-		if (fs.statSync(probe).atimeMs === s.before.c8dAtimes.get('io.containerd.metadata.v1.bolt/meta.db')) console.log('  (note: this file system does not update access times on read; the access-time check proves less here)');
+		if (fs.statSync(probe).atimeMs === s.before.c8dAtimes.get('io.containerd.metadata.v1.bolt/meta.db'))
+			console.log(
+				'  (note: this file system does not update access times on read; the access-time check proves less here)',
+			);
 	});
 }
 

@@ -17,7 +17,18 @@ import {runChecks} from '../../src/checks/index.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import type {Model} from '../../src/model/types.ts';
 import {familiarRef, goTime, metaDbPath, uvarint, varint} from '../../src/read/containerd/meta-db.ts';
-import {BLOBS, C8dRoot, META_DB, basicC8dRoot as basicRoot, goTimeBytes, hexOf, sha, snapshotterDir, uvarintBytes, varintBytes} from '../helpers/c8d-root.ts';
+import {
+	BLOBS,
+	C8dRoot,
+	META_DB,
+	basicC8dRoot as basicRoot,
+	goTimeBytes,
+	hexOf,
+	sha,
+	snapshotterDir,
+	uvarintBytes,
+	varintBytes,
+} from '../helpers/c8d-root.ts';
 import {compareContainer} from '../helpers/compare-daemon.ts';
 import {cleanup, docker26Available, type Daemon} from '../helpers/dockerd.ts';
 import {describe, readTar} from '../helpers/files-compare.ts';
@@ -36,7 +47,11 @@ test('decoders: uvarint, zigzag varint, Go binary times, familiar references', (
 	for (const n of [0, 1, -1, 405, -405, 1990656]) assert.is(varint(varintBytes(n)), n);
 	assert.is(varint(Buffer.from([0xaa, 0x06])), 405, 'a manifest size as meta.db stores it');
 	assert.is(uvarint(Buffer.from([0x80, 0x80])), undefined, 'truncated');
-	assert.is(goTime(Buffer.from('010000000ee29dc9a50cf96509ffff', 'hex')), '2026-11-29T07:22:13.217670921Z', 'the §6.1 example');
+	assert.is(
+		goTime(Buffer.from('010000000ee29dc9a50cf96509ffff', 'hex')),
+		'2026-11-29T07:22:13.217670921Z',
+		'the §6.1 example',
+	);
 	assert.is(goTime(goTimeBytes('2026-01-02T03:04:05Z')), '2026-01-02T03:04:05Z');
 	assert.is(goTime(goTimeBytes('2026-01-02T03:04:05.5Z')), '2026-01-02T03:04:05.5Z');
 	assert.is(goTime(Buffer.from([1, 2, 3])), undefined);
@@ -44,7 +59,10 @@ test('decoders: uvarint, zigzag varint, Go binary times, familiar references', (
 	assert.equal(familiarRef('docker.io/local/app:2'), {repo: 'local/app', tag: '2'});
 	assert.equal(familiarRef('ghcr.io/acme/tool:1.2'), {repo: 'ghcr.io/acme/tool', tag: '1.2'});
 	assert.equal(familiarRef('localhost:5000/x:y'), {repo: 'localhost:5000/x', tag: 'y'});
-	assert.equal(familiarRef(`docker.io/library/busybox@sha256:${hexOf('x')}`), {repo: 'busybox', digest: `sha256:${hexOf('x')}`});
+	assert.equal(familiarRef(`docker.io/library/busybox@sha256:${hexOf('x')}`), {
+		repo: 'busybox',
+		digest: `sha256:${hexOf('x')}`,
+	});
 	assert.equal(familiarRef('docker.io/library/a/b:1'), {repo: 'library/a/b', tag: '1'});
 	for (const bad of ['', 'a b:1', 'x:\u001b[2J', 'x@nope', ':1']) assert.is(familiarRef(bad), undefined, bad);
 });
@@ -56,7 +74,10 @@ test('code-built store: tags as docker shows them, digests, dangling, parent, si
 	try {
 		r.save();
 		const {model: m, source, raw} = load(r.dir);
-		assert.equal(m.findings.filter(f => f.severity !== 'info'), []);
+		assert.equal(
+			m.findings.filter(f => f.severity !== 'info'),
+			[],
+		);
 		assert.equal(m.drivers, ['overlayfs']);
 		const img = m.images.find(i => i.id === base.manifest.digest)!;
 		assert.equal(img.tags, ['busybox:latest', 'ghcr.io/acme/tool:2']);
@@ -71,8 +92,14 @@ test('code-built store: tags as docker shows them, digests, dangling, parent, si
 		assert.equal(img.children, [child.manifest.digest]);
 		const c = m.containers[0]!;
 		assert.equal([c.driver, c.mountId, c.initId, c.parentChainId], ['overlayfs', '4', '3', base.chain[1]]);
-		assert.equal(c.chain.map(e => e.path), [snap(4), snap(3), snap(2), snap(1)]);
-		assert.equal(c.chain.map(e => e.role), ['rw', 'init', 'image', 'image']);
+		assert.equal(
+			c.chain.map(e => e.path),
+			[snap(4), snap(3), snap(2), snap(1)],
+		);
+		assert.equal(
+			c.chain.map(e => e.role),
+			['rw', 'init', 'image', 'image'],
+		);
 		assert.ok(c.chain.every(e => e.pathExists));
 		assert.equal(m.layers.find(l => l.chainId === base.chain[1])!.size, 200);
 		// The child's top layer sits on the builder's init snapshot: walked through, never an image layer.
@@ -81,9 +108,19 @@ test('code-built store: tags as docker shows them, digests, dangling, parent, si
 		assert.ok(m.findings.some(f => f.code === 'layer.init-snapshot' && f.subject === `layer:${builder}-init`));
 		assert.is(m.layers.find(l => l.chainId === child.chain[2])!.parent, `${builder}-init`);
 		const report = await runChecks({source, raw, model: m});
-		assert.equal(report.findings.filter(f => f.severity !== 'info').map(f => f.code), [], 'check: clean');
+		assert.equal(
+			report.findings.filter(f => f.severity !== 'info').map(f => f.code),
+			[],
+			'check: clean',
+		);
 		// REFs: tags, digest references, short ids.
-		for (const ref of ['busybox', 'busybox:latest', 'ghcr.io/acme/tool:2', `busybox@${base.manifest.digest}`, base.manifest.digest.slice(7, 19)]) {
+		for (const ref of [
+			'busybox',
+			'busybox:latest',
+			'ghcr.io/acme/tool:2',
+			`busybox@${base.manifest.digest}`,
+			base.manifest.digest.slice(7, 19),
+		]) {
 			const out = await ll(['inspect', ref, '--root', r.dir]);
 			assert.is(out.code, 0, `${ref}: ${out.stderr}`);
 			assert.is(JSON.parse(out.stdout).id, base.manifest.digest, ref);
@@ -103,14 +140,58 @@ test('code-built store: an index picks the platform its containers use, else the
 	try {
 		const amd = r.image([sha('amd')], {arch: 'amd64'});
 		const arm = r.image([sha('arm')], {arch: 'arm64'});
-		const entry = (m: typeof amd.manifest, arch: string, extra: Record<string, unknown> = {}) => ({mediaType: m.mediaType, digest: m.digest, size: m.size, platform: {os: 'linux', architecture: arch}, ...extra});
-		const attestation = {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha('att'), size: 5, platform: {os: 'unknown', architecture: 'unknown'}, annotations: {'vnd.docker.reference.type': 'attestation-manifest'}};
+		const entry = (m: typeof amd.manifest, arch: string, extra: Record<string, unknown> = {}) => ({
+			mediaType: m.mediaType,
+			digest: m.digest,
+			size: m.size,
+			platform: {os: 'linux', architecture: arch},
+			...extra,
+		});
+		const attestation = {
+			mediaType: 'application/vnd.oci.image.manifest.v1+json',
+			digest: sha('att'),
+			size: 5,
+			platform: {os: 'unknown', architecture: 'unknown'},
+			annotations: {'vnd.docker.reference.type': 'attestation-manifest'},
+		};
 		const indexType = 'application/vnd.oci.image.index.v1+json';
-		const both = r.blob({schemaVersion: 2, mediaType: indexType, manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64'), attestation]}, indexType);
-		const used = r.blob({schemaVersion: 2, mediaType: indexType, manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64')], annotations: {x: 'y'}}, indexType);
+		const both = r.blob(
+			{
+				schemaVersion: 2,
+				mediaType: indexType,
+				manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64'), attestation],
+			},
+			indexType,
+		);
+		const used = r.blob(
+			{
+				schemaVersion: 2,
+				mediaType: indexType,
+				manifests: [entry(amd.manifest, 'amd64'), entry(arm.manifest, 'arm64')],
+				annotations: {x: 'y'},
+			},
+			indexType,
+		);
 		const missingArm = sha('not here');
-		const one = r.blob({schemaVersion: 2, mediaType: indexType, manifests: [{...entry(arm.manifest, 'arm64'), digest: missingArm}, entry(amd.manifest, 'amd64')]}, indexType);
-		const none = r.blob({schemaVersion: 2, mediaType: indexType, manifests: [{...entry(amd.manifest, 'amd64'), digest: sha('gone1')}, {...entry(arm.manifest, 'arm64'), digest: sha('gone2')}]}, indexType);
+		const one = r.blob(
+			{
+				schemaVersion: 2,
+				mediaType: indexType,
+				manifests: [{...entry(arm.manifest, 'arm64'), digest: missingArm}, entry(amd.manifest, 'amd64')],
+			},
+			indexType,
+		);
+		const none = r.blob(
+			{
+				schemaVersion: 2,
+				mediaType: indexType,
+				manifests: [
+					{...entry(amd.manifest, 'amd64'), digest: sha('gone1')},
+					{...entry(arm.manifest, 'arm64'), digest: sha('gone2')},
+				],
+			},
+			indexType,
+		);
 		r.tag('docker.io/library/both:1', both);
 		r.tag('docker.io/library/used:1', used);
 		r.tag('docker.io/library/one:1', one);
@@ -130,13 +211,23 @@ test('code-built store: an index picks the platform its containers use, else the
 		assert.match(m.findings.find(x => x.code === 'image.platform-ambiguous')!.message, /linux\/amd64, linux\/arm64/);
 		assert.equal(byTag('used:1').diffIds, [sha('arm')], "the container's ImageManifest decides");
 		assert.equal(f(used.digest), []);
-		assert.equal(m.containers[0]!.chain.map(e => e.path), [snap(4), snap(3), snap(2)]);
-		assert.equal(m.findings.filter(x => x.subject === `container:${ctr}`), []);
+		assert.equal(
+			m.containers[0]!.chain.map(e => e.path),
+			[snap(4), snap(3), snap(2)],
+		);
+		assert.equal(
+			m.findings.filter(x => x.subject === `container:${ctr}`),
+			[],
+		);
 		assert.equal(byTag('one:1').diffIds, [sha('amd')], 'the only platform present');
 		assert.equal(f(one.digest), []);
 		assert.equal(byTag('none:1').diffIds, []);
 		assert.equal(f(none.digest), ['content.blob-missing']);
-		assert.is(byTag('both:1').size, both.size + amd.manifest.size + amd.config.size + 100, 'index + one manifest + config + layers');
+		assert.is(
+			byTag('both:1').size,
+			both.size + amd.manifest.size + amd.config.size + 100,
+			'index + one manifest + config + layers',
+		);
 	} finally {
 		r.remove();
 	}
@@ -164,12 +255,29 @@ test('code-built store: missing and leftover snapshots, unmapped records, orphan
 		assert.equal(codes(`container:${unmapped}`), ['containerd.snapshot-unmapped']);
 		const report = await runChecks({source, raw, model: m});
 		const got = (code: string) => report.findings.filter(f => f.code === code);
-		assert.equal(got('orphan.snapshot').map(f => f.subject).sort(), [`snapshot:${ghost}`, `snapshot:${ghost}-init`]);
-		assert.equal(got('orphan.snapshot-dir').map(f => f.path), [`${snapshotterDir('overlayfs')}/snapshots/77`]);
+		assert.equal(
+			got('orphan.snapshot')
+				.map(f => f.subject)
+				.sort(),
+			[`snapshot:${ghost}`, `snapshot:${ghost}-init`],
+		);
+		assert.equal(
+			got('orphan.snapshot-dir').map(f => f.path),
+			[`${snapshotterDir('overlayfs')}/snapshots/77`],
+		);
 		assert.match(got('orphan.snapshot-dir')[0]!.message, /3\.00kB|3 kB|3000/);
-		assert.equal(got('leftover.snapshot').map(f => f.severity), ['info']);
-		const mount = report.objects.find(o => o.subject === `container:${lost}`)!.checks.find(c => c.check === 'container.mount')!;
-		assert.equal(mount.findings.map(f => f.code), ['container.snapshot-missing'], 'claimed by container.mount');
+		assert.equal(
+			got('leftover.snapshot').map(f => f.severity),
+			['info'],
+		);
+		const mount = report.objects
+			.find(o => o.subject === `container:${lost}`)!
+			.checks.find(c => c.check === 'container.mount')!;
+		assert.equal(
+			mount.findings.map(f => f.code),
+			['container.snapshot-missing'],
+			'claimed by container.mount',
+		);
 		const out = await ll(['check', '--root', r.dir]);
 		assert.is(out.code, 1, 'errors: check exits 1');
 		noTrace(out.stderr);
@@ -186,7 +294,10 @@ test('code-built store: what cannot be read is one finding each, and the rest is
 		let m = load(r.dir).model;
 		let f = m.findings.filter(x => x.code === 'layout.containerd-store');
 		assert.is(f.length, 1);
-		assert.match(f[0]!.message, /meta\.db is absent.*system containerd.*\/var\/lib\/containerd.*outside this Docker root/);
+		assert.match(
+			f[0]!.message,
+			/meta\.db is absent.*system containerd.*\/var\/lib\/containerd.*outside this Docker root/,
+		);
 		assert.match(m.findings.find(x => x.code === 'container.store-missing')!.message, /containerd image store/);
 		assert.is(m.containers.length, 1);
 		// No namespace moby.
@@ -204,7 +315,12 @@ test('code-built store: what cannot be read is one finding each, and the rest is
 		r.snapshot('stargz', {key: sha('s'), id: 1});
 		r.save();
 		const m = load(r.dir).model;
-		assert.equal(m.findings.filter(x => x.code === 'layout.containerd-store').map(x => x.message.replace(/\(.*\)/, '()')), ['the containerd snapshotter "stargz" () is not read by layerlens: its images\' layers and its containers\' chains are not shown']);
+		assert.equal(
+			m.findings.filter(x => x.code === 'layout.containerd-store').map(x => x.message.replace(/\(.*\)/, '()')),
+			[
+				'the containerd snapshotter "stargz" () is not read by layerlens: its images\' layers and its containers\' chains are not shown',
+			],
+		);
 		assert.is(m.containers[0]!.chain.length, 4, 'the overlayfs container is still linked');
 	} finally {
 		r.remove();
@@ -216,9 +332,15 @@ test('code-built store: what cannot be read is one finding each, and the rest is
 		r.save({skipSnapshotterDb: ['overlayfs']});
 		const m = load(r.dir).model;
 		const missing = m.findings.filter(x => x.code === 'file.missing');
-		assert.equal(missing.map(x => [x.subject, x.path]), [['store:overlayfs', `${snapshotterDir('overlayfs')}/metadata.db`]]);
+		assert.equal(
+			missing.map(x => [x.subject, x.path]),
+			[['store:overlayfs', `${snapshotterDir('overlayfs')}/metadata.db`]],
+		);
 		const ctr = m.containers[0]!;
-		assert.ok(ctr.chain.length === 2 && ctr.chain.every(e => e.role === 'image' && e.path === null && e.chainId !== undefined), 'the image layers, without directories');
+		assert.ok(
+			ctr.chain.length === 2 && ctr.chain.every(e => e.role === 'image' && e.path === null && e.chainId !== undefined),
+			'the image layers, without directories',
+		);
 		assert.is(m.images.length, 2);
 		assert.ok(m.layers.every(l => l.path === null));
 		const d = await ll(['diff', 'web', '--root', r.dir]);
@@ -242,7 +364,8 @@ const DOCKERFILE = [
 
 /** Containers and what each runs (null: created, never started). */
 const SCENARIOS: Record<string, string | null> = {
-	c_add: 'echo x > /new.txt; mkdir -p /deep/a/b && echo z > /deep/a/b/z; echo more >> /mod.txt; busybox chmod 600 /d1/a; echo s > /d1/sub/b2',
+	c_add:
+		'echo x > /new.txt; mkdir -p /deep/a/b && echo z > /deep/a/b/z; echo more >> /mod.txt; busybox chmod 600 /d1/a; echo s > /d1/sub/b2',
 	c_del: 'rm /keep/k /link; rm -r /d1/sub; rm /bin/ls',
 	c_recreate: 'rm -r /d1 && mkdir /d1 && echo n > /d1/n; rm -r /opq && mkdir /opq; rm -r /d2 && mkdir /d2',
 	c_replace: 'rm /mod.txt && mkdir /mod.txt && echo i > /mod.txt/in; rm -r /keep && echo f > /keep',
@@ -282,7 +405,9 @@ async function makeState(): Promise<State> {
 		for (const [name, script] of Object.entries(SCENARIOS)) {
 			if (script === null) d(['create', '--name', name, 'local/files:1', 'true']);
 			else d(['run', '--name', name, '--network', 'none', 'local/files:1', 'sh', '-c', script]);
-			diffs[name] = d(['diff', name]).split('\n').filter(l => l !== '');
+			diffs[name] = d(['diff', name])
+				.split('\n')
+				.filter(l => l !== '');
 			exports[name] = path.join(out, `${name}.docker.tar`);
 			d(['export', '-o', exports[name]!, name]);
 		}
@@ -293,18 +418,39 @@ async function makeState(): Promise<State> {
 		const line = fs
 			.readFileSync('/proc/mounts', 'utf8')
 			.split('\n')
-			.find(l => l.split(' ')[1]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === target);
+			.find(
+				l =>
+					l.split(' ')[1]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === target,
+			);
 		if (line === undefined) throw new Error(`no mount at ${target}`);
-		const opts = new Map(line.split(' ')[3]!.split(',').map(o => [o.slice(0, o.indexOf('=') < 0 ? o.length : o.indexOf('=')), o.slice(o.indexOf('=') + 1)]));
+		const opts = new Map(
+			line
+				.split(' ')[3]!
+				.split(',')
+				.map(o => [o.slice(0, o.indexOf('=') < 0 ? o.length : o.indexOf('=')), o.slice(o.indexOf('=') + 1)]),
+		);
 		const rel = (p: string) => path.relative(daemon.root, p);
 		const dirs = [rel(opts.get('upperdir')!), ...opts.get('lowerdir')!.split(':').map(rel)];
 		// Read the live root (read-only, as always) while the container runs.
 		const live = load(daemon.root).model;
 		const c = live.containers.find(x => x.id === id)!;
-		const mount = {id, dirs, chain: c.chain.map(e => e.path), status: c.status, findings: live.findings.filter(f => f.severity !== 'info').map(f => `${f.code} ${f.message}`)};
+		const mount = {
+			id,
+			dirs,
+			chain: c.chain.map(e => e.path),
+			status: c.status,
+			findings: live.findings.filter(f => f.severity !== 'info').map(f => `${f.code} ${f.message}`),
+		};
 		d(['stop', '-t', '1', 'runner']);
 		const e = captureExpected(daemon);
-		const expected = {driver: 'overlayfs' as const, root: daemon.root, ...e, logs: {}, facts: {busyboxImageId: '', appImageId: '', danglingImageId: '', containerIds: {}}, notes: []};
+		const expected = {
+			driver: 'overlayfs' as const,
+			root: daemon.root,
+			...e,
+			logs: {},
+			facts: {busyboxImageId: '', appImageId: '', danglingImageId: '', containerIds: {}},
+			notes: [],
+		};
 		await daemon.stop();
 		// The same root as an archive, xattrs kept (opaque directories are trusted.overlay.opaque).
 		const tar = path.join(out, 'root.tar');
@@ -365,18 +511,48 @@ if (!avail.ok) {
 			assert.is(mine.driver, i.GraphDriver.Name, `${who} GraphDriver.Name`);
 			assert.equal([mine.architecture, mine.os], [i.Architecture, i.Os], `${who} platform`);
 			// docker image inspect fills in every field of Config with its zero value; the config blob has only those set.
-			const set = Object.fromEntries(Object.entries(i.Config ?? {}).filter(([, v]) => !(v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0))));
+			const set = Object.fromEntries(
+				Object.entries(i.Config ?? {}).filter(
+					([, v]) => !(v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0)),
+				),
+			);
 			assert.equal(mine.config ?? {}, set, `${who} Config`);
 			// docker images' VirtualSize: the content plus the disk usage the snapshotter recorded for every snapshot
 			// below the top layer, build-init snapshots included (Size + each walked layer's size).
 			const row = s.expected.imagesList.find(r => r.ID === i.Id)!;
 			let usage = 0;
-			for (let l = m.layers.find(x => x.chainId === mine.chainIds.at(-1)); l !== undefined; l = m.layers.find(x => x.chainId === l!.parent)) usage += l.size!;
-			assert.is(((mine.size! + usage) / 1e6).toFixed(3), String(row.VirtualSize).replace(/MB$/, ''), `${who} VirtualSize`);
+			for (
+				let l = m.layers.find(x => x.chainId === mine.chainIds.at(-1));
+				l !== undefined;
+				l = m.layers.find(x => x.chainId === l!.parent)
+			)
+				usage += l.size!;
+			assert.is(
+				((mine.size! + usage) / 1e6).toFixed(3),
+				String(row.VirtualSize).replace(/MB$/, ''),
+				`${who} VirtualSize`,
+			);
 		}
-		assert.equal(m.images.filter(i => i.dangling).map(i => i.id).sort(), unique(s.expected.danglingIds), 'dangling = docker images --filter dangling=true');
-		const hidden = s.expected.images.map(i => i.Id).filter(id => !s.expected.topLevelIds.includes(id)).sort();
-		assert.equal(m.images.filter(i => i.intermediate).map(i => i.id).sort(), hidden, 'intermediate = in docker images -a only');
+		assert.equal(
+			m.images
+				.filter(i => i.dangling)
+				.map(i => i.id)
+				.sort(),
+			unique(s.expected.danglingIds),
+			'dangling = docker images --filter dangling=true',
+		);
+		const hidden = s.expected.images
+			.map(i => i.Id)
+			.filter(id => !s.expected.topLevelIds.includes(id))
+			.sort();
+		assert.equal(
+			m.images
+				.filter(i => i.intermediate)
+				.map(i => i.id)
+				.sort(),
+			hidden,
+			'intermediate = in docker images -a only',
+		);
 	});
 
 	test('dockerd 26: chains — every directory exists, image layers = RootFS.Layers, the running container = its overlay mount', () => {
@@ -384,7 +560,10 @@ if (!avail.ok) {
 		const m = load(s.root).model;
 		for (const c of m.containers) {
 			assert.ok(c.chain.length >= 3, `${c.name}: RW, init, layers`);
-			assert.equal(c.chain.slice(0, 2).map(e => e.role), ['rw', 'init']);
+			assert.equal(
+				c.chain.slice(0, 2).map(e => e.role),
+				['rw', 'init'],
+			);
 			for (const e of c.chain) {
 				assert.ok(e.pathExists && fs.statSync(path.join(s.root, e.path!)).isDirectory(), `${c.name}: ${e.path}`);
 				assert.match(e.path!, /^containerd\/daemon\/io\.containerd\.snapshotter\.v1\.overlayfs\/snapshots\/\d+\/fs$/);
@@ -396,11 +575,20 @@ if (!avail.ok) {
 		// While it ran: the chain read from the live root is what the snapshotter mounted (upperdir, then lowerdir),
 		// including the build containers' init snapshots the layers were committed on.
 		assert.equal(s.mount.chain, s.mount.dirs, 'chain = upperdir + lowerdir');
-		assert.ok(s.mount.dirs.length > 2 + s.expected.images.find(i => i.Id === m.containers.find(c => c.id === s.mount.id)!.imageId).RootFS.Layers.length, 'the mount holds build-init snapshots too');
+		assert.ok(
+			s.mount.dirs.length >
+				2 +
+					s.expected.images.find(i => i.Id === m.containers.find(c => c.id === s.mount.id)!.imageId).RootFS.Layers
+						.length,
+			'the mount holds build-init snapshots too',
+		);
 		assert.is(s.mount.status, 'running');
 		assert.equal(s.mount.findings, [], 'the live root has no error or warning');
 		const inits = m.layers.filter(l => /-init$/.test(l.chainId));
-		assert.ok(inits.length > 0 && inits.every(l => l.diffId === null && l.images.length > 0), 'build-init snapshots are walked through');
+		assert.ok(
+			inits.length > 0 && inits.every(l => l.diffId === null && l.images.length > 0),
+			'build-init snapshots are walked through',
+		);
 	});
 
 	test('dockerd 26: diff = docker diff, export = docker export, cat and files work (directory and archive)', async () => {
@@ -411,7 +599,11 @@ if (!avail.ok) {
 				const d = await ll(['diff', name, '--json', '--root', root]);
 				assert.is(d.code, 0, `${who}: ${d.stderr}`);
 				const got = JSON.parse(d.stdout) as {changes: Array<{kind: string; path: string}>; findings: unknown[]};
-				assert.equal(got.changes.map(c => `${c.kind} ${c.path}`).sort(), [...s.diffs[name]!].sort(), `${who}: diff = docker diff`);
+				assert.equal(
+					got.changes.map(c => `${c.kind} ${c.path}`).sort(),
+					[...s.diffs[name]!].sort(),
+					`${who}: diff = docker diff`,
+				);
 				assert.equal(got.findings, [], `${who}: no findings`);
 				const tar = path.join(s.out, `${name}.layerlens.tar`);
 				const e = await ll(['export', name, '-o', tar, '--root', root]);
@@ -423,13 +615,24 @@ if (!avail.ok) {
 			const img = await ll(['cat', 'local/files:1', '/d2/new', '--root', root]);
 			assert.is(img.stdout, 'new\n', 'an image view');
 			const f = await ll(['files', 'c_recreate', '--json', '--root', root]);
-			const listed = (JSON.parse(f.stdout) as {entries: Array<{path: string}>}).entries.map(x => x.path.slice(1)).sort();
-			assert.equal(listed, [...readTar(path.join(s.out, 'c_recreate.layerlens.tar')).keys()].sort(), 'files lists what export writes');
+			const listed = (JSON.parse(f.stdout) as {entries: Array<{path: string}>}).entries
+				.map(x => x.path.slice(1))
+				.sort();
+			assert.equal(
+				listed,
+				[...readTar(path.join(s.out, 'c_recreate.layerlens.tar')).keys()].sort(),
+				'files lists what export writes',
+			);
 			// The RW layer alone: the kernel marks recreated directories opaque.
 			const m = load(s.root).model;
 			const rw = m.containers.find(c => c.name === 'c_recreate')!.chain[0]!.cacheId!;
 			const own = await ll(['files', rw, '--json', '--root', root]);
-			const status = new Map((JSON.parse(own.stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [x.path, x.status]));
+			const status = new Map(
+				(JSON.parse(own.stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [
+					x.path,
+					x.status,
+				]),
+			);
 			assert.equal([status.get('/d1'), status.get('/d1/n'), status.get('/opq')], ['opaque', 'added', 'opaque']);
 		}
 	});
@@ -438,18 +641,42 @@ if (!avail.ok) {
 		const s = state!;
 		const c = await ll(['check', '--json', '--root', s.root]);
 		assert.is(c.code, 0, c.stderr);
-		const report = JSON.parse(c.stdout) as {summary: {error: number; warning: number}; findings: Array<{severity: string; code: string}>};
-		assert.equal(report.findings.filter(f => f.severity !== 'info'), [], 'no error or warning');
-		assert.ok(report.findings.every(f => ['layer.init-snapshot', 'image.dangling'].includes(f.code)), report.findings.map(f => f.code).join(' '));
+		const report = JSON.parse(c.stdout) as {
+			summary: {error: number; warning: number};
+			findings: Array<{severity: string; code: string}>;
+		};
+		assert.equal(
+			report.findings.filter(f => f.severity !== 'info'),
+			[],
+			'no error or warning',
+		);
+		assert.ok(
+			report.findings.every(f => ['layer.init-snapshot', 'image.dangling'].includes(f.code)),
+			report.findings.map(f => f.code).join(' '),
+		);
 		const deep = await ll(['check', '--deep', '--root', s.root]);
 		assert.is(deep.code, 0, deep.stderr);
 		// images: one row per tag as docker images -a prints them; ls: the containers of docker ps -a.
 		const images = await ll(['images', '--root', s.root]);
 		const rows = images.stdout.trim().split('\n').slice(1);
 		assert.is(rows.length, s.expected.imagesList.length, 'one row per docker images -a row');
-		for (const r of s.expected.imagesList) assert.ok(rows.some(l => l.startsWith(`${r.Repository} `) && l.includes(` ${r.Tag} `) && l.includes(String(r.ID).slice(7, 19))), `${r.Repository}:${r.Tag}`);
-		const ls = JSON.parse((await ll(['ls', '--json', '--root', s.root])).stdout) as Array<{id: string; name: string; status: string}>;
-		assert.equal(ls.map(c => [c.id, c.name]).sort(), s.expected.ps.map(c => [c.ID, c.Names]).sort(), 'ls = docker ps -a');
+		for (const r of s.expected.imagesList)
+			assert.ok(
+				rows.some(
+					l => l.startsWith(`${r.Repository} `) && l.includes(` ${r.Tag} `) && l.includes(String(r.ID).slice(7, 19)),
+				),
+				`${r.Repository}:${r.Tag}`,
+			);
+		const ls = JSON.parse((await ll(['ls', '--json', '--root', s.root])).stdout) as Array<{
+			id: string;
+			name: string;
+			status: string;
+		}>;
+		assert.equal(
+			ls.map(c => [c.id, c.name]).sort(),
+			s.expected.ps.map(c => [c.ID, c.Names]).sort(),
+			'ls = docker ps -a',
+		);
 		for (const args of [['tree'], ['ls'], ['inspect', 'c_add'], ['inspect', 'local/app:1'], ['graph'], ['timeline']]) {
 			const out = await ll([...args, '--root', s.root]);
 			assert.is(out.code, 0, `${args.join(' ')}: ${out.stderr}`);
@@ -485,7 +712,10 @@ if (!avail.ok) {
 		const s = state!;
 		const n = s.expected.containers.length;
 		let r = await damaged(dir => fs.truncateSync(path.join(dir, metaDbPath), 100));
-		assert.ok(r.model.findings.some(f => f.code === 'db.invalid' && f.path === metaDbPath), 'db.invalid');
+		assert.ok(
+			r.model.findings.some(f => f.code === 'db.invalid' && f.path === metaDbPath),
+			'db.invalid',
+		);
 		assert.is(r.model.containers.length, n);
 		assert.ok(r.model.findings.filter(f => f.code === 'container.store-missing').length === n);
 		assert.is(r.check.code, 1, 'check: errors → exit 1');
@@ -496,7 +726,10 @@ if (!avail.ok) {
 			for (let i = 8192; i < b.length; i++) b[i] = (i * 131) & 0xff;
 			fs.writeFileSync(p, b);
 		});
-		assert.ok(r.model.findings.some(f => f.code === 'db.damaged' || f.code === 'db.invalid'), r.model.findings.map(f => f.code).join(' '));
+		assert.ok(
+			r.model.findings.some(f => f.code === 'db.damaged' || f.code === 'db.invalid'),
+			r.model.findings.map(f => f.code).join(' '),
+		);
 		assert.is(r.model.containers.length, n);
 		assert.is(r.check.code, 1);
 	});
@@ -506,10 +739,20 @@ if (!avail.ok) {
 		const app = s.expected.images.find(i => i.RepoTags.includes('local/app:1')).Id as string;
 		let r = await damaged(dir => fs.rmSync(path.join(dir, BLOBS, app.slice(7))));
 		let f = r.model.findings.filter(x => x.subject === `image:${app}`);
-		assert.equal(f.map(x => x.code), ['content.blob-missing']);
+		assert.equal(
+			f.map(x => x.code),
+			['content.blob-missing'],
+		);
 		assert.match(f[0]!.message, /manifest .* \(the image id\) is not in the content store/);
-		assert.ok(r.model.containers.filter(c => c.imageId === app).every(c => c.chain.length > 3), 'its containers keep their chains (from the snapshots)');
-		assert.equal(r.model.findings.filter(x => x.severity === 'error' && x.subject !== `image:${app}`), [], 'nothing else breaks');
+		assert.ok(
+			r.model.containers.filter(c => c.imageId === app).every(c => c.chain.length > 3),
+			'its containers keep their chains (from the snapshots)',
+		);
+		assert.equal(
+			r.model.findings.filter(x => x.severity === 'error' && x.subject !== `image:${app}`),
+			[],
+			'nothing else breaks',
+		);
 		assert.is(r.check.code, 1);
 		// The config altered (still JSON): the check names it.
 		const busybox = s.expected.images.find(i => i.RepoTags.includes('local/busybox:1'));
@@ -526,7 +769,10 @@ if (!avail.ok) {
 		// The config missing.
 		r = await damaged(dir => fs.rmSync(path.join(dir, BLOBS, config.slice(7))));
 		f = r.model.findings.filter(x => x.subject === `image:${busybox.Id}`);
-		assert.equal(f.map(x => x.code), ['content.blob-missing']);
+		assert.equal(
+			f.map(x => x.code),
+			['content.blob-missing'],
+		);
 		assert.match(f[0]!.message, /config/);
 	});
 
@@ -545,9 +791,14 @@ if (!avail.ok) {
 			},
 		);
 		assert.ok(r.model.findings.some(f => f.code === 'layer.dir-missing' && f.subject === `layer:${busyboxLayer}`));
-		assert.ok(r.model.findings.some(f => f.code === 'container.layer-dir-missing') === false, 'RW and init dirs are fine');
+		assert.ok(
+			r.model.findings.some(f => f.code === 'container.layer-dir-missing') === false,
+			'RW and init dirs are fine',
+		);
 		assert.is(r.model.containers.length, s.expected.containers.length);
-		r = await damaged(dir => fs.mkdirSync(path.join(dir, snapshotterDir('overlayfs'), 'snapshots', '99999', 'fs'), {recursive: true}));
+		r = await damaged(dir =>
+			fs.mkdirSync(path.join(dir, snapshotterDir('overlayfs'), 'snapshots', '99999', 'fs'), {recursive: true}),
+		);
 		assert.match(r.check.stdout, /orphan\.snapshot-dir/);
 		assert.is(r.check.code, 0, 'a warning: exit 0 at the default --fail-on error');
 		r = await damaged(dir => fs.rmSync(path.join(dir, snapshotterDir('overlayfs'), 'metadata.db')));

@@ -13,7 +13,14 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {run} from '../../src/cli.ts';
 import type {DfReport} from '../../src/disk/report.ts';
-import {type Daemon, type Driver, cleanup, docker26Available, dockerdAvailable, startDockerd} from '../helpers/dockerd.ts';
+import {
+	type Daemon,
+	type Driver,
+	cleanup,
+	docker26Available,
+	dockerdAvailable,
+	startDockerd,
+} from '../helpers/dockerd.ts';
 import {BUSYBOX_APPLETS, busyboxRootfsTar} from '../helpers/real-states.ts';
 
 const avail = dockerdAvailable();
@@ -26,7 +33,12 @@ type ApiDf = {
 };
 
 function api<T>(daemon: Daemon, url: string): T {
-	return JSON.parse(execFileSync('curl', ['-sf', '--unix-socket', daemon.socket, `http://x${url}`], {encoding: 'utf8', maxBuffer: 64 << 20})) as T;
+	return JSON.parse(
+		execFileSync('curl', ['-sf', '--unix-socket', daemon.socket, `http://x${url}`], {
+			encoding: 'utf8',
+			maxBuffer: 64 << 20,
+		}),
+	) as T;
 }
 
 /** The state: every container stopped (or never started), so the daemon's figures hold after it stops. */
@@ -35,10 +47,15 @@ function makeState(daemon: Daemon): void {
 	const work = path.join(daemon.dir, 'work');
 	const ctx = path.join(work, 'ctx');
 	fs.mkdirSync(ctx, {recursive: true});
-	d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, '[', 'dd', 'ln', 'seq'])});
+	d(['import', '-', 'local/busybox:1'], {
+		input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, '[', 'dd', 'ln', 'seq']),
+	});
 	// Two builds of one tag: the first becomes dangling; both share the base layer and the first steps (intermediate images).
 	const build = (hello: string): void => {
-		fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM local/busybox:1\nRUN mkdir /app && echo base > /app/base\nCOPY hello.txt /app/hello.txt\nRUN echo more > /app/more\n');
+		fs.writeFileSync(
+			path.join(ctx, 'Dockerfile'),
+			'FROM local/busybox:1\nRUN mkdir /app && echo base > /app/base\nCOPY hello.txt /app/hello.txt\nRUN echo more > /app/more\n',
+		);
 		fs.writeFileSync(path.join(ctx, 'hello.txt'), hello);
 		d(['build', '-q', '-t', 'local/app:1', '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});
 	};
@@ -47,10 +64,59 @@ function makeState(daemon: Daemon): void {
 	d(['tag', 'local/busybox:1', 'local/busybox:alias']);
 	d(['volume', 'create', 'used']);
 	d(['volume', 'create', 'unused']);
-	d(['run', '--rm', '--network', 'none', '-v', 'unused:/v', 'local/busybox:1', 'sh', '-c', 'echo left behind > /v/f && ln -s f /v/link']);
-	d(['run', '--name', 'vol', '--network', 'none', '-v', 'used:/v', '-v', '/anon', 'local/app:1', 'sh', '-c', 'echo in use > /v/data && echo anonymous > /anon/a']);
-	d(['run', '--name', 'logs', '--network', 'none', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'local/busybox:1', 'sh', '-c', 'for i in $(seq 1 300); do echo "line $i of the log"; done']);
-	d(['run', '--name', 'big', '--network', 'none', 'local/app:1', 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null && ln /big /big.link && ln -s /big /big.sym && rm /app/base']);
+	d([
+		'run',
+		'--rm',
+		'--network',
+		'none',
+		'-v',
+		'unused:/v',
+		'local/busybox:1',
+		'sh',
+		'-c',
+		'echo left behind > /v/f && ln -s f /v/link',
+	]);
+	d([
+		'run',
+		'--name',
+		'vol',
+		'--network',
+		'none',
+		'-v',
+		'used:/v',
+		'-v',
+		'/anon',
+		'local/app:1',
+		'sh',
+		'-c',
+		'echo in use > /v/data && echo anonymous > /anon/a',
+	]);
+	d([
+		'run',
+		'--name',
+		'logs',
+		'--network',
+		'none',
+		'--log-opt',
+		'max-size=1k',
+		'--log-opt',
+		'max-file=3',
+		'local/busybox:1',
+		'sh',
+		'-c',
+		'for i in $(seq 1 300); do echo "line $i of the log"; done',
+	]);
+	d([
+		'run',
+		'--name',
+		'big',
+		'--network',
+		'none',
+		'local/app:1',
+		'sh',
+		'-c',
+		'dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null && ln /big /big.link && ln -s /big /big.sym && rm /app/base',
+	]);
 	d(['create', '--name', 'fresh', '--network', 'none', 'local/busybox:1', 'true']);
 }
 
@@ -59,7 +125,11 @@ async function dfJson(root: string, env: Record<string, string> = {}): Promise<D
 	let err = '';
 	Object.assign(process.env, env);
 	try {
-		const code = await run(['df', '--json', '--root', root], {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}} as never);
+		const code = await run(['df', '--json', '--root', root], {
+			stdout: {write: (s: string) => (out += s)},
+			stderr: {write: (s: string) => (err += s)},
+			env: {},
+		} as never);
 		assert.is(code, 0, err);
 	} finally {
 		for (const k of Object.keys(env)) delete process.env[k];
@@ -70,7 +140,11 @@ async function dfJson(root: string, env: Record<string, string> = {}): Promise<D
 function findApparent(root: string): number {
 	const seen = new Set<string>();
 	let total = 0;
-	for (const line of execFileSync('find', [root, '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%D:%i %n %s\\n'], {encoding: 'utf8', maxBuffer: 1 << 28}).split('\n')) {
+	for (const line of execFileSync(
+		'find',
+		[root, '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%D:%i %n %s\\n'],
+		{encoding: 'utf8', maxBuffer: 1 << 28},
+	).split('\n')) {
 		if (line === '') continue;
 		const [ino, links, size] = line.split(' ');
 		if (Number(links) > 1) {
@@ -94,9 +168,14 @@ function compareObjects(driver: Driver, r: DfReport, containers: ApiContainer[],
 	const big = r.containers.find(c => c.name === 'big')!;
 	assert.ok(big.sizeRw! >= 20 << 20 && big.sizeRw! < 21 << 20, `the 20 MB file once, not twice: ${big.sizeRw}`);
 	const logs = r.containers.find(c => c.name === 'logs')!;
-	const logFiles = fs.readdirSync(path.join(r.root, 'containers', logs.id)).filter(n => n.startsWith(`${logs.id}-json.log`));
+	const logFiles = fs
+		.readdirSync(path.join(r.root, 'containers', logs.id))
+		.filter(n => n.startsWith(`${logs.id}-json.log`));
 	assert.ok(logFiles.length >= 2, `rotated: ${logFiles.join(', ')}`);
-	assert.is(logs.logBytes, logFiles.reduce((n, f) => n + fs.statSync(path.join(r.root, 'containers', logs.id, f)).size, 0));
+	assert.is(
+		logs.logBytes,
+		logFiles.reduce((n, f) => n + fs.statSync(path.join(r.root, 'containers', logs.id, f)).size, 0),
+	);
 	const images = new Map(r.images.map(i => [i.id, i]));
 	assert.is(r.images.filter(i => !i.intermediate).length, sdf.Images.length);
 	for (const i of sdf.Images) {
@@ -130,7 +209,11 @@ async function one(driver: Driver): Promise<void> {
 		fs.mkdirSync(path.join(root, orphan, driver === 'vfs' ? 'etc' : 'diff/etc'), {recursive: true});
 		fs.writeFileSync(path.join(root, orphan, driver === 'vfs' ? 'etc/left' : 'diff/etc/left'), 'x'.repeat(12345));
 		const r = await dfJson(root);
-		assert.is(r.categories.reduce((n, c) => n + c.bytes, 0), r.total.bytes, 'balances');
+		assert.is(
+			r.categories.reduce((n, c) => n + c.bytes, 0),
+			r.total.bytes,
+			'balances',
+		);
 		assert.is(r.total.bytes, findApparent(root), `${driver}: the total is find's`);
 		assert.is(r.total.unknown, 0);
 		assert.equal(r.unattributed, [], 'nothing left to "other"');
@@ -142,7 +225,11 @@ async function one(driver: Driver): Promise<void> {
 		assert.ok(volume.reclaimableBytes >= unusedBytes && unusedBytes > 0, 'unused volumes are reclaimable');
 		// Allocated bytes: as du -B1 -s counts them (node:fs gives block counts whatever native reader is built).
 		const blocks = r.total.blocks ?? (await dfJson(root, {LAYERLENS_DOOR: 'node'})).total.blocks;
-		assert.is(blocks, Number(execFileSync('du', ['-B1', '-s', root], {encoding: 'utf8'}).split('\t')[0]), `${driver}: allocated is du's`);
+		assert.is(
+			blocks,
+			Number(execFileSync('du', ['-B1', '-s', root], {encoding: 'utf8'}).split('\t')[0]),
+			`${driver}: allocated is du's`,
+		);
 	} finally {
 		await cleanup(daemon);
 	}
@@ -157,15 +244,27 @@ for (const driver of ['overlay2', 'vfs', 'fuse-overlayfs'] as const) {
 
 // dockerd 26 with the containerd image store: SizeRw and SizeRootFs are the overlayfs snapshotter's
 // usage (allocated bytes, directories included, measured when asked), so they need block counts.
-test('containerd store (dockerd 26): SizeRw, SizeRootFs and volumes are the Engine API\'s; the ledger balances and is find\'s', async () => {
+test("containerd store (dockerd 26): SizeRw, SizeRootFs and volumes are the Engine API's; the ledger balances and is find's", async () => {
 	const c8d = docker26Available();
 	if (!c8d.ok) return console.log(`  (skipped: ${c8d.why})`);
 	const daemon = await startDockerd({driver: 'overlayfs'});
 	try {
 		const d = daemon.docker;
-		d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(path.join(daemon.dir, 'work', 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln'])});
+		d(['import', '-', 'local/busybox:1'], {
+			input: busyboxRootfsTar(path.join(daemon.dir, 'work', 'rootfs'), [...BUSYBOX_APPLETS, 'dd', 'ln']),
+		});
 		d(['tag', 'local/busybox:1', 'local/other:1']);
-		d(['run', '--name', 'big', '--network', 'none', 'local/busybox:1', 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=3 2>/dev/null && ln /big /big2 && rm /bin/ls']);
+		d([
+			'run',
+			'--name',
+			'big',
+			'--network',
+			'none',
+			'local/busybox:1',
+			'sh',
+			'-c',
+			'dd if=/dev/zero of=/big bs=1M count=3 2>/dev/null && ln /big /big2 && rm /bin/ls',
+		]);
 		d(['volume', 'create', 'v1']);
 		d(['run', '--name', 'vol', '--network', 'none', '-v', 'v1:/v', 'local/busybox:1', 'sh', '-c', 'echo hi > /v/a']);
 		const containers = api<ApiContainer[]>(daemon, '/containers/json?all=1&size=1');
@@ -173,7 +272,11 @@ test('containerd store (dockerd 26): SizeRw, SizeRootFs and volumes are the Engi
 		await daemon.stop();
 		const first = await dfJson(daemon.root);
 		const r = first.total.blocks === null ? await dfJson(daemon.root, {LAYERLENS_DOOR: 'node'}) : first;
-		assert.is(r.categories.reduce((n, c) => n + c.bytes, 0), r.total.bytes, 'balances');
+		assert.is(
+			r.categories.reduce((n, c) => n + c.bytes, 0),
+			r.total.bytes,
+			'balances',
+		);
 		assert.is(r.total.bytes, findApparent(daemon.root));
 		assert.equal(r.unattributed, []);
 		assert.ok(r.categories.find(c => c.kind === 'containerd-content')!.bytes > 0);

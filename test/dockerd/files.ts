@@ -24,7 +24,12 @@ async function state(driver: Driver): Promise<State> {
 	const reuse = process.env.FILES_E2E_STATE;
 	if (reuse !== undefined) {
 		const out = path.join(reuse, driver);
-		return {root: path.join(out, 'd', 'data'), out, expected: JSON.parse(fs.readFileSync(path.join(out, 'files-expected.json'), 'utf8')), dispose: async () => {}};
+		return {
+			root: path.join(out, 'd', 'data'),
+			out,
+			expected: JSON.parse(fs.readFileSync(path.join(out, 'files-expected.json'), 'utf8')),
+			dispose: async () => {},
+		};
 	}
 	const daemon = await startDockerd({driver});
 	const out = path.join(daemon.dir, 'out');
@@ -35,7 +40,24 @@ async function state(driver: Driver): Promise<State> {
 		// The deep directory of c_deep is longer than PATH_MAX: fs.rmSync cannot remove it, GNU rm can.
 		const dispose = async (): Promise<void> => {
 			await daemon.stop();
-			execFileSync('find', [daemon.root, '-mindepth', '2', '-maxdepth', '4', '-name', 'dp', '-type', 'd', '-prune', '-exec', 'rm', '-rf', '--one-file-system', '{}', '+']);
+			execFileSync('find', [
+				daemon.root,
+				'-mindepth',
+				'2',
+				'-maxdepth',
+				'4',
+				'-name',
+				'dp',
+				'-type',
+				'd',
+				'-prune',
+				'-exec',
+				'rm',
+				'-rf',
+				'--one-file-system',
+				'{}',
+				'+',
+			]);
 			await cleanup(daemon);
 		};
 		return {root: daemon.root, out, expected, dispose};
@@ -63,14 +85,28 @@ if (!avail.ok) {
 				const {root, out, expected} = s;
 				const tgz = path.join(out, 'state.tgz');
 				fs.writeFileSync(path.join(out, 'pad.bin'), randomBytes(70 << 20));
-				execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-czf', tgz, '-C', path.dirname(root), path.basename(root), '-C', out, 'pad.bin']);
+				execFileSync('tar', [
+					'--xattrs',
+					'--xattrs-include=*',
+					'-czf',
+					tgz,
+					'-C',
+					path.dirname(root),
+					path.basename(root),
+					'-C',
+					out,
+					'pad.bin',
+				]);
 				fs.rmSync(path.join(out, 'pad.bin'));
 				for (const name of Object.keys(SCENARIOS)) {
 					const who = `${driver} ${name}`;
 					// diff
 					const d = await ll(['diff', name, '--json', '--root', root]);
 					assert.is(d.code, 0, `${who}: diff exit code; ${d.stderr}`);
-					const got = JSON.parse(d.stdout) as {changes: Array<{kind: string; path: string}>; findings: Array<{code: string}>};
+					const got = JSON.parse(d.stdout) as {
+						changes: Array<{kind: string; path: string}>;
+						findings: Array<{code: string}>;
+					};
 					const want = expected.diffs[name]!;
 					if (Array.isArray(want) && driver === 'fuse-overlayfs' && name === 'c_recreate') {
 						// fuse-overlayfs: docker diff walks the container's FUSE mount, whose lookups still find
@@ -84,7 +120,11 @@ if (!avail.ok) {
 						for (const l of extra) {
 							const p = l.slice(3);
 							if (l.startsWith('D ')) assert.not.ok(exported.has(p), `${who}: ${l} is deleted in docker export too`);
-							else assert.ok(l.startsWith('C ') && extra.some(x => x.startsWith(`D /${p}/`)), `${who}: ${l} only holds such deletions`);
+							else
+								assert.ok(
+									l.startsWith('C ') && extra.some(x => x.startsWith(`D /${p}/`)),
+									`${who}: ${l} only holds such deletions`,
+								);
 						}
 						assert.ok(extra.length > 0 && extra.length <= 6, `${who}: extra lines ${extra.join(', ')}`);
 					} else if (Array.isArray(want)) {
@@ -95,9 +135,16 @@ if (!avail.ok) {
 						// time beneath the root (src/sources/door.ts), so it reads all of it.
 						assert.ok(/lstat/.test(want.error), `${who}: docker diff failed as expected: ${want.error}`);
 						assert.equal(got.findings, [], `${who}: nothing unreadable`);
-						assert.ok(got.changes.some(c => c.kind === 'A' && c.path === '/dp'), `${who}: the deep directory is listed`);
+						assert.ok(
+							got.changes.some(c => c.kind === 'A' && c.path === '/dp'),
+							`${who}: the deep directory is listed`,
+						);
 						// (fuse-overlayfs itself stops short of PATH_MAX in its upper directory: nothing is deeper there)
-						if (driver !== 'fuse-overlayfs') assert.ok(got.changes.some(c => c.kind === 'A' && c.path.length > 4096), `${who}: and what is past PATH_MAX`);
+						if (driver !== 'fuse-overlayfs')
+							assert.ok(
+								got.changes.some(c => c.kind === 'A' && c.path.length > 4096),
+								`${who}: and what is past PATH_MAX`,
+							);
 					}
 					// export
 					const tar = path.join(out, `${name}.layerlens.tar`);
@@ -111,7 +158,11 @@ if (!avail.ok) {
 						const docker = readTar(theirs as string);
 						const common = [...docker.keys()].filter(k => mine.has(k));
 						assert.is(common.length, docker.size, `${who}: every member docker exported is there`);
-						if (driver !== 'fuse-overlayfs') assert.ok([...mine.keys()].some(k => k.length > 4096), `${who}: and what is past PATH_MAX`);
+						if (driver !== 'fuse-overlayfs')
+							assert.ok(
+								[...mine.keys()].some(k => k.length > 4096),
+								`${who}: and what is past PATH_MAX`,
+							);
 						assert.not.match(e.stderr, /files\.unreadable/, `${who}: nothing unreadable`);
 						continue;
 					}
@@ -121,7 +172,11 @@ if (!avail.ok) {
 					const fromTgz = path.join(out, `${name}.tgz.tar`);
 					const z = await ll(['export', name, '-o', fromTgz, '--root', tgz]);
 					assert.is(z.code, 0, `${who}: export from the .tgz; ${z.stderr}`);
-					assert.equal(describe(readTar(fromTgz)), describe(readTar(theirs as string)), `${who}: export from the .tgz = docker export`);
+					assert.equal(
+						describe(readTar(fromTgz)),
+						describe(readTar(theirs as string)),
+						`${who}: export from the .tgz = docker export`,
+					);
 					assert.is(z.stderr.replace(/^layerlens: wrote .*\n/m, ''), '', `${who}: no findings from the .tgz`);
 				}
 				// --hash: a sha256 manifest of every regular file, beside the tar
@@ -133,7 +188,11 @@ if (!avail.ok) {
 				const files = [...members.values()].filter(m => m.type === 'file' || m.type === 'hardlink');
 				assert.is(manifest.length, files.length, 'one manifest line per regular file');
 				const busybox = manifest.find(l => l.endsWith('  bin/busybox'));
-				assert.is(busybox?.slice(0, 64), createHash('sha256').update(fs.readFileSync('/bin/busybox')).digest('hex'), 'bin/busybox hash');
+				assert.is(
+					busybox?.slice(0, 64),
+					createHash('sha256').update(fs.readFileSync('/bin/busybox')).digest('hex'),
+					'bin/busybox hash',
+				);
 				// cat: through the container's view, symlinks followed inside it
 				const cat = await ll(['cat', 'c_add', '/mod.txt', '--root', root]);
 				assert.is(cat.stdout, 'm\nmore\n', 'cat /mod.txt');
@@ -148,14 +207,26 @@ if (!avail.ok) {
 				assert.is(esc.code, 2, '/proc/self/root is resolved inside the view (no /proc there), never on the host');
 				// files: the merged view lists what export writes
 				const f = await ll(['files', 'c_recreate', '--json', '--root', root]);
-				const listed = (JSON.parse(f.stdout) as {entries: Array<{path: string}>}).entries.map(x => x.path.slice(1)).sort();
+				const listed = (JSON.parse(f.stdout) as {entries: Array<{path: string}>}).entries
+					.map(x => x.path.slice(1))
+					.sort();
 				const exported = [...readTar(path.join(out, 'c_recreate.layerlens.tar')).keys()].sort();
 				assert.equal(listed, exported, 'files lists what export writes');
 				// files of the RW layer: what it does to the layers below
-				const mount = fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_recreate!, 'mount-id'), 'utf8').trim();
+				const mount = fs
+					.readFileSync(
+						path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_recreate!, 'mount-id'),
+						'utf8',
+					)
+					.trim();
 				const rw = await ll(['files', mount, '--json', '--root', root]);
 				assert.is(rw.code, 0, rw.stderr);
-				const status = new Map((JSON.parse(rw.stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [x.path, x.status]));
+				const status = new Map(
+					(JSON.parse(rw.stdout) as {entries: Array<{path: string; status: string}>}).entries.map(x => [
+						x.path,
+						x.status,
+					]),
+				);
 				assert.is(status.get('/d1/n'), 'added', `${driver}: /d1/n added`);
 				if (driver === 'vfs') {
 					// a full copy compared with its parent: the children of the recreated directories are deleted
@@ -167,15 +238,33 @@ if (!avail.ok) {
 					assert.is(status.get('/opq'), 'opaque', `${driver}: /opq recreated: opaque`);
 					assert.is(status.get('/opq/o'), undefined, `${driver}: no whiteout under an opaque directory`);
 				}
-				const del = await ll(['files', fs.readFileSync(path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_del!, 'mount-id'), 'utf8').trim(), '--json', '--root', root]);
-				const delStatus = new Map((JSON.parse(del.stdout) as {entries: Array<{path: string; status: string; type: string}>}).entries.map(x => [x.path, x]));
+				const del = await ll([
+					'files',
+					fs
+						.readFileSync(
+							path.join(root, 'image', driver, 'layerdb', 'mounts', expected.ids.c_del!, 'mount-id'),
+							'utf8',
+						)
+						.trim(),
+					'--json',
+					'--root',
+					root,
+				]);
+				const delStatus = new Map(
+					(JSON.parse(del.stdout) as {entries: Array<{path: string; status: string; type: string}>}).entries.map(x => [
+						x.path,
+						x,
+					]),
+				);
 				assert.is(delStatus.get('/keep/k')?.status, 'deleted', `${driver}: /keep/k deleted`);
 				assert.is(delStatus.get('/bin/ls')?.status, 'deleted', `${driver}: /bin/ls deleted`);
 				assert.is(delStatus.get('/keep')?.status, 'modified', `${driver}: /keep modified`);
 				if (driver !== 'vfs') assert.is(delStatus.get('/keep/k')?.type, 'whiteout', `${driver}: shown as a whiteout`);
 				// and the state is clean for check (for legacy overlay this is its only real-daemon check)
 				const chk = await ll(['check', '--json', '--root', root]);
-				const serious = (JSON.parse(chk.stdout) as {findings: Array<{severity: string; code: string; message: string}>}).findings.filter(x => x.severity !== 'info');
+				const serious = (
+					JSON.parse(chk.stdout) as {findings: Array<{severity: string; code: string; message: string}>}
+				).findings.filter(x => x.severity !== 'info');
 				assert.equal(serious, [], `${driver}: check finds nothing wrong`);
 				console.log(`  ${driver}: state ${t1 - t0} ms, checks ${Date.now() - t1} ms`);
 			} finally {

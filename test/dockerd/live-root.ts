@@ -22,14 +22,24 @@ const CHURN_MS = 100_000;
 
 type Run = {argv: string[]; code: number; stdout: string; stderr: string; opened: string[]; ms: number};
 
-function spawnCollect(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{code: number; stdout: string; stderr: string}> {
+function spawnCollect(
+	cmd: string,
+	args: string[],
+	env?: NodeJS.ProcessEnv,
+): Promise<{code: number; stdout: string; stderr: string}> {
 	return new Promise(resolve => {
 		const child = spawn(cmd, args, {env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']});
 		const out: Buffer[] = [];
 		const err: Buffer[] = [];
 		child.stdout.on('data', (b: Buffer) => out.push(b));
 		child.stderr.on('data', (b: Buffer) => err.push(b));
-		child.on('close', code => resolve({code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')}));
+		child.on('close', code =>
+			resolve({
+				code: code ?? -1,
+				stdout: Buffer.concat(out).toString('utf8'),
+				stderr: Buffer.concat(err).toString('utf8'),
+			}),
+		);
 	});
 }
 
@@ -50,7 +60,11 @@ async function layerlens(args: string[]): Promise<Run> {
 	const trace = path.join(os.tmpdir(), `layerlens-live-${process.pid}-${Math.random().toString(36).slice(2)}.strace`);
 	const env = {...process.env, NO_COLOR: '1'};
 	const r = hasStrace
-		? await spawnCollect('strace', ['-f', '-y', '-qq', '-e', 'trace=open,openat,openat2,execve', '-o', trace, process.execPath, bin, ...args], env)
+		? await spawnCollect(
+				'strace',
+				['-f', '-y', '-qq', '-e', 'trace=open,openat,openat2,execve', '-o', trace, process.execPath, bin, ...args],
+				env,
+			)
 		: await spawnCollect(process.execPath, [bin, ...args], env);
 	const opened: string[] = [];
 	if (hasStrace) {
@@ -65,13 +79,43 @@ async function layerlens(args: string[]): Promise<Run> {
 
 /** What a run may open besides the root: node, its libraries, the package, the system's files, pipes. */
 function allowedOutside(p: string): boolean {
-	const roots = [path.dirname(path.dirname(fs.realpathSync(process.execPath))), fs.realpathSync(repo), fs.realpathSync(path.join(repo, 'node_modules')), '/usr/', '/lib', '/etc/', '/proc/', '/sys/', '/dev/'];
+	const roots = [
+		path.dirname(path.dirname(fs.realpathSync(process.execPath))),
+		fs.realpathSync(repo),
+		fs.realpathSync(path.join(repo, 'node_modules')),
+		'/usr/',
+		'/lib',
+		'/etc/',
+		'/proc/',
+		'/sys/',
+		'/dev/',
+	];
 	if (/^(pipe|socket|anon_inode):/.test(p) || p === '/' || p === '/dev/null') return true;
 	return roots.some(r => p === r || p.startsWith(r.endsWith('/') ? r : `${r}/`));
 }
 
 /** Names a Docker root has at its top (dockerd 20.10 to 29). */
-const topNames = new Set(['buildkit', 'builder', 'containerd', 'containers', 'engine-id', 'image', 'network', 'overlay2', 'overlay', 'fuse-overlayfs', 'vfs', 'aufs', 'btrfs', 'plugins', 'runtimes', 'swarm', 'tmp', 'trust', 'volumes']);
+const topNames = new Set([
+	'buildkit',
+	'builder',
+	'containerd',
+	'containers',
+	'engine-id',
+	'image',
+	'network',
+	'overlay2',
+	'overlay',
+	'fuse-overlayfs',
+	'vfs',
+	'aufs',
+	'btrfs',
+	'plugins',
+	'runtimes',
+	'swarm',
+	'tmp',
+	'trust',
+	'volumes',
+]);
 
 /**
  * Whether a file strace names is in the root. Through the native reader's private clone of the
@@ -123,7 +167,11 @@ test('a live root: check, model and files during container churn do not crash, r
 	d.docker(['run', '--name', 'steady', 'local/busybox:1', 'sh', '-c', 'echo steady > /steady.txt']);
 	d.docker(['run', '-d', '--name', 'runner', 'local/busybox:1', 'sleep', '1000']);
 	const root = d.root;
-	const docker = (args: string[]) => spawnCollect('docker', ['-H', `unix://${d.socket}`, ...args], {...process.env, DOCKER_CONFIG: path.join(d.dir, 'client')});
+	const docker = (args: string[]) =>
+		spawnCollect('docker', ['-H', `unix://${d.socket}`, ...args], {
+			...process.env,
+			DOCKER_CONFIG: path.join(d.dir, 'client'),
+		});
 
 	// The churn: a few dozen operations, each one after the other, as fast as the daemon goes.
 	let done = false;
@@ -135,8 +183,16 @@ test('a live root: check, model and files during container churn do not crash, r
 			const name = `churn${lane}_${i}`;
 			const steps: string[][] =
 				i % 3 === 2
-					? [['run', '-d', '--name', name, 'local/busybox:1', 'sh', '-c', 'echo hi > /hi; sleep 30'], ['rm', '-f', name]]
-					: [['create', '--name', name, '-v', '/vol', 'local/busybox:1', 'sh', '-c', 'echo x > /x; sleep 30'], ['start', name], ['stop', '-t', '0', name], ['rm', '-v', name]];
+					? [
+							['run', '-d', '--name', name, 'local/busybox:1', 'sh', '-c', 'echo hi > /hi; sleep 30'],
+							['rm', '-f', name],
+						]
+					: [
+							['create', '--name', name, '-v', '/vol', 'local/busybox:1', 'sh', '-c', 'echo x > /x; sleep 30'],
+							['start', name],
+							['stop', '-t', '0', name],
+							['rm', '-v', name],
+						];
 			for (const s of steps) {
 				const r = await docker(s);
 				ops.push(`${s.slice(0, 2).join(' ')} → ${r.code}`);
@@ -163,31 +219,53 @@ test('a live root: check, model and files during container churn do not crash, r
 	const churnMs = Date.now() - started;
 
 	// At rest (the daemon idle, nothing mid-operation): what the root really has.
-	const rest = {check: await layerlens(['check', '--json', '--root', root]), model: await layerlens(['model', '--root', root])};
+	const rest = {
+		check: await layerlens(['check', '--json', '--root', root]),
+		model: await layerlens(['model', '--root', root]),
+	};
 	const restErrors = new Set([...errorsOf(rest.check.stdout), ...errorsOf(rest.model.stdout)]);
 
 	const problems: string[] = [];
 	let changedWhileRead = 0;
 	for (const r of runs) {
 		const what = `${r.argv.slice(0, 2).join(' ')} (${r.ms} ms)`;
-		if (r.code === 3 || /\n\s+at .*:\d+:\d+\)?\n|internal error/.test(r.stderr)) problems.push(`${what}: crashed: exit ${r.code}: ${r.stderr.slice(0, 400)}`);
+		if (r.code === 3 || /\n\s+at .*:\d+:\d+\)?\n|internal error/.test(r.stderr))
+			problems.push(`${what}: crashed: exit ${r.code}: ${r.stderr.slice(0, 400)}`);
 		const outside = r.opened.filter(p => !inRoot(p, root) && !allowedOutside(p));
-		if (outside.length > 0) problems.push(`${what}: opened outside the root: ${[...new Set(outside)].slice(0, 5).join(', ')}`);
+		if (outside.length > 0)
+			problems.push(`${what}: opened outside the root: ${[...new Set(outside)].slice(0, 5).join(', ')}`);
 		if (r.argv[0] === 'files' && r.code !== 0) problems.push(`${what}: exit ${r.code}: ${r.stderr.slice(0, 300)}`);
 		if (r.argv[0] === 'check' || r.argv[0] === 'model') {
 			const fresh = errorsOf(r.stdout).filter(e => !restErrors.has(e));
-			if (fresh.length > 0) problems.push(`${what}: exit ${r.code}; errors not there at rest: ${fresh.slice(0, 5).join('; ')}`);
-			if (r.argv[0] === 'check' && r.code !== 0 && restErrors.size === 0) problems.push(`${what}: exit ${r.code} on a root without errors at rest`);
+			if (fresh.length > 0)
+				problems.push(`${what}: exit ${r.code}; errors not there at rest: ${fresh.slice(0, 5).join('; ')}`);
+			if (r.argv[0] === 'check' && r.code !== 0 && restErrors.size === 0)
+				problems.push(`${what}: exit ${r.code} on a root without errors at rest`);
 			if (r.argv[0] === 'check' && r.stdout.includes('"root.changed-while-read"')) changedWhileRead++;
 		}
 	}
-	if (process.env.LAYERLENS_LIVE_DUMP !== undefined) fs.writeFileSync(process.env.LAYERLENS_LIVE_DUMP, `${[...new Set(runs.flatMap(r => r.opened))].sort().join('\n')}\n`);
+	if (process.env.LAYERLENS_LIVE_DUMP !== undefined)
+		fs.writeFileSync(
+			process.env.LAYERLENS_LIVE_DUMP,
+			`${[...new Set(runs.flatMap(r => r.opened))].sort().join('\n')}\n`,
+		);
 	// The trace is not empty: every run opened files of the root (the check above proves something).
-	if (hasStrace) assert.ok(runs.every(r => r.opened.some(p => p !== '/' && !p.startsWith('/proc/') && inRoot(p, root) && !allowedOutside(p))), 'strace saw files of the root opened by every run');
+	if (hasStrace)
+		assert.ok(
+			runs.every(r =>
+				r.opened.some(p => p !== '/' && !p.startsWith('/proc/') && inRoot(p, root) && !allowedOutside(p)),
+			),
+			'strace saw files of the root opened by every run',
+		);
 	const count = (c: string) => runs.filter(r => r.argv[0] === c).length;
-	console.log(`  ${ops.length} docker operations in ${Math.round(churnMs / 1000)} s; ${count('check')} check, ${count('model')} model, ${count('files')} files runs; ${changedWhileRead} check runs said the root changed while read; at rest: ${restErrors.size} error(s)`);
+	console.log(
+		`  ${ops.length} docker operations in ${Math.round(churnMs / 1000)} s; ${count('check')} check, ${count('model')} model, ${count('files')} files runs; ${changedWhileRead} check runs said the root changed while read; at rest: ${restErrors.size} error(s)`,
+	);
 	assert.ok(ops.length >= 24, `only ${ops.length} docker operations`);
-	assert.ok(count('check') >= 5 && count('model') >= 5 && count('files') >= 5, 'every reader ran several times during the churn');
+	assert.ok(
+		count('check') >= 5 && count('model') >= 5 && count('files') >= 5,
+		'every reader ran several times during the churn',
+	);
 	assert.is(rest.check.code, 0, `at rest, check: ${rest.check.stdout.slice(0, 2000)}`);
 	assert.equal(problems, []);
 	assert.ok(Date.now() - started < 180_000, `the test took ${Math.round((Date.now() - started) / 1000)} s`);

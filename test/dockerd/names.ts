@@ -49,7 +49,9 @@ async function one(driver: Driver): Promise<void> {
 	let root: string;
 	try {
 		const d = daemon.docker;
-		d(['import', '-', 'local/nb:1'], {input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'printf', 'ln'])});
+		d(['import', '-', 'local/nb:1'], {
+			input: busyboxRootfsTar(path.join(work, 'rootfs'), [...BUSYBOX_APPLETS, 'printf', 'ln']),
+		});
 		d(['run', '--name', 'bytes', '--network', 'none', 'local/nb:1', 'sh', '-c', script]);
 		d(['export', '-o', path.join(work, 'docker.tar'), 'bytes']);
 		await daemon.stop();
@@ -65,12 +67,23 @@ async function one(driver: Driver): Promise<void> {
 		assert.is(e.code, 0, e.stderr);
 		const theirs = memberBytes(path.join(work, 'docker.tar'));
 		const mine = memberBytes(ours);
-		const wanted = [hex(Buffer.from([0x61, 0xff, 0x62])), hex(Buffer.from('in\u200bvis')), hex(Buffer.from([0x64, 0xfe])), hex(Buffer.from([0x64, 0xfe, 0x2f, 0x66, 0xfd])), hex('lnk'), hex(Buffer.concat([Buffer.from('l'.repeat(120)), Buffer.from([0xff]), Buffer.from('m'.repeat(20))]))];
+		const wanted = [
+			hex(Buffer.from([0x61, 0xff, 0x62])),
+			hex(Buffer.from('in\u200bvis')),
+			hex(Buffer.from([0x64, 0xfe])),
+			hex(Buffer.from([0x64, 0xfe, 0x2f, 0x66, 0xfd])),
+			hex('lnk'),
+			hex(Buffer.concat([Buffer.from('l'.repeat(120)), Buffer.from([0xff]), Buffer.from('m'.repeat(20))])),
+		];
 		for (const w of wanted) {
 			assert.ok(theirs.has(w) || theirs.has(`${w}2f`), `docker export has ${w}`);
 			assert.ok(mine.has(w) || mine.has(`${w}2f`), `layerlens export has ${w}`);
 		}
-		assert.equal([...mine.entries()].sort(), [...theirs.entries()].sort(), `${driver}: every member name (and symlink target) is byte-identical to docker export`);
+		assert.equal(
+			[...mine.entries()].sort(),
+			[...theirs.entries()].sort(),
+			`${driver}: every member name (and symlink target) is byte-identical to docker export`,
+		);
 		assert.is(mine.get(hex('lnk')), hex(Buffer.from([0x2f, 0x61, 0xff, 0x62])), 'the symlink target keeps its byte');
 		// GNU tar reads the same raw names from our tar, without a warning.
 		const gnu = spawnSync('tar', ['--quoting-style=literal', '-tf', ours], {maxBuffer: 64 << 20});
@@ -78,7 +91,10 @@ async function one(driver: Driver): Promise<void> {
 		assert.is(gnu.stderr.toString(), '', 'GNU tar says nothing');
 		assert.ok(gnu.stdout.includes(Buffer.from([0x0a, 0x61, 0xff, 0x62, 0x0a])), 'GNU tar lists a\\xffb');
 		// The manifest names the file by its bytes too.
-		assert.ok(fs.readFileSync(`${ours}.sha256`).includes(Buffer.from([0x20, 0x61, 0xff, 0x62, 0x0a])), 'the sha256 manifest has the raw name');
+		assert.ok(
+			fs.readFileSync(`${ours}.sha256`).includes(Buffer.from([0x20, 0x61, 0xff, 0x62, 0x0a])),
+			'the sha256 manifest has the raw name',
+		);
 		// files shows the escapes; cat and files take them.
 		const files = cli(['files', 'bytes', '--root', root]);
 		assert.is(files.code, 0, files.stderr);
@@ -112,7 +128,7 @@ async function one(driver: Driver): Promise<void> {
 	}
 }
 
-test('the tar writer puts a name\'s raw bytes in PAX path and linkpath records, and our tar reader gets the same name back', () => {
+test("the tar writer puts a name's raw bytes in PAX path and linkpath records, and our tar reader gets the same name back", () => {
 	const name = decodeName(Buffer.from([0x61, 0xff, 0x62]));
 	const target = decodeName(Buffer.from([0x2f, 0xfe]));
 	const h = entryHeader({name, type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtimeMs: 0, size: 0, linkname: target});
@@ -131,7 +147,9 @@ if (!avail.ok) {
 		console.log(`  skip: dockerd harness: ${avail.why}`);
 	});
 } else {
-	for (const driver of ['overlay2', 'vfs'] as const) test(`${driver}: export = docker export on non-UTF-8 and invisible names; files shows them escaped; cat takes the escapes`, () => one(driver));
+	for (const driver of ['overlay2', 'vfs'] as const)
+		test(`${driver}: export = docker export on non-UTF-8 and invisible names; files shows them escaped; cat takes the escapes`, () =>
+			one(driver));
 }
 
 test.run();

@@ -24,7 +24,11 @@ type Out = {code: number; stdout: string; stderr: string};
 async function ll(args: string[]): Promise<Out> {
 	let stdout = '';
 	let stderr = '';
-	const code = await run(args, {stdout: {write: (s: string) => (stdout += s)}, stderr: {write: (s: string) => (stderr += s)}, env: {}});
+	const code = await run(args, {
+		stdout: {write: (s: string) => (stdout += s)},
+		stderr: {write: (s: string) => (stderr += s)},
+		env: {},
+	});
 	return {code, stdout, stderr};
 }
 
@@ -57,17 +61,34 @@ async function startRegistry(dir: string): Promise<Registry> {
 	const port = await freePort();
 	fs.mkdirSync(path.join(dir, 'store'), {recursive: true});
 	const config = path.join(dir, 'config.yml');
-	fs.writeFileSync(config, ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'store')}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'));
+	fs.writeFileSync(
+		config,
+		[
+			'version: 0.1',
+			'log:',
+			'  level: error',
+			'storage:',
+			'  filesystem:',
+			`    rootdirectory: ${path.join(dir, 'store')}`,
+			'http:',
+			`  addr: 127.0.0.1:${port}`,
+			'',
+		].join('\n'),
+	);
 	const log = fs.openSync(path.join(dir, 'registry.log'), 'a');
 	const child: ChildProcess = spawn(REGISTRY!, ['serve', config], {stdio: ['ignore', log, log]});
 	fs.closeSync(log);
 	const host = `127.0.0.1:${port}`;
-	const get = (url: string, accept?: string) => spawnSync('curl', ['-sf', ...(accept ? ['-H', `Accept: ${accept}`] : []), `http://${host}${url}`], {encoding: 'utf8'});
+	const get = (url: string, accept?: string) =>
+		spawnSync('curl', ['-sf', ...(accept ? ['-H', `Accept: ${accept}`] : []), `http://${host}${url}`], {
+			encoding: 'utf8',
+		});
 	for (let i = 0; i < 100 && get('/v2/').status !== 0; i++) await sleep(100);
 	assert.is(get('/v2/').status, 0, 'the registry answers');
 	return {
 		host,
-		manifest: (repo, digest) => JSON.parse(get(`/v2/${repo}/manifests/${digest}`, 'application/vnd.docker.distribution.manifest.v2+json').stdout),
+		manifest: (repo, digest) =>
+			JSON.parse(get(`/v2/${repo}/manifests/${digest}`, 'application/vnd.docker.distribution.manifest.v2+json').stdout),
 		stop: async () => {
 			child.kill('SIGTERM');
 			for (let i = 0; i < 50 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
@@ -77,7 +98,20 @@ async function startRegistry(dir: string): Promise<Registry> {
 
 /** POST /containers/create through the daemon's socket: what an API client (not the docker CLI) can ask. */
 function apiCreate(daemon: Daemon, name: string, body: object): string {
-	const out = execFileSync('curl', ['-sf', '--unix-socket', daemon.socket, '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), `http://localhost/containers/create?name=${name}`], {encoding: 'utf8'});
+	const out = execFileSync(
+		'curl',
+		[
+			'-sf',
+			'--unix-socket',
+			daemon.socket,
+			'-H',
+			'Content-Type: application/json',
+			'-d',
+			JSON.stringify(body),
+			`http://localhost/containers/create?name=${name}`,
+		],
+		{encoding: 'utf8'},
+	);
 	return JSON.parse(out).Id;
 }
 
@@ -124,9 +158,17 @@ if (!avail.ok || REGISTRY === undefined) {
 			const d = daemon.docker;
 			const rootfs = path.join(daemon.dir, 'work', 'rootfs');
 			d(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(rootfs)});
-			const build = (tag: string, lines: string[]) => d(['build', '-q', '-t', tag, '-'], {input: ['FROM local/busybox:1', ...lines, ''].join('\n'), env: {DOCKER_BUILDKIT: '0'}});
+			const build = (tag: string, lines: string[]) =>
+				d(['build', '-q', '-t', tag, '-'], {
+					input: ['FROM local/busybox:1', ...lines, ''].join('\n'),
+					env: {DOCKER_BUILDKIT: '0'},
+				});
 			// Commands: a shell line (spaces, quotes, redirections), odd arguments, none at all.
-			dockerFails(daemon, ['run', '--name', 'quoted', 'local/busybox:1', 'sh', '-c', 'echo out; echo err 1>&2; exit 3'], 3);
+			dockerFails(
+				daemon,
+				['run', '--name', 'quoted', 'local/busybox:1', 'sh', '-c', 'echo out; echo err 1>&2; exit 3'],
+				3,
+			);
 			d(['create', '--name', 'odd', 'local/busybox:1', 'echo', "it's", '', 'a  b', 'tab\there']);
 			d(['create', '--name', 'bare', '--entrypoint', 'true', 'local/busybox:1']);
 			// Networking off: by the daemon (--bridge none, started: quoted), by an API request, by --network none.
@@ -135,10 +177,27 @@ if (!avail.ok || REGISTRY === undefined) {
 			d(['run', '--name', 'nonet', '--network', 'none', 'local/busybox:1', 'true']);
 			// State: restarts, a manual stop, a health check.
 			d(['run', '-d', '--name', 'restarter', '--restart', 'on-failure:2', 'local/busybox:1', 'sh', '-c', 'exit 1']);
-			d(['run', '-d', '--name', 'stopped', '--health-cmd', 'true', '--health-interval', '1s', 'local/busybox:1', 'sleep', '1000']);
+			d([
+				'run',
+				'-d',
+				'--name',
+				'stopped',
+				'--health-cmd',
+				'true',
+				'--health-interval',
+				'1s',
+				'local/busybox:1',
+				'sleep',
+				'1000',
+			]);
 			for (let i = 0; i < 100; i++) {
 				const health = d(['inspect', '-f', '{{.State.Health.Status}}', 'stopped']).trim();
-				const restarts = d(['inspect', '-f', '{{.RestartCount}} {{.State.Running}} {{.State.Restarting}}', 'restarter']).trim();
+				const restarts = d([
+					'inspect',
+					'-f',
+					'{{.RestartCount}} {{.State.Running}} {{.State.Restarting}}',
+					'restarter',
+				]).trim();
 				if (health === 'healthy' && restarts === '2 false false') break;
 				await sleep(200);
 			}
@@ -163,9 +222,20 @@ if (!avail.ok || REGISTRY === undefined) {
 			const ids = d(['ps', '-aq', '--no-trunc']).split('\n').filter(Boolean);
 			const inspected: any[] = JSON.parse(d(['inspect', ...ids]));
 			const byName = new Map(inspected.map(c => [String(c.Name).slice(1), c]));
-			assert.ok(inspected.every(c => !c.State.Running), 'all stopped');
-			const ps = new Map(d(['ps', '-a', '--no-trunc', '--format', '{{.ID}}\t{{.Command}}']).split('\n').filter(Boolean).map(l => l.split('\t') as [string, string]));
-			const danglingIds = d(['images', '-q', '--no-trunc', '--filter', 'dangling=true']).split('\n').filter(Boolean).sort();
+			assert.ok(
+				inspected.every(c => !c.State.Running),
+				'all stopped',
+			);
+			const ps = new Map(
+				d(['ps', '-a', '--no-trunc', '--format', '{{.ID}}\t{{.Command}}'])
+					.split('\n')
+					.filter(Boolean)
+					.map(l => l.split('\t') as [string, string]),
+			);
+			const danglingIds = d(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])
+				.split('\n')
+				.filter(Boolean)
+				.sort();
 			const committed = JSON.parse(d(['image', 'inspect', 'local/committed:1']))[0];
 			const pulledImage = JSON.parse(d(['image', 'inspect', pulled]))[0];
 			assert.equal([pulledImage.RepoTags, pulledImage.RepoDigests], [[], [pulled]], 'pulled by digest only');
@@ -183,7 +253,11 @@ if (!avail.ok || REGISTRY === undefined) {
 			assert.is(ls.find(c => c.name === 'quoted').command, "sh -c 'echo out; echo err 1>&2; exit 3'");
 			assert.equal(ls.find(c => c.name === 'odd').argv, ['echo', "it's", '', 'a  b', 'tab\there']);
 			const model = await llJson(['model', '--root', root]);
-			assert.equal(model.containers.find((c: any) => c.name === 'odd').argv, ['echo', "it's", '', 'a  b', 'tab\there'], 'model JSON too');
+			assert.equal(
+				model.containers.find((c: any) => c.name === 'odd').argv,
+				['echo', "it's", '', 'a  b', 'tab\there'],
+				'model JSON too',
+			);
 			const timeline = await ll(['timeline', '--root', root]);
 			assert.match(timeline.stdout, "started: sh -c 'echo out; echo err 1>&2; exit 3'");
 
@@ -194,30 +268,68 @@ if (!avail.ok || REGISTRY === undefined) {
 				// docker inspect shows State as stored, with Status added, Health left out when null, and RemovalInProgress never.
 				const {Status: _status, ...state} = theirs.State;
 				for (const [k, v] of Object.entries(state)) assert.equal(s.State[k], v, `${name}: State.${k}`);
-				assert.equal(Object.keys(s.State).filter(k => !(k in state)).sort(), ['Health', 'RemovalInProgress'].filter(k => !(k in state)), `${name}: State has nothing docker inspect lacks but these`);
+				assert.equal(
+					Object.keys(s.State)
+						.filter(k => !(k in state))
+						.sort(),
+					['Health', 'RemovalInProgress'].filter(k => !(k in state)),
+					`${name}: State has nothing docker inspect lacks but these`,
+				);
 				if (!('Health' in state)) assert.is(s.State.Health, null);
 				assert.is(s.State.RemovalInProgress, false);
-				for (const k of ['Path', 'Args', 'Image', 'Created', 'Name', 'Driver', 'LogPath', 'RestartCount', 'HostnamePath', 'HostsPath', 'ResolvConfPath', 'MountLabel', 'ProcessLabel', 'AppArmorProfile']) {
+				for (const k of [
+					'Path',
+					'Args',
+					'Image',
+					'Created',
+					'Name',
+					'Driver',
+					'LogPath',
+					'RestartCount',
+					'HostnamePath',
+					'HostsPath',
+					'ResolvConfPath',
+					'MountLabel',
+					'ProcessLabel',
+					'AppArmorProfile',
+				]) {
 					assert.equal(s[k], theirs[k], `${name}: ${k}`);
 				}
 				assert.is(s.OS, theirs.Platform, `${name}: OS = Platform`);
 				// Each endpoint as docker inspect shows it (the store also keeps IPAMOperational, which docker inspect leaves out).
-				assert.equal(Object.keys(s.NetworkSettings.Networks ?? {}).sort(), Object.keys(theirs.NetworkSettings.Networks).sort(), `${name}: networks (docker inspect shows null as {})`);
+				assert.equal(
+					Object.keys(s.NetworkSettings.Networks ?? {}).sort(),
+					Object.keys(theirs.NetworkSettings.Networks).sort(),
+					`${name}: networks (docker inspect shows null as {})`,
+				);
 				for (const [net, ep] of Object.entries<any>(theirs.NetworkSettings.Networks)) {
-					for (const [k, v] of Object.entries(ep)) assert.equal(s.NetworkSettings.Networks[net][k], v, `${name}: NetworkSettings.Networks.${net}.${k}`);
+					for (const [k, v] of Object.entries(ep))
+						assert.equal(s.NetworkSettings.Networks[net][k], v, `${name}: NetworkSettings.Networks.${net}.${k}`);
 				}
-				for (const k of ['SandboxID', 'SandboxKey']) assert.equal(s.NetworkSettings[k], theirs.NetworkSettings[k], `${name}: NetworkSettings.${k}`);
-				assert.equal(s.NetworkSettings.Ports ?? {}, theirs.NetworkSettings.Ports, `${name}: NetworkSettings.Ports (docker inspect shows null as {})`);
+				for (const k of ['SandboxID', 'SandboxKey'])
+					assert.equal(s.NetworkSettings[k], theirs.NetworkSettings[k], `${name}: NetworkSettings.${k}`);
+				assert.equal(
+					s.NetworkSettings.Ports ?? {},
+					theirs.NetworkSettings.Ports,
+					`${name}: NetworkSettings.Ports (docker inspect shows null as {})`,
+				);
 				assert.equal(mine.hostConfig, theirs.HostConfig, `${name}: HostConfig`);
 				assert.equal(mine.config, theirs.Config, `${name}: Config`);
 			}
-			assert.is((await llJson(['inspect', 'stopped', '--root', root])).stored.HasBeenManuallyStopped, true, 'docker stop: HasBeenManuallyStopped');
+			assert.is(
+				(await llJson(['inspect', 'stopped', '--root', root])).stored.HasBeenManuallyStopped,
+				true,
+				'docker stop: HasBeenManuallyStopped',
+			);
 			assert.is(byName.get('restarter').RestartCount, 2);
 			assert.is(byName.get('stopped').State.Health.Status !== undefined, true, 'a health state to compare');
 			assert.ok(byName.get('quoted').LogPath.endsWith('-json.log'));
 
 			// 2. NetworkDisabled: who set it.
-			const netMark = async (name: string) => (await llJson(['inspect', name, '--provenance', '--json', '--root', root])).config.find((m: any) => m.field === 'NetworkDisabled');
+			const netMark = async (name: string) =>
+				(await llJson(['inspect', name, '--provenance', '--json', '--root', root])).config.find(
+					(m: any) => m.field === 'NetworkDisabled',
+				);
 			assert.is(byName.get('quoted').Config.NetworkDisabled, true, 'the daemon disabled it (--bridge none)');
 			assert.is(byName.get('quoted').HostConfig.NetworkMode, 'default');
 			assert.is((await netMark('quoted')).origin, 'daemon');
@@ -233,43 +345,86 @@ if (!avail.ok || REGISTRY === undefined) {
 			const orphan = byName.get('orphan');
 			assert.is(orphan.Image, goneId);
 			const onOrphan = check.findings.filter((f: any) => f.subject === `container:${orphan.Id}`);
-			assert.equal(onOrphan.map((f: any) => [f.severity, f.code]), [['warning', 'container.image-removed']]);
+			assert.equal(
+				onOrphan.map((f: any) => [f.severity, f.code]),
+				[['warning', 'container.image-removed']],
+			);
 
 			// 5. --explain: the files of the first start, there for a started container, said to be missing yet for a created one.
-			const explained = async (name: string) => (await llJson(['inspect', name, '--explain', '--json', '--root', root])).explain.flatMap((x: any) => x.notes);
+			const explained = async (name: string) =>
+				(await llJson(['inspect', name, '--explain', '--json', '--root', root])).explain.flatMap((x: any) => x.notes);
 			const started = (await explained('quoted')).filter((n: any) => n.firstStart === true && n.optional !== true);
-			assert.ok(started.some((n: any) => n.label === `containers/${byName.get('quoted').Id}/${byName.get('quoted').Id}-json.log` && /one JSON object per line/.test(n.text)), 'the -json.log is explained');
-			assert.equal(started.filter((n: any) => !fs.existsSync(path.join(root, n.label))).map((n: any) => n.label), [], 'a started container has them all');
+			assert.ok(
+				started.some(
+					(n: any) =>
+						n.label === `containers/${byName.get('quoted').Id}/${byName.get('quoted').Id}-json.log` &&
+						/one JSON object per line/.test(n.text),
+				),
+				'the -json.log is explained',
+			);
+			assert.equal(
+				started.filter((n: any) => !fs.existsSync(path.join(root, n.label))).map((n: any) => n.label),
+				[],
+				'a started container has them all',
+			);
 			const never = (await explained('bare')).filter((n: any) => n.firstStart === true);
 			assert.ok(never.length >= 5, 'hostname, hosts, resolv.conf, resolv.conf.hash, the log');
 			for (const n of never) {
-				assert.not.ok(fs.existsSync(path.join(root, n.label)), `${n.label}: not there for a container that never started`);
+				assert.not.ok(
+					fs.existsSync(path.join(root, n.label)),
+					`${n.label}: not there for a container that never started`,
+				);
 				assert.match(n.text, /^not there yet: written at the first start, and this container never started/);
 			}
 			const bareText = await ll(['inspect', 'bare', '--explain', '--root', root]);
-			assert.match(bareText.stdout.replace(/\s+/g, ' '), /made once by docker create, with the same placeholders whether the container has started or not/);
+			assert.match(
+				bareText.stdout.replace(/\s+/g, ' '),
+				/made once by docker create, with the same placeholders whether the container has started or not/,
+			);
 
 			// 7. docker commit provenance.
 			const img = await llJson(['inspect', 'local/committed:1', '--root', root]);
-			assert.equal([img.author, img.comment, img.container], [committed.Author, committed.Comment, committed.Container]);
+			assert.equal(
+				[img.author, img.comment, img.container],
+				[committed.Author, committed.Comment, committed.Container],
+			);
 			assert.is(img.container, byName.get('quoted').Id);
 			assert.is(img.author, 'Ann Author <ann@example.org>');
 
 			// 6. Pulled by digest only: dangling for this store, as docker images --filter dangling=true said.
 			const images: any[] = await llJson(['images', '--json', '--root', root]);
-			assert.equal(images.filter(i => i.dangling).map(i => i.id).sort(), danglingIds);
+			assert.equal(
+				images
+					.filter(i => i.dangling)
+					.map(i => i.id)
+					.sort(),
+				danglingIds,
+			);
 			assert.equal(images.find(i => i.id === pulledImage.Id).digests, [pulled]);
 			const text = await ll(['images', '--root', root]);
-			assert.match(text.stdout, new RegExp(`${pulledRepo.replace(/\./g, '\\.')}\\s+<none>\\s+${pulledImage.Id.slice(7, 19)}`), 'its repository, no tag, as docker images shows it');
+			assert.match(
+				text.stdout,
+				new RegExp(`${pulledRepo.replace(/\./g, '\\.')}\\s+<none>\\s+${pulledImage.Id.slice(7, 19)}`),
+				'its repository, no tag, as docker images shows it',
+			);
 			// Its registry blobs: image/overlay2/distribution/ against the registry's manifest.
 			const manifest = registry.manifest('dig', pulled.slice(pulled.indexOf('@') + 1));
 			const inspectedPulled = await llJson(['inspect', pulled, '--root', root]);
-			assert.equal(inspectedPulled.distribution.map((l: any) => l.chainId), inspectedPulled.chainIds);
+			assert.equal(
+				inspectedPulled.distribution.map((l: any) => l.chainId),
+				inspectedPulled.chainIds,
+			);
 			inspectedPulled.distribution.forEach((l: any, i: number) => {
-				assert.ok(l.blobs.some((b: any) => b.digest === manifest.layers[i].digest && b.sourceRepository === pulledRepo), `layer ${i + 1}: blob ${manifest.layers[i].digest} from ${pulledRepo}`);
+				assert.ok(
+					l.blobs.some((b: any) => b.digest === manifest.layers[i].digest && b.sourceRepository === pulledRepo),
+					`layer ${i + 1}: blob ${manifest.layers[i].digest} from ${pulledRepo}`,
+				);
 			});
 			const layer = await llJson(['inspect', inspectedPulled.chainIds.at(-1), '--root', root]);
-			assert.ok(layer.distribution.some((b: any) => b.digest === manifest.layers.at(-1).digest), 'inspect LAYER shows it too');
+			assert.ok(
+				layer.distribution.some((b: any) => b.digest === manifest.layers.at(-1).digest),
+				'inspect LAYER shows it too',
+			);
 
 			// 8. An interrupted removal, on a copy: edit config.v2.json as a docker rm cut short leaves it.
 			const copy = path.join(work, 'removal');
@@ -282,7 +437,10 @@ if (!avail.ok || REGISTRY === undefined) {
 			fs.writeFileSync(configFile, JSON.stringify(config));
 			const c2 = await llJson(['check', '--json', '--root', path.join(copy, 'data')]);
 			const removal = c2.findings.filter((f: any) => f.subject === `container:${victim.Id}`);
-			assert.equal(removal.map((f: any) => [f.severity, f.code]), [['warning', 'container.removal-interrupted']]);
+			assert.equal(
+				removal.map((f: any) => [f.severity, f.code]),
+				[['warning', 'container.removal-interrupted']],
+			);
 			assert.match(removal[0].message, /holds [\d.]+k?B/);
 			assert.is((await llJson(['inspect', 'odd', '--root', path.join(copy, 'data')])).status, 'removing');
 			// What the finding says the daemon does: it marks it dead at start, and docker rm finishes it.
@@ -291,7 +449,11 @@ if (!avail.ok || REGISTRY === undefined) {
 			restarted.docker(['rm', victim.Id]);
 			assert.not.ok(restarted.docker(['ps', '-aq', '--no-trunc']).includes(victim.Id));
 			// And what image.dangling says of the image pulled by digest: docker image prune removes it.
-			assert.match(check.findings.find((f: any) => f.code === 'image.dangling' && f.subject === `image:${pulledImage.Id}`)?.message ?? '', /only a digest reference .*`docker image prune` removes it/);
+			assert.match(
+				check.findings.find((f: any) => f.code === 'image.dangling' && f.subject === `image:${pulledImage.Id}`)
+					?.message ?? '',
+				/only a digest reference .*`docker image prune` removes it/,
+			);
 			assert.match(restarted.docker(['image', 'prune', '-f']), new RegExp(`deleted: ${pulledImage.Id}`));
 		} finally {
 			await cleanup(daemon);
@@ -315,15 +477,27 @@ if (!avail.ok || REGISTRY === undefined) {
 			let hit: {id: string} | null = null;
 			for (const delay of [60, 150, 300, 600, 1200]) {
 				const name = `big${delay}`;
-				daemon.docker(['run', '--name', name, 'local/busybox:1', 'sh', '-c', 'i=0; while [ $i -lt 4000 ]; do mkdir -p /m/$i; echo $i > /m/$i/f; i=$((i+1)); done']);
+				daemon.docker([
+					'run',
+					'--name',
+					name,
+					'local/busybox:1',
+					'sh',
+					'-c',
+					'i=0; while [ $i -lt 4000 ]; do mkdir -p /m/$i; echo $i > /m/$i/f; i=$((i+1)); done',
+				]);
 				const id = daemon.docker(['inspect', '-f', '{{.Id}}', name]).trim();
-				const rm = spawn('docker', ['rm', '-f', name], {env: {...process.env, DOCKER_HOST: `unix://${daemon.socket}`, DOCKER_CONFIG: path.join(dir, 'client')}, stdio: 'ignore'});
+				const rm = spawn('docker', ['rm', '-f', name], {
+					env: {...process.env, DOCKER_HOST: `unix://${daemon.socket}`, DOCKER_CONFIG: path.join(dir, 'client')},
+					stdio: 'ignore',
+				});
 				await sleep(delay);
 				process.kill(daemon.pid, 'SIGKILL');
 				await new Promise(r => rm.once('exit', r));
 				await daemon.stop();
 				const config = path.join(daemon.root, 'containers', id, 'config.v2.json');
-				const flagged = fs.existsSync(config) && JSON.parse(fs.readFileSync(config, 'utf8')).State.RemovalInProgress === true;
+				const flagged =
+					fs.existsSync(config) && JSON.parse(fs.readFileSync(config, 'utf8')).State.RemovalInProgress === true;
 				if (flagged) {
 					hit = {id};
 					console.log(`  kill -9 ${delay} ms into docker rm -f: RemovalInProgress left set`);
@@ -337,12 +511,24 @@ if (!avail.ok || REGISTRY === undefined) {
 			}
 			const report = await llJson(['check', '--json', '--root', daemon.root]);
 			const mine = report.findings.filter((f: any) => f.subject === `container:${hit!.id}`);
-			assert.ok(mine.some((f: any) => f.code === 'container.removal-interrupted'), mine.map((f: any) => f.code).join(' '));
-			assert.equal(mine.filter((f: any) => f.severity === 'error').map((f: any) => `${f.code}: ${f.message}`), [], 'nothing of the half-done removal is an error');
-			for (const f of mine.filter((x: any) => x.code !== 'container.removal-interrupted')) assert.match(f.message, /unfinished removal/, f.code);
+			assert.ok(
+				mine.some((f: any) => f.code === 'container.removal-interrupted'),
+				mine.map((f: any) => f.code).join(' '),
+			);
+			assert.equal(
+				mine.filter((f: any) => f.severity === 'error').map((f: any) => `${f.code}: ${f.message}`),
+				[],
+				'nothing of the half-done removal is an error',
+			);
+			for (const f of mine.filter((x: any) => x.code !== 'container.removal-interrupted'))
+				assert.match(f.message, /unfinished removal/, f.code);
 			console.log(`  its findings: ${mine.map((f: any) => `${f.severity} ${f.code}`).join(', ')}`);
 			daemon = await restart();
-			assert.is(daemon.docker(['inspect', '-f', '{{.State.Status}}', hit.id]).trim(), 'dead', 'the restarted daemon marks it dead');
+			assert.is(
+				daemon.docker(['inspect', '-f', '{{.State.Status}}', hit.id]).trim(),
+				'dead',
+				'the restarted daemon marks it dead',
+			);
 			await daemon.stop();
 			const dead = await llJson(['check', '--json', '--root', daemon.root]);
 			assert.ok(dead.findings.some((f: any) => f.code === 'container.dead' && f.subject === `container:${hit!.id}`));
@@ -368,7 +554,10 @@ if (!avail.ok || REGISTRY === undefined) {
 			d(['pull', '-q', pulled]);
 			dockerFails(daemon, ['run', '--name', 'quoted', pulled, 'sh', '-c', 'echo out; echo err 1>&2; exit 3'], 3);
 			const id = JSON.parse(d(['image', 'inspect', pulled]))[0].Id;
-			const danglingIds = d(['images', '-q', '--no-trunc', '--filter', 'dangling=true']).split('\n').filter(Boolean).sort();
+			const danglingIds = d(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])
+				.split('\n')
+				.filter(Boolean)
+				.sort();
 			assert.not.ok(danglingIds.includes(id), 'dockerd 26 does not call it dangling');
 			const ps = d(['ps', '-a', '--no-trunc', '--format', '{{.Command}}']).trim();
 			await daemon.stop();
@@ -376,7 +565,13 @@ if (!avail.ok || REGISTRY === undefined) {
 			const mine = images.find(i => i.id === id);
 			assert.ok(mine, 'the image, by its manifest digest');
 			assert.is(mine.dangling, false);
-			assert.equal(images.filter(i => i.dangling).map(i => i.id).sort(), danglingIds);
+			assert.equal(
+				images
+					.filter(i => i.dangling)
+					.map(i => i.id)
+					.sort(),
+				danglingIds,
+			);
 			const ls: any[] = await llJson(['ls', '--json', '--root', daemon.root]);
 			assert.is(ls[0].command, unquote(ps));
 			assert.equal(ls[0].argv, ['sh', '-c', 'echo out; echo err 1>&2; exit 3']);

@@ -22,7 +22,11 @@ type Out = {code: number; stdout: string; stderr: string};
 async function ll(args: string[]): Promise<Out> {
 	let stdout = '';
 	let stderr = '';
-	const code = await run(args, {stdout: {write: (s: string) => (stdout += s)}, stderr: {write: (s: string) => (stderr += s)}, env: {}});
+	const code = await run(args, {
+		stdout: {write: (s: string) => (stdout += s)},
+		stderr: {write: (s: string) => (stderr += s)},
+		env: {},
+	});
 	return {code, stdout, stderr};
 }
 
@@ -38,10 +42,25 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 function makeImages(daemon: Daemon): {work: string} {
 	const work = path.join(daemon.dir, 'work'); // outside the data root
 	const rootfs = path.join(work, 'rootfs');
-	daemon.docker(['import', '-', 'local/busybox:1'], {input: busyboxRootfsTar(rootfs, ['sh', 'echo', 'true', 'rm', 'cat'])});
+	daemon.docker(['import', '-', 'local/busybox:1'], {
+		input: busyboxRootfsTar(rootfs, ['sh', 'echo', 'true', 'rm', 'cat']),
+	});
 	const ctx = path.join(work, 'ctx');
 	fs.mkdirSync(ctx, {recursive: true});
-	fs.writeFileSync(path.join(ctx, 'Dockerfile'), ['FROM local/busybox:1', 'ENV FOO=bar KEEP=1', 'WORKDIR /app', 'USER 1000', 'LABEL a=b c=d', 'EXPOSE 8080', 'VOLUME /vol', 'CMD ["sh"]', ''].join('\n'));
+	fs.writeFileSync(
+		path.join(ctx, 'Dockerfile'),
+		[
+			'FROM local/busybox:1',
+			'ENV FOO=bar KEEP=1',
+			'WORKDIR /app',
+			'USER 1000',
+			'LABEL a=b c=d',
+			'EXPOSE 8080',
+			'VOLUME /vol',
+			'CMD ["sh"]',
+			'',
+		].join('\n'),
+	);
 	daemon.docker(['build', '-q', '-t', 'local/prov:1', '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});
 	fs.mkdirSync(path.join(work, 'hostdir'), {recursive: true});
 	return {work};
@@ -50,13 +69,49 @@ function makeImages(daemon: Daemon): {work: string} {
 function createContainers(daemon: Daemon, work: string): void {
 	const d = daemon.docker;
 	d(['create', '--name', 'plain', 'local/prov:1']);
-	d(['create', '--name', 'flags', '-e', 'FOO=override', '-e', 'NEW=1', '-w', '/tmp', '-u', '123', '--hostname', 'myhost', '-l', 'mine=yes', '-l', 'a=changed', '-v', '/data', '-v', `${path.join(work, 'hostdir')}:/mnt:ro`, '--restart', 'on-failure:3', '-p', '9000:8080', 'local/prov:1', 'echo', 'hi']);
+	d([
+		'create',
+		'--name',
+		'flags',
+		'-e',
+		'FOO=override',
+		'-e',
+		'NEW=1',
+		'-w',
+		'/tmp',
+		'-u',
+		'123',
+		'--hostname',
+		'myhost',
+		'-l',
+		'mine=yes',
+		'-l',
+		'a=changed',
+		'-v',
+		'/data',
+		'-v',
+		`${path.join(work, 'hostdir')}:/mnt:ro`,
+		'--restart',
+		'on-failure:3',
+		'-p',
+		'9000:8080',
+		'local/prov:1',
+		'echo',
+		'hi',
+	]);
 	d(['create', '--name', 'ep', '--entrypoint', '/bin/echo', 'local/prov:1']);
 	d(['create', '-it', '--name', 'it', 'local/busybox:1', 'sh']);
 	d(['run', '--name', 'ran', 'local/busybox:1', 'sh', '-c', 'echo hi > /new.txt; rm /bin/cat']);
 }
 
-type Mark = {field: string; key: string | null; value?: unknown; origin: string; imageValue?: unknown; note: string | null};
+type Mark = {
+	field: string;
+	key: string | null;
+	value?: unknown;
+	origin: string;
+	imageValue?: unknown;
+	note: string | null;
+};
 
 function mark(p: {config: Mark[]}, field: string, key: string | null = null): Mark {
 	const m = p.config.find(x => x.field === field && x.key === key);
@@ -69,32 +124,80 @@ async function checkProvenance(root: string, driver: Driver): Promise<void> {
 	// Nothing given: everything from the image, the host name from the daemon.
 	const plain = await at('plain');
 	assert.ok(plain.image.known);
-	for (const [f, k] of [['Cmd', null], ['WorkingDir', null], ['User', null], ['Env', 'FOO'], ['Env', 'KEEP'], ['Env', 'PATH'], ['Labels', 'a'], ['Labels', 'c'], ['ExposedPorts', '8080/tcp'], ['Volumes', '/vol']] as const) {
+	for (const [f, k] of [
+		['Cmd', null],
+		['WorkingDir', null],
+		['User', null],
+		['Env', 'FOO'],
+		['Env', 'KEEP'],
+		['Env', 'PATH'],
+		['Labels', 'a'],
+		['Labels', 'c'],
+		['ExposedPorts', '8080/tcp'],
+		['Volumes', '/vol'],
+	] as const) {
 		assert.is(mark(plain, f, k).origin, 'image', `${driver} plain ${f} ${k ?? ''}`);
 	}
 	assert.is(mark(plain, 'Hostname').origin, 'daemon');
 	assert.is(mark(plain, 'Image').origin, 'user');
 	assert.is(mark(plain, 'Tty').origin, 'default');
 	assert.is(mark(plain, 'Entrypoint').origin, 'default');
-	assert.equal(plain.host.filter((h: {origin: string}) => h.origin === 'user').map((h: {field: string}) => h.field), [], 'no host setting given');
+	assert.equal(
+		plain.host.filter((h: {origin: string}) => h.origin === 'user').map((h: {field: string}) => h.field),
+		[],
+		'no host setting given',
+	);
 	assert.ok(plain.host.some((h: {field: string; origin: string}) => h.field === 'LogConfig' && h.origin === 'daemon'));
 
 	// Every known flag.
 	const f = await at('flags');
-	assert.equal([mark(f, 'Env', 'FOO').origin, mark(f, 'Env', 'FOO').value, mark(f, 'Env', 'FOO').imageValue], ['user', 'FOO=override', 'FOO=bar'], '-e replacing an image value');
+	assert.equal(
+		[mark(f, 'Env', 'FOO').origin, mark(f, 'Env', 'FOO').value, mark(f, 'Env', 'FOO').imageValue],
+		['user', 'FOO=override', 'FOO=bar'],
+		'-e replacing an image value',
+	);
 	assert.is(mark(f, 'Env', 'NEW').origin, 'user', '-e adding a variable');
 	assert.is(mark(f, 'Env', 'KEEP').origin, 'image', 'untouched image variable');
 	assert.is(mark(f, 'Env', 'PATH').origin, 'image');
-	assert.equal([mark(f, 'WorkingDir').origin, mark(f, 'WorkingDir').value, mark(f, 'WorkingDir').imageValue], ['user', '/tmp', '/app'], '-w');
-	assert.equal([mark(f, 'User').origin, mark(f, 'User').value, mark(f, 'User').imageValue], ['user', '123', '1000'], '-u');
+	assert.equal(
+		[mark(f, 'WorkingDir').origin, mark(f, 'WorkingDir').value, mark(f, 'WorkingDir').imageValue],
+		['user', '/tmp', '/app'],
+		'-w',
+	);
+	assert.equal(
+		[mark(f, 'User').origin, mark(f, 'User').value, mark(f, 'User').imageValue],
+		['user', '123', '1000'],
+		'-u',
+	);
 	assert.equal([mark(f, 'Hostname').origin, mark(f, 'Hostname').value], ['user', 'myhost'], '--hostname');
-	assert.equal([mark(f, 'Labels', 'mine').origin, mark(f, 'Labels', 'a').origin, mark(f, 'Labels', 'a').imageValue, mark(f, 'Labels', 'c').origin], ['user', 'user', 'b', 'image'], '-l');
+	assert.equal(
+		[
+			mark(f, 'Labels', 'mine').origin,
+			mark(f, 'Labels', 'a').origin,
+			mark(f, 'Labels', 'a').imageValue,
+			mark(f, 'Labels', 'c').origin,
+		],
+		['user', 'user', 'b', 'image'],
+		'-l',
+	);
 	assert.is(mark(f, 'Volumes', '/data').origin, 'user', '-v /data (anonymous volume)');
 	assert.is(mark(f, 'Volumes', '/vol').origin, 'image');
-	assert.equal([mark(f, 'Cmd').origin, mark(f, 'Cmd').value, mark(f, 'Cmd').imageValue], ['user', ['echo', 'hi'], ['sh']], 'a command');
+	assert.equal(
+		[mark(f, 'Cmd').origin, mark(f, 'Cmd').value, mark(f, 'Cmd').imageValue],
+		['user', ['echo', 'hi'], ['sh']],
+		'a command',
+	);
 	assert.match(mark(f, 'ExposedPorts', '8080/tcp').note ?? '', /published with -p/);
-	const hostSet = Object.fromEntries(f.host.filter((h: {origin: string}) => h.origin === 'user').map((h: {field: string; value: unknown}) => [h.field, h.value]));
-	assert.equal(Object.keys(hostSet).sort(), ['Binds', 'PortBindings', 'RestartPolicy'], 'the host settings given, apart from the defaults');
+	const hostSet = Object.fromEntries(
+		f.host
+			.filter((h: {origin: string}) => h.origin === 'user')
+			.map((h: {field: string; value: unknown}) => [h.field, h.value]),
+	);
+	assert.equal(
+		Object.keys(hostSet).sort(),
+		['Binds', 'PortBindings', 'RestartPolicy'],
+		'the host settings given, apart from the defaults',
+	);
 	assert.equal(hostSet.Binds, [`${path.join(path.dirname(root), 'work', 'hostdir')}:/mnt:ro`]);
 	assert.equal(hostSet.RestartPolicy, {Name: 'on-failure', MaximumRetryCount: 3});
 
@@ -106,7 +209,8 @@ async function checkProvenance(root: string, driver: Driver): Promise<void> {
 
 	// -it on an imported image (no config of its own).
 	const it = await at('it');
-	for (const field of ['Tty', 'OpenStdin', 'AttachStdin', 'StdinOnce']) assert.is(mark(it, field).origin, 'user', `-it ${field}`);
+	for (const field of ['Tty', 'OpenStdin', 'AttachStdin', 'StdinOnce'])
+		assert.is(mark(it, field).origin, 'user', `-it ${field}`);
 	assert.is(mark(it, 'Cmd').origin, 'user', 'imported image has no Cmd');
 
 	// The text form marks the same, and the JSON form of inspect is unchanged without the flag.
@@ -122,23 +226,41 @@ async function checkProvenance(root: string, driver: Driver): Promise<void> {
 /** Paths that `inspect --explain` names must exist on a real root of that driver. */
 async function checkExplain(root: string, driver: Driver): Promise<void> {
 	const j = await llJson(['inspect', 'ran', '--explain', '--json', '--root', root]);
-	const notes: Array<{label: string; optional?: boolean}> = j.explain.flatMap((s: {notes: Array<{label: string}>}) => s.notes);
+	const notes: Array<{label: string; optional?: boolean}> = j.explain.flatMap(
+		(s: {notes: Array<{label: string}>}) => s.notes,
+	);
 	const labels = notes.map(n => n.label);
-	const paths = notes.filter(n => n.optional !== true && /^(containers|image|overlay2|fuse-overlayfs|vfs)\//.test(n.label)).map(n => n.label);
+	const paths = notes
+		.filter(n => n.optional !== true && /^(containers|image|overlay2|fuse-overlayfs|vfs)\//.test(n.label))
+		.map(n => n.label);
 	assert.ok(paths.length >= 10, `${driver}: explained paths`);
 	const missing = paths.filter(p => !fs.existsSync(path.join(root, p)));
 	assert.equal(missing, [], `${driver}: every explained path exists`);
 	assert.ok(paths.some(p => p.includes('/layerdb/mounts/') && p.endsWith('/init-id')));
-	if (driver === 'vfs') assert.not.ok(labels.some(l => l.endsWith('/merged/')), 'vfs has no union mount point');
+	if (driver === 'vfs')
+		assert.not.ok(
+			labels.some(l => l.endsWith('/merged/')),
+			'vfs has no union mount point',
+		);
 	else {
 		const merged = labels.find(l => l.endsWith('/merged/'))!;
 		assert.ok(merged, `${driver}: the merged/ mount point is explained`);
-		assert.not.ok(fs.existsSync(path.join(root, merged)), `${driver}: no merged/ at rest: the driver removes it when the container stops`);
+		assert.not.ok(
+			fs.existsSync(path.join(root, merged)),
+			`${driver}: no merged/ at rest: the driver removes it when the container stops`,
+		);
 	}
 	const text = await ll(['tree', 'ran', '--explain', '--root', root]);
 	assert.match(text.stdout, new RegExp(`RW layer \\(${driver}\\)`));
 	assert.match(text.stdout, /etc\/mtab\n\s+a symlink to \/proc\/mounts/);
-	assert.match(text.stdout, driver === 'vfs' ? /no deletion markers/ : driver === 'fuse-overlayfs' ? /fuse-overlayfs mount/ : /character device 0:0/);
+	assert.match(
+		text.stdout,
+		driver === 'vfs'
+			? /no deletion markers/
+			: driver === 'fuse-overlayfs'
+				? /fuse-overlayfs mount/
+				: /character device 0:0/,
+	);
 }
 
 const avail = dockerdAvailable();
@@ -199,43 +321,100 @@ if (!avail.ok) {
 			const created = await cmp('0-images', '1-created');
 			const web = created.objects.find((o: any) => o.kind === 'container');
 			assert.equal([web.change, web.label.split(' ')[0]], ['added', 'web']);
-			assert.ok(created.story.some((x: string) => x.startsWith('docker create: container web')), created.story.join('; '));
-			assert.equal(created.objects.filter((o: any) => o.kind !== 'container'), [], 'no image or layer changes');
-			const area = (c: any, kind: string, titleStart: string) => c.areas.find((a: any) => a.kind === kind && a.title.startsWith(titleStart));
+			assert.ok(
+				created.story.some((x: string) => x.startsWith('docker create: container web')),
+				created.story.join('; '),
+			);
+			assert.equal(
+				created.objects.filter((o: any) => o.kind !== 'container'),
+				[],
+				'no image or layer changes',
+			);
+			const area = (c: any, kind: string, titleStart: string) =>
+				c.areas.find((a: any) => a.kind === kind && a.title.startsWith(titleStart));
 			const cdir = area(created, 'container', 'container web');
 			assert.equal(cdir.change, 'added');
-			assert.equal(cdir.files.map((f: any) => f.path.split('/').slice(2).join('/')).sort(), ['', 'checkpoints', 'config.v2.json', 'hostconfig.json'].sort());
+			assert.equal(
+				cdir.files.map((f: any) => f.path.split('/').slice(2).join('/')).sort(),
+				['', 'checkpoints', 'config.v2.json', 'hostconfig.json'].sort(),
+			);
 			const mount = area(created, 'mount', 'mount record of container web');
-			assert.equal(mount.files.filter((f: any) => f.change === 'added').map((f: any) => f.path.split('/').at(-1)).sort(), ['init-id', 'mount-id', 'parent', web.id].sort());
+			assert.equal(
+				mount.files
+					.filter((f: any) => f.change === 'added')
+					.map((f: any) => f.path.split('/').at(-1))
+					.sort(),
+				['init-id', 'mount-id', 'parent', web.id].sort(),
+			);
 			assert.match(mount.files.find((f: any) => f.path.endsWith('/init-id')).note, /-init/);
 			const init = area(created, 'layer-dir', 'init layer of web');
 			const initFiles = init.files.map((f: any) => f.path.slice(init.area.length + 1));
-			for (const p of ['diff/.dockerenv', 'diff/dev/console', 'diff/etc/hostname', 'diff/etc/hosts', 'diff/etc/resolv.conf', 'diff/etc/mtab', 'link', 'lower', 'work']) assert.ok(initFiles.includes(p), `init layer has ${p}`);
+			for (const p of [
+				'diff/.dockerenv',
+				'diff/dev/console',
+				'diff/etc/hostname',
+				'diff/etc/hosts',
+				'diff/etc/resolv.conf',
+				'diff/etc/mtab',
+				'link',
+				'lower',
+				'work',
+			])
+				assert.ok(initFiles.includes(p), `init layer has ${p}`);
 			assert.match(init.files.find((f: any) => f.path.endsWith('diff/etc/mtab')).note, /\/proc\/mounts/);
 			assert.is(init.files.find((f: any) => f.path.endsWith('diff/etc/mtab')).after.target, '/proc/mounts');
 			const rw = area(created, 'layer-dir', 'RW layer of web');
 			const rwFiles = rw.files.map((f: any) => (f.path === rw.area ? '' : f.path.slice(rw.area.length + 1))).sort();
-			assert.equal(rwFiles, ['', 'diff', 'link', 'lower', 'work', 'work/work'], 'an empty RW layer: diff/, link, lower, work/ (no merged/ at rest)');
+			assert.equal(
+				rwFiles,
+				['', 'diff', 'link', 'lower', 'work', 'work/work'],
+				'an empty RW layer: diff/, link, lower, work/ (no merged/ at rest)',
+			);
 			assert.match(rw.files.find((f: any) => f.path.endsWith('/work/work')).note, /mounted/);
-			assert.ok(created.areas.some((a: any) => a.kind === 'driver-links'), 'two new short links in overlay2/l/');
+			assert.ok(
+				created.areas.some((a: any) => a.kind === 'driver-links'),
+				'two new short links in overlay2/l/',
+			);
 			assert.ok(initFiles.includes('committed'), 'the init layer is committed: the RW layer was made on top of it');
 
 			// docker start: state, hostname/hosts/resolv.conf, the log, the file the process wrote.
 			const started = await cmp('1-created', '2-started');
 			const st = started.objects.find((o: any) => o.kind === 'container');
 			assert.equal(st.change, 'changed');
-			assert.ok(st.details.some((d: string) => d === 'status created -> exited (0)'), st.details.join('; '));
-			assert.ok(started.story.some((x: string) => x.startsWith('docker start: container web')), started.story.join('; '));
+			assert.ok(
+				st.details.some((d: string) => d === 'status created -> exited (0)'),
+				st.details.join('; '),
+			);
+			assert.ok(
+				started.story.some((x: string) => x.startsWith('docker start: container web')),
+				started.story.join('; '),
+			);
 			const cdir2 = area(started, 'container', 'container web');
 			const names2 = cdir2.files.map((f: any) => `${f.change} ${f.path.split('/').slice(2).join('/')}`);
-			for (const n of ['added hostname', 'added hosts', 'added resolv.conf', `added ${web.id}-json.log`, 'changed config.v2.json']) assert.ok(names2.includes(n), `start: ${n} (${names2.join(', ')})`);
+			for (const n of [
+				'added hostname',
+				'added hosts',
+				'added resolv.conf',
+				`added ${web.id}-json.log`,
+				'changed config.v2.json',
+			])
+				assert.ok(names2.includes(n), `start: ${n} (${names2.join(', ')})`);
 			const rw2 = area(started, 'layer-dir', 'RW layer of web');
-			assert.ok(rw2.files.some((f: any) => f.change === 'added' && f.path.endsWith('/diff/new.txt')), 'the file the process wrote is in the RW layer');
-			assert.not.ok(area(started, 'layer-dir', 'init layer of web')?.files.some((f: any) => f.path.includes('/diff/')), 'the init layer\'s files are not written by start');
+			assert.ok(
+				rw2.files.some((f: any) => f.change === 'added' && f.path.endsWith('/diff/new.txt')),
+				'the file the process wrote is in the RW layer',
+			);
+			assert.not.ok(
+				area(started, 'layer-dir', 'init layer of web')?.files.some((f: any) => f.path.includes('/diff/')),
+				"the init layer's files are not written by start",
+			);
 
 			// docker rm: everything of the container goes, the image stays.
 			const removed = await cmp('2-started', '3-removed');
-			assert.equal(removed.objects.map((o: any) => `${o.kind} ${o.change}`), ['container removed']);
+			assert.equal(
+				removed.objects.map((o: any) => `${o.kind} ${o.change}`),
+				['container removed'],
+			);
 			assert.ok(removed.story.some((x: string) => x.startsWith('docker rm: container web')));
 			for (const t of ['container web', 'mount record of container web', 'RW layer of web', 'init layer of web']) {
 				const kind = t.startsWith('container') ? 'container' : t.startsWith('mount') ? 'mount' : 'layer-dir';
@@ -244,18 +423,39 @@ if (!avail.ok) {
 
 			// docker build: images and layers added, a tag, no container left behind.
 			const built = await cmp('3-removed', '4-built');
-			assert.ok(built.story.some((x: string) => x.startsWith('docker build')), built.story.join('; '));
-			assert.ok(built.objects.some((o: any) => o.kind === 'image' && o.change === 'added' && o.label === 'local/built:1'));
-			assert.ok(built.objects.some((o: any) => o.kind === 'layer' && o.change === 'added' && /RUN echo built/.test(o.details.join(' '))));
-			assert.equal(built.objects.filter((o: any) => o.kind === 'container'), [], 'the build containers were removed');
+			assert.ok(
+				built.story.some((x: string) => x.startsWith('docker build')),
+				built.story.join('; '),
+			);
+			assert.ok(
+				built.objects.some((o: any) => o.kind === 'image' && o.change === 'added' && o.label === 'local/built:1'),
+			);
+			assert.ok(
+				built.objects.some(
+					(o: any) => o.kind === 'layer' && o.change === 'added' && /RUN echo built/.test(o.details.join(' ')),
+				),
+			);
+			assert.equal(
+				built.objects.filter((o: any) => o.kind === 'container'),
+				[],
+				'the build containers were removed',
+			);
 			assert.ok(built.areas.some((a: any) => a.kind === 'tags' && a.change === 'changed'));
-			assert.ok(built.areas.some((a: any) => a.kind === 'layer-record' && a.change === 'added' && a.files.some((f: any) => f.path.endsWith('/tar-split.json.gz'))));
+			assert.ok(
+				built.areas.some(
+					(a: any) =>
+						a.kind === 'layer-record' &&
+						a.change === 'added' &&
+						a.files.some((f: any) => f.path.endsWith('/tar-split.json.gz')),
+				),
+			);
 
 			// An archive compares like its directory; the text form explains each group.
 			execFileSync('tar', ['-C', s('1-created'), '-czf', s('1-created.tar.gz'), '.']);
 			const fromArchive = await cmp('0-images', '1-created.tar.gz');
 			// A tar keeps whole seconds: times aside, the comparison is the same.
-			const norm = (c: any) => JSON.stringify({...c, after: ''}, (k, v) => (k === 'mtimeMs' ? Math.floor(v / 1000) : v));
+			const norm = (c: any) =>
+				JSON.stringify({...c, after: ''}, (k, v) => (k === 'mtimeMs' ? Math.floor(v / 1000) : v));
 			assert.is(norm(fromArchive), norm(created), 'archive and directory give the same comparison');
 			const text = await ll(['compare', s('0-images'), s('1-created')]);
 			assert.is(text.code, 0);
@@ -282,32 +482,56 @@ if (!avail.ok) {
 			assert.ok(parsed.ok);
 			if (!parsed.ok) return;
 			let buf = '';
-			watching = watchCommand(parsed.args, {stdout: {write: (s: string) => {
-				buf += s;
-				const parts = buf.split('\n');
-				buf = parts.pop()!;
-				for (const p of parts) lines.push(JSON.parse(p));
-			}}, stderr: {write: () => true}, env: {}}, daemon.root, abort.signal);
+			watching = watchCommand(
+				parsed.args,
+				{
+					stdout: {
+						write: (s: string) => {
+							buf += s;
+							const parts = buf.split('\n');
+							buf = parts.pop()!;
+							for (const p of parts) lines.push(JSON.parse(p));
+						},
+					},
+					stderr: {write: () => true},
+					env: {},
+				},
+				daemon.root,
+				abort.signal,
+			);
 			const until = async (what: string, pred: (l: any) => boolean) => {
 				const end = Date.now() + 15_000;
 				while (!lines.some(pred)) {
-					if (Date.now() > end) assert.unreachable(`watch never reported ${what}; saw: ${lines.map(l => (l.story ?? [l.kind]).join('; ')).join(' | ')}`);
+					if (Date.now() > end)
+						assert.unreachable(
+							`watch never reported ${what}; saw: ${lines.map(l => (l.story ?? [l.kind]).join('; ')).join(' | ')}`,
+						);
 					await sleep(50);
 				}
 				return lines.find(pred);
 			};
 			await until('its start', l => l.kind === 'start');
 			daemon.docker(['create', '--name', 'watched', 'local/busybox:1', 'sh', '-c', 'echo hi > /x']);
-			const created = await until('docker create', l => (l.story ?? []).some((s: string) => s.startsWith('docker create: container w')));
+			const created = await until('docker create', l =>
+				(l.story ?? []).some((s: string) => s.startsWith('docker create: container w')),
+			);
 			assert.ok(created.objects.some((o: any) => o.kind === 'container' && o.change === 'added'));
 			const paths: string[] = created.files.map((f: any) => f.path);
-			assert.ok(paths.some(p => /layerdb\/mounts\/[0-9a-f]{64}\/init-id$/.test(p)), 'the mount record');
-			assert.ok(paths.some(p => p.endsWith('-init/diff/etc/hostname')), 'the init layer\'s placeholders');
+			assert.ok(
+				paths.some(p => /layerdb\/mounts\/[0-9a-f]{64}\/init-id$/.test(p)),
+				'the mount record',
+			);
+			assert.ok(
+				paths.some(p => p.endsWith('-init/diff/etc/hostname')),
+				"the init layer's placeholders",
+			);
 			// Written order: the files are listed oldest first.
 			const times = created.files.filter((f: any) => f.mtime !== null).map((f: any) => f.mtime);
 			assert.equal(times, [...times].sort(), 'in the order written');
 			daemon.docker(['start', '-a', 'watched']);
-			await until('docker start', l => (l.story ?? []).some((s: string) => s.startsWith('docker start: container watched')));
+			await until('docker start', l =>
+				(l.story ?? []).some((s: string) => s.startsWith('docker start: container watched')),
+			);
 			daemon.docker(['rm', 'watched']);
 			await until('docker rm', l => (l.story ?? []).some((s: string) => s.startsWith('docker rm: container watched')));
 		} finally {

@@ -62,16 +62,26 @@ if (!avail.ok) {
 				assert.equal(v.labels ?? {}, dv.Labels ?? {}, `${dv.Name} labels`);
 				assert.equal(v.options ?? {}, dv.Options ?? {}, `${dv.Name} options`);
 				assert.is(`${root}/${v.dataPath}`, dv.Mountpoint, `${dv.Name} mountpoint`);
-				assert.is(v.dataModified!.replace(/\.\d+Z$/, 'Z'), new Date(dv.CreatedAt).toISOString().replace(/\.\d+Z$/, 'Z'), `${dv.Name} CreatedAt`);
+				assert.is(
+					v.dataModified!.replace(/\.\d+Z$/, 'Z'),
+					new Date(dv.CreatedAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+					`${dv.Name} CreatedAt`,
+				);
 				assert.ok(v.inDb);
 			}
 			const named = vols.find(v => v.name === 'named')!;
 			assert.is(named.size, e.namedVolumeBytes, 'named volume size');
 			assert.is(named.fileCount, 2);
 			const withopts = vols.find(v => v.name === 'withopts')!;
-			assert.equal(withopts.opts, {MountType: 'tmpfs', MountOpts: 'size=1m', MountDevice: 'tmpfs', Quota: {Size: 0}}, 'opts.json');
+			assert.equal(
+				withopts.opts,
+				{MountType: 'tmpfs', MountOpts: 'size=1m', MountDevice: 'tmpfs', Quota: {Size: 0}},
+				'opts.json',
+			);
 			// Which containers mount which volume where: docker inspect's Mounts of Type volume.
-			const want = e.containers.flatMap((c: any) => c.Mounts.filter((mt: any) => mt.Type === 'volume').map((mt: any) => [mt.Name, c.Id, mt.Destination, mt.RW]));
+			const want = e.containers.flatMap((c: any) =>
+				c.Mounts.filter((mt: any) => mt.Type === 'volume').map((mt: any) => [mt.Name, c.Id, mt.Destination, mt.RW]),
+			);
 			const got = vols.flatMap(v => v.mounts.map(mt => [v.name, mt.containerId, mt.destination, mt.rw]));
 			assert.equal(got.sort(), want.sort(), 'volume mounts');
 			const anonymous = vols.filter(v => /^[0-9a-f]{64}$/.test(v.name));
@@ -88,7 +98,9 @@ if (!avail.ok) {
 				assert.is(n.created!.slice(0, 19), new Date(dn.Created).toISOString().slice(0, 19), `${dn.Name} created`);
 				const cfg = (dn.IPAM?.Config ?? []) as Array<{Subnet: string; Gateway?: string}>;
 				assert.equal(n.subnets.map(s => s.subnet).sort(), cfg.map(c => c.Subnet).sort(), `${dn.Name} subnets`);
-				for (const c of cfg) if (c.Gateway) assert.is(n.subnets.find(s => s.subnet === c.Subnet)!.gateway, c.Gateway, `${dn.Name} gateway`);
+				for (const c of cfg)
+					if (c.Gateway)
+						assert.is(n.subnets.find(s => s.subnet === c.Subnet)!.gateway, c.Gateway, `${dn.Name} gateway`);
 				// Containers attached while the daemon ran: their endpoints are on disk (the daemon was killed).
 				for (const [cid, a] of Object.entries(dn.Containers ?? {}) as Array<[string, any]>) {
 					const got = n.containers.find(x => x.containerId === cid);
@@ -107,7 +119,10 @@ if (!avail.ok) {
 			const writer = e.containers.find((c: any) => c.Name === '/writer');
 			assert.ok(internal.containers.some(a => a.containerId === writer.Id && a.source === 'config'));
 			// No finding about volumes or networks on a healthy root.
-			assert.equal(m.findings.filter(f => /^(volume|network|store:volumes|store:network)/.test(f.subject)), []);
+			assert.equal(
+				m.findings.filter(f => /^(volume|network|store:volumes|store:network)/.test(f.subject)),
+				[],
+			);
 			// inspect a volume by name and a network by name; model JSON carries both arrays.
 			const r = resolveAnyRef(m, 'named');
 			assert.ok(r.ok && r.value.kind === 'volume');
@@ -126,7 +141,11 @@ if (!avail.ok) {
 			assert.is(inspected.code, 0, inspected.stderr);
 			assert.equal(JSON.parse(inspected.stdout), JSON.parse(JSON.stringify(iv)), 'inspect a volume via the CLI');
 			const dvNamed = e.volumes.find(v => v.Name === 'named')!;
-			assert.is(JSON.parse(inspected.stdout).dataPath, dvNamed.Mountpoint.slice(root.length + 1), 'its _data is docker volume inspect Mountpoint');
+			assert.is(
+				JSON.parse(inspected.stdout).dataPath,
+				dvNamed.Mountpoint.slice(root.length + 1),
+				'its _data is docker volume inspect Mountpoint',
+			);
 			const netCli = cli(['inspect', 'internal', '--root', root]);
 			assert.is(netCli.code, 0, netCli.stderr);
 			assert.is(JSON.parse(netCli.stdout).kind, 'network');

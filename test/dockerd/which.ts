@@ -19,7 +19,11 @@ import {compareSample} from '../helpers/which-reference.ts';
 async function cli(root: string, ...argv: string[]): Promise<{code: number; stdout: string; stderr: string}> {
 	let stdout = '';
 	let stderr = '';
-	const io = {stdout: {write: (s: string | Buffer) => void (stdout += s.toString())}, stderr: {write: (s: string) => void (stderr += s)}, env: {}};
+	const io = {
+		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
+		stderr: {write: (s: string) => void (stderr += s)},
+		env: {},
+	};
 	const code = await run(['-r', root, ...argv], io);
 	return {code, stdout, stderr};
 }
@@ -51,15 +55,31 @@ for (const driver of ['overlay2', 'vfs', 'overlayfs'] as const satisfies readonl
 			const baseBytes = fileBytes(rootfs);
 			const ctx = path.join(work, 'ctx');
 			fs.mkdirSync(ctx);
-			fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM local/base:1\nRUN head -c 3000 /dev/zero > /big && head -c 100 /dev/zero > /conf\nRUN rm /big && head -c 200 /dev/zero > /conf\n');
+			fs.writeFileSync(
+				path.join(ctx, 'Dockerfile'),
+				'FROM local/base:1\nRUN head -c 3000 /dev/zero > /big && head -c 100 /dev/zero > /conf\nRUN rm /big && head -c 200 /dev/zero > /conf\n',
+			);
 			d(['build', '-q', '-t', 'local/waste:1', ctx], {env: {DOCKER_BUILDKIT: '0'}});
 			d(['volume', 'create', 'used']);
 			d(['volume', 'create', 'unused']);
-			d(['run', '--name', 'writer', '-v', 'used:/data', '-v', '/anon', 'local/base:1', 'sh', '-c', 'echo hi > /data/x; echo rw > /rw-file; echo logged']);
+			d([
+				'run',
+				'--name',
+				'writer',
+				'-v',
+				'used:/data',
+				'-v',
+				'/anon',
+				'local/base:1',
+				'sh',
+				'-c',
+				'echo hi > /data/x; echo rw > /rw-file; echo logged',
+			]);
 			d(['create', '--name', 'idle', 'local/waste:1', 'true']);
 			await daemon.stop();
 			const kinds = compareSample(daemon.root, 2026);
-			for (const k of ['layer', 'container', 'image', 'volume', 'daemon']) assert.ok((kinds.get(k) ?? 0) > 0, `${k}: ${JSON.stringify([...kinds])}`);
+			for (const k of ['layer', 'container', 'image', 'volume', 'daemon'])
+				assert.ok((kinds.get(k) ?? 0) > 0, `${k}: ${JSON.stringify([...kinds])}`);
 			const out = await cli(daemon.root, 'space', '--json', 'local/waste:1');
 			assert.is(out.code, 0, out.stderr);
 			const s = (JSON.parse(out.stdout) as {images: ImageSpace[]}).images[0]!;
@@ -68,9 +88,18 @@ for (const driver of ['overlay2', 'vfs', 'overlayfs'] as const satisfies readonl
 				return;
 			}
 			assert.is(s.computed, true, s.reason);
-			assert.equal(s.inefficiencies.map(i => [i.path, i.count, i.cumulativeBytes]), [['/big', 2, 3000], ['/conf', 2, 300]]);
+			assert.equal(
+				s.inefficiencies.map(i => [i.path, i.count, i.cumulativeBytes]),
+				[
+					['/big', 2, 3000],
+					['/conf', 2, 300],
+				],
+			);
 			assert.is(s.wastedBytes, 3300);
-			assert.equal(s.layers.map(l => l.bytes), [baseBytes, 3100, 200]);
+			assert.equal(
+				s.layers.map(l => l.bytes),
+				[baseBytes, 3100, 200],
+			);
 			// Every other path is in one layer: Σ smallest = base + 0 (/big) + 100 (/conf); Σ sums = base + 3000 + 300.
 			assert.is(s.efficiency, (baseBytes + 100) / (baseBytes + 3300));
 			assert.is(s.wastedUserPercent, 3300 / 3300);

@@ -7,7 +7,9 @@ import {fnv1a64} from '../../src/formats/bbolt.ts';
 export type WValue = Buffer | string | WBucket;
 export type WBucket = {bucket: Array<[Buffer | string, WValue]>; sequence?: number};
 
-export const wb = (entries: Record<string, WValue> | Array<[Buffer | string, WValue]>): WBucket => ({bucket: Array.isArray(entries) ? entries : Object.entries(entries)});
+export const wb = (entries: Record<string, WValue> | Array<[Buffer | string, WValue]>): WBucket => ({
+	bucket: Array.isArray(entries) ? entries : Object.entries(entries),
+});
 
 export type WriterOpts = {
 	pageSize?: number;
@@ -33,7 +35,8 @@ export function writeBolt(root: WBucket, opts: WriterOpts = {}): Buffer {
 	let next = 2;
 	const u16 = (b: Buffer, o: number, v: number) => (be ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
 	const u32 = (b: Buffer, o: number, v: number) => (be ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o));
-	const u64 = (b: Buffer, o: number, v: number | bigint) => (be ? b.writeBigUInt64BE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o));
+	const u64 = (b: Buffer, o: number, v: number | bigint) =>
+		be ? b.writeBigUInt64BE(BigInt(v), o) : b.writeBigUInt64LE(BigInt(v), o);
 
 	/** Encodes a leaf page body (header + elements + data) for entries [key, value, isBucketFlag]. */
 	const leafBytes = (id: number, els: Array<[Buffer, Buffer, boolean]>): Buffer => {
@@ -78,7 +81,12 @@ export function writeBolt(root: WBucket, opts: WriterOpts = {}): Buffer {
 			u64(header, 8, v.sequence ?? 0);
 			const leafOnly = v.bucket.every(([, x]) => !isBucket(x));
 			if (leafOnly) {
-				const inner = leafBytes(0, [...v.bucket].map(([kk, vv]) => [buf(kk), buf(vv as Buffer | string), false] as [Buffer, Buffer, boolean]).sort((x, y) => Buffer.compare(x[0], y[0])));
+				const inner = leafBytes(
+					0,
+					[...v.bucket]
+						.map(([kk, vv]) => [buf(kk), buf(vv as Buffer | string), false] as [Buffer, Buffer, boolean])
+						.sort((x, y) => Buffer.compare(x[0], y[0])),
+				);
 				if (inner.length <= inlineMax) {
 					els.push([k, Buffer.concat([header, inner]), true]);
 					continue;

@@ -67,7 +67,14 @@ export type C8dSnapshot = {
 	dir?: boolean;
 };
 
-export type C8dImage = {name: string; target: string; mediaType?: string; size?: number; labels?: Record<string, string>; updated?: string};
+export type C8dImage = {
+	name: string;
+	target: string;
+	mediaType?: string;
+	size?: number;
+	labels?: Record<string, string>;
+	updated?: string;
+};
 
 export class C8dRoot {
 	readonly dir: string;
@@ -91,34 +98,74 @@ export class C8dRoot {
 	}
 
 	/** Stores a blob; returns its descriptor. */
-	blob(content: unknown, mediaType = 'application/vnd.oci.image.manifest.v1+json'): {digest: string; size: number; mediaType: string} {
-		const bytes = Buffer.isBuffer(content) ? content : Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
+	blob(
+		content: unknown,
+		mediaType = 'application/vnd.oci.image.manifest.v1+json',
+	): {digest: string; size: number; mediaType: string} {
+		const bytes = Buffer.isBuffer(content)
+			? content
+			: Buffer.from(typeof content === 'string' ? content : JSON.stringify(content));
 		const digest = sha(bytes);
 		this.write(`${BLOBS}/${digest.slice(7)}`, bytes);
 		return {digest, size: bytes.length, mediaType};
 	}
 
 	/** An image config + manifest (and the layers as empty blobs); returns the manifest descriptor, the config digest and the chain ids. */
-	image(diffIds: string[], opts: {created?: string; arch?: string; os?: string; history?: unknown[]; config?: unknown} = {}) {
+	image(
+		diffIds: string[],
+		opts: {created?: string; arch?: string; os?: string; history?: unknown[]; config?: unknown} = {},
+	) {
 		const config = this.blob(
-			{created: opts.created ?? '2026-01-02T03:04:05.123456789Z', architecture: opts.arch ?? 'amd64', os: opts.os ?? 'linux', rootfs: {type: 'layers', diff_ids: diffIds}, history: opts.history ?? diffIds.map(() => ({created_by: 'RUN x'})), config: opts.config ?? {Cmd: ['sh']}},
+			{
+				created: opts.created ?? '2026-01-02T03:04:05.123456789Z',
+				architecture: opts.arch ?? 'amd64',
+				os: opts.os ?? 'linux',
+				rootfs: {type: 'layers', diff_ids: diffIds},
+				history: opts.history ?? diffIds.map(() => ({created_by: 'RUN x'})),
+				config: opts.config ?? {Cmd: ['sh']},
+			},
 			'application/vnd.oci.image.config.v1+json',
 		);
-		const layers = diffIds.map((d, i) => ({mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(`layer ${d} ${i}`), size: 100 + i}));
-		const manifest = this.blob({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {mediaType: config.mediaType, digest: config.digest, size: config.size}, layers});
+		const layers = diffIds.map((d, i) => ({
+			mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+			digest: sha(`layer ${d} ${i}`),
+			size: 100 + i,
+		}));
+		const manifest = this.blob({
+			schemaVersion: 2,
+			mediaType: 'application/vnd.oci.image.manifest.v1+json',
+			config: {mediaType: config.mediaType, digest: config.digest, size: config.size},
+			layers,
+		});
 		return {manifest, config, chain: chainOf(diffIds), layers};
 	}
 
-	tag(name: string, target: {digest: string; size: number; mediaType: string}, labels: Record<string, string> = {}, updated = '2026-01-02T03:04:06.5Z'): void {
+	tag(
+		name: string,
+		target: {digest: string; size: number; mediaType: string},
+		labels: Record<string, string> = {},
+		updated = '2026-01-02T03:04:06.5Z',
+	): void {
 		this.images.push({name, target: target.digest, mediaType: target.mediaType, size: target.size, labels, updated});
 	}
 
 	snapshot(sn: string, s: C8dSnapshot): void {
 		(this.snapshots[sn] ??= []).push(s);
-		if (s.id !== undefined && s.dir !== false) fs.mkdirSync(this.p(sn === 'native' ? `${snapshotterDir(sn)}/snapshots/${s.id}` : `${snapshotterDir(sn)}/snapshots/${s.id}/fs`), {recursive: true});
+		if (s.id !== undefined && s.dir !== false)
+			fs.mkdirSync(
+				this.p(
+					sn === 'native' ? `${snapshotterDir(sn)}/snapshots/${s.id}` : `${snapshotterDir(sn)}/snapshots/${s.id}/fs`,
+				),
+				{recursive: true},
+			);
 	}
 
-	container(id: string, name: string, image: string, opts: {driver?: string; manifest?: string; running?: boolean} = {}): void {
+	container(
+		id: string,
+		name: string,
+		image: string,
+		opts: {driver?: string; manifest?: string; running?: boolean} = {},
+	): void {
 		this.write(
 			`containers/${id}/config.v2.json`,
 			JSON.stringify({
@@ -129,11 +176,16 @@ export class C8dRoot {
 				Created: '2026-01-02T03:04:07Z',
 				State: {Running: opts.running ?? false, StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z'},
 				Config: {Image: name, Cmd: ['sh']},
-				...(opts.manifest !== undefined ? {ImageManifest: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: opts.manifest, size: 1}} : {}),
+				...(opts.manifest !== undefined
+					? {ImageManifest: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: opts.manifest, size: 1}}
+					: {}),
 			}),
 		);
 		// dockerd writes hostconfig.json beside config.v2.json at create; a container without it is damage (container.hostconfig-missing).
-		this.write(`containers/${id}/hostconfig.json`, JSON.stringify({NetworkMode: 'default', LogConfig: {Type: 'json-file', Config: {}}}));
+		this.write(
+			`containers/${id}/hostconfig.json`,
+			JSON.stringify({NetworkMode: 'default', LogConfig: {Type: 'json-file', Config: {}}}),
+		);
 	}
 
 	/** Writes meta.db and each snapshotter's metadata.db (skip: snapshotters whose metadata.db is left out). */
@@ -144,13 +196,30 @@ export class C8dRoot {
 			wb({
 				createdat: t,
 				updatedat: goTimeBytes(i.updated ?? '2026-01-02T03:04:05Z'),
-				target: wb({digest: i.target, mediatype: i.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', size: varintBytes(i.size ?? 0)}),
+				target: wb({
+					digest: i.target,
+					mediatype: i.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+					size: varintBytes(i.size ?? 0),
+				}),
 				...(i.labels !== undefined && Object.keys(i.labels).length > 0 ? {labels: wb(i.labels)} : {}),
 			}),
 		]);
 		const snapshots: Record<string, WBucket> = {};
 		for (const [sn, list] of Object.entries(this.snapshots)) {
-			snapshots[sn] = wb(list.map(s => [s.key, wb({name: `moby/${s.id ?? 999999}/${s.key}`, createdat: t, updatedat: t, ...(s.parent !== undefined ? {parent: s.parent} : {})})] as [string, WValue]));
+			snapshots[sn] = wb(
+				list.map(
+					s =>
+						[
+							s.key,
+							wb({
+								name: `moby/${s.id ?? 999999}/${s.key}`,
+								createdat: t,
+								updatedat: t,
+								...(s.parent !== undefined ? {parent: s.parent} : {}),
+							}),
+						] as [string, WValue],
+				),
+			);
 			if (opts.skipSnapshotterDb?.includes(sn)) continue;
 			const byKey = new Map(list.map(s => [s.key, s]));
 			const backend: Array<[string, WValue]> = [];
@@ -169,11 +238,25 @@ export class C8dRoot {
 					}),
 				]);
 			}
-			for (const e of this.extraBackend[sn] ?? []) backend.push([e.key, wb({id: uvarintBytes(e.id), kind: Buffer.from([e.kind]), createdat: t})]);
-			this.write(`${snapshotterDir(sn)}/metadata.db`, writeBolt(wb({v1: wb({snapshots: wb(backend), parents: wb({})})})));
+			for (const e of this.extraBackend[sn] ?? [])
+				backend.push([e.key, wb({id: uvarintBytes(e.id), kind: Buffer.from([e.kind]), createdat: t})]);
+			this.write(
+				`${snapshotterDir(sn)}/metadata.db`,
+				writeBolt(wb({v1: wb({snapshots: wb(backend), parents: wb({})})})),
+			);
 		}
 		const ns = opts.namespace ?? 'moby';
-		this.write(META_DB, writeBolt(wb({v1: wb({version: Buffer.from([6]), [ns]: wb({images: wb(images), snapshots: wb(snapshots), containers: wb({}), content: wb({blob: wb({})})})})})));
+		this.write(
+			META_DB,
+			writeBolt(
+				wb({
+					v1: wb({
+						version: Buffer.from([6]),
+						[ns]: wb({images: wb(images), snapshots: wb(snapshots), containers: wb({}), content: wb({blob: wb({})})}),
+					}),
+				}),
+			),
+		);
 	}
 
 	remove(): void {
@@ -192,7 +275,9 @@ export function basicC8dRoot() {
 	r.tag('ghcr.io/acme/tool:2', base.manifest, {}, '2026-01-03T00:00:00Z');
 	r.tag(`docker.io/library/busybox@${base.manifest.digest}`, base.manifest);
 	const child = r.image([...diffs, sha('d2')], {created: '2026-01-04T00:00:00Z'});
-	r.tag(`moby-dangling@${child.manifest.digest}`, child.manifest, {'org.mobyproject.image.parent': base.manifest.digest});
+	r.tag(`moby-dangling@${child.manifest.digest}`, child.manifest, {
+		'org.mobyproject.image.parent': base.manifest.digest,
+	});
 	r.snapshot('overlayfs', {key: base.chain[0]!, id: 1, size: 1000});
 	r.snapshot('overlayfs', {key: base.chain[1]!, parent: base.chain[0]!, id: 2, size: 200});
 	// A layer committed on a build container's init snapshot (dockerd 26's classic builder does this).

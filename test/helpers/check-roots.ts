@@ -42,7 +42,11 @@ export async function checkArchive(file: string, deep = false): Promise<CheckRep
 }
 
 /** Runs the checks on a copy of a real state after `damage` changed it; the copy is removed after. */
-export async function checkBroken(name: RealName, damage: (root: string) => void, deep = false): Promise<CheckReport | null> {
+export async function checkBroken(
+	name: RealName,
+	damage: (root: string) => void,
+	deep = false,
+): Promise<CheckReport | null> {
 	const from = real(name);
 	if (from === null) return null;
 	const dir = copyTree(from);
@@ -68,7 +72,13 @@ export function diskLayers(root: string, driver: string): DiskLayer[] {
 		.map(n => {
 			const read = (f: string) => fs.readFileSync(path.join(base, n, f), 'utf8').trim();
 			const parent = fs.existsSync(path.join(base, n, 'parent')) ? read('parent') : undefined;
-			return {chainId: `sha256:${n}`, dir: path.join(base, n), cacheId: read('cache-id'), diffId: read('diff'), ...(parent !== undefined ? {parent} : {})};
+			return {
+				chainId: `sha256:${n}`,
+				dir: path.join(base, n),
+				cacheId: read('cache-id'),
+				diffId: read('diff'),
+				...(parent !== undefined ? {parent} : {}),
+			};
 		});
 }
 
@@ -82,7 +92,12 @@ export function diskMounts(root: string, driver: string): DiskMount[] {
 		.map(id => {
 			const read = (f: string) => fs.readFileSync(path.join(base, id, f), 'utf8').trim();
 			const parent = fs.existsSync(path.join(base, id, 'parent')) ? read('parent') : undefined;
-			return {containerId: id, mountId: read('mount-id'), initId: read('init-id'), ...(parent !== undefined ? {parent} : {})};
+			return {
+				containerId: id,
+				mountId: read('mount-id'),
+				initId: read('init-id'),
+				...(parent !== undefined ? {parent} : {}),
+			};
 		});
 }
 
@@ -93,7 +108,9 @@ export function layerFiles(driver: string, cacheId: string): string {
 
 /** The first regular, non-empty file under dir (sorted walk), relative to dir. */
 export function firstFile(dir: string, rel = ''): string | undefined {
-	for (const e of fs.readdirSync(path.join(dir, rel), {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+	for (const e of fs
+		.readdirSync(path.join(dir, rel), {withFileTypes: true})
+		.sort((a, b) => (a.name < b.name ? -1 : 1))) {
 		const p = rel === '' ? e.name : `${rel}/${e.name}`;
 		if (e.isFile() && fs.statSync(path.join(dir, p)).size > 0) return p;
 		if (e.isDirectory()) {
@@ -114,5 +131,7 @@ export function findingsOf(report: CheckReport, code: string) {
 
 /** Errors and warnings, formatted for an assertion message. */
 export function serious(report: CheckReport): string[] {
-	return report.findings.filter(f => f.severity !== 'info').map(f => `${f.severity} ${f.code} ${f.subject}: ${f.message}`);
+	return report.findings
+		.filter(f => f.severity !== 'info')
+		.map(f => `${f.severity} ${f.code} ${f.subject}: ${f.message}`);
 }

@@ -6,7 +6,14 @@ import path from 'node:path';
 
 /** Builds Docker roots in code, in a temp dir: small, realistic, and easy to break on purpose. */
 export type FakeLayer = {diffId: string; cacheId: string; size?: number};
-export type FakeImage = {layers: FakeLayer[]; tags?: string[]; history?: Array<{created_by: string; empty_layer?: boolean}>; parent?: string; created?: string; config?: Record<string, unknown>};
+export type FakeImage = {
+	layers: FakeLayer[];
+	tags?: string[];
+	history?: Array<{created_by: string; empty_layer?: boolean}>;
+	parent?: string;
+	created?: string;
+	config?: Record<string, unknown>;
+};
 export type FakeContainer = {
 	id: string;
 	name: string;
@@ -23,7 +30,14 @@ export function hex(seed: string): string {
 
 export function chain(diffIds: string[]): string[] {
 	const out: string[] = [];
-	for (const d of diffIds) out.push(out.length === 0 ? d : `sha256:${createHash('sha256').update(`${out.at(-1)} ${d}`).digest('hex')}`);
+	for (const d of diffIds)
+		out.push(
+			out.length === 0
+				? d
+				: `sha256:${createHash('sha256')
+						.update(`${out.at(-1)} ${d}`)
+						.digest('hex')}`,
+		);
 	return out;
 }
 
@@ -70,7 +84,15 @@ export class FakeRoot {
 			this.write(`${dir}/size`, String(l.size ?? 100));
 			if (i > 0) this.write(`${dir}/parent`, ids[i - 1]!);
 			fs.mkdirSync(this.p(this.layerDir(l.cacheId)), {recursive: true});
-			if (this.driver === 'aufs') this.write(`aufs/layers/${l.cacheId}`, layers.slice(0, i).reverse().map(x => `${x.cacheId}\n`).join(''));
+			if (this.driver === 'aufs')
+				this.write(
+					`aufs/layers/${l.cacheId}`,
+					layers
+						.slice(0, i)
+						.reverse()
+						.map(x => `${x.cacheId}\n`)
+						.join(''),
+				);
 		});
 		return ids;
 	}
@@ -88,7 +110,8 @@ export class FakeRoot {
 		});
 		const id = `sha256:${createHash('sha256').update(config).digest('hex')}`;
 		this.write(`image/${this.driver}/imagedb/content/sha256/${id.slice(7)}`, config);
-		if (img.parent !== undefined) this.write(`image/${this.driver}/imagedb/metadata/sha256/${id.slice(7)}/parent`, img.parent);
+		if (img.parent !== undefined)
+			this.write(`image/${this.driver}/imagedb/metadata/sha256/${id.slice(7)}/parent`, img.parent);
 		if (img.tags !== undefined && img.tags.length > 0) {
 			const file = this.p(`image/${this.driver}/repositories.json`);
 			const repos = JSON.parse(fs.readFileSync(file, 'utf8')) as {Repositories: Record<string, Record<string, string>>};
@@ -103,10 +126,32 @@ export class FakeRoot {
 
 	/** Writes a container: config.v2.json, hostconfig.json, layerdb/mounts and its RW and init dirs. */
 	addContainer(c: FakeContainer, parentChainId: string | undefined): void {
-		const state = {Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z', ...c.state};
+		const state = {
+			Running: false,
+			Paused: false,
+			Restarting: false,
+			OOMKilled: false,
+			Dead: false,
+			Pid: 0,
+			ExitCode: 0,
+			Error: '',
+			StartedAt: '0001-01-01T00:00:00Z',
+			FinishedAt: '0001-01-01T00:00:00Z',
+			...c.state,
+		};
 		this.write(
 			`containers/${c.id}/config.v2.json`,
-			JSON.stringify({ID: c.id, Name: `/${c.name}`, Image: c.image, Driver: this.driver, Created: c.created ?? '2026-01-02T00:00:00Z', State: state, Path: 'sh', Args: [], Config: {Image: c.imageRef ?? 'img', Cmd: ['sh']}}),
+			JSON.stringify({
+				ID: c.id,
+				Name: `/${c.name}`,
+				Image: c.image,
+				Driver: this.driver,
+				Created: c.created ?? '2026-01-02T00:00:00Z',
+				State: state,
+				Path: 'sh',
+				Args: [],
+				Config: {Image: c.imageRef ?? 'img', Cmd: ['sh']},
+			}),
 		);
 		this.write(`containers/${c.id}/hostconfig.json`, JSON.stringify({RestartPolicy: {Name: 'no'}}));
 		const m = `image/${this.driver}/layerdb/mounts/${c.id}`;
@@ -137,7 +182,10 @@ export function copyTree(from: string, to?: string): string {
  */
 export function driverRoot(driver: string) {
 	const root = new FakeRoot('vfs');
-	const layers = [0, 1].map(i => ({diffId: `sha256:${hex(`${driver}-diff${i}`)}`, cacheId: hex(`${driver}-cache${i}`)}));
+	const layers = [0, 1].map(i => ({
+		diffId: `sha256:${hex(`${driver}-diff${i}`)}`,
+		cacheId: hex(`${driver}-cache${i}`),
+	}));
 	const image = root.addImage({layers, tags: ['app:1']});
 	const ids = chain(layers.map(l => l.diffId));
 	const cid = hex(`${driver}-c1`);

@@ -4,7 +4,17 @@ import {createHash} from 'node:crypto';
 import * as fs from 'node:fs';
 import {type TarHeader, TarParser} from '../../src/formats/tar-format.ts';
 
-export type Member = {path: string; type: string; mode: string; size: number; link: string; sha256: string; uid: number; gid: number; dev: string};
+export type Member = {
+	path: string;
+	type: string;
+	mode: string;
+	size: number;
+	link: string;
+	sha256: string;
+	uid: number;
+	gid: number;
+	dev: string;
+};
 
 /** A member's path as the tests key it: no leading './', no trailing '/'. */
 export function memberPath(h: TarHeader): string {
@@ -65,7 +75,12 @@ export function resolveLinks(m: Map<string, Member>): Map<string, Member> {
 
 /** One comparable line per member: path, type, mode, size, link target, device, owner, content. */
 export function describe(m: Map<string, Member>): string[] {
-	return [...resolveLinks(m).values()].map(v => `${JSON.stringify(v.path)} ${v.type} ${v.mode} ${v.size} ${JSON.stringify(v.link)} ${v.dev} ${v.uid}:${v.gid} ${v.sha256.slice(0, 16)}`).sort();
+	return [...resolveLinks(m).values()]
+		.map(
+			v =>
+				`${JSON.stringify(v.path)} ${v.type} ${v.mode} ${v.size} ${JSON.stringify(v.link)} ${v.dev} ${v.uid}:${v.gid} ${v.sha256.slice(0, 16)}`,
+		)
+		.sort();
 }
 
 /** docker diff prints raw names, one change a line: a name with a newline spans two lines. Compare the same way. */

@@ -8,8 +8,17 @@ const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 /** An image of two layers (etc/hostname, bin/cat, bin/sh; then etc/motd) and a container that edits, adds and deletes. */
 export function filesRoot(): FakeRoot {
 	const r = new FakeRoot('overlay2');
-	const id = r.addImage({layers: [{diffId: `sha256:${'a'.repeat(64)}`, cacheId: 'base'}, {diffId: `sha256:${'b'.repeat(64)}`, cacheId: 'top'}], tags: ['demo:1']});
-	const chainIds = r.addLayers([{diffId: `sha256:${'a'.repeat(64)}`, cacheId: 'base'}, {diffId: `sha256:${'b'.repeat(64)}`, cacheId: 'top'}]);
+	const id = r.addImage({
+		layers: [
+			{diffId: `sha256:${'a'.repeat(64)}`, cacheId: 'base'},
+			{diffId: `sha256:${'b'.repeat(64)}`, cacheId: 'top'},
+		],
+		tags: ['demo:1'],
+	});
+	const chainIds = r.addLayers([
+		{diffId: `sha256:${'a'.repeat(64)}`, cacheId: 'base'},
+		{diffId: `sha256:${'b'.repeat(64)}`, cacheId: 'top'},
+	]);
 	// A mount id as dockerd writes it (64 hex digits; layer/filestore.go refuses anything else).
 	const mnt = 'd'.repeat(64);
 	r.addContainer({id: 'c'.repeat(64), name: 'web', image: id, mountId: mnt}, chainIds[1]);
@@ -31,4 +40,3 @@ export function filesRoot(): FakeRoot {
 	for (const c of ['base', 'top', mnt]) touch(r.p(r.layerDir(c)));
 	return r;
 }
-

@@ -7,16 +7,35 @@ import * as path from 'node:path';
 import type {Daemon} from './dockerd.ts';
 import {busyboxRootfsTar} from './real-states.ts';
 
-export const APPLETS = ['sh', 'ls', 'cat', 'echo', 'rm', 'mkdir', 'touch', 'sleep', 'true', 'chmod', 'ln', 'mv', 'mknod', 'printf', 'cd', 'cp'] as const;
+export const APPLETS = [
+	'sh',
+	'ls',
+	'cat',
+	'echo',
+	'rm',
+	'mkdir',
+	'touch',
+	'sleep',
+	'true',
+	'chmod',
+	'ln',
+	'mv',
+	'mknod',
+	'printf',
+	'cd',
+	'cp',
+] as const;
 
 const long = 'L'.repeat(100);
 
 /** Containers and what each runs (all run to completion; `created` is never started). */
 export const SCENARIOS: Record<string, string | null> = {
-	c_add: 'echo x > /new.txt; mkdir -p /deep/a/b && echo z > /deep/a/b/z; echo more >> /mod.txt; chmod 600 /d1/a; echo s > /d1/sub/b2',
+	c_add:
+		'echo x > /new.txt; mkdir -p /deep/a/b && echo z > /deep/a/b/z; echo more >> /mod.txt; chmod 600 /d1/a; echo s > /d1/sub/b2',
 	c_del: 'rm /keep/k /link /rel; rm -r /d1/sub; rm /bin/ls',
 	c_recreate: 'rm -r /d1 && mkdir /d1 && echo n > /d1/n; rm -r /opq && mkdir /opq; rm -r /d2 && mkdir /d2',
-	c_replace: 'rm /mod.txt && mkdir /mod.txt && echo i > /mod.txt/in; rm -r /keep && echo f > /keep; rm /h1 && echo t > /h1; rm /link && mkdir /link',
+	c_replace:
+		'rm /mod.txt && mkdir /mod.txt && echo i > /mod.txt/in; rm -r /keep && echo f > /keep; rm /h1 && echo t > /h1; rm /link && mkdir /link',
 	c_volume: 'echo v > /vol/v; mkdir -p /vol/sub; echo w > /data2/w; echo t > /tmpfile',
 	c_hostile:
 		'mkdir -p "/$(printf "e\\033[2Jx")"; touch "/$(printf "nl\\nname")" "/$(printf "tab\\tname")"; mknod /cdev c 1 3; mknod /bdev b 7 0; mknod /fifo p; ' +
@@ -56,7 +75,11 @@ export function makeFilesState(daemon: Daemon, out: string): FilesExpected {
 	const rootfs = path.join(work, 'rootfs');
 	const ctx = path.join(work, 'ctx');
 	fs.mkdirSync(ctx, {recursive: true});
-	const tarball = busyboxRootfsTar(rootfs, APPLETS.filter(a => a !== 'cd'), {'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n'});
+	const tarball = busyboxRootfsTar(
+		rootfs,
+		APPLETS.filter(a => a !== 'cd'),
+		{'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n'},
+	);
 	d(['import', '-', 'local/fbusy:1'], {input: tarball});
 	fs.writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile());
 	d(['build', '-q', '-t', 'local/files:1', '.'], {cwd: ctx, env: {DOCKER_BUILDKIT: '0'}});
@@ -80,7 +103,9 @@ export function makeFilesState(daemon: Daemon, out: string): FilesExpected {
 	for (const name of Object.keys(SCENARIOS)) {
 		ids[name] = d(['inspect', '-f', '{{.Id}}', name]).trim();
 		try {
-			diffs[name] = d(['diff', name]).split('\n').filter(l => l !== '');
+			diffs[name] = d(['diff', name])
+				.split('\n')
+				.filter(l => l !== '');
 		} catch (e) {
 			diffs[name] = {error: (e as Error).message.split('\n')[0] ?? ''};
 		}

@@ -115,7 +115,8 @@ export function readTree(root: string, skip: (rel: string) => boolean = () => fa
 }
 
 /** getfattr's escapes (\\ooo for bytes it will not print, \\\\ for a backslash) back to a latin1 byte string. */
-const unescapeGetfattr = (s: string): string => s.replace(/\\([0-7]{3}|\\)/g, (_, o: string) => (o === '\\' ? '\\' : String.fromCharCode(parseInt(o, 8))));
+const unescapeGetfattr = (s: string): string =>
+	s.replace(/\\([0-7]{3}|\\)/g, (_, o: string) => (o === '\\' ? '\\' : String.fromCharCode(parseInt(o, 8))));
 
 /**
  * Every extended attribute of these absolute paths (latin1 byte strings), never following a
@@ -125,8 +126,12 @@ const unescapeGetfattr = (s: string): string => s.replace(/\\([0-7]{3}|\\)/g, (_
 function xattrsOf(paths: readonly string[]): Map<string, string> {
 	const out = new Map<string, string>();
 	if (paths.length === 0) return out;
-	const r = spawnSync('xargs', ['-0', 'getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--'], {input: Buffer.concat(paths.flatMap(p => [bytes(p), Buffer.from([0])])), maxBuffer: 1 << 30});
-	if (r.error !== undefined || spawnSync('getfattr', ['--version']).error !== undefined) throw new Error('getfattr (package attr) is needed to read extended attributes');
+	const r = spawnSync('xargs', ['-0', 'getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--'], {
+		input: Buffer.concat(paths.flatMap(p => [bytes(p), Buffer.from([0])])),
+		maxBuffer: 1 << 30,
+	});
+	if (r.error !== undefined || spawnSync('getfattr', ['--version']).error !== undefined)
+		throw new Error('getfattr (package attr) is needed to read extended attributes');
 	let file: string | null = null;
 	const attrs: string[] = [];
 	const flush = (): void => {
@@ -142,7 +147,12 @@ function xattrsOf(paths: readonly string[]): Map<string, string> {
 		else if (file !== null) {
 			const eq = line.indexOf('=');
 			const name = eq < 0 ? line : line.slice(0, eq);
-			attrs.push(`${name}=${createHash('sha256').update(eq < 0 ? '' : line.slice(eq + 1)).digest('hex').slice(0, 16)}`);
+			attrs.push(
+				`${name}=${createHash('sha256')
+					.update(eq < 0 ? '' : line.slice(eq + 1))
+					.digest('hex')
+					.slice(0, 16)}`,
+			);
 		}
 	}
 	flush();
@@ -178,7 +188,9 @@ export function statAll(root: string, paths: readonly string[]): Map<string, str
 export function ageAll(root: string, paths: readonly string[]): void {
 	const list = Buffer.concat(paths.flatMap(rel => [bytes(rel === '' ? root : `${root}/${rel}`), Buffer.from([0])]));
 	execFileSync('xargs', ['-0', 'touch', '-a', '-h', '-d', '@0', '--'], {input: list});
-	const young = paths.filter(rel => fs.lstatSync(bytes(rel === '' ? root : `${root}/${rel}`), {bigint: true}).atimeNs !== 0n);
+	const young = paths.filter(
+		rel => fs.lstatSync(bytes(rel === '' ? root : `${root}/${rel}`), {bigint: true}).atimeNs !== 0n,
+	);
 	if (young.length > 0) throw new Error(`access times not aged: ${young.slice(0, 5).join(', ')}`);
 }
 
@@ -191,7 +203,9 @@ export function differences(before: ReadonlyMap<string, string>, after: Readonly
 		const a = new Map(was.split(' ').map(f => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
 		const b = new Map(now.split(' ').map(f => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] as const));
 		const fields = now === 'missing' ? ['missing'] : [...a.keys()].filter(k => a.get(k) !== b.get(k));
-		out.push(`${rel === '' ? '.' : Buffer.from(rel, 'latin1').toString('utf8')}: ${fields.map(k => (k === 'missing' ? 'removed' : `${k} ${a.get(k)} → ${b.get(k)}`)).join(', ')}`);
+		out.push(
+			`${rel === '' ? '.' : Buffer.from(rel, 'latin1').toString('utf8')}: ${fields.map(k => (k === 'missing' ? 'removed' : `${k} ${a.get(k)} → ${b.get(k)}`)).join(', ')}`,
+		);
 	}
 	for (const rel of after.keys()) if (!before.has(rel)) out.push(`${rel}: new`);
 	return out;

@@ -23,7 +23,9 @@ export function realTgz(name: RealName): string | null {
 	if (process.env.CI) throw new Error(`real fixture ${tgz} is missing; it is required under CI`);
 	if (!told) {
 		told = true;
-		process.stderr.write(`layerlens tests: ${realDir} is absent; the tests on the real fixtures are skipped (under CI=true they fail)\n`);
+		process.stderr.write(
+			`layerlens tests: ${realDir} is absent; the tests on the real fixtures are skipped (under CI=true they fail)\n`,
+		);
 	}
 	return null;
 }

@@ -40,7 +40,8 @@ export function scratchUnavailable(kind: ScratchKind): string | null {
 	if (process.platform !== 'linux') return 'not linux';
 	if (process.getuid?.() !== 0) return 'not root (mount needs it)';
 	if (kind === 'ext4-relatime') {
-		if (spawnSync('mkfs.ext4', ['-V'], {encoding: 'utf8'}).error !== undefined) return 'mkfs.ext4 not installed (e2fsprogs)';
+		if (spawnSync('mkfs.ext4', ['-V'], {encoding: 'utf8'}).error !== undefined)
+			return 'mkfs.ext4 not installed (e2fsprogs)';
 		if (spawnSync('losetup', ['--version'], {encoding: 'utf8'}).error !== undefined) return 'losetup not installed';
 	}
 	return null;

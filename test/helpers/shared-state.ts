@@ -25,7 +25,10 @@ function cacheDir(): string {
 	ownCache = dir;
 	const remove = () => fs.rmSync(dir, {recursive: true, force: true, maxRetries: 3});
 	process.on('exit', remove);
-	for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+	for (const [signal, code] of [
+		['SIGINT', 130],
+		['SIGTERM', 143],
+	] as const) {
 		process.on(signal, () => {
 			remove();
 			// Another handler (a suite's own cleanup) decides when to exit; alone, this one does.
@@ -63,7 +66,8 @@ async function buildOnce(driver: Driver): Promise<Cached> {
 	const ready = readCached(dir);
 	if (ready !== undefined) return ready;
 	const snap = await snapshotState(driver);
-	if (mountsUnder(snap.dir).length > 0) throw new Error(`${driver}: something is still mounted under ${snap.dir} at rest`);
+	if (mountsUnder(snap.dir).length > 0)
+		throw new Error(`${driver}: something is still mounted under ${snap.dir} at rest`);
 	fs.writeFileSync(path.join(snap.dir, 'timing.json'), `${JSON.stringify(snap.timing)}\n`);
 	try {
 		fs.renameSync(snap.dir, dir);

@@ -10,7 +10,8 @@ export function matchSnapshot(name: string, actual: string): void {
 	const file = path.join(snapshots, name);
 	const text = stripVTControlCharacters(actual);
 	if (process.env.UPDATE_SNAPSHOTS === '1' || !fs.existsSync(file)) {
-		if (!fs.existsSync(file) && process.env.CI) assert.unreachable(`snapshot ${name} is missing (run UPDATE_SNAPSHOTS=1 npm test and commit it)`);
+		if (!fs.existsSync(file) && process.env.CI)
+			assert.unreachable(`snapshot ${name} is missing (run UPDATE_SNAPSHOTS=1 npm test and commit it)`);
 		fs.mkdirSync(path.dirname(file), {recursive: true});
 		fs.writeFileSync(file, text);
 		return;

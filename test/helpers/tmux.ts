@@ -23,7 +23,10 @@ export class TmuxSession {
 	}
 
 	tmux(...args: string[]): string {
-		return execFileSync('tmux', ['-L', this.socket, ...args], {encoding: 'utf8', env: {...process.env, CI: undefined, TMUX: undefined}});
+		return execFileSync('tmux', ['-L', this.socket, ...args], {
+			encoding: 'utf8',
+			env: {...process.env, CI: undefined, TMUX: undefined},
+		});
 	}
 
 	/** Keys by tmux name (Enter, Escape, Down, C-c, …). */

@@ -16,7 +16,9 @@ const hex = (n: number, salt: string) => {
  * (all sharing the bottom layer), plus one image no container uses, and a few findings.
  * Deterministic. Big values make the 3000-container shape of the benchmark.
  */
-export function syntheticModel(opts: {containers?: number; images?: number; layers?: number; findings?: boolean} = {}): Model {
+export function syntheticModel(
+	opts: {containers?: number; images?: number; layers?: number; findings?: boolean} = {},
+): Model {
 	const nc = opts.containers ?? 4;
 	const ni = opts.images ?? 2;
 	const nl = opts.layers ?? 3;
@@ -25,7 +27,8 @@ export function syntheticModel(opts: {containers?: number; images?: number; laye
 	const layerIds = new Map<string, Layer>();
 	const images: Image[] = [];
 	const containers: Container[] = [];
-	const chainOf = (img: number, k: number) => (k === 0 ? `sha256:${hex(0, 'chain')}` : `sha256:${hex(img * 100 + k, 'chain')}`);
+	const chainOf = (img: number, k: number) =>
+		k === 0 ? `sha256:${hex(0, 'chain')}` : `sha256:${hex(img * 100 + k, 'chain')}`;
 	for (let i = 0; i <= ni; i++) {
 		const chainIds = Array.from({length: nl}, (_, k) => chainOf(i, k));
 		const id = `sha256:${hex(i, 'image')}`;
@@ -42,7 +45,13 @@ export function syntheticModel(opts: {containers?: number; images?: number; laye
 			children: [],
 			intermediate: false,
 			dangling: lonely,
-			history: chainIds.map((c, k) => ({created: '2024-01-02T03:04:05Z', createdBy: k === 0 ? '/bin/sh -c #(nop) ADD file:abc in / ' : `/bin/sh -c echo step ${k} > /f${k}`, comment: null, emptyLayer: false, chainId: c})),
+			history: chainIds.map((c, k) => ({
+				created: '2024-01-02T03:04:05Z',
+				createdBy: k === 0 ? '/bin/sh -c #(nop) ADD file:abc in / ' : `/bin/sh -c echo step ${k} > /f${k}`,
+				comment: null,
+				emptyLayer: false,
+				chainId: c,
+			})),
 			size: 1_150_000 + i,
 			lastUpdated: null,
 			config: {Cmd: ['sh'], Env: ['PATH=/usr/bin:/bin'], WorkingDir: '/', Labels: {maintainer: 'me'}},
@@ -96,10 +105,33 @@ export function syntheticModel(opts: {containers?: number; images?: number; laye
 			chain: [
 				{role: 'rw', cacheId: mount, path: `overlay2/${mount}/diff`, pathExists: true},
 				{role: 'init', cacheId: `${mount}-init`, path: `overlay2/${mount}-init/diff`, pathExists: true},
-				...[...img.chainIds].reverse().map(c => ({role: 'image' as const, cacheId: layerIds.get(c)!.cacheId, chainId: c, diffId: layerIds.get(c)!.diffId, path: layerIds.get(c)!.path, pathExists: true})),
+				...[...img.chainIds].reverse().map(c => ({
+					role: 'image' as const,
+					cacheId: layerIds.get(c)!.cacheId,
+					chainId: c,
+					diffId: layerIds.get(c)!.diffId,
+					path: layerIds.get(c)!.path,
+					pathExists: true,
+				})),
 			],
-			config: {Hostname: id.slice(0, 12), Env: ['PATH=/usr/bin:/bin', 'A=1'], Cmd: ['sh', '-c', 'true'], Image: img.tags[0], WorkingDir: '', Entrypoint: null, Labels: {}},
-			hostConfig: {Binds: ['/srv:/data:ro'], PortBindings: {'80/tcp': [{HostIp: '', HostPort: '8080'}]}, RestartPolicy: {Name: 'always', MaximumRetryCount: 0}, Privileged: n === 1, CapAdd: n === 1 ? ['NET_ADMIN'] : null, CapDrop: null, NetworkMode: 'bridge'},
+			config: {
+				Hostname: id.slice(0, 12),
+				Env: ['PATH=/usr/bin:/bin', 'A=1'],
+				Cmd: ['sh', '-c', 'true'],
+				Image: img.tags[0],
+				WorkingDir: '',
+				Entrypoint: null,
+				Labels: {},
+			},
+			hostConfig: {
+				Binds: ['/srv:/data:ro'],
+				PortBindings: {'80/tcp': [{HostIp: '', HostPort: '8080'}]},
+				RestartPolicy: {Name: 'always', MaximumRetryCount: 0},
+				Privileged: n === 1,
+				CapAdd: n === 1 ? ['NET_ADMIN'] : null,
+				CapDrop: null,
+				NetworkMode: 'bridge',
+			},
 			mountPoints: {'/data': {Source: '/srv', Destination: '/data', RW: false, Type: 'bind'}},
 			path: `containers/${id}`,
 		});
@@ -111,9 +143,35 @@ export function syntheticModel(opts: {containers?: number; images?: number; laye
 	for (const i of images) for (const chainId of i.chainIds) layerIds.get(chainId)!.images.push(i.id);
 	const findings: Finding[] = [];
 	if (opts.findings ?? true) {
-		findings.push({severity: 'error', code: 'container.layer-dir-missing', subject: `container:${containers[1 % nc]!.id}`, path: containers[1 % nc]!.chain[0]!.path!, message: 'its RW directory is gone'});
-		findings.push({severity: 'warning', code: 'layer.dir-missing', subject: `layer:${images[ni]!.chainIds[nl - 1]!}`, message: 'the layer directory is gone'});
-		findings.push({severity: 'info', code: 'entry.unexpected', subject: 'store:overlay2', path: 'overlay2/junk', message: 'an entry that is not a layer id'});
+		findings.push({
+			severity: 'error',
+			code: 'container.layer-dir-missing',
+			subject: `container:${containers[1 % nc]!.id}`,
+			path: containers[1 % nc]!.chain[0]!.path!,
+			message: 'its RW directory is gone',
+		});
+		findings.push({
+			severity: 'warning',
+			code: 'layer.dir-missing',
+			subject: `layer:${images[ni]!.chainIds[nl - 1]!}`,
+			message: 'the layer directory is gone',
+		});
+		findings.push({
+			severity: 'info',
+			code: 'entry.unexpected',
+			subject: 'store:overlay2',
+			path: 'overlay2/junk',
+			message: 'an entry that is not a layer id',
+		});
 	}
-	return {root: '/var/lib/docker', sourceKind: 'dir', layout: 'v2', drivers: [driver], images, layers, containers, findings};
+	return {
+		root: '/var/lib/docker',
+		sourceKind: 'dir',
+		layout: 'v2',
+		drivers: [driver],
+		images,
+		layers,
+		containers,
+		findings,
+	};
 }

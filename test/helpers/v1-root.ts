@@ -17,8 +17,18 @@ export function tarDataRecord(name: string, content: Buffer, mtimeMs = Date.UTC(
 	crc.update(content);
 	const lines = [
 		{type: 2, payload: header.toString('base64'), position: 0},
-		{type: 1, name, ...(content.length > 0 ? {size: content.length} : {}), payload: content.length > 0 ? crc.digest().toString('base64') : null, position: 1},
-		{type: 2, payload: Buffer.concat([Buffer.alloc(padding(content.length)), trailer()]).toString('base64'), position: 2},
+		{
+			type: 1,
+			name,
+			...(content.length > 0 ? {size: content.length} : {}),
+			payload: content.length > 0 ? crc.digest().toString('base64') : null,
+			position: 1,
+		},
+		{
+			type: 2,
+			payload: Buffer.concat([Buffer.alloc(padding(content.length)), trailer()]).toString('base64'),
+			position: 2,
+		},
 	];
 	return gzipSync(`${lines.map(l => JSON.stringify(l)).join('\n')}\n`);
 }
@@ -69,7 +79,12 @@ export class V1Root {
 			container: hex(`${id}-builder`),
 			container_config: {Hostname: 'b', Cmd: ['/bin/sh', '-c', cmd], Image: parent ?? ''},
 			docker_version: '1.9.1',
-			config: {Hostname: 'b', Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], Image: parent ?? ''},
+			config: {
+				Hostname: 'b',
+				Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+				Cmd: ['sh'],
+				Image: parent ?? '',
+			},
 			architecture: 'amd64',
 			os: 'linux',
 			Size: size,
@@ -82,14 +97,39 @@ export class V1Root {
 		const content = Buffer.alloc(size, 0x61);
 		if (size > 0) this.write(`aufs/diff/${id}/f-${id.slice(0, 6)}`, content);
 		else fs.mkdirSync(this.p(`aufs/diff/${id}`), {recursive: true});
-		this.write(`graph/${id}/tar-data.json.gz`, size > 0 ? tarDataRecord(`f-${id.slice(0, 6)}`, content) : gzipSync(`{"type":2,"payload":"${trailer().toString('base64')}","position":0}\n`));
+		this.write(
+			`graph/${id}/tar-data.json.gz`,
+			size > 0
+				? tarDataRecord(`f-${id.slice(0, 6)}`, content)
+				: gzipSync(`{"type":2,"payload":"${trailer().toString('base64')}","position":0}\n`),
+		);
 		this.write(`aufs/layers/${id}`, ancestors.map(a => `${a}\n`).join(''));
 	}
 
 	/** containers/<id>/config.json (+ hostconfig.json), aufs/diff/<id> and <id>-init, aufs/layers for both. */
-	container(id: string, name: string, image: string, imageRef: string, ancestors: string[], state: Record<string, unknown>, created: string): void {
+	container(
+		id: string,
+		name: string,
+		image: string,
+		imageRef: string,
+		ancestors: string[],
+		state: Record<string, unknown>,
+		created: string,
+	): void {
 		const config = {
-			State: {Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: zero, FinishedAt: zero, ...state},
+			State: {
+				Running: false,
+				Paused: false,
+				Restarting: false,
+				OOMKilled: false,
+				Dead: false,
+				Pid: 0,
+				ExitCode: 0,
+				Error: '',
+				StartedAt: zero,
+				FinishedAt: zero,
+				...state,
+			},
 			ID: id,
 			Created: created,
 			Path: 'sh',
@@ -111,7 +151,10 @@ export class V1Root {
 			VolumesRW: {},
 		};
 		this.write(`containers/${id}/config.json`, JSON.stringify(config));
-		this.write(`containers/${id}/hostconfig.json`, JSON.stringify({Binds: null, NetworkMode: 'default', RestartPolicy: {Name: 'no', MaximumRetryCount: 0}}));
+		this.write(
+			`containers/${id}/hostconfig.json`,
+			JSON.stringify({Binds: null, NetworkMode: 'default', RestartPolicy: {Name: 'no', MaximumRetryCount: 0}}),
+		);
 		for (const d of [id, `${id}-init`]) {
 			fs.mkdirSync(this.p(`aufs/diff/${d}`), {recursive: true});
 			fs.mkdirSync(this.p(`aufs/mnt/${d}`), {recursive: true});
@@ -138,7 +181,15 @@ export function buildV1Root(): V1Root {
 		JSON.stringify({Repositories: {busybox: {latest: base, [v1.digest]: base}, app: {'1.0': app, latest: app}}}),
 	);
 	r.container(v1.created, 'just_created', app, 'app:1.0', [app, base], {}, '2015-11-20T11:00:00.000000000Z');
-	r.container(v1.running, 'web', base, 'busybox', [base], {Running: true, Pid: 4242, StartedAt: '2015-11-20T11:01:00.000000000Z'}, '2015-11-20T11:01:00.000000000Z');
+	r.container(
+		v1.running,
+		'web',
+		base,
+		'busybox',
+		[base],
+		{Running: true, Pid: 4242, StartedAt: '2015-11-20T11:01:00.000000000Z'},
+		'2015-11-20T11:01:00.000000000Z',
+	);
 	r.container(
 		v1.exited,
 		'done',
@@ -148,7 +199,15 @@ export function buildV1Root(): V1Root {
 		{ExitCode: 3, StartedAt: '2015-11-20T11:02:00.000000000Z', FinishedAt: '2015-11-20T11:03:00.000000000Z'},
 		'2015-11-20T11:02:00.000000000Z',
 	);
-	r.container(v1.orphan, 'lost', v1.goneImage, 'deleted:1', [v1.goneImage], {ExitCode: 0, StartedAt: '2015-11-20T11:04:00.000000000Z', FinishedAt: '2015-11-20T11:05:00.000000000Z'}, '2015-11-20T11:04:00.000000000Z');
+	r.container(
+		v1.orphan,
+		'lost',
+		v1.goneImage,
+		'deleted:1',
+		[v1.goneImage],
+		{ExitCode: 0, StartedAt: '2015-11-20T11:04:00.000000000Z', FinishedAt: '2015-11-20T11:05:00.000000000Z'},
+		'2015-11-20T11:04:00.000000000Z',
+	);
 	r.write(`containers/${v1.garbage}/config.json`, '{"State": {"Running": tru\u0000\u00ff garbage');
 	fs.mkdirSync(r.p('graph/_tmp'), {recursive: true});
 	// linkgraph.db (SQLite) holds the names config.json already has; layerlens does not read it.

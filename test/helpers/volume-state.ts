@@ -33,7 +33,21 @@ export function makeVolumeState(daemon: Daemon): VolumeExpected {
 	fs.mkdirSync(bind, {recursive: true});
 	const madeNetworks: string[] = [];
 	const tries: Array<[string, string[]]> = [
-		['internal', ['network', 'create', '-d', 'bridge', '--internal', '--subnet', '10.77.0.0/24', '--label', 'team=red', 'internal']],
+		[
+			'internal',
+			[
+				'network',
+				'create',
+				'-d',
+				'bridge',
+				'--internal',
+				'--subnet',
+				'10.77.0.0/24',
+				'--label',
+				'team=red',
+				'internal',
+			],
+		],
 		['plainbridge', ['network', 'create', '-d', 'bridge', 'plainbridge']],
 		['nullnet', ['network', 'create', '-d', 'null', 'nullnet']],
 		['hostnet', ['network', 'create', '-d', 'host', 'hostnet']],
@@ -50,22 +64,71 @@ export function makeVolumeState(daemon: Daemon): VolumeExpected {
 	}
 	// writer: named volume at /data, anonymous volume at /anon (from the image's VOLUME), a bind mount.
 	const net = madeNetworks.includes('internal') ? ['--network', 'internal'] : ['--network', 'none'];
-	d(['run', '--name', 'writer', ...net, '-v', 'named:/data', '-v', `${bind}:/bind:ro`, 'local/busybox:1', 'sh', '-c', 'echo hello > /data/a.txt; echo 0123456789 > /data/b.txt; echo x > /anon/x']);
+	d([
+		'run',
+		'--name',
+		'writer',
+		...net,
+		'-v',
+		'named:/data',
+		'-v',
+		`${bind}:/bind:ro`,
+		'local/busybox:1',
+		'sh',
+		'-c',
+		'echo hello > /data/a.txt; echo 0123456789 > /data/b.txt; echo x > /anon/x',
+	]);
 	// reader: same named volume read-only at another path, created only.
-	d(['create', '--name', 'reader', '--network', 'none', '-v', 'named:/mnt/named:ro', '-v', 'withopts:/t', 'local/busybox:1', 'true']);
+	d([
+		'create',
+		'--name',
+		'reader',
+		'--network',
+		'none',
+		'-v',
+		'named:/mnt/named:ro',
+		'-v',
+		'withopts:/t',
+		'local/busybox:1',
+		'true',
+	]);
 	// A running container on the internal network, so there are endpoints (stopped with the daemon: --stop-timeout 1).
 	if (madeNetworks.includes('internal')) {
 		try {
-			d(['run', '-d', '--stop-timeout', '1', '--name', 'sleeper', '--network', 'internal', '--ip', '10.77.0.50', 'local/busybox:1', 'sleep', '1000']);
+			d([
+				'run',
+				'-d',
+				'--stop-timeout',
+				'1',
+				'--name',
+				'sleeper',
+				'--network',
+				'internal',
+				'--ip',
+				'10.77.0.50',
+				'local/busybox:1',
+				'sleep',
+				'1000',
+			]);
 		} catch (e) {
 			notes.push(`run on internal network: ${(e as Error).message.split('\n')[0]}`);
 		}
 	}
 	const volumes = JSON.parse(d(['volume', 'inspect', ...d(['volume', 'ls', '-q']).split('\n').filter(Boolean)]));
-	const networks = JSON.parse(d(['network', 'inspect', ...d(['network', 'ls', '-q', '--no-trunc']).split('\n').filter(Boolean)]));
+	const networks = JSON.parse(
+		d(['network', 'inspect', ...d(['network', 'ls', '-q', '--no-trunc']).split('\n').filter(Boolean)]),
+	);
 	const ids = d(['ps', '-aq', '--no-trunc']).split('\n').filter(Boolean);
 	const containers = JSON.parse(d(['inspect', '--type', 'container', ...ids]));
 	const sleeper = containers.find((c: any) => c.Name === '/sleeper');
 	const sleeperPid = sleeper !== undefined && sleeper.State.Pid > 0 ? Number(sleeper.State.Pid) : null;
-	return {volumes, networks, containers, notes, madeNetworks, namedVolumeBytes: 'hello\n'.length + '0123456789\n'.length, sleeperPid};
+	return {
+		volumes,
+		networks,
+		containers,
+		notes,
+		madeNetworks,
+		namedVolumeBytes: 'hello\n'.length + '0123456789\n'.length,
+		sleeperPid,
+	};
 }

@@ -13,7 +13,15 @@ import {cli, repo} from '../helpers/run-cli.ts';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-escape-'));
 process.on('exit', () => fs.rmSync(base, {recursive: true, force: true}));
-execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', base]);
+execFileSync('tar', [
+	'--xattrs',
+	'--xattrs-include=*',
+	'--numeric-owner',
+	'-xpzf',
+	path.join(repo, 'sample', 'docker.tar.gz'),
+	'-C',
+	base,
+]);
 const root = path.join(base, 'docker');
 
 const osc52 = '\u001b]52;c;ZWNobyBwd25lZA==\u0007';
@@ -55,19 +63,39 @@ function ok(args: string[]): string {
 
 test('text outputs show every hostile character as an escape', () => {
 	assert.ok(containerId !== '');
-	for (const args of [['ls'], ['tree'], ['images'], ['inspect', containerId, '--provenance'], ['timeline'], ['check']]) {
+	for (const args of [
+		['ls'],
+		['tree'],
+		['images'],
+		['inspect', containerId, '--provenance'],
+		['timeline'],
+		['check'],
+	]) {
 		const out = args[0] === 'check' ? (cli([...args, '--root', root]).stdout as string) : ok(args);
 		noRaw(out, args.join(' '));
 	}
-	for (const args of [['files', containerId], ['diff', containerId], ['tree', '--explain'], ['inspect', containerId, '--explain']]) noRaw(ok(args), args.join(' '));
+	for (const args of [
+		['files', containerId],
+		['diff', containerId],
+		['tree', '--explain'],
+		['inspect', containerId, '--explain'],
+	])
+		noRaw(ok(args), args.join(' '));
 	const cmp = cli(['compare', path.join(repo, 'sample', 'docker.tar.gz'), root]);
 	assert.ok(cmp.code === 0, cmp.stderr);
 	noRaw(cmp.stdout, 'compare');
 	assert.ok(cmp.stdout.includes(String.raw`evil\x1b]52`), 'compare shows the renamed container, escaped');
 	const cmpJson = cli(['compare', path.join(repo, 'sample', 'docker.tar.gz'), root, '--json']);
 	noRaw(cmpJson.stdout, 'compare --json');
-	assert.ok(JSON.stringify(JSON.parse(cmpJson.stdout)).includes(JSON.stringify(evilName).slice(1, -1)), 'compare --json keeps the exact name');
-	assert.ok(ok(['ls']).includes(String.raw`evil\x1b]52;c;ZWNobyBwd25lZA==\x07\u009b31m\u202e\u2066\u200b\u061c\u00ad\u180e\u206a\u206f\ufff9\ufffb\u3164\u{e0041}\u2028"quote\name`));
+	assert.ok(
+		JSON.stringify(JSON.parse(cmpJson.stdout)).includes(JSON.stringify(evilName).slice(1, -1)),
+		'compare --json keeps the exact name',
+	);
+	assert.ok(
+		ok(['ls']).includes(
+			String.raw`evil\x1b]52;c;ZWNobyBwd25lZA==\x07\u009b31m\u202e\u2066\u200b\u061c\u00ad\u180e\u206a\u206f\ufff9\ufffb\u3164\u{e0041}\u2028"quote\name`,
+		),
+	);
 });
 
 test('timeline CSV: cells through the escaper (no OSC 52 runs when it is printed), formula guard kept', () => {
@@ -78,11 +106,27 @@ test('timeline CSV: cells through the escaper (no OSC 52 runs when it is printed
 });
 
 test('every JSON output keeps exact values and carries no raw invisible character', () => {
-	for (const args of [['model'], ['ls', '--json'], ['tree', '--json'], ['inspect', containerId], ['inspect', containerId, '--provenance', '--json'], ['timeline', '--format', 'jsonl']]) {
+	for (const args of [
+		['model'],
+		['ls', '--json'],
+		['tree', '--json'],
+		['inspect', containerId],
+		['inspect', containerId, '--provenance', '--json'],
+		['timeline', '--format', 'jsonl'],
+	]) {
 		const out = ok(args);
 		noRaw(out, args.join(' '));
-		const values = args[0] === 'timeline' ? out.trim().split('\n').map(l => JSON.parse(l) as unknown) : [JSON.parse(out) as unknown];
-		assert.ok(JSON.stringify(values).includes(JSON.stringify(evilName).slice(1, -1)), `${args.join(' ')}: the exact name is kept`);
+		const values =
+			args[0] === 'timeline'
+				? out
+						.trim()
+						.split('\n')
+						.map(l => JSON.parse(l) as unknown)
+				: [JSON.parse(out) as unknown];
+		assert.ok(
+			JSON.stringify(values).includes(JSON.stringify(evilName).slice(1, -1)),
+			`${args.join(' ')}: the exact name is kept`,
+		);
 	}
 	const images = ok(['images', '--json']);
 	noRaw(images, 'images --json');

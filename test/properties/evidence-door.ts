@@ -45,7 +45,15 @@ function tempDir(prefix: string): string {
 
 /** The sample (a real overlay2 state) extracted into dir/docker, xattrs and owners kept. */
 function extractSample(dir: string): string {
-	execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', dir]);
+	execFileSync('tar', [
+		'--xattrs',
+		'--xattrs-include=*',
+		'--numeric-owner',
+		'-xpzf',
+		path.join(repo, 'sample', 'docker.tar.gz'),
+		'-C',
+		dir,
+	]);
 	return path.join(dir, 'docker');
 }
 
@@ -64,8 +72,15 @@ function withDoorMode<T>(mode: string, f: () => T): T {
 function rwLayer(root: string, name: string): string {
 	const containers = fs.readdirSync(path.join(root, 'containers'));
 	for (const id of containers) {
-		const config = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.v2.json'), 'utf8')) as {Name: string};
-		if (config.Name === `/${name}`) return path.join('overlay2', fs.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8').trim(), 'diff');
+		const config = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.v2.json'), 'utf8')) as {
+			Name: string;
+		};
+		if (config.Name === `/${name}`)
+			return path.join(
+				'overlay2',
+				fs.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8').trim(),
+				'diff',
+			);
 	}
 	throw new Error(`no container ${name}`);
 }
@@ -86,8 +101,14 @@ test('the native door is built and used (npm install builds it; a missing build 
 		assert.ok(Array.isArray(opened));
 		const rootfd = (opened as number[])[0]!;
 		const einval = os.constants.errno.EINVAL;
-		for (const [bad, at] of [['image/../image', 1], ['image//overlay2', 1], ['./image', 0], ['image/.', 1]] as const) {
-			for (const mode of [0, 1]) assert.equal(door.openDir(rootfd, Buffer.from(bad), mode), [einval, at], `${bad} (mode ${mode})`);
+		for (const [bad, at] of [
+			['image/../image', 1],
+			['image//overlay2', 1],
+			['./image', 0],
+			['image/.', 1],
+		] as const) {
+			for (const mode of [0, 1])
+				assert.equal(door.openDir(rootfd, Buffer.from(bad), mode), [einval, at], `${bad} (mode ${mode})`);
 		}
 		assert.is(door.openAt(rootfd, Buffer.from('image/overlay2')), einval, 'openAt takes one name');
 		assert.is(door.statAt(rootfd, Buffer.from('..'), new Float64Array(10)), einval);
@@ -187,7 +208,12 @@ test('hostile shapes: a symlink at any component, a file as a directory, .., FIF
 		withDoorMode(mode, () => {
 			const s = openDirSource(root);
 			const m = `LAYERLENS_DOOR=${mode}`;
-			for (const [rel, at] of [['a/out/sub/f', 'a/out'], ['a/out/sub', 'a/out'], ['a/rel/f', 'a/rel'], ['magic/etc/passwd', 'magic']] as const) {
+			for (const [rel, at] of [
+				['a/out/sub/f', 'a/out'],
+				['a/out/sub', 'a/out'],
+				['a/rel/f', 'a/rel'],
+				['magic/etc/passwd', 'magic'],
+			] as const) {
 				const r = s.readFile(rel, 1000);
 				assert.ok(!r.ok && r.error.code === 'symlink' && r.error.path === at, `${m} ${rel}: ${JSON.stringify(r)}`);
 				const st = s.stat(rel);
@@ -197,20 +223,35 @@ test('hostile shapes: a symlink at any component, a file as a directory, .., FIF
 				assert.is(s.xattrs!(rel), undefined);
 			}
 			const last = s.readFile('a/out', 1000);
-			assert.ok(!last.ok && last.error.code === 'symlink', `${m} a symlink as the last component is not followed either`);
+			assert.ok(
+				!last.ok && last.error.code === 'symlink',
+				`${m} a symlink as the last component is not followed either`,
+			);
 			const l = s.list('a/out');
 			assert.ok(!l.ok && l.error.code === 'symlink' && l.error.path === 'a/out', m);
-			assert.is(s.stat('a/out').ok && s.stat('a/out').ok && (s.stat('a/out') as {value: {kind: string}}).value.kind, 'symlink');
+			assert.is(
+				s.stat('a/out').ok && s.stat('a/out').ok && (s.stat('a/out') as {value: {kind: string}}).value.kind,
+				'symlink',
+			);
 			const link = s.readLink('a/out');
 			assert.ok(link.ok && link.value === outside);
 			const notLink = s.readLink('file');
 			assert.ok(!notLink.ok && notLink.error.code === 'not-a-file');
 			const asDir = s.readFile('file/x', 10);
-			assert.ok(!asDir.ok && asDir.error.code === 'not-a-dir' && asDir.error.path === 'file', `${m} ${JSON.stringify(asDir)}`);
+			assert.ok(
+				!asDir.ok && asDir.error.code === 'not-a-dir' && asDir.error.path === 'file',
+				`${m} ${JSON.stringify(asDir)}`,
+			);
 			const listFile = s.list('file');
-			assert.ok(!listFile.ok && listFile.error.code === 'not-a-dir' && listFile.error.message === 'is a file, not a directory', JSON.stringify(listFile));
+			assert.ok(
+				!listFile.ok && listFile.error.code === 'not-a-dir' && listFile.error.message === 'is a file, not a directory',
+				JSON.stringify(listFile),
+			);
 			const missing = s.readFile('a/nope/f', 10);
-			assert.ok(!missing.ok && missing.error.code === 'missing' && missing.error.path === 'a/nope', JSON.stringify(missing));
+			assert.ok(
+				!missing.ok && missing.error.code === 'missing' && missing.error.path === 'a/nope',
+				JSON.stringify(missing),
+			);
 			for (const bad of ['../x', 'a/../../x', '/etc/passwd']) {
 				const r = s.readFile(bad, 10);
 				assert.ok(!r.ok && r.error.code === 'bad-path', bad);
@@ -218,17 +259,26 @@ test('hostile shapes: a symlink at any component, a file as a directory, .., FIF
 			const big = s.readFile('file', 99);
 			assert.ok(!big.ok && big.error.code === 'too-large');
 			const fifo = s.readFile('fifo', 10);
-			assert.ok(!fifo.ok && fifo.error.code === 'not-a-file' && fifo.error.message === 'is a fifo, not a regular file', 'a FIFO is refused without blocking');
+			assert.ok(
+				!fifo.ok && fifo.error.code === 'not-a-file' && fifo.error.message === 'is a fifo, not a regular file',
+				'a FIFO is refused without blocking',
+			);
 			if (isRoot) {
 				const tty = s.readFile('tty', 10);
-				assert.ok(!tty.ok && tty.error.code === 'not-a-file', 'a device is refused (opened O_PATH only: its driver is never opened)');
+				assert.ok(
+					!tty.ok && tty.error.code === 'not-a-file',
+					'a device is refused (opened O_PATH only: its driver is never opened)',
+				);
 				const st = s.stat('tty');
 				assert.ok(st.ok && st.value.kind === 'char' && st.value.rdev?.major === 5 && st.value.rdev.minor === 0);
 			}
 			const names = s.list('a');
 			assert.ok(names.ok);
 			const rawName = names.ok ? names.value.find(e => e.kind === 'dir' && e.name !== 'b') : undefined;
-			assert.ok(rawName !== undefined && encodeName(rawName.name).equals(Buffer.from([0x66, 0xff, 0xfe, 0x2e])), 'a name is kept as bytes');
+			assert.ok(
+				rawName !== undefined && encodeName(rawName.name).equals(Buffer.from([0x66, 0xff, 0xfe, 0x2e])),
+				'a name is kept as bytes',
+			);
 			const inRaw = s.readFile(`a/${rawName!.name}/in`, 10);
 			assert.ok(inRaw.ok && inRaw.value.toString() === 'bytes', 'and is addressable');
 			assert.equal(s.xattrs!('a/b')?.['user.layerlens'], Buffer.from('yes'));
@@ -258,9 +308,23 @@ test('a file system mounted inside the root is read through it (as node:fs does)
 			const f = s.readFile('overlay2/layer/f', 100);
 			assert.ok(f.ok && f.value.toString() === 'on the inner file system', `LAYERLENS_DOOR=${mode}`);
 			assert.ok(s.readLink('overlay2/layer/l').ok);
-			const changed = touched([Buffer.from(path.join(inner, 'layer')), Buffer.from(path.join(inner, 'layer', 'f')), Buffer.from(path.join(inner, 'layer', 'l'))]);
-			if (mode === '' || mode === 'walk') assert.equal(changed, [], `LAYERLENS_DOOR=${mode}: the inner mount is read-only and noatime in the private clone too`);
-			else if (mode !== 'node') assert.equal(changed.map(c => c.split(' ')[0]), ['symlink'], `LAYERLENS_DOOR=${mode}: O_NOATIME covers all but readlink`);
+			const changed = touched([
+				Buffer.from(path.join(inner, 'layer')),
+				Buffer.from(path.join(inner, 'layer', 'f')),
+				Buffer.from(path.join(inner, 'layer', 'l')),
+			]);
+			if (mode === '' || mode === 'walk')
+				assert.equal(
+					changed,
+					[],
+					`LAYERLENS_DOOR=${mode}: the inner mount is read-only and noatime in the private clone too`,
+				);
+			else if (mode !== 'node')
+				assert.equal(
+					changed.map(c => c.split(' ')[0]),
+					['symlink'],
+					`LAYERLENS_DOOR=${mode}: O_NOATIME covers all but readlink`,
+				);
 		});
 	}
 });
@@ -271,10 +335,29 @@ test('without /proc: files are still opened safely (the name reopened and checke
 	const root = extractSample(dir);
 	const bin = path.join(repo, 'bin', 'layerlens');
 	const noProc = (args: string[]): {stdout: Buffer; stderr: string} => {
-		const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$@"', 'sh', process.execPath, bin, ...args, '--root', root], {maxBuffer: 1 << 26});
+		const r = spawnSync(
+			'unshare',
+			[
+				'-m',
+				'--propagation',
+				'private',
+				'sh',
+				'-c',
+				'umount -l /proc && exec "$@"',
+				'sh',
+				process.execPath,
+				bin,
+				...args,
+				'--root',
+				root,
+			],
+			{maxBuffer: 1 << 26},
+		);
 		return {stdout: r.stdout, stderr: r.stderr.toString()};
 	};
-	const withProc = spawnSync(process.execPath, [bin, 'cat', 'paused_c', '/bin/busybox', '--root', root], {maxBuffer: 1 << 26}).stdout;
+	const withProc = spawnSync(process.execPath, [bin, 'cat', 'paused_c', '/bin/busybox', '--root', root], {
+		maxBuffer: 1 << 26,
+	}).stdout;
 	const cat = noProc(['cat', 'paused_c', '/bin/busybox']);
 	assert.ok(cat.stdout.length > 1_000_000 && cat.stdout.equals(withProc), cat.stderr);
 	const files = noProc(['files', 'paused_c']);
@@ -284,7 +367,13 @@ test('without /proc: files are still opened safely (the name reopened and checke
 
 /** Node has no setxattr: python3 (which node-gyp needs too) has. */
 function setXattr(file: string, name: string, value: string): void {
-	execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)', file, name, value]);
+	execFileSync('python3', [
+		'-c',
+		'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)',
+		file,
+		name,
+		value,
+	]);
 }
 
 /** A child process that swaps `dir` for a symlink to `target` and back as fast as it can. */
@@ -385,7 +474,10 @@ test('a race: a directory swapped for a symlink in a tight loop while the door r
 			const e = cli(['export', 'paused_c', '-o', out, '--root', root]);
 			if (fs.existsSync(out)) {
 				const tar = fs.readFileSync(out);
-				assert.not.ok(tar.includes(marker) || tar.includes('outside-only'), `export ${i}: exported outside the root (exit ${e.code})`);
+				assert.not.ok(
+					tar.includes(marker) || tar.includes('outside-only'),
+					`export ${i}: exported outside the root (exit ${e.code})`,
+				);
 				fs.rmSync(out);
 			}
 		}
@@ -437,7 +529,8 @@ function touched(paths: Buffer[]): string[] {
 	const out: string[] = [];
 	for (const p of paths) {
 		const st = fs.lstatSync(p, {bigint: true});
-		if (st.atimeNs !== 0n) out.push(`${st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file'} ${p.toString()}`);
+		if (st.atimeNs !== 0n)
+			out.push(`${st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file'} ${p.toString()}`);
 	}
 	return out;
 }
@@ -485,11 +578,21 @@ for (const kind of ['tmpfs', 'ext4'] as const) {
 			// O_NOATIME alone (openat2 and the walk): only readlink, which the kernel does not let
 			// O_NOATIME cover (do_readlinkat calls touch_atime), updates symlinks' access times.
 			const changed = run('unsealed');
-			assert.equal(changed.filter(c => !c.startsWith('symlink ')), [], 'LAYERLENS_DOOR=unsealed: only symlinks change');
-			assert.ok(changed.length > 0, `LAYERLENS_DOOR=unsealed: readlink does update a symlink's atime on ${kind} (the README says so)`);
+			assert.equal(
+				changed.filter(c => !c.startsWith('symlink ')),
+				[],
+				'LAYERLENS_DOOR=unsealed: only symlinks change',
+			);
+			assert.ok(
+				changed.length > 0,
+				`LAYERLENS_DOOR=unsealed: readlink does update a symlink's atime on ${kind} (the README says so)`,
+			);
 			// The node:fs fallback: directories' access times change (the check above can fail).
 			const old = run('node');
-			assert.ok(old.some(c => c.startsWith('dir ')), 'the node:fs reader changes directory atimes');
+			assert.ok(
+				old.some(c => c.startsWith('dir ')),
+				'the node:fs reader changes directory atimes',
+			);
 		} finally {
 			cleanupAll();
 		}
@@ -503,25 +606,49 @@ test('the node:fs fallback reports what it cannot promise (source.unprotected, s
 	assert.ok(s.unprotected?.includes('symlink'));
 	assert.ok(s.list('containers').ok, 'and still reads');
 	const r = cli(['check', '--json', '--root', root], {LAYERLENS_DOOR: 'node'});
-	const findings = (JSON.parse(r.stdout) as {findings: Array<{code: string; severity: string; subject: string; message: string}>}).findings;
+	const findings = (
+		JSON.parse(r.stdout) as {findings: Array<{code: string; severity: string; subject: string; message: string}>}
+	).findings;
 	const unprotected = findings.find(f => f.code === 'source.unprotected');
-	assert.ok(unprotected !== undefined && unprotected.severity === 'warning' && unprotected.subject === 'root', r.stdout.slice(0, 400));
+	assert.ok(
+		unprotected !== undefined && unprotected.severity === 'warning' && unprotected.subject === 'root',
+		r.stdout.slice(0, 400),
+	);
 	assert.ok(unprotected.message.includes('followed out of the root') && unprotected.message.includes('O_NOATIME'));
 	assert.ok(findings.some(f => f.code === 'source.atimes' && f.severity === 'warning'));
 	const model = cli(['model', '--root', root], {LAYERLENS_DOOR: 'node'});
 	assert.ok(model.stdout.includes('source.unprotected'), 'model shows it too');
 	// Without the private mount (not root, or an old kernel), readlink's atime updates are told.
 	const unsealed = cli(['check', '--json', '--root', root], {LAYERLENS_DOOR: 'unsealed'});
-	const atimes = (JSON.parse(unsealed.stdout) as {findings: Array<{code: string; message: string}>}).findings.find(f => f.code === 'source.atimes');
+	const atimes = (JSON.parse(unsealed.stdout) as {findings: Array<{code: string; message: string}>}).findings.find(
+		f => f.code === 'source.atimes',
+	);
 	assert.ok(atimes?.message.includes('readlinkat'), unsealed.stdout.slice(0, 400));
 	assert.not.ok(unsealed.stdout.includes('source.unprotected'));
 	// As another user: no private mount, and O_NOATIME only on what that user owns.
 	if (isRoot) {
 		execFileSync('chmod', ['-R', 'a+rX', dir]);
-		const r = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(repo, 'bin', 'layerlens'), 'check', '--json', '--root', root], {encoding: 'utf8'});
+		const r = execFileSync(
+			'setpriv',
+			[
+				'--reuid=65534',
+				'--regid=65534',
+				'--clear-groups',
+				process.execPath,
+				path.join(repo, 'bin', 'layerlens'),
+				'check',
+				'--json',
+				'--root',
+				root,
+			],
+			{encoding: 'utf8'},
+		);
 		const f = (JSON.parse(r) as {findings: Array<{code: string; message: string}>}).findings;
 		const limit = f.find(x => x.code === 'source.atimes');
-		assert.ok(limit?.message.includes('readlinkat') && limit.message.includes('uid 65534 does not own'), r.slice(0, 400));
+		assert.ok(
+			limit?.message.includes('readlinkat') && limit.message.includes('uid 65534 does not own'),
+			r.slice(0, 400),
+		);
 		assert.not.ok(f.some(x => x.code === 'source.unprotected'));
 	}
 });

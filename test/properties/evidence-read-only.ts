@@ -24,22 +24,43 @@ const bin = path.join(repo, 'bin', 'layerlens');
 const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-evidence-out-'));
 process.on('exit', () => fs.rmSync(outside, {recursive: true, force: true}));
 
-type Refs = {container?: string; containerId?: string; mountId?: string; image?: string; layer?: string; volume?: string; network?: string; file?: string};
+type Refs = {
+	container?: string;
+	containerId?: string;
+	mountId?: string;
+	image?: string;
+	layer?: string;
+	volume?: string;
+	network?: string;
+	file?: string;
+};
 
 /** Names to address in a root, from its model (read before the ageing). */
 function refsOf(root: string): Refs {
 	const r = cli(['model', '--root', root]);
 	if (r.code !== 0) throw new Error(`model --root ${root}: exit ${r.code}: ${r.stderr}`);
-	const m = JSON.parse(r.stdout) as {containers: Array<{id: string; name: string | null; status: string; mountId: string | null}>; images: Array<{id: string}>; layers: Array<{chainId: string}>; volumes: Array<{name: string}>; networks: Array<{name: string}>};
+	const m = JSON.parse(r.stdout) as {
+		containers: Array<{id: string; name: string | null; status: string; mountId: string | null}>;
+		images: Array<{id: string}>;
+		layers: Array<{chainId: string}>;
+		volumes: Array<{name: string}>;
+		networks: Array<{name: string}>;
+	};
 	// A container that ran: its RW layer has files (the running one first).
-	const c = m.containers.find(x => x.status === 'running') ?? m.containers.find(x => x.status === 'exited') ?? m.containers[0];
+	const c =
+		m.containers.find(x => x.status === 'running') ?? m.containers.find(x => x.status === 'exited') ?? m.containers[0];
 	const refs: Refs = {};
 	if (c !== undefined) {
 		refs.container = c.name ?? c.id;
 		refs.containerId = c.id.slice(0, 12);
 		if (c.mountId !== null) refs.mountId = c.mountId;
 		const files = cli(['files', refs.container, '--json', '--root', root]);
-		const file = files.code === 0 ? (JSON.parse(files.stdout) as {entries?: Array<{path: string; kind: string}>}).entries?.find(e => e.kind === 'file')?.path : undefined;
+		const file =
+			files.code === 0
+				? (JSON.parse(files.stdout) as {entries?: Array<{path: string; kind: string}>}).entries?.find(
+						e => e.kind === 'file',
+					)?.path
+				: undefined;
 		if (file !== undefined) refs.file = file;
 	}
 	if (m.images[0] !== undefined) refs.image = m.images[0].id;
@@ -65,7 +86,9 @@ function everyCommand(root: string, refs: Refs, tag: string): string[][] {
 		['tree', '--json'],
 		['tree', '--explain'],
 		c !== undefined && ['tree', c],
-		...(['container', 'containerId', 'image', 'layer', 'volume', 'network'] as const).map(k => refs[k] !== undefined && ['inspect', refs[k]!]),
+		...(['container', 'containerId', 'image', 'layer', 'volume', 'network'] as const).map(
+			k => refs[k] !== undefined && ['inspect', refs[k]!],
+		),
 		c !== undefined && ['inspect', c, '--provenance'],
 		c !== undefined && ['inspect', c, '--provenance', '--json'],
 		c !== undefined && ['inspect', c, '--explain'],
@@ -106,10 +129,21 @@ function everyCommand(root: string, refs: Refs, tag: string): string[][] {
 	return lists.filter((a): a is string[] => a !== false).map(a => [...a, '--root', root]);
 }
 
-type Step = {readonly argv: readonly string[]; readonly code: number; readonly stderr: string; readonly changed: readonly string[]};
+type Step = {
+	readonly argv: readonly string[];
+	readonly code: number;
+	readonly stderr: string;
+	readonly changed: readonly string[];
+};
 
 /** Runs a step, then looks at every path: what this step changed (against the state before it). */
-function step(argv: readonly string[], run: () => {code: number; stderr: string}, top: string, tree: Tree, prev: {stats: Map<string, string>}): Step {
+function step(
+	argv: readonly string[],
+	run: () => {code: number; stderr: string},
+	top: string,
+	tree: Tree,
+	prev: {stats: Map<string, string>},
+): Step {
 	const r = run();
 	const stats = statAll(top, tree.paths);
 	const changed = differences(prev.stats, stats);
@@ -141,7 +175,11 @@ async function explorer(root: string): Promise<{code: number; stderr: string}> {
 
 /** watch on a directory root for a moment, stopped with SIGINT as Ctrl-C would. */
 function watchBriefly(root: string): {code: number; stderr: string} {
-	const r = spawnSync(process.execPath, [bin, 'watch', '--interval', '200', '--root', root], {encoding: 'utf8', timeout: 2500, killSignal: 'SIGINT'});
+	const r = spawnSync(process.execPath, [bin, 'watch', '--interval', '200', '--root', root], {
+		encoding: 'utf8',
+		timeout: 2500,
+		killSignal: 'SIGINT',
+	});
 	// Stopped by our SIGINT: the exit status is the command's own (0/130) or the signal.
 	return {code: r.status ?? (r.signal === 'SIGINT' ? 0 : -1), stderr: r.stderr};
 }
@@ -156,9 +194,30 @@ async function makeRealState(): Promise<{daemon: Daemon; root: string}> {
 	try {
 		const d = daemon.docker;
 		d(['volume', 'create', 'evidence_vol']);
-		d(['run', '--name', 'vol_user', '-v', 'evidence_vol:/data', 'local/busybox:1', 'sh', '-c', 'echo kept > /data/kept.txt; echo wrote; echo warn >&2']);
+		d([
+			'run',
+			'--name',
+			'vol_user',
+			'-v',
+			'evidence_vol:/data',
+			'local/busybox:1',
+			'sh',
+			'-c',
+			'echo kept > /data/kept.txt; echo wrote; echo warn >&2',
+		]);
 		// Running when the daemon dies: its config still says running, its logs are open.
-		d(['run', '-d', '--name', 'running_c', '-v', '/anon', 'local/busybox:1', 'sh', '-c', 'echo up; echo x > /anon/x; echo y > /y; exec sleep 1000']);
+		d([
+			'run',
+			'-d',
+			'--name',
+			'running_c',
+			'-v',
+			'/anon',
+			'local/busybox:1',
+			'sh',
+			'-c',
+			'echo up; echo x > /anon/x; echo y > /y; exec sleep 1000',
+		]);
 		const pid = Number(d(['inspect', '-f', '{{.State.Pid}}', 'running_c']).trim());
 		for (let i = 0; i < 50 && !d(['logs', 'running_c']).includes('up'); i++) await new Promise(r => setTimeout(r, 100));
 		process.kill(daemon.pid, 'SIGKILL');
@@ -202,7 +261,15 @@ function populate(s: ScratchFs, realRoot: string): {real: string; sample: string
 	};
 	run('cp', ['-a', realRoot, real]);
 	fs.mkdirSync(path.join(s.dir, 'sample'));
-	run('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', path.join(s.dir, 'sample')]);
+	run('tar', [
+		'--xattrs',
+		'--xattrs-include=*',
+		'--numeric-owner',
+		'-xpzf',
+		path.join(repo, 'sample', 'docker.tar.gz'),
+		'-C',
+		path.join(s.dir, 'sample'),
+	]);
 	const archive = path.join(s.dir, 'docker.tgz');
 	run('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-czf', archive, '-C', s.dir, 'docker']);
 	return {real, sample: path.join(s.dir, 'sample', 'docker'), archive};
@@ -216,8 +283,16 @@ function probe(s: ScratchFs): void {
 	ageAll(s.dir, ['probe', 'probe/f']);
 	fs.readdirSync(dir);
 	fs.readFileSync(path.join(dir, 'f'));
-	assert.is.not(fs.lstatSync(dir, {bigint: true}).atimeNs, 0n, `${s.kind}: readdir does not update a directory's aged atime here: the test would prove nothing`);
-	assert.is.not(fs.lstatSync(path.join(dir, 'f'), {bigint: true}).atimeNs, 0n, `${s.kind}: read does not update a file's aged atime here`);
+	assert.is.not(
+		fs.lstatSync(dir, {bigint: true}).atimeNs,
+		0n,
+		`${s.kind}: readdir does not update a directory's aged atime here: the test would prove nothing`,
+	);
+	assert.is.not(
+		fs.lstatSync(path.join(dir, 'f'), {bigint: true}).atimeNs,
+		0n,
+		`${s.kind}: read does not update a file's aged atime here`,
+	);
 }
 
 const results = new Map<ScratchKind, Step[]>();
@@ -232,11 +307,18 @@ for (const kind of ['tmpfs-strictatime', 'ext4-relatime'] as const) {
 		}
 		const s = mountScratch(kind);
 		try {
-			assert.match(s.options, kind === 'ext4-relatime' ? /\brelatime\b/ : /^(?!.*\b(?:relatime|noatime|nodiratime)\b)/, `${kind}: mount options ${s.options}`);
+			assert.match(
+				s.options,
+				kind === 'ext4-relatime' ? /\brelatime\b/ : /^(?!.*\b(?:relatime|noatime|nodiratime)\b)/,
+				`${kind}: mount options ${s.options}`,
+			);
 			const roots = populate(s, state!.root);
 			probe(s);
 			const refs = {real: refsOf(roots.real), sample: refsOf(roots.sample), archive: refsOf(roots.archive)};
-			assert.ok(refs.real.container !== undefined && refs.real.volume !== undefined, 'the real state has containers and volumes');
+			assert.ok(
+				refs.real.container !== undefined && refs.real.volume !== undefined,
+				'the real state has containers and volumes',
+			);
 			const skip = (rel: string) => rel === 'probe' || rel.startsWith('probe/');
 			const tree = readTree(s.dir, skip);
 			ageAll(s.dir, tree.paths);
@@ -244,17 +326,39 @@ for (const kind of ['tmpfs-strictatime', 'ext4-relatime'] as const) {
 			const prev = {stats: start};
 			const steps: Step[] = [];
 			for (const [tag, root] of Object.entries(roots) as Array<[keyof typeof roots, string]>) {
-				for (const argv of everyCommand(root, refs[tag], `${kind}-${tag}`)) steps.push(step(argv, () => cli(argv), s.dir, tree, prev));
+				for (const argv of everyCommand(root, refs[tag], `${kind}-${tag}`))
+					steps.push(step(argv, () => cli(argv), s.dir, tree, prev));
 				if (tag !== 'archive') steps.push(step(['watch', '--root', root], () => watchBriefly(root), s.dir, tree, prev));
 			}
-			steps.push(step(['compare', roots.real, roots.archive], () => cli(['compare', roots.real, roots.archive]), s.dir, tree, prev));
-			steps.push(step(['compare', roots.sample, roots.real], () => cli(['compare', roots.sample, roots.real]), s.dir, tree, prev));
+			steps.push(
+				step(
+					['compare', roots.real, roots.archive],
+					() => cli(['compare', roots.real, roots.archive]),
+					s.dir,
+					tree,
+					prev,
+				),
+			);
+			steps.push(
+				step(
+					['compare', roots.sample, roots.real],
+					() => cli(['compare', roots.sample, roots.real]),
+					s.dir,
+					tree,
+					prev,
+				),
+			);
 			// The explorer (async): after the others, each on its own.
 			if (hasTmux()) {
 				for (const root of [roots.real, roots.sample, roots.archive]) {
 					const r = await explorer(root);
 					const stats = statAll(s.dir, tree.paths);
-					steps.push({argv: ['(explorer in tmux)', '--root', root], code: r.code, stderr: r.stderr, changed: differences(prev.stats, stats)});
+					steps.push({
+						argv: ['(explorer in tmux)', '--root', root],
+						code: r.code,
+						stderr: r.stderr,
+						changed: differences(prev.stats, stats),
+					});
 					prev.stats = stats;
 				}
 			}
@@ -264,12 +368,21 @@ for (const kind of ['tmpfs-strictatime', 'ext4-relatime'] as const) {
 			const after = readTree(s.dir, skip);
 			const report = steps
 				.filter(st => st.changed.length > 0)
-				.map(st => `  ${st.argv.join(' ')}: ${st.changed.length} path(s) changed\n${st.changed.slice(0, 8).map(l => `      ${l}`).join('\n')}`)
+				.map(
+					st =>
+						`  ${st.argv.join(' ')}: ${st.changed.length} path(s) changed\n${st.changed
+							.slice(0, 8)
+							.map(l => `      ${l}`)
+							.join('\n')}`,
+				)
 				.join('\n');
 			const kinds = summarize(total, start);
 			assert.equal(after.paths, tree.paths, `${kind}: paths added or removed`);
 			assert.equal([...after.content], [...tree.content], `${kind}: file contents or link targets changed`);
-			assert.ok(total.length === 0, `${kind}: the evidence changed: ${total.length} path(s) (${kinds}); by command:\n${report}`);
+			assert.ok(
+				total.length === 0,
+				`${kind}: the evidence changed: ${total.length} path(s) (${kinds}); by command:\n${report}`,
+			);
 		} finally {
 			s.dispose();
 		}
@@ -281,8 +394,15 @@ function summarize(lines: readonly string[], start: ReadonlyMap<string, string>)
 	const count = new Map<string, number>();
 	for (const l of lines) {
 		const rel = l.slice(0, l.indexOf(': '));
-		const mode = /mode=0(\d+)/.exec(start.get(rel === '.' ? '' : Buffer.from(rel, 'utf8').toString('latin1')) ?? '')?.[1] ?? '';
-		const type = mode.startsWith('40') ? 'dir' : mode.startsWith('120') ? 'symlink' : mode.startsWith('100') ? 'file' : 'other';
+		const mode =
+			/mode=0(\d+)/.exec(start.get(rel === '.' ? '' : Buffer.from(rel, 'utf8').toString('latin1')) ?? '')?.[1] ?? '';
+		const type = mode.startsWith('40')
+			? 'dir'
+			: mode.startsWith('120')
+				? 'symlink'
+				: mode.startsWith('100')
+					? 'file'
+					: 'other';
 		const fields = [...l.slice(l.indexOf(': ') + 2).matchAll(/(?:^|, )(\w+) /g)].map(m => m[1]).join('+');
 		const k = `${type} ${fields}`;
 		count.set(k, (count.get(k) ?? 0) + 1);
@@ -297,7 +417,9 @@ test('every command ran to its end on every root (no crash, no usage error)', ()
 		for (const st of steps) {
 			const isCheck = st.argv[0] === 'check';
 			if (st.code === 0 || (isCheck && st.code === 1)) continue;
-			bad.push(`${kind}: ${st.argv.join(' ')}: exit ${st.code}: ${st.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+			bad.push(
+				`${kind}: ${st.argv.join(' ')}: exit ${st.code}: ${st.stderr.trim().split('\n').slice(0, 3).join(' | ')}`,
+			);
 		}
 	}
 	assert.equal(bad, []);

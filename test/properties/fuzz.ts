@@ -17,7 +17,6 @@ import {rng} from '../helpers/rng.ts';
 // Every run must end with a documented exit code and no stack trace, and every container whose
 // own files were untouched must still be reported as before. Seeded: FUZZ_SEED=n reproduces a run.
 
-
 /** Paths that damage can hit: the metadata areas and the top of the driver directories. */
 function targets(root: string): string[] {
 	const out: string[] = [];
@@ -25,7 +24,8 @@ function targets(root: string): string[] {
 		for (const e of fs.readdirSync(path.join(root, rel), {withFileTypes: true})) {
 			const r = rel === '' ? e.name : `${rel}/${e.name}`;
 			out.push(r);
-			if (e.isDirectory() && depth < 6 && !/^(aufs\/diff|aufs\/mnt|overlay2|vfs\/dir)\/[^/]+$/.test(r)) walk(r, depth + 1);
+			if (e.isDirectory() && depth < 6 && !/^(aufs\/diff|aufs\/mnt|overlay2|vfs\/dir)\/[^/]+$/.test(r))
+				walk(r, depth + 1);
 		}
 	};
 	walk('', 0);
@@ -53,7 +53,8 @@ function damage(root: string, pick: () => number, outside: string): Damage {
 		case 'corrupt': {
 			if (!st.isFile() || st.size === 0) return damage(root, pick, outside);
 			const buf = fs.readFileSync(abs);
-			for (let i = 0; i < 1 + Math.floor(pick() * 8); i++) buf[Math.floor(pick() * buf.length)] = Math.floor(pick() * 256);
+			for (let i = 0; i < 1 + Math.floor(pick() * 8); i++)
+				buf[Math.floor(pick() * buf.length)] = Math.floor(pick() * 256);
 			fs.writeFileSync(abs, buf);
 			return {kind, paths: [p]};
 		}
@@ -72,7 +73,8 @@ function damage(root: string, pick: () => number, outside: string): Damage {
 			return {kind, paths: [p]};
 		default: {
 			if (!st.isFile()) return damage(root, pick, outside);
-			const garbage = pick() < 0.5 ? '['.repeat(100000) : Buffer.from(Array.from({length: 512}, () => Math.floor(pick() * 256)));
+			const garbage =
+				pick() < 0.5 ? '['.repeat(100000) : Buffer.from(Array.from({length: 512}, () => Math.floor(pick() * 256)));
 			fs.writeFileSync(abs, garbage);
 			return {kind, paths: [p]};
 		}
@@ -113,12 +115,21 @@ function touches(damaged: string[], own: string[]): boolean {
 	return damaged.some(d => own.some(o => d === o || d.startsWith(`${o}/`) || o.startsWith(`${d}/`)));
 }
 
-const summary = (c: Container) => ({name: c.name, status: c.status, imageId: c.imageId, chain: c.chain.map(e => [e.role, e.cacheId, e.path])});
+const summary = (c: Container) => ({
+	name: c.name,
+	status: c.status,
+	imageId: c.imageId,
+	chain: c.chain.map(e => [e.role, e.cacheId, e.path]),
+});
 
 function silentIo() {
 	let out = '';
 	let err = '';
-	return {io: {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}}, out: () => out, err: () => err};
+	return {
+		io: {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}},
+		out: () => out,
+		err: () => err,
+	};
 }
 
 const seed0 = Number(process.env.FUZZ_SEED ?? 20261129);
@@ -141,7 +152,13 @@ for (const name of ['aufs', 'overlay2'] as const) {
 				try {
 					for (let k = 0; k < 1 + Math.floor(pick() * 3); k++) damaged.push(damage(copy, pick, outside));
 					const where = `seed ${seed}: ${damaged.map(d => `${d.kind} ${d.paths.join(' & ')}`).join('; ')}`;
-					for (const argv of [['model'], ['tree'], ['ls'], ['images', '--json'], ['inspect', before.containers[0]!.id]]) {
+					for (const argv of [
+						['model'],
+						['tree'],
+						['ls'],
+						['images', '--json'],
+						['inspect', before.containers[0]!.id],
+					]) {
 						const s = silentIo();
 						const code = await run([...argv, '--root', copy], s.io);
 						assert.ok(code === 0 || code === 2, `${where}: ${argv[0]} exited ${code}: ${s.err()}`);
@@ -156,9 +173,16 @@ for (const name of ['aufs', 'overlay2'] as const) {
 						assert.equal(summary(now), summary(c), `${where}: untouched container ${c.name} changed`);
 					}
 					// Nothing outside the root was read as if it were evidence.
-					assert.not.ok(after.containers.some(c => c.name === 'outside'), `${where}: followed a symlink out of the root`);
+					assert.not.ok(
+						after.containers.some(c => c.name === 'outside'),
+						`${where}: followed a symlink out of the root`,
+					);
 				} finally {
-					restore(real, copy, damaged.flatMap(d => d.paths));
+					restore(
+						real,
+						copy,
+						damaged.flatMap(d => d.paths),
+					);
 				}
 			}
 			fs.rmSync(copy, {recursive: true, force: true});
@@ -171,9 +195,11 @@ for (const name of ['aufs', 'overlay2'] as const) {
 /** Hostile shapes (size, nesting, keys, numbers, trailing data, ids): each names the finding it must give, on the damaged path. */
 type Shape = Damage & {expect?: {code: string; path: string}};
 
-const jsonFile = /^(containers\/[0-9a-f]{64}\/(config\.v2|hostconfig)\.json|image\/[^/]+\/imagedb\/content\/sha256\/[0-9a-f]{64}|image\/[^/]+\/repositories\.json)$/;
+const jsonFile =
+	/^(containers\/[0-9a-f]{64}\/(config\.v2|hostconfig)\.json|image\/[^/]+\/imagedb\/content\/sha256\/[0-9a-f]{64}|image\/[^/]+\/repositories\.json)$/;
 const idFile = /^image\/[^/]+\/layerdb\/(sha256\/[0-9a-f]{64}\/cache-id|mounts\/[0-9a-f]{64}\/(mount-id|init-id))$/;
-const strayDirs = /^(containers|image\/[^/]+\/layerdb\/(sha256|mounts)|image\/[^/]+\/imagedb\/content\/sha256|volumes)$/;
+const strayDirs =
+	/^(containers|image\/[^/]+\/layerdb\/(sha256|mounts)|image\/[^/]+\/imagedb\/content\/sha256|volumes)$/;
 /** dockerd reads these with json.Decoder (the first value); the rest with json.Unmarshal. */
 const firstValue = /(config\.v2|hostconfig|repositories)\.json$/;
 
@@ -186,7 +212,9 @@ function shape(root: string, pick: () => number): Shape {
 	const kinds = ['deep', 'big-number', 'proto-keys', 'trailing', 'bad-id', 'strays'] as const;
 	const kind = kinds[Math.floor(pick() * kinds.length)]!;
 	if (kind === 'strays') {
-		const dirs = [...all, ...(fs.existsSync(path.join(root, 'volumes')) ? ['volumes'] : [])].filter(p => strayDirs.test(p));
+		const dirs = [...all, ...(fs.existsSync(path.join(root, 'volumes')) ? ['volumes'] : [])].filter(p =>
+			strayDirs.test(p),
+		);
 		const d = dirs[Math.floor(pick() * dirs.length)]!;
 		const paths = Array.from({length: 150 + Math.floor(pick() * 100)}, (_, i) => `${d}/stray-${i}`);
 		for (const p of paths) fs.writeFileSync(path.join(root, p), '');
@@ -197,7 +225,11 @@ function shape(root: string, pick: () => number): Shape {
 		if (p === undefined) return shape(root, pick);
 		const bad = ['..', '.', '', 'a/b', 'x\u0000y', ' ..\n'][Math.floor(pick() * 6)]!;
 		fs.writeFileSync(path.join(root, p), bad);
-		return {kind, paths: [p], expect: {code: p.endsWith('cache-id') ? 'layer.field-invalid' : 'mount.field-invalid', path: p}};
+		return {
+			kind,
+			paths: [p],
+			expect: {code: p.endsWith('cache-id') ? 'layer.field-invalid' : 'mount.field-invalid', path: p},
+		};
 	}
 	const p = choose(jsonFile);
 	if (p === undefined) return shape(root, pick);
@@ -238,7 +270,14 @@ for (const name of ['sample', 'aufs', 'overlay2'] as const) {
 				try {
 					for (let k = 0; k < 1 + Math.floor(pick() * 2); k++) done.push(shape(copy, pick));
 					const where = `seed ${seed} (${name}): ${done.map(d => `${d.kind} ${d.paths.length > 3 ? `${d.paths.length} paths in ${path.dirname(d.paths[0]!)}` : d.paths.map(p => JSON.stringify(p)).join(' & ')}`).join('; ')}`;
-					for (const argv of [['model'], ['tree'], ['ls'], ['check'], ['inspect', before.containers[0]!.id], ['inspect', before.containers[0]!.id, '--provenance']]) {
+					for (const argv of [
+						['model'],
+						['tree'],
+						['ls'],
+						['check'],
+						['inspect', before.containers[0]!.id],
+						['inspect', before.containers[0]!.id, '--provenance'],
+					]) {
 						const s = silentIo();
 						const code = await run([...argv, '--root', copy], s.io);
 						assert.ok(code === 0 || code === 1 || code === 2, `${where}: ${argv.join(' ')} exited ${code}: ${s.err()}`);
@@ -249,7 +288,10 @@ for (const name of ['sample', 'aufs', 'overlay2'] as const) {
 					for (const d of done) {
 						if (d.expect === undefined) continue;
 						const {code, path: p} = d.expect;
-						assert.ok(after.findings.some(f => f.code === code && f.path === p), `${where}: no ${code} on ${p}`);
+						assert.ok(
+							after.findings.some(f => f.code === code && f.path === p),
+							`${where}: no ${code} on ${p}`,
+						);
 					}
 					const paths = done.flatMap(d => d.paths);
 					for (const c of before.containers) {
@@ -258,10 +300,20 @@ for (const name of ['sample', 'aufs', 'overlay2'] as const) {
 						assert.ok(now !== undefined, `${where}: untouched container ${c.name} is gone`);
 						assert.equal(summary(now), summary(c), `${where}: untouched container ${c.name} changed`);
 					}
-					for (const c of after.containers) for (const e of c.chain) if (e.path !== null) assert.ok(e.path.split('/').every(x => x !== '' && x !== '.' && x !== '..'), `${where}: path ${JSON.stringify(e.path)}`);
+					for (const c of after.containers)
+						for (const e of c.chain)
+							if (e.path !== null)
+								assert.ok(
+									e.path.split('/').every(x => x !== '' && x !== '.' && x !== '..'),
+									`${where}: path ${JSON.stringify(e.path)}`,
+								);
 					assert.is(({} as Record<string, unknown>).polluted, undefined, `${where}: a prototype was touched`);
 				} finally {
-					restore(original, copy, done.flatMap(d => d.paths));
+					restore(
+						original,
+						copy,
+						done.flatMap(d => d.paths),
+					);
 				}
 			}
 		} finally {

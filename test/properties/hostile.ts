@@ -34,12 +34,45 @@ const cases: Array<[string, (root: FakeRoot, file: string) => void, string]> = [
 	['invalid JSON', (_, f) => fs.writeFileSync(f, '{"ID": nope}'), 'json.invalid'],
 	['a truncated file', (_, f) => fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 40)), 'json.invalid'],
 	['an empty file', (_, f) => fs.writeFileSync(f, ''), 'json.empty'],
-	['binary garbage', (_, f) => fs.writeFileSync(f, Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919) % 256))), 'json.invalid'],
+	[
+		'binary garbage',
+		(_, f) => fs.writeFileSync(f, Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919) % 256))),
+		'json.invalid',
+	],
 	['a JSON array instead of an object', (_, f) => fs.writeFileSync(f, '[1,2,3]'), 'json.shape'],
-	['wrong types in the right fields', (_, f) => fs.writeFileSync(f, JSON.stringify({ID: 5, Name: ['x'], Image: {}, Driver: 7, State: 'running', Config: [1], Args: 'sh'})), 'container.field-invalid'],
-	['a FIFO instead of a file', (_, f) => { fs.rmSync(f); spawnSync('mkfifo', [f]); }, 'file.not-a-file'],
-	['a directory instead of a file', (_, f) => { fs.rmSync(f); fs.mkdirSync(f); }, 'file.not-a-file'],
-	['a symlink out of the root', (_, f) => { fs.rmSync(f); fs.symlinkSync('/etc/passwd', f); }, 'file.symlink'],
+	[
+		'wrong types in the right fields',
+		(_, f) =>
+			fs.writeFileSync(
+				f,
+				JSON.stringify({ID: 5, Name: ['x'], Image: {}, Driver: 7, State: 'running', Config: [1], Args: 'sh'}),
+			),
+		'container.field-invalid',
+	],
+	[
+		'a FIFO instead of a file',
+		(_, f) => {
+			fs.rmSync(f);
+			spawnSync('mkfifo', [f]);
+		},
+		'file.not-a-file',
+	],
+	[
+		'a directory instead of a file',
+		(_, f) => {
+			fs.rmSync(f);
+			fs.mkdirSync(f);
+		},
+		'file.not-a-file',
+	],
+	[
+		'a symlink out of the root',
+		(_, f) => {
+			fs.rmSync(f);
+			fs.symlinkSync('/etc/passwd', f);
+		},
+		'file.symlink',
+	],
 ];
 
 for (const [what, damage, code] of cases) {
@@ -49,12 +82,18 @@ for (const [what, damage, code] of cases) {
 			damage(root, root.p(`containers/${hex('victim')}/config.v2.json`));
 			const m = loadModel(openSource(root.dir)).model;
 			const mine = m.findings.filter(f => f.subject === `container:${hex('victim')}`).map(f => f.code);
-			assert.ok(mine.some(c => c.startsWith(code)), `${what}: expected ${code}, got ${mine.join(', ')}`);
+			assert.ok(
+				mine.some(c => c.startsWith(code)),
+				`${what}: expected ${code}, got ${mine.join(', ')}`,
+			);
 			const other = m.containers.find(c => c.id === hex('bystander'))!;
 			assert.is(other.name, 'bystander');
 			assert.is(other.imageId, image);
 			assert.is(other.chain.length, 4);
-			assert.ok(m.containers.some(c => c.id === hex('victim')), 'the damaged container is still listed');
+			assert.ok(
+				m.containers.some(c => c.id === hex('victim')),
+				'the damaged container is still listed',
+			);
 		} finally {
 			root.remove();
 		}
@@ -97,7 +136,10 @@ test('terminal escapes in names, labels and commands are neutralised in text, ex
 			assert.match(out, /evil\\x1b\[2J\\x1b\]0;pwned\\x07/);
 		}
 		const json = JSON.parse(cli(['ls', '--json', '--root', root.dir]).stdout) as Array<{name: string; image: string}>;
-		assert.ok(json.some(c => c.name === 'evil\u001b[2J\u001b]0;pwned\u0007' && c.image === 'img\u001b[31m'), 'JSON keeps the exact value');
+		assert.ok(
+			json.some(c => c.name === 'evil\u001b[2J\u001b]0;pwned\u0007' && c.image === 'img\u001b[31m'),
+			'JSON keeps the exact value',
+		);
 	} finally {
 		root.remove();
 	}
@@ -112,9 +154,16 @@ test('permission denied on part of the root (as a non-root user): findings for i
 		fs.chmodSync(root.dir, 0o755);
 		fs.chmodSync(root.p(`containers/${hex('victim')}`), 0o700);
 		fs.chmodSync(root.p(`image/overlay2/layerdb/mounts/${hex('victim')}`), 0o700);
-		const r = spawnSync(process.execPath, [binForNobody(), 'model', '--root', root.dir], {uid: 65534, gid: 65534, encoding: 'utf8'});
+		const r = spawnSync(process.execPath, [binForNobody(), 'model', '--root', root.dir], {
+			uid: 65534,
+			gid: 65534,
+			encoding: 'utf8',
+		});
 		assert.is(r.status, 0, r.stderr);
-		const m = JSON.parse(r.stdout) as {containers: Array<{id: string; name: string | null; chain: unknown[]}>; findings: Array<{subject: string; code: string}>};
+		const m = JSON.parse(r.stdout) as {
+			containers: Array<{id: string; name: string | null; chain: unknown[]}>;
+			findings: Array<{subject: string; code: string}>;
+		};
 		const victim = m.findings.filter(f => f.subject === `container:${hex('victim')}`).map(f => f.code);
 		assert.ok(victim.includes('file.unreadable'), victim.join(', '));
 		const by = m.containers.find(c => c.id === hex('bystander'))!;
@@ -131,7 +180,11 @@ test('permission denied on part of the root (as a non-root user): findings for i
  */
 function binForNobody(): string {
 	const bin = path.join(repo, 'bin', 'layerlens');
-	const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(path.join(repo, 'build', 'src', 'cli.js'))}, 4)`], {uid: 65534, gid: 65534});
+	const probe = spawnSync(
+		process.execPath,
+		['-e', `require('fs').accessSync(${JSON.stringify(path.join(repo, 'build', 'src', 'cli.js'))}, 4)`],
+		{uid: 65534, gid: 65534},
+	);
 	if (probe.status === 0) return bin;
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-nobody-'));
 	for (const part of ['bin', 'build', 'package.json', 'node_modules/chalk']) {
@@ -150,7 +203,11 @@ function binForNobody(): string {
 async function ll(argv: string[]): Promise<{code: number; out: string; err: string}> {
 	let out = '';
 	let err = '';
-	const code = await run(argv, {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}} as never);
+	const code = await run(argv, {
+		stdout: {write: (s: string) => (out += s)},
+		stderr: {write: (s: string) => (err += s)},
+		env: {},
+	} as never);
 	return {code, out, err};
 }
 
@@ -162,7 +219,16 @@ function survives(r: {code: number; err: string}, what: string, codes: readonly 
 }
 
 const summary = (m: Model, skip: readonly string[] = []) =>
-	m.containers.filter(c => !skip.includes(c.id)).map(c => ({id: c.id, name: c.name, status: c.status, imageId: c.imageId, exitCode: c.exitCode, chain: c.chain.map(e => [e.role, e.cacheId, e.path])}));
+	m.containers
+		.filter(c => !skip.includes(c.id))
+		.map(c => ({
+			id: c.id,
+			name: c.name,
+			status: c.status,
+			imageId: c.imageId,
+			exitCode: c.exitCode,
+			chain: c.chain.map(e => [e.role, e.cacheId, e.path]),
+		}));
 
 /** Every node's details and explanation in the explorer, two levels down, as text. */
 function explorerText(m: Model): string {
@@ -170,7 +236,8 @@ function explorerText(m: Model): string {
 	const out: string[] = [];
 	const walk = (nodes: readonly TreeNode[], depth: number) => {
 		for (const node of nodes) {
-			for (const l of [...detailLines(tree, node, () => null), ...explainLines(tree, node)]) out.push(l.map(s => s.text).join(''));
+			for (const l of [...detailLines(tree, node, () => null), ...explainLines(tree, node)])
+				out.push(l.map(s => s.text).join(''));
 			if (depth < 2) walk(tree.children(node), depth + 1);
 		}
 	};
@@ -207,9 +274,16 @@ test('no spread of an array into a call in src/ and components/: push(...x) and 
 	walk(path.join(repo, 'components'));
 	const found: string[] = [];
 	for (const f of files) {
-		const sf = ts.createSourceFile(f, fs.readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true, f.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+		const sf = ts.createSourceFile(
+			f,
+			fs.readFileSync(f, 'utf8'),
+			ts.ScriptTarget.Latest,
+			true,
+			f.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+		);
 		const visit = (n: ts.Node): void => {
-			if (ts.isSpreadElement(n) && (ts.isCallExpression(n.parent) || ts.isNewExpression(n.parent))) found.push(`${path.relative(repo, f)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`);
+			if (ts.isSpreadElement(n) && (ts.isCallExpression(n.parent) || ts.isNewExpression(n.parent)))
+				found.push(`${path.relative(repo, f)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`);
 			ts.forEachChild(n, visit);
 		};
 		visit(sf);
@@ -221,12 +295,24 @@ test('no spread of an array into a call in src/ and components/: push(...x) and 
 test('150 000 stray entries in each of containers/, layerdb/sha256, layerdb/mounts, imagedb/content/sha256 and volumes/: every command runs; 100 listed and one entry.list-capped per directory', async () => {
 	const {dir, before} = realCopy();
 	try {
-		const dirs = ['containers', 'image/overlay2/layerdb/sha256', 'image/overlay2/layerdb/mounts', 'image/overlay2/imagedb/content/sha256', 'volumes'];
-		for (const d of dirs) for (let i = 0; i < 150_000; i++) fs.closeSync(fs.openSync(path.join(dir, d, `stray-${i}`), 'w'));
-		for (const argv of [['ls'], ['images'], ['tree'], ['check'], ['model']]) survives(await ll([...argv, '--root', dir]), argv[0]!);
+		const dirs = [
+			'containers',
+			'image/overlay2/layerdb/sha256',
+			'image/overlay2/layerdb/mounts',
+			'image/overlay2/imagedb/content/sha256',
+			'volumes',
+		];
+		for (const d of dirs)
+			for (let i = 0; i < 150_000; i++) fs.closeSync(fs.openSync(path.join(dir, d, `stray-${i}`), 'w'));
+		for (const argv of [['ls'], ['images'], ['tree'], ['check'], ['model']])
+			survives(await ll([...argv, '--root', dir]), argv[0]!);
 		const m = loadModel(openSource(dir)).model;
 		for (const d of dirs) {
-			assert.is(m.findings.filter(f => f.path?.startsWith(`${d}/stray-`)).length, 100, `${d}: the first 100 one by one`);
+			assert.is(
+				m.findings.filter(f => f.path?.startsWith(`${d}/stray-`)).length,
+				100,
+				`${d}: the first 100 one by one`,
+			);
 			const cap = m.findings.filter(f => f.code === 'entry.list-capped' && f.path === d);
 			assert.is(cap.length, 1, `${d}: one summary`);
 			assert.match(cap[0]!.message, /149900 more findings/);
@@ -246,19 +332,43 @@ test('a label nested 5000 deep, and the same in hostconfig.json and in an image 
 		edit(path.join(dir, c, 'config.v2.json'), t => t.replace('"org.example.k":"v"', `"org.example.k":${deep(5000)}`));
 		edit(path.join(dir, c, 'hostconfig.json'), t => t.replace('"Binds":null', `"Binds":${deep(5000)}`));
 		const image = before.images.find(i => i.id === victim.imageId)!;
-		edit(path.join(dir, `image/overlay2/imagedb/content/sha256/${image.id.slice(7)}`), t => t.replace('"config":{', `"config":{"Deep":${deep(5000)},`));
+		edit(path.join(dir, `image/overlay2/imagedb/content/sha256/${image.id.slice(7)}`), t =>
+			t.replace('"config":{', `"config":{"Deep":${deep(5000)},`),
+		);
 		const m = loadModel(openSource(dir)).model;
-		const mine = m.findings.filter(f => f.subject === `container:${victim.id}` && f.code === 'json.too-deep' && f.path === `${c}/config.v2.json`);
+		const mine = m.findings.filter(
+			f => f.subject === `container:${victim.id}` && f.code === 'json.too-deep' && f.path === `${c}/config.v2.json`,
+		);
 		assert.is(mine.length, 1, 'config.v2.json');
 		assert.match(mine[0]!.message, /1 value nested deeper than 100 levels not loaded/);
-		assert.ok(m.findings.some(f => f.subject === `image:${image.id}` && f.code === 'json.too-deep'), 'the image config');
+		assert.ok(
+			m.findings.some(f => f.subject === `image:${image.id}` && f.code === 'json.too-deep'),
+			'the image config',
+		);
 		const now = m.containers.find(x => x.id === victim.id)!;
 		assert.is(now.name, victim.name);
 		assert.is(now.chain.length, victim.chain.length);
-		assert.equal(Object.keys(now.config!.Labels as object), ['org.example.k'], 'the label is there, loaded up to the limit');
-		for (const argv of [['inspect', victim.id], ['inspect', victim.id, '--provenance'], ['inspect', image.id], ['tree'], ['model'], ['check']]) survives(await ll([...argv, '--root', dir]), argv.join(' '));
-		const inspected = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {findings: Array<{code: string; path?: string}>};
-		assert.ok(inspected.findings.some(f => f.code === 'json.too-deep' && f.path === `${c}/hostconfig.json`), 'hostconfig.json');
+		assert.equal(
+			Object.keys(now.config!.Labels as object),
+			['org.example.k'],
+			'the label is there, loaded up to the limit',
+		);
+		for (const argv of [
+			['inspect', victim.id],
+			['inspect', victim.id, '--provenance'],
+			['inspect', image.id],
+			['tree'],
+			['model'],
+			['check'],
+		])
+			survives(await ll([...argv, '--root', dir]), argv.join(' '));
+		const inspected = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {
+			findings: Array<{code: string; path?: string}>;
+		};
+		assert.ok(
+			inspected.findings.some(f => f.code === 'json.too-deep' && f.path === `${c}/hostconfig.json`),
+			'hostconfig.json',
+		);
 		assert.match(explorerText(m), /org\.example\.k/);
 		assert.equal(summary(m, [victim.id]), summary(before, [victim.id]), 'the other containers as before');
 	} finally {
@@ -270,14 +380,23 @@ test('"__proto__", "constructor" and "prototype" keys in Config and Labels are o
 	const {dir, before, victim} = realCopy();
 	try {
 		edit(path.join(dir, `containers/${victim.id}/config.v2.json`), t =>
-			t.replace('"org.example.k":"v"', '"__proto__":"p","constructor":"c","prototype":"x","org.example.k":"v"').replace('"Hostname":', '"__proto__":{"polluted":1},"constructor":"k","Hostname":'),
+			t
+				.replace('"org.example.k":"v"', '"__proto__":"p","constructor":"c","prototype":"x","org.example.k":"v"')
+				.replace('"Hostname":', '"__proto__":{"polluted":1},"constructor":"k","Hostname":'),
 		);
-		for (const argv of [['inspect', victim.id], ['inspect', victim.id, '--provenance'], ['model'], ['tree']]) survives(await ll([...argv, '--root', dir]), argv.join(' '));
+		for (const argv of [['inspect', victim.id], ['inspect', victim.id, '--provenance'], ['model'], ['tree']])
+			survives(await ll([...argv, '--root', dir]), argv.join(' '));
 		const prov = (await ll(['inspect', victim.id, '--provenance', '--root', dir])).out;
-		for (const k of ['__proto__', 'constructor', 'prototype']) assert.match(prov, new RegExp(`${k}\\b`), `--provenance shows ${k}`);
-		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {config: {Labels: Record<string, string>}};
+		for (const k of ['__proto__', 'constructor', 'prototype'])
+			assert.match(prov, new RegExp(`${k}\\b`), `--provenance shows ${k}`);
+		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {
+			config: {Labels: Record<string, string>};
+		};
 		const labels = j.config.Labels;
-		assert.ok(Object.hasOwn(labels, '__proto__') && Object.getOwnPropertyDescriptor(labels, '__proto__')!.value === 'p', 'JSON keeps "__proto__" as a key');
+		assert.ok(
+			Object.hasOwn(labels, '__proto__') && Object.getOwnPropertyDescriptor(labels, '__proto__')!.value === 'p',
+			'JSON keeps "__proto__" as a key',
+		);
 		assert.is(labels.constructor, 'c');
 		assert.is(({} as Record<string, unknown>).polluted, undefined, 'no prototype touched');
 		const m = loadModel(openSource(dir)).model;
@@ -293,7 +412,9 @@ test('"__proto__", "constructor" and "prototype" keys in Config and Labels are o
 test('10⁶ Env entries: inspect and --provenance list them all, the explorer shows 200 and counts the rest', async () => {
 	const {dir, victim} = realCopy();
 	try {
-		edit(path.join(dir, `containers/${victim.id}/config.v2.json`), t => t.replace(/"Env":\[[^\]]*\]/, `"Env":${JSON.stringify(Array.from({length: 1_000_000}, (_, i) => `V${i}=x`))}`));
+		edit(path.join(dir, `containers/${victim.id}/config.v2.json`), t =>
+			t.replace(/"Env":\[[^\]]*\]/, `"Env":${JSON.stringify(Array.from({length: 1_000_000}, (_, i) => `V${i}=x`))}`),
+		);
 		const prov = await ll(['inspect', victim.id, '--provenance', '--root', dir]);
 		survives(prov, '--provenance');
 		assert.match(prov.out, /V999999=x/);
@@ -308,17 +429,43 @@ test('numbers exactly: an exit code beyond 2^53, a Pid of 1e400 and a RestartCou
 	const {dir, before, victim} = realCopy();
 	try {
 		const c = `containers/${victim.id}`;
-		edit(path.join(dir, c, 'config.v2.json'), t => t.replace('"ExitCode":0', '"ExitCode":9007199254740993').replace('"Pid":0', '"Pid":1e400').replace('"RestartCount":0', '"RestartCount":-0.5'));
+		edit(path.join(dir, c, 'config.v2.json'), t =>
+			t
+				.replace('"ExitCode":0', '"ExitCode":9007199254740993')
+				.replace('"Pid":0', '"Pid":1e400')
+				.replace('"RestartCount":0', '"RestartCount":-0.5'),
+		);
 		edit(path.join(dir, c, 'hostconfig.json'), t => t.replace('"Memory":0', '"Memory":9007199254740993'));
 		const layer = before.layers.find(l => l.driver === 'overlay2')!;
-		fs.writeFileSync(path.join(dir, `image/overlay2/layerdb/sha256/${layer.chainId.slice(7)}/size`), '9007199254740993');
+		fs.writeFileSync(
+			path.join(dir, `image/overlay2/layerdb/sha256/${layer.chainId.slice(7)}/size`),
+			'9007199254740993',
+		);
 		const m = loadModel(openSource(dir)).model;
-		assert.ok(m.findings.some(f => f.subject === `layer:${layer.chainId}` && f.code === 'layer.field-invalid' && f.message.includes('"9007199254740993"')), 'a layer size beyond 2^53 is said, not rounded');
+		assert.ok(
+			m.findings.some(
+				f =>
+					f.subject === `layer:${layer.chainId}` &&
+					f.code === 'layer.field-invalid' &&
+					f.message.includes('"9007199254740993"'),
+			),
+			'a layer size beyond 2^53 is said, not rounded',
+		);
 		assert.is(m.layers.find(l => l.chainId === layer.chainId)!.size, null);
-		const invalid = m.findings.filter(f => f.subject === `container:${victim.id}` && f.code === 'container.field-invalid').map(f => f.message);
-		for (const raw of ['State.ExitCode is 9007199254740993', 'State.Pid is 1e400', 'RestartCount is -0.5']) assert.ok(invalid.some(x => x.includes(raw)), `${raw}: ${invalid.join(' | ')}`);
+		const invalid = m.findings
+			.filter(f => f.subject === `container:${victim.id}` && f.code === 'container.field-invalid')
+			.map(f => f.message);
+		for (const raw of ['State.ExitCode is 9007199254740993', 'State.Pid is 1e400', 'RestartCount is -0.5'])
+			assert.ok(
+				invalid.some(x => x.includes(raw)),
+				`${raw}: ${invalid.join(' | ')}`,
+			);
 		assert.is(m.containers.find(x => x.id === victim.id)!.exitCode, null, 'not a rounded number');
-		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {hostConfig: Record<string, unknown>; exitCode: unknown; findings: Array<{code: string; message: string}>};
+		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {
+			hostConfig: Record<string, unknown>;
+			exitCode: unknown;
+			findings: Array<{code: string; message: string}>;
+		};
 		assert.is(j.hostConfig.Memory, '9007199254740993', 'the exact decimal text');
 		assert.ok(j.findings.some(f => f.code === 'json.big-number' && f.message.includes('Memory = 9007199254740993')));
 		assert.is(j.exitCode, null);
@@ -346,8 +493,14 @@ test('trailing data: config.v2.json and hostconfig.json are read as dockerd read
 		const trailing = m.findings.find(f => f.subject === `container:${victim.id}` && f.code === 'json.trailing-data')!;
 		assert.is(trailing.severity, 'warning');
 		assert.match(trailing.message, new RegExp(`${Buffer.byteLength(tail)} bytes follow the JSON value`));
-		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {findings: Array<{code: string; path?: string; message: string}>};
-		assert.ok(j.findings.some(f => f.code === 'json.trailing-data' && f.path === `${c}/hostconfig.json` && f.message.includes('2 bytes')));
+		const j = JSON.parse((await ll(['inspect', victim.id, '--json', '--root', dir])).out) as {
+			findings: Array<{code: string; path?: string; message: string}>;
+		};
+		assert.ok(
+			j.findings.some(
+				f => f.code === 'json.trailing-data' && f.path === `${c}/hostconfig.json` && f.message.includes('2 bytes'),
+			),
+		);
 		const bad = m.findings.find(f => f.subject === `image:${loose.id}` && f.code === 'json.invalid')!;
 		assert.match(bad.message, /2 bytes follow the JSON value; Docker's json.Unmarshal refuses the file/);
 	} finally {
@@ -361,18 +514,39 @@ test('ids used as paths: a cache-id, mount-id or init-id of "..", ".", "", "a/b"
 		const bad = ['..', '.', '', 'a/b', 'a\u0000b', ' ..\n'];
 		const layers = before.layers.filter(l => l.driver === 'overlay2').slice(0, bad.length);
 		assert.is(layers.length, bad.length);
-		layers.forEach((l, i) => fs.writeFileSync(path.join(dir, `image/overlay2/layerdb/sha256/${l.chainId.slice(7)}/cache-id`), bad[i]!));
+		layers.forEach((l, i) =>
+			fs.writeFileSync(path.join(dir, `image/overlay2/layerdb/sha256/${l.chainId.slice(7)}/cache-id`), bad[i]!),
+		);
 		const [a, b, c2] = before.containers;
 		const mounts = `image/overlay2/layerdb/mounts`;
 		fs.writeFileSync(path.join(dir, mounts, a!.id, 'mount-id'), '..');
 		fs.writeFileSync(path.join(dir, mounts, b!.id, 'init-id'), '.');
 		fs.writeFileSync(path.join(dir, mounts, c2!.id, 'mount-id'), `${c2!.mountId}/../x`);
 		const m = loadModel(openSource(dir)).model;
-		for (const l of layers) assert.ok(m.findings.some(f => f.subject === `layer:${l.chainId}` && f.code === 'layer.field-invalid' && /cache-id does not hold a directory id/.test(f.message)), l.chainId);
-		for (const x of [a!, b!, c2!]) assert.ok(m.findings.some(f => f.subject === `container:${x.id}` && f.code === 'mount.field-invalid'), x.name ?? x.id);
-		const paths = [...m.containers.flatMap(x => x.chain.map(e => e.path)), ...m.layers.map(l => l.path)].filter((p): p is string => p !== null);
+		for (const l of layers)
+			assert.ok(
+				m.findings.some(
+					f =>
+						f.subject === `layer:${l.chainId}` &&
+						f.code === 'layer.field-invalid' &&
+						/cache-id does not hold a directory id/.test(f.message),
+				),
+				l.chainId,
+			);
+		for (const x of [a!, b!, c2!])
+			assert.ok(
+				m.findings.some(f => f.subject === `container:${x.id}` && f.code === 'mount.field-invalid'),
+				x.name ?? x.id,
+			);
+		const paths = [...m.containers.flatMap(x => x.chain.map(e => e.path)), ...m.layers.map(l => l.path)].filter(
+			(p): p is string => p !== null,
+		);
 		assert.ok(paths.length > 0);
-		for (const p of paths) assert.ok(p.split('/').every(part => part !== '' && part !== '.' && part !== '..' && !part.includes('\u0000')), `a path built from a bad id: ${JSON.stringify(p)}`);
+		for (const p of paths)
+			assert.ok(
+				p.split('/').every(part => part !== '' && part !== '.' && part !== '..' && !part.includes('\u0000')),
+				`a path built from a bad id: ${JSON.stringify(p)}`,
+			);
 		for (const argv of [['tree'], ['check']]) survives(await ll([...argv, '--root', dir]), argv[0]!);
 		survives(await ll(['files', a!.id, '--root', dir]), 'files', [2]);
 	} finally {
@@ -383,7 +557,12 @@ test('ids used as paths: a cache-id, mount-id or init-id of "..", ".", "", "a/b"
 test('graph: a layer chain 200 000 parents long is walked in a loop, in the order the recursive walk gave', () => {
 	const m = loadModel(openSource(sampleRoot())).model;
 	const image = m.images.find(i => i.chainIds.length > 0)!;
-	const layers = Array.from({length: 200_000}, (_, i) => ({...m.layers[0]!, driver: image.driver, chainId: `sha256:${hex(`l${i}`)}`, parent: i === 0 ? null : `sha256:${hex(`l${i - 1}`)}`}));
+	const layers = Array.from({length: 200_000}, (_, i) => ({
+		...m.layers[0]!,
+		driver: image.driver,
+		chainId: `sha256:${hex(`l${i}`)}`,
+		parent: i === 0 ? null : `sha256:${hex(`l${i - 1}`)}`,
+	}));
 	const g = buildGraph({...m, layers}, [], [{...image, chainIds: [layers.at(-1)!.chainId]}]);
 	assert.is(g.nodes.filter(n => n.kind === 'layer').length, 200_000);
 	const parents = g.edges.filter(e => e.label === 'parent');
@@ -403,7 +582,10 @@ test('parseJson: the depth limit, numbers, trailing data, strings that look like
 	assert.equal(at('{"a":"[[[[{{{{\\"]]]]"}').value, {a: '[[[[{{{{"]]]]'}, 'brackets in strings are not structure');
 	const n = at('{"x":9007199254740993,"y":1e400,"z":-0.5,"w":9007199254740992,"v":[1.0]}');
 	assert.equal(n.value, {x: '9007199254740993', y: '1e400', z: -0.5, w: 9007199254740992, v: [1]});
-	assert.equal(n.inexact, [{path: 'x', text: '9007199254740993'}, {path: 'y', text: '1e400'}]);
+	assert.equal(n.inexact, [
+		{path: 'x', text: '9007199254740993'},
+		{path: 'y', text: '1e400'},
+	]);
 	assert.is(n.numberText.get('["v",0]'), '1.0');
 	assert.is(at('{"a":1}  \n').trailing, 0);
 	assert.is(at('{"a":1}\n{"b":2}').trailing, 7);
@@ -415,12 +597,30 @@ test('parseJson: the depth limit, numbers, trailing data, strings that look like
 	assert.is(big.tooDeep?.count, 1);
 	// Seeded random JSON within the limits: the same value as JSON.parse, nothing trailing.
 	const pick = rng(20261204);
-	const chars = ['a', '"', '\\', '{', '}', '[', ']', ',', ':', '\u0000', '\u001b', 'é', '\u{1f600}', '\ud800', ' ', '\n'];
+	const chars = [
+		'a',
+		'"',
+		'\\',
+		'{',
+		'}',
+		'[',
+		']',
+		',',
+		':',
+		'\u0000',
+		'\u001b',
+		'é',
+		'\u{1f600}',
+		'\ud800',
+		' ',
+		'\n',
+	];
 	const value = (d: number): unknown => {
 		const k = Math.floor(pick() * (d > 6 ? 4 : 7));
 		if (k === 0) return Math.floor(pick() * 2 ** 40) * (pick() < 0.5 ? -1 : 1);
 		if (k === 1) return (pick() - 0.5) * 10 ** Math.floor(pick() * 30 - 15);
-		if (k === 2) return Array.from({length: Math.floor(pick() * 8)}, () => chars[Math.floor(pick() * chars.length)]).join('');
+		if (k === 2)
+			return Array.from({length: Math.floor(pick() * 8)}, () => chars[Math.floor(pick() * chars.length)]).join('');
 		if (k === 3) return [true, false, null][Math.floor(pick() * 3)];
 		if (k === 4) return Array.from({length: Math.floor(pick() * 4)}, () => value(d + 1));
 		return Object.fromEntries(Array.from({length: Math.floor(pick() * 4)}, () => [String(value(7)), value(d + 1)]));

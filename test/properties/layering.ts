@@ -13,7 +13,11 @@ const repo = path.join(import.meta.dirname, '..', '..');
 const src = path.join(repo, 'src');
 
 function files(dir: string): string[] {
-	return fs.readdirSync(dir, {withFileTypes: true}).flatMap(e => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
+	return fs
+		.readdirSync(dir, {withFileTypes: true})
+		.flatMap(e =>
+			e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
+		);
 }
 
 /** Every module of the shipped tree (what tsconfig.build.json compiles). */
@@ -31,7 +35,9 @@ type Reference = {readonly spec: string; readonly how: 'static' | 'dynamic' | 'p
  */
 function references(text: string): Reference[] {
 	const found: Reference[] = [];
-	for (const m of text.matchAll(/\bfrom\s*'([^']+)'|\bimport\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|'(\.{1,2}\/[^']+\.(?:tsx?|js))'/g)) {
+	for (const m of text.matchAll(
+		/\bfrom\s*'([^']+)'|\bimport\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|'(\.{1,2}\/[^']+\.(?:tsx?|js))'/g,
+	)) {
 		if (m[1] !== undefined || m[2] !== undefined) found.push({spec: (m[1] ?? m[2])!, how: 'static'});
 		else if (m[3] !== undefined) found.push({spec: m[3], how: 'dynamic'});
 		else found.push({spec: m[4]!, how: 'path'});
@@ -85,24 +91,32 @@ function violations(file: string, text: string): string[] {
 	// A dynamic import with a computed specifier could load anything. The one allowed: feed.ts's worker
 	// bootstrap, code in a string evaluated in the worker, which imports the load worker beside it.
 	for (const m of text.matchAll(/\bimport\(\s*(?!['\s])/g)) {
-		if (!(rel === path.join('src', 'ui', 'feed.ts') && text.startsWith('import(${', m.index))) wrong.push(`${rel}: import() of a computed specifier at offset ${m.index}`);
+		if (!(rel === path.join('src', 'ui', 'feed.ts') && text.startsWith('import(${', m.index)))
+			wrong.push(`${rel}: import() of a computed specifier at offset ${m.index}`);
 	}
 	for (const {spec, how} of references(text)) {
 		if (!spec.startsWith('.')) {
-			if (uiLibrary.test(spec) && layer !== 'components') wrong.push(`${rel} (${layer}) loads ${spec}: only components/ loads Ink and React`);
+			if (uiLibrary.test(spec) && layer !== 'components')
+				wrong.push(`${rel} (${layer}) loads ${spec}: only components/ loads Ink and React`);
 			continue;
 		}
 		const target = path.resolve(path.dirname(file), spec);
-		const to = path.relative(repo, target).split(path.sep)[0] === 'src' || path.relative(repo, target).startsWith('components') ? layerOf(target) : null;
+		const to =
+			path.relative(repo, target).split(path.sep)[0] === 'src' || path.relative(repo, target).startsWith('components')
+				? layerOf(target)
+				: null;
 		if (to === null || !(to in rank)) {
 			wrong.push(`${rel} refers to ${spec}, outside the ranked tree (src/, components/)`);
 			continue;
 		}
 		if (to === layer) continue;
-		if (rank[to]! > rank[layer]!) wrong.push(`${rel} (${layer}, rank ${rank[layer]}) must not load ${spec} (${to}, rank ${rank[to]})`);
-		else if (rank[to] === rank[layer]) wrong.push(`${rel} (${layer}) must not load ${spec} from its sibling layer ${to}`);
+		if (rank[to]! > rank[layer]!)
+			wrong.push(`${rel} (${layer}, rank ${rank[layer]}) must not load ${spec} (${to}, rank ${rank[to]})`);
+		else if (rank[to] === rank[layer])
+			wrong.push(`${rel} (${layer}) must not load ${spec} from its sibling layer ${to}`);
 		// Non-UI commands load neither Ink nor React: the UI is entered only through a dynamic import.
-		else if (to === 'components' && how !== 'dynamic') wrong.push(`${rel} loads ${spec} statically: the UI is loaded only by import()`);
+		else if (to === 'components' && how !== 'dynamic')
+			wrong.push(`${rel} loads ${spec} statically: the UI is loaded only by import()`);
 	}
 	return wrong;
 }
@@ -135,9 +149,17 @@ test('the check sees what it must: planted violations are found', () => {
 		['components/x.ts', "import {measureUi} from '../bench/measure-ui.ts';", /outside the ranked tree/],
 		['src/newfolder/x.ts', "import {finding} from '../finding.ts';", /has no rank/],
 	];
-	for (const [rel, text, expected] of cases) assert.match(violations(at(rel), text).join('\n'), expected, `${rel}: ${text}`);
-	assert.equal(violations(at('src/cli.ts'), "const ui = await import('../components/launch.ts');"), [], 'the CLI enters the UI by import()');
-	assert.equal(violations(at('components/x.tsx'), "import {Box} from 'ink';\nimport {reduce} from '../src/ui/nav.ts';"), []);
+	for (const [rel, text, expected] of cases)
+		assert.match(violations(at(rel), text).join('\n'), expected, `${rel}: ${text}`);
+	assert.equal(
+		violations(at('src/cli.ts'), "const ui = await import('../components/launch.ts');"),
+		[],
+		'the CLI enters the UI by import()',
+	);
+	assert.equal(
+		violations(at('components/x.tsx'), "import {Box} from 'ink';\nimport {reduce} from '../src/ui/nav.ts';"),
+		[],
+	);
 });
 
 // At run time: a resolve hook (registered after tsx, so it sees every specifier first) refuses Ink, React and
@@ -150,14 +172,29 @@ const refuseUi = `export async function resolve(specifier, context, next) {
 const hook = `data:text/javascript,${encodeURIComponent(`import {register} from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(refuseUi)}`)});`)}`;
 
 function runWithoutUi(script: string, args: string[]) {
-	return spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, script, ...args], {cwd: repo, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}, maxBuffer: 64 * 1024 * 1024});
+	return spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, script, ...args], {
+		cwd: repo,
+		encoding: 'utf8',
+		env: {...process.env, NO_COLOR: '1'},
+		maxBuffer: 64 * 1024 * 1024,
+	});
 }
 
 test('non-UI commands load neither Ink nor React (nor components/) at run time', () => {
 	const main = path.join(repo, 'test', 'helpers', 'cli-main.ts');
 	const sample = path.join(repo, 'sample', 'docker.tar.gz');
 	// No command and no terminal: the tree, as text (the explorer needs a TTY on both ends).
-	for (const args of [[], ['ls'], ['images', '--json'], ['tree', '--explain'], ['model'], ['check'], ['timeline'], ['graph'], ['compare', sample, sample]]) {
+	for (const args of [
+		[],
+		['ls'],
+		['images', '--json'],
+		['tree', '--explain'],
+		['model'],
+		['check'],
+		['timeline'],
+		['graph'],
+		['compare', sample, sample],
+	]) {
 		const r = runWithoutUi(main, args[0] === 'compare' ? args : ['-r', sample, ...args]);
 		assert.not.match(r.stderr, /layering: the UI was loaded|internal error/, `${args.join(' ')}: ${r.stderr}`);
 		assert.ok(r.status === 0 || r.status === 1, `${args.join(' ') || '(no command)'}: exit ${r.status}: ${r.stderr}`);
@@ -167,7 +204,10 @@ test('non-UI commands load neither Ink nor React (nor components/) at run time',
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layering-'));
 	try {
 		const probe = path.join(dir, 'probe.mts');
-		fs.writeFileSync(probe, `await import(${JSON.stringify(pathToFileURL(path.join(repo, 'components', 'App.tsx')).href)});\n`);
+		fs.writeFileSync(
+			probe,
+			`await import(${JSON.stringify(pathToFileURL(path.join(repo, 'components', 'App.tsx')).href)});\n`,
+		);
 		const r = runWithoutUi(probe, []);
 		assert.match(r.stderr, /layering: the UI was loaded/);
 		assert.is.not(r.status, 0);
@@ -182,14 +222,24 @@ test('readers never touch node:fs directly but through a Source', () => {
 		const specs = imports(file);
 		// live.ts reads the host's /proc (locks, mounts) and stats the root itself, not evidence under it;
 		// tar-source.ts and tar-content.ts read the archive file itself (the Source over it).
-		if (/^(read|sources|formats)\//.test(rel) && !['sources/node-fs-source.ts', 'sources/tar-source.ts', 'sources/tar-content.ts', 'formats/tar-format.ts', 'sources/live.ts'].includes(rel)) {
+		if (
+			/^(read|sources|formats)\//.test(rel) &&
+			![
+				'sources/node-fs-source.ts',
+				'sources/tar-source.ts',
+				'sources/tar-content.ts',
+				'formats/tar-format.ts',
+				'sources/live.ts',
+			].includes(rel)
+		) {
 			assert.not.ok(specs.includes('node:fs'), `${rel} must read through a Source`);
 		}
 	}
 });
 
 test('no source file writes to disk: no write, rename, chmod or lock calls in src/ and components/', () => {
-	const names = 'writeFile|writeSync|write|appendFile|rename|chmod|fchmod|chown|mkdir|mkdtemp|rm|rmdir|unlink|utimes|futimes|createWriteStream|truncate|ftruncate|symlink|link|cp|copyFile|open';
+	const names =
+		'writeFile|writeSync|write|appendFile|rename|chmod|fchmod|chown|mkdir|mkdtemp|rm|rmdir|unlink|utimes|futimes|createWriteStream|truncate|ftruncate|symlink|link|cp|copyFile|open';
 	const call = new RegExp(`\\.(${names})(Sync)?\\(`);
 	const imported = new RegExp(`import\\s*\\{[^}]*\\b(${names})(Sync)?\\b[^}]*\\}\\s*from\\s*'node:fs`);
 	for (const file of house) {
@@ -201,10 +251,20 @@ test('no source file writes to disk: no write, rename, chmod or lock calls in sr
 			if (m[1] === 'open' && rel.startsWith('sources/')) continue;
 			// The one writer: `export -o` writes a temporary file beside the output the user named (never inside
 			// the root: files/output.ts refuses it), syncs it, renames it over the output, or removes it on failure.
-			if (rel === path.join('files', 'output.ts') && ['open', 'write', 'writeSync', 'rename', 'unlink'].includes(m[1]!)) continue;
+			if (rel === path.join('files', 'output.ts') && ['open', 'write', 'writeSync', 'rename', 'unlink'].includes(m[1]!))
+				continue;
 			// The archive reader's inflater: a zlib handle's writeSync feeds it bytes in memory (formats/gunzip-sync.ts).
-			if (rel === path.join('formats', 'gunzip-sync.ts') && m[1] === 'writeSync' && text.slice(m.index! - 6, m.index!) === 'handle') continue;
-			if (m[1] === 'write' && /(stdout|stderr|io\.\w+)\.write\($/.test(text.slice(Math.max(0, m.index! - 20), m.index! + 7))) continue;
+			if (
+				rel === path.join('formats', 'gunzip-sync.ts') &&
+				m[1] === 'writeSync' &&
+				text.slice(m.index! - 6, m.index!) === 'handle'
+			)
+				continue;
+			if (
+				m[1] === 'write' &&
+				/(stdout|stderr|io\.\w+)\.write\($/.test(text.slice(Math.max(0, m.index! - 20), m.index! + 7))
+			)
+				continue;
 			assert.unreachable(`${rel} calls .${m[1]}${m[2] ?? ''}( at offset ${m.index}`);
 		}
 	}

@@ -27,7 +27,11 @@ type Out = {code: number; stdout: string; stderr: string};
 async function cli(root: string, ...argv: string[]): Promise<Out> {
 	let stdout = '';
 	let stderr = '';
-	const io = {stdout: {write: (s: string | Buffer) => void (stdout += s.toString())}, stderr: {write: (s: string) => void (stderr += s)}, env: {}};
+	const io = {
+		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
+		stderr: {write: (s: string) => void (stderr += s)},
+		env: {},
+	};
 	const code = await run(['-r', root, ...argv], io);
 	return {code, stdout, stderr};
 }
@@ -43,7 +47,8 @@ function modelOf(root: string) {
 	return loadModel(openSource(root)).model;
 }
 
-const codesOf = (fs: readonly Finding[], subject: string): string[] => fs.filter(f => f.subject === subject).map(f => f.code);
+const codesOf = (fs: readonly Finding[], subject: string): string[] =>
+	fs.filter(f => f.subject === subject).map(f => f.code);
 
 /** The sample's facts: the busybox base layer (under every container), a container using it, its RW layer. */
 const clean = modelOf(base);
@@ -55,7 +60,14 @@ test('the undamaged copy: no findings, files/diff/cat/export exit 0, no findings
 	assert.ok(busybox !== undefined && user !== undefined && app !== undefined, 'the sample has what these tests damage');
 	assert.equal(clean.findings, []);
 	const root = copy();
-	for (const argv of [['ls'], ['images'], ['tree'], ['files', 'docker_test'], ['diff', 'app_exited'], ['cat', 'docker_test', '/bin/sh']]) {
+	for (const argv of [
+		['ls'],
+		['images'],
+		['tree'],
+		['files', 'docker_test'],
+		['diff', 'app_exited'],
+		['cat', 'docker_test', '/bin/sh'],
+	]) {
 		const r = await cli(root, ...argv);
 		assert.is(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
 		assert.is(r.stderr, '', argv.join(' '));
@@ -68,10 +80,38 @@ test('the undamaged copy: no findings, files/diff/cat/export exit 0, no findings
 
 const layerDamage: Array<[string, (dir: string) => void, string]> = [
 	['deleted', d => fs.rmSync(d, {recursive: true}), 'layer.content-missing'],
-	['emptied', d => { fs.rmSync(d, {recursive: true}); fs.mkdirSync(d); }, 'layer.content-empty'],
-	['replaced by a file', d => { fs.rmSync(d, {recursive: true}); fs.writeFileSync(d, 'x'); }, 'layer.content-missing'],
-	['replaced by a FIFO', d => { fs.rmSync(d, {recursive: true}); execFileSync('mkfifo', [d]); }, 'layer.content-missing'],
-	['replaced by a symlink', d => { fs.rmSync(d, {recursive: true}); fs.symlinkSync('/usr', d); }, 'layer.content-missing'],
+	[
+		'emptied',
+		d => {
+			fs.rmSync(d, {recursive: true});
+			fs.mkdirSync(d);
+		},
+		'layer.content-empty',
+	],
+	[
+		'replaced by a file',
+		d => {
+			fs.rmSync(d, {recursive: true});
+			fs.writeFileSync(d, 'x');
+		},
+		'layer.content-missing',
+	],
+	[
+		'replaced by a FIFO',
+		d => {
+			fs.rmSync(d, {recursive: true});
+			execFileSync('mkfifo', [d]);
+		},
+		'layer.content-missing',
+	],
+	[
+		'replaced by a symlink',
+		d => {
+			fs.rmSync(d, {recursive: true});
+			fs.symlinkSync('/usr', d);
+		},
+		'layer.content-missing',
+	],
 ];
 
 for (const [what, damage, code] of layerDamage) {
@@ -84,31 +124,50 @@ for (const [what, damage, code] of layerDamage) {
 		const layer = m.layers.find(l => l.chainId === busybox.chainId)!;
 		assert.equal(layer.contentDamage?.path, busybox.path);
 		const model = await cli(root, 'model');
-		const json = JSON.parse(model.stdout) as {findings: Finding[]; layers: Array<{chainId: string; contentDamage?: {state: string; path: string}}>};
+		const json = JSON.parse(model.stdout) as {
+			findings: Finding[];
+			layers: Array<{chainId: string; contentDamage?: {state: string; path: string}}>;
+		};
 		assert.ok(json.findings.some(f => f.code === code && f.subject === subject));
 		assert.is(json.layers.find(l => l.chainId === busybox.chainId)!.contentDamage?.path, busybox.path);
 		const check = await cli(root, 'check', '--json');
 		assert.is(check.code, 1);
-		const report = JSON.parse(check.stdout) as {objects: Array<{subject: string; status: string; checks: Array<{check: string; findings: Finding[]}>}>};
+		const report = JSON.parse(check.stdout) as {
+			objects: Array<{subject: string; status: string; checks: Array<{check: string; findings: Finding[]}>}>;
+		};
 		const o = report.objects.find(x => x.subject === subject)!;
 		assert.is(o.status, 'fail');
-		assert.ok(o.checks.find(c => c.check === 'layer.dir')!.findings.some(f => f.code === code), 'reported by layer.dir');
+		assert.ok(
+			o.checks.find(c => c.check === 'layer.dir')!.findings.some(f => f.code === code),
+			'reported by layer.dir',
+		);
 		const tree = await cli(root, 'tree');
 		assert.match(tree.stdout, /\(content (missing|emptied|not a directory|a symlink)\)/);
 		assert.match(tree.stderr, /^layerlens: \d+ findings? \(1 error\); run `layerlens check`\n$/);
 		// The layer itself is listed from its tar-split record, as docker recorded it, and says so.
 		const fromRecord = await cli(root, 'files', busybox.chainId);
 		assert.is(fromRecord.code, 0, fromRecord.stderr);
-		assert.match(fromRecord.stderr, /listed from the layer's tar-split record: its content directory .* \[files\.from-tar-split\]/);
+		assert.match(
+			fromRecord.stderr,
+			/listed from the layer's tar-split record: its content directory .* \[files\.from-tar-split\]/,
+		);
 		assert.match(fromRecord.stdout, / \/bin\/sh\b/);
-		for (const argv of [['files', 'docker_test'], ['diff', 'docker_test'], ['cat', 'docker_test', '/bin/sh']]) {
+		for (const argv of [
+			['files', 'docker_test'],
+			['diff', 'docker_test'],
+			['cat', 'docker_test', '/bin/sh'],
+		]) {
 			const r = await cli(root, ...argv);
 			assert.is(r.code, 5, `${argv.join(' ')}: ${r.stderr}`);
 			assert.match(r.stderr, /\[files\.incomplete\]/, argv.join(' '));
 		}
 		const listed = await cli(root, 'files', 'docker_test', '--json');
 		assert.is(listed.code, 5);
-		assert.ok((JSON.parse(listed.stdout) as {findings: Finding[]}).findings.some(f => f.code === 'files.incomplete' && f.path === busybox.path));
+		assert.ok(
+			(JSON.parse(listed.stdout) as {findings: Finding[]}).findings.some(
+				f => f.code === 'files.incomplete' && f.path === busybox.path,
+			),
+		);
 		const out = path.join(root, '..', `${path.basename(root)}.tar`);
 		const e = await cli(root, 'export', 'docker_test', '-o', out);
 		assert.is(e.code, 5);
@@ -138,7 +197,10 @@ test("a container's RW diff/ a symlink and its init diff/ a file: container find
 	fs.rmSync(init, {recursive: true});
 	fs.writeFileSync(init, '');
 	const m = modelOf(root);
-	assert.equal(codesOf(m.findings, `container:${app.id}`), ['container.layer-content-missing', 'container.layer-content-missing']);
+	assert.equal(codesOf(m.findings, `container:${app.id}`), [
+		'container.layer-content-missing',
+		'container.layer-content-missing',
+	]);
 	const c = m.containers.find(x => x.id === app.id)!;
 	assert.equal(c.chain.map(e => e.contentDamage?.state ?? null).slice(0, 2), ['symlink', 'not-a-dir']);
 	const r = await cli(root, 'diff', 'app_exited');
@@ -177,10 +239,31 @@ test('legacy overlay: an image layer root/ emptied, a container upper/ deleted',
 });
 
 const hostDamage: Array<[string, (file: string) => void, string, string]> = [
-	['a symlink', f => { fs.rmSync(f); fs.symlinkSync('/etc/passwd', f); }, 'file.symlink', 'warning'],
+	[
+		'a symlink',
+		f => {
+			fs.rmSync(f);
+			fs.symlinkSync('/etc/passwd', f);
+		},
+		'file.symlink',
+		'warning',
+	],
 	['truncated', f => fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 40)), 'json.invalid', 'error'],
-	['garbage', f => fs.writeFileSync(f, Buffer.from(Array.from({length: 2048}, (_, i) => (i * 7919) % 256))), 'json.invalid', 'error'],
-	['a FIFO', f => { fs.rmSync(f); execFileSync('mkfifo', [f]); }, 'file.not-a-file', 'error'],
+	[
+		'garbage',
+		f => fs.writeFileSync(f, Buffer.from(Array.from({length: 2048}, (_, i) => (i * 7919) % 256))),
+		'json.invalid',
+		'error',
+	],
+	[
+		'a FIFO',
+		f => {
+			fs.rmSync(f);
+			execFileSync('mkfifo', [f]);
+		},
+		'file.not-a-file',
+		'error',
+	],
 	['deleted', f => fs.rmSync(f), 'container.hostconfig-missing', 'warning'],
 ];
 
@@ -190,8 +273,13 @@ for (const [what, damage, code, severity] of hostDamage) {
 		damage(path.join(root, 'containers', app.id, 'hostconfig.json'));
 		const model = await cli(root, 'model');
 		assert.is(model.code, 0);
-		const found = (JSON.parse(model.stdout) as {findings: Finding[]}).findings.filter(f => f.subject === `container:${app.id}`);
-		assert.equal(found.map(f => [f.code, f.severity]), [[code, severity]]);
+		const found = (JSON.parse(model.stdout) as {findings: Finding[]}).findings.filter(
+			f => f.subject === `container:${app.id}`,
+		);
+		assert.equal(
+			found.map(f => [f.code, f.severity]),
+			[[code, severity]],
+		);
 		const check = await cli(root, 'check');
 		assert.match(check.stdout, new RegExp(code.replace('.', '\\.')));
 		assert.is(check.code, severity === 'error' ? 1 : 0);
@@ -209,7 +297,10 @@ test("symlinks in a container's directory (hostname, hosts, resolv.conf, checkpo
 	fs.rmSync(path.join(dir, 'mounts', 'shm'), {recursive: true, force: true});
 	fs.symlinkSync('/dev/shm', path.join(dir, 'mounts', 'shm'));
 	const found = modelOf(root).findings.filter(f => f.subject === `container:${app.id}`);
-	assert.equal(found.map(f => f.path).sort(), ['checkpoints', 'hostname', 'hosts', 'mounts/shm', 'resolv.conf'].map(n => `containers/${app.id}/${n}`).sort());
+	assert.equal(
+		found.map(f => f.path).sort(),
+		['checkpoints', 'hostname', 'hosts', 'mounts/shm', 'resolv.conf'].map(n => `containers/${app.id}/${n}`).sort(),
+	);
 	assert.ok(found.every(f => f.code === 'container.symlink' && f.severity === 'warning'));
 	assert.match(found.find(f => f.path!.endsWith('/hosts'))!.message, /"\/etc\/hosts"/);
 });
@@ -225,7 +316,8 @@ test("a container's RW link file as a symlink, and its l/ entry as a file: drive
 	fs.writeFileSync(path.join(root, 'overlay2', 'l', short), 'x');
 	const r = await cli(root, 'check', '--json');
 	const report = JSON.parse(r.stdout) as {findings: Finding[]};
-	const mine = (id: string) => report.findings.filter(f => f.subject === `container:${id}`).map(f => `${f.severity} ${f.code} ${f.path}`);
+	const mine = (id: string) =>
+		report.findings.filter(f => f.subject === `container:${id}`).map(f => `${f.severity} ${f.code} ${f.path}`);
 	assert.equal(mine(app.id), [`warning file.symlink overlay2/${app.mountId}/link`]);
 	assert.equal(mine(other.id), [`warning driver.link-broken overlay2/l/${short}`]);
 });
@@ -254,7 +346,8 @@ test('logs: a symlink or FIFO is log.unreadable in model and check, and on stder
 
 test('logs: over 64 MiB read whole; more lines than the cap is a finding naming the cap and what was left out; a rotated .gz is read; a damaged .gz is a finding', async () => {
 	const root = copy();
-	const line = (i: number) => `${JSON.stringify({log: `line ${i} ${'x'.repeat(400)}\n`, stream: 'stdout', time: `2026-11-29T08:30:00.${String(i).padStart(9, '0')}Z`})}\n`;
+	const line = (i: number) =>
+		`${JSON.stringify({log: `line ${i} ${'x'.repeat(400)}\n`, stream: 'stdout', time: `2026-11-29T08:30:00.${String(i).padStart(9, '0')}Z`})}\n`;
 	// ~70 MiB: more than the 64 MiB the timeline used to read at most.
 	const big = fs.openSync(logPath(root, app.id), 'w');
 	let chunk = '';
@@ -275,19 +368,41 @@ test('logs: over 64 MiB read whole; more lines than the cap is a finding naming 
 	assert.is(lines.length, 100_000);
 	const capped = findings.find(f => f.code === 'timeline.logs-capped')!;
 	assert.ok(capped !== undefined, findings.map(f => f.code).join(', '));
-	assert.match(capped.message, /at most 100000 log lines per container.*after line 100000; the rest of that file and 1 more log file \(.*-json\.log\.1\.gz\)/);
+	assert.match(
+		capped.message,
+		/at most 100000 log lines per container.*after line 100000; the rest of that file and 1 more log file \(.*-json\.log\.1\.gz\)/,
+	);
 	// With room for all: every line of the 70 MiB file, and the rotated one.
 	const all: Finding[] = [];
-	const every = await buildTimeline(modelOf(root), openSource(root), {files: false, logs: true, maxPerContainer: 1_000_000, findings: all});
+	const every = await buildTimeline(modelOf(root), openSource(root), {
+		files: false,
+		logs: true,
+		maxPerContainer: 1_000_000,
+		findings: all,
+	});
 	assert.is(every.filter(e => e.kind === 'log.line' && e.subject === `container:${app.id}`).length, 170_001);
-	assert.ok(every.some(e => e.source.endsWith('-json.log.1.gz')), 'the rotated file is read');
-	assert.equal(all.map(f => f.code), []);
+	assert.ok(
+		every.some(e => e.source.endsWith('-json.log.1.gz')),
+		'the rotated file is read',
+	);
+	assert.equal(
+		all.map(f => f.code),
+		[],
+	);
 	// A gzip cut short: what was read is kept, the rest is a finding.
 	const gz = fs.readFileSync(logPath(root, app.id, '.1.gz'));
 	fs.writeFileSync(logPath(root, app.id, '.1.gz'), gz.subarray(0, gz.length - 12));
 	const damaged: Finding[] = [];
-	await buildTimeline(modelOf(root), openSource(root), {files: false, logs: true, maxPerContainer: 1_000_000, findings: damaged});
-	assert.equal(damaged.map(f => f.code), ['log.damaged']);
+	await buildTimeline(modelOf(root), openSource(root), {
+		files: false,
+		logs: true,
+		maxPerContainer: 1_000_000,
+		findings: damaged,
+	});
+	assert.equal(
+		damaged.map(f => f.code),
+		['log.damaged'],
+	);
 });
 
 test('a gzip bomb in a rotated log (1 GiB of zeros in 1 MB) takes bounded memory and is a finding', async () => {
@@ -298,13 +413,21 @@ test('a gzip bomb in a rotated log (1 GiB of zeros in 1 MB) takes bounded memory
 	const findings: Finding[] = [];
 	await buildTimeline(modelOf(root), openSource(root), {files: false, logs: true, findings});
 	assert.ok(process.memoryUsage().rss - before < 256 * 1024 * 1024, 'bounded memory');
-	assert.equal(findings.map(f => f.code), ['log.lines-skipped']);
+	assert.equal(
+		findings.map(f => f.code),
+		['log.lines-skipped'],
+	);
 });
 
 test('timeline --files: the per-container cap is a finding saying what was not walked', async () => {
 	const root = copy();
 	const findings: Finding[] = [];
-	const events = await buildTimeline(modelOf(root), openSource(root), {files: true, logs: false, maxPerContainer: 2, findings});
+	const events = await buildTimeline(modelOf(root), openSource(root), {
+		files: true,
+		logs: false,
+		maxPerContainer: 2,
+		findings,
+	});
 	assert.ok(events.filter(e => e.kind === 'rwfile.modified' && e.subject === `container:${app.id}`).length <= 2);
 	const capped = findings.filter(f => f.code === 'timeline.files-capped' && f.subject === `container:${app.id}`);
 	assert.is(capped.length, 1, findings.map(f => f.message).join('\n'));
@@ -352,17 +475,35 @@ test('as a user who cannot read containers/: ls says so on stderr (an error find
 	assert.is(ls.stderr, 'layerlens: 2 findings (1 error, 1 warning); run `layerlens check`\n');
 	const model = spawnSync(process.execPath, [bin, 'model', '-r', root], {uid: 65534, gid: 65534, encoding: 'utf8'});
 	const m = JSON.parse(model.stdout) as {findings: Finding[]};
-	assert.ok(m.findings.some(f => f.subject === 'root' && f.severity === 'error' && f.code === 'file.unreadable' && f.path === 'containers'), model.stdout);
-	assert.ok(m.findings.some(f => f.subject === 'root' && f.severity === 'warning' && f.code === 'source.atimes'), model.stdout);
+	assert.ok(
+		m.findings.some(
+			f => f.subject === 'root' && f.severity === 'error' && f.code === 'file.unreadable' && f.path === 'containers',
+		),
+		model.stdout,
+	);
+	assert.ok(
+		m.findings.some(f => f.subject === 'root' && f.severity === 'warning' && f.code === 'source.atimes'),
+		model.stdout,
+	);
 	// An unreadable layer diff/ is layer.content-unreadable.
 	fs.chmodSync(path.join(root, 'containers'), 0o755);
 	fs.chmodSync(path.join(root, busybox.path!), 0o700);
-	const m2 = JSON.parse(spawnSync(process.execPath, [bin, 'model', '-r', root], {uid: 65534, gid: 65534, encoding: 'utf8'}).stdout) as {findings: Finding[]};
-	assert.ok(m2.findings.some(f => f.code === 'layer.content-unreadable' && f.subject === `layer:${busybox.chainId}`), JSON.stringify(m2.findings.map(f => f.code)));
+	const m2 = JSON.parse(
+		spawnSync(process.execPath, [bin, 'model', '-r', root], {uid: 65534, gid: 65534, encoding: 'utf8'}).stdout,
+	) as {findings: Finding[]};
+	assert.ok(
+		m2.findings.some(f => f.code === 'layer.content-unreadable' && f.subject === `layer:${busybox.chainId}`),
+		JSON.stringify(m2.findings.map(f => f.code)),
+	);
 	// An unreadable log file is log.unreadable.
 	fs.chmodSync(logPath(root, app.id), 0o600);
-	const m3 = JSON.parse(spawnSync(process.execPath, [bin, 'model', '-r', root], {uid: 65534, gid: 65534, encoding: 'utf8'}).stdout) as {findings: Finding[]};
-	assert.ok(m3.findings.some(f => f.code === 'log.unreadable' && f.subject === `container:${app.id}`), JSON.stringify(m3.findings.map(f => f.code)));
+	const m3 = JSON.parse(
+		spawnSync(process.execPath, [bin, 'model', '-r', root], {uid: 65534, gid: 65534, encoding: 'utf8'}).stdout,
+	) as {findings: Finding[]};
+	assert.ok(
+		m3.findings.some(f => f.code === 'log.unreadable' && f.subject === `container:${app.id}`),
+		JSON.stringify(m3.findings.map(f => f.code)),
+	);
 });
 
 test.run();

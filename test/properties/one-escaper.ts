@@ -2,7 +2,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {type Line, lineText, message, padCols, padSeg, plainLines, renderLines, seg, t, tone, trimEndLine} from '../../src/view/line.ts';
+import {
+	type Line,
+	lineText,
+	message,
+	padCols,
+	padSeg,
+	plainLines,
+	renderLines,
+	seg,
+	t,
+	tone,
+	trimEndLine,
+} from '../../src/view/line.ts';
 import {makePaint} from '../../src/view/paint.ts';
 
 // The one place that cleans evidence text (src/view/line.ts): views build Lines with seg(), the
@@ -26,14 +38,24 @@ test('the builders clean every string and keep segments; colour is added after c
 	const lines: Line[] = [t`${tone.title('T')} ${hostile}`];
 	assert.is(renderLines(lines, makePaint(0)), `T ${shown}\n`);
 	const coloured = renderLines(lines, makePaint(1));
-	assert.is(coloured, `\u001b[1mT\u001b[22m ${shown}\n`, 'the only ESC is the painter\'s');
+	assert.is(coloured, `\u001b[1mT\u001b[22m ${shown}\n`, "the only ESC is the painter's");
 });
 
 function files(dir: string): string[] {
-	return fs.readdirSync(dir, {withFileTypes: true}).flatMap(e => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
+	return fs
+		.readdirSync(dir, {withFileTypes: true})
+		.flatMap(e =>
+			e.isDirectory() ? files(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
+		);
 }
 
-const shownText = [...files(path.join(repo, 'src', 'view')), ...files(path.join(repo, 'src', 'ui')), ...files(path.join(repo, 'src', 'commands')), path.join(repo, 'src', 'cli.ts'), ...files(path.join(repo, 'components'))];
+const shownText = [
+	...files(path.join(repo, 'src', 'view')),
+	...files(path.join(repo, 'src', 'ui')),
+	...files(path.join(repo, 'src', 'commands')),
+	path.join(repo, 'src', 'cli.ts'),
+	...files(path.join(repo, 'components')),
+];
 
 /**
  * The builders that clean before they measure or cut, and the writers of other formats, may call
@@ -56,7 +78,10 @@ test('no view, command or component calls clean() beyond the builders', () => {
 		if (rel === 'src/view/sanitize.ts') continue;
 		const code = fs.readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*|\/\*\*).*$/gm, '');
 		const n = [...code.matchAll(/\bclean\b(?=\)|\()/g)].length;
-		assert.ok(n <= (mayClean[rel] ?? 0), `${rel}: ${n} uses of clean() (${mayClean[rel] ?? 0} allowed): build the text with seg, t or tone (src/view/line.ts) instead`);
+		assert.ok(
+			n <= (mayClean[rel] ?? 0),
+			`${rel}: ${n} uses of clean() (${mayClean[rel] ?? 0} allowed): build the text with seg, t or tone (src/view/line.ts) instead`,
+		);
 	}
 });
 
@@ -67,7 +92,10 @@ test('no view, command or component writes a hand-built template to a stream', (
 	for (const f of shownText) {
 		const rel = path.relative(repo, f);
 		const n = [...fs.readFileSync(f, 'utf8').matchAll(/\.write\(`[^`]*\$\{/g)].length;
-		assert.ok(n <= (mayWriteTemplate[rel] ?? 0), `${rel}: ${n} writes of an interpolated template: build Lines and write renderLines(...) or message(...)`);
+		assert.ok(
+			n <= (mayWriteTemplate[rel] ?? 0),
+			`${rel}: ${n} writes of an interpolated template: build Lines and write renderLines(...) or message(...)`,
+		);
 	}
 });
 

@@ -30,7 +30,15 @@ function spawnQuiet(cmd: string, args: string[]): void {
 
 const state = path.join(base, 'state');
 fs.mkdirSync(state);
-execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', state]);
+execFileSync('tar', [
+	'--xattrs',
+	'--xattrs-include=*',
+	'--numeric-owner',
+	'-xpzf',
+	path.join(repo, 'sample', 'docker.tar.gz'),
+	'-C',
+	state,
+]);
 const root = path.join(state, 'docker');
 const archive = path.join(base, 'arch', 'docker.tar.gz');
 fs.mkdirSync(path.dirname(archive));
@@ -42,7 +50,10 @@ fs.mkdirSync(out);
 /** The evidence: the directory root, and the archive's bytes, inode, link count and times. */
 function evidence(): unknown {
 	const st = fs.statSync(archive);
-	return {dir: [...fingerprint(root).entries()], archive: [fingerprint(path.dirname(archive)).get('docker.tar.gz'), st.ino, st.nlink, st.ctimeMs]};
+	return {
+		dir: [...fingerprint(root).entries()],
+		archive: [fingerprint(path.dirname(archive)).get('docker.tar.gz'), st.ino, st.nlink, st.ctimeMs],
+	};
 }
 
 function refused(args: string[], pattern: RegExp, cwd?: string): void {
@@ -60,7 +71,11 @@ function refused(args: string[], pattern: RegExp, cwd?: string): void {
 
 function cliIn(cwd: string, args: string[]): {code: number; stdout: string; stderr: string} {
 	try {
-		const stdout = execFileSync(process.execPath, [path.join(repo, 'bin', 'layerlens'), ...args], {cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+		const stdout = execFileSync(process.execPath, [path.join(repo, 'bin', 'layerlens'), ...args], {
+			cwd,
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		return {code: 0, stdout, stderr: ''};
 	} catch (error) {
 		const e = error as {status: number; stdout: string; stderr: string};
@@ -95,7 +110,15 @@ function unbind(to: string): void {
 }
 
 const exp = (o: string, ...more: string[]): string[] => ['export', container, '-o', o, '--root', root, ...more];
-const expArchive = (o: string, ...more: string[]): string[] => ['export', container, '-o', o, '--root', archive, ...more];
+const expArchive = (o: string, ...more: string[]): string[] => [
+	'export',
+	container,
+	'-o',
+	o,
+	'--root',
+	archive,
+	...more,
+];
 
 test('an output naming the evidence is refused (exit 2, one line) before anything is created, and the evidence is unchanged', () => {
 	const config = path.join(root, 'containers', container, 'config.v2.json');
@@ -114,7 +137,11 @@ test('an output naming the evidence is refused (exit 2, one line) before anythin
 	// 5. a `..` path that comes back into it
 	refused(exp(path.join(out, '..', 'state', 'docker', 'containers', 'y.tar')), /is inside the Docker root being read/);
 	// 6. a relative path from inside the root
-	refused(['export', container, '-o', 'z.tar', '--root', root], /is inside the Docker root being read/, path.join(root, 'containers'));
+	refused(
+		['export', container, '-o', 'z.tar', '--root', root],
+		/is inside the Docker root being read/,
+		path.join(root, 'containers'),
+	);
 	// 7. a symlinked parent directory
 	const link = path.join(out, 'link');
 	fs.symlinkSync(path.join(root, 'containers'), link);
@@ -143,7 +170,11 @@ test('an output naming the evidence is refused (exit 2, one line) before anythin
 	fs.symlinkSync(archive, path.join(out, 's.tar'));
 	refused(expArchive(path.join(out, 's.tar')), /is a symlink/);
 	fs.rmSync(path.join(out, 's.tar'));
-	refused(['export', container, '-o', 'docker.tar.gz', '--root', archive], /is the archive being read/, path.dirname(archive));
+	refused(
+		['export', container, '-o', 'docker.tar.gz', '--root', archive],
+		/is the archive being read/,
+		path.dirname(archive),
+	);
 	// 15. an existing directory, 16. a device (a rename would replace /dev/null)
 	refused(exp(out), /is a directory/);
 	refused(exp('/dev/null'), /not a regular file/);
@@ -253,7 +284,10 @@ test('write errors: /dev/full as stdout and a full tmpfs: one line naming the ou
 			fs.closeSync(fd);
 		}
 		assert.is(code, 4, `${args.join(' ')}: ${stderr}`);
-		assert.equal(stderr.split('\n').filter(l => l !== ''), ['layerlens: standard output cannot be written: no space left on device (ENOSPC)']);
+		assert.equal(
+			stderr.split('\n').filter(l => l !== ''),
+			['layerlens: standard output cannot be written: no space left on device (ENOSPC)'],
+		);
 	}
 	if (!isRoot) return console.log('  (tmpfs part skipped: mounting needs root)');
 	const small = path.join(out, 'small');
@@ -265,7 +299,10 @@ test('write errors: /dev/full as stdout and a full tmpfs: one line naming the ou
 		const before = evidence();
 		const r = cli(exp(path.join(small, 'big.tar'), '--hash'));
 		assert.is(r.code, 4, r.stderr);
-		assert.equal(r.stderr.split('\n').filter(l => l !== ''), [`layerlens: ${path.join(small, 'big.tar')}: cannot be written: no space left on device (ENOSPC)`]);
+		assert.equal(
+			r.stderr.split('\n').filter(l => l !== ''),
+			[`layerlens: ${path.join(small, 'big.tar')}: cannot be written: no space left on device (ENOSPC)`],
+		);
 		assert.equal(fs.readdirSync(small), ['big.tar'], 'no partial output and no temporary file');
 		assert.is(fs.readFileSync(path.join(small, 'big.tar'), 'utf8'), 'previous', 'the old output is kept as it was');
 		assert.equal(evidence(), before);
@@ -328,7 +365,9 @@ test('SIGTERM and SIGINT during an export remove the temporary file and leave no
 	fs.mkdirSync(big);
 	execFileSync('cp', ['-a', root, big]);
 	const bigRoot = path.join(big, 'docker');
-	const model = JSON.parse(cli(['model', '--root', bigRoot]).stdout) as {containers: Array<{id: string; mountId: string | null; driver: string}>};
+	const model = JSON.parse(cli(['model', '--root', bigRoot]).stdout) as {
+		containers: Array<{id: string; mountId: string | null; driver: string}>;
+	};
 	const c = model.containers.find(x => x.mountId !== null && x.driver === 'overlay2')!;
 	const sparse = path.join(bigRoot, 'overlay2', c.mountId!, 'diff', 'sparse.bin');
 	fs.writeFileSync(sparse, '');
@@ -340,8 +379,14 @@ test('SIGTERM and SIGINT during an export remove the temporary file and leave no
 	try {
 		for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 			const target = path.join(dir, `${signal}.tar`);
-			const child = spawn(process.execPath, [path.join(repo, 'bin', 'layerlens'), 'export', c.id, '-o', target, '--hash', '--root', bigRoot], {stdio: 'ignore'});
-			const exited = new Promise<number | null>(resolve => child.on('exit', (code, sig) => resolve(code ?? (sig === null ? null : -1))));
+			const child = spawn(
+				process.execPath,
+				[path.join(repo, 'bin', 'layerlens'), 'export', c.id, '-o', target, '--hash', '--root', bigRoot],
+				{stdio: 'ignore'},
+			);
+			const exited = new Promise<number | null>(resolve =>
+				child.on('exit', (code, sig) => resolve(code ?? (sig === null ? null : -1))),
+			);
 			let seen = false;
 			for (let i = 0; i < 3000 && !seen; i++) {
 				seen = fs.readdirSync(dir).some(n => n.endsWith('.tmp'));
@@ -359,7 +404,11 @@ test('SIGTERM and SIGINT during an export remove the temporary file and leave no
 });
 
 function spawnTo(args: string[], stdoutFd: number): {code: number | null; stderr: string} {
-	const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'layerlens'), ...args], {stdio: ['ignore', stdoutFd, 'pipe'], encoding: 'utf8', env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined}});
+	const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'layerlens'), ...args], {
+		stdio: ['ignore', stdoutFd, 'pipe'],
+		encoding: 'utf8',
+		env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined},
+	});
 	return {code: r.status, stderr: r.stderr};
 }
 

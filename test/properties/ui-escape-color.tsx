@@ -33,7 +33,10 @@ function hostileModel(): Model {
 		drivers: [...m.drivers, hostile],
 		containers: [{...c!, name: hostile, command: hostile, imageRef: hostile, path: `containers/${hostile}`}, ...rest],
 		images: [{...image, tags: [`${hostile}:1`]}, ...m.images.slice(1)],
-		findings: [...m.findings, {code: `code.${hostile}`, severity: 'warning', subject: `container:${c!.id}`, message: hostile, path: hostile}],
+		findings: [
+			...m.findings,
+			{code: `code.${hostile}`, severity: 'warning', subject: `container:${c!.id}`, message: hostile, path: hostile},
+		],
 	};
 }
 
@@ -70,7 +73,11 @@ test('every explorer pane: tree rows, details, titles, status and prompt carry n
 	let saw = 0;
 	for (const node of nodes) {
 		noRaw(rowLine(tree, {node, expanded: true}, 400), `row ${node.key}`);
-		for (const l of detailLines(tree, node, () => ({ok: true, total: 1, entries: [{name: hostile, kind: 'file', whiteout: false}]}))) {
+		for (const l of detailLines(tree, node, () => ({
+			ok: true,
+			total: 1,
+			entries: [{name: hostile, kind: 'file', whiteout: false}],
+		}))) {
 			noRaw(l, `details ${node.key}`);
 			if (lineText(l).includes(shown)) saw++;
 		}
@@ -80,7 +87,16 @@ test('every explorer pane: tree rows, details, titles, status and prompt carry n
 	const nav = initNav(tree, 20, 20);
 	noRaw(statusLine(model, {sample: false, loading: false}, false, 400), 'status');
 	noRaw(promptLine(nav), 'prompt');
-	for (const l of plainFrameText({model, loading: false, details: null, files: () => null, sample: false, columns: 160, rows: 40})) noRaw(l, 'plain frame');
+	for (const l of plainFrameText({
+		model,
+		loading: false,
+		details: null,
+		files: () => null,
+		sample: false,
+		columns: 160,
+		rows: 40,
+	}))
+		noRaw(l, 'plain frame');
 });
 
 test('the Ink frame of a hostile model carries no raw hostile character', async () => {
@@ -118,7 +134,10 @@ test('colour off (NO_COLOR, --no-color): the Ink frame has bold, dim and inverse
 		await off.press('?', 'down', 'right');
 		const offFrame = off.lastFrame() ?? '';
 		off.unmount();
-		for (const [what, frame] of [['tree', offFrame], ['help', help]] as const) {
+		for (const [what, frame] of [
+			['tree', offFrame],
+			['help', help],
+		] as const) {
 			const m = colour.exec(frame);
 			assert.is(m, null, `${what}: colour code ${JSON.stringify(m?.[0])}`);
 		}

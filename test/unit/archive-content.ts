@@ -36,9 +36,13 @@ function extractSample(): {root: string; rw: (name: string) => string} {
 	const root = path.join(dir, 'docker');
 	const rw = (name: string): string => {
 		for (const id of fs.readdirSync(path.join(root, 'containers'))) {
-			const config = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.v2.json'), 'utf8')) as {Name: string};
+			const config = JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'config.v2.json'), 'utf8')) as {
+				Name: string;
+			};
 			if (config.Name !== `/${name}`) continue;
-			const mount = fs.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8').trim();
+			const mount = fs
+				.readFileSync(path.join(root, 'image', 'overlay2', 'layerdb', 'mounts', id, 'mount-id'), 'utf8')
+				.trim();
 			return path.join(root, 'overlay2', mount, 'diff');
 		}
 		throw new Error(`no container ${name}`);
@@ -67,8 +71,14 @@ test('a .tgz: random-access reads equal the file, sequential reads cost no extra
 	const tree = path.join(dir, 'tree');
 	const files: Record<string, Buffer> = {};
 	// Random content (not compressible: the archive is as big as its content) and text.
-	for (const [name, size] of [['a.bin', 3 << 20], ['b.bin', 20 << 20], ['c.txt', 100_000]] as const) {
-		const content = name.endsWith('.txt') ? Buffer.from('line of text\n'.repeat(size / 13 + 1)).subarray(0, size) : crypto.randomBytes(size);
+	for (const [name, size] of [
+		['a.bin', 3 << 20],
+		['b.bin', 20 << 20],
+		['c.txt', 100_000],
+	] as const) {
+		const content = name.endsWith('.txt')
+			? Buffer.from('line of text\n'.repeat(size / 13 + 1)).subarray(0, size)
+			: crypto.randomBytes(size);
 		fs.mkdirSync(path.join(tree, 'containers', 'x'), {recursive: true});
 		fs.mkdirSync(path.join(tree, 'image'), {recursive: true});
 		fs.writeFileSync(path.join(tree, 'containers', 'x', name), content);
@@ -148,7 +158,8 @@ test('the archive file is opened with O_NOATIME: opening, reading content and ex
 	// The control: a plain read does change it on this file system (else the test proves nothing).
 	fs.readFileSync(tgz);
 	const after = fs.statSync(tgz).atimeMs;
-	if (after === 0) console.log('  note: this file system does not update access times (noatime): the O_NOATIME test is vacuous here');
+	if (after === 0)
+		console.log('  note: this file system does not update access times (noatime): the O_NOATIME test is vacuous here');
 	else assert.ok(after > 0, 'a plain read updates the access time');
 });
 
@@ -169,10 +180,17 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 	assert.ok(readTar(fromTgz).size > 20);
 	const manifest = fs.readFileSync(`${fromTgz}.sha256`, 'utf8').trim().split('\n');
 	const busybox = manifest.find(l => l.endsWith('  bin/busybox'));
-	assert.is(busybox?.slice(0, 64), readTar(fromDir).get('bin/busybox')?.sha256, 'manifest line: the content exported from the directory');
+	assert.is(
+		busybox?.slice(0, 64),
+		readTar(fromDir).get('bin/busybox')?.sha256,
+		'manifest line: the content exported from the directory',
+	);
 	const names = [...readTar(fromTgz).values()];
 	const firstFile = names.findIndex(m => m.type === 'file' || m.type === 'hardlink');
-	assert.ok(firstFile > 0 && names.slice(firstFile).every(m => m.type === 'file' || m.type === 'hardlink'), 'directories, symlinks and devices first, then the regular files');
+	assert.ok(
+		firstFile > 0 && names.slice(firstFile).every(m => m.type === 'file' || m.type === 'hardlink'),
+		'directories, symlinks and devices first, then the regular files',
+	);
 	// One pass: every compressed byte read again after opening goes through fs.readSync (the index pass streams).
 	const size = fs.statSync(tgz).size;
 	const read = fs.readSync;
@@ -197,14 +215,28 @@ test('export from a .tgz over 64 MiB: the same members as from its extraction, r
 		assert.is(cmp.code, 0, cmp.stderr);
 		compareBytes = bytes - exported - deepBytes;
 		bytes = exported;
-		const layers = (JSON.parse(deep.stdout) as {objects: Array<{kind: string; checks: Array<{check: string; status: string}>}>}).objects.filter(o => o.kind === 'layer');
-		assert.ok(layers.length > 2 && layers.every(o => o.checks.find(c => c.check === 'layer.content')?.status === 'pass'), 'every layer verified');
+		const layers = (
+			JSON.parse(deep.stdout) as {objects: Array<{kind: string; checks: Array<{check: string; status: string}>}>}
+		).objects.filter(o => o.kind === 'layer');
+		assert.ok(
+			layers.length > 2 && layers.every(o => o.checks.find(c => c.check === 'layer.content')?.status === 'pass'),
+			'every layer verified',
+		);
 	} finally {
 		fs.readSync = read;
 	}
-	assert.ok(bytes > 0 && bytes <= size + 4096, `export read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
-	assert.ok(deepBytes > 0 && deepBytes <= size + 4096, `check --deep read ${deepBytes} bytes of a ${size}-byte archive after opening it: at most one pass`);
-	assert.ok(compareBytes > 0 && compareBytes <= 2 * (size + 4096), `compare of the archive with itself read ${compareBytes} bytes of a ${size}-byte archive: at most one pass per snapshot`);
+	assert.ok(
+		bytes > 0 && bytes <= size + 4096,
+		`export read ${bytes} bytes of a ${size}-byte archive after opening it: at most one pass`,
+	);
+	assert.ok(
+		deepBytes > 0 && deepBytes <= size + 4096,
+		`check --deep read ${deepBytes} bytes of a ${size}-byte archive after opening it: at most one pass`,
+	);
+	assert.ok(
+		compareBytes > 0 && compareBytes <= 2 * (size + 4096),
+		`compare of the archive with itself read ${compareBytes} bytes of a ${size}-byte archive: at most one pass per snapshot`,
+	);
 	// The hashes taken from the archive are the directory's: nothing changed between the two.
 	const same = await ll(['compare', root, tgz, '--json']);
 	assert.is(same.code, 0, same.stderr);
@@ -229,7 +261,10 @@ test('a .tgz damaged at its end: the members before the damage still read (held 
 		assert.ok(opened.ok);
 		if (!opened.ok) continue;
 		const got = opened.value.readFile(rel, 4 << 20);
-		assert.ok(got.ok && expected.ok && got.value.equals(expected.value), `${rel} (holdWholeBytes ${holdWholeBytes}): ${got.ok ? 'differs' : got.error.message}`);
+		assert.ok(
+			got.ok && expected.ok && got.value.equals(expected.value),
+			`${rel} (holdWholeBytes ${holdWholeBytes}): ${got.ok ? 'differs' : got.error.message}`,
+		);
 	}
 });
 

@@ -83,10 +83,16 @@ test('aufs.v2 (Docker 1.11): meta page 1 has a zero checksum and is accepted; th
 	assert.equal(dump(db).tree, {volumes: {}});
 	const kv = dump(open(path.join(root, 'network/files/local-kv.db'))).tree;
 	const lib = kv.libnetwork as BoltDump;
-	const bridge = libkv(lib['docker/network/v1.0/network/7e6b4126825389f2aa83e119d8c52e9eb586c100afea4ee6a50a3cc010fc0581/'] as string);
+	const bridge = libkv(
+		lib['docker/network/v1.0/network/7e6b4126825389f2aa83e119d8c52e9eb586c100afea4ee6a50a3cc010fc0581/'] as string,
+	);
 	assert.is(bridge.name, 'bridge');
 	assert.is(bridge.networkType, 'bridge');
-	const ep = libkv(lib['docker/network/v1.0/endpoint/7e6b4126825389f2aa83e119d8c52e9eb586c100afea4ee6a50a3cc010fc0581/d9ad62174822f1952a631bd7f0dd0362e415191e013851d51e7686f6aaf5aca7/'] as string);
+	const ep = libkv(
+		lib[
+			'docker/network/v1.0/endpoint/7e6b4126825389f2aa83e119d8c52e9eb586c100afea4ee6a50a3cc010fc0581/d9ad62174822f1952a631bd7f0dd0362e415191e013851d51e7686f6aaf5aca7/'
+		] as string,
+	);
 	assert.is(ep.name, 'dreamy_snyder');
 	assert.is(ep.ep_iface.addr, '172.17.0.2/16');
 });
@@ -105,10 +111,15 @@ test('overlay2.v2: the libnetwork bucket is rooted at a branch page; all its key
 	// As many keys as the branch's leaf pages hold, counted from their raw headers.
 	const kids = [0, 1].map(i => Number(buf.readBigUInt64LE(4 * 4096 + 16 + i * 16 + 8)));
 	assert.is(buf.readUInt16LE(4 * 4096 + 10), 2);
-	assert.is(keys.length, kids.reduce((n, id) => n + buf.readUInt16LE(id * 4096 + 10), 0));
+	assert.is(
+		keys.length,
+		kids.reduce((n, id) => n + buf.readUInt16LE(id * 4096 + 10), 0),
+	);
 	assert.ok(keys.length >= 10, `${keys.length} keys`);
 	assert.equal(keys, [...keys].sort());
-	assert.ok(keys.includes('docker/network/v1.0/network/a88128a8e685fa1cfa24b3c49cb1dae457d5789025cfbb8b065d575d3a52d7ff/'));
+	assert.ok(
+		keys.includes('docker/network/v1.0/network/a88128a8e685fa1cfa24b3c49cb1dae457d5789025cfbb8b065d575d3a52d7ff/'),
+	);
 	assert.is(new Set(keys).size, keys.length);
 });
 
@@ -116,11 +127,20 @@ test('sample (dockerd 20.10): containerd meta.db, buildkit databases, volumes an
 	const root = sample();
 	const meta = dump(open(path.join(root, 'containerd/daemon/io.containerd.metadata.v1.bolt/meta.db'))).tree;
 	assert.equal(meta, {v1: {moby: {containers: {}, leases: {}}, version: 'hex:06'}});
-	assert.equal(dump(open(path.join(root, 'buildkit/cache.db'))).tree, {_backlinks: {}, _byresult: {}, _links: {}, _result: {}});
-	for (const f of ['metadata_v2.db', 'snapshots.db', 'containerdmeta.db']) assert.equal(dump(open(path.join(root, 'buildkit', f))).tree, {}, f);
+	assert.equal(dump(open(path.join(root, 'buildkit/cache.db'))).tree, {
+		_backlinks: {},
+		_byresult: {},
+		_links: {},
+		_result: {},
+	});
+	for (const f of ['metadata_v2.db', 'snapshots.db', 'containerdmeta.db'])
+		assert.equal(dump(open(path.join(root, 'buildkit', f))).tree, {}, f);
 	assert.equal(dump(open(path.join(root, 'volumes/metadata.db'))).tree, {volumes: {}});
 	const lib = dump(open(path.join(root, 'network/files/local-kv.db'))).tree.libnetwork as BoltDump;
-	const names = Object.entries(lib).filter(([k]) => /\/network\/[0-9a-f]{64}\/$/.test(k)).map(([, v]) => libkv(v as string).name).sort();
+	const names = Object.entries(lib)
+		.filter(([k]) => /\/network\/[0-9a-f]{64}\/$/.test(k))
+		.map(([, v]) => libkv(v as string).name)
+		.sort();
 	assert.equal(names, ['host', 'none']);
 });
 
@@ -131,11 +151,11 @@ function expected(b: WBucket): BoltDump {
 	const out: BoltDump = {};
 	for (const [k, v] of b.bucket) {
 		const key = typeof k === 'string' ? k : k.toString('utf8');
-		out[key] = typeof v === 'object' && !Buffer.isBuffer(v) ? expected(v) : typeof v === 'string' ? v : v.toString('utf8');
+		out[key] =
+			typeof v === 'object' && !Buffer.isBuffer(v) ? expected(v) : typeof v === 'string' ? v : v.toString('utf8');
 	}
 	return out;
 }
-
 
 function randomTree(r: () => number, depth: number): WBucket {
 	const n = Math.floor(r() * (depth === 0 ? 40 : 12));
@@ -171,7 +191,9 @@ test('writer round trips: branch pages, overflow pages, inline and nested bucket
 
 test('a 20 KB value spans overflow pages and comes back whole; a small bucket is stored inline', () => {
 	const big = 'y'.repeat(20_000);
-	const file = writeBolt(wb({v1: wb({moby: wb({containers: wb({c1: wb({spec: big})}), small: wb({a: '1'})})})}), {inlineMax: 200});
+	const file = writeBolt(wb({v1: wb({moby: wb({containers: wb({c1: wb({spec: big})}), small: wb({a: '1'})})})}), {
+		inlineMax: 200,
+	});
 	const db = openBolt(file);
 	assert.ok(db.ok);
 	if (!db.ok) return;
@@ -207,7 +229,12 @@ test('meta selection: the newest valid meta; a bad checksum falls back to the ot
 	const d = openBolt(big);
 	assert.ok(d.ok && d.db.meta.page === 1 && d.db.meta.pageSize === 16384);
 	assert.equal(dump((d as {db: Bolt}).db).tree, {b: {k: 'v'}});
-	for (const junk of [Buffer.alloc(0), Buffer.alloc(100), Buffer.alloc(8192), Buffer.from('SQLite format 3\0'.padEnd(8192, 'x'))]) {
+	for (const junk of [
+		Buffer.alloc(0),
+		Buffer.alloc(100),
+		Buffer.alloc(8192),
+		Buffer.from('SQLite format 3\0'.padEnd(8192, 'x')),
+	]) {
 		assert.not.ok(openBolt(junk).ok);
 	}
 });
@@ -220,7 +247,11 @@ function poke64(file: Buffer, off: number, v: number): Buffer {
 }
 
 test('hostile: cycles, out-of-range page ids, absurd counts, offsets and overflow are errors, not hangs or throws', () => {
-	const tree = wb(Object.fromEntries(Array.from({length: 12}, (_, i) => [`key${String(i).padStart(2, '0')}`, wb({x: 'y'.repeat(300)})])));
+	const tree = wb(
+		Object.fromEntries(
+			Array.from({length: 12}, (_, i) => [`key${String(i).padStart(2, '0')}`, wb({x: 'y'.repeat(300)})]),
+		),
+	);
 	const file = writeBolt(tree, {perPage: 3, inlineMax: 0});
 	const db = openBolt(file);
 	assert.ok(db.ok);
@@ -263,14 +294,20 @@ test('hostile: cycles, out-of-range page ids, absurd counts, offsets and overflo
 		if (!o.ok) continue;
 		const t0 = Date.now();
 		const d = dump(o.db);
-		assert.ok(d.errors.some(e => re.test(e)), `${name}: ${d.errors.join('; ')}`);
+		assert.ok(
+			d.errors.some(e => re.test(e)),
+			`${name}: ${d.errors.join('; ')}`,
+		);
 		assert.ok(Date.now() - t0 < 2000, `${name} is quick`);
 	}
 });
 
 test('hostile: a nested bucket pointing back at its parent, many times over, stops at the depth and the budget', () => {
 	// 16 sub-buckets per level, all rooted at the root page: a naive reader would recurse 16^64 times.
-	const entries: Array<[string, WValue]> = Array.from({length: 16}, (_, i) => [`b${i}`, wb({placeholder: wb({z: 'z'.repeat(2000)})})]);
+	const entries: Array<[string, WValue]> = Array.from({length: 16}, (_, i) => [
+		`b${i}`,
+		wb({placeholder: wb({z: 'z'.repeat(2000)})}),
+	]);
 	const file = writeBolt({bucket: entries}, {inlineMax: 0});
 	const o = openBolt(file);
 	assert.ok(o.ok);
@@ -289,7 +326,10 @@ test('hostile: a nested bucket pointing back at its parent, many times over, sto
 	const t0 = Date.now();
 	const d = dump(again.db);
 	assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
-	assert.ok(d.errors.some(e => /budget|deeper/.test(e)), d.errors.slice(0, 3).join('; '));
+	assert.ok(
+		d.errors.some(e => /budget|deeper/.test(e)),
+		d.errors.slice(0, 3).join('; '),
+	);
 });
 
 test('fuzz: seeded random damage to copies of the real .db files never throws and always ends', () => {
@@ -308,7 +348,8 @@ test('fuzz: seeded random damage to copies of the real .db files never throws an
 				for (let j = 0; j < 1 + Math.floor(r() * 20); j++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
 			} else if (kind === 1) {
 				// Damage past the metas (their checksums would reject the file otherwise).
-				for (let j = 0; j < 1 + Math.floor(r() * 50); j++) b[8192 + Math.floor(r() * (b.length - 8192))] = Math.floor(r() * 256);
+				for (let j = 0; j < 1 + Math.floor(r() * 50); j++)
+					b[8192 + Math.floor(r() * (b.length - 8192))] = Math.floor(r() * 256);
 			} else if (kind === 2) {
 				const at = 8192 + Math.floor(r() * (b.length - 8192 - 8));
 				b.writeBigUInt64LE(BigInt(Math.floor(r() * 64)), at);

@@ -47,8 +47,14 @@ test('records: every field form, nanosecond times kept exactly, an absent usage 
 		const r1 = c.records.find(r => r.id === 'rec1')!;
 		assert.is(r1.createdAt, '2026-11-29T11:02:44.941636632Z');
 		assert.is(r1.lastUsedAt, '2026-11-29T11:02:46.217530452Z');
-		assert.equal([r1.usageCount, r1.size, r1.committed, r1.parent, r1.description], [3, 20635, true, 'rec0', 'mount / from exec /bin/sh -c echo hi']);
-		assert.equal(c.records.find(r => r.id === 'rec2'), {id: 'rec2', recordType: 'exec.cachemount', usageCount: 0});
+		assert.equal(
+			[r1.usageCount, r1.size, r1.committed, r1.parent, r1.description],
+			[3, 20635, true, 'rec0', 'mount / from exec /bin/sh -c echo hi'],
+		);
+		assert.equal(
+			c.records.find(r => r.id === 'rec2'),
+			{id: 'rec2', recordType: 'exec.cachemount', usageCount: 0},
+		);
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
 	}
@@ -74,11 +80,17 @@ test('hostile fields are left out, never guessed; a damaged file is a finding; n
 		}),
 		{inlineMax: 0},
 	);
-	const dir = rootWith({'buildkit/metadata_v2.db': db, 'buildkit/w/metadata_v2.db': Buffer.from('not bbolt at all, just bytes')});
+	const dir = rootWith({
+		'buildkit/metadata_v2.db': db,
+		'buildkit/w/metadata_v2.db': Buffer.from('not bbolt at all, just bytes'),
+	});
 	try {
 		const c = readBuildCache(openSource(dir));
 		assert.equal(c.records, [{id: 'bad'}]);
-		assert.equal(c.findings.map(f => [f.severity, f.code, f.path]), [['error', 'db.invalid', 'buildkit/w/metadata_v2.db']]);
+		assert.equal(
+			c.findings.map(f => [f.severity, f.code, f.path]),
+			[['error', 'db.invalid', 'buildkit/w/metadata_v2.db']],
+		);
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
 	}

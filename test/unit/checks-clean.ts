@@ -25,7 +25,8 @@ for (const name of ['aufs', 'overlay2', 'sample'] as RealName[]) {
 		}
 		// Every model object is listed, each with its read result.
 		const {model} = loadModel(openSource(root));
-		for (const i of model.images) assert.ok(r.objects.some(o => o.subject === `image:${i.id}` && o.checks[0]?.check === 'read'));
+		for (const i of model.images)
+			assert.ok(r.objects.some(o => o.subject === `image:${i.id}` && o.checks[0]?.check === 'read'));
 		for (const c of model.containers) assert.ok(r.objects.some(o => o.subject === `container:${c.id}`));
 		assert.is(failsAt(r, 'warning'), false);
 	});
@@ -41,7 +42,8 @@ test('the sample read from its archive (not extracted) is clean, deep included',
 test('check ids are unique; every code a check produces is dotted lowercase', () => {
 	const ids = checks.map(c => c.id);
 	assert.equal(ids.length, new Set(ids).size);
-	for (const c of checks) for (const code of [...c.codes, ...c.claims]) assert.match(code, /^[a-z0-9]+(\.[a-z0-9-]+)+$/);
+	for (const c of checks)
+		for (const code of [...c.codes, ...c.claims]) assert.match(code, /^[a-z0-9]+(\.[a-z0-9-]+)+$/);
 });
 
 test('every code a check produces is produced by a test of a broken real state (test/unit/checks-*.ts)', () => {
@@ -51,7 +53,9 @@ test('every code a check produces is produced by a test of a broken real state (
 		.filter(f => /^checks-(integrity|orphans)\.ts$/.test(f))
 		.map(f => fs.readFileSync(path.join(dir, f), 'utf8'))
 		.join('\n');
-	for (const c of checks) for (const code of c.codes) assert.ok(tests.includes(`findingsOf(r, '${code}')`) || tests.includes(`'${code}')`), `${code} has a test`);
+	for (const c of checks)
+		for (const code of c.codes)
+			assert.ok(tests.includes(`findingsOf(r, '${code}')`) || tests.includes(`'${code}')`), `${code} has a test`);
 });
 
 test('checkCommand: text and JSON reports, exit code by --fail-on', async () => {
@@ -71,7 +75,12 @@ test('checkCommand: text and JSON reports, exit code by --fail-on', async () => 
 	const json = JSON.parse((await checkCommand({...base, json: true, failOn: 'error'})).output) as {
 		schema: number;
 		summary: {error: number; warning: number; info: number; passed: number};
-		objects: Array<{subject: string; kind: string; status: string; checks: Array<{check: string; status: string; findings: unknown[]}>}>;
+		objects: Array<{
+			subject: string;
+			kind: string;
+			status: string;
+			checks: Array<{check: string; status: string; findings: unknown[]}>;
+		}>;
 		findings: Array<{code: string; subject: string; severity: string}>;
 	};
 	assert.is(json.schema, 1);
@@ -80,7 +89,10 @@ test('checkCommand: text and JSON reports, exit code by --fail-on', async () => 
 	const dangling = json.objects.find(o => o.checks.some(c => c.check === 'image.dangling' && c.status === 'fail'));
 	assert.ok(dangling);
 	assert.is(dangling.kind, 'image');
-	assert.equal(json.findings.map(f => f.code), ['image.dangling']);
+	assert.equal(
+		json.findings.map(f => f.code),
+		['image.dangling'],
+	);
 	assert.is(json.findings[0]!.subject, dangling.subject);
 });
 

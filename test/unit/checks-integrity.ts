@@ -4,7 +4,16 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {BLOBS, basicC8dRoot} from '../helpers/c8d-root.ts';
-import {checkBroken, checkDir, diskLayers, diskMounts, findingsOf, firstFile, layerFiles, real} from '../helpers/check-roots.ts';
+import {
+	checkBroken,
+	checkDir,
+	diskLayers,
+	diskMounts,
+	findingsOf,
+	firstFile,
+	layerFiles,
+	real,
+} from '../helpers/check-roots.ts';
 
 // Integrity: each code produced from a copy of a real state broken on purpose.
 
@@ -144,7 +153,10 @@ test('layer.content-mismatch: a layer file changed, same size (overlay2 fixture)
 	if (r === null) return;
 	const f = findingsOf(r, 'layer.content-mismatch');
 	assert.is(f.length, 1);
-	assert.ok(f[0]!.message.includes(JSON.stringify(changed)) || f[0]!.message.includes(JSON.stringify(`./${changed}`)), f[0]!.message);
+	assert.ok(
+		f[0]!.message.includes(JSON.stringify(changed)) || f[0]!.message.includes(JSON.stringify(`./${changed}`)),
+		f[0]!.message,
+	);
 	assert.match(f[0]!.message, /CRC-64 differs/);
 	assert.ok(f[0]!.path!.endsWith(changed));
 });
@@ -193,7 +205,10 @@ test('layer.content-mismatch: the tar-split headers changed while every file sti
 		true,
 	);
 	if (r === null) return;
-	assert.match(findingsOf(r, 'layer.content-mismatch')[0]?.message ?? '', /every file matches its recorded CRC-64, but the rebuilt tar stream hashes to sha256:/);
+	assert.match(
+		findingsOf(r, 'layer.content-mismatch')[0]?.message ?? '',
+		/every file matches its recorded CRC-64, but the rebuilt tar stream hashes to sha256:/,
+	);
 });
 
 test('layer.content-mismatch: a tar-split entry naming a path outside the layer is refused, not followed (overlay2 fixture)', async () => {
@@ -245,7 +260,10 @@ test('layer.tar-split-missing and layer.tar-split-invalid (overlay2 fixture, sam
 	const garbage = await checkBroken(
 		'aufs',
 		root => {
-			fs.writeFileSync(path.join(diskLayers(root, 'aufs')[0]!.dir, 'tar-split.json.gz'), zlib.gzipSync('{"type":2,"payload":"AAAA"}\nnot json\n'));
+			fs.writeFileSync(
+				path.join(diskLayers(root, 'aufs')[0]!.dir, 'tar-split.json.gz'),
+				zlib.gzipSync('{"type":2,"payload":"AAAA"}\nnot json\n'),
+			);
 		},
 		true,
 	);
@@ -279,7 +297,8 @@ function interruptRemoval(root: string, flag: 'RemovalInProgress' | 'Dead'): {id
 	const config = JSON.parse(fs.readFileSync(file, 'utf8'));
 	config.State = {...config.State, Running: false, Pid: 0, [flag]: true};
 	fs.writeFileSync(file, JSON.stringify(config));
-	for (const f of ['lower', 'link', 'work']) fs.rmSync(p(root, `overlay2/${m.mountId}/${f}`), {recursive: true, force: true});
+	for (const f of ['lower', 'link', 'work'])
+		fs.rmSync(p(root, `overlay2/${m.mountId}/${f}`), {recursive: true, force: true});
 	return {id: m.containerId, mountId: m.mountId};
 }
 
@@ -304,7 +323,10 @@ test('container.removal-interrupted: RemovalInProgress with a half-deleted RW la
 	assert.is(lower.length, 1);
 	assert.is(lower[0]!.severity, 'warning');
 	assert.match(lower[0]!.message, /left by the unfinished removal \(see container\.removal-interrupted\)/);
-	assert.equal(r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'), []);
+	assert.equal(
+		r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'),
+		[],
+	);
 });
 
 test('container.dead: the daemon marked it dead at its restart; a lost RW layer is no error (sample)', async () => {
@@ -321,11 +343,15 @@ test('container.dead: the daemon marked it dead at its restart; a lost RW layer 
 	assert.is(gone.length, 1);
 	assert.is(gone[0]!.severity, 'warning');
 	assert.match(gone[0]!.message, /unfinished removal \(State\.Dead\)/);
-	assert.equal(r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'), []);
+	assert.equal(
+		r.findings.filter(x => x.subject === `container:${c.id}` && x.severity === 'error'),
+		[],
+	);
 });
 
 test('container.image-removed vs container.image-missing: the image config gone, then a layer of the chain too (sample)', async () => {
-	const imageOf = (root: string, id: string): string => JSON.parse(fs.readFileSync(p(root, `containers/${id}/config.v2.json`), 'utf8')).Image.slice(7);
+	const imageOf = (root: string, id: string): string =>
+		JSON.parse(fs.readFileSync(p(root, `containers/${id}/config.v2.json`), 'utf8')).Image.slice(7);
 	let id = '';
 	const r = await checkBroken('sample', root => {
 		id = diskMounts(root, 'overlay2')[0]!.containerId;
@@ -372,11 +398,17 @@ test('content.blob-mismatch: a containerd manifest and a config blob altered aft
 		fs.writeFileSync(man, fs.readFileSync(man, 'utf8').replace('"schemaVersion":2', '"schemaVersion": 2'));
 		const broken = await checkDir(r.dir);
 		const f = findingsOf(broken, 'content.blob-mismatch');
-		assert.equal(f.map(x => [x.severity, x.subject, x.path]).sort(), [
-			['error', `image:${base.manifest.digest}`, `${BLOBS}/${base.config.digest.slice(7)}`],
-			['error', `image:${child.manifest.digest}`, `${BLOBS}/${child.manifest.digest.slice(7)}`],
-		].sort());
-		assert.match(f.find(x => x.subject === `image:${child.manifest.digest}`)!.message, /manifest \(the image id\) blob .* does not hash to its digest/);
+		assert.equal(
+			f.map(x => [x.severity, x.subject, x.path]).sort(),
+			[
+				['error', `image:${base.manifest.digest}`, `${BLOBS}/${base.config.digest.slice(7)}`],
+				['error', `image:${child.manifest.digest}`, `${BLOBS}/${child.manifest.digest.slice(7)}`],
+			].sort(),
+		);
+		assert.match(
+			f.find(x => x.subject === `image:${child.manifest.digest}`)!.message,
+			/manifest \(the image id\) blob .* does not hash to its digest/,
+		);
 		assert.match(f.find(x => x.subject === `image:${base.manifest.digest}`)!.message, /config blob/);
 		const obj = broken.objects.find(o => o.subject === `image:${child.manifest.digest}`)!;
 		assert.is(obj.checks.find(c => c.check === 'image.content')?.status, 'fail');

@@ -14,7 +14,12 @@ const p = (root: string, rel: string): string => path.join(root, rel);
 const orphanId = `${'f'.repeat(60)}0000`;
 
 /** Removes a container the way an interrupted `docker rm` can leave it: only the listed parts. */
-function removeContainer(root: string, driver: string, m: {containerId: string}, parts: Array<'config' | 'mount'>): void {
+function removeContainer(
+	root: string,
+	driver: string,
+	m: {containerId: string},
+	parts: Array<'config' | 'mount'>,
+): void {
 	if (parts.includes('config')) fs.rmSync(p(root, `containers/${m.containerId}`), {recursive: true});
 	if (parts.includes('mount')) fs.rmSync(p(root, `image/${driver}/layerdb/mounts/${m.containerId}`), {recursive: true});
 }
@@ -43,7 +48,10 @@ test('orphan.driver-dir: a layer directory nothing refers to, with its size (ove
 	});
 	const a = findingsOf(aufs!, 'orphan.driver-dir');
 	assert.is(a.length, 1);
-	assert.match(a[0]!.message, /^aufs\/diff\/f+0000 \(also aufs\/layers\/f+0000\) is a layer directory of the aufs driver/);
+	assert.match(
+		a[0]!.message,
+		/^aufs\/diff\/f+0000 \(also aufs\/layers\/f+0000\) is a layer directory of the aufs driver/,
+	);
 	assert.match(a[0]!.message, /holds 5B$/);
 });
 
@@ -61,7 +69,7 @@ test('orphan.init-dir: a container removed but its -init directory left (overlay
 	assert.match(f[0]!.message, /whose container RW layer [0-9a-f]{12}… is gone/);
 	assert.match(f[0]!.message, /holds /);
 	const links = findingsOf(r, 'orphan.link');
-	assert.is(links.length, 1, 'the RW layer\'s l/ symlink is left dangling');
+	assert.is(links.length, 1, "the RW layer's l/ symlink is left dangling");
 	assert.is(links[0]!.severity, 'info');
 	assert.match(links[0]!.path!, /^overlay2\/l\/[A-Z0-9]{26}$/);
 });
@@ -101,11 +109,17 @@ test('cache.buildkit-snapshot: a BuildKit id directory in overlay2/ is build cac
 	assert.match(f[0]!.message, /docker builder prune/);
 	assert.equal(findingsOf(withCache, 'orphan.driver-dir'), []);
 	const store = withCache.objects.find(o => o.subject === 'store:overlay2')!;
-	assert.match(store.checks.find(c => c.check === 'store.driver-dirs')?.note ?? '', /0 unreferenced, 1 BuildKit build cache/);
+	assert.match(
+		store.checks.find(c => c.check === 'store.driver-dirs')?.note ?? '',
+		/0 unreferenced, 1 BuildKit build cache/,
+	);
 	// Without buildkit/ nothing can have made it: an orphan, as before.
 	const without = await checkBroken('overlay2', plant);
 	assert.equal(findingsOf(without!, 'cache.buildkit-snapshot'), []);
-	assert.equal(findingsOf(without!, 'orphan.driver-dir').map(x => x.path), [`overlay2/${bk}`]);
+	assert.equal(
+		findingsOf(without!, 'orphan.driver-dir').map(x => x.path),
+		[`overlay2/${bk}`],
+	);
 });
 
 test('orphan.container: a container directory without config.v2.json (aufs fixture)', async () => {
@@ -127,7 +141,8 @@ test('orphan.container: a container directory without config.v2.json (aufs fixtu
 
 test('orphan.layer: the image and its containers removed, the layer left in layerdb (overlay2 fixture)', async () => {
 	const r = await checkBroken('overlay2', root => {
-		for (const f of fs.readdirSync(p(root, 'image/overlay2/imagedb/content/sha256'))) fs.rmSync(p(root, `image/overlay2/imagedb/content/sha256/${f}`));
+		for (const f of fs.readdirSync(p(root, 'image/overlay2/imagedb/content/sha256')))
+			fs.rmSync(p(root, `image/overlay2/imagedb/content/sha256/${f}`));
 		fs.writeFileSync(p(root, 'image/overlay2/repositories.json'), '{"Repositories":{}}');
 		for (const m of diskMounts(root, 'overlay2')) removeContainer(root, 'overlay2', m, ['config', 'mount']);
 	});
@@ -143,7 +158,8 @@ test('orphan.layer: the image and its containers removed, the layer left in laye
 
 test('leftover.removing and layer.removing: an interrupted layer removal (aufs fixture)', async () => {
 	const r = await checkBroken('aufs', root => {
-		for (const f of fs.readdirSync(p(root, 'image/aufs/imagedb/content/sha256'))) fs.rmSync(p(root, `image/aufs/imagedb/content/sha256/${f}`));
+		for (const f of fs.readdirSync(p(root, 'image/aufs/imagedb/content/sha256')))
+			fs.rmSync(p(root, `image/aufs/imagedb/content/sha256/${f}`));
 		fs.writeFileSync(p(root, 'image/aufs/repositories.json'), '{"Repositories":{}}');
 		const mounts = diskMounts(root, 'aufs');
 		for (const m of mounts) removeContainer(root, 'aufs', m, ['config', 'mount']);
@@ -229,16 +245,37 @@ test('orphan.snapshot-dir, orphan.snapshot, leftover.snapshot: what a containerd
 		r.save();
 		const rep = await checkDir(r.dir);
 		const dirs = findingsOf(rep, 'orphan.snapshot-dir');
-		assert.equal(dirs.map(f => [f.severity, f.subject, f.path]), [['warning', `dir:${snapshotterDir('overlayfs')}/snapshots/77`, `${snapshotterDir('overlayfs')}/snapshots/77`]]);
-		assert.match(dirs[0]!.message, /no record of the overlayfs snapshotter's metadata\.db names .* holds 1kB \(1000 bytes\)$/);
+		assert.equal(
+			dirs.map(f => [f.severity, f.subject, f.path]),
+			[['warning', `dir:${snapshotterDir('overlayfs')}/snapshots/77`, `${snapshotterDir('overlayfs')}/snapshots/77`]],
+		);
+		assert.match(
+			dirs[0]!.message,
+			/no record of the overlayfs snapshotter's metadata\.db names .* holds 1kB \(1000 bytes\)$/,
+		);
 		const snaps = findingsOf(rep, 'orphan.snapshot');
-		assert.equal(snaps.map(f => [f.severity, f.subject]).sort(), [['warning', `snapshot:${ghost}`], ['warning', `snapshot:${ghost}-init`]]);
-		assert.match(snaps.find(f => f.subject === `snapshot:${ghost}`)!.message, /RW snapshot of container .* containers\/ directory is gone/);
+		assert.equal(snaps.map(f => [f.severity, f.subject]).sort(), [
+			['warning', `snapshot:${ghost}`],
+			['warning', `snapshot:${ghost}-init`],
+		]);
+		assert.match(
+			snaps.find(f => f.subject === `snapshot:${ghost}`)!.message,
+			/RW snapshot of container .* containers\/ directory is gone/,
+		);
 		const left = findingsOf(rep, 'leftover.snapshot');
-		assert.equal(left.map(f => [f.severity, f.subject]), [['info', 'snapshot:moby/90/extract-1-sha256:abc']]);
+		assert.equal(
+			left.map(f => [f.severity, f.subject]),
+			[['info', 'snapshot:moby/90/extract-1-sha256:abc']],
+		);
 		assert.match(left[0]!.message, /garbage collector removes it/);
 		const store = rep.objects.find(o => o.subject === 'store:overlayfs')!;
-		assert.equal(store.checks.filter(c => c.status === 'fail').map(c => c.check).sort(), ['store.snapshot-dirs', 'store.snapshots']);
+		assert.equal(
+			store.checks
+				.filter(c => c.status === 'fail')
+				.map(c => c.check)
+				.sort(),
+			['store.snapshot-dirs', 'store.snapshots'],
+		);
 		// The graph-driver orphan checks do not apply to a snapshotter.
 		assert.not.ok(store.checks.some(c => ['store.driver-dirs', 'store.mounts', 'store.layerdb'].includes(c.check)));
 	} finally {

@@ -22,7 +22,11 @@ test('CRC-64/ISO as Go computes it: "hi\\n" is YUmYEAAAAAA= (the reference layou
 	const data = Buffer.from(Array.from({length: 1000}, (_, i) => (i * 131 + 7) % 256));
 	const whole = crc64(data).toString('hex');
 	for (const cut of [0, 1, 7, 8, 9, 500, 999]) {
-		assert.is(new Crc64().update(data.subarray(0, cut)).update(data.subarray(cut)).digest().toString('hex'), whole, `split at ${cut}`);
+		assert.is(
+			new Crc64().update(data.subarray(0, cut)).update(data.subarray(cut)).digest().toString('hex'),
+			whole,
+			`split at ${cut}`,
+		);
 	}
 });
 
@@ -67,7 +71,11 @@ test('openRead: a directory, a .tar and a .tar.gz read the same bytes in pieces 
 			if (t.ok) sources.push([f, t.value]);
 		}
 		for (const [label, s] of sources) {
-			for (const piece of [1000, 65536, 1 << 20]) assert.ok(big.equals(readAll(s, 'overlay2/x/diff/big', piece) as Buffer), `${label} big in ${piece}-byte pieces`);
+			for (const piece of [1000, 65536, 1 << 20])
+				assert.ok(
+					big.equals(readAll(s, 'overlay2/x/diff/big', piece) as Buffer),
+					`${label} big in ${piece}-byte pieces`,
+				);
 			assert.ok(big.equals(readAll(s, 'overlay2/x/diff/hard', 4096) as Buffer), `${label} hard link`);
 			assert.equal(readAll(s, 'overlay2/x/diff/empty', 10), Buffer.alloc(0), `${label} empty`);
 			assert.is(readAll(s, 'overlay2/x/diff/link', 10), 'symlink', `${label} symlink`);
@@ -115,12 +123,20 @@ test('readTarSplit streams a real layer: segments and files in order, ending in 
 		);
 		const last = entries.at(-1)!;
 		assert.ok(last.type === 'segment' || entries.at(-2)!.type === 'segment');
-		assert.ok(entries.filter(e => e.type === 'file').every(e => e.type === 'file' && (e.size === 0 ? e.crc === null : e.crc?.length === 8)));
+		assert.ok(
+			entries
+				.filter(e => e.type === 'file')
+				.every(e => e.type === 'file' && (e.size === 0 ? e.crc === null : e.crc?.length === 8)),
+		);
 	}
 	// Stopping early.
 	const first = diskLayers(root, 'overlay2')[0]!;
 	let seen = 0;
-	const stopped = await readTarSplit(source, path.relative(root, path.join(first.dir, 'tar-split.json.gz')), () => ++seen < 2);
+	const stopped = await readTarSplit(
+		source,
+		path.relative(root, path.join(first.dir, 'tar-split.json.gz')),
+		() => ++seen < 2,
+	);
 	assert.equal(stopped, {ok: true, entries: 2, stopped: true});
 });
 
@@ -134,7 +150,12 @@ test('readTarSplit refuses damage plainly: missing, not gzip, bad JSON, bad base
 		put('crc', zlib.gzipSync('{"type":1,"name":"a","size":3,"payload":"AAAA","position":0}\n'));
 		put('type', zlib.gzipSync('{"type":9,"position":0}\n'));
 		put('long', zlib.gzipSync('x'.repeat((16 << 20) + 10)));
-		put('ok', zlib.gzipSync('{"type":1,"name":"a","size":3,"payload":"YUmYEAAAAAA=","position":0}\n{"type":2,"payload":null,"position":1}'));
+		put(
+			'ok',
+			zlib.gzipSync(
+				'{"type":1,"name":"a","size":3,"payload":"YUmYEAAAAAA=","position":0}\n{"type":2,"payload":null,"position":1}',
+			),
+		);
 		const s = openSource(dir);
 		const run = async (f: string) => readTarSplit(s, f, () => true);
 		assert.equal(await run('nope'), {ok: false, reason: 'missing', message: 'nope: ENOENT'});

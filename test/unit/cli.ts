@@ -20,7 +20,17 @@ test('--help and --version', () => {
 });
 
 test('usage errors: one line on stderr, exit 2, no stack trace', () => {
-	for (const args of [['frobnicate'], ['--bogus'], ['inspect'], ['ls', 'extra'], ['--root'], ['ls', '--deep'], ['timeline', '--format', 'xml'], ['check', '--fail-on', 'panic'], ['--sample', '--root', '/x']]) {
+	for (const args of [
+		['frobnicate'],
+		['--bogus'],
+		['inspect'],
+		['ls', 'extra'],
+		['--root'],
+		['ls', '--deep'],
+		['timeline', '--format', 'xml'],
+		['check', '--fail-on', 'panic'],
+		['--sample', '--root', '/x'],
+	]) {
 		const r = cli(args);
 		assert.is(r.code, 2, args.join(' '));
 		assert.is(r.stdout, '');
@@ -54,7 +64,10 @@ test('a missing root, a file, and a directory that is not a Docker root: exit 2 
 test('inspect: unknown, too short and ambiguous refs are usage errors', () => {
 	const root = realRoot('aufs');
 	if (root === null) return;
-	assert.match(cli(['inspect', 'nothing-like-this', '--root', root]).stderr, /no container, image, layer, volume or network matches/);
+	assert.match(
+		cli(['inspect', 'nothing-like-this', '--root', root]).stderr,
+		/no container, image, layer, volume or network matches/,
+	);
 	assert.match(cli(['inspect', 'dd3', '--root', root]).stderr, /at least 4 characters/);
 	// Every container in this tree shares the image layer; "sha256:" alone is no prefix.
 	const r = cli(['inspect', 'sha256:', '--root', root]);
@@ -65,7 +78,11 @@ test('real aufs tree: tree, ls and images text match their snapshots; JSON parse
 	const root = realRoot('aufs');
 	if (root === null) return console.log('  (skipped: no real fixtures here)');
 	const strip = (s: string) => s.replaceAll(root, '<root>');
-	for (const [cmd, snap] of [['tree', 'text/aufs-tree.txt'], ['ls', 'text/aufs-ls.txt'], ['images', 'text/aufs-images.txt']] as const) {
+	for (const [cmd, snap] of [
+		['tree', 'text/aufs-tree.txt'],
+		['ls', 'text/aufs-ls.txt'],
+		['images', 'text/aufs-images.txt'],
+	] as const) {
 		const r = cli([cmd, '--root', root]);
 		assert.is(r.code, 0, r.stderr);
 		// One info finding (a volume a container mounts is not in this copy): one line after the table; ls does not read volumes.
@@ -83,7 +100,10 @@ test('real aufs tree: tree, ls and images text match their snapshots; JSON parse
 	const images = JSON.parse(cli(['images', '--json', '--root', root]).stdout);
 	assert.equal(images[0].tags, ['busybox:latest']);
 	const tree = JSON.parse(cli(['tree', '--json', 'tiny_yalow', '--root', root]).stdout);
-	assert.equal(tree.containers.map((c: {name: string}) => c.name), ['tiny_yalow']);
+	assert.equal(
+		tree.containers.map((c: {name: string}) => c.name),
+		['tiny_yalow'],
+	);
 });
 
 test('real overlay2 tree: tree and images snapshots; inspect by name, id prefix, tag and cache id', () => {
@@ -136,8 +156,22 @@ test('every command gives the same answer on the archive as on the extracted dir
 		const dir = realRoot(name);
 		if (dir === null) return;
 		const tgz = realTgz(name)!;
-		const model = JSON.parse((await cliIn(['model', '--root', dir])).stdout) as {containers: Array<{name: string}>; images: Array<{id: string}>};
-		for (const argv of [['tree'], ['tree', '--json'], ['ls'], ['ls', '--json'], ['images'], ['images', '--json'], ['model'], ['inspect', model.containers[0]!.name], ['inspect', model.images[0]!.id], ['timeline', '--json', '--files', '--logs']]) {
+		const model = JSON.parse((await cliIn(['model', '--root', dir])).stdout) as {
+			containers: Array<{name: string}>;
+			images: Array<{id: string}>;
+		};
+		for (const argv of [
+			['tree'],
+			['tree', '--json'],
+			['ls'],
+			['ls', '--json'],
+			['images'],
+			['images', '--json'],
+			['model'],
+			['inspect', model.containers[0]!.name],
+			['inspect', model.images[0]!.id],
+			['timeline', '--json', '--files', '--logs'],
+		]) {
 			const a = await cliIn([...argv, '--root', dir]);
 			const b = await cliIn([...argv, '--root', tgz]);
 			assert.is(b.code, a.code, `${name} ${argv.join(' ')}`);
@@ -154,7 +188,10 @@ test('check: exit 0 below --fail-on, 1 at or above it; --json for scripts', () =
 	// The sample has a dangling image: an info finding.
 	assert.is(cli(['check', '--sample', '--fail-on', 'info']).code, 1);
 	assert.is(cli(['check', '--sample', '--fail-on', 'warning']).code, 0);
-	const j = JSON.parse(cli(['check', '--sample', '--json']).stdout) as {schema: number; findings: Array<{code: string}>};
+	const j = JSON.parse(cli(['check', '--sample', '--json']).stdout) as {
+		schema: number;
+		findings: Array<{code: string}>;
+	};
 	assert.is(j.schema, 1);
 	assert.ok(j.findings.some(f => f.code === 'image.dangling'));
 });
@@ -164,7 +201,10 @@ test('timeline: table, JSON Lines and CSV through the CLI', () => {
 	assert.is(table.code, 0, table.stderr);
 	assert.match(table.stdout, /^TIME \(UTC\)/);
 	assert.match(table.stdout, /Container Created/);
-	const jsonl = cli(['timeline', '--sample', '--logs', '--json']).stdout.trim().split('\n').map(l => JSON.parse(l) as {kind: string});
+	const jsonl = cli(['timeline', '--sample', '--logs', '--json'])
+		.stdout.trim()
+		.split('\n')
+		.map(l => JSON.parse(l) as {kind: string});
 	assert.ok(jsonl.some(e => e.kind === 'log.line'));
 	const csv = cli(['timeline', '--sample', '--format', 'csv']).stdout;
 	assert.ok(csv.startsWith('message,datetime,timestamp_desc,timestamp,'));

@@ -2,7 +2,11 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {type Io, UsageError, notDockerRoot, paintFor, colorOn} from '../../src/commands/context.ts';
 
-const io = (isTTY: boolean, env: Record<string, string | undefined> = {}): Io => ({stdout: {write: () => true, isTTY}, stderr: {write: () => true}, env});
+const io = (isTTY: boolean, env: Record<string, string | undefined> = {}): Io => ({
+	stdout: {write: () => true, isTTY},
+	stderr: {write: () => true},
+	env,
+});
 
 test('one colour decision: a terminal, no --no-color, no NO_COLOR', () => {
 	assert.ok(colorOn({color: true}, io(true)));

@@ -17,7 +17,11 @@ async function df(argv: string[], env: Record<string, string> = {}): Promise<{co
 	const saved = {...process.env};
 	Object.assign(process.env, env);
 	try {
-		const code = await run(['df', ...argv], {stdout: {write: (s: string) => (out += s)}, stderr: {write: (s: string) => (err += s)}, env: {}} as never);
+		const code = await run(['df', ...argv], {
+			stdout: {write: (s: string) => (out += s)},
+			stderr: {write: (s: string) => (err += s)},
+			env: {},
+		} as never);
 		return {code, out, err};
 	} finally {
 		for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
@@ -34,7 +38,11 @@ async function dfJson(root: string, env: Record<string, string> = {}): Promise<D
 function findApparent(root: string): number {
 	const seen = new Set<string>();
 	let total = 0;
-	for (const line of execFileSync('find', [root, '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%D:%i %n %s\\n'], {encoding: 'utf8', maxBuffer: 1 << 28}).split('\n')) {
+	for (const line of execFileSync(
+		'find',
+		[root, '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%D:%i %n %s\\n'],
+		{encoding: 'utf8', maxBuffer: 1 << 28},
+	).split('\n')) {
 		if (line === '') continue;
 		const [ino, links, size] = line.split(' ');
 		if (Number(links) > 1) {
@@ -58,7 +66,10 @@ function balances(r: DfReport): void {
 		'the categories add up to the total',
 	);
 	for (const c of r.categories) {
-		assert.ok(c.bytes >= 0 && c.reclaimableBytes >= 0 && c.reclaimableBytes <= c.bytes, `${c.kind}: ${c.reclaimableBytes} of ${c.bytes}`);
+		assert.ok(
+			c.bytes >= 0 && c.reclaimableBytes >= 0 && c.reclaimableBytes <= c.bytes,
+			`${c.kind}: ${c.reclaimableBytes} of ${c.bytes}`,
+		);
 		if (c.reclaimableBytes > 0) assert.type(c.reclaimBy, 'string', `${c.kind} says how to reclaim`);
 	}
 }
@@ -81,11 +92,21 @@ test('the sample archive: the ledger balances, apparent bytes only, the same as 
 	assert.equal(extracted.images, archive.images);
 	// Every category the sample has is there: its containers have RW and init layers, logs (json-file and local) and their files.
 	const bytes = new Map(archive.categories.map(c => [c.kind, c.bytes]));
-	for (const k of ['image-layer', 'container-rw', 'container-init', 'container-logs', 'container-files', 'daemon', 'build-cache'] as const) assert.ok(bytes.get(k)! > 0, k);
+	for (const k of [
+		'image-layer',
+		'container-rw',
+		'container-init',
+		'container-logs',
+		'container-files',
+		'daemon',
+		'build-cache',
+	] as const)
+		assert.ok(bytes.get(k)! > 0, k);
 	assert.is(archive.unattributed.length, 0, JSON.stringify(archive.unattributed));
 	const logs = archive.containers.find(c => c.name === 'local_logs')!;
-	assert.ok(logs.logBytes > 0, 'the local log driver\'s files are logs');
-	for (const c of archive.containers) assert.is(c.sizeRootFs, c.sizeRw! + archive.images.find(i => i.id === c.imageId)!.size!, c.name ?? c.id);
+	assert.ok(logs.logBytes > 0, "the local log driver's files are logs");
+	for (const c of archive.containers)
+		assert.is(c.sizeRootFs, c.sizeRw! + archive.images.find(i => i.id === c.imageId)!.size!, c.name ?? c.id);
 });
 
 test('a directory root: allocated bytes as du -B1 -s counts them (directories included), sparse files named', async () => {
@@ -139,7 +160,9 @@ test('an unreadable directory and an unsizable file: unknown size with a finding
 	assert.is(walk.unknown, 2);
 	const codes = walk.findings.filter(f => f.code === 'disk.unknown-size').map(f => f.path);
 	assert.equal(codes.sort(), ['buildkit', log].sort());
-	const buildkit = [...whole.tallies.values()].filter(t => t.owner.kind === 'build-cache').reduce((n, t) => n + t.bytes, 0);
+	const buildkit = [...whole.tallies.values()]
+		.filter(t => t.owner.kind === 'build-cache')
+		.reduce((n, t) => n + t.bytes, 0);
 	assert.is(walk.bytes, whole.bytes - buildkit - (logSize.ok ? logSize.value.size : 0));
 	assert.ok(walk.bytes > 0);
 });
@@ -171,7 +194,11 @@ test('evidence strings go through the escaper: a hostile path in "other", a host
 		}
 		const text = await df(['-v', '--root', dir]);
 		assert.is(text.code, 0, text.err);
-		assert.not.match(text.out, /[\u0000-\u0008\u000b-\u001f\u007f\u202e\u200b]/, 'no raw control or invisible character');
+		assert.not.match(
+			text.out,
+			/[\u0000-\u0008\u000b-\u001f\u007f\u202e\u200b]/,
+			'no raw control or invisible character',
+		);
 		assert.match(text.out, /evil\\x1b\]52;c;ZWNobw==\\x07\\u202e\\u200bname +77B/);
 		const r = await dfJson(dir);
 		balances(r);

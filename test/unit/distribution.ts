@@ -12,7 +12,11 @@ import {ll} from '../helpers/files-run.ts';
 
 const blob = (c: string): string => `sha256:${c.repeat(64)}`;
 
-function withDistribution(fill: (dist: string, diffIds: string[]) => void): {dir: string; diffIds: string[]; chainIds: string[]} {
+function withDistribution(fill: (dist: string, diffIds: string[]) => void): {
+	dir: string;
+	diffIds: string[];
+	chainIds: string[];
+} {
 	const dir = copyTree(sampleRoot());
 	const {model} = loadModel(openSource(dir));
 	const img = model.images.find(i => i.diffIds.length > 0)!;
@@ -42,9 +46,15 @@ test('distribution: blobs and repositories per layer, in the model, inspect IMAG
 			{digest: blob('a'), sourceRepository: 'docker.io/library/busybox', hmac: ''},
 			{digest: blob('b'), sourceRepository: null, hmac: null},
 		]);
-		assert.equal(model.findings.filter(f => f.subject === 'store:overlay2'), []);
+		assert.equal(
+			model.findings.filter(f => f.subject === 'store:overlay2'),
+			[],
+		);
 		const m = JSON.parse((await ll(['model', '--root', dir])).stdout);
-		assert.equal(m.layers.find((l: any) => l.chainId === chainIds[0]).distribution.map((b: any) => b.digest), [blob('a'), blob('b')]);
+		assert.equal(
+			m.layers.find((l: any) => l.chainId === chainIds[0]).distribution.map((b: any) => b.digest),
+			[blob('a'), blob('b')],
+		);
 		const img = model.images.find(i => i.diffIds[0] === diffIds[0])!;
 		const inspected = JSON.parse((await ll(['inspect', img.id, '--root', dir])).stdout);
 		assert.equal(inspected.distribution[0], {chainId: chainIds[0], blobs: layer.distribution});
@@ -74,13 +84,30 @@ test('distribution: symlinks (never followed), odd entries and damaged records a
 		const {model} = loadModel(openSource(dir));
 		const f = model.findings.filter(x => x.subject === 'store:overlay2');
 		const codes = f.map(x => `${x.severity} ${x.code} ${x.path}`);
-		assert.ok(f.every(x => x.severity === 'warning'), codes.join('\n'));
+		assert.ok(
+			f.every(x => x.severity === 'warning'),
+			codes.join('\n'),
+		);
 		assert.ok(codes.includes('warning file.symlink image/overlay2/distribution/diffid-by-digest'), codes.join('\n'));
-		assert.ok(codes.some(c => c.startsWith('warning json.invalid ') && c.endsWith(`/${'f'.repeat(64)}`)), codes.join('\n'));
-		assert.ok(codes.some(c => c.startsWith('warning entry.unexpected ') && c.endsWith('/README')), codes.join('\n'));
-		assert.ok(f.some(x => x.code === 'json.shape' && /2 of 3 entries/.test(x.message)), codes.join('\n'));
-		assert.ok(codes.some(c => c.startsWith('warning file.symlink ') && c.includes('v2metadata-by-diffid')), codes.join('\n'));
-		assert.equal(model.layers.find(l => l.chainId === chainIds[0])!.distribution, [{digest: blob('a'), sourceRepository: 'r', hmac: null}]);
+		assert.ok(
+			codes.some(c => c.startsWith('warning json.invalid ') && c.endsWith(`/${'f'.repeat(64)}`)),
+			codes.join('\n'),
+		);
+		assert.ok(
+			codes.some(c => c.startsWith('warning entry.unexpected ') && c.endsWith('/README')),
+			codes.join('\n'),
+		);
+		assert.ok(
+			f.some(x => x.code === 'json.shape' && /2 of 3 entries/.test(x.message)),
+			codes.join('\n'),
+		);
+		assert.ok(
+			codes.some(c => c.startsWith('warning file.symlink ') && c.includes('v2metadata-by-diffid')),
+			codes.join('\n'),
+		);
+		assert.equal(model.layers.find(l => l.chainId === chainIds[0])!.distribution, [
+			{digest: blob('a'), sourceRepository: 'r', hmac: null},
+		]);
 		assert.not.ok(JSON.stringify(model).includes('evil'), 'nothing read through a symlink');
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});

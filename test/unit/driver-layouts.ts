@@ -24,7 +24,9 @@ function rootFor(driver: string, dirs: (cacheId: string, role: 'image' | 'rw' | 
 }
 
 test('legacy overlay: image layers in <id>/root, the container and init layers in <id>/upper with lower-id', () => {
-	const {root, layers, cid, mount} = rootFor('overlay', (id, role) => (role === 'image' ? [`overlay/${id}/root`] : [`overlay/${id}/upper`, `overlay/${id}/work`, `overlay/${id}/merged`]));
+	const {root, layers, cid, mount} = rootFor('overlay', (id, role) =>
+		role === 'image' ? [`overlay/${id}/root`] : [`overlay/${id}/upper`, `overlay/${id}/work`, `overlay/${id}/merged`],
+	);
 	try {
 		root.write(`overlay/${mount}/lower-id`, layers[1]!.cacheId);
 		root.write(`overlay/${mount}-init/lower-id`, layers[1]!.cacheId);
@@ -33,7 +35,15 @@ test('legacy overlay: image layers in <id>/root, the container and init layers i
 		const m = load(root.dir);
 		assert.equal(m.findings, []);
 		const c = m.containers.find(x => x.id === cid)!;
-		assert.equal(c.chain.map(e => e.path), [`overlay/${mount}/upper`, `overlay/${mount}-init/upper`, `overlay/${layers[1]!.cacheId}/root`, `overlay/${layers[0]!.cacheId}/root`]);
+		assert.equal(
+			c.chain.map(e => e.path),
+			[
+				`overlay/${mount}/upper`,
+				`overlay/${mount}-init/upper`,
+				`overlay/${layers[1]!.cacheId}/root`,
+				`overlay/${layers[0]!.cacheId}/root`,
+			],
+		);
 		assert.ok(c.chain.every(e => e.pathExists));
 	} finally {
 		root.remove();
@@ -45,11 +55,26 @@ test('devicemapper: chains and metadata paths shown; one finding says the conten
 	const {root, cid, mount, layers} = rootFor('devicemapper', () => []);
 	try {
 		for (const [i, id] of [...layers.map(l => l.cacheId), mount, `${mount}-init`].entries()) {
-			root.write(`devicemapper/metadata/${id}`, JSON.stringify({device_id: i + 2, size: 10737418240, transaction_id: i + 2, initialized: false, deleted: false}));
+			root.write(
+				`devicemapper/metadata/${id}`,
+				JSON.stringify({
+					device_id: i + 2,
+					size: 10737418240,
+					transaction_id: i + 2,
+					initialized: false,
+					deleted: false,
+				}),
+			);
 		}
-		root.write('devicemapper/metadata/deviceset-metadata', JSON.stringify({next_device_id: 5, BaseDeviceUUID: 'u', BaseDeviceFilesystem: 'xfs'}));
+		root.write(
+			'devicemapper/metadata/deviceset-metadata',
+			JSON.stringify({next_device_id: 5, BaseDeviceUUID: 'u', BaseDeviceFilesystem: 'xfs'}),
+		);
 		const m = load(root.dir);
-		assert.equal(m.findings.map(f => [f.code, f.subject]), [['driver.content-unreadable', 'store:devicemapper']]);
+		assert.equal(
+			m.findings.map(f => [f.code, f.subject]),
+			[['driver.content-unreadable', 'store:devicemapper']],
+		);
 		assert.match(m.findings[0]!.message, /thin devices/);
 		const c = m.containers.find(x => x.id === cid)!;
 		assert.is(c.chain[0]!.path, `devicemapper/mnt/${mount}/rootfs`);
@@ -63,7 +88,10 @@ test('windowsfilter: detected, its layer ids named, content not read (one findin
 	const {root, layers} = rootFor('windowsfilter', id => [`windowsfilter/${id}/Files`]);
 	try {
 		const m = load(root.dir);
-		assert.equal(m.findings.map(f => f.code), ['driver.content-unreadable']);
+		assert.equal(
+			m.findings.map(f => f.code),
+			['driver.content-unreadable'],
+		);
 		assert.equal(m.drivers, ['windowsfilter']);
 		assert.equal(m.layers.map(l => l.path).sort(), layers.map(l => `windowsfilter/${l.cacheId}`).sort());
 	} finally {
@@ -78,7 +106,10 @@ test('containerd image store: read from meta.db (namespace moby) beside a graph-
 		const image = root.addImage({layers, tags: ['old:1']});
 		root.addContainer({id: hex('graph-c'), name: 'old', image, mountId: hex('gm')}, layers[0]!.diffId);
 		// A container of the containerd store: Driver is the snapshotter.
-		root.addContainer({id: hex('ctrd-c'), name: 'new', image: `sha256:${hex('manifest')}`, mountId: hex('unused')}, undefined);
+		root.addContainer(
+			{id: hex('ctrd-c'), name: 'new', image: `sha256:${hex('manifest')}`, mountId: hex('unused')},
+			undefined,
+		);
 		const cfg = JSON.parse(fs.readFileSync(root.p(`containers/${hex('ctrd-c')}/config.v2.json`), 'utf8'));
 		cfg.Driver = 'overlayfs';
 		fs.writeFileSync(root.p(`containers/${hex('ctrd-c')}/config.v2.json`), JSON.stringify(cfg));
@@ -97,8 +128,23 @@ test('containerd image store: read from meta.db (namespace moby) beside a graph-
 				v1: wb({
 					version: Buffer.from([6]),
 					moby: wb({
-						images: wb({'docker.io/library/busybox:latest': wb({createdat: t, updatedat: t, target: wb({digest: `sha256:${hex('manifest')}`, mediatype: 'application/vnd.oci.image.index.v1+json', size: Buffer.from([0x80, 0x10])})})}),
-						snapshots: wb({overlayfs: wb({[`sha256:${hex('chain')}`]: wb({name: 'moby/1/x', createdat: t}), [hex('ctrd-c')]: wb({name: 'moby/3/y', parent: `${hex('ctrd-c')}-init`})})}),
+						images: wb({
+							'docker.io/library/busybox:latest': wb({
+								createdat: t,
+								updatedat: t,
+								target: wb({
+									digest: `sha256:${hex('manifest')}`,
+									mediatype: 'application/vnd.oci.image.index.v1+json',
+									size: Buffer.from([0x80, 0x10]),
+								}),
+							}),
+						}),
+						snapshots: wb({
+							overlayfs: wb({
+								[`sha256:${hex('chain')}`]: wb({name: 'moby/1/x', createdat: t}),
+								[hex('ctrd-c')]: wb({name: 'moby/3/y', parent: `${hex('ctrd-c')}-init`}),
+							}),
+						}),
 						containers: wb({}),
 					}),
 				}),
@@ -106,11 +152,20 @@ test('containerd image store: read from meta.db (namespace moby) beside a graph-
 		);
 		root.write(metaDbPath, db);
 		m = load(root.dir);
-		assert.equal(m.findings.filter(x => x.code === 'layout.containerd-store'), []);
+		assert.equal(
+			m.findings.filter(x => x.code === 'layout.containerd-store'),
+			[],
+		);
 		assert.equal(m.drivers, ['overlay2', 'overlayfs']);
 		const img = m.images.find(i => i.driver === 'overlayfs')!;
-		assert.equal([img.id, img.tags, img.lastUpdated], [`sha256:${hex('manifest')}`, ['busybox:latest'], '2026-11-29T07:22:13.217670921Z']);
-		assert.equal(m.findings.filter(x => x.subject === `image:${img.id}`).map(x => x.code), ['content.blob-missing']);
+		assert.equal(
+			[img.id, img.tags, img.lastUpdated],
+			[`sha256:${hex('manifest')}`, ['busybox:latest'], '2026-11-29T07:22:13.217670921Z'],
+		);
+		assert.equal(
+			m.findings.filter(x => x.subject === `image:${img.id}`).map(x => x.code),
+			['content.blob-missing'],
+		);
 		f = m.findings.filter(x => x.code === 'file.missing' && x.subject === 'store:overlayfs');
 		assert.match(f[0]!.message, /directories of all 2 snapshots are unknown/);
 		// The rest is shown: the graph-driver container with its chain, both images, the containerd container.
@@ -123,7 +178,6 @@ test('containerd image store: read from meta.db (namespace moby) beside a graph-
 	}
 });
 
-
 test("the drivers' table: the sources' own lists (sources/driver-dirs.ts) say what it says; every driver's files are read or it says why not", () => {
 	const entries: Array<[string, DriverInfo]> = Object.entries(drivers);
 	const graph = entries.filter(([, d]) => d.containerd !== true).map(([n]) => n);
@@ -135,7 +189,11 @@ test("the drivers' table: the sources' own lists (sources/driver-dirs.ts) say wh
 	for (const dir of driverLayerDirs) assert.ok(graph.includes(dir.split('/')[0]!), dir);
 	for (const [name, d] of entries) {
 		assert.ok((d.whiteouts === undefined) !== (d.filesUnread === undefined), `${name}: whiteouts or filesUnread`);
-		if (d.contentSubdirs !== undefined) assert.ok(d.contentSubdirs.some(sub => d.layerPath('x') === `${d.layersDir}/x/${sub}`), `${name}: layerPath is one of its contentSubdirs`);
+		if (d.contentSubdirs !== undefined)
+			assert.ok(
+				d.contentSubdirs.some(sub => d.layerPath('x') === `${d.layersDir}/x/${sub}`),
+				`${name}: layerPath is one of its contentSubdirs`,
+			);
 		if (d.unionMount !== undefined) assert.ok(d.unionMount.includes('<id>'), `${name}: unionMount names <id>`);
 	}
 });

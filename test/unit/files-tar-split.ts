@@ -15,7 +15,20 @@ import {copyTree} from '../helpers/fake-root.ts';
 import {realRoot} from '../helpers/real-fixtures.ts';
 import {cliIn as cli} from '../helpers/run-cli.ts';
 
-type Row = {path: string; type: string; mode: string; size: number; uid: number; gid: number; mtime: string; status?: string; linkTarget?: string; hardlinkTo?: string; device?: unknown; layer: string};
+type Row = {
+	path: string;
+	type: string;
+	mode: string;
+	size: number;
+	uid: number;
+	gid: number;
+	mtime: string;
+	status?: string;
+	linkTarget?: string;
+	hardlinkTo?: string;
+	device?: unknown;
+	layer: string;
+};
 type Listing = {entries: Row[]; findings: Array<{code: string; severity: string; message: string}>};
 
 async function list(root: string, ...args: string[]): Promise<Listing> {
@@ -36,7 +49,17 @@ async function imageLayers(root: string): Promise<Array<LayerDto & {metaPath: st
 /** The fields both listings carry; a whiteout is compared by what it deletes (a 0/0 device on disk, a `.wh.` file in the tar). */
 function comparable(r: Row): Record<string, unknown> {
 	if (r.type === 'whiteout') return {path: r.path, type: r.type, status: r.status};
-	return {path: r.path, type: r.type, status: r.status, mode: r.mode, size: r.size, uid: r.uid, gid: r.gid, mtime: r.mtime.slice(0, 19), linkTarget: r.linkTarget};
+	return {
+		path: r.path,
+		type: r.type,
+		status: r.status,
+		mode: r.mode,
+		size: r.size,
+		uid: r.uid,
+		gid: r.gid,
+		mtime: r.mtime.slice(0, 19),
+		linkTarget: r.linkTarget,
+	};
 }
 
 test('sample (real dockerd overlay2): every image layer listed from its record equals its directory', async () => {
@@ -49,7 +72,8 @@ test('sample (real dockerd overlay2): every image layer listed from its record e
 		const fromDir = await list(root, l.chainId);
 		assert.equal(fromRecord.findings, []);
 		assert.ok(fromRecord.entries.length > 0, l.chainId);
-		const byPath = (rows: Row[]) => [...rows].map(comparable).sort((a, b) => ((a.path as string) < (b.path as string) ? -1 : 1));
+		const byPath = (rows: Row[]) =>
+			[...rows].map(comparable).sort((a, b) => ((a.path as string) < (b.path as string) ? -1 : 1));
 		assert.equal(byPath(fromRecord.entries), byPath(fromDir.entries), l.chainId);
 		for (const r of fromRecord.entries) assert.is(r.layer, l.cacheId);
 		whiteouts += fromRecord.entries.filter(r => r.type === 'whiteout').length;
@@ -61,7 +85,11 @@ test('sample: PATH limits the record listing, text lines carry the status', asyn
 	const root = sampleRoot();
 	let withWhiteout: LayerDto | undefined;
 	for (const l of await imageLayers(root)) {
-		if (withWhiteout === undefined && (await list(root, l.chainId, '--tar-split')).entries.some(r => r.type === 'whiteout')) withWhiteout = l;
+		if (
+			withWhiteout === undefined &&
+			(await list(root, l.chainId, '--tar-split')).entries.some(r => r.type === 'whiteout')
+		)
+			withWhiteout = l;
 	}
 	assert.ok(withWhiteout !== undefined);
 	const r = await cli(['--root', root, 'files', withWhiteout.chainId, '/bin', '--tar-split']);
@@ -77,7 +105,8 @@ for (const name of ['aufs', 'overlay2'] as const) {
 		let compared = 0;
 		let differing = 0;
 		for (const l of await imageLayers(root)) {
-			if (!fs.existsSync(path.join(root, l.path)) || !fs.existsSync(path.join(root, l.metaPath, 'tar-split.json.gz'))) continue;
+			if (!fs.existsSync(path.join(root, l.path)) || !fs.existsSync(path.join(root, l.metaPath, 'tar-split.json.gz')))
+				continue;
 			const rec = await list(root, l.chainId, '--tar-split');
 			const dir = await list(root, l.chainId);
 			assert.equal(rec.entries.map(r => r.path).sort(), dir.entries.map(r => r.path).sort());
@@ -120,12 +149,18 @@ test('a layer whose directory is missing is listed from its record, with an info
 
 test('usage: --tar-split takes one image layer; elsewhere it is refused', async () => {
 	const root = sampleRoot();
-	for (const args of [['files', 'local/app:1', '--tar-split'], ['ls', '--tar-split'], ['files', 'nosuchthing', '--tar-split']]) {
+	for (const args of [
+		['files', 'local/app:1', '--tar-split'],
+		['ls', '--tar-split'],
+		['files', 'nosuchthing', '--tar-split'],
+	]) {
 		const r = await cli(['--root', root, ...args]);
 		assert.is(r.code, 2, args.join(' '));
 		assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
 	}
-	const model = JSON.parse((await cli(['--root', root, 'model', '--json'])).stdout) as {containers: Array<{mountId: string; name: string}>};
+	const model = JSON.parse((await cli(['--root', root, 'model', '--json'])).stdout) as {
+		containers: Array<{mountId: string; name: string}>;
+	};
 	const c = model.containers[0]!;
 	for (const ref of [c.mountId, c.name]) {
 		const r = await cli(['--root', root, 'files', ref, '--tar-split']);
@@ -147,20 +182,45 @@ function record(items: Item[], opts: {lie?: number} = {}): Buffer {
 		const seg = Buffer.concat([Buffer.alloc(pendingPad), entryHeader(it)]);
 		lines.push(JSON.stringify({type: 2, payload: seg.toString('base64'), position: position++}));
 		const size = it.type === 'file' ? it.size : 0;
-		lines.push(JSON.stringify({type: 1, name: it.name, ...(size > 0 ? {size: size + (opts.lie ?? 0)} : {}), payload: size > 0 ? Buffer.alloc(8).toString('base64') : null, position: position++}));
+		lines.push(
+			JSON.stringify({
+				type: 1,
+				name: it.name,
+				...(size > 0 ? {size: size + (opts.lie ?? 0)} : {}),
+				payload: size > 0 ? Buffer.alloc(8).toString('base64') : null,
+				position: position++,
+			}),
+		);
 		pendingPad = size > 0 ? padding(size) : 0;
 	}
-	lines.push(JSON.stringify({type: 2, payload: Buffer.concat([Buffer.alloc(pendingPad), trailer()]).toString('base64'), position: position++}));
+	lines.push(
+		JSON.stringify({
+			type: 2,
+			payload: Buffer.concat([Buffer.alloc(pendingPad), trailer()]).toString('base64'),
+			position: position++,
+		}),
+	);
 	return zlib.gzipSync(`${lines.join('\n')}\n`);
 }
 
 const t0 = Date.UTC(2024, 0, 2, 3, 4, 5);
-const e = (name: string, type: Item['type'], extra: Partial<Item> = {}): Item => ({name, type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtimeMs: t0, size: 0, ...extra});
+const e = (name: string, type: Item['type'], extra: Partial<Item> = {}): Item => ({
+	name,
+	type,
+	mode: type === 'dir' ? 0o755 : 0o644,
+	uid: 0,
+	gid: 0,
+	mtimeMs: t0,
+	size: 0,
+	...extra,
+});
 
 /** A copy of the sample whose top layer of local/app:1 has `rec` as its record; returns [root, chain id]. */
 async function withRecord(rec: Buffer | null): Promise<[string, string]> {
 	const dir = copyTree(sampleRoot());
-	const model = JSON.parse((await cli(['--root', dir, 'inspect', 'local/app:1', '--json'])).stdout) as {chainIds: string[]};
+	const model = JSON.parse((await cli(['--root', dir, 'inspect', 'local/app:1', '--json'])).stdout) as {
+		chainIds: string[];
+	};
 	const top = model.chainIds[model.chainIds.length - 1]!;
 	const meta = (await imageLayers(dir)).find(l => l.chainId === top)!.metaPath;
 	const file = path.join(dir, meta, 'tar-split.json.gz');
@@ -207,7 +267,10 @@ test('built record: every whiteout form, hard links, devices, long and hostile n
 		assert.equal(by.get('/dev/null')!.device, {major: 1, minor: 3});
 		assert.ok(by.has(`/${long}`), 'PAX long name');
 		assert.ok(by.has('/evil\x1b[2Jname'), 'JSON keeps the exact name');
-		assert.not.ok([...by.keys()].some(p => p.includes('.wh.')), 'markers are not listed as files');
+		assert.not.ok(
+			[...by.keys()].some(p => p.includes('.wh.')),
+			'markers are not listed as files',
+		);
 		const text = await cli(['--root', dir, 'files', top, '--tar-split']);
 		assert.is(text.code, 0);
 		assert.not.match(text.stdout, /\x1b/);
@@ -224,7 +287,12 @@ test('damaged records: a finding each, what was read is kept, no stack trace', a
 		['missing', null, 'files.tar-split-missing', 0],
 		['not gzip', Buffer.from('{"type":2}\n'), 'files.tar-split-invalid', 0],
 		['truncated', good.subarray(0, Math.floor(good.length / 2)), 'files.tar-split-invalid', -1],
-		['sizes that do not match the headers', record([e('a/', 'dir'), e('a/one', 'file', {size: 5}), e('a/two', 'file', {size: 700})], {lie: 600}), 'files.tar-split-invalid', 2],
+		[
+			'sizes that do not match the headers',
+			record([e('a/', 'dir'), e('a/one', 'file', {size: 5}), e('a/two', 'file', {size: 700})], {lie: 600}),
+			'files.tar-split-invalid',
+			2,
+		],
 		['not JSON', zlib.gzipSync('{"type":2,"payload":"AAAA"}\nnot json\n'), 'files.tar-split-invalid', 0],
 	];
 	for (const [what, rec, code, atLeast] of cases) {
@@ -234,7 +302,10 @@ test('damaged records: a finding each, what was read is kept, no stack trace', a
 			assert.is(r.code, 0, `${what}: ${r.stderr}`);
 			assert.not.match(r.stderr, /\n\s+at /, what);
 			const got = JSON.parse(r.stdout) as Listing;
-			assert.ok(got.findings.some(f => f.code === code && f.severity === 'error'), `${what}: ${JSON.stringify(got.findings)}`);
+			assert.ok(
+				got.findings.some(f => f.code === code && f.severity === 'error'),
+				`${what}: ${JSON.stringify(got.findings)}`,
+			);
 			if (atLeast >= 0) assert.ok(got.entries.length >= atLeast, `${what}: ${got.entries.length} entries`);
 			const text = await cli(['--root', dir, 'files', top, '--tar-split']);
 			assert.is(text.code, 0);

@@ -23,10 +23,19 @@ const T = new Date('2020-01-02T03:04:05Z');
 
 /** Node has no setxattr: python3 (which node-gyp needs too) has. */
 function setXattr(file: string, name: string, value: string): void {
-	execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)', file, name, value]);
+	execFileSync('python3', [
+		'-c',
+		'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)',
+		file,
+		name,
+		value,
+	]);
 }
 
-type Spec = Record<string, string | {dir: true} | {link: string} | {char: [number, number]} | {fifo: true} | {opaque: 'trusted' | 'user'}>;
+type Spec = Record<
+	string,
+	string | {dir: true} | {link: string} | {char: [number, number]} | {fifo: true} | {opaque: 'trusted' | 'user'}
+>;
 
 function build(dir: string, spec: Spec): void {
 	fs.mkdirSync(dir, {recursive: true});
@@ -56,21 +65,52 @@ const common: Spec = {'b/new': 'n\n', 'c/in': 'i\n', d: 'now a file\n', f: 'f\n'
 const upper: Record<string, Spec> = {
 	overlay: {...common, 'a/x': {char: [0, 0]}, e: {char: [0, 0]}, b: {opaque: 'trusted'}},
 	'overlay-user': {...common, 'a/x': {char: [0, 0]}, e: {char: [0, 0]}, b: {opaque: 'user'}},
-	aufs: {...common, 'a/.wh.x': '', '.wh.e': '', 'b/.wh..wh..opq': '', '.wh..wh.aufs': '', '.wh..wh.plnk/': {dir: true}, '.wh..wh.orph/': {dir: true}},
+	aufs: {
+		...common,
+		'a/.wh.x': '',
+		'.wh.e': '',
+		'b/.wh..wh..opq': '',
+		'.wh..wh.aufs': '',
+		'.wh..wh.plnk/': {dir: true},
+		'.wh..wh.orph/': {dir: true},
+	},
 	fuse: {...common, 'a/.wh.x': '', e: {char: [0, 0]}, 'b/.wh..wh..opq': '', 'b/.wh..opq': {char: [0, 0]}},
 };
-const styleOf: Record<string, WhiteoutStyle> = {overlay: 'overlay', 'overlay-user': 'overlay', aufs: 'aufs', fuse: 'both'};
+const styleOf: Record<string, WhiteoutStyle> = {
+	overlay: 'overlay',
+	'overlay-user': 'overlay',
+	aufs: 'aufs',
+	fuse: 'both',
+};
 
 const merged = ['a/', 'a/y', 'b/', 'b/new', 'c/', 'c/in', 'cdev', 'd', 'f'];
 const naive = ['C /a', 'D /a/x', 'C /b', 'A /b/new', 'D /b/z', 'C /c', 'A /c/in', 'A /cdev', 'C /d', 'D /e', 'A /f'];
-const items = ['modified /a', 'deleted /a/x', 'opaque /b', 'added /b/new', 'modified /c', 'added /c/in', 'added /cdev', 'modified /d', 'deleted /e', 'added /f'];
+const items = [
+	'modified /a',
+	'deleted /a/x',
+	'opaque /b',
+	'added /b/new',
+	'modified /c',
+	'added /c/in',
+	'added /cdev',
+	'modified /d',
+	'deleted /e',
+	'added /f',
+];
 
 function view(style: WhiteoutStyle, dirs: string[]): FsView {
-	return {driver: 'test', style, layers: dirs.map((dir, i) => ({dir, role: i === 0 ? 'rw' : 'image', cacheId: `layer${i}`, chainId: null})), subject: 'container:test'};
+	return {
+		driver: 'test',
+		style,
+		layers: dirs.map((dir, i) => ({dir, role: i === 0 ? 'rw' : 'image', cacheId: `layer${i}`, chainId: null})),
+		subject: 'container:test',
+	};
 }
 
 function names(source: Source, v: FsView, problems: Finding[]): string[] {
-	return [...walkMerged(source, v, '', rootLayers(v), f => problems.push(f))].map(w => (w.entry.kind === 'dir' ? `${w.rel}/` : w.rel));
+	return [...walkMerged(source, v, '', rootLayers(v), f => problems.push(f))].map(w =>
+		w.entry.kind === 'dir' ? `${w.rel}/` : w.rel,
+	);
 }
 
 function layersDir(kind: string): string {
@@ -106,13 +146,39 @@ if (!root) {
 					const problems: Finding[] = [];
 					const v = view(styleOf[kind]!, ['l2', 'l1']);
 					assert.equal(names(source, v, problems), merged, `${who}: merged view`);
-					const diff = kind === 'aufs' ? [...aufsChanges(source, 'l2', ['l1'], 'x', f => problems.push(f))] : [...naiveChanges(source, v, view(styleOf[kind]!, ['l1']), {prune: true, onProblem: f => problems.push(f)})];
+					const diff =
+						kind === 'aufs'
+							? [...aufsChanges(source, 'l2', ['l1'], 'x', f => problems.push(f))]
+							: [
+									...naiveChanges(source, v, view(styleOf[kind]!, ['l1']), {
+										prune: true,
+										onProblem: f => problems.push(f),
+									}),
+								];
 					const lines = diff.map(c => `${c.kind} /${c.rel}`);
 					if (kind === 'aufs') {
 						// docker's aufs diff (archive.Changes): top-level housekeeping skipped, the nested opaque marker read as D of ".wh..opq"
-						assert.equal(lines, ['D /e', 'C /a', 'D /a/x', 'C /b', 'D /b/.wh..opq', 'A /b/new', 'C /c', 'A /c/in', 'A /cdev', 'C /d', 'A /f'], `${who}: diff`);
+						assert.equal(
+							lines,
+							[
+								'D /e',
+								'C /a',
+								'D /a/x',
+								'C /b',
+								'D /b/.wh..opq',
+								'A /b/new',
+								'C /c',
+								'A /c/in',
+								'A /cdev',
+								'C /d',
+								'A /f',
+							],
+							`${who}: diff`,
+						);
 					} else assert.equal(lines, naive, `${who}: diff`);
-					const li = [...layerItems(source, view(styleOf[kind]!, ['l2']), view(styleOf[kind]!, ['l1']), f => problems.push(f))].map(i => `${i.status} /${i.rel}`);
+					const li = [
+						...layerItems(source, view(styleOf[kind]!, ['l2']), view(styleOf[kind]!, ['l1']), f => problems.push(f)),
+					].map(i => `${i.status} /${i.rel}`);
 					assert.equal(li.sort(), [...items].sort(), `${who}: layer status`);
 					const chunks: Buffer[] = [];
 					await exportTar(source, v, {put: b => void chunks.push(b)}, {onProblem: f => problems.push(f)});
@@ -133,13 +199,50 @@ if (!root) {
 		try {
 			build(path.join(dir, 'l1'), lower);
 			// the full copy after the change: no whiteouts; a `.wh.` name or a 0/0 device is just a file here
-			build(path.join(dir, 'l2'), {'a/y': 'y\n', 'b/new': 'n\n', 'c/in': 'i\n', d: 'now a file\n', f: 'f\n', cdev: {char: [1, 3]}, '.wh.g': '', zero: {char: [0, 0]}});
+			build(path.join(dir, 'l2'), {
+				'a/y': 'y\n',
+				'b/new': 'n\n',
+				'c/in': 'i\n',
+				d: 'now a file\n',
+				f: 'f\n',
+				cdev: {char: [1, 3]},
+				'.wh.g': '',
+				zero: {char: [0, 0]},
+			});
 			const source = openDirSource(dir);
 			const problems: Finding[] = [];
 			const top = view('none', ['l2']);
-			assert.equal(names(source, top, problems), ['.wh.g', 'a/', 'a/y', 'b/', 'b/new', 'c/', 'c/in', 'cdev', 'd', 'f', 'zero']);
-			const lines = [...naiveChanges(source, top, view('none', ['l1']), {prune: false, onProblem: f => problems.push(f)})].map(c => `${c.kind} /${c.rel}`);
-			assert.equal(lines, ['A /.wh.g', 'C /a', 'D /a/x', 'C /b', 'A /b/new', 'D /b/z', 'C /c', 'A /c/in', 'A /cdev', 'C /d', 'D /e', 'A /f', 'A /zero']);
+			assert.equal(names(source, top, problems), [
+				'.wh.g',
+				'a/',
+				'a/y',
+				'b/',
+				'b/new',
+				'c/',
+				'c/in',
+				'cdev',
+				'd',
+				'f',
+				'zero',
+			]);
+			const lines = [
+				...naiveChanges(source, top, view('none', ['l1']), {prune: false, onProblem: f => problems.push(f)}),
+			].map(c => `${c.kind} /${c.rel}`);
+			assert.equal(lines, [
+				'A /.wh.g',
+				'C /a',
+				'D /a/x',
+				'C /b',
+				'A /b/new',
+				'D /b/z',
+				'C /c',
+				'A /c/in',
+				'A /cdev',
+				'C /d',
+				'D /e',
+				'A /f',
+				'A /zero',
+			]);
 			assert.equal(problems, []);
 		} finally {
 			fs.rmSync(dir, {recursive: true, force: true});
@@ -164,17 +267,30 @@ if (!root) {
 			});
 			// a path of 45 x 101 characters, made with relative steps (a single path that long cannot be opened)
 			const long = 'L'.repeat(100);
-			execFileSync(process.execPath, ['-e', `const fs = require('fs'); process.chdir(process.argv[1]); for (let i = 0; i < 45; i++) { fs.mkdirSync('${long}'); process.chdir('${long}'); } fs.writeFileSync('f', 'deep');`, path.join(dir, 'l2', 'deep')]);
+			execFileSync(process.execPath, [
+				'-e',
+				`const fs = require('fs'); process.chdir(process.argv[1]); for (let i = 0; i < 45; i++) { fs.mkdirSync('${long}'); process.chdir('${long}'); } fs.writeFileSync('f', 'deep');`,
+				path.join(dir, 'l2', 'deep'),
+			]);
 			const source = openDirSource(dir);
 			const v = view('overlay', ['l2', 'l1']);
 			const problems: Finding[] = [];
 			const listed = names(source, v, problems);
 			assert.ok(listed.includes('a'), 'a is the symlink');
-			assert.not.ok(listed.some(n => n.startsWith('a/')), 'nothing is listed through the symlink');
+			assert.not.ok(
+				listed.some(n => n.startsWith('a/')),
+				'nothing is listed through the symlink',
+			);
 			assert.ok(listed.includes('e\x1b[2Jx') && listed.includes('nl\nname'), 'names kept exactly');
 			// The door resolves a path one directory at a time beyond PATH_MAX: the deepest file is there.
-			assert.ok(listed.some(n => n.length > 4500 && n.endsWith('/f')), 'the walk goes to the bottom, past PATH_MAX');
-			assert.not.ok(problems.some(p => p.code === 'files.unreadable'), 'nothing unreadable on the way');
+			assert.ok(
+				listed.some(n => n.length > 4500 && n.endsWith('/f')),
+				'the walk goes to the bottom, past PATH_MAX',
+			);
+			assert.not.ok(
+				problems.some(p => p.code === 'files.unreadable'),
+				'nothing unreadable on the way',
+			);
 			const chunks: Buffer[] = [];
 			const exportProblems: Finding[] = [];
 			await exportTar(source, v, {put: b => void chunks.push(b)}, {onProblem: f => exportProblems.push(f)});
@@ -183,7 +299,10 @@ if (!root) {
 			assert.is(tar.get('esc')?.link, '/../../../../etc/passwd', 'symlinks stored as symlinks');
 			assert.is(tar.get('fifo')?.type, 'fifo', 'a FIFO is stored, never opened');
 			assert.is(tar.get('mem')?.dev, '1,1');
-			assert.ok([...tar.keys()].some(k => k.length > 4000), 'long names are written (PAX)');
+			assert.ok(
+				[...tar.keys()].some(k => k.length > 4000),
+				'long names are written (PAX)',
+			);
 			// GNU tar reads it too
 			const tarFile = path.join(dir, 'out.tar');
 			fs.writeFileSync(tarFile, Buffer.concat(chunks));
@@ -205,11 +324,18 @@ test('real aufs tree: merged views, whiteout housekeeping hidden, diff and expor
 		assert.is(f.code, 0, f.stderr);
 		const entries = (JSON.parse(f.stdout) as {entries: Array<{path: string}>}).entries.map(e => e.path);
 		assert.ok(entries.includes('/bin/busybox') || entries.includes('/bin/sh'), `${c.name}: busybox is there`);
-		assert.not.ok(entries.some(e => e.includes('/.wh.')), `${c.name}: no whiteout or housekeeping entry`);
+		assert.not.ok(
+			entries.some(e => e.includes('/.wh.')),
+			`${c.name}: no whiteout or housekeeping entry`,
+		);
 		assert.ok(entries.includes('/.dockerenv'), `${c.name}: the init layer's files`);
 		const d = await ll(['diff', c.name, '--json', '--root', r]);
 		assert.is(d.code, 0, d.stderr);
-		assert.equal((JSON.parse(d.stdout) as {changes: unknown[]}).changes, [], `${c.name}: its RW layer holds only aufs housekeeping`);
+		assert.equal(
+			(JSON.parse(d.stdout) as {changes: unknown[]}).changes,
+			[],
+			`${c.name}: its RW layer holds only aufs housekeeping`,
+		);
 		const out = path.join(os.tmpdir(), `layerlens-aufs-${process.pid}.tar`);
 		const e = await ll(['export', c.name, '-o', out, '--root', r]);
 		assert.is(e.code, 0, e.stderr);

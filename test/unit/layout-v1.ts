@@ -19,7 +19,11 @@ import {buildV1Root, v1} from '../helpers/v1-root.ts';
 const load = (dir: string) => loadModel(openSource(dir));
 
 /** aufs/layers/<id> as written: the branches below <id>, nearest first. */
-const aufsLayers = (dir: string, id: string): string[] => fs.readFileSync(`${dir}/aufs/layers/${id}`, 'utf8').split('\n').filter(l => l !== '');
+const aufsLayers = (dir: string, id: string): string[] =>
+	fs
+		.readFileSync(`${dir}/aufs/layers/${id}`, 'utf8')
+		.split('\n')
+		.filter(l => l !== '');
 
 test('v1: containers link to RW (container id), init (<id>-init) and image layers, as aufs/layers lists them', () => {
 	const r = buildV1Root();
@@ -28,8 +32,15 @@ test('v1: containers link to RW (container id), init (<id>-init) and image layer
 		assert.is(m.layout, 'v1');
 		assert.equal(m.drivers, ['aufs']);
 		const byName = new Map(m.containers.map(c => [c.name, c]));
-		assert.equal([...byName.keys()].sort(), [null, 'done', 'just_created', 'lost', 'web'].sort((a, b) => String(a).localeCompare(String(b))));
-		for (const [name, id, image] of [['just_created', v1.created, v1.app], ['web', v1.running, v1.base], ['done', v1.exited, v1.app]] as const) {
+		assert.equal(
+			[...byName.keys()].sort(),
+			[null, 'done', 'just_created', 'lost', 'web'].sort((a, b) => String(a).localeCompare(String(b))),
+		);
+		for (const [name, id, image] of [
+			['just_created', v1.created, v1.app],
+			['web', v1.running, v1.base],
+			['done', v1.exited, v1.app],
+		] as const) {
 			const c = byName.get(name)!;
 			assert.is(c.id, id);
 			assert.is(c.imageId, image);
@@ -37,11 +48,23 @@ test('v1: containers link to RW (container id), init (<id>-init) and image layer
 			assert.is(c.mountId, id);
 			assert.is(c.initId, `${id}-init`);
 			assert.is(c.parentChainId, image);
-			assert.equal(c.chain.map(e => e.role), ['rw', 'init', ...c.chain.slice(2).map(() => 'image')]);
+			assert.equal(
+				c.chain.map(e => e.role),
+				['rw', 'init', ...c.chain.slice(2).map(() => 'image')],
+			);
 			// The chain below the RW layer is exactly what aufs mounts.
-			assert.equal(c.chain.slice(1).map(e => e.cacheId), aufsLayers(r.dir, id));
-			assert.equal(c.chain.slice(2).map(e => e.cacheId), aufsLayers(r.dir, `${id}-init`));
-			assert.equal(c.chain.map(e => e.path), c.chain.map(e => `aufs/diff/${e.cacheId}`));
+			assert.equal(
+				c.chain.slice(1).map(e => e.cacheId),
+				aufsLayers(r.dir, id),
+			);
+			assert.equal(
+				c.chain.slice(2).map(e => e.cacheId),
+				aufsLayers(r.dir, `${id}-init`),
+			);
+			assert.equal(
+				c.chain.map(e => e.path),
+				c.chain.map(e => `aufs/diff/${e.cacheId}`),
+			);
 			assert.ok(c.chain.every(e => e.pathExists));
 		}
 		assert.is(byName.get('just_created')!.status, 'created');
@@ -55,7 +78,10 @@ test('v1: containers link to RW (container id), init (<id>-init) and image layer
 		assert.equal(byName.get('web')!.hostConfig?.NetworkMode, 'default');
 		// Image gone: its RW and init layers are still shown, no image layers.
 		const lost = byName.get('lost')!;
-		assert.equal(lost.chain.map(e => e.role), ['rw', 'init']);
+		assert.equal(
+			lost.chain.map(e => e.role),
+			['rw', 'init'],
+		);
 		assert.is(lost.imageId, v1.goneImage);
 	} finally {
 		r.remove();
@@ -75,7 +101,10 @@ test('v1: images keep their bare ids, chains from parent links, tags and digests
 		assert.equal(app.tags, ['app:1.0', 'app:latest']);
 		assert.is(app.size, 4096 + 12);
 		assert.is(app.path, `graph/${v1.app}/json`);
-		assert.equal(app.history.map(h => h.createdBy), ['/bin/sh -c #(nop) ADD file:abc in /', '/bin/sh -c echo hello > /hello']);
+		assert.equal(
+			app.history.map(h => h.createdBy),
+			['/bin/sh -c #(nop) ADD file:abc in /', '/bin/sh -c echo hello > /hello'],
+		);
 		assert.equal(app.containers, [v1.exited, v1.created].sort());
 		const base = img.get(v1.base)!;
 		assert.equal(base.tags, ['busybox:latest']);
@@ -146,11 +175,17 @@ test('v1: check reports only the planted problems (ids that are not digests are 
 				].sort(),
 				`deep=${deep}`,
 			);
-			const idCheck = report.objects.find(o => o.subject === `image:${v1.app}`)!.checks.find(c => c.check === 'image.id')!;
+			const idCheck = report.objects
+				.find(o => o.subject === `image:${v1.app}`)!
+				.checks.find(c => c.check === 'image.id')!;
 			assert.is(idCheck.status, 'skipped');
-			const chainCheck = report.objects.find(o => o.subject === `layer:${v1.app}`)!.checks.find(c => c.check === 'layer.chain-id')!;
+			const chainCheck = report.objects
+				.find(o => o.subject === `layer:${v1.app}`)!
+				.checks.find(c => c.check === 'layer.chain-id')!;
 			assert.is(chainCheck.status, 'skipped');
-			const records = report.objects.find(o => o.subject === `container:${v1.exited}`)!.checks.find(c => c.check === 'container.driver-records')!;
+			const records = report.objects
+				.find(o => o.subject === `container:${v1.exited}`)!
+				.checks.find(c => c.check === 'container.driver-records')!;
 			assert.is(records.status, 'pass', 'aufs/layers agrees with the graph chain');
 		}
 	} finally {
@@ -165,13 +200,14 @@ test('v1 --deep: each layer rebuilt from graph/<id>/tar-data.json.gz and its fil
 			const loaded = load(r.dir);
 			return runChecks({source: loaded.source, raw: loaded.raw, model: loaded.model}, {deep: true});
 		};
-		const statusOf = (report: Awaited<ReturnType<typeof deepOf>>, id: string, check: string) => report.objects.find(o => o.subject === `layer:${id}`)!.checks.find(c => c.check === check)!;
+		const statusOf = (report: Awaited<ReturnType<typeof deepOf>>, id: string, check: string) =>
+			report.objects.find(o => o.subject === `layer:${id}`)!.checks.find(c => c.check === check)!;
 		let report = await deepOf();
 		for (const id of [v1.base, v1.app]) {
 			const content = statusOf(report, id, 'layer.content');
 			assert.is(content.status, 'pass', JSON.stringify(content));
 			assert.match(JSON.stringify(content), /tar-data\.json\.gz entries.*every file matches its CRC-64/);
-			assert.is(statusOf(report, id, 'layer.size').status, 'pass', 'layersize = the sum of the tar\'s files');
+			assert.is(statusOf(report, id, 'layer.size').status, 'pass', "layersize = the sum of the tar's files");
 		}
 		// Same length, one byte changed: only the CRC-64 can tell.
 		const file = r.p(`aufs/diff/${v1.app}/f-${v1.app.slice(0, 6)}`);
@@ -180,19 +216,31 @@ test('v1 --deep: each layer rebuilt from graph/<id>/tar-data.json.gz and its fil
 		fs.writeFileSync(file, bytes);
 		report = await deepOf();
 		const bad = report.findings.filter(f => f.subject === `layer:${v1.app}`);
-		assert.equal(bad.map(f => f.code), ['layer.content-mismatch']);
+		assert.equal(
+			bad.map(f => f.code),
+			['layer.content-mismatch'],
+		);
 		assert.match(bad[0]!.message, /tar-data\.json\.gz record.*CRC-64 differs/);
 		assert.is(statusOf(report, v1.base, 'layer.content').status, 'pass');
 		// Where a 1.10 migration recorded the diff id, the stream must hash to it.
 		r.write(`graph/${v1.base}/.migration-diffid`, `sha256:${hex('not-the-stream')}`);
 		report = await deepOf();
-		const migrated = report.findings.filter(f => f.subject === `layer:${v1.base}` && f.code === 'layer.content-mismatch');
+		const migrated = report.findings.filter(
+			f => f.subject === `layer:${v1.base}` && f.code === 'layer.content-mismatch',
+		);
 		assert.is(migrated.length, 1);
 		assert.match(migrated[0]!.message, /the diff id a 1\.10 migration recorded/);
 		// A layer without its record.
 		fs.rmSync(r.p(`graph/${v1.base}/tar-data.json.gz`));
 		report = await deepOf();
-		assert.ok(report.findings.some(f => f.subject === `layer:${v1.base}` && f.code === 'layer.tar-split-missing' && /tar-data\.json\.gz/.test(f.message)));
+		assert.ok(
+			report.findings.some(
+				f =>
+					f.subject === `layer:${v1.base}` &&
+					f.code === 'layer.tar-split-missing' &&
+					/tar-data\.json\.gz/.test(f.message),
+			),
+		);
 	} finally {
 		r.remove();
 	}
@@ -213,7 +261,16 @@ test('v1: hostile graph entries (garbage json, a symlink, a parent loop, a bad r
 		r.write('repositories-aufs', JSON.stringify({Repositories: {x: {latest: 'sha256:nope', v: 7}, y: []}}));
 		const m = load(r.dir).model;
 		const codes = new Set(m.findings.map(f => f.code));
-		for (const c of ['layer.parent-loop', 'json.invalid', 'image.id-mismatch', 'image.parent-invalid', 'layer.field-invalid', 'file.symlink', 'entry.unexpected', 'json.shape']) {
+		for (const c of [
+			'layer.parent-loop',
+			'json.invalid',
+			'image.id-mismatch',
+			'image.parent-invalid',
+			'layer.field-invalid',
+			'file.symlink',
+			'entry.unexpected',
+			'json.shape',
+		]) {
 			assert.ok(codes.has(c), `${c} in ${[...codes].join(', ')}`);
 		}
 		assert.is(m.images.find(i => i.id === v1.app)!.tags.length, 0);
@@ -238,7 +295,14 @@ test('v1: every metadata file replaced by hostile bytes: load and check never th
 		};
 		walk('');
 		assert.ok(files.length > 20);
-		const variants = ['', 'null', '[]', '{"id": 5, "parent": {"x": 1}, "Size": -1, "State": 7, "Repositories": "x"}', '['.repeat(100000), Buffer.from([0xff, 0xfe, 0, 1, 2]).toString('latin1')];
+		const variants = [
+			'',
+			'null',
+			'[]',
+			'{"id": 5, "parent": {"x": 1}, "Size": -1, "State": 7, "Repositories": "x"}',
+			'['.repeat(100000),
+			Buffer.from([0xff, 0xfe, 0, 1, 2]).toString('latin1'),
+		];
 		for (const f of files) {
 			const original = fs.readFileSync(r.p(f));
 			for (const v of variants) {
@@ -259,7 +323,10 @@ test('v1: a graph/ root with .migration-* files but no image/ store is read as v
 		r.write(`graph/${v1.base}/.migration-diffid`, `sha256:${hex('x')}`);
 		const m = load(r.dir).model;
 		assert.is(m.layout, 'v1');
-		assert.equal(m.findings.filter(f => f.code.startsWith('layout.')).map(f => [f.severity, f.code]), [['info', 'layout.v1-migration-partial']]);
+		assert.equal(
+			m.findings.filter(f => f.code.startsWith('layout.')).map(f => [f.severity, f.code]),
+			[['info', 'layout.v1-migration-partial']],
+		);
 	} finally {
 		r.remove();
 	}
@@ -294,9 +361,15 @@ test('1.10 migration leftovers: the 1.10+ store is read; one info finding says g
 		root.write(`containers/${v1.running}/config.json`, '{}');
 		const m = load(root.dir).model;
 		assert.is(m.layout, 'v2');
-		assert.equal(m.findings.map(f => [f.severity, f.code, f.path]), [['info', 'layout.v1-leftover', 'graph']]);
+		assert.equal(
+			m.findings.map(f => [f.severity, f.code, f.path]),
+			[['info', 'layout.v1-leftover', 'graph']],
+		);
 		assert.match(m.findings[0]!.message, /repositories-aufs/);
-		assert.equal(m.images.map(i => i.id), [image]);
+		assert.equal(
+			m.images.map(i => i.id),
+			[image],
+		);
 		assert.is(m.containers[0]!.chain.length, 3);
 	} finally {
 		root.remove();

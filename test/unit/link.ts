@@ -24,10 +24,35 @@ function basic(driver: 'overlay2' | 'aufs' | 'vfs' = 'overlay2') {
 	const root = new FakeRoot(driver);
 	const layers = [0, 1, 2].map(i => ({diffId: `sha256:${hex(`diff${i}`)}`, cacheId: hex(`cache${i}`)}));
 	const base = root.addImage({layers: layers.slice(0, 2), tags: ['base:1'], created: '2026-01-01T00:00:00Z'});
-	const app = root.addImage({layers, tags: ['app:1', 'app:latest'], parent: base, created: '2026-01-02T00:00:00Z', history: [{created_by: 'a'}, {created_by: 'ENV X=1', empty_layer: true}, {created_by: 'b'}, {created_by: 'c'}]});
+	const app = root.addImage({
+		layers,
+		tags: ['app:1', 'app:latest'],
+		parent: base,
+		created: '2026-01-02T00:00:00Z',
+		history: [{created_by: 'a'}, {created_by: 'ENV X=1', empty_layer: true}, {created_by: 'b'}, {created_by: 'c'}],
+	});
 	const ids = chain(layers.map(l => l.diffId));
-	root.addContainer({id: hex('c1'), name: 'web', image: app, imageRef: 'app:1', mountId: hex('m1'), state: {StartedAt: '2026-01-03T00:00:00Z', FinishedAt: '2026-01-03T00:01:00Z', ExitCode: 3}}, ids[2]);
-	root.addContainer({id: hex('c2'), name: 'db', image: base, mountId: hex('m2'), state: {Running: true, StartedAt: '2026-01-03T00:00:00Z'}}, ids[1]);
+	root.addContainer(
+		{
+			id: hex('c1'),
+			name: 'web',
+			image: app,
+			imageRef: 'app:1',
+			mountId: hex('m1'),
+			state: {StartedAt: '2026-01-03T00:00:00Z', FinishedAt: '2026-01-03T00:01:00Z', ExitCode: 3},
+		},
+		ids[2],
+	);
+	root.addContainer(
+		{
+			id: hex('c2'),
+			name: 'db',
+			image: base,
+			mountId: hex('m2'),
+			state: {Running: true, StartedAt: '2026-01-03T00:00:00Z'},
+		},
+		ids[1],
+	);
 	if (driver === 'overlay2') {
 		// As on a real host: a layer that records bytes has files (an emptied diff/ is layer.content-empty).
 		for (const l of layers) root.write(`overlay2/${l.cacheId}/diff/f`, 'x'.repeat(100));
@@ -48,11 +73,24 @@ for (const driver of ['overlay2', 'aufs', 'vfs'] as const) {
 			assert.is(web.imageId, app);
 			assert.is(web.imageRef, 'app:1');
 			assert.equal(web.imageTags, ['app:1', 'app:latest']);
-			assert.equal(web.chain.map(e => e.role), ['rw', 'init', 'image', 'image', 'image']);
-			assert.equal(web.chain.map(e => e.cacheId), [hex('m1'), `${hex('m1')}-init`, layers[2]!.cacheId, layers[1]!.cacheId, layers[0]!.cacheId]);
-			assert.equal(web.chain.slice(2).map(e => e.chainId), [...ids].reverse());
-			const expectPath = (id: string) => (driver === 'aufs' ? `aufs/diff/${id}` : driver === 'vfs' ? `vfs/dir/${id}` : `overlay2/${id}/diff`);
-			assert.equal(web.chain.map(e => e.path), web.chain.map(e => expectPath(e.cacheId!)));
+			assert.equal(
+				web.chain.map(e => e.role),
+				['rw', 'init', 'image', 'image', 'image'],
+			);
+			assert.equal(
+				web.chain.map(e => e.cacheId),
+				[hex('m1'), `${hex('m1')}-init`, layers[2]!.cacheId, layers[1]!.cacheId, layers[0]!.cacheId],
+			);
+			assert.equal(
+				web.chain.slice(2).map(e => e.chainId),
+				[...ids].reverse(),
+			);
+			const expectPath = (id: string) =>
+				driver === 'aufs' ? `aufs/diff/${id}` : driver === 'vfs' ? `vfs/dir/${id}` : `overlay2/${id}/diff`;
+			assert.equal(
+				web.chain.map(e => e.path),
+				web.chain.map(e => expectPath(e.cacheId!)),
+			);
 			assert.ok(web.chain.every(e => e.pathExists));
 			assert.is(m.containers.find(c => c.name === 'db')!.status, 'running');
 		} finally {
@@ -72,7 +110,10 @@ test('images: tags, parent, children, history matched to layers, shared layers o
 		assert.equal(b.children, [app]);
 		assert.is(a.intermediate, false);
 		assert.is(a.dangling, false);
-		assert.equal(a.history.map(h => h.chainId), [ids[0], null, ids[1], ids[2]]);
+		assert.equal(
+			a.history.map(h => h.chainId),
+			[ids[0], null, ids[1], ids[2]],
+		);
 		assert.is(m.layers.length, 3);
 		const shared = m.layers.find(l => l.chainId === ids[0])!;
 		assert.equal(shared.images, [base, app].sort());
@@ -112,16 +153,33 @@ test("the seed article's docker create (aufs): mount-id, init-id, parent and the
 	try {
 		const container = '967438113fba0b7a3005bcb6efae6a77055d6be53945f30389888802ea8b0368';
 		const mount = '305226f2e0755956ada28b3baf39b18fa328f1a59fd90e0b759a239773db2281';
-		const caches = ['7938f2b32c53a9e0d3974f9579dd9dbb450202e1e11fe514e31556d4ea808c4e', '4c10796e21c796a6f3d83eeb3613c566ca9e0fd0a596f4eddf5234b87955b3c8', 'fd0ba28a44491fd7559c7ffe0597fb1f95b63207a38a3e2680231fb2f6fe92bd', 'b656bf5f0688069cd90ab230c029fdfeb852afcfd0d1733d087474c86a117da3', '1e83d2ea184e08eed978127311cc96498e319426abe2fb5004d4b1454598bd76'];
-		const chains = ['sha256:9840d207a275f956f3e634148044e63dc78df511fd72e22d8cb3dad57dc49bf6', ...[1, 2, 3, 4].map(i => `sha256:${hex(`seed-chain-${i}`)}`)];
+		const caches = [
+			'7938f2b32c53a9e0d3974f9579dd9dbb450202e1e11fe514e31556d4ea808c4e',
+			'4c10796e21c796a6f3d83eeb3613c566ca9e0fd0a596f4eddf5234b87955b3c8',
+			'fd0ba28a44491fd7559c7ffe0597fb1f95b63207a38a3e2680231fb2f6fe92bd',
+			'b656bf5f0688069cd90ab230c029fdfeb852afcfd0d1733d087474c86a117da3',
+			'1e83d2ea184e08eed978127311cc96498e319426abe2fb5004d4b1454598bd76',
+		];
+		const chains = [
+			'sha256:9840d207a275f956f3e634148044e63dc78df511fd72e22d8cb3dad57dc49bf6',
+			...[1, 2, 3, 4].map(i => `sha256:${hex(`seed-chain-${i}`)}`),
+		];
 		caches.forEach((cache, i) => {
 			const dir = `image/aufs/layerdb/sha256/${chains[i]!.slice(7)}`;
-			root.write(`${dir}/diff`, i === 0 ? 'sha256:d8b353eb3025c49e029567b2a01e517f7f7d32537ee47e64a7eac19fa68a33f3' : `sha256:${hex(`seed-diff-${i}`)}`);
+			root.write(
+				`${dir}/diff`,
+				i === 0
+					? 'sha256:d8b353eb3025c49e029567b2a01e517f7f7d32537ee47e64a7eac19fa68a33f3'
+					: `sha256:${hex(`seed-diff-${i}`)}`,
+			);
 			root.write(`${dir}/cache-id`, cache);
 			if (i < 4) root.write(`${dir}/parent`, chains[i + 1]!);
 			fs.mkdirSync(root.p(`aufs/diff/${cache}`), {recursive: true});
 		});
-		root.addContainer({id: container, name: 'docker_test', image: `sha256:${hex('ubuntu')}`, imageRef: 'ubuntu', mountId: mount}, chains[0]);
+		root.addContainer(
+			{id: container, name: 'docker_test', image: `sha256:${hex('ubuntu')}`, imageRef: 'ubuntu', mountId: mount},
+			chains[0],
+		);
 		root.write(`aufs/layers/${mount}`, `${[`${mount}-init`, ...caches].join('\n')}\n`);
 		const m = load(root.dir);
 		const c = m.containers[0]!;
@@ -131,8 +189,14 @@ test("the seed article's docker create (aufs): mount-id, init-id, parent and the
 		assert.is(c.initId, `${mount}-init`);
 		assert.is(c.parentChainId, chains[0]);
 		// The chain below the RW layer is what aufs/layers/<mount-id> records, nearest first.
-		const recorded = fs.readFileSync(root.p(`aufs/layers/${mount}`), 'utf8').trim().split('\n');
-		assert.equal(c.chain.slice(1).map(e => e.cacheId), recorded);
+		const recorded = fs
+			.readFileSync(root.p(`aufs/layers/${mount}`), 'utf8')
+			.trim()
+			.split('\n');
+		assert.equal(
+			c.chain.slice(1).map(e => e.cacheId),
+			recorded,
+		);
 		assert.is(c.chain[2]!.diffId, 'sha256:d8b353eb3025c49e029567b2a01e517f7f7d32537ee47e64a7eac19fa68a33f3');
 		assert.equal(codes(m), ['container.image-removed']);
 	} finally {
@@ -155,7 +219,11 @@ test('broken links become findings on the object they broke, and the rest is sti
 		repos.Repositories.gone = {'gone:1': `sha256:${hex('nothing')}`};
 		fs.writeFileSync(root.p('image/overlay2/repositories.json'), JSON.stringify(repos));
 		const m = load(root.dir);
-		const by = (subject: string) => m.findings.filter(f => f.subject === subject).map(f => f.code).sort();
+		const by = (subject: string) =>
+			m.findings
+				.filter(f => f.subject === subject)
+				.map(f => f.code)
+				.sort();
 		assert.equal(by(`container:${web}`), ['container.layer-dir-missing', 'mount.parent-mismatch']);
 		assert.equal(by(`container:${db}`), ['json.invalid']);
 		assert.equal(by(`layer:${ids[1]}`), ['file.missing']);
@@ -220,7 +288,10 @@ test('the model carries its indexes: built in link, kept by a copy that keeps th
 		for (const l of m.layers) assert.ok(layerByChainId(m, l.chainId, l.driver) === l);
 		assert.is(layerByChainId(m, ids[0]!, 'aufs'), undefined, 'another driver store');
 		assert.is(imageById(m, null, null), undefined);
-		assert.equal(ix.imagesByTag.get('app:latest')!.map(i => i.id), [app]);
+		assert.equal(
+			ix.imagesByTag.get('app:latest')!.map(i => i.id),
+			[app],
+		);
 		// resolveRef through the indexes: id, /name, tag, repo (= :latest), chain id, cache id, prefix.
 		const web = m.containers.find(c => c.name === 'web')!;
 		const kinds = (ref: string) => {

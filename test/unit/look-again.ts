@@ -21,9 +21,18 @@ const midOp = finding('error', 'container.layer-dir-missing', 'container:aaaa', 
 const broken = finding('error', 'image.layer-missing', 'image:sha256:bbbb', 'a layer is not in layerdb');
 const leftover = finding('info', 'orphan.dir', 'root', 'a leftover');
 
-function reads(...sets: Array<{findings: Finding[]; before?: Map<string, string>; after?: Map<string, string>}>): {first: Read<number>; again: () => Read<number>; count: () => number} {
+function reads(...sets: Array<{findings: Finding[]; before?: Map<string, string>; after?: Map<string, string>}>): {
+	first: Read<number>;
+	again: () => Read<number>;
+	count: () => number;
+} {
 	let i = 0;
-	const make = (n: number): Read<number> => ({value: n, findings: sets[n]!.findings, before: sets[n]!.before ?? still, after: sets[n]!.after ?? still});
+	const make = (n: number): Read<number> => ({
+		value: n,
+		findings: sets[n]!.findings,
+		before: sets[n]!.before ?? still,
+		after: sets[n]!.after ?? still,
+	});
 	return {
 		first: make(0),
 		again: () => make(Math.min(++i, sets.length - 1)),
@@ -42,7 +51,11 @@ test('a root at rest is read once, errors and all: nothing is left out, nothing 
 });
 
 test('a live root: a finding that goes away on a second look is left out and named; a real one stays', async () => {
-	const r = reads({findings: [midOp, broken, leftover]}, {findings: [broken, leftover]}, {findings: [broken, leftover]});
+	const r = reads(
+		{findings: [midOp, broken, leftover]},
+		{findings: [broken, leftover]},
+		{findings: [broken, leftover]},
+	);
 	const out = await lookAgain(r.first, r.again, {live, pauseMs: 0});
 	assert.is(out.value, 2, 'read until two reads agree');
 	assert.ok(out.keep(broken));
@@ -51,7 +64,10 @@ test('a live root: a finding that goes away on a second look is left out and nam
 		['root.live', 'root.changed-while-read'],
 	);
 	assert.match(out.extra[0]!.message, /dockerd \(pid 1\) holds a lock on volumes\/metadata\.db/);
-	assert.match(out.extra[1]!.message, /read 3 times, 0 ms apart; left out as mid-operation, gone on a later read: container\.layer-dir-missing on container:aaaa/);
+	assert.match(
+		out.extra[1]!.message,
+		/read 3 times, 0 ms apart; left out as mid-operation, gone on a later read: container\.layer-dir-missing on container:aaaa/,
+	);
 	assert.not.match(out.extra[1]!.message, /image\.layer-missing/);
 });
 
@@ -59,12 +75,19 @@ test('a live root without errors is read once and said to be live; one whose err
 	const clean = reads({findings: [leftover]});
 	const a = await lookAgain(clean.first, clean.again, {live, pauseMs: 0});
 	assert.is(a.reads, 1);
-	assert.equal(a.extra.map(f => f.code), ['root.live']);
+	assert.equal(
+		a.extra.map(f => f.code),
+		['root.live'],
+	);
 	const stuck = reads({findings: [broken]}, {findings: [broken]});
 	const b = await lookAgain(stuck.first, stuck.again, {live, pauseMs: 0});
 	assert.is(b.reads, 2);
 	assert.ok(b.keep(broken));
-	assert.equal(b.extra.map(f => f.code), ['root.live'], 'no change seen, nothing left out');
+	assert.equal(
+		b.extra.map(f => f.code),
+		['root.live'],
+		'no change seen, nothing left out',
+	);
 });
 
 test('reads that never agree: what the last read alone has is left out, named, and the user told to run check again', async () => {
@@ -84,7 +107,10 @@ test('a root that changed while it was read is looked at again even when nothing
 	const r = reads({findings: [midOp], before: still, after: moved}, {findings: [], before: moved, after: moved});
 	const out = await lookAgain(r.first, r.again, {live: atRest, pauseMs: 0});
 	assert.is(out.reads, 2);
-	assert.equal(out.extra.map(f => f.code), ['root.changed-while-read']);
+	assert.equal(
+		out.extra.map(f => f.code),
+		['root.changed-while-read'],
+	);
 	assert.match(out.extra[0]!.message, /^the root changed while it was read \(containers\/\); read 2 times/);
 	assert.equal(changedPaths(still, moved), ['containers']);
 	assert.equal(changedPaths(still, new Map()), ['containers']);
@@ -105,8 +131,20 @@ test('reshapeReport: left-out findings leave their objects and counts; the root-
 		root: '/r',
 		deep: false,
 		objects: [
-			{subject: 'container:aaaa', kind: 'container', label: 'c', status: 'fail', checks: [{subject: 'container:aaaa', check: 'read', status: 'fail', findings: [midOp]}]},
-			{subject: 'image:sha256:bbbb', kind: 'image', label: 'i', status: 'fail', checks: [{subject: 'image:sha256:bbbb', check: 'read', status: 'fail', findings: [broken]}]},
+			{
+				subject: 'container:aaaa',
+				kind: 'container',
+				label: 'c',
+				status: 'fail',
+				checks: [{subject: 'container:aaaa', check: 'read', status: 'fail', findings: [midOp]}],
+			},
+			{
+				subject: 'image:sha256:bbbb',
+				kind: 'image',
+				label: 'i',
+				status: 'fail',
+				checks: [{subject: 'image:sha256:bbbb', check: 'read', status: 'fail', findings: [broken]}],
+			},
 		],
 		findings: [broken, midOp],
 		summary: {error: 2, warning: 0, info: 0, passed: 0, failed: 2, skipped: 0, objects: 2},
@@ -117,10 +155,13 @@ test('reshapeReport: left-out findings leave their objects and counts; the root-
 	assert.is(out.objects[0]!.subject, 'root');
 	assert.is(out.objects[0]!.checks[0]!.check, 'live');
 	assert.is(out.objects.find(o => o.subject === 'container:aaaa')!.status, 'pass');
-	assert.equal(out.findings.map(f => f.code), ['image.layer-missing', 'root.changed-while-read']);
+	assert.equal(
+		out.findings.map(f => f.code),
+		['image.layer-missing', 'root.changed-while-read'],
+	);
 });
 
-test('liveness: a lock on one of the root\'s databases (by device and inode) or a mount under it; else not live', () => {
+test("liveness: a lock on one of the root's databases (by device and inode) or a mount under it; else not live", () => {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-live-'));
 	try {
 		const root = path.join(dir, 'root');
@@ -133,7 +174,8 @@ test('liveness: a lock on one of the root\'s databases (by device and inode) or 
 		fs.mkdirSync(path.join(proc, 'self'), {recursive: true});
 		fs.mkdirSync(path.join(proc, '4242'));
 		fs.writeFileSync(path.join(proc, '4242', 'comm'), 'dockerd\n');
-		const mount = (point: string, dev: string, fstype = 'ext4', opts = 'rw') => `36 25 ${dev} / ${point.replace(/ /g, '\\040')} rw,relatime shared:1 - ${fstype} /dev/x ${opts}`;
+		const mount = (point: string, dev: string, fstype = 'ext4', opts = 'rw') =>
+			`36 25 ${dev} / ${point.replace(/ /g, '\\040')} rw,relatime shared:1 - ${fstype} /dev/x ${opts}`;
 		const source = openSource(root);
 		const set = (mountinfo: string[], locks: string[]) => {
 			fs.writeFileSync(path.join(proc, 'self', 'mountinfo'), `${mountinfo.join('\n')}\n`);
@@ -145,22 +187,35 @@ test('liveness: a lock on one of the root\'s databases (by device and inode) or 
 		set([mount('/', '254:0')], [`1: FLOCK  ADVISORY  WRITE 4242 fd:01:${ino} 0 EOF`]);
 		assert.is(liveness(source, proc).live, false);
 		set([mount('/', '254:0')], [`1: FLOCK  ADVISORY  WRITE 4242 fe:00:${ino} 0 EOF`]);
-		assert.equal(liveness(source, proc), {live: true, evidence: ['dockerd (pid 4242) holds a lock on volumes/metadata.db']});
+		assert.equal(liveness(source, proc), {
+			live: true,
+			evidence: ['dockerd (pid 4242) holds a lock on volumes/metadata.db'],
+		});
 		// The deepest mount holding the root names its device.
 		set([mount('/', '8:1'), mount(real, '254:0')], [`1: FLOCK  ADVISORY  WRITE 4242 fe:00:${ino} 0 EOF`]);
 		assert.is(liveness(source, proc).live, true);
 		// A running container: its merged view mounted under the root, or an overlay on its layers.
 		set([mount('/', '8:1'), mount(`${real}/overlay2/abc/merged`, '0:50', 'overlay')], []);
 		assert.equal(liveness(source, proc).evidence, ['1 mount under it or on its layers (overlay2/abc/merged)']);
-		set([mount('/', '8:1'), mount('/elsewhere', '0:50', 'overlay', `rw,lowerdir=/x:${real}/overlay2/l/AB,upperdir=/u,workdir=/w`)], []);
-		assert.equal(liveness(source, proc).evidence, ['1 mount under it or on its layers ((an overlay mounted at /elsewhere))']);
+		set(
+			[
+				mount('/', '8:1'),
+				mount('/elsewhere', '0:50', 'overlay', `rw,lowerdir=/x:${real}/overlay2/l/AB,upperdir=/u,workdir=/w`),
+			],
+			[],
+		);
+		assert.equal(liveness(source, proc).evidence, [
+			'1 mount under it or on its layers ((an overlay mounted at /elsewhere))',
+		]);
 		// A sibling whose name starts like the root is not under it.
 		set([mount('/', '8:1'), mount(`${real}2/merged`, '0:50', 'overlay')], []);
 		assert.is(liveness(source, proc).live, false);
 		// The signature: stat only; containers/<id> and its config with perContainer.
 		fs.mkdirSync(path.join(root, 'containers', 'c1'));
 		const a = signature(source, true);
-		assert.ok(a.has('containers/c1') && a.get('containers/c1/config.v2.json') === 'absent' && a.get('image') === 'absent');
+		assert.ok(
+			a.has('containers/c1') && a.get('containers/c1/config.v2.json') === 'absent' && a.get('image') === 'absent',
+		);
 		assert.not.ok(signature(source, false).has('containers/c1'));
 		fs.writeFileSync(path.join(root, 'containers', 'c1', 'config.v2.json'), '{}');
 		assert.ok(changedPaths(a, signature(source, true)).includes('containers/c1/config.v2.json'));

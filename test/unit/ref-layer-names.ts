@@ -17,7 +17,11 @@ type Out = {code: number; stdout: string; stderr: string};
 async function cli(root: string, ...argv: string[]): Promise<Out> {
 	let stdout = '';
 	let stderr = '';
-	const io = {stdout: {write: (s: string | Buffer) => void (stdout += s.toString())}, stderr: {write: (s: string) => void (stderr += s)}, env: {}};
+	const io = {
+		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
+		stderr: {write: (s: string) => void (stderr += s)},
+		env: {},
+	};
 	const code = await run(['-r', root, ...argv], io);
 	return {code, stdout, stderr};
 }
@@ -53,7 +57,9 @@ test('overlay2.v2: cache id, -init name, l/ short names and a RW prefix each res
 		assert.not.ok(resolveRef(model, shortRw).ok);
 	}
 	// An image layer's short name names the layer.
-	const layer = model.layers.find(l => l.cacheId !== null && fs.existsSync(path.join(root, 'overlay2', l.cacheId, 'link')))!;
+	const layer = model.layers.find(
+		l => l.cacheId !== null && fs.existsSync(path.join(root, 'overlay2', l.cacheId, 'link')),
+	)!;
 	const short = fs.readFileSync(path.join(root, 'overlay2', layer.cacheId!, 'link'), 'utf8').trim();
 	const r = resolveRef(model, `l/${short}`, opts);
 	assert.ok(r.ok && r.value.kind === 'layer' && r.value.layer.chainId === layer.chainId);
@@ -103,7 +109,11 @@ test('a volume or network name keeps its meaning in inspect: layer names come af
 		assert.is(inspect.code, 0, inspect.stderr);
 		assert.is((JSON.parse(inspect.stdout) as {kind: string}).kind, 'volume', 'the volume, as before');
 		const byPrefix = await cli(r.dir, 'inspect', 'beefd');
-		assert.is((JSON.parse(byPrefix.stdout) as {kind: string; id: string}).id, 'c'.repeat(64), 'a longer RW prefix names the container');
+		assert.is(
+			(JSON.parse(byPrefix.stdout) as {kind: string; id: string}).id,
+			'c'.repeat(64),
+			'a longer RW prefix names the container',
+		);
 		const tree = await cli(r.dir, 'tree', 'beef');
 		assert.is(tree.code, 0, tree.stderr);
 		assert.match(tree.stdout, /web/);

@@ -62,10 +62,18 @@ test('every invisible, bidi and format character is shown as an escape', () => {
 	assert.is(clean('é 日本 \u{1F600} a\u00a0b'), 'é 日本 \u{1F600} a\u00a0b');
 });
 
-test('a name\'s raw bytes (U+DC80 + byte) show as \\xNN, and parseEscapes turns every escape back', () => {
+test("a name's raw bytes (U+DC80 + byte) show as \\xNN, and parseEscapes turns every escape back", () => {
 	const name = decodeName(Buffer.from([0x61, 0xff, 0xfe, 0x1b, 0x62]));
 	assert.is(clean(name), 'a\\xff\\xfe\\x1bb');
-	const samples = [name, 'file\u202etxt', 'x\u{e0041}y', 'tab\there\nnl', '\u009b31m', decodeName(Buffer.from([0xc3, 0x28])), 'ok-plain'];
+	const samples = [
+		name,
+		'file\u202etxt',
+		'x\u{e0041}y',
+		'tab\there\nnl',
+		'\u009b31m',
+		decodeName(Buffer.from([0xc3, 0x28])),
+		'ok-plain',
+	];
 	for (const s of samples) assert.is(parseEscapes(clean(s)) ?? clean(s), s, clean(s));
 	assert.is(parseEscapes('plain'), undefined);
 	assert.is(parseEscapes('a\\qb'), undefined, 'an unknown escape is no escape');
@@ -73,7 +81,11 @@ test('a name\'s raw bytes (U+DC80 + byte) show as \\xNN, and parseEscapes turns 
 });
 
 test('safeJson keeps exact values and writes invisible characters, C1 and lone surrogates as \\uXXXX', () => {
-	const value = {name: 'a\u009b[31m\u202e\u200b\u2028\u{e0041}\ud800\u007f\u001b z', n: [1, 2], nested: {'k\u2066': 'v'}};
+	const value = {
+		name: 'a\u009b[31m\u202e\u200b\u2028\u{e0041}\ud800\u007f\u001b z',
+		n: [1, 2],
+		nested: {'k\u2066': 'v'},
+	};
 	const text = safeJson(value, 2);
 	assert.equal(JSON.parse(text), value, 'exact values');
 	assert.not.match(text, /[\u007f-\u009f\u2028\u2029\u200b\u202e\u2066]|[\ud800-\udfff]/);

@@ -22,7 +22,11 @@ const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 async function cli(root: string, ...argv: string[]): Promise<{code: number; stdout: string; stderr: string}> {
 	let stdout = '';
 	let stderr = '';
-	const io = {stdout: {write: (s: string | Buffer) => void (stdout += s.toString())}, stderr: {write: (s: string) => void (stderr += s)}, env: {}};
+	const io = {
+		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
+		stderr: {write: (s: string) => void (stderr += s)},
+		env: {},
+	};
 	const code = await run(['-r', root, ...argv], io);
 	return {code, stdout, stderr};
 }
@@ -71,13 +75,31 @@ for (const driver of ['aufs', 'overlay2'] as const) {
 				{path: '/data/big', count: 2, cumulativeBytes: 5000, layers: [0, 1]},
 				{path: '/etc/conf', count: 3, cumulativeBytes: 600, layers: [0, 1, 2]},
 			]);
-			assert.equal(s.layers.map(l => [l.bytes, l.files]), [[6110, 4], [300, 1], [250, driver === 'overlay2' ? 3 : 2]]);
-			assert.equal(s.layers[0]!.biggest, [{path: '/data/big', bytes: 5000}, {path: '/bin/sh', bytes: 1000}, {path: '/etc/conf', bytes: 100}, {path: '/data/keep', bytes: 10}]);
+			assert.equal(
+				s.layers.map(l => [l.bytes, l.files]),
+				[
+					[6110, 4],
+					[300, 1],
+					[250, driver === 'overlay2' ? 3 : 2],
+				],
+			);
+			assert.equal(s.layers[0]!.biggest, [
+				{path: '/data/big', bytes: 5000},
+				{path: '/bin/sh', bytes: 1000},
+				{path: '/etc/conf', bytes: 100},
+				{path: '/data/keep', bytes: 10},
+			]);
 			assert.equal(s.findings, []);
 			const text = await cli(r.dir, 'space');
 			assert.is(text.code, 0);
-			assert.match(text.stdout, /^image hand:1 [0-9a-f]{12}\n {2}efficiency: 17\.5412 %\n {2}wasted: 5\.6kB \(5600 bytes\) {3}user size: 550B \(550 bytes\) {3}wasted\/user: 1018\.1818 %\n/);
-			assert.match(text.stdout, /\n {2}count {2}total space {2}path\n {6}2 {10}5kB {2}\/data\/big\n {6}3 {9}600B {2}\/etc\/conf\n/);
+			assert.match(
+				text.stdout,
+				/^image hand:1 [0-9a-f]{12}\n {2}efficiency: 17\.5412 %\n {2}wasted: 5\.6kB \(5600 bytes\) {3}user size: 550B \(550 bytes\) {3}wasted\/user: 1018\.1818 %\n/,
+			);
+			assert.match(
+				text.stdout,
+				/\n {2}count {2}total space {2}path\n {6}2 {10}5kB {2}\/data\/big\n {6}3 {9}600B {2}\/etc\/conf\n/,
+			);
 			assert.match(text.stdout, /\n {2}layer 1\/3 [0-9a-f]{12}: 6\.11kB in 4 files\n {10}5kB {2}\/data\/big\n/);
 		} finally {
 			r.remove();
@@ -93,7 +115,10 @@ test('vfs: not computed, and says why (a finding, not a silent zero)', async () 
 		const s = (JSON.parse(out.stdout) as {images: ImageSpace[]}).images[0]!;
 		assert.is(s.computed, false);
 		assert.match(s.reason!, /full copy/);
-		assert.equal(s.findings.map(f => f.code), ['space.not-computed']);
+		assert.equal(
+			s.findings.map(f => f.code),
+			['space.not-computed'],
+		);
 		assert.is((await cli(r.dir, 'space', 'nosuchimage')).code, 2);
 	} finally {
 		r.remove();

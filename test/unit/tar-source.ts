@@ -11,7 +11,6 @@ import type {Result, Source, Stat} from '../../src/sources/source.ts';
 import {type TarSource, openTarSource} from '../../src/sources/tar-source.ts';
 import {realTgz} from '../helpers/real-fixtures.ts';
 
-
 const temps: string[] = [];
 process.on('exit', () => {
 	for (const dir of temps) fs.rmSync(dir, {recursive: true, force: true});
@@ -73,7 +72,13 @@ function normStat(s: Stat): unknown {
 }
 
 /** Asserts that the archive answers every call exactly as the directory does. */
-function assertSame(dir: Source, tar: Source, label: string, extraProbes: string[] = [], extractedAt = Infinity): number {
+function assertSame(
+	dir: Source,
+	tar: Source,
+	label: string,
+	extraProbes: string[] = [],
+	extractedAt = Infinity,
+): number {
 	const paths = allPaths(dir);
 	assert.equal(allPaths(tar), paths, `${label}: same paths`);
 	const probes = new Set<string>([
@@ -181,9 +186,15 @@ type Wrap = '' | 'docker' | 'var/lib/docker';
 function makeArchive(t: Tree, format: 'pax' | 'gnu', wrap: Wrap, gz: boolean): string {
 	const out = path.join(tempDir('out'), `t.${format}.${wrap.replaceAll('/', '_') || 'top'}.${gz ? 'tgz' : 'tar'}`);
 	const where =
-		wrap === '' ? ['-C', t.root, '.'] : wrap === 'docker' ? ['-C', path.dirname(t.root), 'docker'] : ['-C', t.base, 'var'];
+		wrap === ''
+			? ['-C', t.root, '.']
+			: wrap === 'docker'
+				? ['-C', path.dirname(t.root), 'docker']
+				: ['-C', t.base, 'var'];
 	const xattrs = format === 'pax' ? ['--xattrs', '--xattrs-include=*'] : [];
-	execFileSync('tar', [`--format=${format}`, ...xattrs, gz ? '-czf' : '-cf', out, ...where], {stdio: ['ignore', 'ignore', 'pipe']});
+	execFileSync('tar', [`--format=${format}`, ...xattrs, gz ? '-czf' : '-cf', out, ...where], {
+		stdio: ['ignore', 'ignore', 'pipe'],
+	});
 	return out;
 }
 
@@ -200,7 +211,10 @@ for (const format of ['pax', 'gnu'] as const) {
 				assert.is(tar.root, wrap);
 				assert.equal(tar.problems, []);
 				assert.ok(tar.complete);
-				assert.ok(progress.length > 0 && progress.every((n, i) => i === 0 || n >= (progress[i - 1] ?? 0)), 'progress increases');
+				assert.ok(
+					progress.length > 0 && progress.every((n, i) => i === 0 || n >= (progress[i - 1] ?? 0)),
+					'progress increases',
+				);
 				const count = assertSame(openDirSource(t.root), tar, `${format}/${wrap}/${gz}`, [
 					'overlay2/l/ABC/etc',
 					'overlay2/l/ABC/etc/passwd',
@@ -208,7 +222,9 @@ for (const format of ['pax', 'gnu'] as const) {
 				]);
 				assert.ok(count > 30);
 				// Kinds the comparison must have covered.
-				const kinds = new Set(allPaths(tar).map(p => (tar.stat(p).ok ? (tar.stat(p) as {value: Stat}).value.kind : 'error')));
+				const kinds = new Set(
+					allPaths(tar).map(p => (tar.stat(p).ok ? (tar.stat(p) as {value: Stat}).value.kind : 'error')),
+				);
 				for (const k of ['file', 'dir', 'symlink', 'fifo']) assert.ok(kinds.has(k as never), `covers ${k}`);
 				if (t.hasDevices) {
 					assert.ok(kinds.has('char') && kinds.has('block'));
@@ -235,7 +251,13 @@ test('metadata stays in memory; other content is read again from the archive', a
 		const tar = await openOk(file, {maxMemberBytes: 1000});
 		fs.rmSync(file);
 		// Cached: small metadata files.
-		for (const rel of ['image/overlay2/repositories.json', 'containers/abc/config.v2.json', 'containers/abc/hostconfig.json', 'overlay2/l1/link', 'overlay2/l1/lower']) {
+		for (const rel of [
+			'image/overlay2/repositories.json',
+			'containers/abc/config.v2.json',
+			'containers/abc/hostconfig.json',
+			'overlay2/l1/link',
+			'overlay2/l1/lower',
+		]) {
 			assert.ok(tar.readFile(rel, 1 << 20).ok, `${rel} cached (${gz})`);
 		}
 		// Not cached: layer content, logs, and metadata over maxMemberBytes.
@@ -252,7 +274,10 @@ test('metadata stays in memory; other content is read again from the archive', a
 		const hard = again.readFile('containers/abc/hardlinked.log', 1 << 20);
 		assert.ok(log.ok && log.value.length === 200_000);
 		assert.ok(hard.ok && log.ok && hard.value.equals(log.value), 'a hard link reads its target');
-		assert.equal(again.readFile('overlay2/l1/diff/etc/passwd', 100), {ok: true, value: Buffer.from('root:x:0:0::/root:/bin/sh\n')});
+		assert.equal(again.readFile('overlay2/l1/diff/etc/passwd', 100), {
+			ok: true,
+			value: Buffer.from('root:x:0:0::/root:/bin/sh\n'),
+		});
 	}
 });
 
@@ -276,7 +301,18 @@ for (const name of ['aufs', 'overlay2'] as const) {
 // ---------------------------------------------------------------- hostile archives
 
 /** A hand-made tar header (ustar layout), with a correct checksum unless told otherwise. */
-function header(name: string, o: {type?: string; size?: number | Buffer; mode?: number; uid?: number | Buffer; linkname?: string; mtime?: number; badChecksum?: boolean} = {}): Buffer {
+function header(
+	name: string,
+	o: {
+		type?: string;
+		size?: number | Buffer;
+		mode?: number;
+		uid?: number | Buffer;
+		linkname?: string;
+		mtime?: number;
+		badChecksum?: boolean;
+	} = {},
+): Buffer {
 	const b = Buffer.alloc(512);
 	const put = (s: string | Buffer, at: number, len: number): void => {
 		const bytes = typeof s === 'string' ? Buffer.from(s) : s;
@@ -309,7 +345,11 @@ function member(name: string, content: string | Buffer, o: Parameters<typeof hea
 function pax(name: string, records: Record<string, string | Buffer>, type = 'x'): Buffer {
 	const parts: Buffer[] = [];
 	for (const [key, value] of Object.entries(records)) {
-		const body = Buffer.concat([Buffer.from(` ${key}=`), typeof value === 'string' ? Buffer.from(value) : value, Buffer.from('\n')]);
+		const body = Buffer.concat([
+			Buffer.from(` ${key}=`),
+			typeof value === 'string' ? Buffer.from(value) : value,
+			Buffer.from('\n'),
+		]);
 		let length = body.length + 1;
 		while (String(length).length + body.length !== length) length = String(length).length + body.length;
 		parts.push(Buffer.concat([Buffer.from(String(length)), body]));
@@ -335,14 +375,20 @@ test('hostile: truncated .tgz (cut at half) opens, with what was read, and says 
 		const file = writeTemp('half.tgz', bytes.subarray(0, bytes.length >> 1));
 		const tar = await openOk(file);
 		assert.not.ok(tar.complete);
-		assert.ok(tar.problems.some(p => /truncated|gzip/.test(p)), tar.problems.join('\n'));
+		assert.ok(
+			tar.problems.some(p => /truncated|gzip/.test(p)),
+			tar.problems.join('\n'),
+		);
 		// Every path that is indexed answers without throwing; files read or fail with 'io'.
 		for (const p of allPaths(tar)) {
 			const s = tar.stat(p);
 			assert.ok(s.ok);
 			if (s.value.kind === 'file') {
 				const r = tar.readFile(p, 1 << 20);
-				assert.ok(r.ok || r.error.code === 'io' || r.error.code === 'too-large', `${p}: ${r.ok ? '' : r.error.message}`);
+				assert.ok(
+					r.ok || r.error.code === 'io' || r.error.code === 'too-large',
+					`${p}: ${r.ok ? '' : r.error.message}`,
+				);
 			}
 		}
 	}
@@ -384,7 +430,14 @@ test("hostile: members with '..' are refused, recorded, and not indexed", async 
 	const tar = await openOk(file);
 	assert.is(tar.root, 'docker');
 	assert.is(tar.problems.filter(p => p.includes("'..'")).length, 4, tar.problems.join('\n'));
-	assert.equal(allPaths(tar), ['', 'containers', 'containers/c', 'containers/c/config.v2.json', 'image', 'image/repositories.json']);
+	assert.equal(allPaths(tar), [
+		'',
+		'containers',
+		'containers/c',
+		'containers/c/config.v2.json',
+		'image',
+		'image/repositories.json',
+	]);
 	assert.equal(tar.readFile('containers/c/config.v2.json', 100), {ok: true, value: Buffer.from('{"ID":"c"}')});
 	assert.is((tar.stat('../etc/passwd') as {ok: false; error: {code: string}}).error.code, 'bad-path');
 });
@@ -401,7 +454,10 @@ test('hostile: a bad header checksum ends parsing; earlier members stay usable',
 	);
 	const tar = await openOk(file);
 	assert.not.ok(tar.complete);
-	assert.ok(tar.problems.some(p => p.includes('checksum')), tar.problems.join('\n'));
+	assert.ok(
+		tar.problems.some(p => p.includes('checksum')),
+		tar.problems.join('\n'),
+	);
 	assert.equal(tar.readFile('image/a', 100), {ok: true, value: Buffer.from('first')});
 	assert.is((tar.stat('image/b') as {ok: false; error: {code: string}}).error.code, 'missing');
 	assert.is((tar.stat('image/c') as {ok: false; error: {code: string}}).error.code, 'missing');
@@ -429,11 +485,18 @@ test('hostile: absurd sizes, duplicates, deep paths, symlinked parents, implied 
 		]),
 	);
 	const tar = await openOk(file);
-	assert.ok(tar.problems.some(p => p.includes('size')), tar.problems.join('\n'));
+	assert.ok(
+		tar.problems.some(p => p.includes('size')),
+		tar.problems.join('\n'),
+	);
 	assert.equal(tar.readFile('image/dup', 100), {ok: true, value: Buffer.from('new')});
 	assert.equal(tar.readFile(`containers/${deep}/f`, 100), {ok: true, value: Buffer.from('deep')});
 	const through = tar.stat('graph/passwd');
-	assert.equal(through.ok ? null : through.error, {code: 'symlink', path: 'graph', message: 'is a symlink; not followed'});
+	assert.equal(through.ok ? null : through.error, {
+		code: 'symlink',
+		path: 'graph',
+		message: 'is a symlink; not followed',
+	});
 	const implied = tar.stat('overlay2/x/diff/implied');
 	assert.equal(implied.ok && implied.value, {kind: 'dir', size: 0, mode: 0o40755, uid: 0, gid: 0, mtimeMs: 0});
 	assert.equal(tar.list('overlay2/x/diff'), {ok: true, value: [{name: 'implied', kind: 'dir'}]});
@@ -447,7 +510,11 @@ test('PAX: global and local headers, xattrs per entry, GNU long names, sub-secon
 		'pax.tar',
 		Buffer.concat([
 			pax('pax_global_header', {uid: '42', 'SCHILY.xattr.user.global': 'g'}, 'g'),
-			pax('PaxHeaders/1', {path: `wrap/image/${'p'.repeat(150)}`, mtime: '1700000000.5', 'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff])}),
+			pax('PaxHeaders/1', {
+				path: `wrap/image/${'p'.repeat(150)}`,
+				mtime: '1700000000.5',
+				'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0, 2, 0xff]),
+			}),
 			member('ignored-name', 'pax body'),
 			pax('PaxHeaders/2', {uid: '', 'SCHILY.xattr.user.local': 'l'}),
 			member('wrap/image/local', 'x', {uid: 7}),
@@ -463,7 +530,10 @@ test('PAX: global and local headers, xattrs per entry, GNU long names, sub-secon
 	assert.equal(tar.readFile(long, 100), {ok: true, value: Buffer.from('pax body')});
 	const s = tar.stat(long);
 	assert.ok(s.ok && s.value.mtimeMs === 1_700_000_000_500 && s.value.uid === 42);
-	assert.equal(tar.xattrs(long), {'user.global': Buffer.from('g'), 'security.capability': Buffer.from([1, 0, 0, 2, 0xff])});
+	assert.equal(tar.xattrs(long), {
+		'user.global': Buffer.from('g'),
+		'security.capability': Buffer.from([1, 0, 0, 2, 0xff]),
+	});
 	const local = tar.stat('image/local');
 	assert.ok(local.ok && local.value.uid === 7, 'an empty local value unsets the global one');
 	assert.equal(tar.xattrs('image/local'), {'user.global': Buffer.from('g'), 'user.local': Buffer.from('l')});
@@ -479,7 +549,8 @@ test('hostile: randomly damaged archives never throw, and every answer is a Resu
 		const hits = 1 + Math.floor(random() * 12);
 		for (let i = 0; i < hits; i++) {
 			// Mostly in header blocks, where damage matters.
-			const at = Math.floor(random() * (bytes.length / 512)) * 512 + Math.floor(random() * (random() < 0.7 ? 160 : 512));
+			const at =
+				Math.floor(random() * (bytes.length / 512)) * 512 + Math.floor(random() * (random() < 0.7 ? 160 : 512));
 			bytes[at] = Math.floor(random() * 256);
 		}
 		const cut = random() < 0.3 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;

@@ -26,7 +26,11 @@ import {syntheticModel} from '../helpers/ui-model.ts';
 async function ll(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
 	let stdout = '';
 	let stderr = '';
-	const code = await run(args, {stdout: {write: (s: string) => (stdout += s)}, stderr: {write: (s: string) => (stderr += s)}, env: {}});
+	const code = await run(args, {
+		stdout: {write: (s: string) => (stdout += s)},
+		stderr: {write: (s: string) => (stderr += s)},
+		env: {},
+	});
 	return {code, stdout, stderr};
 }
 
@@ -35,23 +39,83 @@ const esc = '\u001b[2J\u202e';
 function container(config: Record<string, unknown>, hostConfig: Record<string, unknown> | null = null): Container {
 	const id = hex('c');
 	return {
-		id, name: 'c', imageId: `sha256:${hex('i')}`, imageRef: 'img', imageTags: [], status: 'created', created: null, startedAt: null, finishedAt: null, exitCode: null, error: null,
-		command: 'sh', driver: 'overlay2', mountId: hex('m'), initId: `${hex('m')}-init`, parentChainId: null, chain: [], config, hostConfig, mountPoints: null, path: `containers/${id}`,
+		id,
+		name: 'c',
+		imageId: `sha256:${hex('i')}`,
+		imageRef: 'img',
+		imageTags: [],
+		status: 'created',
+		created: null,
+		startedAt: null,
+		finishedAt: null,
+		exitCode: null,
+		error: null,
+		command: 'sh',
+		driver: 'overlay2',
+		mountId: hex('m'),
+		initId: `${hex('m')}-init`,
+		parentChainId: null,
+		chain: [],
+		config,
+		hostConfig,
+		mountPoints: null,
+		path: `containers/${id}`,
 	};
 }
 
 function image(config: Record<string, unknown> | null): Image {
 	return {
-		id: `sha256:${hex('i')}`, driver: 'overlay2', tags: ['img:latest'], digests: [], created: null, diffIds: [], chainIds: [], parent: null, children: [], intermediate: false, dangling: false,
-		history: [], size: null, lastUpdated: null, config, architecture: null, os: null, containers: [], path: '',
+		id: `sha256:${hex('i')}`,
+		driver: 'overlay2',
+		tags: ['img:latest'],
+		digests: [],
+		created: null,
+		diffIds: [],
+		chainIds: [],
+		parent: null,
+		children: [],
+		intermediate: false,
+		dangling: false,
+		history: [],
+		size: null,
+		lastUpdated: null,
+		config,
+		architecture: null,
+		os: null,
+		containers: [],
+		path: '',
 	};
 }
 
 test('provenance: merge rules, entry by entry; no image means unknown', () => {
-	const img = image({Env: ['PATH=/bin', 'A=1'], Cmd: ['sh'], Entrypoint: ['/init'], Labels: {x: '1'}, WorkingDir: '/w', OnBuild: ['RUN x']});
+	const img = image({
+		Env: ['PATH=/bin', 'A=1'],
+		Cmd: ['sh'],
+		Entrypoint: ['/init'],
+		Labels: {x: '1'},
+		WorkingDir: '/w',
+		OnBuild: ['RUN x'],
+	});
 	const c = container(
-		{Hostname: hex('c').slice(0, 12), Env: ['A=2', 'PATH=/bin', 'B=3'], Cmd: ['sh'], Entrypoint: ['/init'], Labels: {x: '1', y: '2'}, WorkingDir: '/w', Tty: true, OnBuild: null, Image: 'img'},
-		{NetworkMode: 'default', RestartPolicy: {Name: 'no', MaximumRetryCount: 0}, Memory: 67108864, ShmSize: 67108864, Privileged: true, ConsoleSize: [0, 0]},
+		{
+			Hostname: hex('c').slice(0, 12),
+			Env: ['A=2', 'PATH=/bin', 'B=3'],
+			Cmd: ['sh'],
+			Entrypoint: ['/init'],
+			Labels: {x: '1', y: '2'},
+			WorkingDir: '/w',
+			Tty: true,
+			OnBuild: null,
+			Image: 'img',
+		},
+		{
+			NetworkMode: 'default',
+			RestartPolicy: {Name: 'no', MaximumRetryCount: 0},
+			Memory: 67108864,
+			ShmSize: 67108864,
+			Privileged: true,
+			ConsoleSize: [0, 0],
+		},
 	);
 	const p = provenance(c, img);
 	const at = (f: string, k: string | null = null) => p.config.find(m => m.field === f && m.key === k)!;
@@ -64,8 +128,14 @@ test('provenance: merge rules, entry by entry; no image means unknown', () => {
 	assert.is(at('Hostname').origin, 'daemon');
 	assert.is(at('Tty').origin, 'user');
 	assert.match(at('OnBuild').note ?? '', /ONBUILD/);
-	assert.equal(p.host.filter(h => h.origin === 'user').map(h => h.field), ['Memory', 'Privileged']);
-	assert.equal(p.host.filter(h => h.origin === 'daemon').map(h => h.field), ['ShmSize']);
+	assert.equal(
+		p.host.filter(h => h.origin === 'user').map(h => h.field),
+		['Memory', 'Privileged'],
+	);
+	assert.equal(
+		p.host.filter(h => h.origin === 'daemon').map(h => h.field),
+		['ShmSize'],
+	);
 	const unknown = provenance(c, undefined);
 	assert.not.ok(unknown.imageKnown);
 	assert.is(unknown.config.find(m => m.field === 'Cmd')!.origin, 'unknown');
@@ -76,7 +146,11 @@ test('inspect --provenance and tree/inspect --explain on a fake root; hostile st
 	const r = new FakeRoot('overlay2');
 	try {
 		const ids = r.addLayers([{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}]);
-		const imageId = r.addImage({layers: [{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}], tags: ['img:1'], config: {Env: [`X=${esc}`], Cmd: ['sh']}});
+		const imageId = r.addImage({
+			layers: [{diffId: `sha256:${hex('d0')}`, cacheId: hex('k0')}],
+			tags: ['img:1'],
+			config: {Env: [`X=${esc}`], Cmd: ['sh']},
+		});
 		r.addContainer({id: hex('c1'), name: 'c1', image: imageId, imageRef: 'img:1', mountId: hex('m1')}, ids[0]);
 		const cfg = JSON.parse(fs.readFileSync(r.p(`containers/${hex('c1')}/config.v2.json`), 'utf8'));
 		cfg.Config = {Image: 'img:1', Cmd: ['sh'], Env: [`X=${esc}`, `Y=${esc}`], Hostname: 'h'};
@@ -112,9 +186,16 @@ test('explanations per driver: the real aufs and overlay2 trees, fake vfs and fu
 		assert.match(t.stdout, /\.wh\.<name>/);
 		// Every aufs path named for the first container is there on the real host.
 		const j = JSON.parse((await ll(['tree', '--explain', '--json', '--root', aufs])).stdout);
-		const paths: string[] = j.explain.flatMap((s: {notes: Array<{label: string; optional?: boolean}>}) => s.notes.filter(n => n.optional !== true && /^(aufs|image|containers)\//.test(n.label)).map(n => n.label));
+		const paths: string[] = j.explain.flatMap((s: {notes: Array<{label: string; optional?: boolean}>}) =>
+			s.notes.filter(n => n.optional !== true && /^(aufs|image|containers)\//.test(n.label)).map(n => n.label),
+		);
 		assert.ok(paths.length > 5);
-		assert.equal(paths.filter(p => !fs.existsSync(path.join(aufs, p)) && !/\/(hostname|hosts|resolv\.conf(\.hash)?|checkpoints\/)$/.test(p)), []);
+		assert.equal(
+			paths.filter(
+				p => !fs.existsSync(path.join(aufs, p)) && !/\/(hostname|hosts|resolv\.conf(\.hash)?|checkpoints\/)$/.test(p),
+			),
+			[],
+		);
 	}
 	const o2 = realRoot('overlay2');
 	if (o2 !== null) {
@@ -137,14 +218,23 @@ test('explanations per driver: the real aufs and overlay2 trees, fake vfs and fu
 				assert.not.match(t.stdout, /\/merged\//);
 			} else {
 				assert.match(t.stdout, /fuse-overlayfs\/[0-9a-f]{64}\/merged\//);
-				assert.match(t.stdout.replace(/\s+/g, ' '), /\.wh\.<name>\), while files deleted through the fuse-overlayfs mount become 0:0 character devices/);
+				assert.match(
+					t.stdout.replace(/\s+/g, ' '),
+					/\.wh\.<name>\), while files deleted through the fuse-overlayfs mount become 0:0 character devices/,
+				);
 			}
 		} finally {
 			r.remove();
 		}
 	}
-	for (const d of ['aufs', 'overlay2', 'fuse-overlayfs', 'vfs', 'overlay']) assert.ok(driverFacts(d).onCreate.length > 20, d);
-	assert.equal(initPlaceholders.map(n => n.label).filter(l => ['dev/console', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab'].includes(l)).length, 5);
+	for (const d of ['aufs', 'overlay2', 'fuse-overlayfs', 'vfs', 'overlay'])
+		assert.ok(driverFacts(d).onCreate.length > 20, d);
+	assert.equal(
+		initPlaceholders
+			.map(n => n.label)
+			.filter(l => ['dev/console', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab'].includes(l)).length,
+		5,
+	);
 });
 
 test('compare: a container removed from a copy of the real overlay2 tree, directory against archive, and a hostile file name', async () => {
@@ -166,7 +256,8 @@ test('compare: a container removed from a copy of the real overlay2 tree, direct
 		spawnSync('tar', ['-C', after, '-cf', tar, '.']);
 		const fromTar = await ll(['compare', o2, tar, '--json']);
 		const fromDir = await ll(['compare', o2, after, '--json']);
-		const norm = (s: string) => JSON.stringify({...JSON.parse(s), after: ''}, (k, v) => (k === 'mtimeMs' ? Math.floor(v / 1000) : v));
+		const norm = (s: string) =>
+			JSON.stringify({...JSON.parse(s), after: ''}, (k, v) => (k === 'mtimeMs' ? Math.floor(v / 1000) : v));
 		assert.is(norm(fromTar.stdout), norm(fromDir.stdout));
 		fs.rmSync(tar, {force: true});
 	} finally {
@@ -220,7 +311,10 @@ test('UI: e scrolls the details to "what this is" and back; the key is in the he
 	const start = lines.length - about.length;
 	assert.is(s.detailScroll, Math.min(start, lines.length - 8));
 	assert.match(lines.slice(s.detailScroll).map(lineText).join('\n'), /what this is \(e\)/);
-	assert.match(lines.map(lineText).join('\n'), /config \(image defaults merged with the run options; where each value came from\)/);
+	assert.match(
+		lines.map(lineText).join('\n'),
+		/config \(image defaults merged with the run options; where each value came from\)/,
+	);
 	s = reduce(s, {type: 'command', command: 'explain'}, ctx);
 	assert.is(s.detailScroll, 0, 'e again: back to the top');
 	assert.ok(helpLines().some(h => h.keys === 'e'));
@@ -236,8 +330,14 @@ test('UI: e scrolls the details to "what this is" and back; the key is in the he
 	const withFiles = {detailLength: (n: Parameters<typeof detailLines>[1]) => detailLines(tree, n, files).length};
 	const ll2 = detailLines(tree, layer, files).map(lineText);
 	const at = reduce(s, {type: 'command', command: 'explain'}, withFiles).detailScroll;
-	assert.ok(ll2.slice(at, at + 3).some(l => l === 'what this is (e)') || at === ll2.length - 8, `scrolled to ${at}: ${ll2[at + 1]}`);
-	assert.ok(ll2.indexOf('what this is (e)') < ll2.findIndex(l => l.startsWith('files')), 'explanation before the listing');
+	assert.ok(
+		ll2.slice(at, at + 3).some(l => l === 'what this is (e)') || at === ll2.length - 8,
+		`scrolled to ${at}: ${ll2[at + 1]}`,
+	);
+	assert.ok(
+		ll2.indexOf('what this is (e)') < ll2.findIndex(l => l.startsWith('files')),
+		'explanation before the listing',
+	);
 });
 
 test('arguments: compare takes two roots, graph --format dot|mermaid, --provenance only on inspect, watch --interval', () => {
@@ -270,8 +370,14 @@ test('watch refuses an archive and a missing root', async () => {
 test('compare: a vfs RW layer is a full copy of its image, not only what the container changed', () => {
 	const owner = {role: 'rw' as const, containerId: 'c'.repeat(64), containerName: 'web'};
 	const vfs = areaText(placeOf(`vfs/dir/${'a'.repeat(64)}/etc/x`), owner);
-	assert.match(vfs, /RW layer of container web in vfs: a full copy of its image and init layer, plus what the container changed/);
-	assert.match(areaText(placeOf(`overlay2/${'a'.repeat(64)}/diff/x`), owner), /in overlay2: what the container changed$/);
+	assert.match(
+		vfs,
+		/RW layer of container web in vfs: a full copy of its image and init layer, plus what the container changed/,
+	);
+	assert.match(
+		areaText(placeOf(`overlay2/${'a'.repeat(64)}/diff/x`), owner),
+		/in overlay2: what the container changed$/,
+	);
 });
 
 test.run();

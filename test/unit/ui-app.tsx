@@ -23,7 +23,9 @@ test('real overlay2 tree at 100x30: open, expand a container, walk its chain (fi
 	if (root === null) return console.log('  (skipped: no real fixtures here)');
 	const {model, source} = loadModel(openSource(root));
 	// The fixture is unpacked in a fresh temp folder: show a fixed root so the status bar is stable.
-	const app = await renderApp(<App model={{...model, root: '/var/lib/docker'}} source={source} width={100} height={30} />);
+	const app = await renderApp(
+		<App model={{...model, root: '/var/lib/docker'}} source={source} width={100} height={30} />,
+	);
 	const strip = (s: string) => s.replaceAll(root, '<root>');
 	try {
 		fits(app.frame(), 100, 30);
@@ -35,7 +37,7 @@ test('real overlay2 tree at 100x30: open, expand a container, walk its chain (fi
 		matchSnapshot('ink/overlay2-init-layer.txt', strip(app.frame()));
 		await app.press('down', 'tab', 'G');
 		assert.match(app.frame(), /files \(top level\)/);
-		assert.match(app.frame(), /bin\//, 'a first listing of the layer\'s files');
+		assert.match(app.frame(), /bin\//, "a first listing of the layer's files");
 		matchSnapshot('ink/overlay2-layer-files.txt', strip(app.frame()));
 		await app.press('tab');
 		await app.press('down');
@@ -55,7 +57,26 @@ test('80x24: help overlay from the key table, then closed with Esc', async () =>
 		await app.press('?');
 		const f = app.frame();
 		fits(f, 80, 24);
-		for (const k of ['↑ k', '↓ j', '→ l', '← h', 'Enter', 'g Home', 'G End', 'PgUp', 'PgDn', 'Tab', '/', 'n', 'N', 'f', '?', 'q Ctrl-C', 'Esc']) assert.ok(f.includes(` ${k}`), k);
+		for (const k of [
+			'↑ k',
+			'↓ j',
+			'→ l',
+			'← h',
+			'Enter',
+			'g Home',
+			'G End',
+			'PgUp',
+			'PgDn',
+			'Tab',
+			'/',
+			'n',
+			'N',
+			'f',
+			'?',
+			'q Ctrl-C',
+			'Esc',
+		])
+			assert.ok(f.includes(` ${k}`), k);
 		matchSnapshot('ink/help-80x24.txt', f);
 		await app.press('j');
 		assert.match(app.frame(), /help/, 'keys other than ? and Esc leave the help open');
@@ -112,7 +133,11 @@ test('80x24: f filters to nodes with findings; marks; Tab scrolls the details', 
 		assert.match(app.frame(), /▶ tree/);
 		assert.match(app.frame(), /details: container c-0003/);
 		await app.press('f');
-		assert.match(app.frame(), /› *▾ containers \(1 of 40 with findings\)/, 'the filtered-out cursor falls back to its section');
+		assert.match(
+			app.frame(),
+			/› *▾ containers \(1 of 40 with findings\)/,
+			'the filtered-out cursor falls back to its section',
+		);
 	} finally {
 		app.unmount();
 	}
@@ -154,10 +179,12 @@ test('side by side at 160x40; quits on q', async () => {
 	}
 });
 
-test('files view at 100x30: o on a container, into /etc, a text file\'s content, Esc back', async () => {
+test("files view at 100x30: o on a container, into /etc, a text file's content, Esc back", async () => {
 	const r = filesRoot();
 	const {model, source} = loadModel(openSource(r.dir));
-	const app = await renderApp(<App model={{...model, root: '/var/lib/docker'}} source={source} width={100} height={30} />);
+	const app = await renderApp(
+		<App model={{...model, root: '/var/lib/docker'}} source={source} width={100} height={30} />,
+	);
 	try {
 		await app.press('o');
 		assert.match(app.frame(), /files: container web \//);

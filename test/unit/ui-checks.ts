@@ -20,7 +20,11 @@ test('the UI model carries check findings: a broken overlay2 lower file is marke
 		const lower = path.join(copy, 'overlay2', mountId, 'lower');
 		fs.writeFileSync(lower, fs.readFileSync(lower, 'utf8').split(':').reverse().join(':'));
 		let first = false;
-		const {model} = readInPhases(openSource(copy), {images: true, layers: true, mounts: true, driverDirs: true, hostConfig: true}, {first: () => (first = true)});
+		const {model} = readInPhases(
+			openSource(copy),
+			{images: true, layers: true, mounts: true, driverDirs: true, hostConfig: true},
+			{first: () => (first = true)},
+		);
 		assert.ok(first);
 		const mine = model.findings.filter(f => f.subject === `container:${id}`).map(f => f.code);
 		assert.ok(mine.includes('driver.lower-mismatch'), mine.join(', '));

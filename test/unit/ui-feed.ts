@@ -23,7 +23,10 @@ import {realRoot} from '../helpers/real-fixtures.ts';
 import {samplePath} from '../../src/cli.ts';
 import {syntheticModel} from '../helpers/ui-model.ts';
 
-const lean = (m: Model): Model => ({...m, containers: m.containers.map(c => ({...c, config: null, hostConfig: null, mountPoints: null, stored: null}))});
+const lean = (m: Model): Model => ({
+	...m,
+	containers: m.containers.map(c => ({...c, config: null, hostConfig: null, mountPoints: null, stored: null})),
+});
 const cmd = (command: Extract<NavAction, {type: 'command'}>['command']): NavAction => ({type: 'command', command});
 const run = (s: NavState, ...actions: NavAction[]) => actions.reduce((acc, a) => reduce(acc, a), s);
 
@@ -31,28 +34,42 @@ const run = (s: NavState, ...actions: NavAction[]) => actions.reduce((acc, a) =>
 function fakeRoot(): FakeRoot {
 	const r = new FakeRoot('overlay2');
 	const a = r.addImage({layers: [{diffId: `sha256:${hex('d1')}`, cacheId: hex('c1')}], tags: ['app:1']});
-	const b = r.addImage({layers: [{diffId: `sha256:${hex('d1')}`, cacheId: hex('c1')}, {diffId: `sha256:${hex('d2')}`, cacheId: hex('c2')}], tags: ['app:2']});
-	const top = (id: string) => JSON.parse(fs.readFileSync(r.p(`image/overlay2/imagedb/content/sha256/${id.slice(7)}`), 'utf8')).rootfs.diff_ids.length;
+	const b = r.addImage({
+		layers: [
+			{diffId: `sha256:${hex('d1')}`, cacheId: hex('c1')},
+			{diffId: `sha256:${hex('d2')}`, cacheId: hex('c2')},
+		],
+		tags: ['app:2'],
+	});
+	const top = (id: string) =>
+		JSON.parse(fs.readFileSync(r.p(`image/overlay2/imagedb/content/sha256/${id.slice(7)}`), 'utf8')).rootfs.diff_ids
+			.length;
 	assert.ok(top(a) === 1 && top(b) === 2);
 	const chainA = `sha256:${hex('d1')}`;
 	r.addContainer({id: hex('x1'), name: 'one', image: a, mountId: hex('m1'), created: '2026-01-02T00:00:01Z'}, chainA);
-	r.addContainer({id: hex('x2'), name: 'two', image: b, mountId: hex('m2'), created: '2026-01-02T00:00:02Z'}, undefined);
+	r.addContainer(
+		{id: hex('x2'), name: 'two', image: b, mountId: hex('m2'), created: '2026-01-02T00:00:02Z'},
+		undefined,
+	);
 	r.addContainer({id: hex('x3'), name: 'three', image: a, mountId: hex('m3'), created: '2026-01-02T00:00:03Z'}, chainA);
 	r.write(`containers/${hex('x3')}/hostconfig.json`, '{not json');
 	return r;
 }
 
-test('pack: the worker\'s model unpacks to the model, less the configs read on demand; chain entries and ids are sent once', () => {
+test("pack: the worker's model unpacks to the model, less the configs read on demand; chain entries and ids are sent once", () => {
 	const m = syntheticModel({containers: 300, images: 6, layers: 4});
 	const packed = packModel(m);
-	assert.ok(packed.entries.length < 300 * 6 / 2, `${packed.entries.length} distinct chain entries`);
+	assert.ok(packed.entries.length < (300 * 6) / 2, `${packed.entries.length} distinct chain entries`);
 	assert.ok(packed.layers.every(l => l.containers.every(c => typeof c === 'number')));
 	assert.not.ok('config' in packed.containers[0]!);
 	const back = unpackModel(structuredClone(packed));
 	assert.equal(back, lean(m));
 	// Sent in pieces: lists of more than 100 items go ahead in pieces of 100, in order.
 	const {pieces, rest} = splitPacked(packed, 100);
-	assert.equal(pieces.filter(p => p.field === 'containers').map(p => p.items.length), [100, 100, 100]);
+	assert.equal(
+		pieces.filter(p => p.field === 'containers').map(p => p.items.length),
+		[100, 100, 100],
+	);
 	assert.ok(pieces.every(p => p.items.length <= 100) && rest.containers.length === 0);
 	assert.equal(unpackModel(joinPacked(structuredClone(pieces), structuredClone(rest))), lean(m));
 	// Fields the packer does not know cross as they are.
@@ -70,14 +87,23 @@ test('phases: first the containers (no chains, no findings), then exactly what l
 		const done = readInPhases(openSource(r.dir), allParts, {first: m => firsts.push(m)});
 		assert.is(firsts.length, 1);
 		const first = firsts[0]!;
-		assert.equal(first.containers.map(c => c.name), ['one', 'two', 'three']);
+		assert.equal(
+			first.containers.map(c => c.name),
+			['one', 'two', 'three'],
+		);
 		assert.ok(first.containers.every(c => c.chain.length === 0));
 		assert.equal(first.findings, []);
 		assert.equal(first.images, []);
-		assert.equal(first.containers.map(c => c.imageRef), ['img', 'img', 'img']);
+		assert.equal(
+			first.containers.map(c => c.imageRef),
+			['img', 'img', 'img'],
+		);
 		const expected = loadCheckedModel(openSource(r.dir), allParts).model;
 		assert.equal(done.model, expected);
-		assert.ok(expected.findings.some(f => f.path?.endsWith('hostconfig.json')), 'a broken hostconfig.json is a finding (read in the second step)');
+		assert.ok(
+			expected.findings.some(f => f.path?.endsWith('hostconfig.json')),
+			'a broken hostconfig.json is a finding (read in the second step)',
+		);
 		assert.equal(firstParts, {images: false, layers: false, mounts: false, driverDirs: false, hostConfig: false});
 	} finally {
 		r.remove();
@@ -93,7 +119,7 @@ test('phases: first the containers (no chains, no findings), then exactly what l
 	}
 });
 
-test('details: a container\'s configs, read on demand, are what loadModel reads', () => {
+test("details: a container's configs, read on demand, are what loadModel reads", () => {
 	const root = realRoot('overlay2');
 	const r = root === null ? fakeRoot() : null;
 	const dir = root ?? r!.dir;
@@ -105,7 +131,10 @@ test('details: a container\'s configs, read on demand, are what loadModel reads'
 		for (let i = 0; i < model.containers.length; i++) assert.equal(details(thin.containers[i]!), model.containers[i]!);
 		const tree = buildTree(thin);
 		const node = tree.tops.get('containers')![0]!;
-		assert.equal(detailLines(tree, withDetails(node, details), () => null), detailLines(buildTree(model), buildTree(model).tops.get('containers')![0]!, () => null));
+		assert.equal(
+			detailLines(tree, withDetails(node, details), () => null),
+			detailLines(buildTree(model), buildTree(model).tops.get('containers')![0]!, () => null),
+		);
 	} finally {
 		r?.remove();
 	}
@@ -113,7 +142,13 @@ test('details: a container\'s configs, read on demand, are what loadModel reads'
 
 test('loading tree: containers only; a container expands into "loading…"; images and findings wait; f waits; search works on names', () => {
 	const full = syntheticModel({containers: 40});
-	const partial: Model = {...full, images: [], layers: [], findings: [], containers: full.containers.map(c => ({...c, chain: [], imageTags: [], mountId: null, initId: null}))};
+	const partial: Model = {
+		...full,
+		images: [],
+		layers: [],
+		findings: [],
+		containers: full.containers.map(c => ({...c, chain: [], imageTags: [], mountId: null, initId: null})),
+	};
 	const tree = buildTree(partial, {loading: true});
 	assert.ok(tree.loading);
 	let s = initNav(tree, 10, 10);
@@ -121,15 +156,23 @@ test('loading tree: containers only; a container expands into "loading…"; imag
 	assert.is(selected(s)?.key, c1);
 	s = run(s, cmd('expand'));
 	const kids = flatten(tree, s.expanded, false).filter(r => r.node.parent === c1);
-	assert.equal(kids.map(r => r.node.kind), ['loading']);
+	assert.equal(
+		kids.map(r => r.node.kind),
+		['loading'],
+	);
 	assert.match(lineText(rowLine(tree, kids[0]!, 100)), /loading…/);
 	const sections = s.rows.filter(r => r.node.kind === 'section').map(r => lineText(rowLine(tree, r, 100)).trim());
 	assert.equal(sections, ['▾ containers (40)', 'images without containers (loading…)', 'findings (loading…)']);
-	const details = detailLines(tree, selected(s)!, () => null).map(lineText).join('\n');
+	const details = detailLines(tree, selected(s)!, () => null)
+		.map(lineText)
+		.join('\n');
 	assert.match(details, /image used +\w{12} {2}loading…/);
 	assert.match(details, /chain \(top first\)\nloading…/);
 	assert.not.match(details, /not in the image store/);
-	assert.match(lineText(statusLine(partial, {sample: false, loading: true}, false)), /40 containers · reading images, layers and findings…/);
+	assert.match(
+		lineText(statusLine(partial, {sample: false, loading: true}, false)),
+		/40 containers · reading images, layers and findings…/,
+	);
 	const f = run(s, cmd('filter'));
 	assert.is(f.filter, false);
 	assert.match(f.message ?? '', /still being read/);
@@ -152,7 +195,13 @@ test('loading tree: containers only; a container expands into "loading…"; imag
 
 test('retree: a cursor on a "loading…" row moves to its container; the message stays', () => {
 	const full = syntheticModel({containers: 5});
-	const partial: Model = {...full, images: [], layers: [], findings: [], containers: full.containers.map(c => ({...c, chain: []}))};
+	const partial: Model = {
+		...full,
+		images: [],
+		layers: [],
+		findings: [],
+		containers: full.containers.map(c => ({...c, chain: []})),
+	};
 	let s = initNav(buildTree(partial, {loading: true}), 10, 10);
 	s = run(s, cmd('expand'), cmd('down'), cmd('filter'));
 	assert.is(selected(s)?.kind, 'loading');
@@ -189,11 +238,16 @@ test('feed: a worker thread reads a directory: the containers first, then the wh
 		feed.close();
 		assert.is(feed.mode(), 'worker');
 		assert.ok(phases.includes('partial'), phases.join(' '));
-		assert.ok(partial.phase === 'partial' && partial.loading && partial.model.containers.every(c => c.chain.length === 0));
+		assert.ok(
+			partial.phase === 'partial' && partial.loading && partial.model.containers.every(c => c.chain.length === 0),
+		);
 		assert.ok(full.phase === 'full' && !full.loading && full.details !== null);
 		const expected = loadCheckedModel(openSource(r.dir), allParts).model;
 		assert.equal(full.model, lean(expected));
-		assert.equal(full.model.containers.map(c => full.details!(c)), expected.containers);
+		assert.equal(
+			full.model.containers.map(c => full.details!(c)),
+			expected.containers,
+		);
 	} finally {
 		r.remove();
 	}
@@ -222,7 +276,12 @@ test('feed: when the worker cannot start it reads in this thread; an archive is 
 	assert.ok(opened.ok);
 	if (!opened.ok) return;
 	const progress: number[] = [];
-	const feed = startFeed({source: opened.source, parts: allParts, load: loadModel, onBlockingProgress: p => progress.push(p.files)});
+	const feed = startFeed({
+		source: opened.source,
+		parts: allParts,
+		load: loadModel,
+		onBlockingProgress: p => progress.push(p.files),
+	});
 	assert.is(feed.mode(), 'in-process');
 	assert.is(feed.get().phase, 'reading', 'nothing is read before start()');
 	feed.start();
@@ -236,9 +295,14 @@ test('feed: a directory that is not a Docker root says so; a reader that throws 
 	try {
 		const feed = startFeed({source: openSource(empty), parts: allParts, load: loadModel});
 		assert.is((await until(feed, s => s.phase !== 'reading')).phase, 'not-a-docker-root');
-		const broken = startFeed({source: openSource(empty), parts: allParts, load: () => {
-			throw new Error('boom');
-		}, worker: false});
+		const broken = startFeed({
+			source: openSource(empty),
+			parts: allParts,
+			load: () => {
+				throw new Error('boom');
+			},
+			worker: false,
+		});
 		broken.start();
 		const s = broken.get();
 		assert.ok(s.phase === 'failed' && s.error.message === 'boom');

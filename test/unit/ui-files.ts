@@ -3,7 +3,18 @@
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {loadModel, openSource} from '../../src/load.ts';
-import {contentOf, currentDir, enterDir, fileDetailLines, fileRowLine, goUp, moveFiles, openFiles, selectedFile, type FilesState} from '../../src/ui/files-view.ts';
+import {
+	contentOf,
+	currentDir,
+	enterDir,
+	fileDetailLines,
+	fileRowLine,
+	goUp,
+	moveFiles,
+	openFiles,
+	selectedFile,
+	type FilesState,
+} from '../../src/ui/files-view.ts';
 import {initNav, reduceKey, selected} from '../../src/ui/nav.ts';
 import {lineText} from '../../src/ui/text.ts';
 import {buildTree, type TreeNode} from '../../src/ui/tree.ts';
@@ -19,9 +30,14 @@ function setup() {
 }
 
 const names = (f: FilesState) => f.rows.map(x => `${x.mark} ${x.name}${x.kind === 'dir' ? '/' : ''}`);
-const go = (f: FilesState, name: string) => moveFiles(f, f.rows.findIndex(x => x.name === name), 10);
+const go = (f: FilesState, name: string) =>
+	moveFiles(
+		f,
+		f.rows.findIndex(x => x.name === name),
+		10,
+	);
 
-test('container: the merged view with the RW layer\'s marks, one directory at a time', () => {
+test("container: the merged view with the RW layer's marks, one directory at a time", () => {
 	const {r, model, source, tree} = setup();
 	try {
 		const c = tree.tops.get('containers')![0]!;
@@ -56,7 +72,7 @@ test('layer and image: own entries marked against the layers below; an image unm
 		const lf = openFiles(source, model, top);
 		if (typeof lf === 'string') return assert.unreachable(lf);
 		assert.match(lf.title, /image layer top/);
-		assert.equal(names(lf), ['M etc/'], 'only the layer\'s own entries');
+		assert.equal(names(lf), ['M etc/'], "only the layer's own entries");
 		assert.equal(names(enterDir(source, go(lf, 'etc'))), ['A motd']);
 		const bottom = kids.filter(k => k.kind === 'layer').at(-1)!;
 		const bf = openFiles(source, model, bottom);
@@ -91,10 +107,18 @@ test('content: small text shown cleaned, binary and large files not', () => {
 			assert.match(fileDetailLines(source, go(bin, 'cat'), 80).map(lineText).join('\n'), /binary/);
 		} else {
 			assert.match(fileDetailLines(source, go(bin, 'cat'), 80).map(lineText).join('\n'), /deleted by this layer/);
-			const base = tree.children(tree.tops.get('containers')![0]!).filter(k => k.kind === 'layer').at(-1)!;
+			const base = tree
+				.children(tree.tops.get('containers')![0]!)
+				.filter(k => k.kind === 'layer')
+				.at(-1)!;
 			const bf = openFiles(source, model, base);
 			if (typeof bf === 'string') return assert.unreachable(bf);
-			assert.match(fileDetailLines(source, go(enterDir(source, go(bf, 'bin')), 'cat'), 80).map(lineText).join('\n'), /binary/);
+			assert.match(
+				fileDetailLines(source, go(enterDir(source, go(bf, 'bin')), 'cat'), 80)
+					.map(lineText)
+					.join('\n'),
+				/binary/,
+			);
 		}
 	} finally {
 		r.remove();

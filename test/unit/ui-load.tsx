@@ -17,7 +17,20 @@ import {renderApp, tick} from '../helpers/ink.ts';
 import {realRoot} from '../helpers/real-fixtures.ts';
 import {syntheticModel} from '../helpers/ui-model.ts';
 
-const partialOf = (m: Model): Model => ({...m, images: [], layers: [], findings: [], containers: m.containers.map(c => ({...c, chain: [], imageTags: [], mountId: null, initId: null, parentChainId: null}))});
+const partialOf = (m: Model): Model => ({
+	...m,
+	images: [],
+	layers: [],
+	findings: [],
+	containers: m.containers.map(c => ({
+		...c,
+		chain: [],
+		imageTags: [],
+		mountId: null,
+		initId: null,
+		parentChainId: null,
+	})),
+});
 
 test('the opening frame drawn before Ink is the frame Ink draws: stacked and side by side, loading and whole', async () => {
 	const sizes: Array<[number, number]> = [
@@ -37,7 +50,15 @@ test('the opening frame drawn before Ink is the frame Ink draws: stacked and sid
 		for (const [columns, rows] of sizes) {
 			const app = await renderApp(<App model={model} loading={loading} source={null} width={columns} height={rows} />);
 			try {
-				const plain = plainFrameText({model, loading, details: null, files: () => null, sample: false, columns, rows}).join('\n');
+				const plain = plainFrameText({
+					model,
+					loading,
+					details: null,
+					files: () => null,
+					sample: false,
+					columns,
+					rows,
+				}).join('\n');
 				assert.fixture(plain, app.frame(), `${columns}x${rows}${loading ? ' loading' : ''}`);
 				const drawn = plainFrame({model, loading, details: null, files: () => null, sample: false, columns, rows});
 				const lines = stripVTControlCharacters(drawn).split('\r\n');
@@ -58,7 +79,15 @@ test('the opening frame on a real tree, with configs read on demand, is the fram
 	const details = makeContainerDetails(source);
 	const app = await renderApp(<App model={model} source={source} details={details} width={100} height={30} />);
 	try {
-		const plain = plainFrameText({model, loading: false, details, files: makeFileLister(source), sample: false, columns: 100, rows: 30}).join('\n');
+		const plain = plainFrameText({
+			model,
+			loading: false,
+			details,
+			files: makeFileLister(source),
+			sample: false,
+			columns: 100,
+			rows: 30,
+		}).join('\n');
 		assert.fixture(plain, app.frame());
 		await app.press('tab', 'pageDown', 'pageDown');
 		assert.match(app.frame(), /env +image +PATH=/, 'the config, read on demand, is shown');

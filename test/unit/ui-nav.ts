@@ -4,7 +4,16 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {detailLines, detailTitle} from '../../src/ui/detail.ts';
 import {initPlaceholder, initPlaceholders} from '../../src/teach/explain.ts';
-import {actionForKey, reduceKey, initNav, type NavAction, type NavState, reduce, selected, windowTop} from '../../src/ui/nav.ts';
+import {
+	actionForKey,
+	reduceKey,
+	initNav,
+	type NavAction,
+	type NavState,
+	reduce,
+	selected,
+	windowTop,
+} from '../../src/ui/nav.ts';
 import {commandFor, helpLines, keyName, keyTable, type KeyLike} from '../../src/ui/keys.ts';
 import {paneLayout} from '../../src/ui/pane-layout.ts';
 import {rowLine} from '../../src/ui/rows.ts';
@@ -16,7 +25,8 @@ import {syntheticModel} from '../helpers/ui-model.ts';
 const cmd = (command: Extract<NavAction, {type: 'command'}>['command']): NavAction => ({type: 'command', command});
 const run = (s: NavState, ...actions: NavAction[]) => actions.reduce((acc, a) => reduce(acc, a), s);
 const key = (s: NavState) => selected(s)?.key ?? '';
-const typed = (s: NavState, text: string) => [...text].reduce((acc, ch) => reduce(acc, {type: 'searchInput', text: ch}), reduce(s, cmd('searchStart')));
+const typed = (s: NavState, text: string) =>
+	[...text].reduce((acc, ch) => reduce(acc, {type: 'searchInput', text: ch}), reduce(s, cmd('searchStart')));
 
 test('tree: sections, containers collapsed, children built lazily and in chain order', () => {
 	const m = syntheticModel({containers: 3, images: 2, layers: 3});
@@ -24,11 +34,23 @@ test('tree: sections, containers collapsed, children built lazily and in chain o
 	const rows = flatten(tree, new Set(['s:containers', 's:images', 's:findings']), false);
 	assert.equal(
 		rows.map(r => r.node.key.slice(0, 12)),
-		['s:containers', ...m.containers.map(c => `c:${c.id}`.slice(0, 12)), 's:images', `i:overlay2:s`, 's:findings', 'f:0', 'f:1', 'f:2'],
+		[
+			's:containers',
+			...m.containers.map(c => `c:${c.id}`.slice(0, 12)),
+			's:images',
+			`i:overlay2:s`,
+			's:findings',
+			'f:0',
+			'f:1',
+			'f:2',
+		],
 	);
 	const c = tree.tops.get('containers')![0]!;
 	const kids = tree.children(c);
-	assert.equal(kids.map(k => (k.kind === 'layer' ? k.role : k.kind)), ['rw', 'init', 'image', 'image', 'image', 'image']);
+	assert.equal(
+		kids.map(k => (k.kind === 'layer' ? k.role : k.kind)),
+		['rw', 'init', 'image', 'image', 'image', 'image'],
+	);
 	assert.is(tree.children(c), kids, 'cached');
 	const topLayer = kids[2]!;
 	assert.ok(topLayer.kind === 'layer' && topLayer.chainId === m.images[0]!.chainIds[2], 'image layers top down');
@@ -123,9 +145,21 @@ test('search: name, id prefix, tag, cache id and path; n/N with wrap; Esc goes b
 	assert.ok(findMatches(tree, c7.id.slice(0, 6), false).includes(`c:${c7.id}`), 'id prefix');
 	assert.ok(findMatches(tree, `sha256:${m.images[1]!.id.slice(7, 15)}`, false).length > 0);
 	const rw = c7.chain[0]!;
-	assert.equal(findMatches(tree, rw.cacheId!.slice(0, 10), false), [`c:${c7.id}/0`, `c:${c7.id}/1`], 'cache id: RW and init layers');
-	assert.equal(findMatches(tree, rw.cacheId!, false), [`c:${c7.id}`, `c:${c7.id}/0`, `c:${c7.id}/1`], 'a whole RW cache id names the container too');
-	assert.equal(findMatches(tree, `${c7.mountId}-init`, false), [`c:${c7.id}`, `c:${c7.id}/1`], 'so does the -init name');
+	assert.equal(
+		findMatches(tree, rw.cacheId!.slice(0, 10), false),
+		[`c:${c7.id}/0`, `c:${c7.id}/1`],
+		'cache id: RW and init layers',
+	);
+	assert.equal(
+		findMatches(tree, rw.cacheId!, false),
+		[`c:${c7.id}`, `c:${c7.id}/0`, `c:${c7.id}/1`],
+		'a whole RW cache id names the container too',
+	);
+	assert.equal(
+		findMatches(tree, `${c7.mountId}-init`, false),
+		[`c:${c7.id}`, `c:${c7.id}/1`],
+		'so does the -init name',
+	);
 	assert.ok(findMatches(tree, 'APP/IMG-02', false).length >= 15, 'tags, case-insensitive');
 	assert.equal(findMatches(tree, '   ', false), []);
 
@@ -177,7 +211,10 @@ test('filter: only nodes with findings; again shows all; the cursor falls back t
 	assert.equal(findMatches(tree, 'c-000', true), [`c:${m.containers[1]!.id}`], 'search respects the filter');
 	s = reduce(s, cmd('filter'));
 	assert.is(s.rows.filter(r => r.node.kind === 'container').length, 10);
-	assert.is(reduce(initNav(buildTree(syntheticModel({findings: false})), 5, 5), cmd('filter')).message?.includes('no findings'), true);
+	assert.is(
+		reduce(initNav(buildTree(syntheticModel({findings: false})), 5, 5), cmd('filter')).message?.includes('no findings'),
+		true,
+	);
 	// Enter on a finding goes to the node it concerns (opening what hides it).
 	s = run(s, cmd('bottom'), cmd('up'), cmd('up'));
 	assert.is(selected(s)?.kind, 'finding');
@@ -190,17 +227,52 @@ test('filter: only nodes with findings; again shows all; the cursor falls back t
 });
 
 test('keys: one table for input and help; modes', () => {
-	const none: KeyLike = {upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageUp: false, pageDown: false, return: false, escape: false, ctrl: false, tab: false, backspace: false, delete: false};
+	const none: KeyLike = {
+		upArrow: false,
+		downArrow: false,
+		leftArrow: false,
+		rightArrow: false,
+		pageUp: false,
+		pageDown: false,
+		return: false,
+		escape: false,
+		ctrl: false,
+		tab: false,
+		backspace: false,
+		delete: false,
+	};
 	assert.is(keyName('', {...none, downArrow: true}), 'down');
 	assert.is(keyName('j', none), 'j');
 	assert.is(keyName('c', {...none, ctrl: true}), 'ctrl+c');
 	assert.is(keyName('', {...none, delete: true}), 'backspace', 'Ink 6 reports Backspace as delete');
 	assert.is(keyName('', {...none, escape: true}), 'esc');
-	for (const [k, c] of [['j', 'down'], ['k', 'up'], ['h', 'collapse'], ['l', 'expand'], ['enter', 'toggle'], ['g', 'top'], ['G', 'bottom'], ['pageup', 'pageUp'], ['pagedown', 'pageDown'], ['tab', 'focus'], ['/', 'searchStart'], ['n', 'nextMatch'], ['N', 'prevMatch'], ['f', 'filter'], ['?', 'help'], ['q', 'quit'], ['ctrl+c', 'quit']] as const) {
+	for (const [k, c] of [
+		['j', 'down'],
+		['k', 'up'],
+		['h', 'collapse'],
+		['l', 'expand'],
+		['enter', 'toggle'],
+		['g', 'top'],
+		['G', 'bottom'],
+		['pageup', 'pageUp'],
+		['pagedown', 'pageDown'],
+		['tab', 'focus'],
+		['/', 'searchStart'],
+		['n', 'nextMatch'],
+		['N', 'prevMatch'],
+		['f', 'filter'],
+		['?', 'help'],
+		['q', 'quit'],
+		['ctrl+c', 'quit'],
+	] as const) {
 		assert.is(commandFor(k), c, k);
 	}
 	const help = helpLines();
-	for (const b of keyTable) assert.ok(help.some(h => h.help === b.help), `help lists ${b.command}`);
+	for (const b of keyTable)
+		assert.ok(
+			help.some(h => h.help === b.help),
+			`help lists ${b.command}`,
+		);
 	const s = initNav(buildTree(syntheticModel()), 5, 5);
 	const searching = reduce(s, cmd('searchStart'));
 	assert.equal(actionForKey(searching, 'q', 'q'), {type: 'searchInput', text: 'q'}, 'typing takes letters');
@@ -242,19 +314,78 @@ test('details: container, layers, image and init-layer explanations', () => {
 	const c = tree.tops.get('containers')![1]!;
 	const text = (lines: ReturnType<typeof detailLines>) => lines.map(lineText).join('\n');
 	const ct = text(detailLines(tree, c, () => null));
-	for (const s of ['status', 'exited (1)', 'created', 'started', 'finished', 'exit code', 'command', 'image as typed', 'image used', 'binds', '/srv:/data:ro', '80/tcp <- 0.0.0.0:8080', 'restart', 'always', 'privileged', 'yes', 'NET_ADMIN', 'mount points', '/data <- /srv', 'env', 'A=1', 'container.layer-dir-missing']) assert.ok(ct.includes(s), s);
+	for (const s of [
+		'status',
+		'exited (1)',
+		'created',
+		'started',
+		'finished',
+		'exit code',
+		'command',
+		'image as typed',
+		'image used',
+		'binds',
+		'/srv:/data:ro',
+		'80/tcp <- 0.0.0.0:8080',
+		'restart',
+		'always',
+		'privileged',
+		'yes',
+		'NET_ADMIN',
+		'mount points',
+		'/data <- /srv',
+		'env',
+		'A=1',
+		'container.layer-dir-missing',
+	])
+		assert.ok(ct.includes(s), s);
 	// The stored state beyond the status, once the details are read (config.v2.json).
 	if (c.kind !== 'container') throw new Error('a container node');
-	const stored = {State: {Pid: 4242, OOMKilled: true, Health: {Status: 'unhealthy', FailingStreak: 3}}, RestartCount: 2, HasBeenManuallyStopped: true, LogPath: '/var/lib/docker/containers/x/x-json.log\u001b[2J'};
+	const stored = {
+		State: {Pid: 4242, OOMKilled: true, Health: {Status: 'unhealthy', FailingStreak: 3}},
+		RestartCount: 2,
+		HasBeenManuallyStopped: true,
+		LogPath: '/var/lib/docker/containers/x/x-json.log\u001b[2J',
+	};
 	const st = text(detailLines(tree, {...c, container: {...c.container, stored}}, () => null));
-	for (const s of ['pid', '4242', 'oom killed', 'restarts', 'unhealthy (failing streak 3)', 'docker stop', 'x-json.log\\x1b[2J']) assert.ok(st.includes(s), s);
+	for (const s of [
+		'pid',
+		'4242',
+		'oom killed',
+		'restarts',
+		'unhealthy (failing streak 3)',
+		'docker stop',
+		'x-json.log\\x1b[2J',
+	])
+		assert.ok(st.includes(s), s);
 	assert.not.ok(ct.includes('oom killed'), 'nothing when not read');
 	// Its image removed (docker rmi -f): a warning when the chain is all there, an error when it is not.
-	const orphan = (intact: boolean) => ({...c, container: {...c.container, imageId: `sha256:${'f'.repeat(64)}`, chain: c.container.chain.map((e, i) => ({...e, pathExists: intact || i !== 2}))}});
-	assert.match(text(detailLines(tree, orphan(true), () => null)), /image used\s+ffffffffffff\s+\(removed from the image store; its layers are all there, so it still starts\)/);
-	assert.match(text(detailLines(tree, orphan(false), () => null)), /image used\s+ffffffffffff\s+\(not in the image store\)/);
+	const orphan = (intact: boolean) => ({
+		...c,
+		container: {
+			...c.container,
+			imageId: `sha256:${'f'.repeat(64)}`,
+			chain: c.container.chain.map((e, i) => ({...e, pathExists: intact || i !== 2})),
+		},
+	});
+	assert.match(
+		text(detailLines(tree, orphan(true), () => null)),
+		/image used\s+ffffffffffff\s+\(removed from the image store; its layers are all there, so it still starts\)/,
+	);
+	assert.match(
+		text(detailLines(tree, orphan(false), () => null)),
+		/image used\s+ffffffffffff\s+\(not in the image store\)/,
+	);
 	const [rw, init, top] = tree.children(c);
-	const listing = {ok: true as const, total: 3, entries: [{name: '.dockerenv', kind: 'file' as const, whiteout: false}, {name: 'etc', kind: 'dir' as const, whiteout: false}, {name: 'gone', kind: 'char' as const, whiteout: true}]};
+	const listing = {
+		ok: true as const,
+		total: 3,
+		entries: [
+			{name: '.dockerenv', kind: 'file' as const, whiteout: false},
+			{name: 'etc', kind: 'dir' as const, whiteout: false},
+			{name: 'gone', kind: 'char' as const, whiteout: true},
+		],
+	};
 	const sub = {ok: true as const, total: 1, entries: [{name: 'hosts', kind: 'file' as const, whiteout: false}]};
 	const files = (dir: string) => (dir.endsWith('/etc') ? sub : listing);
 	const rt = text(detailLines(tree, rw!, files));
@@ -266,15 +397,58 @@ test('details: container, layers, image and init-layer explanations', () => {
 	assert.match(it, /etc\/hosts\s+an empty placeholder: at start, containers\/<id>\/hosts/);
 	for (const n of initPlaceholders) assert.is(initPlaceholder(n.label.replace(/\/$/, ''))?.text, n.text, n.label);
 	// The row and the details agree: docker create writes the init layer, once.
-	assert.match(lineText(rowLine(tree, {node: init!, expanded: false}, 200)), /init .*placeholders docker create writes/);
+	assert.match(
+		lineText(rowLine(tree, {node: init!, expanded: false}, 200)),
+		/init .*placeholders docker create writes/,
+	);
 	assert.match(it, /init layer: placeholders docker create writes once/);
 	const lt = text(detailLines(tree, top!, files));
-	for (const s of ['chain id', 'diff id', 'cache id', 'directory', 'size', 'created by', 'echo step 2', 'parent', 'images', 'containers']) assert.ok(lt.includes(s), s);
+	for (const s of [
+		'chain id',
+		'diff id',
+		'cache id',
+		'directory',
+		'size',
+		'created by',
+		'echo step 2',
+		'parent',
+		'images',
+		'containers',
+	])
+		assert.ok(lt.includes(s), s);
 	const img = tree.children(c).at(-1)!;
 	const imt = text(detailLines(tree, img, () => null));
-	for (const s of ['tags', 'app/img-02:1', 'created', 'entrypoint', 'cmd', 'env', 'workdir', 'labels', 'maintainer=me', 'history', 'ADD file:abc']) assert.ok(imt.includes(s), s);
+	for (const s of [
+		'tags',
+		'app/img-02:1',
+		'created',
+		'entrypoint',
+		'cmd',
+		'env',
+		'workdir',
+		'labels',
+		'maintainer=me',
+		'history',
+		'ADD file:abc',
+	])
+		assert.ok(imt.includes(s), s);
 	assert.match(detailTitle(img), /^image app\/img-02:1/);
-	for (const p of ['dev/console', 'dev/pts', 'dev/shm', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', '.dockerenv', 'proc', 'sys']) assert.ok(initPlaceholders.some(n => n.label.replace(/\/$/, '') === p), p);
+	for (const p of [
+		'dev/console',
+		'dev/pts',
+		'dev/shm',
+		'etc/hostname',
+		'etc/hosts',
+		'etc/resolv.conf',
+		'etc/mtab',
+		'.dockerenv',
+		'proc',
+		'sys',
+	])
+		assert.ok(
+			initPlaceholders.some(n => n.label.replace(/\/$/, '') === p),
+			p,
+		);
 });
 
 test('layout: fits 80x24 and 100x30, one line short of the terminal; side by side when wide', () => {
@@ -319,8 +493,6 @@ test('the pure UI modules load neither ink nor react', () => {
 	}
 });
 
-
-
 test('status bar: root, sample/archive, counts, findings, drivers; the root shortened from the left to fit', async () => {
 	const {statusLine} = await import('../../src/ui/status.ts');
 	const m = {...syntheticModel({containers: 3}), root: '/a/very/long/path/to/some/docker/root/var/lib/docker'};
@@ -336,8 +508,20 @@ test('progress: a counting Source reports containers, image configs, files and d
 	const {countingSource, loadingLines} = await import('../../src/ui/progress.ts');
 	const reports: number[] = [];
 	let clock = 0;
-	const inner = {kind: 'dir' as const, location: '/x', list: () => ({ok: true as const, value: []}), stat: () => ({ok: false as const, error: {code: 'missing' as const, path: '', message: ''}}), readFile: () => ({ok: true as const, value: Buffer.from('{}')}), readLink: () => ({ok: true as const, value: ''})};
-	const src = countingSource(inner, p => reports.push(p.containers * 1000 + p.images * 100 + p.files), 50, () => clock);
+	const inner = {
+		kind: 'dir' as const,
+		location: '/x',
+		list: () => ({ok: true as const, value: []}),
+		stat: () => ({ok: false as const, error: {code: 'missing' as const, path: '', message: ''}}),
+		readFile: () => ({ok: true as const, value: Buffer.from('{}')}),
+		readLink: () => ({ok: true as const, value: ''}),
+	};
+	const src = countingSource(
+		inner,
+		p => reports.push(p.containers * 1000 + p.images * 100 + p.files),
+		50,
+		() => clock,
+	);
 	src.list('containers');
 	for (let i = 0; i < 3; i++) {
 		clock += 30;

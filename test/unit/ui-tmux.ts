@@ -16,7 +16,11 @@ test('end to end in tmux on the real overlay2 tree: open, expand, search, help, 
 	}
 	const root = realRoot('overlay2');
 	if (root === null) return console.log('  (skipped: no real fixtures here)');
-	const t = new TmuxSession(`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; sleep 600'`, 100, 30);
+	const t = new TmuxSession(
+		`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; sleep 600'`,
+		100,
+		30,
+	);
 	try {
 		// Open: the tree, the details of the first container, the status bar, in the alternate screen
 		// (the containers come first, read by a worker; the status bar counts the rest once it is in).
@@ -29,7 +33,9 @@ test('end to end in tmux on the real overlay2 tree: open, expand, search, help, 
 		// Expand the selected container: its chain.
 		await new Promise(r => setTimeout(r, 300));
 		t.keys('Enter');
-		s = await t.waitFor(/▾ mystifying_murdock[\s\S]*rw +fc790748d906[\s\S]*init +fc790748d906-init[\s\S]*layer +583c602e6bde[\s\S]*image +busybox:latest/);
+		s = await t.waitFor(
+			/▾ mystifying_murdock[\s\S]*rw +fc790748d906[\s\S]*init +fc790748d906-init[\s\S]*layer +583c602e6bde[\s\S]*image +busybox:latest/,
+		);
 		// Search a name.
 		t.type('/festive');
 		s = await t.waitFor(/\/festive▏ +1 of 1/);
@@ -49,7 +55,10 @@ test('end to end in tmux on the real overlay2 tree: open, expand, search, help, 
 		s = t.capture();
 		const lines = s.replace(/\n+$/, '').split('\n');
 		assert.ok(lines.length <= 24, `${lines.length} lines`);
-		assert.ok(lines.every(l => l.length <= 80), 'no line wider than 80');
+		assert.ok(
+			lines.every(l => l.length <= 80),
+			'no line wider than 80',
+		);
 		assert.match(lines[lines.length - 1]!, /5 containers/, 'the status bar is the last line');
 		assert.match(s, /details: container festive_perlman/);
 		// Quit: the alternate screen is left, the shell's screen is back, the exit code is 0.
@@ -96,7 +105,11 @@ test('an archive (the sample) is read in the UI thread, after the loading line',
 test('a directory that is not a Docker root: the usage error on the restored screen, exit 2', async () => {
 	if (!hasTmux()) return;
 	const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-not-docker-'));
-	const t = new TmuxSession(`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${empty}; echo "EXITED $?"; sleep 600'`, 100, 30);
+	const t = new TmuxSession(
+		`sh -c 'echo BEFORE-UI; ${process.execPath} ${bin} --root ${empty}; echo "EXITED $?"; sleep 600'`,
+		100,
+		30,
+	);
 	try {
 		const s = await t.waitFor(/EXITED \d+/);
 		assert.match(s, /BEFORE-UI\nlayerlens: [\s\S]*not a Docker root[\s\S]*\nEXITED 2/);
@@ -110,7 +123,11 @@ test('Ctrl-C quits too; a non-terminal stdout gets the plain text tree, no UI', 
 	if (!hasTmux()) return;
 	const root = realRoot('overlay2');
 	if (root === null) return;
-	const t = new TmuxSession(`sh -c '${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; ${process.execPath} ${bin} --root ${root} | head -3; sleep 600'`, 100, 30);
+	const t = new TmuxSession(
+		`sh -c '${process.execPath} ${bin} --root ${root}; echo "EXITED $?"; ${process.execPath} ${bin} --root ${root} | head -3; sleep 600'`,
+		100,
+		30,
+	);
 	try {
 		await t.waitFor(/containers \(5\)/);
 		await new Promise(r => setTimeout(r, 300));

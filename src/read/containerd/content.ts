@@ -20,8 +20,14 @@ export function blobPath(digest: string): string {
 	return `${contentBlobDir}/${digest.slice('sha256:'.length)}`;
 }
 
-const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const manifestTypes = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const indexTypes = new Set([
+	'application/vnd.oci.image.index.v1+json',
+	'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const manifestTypes = new Set([
+	'application/vnd.oci.image.manifest.v1+json',
+	'application/vnd.docker.distribution.manifest.v2+json',
+]);
 /** Deepest index nesting followed (an index of indexes). */
 const maxIndexDepth = 4;
 /** Manifests of one index looked at. */
@@ -31,7 +37,12 @@ const blobBudget = 128 * 1024 * 1024;
 
 // ---- blobs
 
-type Blob = {readonly present: boolean; readonly actual?: string; readonly json?: Record<string, unknown>; readonly problem?: Finding};
+type Blob = {
+	readonly present: boolean;
+	readonly actual?: string;
+	readonly json?: Record<string, unknown>;
+	readonly problem?: Finding;
+};
 
 export type BlobReader = (digest: string, subject: string, what: string) => Blob;
 
@@ -42,7 +53,16 @@ function readBlob(source: Source, digest: string, subject: string, what: string)
 	if (!r.ok) {
 		const blob: Blob =
 			r.error.code === 'missing'
-				? {present: false, problem: finding('error', 'content.blob-missing', subject, `its ${what} ${digest} is not in the content store`, path)}
+				? {
+						present: false,
+						problem: finding(
+							'error',
+							'content.blob-missing',
+							subject,
+							`its ${what} ${digest} is not in the content store`,
+							path,
+						),
+					}
 				: {present: r.error.code === 'too-large', problem: sourceErrorFinding(r.error, subject, `${what} blob`)};
 		return {blob, bytes: 0};
 	}
@@ -51,7 +71,14 @@ function readBlob(source: Source, digest: string, subject: string, what: string)
 	const parsed = parseJson(r.value.toString('utf8'));
 	const json = parsed.ok && parsed.value.trailing === 0 ? obj(parsed.value.value) : undefined;
 	const note = parsed.ok ? parsedFindings(parsed.value, subject, `its ${what} ${digest}`, path)[0] : undefined;
-	const blob: Blob = json === undefined ? {present: true, actual, problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path)} : {present: true, actual, json, ...(note !== undefined ? {problem: note} : {})};
+	const blob: Blob =
+		json === undefined
+			? {
+					present: true,
+					actual,
+					problem: finding('error', 'json.invalid', subject, `its ${what} ${digest} is not a JSON object`, path),
+				}
+			: {present: true, actual, json, ...(note !== undefined ? {problem: note} : {})};
 	return {blob, bytes: r.value.length};
 }
 
@@ -64,7 +91,16 @@ export function blobReader(source: Source): BlobReader {
 		if (hit !== undefined) return hit.problem === undefined ? hit : {...hit, problem: {...hit.problem, subject}};
 		let out: Blob;
 		if (spent > blobBudget) {
-			out = {present: false, problem: finding('warning', 'content.not-read', subject, `${what} ${digest} not read: more than ${blobBudget >> 20} MiB of blobs were read already`, blobPath(digest))};
+			out = {
+				present: false,
+				problem: finding(
+					'warning',
+					'content.not-read',
+					subject,
+					`${what} ${digest} not read: more than ${blobBudget >> 20} MiB of blobs were read already`,
+					blobPath(digest),
+				),
+			};
 		} else {
 			const r = readBlob(source, digest, subject, what);
 			spent += r.bytes;
@@ -76,12 +112,24 @@ export function blobReader(source: Source): BlobReader {
 }
 
 function rawBlob(role: RawBlob['role'], digest: string, b: Blob): RawBlob {
-	return {role, digest, path: blobPath(digest), present: b.present, ...(b.actual !== undefined ? {actual: b.actual} : {})};
+	return {
+		role,
+		digest,
+		path: blobPath(digest),
+		present: b.present,
+		...(b.actual !== undefined ? {actual: b.actual} : {}),
+	};
 }
 
 // ---- manifests and indexes
 
-export type Descriptor = {readonly digest: string; readonly mediaType?: string; readonly size?: number; readonly platform?: string; readonly attestation: boolean};
+export type Descriptor = {
+	readonly digest: string;
+	readonly mediaType?: string;
+	readonly size?: number;
+	readonly platform?: string;
+	readonly attestation: boolean;
+};
 
 function descriptor(v: unknown): Descriptor | undefined {
 	const o = obj(v);
@@ -98,8 +146,11 @@ function descriptor(v: unknown): Descriptor | undefined {
 		digest: d,
 		...(mediaType !== undefined ? {mediaType} : {}),
 		...(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? {size} : {}),
-		...(os !== undefined || arch !== undefined ? {platform: `${os ?? '?'}/${arch ?? '?'}${variant !== undefined && variant !== '' ? `/${variant}` : ''}`} : {}),
-		attestation: annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (os === 'unknown' && arch === 'unknown'),
+		...(os !== undefined || arch !== undefined
+			? {platform: `${os ?? '?'}/${arch ?? '?'}${variant !== undefined && variant !== '' ? `/${variant}` : ''}`}
+			: {}),
+		attestation:
+			annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (os === 'unknown' && arch === 'unknown'),
 	};
 }
 
@@ -122,21 +173,41 @@ function readManifest(read: BlobReader, desc: Descriptor, subject: string): Reso
 	if (m.json === undefined) return {manifest: desc, layers: [], blobs, findings};
 	const config = descriptor(m.json.config);
 	const rawLayers = m.json.layers;
-	const layers = Array.isArray(rawLayers) ? rawLayers.map(descriptor).filter((d): d is Descriptor => d !== undefined) : [];
+	const layers = Array.isArray(rawLayers)
+		? rawLayers.map(descriptor).filter((d): d is Descriptor => d !== undefined)
+		: [];
 	if (config === undefined || !Array.isArray(rawLayers) || layers.length !== rawLayers.length) {
-		findings.push(finding('error', 'json.shape', subject, `its manifest ${desc.digest} has no valid config descriptor or layer list`, blobPath(desc.digest)));
+		findings.push(
+			finding(
+				'error',
+				'json.shape',
+				subject,
+				`its manifest ${desc.digest} has no valid config descriptor or layer list`,
+				blobPath(desc.digest),
+			),
+		);
 		if (config === undefined) return {manifest: desc, layers, blobs, findings};
 	}
 	const c = read(config!.digest, subject, 'config');
 	blobs.push(rawBlob('config', config!.digest, c));
 	if (c.problem !== undefined) findings.push(c.problem);
-	return {manifest: desc, config: config!, layers, ...(c.json !== undefined ? {configJson: c.json} : {}), blobs, findings};
+	return {
+		manifest: desc,
+		config: config!,
+		layers,
+		...(c.json !== undefined ? {configJson: c.json} : {}),
+		blobs,
+		findings,
+	};
 }
 
 type Target = {chosen?: Resolved; isIndex: boolean; blobs: RawBlob[]; findings: Finding[]};
 
 /** What the choice among an index's platform manifests goes by: the containers' manifests, and which chain ids are unpacked. */
-type Choice = {readonly preferred: ReadonlySet<string> | undefined; readonly snapshotKeys: ReadonlyMap<string, string[]>};
+type Choice = {
+	readonly preferred: ReadonlySet<string> | undefined;
+	readonly snapshotKeys: ReadonlyMap<string, string[]>;
+};
 
 /**
  * Follows an image's target to one platform's manifest and config. An index picks, in order:
@@ -149,10 +220,20 @@ function resolveTarget(read: BlobReader, target: Descriptor, subject: string, ch
 	const blobs: RawBlob[] = [];
 	const t = read(target.digest, subject, 'manifest or index');
 	const tJson = t.json;
-	const isIndex = target.mediaType !== undefined ? indexTypes.has(target.mediaType) : tJson !== undefined && Array.isArray(tJson.manifests);
+	const isIndex =
+		target.mediaType !== undefined
+			? indexTypes.has(target.mediaType)
+			: tJson !== undefined && Array.isArray(tJson.manifests);
 	blobs.push(rawBlob(isIndex ? 'index' : 'manifest', target.digest, t));
 	if (t.problem !== undefined) {
-		findings.push(t.problem.code === 'content.blob-missing' ? {...t.problem, message: `its ${isIndex ? 'index' : 'manifest'} ${target.digest} (the image id) is not in the content store: its config, layers and history are unknown`} : t.problem);
+		findings.push(
+			t.problem.code === 'content.blob-missing'
+				? {
+						...t.problem,
+						message: `its ${isIndex ? 'index' : 'manifest'} ${target.digest} (the image id) is not in the content store: its config, layers and history are unknown`,
+					}
+				: t.problem,
+		);
 	}
 	if (tJson === undefined) return {isIndex, blobs, findings};
 	const out: Target = {isIndex, blobs, findings};
@@ -162,24 +243,49 @@ function resolveTarget(read: BlobReader, target: Descriptor, subject: string, ch
 }
 
 /** The target blob is the manifest itself (read already, from the cache now): its config. */
-function resolveManifest(read: BlobReader, target: Descriptor, json: Record<string, unknown>, subject: string, out: Target): void {
+function resolveManifest(
+	read: BlobReader,
+	target: Descriptor,
+	json: Record<string, unknown>,
+	subject: string,
+	out: Target,
+): void {
 	if (target.mediaType !== undefined && !manifestTypes.has(target.mediaType) && !Array.isArray(json.layers)) {
-		out.findings.push(finding('error', 'json.shape', subject, `its target has media type ${JSON.stringify(target.mediaType)}, not an image manifest or index`, blobPath(target.digest)));
+		out.findings.push(
+			finding(
+				'error',
+				'json.shape',
+				subject,
+				`its target has media type ${JSON.stringify(target.mediaType)}, not an image manifest or index`,
+				blobPath(target.digest),
+			),
+		);
 		return;
 	}
 	const m = readManifest(read, target, subject);
-	append(out.blobs, m.blobs.filter(b => b.role !== 'manifest'));
+	append(
+		out.blobs,
+		m.blobs.filter(b => b.role !== 'manifest'),
+	);
 	append(out.findings, m.findings);
 	out.chosen = m;
 }
 
 /** An index's platform manifests (attestations left out), nested indexes followed a few levels; the nested indexes read join `out.blobs`. */
-function platformManifests(read: BlobReader, target: Descriptor, json: Record<string, unknown>, subject: string, out: Target): Descriptor[] {
+function platformManifests(
+	read: BlobReader,
+	target: Descriptor,
+	json: Record<string, unknown>,
+	subject: string,
+	out: Target,
+): Descriptor[] {
 	const leaves: Descriptor[] = [];
 	const walk = (index: Record<string, unknown>, depth: number): void => {
 		const list = index.manifests;
 		if (!Array.isArray(list)) {
-			out.findings.push(finding('error', 'json.shape', subject, 'its index has no manifests list', blobPath(target.digest)));
+			out.findings.push(
+				finding('error', 'json.shape', subject, 'its index has no manifests list', blobPath(target.digest)),
+			);
 			return;
 		}
 		for (const raw of list.slice(0, maxIndexEntries)) {
@@ -202,7 +308,14 @@ function platformManifests(read: BlobReader, target: Descriptor, json: Record<st
 const platformLabel = (d: Descriptor): string => d.platform ?? d.digest.slice(0, 19);
 
 /** An index: the platform manifests present with their config (what docker's GetImage accepts), one of them chosen. */
-function resolveIndex(read: BlobReader, target: Descriptor, json: Record<string, unknown>, subject: string, choice: Choice, out: Target): void {
+function resolveIndex(
+	read: BlobReader,
+	target: Descriptor,
+	json: Record<string, unknown>,
+	subject: string,
+	choice: Choice,
+	out: Target,
+): void {
 	const leaves = platformManifests(read, target, json, subject, out);
 	const here: Resolved[] = [];
 	for (const d of leaves) {
@@ -212,9 +325,18 @@ function resolveIndex(read: BlobReader, target: Descriptor, json: Record<string,
 		if (m.configJson !== undefined) here.push(m);
 	}
 	if (here.length === 0) {
-		const listed = leaves.length > 0 ? ` (${leaves.slice(0, 8).map(platformLabel).join(', ')}${leaves.length > 8 ? ', …' : ''})` : '';
+		const listed =
+			leaves.length > 0
+				? ` (${leaves.slice(0, 8).map(platformLabel).join(', ')}${leaves.length > 8 ? ', …' : ''})`
+				: '';
 		out.findings.push(
-			finding('error', 'content.blob-missing', subject, `its index lists ${leaves.length} platform manifest${leaves.length === 1 ? '' : 's'}${listed}, but none is in the content store with its config: its layers and history are unknown`, blobPath(target.digest)),
+			finding(
+				'error',
+				'content.blob-missing',
+				subject,
+				`its index lists ${leaves.length} platform manifest${leaves.length === 1 ? '' : 's'}${listed}, but none is in the content store with its config: its layers and history are unknown`,
+				blobPath(target.digest),
+			),
 		);
 		return;
 	}
@@ -260,17 +382,28 @@ type ImageContent = ConfigFields & {readonly size?: number; readonly blobs: RawB
  * `findings`. Size is docker image inspect's: the descriptors walked (target, the platform's
  * manifest, its config and layers).
  */
-export function readImageContent(read: BlobReader, target: Descriptor, subject: string, choice: Choice, findings: Finding[]): ImageContent {
+export function readImageContent(
+	read: BlobReader,
+	target: Descriptor,
+	subject: string,
+	choice: Choice,
+	findings: Finding[],
+): ImageContent {
 	const resolved = resolveTarget(read, target, subject, choice);
 	append(findings, resolved.findings);
 	const chosen = resolved.chosen;
 	let fieldsRead: ConfigFields = {diffIds: [], history: []};
-	if (chosen?.configJson !== undefined) fieldsRead = configFields(chosen.configJson, subject, blobPath(chosen.config!.digest), findings);
+	if (chosen?.configJson !== undefined)
+		fieldsRead = configFields(chosen.configJson, subject, blobPath(chosen.config!.digest), findings);
 	let size: number | undefined;
 	if (chosen !== undefined) {
-		const sizes = [target.size, ...(resolved.isIndex ? [chosen.manifest.size] : []), chosen.config?.size, ...chosen.layers.map(l => l.size)];
+		const sizes = [
+			target.size,
+			...(resolved.isIndex ? [chosen.manifest.size] : []),
+			chosen.config?.size,
+			...chosen.layers.map(l => l.size),
+		];
 		if (sizes.every(s => s !== undefined)) size = (sizes as number[]).reduce((a, b) => a + b, 0);
 	}
 	return {...fieldsRead, ...(size !== undefined ? {size} : {}), blobs: resolved.blobs};
 }
-

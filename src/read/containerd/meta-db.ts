@@ -53,7 +53,8 @@ const goEpochOffset = 62135596800n;
 
 /** Go's time.MarshalBinary (versions 1 and 2) as an RFC 3339 string in UTC with nanoseconds (trailing zeros dropped, as Go's RFC3339Nano). */
 export function goTime(b: Buffer): string | undefined {
-	if (b.length < 15 || (b[0] !== 1 && b[0] !== 2) || (b[0] === 1 && b.length !== 15) || (b[0] === 2 && b.length !== 16)) return undefined;
+	if (b.length < 15 || (b[0] !== 1 && b[0] !== 2) || (b[0] === 1 && b.length !== 15) || (b[0] === 2 && b.length !== 16))
+		return undefined;
 	const sec = b.readBigInt64BE(1) - goEpochOffset;
 	const nsec = b.readInt32BE(9);
 	if (nsec < 0 || nsec > 999_999_999) return undefined;
@@ -98,7 +99,8 @@ export function familiarRef(name: string): {repo: string; tag?: string; digest?:
 	let repo = rest;
 	if (repo.startsWith('docker.io/')) {
 		repo = repo.slice('docker.io/'.length);
-		if (repo.startsWith('library/') && !repo.slice('library/'.length).includes('/')) repo = repo.slice('library/'.length);
+		if (repo.startsWith('library/') && !repo.slice('library/'.length).includes('/'))
+			repo = repo.slice('library/'.length);
 	}
 	return {repo, ...(tag !== undefined ? {tag} : {}), ...(digest !== undefined ? {digest} : {})};
 }
@@ -124,7 +126,8 @@ export function fields(db: Bolt, bucket: BoltBucketRef, errors: string[]): Field
 function labelsOf(db: Bolt, ref: BoltBucketRef | undefined, errors: string[]): Record<string, string> {
 	const out: Record<string, string> = {};
 	if (ref === undefined) return out;
-	for (const [k, v] of fields(db, ref, errors).values) Object.defineProperty(out, k, {value: v.toString('utf8'), enumerable: true, writable: true, configurable: true});
+	for (const [k, v] of fields(db, ref, errors).values)
+		Object.defineProperty(out, k, {value: v.toString('utf8'), enumerable: true, writable: true, configurable: true});
 	return out;
 }
 
@@ -140,10 +143,20 @@ export type ImageRecord = {
 	readonly createdAt?: string;
 };
 
-export type SnapshotRecord = {readonly key: string; readonly name?: string; readonly parent?: string; readonly createdAt?: string};
+export type SnapshotRecord = {
+	readonly key: string;
+	readonly name?: string;
+	readonly parent?: string;
+	readonly createdAt?: string;
+};
 
 /** The image records of meta.db namespace moby: `images/<name>` with its target descriptor, labels and times. */
-function readImageRecords(db: Bolt, imagesRef: BoltBucketRef | undefined, errors: string[], findings: Finding[]): ImageRecord[] {
+function readImageRecords(
+	db: Bolt,
+	imagesRef: BoltBucketRef | undefined,
+	errors: string[],
+	findings: Finding[],
+): ImageRecord[] {
 	const records: ImageRecord[] = [];
 	if (imagesRef === undefined) return records;
 	const subject = 'store:containerd';
@@ -152,7 +165,15 @@ function readImageRecords(db: Bolt, imagesRef: BoltBucketRef | undefined, errors
 	for (const e of list.entries) {
 		const name = e.key.toString('utf8');
 		if (e.bucket === undefined) {
-			findings.push(finding('error', 'db.shape', subject, `meta.db: image record ${JSON.stringify(name.slice(0, 200))} is not a bucket`, metaDbPath));
+			findings.push(
+				finding(
+					'error',
+					'db.shape',
+					subject,
+					`meta.db: image record ${JSON.stringify(name.slice(0, 200))} is not a bucket`,
+					metaDbPath,
+				),
+			);
 			continue;
 		}
 		const f = fields(db, e.bucket, errors);
@@ -180,7 +201,11 @@ function readImageRecords(db: Bolt, imagesRef: BoltBucketRef | undefined, errors
 }
 
 /** The snapshot records of meta.db namespace moby: snapshotter → key → {name (backend key), parent, createdat}. */
-function readSnapshotRecords(db: Bolt, snapshotsRef: BoltBucketRef | undefined, errors: string[]): Map<string, Map<string, SnapshotRecord>> {
+function readSnapshotRecords(
+	db: Bolt,
+	snapshotsRef: BoltBucketRef | undefined,
+	errors: string[],
+): Map<string, Map<string, SnapshotRecord>> {
 	const snapshotRecords = new Map<string, Map<string, SnapshotRecord>>();
 	if (snapshotsRef === undefined) return snapshotRecords;
 	const perSnapshotter = fields(db, snapshotsRef, errors);
@@ -196,7 +221,12 @@ function readSnapshotRecords(db: Bolt, snapshotsRef: BoltBucketRef | undefined, 
 			const parent = f.values.get('parent')?.toString('utf8');
 			const c = f.values.get('createdat');
 			const createdAt = c === undefined ? undefined : goTime(c);
-			map.set(key, {key, ...(name !== undefined ? {name} : {}), ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(createdAt !== undefined ? {createdAt} : {})});
+			map.set(key, {
+				key,
+				...(name !== undefined ? {name} : {}),
+				...(parent !== undefined && parent !== '' ? {parent} : {}),
+				...(createdAt !== undefined ? {createdAt} : {}),
+			});
 		}
 		snapshotRecords.set(sn, map);
 	}
@@ -240,14 +270,23 @@ export function readMetaDb(source: Source, used: readonly string[], findings: Fi
 	append(findings, bolt.findings);
 	const errors: string[] = [];
 	const damaged = (where: string): void => {
-		for (const e of errors.splice(0)) findings.push(finding('error', 'db.damaged', subject, `${where}: ${e}`, metaDbPath));
+		for (const e of errors.splice(0))
+			findings.push(finding('error', 'db.damaged', subject, `${where}: ${e}`, metaDbPath));
 	};
 	const ns = bucketAt(db, ['v1', 'moby']);
 	append(errors, ns.errors);
 	damaged('containerd meta.db');
 	if (ns.bucket === undefined) {
 		if (used.length > 0) {
-			findings.push(finding('error', 'layout.containerd-store', 'root', `containers use the containerd snapshotter ${quoted(used)}, but ${metaDbPath} has no namespace "moby" (bucket v1/moby): Docker's images and snapshots are not in it, so these containers show no layer chain`, metaDbPath));
+			findings.push(
+				finding(
+					'error',
+					'layout.containerd-store',
+					'root',
+					`containers use the containerd snapshotter ${quoted(used)}, but ${metaDbPath} has no namespace "moby" (bucket v1/moby): Docker's images and snapshots are not in it, so these containers show no layer chain`,
+					metaDbPath,
+				),
+			);
 		}
 		return undefined;
 	}
@@ -265,7 +304,15 @@ export function recordsByTarget(records: readonly ImageRecord[], findings: Findi
 	const byTarget = new Map<string, ImageRecord[]>();
 	for (const r of records) {
 		if (r.digest === undefined || !digestRe.test(r.digest)) {
-			findings.push(finding('error', 'db.shape', 'store:containerd', `meta.db: image ${JSON.stringify(r.name.slice(0, 200))} has no valid target digest`, metaDbPath));
+			findings.push(
+				finding(
+					'error',
+					'db.shape',
+					'store:containerd',
+					`meta.db: image ${JSON.stringify(r.name.slice(0, 200))} has no valid target digest`,
+					metaDbPath,
+				),
+			);
 			continue;
 		}
 		const list = byTarget.get(r.digest) ?? [];
@@ -285,13 +332,22 @@ export function imageNames(id: string, records: readonly ImageRecord[], findings
 	let lastUpdated: string | undefined;
 	const parents = new Set<string>();
 	for (const r of records) {
-		if (r.updatedAt !== undefined && (lastUpdated === undefined || timeKey(r.updatedAt) > timeKey(lastUpdated))) lastUpdated = r.updatedAt;
+		if (r.updatedAt !== undefined && (lastUpdated === undefined || timeKey(r.updatedAt) > timeKey(lastUpdated)))
+			lastUpdated = r.updatedAt;
 		const p = r.labels[imageParentLabel];
 		if (p !== undefined && p !== '') parents.add(p);
 		if (r.name.startsWith(danglingPrefix)) continue;
 		const ref = familiarRef(r.name);
 		if (ref === undefined) {
-			findings.push(finding('warning', 'db.shape', subject, `meta.db: image name ${JSON.stringify(r.name.slice(0, 200))} is not a valid reference; not shown as a tag`, metaDbPath));
+			findings.push(
+				finding(
+					'warning',
+					'db.shape',
+					subject,
+					`meta.db: image name ${JSON.stringify(r.name.slice(0, 200))} is not a valid reference; not shown as a tag`,
+					metaDbPath,
+				),
+			);
 			continue;
 		}
 		if (ref.digest !== undefined) {
@@ -312,8 +368,19 @@ export function imageNames(id: string, records: readonly ImageRecord[], findings
 function imageParent(subject: string, parents: ReadonlySet<string>, findings: Finding[]): string | undefined {
 	if (parents.size === 0) return undefined;
 	const list = [...parents].sort(byString);
-	if (list.length > 1) findings.push(finding('warning', 'image.parent-invalid', subject, `its records name ${list.length} different parents (${list.join(', ')}); the first is shown`, metaDbPath));
+	if (list.length > 1)
+		findings.push(
+			finding(
+				'warning',
+				'image.parent-invalid',
+				subject,
+				`its records name ${list.length} different parents (${list.join(', ')}); the first is shown`,
+				metaDbPath,
+			),
+		);
 	if (digestRe.test(list[0]!)) return list[0];
-	findings.push(finding('error', 'image.parent-invalid', subject, `the ${imageParentLabel} label is not an image id`, metaDbPath));
+	findings.push(
+		finding('error', 'image.parent-invalid', subject, `the ${imageParentLabel} label is not an image id`, metaDbPath),
+	);
 	return undefined;
 }

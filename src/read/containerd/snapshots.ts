@@ -29,9 +29,18 @@ export function isReadableSnapshotter(name: string): boolean {
 }
 
 /** How many containers use each containerd snapshotter (a Driver that is no image/<driver>/ store read already). */
-export function snapshottersUsed(containers: readonly RawContainer[], imageStores: readonly string[]): Map<string, number> {
+export function snapshottersUsed(
+	containers: readonly RawContainer[],
+	imageStores: readonly string[],
+): Map<string, number> {
 	const usedBy = new Map<string, number>();
-	for (const c of containers) if (c.driver !== undefined && (snapshotters.has(c.driver) || isReadableSnapshotter(c.driver)) && !imageStores.includes(c.driver)) usedBy.set(c.driver, (usedBy.get(c.driver) ?? 0) + 1);
+	for (const c of containers)
+		if (
+			c.driver !== undefined &&
+			(snapshotters.has(c.driver) || isReadableSnapshotter(c.driver)) &&
+			!imageStores.includes(c.driver)
+		)
+			usedBy.set(c.driver, (usedBy.get(c.driver) ?? 0) + 1);
 	return usedBy;
 }
 
@@ -40,7 +49,13 @@ const maxDepth = 512;
 
 // ---- the snapshotter's metadata.db
 
-type BackendRecord = {readonly key: string; readonly id?: string; readonly kind: string; readonly parent?: string; readonly size?: number};
+type BackendRecord = {
+	readonly key: string;
+	readonly id?: string;
+	readonly kind: string;
+	readonly parent?: string;
+	readonly size?: number;
+};
 
 const kinds: Record<number, string> = {0: 'unknown', 1: 'view', 2: 'active', 3: 'committed'};
 
@@ -58,11 +73,18 @@ function backendRecords(db: Bolt, bucket: BoltBucketRef, errors: string[]): Map<
 		const idRaw = f.values.get('id');
 		const id = idRaw === undefined ? undefined : uvarint(idRaw);
 		const kindRaw = f.values.get('kind');
-		const kind = kindRaw !== undefined && kindRaw.length === 1 ? (kinds[kindRaw[0]!] ?? `kind ${kindRaw[0]}`) : 'unknown';
+		const kind =
+			kindRaw !== undefined && kindRaw.length === 1 ? (kinds[kindRaw[0]!] ?? `kind ${kindRaw[0]}`) : 'unknown';
 		const parent = f.values.get('parent')?.toString('utf8');
 		const sizeRaw = f.values.get('size');
 		const size = sizeRaw === undefined ? undefined : varint(sizeRaw);
-		map.set(key, {key, ...(id !== undefined ? {id: String(id)} : {}), kind, ...(parent !== undefined && parent !== '' ? {parent} : {}), ...(size !== undefined && size >= 0 ? {size} : {})});
+		map.set(key, {
+			key,
+			...(id !== undefined ? {id: String(id)} : {}),
+			kind,
+			...(parent !== undefined && parent !== '' ? {parent} : {}),
+			...(size !== undefined && size >= 0 ? {size} : {}),
+		});
 	}
 	return map;
 }
@@ -74,7 +96,15 @@ function readBackend(source: Source, sn: string, snapshots: number, findings: Fi
 	append(findings, sb.findings);
 	if (sb.db === undefined) {
 		if (sb.missing && snapshots > 0) {
-			findings.push(finding('error', 'file.missing', `store:${sn}`, `the ${sn} snapshotter's metadata.db is missing: it maps each snapshot to its directory snapshots/<id>, so the directories of all ${snapshots} snapshots are unknown`, path));
+			findings.push(
+				finding(
+					'error',
+					'file.missing',
+					`store:${sn}`,
+					`the ${sn} snapshotter's metadata.db is missing: it maps each snapshot to its directory snapshots/<id>, so the directories of all ${snapshots} snapshots are unknown`,
+					path,
+				),
+			);
 		}
 		return {map: new Map(), read: false, path};
 	}
@@ -82,13 +112,28 @@ function readBackend(source: Source, sn: string, snapshots: number, findings: Fi
 	const serr: string[] = [...at.errors];
 	let map = new Map<string, BackendRecord>();
 	if (at.bucket !== undefined) map = backendRecords(sb.db, at.bucket, serr);
-	else if (serr.length === 0) findings.push(finding('warning', 'db.shape', `store:${sn}`, `the ${sn} snapshotter's metadata.db has no v1/snapshots bucket`, path));
-	for (const e of serr) findings.push(finding('error', 'db.damaged', `store:${sn}`, `${sn} snapshotter metadata.db: ${e}`, path));
+	else if (serr.length === 0)
+		findings.push(
+			finding(
+				'warning',
+				'db.shape',
+				`store:${sn}`,
+				`the ${sn} snapshotter's metadata.db has no v1/snapshots bucket`,
+				path,
+			),
+		);
+	for (const e of serr)
+		findings.push(finding('error', 'db.damaged', `store:${sn}`, `${sn} snapshotter metadata.db: ${e}`, path));
 	return {map, read: true, path};
 }
 
 /** Each snapshotter's own metadata.db: backend key → id (its directory), kind, parent, size. */
-export function readBackends(source: Source, storeNames: readonly string[], snapshotRecords: ReadonlyMap<string, ReadonlyMap<string, SnapshotRecord>>, findings: Finding[]): Map<string, Backend> {
+export function readBackends(
+	source: Source,
+	storeNames: readonly string[],
+	snapshotRecords: ReadonlyMap<string, ReadonlyMap<string, SnapshotRecord>>,
+	findings: Finding[],
+): Map<string, Backend> {
 	const backends = new Map<string, Backend>();
 	for (const sn of storeNames) backends.set(sn, readBackend(source, sn, snapshotRecords.get(sn)?.size ?? 0, findings));
 	return backends;
@@ -97,20 +142,38 @@ export function readBackends(source: Source, storeNames: readonly string[], snap
 // ---- one snapshotter's layers and mounts
 
 /** One snapshotter's meta.db records and its metadata.db, as the layers and mounts are read from them. */
-type Snapshotter = {readonly sn: string; readonly records: ReadonlyMap<string, SnapshotRecord>; readonly backend: Backend | undefined};
+type Snapshotter = {
+	readonly sn: string;
+	readonly records: ReadonlyMap<string, SnapshotRecord>;
+	readonly backend: Backend | undefined;
+};
 
 /** The backend record (the directory) of a meta.db snapshot; when unknown, why is a finding of `owner` in `findings`. */
 function backendOf(s: Snapshotter, rec: SnapshotRecord, owner: string, findings: Finding[]): BackendRecord | undefined {
 	const backend = s.backend;
 	if (backend === undefined || !backend.read) return undefined;
 	if (rec.name === undefined) {
-		findings.push(finding('error', 'db.shape', owner, `meta.db snapshot ${JSON.stringify(rec.key.slice(0, 200))} (${s.sn}) has no backend name`, metaDbPath));
+		findings.push(
+			finding(
+				'error',
+				'db.shape',
+				owner,
+				`meta.db snapshot ${JSON.stringify(rec.key.slice(0, 200))} (${s.sn}) has no backend name`,
+				metaDbPath,
+			),
+		);
 		return undefined;
 	}
 	const b = backend.map.get(rec.name);
 	if (b === undefined || b.id === undefined) {
 		findings.push(
-			finding('error', 'containerd.snapshot-unmapped', owner, `meta.db snapshot ${JSON.stringify(rec.key.slice(0, 200))} names the ${s.sn} snapshot ${JSON.stringify(rec.name.slice(0, 200))}, which the snapshotter's metadata.db ${b === undefined ? 'does not hold' : 'holds without an id'}: its directory is unknown`, backend.path),
+			finding(
+				'error',
+				'containerd.snapshot-unmapped',
+				owner,
+				`meta.db snapshot ${JSON.stringify(rec.key.slice(0, 200))} names the ${s.sn} snapshot ${JSON.stringify(rec.name.slice(0, 200))}, which the snapshotter's metadata.db ${b === undefined ? 'does not hold' : 'holds without an id'}: its directory is unknown`,
+				backend.path,
+			),
 		);
 		return undefined;
 	}
@@ -194,23 +257,45 @@ function readMounts(s: Snapshotter): Map<string, RawMount> {
 function containerdRecords(s: Snapshotter): RawContainerdStore {
 	const backend = s.backend;
 	const snapshotIds = new Map<string, {key: string; kind: string}>();
-	for (const r of backend?.map.values() ?? []) if (r.id !== undefined) snapshotIds.set(r.id, {key: r.key, kind: r.kind});
+	for (const r of backend?.map.values() ?? [])
+		if (r.id !== undefined) snapshotIds.set(r.id, {key: r.key, kind: r.kind});
 	const snapshots = new Map<string, {name?: string; parent?: string; id?: string; kind?: string}>();
 	for (const rec of s.records.values()) {
 		const b = rec.name === undefined ? undefined : backend?.map.get(rec.name);
-		snapshots.set(rec.key, {...(rec.name !== undefined ? {name: rec.name} : {}), ...(rec.parent !== undefined ? {parent: rec.parent} : {}), ...(b?.id !== undefined ? {id: b.id} : {}), ...(b !== undefined ? {kind: b.kind} : {})});
+		snapshots.set(rec.key, {
+			...(rec.name !== undefined ? {name: rec.name} : {}),
+			...(rec.parent !== undefined ? {parent: rec.parent} : {}),
+			...(b?.id !== undefined ? {id: b.id} : {}),
+			...(b !== undefined ? {kind: b.kind} : {}),
+		});
 	}
-	return {metaDb: metaDbPath, snapshotterDb: backend?.path ?? `${snapshotterRoot(s.sn)}/metadata.db`, snapshotIds, snapshots, snapshotterDbRead: backend?.read ?? false};
+	return {
+		metaDb: metaDbPath,
+		snapshotterDb: backend?.path ?? `${snapshotterRoot(s.sn)}/metadata.db`,
+		snapshotIds,
+		snapshots,
+		snapshotterDbRead: backend?.read ?? false,
+	};
 }
 
-type SnapshotStore = {readonly layers: Map<string, RawLayer>; readonly mounts: Map<string, RawMount>; readonly containerd: RawContainerdStore};
+type SnapshotStore = {
+	readonly layers: Map<string, RawLayer>;
+	readonly mounts: Map<string, RawMount>;
+	readonly containerd: RawContainerdStore;
+};
 
 /**
  * One snapshotter's layers and mounts (as `parts` asks) from its meta.db records and its
  * metadata.db; `diffOf` maps chain ids to diff ids (from the images' configs). Every finding
  * belongs to a layer or a mount.
  */
-export function readSnapshotStore(sn: string, records: ReadonlyMap<string, SnapshotRecord>, backend: Backend | undefined, diffOf: ReadonlyMap<string, string>, parts: StoreParts): SnapshotStore {
+export function readSnapshotStore(
+	sn: string,
+	records: ReadonlyMap<string, SnapshotRecord>,
+	backend: Backend | undefined,
+	diffOf: ReadonlyMap<string, string>,
+	parts: StoreParts,
+): SnapshotStore {
 	const s: Snapshotter = {sn, records, backend};
 	return {
 		layers: parts.layers || parts.mounts ? readLayers(s, diffOf) : new Map(),

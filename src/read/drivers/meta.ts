@@ -57,19 +57,37 @@ const maxString = 1024;
 const maxChainPaths = 256;
 
 export const devicemapperSkip = (name: string): boolean =>
-	name === 'base' || name === 'deviceset-metadata' || name === 'transaction-metadata' || name.startsWith('.') || name.endsWith('.migrated');
+	name === 'base' ||
+	name === 'deviceset-metadata' ||
+	name === 'transaction-metadata' ||
+	name.startsWith('.') ||
+	name.endsWith('.migrated');
 
-type Spec = {readonly key: string; readonly type: 'uint' | 'string' | 'bool'; readonly max?: number; readonly maxRejected?: boolean};
+type Spec = {
+	readonly key: string;
+	readonly type: 'uint' | 'string' | 'bool';
+	readonly max?: number;
+	readonly maxRejected?: boolean;
+};
 
 /** What the daemon does with a record it cannot parse, and how bad that is (moby's reader of each file). */
 type Stakes = {readonly severity: 'error' | 'warning'; readonly consequence: string};
 
 /** loadMetadata: json.Unmarshal fails or DeviceID > maxDeviceID → the device is unknown. */
-const deviceStakes: Stakes = {severity: 'error', consequence: 'the daemon cannot load this device record, so the layer cannot be mounted'};
+const deviceStakes: Stakes = {
+	severity: 'error',
+	consequence: 'the daemon cannot load this device record, so the layer cannot be mounted',
+};
 /** setupBaseImage: a base device record loadMetadata rejects is as if there were none, and the daemon tries to make a new base device. */
-const baseStakes: Stakes = {severity: 'error', consequence: 'the daemon cannot load the base device record and would try to create a new base device'};
+const baseStakes: Stakes = {
+	severity: 'error',
+	consequence: 'the daemon cannot load the base device record and would try to create a new base device',
+};
 /** loadDeviceSetMetaData: an unmarshal error stops the driver's start. */
-const deviceSetStakes: Stakes = {severity: 'error', consequence: 'the daemon cannot start the devicemapper driver with it'};
+const deviceSetStakes: Stakes = {
+	severity: 'error',
+	consequence: 'the daemon cannot start the devicemapper driver with it',
+};
 /** loadTransactionMetaData ignores json.Unmarshal's error. */
 const transactionStakes: Stakes = {severity: 'warning', consequence: 'the daemon ignores what it cannot parse'};
 /** getLayerChain: an unmarshal error fails every mount of the layer. */
@@ -94,12 +112,27 @@ const transactionSpec: readonly Spec[] = [
 ];
 
 /** A small JSON file (a driver record): missing → no finding (the caller decides); otherwise parsed, or one finding. */
-function readSmallJson(source: Source, path: string, subject: string, what: string, stakes: Stakes): {present: boolean; json?: unknown; numbers?: ReadonlyMap<string, string>; findings: Finding[]} {
-	const r = readJson(source, path, subject, what, {optional: true, severity: stakes.severity, consequence: stakes.consequence, cap: caps.small});
+function readSmallJson(
+	source: Source,
+	path: string,
+	subject: string,
+	what: string,
+	stakes: Stakes,
+): {present: boolean; json?: unknown; numbers?: ReadonlyMap<string, string>; findings: Finding[]} {
+	const r = readJson(source, path, subject, what, {
+		optional: true,
+		severity: stakes.severity,
+		consequence: stakes.consequence,
+		cap: caps.small,
+	});
 	// A file that is there but bad always gives a finding; a missing one gives none. Numbers kept as
 	// text are said field by field (checkFields), not once more as json.big-number.
 	const findings = r.findings.filter(f => f.code !== 'json.big-number');
-	return {present: r.value !== undefined || r.findings.length > 0, ...(r.value !== undefined ? {json: r.value.json, numbers: r.value.numbers} : {}), findings};
+	return {
+		present: r.value !== undefined || r.findings.length > 0,
+		...(r.value !== undefined ? {json: r.value.json, numbers: r.value.numbers} : {}),
+		findings,
+	};
 }
 
 /** Go's json.Unmarshal into a uint64 / int field accepts a whole number in range; beyond 2^53 JavaScript cannot hold it exactly. */
@@ -125,7 +158,15 @@ function checkFields(
 ): Record<string, DriverValue> | undefined {
 	const o = obj(json);
 	if (o === undefined) {
-		findings.push(finding(stakes.severity, 'json.shape', subject, `${what} is ${typeName(json)}, not a JSON object: ${stakes.consequence}`, path));
+		findings.push(
+			finding(
+				stakes.severity,
+				'json.shape',
+				subject,
+				`${what} is ${typeName(json)}, not a JSON object: ${stakes.consequence}`,
+				path,
+			),
+		);
 		return undefined;
 	}
 	const out: Record<string, DriverValue> = {};
@@ -143,12 +184,18 @@ function checkFields(
 			const text = numbers?.get(pathKey([s.key]));
 			if (text !== undefined && typeof v === 'string' && v === text) {
 				// A number JavaScript cannot hold: Go's uint64 takes it when it is a whole number in range.
-				if (/^[0-9]+$/.test(text) && BigInt(text) <= 18446744073709551615n) bad.push(`${s.key} ${text} is beyond 2^53, which cannot be shown exactly`);
+				if (/^[0-9]+$/.test(text) && BigInt(text) <= 18446744073709551615n)
+					bad.push(`${s.key} ${text} is beyond 2^53, which cannot be shown exactly`);
 				else reject(`${s.key} ${text} is not a whole number from 0 to 2^64-1`);
-			} else if (text !== undefined && /[.eE]/.test(text)) reject(`${s.key} ${text} is not a whole number from 0 to 2^64-1 (Go does not read a fraction or an exponent into an integer)`);
+			} else if (text !== undefined && /[.eE]/.test(text))
+				reject(
+					`${s.key} ${text} is not a whole number from 0 to 2^64-1 (Go does not read a fraction or an exponent into an integer)`,
+				);
 			else if (typeof v !== 'number') reject(`${s.key} is ${typeName(v)}, not a number`);
-			else if (!Number.isInteger(v) || v < 0 || v > goMaxUint) reject(`${s.key} ${String(v)} is not a whole number from 0 to 2^64-1`);
-			else if (!Number.isSafeInteger(v)) bad.push(`${s.key} ${String(v)} is beyond 2^53, which cannot be shown exactly`);
+			else if (!Number.isInteger(v) || v < 0 || v > goMaxUint)
+				reject(`${s.key} ${String(v)} is not a whole number from 0 to 2^64-1`);
+			else if (!Number.isSafeInteger(v))
+				bad.push(`${s.key} ${String(v)} is beyond 2^53, which cannot be shown exactly`);
 			else if (s.max !== undefined && v > s.max) {
 				if (s.maxRejected === true) reject(`${s.key} ${v} is above ${s.max} (device ids are 24 bits)`);
 				else bad.push(`${s.key} ${v} is above ${s.max} (device ids are 24 bits)`);
@@ -163,7 +210,15 @@ function checkFields(
 	}
 	if (bad.length > 0) {
 		const severity = rejected ? stakes.severity : 'warning';
-		findings.push(finding(severity, 'driver.record-invalid', subject, `${what}: ${bad.join('; ')} (shown as null)${rejected ? `: ${stakes.consequence}` : ''}`, path));
+		findings.push(
+			finding(
+				severity,
+				'driver.record-invalid',
+				subject,
+				`${what}: ${bad.join('; ')} (shown as null)${rejected ? `: ${stakes.consequence}` : ''}`,
+				path,
+			),
+		);
 	}
 	return out;
 }
@@ -185,12 +240,22 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 		const findings: Finding[] = [];
 		const r = readSmallJson(source, path, subject, `device record ${path}`, deviceStakes);
 		append(findings, r.findings);
-		const fields = r.json === undefined ? undefined : checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings, r.numbers);
+		const fields =
+			r.json === undefined
+				? undefined
+				: checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings, r.numbers);
 		records.set(id, fields === undefined ? {findings} : {record: {path, fields}, findings});
 	}
 	const host: HostDriverRecord[] = [];
 	const findings: Finding[] = [];
-	const json = (name: string, what: string, spec: readonly Spec[], stakes: Stakes, note: string | undefined, absent: string): void => {
+	const json = (
+		name: string,
+		what: string,
+		spec: readonly Spec[],
+		stakes: Stakes,
+		note: string | undefined,
+		absent: string,
+	): void => {
 		const path = `devicemapper/metadata/${name}`;
 		const r = readSmallJson(source, path, subject, `${what} ${path}`, stakes);
 		append(findings, r.findings);
@@ -198,8 +263,12 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 			host.push({driver: 'devicemapper', what, path, fields: {}, note: absent});
 			return;
 		}
-		const fields = r.json === undefined ? undefined : checkFields(r.json, spec, subject, path, `${what} ${path}`, stakes, findings, r.numbers);
-		if (fields !== undefined) host.push({driver: 'devicemapper', what, path, fields, ...(note !== undefined ? {note} : {})});
+		const fields =
+			r.json === undefined
+				? undefined
+				: checkFields(r.json, spec, subject, path, `${what} ${path}`, stakes, findings, r.numbers);
+		if (fields !== undefined)
+			host.push({driver: 'devicemapper', what, path, fields, ...(note !== undefined ? {note} : {})});
 	};
 	json(
 		'deviceset-metadata',
@@ -209,7 +278,14 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 		'the thin pool is named docker-<major>:<minor>-<inode>-pool after the device and inode of the original devicemapper/ directory, which a copy of the root does not keep',
 		'absent: written at the first daemon start that created the base device (older daemons did not write it)',
 	);
-	json('base', 'base device', deviceSpec, baseStakes, 'the thin device every image and container device is a snapshot of', 'absent: the base device was never created');
+	json(
+		'base',
+		'base device',
+		deviceSpec,
+		baseStakes,
+		'the thin device every image and container device is a snapshot of',
+		'absent: the base device was never created',
+	);
 	json(
 		'transaction-metadata',
 		'last transaction',
@@ -223,12 +299,27 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 		const what = name === 'data' ? 'pool data file' : 'pool metadata file';
 		const st = source.stat(path);
 		if (!st.ok) {
-			if (st.error.code === 'missing') host.push({driver: 'devicemapper', what, path, fields: {}, note: 'absent: the pool is a block device (dm.thinpooldev or direct-lvm), outside the root'});
+			if (st.error.code === 'missing')
+				host.push({
+					driver: 'devicemapper',
+					what,
+					path,
+					fields: {},
+					note: 'absent: the pool is a block device (dm.thinpooldev or direct-lvm), outside the root',
+				});
 			else findings.push(sourceErrorFinding(st.error, subject, what, 'warning'));
 			continue;
 		}
 		if (st.value.kind !== 'file') {
-			findings.push(finding('warning', 'file.not-a-file', subject, `${what} is a ${st.value.kind}, not the sparse file loop-lvm makes`, path));
+			findings.push(
+				finding(
+					'warning',
+					'file.not-a-file',
+					subject,
+					`${what} is a ${st.value.kind}, not the sparse file loop-lvm makes`,
+					path,
+				),
+			);
 			continue;
 		}
 		host.push({
@@ -249,7 +340,8 @@ export function readBtrfsQuotas(source: Source): DriverMeta {
 	const findings: Finding[] = [];
 	const listed = source.list('btrfs/quotas');
 	if (!listed.ok) {
-		if (listed.error.code !== 'missing') findings.push(sourceErrorFinding(listed.error, subject, 'btrfs quotas directory', 'warning'));
+		if (listed.error.code !== 'missing')
+			findings.push(sourceErrorFinding(listed.error, subject, 'btrfs quotas directory', 'warning'));
 		return {records, host: [], findings};
 	}
 	for (const e of listed.value) {
@@ -264,9 +356,16 @@ export function readBtrfsQuotas(source: Source): DriverMeta {
 		// The daemon writes fmt.Sprint(uint64) and reads it back with strconv.ParseUint(…, 10, 64), ignoring a file it cannot parse.
 		const text = r.value.toString('latin1');
 		let size: number | null = null;
-		const invalid = (why: string) => finding('warning', 'driver.record-invalid', subject, `quota ${path}: ${why}`, path);
-		if (!/^[0-9]{1,20}$/.test(text) || Number(text) > goMaxUint) f.push(invalid(`not a decimal number of bytes up to 2^64-1 (${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}): the daemon ignores it and sets no limit`));
-		else if (!Number.isSafeInteger(Number(text))) f.push(invalid(`${text} bytes is beyond 2^53, which cannot be shown exactly (shown as null)`));
+		const invalid = (why: string) =>
+			finding('warning', 'driver.record-invalid', subject, `quota ${path}: ${why}`, path);
+		if (!/^[0-9]{1,20}$/.test(text) || Number(text) > goMaxUint)
+			f.push(
+				invalid(
+					`not a decimal number of bytes up to 2^64-1 (${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}): the daemon ignores it and sets no limit`,
+				),
+			);
+		else if (!Number.isSafeInteger(Number(text)))
+			f.push(invalid(`${text} bytes is beyond 2^53, which cannot be shown exactly (shown as null)`));
 		else size = Number(text);
 		records.set(e.name, {record: {path, fields: {size}}, findings: f});
 	}
@@ -289,7 +388,14 @@ export function readWindowsLayerChains(source: Source, ids: Iterable<string>): D
 		const findings = [...r.findings];
 		if (!r.present) {
 			// getLayerChain treats a missing file as no parents.
-			records.set(id, {record: {path, fields: {paths: null, parentIds: []}, note: 'absent: the daemon mounts this layer with no layers below it'}, findings});
+			records.set(id, {
+				record: {
+					path,
+					fields: {paths: null, parentIds: []},
+					note: 'absent: the daemon mounts this layer with no layers below it',
+				},
+				findings,
+			});
 			continue;
 		}
 		if (r.json === undefined) {
@@ -297,8 +403,20 @@ export function readWindowsLayerChains(source: Source, ids: Iterable<string>): D
 			continue;
 		}
 		const list = r.json === null ? [] : r.json;
-		if (!Array.isArray(list) || !list.every(x => typeof x === 'string' && x.length <= maxString) || list.length > maxChainPaths) {
-			findings.push(finding(Array.isArray(list) && list.every(x => typeof x === 'string') ? 'warning' : chainStakes.severity, 'driver.record-invalid', subject, `layer chain ${path}: ${typeName(list)}, not null or an array of at most ${maxChainPaths} paths of at most ${maxString} characters${Array.isArray(list) && list.every(x => typeof x === 'string') ? '' : `: ${chainStakes.consequence}`}`, path));
+		if (
+			!Array.isArray(list) ||
+			!list.every(x => typeof x === 'string' && x.length <= maxString) ||
+			list.length > maxChainPaths
+		) {
+			findings.push(
+				finding(
+					Array.isArray(list) && list.every(x => typeof x === 'string') ? 'warning' : chainStakes.severity,
+					'driver.record-invalid',
+					subject,
+					`layer chain ${path}: ${typeName(list)}, not null or an array of at most ${maxChainPaths} paths of at most ${maxString} characters${Array.isArray(list) && list.every(x => typeof x === 'string') ? '' : `: ${chainStakes.consequence}`}`,
+					path,
+				),
+			);
 			records.set(id, {record: {path, fields: {paths: null, parentIds: null}}, findings});
 			continue;
 		}

@@ -18,7 +18,13 @@ export type DriverFile = {
 };
 
 /** Reads `<driver>/<id>/<name>` (`link`: the layer's short name; `lower`: "l/<short>:l/<short>:…", nearest parent first). */
-export function readDriverFile(source: Source, driver: string, id: string, name: 'link' | 'lower', subject: string): DriverFile {
+export function readDriverFile(
+	source: Source,
+	driver: string,
+	id: string,
+	name: 'link' | 'lower',
+	subject: string,
+): DriverFile {
 	const r = source.readFile(`${driver}/${id}/${name}`, caps.small);
 	if (r.ok) return {present: true, text: r.value.toString('utf8').trim(), findings: []};
 	if (r.error.code === 'missing') return {present: false, findings: []};
@@ -32,7 +38,8 @@ export function readDriverFile(source: Source, driver: string, id: string, name:
 export function shortNameReader(source: Source): (driver: string, id: string) => string | undefined {
 	const seen = new Map<string, string | undefined>();
 	return (driver, id) => {
-		if (driverInfo(driver)?.shortLinks !== true || id === '' || id.includes('/') || id === '.' || id === '..') return undefined;
+		if (driverInfo(driver)?.shortLinks !== true || id === '' || id.includes('/') || id === '.' || id === '..')
+			return undefined;
 		const key = `${driver}\0${id}`;
 		if (!seen.has(key)) seen.set(key, readDriverFile(source, driver, id, 'link', `store:${driver}`).text);
 		return seen.get(key);
@@ -59,7 +66,8 @@ export function readLinkTable(source: Source, driver: string): LinkTable {
 	const dir = `${driver}/l`;
 	const listed = source.list(dir);
 	if (!listed.ok) {
-		const findings = listed.error.code === 'missing' ? [] : [sourceErrorFinding(listed.error, `store:${driver}`, `${dir} directory`)];
+		const findings =
+			listed.error.code === 'missing' ? [] : [sourceErrorFinding(listed.error, `store:${driver}`, `${dir} directory`)];
 		return {targets: new Map(), others: new Map(), present: false, findings};
 	}
 	const targets = new Map<string, string>();
@@ -106,7 +114,11 @@ export function readAufsLayers(source: Source, id: string, subject: string): Auf
 }
 
 /** Lists a directory's entry names and kinds; an absent directory is empty. */
-export function listNames(source: Source, rel: string, subject: string): {entries: ReadonlyMap<string, EntryKind>; findings: Finding[]} {
+export function listNames(
+	source: Source,
+	rel: string,
+	subject: string,
+): {entries: ReadonlyMap<string, EntryKind>; findings: Finding[]} {
 	const listed = source.list(rel);
 	if (!listed.ok) {
 		if (listed.error.code === 'missing') return {entries: new Map(), findings: []};

@@ -10,7 +10,15 @@ import type {Source, SourceError} from '../../sources/source.ts';
  * (table.ts, re-exported here). Content-level records (overlay2 `lower`, aufs `layers/<id>`) are
  * read on demand by the checks, not here.
  */
-export {type DriverInfo, type DriverName, type WhiteoutStyle, driverInfo, drivers, isDriverName, snapshotterRoot} from './table.ts';
+export {
+	type DriverInfo,
+	type DriverName,
+	type WhiteoutStyle,
+	driverInfo,
+	drivers,
+	isDriverName,
+	snapshotterRoot,
+} from './table.ts';
 
 /** What a driver directory holds: the layer ids that have a directory (or, for devicemapper, a device record) there. */
 export type RawDriverDir = {
@@ -32,7 +40,11 @@ export type RawDriverDir = {
 /** A layer's content directory as found: a directory (`empty`: listed and found empty), or why it cannot be read. */
 export type ContentDir =
 	| {readonly path: string; readonly state: 'dir'; readonly empty: boolean}
-	| {readonly path: string; readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable'; readonly detail: string};
+	| {
+			readonly path: string;
+			readonly state: 'missing' | 'symlink' | 'not-a-dir' | 'unreadable';
+			readonly detail: string;
+	  };
 
 /**
  * Looks at one content directory: whether it is there, a directory, readable and (`list`) empty.
@@ -42,13 +54,37 @@ export type ContentDir =
 function probeContentDir(source: Source, path: string, list = true): ContentDir {
 	if (!list) {
 		const st = source.stat(path);
-		if (st.ok) return st.value.kind === 'dir' ? {path, state: 'dir', empty: false} : st.value.kind === 'symlink' ? {path, state: 'symlink', detail: 'is a symlink; not followed'} : {path, state: 'not-a-dir', detail: `is a ${st.value.kind}, not a directory`};
-		if (st.error.code !== 'denied' && st.error.code !== 'io') return {path, state: st.error.code === 'missing' ? 'missing' : st.error.code === 'symlink' ? 'symlink' : st.error.code === 'not-a-dir' ? 'not-a-dir' : 'unreadable', detail: st.error.message};
+		if (st.ok)
+			return st.value.kind === 'dir'
+				? {path, state: 'dir', empty: false}
+				: st.value.kind === 'symlink'
+					? {path, state: 'symlink', detail: 'is a symlink; not followed'}
+					: {path, state: 'not-a-dir', detail: `is a ${st.value.kind}, not a directory`};
+		if (st.error.code !== 'denied' && st.error.code !== 'io')
+			return {
+				path,
+				state:
+					st.error.code === 'missing'
+						? 'missing'
+						: st.error.code === 'symlink'
+							? 'symlink'
+							: st.error.code === 'not-a-dir'
+								? 'not-a-dir'
+								: 'unreadable',
+				detail: st.error.message,
+			};
 	}
 	const listed = source.list(path);
 	if (listed.ok) return {path, state: 'dir', empty: listed.value.length === 0};
 	const e: SourceError = listed.error;
-	const state = e.code === 'missing' ? 'missing' : e.code === 'symlink' ? 'symlink' : e.code === 'not-a-dir' ? 'not-a-dir' : 'unreadable';
+	const state =
+		e.code === 'missing'
+			? 'missing'
+			: e.code === 'symlink'
+				? 'symlink'
+				: e.code === 'not-a-dir'
+					? 'not-a-dir'
+					: 'unreadable';
 	if (state === 'not-a-dir') {
 		const st = source.stat(path);
 		if (st.ok && st.value.kind === 'symlink') return {path, state: 'symlink', detail: e.message};
@@ -57,7 +93,12 @@ function probeContentDir(source: Source, path: string, list = true): ContentDir 
 }
 
 /** `imageLayers`: the cache ids of image layers (their content directory is listed, to tell an emptied one); undefined: list every one. */
-function readContents(source: Source, name: string, ids: ReadonlySet<string>, imageLayers: ReadonlySet<string> | undefined): Map<string, ContentDir> | undefined {
+function readContents(
+	source: Source,
+	name: string,
+	ids: ReadonlySet<string>,
+	imageLayers: ReadonlySet<string> | undefined,
+): Map<string, ContentDir> | undefined {
 	const info = driverInfo(name);
 	const subs = info?.contentSubdirs;
 	if (info === undefined || subs === undefined) return undefined;
@@ -95,9 +136,21 @@ export function readDriverDir(source: Source, name: string, imageLayers?: Readon
 			const top = info.layersDir.split('/')[0]!;
 			const meta = top !== info.layersDir && source.stat(top).ok ? driverMeta(source, name, new Set()) : undefined;
 			if (meta === undefined) return {name, present: false, layerIds: new Set(), findings: []};
-			return {name, present: false, layerIds: new Set(), findings: [...meta.findings], records: meta.records, hostRecords: meta.host};
+			return {
+				name,
+				present: false,
+				layerIds: new Set(),
+				findings: [...meta.findings],
+				records: meta.records,
+				hostRecords: meta.host,
+			};
 		}
-		return {name, present: false, layerIds: new Set(), findings: [sourceErrorFinding(listed.error, `store:${name}`, `driver directory ${info.layersDir}`)]};
+		return {
+			name,
+			present: false,
+			layerIds: new Set(),
+			findings: [sourceErrorFinding(listed.error, `store:${name}`, `driver directory ${info.layersDir}`)],
+		};
 	}
 	const kind = info.presence === 'file' ? 'file' : 'dir';
 	const ids = new Set<string>();

@@ -1,4 +1,12 @@
-import {type DriverMeta, type DriverRecord, devicemapperSkip, readBtrfsQuotas, readDevicemapperMeta, readWindowsLayerChains, zfsRecord} from './meta.ts';
+import {
+	type DriverMeta,
+	type DriverRecord,
+	devicemapperSkip,
+	readBtrfsQuotas,
+	readDevicemapperMeta,
+	readWindowsLayerChains,
+	zfsRecord,
+} from './meta.ts';
 import type {Source} from '../../sources/source.ts';
 
 /**
@@ -131,21 +139,37 @@ const overlayLike = (drv: 'overlay2' | 'fuse-overlayfs'): DriverInfo => {
 		recordFiles: ['link', 'lower'],
 		explain: {
 			records: (id, bottom) => [
-				{label: `${drv}/${id}/diff/`, text: 'the files this layer adds or changes, and its deletion markers; nothing else'},
-				{label: `${drv}/${id}/link`, text: `a short random name for the layer; ${drv}/l/<that name> is a symlink to this diff/, so the mount options listing every lower layer stay short enough for the kernel's page-size limit`},
+				{
+					label: `${drv}/${id}/diff/`,
+					text: 'the files this layer adds or changes, and its deletion markers; nothing else',
+				},
+				{
+					label: `${drv}/${id}/link`,
+					text: `a short random name for the layer; ${drv}/l/<that name> is a symlink to this diff/, so the mount options listing every lower layer stay short enough for the kernel's page-size limit`,
+				},
 				...(bottom
 					? []
 					: [
-							{label: `${drv}/${id}/lower`, text: 'the layers below this one, as l/<short name> entries separated by colons, nearest first (a bottom layer has no lower file)'},
-							{label: `${drv}/${id}/work/`, text: `scratch space ${fuse ? 'fuse-overlayfs' : 'the kernel\'s overlayfs'} needs beside the upper directory when this layer is mounted (a bottom layer has no work/)`},
+							{
+								label: `${drv}/${id}/lower`,
+								text: 'the layers below this one, as l/<short name> entries separated by colons, nearest first (a bottom layer has no lower file)',
+							},
+							{
+								label: `${drv}/${id}/work/`,
+								text: `scratch space ${fuse ? 'fuse-overlayfs' : "the kernel's overlayfs"} needs beside the upper directory when this layer is mounted (a bottom layer has no work/)`,
+							},
 						]),
-				{label: `${drv}/${id}/committed`, text: 'an empty marker written when another layer is created on top: this layer must not change any more (dockerd 19.03 and later)', optional: true},
+				{
+					label: `${drv}/${id}/committed`,
+					text: 'an empty marker written when another layer is created on top: this layer must not change any more (dockerd 19.03 and later)',
+					optional: true,
+				},
 			],
 			whiteouts: fuse
 				? 'deletions are recorded two ways: image layers unpacked from tar keep the tar convention (an empty file .wh.<name>), while files deleted through the fuse-overlayfs mount become 0:0 character devices named like the file'
 				: 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y',
 			mount: {
-				text: `where ${fuse ? 'a fuse-overlayfs process' : 'the kernel\'s overlayfs'} mounts the union of the RW, init and image layers: the driver creates it when the container starts and removes it when the container stops, so at rest there is no merged/ at all; a copy that has one (full of files) was taken while the container ran or after the daemon died`,
+				text: `where ${fuse ? 'a fuse-overlayfs process' : "the kernel's overlayfs"} mounts the union of the RW, init and image layers: the driver creates it when the container starts and removes it when the container stops, so at rest there is no merged/ at all; a copy that has one (full of files) was taken while the container ran or after the daemon died`,
 				optional: true,
 			},
 			onCreate: `creates two directories, <mount-id>-init and <mount-id>, each with diff/, work/, link and lower; fills the init layer's diff/ with placeholders and leaves the RW layer's diff/ empty`,
@@ -183,11 +207,18 @@ export const drivers = {
 		explain: {
 			records: id => [
 				{label: `aufs/diff/${id}/`, text: 'the files this layer adds or changes, and its deletion markers'},
-				{label: `aufs/layers/${id}`, text: 'a text file listing the cache ids of the layers below this one, one per line, nearest first; empty for a bottom layer'},
+				{
+					label: `aufs/layers/${id}`,
+					text: 'a text file listing the cache ids of the layers below this one, one per line, nearest first; empty for a bottom layer',
+				},
 			],
-			whiteouts: 'a deleted file is an empty file .wh.<name> next to where it was; .wh..wh..opq marks a directory replaced as a whole; other .wh..wh.* entries are aufs housekeeping',
-			mount: {text: 'where aufs mounts the union of the RW, init and image layers while the container runs; made at docker create and kept, empty at rest and in a copy taken while the container was stopped'},
-			onCreate: 'creates aufs/diff/<mount-id>-init and aufs/diff/<mount-id>, writes aufs/layers/ files for both, and creates their (empty) mount points under aufs/mnt/',
+			whiteouts:
+				'a deleted file is an empty file .wh.<name> next to where it was; .wh..wh..opq marks a directory replaced as a whole; other .wh..wh.* entries are aufs housekeeping',
+			mount: {
+				text: 'where aufs mounts the union of the RW, init and image layers while the container runs; made at docker create and kept, empty at rest and in a copy taken while the container was stopped',
+			},
+			onCreate:
+				'creates aufs/diff/<mount-id>-init and aufs/diff/<mount-id>, writes aufs/layers/ files for both, and creates their (empty) mount points under aufs/mnt/',
 		},
 	},
 	vfs: {
@@ -198,10 +229,16 @@ export const drivers = {
 		contentChecked: true,
 		areaDir: 'vfs/dir',
 		explain: {
-			records: id => [{label: `vfs/dir/${id}/`, text: 'a complete copy of the file system as of this layer: the parent\'s files plus this layer\'s changes'}],
-			whiteouts: 'there are no deletion markers: each layer is a full copy, so a deleted file is simply absent from the copy',
+			records: id => [
+				{
+					label: `vfs/dir/${id}/`,
+					text: "a complete copy of the file system as of this layer: the parent's files plus this layer's changes",
+				},
+			],
+			whiteouts:
+				'there are no deletion markers: each layer is a full copy, so a deleted file is simply absent from the copy',
 			onCreate:
-				'copies the whole image into vfs/dir/<mount-id>-init, adds the placeholders, then copies all of that again into vfs/dir/<mount-id>: slow and large, but it works on any file system; there is no union mount, the container\'s root is that directory itself',
+				"copies the whole image into vfs/dir/<mount-id>-init, adds the placeholders, then copies all of that again into vfs/dir/<mount-id>: slow and large, but it works on any file system; there is no union mount, the container's root is that directory itself",
 		},
 	},
 	// moby@v20.10.24 daemon/graphdriver/overlay/overlay.go: image layers are full copies in root/ (hard-linked);
@@ -219,13 +256,17 @@ export const drivers = {
 		recordFiles: ['lower-id'],
 		explain: {
 			records: id => [
-				{label: `overlay/${id}/root/`, text: 'for an image layer: a complete file system (files shared with the parent layer through hard links)'},
-				{label: `overlay/${id}/upper/`, text: 'for the init and RW layers: the changes, on top of lower-id\'s root/'},
+				{
+					label: `overlay/${id}/root/`,
+					text: 'for an image layer: a complete file system (files shared with the parent layer through hard links)',
+				},
+				{label: `overlay/${id}/upper/`, text: "for the init and RW layers: the changes, on top of lower-id's root/"},
 				{label: `overlay/${id}/lower-id`, text: 'the cache id of the image layer whose root/ is the lower directory'},
 			],
 			whiteouts: 'in upper/, a deleted file is a 0:0 character device; image layers are full copies',
 			mount: {text: 'the union mount point, empty unless the container runs', optional: true},
-			onCreate: 'creates the init and RW layer directories with upper/, work/, merged/ and lower-id (the legacy overlay driver, removed in Docker 24)',
+			onCreate:
+				'creates the init and RW layer directories with upper/, work/, merged/ and lower-id (the legacy overlay driver, removed in Docker 24)',
 		},
 	},
 	btrfs: {
@@ -239,7 +280,8 @@ export const drivers = {
 		recordDirs: ['btrfs/quotas'],
 		explain: {
 			whiteouts: snapshotWhiteouts,
-			onCreate: 'takes a btrfs snapshot of the image\'s top layer for the init layer, and a snapshot of that for the RW layer (btrfs/subvolumes/<id>)',
+			onCreate:
+				"takes a btrfs snapshot of the image's top layer for the init layer, and a snapshot of that for the RW layer (btrfs/subvolumes/<id>)",
 		},
 	},
 	zfs: {
@@ -254,7 +296,8 @@ export const drivers = {
 		areaDir: 'zfs/graph',
 		explain: {
 			whiteouts: snapshotWhiteouts,
-			onCreate: 'clones ZFS snapshots for the init and RW layers; the data lives in datasets, so a file copy of the root holds none of it',
+			onCreate:
+				'clones ZFS snapshots for the init and RW layers; the data lives in datasets, so a file copy of the root holds none of it',
 		},
 	},
 	devicemapper: {
@@ -271,13 +314,17 @@ export const drivers = {
 		deferredDeletion: true,
 		areaDir: 'devicemapper/mnt',
 		recordDirs: ['devicemapper/metadata'],
-		explain: {whiteouts: snapshotWhiteouts, onCreate: 'makes thin snapshots of block devices; the data lives in the thin pool, not in files'},
+		explain: {
+			whiteouts: snapshotWhiteouts,
+			onCreate: 'makes thin snapshots of block devices; the data lives in the thin pool, not in files',
+		},
 	},
 	windowsfilter: {
 		layersDir: 'windowsfilter',
 		layerPath: id => `windowsfilter/${id}`,
 		family: 'flattened',
-		contentNote: 'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
+		contentNote:
+			'windowsfilter layers (Files/, Hives/, sandbox.vhdx) are Windows container layers; layerlens names them but does not read their content',
 		filesUnread: 'windowsfilter layers (Windows containers) are not read',
 		ancestry: 'layerchain',
 		readMeta: readWindowsLayerChains,
@@ -294,10 +341,18 @@ export const drivers = {
 		whiteouts: 'overlay',
 		explain: {
 			records: id => [
-				{label: `${snapshotterRoot('overlayfs')}/snapshots/${id}/fs/`, text: 'the files this snapshot adds or changes, and its deletion markers'},
-				{label: `${snapshotterRoot('overlayfs')}/snapshots/${id}/work/`, text: "scratch space the kernel's overlayfs needs when this snapshot is the upper directory of a mount", optional: true},
+				{
+					label: `${snapshotterRoot('overlayfs')}/snapshots/${id}/fs/`,
+					text: 'the files this snapshot adds or changes, and its deletion markers',
+				},
+				{
+					label: `${snapshotterRoot('overlayfs')}/snapshots/${id}/work/`,
+					text: "scratch space the kernel's overlayfs needs when this snapshot is the upper directory of a mount",
+					optional: true,
+				},
 			],
-			whiteouts: 'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y',
+			whiteouts:
+				'a deleted file or directory is a character device 0:0 with the same name; a directory replaced as a whole carries the extended attribute trusted.overlay.opaque=y',
 			onCreate: snapshotterCreate('overlayfs'),
 		},
 	},
@@ -308,7 +363,12 @@ export const drivers = {
 		containerd: true,
 		whiteouts: 'none',
 		explain: {
-			records: id => [{label: `${snapshotterRoot('native')}/snapshots/${id}/`, text: 'a complete copy of the file system as of this snapshot'}],
+			records: id => [
+				{
+					label: `${snapshotterRoot('native')}/snapshots/${id}/`,
+					text: 'a complete copy of the file system as of this snapshot',
+				},
+			],
 			whiteouts: 'none: each snapshot is a full copy, so a deleted file is simply absent',
 			onCreate: snapshotterCreate('native'),
 		},
