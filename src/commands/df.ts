@@ -1,5 +1,6 @@
 import {diskLedger} from '../disk/df.ts';
 import {renderDf} from '../view/df-text.ts';
+import {progressLine} from '../view/line.ts';
 import {type CommandContext, json} from './context.ts';
 
 /**
@@ -10,7 +11,7 @@ import {type CommandContext, json} from './context.ts';
 export function dfCommand({args, loaded, io}: CommandContext): number {
 	const tty = io.stderr.isTTY === true;
 	const progress = tty
-		? (entries: number, bytes: number) => io.stderr.write(`\r\x1b[Kdf: ${entries} entries, ${bytes} bytes`)
+		? (entries: number, bytes: number) => io.stderr.write(progressLine(`df: ${entries} entries, ${bytes} bytes`))
 		: undefined;
 	const report = diskLedger(loaded, progress === undefined ? {} : {progress});
 	if (tty) io.stderr.write('\r\x1b[K');

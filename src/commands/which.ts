@@ -2,7 +2,7 @@ import path from 'node:path';
 import {type Owner, buildOwnerMap} from '../disk/owner.ts';
 import type {EntryKind} from '../sources/source.ts';
 import {shortId} from '../view/format.ts';
-import {clean} from '../view/sanitize.ts';
+import {type Line, type Segment, plainLines, t} from '../view/line.ts';
 import {type CommandContext, json} from './context.ts';
 
 /** One PATH's answer: where it is in the root, whether it is there, and who owns it. */
@@ -64,48 +64,62 @@ const roleWords: Record<string, string> = {
 };
 
 /** The owner's name, as a person reads it: `container web 9949fa153b77 (RW layer)`. */
-function ownerLabel(o: Owner): string {
+function ownerLabel(o: Owner): Line {
 	const role = roleWords[o.role];
 	const r = role === undefined ? '' : ` (${role})`;
 	switch (o.kind) {
 		case 'layer':
-			return `layer ${shortId(o.chainId)}${r}`;
+			return t`layer ${shortId(o.chainId)}${r}`;
 		case 'container':
-			return `container ${o.containerName === null || o.containerName === undefined ? '' : `${clean(o.containerName)} `}${shortId(o.containerId)}${r}`;
+			return o.containerName === null || o.containerName === undefined
+				? t`container ${shortId(o.containerId)}${r}`
+				: t`container ${o.containerName} ${shortId(o.containerId)}${r}`;
 		case 'image':
-			return `image ${o.tags !== undefined && o.tags.length > 0 ? clean(o.tags[0]!) : shortId(o.imageId)}${r}`;
+			return t`image ${o.tags !== undefined && o.tags.length > 0 ? o.tags[0]! : shortId(o.imageId)}${r}`;
 		case 'volume':
-			return `volume ${clean(o.volume ?? '')}${r}`;
+			return t`volume ${o.volume ?? ''}${r}`;
 		case 'build-cache':
 			return o.record === undefined
-				? 'build cache'
+				? t`build cache`
 				: o.record === null
-					? 'build cache (no record)'
-					: `build cache record ${clean(o.record)}`;
+					? t`build cache (no record)`
+					: t`build cache record ${o.record}`;
 		default:
-			return o.kind;
+			return t`${o.kind}`;
 	}
 }
 
-function answerText(a: WhichAnswer): string {
-	const lines = [`${clean(a.rel ?? a.path) === '' ? '.' : clean(a.rel ?? a.path)}`];
+function containerList(users: NonNullable<Owner['containers']>): Line {
+	if (users.length === 0) return t`none`;
+	const out: Segment[] = [];
+	users.forEach((c, i) => {
+		out.push(
+			...(c.name === null
+				? t`${i === 0 ? '' : ', '}${shortId(c.id)}`
+				: t`${i === 0 ? '' : ', '}${c.name} ${shortId(c.id)}`),
+		);
+	});
+	return out;
+}
+
+function answerLines(a: WhichAnswer): Line[] {
+	const shown = a.rel ?? a.path;
+	const lines: Line[] = [t`${shown === '' ? '.' : shown}`];
 	const o = a.owner;
-	if (o === null) return `${lines[0]}\n  ${clean(a.error ?? 'not known')}\n`;
-	lines.push(`  ${ownerLabel(o)}: ${o.what}`);
-	if (o.area !== '' && o.area !== a.rel) lines.push(`  area: ${clean(o.area)}`);
-	if (o.cacheId !== undefined) lines.push(`  cache id: ${clean(o.cacheId)}`);
-	if (o.chainId !== undefined) lines.push(`  chain id: ${clean(o.chainId)}`);
-	if (o.kind === 'container' && o.containerId !== undefined) lines.push(`  container id: ${clean(o.containerId)}`);
-	if (o.kind === 'image' && o.imageId !== undefined) lines.push(`  image id: ${clean(o.imageId)}`);
+	if (o === null) return [...lines, t`  ${a.error ?? 'not known'}`];
+	lines.push(t`  ${ownerLabel(o)}: ${o.what}`);
+	if (o.area !== '' && o.area !== a.rel) lines.push(t`  area: ${o.area}`);
+	if (o.cacheId !== undefined) lines.push(t`  cache id: ${o.cacheId}`);
+	if (o.chainId !== undefined) lines.push(t`  chain id: ${o.chainId}`);
+	if (o.kind === 'container' && o.containerId !== undefined) lines.push(t`  container id: ${o.containerId}`);
+	if (o.kind === 'image' && o.imageId !== undefined) lines.push(t`  image id: ${o.imageId}`);
 	if (o.images !== undefined)
-		lines.push(`  images: ${o.images.length === 0 ? 'none' : o.images.map(i => shortId(i)).join(', ')}`);
+		lines.push(t`  images: ${o.images.length === 0 ? 'none' : o.images.map(i => shortId(i)).join(', ')}`);
 	const users = o.containers;
 	if (users !== undefined && (o.kind === 'layer' || o.kind === 'volume' || o.kind === 'image'))
-		lines.push(
-			`  containers: ${users.length === 0 ? 'none' : users.map(c => `${c.name === null ? '' : `${clean(c.name)} `}${shortId(c.id)}`).join(', ')}`,
-		);
-	if (o.finding !== undefined) lines.push(`  finding ${clean(o.finding.code)}: ${clean(o.finding.message)}`);
-	return `${lines.join('\n')}\n`;
+		lines.push(t`  containers: ${containerList(users)}`);
+	if (o.finding !== undefined) lines.push(t`  finding ${o.finding.code}: ${o.finding.message}`);
+	return lines;
 }
 
 /** `layerlens which PATH...`: the owner of each path, from one prefix map (src/disk/owner.ts). Exit 1 when a PATH is not under the root or not there. */
@@ -133,6 +147,10 @@ export function whichCommand({args, loaded, io}: CommandContext): number {
 			};
 		return {path: given, rel, exists: true, type: st.value.kind, owner: owners.ownerOf(rel)};
 	});
-	io.stdout.write(args.json ? json({schema: 1, root: model.root, paths: answers}) : answers.map(answerText).join('\n'));
+	io.stdout.write(
+		args.json
+			? json({schema: 1, root: model.root, paths: answers})
+			: answers.map(a => plainLines(answerLines(a))).join('\n'),
+	);
 	return answers.every(a => a.owner !== null) ? 0 : 1;
 }

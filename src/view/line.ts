@@ -137,3 +137,8 @@ export function message(text: string): string {
 export function renderLines(lines: readonly Line[], paint: Paint): string {
 	return `${lines.map(l => renderLine(l, paint)).join('\n')}\n`;
 }
+
+/** A progress line for a terminal's stderr: back to the line's start, the line cleared, then the text cleaned. */
+export function progressLine(text: string): string {
+	return `\r\x1b[K${seg(text).text}`;
+}
