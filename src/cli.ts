@@ -3,18 +3,6 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts';
 import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, colorOn} from './commands/context.ts';
-import {checkCommand} from './commands/check.ts';
-import {dfCommand} from './commands/df.ts';
-import {compareCommand} from './commands/compare.ts';
-import {treeExplainCommand} from './commands/tree-explain.ts';
-import {graphCommand} from './commands/graph.ts';
-import {inspectTeachCommand} from './commands/inspect-teach.ts';
-import {watchCommand} from './commands/watch.ts';
-import {catCommand, diffCommand, exportCommand, filesCommand} from './commands/files.ts';
-import {timelineCommand} from './commands/timeline.ts';
-import {whichCommand} from './commands/which.ts';
-import {spaceCommand} from './commands/space.ts';
-import {imagesCommand, inspectCommand, lsCommand, modelCommand, treeCommand} from './commands/views.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
 import {liveness, signature} from './sources/live.ts';
@@ -41,25 +29,37 @@ export function version(): string {
 	}
 }
 
-/** compare and watch open their roots themselves (two snapshots; a live root read again and again). */
-const commandTable: Record<
-	Exclude<CommandName, 'check' | 'compare' | 'watch'>,
-	(ctx: CommandContext) => number | Promise<number>
-> = {
-	model: modelCommand,
-	ls: lsCommand,
-	images: imagesCommand,
-	tree: ctx => (ctx.args.explain ? treeExplainCommand(ctx) : treeCommand(ctx)),
-	inspect: ctx => (ctx.args.provenance || ctx.args.explain ? inspectTeachCommand(ctx) : inspectCommand(ctx)),
-	graph: graphCommand,
-	timeline: timelineCommand,
-	files: filesCommand,
-	diff: diffCommand,
-	cat: catCommand,
-	export: exportCommand,
-	df: dfCommand,
-	which: whichCommand,
-	space: spaceCommand,
+type Run = (ctx: CommandContext) => Promise<number>;
+
+const views = () => import('./commands/views.ts');
+const files = () => import('./commands/files.ts');
+
+/**
+ * Each command, its module loaded only when it runs (a command loads only what it runs; `--version`
+ * and usage errors load none). compare and watch open their roots themselves (two snapshots; a live
+ * root read again and again); check is run by run() itself (--fail-on and the live-root look again).
+ */
+const commandTable: Record<Exclude<CommandName, 'check' | 'compare' | 'watch'>, Run> = {
+	model: async ctx => (await views()).modelCommand(ctx),
+	ls: async ctx => (await views()).lsCommand(ctx),
+	images: async ctx => (await views()).imagesCommand(ctx),
+	tree: async ctx =>
+		ctx.args.explain
+			? (await import('./commands/tree-explain.ts')).treeExplainCommand(ctx)
+			: (await views()).treeCommand(ctx),
+	inspect: async ctx =>
+		ctx.args.provenance || ctx.args.explain
+			? (await import('./commands/inspect-teach.ts')).inspectTeachCommand(ctx)
+			: (await views()).inspectCommand(ctx),
+	graph: async ctx => (await import('./commands/graph.ts')).graphCommand(ctx),
+	timeline: async ctx => (await import('./commands/timeline.ts')).timelineCommand(ctx),
+	files: async ctx => (await files()).filesCommand(ctx),
+	diff: async ctx => (await files()).diffCommand(ctx),
+	cat: async ctx => (await files()).catCommand(ctx),
+	export: async ctx => (await files()).exportCommand(ctx),
+	df: async ctx => (await import('./commands/df.ts')).dfCommand(ctx),
+	which: async ctx => (await import('./commands/which.ts')).whichCommand(ctx),
+	space: async ctx => (await import('./commands/space.ts')).spaceCommand(ctx),
 };
 
 /** Reads only what a command shows: ls needs container configs and tags; hostconfig.json only inspect and the UI. */
@@ -170,8 +170,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 				if (refused !== undefined) throw new UsageError(refused);
 			}
 		}
-		if (args.command === 'compare') return await compareCommand(args, io);
-		if (args.command === 'watch') return await watchCommand(args, io, args.root ?? defaultRoot);
+		if (args.command === 'compare') return await (await import('./commands/compare.ts')).compareCommand(args, io);
+		if (args.command === 'watch')
+			return await (await import('./commands/watch.ts')).watchCommand(args, io, args.root ?? defaultRoot);
 		const root = chooseRoot(args, io);
 		const opened = await openRoots(root, args.containerdRoot);
 		if (!opened.ok) throw new UsageError(opened.error);
@@ -212,6 +213,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 				live !== null && before !== null
 					? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}}
 					: {};
+			const {checkCommand} = await import('./commands/check.ts');
 			const r = await checkCommand({
 				source,
 				raw,
