@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import path from 'node:path';
 import {type Owner, buildOwnerMap} from '../disk/owner.ts';
 import type {EntryKind} from '../sources/source.ts';
@@ -93,11 +94,8 @@ function containerList(users: NonNullable<Owner['containers']>): Line {
 	if (users.length === 0) return t`none`;
 	const out: Segment[] = [];
 	users.forEach((c, i) => {
-		out.push(
-			...(c.name === null
-				? t`${i === 0 ? '' : ', '}${shortId(c.id)}`
-				: t`${i === 0 ? '' : ', '}${c.name} ${shortId(c.id)}`),
-		);
+		const sep = i === 0 ? '' : ', ';
+		append(out, c.name === null ? t`${sep}${shortId(c.id)}` : t`${sep}${c.name} ${shortId(c.id)}`);
 	});
 	return out;
 }

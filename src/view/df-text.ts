@@ -1,3 +1,4 @@
+import {append} from '../append.ts';
 import type {DfReport} from '../disk/report.ts';
 import {shortId} from '../model/ids.ts';
 import {humanSize} from '../units.ts';
@@ -47,7 +48,7 @@ function ledgerLines(r: DfReport): Line[] {
 		if (c.bytes === 0 && c.count === 0) continue;
 		rows.push([c.kind, size(c.bytes), String(c.count), size(c.reclaimableBytes), c.reclaimBy ?? '']);
 	}
-	const out = [...table(rows, new Set([1, 2, 3])), ...totalLines(r)];
+	const out = append(table(rows, new Set([1, 2, 3])), totalLines(r));
 	if (r.orphans.length > 0) {
 		out.push([], t`Orphans and leftovers (docker never frees them):`);
 		for (const o of r.orphans) out.push(t`  ${o.path}   ${size(o.bytes)}${o.code === null ? '' : `   ${o.code}`}`);
@@ -77,7 +78,7 @@ function imageLines(r: DfReport): Line[] {
 			String(i.containers),
 		]);
 	}
-	return [[], t`Images:`, ...table(images, new Set([2, 3, 4, 5]))];
+	return append([[], t`Images:`], table(images, new Set([2, 3, 4, 5])));
 }
 
 function containerLines(r: DfReport): Line[] {
@@ -91,7 +92,7 @@ function containerLines(r: DfReport): Line[] {
 			size(c.sizeRootFs),
 			size(c.logBytes),
 		]);
-	return [[], t`Containers:`, ...table(containers, new Set([3, 4, 5]))];
+	return append([[], t`Containers:`], table(containers, new Set([3, 4, 5])));
 }
 
 function volumeAndCacheLines(r: DfReport): Line[] {
@@ -100,13 +101,13 @@ function volumeAndCacheLines(r: DfReport): Line[] {
 	else {
 		const volumes = [['VOLUME NAME', 'LINKS', 'SIZE']];
 		for (const v of r.volumes) volumes.push([v.name, String(v.containers), size(v.bytes)]);
-		out.push([], t`Volumes:`, ...table(volumes, new Set([1, 2])));
+		append(out, [[], t`Volumes:`], table(volumes, new Set([1, 2])));
 	}
 	if (r.buildCache.length > 0) {
 		const records = [['CACHE ID', 'CACHE TYPE', 'SIZE', 'LAST USED', 'DESCRIPTION']];
 		for (const b of r.buildCache)
 			records.push([b.id.slice(0, 12), b.type, size(b.size), b.lastUsedAt ?? '-', b.description ?? '']);
-		out.push([], t`Build cache:`, ...table(records, new Set([2])));
+		append(out, [[], t`Build cache:`], table(records, new Set([2])));
 	}
 	return out;
 }
@@ -114,6 +115,6 @@ function volumeAndCacheLines(r: DfReport): Line[] {
 /** `df`'s text: the ledger, and with -v the per-object figures of `docker system df -v`. */
 export function renderDf(r: DfReport, verbose: boolean): string {
 	const lines = ledgerLines(r);
-	if (verbose) lines.push(...imageLines(r), ...containerLines(r), ...volumeAndCacheLines(r));
+	if (verbose) append(lines, imageLines(r), containerLines(r), volumeAndCacheLines(r));
 	return plainLines(lines);
 }
