@@ -5,7 +5,8 @@ import {type Args, type CommandName, helpText, parseCommandLine} from './args.ts
 import {type CommandContext, type Io, UsageError, notDockerRoot, paintFor, colorOn} from './commands/context.ts';
 import {OutputError, checkStdout, describeError, evidenceOf, rootEvidence} from './files/output.ts';
 import {type Loaded, loadModel, loadSteadyModel, openRoots} from './load.ts';
-import {liveness, signature} from './sources/live.ts';
+import {type Liveness, type Signature, liveness, signature} from './sources/live.ts';
+import type {Source} from './sources/source.ts';
 import {allParts, type ReadParts} from './read/host.ts';
 import type {Finding} from './finding.ts';
 import {message, seg} from './view/line.ts';
@@ -159,85 +160,108 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 		return 0;
 	}
 	try {
-		if (args.command === 'compare' || args.command === 'watch') {
-			// They open their roots themselves; standard output must not be one of their files either.
-			const paths =
-				args.command === 'compare'
-					? args.refs.slice(0, 2)
-					: [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
-			if (io.stdout === process.stdout) {
-				const refused = checkStdout(paths.map(rootEvidence));
-				if (refused !== undefined) throw new UsageError(refused);
-			}
-		}
-		if (args.command === 'compare') return await (await import('./commands/compare.ts')).compareCommand(args, io);
-		if (args.command === 'watch')
-			return await (await import('./commands/watch.ts')).watchCommand(args, io, args.root ?? defaultRoot);
-		const root = chooseRoot(args, io);
-		const opened = await openRoots(root, args.containerdRoot);
-		if (!opened.ok) throw new UsageError(opened.error);
-		if (io.stdout === process.stdout) {
-			// `layerlens model >> ROOT/containers/<id>/config.v2.json` would append to the evidence.
-			const refused = checkStdout(evidenceOf(opened.source));
-			if (refused !== undefined) throw new UsageError(refused);
-		}
-		if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
-			// Ink and React load only here.
-			const ui = await import('../components/launch.ts');
-			const result = await ui.runInteractive({
-				source: opened.source,
-				root,
-				sample: root === samplePath,
-				color: colorOn(args, io),
-				parts: partsFor(args),
-			});
-			if (result === 'not-a-docker-root') throw notDockerRoot(root);
-			return 0;
-		}
-		// check and model look again before calling a live root broken (checks/look-again.ts).
-		const live = args.command === 'check' || args.command === 'model' ? liveness(opened.source) : null;
-		const before = live === null ? null : signature(opened.source, live.live);
-		const loaded =
-			live !== null && before !== null && args.command === 'model'
-				? await loadSteadyModel(opened.source, partsFor(args), live, before)
-				: loadModel(opened.source, partsFor(args));
-		if (!loaded.isDockerRoot) throw notDockerRoot(root);
-		const color = colorOn(args, io);
-		const ctx: CommandContext = {args, loaded, io, paint: paintFor(args, io)};
-		const command = args.command ?? 'tree';
-		if (command === 'check') {
-			const {model, raw, source} = loaded;
-			// Progress for --deep goes to stderr, and only on a terminal.
-			const tty = args.deep && io.stderr.isTTY === true;
-			const lookAgain =
-				live !== null && before !== null
-					? {lookAgain: {live, before, reload: () => loadModel(opened.source, partsFor(args))}}
-					: {};
-			const {checkCommand} = await import('./commands/check.ts');
-			const r = await checkCommand({
-				source,
-				raw,
-				model,
-				deep: args.deep,
-				json: args.json,
-				failOn: args.failOn,
-				color,
-				...lookAgain,
-				...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${seg(m).text}`)} : {}),
-			});
-			if (tty) io.stderr.write('\r\x1b[K');
-			io.stdout.write(r.output);
-			return r.exitCode;
-		}
-		const code = await commandTable[command](ctx);
-		if (tableOutput(args)) {
-			const line = findingsLine(shownFindings(loaded, partsFor(args)));
-			if (line !== '') io.stderr.write(line);
-		}
-		return code;
+		const command = args.command;
+		if (command === 'compare' || command === 'watch') return await runOwnRoots(args, io);
+		return await runOnRoot(args, command ?? 'tree', io);
 	} catch (error) {
 		return failure(error, io);
 	}
+}
+
+/** compare and watch: they open their roots themselves; standard output must not be one of their files either. */
+async function runOwnRoots(args: Args, io: Io): Promise<number> {
+	const paths =
+		args.command === 'compare'
+			? args.refs.slice(0, 2)
+			: [args.root ?? defaultRoot, ...(args.containerdRoot !== null ? [args.containerdRoot] : [])];
+	if (io.stdout === process.stdout) {
+		const refused = checkStdout(paths.map(rootEvidence));
+		if (refused !== undefined) throw new UsageError(refused);
+	}
+	if (args.command === 'compare') return await (await import('./commands/compare.ts')).compareCommand(args, io);
+	return await (await import('./commands/watch.ts')).watchCommand(args, io, args.root ?? defaultRoot);
+}
+
+/** A model loaded for a command, and what check needs to look at a live root again. */
+type Looked = {
+	readonly loaded: Loaded;
+	/** check and model: whether the root is live, and its signature before reading; else null. */
+	readonly live: Liveness | null;
+	readonly before: Signature | null;
+};
+
+/** Every other command: one root opened, then the interactive UI, check or the command's view. */
+async function runOnRoot(args: Args, command: Exclude<CommandName, 'compare' | 'watch'>, io: Io): Promise<number> {
+	const root = chooseRoot(args, io);
+	const opened = await openRoots(root, args.containerdRoot);
+	if (!opened.ok) throw new UsageError(opened.error);
+	if (io.stdout === process.stdout) {
+		// `layerlens model >> ROOT/containers/<id>/config.v2.json` would append to the evidence.
+		const refused = checkStdout(evidenceOf(opened.source));
+		if (refused !== undefined) throw new UsageError(refused);
+	}
+	if (args.command === null && !args.json && io.stdout.isTTY === true && io.stdin?.isTTY === true) {
+		// Ink and React load only here.
+		const ui = await import('../components/launch.ts');
+		const result = await ui.runInteractive({
+			source: opened.source,
+			root,
+			sample: root === samplePath,
+			color: colorOn(args, io),
+			parts: partsFor(args),
+		});
+		if (result === 'not-a-docker-root') throw notDockerRoot(root);
+		return 0;
+	}
+	const looked = await look(args, opened.source);
+	const {loaded} = looked;
+	if (!loaded.isDockerRoot) throw notDockerRoot(root);
+	const ctx: CommandContext = {args, loaded, io, paint: paintFor(args, io)};
+	if (command === 'check') return await runCheck(args, io, opened.source, looked);
+	const code = await commandTable[command](ctx);
+	if (tableOutput(args)) {
+		const line = findingsLine(shownFindings(loaded, partsFor(args)));
+		if (line !== '') io.stderr.write(line);
+	}
+	return code;
+}
+
+/** Loads the model; check and model look again before calling a live root broken (checks/look-again.ts). */
+async function look(args: Args, source: Source): Promise<Looked> {
+	const live = args.command === 'check' || args.command === 'model' ? liveness(source) : null;
+	const before = live === null ? null : signature(source, live.live);
+	const loaded =
+		live !== null && before !== null && args.command === 'model'
+			? await loadSteadyModel(source, partsFor(args), live, before)
+			: loadModel(source, partsFor(args));
+	return {loaded, live, before};
+}
+
+async function runCheck(args: Args, io: Io, opened: Source, looked: Looked): Promise<number> {
+	const {loaded, live, before} = looked;
+	const {model, raw, source} = loaded;
+	const color = colorOn(args, io);
+	// Progress for --deep goes to stderr, and only on a terminal.
+	const tty = args.deep && io.stderr.isTTY === true;
+	const lookAgain =
+		live !== null && before !== null
+			? {lookAgain: {live, before, reload: () => loadModel(opened, partsFor(args))}}
+			: {};
+	const {checkCommand} = await import('./commands/check.ts');
+	const r = await checkCommand({
+		source,
+		raw,
+		model,
+		deep: args.deep,
+		json: args.json,
+		failOn: args.failOn,
+		color,
+		...lookAgain,
+		...(tty ? {progress: (m: string) => io.stderr.write(`\r\x1b[K${seg(m).text}`)} : {}),
+	});
+	if (tty) io.stderr.write('\r\x1b[K');
+	io.stdout.write(r.output);
+	return r.exitCode;
 }
 
 function failure(error: unknown, io: Io): number {

@@ -75,6 +75,119 @@ function driverNames(ctx: CheckContext): string[] {
 	return [...ctx.raw.driverDirs.values()].filter(d => d.present).map(d => d.name);
 }
 
+/** What the store.driver-dirs check knows of one driver while it looks at its entries. */
+type DriverScan = {
+	readonly ctx: CheckContext;
+	readonly driver: string;
+	/** Layer directories by name (driverEntries). */
+	readonly entries: ReadonlyMap<string, string[]>;
+	/** Cache ids of interrupted layerdb removals → their layerdb path. */
+	readonly removing: ReadonlyMap<string, string>;
+	/** The root has buildkit/: names shaped like BuildKit's are its snapshots. */
+	readonly buildkit: boolean;
+};
+
+/** The finding for an entry nothing refers to: a BuildKit snapshot, a *-removing leftover, an orphan init layer or an orphan. */
+function unreferencedFinding(scan: DriverScan, name: string, paths: readonly string[]): Finding {
+	const {ctx, driver, entries} = scan;
+	const path = paths[0]!;
+	const where = `dir:${path}`;
+	const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
+	const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
+	if (scan.buildkit && buildkitSnapshotName.test(name))
+		return finding(
+			'info',
+			'cache.buildkit-snapshot',
+			where,
+			`${path}${also} is a snapshot of BuildKit's build cache (a BuildKit id, not a layer's, on a root with buildkit/): \`docker builder prune\` removes it; it ${size}`,
+			path,
+		);
+	if (name.endsWith('-removing'))
+		return finding(
+			'warning',
+			'leftover.removing',
+			where,
+			`${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`,
+			path,
+		);
+	const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
+	const dataDir = driverInfo(driver)?.layersDir ?? driver;
+	if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`))
+		return finding(
+			'warning',
+			'orphan.init-dir',
+			where,
+			`${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`,
+			path,
+		);
+	const rm = scan.removing.get(name);
+	const why =
+		rm !== undefined
+			? `its layerdb entry is being removed (${rm})`
+			: 'left by an interrupted removal or a daemon crash';
+	return finding(
+		'warning',
+		'orphan.driver-dir',
+		where,
+		`${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`,
+		path,
+	);
+}
+
+/** Short links under <driver>/l/ that point to no layer directory. */
+function staleLinkFindings(scan: DriverScan, findings: Finding[]): void {
+	const {ctx, driver} = scan;
+	const links = ctx.index.links(driver);
+	append(findings, links.findings);
+	for (const [shortName, target] of links.targets) {
+		const id = linkTargetId(target);
+		const path = `${driver}/l/${shortName}`;
+		if (id === undefined || !scan.entries.has(id)) {
+			findings.push(
+				finding(
+					'info',
+					'orphan.link',
+					`dir:${path}`,
+					`${path} → ${JSON.stringify(target)} points to no layer directory (its layer was removed without it): harmless, but it is a leftover`,
+					path,
+				),
+			);
+		}
+	}
+}
+
+/** The store.driver-dirs verdict for one graph driver's directory. */
+function checkDriverDirs(ctx: CheckContext, driver: string): CheckResult {
+	const subject = `store:${driver}`;
+	const findings: Finding[] = [];
+	const entries = driverEntries(ctx, driver, findings);
+	const referenced = ctx.index.referenced(driver);
+	const scan: DriverScan = {
+		ctx,
+		driver,
+		entries,
+		removing: removingCacheIds(ctx, driver),
+		buildkit: ctx.source.stat('buildkit').ok,
+	};
+	let orphans = 0;
+	let snapshots = 0;
+	for (const [name, paths] of entries) {
+		if (referenced.has(name)) continue;
+		const f = unreferencedFinding(scan, name, paths);
+		if (f.code === 'cache.buildkit-snapshot') snapshots++;
+		else orphans++;
+		findings.push(f);
+	}
+	if (driverInfo(driver)?.shortLinks === true) staleLinkFindings(scan, findings);
+	const cache = snapshots > 0 ? `, ${snapshots} BuildKit build cache` : '';
+	return verdict(
+		subject,
+		'store.driver-dirs',
+		findings,
+		`${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced${cache}`,
+	);
+}
+
 /** Driver directories nothing refers to, `-init` directories without their RW twin, `*-removing` directories, stale `l/` links. */
 const storeDriverDirs: Check = {
 	id: 'store.driver-dirs',
@@ -87,103 +200,7 @@ const storeDriverDirs: Check = {
 		// containerd snapshotters: store.snapshot-dirs (src/checks/containerd.ts).
 		driverNames(ctx)
 			.filter(driver => ctx.index.store(driver)?.layout !== 'containerd')
-			.map((driver): CheckResult => {
-				const subject = `store:${driver}`;
-				const findings: Finding[] = [];
-				const entries = driverEntries(ctx, driver, findings);
-				const referenced = ctx.index.referenced(driver);
-				const removing = removingCacheIds(ctx, driver);
-				const buildkit = ctx.source.stat('buildkit').ok;
-				let orphans = 0;
-				let snapshots = 0;
-				for (const [name, paths] of entries) {
-					if (referenced.has(name)) continue;
-					const path = paths[0]!;
-					const where = `dir:${path}`;
-					const size = holds(usageOf(ctx, sizedPaths(driver, paths)));
-					const also = paths.length > 1 ? ` (also ${paths.slice(1).join(', ')})` : '';
-					if (buildkit && buildkitSnapshotName.test(name)) {
-						snapshots++;
-						findings.push(
-							finding(
-								'info',
-								'cache.buildkit-snapshot',
-								where,
-								`${path}${also} is a snapshot of BuildKit's build cache (a BuildKit id, not a layer's, on a root with buildkit/): \`docker builder prune\` removes it; it ${size}`,
-								path,
-							),
-						);
-						continue;
-					}
-					orphans++;
-					if (name.endsWith('-removing')) {
-						findings.push(
-							finding(
-								'warning',
-								'leftover.removing',
-								where,
-								`${path}${also} is a directory whose removal was interrupted (Docker renames a layer to *-removing, then deletes it): nothing uses it and Docker will not finish the job; it ${size}`,
-								path,
-							),
-						);
-						continue;
-					}
-					const twin = name.endsWith('-init') ? name.slice(0, -'-init'.length) : undefined;
-					const dataDir = driverInfo(driver)?.layersDir ?? driver;
-					if (twin !== undefined && !(entries.get(twin) ?? []).includes(`${dataDir}/${twin}`)) {
-						findings.push(
-							finding(
-								'warning',
-								'orphan.init-dir',
-								where,
-								`${path}${also} is an init layer whose container RW layer ${shortId(twin)}… is gone and that no container refers to (a container removal was interrupted): Docker will never use or remove it; it ${size}`,
-								path,
-							),
-						);
-						continue;
-					}
-					const rm = removing.get(name);
-					const why =
-						rm !== undefined
-							? `its layerdb entry is being removed (${rm})`
-							: 'left by an interrupted removal or a daemon crash';
-					findings.push(
-						finding(
-							'warning',
-							'orphan.driver-dir',
-							where,
-							`${path}${also} is a layer ${entryName(driver)} of the ${driver} driver that no layer, container or init layer refers to (${why}): Docker will never use or remove it; it ${size}`,
-							path,
-						),
-					);
-				}
-				if (driverInfo(driver)?.shortLinks === true) {
-					const links = ctx.index.links(driver);
-					append(findings, links.findings);
-					for (const [shortName, target] of links.targets) {
-						const id = linkTargetId(target);
-						const path = `${driver}/l/${shortName}`;
-						if (id === undefined || !entries.has(id)) {
-							findings.push(
-								finding(
-									'info',
-									'orphan.link',
-									`dir:${path}`,
-									`${path} → ${JSON.stringify(target)} points to no layer directory (its layer was removed without it): harmless, but it is a leftover`,
-									path,
-								),
-							);
-						}
-					}
-				}
-				const cache = snapshots > 0 ? `, ${snapshots} BuildKit build cache` : '';
-				return verdict(
-					subject,
-					'store.driver-dirs',
-					findings,
-					`${entries.size} director${entries.size === 1 ? 'y' : 'ies'}, ${orphans} unreferenced${cache}`,
-				);
-			}),
+			.map(driver => checkDriverDirs(ctx, driver)),
 };
 
 /** layerdb/mounts entries whose container directory is gone. */

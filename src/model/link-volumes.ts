@@ -2,7 +2,7 @@ import {append} from '../append.ts';
 import {type Finding, finding} from '../finding.ts';
 import type {RawContainer} from '../read/container-store.ts';
 import {obj, str} from '../read/json-files.ts';
-import type {RawNetworks} from '../read/networks.ts';
+import type {RawEndpoint, RawNetwork, RawNetworks} from '../read/networks.ts';
 import {byString} from '../sources/source.ts';
 import type {RawVolumes} from '../read/volumes.ts';
 import type {Network, NetworkAttachment, Volume, VolumeMount} from './types.ts';
@@ -92,60 +92,75 @@ export function linkVolumes(raw: RawVolumes, containers: readonly RawContainer[]
 	return [...found, ...missing].sort((a, b) => byString(a.name, b.name));
 }
 
-export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer[], findings: Finding[]): Network[] {
-	append(findings, raw.findings);
-	const byId = new Map(raw.networks.map(n => [n.id, n]));
-	const byName = new Map(raw.networks.filter(n => n.name !== undefined).map(n => [n.name!, n]));
-	const attached = new Map<string, NetworkAttachment[]>();
-	const add = (nid: string, a: NetworkAttachment) => {
-		let l = attached.get(nid);
-		if (l === undefined) attached.set(nid, (l = []));
-		l.push(a);
-	};
-	const endpointsById = new Map(raw.endpoints.map(e => [e.id, e]));
-	const usedEndpoints = new Set<string>();
-	const cname = new Map(containers.map(c => [c.id, c.name ?? null]));
-	for (const c of containers) {
-		for (const [netName, settings] of Object.entries(c.networks ?? {})) {
-			const s = obj(settings);
-			if (s === undefined) continue;
-			const nid = str(s.NetworkID);
-			const net = (nid !== undefined && nid !== '' ? byId.get(nid) : undefined) ?? byName.get(netName);
-			if (net === undefined) {
-				// "none", "host" and "bridge" with --bridge none have no record of their own in some versions; only report what names an id.
-				if (nid !== undefined && nid !== '' && raw.present) {
-					findings.push(
-						finding(
-							'warning',
-							'container.network-missing',
-							`container:${c.id}`,
-							`its config attaches it to network "${netName}" (${nid}), which local-kv.db does not hold`,
-							c.path,
-						),
-					);
-				}
-				continue;
-			}
-			const eid = str(s.EndpointID);
-			const ep = eid !== undefined && eid !== '' ? endpointsById.get(eid) : undefined;
-			if (ep !== undefined) usedEndpoints.add(ep.id);
-			const ip = str(s.IPAddress);
-			const mac = str(s.MacAddress);
-			add(net.id, {
-				containerId: c.id,
-				containerName: c.name ?? null,
-				endpointId: eid !== undefined && eid !== '' ? eid : null,
-				endpointName: ep?.name ?? null,
-				ipAddress: ip !== undefined && ip !== '' ? ip : (ep?.address?.replace(/\/\d+$/, '') ?? null),
-				macAddress: mac !== undefined && mac !== '' ? mac : (ep?.mac ?? null),
-				source: ep !== undefined ? 'both' : 'config',
-			});
-		}
+/** Attachments collected per network id while linking containers and endpoints to networks. */
+class NetworkLinks {
+	readonly raw: RawNetworks;
+	readonly findings: Finding[];
+	readonly byId: Map<string, RawNetwork>;
+	readonly byName: Map<string, RawNetwork>;
+	readonly endpointsById: Map<string, RawEndpoint>;
+	readonly usedEndpoints = new Set<string>();
+	readonly attached = new Map<string, NetworkAttachment[]>();
+
+	constructor(raw: RawNetworks, findings: Finding[]) {
+		this.raw = raw;
+		this.findings = findings;
+		this.byId = new Map(raw.networks.map(n => [n.id, n]));
+		this.byName = new Map(raw.networks.filter(n => n.name !== undefined).map(n => [n.name!, n]));
+		this.endpointsById = new Map(raw.endpoints.map(e => [e.id, e]));
 	}
-	for (const ep of raw.endpoints) {
-		if (usedEndpoints.has(ep.id)) continue;
-		if (!byId.has(ep.networkId)) {
-			findings.push(
+
+	add(nid: string, a: NetworkAttachment): void {
+		let l = this.attached.get(nid);
+		if (l === undefined) this.attached.set(nid, (l = []));
+		l.push(a);
+	}
+}
+
+/** Attaches a container to one network its config names (NetworkSettings.Networks), or says the network is missing. */
+function attachContainer(links: NetworkLinks, c: RawContainer, netName: string, settings: unknown): void {
+	const s = obj(settings);
+	if (s === undefined) return;
+	const nid = str(s.NetworkID);
+	const net = (nid !== undefined && nid !== '' ? links.byId.get(nid) : undefined) ?? links.byName.get(netName);
+	if (net === undefined) {
+		// "none", "host" and "bridge" with --bridge none have no record of their own in some versions; only report what names an id.
+		if (nid !== undefined && nid !== '' && links.raw.present) {
+			links.findings.push(
+				finding(
+					'warning',
+					'container.network-missing',
+					`container:${c.id}`,
+					`its config attaches it to network "${netName}" (${nid}), which local-kv.db does not hold`,
+					c.path,
+				),
+			);
+		}
+		return;
+	}
+	const eid = str(s.EndpointID);
+	const ep = eid !== undefined && eid !== '' ? links.endpointsById.get(eid) : undefined;
+	if (ep !== undefined) links.usedEndpoints.add(ep.id);
+	const ip = str(s.IPAddress);
+	const mac = str(s.MacAddress);
+	links.add(net.id, {
+		containerId: c.id,
+		containerName: c.name ?? null,
+		endpointId: eid !== undefined && eid !== '' ? eid : null,
+		endpointName: ep?.name ?? null,
+		ipAddress: ip !== undefined && ip !== '' ? ip : (ep?.address?.replace(/\/\d+$/, '') ?? null),
+		macAddress: mac !== undefined && mac !== '' ? mac : (ep?.mac ?? null),
+		source: ep !== undefined ? 'both' : 'config',
+	});
+}
+
+/** Attaches the endpoints no container's config named, or says their network is missing. */
+function attachLoneEndpoints(links: NetworkLinks, containers: readonly RawContainer[]): void {
+	const cname = new Map(containers.map(c => [c.id, c.name ?? null]));
+	for (const ep of links.raw.endpoints) {
+		if (links.usedEndpoints.has(ep.id)) continue;
+		if (!links.byId.has(ep.networkId)) {
+			links.findings.push(
 				finding(
 					'warning',
 					'network.endpoint-orphan',
@@ -156,7 +171,7 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 			);
 			continue;
 		}
-		add(ep.networkId, {
+		links.add(ep.networkId, {
 			containerId: ep.containerId ?? null,
 			containerName: ep.containerId !== undefined ? (cname.get(ep.containerId) ?? null) : null,
 			endpointId: ep.id,
@@ -166,25 +181,37 @@ export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer
 			source: 'endpoint',
 		});
 	}
+}
+
+function networkOf(n: RawNetwork, attachments: NetworkAttachment[]): Network {
+	return {
+		id: n.id,
+		name: n.name ?? null,
+		driver: n.driver ?? null,
+		scope: n.scope ?? null,
+		internal: n.internal ?? null,
+		attachable: n.attachable ?? null,
+		ipv6: n.ipv6 ?? null,
+		created: n.created ?? null,
+		labels: n.labels ?? null,
+		ipamDriver: n.ipamDriver ?? null,
+		subnets: n.subnets.map(s => ({subnet: s.subnet, gateway: s.gateway ?? null})),
+		bridgeName: n.bridgeName ?? null,
+		containers: attachments.sort(
+			(a, b) => byString(a.containerId ?? '', b.containerId ?? '') || byString(a.endpointId ?? '', b.endpointId ?? ''),
+		),
+	};
+}
+
+export function linkNetworks(raw: RawNetworks, containers: readonly RawContainer[], findings: Finding[]): Network[] {
+	append(findings, raw.findings);
+	const links = new NetworkLinks(raw, findings);
+	for (const c of containers) {
+		for (const [netName, settings] of Object.entries(c.networks ?? {})) attachContainer(links, c, netName, settings);
+	}
+	attachLoneEndpoints(links, containers);
 	return raw.networks.map(n => {
 		append(findings, n.findings);
-		return {
-			id: n.id,
-			name: n.name ?? null,
-			driver: n.driver ?? null,
-			scope: n.scope ?? null,
-			internal: n.internal ?? null,
-			attachable: n.attachable ?? null,
-			ipv6: n.ipv6 ?? null,
-			created: n.created ?? null,
-			labels: n.labels ?? null,
-			ipamDriver: n.ipamDriver ?? null,
-			subnets: n.subnets.map(s => ({subnet: s.subnet, gateway: s.gateway ?? null})),
-			bridgeName: n.bridgeName ?? null,
-			containers: (attached.get(n.id) ?? []).sort(
-				(a, b) =>
-					byString(a.containerId ?? '', b.containerId ?? '') || byString(a.endpointId ?? '', b.endpointId ?? ''),
-			),
-		};
+		return networkOf(n, links.attached.get(n.id) ?? []);
 	});
 }

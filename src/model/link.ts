@@ -253,72 +253,93 @@ function rwLayerDamage(
 	return {state: dir.state, path};
 }
 
-function linkImage(
+/** Says when the config bytes do not hash to the image id. */
+function checkContentDigest(ctx: Ctx, img: RawImage, subject: string): void {
+	if (img.contentDigest === undefined || img.contentDigest === img.id) return;
+	ctx.findings.push(
+		finding(
+			'error',
+			'image.id-mismatch',
+			subject,
+			`config bytes hash to ${img.contentDigest}, not to the image id`,
+			img.path,
+		),
+	);
+}
+
+/**
+ * Links one layer of an image's chain (the users, its diff id and parent checked against the image's);
+ * returns the layer's size, null when it is missing or its size unknown.
+ */
+function linkChainLayer(
 	ctx: Ctx,
 	store: RawImageStore,
 	img: RawImage,
-	children: Map<string, string[]>,
-	tags: Map<string, RawImageStoreRefs>,
-): Image {
-	const subject = `image:${img.id}`;
-	append(ctx.findings, img.findings);
-	if (img.contentDigest !== undefined && img.contentDigest !== img.id) {
+	chain: readonly string[],
+	i: number,
+	subject: string,
+): number | null {
+	const chainId = chain[i]!;
+	const db = layerDb(store);
+	use(ctx.layerImages, store.driver, chainId, img.id);
+	const layer = store.layers.get(chainId);
+	if (layer === undefined) {
 		ctx.findings.push(
 			finding(
 				'error',
-				'image.id-mismatch',
+				'image.layer-missing',
 				subject,
-				`config bytes hash to ${img.contentDigest}, not to the image id`,
-				img.path,
+				`layer ${i + 1} of ${chain.length} (${store.layout === 'v1' ? 'id' : 'chain id'} ${chainId}) is not in ${db}`,
+				layerMeta(store, chainId),
+			),
+		);
+		return null;
+	}
+	if (layer.diffId !== undefined && layer.diffId !== img.diffIds[i]) {
+		ctx.findings.push(
+			finding(
+				'error',
+				'layer.diff-mismatch',
+				`layer:${chainId}`,
+				`layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`,
+				`${layer.path}/diff`,
 			),
 		);
 	}
-	// Pre-1.10: the chain is the image's parent links (graph/<id>/json), ids bottom first.
-	const chain = img.layerIds ?? chainIds(img.diffIds);
-	const db = layerDb(store);
+	const expectedParent = i === 0 ? undefined : chain[i - 1];
+	const parent = layerParent(store, layer, id => use(ctx.layerImages, store.driver, id, img.id));
+	if (parent !== expectedParent) {
+		ctx.findings.push(
+			finding(
+				'error',
+				'layer.parent-mismatch',
+				`layer:${chainId}`,
+				`${db} parent is ${parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`,
+				layerFile(store, chainId, 'parent'),
+			),
+		);
+	}
+	return layer.size ?? null;
+}
+
+/** Links every layer of the chain; the sum of their sizes, null when one is missing or unknown. */
+function linkChain(
+	ctx: Ctx,
+	store: RawImageStore,
+	img: RawImage,
+	chain: readonly string[],
+	subject: string,
+): number | null {
 	let size: number | null = 0;
-	chain.forEach((chainId, i) => {
-		use(ctx.layerImages, store.driver, chainId, img.id);
-		const layer = store.layers.get(chainId);
-		if (layer === undefined) {
-			ctx.findings.push(
-				finding(
-					'error',
-					'image.layer-missing',
-					subject,
-					`layer ${i + 1} of ${chain.length} (${store.layout === 'v1' ? 'id' : 'chain id'} ${chainId}) is not in ${db}`,
-					layerMeta(store, chainId),
-				),
-			);
-			size = null;
-			return;
-		}
-		if (layer.diffId !== undefined && layer.diffId !== img.diffIds[i]) {
-			ctx.findings.push(
-				finding(
-					'error',
-					'layer.diff-mismatch',
-					`layer:${chainId}`,
-					`layerdb diff ${layer.diffId} differs from the image's diff id ${img.diffIds[i]}`,
-					`${layer.path}/diff`,
-				),
-			);
-		}
-		const expectedParent = i === 0 ? undefined : chain[i - 1];
-		const parent = layerParent(store, layer, id => use(ctx.layerImages, store.driver, id, img.id));
-		if (parent !== expectedParent) {
-			ctx.findings.push(
-				finding(
-					'error',
-					'layer.parent-mismatch',
-					`layer:${chainId}`,
-					`${db} parent is ${parent ?? 'absent'}, the image's chain says ${expectedParent ?? 'none (base layer)'}`,
-					layerFile(store, chainId, 'parent'),
-				),
-			);
-		}
-		if (size !== null) size = layer.size === undefined ? null : size + layer.size;
-	});
+	for (let i = 0; i < chain.length; i++) {
+		const layerSize = linkChainLayer(ctx, store, img, chain, i, subject);
+		if (size !== null) size = layerSize === null ? null : size + layerSize;
+	}
+	return size;
+}
+
+/** The image's history, each layer-making step given its chain id; says when the steps do not match the layers. */
+function linkHistory(ctx: Ctx, img: RawImage, chain: readonly string[], subject: string): HistoryEntry[] {
 	const history: HistoryEntry[] = [];
 	let k = 0;
 	for (const h of img.history) {
@@ -342,6 +363,11 @@ function linkImage(
 			),
 		);
 	}
+	return history;
+}
+
+/** The image's parent id; says when the parent image is not in the store. */
+function linkParentImage(ctx: Ctx, store: RawImageStore, img: RawImage, subject: string): string | null {
 	const parent = img.parent ?? null;
 	// Pre-1.10 the parent image is the layer below, and image.layer-missing already says it is gone.
 	if (parent !== null && !store.images.has(parent) && store.layout !== 'v1') {
@@ -357,8 +383,15 @@ function linkImage(
 			),
 		);
 	}
-	const refs = tags.get(img.id) ?? {tags: [], digests: []};
-	const kids = children.get(img.id) ?? [];
+	return parent;
+}
+
+/** Whether an image is intermediate and whether it is dangling, from its references and children. */
+function imageStanding(
+	store: RawImageStore,
+	refs: RawImageStoreRefs,
+	kids: readonly string[],
+): {intermediate: boolean; dangling: boolean} {
 	// docker images --filter dangling=true: the graph-driver store (moby daemon/images/images.go) calls every
 	// image without a tag dangling, a digest-only one (pulled by digest) included, children or not; the
 	// containerd store names an image by any reference, and a digest reference is one: only an image with
@@ -368,6 +401,27 @@ function linkImage(
 		store.layout === 'containerd'
 			? unreferenced && kids.length === 0
 			: refs.tags.length === 0 && (refs.digests.length > 0 || kids.length === 0);
+	return {intermediate: unreferenced && kids.length > 0, dangling};
+}
+
+function linkImage(
+	ctx: Ctx,
+	store: RawImageStore,
+	img: RawImage,
+	children: Map<string, string[]>,
+	tags: Map<string, RawImageStoreRefs>,
+): Image {
+	const subject = `image:${img.id}`;
+	append(ctx.findings, img.findings);
+	checkContentDigest(ctx, img, subject);
+	// Pre-1.10: the chain is the image's parent links (graph/<id>/json), ids bottom first.
+	const chain = img.layerIds ?? chainIds(img.diffIds);
+	const size = linkChain(ctx, store, img, chain, subject);
+	const history = linkHistory(ctx, img, chain, subject);
+	const parent = linkParentImage(ctx, store, img, subject);
+	const refs = tags.get(img.id) ?? {tags: [], digests: []};
+	const kids = children.get(img.id) ?? [];
+	const {intermediate, dangling} = imageStanding(store, refs, kids);
 	return {
 		id: img.id,
 		driver: store.driver,
@@ -378,7 +432,7 @@ function linkImage(
 		chainIds: chain,
 		parent,
 		children: kids,
-		intermediate: unreferenced && kids.length > 0,
+		intermediate,
 		dangling,
 		history,
 		size: img.size ?? size,

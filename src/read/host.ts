@@ -6,7 +6,7 @@ import {readContainerdStores} from './containerd/store.ts';
 import {type DriverInfo, type RawDriverDir, drivers, isDriverName, readDriverDir} from './drivers/registry.ts';
 import {readGraphStore, v1Mount} from './graph-store.ts';
 import {type RawImageStore, type StoreParts, readImageStore} from './image-store.ts';
-import {type Layout, readLayout} from './layout.ts';
+import {type Layout, type RawLayout, readLayout} from './layout.ts';
 import {type RawBuildCache, readBuildCache} from './buildkit.ts';
 import {type RawNetworks, readNetworks} from './networks.ts';
 import type {Source} from '../sources/source.ts';
@@ -63,60 +63,14 @@ export function readHost(
 	const stores = new Map<string, RawImageStore>();
 	for (const driver of layout.imageStores) stores.set(driver, readImageStore(source, driver, parts));
 	const legacy = layout.layout === 'v1';
-	const {ids, findings: listFindings} = listContainerIds(source);
-	append(findings, listFindings);
-	const containers: RawContainer[] = [];
-	for (let i = 0; i < ids.length; i++) {
-		const c = readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy});
-		// Whenever more than ls reads: hostconfig.json checked (its value kept only when asked), symlinks and unreadable logs in the container's directory.
-		if (parts.driverDirs) {
-			if (!parts.hostConfig && c.hasConfig) append(c.findings, readHostConfig(source, c.id).findings);
-			append(c.findings, containerFileFindings(source, c.id));
-		}
-		containers.push(c);
-		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
-	}
-	if (legacy) {
-		const driver = v1Driver(layout.v1Repositories, layout.driverDirs, containers, findings);
-		const store = readGraphStore(source, driver, parts);
-		stores.set(driver, store);
-		for (const c of containers)
-			if (c.hasConfig && (c.driver === undefined || c.driver === driver))
-				store.mounts.set(c.id, v1Mount(c.id, c.image));
-	}
+	const containers = readContainers(source, parts, legacy, findings, onProgress);
+	if (legacy) addGraphStore(source, layout, parts, containers, stores, findings);
 	// The containerd image store: one store per snapshotter (driver = the snapshotter's name).
-	if (!legacy && (parts.images || parts.layers || parts.mounts || parts.driverDirs)) {
-		const c8d = readContainerdStores(source, containers, [...stores.keys()], parts);
-		append(findings, c8d.findings);
-		for (const [name, store] of c8d.stores) {
-			if (stores.has(name)) {
-				findings.push(
-					finding(
-						'warning',
-						'layout.containerd-store',
-						'root',
-						`image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`,
-						`image/${name}`,
-					),
-				);
-				continue;
-			}
-			stores.set(name, store);
-		}
-	}
-	const driverDirs = new Map<string, RawDriverDir>();
-	if (parts.driverDirs) {
-		const names = new Set([...stores.keys(), ...layout.driverDirs]);
-		for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
-		for (const name of [...names].sort()) {
-			const layers = stores.get(name)?.layers;
-			const cacheIds =
-				layers === undefined
-					? new Set<string>()
-					: new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
-			driverDirs.set(name, readDriverDir(source, name, cacheIds));
-		}
-	}
+	if (!legacy && (parts.images || parts.layers || parts.mounts || parts.driverDirs))
+		addContainerdStores(source, parts, containers, stores, findings);
+	const driverDirs = parts.driverDirs
+		? readDriverDirs(source, layout, containers, stores)
+		: new Map<string, RawDriverDir>();
 	if (parts.driverDirs) {
 		const used = new Set(containers.map(c => c.driver).filter((d): d is string => d !== undefined));
 		append(findings, driverNotes([...new Set([...layout.driverDirs, ...used])].sort()));
@@ -138,6 +92,94 @@ export function readHost(
 		...(buildCache !== undefined ? {buildCache} : {}),
 		findings,
 	};
+}
+
+/** Every container under containers/, the listing's findings added to `findings`. */
+function readContainers(
+	source: Source,
+	parts: ReadParts,
+	legacy: boolean,
+	findings: Finding[],
+	onProgress?: (done: number, total: number) => void,
+): RawContainer[] {
+	const {ids, findings: listFindings} = listContainerIds(source);
+	append(findings, listFindings);
+	const containers: RawContainer[] = [];
+	for (let i = 0; i < ids.length; i++) {
+		const c = readContainer(source, ids[i]!, {hostConfig: parts.hostConfig, legacy});
+		// Whenever more than ls reads: hostconfig.json checked (its value kept only when asked), symlinks and unreadable logs in the container's directory.
+		if (parts.driverDirs) {
+			if (!parts.hostConfig && c.hasConfig) append(c.findings, readHostConfig(source, c.id).findings);
+			append(c.findings, containerFileFindings(source, c.id));
+		}
+		containers.push(c);
+		if (onProgress && i % 200 === 0) onProgress(i, ids.length);
+	}
+	return containers;
+}
+
+/** A pre-1.10 root's one graph store, each container's mount in it. */
+function addGraphStore(
+	source: Source,
+	layout: RawLayout,
+	parts: ReadParts,
+	containers: readonly RawContainer[],
+	stores: Map<string, RawImageStore>,
+	findings: Finding[],
+): void {
+	const driver = v1Driver(layout.v1Repositories, layout.driverDirs, containers, findings);
+	const store = readGraphStore(source, driver, parts);
+	stores.set(driver, store);
+	for (const c of containers)
+		if (c.hasConfig && (c.driver === undefined || c.driver === driver)) store.mounts.set(c.id, v1Mount(c.id, c.image));
+}
+
+/** The containerd image store's stores, one per snapshotter; one named like a graph driver's store is not shown. */
+function addContainerdStores(
+	source: Source,
+	parts: ReadParts,
+	containers: readonly RawContainer[],
+	stores: Map<string, RawImageStore>,
+	findings: Finding[],
+): void {
+	const c8d = readContainerdStores(source, containers, [...stores.keys()], parts);
+	append(findings, c8d.findings);
+	for (const [name, store] of c8d.stores) {
+		if (stores.has(name)) {
+			findings.push(
+				finding(
+					'warning',
+					'layout.containerd-store',
+					'root',
+					`image/${name}/ and the containerd snapshotter "${name}" share a name; the containerd one is not shown`,
+					`image/${name}`,
+				),
+			);
+			continue;
+		}
+		stores.set(name, store);
+	}
+}
+
+/** Each driver directory a store, the layout or a container names, in name order. */
+function readDriverDirs(
+	source: Source,
+	layout: RawLayout,
+	containers: readonly RawContainer[],
+	stores: ReadonlyMap<string, RawImageStore>,
+): Map<string, RawDriverDir> {
+	const driverDirs = new Map<string, RawDriverDir>();
+	const names = new Set([...stores.keys(), ...layout.driverDirs]);
+	for (const c of containers) if (c.driver !== undefined) names.add(c.driver);
+	for (const name of [...names].sort()) {
+		const layers = stores.get(name)?.layers;
+		const cacheIds =
+			layers === undefined
+				? new Set<string>()
+				: new Set([...layers.values()].flatMap(l => (l.cacheId === undefined ? [] : [l.cacheId])));
+		driverDirs.set(name, readDriverDir(source, name, cacheIds));
+	}
+	return driverDirs;
 }
 
 /**

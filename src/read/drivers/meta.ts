@@ -231,9 +231,46 @@ function typeName(v: unknown): string {
 	return `${typeof v} ${String(v)}`;
 }
 
-/** `devicemapper/metadata/<id>` for each layer id, and the device set's own records. */
-export function readDevicemapperMeta(source: Source, ids: Iterable<string>): DriverMeta {
-	const subject = 'store:devicemapper';
+/** One of the device set's own records under devicemapper/metadata/: what it is, how it is checked, what it means. */
+type DeviceSetFile = {
+	readonly name: string;
+	readonly what: string;
+	readonly spec: readonly Spec[];
+	readonly stakes: Stakes;
+	readonly note: string | undefined;
+	/** The note when the file is absent. */
+	readonly absent: string;
+};
+
+const deviceSetFiles: readonly DeviceSetFile[] = [
+	{
+		name: 'deviceset-metadata',
+		what: 'device set',
+		spec: deviceSetSpec,
+		stakes: deviceSetStakes,
+		note: 'the thin pool is named docker-<major>:<minor>-<inode>-pool after the device and inode of the original devicemapper/ directory, which a copy of the root does not keep',
+		absent: 'absent: written at the first daemon start that created the base device (older daemons did not write it)',
+	},
+	{
+		name: 'base',
+		what: 'base device',
+		spec: deviceSpec,
+		stakes: baseStakes,
+		note: 'the thin device every image and container device is a snapshot of',
+		absent: 'absent: the base device was never created',
+	},
+	{
+		name: 'transaction-metadata',
+		what: 'last transaction',
+		spec: transactionSpec,
+		stakes: transactionStakes,
+		note: 'the last device creation or deletion the daemon opened; whether it was committed is in the pool, not in the root',
+		absent: 'absent: no device was ever created or deleted (or written by a daemon older than 1.9)',
+	},
+];
+
+/** `devicemapper/metadata/<id>` for each layer id. */
+function readDeviceRecords(source: Source, ids: Iterable<string>, subject: string): Map<string, RawDriverRecord> {
 	const records = new Map<string, RawDriverRecord>();
 	for (const id of ids) {
 		const path = `devicemapper/metadata/${id}`;
@@ -246,90 +283,84 @@ export function readDevicemapperMeta(source: Source, ids: Iterable<string>): Dri
 				: checkFields(r.json, deviceSpec, subject, path, `device record ${path}`, deviceStakes, findings, r.numbers);
 		records.set(id, fields === undefined ? {findings} : {record: {path, fields}, findings});
 	}
+	return records;
+}
+
+/** One of the device set's own records, added to `host` when absent or readable. */
+function readDeviceSetFile(
+	source: Source,
+	f: DeviceSetFile,
+	subject: string,
+	host: HostDriverRecord[],
+	findings: Finding[],
+): void {
+	const path = `devicemapper/metadata/${f.name}`;
+	const r = readSmallJson(source, path, subject, `${f.what} ${path}`, f.stakes);
+	append(findings, r.findings);
+	if (!r.present) {
+		host.push({driver: 'devicemapper', what: f.what, path, fields: {}, note: f.absent});
+		return;
+	}
+	const fields =
+		r.json === undefined
+			? undefined
+			: checkFields(r.json, f.spec, subject, path, `${f.what} ${path}`, f.stakes, findings, r.numbers);
+	if (fields !== undefined)
+		host.push({driver: 'devicemapper', what: f.what, path, fields, ...(f.note !== undefined ? {note: f.note} : {})});
+}
+
+/** The loop-lvm pool's data or metadata file (devicemapper/devicemapper/<name>): its size, or why there is none. */
+function readPoolFile(
+	source: Source,
+	name: 'data' | 'metadata',
+	subject: string,
+	host: HostDriverRecord[],
+	findings: Finding[],
+): void {
+	const path = `devicemapper/devicemapper/${name}`;
+	const what = name === 'data' ? 'pool data file' : 'pool metadata file';
+	const st = source.stat(path);
+	if (!st.ok) {
+		if (st.error.code === 'missing')
+			host.push({
+				driver: 'devicemapper',
+				what,
+				path,
+				fields: {},
+				note: 'absent: the pool is a block device (dm.thinpooldev or direct-lvm), outside the root',
+			});
+		else findings.push(sourceErrorFinding(st.error, subject, what, 'warning'));
+		return;
+	}
+	if (st.value.kind !== 'file') {
+		findings.push(
+			finding(
+				'warning',
+				'file.not-a-file',
+				subject,
+				`${what} is a ${st.value.kind}, not the sparse file loop-lvm makes`,
+				path,
+			),
+		);
+		return;
+	}
+	host.push({
+		driver: 'devicemapper',
+		what,
+		path,
+		fields: {size: st.value.size},
+		note: `a sparse loop-lvm file: its size is what the pool was given (default ${name === 'data' ? '100 GB' : '2 GB'}); the thin devices inside it are not read`,
+	});
+}
+
+/** `devicemapper/metadata/<id>` for each layer id, and the device set's own records. */
+export function readDevicemapperMeta(source: Source, ids: Iterable<string>): DriverMeta {
+	const subject = 'store:devicemapper';
+	const records = readDeviceRecords(source, ids, subject);
 	const host: HostDriverRecord[] = [];
 	const findings: Finding[] = [];
-	const json = (
-		name: string,
-		what: string,
-		spec: readonly Spec[],
-		stakes: Stakes,
-		note: string | undefined,
-		absent: string,
-	): void => {
-		const path = `devicemapper/metadata/${name}`;
-		const r = readSmallJson(source, path, subject, `${what} ${path}`, stakes);
-		append(findings, r.findings);
-		if (!r.present) {
-			host.push({driver: 'devicemapper', what, path, fields: {}, note: absent});
-			return;
-		}
-		const fields =
-			r.json === undefined
-				? undefined
-				: checkFields(r.json, spec, subject, path, `${what} ${path}`, stakes, findings, r.numbers);
-		if (fields !== undefined)
-			host.push({driver: 'devicemapper', what, path, fields, ...(note !== undefined ? {note} : {})});
-	};
-	json(
-		'deviceset-metadata',
-		'device set',
-		deviceSetSpec,
-		deviceSetStakes,
-		'the thin pool is named docker-<major>:<minor>-<inode>-pool after the device and inode of the original devicemapper/ directory, which a copy of the root does not keep',
-		'absent: written at the first daemon start that created the base device (older daemons did not write it)',
-	);
-	json(
-		'base',
-		'base device',
-		deviceSpec,
-		baseStakes,
-		'the thin device every image and container device is a snapshot of',
-		'absent: the base device was never created',
-	);
-	json(
-		'transaction-metadata',
-		'last transaction',
-		transactionSpec,
-		transactionStakes,
-		'the last device creation or deletion the daemon opened; whether it was committed is in the pool, not in the root',
-		'absent: no device was ever created or deleted (or written by a daemon older than 1.9)',
-	);
-	for (const name of ['data', 'metadata'] as const) {
-		const path = `devicemapper/devicemapper/${name}`;
-		const what = name === 'data' ? 'pool data file' : 'pool metadata file';
-		const st = source.stat(path);
-		if (!st.ok) {
-			if (st.error.code === 'missing')
-				host.push({
-					driver: 'devicemapper',
-					what,
-					path,
-					fields: {},
-					note: 'absent: the pool is a block device (dm.thinpooldev or direct-lvm), outside the root',
-				});
-			else findings.push(sourceErrorFinding(st.error, subject, what, 'warning'));
-			continue;
-		}
-		if (st.value.kind !== 'file') {
-			findings.push(
-				finding(
-					'warning',
-					'file.not-a-file',
-					subject,
-					`${what} is a ${st.value.kind}, not the sparse file loop-lvm makes`,
-					path,
-				),
-			);
-			continue;
-		}
-		host.push({
-			driver: 'devicemapper',
-			what,
-			path,
-			fields: {size: st.value.size},
-			note: `a sparse loop-lvm file: its size is what the pool was given (default ${name === 'data' ? '100 GB' : '2 GB'}); the thin devices inside it are not read`,
-		});
-	}
+	for (const f of deviceSetFiles) readDeviceSetFile(source, f, subject, host, findings);
+	for (const name of ['data', 'metadata'] as const) readPoolFile(source, name, subject, host, findings);
 	return {records, host, findings};
 }
 
