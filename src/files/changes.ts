@@ -88,6 +88,83 @@ export type NaiveOptions = {
 	readonly onProblem: (f: Finding) => void;
 };
 
+/** What one naive comparison reads from: the source, both views and where problems go. */
+type NaiveWalk = {
+	readonly source: Source;
+	readonly newView: FsView;
+	readonly oldView: FsView | null;
+	readonly opts: NaiveOptions;
+};
+
+/** The stat of an entry in its layer, or undefined (and a finding) when it cannot be read. */
+function statEntry(w: NaiveWalk, view: FsView, e: MergedEntry, rel: string): Stat | undefined {
+	const r = w.source.stat(join(view.layers[e.layer]!.dir, rel));
+	if (!r.ok) {
+		w.opts.onProblem(
+			finding('error', 'files.unreadable', w.newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path),
+		);
+		return undefined;
+	}
+	return r.value;
+}
+
+/** The merged listing of a directory in a view (empty with no view or no layers); problems reported. */
+function listMerged(w: NaiveWalk, view: FsView | null, layers: readonly number[] | null, rel: string): MergedEntry[] {
+	if (view === null || layers === null) return [];
+	const m = mergedDir(w.source, view, layers, rel);
+	m.problems.forEach(w.opts.onProblem);
+	return m.entries;
+}
+
+/** Whether a path both views have differs: its stat, or for a file its capability. */
+function entryChanged(w: NaiveWalk, n: MergedEntry, o: MergedEntry, rel: string): boolean {
+	const ns = statEntry(w, w.newView, n, rel);
+	const os = w.oldView === null ? undefined : statEntry(w, w.oldView, o, rel);
+	if (ns === undefined || os === undefined) return false;
+	if (statDifferent(os, ns)) return true;
+	if (ns.kind !== 'file' || w.source.xattrs === undefined) return false;
+	return (
+		capability(w.source, join(w.newView.layers[n.layer]!.dir, rel)) !==
+		capability(w.source, join(w.oldView!.layers[o.layer]!.dir, rel))
+	);
+}
+
+/** Queues the implied C line of every open directory not yet reported. */
+function announceFrames(stack: readonly Frame[], pending: Change[]): void {
+	for (const f of stack) {
+		if (f.announced) continue;
+		f.announced = true;
+		pending.push({kind: 'C', rel: f.rel});
+	}
+}
+
+/** One pair of entries compared: its lines queued, and a frame pushed when a directory is to be walked. */
+function comparePair(w: NaiveWalk, p: Pair, parent: string, stack: Frame[], pending: Change[]): void {
+	const {name, n, o} = p;
+	const rel = join(parent, name);
+	if (n === undefined) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'D', rel});
+		return;
+	}
+	if (o === undefined) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'A', rel});
+		if (n.kind === 'dir')
+			stack.push({rel, items: pairs(listMerged(w, w.newView, n.dirLayers, rel), []), i: 0, announced: true});
+		return;
+	}
+	const changed = entryChanged(w, n, o, rel);
+	if (changed) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'C', rel});
+	}
+	if (n.kind !== 'dir') return;
+	if (w.opts.prune && !changed && o.kind === 'dir' && n.dirLayers[0] !== 0) return;
+	const old = o.kind === 'dir' ? listMerged(w, w.oldView, o.dirLayers, rel) : [];
+	stack.push({rel, items: pairs(listMerged(w, w.newView, n.dirLayers, rel), old), i: 0, announced: changed});
+}
+
 /**
  * ChangesDirs(new, old), streamed in path order: one merged listing per level on a stack; a
  * directory's implied C line is written just before its first inner change.
@@ -98,80 +175,26 @@ export function* naiveChanges(
 	oldView: FsView | null,
 	opts: NaiveOptions,
 ): Generator<Change> {
-	const stat = (view: FsView, e: MergedEntry, rel: string): Stat | undefined => {
-		const r = source.stat(join(view.layers[e.layer]!.dir, rel));
-		if (!r.ok) {
-			opts.onProblem(
-				finding('error', 'files.unreadable', newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path),
-			);
-			return undefined;
-		}
-		return r.value;
-	};
-	const list = (view: FsView | null, layers: readonly number[] | null, rel: string): MergedEntry[] => {
-		if (view === null || layers === null) return [];
-		const m = mergedDir(source, view, layers, rel);
-		m.problems.forEach(opts.onProblem);
-		return m.entries;
-	};
+	const w: NaiveWalk = {source, newView, oldView, opts};
 	const stack: Frame[] = [
 		{
 			rel: '',
 			items: pairs(
-				list(newView, rootLayers(newView), ''),
-				list(oldView, oldView === null ? null : rootLayers(oldView), ''),
+				listMerged(w, newView, rootLayers(newView), ''),
+				listMerged(w, oldView, oldView === null ? null : rootLayers(oldView), ''),
 			),
 			i: 0,
 			announced: true,
 		},
 	];
 	const pending: Change[] = [];
-	const announce = (): void => {
-		for (const f of stack) {
-			if (f.announced) continue;
-			f.announced = true;
-			pending.push({kind: 'C', rel: f.rel});
-		}
-	};
 	while (stack.length > 0) {
 		const top = stack[stack.length - 1]!;
 		if (top.i >= top.items.length) {
 			stack.pop();
 			continue;
 		}
-		const {name, n, o} = top.items[top.i++]!;
-		const rel = join(top.rel, name);
-		if (n === undefined) {
-			announce();
-			pending.push({kind: 'D', rel});
-		} else if (o === undefined) {
-			announce();
-			pending.push({kind: 'A', rel});
-			if (n.kind === 'dir') stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), []), i: 0, announced: true});
-		} else {
-			let changed = false;
-			const ns = stat(newView, n, rel);
-			const os = oldView === null ? undefined : stat(oldView, o, rel);
-			if (ns !== undefined && os !== undefined) {
-				changed = statDifferent(os, ns);
-				if (!changed && ns.kind === 'file' && source.xattrs !== undefined) {
-					changed =
-						capability(source, join(newView.layers[n.layer]!.dir, rel)) !==
-						capability(source, join(oldView!.layers[o.layer]!.dir, rel));
-				}
-			}
-			if (changed) {
-				announce();
-				pending.push({kind: 'C', rel});
-			}
-			if (n.kind === 'dir') {
-				const skip = opts.prune && !changed && o.kind === 'dir' && n.dirLayers[0] !== 0;
-				if (!skip) {
-					const old = o.kind === 'dir' ? list(oldView, o.dirLayers, rel) : [];
-					stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), old), i: 0, announced: changed});
-				}
-			}
-		}
+		comparePair(w, top.items[top.i++]!, top.rel, stack, pending);
 		while (pending.length > 0) yield pending.shift()!;
 	}
 }
