@@ -199,6 +199,47 @@ export function* naiveChanges(
 	}
 }
 
+type AufsFrame = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
+
+/** Where an aufs walk reads from and reports to. */
+type AufsWalk = {
+	readonly source: Source;
+	readonly rwDir: string;
+	readonly lowerDirs: readonly string[];
+	readonly subject: string;
+	readonly onProblem: (f: Finding) => void;
+};
+
+/** Pushes a directory of the RW layer to walk next (a finding when it cannot be listed). */
+function descendAufs(w: AufsWalk, stack: AufsFrame[], rel: string, changed: boolean): void {
+	const l = w.source.list(join(w.rwDir, rel));
+	if (!l.ok)
+		w.onProblem(
+			finding('error', 'files.unreadable', w.subject, `cannot list /${rel}: ${l.error.message}`, l.error.path),
+		);
+	else stack.push({rel, entries: l.value, i: 0, changed});
+}
+
+/**
+ * How an RW entry that is no whiteout compares with the lower layers: A when none has the path,
+ * C when the first that has it differs, `same` when that one is a directory with equal size,
+ * mode and mtime.
+ */
+function againstLower(w: AufsWalk, rel: string, st: Stat): 'A' | 'C' | 'same' {
+	for (const lower of w.lowerDirs) {
+		const ls = w.source.stat(join(lower, rel));
+		if (!ls.ok) continue;
+		const same =
+			ls.value.kind === 'dir' &&
+			st.kind === 'dir' &&
+			ls.value.size === st.size &&
+			ls.value.mode === st.mode &&
+			sameFsTime(ls.value.mtimeMs, st.mtimeMs);
+		return same ? 'same' : 'C';
+	}
+	return 'A';
+}
+
 /**
  * moby's `changes()` for aufs (`archive.Changes`): walks the RW directory alone, in lexical
  * order. `.wh.<name>` is D of `<name>` (a nested `.wh..wh..opq` therefore reads as D of
@@ -214,7 +255,7 @@ export function* aufsChanges(
 	subject: string,
 	onProblem: (f: Finding) => void,
 ): Generator<Change> {
-	type F = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
+	const w: AufsWalk = {source, rwDir, lowerDirs, subject, onProblem};
 	const listed = source.list(rwDir);
 	if (!listed.ok) {
 		onProblem(
@@ -228,7 +269,7 @@ export function* aufsChanges(
 		);
 		return;
 	}
-	const stack: F[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
+	const stack: AufsFrame[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
 	while (stack.length > 0) {
 		const top = stack[stack.length - 1]!;
 		if (top.i >= top.entries.length) {
@@ -245,51 +286,20 @@ export function* aufsChanges(
 			continue;
 		}
 		const isDir = st.value.kind === 'dir';
-		let frameChanged = false;
-		const descend = (): void => {
-			if (!isDir) return;
-			const l = source.list(join(rwDir, rel));
-			if (!l.ok)
-				onProblem(
-					finding('error', 'files.unreadable', subject, `cannot list /${rel}: ${l.error.message}`, l.error.path),
-				);
-			else stack.push({rel, entries: l.value, i: 0, changed: frameChanged});
-		};
-		if (top.rel === '' && e.name.startsWith('.wh..wh.')) {
-			descend();
+		const skipped = top.rel === '' && e.name.startsWith('.wh..wh.');
+		const whiteout = e.name.startsWith('.wh.');
+		const lower = skipped || whiteout ? 'A' : againstLower(w, rel, st.value);
+		if (skipped || lower === 'same') {
+			if (isDir) descendAufs(w, stack, rel, false);
 			continue;
 		}
-		let change: Change;
-		if (e.name.startsWith('.wh.')) change = {kind: 'D', rel: join(top.rel, e.name.slice(4))};
-		else {
-			change = {kind: 'A', rel};
-			let same = false;
-			for (const lower of lowerDirs) {
-				const ls = source.stat(join(lower, rel));
-				if (!ls.ok) continue;
-				if (
-					ls.value.kind === 'dir' &&
-					isDir &&
-					ls.value.size === st.value.size &&
-					ls.value.mode === st.value.mode &&
-					sameFsTime(ls.value.mtimeMs, st.value.mtimeMs)
-				)
-					same = true;
-				change = {kind: 'C', rel};
-				break;
-			}
-			if (same) {
-				descend();
-				continue;
-			}
-		}
-		if (isDir) frameChanged = true;
+		const change: Change = whiteout ? {kind: 'D', rel: join(top.rel, e.name.slice(4))} : {kind: lower, rel};
 		if ((change.kind === 'A' || change.kind === 'D') && top.rel !== '' && !top.changed) {
 			top.changed = true;
 			yield {kind: 'C', rel: top.rel};
 		}
 		yield change;
-		descend();
+		if (isDir) descendAufs(w, stack, rel, true);
 	}
 }
 
