@@ -307,6 +307,67 @@ export type LayerStatus = 'added' | 'modified' | 'deleted' | 'opaque';
 
 export type LayerItem = {readonly rel: string; readonly status: LayerStatus; readonly path: string};
 
+/** A flattened (vfs) layer: its directory compared with its parent's, as naive changes. */
+function* flattenedItems(
+	source: Source,
+	layer: FsView,
+	below: FsView | null,
+	onProblem: (f: Finding) => void,
+): Generator<LayerItem> {
+	const top = layer.layers[0]!;
+	const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
+	const belowTop = below?.layers[0];
+	for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
+		yield {
+			rel: c.rel,
+			status: kindToStatus[c.kind],
+			path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel),
+		};
+	}
+}
+
+type LayerFrame = {
+	readonly rel: string;
+	readonly entries: Entry[];
+	i: number;
+	readonly below: Map<string, MergedEntry> | null;
+};
+
+/** Where a walk of one diff layer reads from and reports to. */
+type LayerWalk = {
+	readonly source: Source;
+	readonly layer: FsView;
+	readonly below: FsView | null;
+	readonly topDir: string;
+	readonly onProblem: (f: Finding) => void;
+};
+
+/** The view below's merged entries of a directory, by name (null with no view below). */
+function belowEntries(w: LayerWalk, rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null {
+	if (w.below === null || layers === null) return null;
+	const m = mergedDir(w.source, w.below, layers, rel);
+	m.problems.forEach(w.onProblem);
+	return new Map(m.entries.map(e => [e.name, e]));
+}
+
+/** A directory of the layer itself, or undefined (and a finding) when it cannot be listed. */
+function listLayerDir(w: LayerWalk, rel: string): Entry[] | undefined {
+	const l = w.source.list(join(w.topDir, rel));
+	if (!l.ok) {
+		w.onProblem(
+			finding(
+				'error',
+				'files.unreadable',
+				w.layer.subject,
+				`cannot list /${rel} in the layer: ${l.error.message}`,
+				l.error.path,
+			),
+		);
+		return undefined;
+	}
+	return l.value;
+}
+
 /**
  * What one layer does to the layers below it. Diff drivers: its own directory, walked, with
  * whiteouts read as deletions and opaque directories marked; an entry is `modified` when the
@@ -319,53 +380,17 @@ export function* layerItems(
 	below: FsView | null,
 	onProblem: (f: Finding) => void,
 ): Generator<LayerItem> {
-	const top = layer.layers[0]!;
 	if (layer.style === 'none') {
-		const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
-		const belowTop = below?.layers[0];
-		for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
-			yield {
-				rel: c.rel,
-				status: kindToStatus[c.kind],
-				path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel),
-			};
-		}
+		yield* flattenedItems(source, layer, below, onProblem);
 		return;
 	}
+	const w: LayerWalk = {source, layer, below, topDir: layer.layers[0]!.dir, onProblem};
 	const aufs = layer.style === 'aufs' || layer.style === 'both';
 	const overlay = layer.style === 'overlay' || layer.style === 'both';
-	type F = {
-		readonly rel: string;
-		readonly entries: Entry[];
-		i: number;
-		readonly below: Map<string, MergedEntry> | null;
-	};
-	const belowOf = (rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null => {
-		if (below === null || layers === null) return null;
-		const m = mergedDir(source, below, layers, rel);
-		m.problems.forEach(onProblem);
-		return new Map(m.entries.map(e => [e.name, e]));
-	};
-	const listDir = (rel: string): Entry[] | undefined => {
-		const l = source.list(join(top.dir, rel));
-		if (!l.ok) {
-			onProblem(
-				finding(
-					'error',
-					'files.unreadable',
-					layer.subject,
-					`cannot list /${rel} in the layer: ${l.error.message}`,
-					l.error.path,
-				),
-			);
-			return undefined;
-		}
-		return l.value;
-	};
-	const rootEntries = listDir('');
+	const rootEntries = listLayerDir(w, '');
 	if (rootEntries === undefined) return;
-	const stack: F[] = [
-		{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowOf('', rootLayers(below))},
+	const stack: LayerFrame[] = [
+		{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowEntries(w, '', rootLayers(below))},
 	];
 	while (stack.length > 0) {
 		const f = stack[stack.length - 1]!;
@@ -375,7 +400,7 @@ export function* layerItems(
 		}
 		const e = f.entries[f.i++]!;
 		const rel = join(f.rel, e.name);
-		const path = join(top.dir, rel);
+		const path = join(w.topDir, rel);
 		if (aufs && e.name.startsWith('.wh.')) {
 			if (e.name.startsWith('.wh..wh.') || (layer.style === 'both' && e.kind === 'char')) continue; // the opaque marker is reported on its directory; the rest is housekeeping
 			yield {rel: join(f.rel, e.name.slice(4)), status: 'deleted', path};
@@ -392,14 +417,19 @@ export function* layerItems(
 		let status: LayerStatus = lower !== undefined ? 'modified' : 'added';
 		let children: Entry[] | undefined;
 		if (e.kind === 'dir') {
-			children = listDir(rel);
+			children = listLayerDir(w, rel);
 			const opaque =
 				(aufs && children?.some(c => c.name === WH_OPQ) === true) || (overlay && opaqueXattr(source, path));
 			if (opaque) status = 'opaque';
 		}
 		yield {rel, status, path};
 		if (children !== undefined && children.length > 0) {
-			stack.push({rel, entries: children, i: 0, below: lower?.kind === 'dir' ? belowOf(rel, lower.dirLayers) : null});
+			stack.push({
+				rel,
+				entries: children,
+				i: 0,
+				below: lower?.kind === 'dir' ? belowEntries(w, rel, lower.dirLayers) : null,
+			});
 		}
 	}
 }
