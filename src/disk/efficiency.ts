@@ -21,7 +21,7 @@
 import {type Finding, finding} from '../finding.ts';
 import {type WhiteoutStyle, readLayerDir, join, makeView} from '../files/view.ts';
 import {layerByChainId} from '../model/indexes.ts';
-import type {Image, Model} from '../model/types.ts';
+import type {Image, Layer, Model} from '../model/types.ts';
 import type {Source} from '../sources/source.ts';
 
 export type LayerSpace = {
@@ -177,63 +177,104 @@ function biggestOf(nodes: readonly Node[]): Array<{path: string; bytes: number}>
 	return top;
 }
 
+/** What one path adds up to over the layers that have it. */
+type PathTally = {count: number; cumulative: number; min: number; layers: number[]};
+
+type ImageBase = Pick<ImageSpace, 'imageId' | 'tags' | 'driver'>;
+
+/** An image whose figures cannot be computed, with the finding that says why. */
+function notComputed(base: ImageBase, subject: string, reason: string, findings: Finding[]): ImageSpace {
+	findings.push(
+		finding('info', 'space.not-computed', subject, `wasted space not computed for ${base.imageId}: ${reason}`),
+	);
+	return {
+		...base,
+		computed: false,
+		reason,
+		efficiency: 1,
+		sizeBytes: 0,
+		userSizeBytes: 0,
+		wastedBytes: 0,
+		wastedUserPercent: null,
+		inefficiencies: [],
+		layers: [],
+		findings,
+	};
+}
+
+/** The tree of one of the image's layers, or why it cannot be read whole (a string). */
+function readLayer(
+	source: Source,
+	model: Model,
+	image: Image,
+	chainId: string,
+	subject: string,
+	findings: Finding[],
+): {readonly nodes: Node[]; readonly cacheId: Layer['cacheId']} | string {
+	const layer = layerByChainId(model, chainId, image.driver);
+	if (layer === undefined) return `its layer ${chainId} is not in the layer store`;
+	if (layer.path === null || !layer.pathExists || layer.contentDamage !== undefined)
+		return `the directory of its layer ${chainId} cannot be read whole`;
+	const style = styleOf(image.driver, layer.path, subject);
+	if (typeof style === 'object') return style.error;
+	if (style === 'none') return `${image.driver} keeps each layer as a full copy, not as a diff`;
+	return {nodes: layerTree(source, style, layer.path, subject, findings), cacheId: layer.cacheId};
+}
+
+/** Counts each leaf of a layer against its path (a whiteout of a directory counts what it hides). */
+function tallyLayer(
+	perPath: Map<string, PathTally>,
+	stacked: ReadonlyMap<string, {dir: boolean; size: number}>,
+	nodes: readonly Node[],
+	index: number,
+): void {
+	for (const n of nodes) {
+		if (!n.leaf) continue;
+		const size = n.whiteout ? (stacked.get(n.path)?.dir === true ? subtreeBytes(stacked, n.path) : 0) : n.size;
+		const d = perPath.get(n.path) ?? {count: 0, cumulative: 0, min: -1, layers: []};
+		d.count++;
+		d.cumulative += size;
+		if (d.min < 0 || size < d.min) d.min = size;
+		d.layers.push(index);
+		perPath.set(n.path, d);
+	}
+}
+
 /** dive's figures for one image (see the module comment). */
 export function imageSpace(source: Source, model: Model, image: Image): ImageSpace {
 	const subject = `image:${image.id}`;
 	const findings: Finding[] = [];
-	const base = {imageId: image.id, tags: image.tags, driver: image.driver};
-	const none = (reason: string): ImageSpace => {
-		findings.push(
-			finding('info', 'space.not-computed', subject, `wasted space not computed for ${image.id}: ${reason}`),
-		);
-		return {
-			...base,
-			computed: false,
-			reason,
-			efficiency: 1,
-			sizeBytes: 0,
-			userSizeBytes: 0,
-			wastedBytes: 0,
-			wastedUserPercent: null,
-			inefficiencies: [],
-			layers: [],
-			findings,
-		};
-	};
-	const perPath = new Map<string, {count: number; cumulative: number; min: number; layers: number[]}>();
+	const base: ImageBase = {imageId: image.id, tags: image.tags, driver: image.driver};
+	const perPath = new Map<string, PathTally>();
 	const stacked = new Map<string, {dir: boolean; size: number}>();
 	const layers: LayerSpace[] = [];
 	for (let index = 0; index < image.chainIds.length; index++) {
 		const chainId = image.chainIds[index]!;
-		const layer = layerByChainId(model, chainId, image.driver);
-		if (layer === undefined) return none(`its layer ${chainId} is not in the layer store`);
-		if (layer.path === null || !layer.pathExists || layer.contentDamage !== undefined)
-			return none(`the directory of its layer ${chainId} cannot be read whole`);
-		const style = styleOf(image.driver, layer.path, subject);
-		if (typeof style === 'object') return none(style.error);
-		if (style === 'none') return none(`${image.driver} keeps each layer as a full copy, not as a diff`);
-		const nodes = layerTree(source, style, layer.path, subject, findings);
-		for (const n of nodes) {
-			if (!n.leaf) continue;
-			const size = n.whiteout ? (stacked.get(n.path)?.dir === true ? subtreeBytes(stacked, n.path) : 0) : n.size;
-			const d = perPath.get(n.path) ?? {count: 0, cumulative: 0, min: -1, layers: []};
-			d.count++;
-			d.cumulative += size;
-			if (d.min < 0 || size < d.min) d.min = size;
-			d.layers.push(index);
-			perPath.set(n.path, d);
-		}
+		const read = readLayer(source, model, image, chainId, subject, findings);
+		if (typeof read === 'string') return notComputed(base, subject, read, findings);
+		const {nodes, cacheId} = read;
+		tallyLayer(perPath, stacked, nodes, index);
 		applyLayer(stacked, nodes);
 		const files = nodes.filter(n => !n.dir && !n.whiteout);
 		layers.push({
 			index,
 			chainId,
-			cacheId: layer.cacheId,
+			cacheId,
 			bytes: files.reduce((s, n) => s + n.size, 0),
 			files: files.length,
 			biggest: biggestOf(nodes),
 		});
 	}
+	return computedSpace(base, perPath, layers, findings);
+}
+
+/** The image's figures from the tallies of its paths and its layers. */
+function computedSpace(
+	base: ImageBase,
+	perPath: ReadonlyMap<string, PathTally>,
+	layers: LayerSpace[],
+	findings: Finding[],
+): ImageSpace {
 	let minimum = 0;
 	let discovered = 0;
 	const inefficiencies: Inefficiency[] = [];

@@ -88,6 +88,83 @@ export type NaiveOptions = {
 	readonly onProblem: (f: Finding) => void;
 };
 
+/** What one naive comparison reads from: the source, both views and where problems go. */
+type NaiveWalk = {
+	readonly source: Source;
+	readonly newView: FsView;
+	readonly oldView: FsView | null;
+	readonly opts: NaiveOptions;
+};
+
+/** The stat of an entry in its layer, or undefined (and a finding) when it cannot be read. */
+function statEntry(w: NaiveWalk, view: FsView, e: MergedEntry, rel: string): Stat | undefined {
+	const r = w.source.stat(join(view.layers[e.layer]!.dir, rel));
+	if (!r.ok) {
+		w.opts.onProblem(
+			finding('error', 'files.unreadable', w.newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path),
+		);
+		return undefined;
+	}
+	return r.value;
+}
+
+/** The merged listing of a directory in a view (empty with no view or no layers); problems reported. */
+function listMerged(w: NaiveWalk, view: FsView | null, layers: readonly number[] | null, rel: string): MergedEntry[] {
+	if (view === null || layers === null) return [];
+	const m = mergedDir(w.source, view, layers, rel);
+	m.problems.forEach(w.opts.onProblem);
+	return m.entries;
+}
+
+/** Whether a path both views have differs: its stat, or for a file its capability. */
+function entryChanged(w: NaiveWalk, n: MergedEntry, o: MergedEntry, rel: string): boolean {
+	const ns = statEntry(w, w.newView, n, rel);
+	const os = w.oldView === null ? undefined : statEntry(w, w.oldView, o, rel);
+	if (ns === undefined || os === undefined) return false;
+	if (statDifferent(os, ns)) return true;
+	if (ns.kind !== 'file' || w.source.xattrs === undefined) return false;
+	return (
+		capability(w.source, join(w.newView.layers[n.layer]!.dir, rel)) !==
+		capability(w.source, join(w.oldView!.layers[o.layer]!.dir, rel))
+	);
+}
+
+/** Queues the implied C line of every open directory not yet reported. */
+function announceFrames(stack: readonly Frame[], pending: Change[]): void {
+	for (const f of stack) {
+		if (f.announced) continue;
+		f.announced = true;
+		pending.push({kind: 'C', rel: f.rel});
+	}
+}
+
+/** One pair of entries compared: its lines queued, and a frame pushed when a directory is to be walked. */
+function comparePair(w: NaiveWalk, p: Pair, parent: string, stack: Frame[], pending: Change[]): void {
+	const {name, n, o} = p;
+	const rel = join(parent, name);
+	if (n === undefined) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'D', rel});
+		return;
+	}
+	if (o === undefined) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'A', rel});
+		if (n.kind === 'dir')
+			stack.push({rel, items: pairs(listMerged(w, w.newView, n.dirLayers, rel), []), i: 0, announced: true});
+		return;
+	}
+	const changed = entryChanged(w, n, o, rel);
+	if (changed) {
+		announceFrames(stack, pending);
+		pending.push({kind: 'C', rel});
+	}
+	if (n.kind !== 'dir') return;
+	if (w.opts.prune && !changed && o.kind === 'dir' && n.dirLayers[0] !== 0) return;
+	const old = o.kind === 'dir' ? listMerged(w, w.oldView, o.dirLayers, rel) : [];
+	stack.push({rel, items: pairs(listMerged(w, w.newView, n.dirLayers, rel), old), i: 0, announced: changed});
+}
+
 /**
  * ChangesDirs(new, old), streamed in path order: one merged listing per level on a stack; a
  * directory's implied C line is written just before its first inner change.
@@ -98,82 +175,69 @@ export function* naiveChanges(
 	oldView: FsView | null,
 	opts: NaiveOptions,
 ): Generator<Change> {
-	const stat = (view: FsView, e: MergedEntry, rel: string): Stat | undefined => {
-		const r = source.stat(join(view.layers[e.layer]!.dir, rel));
-		if (!r.ok) {
-			opts.onProblem(
-				finding('error', 'files.unreadable', newView.subject, `cannot stat /${rel}: ${r.error.message}`, r.error.path),
-			);
-			return undefined;
-		}
-		return r.value;
-	};
-	const list = (view: FsView | null, layers: readonly number[] | null, rel: string): MergedEntry[] => {
-		if (view === null || layers === null) return [];
-		const m = mergedDir(source, view, layers, rel);
-		m.problems.forEach(opts.onProblem);
-		return m.entries;
-	};
+	const w: NaiveWalk = {source, newView, oldView, opts};
 	const stack: Frame[] = [
 		{
 			rel: '',
 			items: pairs(
-				list(newView, rootLayers(newView), ''),
-				list(oldView, oldView === null ? null : rootLayers(oldView), ''),
+				listMerged(w, newView, rootLayers(newView), ''),
+				listMerged(w, oldView, oldView === null ? null : rootLayers(oldView), ''),
 			),
 			i: 0,
 			announced: true,
 		},
 	];
 	const pending: Change[] = [];
-	const announce = (): void => {
-		for (const f of stack) {
-			if (f.announced) continue;
-			f.announced = true;
-			pending.push({kind: 'C', rel: f.rel});
-		}
-	};
 	while (stack.length > 0) {
 		const top = stack[stack.length - 1]!;
 		if (top.i >= top.items.length) {
 			stack.pop();
 			continue;
 		}
-		const {name, n, o} = top.items[top.i++]!;
-		const rel = join(top.rel, name);
-		if (n === undefined) {
-			announce();
-			pending.push({kind: 'D', rel});
-		} else if (o === undefined) {
-			announce();
-			pending.push({kind: 'A', rel});
-			if (n.kind === 'dir') stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), []), i: 0, announced: true});
-		} else {
-			let changed = false;
-			const ns = stat(newView, n, rel);
-			const os = oldView === null ? undefined : stat(oldView, o, rel);
-			if (ns !== undefined && os !== undefined) {
-				changed = statDifferent(os, ns);
-				if (!changed && ns.kind === 'file' && source.xattrs !== undefined) {
-					changed =
-						capability(source, join(newView.layers[n.layer]!.dir, rel)) !==
-						capability(source, join(oldView!.layers[o.layer]!.dir, rel));
-				}
-			}
-			if (changed) {
-				announce();
-				pending.push({kind: 'C', rel});
-			}
-			if (n.kind === 'dir') {
-				const skip = opts.prune && !changed && o.kind === 'dir' && n.dirLayers[0] !== 0;
-				if (!skip) {
-					const old = o.kind === 'dir' ? list(oldView, o.dirLayers, rel) : [];
-					stack.push({rel, items: pairs(list(newView, n.dirLayers, rel), old), i: 0, announced: changed});
-				}
-			}
-		}
+		comparePair(w, top.items[top.i++]!, top.rel, stack, pending);
 		while (pending.length > 0) yield pending.shift()!;
 	}
+}
+
+type AufsFrame = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
+
+/** Where an aufs walk reads from and reports to. */
+type AufsWalk = {
+	readonly source: Source;
+	readonly rwDir: string;
+	readonly lowerDirs: readonly string[];
+	readonly subject: string;
+	readonly onProblem: (f: Finding) => void;
+};
+
+/** Pushes a directory of the RW layer to walk next (a finding when it cannot be listed). */
+function descendAufs(w: AufsWalk, stack: AufsFrame[], rel: string, changed: boolean): void {
+	const l = w.source.list(join(w.rwDir, rel));
+	if (!l.ok)
+		w.onProblem(
+			finding('error', 'files.unreadable', w.subject, `cannot list /${rel}: ${l.error.message}`, l.error.path),
+		);
+	else stack.push({rel, entries: l.value, i: 0, changed});
+}
+
+/**
+ * How an RW entry that is no whiteout compares with the lower layers: A when none has the path,
+ * C when the first that has it differs, `same` when that one is a directory with equal size,
+ * mode and mtime.
+ */
+function againstLower(w: AufsWalk, rel: string, st: Stat): 'A' | 'C' | 'same' {
+	for (const lower of w.lowerDirs) {
+		const ls = w.source.stat(join(lower, rel));
+		if (!ls.ok) continue;
+		const same =
+			ls.value.kind === 'dir' &&
+			st.kind === 'dir' &&
+			ls.value.size === st.size &&
+			ls.value.mode === st.mode &&
+			sameFsTime(ls.value.mtimeMs, st.mtimeMs);
+		return same ? 'same' : 'C';
+	}
+	return 'A';
 }
 
 /**
@@ -191,7 +255,7 @@ export function* aufsChanges(
 	subject: string,
 	onProblem: (f: Finding) => void,
 ): Generator<Change> {
-	type F = {readonly rel: string; readonly entries: Entry[]; i: number; changed: boolean};
+	const w: AufsWalk = {source, rwDir, lowerDirs, subject, onProblem};
 	const listed = source.list(rwDir);
 	if (!listed.ok) {
 		onProblem(
@@ -205,7 +269,7 @@ export function* aufsChanges(
 		);
 		return;
 	}
-	const stack: F[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
+	const stack: AufsFrame[] = [{rel: '', entries: listed.value, i: 0, changed: false}];
 	while (stack.length > 0) {
 		const top = stack[stack.length - 1]!;
 		if (top.i >= top.entries.length) {
@@ -222,57 +286,87 @@ export function* aufsChanges(
 			continue;
 		}
 		const isDir = st.value.kind === 'dir';
-		let frameChanged = false;
-		const descend = (): void => {
-			if (!isDir) return;
-			const l = source.list(join(rwDir, rel));
-			if (!l.ok)
-				onProblem(
-					finding('error', 'files.unreadable', subject, `cannot list /${rel}: ${l.error.message}`, l.error.path),
-				);
-			else stack.push({rel, entries: l.value, i: 0, changed: frameChanged});
-		};
-		if (top.rel === '' && e.name.startsWith('.wh..wh.')) {
-			descend();
+		const skipped = top.rel === '' && e.name.startsWith('.wh..wh.');
+		const whiteout = e.name.startsWith('.wh.');
+		const lower = skipped || whiteout ? 'A' : againstLower(w, rel, st.value);
+		if (skipped || lower === 'same') {
+			if (isDir) descendAufs(w, stack, rel, false);
 			continue;
 		}
-		let change: Change;
-		if (e.name.startsWith('.wh.')) change = {kind: 'D', rel: join(top.rel, e.name.slice(4))};
-		else {
-			change = {kind: 'A', rel};
-			let same = false;
-			for (const lower of lowerDirs) {
-				const ls = source.stat(join(lower, rel));
-				if (!ls.ok) continue;
-				if (
-					ls.value.kind === 'dir' &&
-					isDir &&
-					ls.value.size === st.value.size &&
-					ls.value.mode === st.value.mode &&
-					sameFsTime(ls.value.mtimeMs, st.value.mtimeMs)
-				)
-					same = true;
-				change = {kind: 'C', rel};
-				break;
-			}
-			if (same) {
-				descend();
-				continue;
-			}
-		}
-		if (isDir) frameChanged = true;
+		const change: Change = whiteout ? {kind: 'D', rel: join(top.rel, e.name.slice(4))} : {kind: lower, rel};
 		if ((change.kind === 'A' || change.kind === 'D') && top.rel !== '' && !top.changed) {
 			top.changed = true;
 			yield {kind: 'C', rel: top.rel};
 		}
 		yield change;
-		descend();
+		if (isDir) descendAufs(w, stack, rel, true);
 	}
 }
 
 export type LayerStatus = 'added' | 'modified' | 'deleted' | 'opaque';
 
 export type LayerItem = {readonly rel: string; readonly status: LayerStatus; readonly path: string};
+
+/** A flattened (vfs) layer: its directory compared with its parent's, as naive changes. */
+function* flattenedItems(
+	source: Source,
+	layer: FsView,
+	below: FsView | null,
+	onProblem: (f: Finding) => void,
+): Generator<LayerItem> {
+	const top = layer.layers[0]!;
+	const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
+	const belowTop = below?.layers[0];
+	for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
+		yield {
+			rel: c.rel,
+			status: kindToStatus[c.kind],
+			path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel),
+		};
+	}
+}
+
+type LayerFrame = {
+	readonly rel: string;
+	readonly entries: Entry[];
+	i: number;
+	readonly below: Map<string, MergedEntry> | null;
+};
+
+/** Where a walk of one diff layer reads from and reports to. */
+type LayerWalk = {
+	readonly source: Source;
+	readonly layer: FsView;
+	readonly below: FsView | null;
+	readonly topDir: string;
+	readonly onProblem: (f: Finding) => void;
+};
+
+/** The view below's merged entries of a directory, by name (null with no view below). */
+function belowEntries(w: LayerWalk, rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null {
+	if (w.below === null || layers === null) return null;
+	const m = mergedDir(w.source, w.below, layers, rel);
+	m.problems.forEach(w.onProblem);
+	return new Map(m.entries.map(e => [e.name, e]));
+}
+
+/** A directory of the layer itself, or undefined (and a finding) when it cannot be listed. */
+function listLayerDir(w: LayerWalk, rel: string): Entry[] | undefined {
+	const l = w.source.list(join(w.topDir, rel));
+	if (!l.ok) {
+		w.onProblem(
+			finding(
+				'error',
+				'files.unreadable',
+				w.layer.subject,
+				`cannot list /${rel} in the layer: ${l.error.message}`,
+				l.error.path,
+			),
+		);
+		return undefined;
+	}
+	return l.value;
+}
 
 /**
  * What one layer does to the layers below it. Diff drivers: its own directory, walked, with
@@ -286,53 +380,17 @@ export function* layerItems(
 	below: FsView | null,
 	onProblem: (f: Finding) => void,
 ): Generator<LayerItem> {
-	const top = layer.layers[0]!;
 	if (layer.style === 'none') {
-		const kindToStatus = {A: 'added', C: 'modified', D: 'deleted'} as const;
-		const belowTop = below?.layers[0];
-		for (const c of naiveChanges(source, layer, below, {prune: false, onProblem})) {
-			yield {
-				rel: c.rel,
-				status: kindToStatus[c.kind],
-				path: join(c.kind === 'D' && belowTop !== undefined ? belowTop.dir : top.dir, c.rel),
-			};
-		}
+		yield* flattenedItems(source, layer, below, onProblem);
 		return;
 	}
+	const w: LayerWalk = {source, layer, below, topDir: layer.layers[0]!.dir, onProblem};
 	const aufs = layer.style === 'aufs' || layer.style === 'both';
 	const overlay = layer.style === 'overlay' || layer.style === 'both';
-	type F = {
-		readonly rel: string;
-		readonly entries: Entry[];
-		i: number;
-		readonly below: Map<string, MergedEntry> | null;
-	};
-	const belowOf = (rel: string, layers: readonly number[] | null): Map<string, MergedEntry> | null => {
-		if (below === null || layers === null) return null;
-		const m = mergedDir(source, below, layers, rel);
-		m.problems.forEach(onProblem);
-		return new Map(m.entries.map(e => [e.name, e]));
-	};
-	const listDir = (rel: string): Entry[] | undefined => {
-		const l = source.list(join(top.dir, rel));
-		if (!l.ok) {
-			onProblem(
-				finding(
-					'error',
-					'files.unreadable',
-					layer.subject,
-					`cannot list /${rel} in the layer: ${l.error.message}`,
-					l.error.path,
-				),
-			);
-			return undefined;
-		}
-		return l.value;
-	};
-	const rootEntries = listDir('');
+	const rootEntries = listLayerDir(w, '');
 	if (rootEntries === undefined) return;
-	const stack: F[] = [
-		{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowOf('', rootLayers(below))},
+	const stack: LayerFrame[] = [
+		{rel: '', entries: rootEntries, i: 0, below: below === null ? null : belowEntries(w, '', rootLayers(below))},
 	];
 	while (stack.length > 0) {
 		const f = stack[stack.length - 1]!;
@@ -342,7 +400,7 @@ export function* layerItems(
 		}
 		const e = f.entries[f.i++]!;
 		const rel = join(f.rel, e.name);
-		const path = join(top.dir, rel);
+		const path = join(w.topDir, rel);
 		if (aufs && e.name.startsWith('.wh.')) {
 			if (e.name.startsWith('.wh..wh.') || (layer.style === 'both' && e.kind === 'char')) continue; // the opaque marker is reported on its directory; the rest is housekeeping
 			yield {rel: join(f.rel, e.name.slice(4)), status: 'deleted', path};
@@ -359,14 +417,19 @@ export function* layerItems(
 		let status: LayerStatus = lower !== undefined ? 'modified' : 'added';
 		let children: Entry[] | undefined;
 		if (e.kind === 'dir') {
-			children = listDir(rel);
+			children = listLayerDir(w, rel);
 			const opaque =
 				(aufs && children?.some(c => c.name === WH_OPQ) === true) || (overlay && opaqueXattr(source, path));
 			if (opaque) status = 'opaque';
 		}
 		yield {rel, status, path};
 		if (children !== undefined && children.length > 0) {
-			stack.push({rel, entries: children, i: 0, below: lower?.kind === 'dir' ? belowOf(rel, lower.dirLayers) : null});
+			stack.push({
+				rel,
+				entries: children,
+				i: 0,
+				below: lower?.kind === 'dir' ? belowEntries(w, rel, lower.dirLayers) : null,
+			});
 		}
 	}
 }

@@ -323,17 +323,88 @@ export function openOutputs(targets: readonly string[], evidence: readonly Evide
 	return {ok: true, files};
 }
 
+/** The temporary name beside the output, so that the rename stays on its file system; a name near NAME_MAX gets a short one. */
+function tempNameFor(dir: string, base: string): string {
+	return path.join(
+		dir,
+		`.${Buffer.byteLength(base) > 200 ? '' : `${base}.`}layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+	);
+}
+
+/** One output being written: an open temporary file, renamed over the target on commit. */
+class TempOutput implements OutputFile {
+	readonly path: string;
+	readonly #tmp: string;
+	readonly #fd: number;
+	readonly #evidence: readonly Evidence[];
+	#closed = false;
+	#since = 0;
+
+	constructor(target: string, tmp: string, fd: number, evidence: readonly Evidence[]) {
+		this.path = target;
+		this.#tmp = tmp;
+		this.#fd = fd;
+		this.#evidence = evidence;
+		live.add(tmp);
+	}
+
+	#close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		fs.closeSync(this.#fd);
+	}
+
+	put(chunk: Buffer): void | Promise<void> {
+		writeAll(this.#fd, chunk, this.path);
+		// Writes are synchronous: let the event loop run now and then, so that SIGINT and SIGTERM are handled mid-export.
+		this.#since += chunk.length;
+		if (this.#since < YIELD_EVERY) return;
+		this.#since = 0;
+		return new Promise(resolve => setImmediate(resolve));
+	}
+
+	finish(): void {
+		try {
+			fs.fsyncSync(this.#fd);
+			this.#close();
+		} catch (error) {
+			throw new OutputError(`${this.path}: cannot be written: ${describeError(error)}`);
+		}
+	}
+
+	commit(): void {
+		// The output may have changed since the first check (a hard link made meanwhile).
+		const refused = checkOutputPath(this.path, this.#evidence);
+		if (refused !== undefined) throw new OutputError(refused);
+		try {
+			fs.renameSync(this.#tmp, path.resolve(this.path));
+		} catch (error) {
+			throw new OutputError(`${this.path}: cannot be written: ${describeError(error)}`);
+		}
+		live.delete(this.#tmp);
+	}
+
+	abort(): void {
+		try {
+			this.#close();
+		} catch {
+			// the file is removed below anyway
+		}
+		try {
+			fs.unlinkSync(this.#tmp);
+		} catch {
+			// already gone
+		}
+		live.delete(this.#tmp);
+	}
+}
+
 function openOne(
 	target: string,
 	evidence: readonly Evidence[],
 ): {ok: true; file: OutputFile} | {ok: false; error: string} {
 	const dir = path.dirname(path.resolve(target));
-	const base = path.basename(target);
-	// Beside the output, so that the rename stays on its file system; a name near NAME_MAX gets a short one.
-	const tmp = path.join(
-		dir,
-		`.${Buffer.byteLength(base) > 200 ? '' : `${base}.`}layerlens-${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
-	);
+	const tmp = tempNameFor(dir, path.basename(target));
 	let fd: number;
 	try {
 		fd = fs.openSync(
@@ -344,65 +415,12 @@ function openOne(
 	} catch (error) {
 		return {ok: false, error: `${target}: cannot be created in ${dir} (${describeError(error)})`};
 	}
-	live.add(tmp);
-	let closed = false;
-	let since = 0;
-	const close = (): void => {
-		if (closed) return;
-		closed = true;
-		fs.closeSync(fd);
-	};
-	const abort = (): void => {
-		try {
-			close();
-		} catch {
-			// the file is removed below anyway
-		}
-		try {
-			fs.unlinkSync(tmp);
-		} catch {
-			// already gone
-		}
-		live.delete(tmp);
-	};
+	const file = new TempOutput(target, tmp, fd, evidence);
 	// The directory may have been swapped between the check and the open: check the temporary file's name again.
 	const again = checkOutputPath(tmp, evidence);
 	if (again !== undefined) {
-		abort();
+		file.abort();
 		return {ok: false, error: again.replace(tmp, target)};
 	}
-	return {
-		ok: true,
-		file: {
-			path: target,
-			put(chunk: Buffer): void | Promise<void> {
-				writeAll(fd, chunk, target);
-				// Writes are synchronous: let the event loop run now and then, so that SIGINT and SIGTERM are handled mid-export.
-				since += chunk.length;
-				if (since < YIELD_EVERY) return;
-				since = 0;
-				return new Promise(resolve => setImmediate(resolve));
-			},
-			finish(): void {
-				try {
-					fs.fsyncSync(fd);
-					close();
-				} catch (error) {
-					throw new OutputError(`${target}: cannot be written: ${describeError(error)}`);
-				}
-			},
-			commit(): void {
-				// The output may have changed since the first check (a hard link made meanwhile).
-				const refused = checkOutputPath(target, evidence);
-				if (refused !== undefined) throw new OutputError(refused);
-				try {
-					fs.renameSync(tmp, path.resolve(target));
-				} catch (error) {
-					throw new OutputError(`${target}: cannot be written: ${describeError(error)}`);
-				}
-				live.delete(tmp);
-			},
-			abort,
-		},
-	};
+	return {ok: true, file};
 }

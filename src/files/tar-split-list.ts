@@ -44,6 +44,74 @@ function tarRel(name: string): string {
 }
 
 /**
+ * Turns the tar headers of a record into items, in order: a directory's item is held back until
+ * the next header, so that a `.wh..wh..opq` right inside it marks it opaque.
+ */
+class ItemCollector {
+	/** Items ready for onItem, in order. */
+	readonly ready: TarSplitItem[] = [];
+	#pendingDir: TarSplitItem | undefined;
+	readonly #source: Source;
+	readonly #below: FsView | 'none' | null;
+	readonly #onProblem: (f: Finding) => void;
+
+	constructor(source: Source, below: FsView | 'none' | null, onProblem: (f: Finding) => void) {
+		this.#source = source;
+		this.#below = below;
+		this.#onProblem = onProblem;
+	}
+
+	#statusOf(rel: string): 'added' | 'modified' | undefined {
+		if (this.#below === null) return undefined;
+		if (this.#below === 'none') return 'added';
+		const found = lookup(this.#source, this.#below, rel);
+		found?.problems.forEach(this.#onProblem);
+		return found === undefined ? 'added' : 'modified';
+	}
+
+	/** Releases the directory held back, if any. */
+	flushPending(): void {
+		if (this.#pendingDir !== undefined) this.ready.push(this.#pendingDir);
+		this.#pendingDir = undefined;
+	}
+
+	/** One tar header: an opaque marker, a whiteout, or an entry of the layer. */
+	entry(h: TarHeader): void {
+		const rel = tarRel(h.name);
+		if (rel === '') return;
+		const base = baseOf(rel);
+		if (base === WH_OPQ) {
+			const dir = parentOf(rel);
+			if (this.#pendingDir !== undefined && this.#pendingDir.rel === dir)
+				this.#pendingDir = {...this.#pendingDir, status: 'opaque'};
+			else {
+				this.flushPending();
+				this.ready.push({rel: dir, status: 'opaque', header: h, whiteout: false});
+			}
+			return;
+		}
+		this.flushPending();
+		if (base.startsWith('.wh.')) {
+			// Other `.wh..wh.*` names are aufs housekeeping, never in a layer tar docker made.
+			if (!base.startsWith('.wh..wh.')) {
+				const parent = parentOf(rel);
+				this.ready.push({
+					rel: parent === '' ? base.slice(4) : `${parent}/${base.slice(4)}`,
+					status: 'deleted',
+					header: h,
+					whiteout: true,
+				});
+			}
+			return;
+		}
+		const status = this.#statusOf(rel);
+		const item: TarSplitItem = {rel, ...(status !== undefined ? {status} : {}), header: h, whiteout: false};
+		if (h.type === 'dir') this.#pendingDir = item;
+		else this.ready.push(item);
+	}
+}
+
+/**
  * Streams the items of one layer's tar-split record to onItem (awaited, for back-pressure).
  * `below` is the merged view of the layers under it (to tell added from modified), 'none' for a
  * bottom layer (everything is added), or null when the layers below cannot be read.
@@ -56,52 +124,12 @@ export async function listTarSplit(
 	onItem: (item: TarSplitItem) => void | Promise<void>,
 	onProblem: (f: Finding) => void,
 ): Promise<TarSplitListing> {
-	const ready: TarSplitItem[] = [];
-	let pendingDir: TarSplitItem | undefined;
-	const statusOf = (rel: string): 'added' | 'modified' | undefined => {
-		if (below === null) return undefined;
-		if (below === 'none') return 'added';
-		const found = lookup(source, below, rel);
-		found?.problems.forEach(onProblem);
-		return found === undefined ? 'added' : 'modified';
-	};
-	const flushPending = (): void => {
-		if (pendingDir !== undefined) ready.push(pendingDir);
-		pendingDir = undefined;
-	};
+	const items = new ItemCollector(source, below, onProblem);
+	const ready = items.ready;
 	let mismatch: string | undefined;
 	const parser = new TarParser({
 		entry(h) {
-			const rel = tarRel(h.name);
-			if (rel === '') return false;
-			const base = baseOf(rel);
-			if (base === WH_OPQ) {
-				const dir = parentOf(rel);
-				if (pendingDir !== undefined && pendingDir.rel === dir) pendingDir = {...pendingDir, status: 'opaque'};
-				else {
-					flushPending();
-					ready.push({rel: dir, status: 'opaque', header: h, whiteout: false});
-				}
-				return false;
-			}
-			flushPending();
-			if (base.startsWith('.wh.')) {
-				// Other `.wh..wh.*` names are aufs housekeeping, never in a layer tar docker made.
-				if (!base.startsWith('.wh..wh.')) {
-					const parent = parentOf(rel);
-					ready.push({
-						rel: parent === '' ? base.slice(4) : `${parent}/${base.slice(4)}`,
-						status: 'deleted',
-						header: h,
-						whiteout: true,
-					});
-				}
-				return false;
-			}
-			const status = statusOf(rel);
-			const item: TarSplitItem = {rel, ...(status !== undefined ? {status} : {}), header: h, whiteout: false};
-			if (h.type === 'dir') pendingDir = item;
-			else ready.push(item);
+			items.entry(h);
 			return false;
 		},
 		data() {},
@@ -124,7 +152,7 @@ export async function listTarSplit(
 	});
 	if (!read.ok) return read;
 	parser.end();
-	flushPending();
+	items.flushPending();
 	await drain();
 	if (mismatch !== undefined) return {ok: false, reason: 'invalid', message: `${recordPath}: ${mismatch}`};
 	return {ok: true, entries: read.entries};

@@ -283,9 +283,23 @@ export function explainContainer(model: Model, c: Container): Section[] {
 		intro: whatContainer,
 		notes: containerDirNotes(c).map(n => ({...n, label: `${dir}/${n.label}`})),
 	});
-	const mountDir = `image/${c.driver ?? '<driver>'}/layerdb/mounts/${c.id}`;
-	if (isSnapshotter(c.driver)) {
-		sections.push({
+	sections.push(mountRecordSection(c));
+	sections.push(rwLayerSection(c, facts));
+	sections.push(initLayerSection(c, facts));
+	sections.push({
+		heading: `how a container is made (${facts.driver})`,
+		intro: `At docker create the ${facts.driver} driver ${facts.onCreate}.`,
+		notes: [],
+	});
+	const image = imageById(model, c.imageId, c.driver);
+	if (image !== undefined) append(sections, explainImage(model, image));
+	return sections;
+}
+
+/** Where the container's two layers are recorded: snapshots in meta.db, or the layer store's mount record. */
+function mountRecordSection(c: Container): Section {
+	if (isSnapshotter(c.driver))
+		return {
 			heading: 'its snapshots',
 			intro:
 				"In the containerd image store (Docker 24 and later, opt-in; the default from 29) there is no layerdb: the container's two layers are snapshots in containerd's meta.db, namespace moby, keyed by the container id: <id>-init (the init layer) and <id> (the RW layer, whose parent is <id>-init). Each names a backend key; the snapshotter's own metadata.db maps that key to the snapshot's directory number.",
@@ -299,32 +313,35 @@ export function explainContainer(model: Model, c: Container): Section[] {
 					text: `backend key → directory id, kind (active, committed), size${c.mountId !== null ? `; here the RW snapshot is ${c.mountId}` : ''}${c.initId !== null ? ` and the init snapshot ${c.initId}` : ''}`,
 				},
 			],
-		});
-	} else
-		sections.push({
-			heading: 'its mount record',
-			intro:
-				"docker create records the container's two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.",
-			notes: [
-				{
-					label: `${mountDir}/mount-id`,
-					text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${shortId(c.mountId)}...` : ''}`,
-				},
-				{
-					label: `${mountDir}/init-id`,
-					text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${shortId(c.initId)}...-init` : ''}`,
-				},
-				{
-					label: `${mountDir}/parent`,
-					text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${shortId(c.parentChainId)}...` : ''}`,
-				},
-			],
-		});
+		};
+	const mountDir = `image/${c.driver ?? '<driver>'}/layerdb/mounts/${c.id}`;
+	return {
+		heading: 'its mount record',
+		intro:
+			"docker create records the container's two layers in the layer store, under layerdb/mounts/<container id>/. Container layers appear only here, never under layerdb/sha256/: they have no content id, because they can still change.",
+		notes: [
+			{
+				label: `${mountDir}/mount-id`,
+				text: `${mountFiles[0]!.text}${c.mountId !== null ? `; here ${shortId(c.mountId)}...` : ''}`,
+			},
+			{
+				label: `${mountDir}/init-id`,
+				text: `${mountFiles[1]!.text}${c.initId !== null ? `; here ${shortId(c.initId)}...-init` : ''}`,
+			},
+			{
+				label: `${mountDir}/parent`,
+				text: `${mountFiles[2]!.text}${c.parentChainId !== null ? `; here ${shortId(c.parentChainId)}...` : ''}`,
+			},
+		],
+	};
+}
+
+/** The container's RW layer: its directory, how deletions are kept, its mount point and records. */
+function rwLayerSection(c: Container, facts: DriverFacts): Section {
 	const rw = c.chain.find(e => e.role === 'rw');
-	const init = c.chain.find(e => e.role === 'init');
 	const mp = c.mountId === null ? null : facts.mountPoint(c.mountId);
 	const running = c.status === 'running' || c.status === 'paused' || c.status === 'restarting';
-	sections.push({
+	return {
 		heading: `RW layer (${facts.driver})`,
 		intro: whatRw,
 		notes: [
@@ -354,23 +371,20 @@ export function explainContainer(model: Model, c: Container): Section[] {
 						.records(c.mountId, false)
 						.filter(n => !n.label.endsWith('/diff/') && !n.label.endsWith('/committed') && n.label !== `${rw?.path}/`)),
 		],
-	});
-	sections.push({
+	};
+}
+
+/** The container's init layer and the placeholders it holds. */
+function initLayerSection(c: Container, facts: DriverFacts): Section {
+	const init = c.chain.find(e => e.role === 'init');
+	return {
 		heading: `init layer (${facts.driver})`,
 		intro: whyInit,
 		notes: [
 			...(init?.path != null ? [{label: `${init.path}/`, text: 'holds the placeholders below'}] : []),
 			...initPlaceholders.map(n => ({label: n.label, text: n.text})),
 		],
-	});
-	sections.push({
-		heading: `how a container is made (${facts.driver})`,
-		intro: `At docker create the ${facts.driver} driver ${facts.onCreate}.`,
-		notes: [],
-	});
-	const image = imageById(model, c.imageId, c.driver);
-	if (image !== undefined) append(sections, explainImage(model, image));
-	return sections;
+	};
 }
 
 /** Explains an image, its layers and the three ids of a layer. */

@@ -249,28 +249,50 @@ function fieldMark(
 		return isEmpty(value)
 			? {field, key: null, value, origin: 'default', note: null}
 			: {field, key: null, value, origin: 'user', note: own(requestOnly, field)!};
-	if (field === 'Hostname') {
-		if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
-		if (typeof value === 'string' && value === shortId(c.id))
-			return {
-				field,
-				key: null,
-				value,
-				origin: 'daemon',
-				note: 'no --hostname: the daemon uses the first 12 characters of the container id',
-			};
-		if (hostConfig?.NetworkMode === 'host')
-			return {
-				field,
-				key: null,
-				value,
-				origin: 'daemon',
-				note: "with --network host the daemon uses the host's own name",
-			};
-		return {field, key: null, value, origin: 'user', note: '--hostname'};
-	}
+	if (field === 'Hostname') return hostnameMark(value, c, hostConfig);
 	if (field === 'NetworkDisabled') return networkDisabledMark(value, c, hostConfig);
 	if (image === null) return {field, key: null, value, origin: isEmpty(value) ? 'default' : 'unknown', note: null};
+	return imageFieldMark(field, value, image, config);
+}
+
+/** Config.Hostname: empty, the daemon's default (short id, or the host's name with --network host), or --hostname. */
+function hostnameMark(value: unknown, c: Container, hostConfig: Json | null): ConfigMark {
+	const field = 'Hostname';
+	if (isEmpty(value)) return {field, key: null, value, origin: 'default', note: null};
+	if (typeof value === 'string' && value === shortId(c.id))
+		return {
+			field,
+			key: null,
+			value,
+			origin: 'daemon',
+			note: 'no --hostname: the daemon uses the first 12 characters of the container id',
+		};
+	if (hostConfig?.NetworkMode === 'host')
+		return {
+			field,
+			key: null,
+			value,
+			origin: 'daemon',
+			note: "with --network host the daemon uses the host's own name",
+		};
+	return {field, key: null, value, origin: 'user', note: '--hostname'};
+}
+
+/** The docker run flag that sets each field a user can give. */
+const setBy: Record<string, string> = {
+	Entrypoint: '--entrypoint',
+	Cmd: 'the command after the image name',
+	WorkingDir: '-w / --workdir',
+	User: '-u / --user',
+	Domainname: '--domainname',
+	Healthcheck: '--health-cmd and related flags',
+	StopSignal: '--stop-signal',
+	StopTimeout: '--stop-timeout',
+	MacAddress: '--mac-address',
+};
+
+/** A field the image also sets: the same, an empty default, or the user's value replacing the image's. */
+function imageFieldMark(field: string, value: unknown, image: Json, config: Json): ConfigMark {
 	const imageValue = own(image, field);
 	if (field === 'OnBuild' && isEmpty(value)) {
 		return isEmpty(imageValue)
@@ -301,24 +323,13 @@ function fieldMark(
 			note: "--entrypoint was given, so the image's Cmd is dropped",
 		};
 	}
-	const how: Record<string, string> = {
-		Entrypoint: '--entrypoint',
-		Cmd: 'the command after the image name',
-		WorkingDir: '-w / --workdir',
-		User: '-u / --user',
-		Domainname: '--domainname',
-		Healthcheck: '--health-cmd and related flags',
-		StopSignal: '--stop-signal',
-		StopTimeout: '--stop-timeout',
-		MacAddress: '--mac-address',
-	};
 	const note = isEmpty(value)
 		? field === 'Entrypoint' || field === 'Cmd'
 			? "set empty in the request, so the image's value is not used"
 			: "empty, though the image sets it (docker create would have kept the image's value)"
 		: isEmpty(imageValue)
-			? (own(how, field) ?? 'set in the create request')
-			: `${own(how, field) ?? 'set in the create request'}; replaces the image's value`;
+			? (own(setBy, field) ?? 'set in the create request')
+			: `${own(setBy, field) ?? 'set in the create request'}; replaces the image's value`;
 	return {field, key: null, value, origin: 'user', ...(isEmpty(imageValue) ? {} : {imageValue}), note};
 }
 
