@@ -1,9 +1,10 @@
 import {Box, Text, useApp, useInput} from 'ink';
-import {type ReactNode, useCallback, useEffect, useMemo, useState} from 'react';
+import {type ReactNode, useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
+import {type DiskLedger, type DiskState, computingDisk, diskDetailLines, readyDisk} from '../src/ui/disk-view.ts';
 import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
 import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
@@ -14,6 +15,7 @@ import type {Line} from '../src/ui/text.ts';
 import {type TreeIndex, type TreeNode, buildTree} from '../src/ui/tree.ts';
 import {ColorContext} from './color.ts';
 import {DetailPane} from './DetailPane.tsx';
+import {DiskPane} from './DiskPane.tsx';
 import {FilesPane} from './FilesPane.tsx';
 import {HelpOverlay} from './HelpOverlay.tsx';
 import {StyledLine} from './StyledLine.tsx';
@@ -34,7 +36,47 @@ export type AppProps = {
 	readonly height?: number;
 	/** Draw colour (default true); false under NO_COLOR or --no-color (components/color.ts). */
 	readonly color?: boolean;
+	/** Computes df's ledger of the root off the render path (the disk view, d); null: the view says it has none. */
+	readonly ledger?: (() => Promise<DiskLedger>) | null;
 };
+
+/**
+ * The ledger for the disk view: started the first time d is pressed, kept once known. Returns the
+ * state d opens with and the spinner's step (it turns while the computation runs).
+ */
+function useLedger(ledger: (() => Promise<DiskLedger>) | null, tree: TreeIndex, onReady: (d: DiskState) => void) {
+	const known = useRef<DiskState | null>(null);
+	const started = useRef(false);
+	const [computing, setComputing] = useState(false);
+	const [frame, setFrame] = useState(0);
+	const treeRef = useRef(tree);
+	treeRef.current = tree;
+	const open = useCallback((): DiskState => {
+		if (known.current !== null) return known.current;
+		if (ledger === null)
+			return {...computingDisk, rows: null, error: 'no ledger here: the root is not read from a source'};
+		if (!started.current) {
+			started.current = true;
+			setComputing(true);
+			const done = (d: DiskState) => {
+				known.current = d;
+				setComputing(false);
+				onReady(d);
+			};
+			ledger().then(
+				result => done(readyDisk(result, treeRef.current, treeRef.current.model)),
+				(e: unknown) => done({...computingDisk, error: e instanceof Error ? e.message : String(e)}),
+			);
+		}
+		return computingDisk;
+	}, [ledger, onReady]);
+	useEffect(() => {
+		if (!computing) return;
+		const timer = setInterval(() => setFrame(f => f + 1), 120);
+		return () => clearInterval(timer);
+	}, [computing]);
+	return {open, frame};
+}
 
 /** The detail pane's lines for a node and for a files view, each built once and cached. */
 function useDetailLines(tree: TreeIndex, source: Source | null, details: ContainerDetails | null, detailWidth: number) {
@@ -112,21 +154,25 @@ export function App({
 	width,
 	height,
 	color = true,
+	ledger = null,
 }: AppProps) {
 	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
 	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
 	const {linesFor, fileLinesFor} = useDetailLines(tree, source, details, layout.detailWidth);
+	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
+	const onDisk = useCallback((disk: DiskState) => setNav(s => reduce(s, {type: 'diskReady', disk})), []);
+	const {open: openDisk, frame} = useLedger(ledger, tree, onDisk);
 	const ctx: NavContext = useMemo(
 		() => ({
 			detailLength: (node: TreeNode) => linesFor(node).length,
 			source,
 			filesDetailLength: (f: FilesState) => fileLinesFor(f).length,
+			disk: openDisk,
 		}),
-		[linesFor, source, fileLinesFor],
+		[linesFor, source, fileLinesFor, openDisk],
 	);
-	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
 	// A new model (the rest of the root came in): the same view over the new tree, in this very frame.
 	let nav = current;
 	if (current.tree !== tree) {
@@ -149,10 +195,25 @@ export function App({
 
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
-	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
-	const title = filesView !== null ? (selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
+	const diskView = nav.disk ?? null;
+	const lines =
+		diskView !== null
+			? diskDetailLines(diskView)
+			: filesView !== null
+				? fileLinesFor(filesView)
+				: node === undefined
+					? []
+					: linesFor(node);
+	const title =
+		diskView !== null
+			? (diskView.rows?.[diskView.cursor]?.label ?? 'disk')
+			: filesView !== null
+				? (selectedFile(filesView)?.name ?? 'empty directory')
+				: detailTitle(node);
 	const treePane =
-		filesView !== null ? (
+		diskView !== null ? (
+			<DiskPane disk={diskView} height={layout.treeRows} width={layout.treeWidth} focused frame={frame} />
+		) : filesView !== null ? (
 			<FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} />
 		) : (
 			<TreePane
