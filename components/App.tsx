@@ -10,6 +10,7 @@ import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {type PaneLayout, paneLayout} from '../src/ui/pane-layout.ts';
 import {type NavContext, type NavState, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
+import type {RowSizes} from '../src/ui/rows.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
 import {type TreeIndex, type TreeNode, buildTree} from '../src/ui/tree.ts';
@@ -42,13 +43,15 @@ export type AppProps = {
 
 /**
  * The ledger for the disk view: started the first time d is pressed, kept once known. Returns the
- * state d opens with and the spinner's step (it turns while the computation runs).
+ * state d opens with, the spinner's step (it turns while the computation runs), and the sizes
+ * that need the walk (containers' SIZE RW) for the tree's rows, once known.
  */
 function useLedger(ledger: (() => Promise<DiskLedger>) | null, tree: TreeIndex, onReady: (d: DiskState) => void) {
 	const known = useRef<DiskState | null>(null);
 	const started = useRef(false);
 	const [computing, setComputing] = useState(false);
 	const [frame, setFrame] = useState(0);
+	const [sizes, setSizes] = useState<RowSizes | null>(null);
 	const treeRef = useRef(tree);
 	treeRef.current = tree;
 	const open = useCallback((): DiskState => {
@@ -64,7 +67,10 @@ function useLedger(ledger: (() => Promise<DiskLedger>) | null, tree: TreeIndex, 
 				onReady(d);
 			};
 			ledger().then(
-				result => done(readyDisk(result, treeRef.current, treeRef.current.model)),
+				result => {
+					setSizes({sizeRw: new Map(result.report.containers.map(c => [c.id, c.sizeRw]))});
+					done(readyDisk(result, treeRef.current, treeRef.current.model));
+				},
 				(e: unknown) => done({...computingDisk, error: e instanceof Error ? e.message : String(e)}),
 			);
 		}
@@ -75,7 +81,7 @@ function useLedger(ledger: (() => Promise<DiskLedger>) | null, tree: TreeIndex, 
 		const timer = setInterval(() => setFrame(f => f + 1), 120);
 		return () => clearInterval(timer);
 	}, [computing]);
-	return {open, frame};
+	return {open, frame, sizes};
 }
 
 /** The detail pane's lines for a node and for a files view, each built once and cached. */
@@ -163,7 +169,7 @@ export function App({
 	const {linesFor, fileLinesFor} = useDetailLines(tree, source, details, layout.detailWidth);
 	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
 	const onDisk = useCallback((disk: DiskState) => setNav(s => reduce(s, {type: 'diskReady', disk})), []);
-	const {open: openDisk, frame} = useLedger(ledger, tree, onDisk);
+	const {open: openDisk, frame, sizes} = useLedger(ledger, tree, onDisk);
 	const ctx: NavContext = useMemo(
 		() => ({
 			detailLength: (node: TreeNode) => linesFor(node).length,
@@ -225,6 +231,7 @@ export function App({
 				width={layout.treeWidth}
 				focused={nav.focus === 'tree'}
 				filter={nav.filter}
+				sizes={sizes}
 			/>
 		);
 	const detailPane = (

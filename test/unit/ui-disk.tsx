@@ -8,8 +8,11 @@ import {loadModel, openSource} from '../../src/load.ts';
 import type {Model} from '../../src/model/types.ts';
 import {type DiskLedger, bar, computingDisk, diskRows, readyDisk} from '../../src/ui/disk-view.ts';
 import {ledgerRunner} from '../../src/ui/ledger-feed.ts';
-import {type NavAction, initNav, reduce, reduceKey, selected} from '../../src/ui/nav.ts';
-import {buildTree} from '../../src/ui/tree.ts';
+import {initNav, reduce, reduceKey, selected} from '../../src/ui/nav.ts';
+import {rowLine} from '../../src/ui/rows.ts';
+import {lineText} from '../../src/ui/text.ts';
+import {buildTree, flatten} from '../../src/ui/tree.ts';
+import {humanSize} from '../../src/units.ts';
 import {allParts} from '../../src/read/host.ts';
 import {sampleRoot} from '../helpers/check-roots.ts';
 import {renderApp} from '../helpers/ink.ts';
@@ -34,8 +37,6 @@ function sampleLedger(): {model: Model; ledger: DiskLedger} {
 	return sample;
 }
 
-const cmd = (command: string): NavAction => ({type: 'command', command}) as NavAction;
-
 test("the disk view's rows on the sample: biggest first, every byte once, the figures df prints", async () => {
 	const {model, ledger} = sampleLedger();
 	const df = await dfJson(sampleRoot());
@@ -59,6 +60,34 @@ test("the disk view's rows on the sample: biggest first, every byte once, the fi
 		rows.filter(r => r.kind === 'image-layer').every(r => r.target !== null),
 		'every layer row goes to the tree',
 	);
+});
+
+test('sizes on rows: image and layer sizes from the model; SIZE RW once the ledger is known', () => {
+	const {model, ledger} = sampleLedger();
+	const tree = buildTree(model);
+	const all = new Set(tree.sections.map(x => x.key));
+	for (const c of model.containers) all.add(`c:${c.id}`);
+	const rows = flatten(tree, all, false);
+	const sizeRw = new Map(ledger.report.containers.map(c => [c.id, c.sizeRw]));
+	let checked = 0;
+	for (const r of rows) {
+		const n = r.node;
+		const before = lineText(rowLine(tree, r, 300));
+		const after = lineText(rowLine(tree, r, 300, false, false, {sizeRw}));
+		if (n.kind === 'container') {
+			assert.not.ok(before.includes(humanSize(sizeRw.get(n.container.id))), 'unknown before the walk');
+			assert.ok(after.includes(`  ${humanSize(sizeRw.get(n.container.id))}`), after);
+			checked++;
+		} else if (n.kind === 'layer' && n.role === 'rw' && n.container !== null) {
+			assert.ok(after.includes(`  ${humanSize(sizeRw.get(n.container.id))}`), after);
+		} else if (n.kind === 'layer' && n.role === 'image' && n.layer !== null) {
+			assert.ok(before.includes(humanSize(n.layer.size)), before);
+		} else if (n.kind === 'image' && n.image !== null) {
+			assert.ok(before.includes(`  ${humanSize(n.image.size)}`), before);
+			checked++;
+		}
+	}
+	assert.ok(checked >= model.containers.length + 1, `${checked} rows checked`);
 });
 
 test('bars: proportional, plain characters, never empty for a non-empty owner', () => {
@@ -146,6 +175,18 @@ test('explorer: d while the ledger is computing, keys still work, then the rows,
 		for (let i = 0; i < index; i++) await app.press('j');
 		await app.press('enter');
 		assert.match(app.frame(), new RegExp(`details: container ${name}`));
+		const c = ledger.report.containers.find(x => x.name === name)!;
+		assert.ok(c.sizeRw !== null, `${name} has a SIZE RW`);
+		const row = app
+			.frame()
+			.split('\n')
+			.find(l => l.includes('›') && l.includes(` ${name} `));
+		assert.ok(row !== undefined, app.frame());
+		assert.match(
+			row,
+			new RegExp(`  ${humanSize(c.sizeRw).replace('.', '\\.')} +\\S`),
+			'SIZE RW on the row once measured',
+		);
 	} finally {
 		app.unmount();
 	}
