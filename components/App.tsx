@@ -5,7 +5,8 @@ import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {type DiskLedger, type DiskState, computingDisk, diskDetailLines, readyDisk} from '../src/ui/disk-view.ts';
-import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
+import {type FileRow, type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
+import {makeFolderSizer} from '../src/ui/folder-sizes.ts';
 import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {type PaneLayout, paneLayout} from '../src/ui/pane-layout.ts';
@@ -117,6 +118,39 @@ function useDetailLines(tree: TreeIndex, source: Source | null, details: Contain
 	return {linesFor, fileLinesFor};
 }
 
+/** Entries walked per step of the folder sizes, and the pause between steps (keys are handled in it). */
+const sizeBudget = 2000;
+const sizePauseMs = 15;
+
+/**
+ * Folder sizes for the files view's rows on screen: walked a step at a time (folder-sizes.ts)
+ * on timers, so keys are handled between steps; each step redraws (the spinner turns).
+ */
+function useFolderSizes(source: Source | null, files: FilesState | null, height: number) {
+	const sizer = useMemo(() => (source === null ? null : makeFolderSizer(source)), [source]);
+	const [step, setStep] = useState(0);
+	useEffect(() => {
+		if (sizer === null || files === null) return;
+		sizer.request(files, files.top, files.top + height);
+		let timer: ReturnType<typeof setTimeout> | null = null;
+		const tick = () => {
+			const more = sizer.step(sizeBudget);
+			setStep(n => n + 1);
+			timer = more ? setTimeout(tick, sizePauseMs) : null;
+		};
+		timer = setTimeout(tick, 0);
+		return () => {
+			if (timer !== null) clearTimeout(timer);
+		};
+	}, [sizer, files, height]);
+	// biome-ignore lint/correctness/useExhaustiveDependencies: step is what says the sizes moved on.
+	const dirSize = useCallback(
+		(row: FileRow) => (files === null || sizer === null ? undefined : sizer.get(files, row)),
+		[sizer, files, step],
+	);
+	return {dirSize, frame: step};
+}
+
 /** The panes between the top and the status lines: tree (or files) and details, side by side or stacked; the help instead when it is open. */
 function Body({
 	nav,
@@ -202,6 +236,7 @@ export function App({
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
 	const diskView = nav.disk ?? null;
+	const {dirSize, frame: sizeFrame} = useFolderSizes(source, filesView, layout.treeRows);
 	const lines =
 		diskView !== null
 			? diskDetailLines(diskView)
@@ -220,7 +255,14 @@ export function App({
 		diskView !== null ? (
 			<DiskPane disk={diskView} height={layout.treeRows} width={layout.treeWidth} focused frame={frame} />
 		) : filesView !== null ? (
-			<FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} />
+			<FilesPane
+				files={filesView}
+				height={layout.treeRows}
+				width={layout.treeWidth}
+				focused={nav.focus === 'tree'}
+				dirSize={dirSize}
+				frame={sizeFrame}
+			/>
 		) : (
 			<TreePane
 				tree={tree}

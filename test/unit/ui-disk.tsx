@@ -7,6 +7,8 @@ import type {DfReport} from '../../src/disk/report.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import type {Model} from '../../src/model/types.ts';
 import {type DiskLedger, bar, computingDisk, diskRows, readyDisk} from '../../src/ui/disk-view.ts';
+import {fileRowLine, openFiles} from '../../src/ui/files-view.ts';
+import {makeFolderSizer} from '../../src/ui/folder-sizes.ts';
 import {ledgerRunner} from '../../src/ui/ledger-feed.ts';
 import {initNav, reduce, reduceKey, selected} from '../../src/ui/nav.ts';
 import {rowLine} from '../../src/ui/rows.ts';
@@ -15,6 +17,7 @@ import {buildTree, flatten} from '../../src/ui/tree.ts';
 import {humanSize} from '../../src/units.ts';
 import {allParts} from '../../src/read/host.ts';
 import {sampleRoot} from '../helpers/check-roots.ts';
+import {filesRoot} from '../helpers/files-root.ts';
 import {renderApp} from '../helpers/ink.ts';
 import {syntheticModel} from '../helpers/ui-model.ts';
 
@@ -242,6 +245,64 @@ test('the ledger runner: in a worker for a directory root, the same figures as i
 		assert.is(got.owners.length, ledger.owners.length);
 	} finally {
 		runner.close();
+	}
+});
+
+test('folder sizes in the files view: walked in bounded steps; merged view and a layer view', () => {
+	const r = filesRoot();
+	try {
+		const {model, source} = loadModel(openSource(r.dir));
+		const tree = buildTree(model);
+		const node = tree.node(`c:${'c'.repeat(64)}`)!;
+		const files = openFiles(source, model, node);
+		assert.ok(typeof files !== 'string', String(files));
+		const sizer = makeFolderSizer(source);
+		const row = (name: string) => files.rows.find(x => x.name === name)!;
+		assert.is(sizer.get(files, row('etc')), undefined, 'nothing walked before it is asked');
+		sizer.request(files, 0, files.rows.length);
+		assert.ok(sizer.step(1), 'one entry at a time: more to do');
+		assert.not.ok(sizer.get(files, row('etc'))?.done && sizer.get(files, row('bin'))?.done, 'not all done yet');
+		while (sizer.step(1));
+		const motd = Buffer.byteLength('hello\tworld\n\u001b[31mred\u001b[0m\n');
+		assert.equal(sizer.get(files, row('etc')), {bytes: 6 + 4 + motd, files: 3, unknown: 0, done: true});
+		const bin = sizer.get(files, row('bin'))!;
+		assert.ok(bin.done);
+		// As root the container deletes bin/cat (a whiteout): only bin/sh is left.
+		assert.is(bin.bytes, process.getuid?.() === 0 ? 70 * 1024 : 70 * 1024 + 7);
+		const line = lineText(fileRowLine(row('bin'), 80, false, bin));
+		assert.match(line, /71\.7kB {2}bin\//);
+		assert.match(
+			lineText(fileRowLine(row('bin'), 80, false, {bytes: 5, done: false}, 1)),
+			/\/ 5B {2}bin\//,
+			'a spinner while walking',
+		);
+		assert.match(lineText(fileRowLine(row('bin'), 80, false)), / - {2}bin\//, 'unknown: -');
+		const rw = tree.node(`c:${'c'.repeat(64)}/0`)!;
+		const own = openFiles(source, model, rw);
+		assert.ok(typeof own !== 'string');
+		sizer.request(own, 0, own.rows.length);
+		while (sizer.step(100));
+		const etc = own.rows.find(x => x.name === 'etc')!;
+		assert.is(sizer.get(own, etc)?.bytes, 10, "a layer's view: only its own files (hostname, new.conf)");
+	} finally {
+		r.remove();
+	}
+});
+
+test('explorer: folder sizes appear in the files view without a key', async () => {
+	const r = filesRoot();
+	try {
+		const {model, source} = loadModel(openSource(r.dir));
+		const app = await renderApp(<App model={model} source={source} width={100} height={30} />);
+		try {
+			await app.press('o');
+			assert.match(app.frame(), /71\.7kB {2}bin\//);
+			assert.match(app.frame(), /\d+B {2}etc\//);
+		} finally {
+			app.unmount();
+		}
+	} finally {
+		r.remove();
 	}
 });
 
