@@ -1,19 +1,23 @@
 import {Box, Text, useApp, useInput} from 'ink';
-import {type ReactNode, useCallback, useEffect, useMemo, useState} from 'react';
+import {type ReactNode, useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
-import {type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
+import {type DiskLedger, type DiskState, computingDisk, diskDetailLines, readyDisk} from '../src/ui/disk-view.ts';
+import {type FileRow, type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
+import {makeFolderSizer} from '../src/ui/folder-sizes.ts';
 import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
 import {type PaneLayout, paneLayout} from '../src/ui/pane-layout.ts';
 import {type NavContext, type NavState, initNav, reduce, reduceKey, retree, selected} from '../src/ui/nav.ts';
+import type {RowSizes} from '../src/ui/rows.ts';
 import {promptLine, statusLine} from '../src/ui/status.ts';
 import type {Line} from '../src/ui/text.ts';
 import {type TreeIndex, type TreeNode, buildTree} from '../src/ui/tree.ts';
 import {ColorContext} from './color.ts';
 import {DetailPane} from './DetailPane.tsx';
+import {DiskPane} from './DiskPane.tsx';
 import {FilesPane} from './FilesPane.tsx';
 import {HelpOverlay} from './HelpOverlay.tsx';
 import {StyledLine} from './StyledLine.tsx';
@@ -34,7 +38,52 @@ export type AppProps = {
 	readonly height?: number;
 	/** Draw colour (default true); false under NO_COLOR or --no-color (components/color.ts). */
 	readonly color?: boolean;
+	/** Computes df's ledger of the root off the render path (the disk view, d); null: the view says it has none. */
+	readonly ledger?: (() => Promise<DiskLedger>) | null;
 };
+
+/**
+ * The ledger for the disk view: started the first time d is pressed, kept once known. Returns the
+ * state d opens with, the spinner's step (it turns while the computation runs), and the sizes
+ * that need the walk (containers' SIZE RW) for the tree's rows, once known.
+ */
+function useLedger(ledger: (() => Promise<DiskLedger>) | null, tree: TreeIndex, onReady: (d: DiskState) => void) {
+	const known = useRef<DiskState | null>(null);
+	const started = useRef(false);
+	const [computing, setComputing] = useState(false);
+	const [frame, setFrame] = useState(0);
+	const [sizes, setSizes] = useState<RowSizes | null>(null);
+	const treeRef = useRef(tree);
+	treeRef.current = tree;
+	const open = useCallback((): DiskState => {
+		if (known.current !== null) return known.current;
+		if (ledger === null)
+			return {...computingDisk, rows: null, error: 'no ledger here: the root is not read from a source'};
+		if (!started.current) {
+			started.current = true;
+			setComputing(true);
+			const done = (d: DiskState) => {
+				known.current = d;
+				setComputing(false);
+				onReady(d);
+			};
+			ledger().then(
+				result => {
+					setSizes({sizeRw: new Map(result.report.containers.map(c => [c.id, c.sizeRw]))});
+					done(readyDisk(result, treeRef.current, treeRef.current.model));
+				},
+				(e: unknown) => done({...computingDisk, error: e instanceof Error ? e.message : String(e)}),
+			);
+		}
+		return computingDisk;
+	}, [ledger, onReady]);
+	useEffect(() => {
+		if (!computing) return;
+		const timer = setInterval(() => setFrame(f => f + 1), 120);
+		return () => clearInterval(timer);
+	}, [computing]);
+	return {open, frame, sizes};
+}
 
 /** The detail pane's lines for a node and for a files view, each built once and cached. */
 function useDetailLines(tree: TreeIndex, source: Source | null, details: ContainerDetails | null, detailWidth: number) {
@@ -67,6 +116,39 @@ function useDetailLines(tree: TreeIndex, source: Source | null, details: Contain
 		[fileLines, source, detailWidth],
 	);
 	return {linesFor, fileLinesFor};
+}
+
+/** Entries walked per step of the folder sizes, and the pause between steps (keys are handled in it). */
+const sizeBudget = 2000;
+const sizePauseMs = 15;
+
+/**
+ * Folder sizes for the files view's rows on screen: walked a step at a time (folder-sizes.ts)
+ * on timers, so keys are handled between steps; each step redraws (the spinner turns).
+ */
+function useFolderSizes(source: Source | null, files: FilesState | null, height: number) {
+	const sizer = useMemo(() => (source === null ? null : makeFolderSizer(source)), [source]);
+	const [step, setStep] = useState(0);
+	useEffect(() => {
+		if (sizer === null || files === null) return;
+		sizer.request(files, files.top, files.top + height);
+		let timer: ReturnType<typeof setTimeout> | null = null;
+		const tick = () => {
+			const more = sizer.step(sizeBudget);
+			setStep(n => n + 1);
+			timer = more ? setTimeout(tick, sizePauseMs) : null;
+		};
+		timer = setTimeout(tick, 0);
+		return () => {
+			if (timer !== null) clearTimeout(timer);
+		};
+	}, [sizer, files, height]);
+	// biome-ignore lint/correctness/useExhaustiveDependencies: step is what says the sizes moved on.
+	const dirSize = useCallback(
+		(row: FileRow) => (files === null || sizer === null ? undefined : sizer.get(files, row)),
+		[sizer, files, step],
+	);
+	return {dirSize, frame: step};
 }
 
 /** The panes between the top and the status lines: tree (or files) and details, side by side or stacked; the help instead when it is open. */
@@ -112,21 +194,25 @@ export function App({
 	width,
 	height,
 	color = true,
+	ledger = null,
 }: AppProps) {
 	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
 	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
 	const {linesFor, fileLinesFor} = useDetailLines(tree, source, details, layout.detailWidth);
+	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
+	const onDisk = useCallback((disk: DiskState) => setNav(s => reduce(s, {type: 'diskReady', disk})), []);
+	const {open: openDisk, frame, sizes} = useLedger(ledger, tree, onDisk);
 	const ctx: NavContext = useMemo(
 		() => ({
 			detailLength: (node: TreeNode) => linesFor(node).length,
 			source,
 			filesDetailLength: (f: FilesState) => fileLinesFor(f).length,
+			disk: openDisk,
 		}),
-		[linesFor, source, fileLinesFor],
+		[linesFor, source, fileLinesFor, openDisk],
 	);
-	const [current, setNav] = useState(() => initNav(tree, layout.treeRows, layout.detailRows));
 	// A new model (the rest of the root came in): the same view over the new tree, in this very frame.
 	let nav = current;
 	if (current.tree !== tree) {
@@ -149,11 +235,34 @@ export function App({
 
 	const node = selected(nav);
 	const filesView = nav.files ?? null;
-	const lines = filesView !== null ? fileLinesFor(filesView) : node === undefined ? [] : linesFor(node);
-	const title = filesView !== null ? (selectedFile(filesView)?.name ?? 'empty directory') : detailTitle(node);
+	const diskView = nav.disk ?? null;
+	const {dirSize, frame: sizeFrame} = useFolderSizes(source, filesView, layout.treeRows);
+	const lines =
+		diskView !== null
+			? diskDetailLines(diskView)
+			: filesView !== null
+				? fileLinesFor(filesView)
+				: node === undefined
+					? []
+					: linesFor(node);
+	const title =
+		diskView !== null
+			? (diskView.rows?.[diskView.cursor]?.label ?? 'disk')
+			: filesView !== null
+				? (selectedFile(filesView)?.name ?? 'empty directory')
+				: detailTitle(node);
 	const treePane =
-		filesView !== null ? (
-			<FilesPane files={filesView} height={layout.treeRows} width={layout.treeWidth} focused={nav.focus === 'tree'} />
+		diskView !== null ? (
+			<DiskPane disk={diskView} height={layout.treeRows} width={layout.treeWidth} focused frame={frame} />
+		) : filesView !== null ? (
+			<FilesPane
+				files={filesView}
+				height={layout.treeRows}
+				width={layout.treeWidth}
+				focused={nav.focus === 'tree'}
+				dirSize={dirSize}
+				frame={sizeFrame}
+			/>
 		) : (
 			<TreePane
 				tree={tree}
@@ -164,6 +273,7 @@ export function App({
 				width={layout.treeWidth}
 				focused={nav.focus === 'tree'}
 				filter={nav.filter}
+				sizes={sizes}
 			/>
 		);
 	const detailPane = (

@@ -1,5 +1,6 @@
 import {useApp} from 'ink';
 import {useEffect, useSyncExternalStore} from 'react';
+import type {DiskLedger} from '../src/ui/disk-view.ts';
 import type {ModelFeed} from '../src/ui/feed.ts';
 import {App} from './App.tsx';
 import {ColorContext} from './color.ts';
@@ -16,10 +17,12 @@ export type RootProps = {
 	readonly feed: ModelFeed;
 	/** Told when the root turns out not to be a Docker root (the UI then exits). */
 	readonly onNotDockerRoot: () => void;
+	/** Computes df's ledger off the render path, for the disk view (d). */
+	readonly ledger?: (() => Promise<DiskLedger>) | null;
 };
 
 /** Shows the spinner until the first containers are read, then the explorer (which fills in as the rest comes). */
-export function Root({root, sample, color = true, feed, onNotDockerRoot}: RootProps) {
+export function Root({root, sample, color = true, feed, onNotDockerRoot, ledger = null}: RootProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
 	const state = useSyncExternalStore(feed.subscribe, feed.get);
@@ -44,6 +47,7 @@ export function Root({root, sample, color = true, feed, onNotDockerRoot}: RootPr
 				details={state.details}
 				sample={sample}
 				color={color}
+				ledger={ledger}
 			/>
 		);
 	}

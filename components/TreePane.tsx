@@ -1,5 +1,5 @@
 import {Box} from 'ink';
-import {rowLine} from '../src/ui/rows.ts';
+import {type RowSizes, rowLine} from '../src/ui/rows.ts';
 import type {Row, TreeIndex} from '../src/ui/tree.ts';
 import {PaneTitle} from './PaneTitle.tsx';
 import {StyledLine} from './StyledLine.tsx';
@@ -13,6 +13,8 @@ type Props = {
 	readonly width: number;
 	readonly focused: boolean;
 	readonly filter: boolean;
+	/** Sizes that need a walk (the ledger), once known. */
+	readonly sizes?: RowSizes | null;
 };
 
 /**
@@ -20,7 +22,7 @@ type Props = {
  * cut to the width beforehand, so the box needs no overflow clipping (which costs Ink a slice of
  * every line on every frame: about a fifth of a key's redraw).
  */
-export function TreePane({tree, rows, top, cursor, height, width, focused, filter}: Props) {
+export function TreePane({tree, rows, top, cursor, height, width, focused, filter, sizes = null}: Props) {
 	const shown = rows.slice(top, top + height);
 	const range = rows.length === 0 ? 'empty' : `${top + 1}-${top + shown.length} of ${rows.length}`;
 	return (
@@ -29,7 +31,7 @@ export function TreePane({tree, rows, top, cursor, height, width, focused, filte
 			{shown.map((row, i) => (
 				<StyledLine
 					key={row.node.key}
-					line={rowLine(tree, row, width, filter, top + i === cursor)}
+					line={rowLine(tree, row, width, filter, top + i === cursor, sizes)}
 					width={width}
 					inverse={top + i === cursor}
 					dim={top + i === cursor && !focused}

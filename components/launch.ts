@@ -25,6 +25,7 @@ import {type ReadParts, allParts} from '../src/read/host.ts';
 import type {Source} from '../src/sources/source.ts';
 import {type Load, type ModelFeed, startFeed} from '../src/ui/feed.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
+import {type LedgerRunner, ledgerRunner} from '../src/ui/ledger-feed.ts';
 import {plainFrame} from '../src/ui/plain-frame.ts';
 import {type LoadProgress, loadingLines, loadingUpdate} from '../src/ui/progress.ts';
 import {message} from '../src/view/line.ts';
@@ -180,6 +181,7 @@ async function showInk(
 	opts: InteractiveOptions,
 	guard: Guard,
 	early: () => void,
+	ledger: LedgerRunner,
 ): Promise<InteractiveResult> {
 	let result: InteractiveResult = 'ok';
 	preferProductionReact();
@@ -207,6 +209,7 @@ async function showInk(
 			sample: opts.sample,
 			color: opts.color ?? true,
 			feed,
+			ledger: ledger.run,
 			onNotDockerRoot: () => {
 				result = 'not-a-docker-root';
 			},
@@ -235,11 +238,13 @@ export async function runInteractive(opts: InteractiveOptions): Promise<Interact
 		onBlockingProgress: p => process.stdout.write(loadingUpdate(opts.root, p, screen.nextFrame(), screen.width())),
 	});
 	const early = drawUntilInk(feed, opts, screen);
+	const ledger = ledgerRunner(opts.source, opts.parts ?? allParts);
 	try {
-		return await showInk(feed, opts, guard, early);
+		return await showInk(feed, opts, guard, early, ledger);
 	} finally {
 		early();
 		feed.close();
+		ledger.close();
 		if (stdin.isTTY) stdin.setRawMode(false);
 		guard.leave();
 		guard.release();

@@ -69,12 +69,15 @@ const zero: LoadProgress = {files: 0, dirs: 0, containers: 0, images: 0};
  * (tests) it is TypeScript, and on Node 20 a worker's `--import tsx` does not reach its entry
  * module: a small bootstrap registers tsx's loader, then imports it.
  */
-function workerScript(url?: URL): {
+export function workerScript(
+	url?: URL,
+	name = 'load-worker',
+): {
 	readonly script: URL | string;
 	readonly options: {eval?: boolean; execArgv: string[]};
 } {
 	const ts = (url ?? new URL(import.meta.url)).pathname.endsWith('.ts');
-	const target = url ?? new URL(ts ? './load-worker.ts' : './load-worker.js', import.meta.url);
+	const target = url ?? new URL(ts ? `./${name}.ts` : `./${name}.js`, import.meta.url);
 	if (!ts) return {script: target, options: {execArgv: []}};
 	const boot = `import('tsx/esm/api').then(tsx => { tsx.register(); return import(${JSON.stringify(target.href)}); })`;
 	return {script: boot, options: {eval: true, execArgv: []}};

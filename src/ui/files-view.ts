@@ -226,13 +226,18 @@ export function moveFiles(s: FilesState, to: number, height: number): FilesState
 
 const markTone = {A: 'ok', M: 'warning', D: 'error', ' ': 'plain'} as const;
 
-function sizeText(r: FileRow): string {
+/** A folder's size as far as it is known (folder-sizes.ts): its bytes, and whether the walk is still going. */
+export type DirSize = {readonly bytes: number; readonly done: boolean};
+
+function sizeText(r: FileRow, dir: DirSize | undefined, frame: number): string {
+	if (r.kind === 'dir' && r.mark !== 'D' && dir !== undefined)
+		return dir.done ? humanSize(dir.bytes) : `${'|/-\\'[frame % 4]} ${humanSize(dir.bytes)}`;
 	if (r.mark === 'D' || r.stat === null || r.kind === 'dir') return '-';
 	return humanSize(r.stat.size);
 }
 
-/** One row of the files pane. */
-export function fileRowLine(r: FileRow, width: number, cursor: boolean): Line {
+/** One row of the files pane; a directory's size when it is known (or a spinner and the bytes so far). */
+export function fileRowLine(r: FileRow, width: number, cursor: boolean, dir?: DirSize, frame = 0): Line {
 	const out: Segment[] = [
 		seg(' '),
 		seg(cursor ? '›' : ' ', 'title'),
@@ -240,7 +245,7 @@ export function fileRowLine(r: FileRow, width: number, cursor: boolean): Line {
 		seg(r.mark, markTone[r.mark]),
 		seg(' '),
 	];
-	out.push(seg(sizeText(r).padStart(8), 'dim'), seg('  '));
+	out.push(seg(sizeText(r, dir, frame).padStart(8), 'dim'), seg('  '));
 	const suffix = r.kind === 'dir' ? '/' : r.kind === 'symlink' ? '@' : '';
 	out.push(seg(r.name + suffix, r.mark === 'D' ? 'dim' : r.kind === 'dir' ? 'title' : 'plain'));
 	return truncateLine(out, width);

@@ -19,6 +19,7 @@ export type Command =
 	| 'filter'
 	| 'explain'
 	| 'files'
+	| 'disk'
 	| 'help'
 	| 'quit';
 
@@ -27,6 +28,8 @@ export type Binding = {
 	readonly command: Command;
 	readonly help: string;
 	readonly hint?: string;
+	/** Shown in one help row with the next binding (so the help still fits an 80x24 terminal). */
+	readonly helpWithNext?: true;
 };
 
 export const keyTable: readonly Binding[] = [
@@ -56,11 +59,16 @@ export const keyTable: readonly Binding[] = [
 		help: 'search: container name, id prefix, tag, cache id, path',
 		hint: '/ search',
 	},
-	{keys: ['n'], command: 'nextMatch', help: 'next match'},
+	{keys: ['n'], command: 'nextMatch', help: 'next match', helpWithNext: true},
 	{keys: ['N'], command: 'prevMatch', help: 'previous match'},
 	{keys: ['f'], command: 'filter', help: 'show only nodes with findings (press again to show all)', hint: 'f findings'},
 	{keys: ['e'], command: 'explain', help: 'explain: what the selected object and its files are', hint: 'e explain'},
 	{keys: ['o'], command: 'files', help: 'files of the selected container, image or layer (Esc: back)'},
+	{
+		keys: ['d'],
+		command: 'disk',
+		help: 'disk use by owner, biggest first (Enter: go to it, Esc back)',
+	},
 	{keys: ['?'], command: 'help', help: 'show or hide this help', hint: '? help'},
 	{keys: ['q', 'ctrl+c'], command: 'quit', help: 'quit', hint: 'q quit'},
 ];
@@ -148,7 +156,14 @@ function keyLabel(k: string): string {
 
 /** The help overlay's lines, from the tables. */
 export function helpLines(): Array<{keys: string; help: string}> {
-	const rows = keyTable.map(b => ({keys: b.keys.map(keyLabel).join(' '), help: b.help}));
+	const rows: Array<{keys: string; help: string}> = [];
+	for (let i = 0; i < keyTable.length; i++) {
+		const b = keyTable[i]!;
+		const keys = b.keys.map(keyLabel).join(' ');
+		const next = b.helpWithNext === true ? keyTable[++i] : undefined;
+		if (next === undefined) rows.push({keys, help: b.help});
+		else rows.push({keys: `${keys} ${next.keys.map(keyLabel).join(' ')}`, help: `${b.help} / ${next.help}`});
+	}
 	const search = searchKeyTable.map(b => ({keys: b.keys.map(keyLabel).join(' '), help: `(search line) ${b.help}`}));
 	return [...rows, ...search];
 }

@@ -7,6 +7,7 @@
  */
 import type {Source} from '../sources/source.ts';
 import {explainStart} from './detail.ts';
+import {type DiskState, computingDisk, moveDisk} from './disk-view.ts';
 import {type FilesState, enterDir, goUp, moveFiles, openFiles} from './files-view.ts';
 import {type Command, commandFor} from './keys.ts';
 import {findMatches} from './search.ts';
@@ -45,6 +46,8 @@ export type NavState = {
 	readonly quit: boolean;
 	/** The files view (o) of a container, image or layer; null: the tree. */
 	readonly files?: FilesState | null;
+	/** The disk view (d): the ledger's owners; null: the tree. */
+	readonly disk?: DiskState | null;
 };
 
 export type NavAction =
@@ -56,7 +59,9 @@ export type NavAction =
 	| {readonly type: 'closeHelp'}
 	| {readonly type: 'resize'; readonly treeHeight: number; readonly detailHeight: number}
 	/** The whole model came in after the first step of reading (feed.ts): the same view over the new tree. */
-	| {readonly type: 'retree'; readonly tree: TreeIndex};
+	| {readonly type: 'retree'; readonly tree: TreeIndex}
+	/** The ledger came in (or failed): the disk view shows it, if it is open. */
+	| {readonly type: 'diskReady'; readonly disk: DiskState};
 
 /** What the reducer needs from outside: the length of a node's detail text, to bound scrolling. */
 export type NavContext = {
@@ -65,6 +70,8 @@ export type NavContext = {
 	readonly source?: Source | null;
 	/** The length of the files view's detail text, to bound scrolling. */
 	readonly filesDetailLength?: (files: FilesState) => number;
+	/** The disk view's state when d opens it (the ledger, or computingDisk), starting its computation if need be. */
+	readonly disk?: () => DiskState;
 };
 
 const noSearch: SearchState = {typing: false, query: '', matches: [], current: -1, origin: null};
@@ -267,7 +274,49 @@ function filesCommand(state: NavState, files: FilesState, c: Command, ctx: NavCo
 	}
 }
 
+/** A key in the disk view: moves over the owners; Enter goes to the owner in the tree. */
+function diskCommand(state: NavState, disk: DiskState, c: Command): NavState {
+	const page = Math.max(1, state.treeHeight - 1);
+	const move = (to: number): NavState => {
+		const d = moveDisk(disk, to, state.treeHeight);
+		return d === disk ? state : {...state, disk: d};
+	};
+	const count = disk.rows?.length ?? 0;
+	switch (c) {
+		case 'up':
+			return move(disk.cursor - 1);
+		case 'down':
+			return move(disk.cursor + 1);
+		case 'pageUp':
+			return move(disk.cursor - page);
+		case 'pageDown':
+			return move(disk.cursor + page);
+		case 'top':
+			return move(0);
+		case 'bottom':
+			return move(count - 1);
+		case 'toggle':
+		case 'expand': {
+			if (disk.rows === null) return {...state, message: 'the ledger is still being computed'};
+			const row = disk.rows[disk.cursor];
+			if (row === undefined) return state;
+			if (row.target === null) return {...state, message: `${row.kind} is not in the tree: nothing to go to`};
+			return jumpTo({...state, disk: null, files: null, focus: 'tree'}, row.target);
+		}
+		case 'disk':
+		case 'quit':
+			return {...state, disk: null};
+		case 'help':
+			return {...state, help: !state.help};
+		default:
+			return {...state, message: 'not in the disk view: d or Esc goes back to the tree'};
+	}
+}
+
 function command(state: NavState, c: Command, ctx: NavContext): NavState {
+	const disk = state.disk ?? null;
+	if (disk !== null) return diskCommand(state, disk, c);
+	if (c === 'disk') return {...state, disk: moveDisk(ctx.disk?.() ?? computingDisk, 0, state.treeHeight)};
 	const files = state.files ?? null;
 	if (files !== null) return filesCommand(state, files, c, ctx);
 	const node = selected(state);
@@ -379,6 +428,10 @@ export function retree(state: NavState, tree: TreeIndex): NavState {
 export function reduce(state: NavState, action: NavAction, ctx: NavContext = {}): NavState {
 	// Not a key: the message on the status line stays.
 	if (action.type === 'retree') return retree(state, action.tree);
+	if (action.type === 'diskReady') {
+		const open = state.disk ?? null;
+		return open === null || open.rows !== null ? state : {...state, disk: moveDisk(action.disk, 0, state.treeHeight)};
+	}
 	const s = state.message === null ? state : {...state, message: null};
 	switch (action.type) {
 		case 'command':
@@ -426,6 +479,7 @@ export function actionForKey(state: NavState, name: string, input: string): NavA
 		if (name === 'q') return {type: 'command', command: 'quit'};
 		return null;
 	}
+	if ((state.disk ?? null) !== null && name === 'esc') return {type: 'command', command: 'disk'};
 	if ((state.files ?? null) !== null) {
 		if (name === 'esc') return {type: 'command', command: 'files'};
 		if (name === 'backspace') return {type: 'command', command: 'collapse'};

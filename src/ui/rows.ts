@@ -5,6 +5,18 @@ import {step} from '../view/text-tree.ts';
 import {type Line, type Segment, type Tone, padCols, plural, seg, truncateLine} from './text.ts';
 import type {Marks, Row, TreeIndex} from './tree.ts';
 
+/**
+ * Figures that need a walk of the root (df's ledger, computed off the render path): a container's
+ * SIZE RW (as docker ps -s) by container id. Shown once known; until then the rows go without.
+ */
+export type RowSizes = {readonly sizeRw: ReadonlyMap<string, number | null>};
+
+/** A container's SIZE RW column, when the ledger is known. */
+function sizeRwSeg(sizes: RowSizes | null, id: string): Segment | null {
+	if (sizes === null || !sizes.sizeRw.has(id)) return null;
+	return seg(`  ${humanSize(sizes.sizeRw.get(id)).padEnd(7)}`);
+}
+
 const sectionTitle = {containers: 'containers', images: 'images without containers', findings: 'findings'} as const;
 
 export function severityTone(s: Marks['worst']): Tone {
@@ -15,7 +27,14 @@ export function severityTone(s: Marks['worst']): Tone {
  * The text of a row: a findings gutter ("!" in the worst severity's colour), the cursor mark, indentation,
  * the expander, then the node's own columns; cut to width.
  */
-export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false, cursor = false): Line {
+export function rowLine(
+	tree: TreeIndex,
+	row: Row,
+	width: number,
+	filter = false,
+	cursor = false,
+	sizes: RowSizes | null = null,
+): Line {
 	const n = row.node;
 	const shown = row.expanded || !n.expandable ? n.marks : n.total;
 	const out: Segment[] = [];
@@ -60,6 +79,8 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 					: c.imageTags.length > 0
 						? c.imageTags[0]!
 						: shortId(c.imageId);
+			const rw = sizeRwSeg(sizes, c.id);
+			if (rw !== null) out.push(rw);
 			out.push(seg(`  ${img}`));
 			if (count) out.push(count);
 			break;
@@ -67,11 +88,10 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 		case 'layer': {
 			const missing = n.entry !== null ? !n.entry.pathExists : n.layer !== null && !n.layer.pathExists;
 			if (n.role === 'rw') {
-				out.push(
-					seg('rw     ', 'role'),
-					seg(shortId(n.entry?.cacheId), 'id'),
-					seg("       the container's own changes", 'dim'),
-				);
+				const rw = n.container === null ? null : sizeRwSeg(sizes, n.container.id);
+				out.push(seg('rw     ', 'role'), seg(shortId(n.entry?.cacheId), 'id'));
+				if (rw !== null) out.push(rw);
+				out.push(seg(`${rw === null ? '       ' : '  '}the container's own changes`, 'dim'));
 			} else if (n.role === 'init') {
 				out.push(
 					seg('init   ', 'role'),
@@ -93,7 +113,7 @@ export function rowLine(tree: TreeIndex, row: Row, width: number, filter = false
 			if (n.container !== null) {
 				out.push(seg('image  ', 'title'));
 				if (n.image === null) out.push(seg(shortId(n.imageId), 'id'), seg('  not in the image store', 'error'));
-				else out.push(seg(imageLabel(n.image)), seg(`  ${shortId(n.image.id)}`, 'dim'));
+				else out.push(seg(imageLabel(n.image)), seg(`  ${shortId(n.image.id)}  ${humanSize(n.image.size)}`, 'dim'));
 			} else if (n.image !== null) {
 				const i = n.image;
 				out.push(
