@@ -27,7 +27,7 @@ import {markNote, markValue} from '../view/provenance-text.ts';
 import type {FileListing} from './layer-files.ts';
 import {severityTone} from './rows.ts';
 import {type Line, type Tone, padSeg, plural, seg} from './text.ts';
-import type {LayerNode, TreeIndex, TreeNode} from './tree.ts';
+import type {FindingNode, LayerNode, SectionNode, TreeIndex, TreeNode} from './tree.ts';
 import {containerById, driverKey, imageById} from '../model/indexes.ts';
 
 export type Lister = (dir: string) => FileListing | null;
@@ -255,6 +255,94 @@ function storedStateLines(c: Container): Line[] {
 	return out;
 }
 
+/** The image a container runs: its label, or why it is not there (removed under it, or never in the store). */
+function imageUsedLine(tree: TreeIndex, c: Container, image: Image | undefined): Line {
+	// While only the containers are read (tree.loading), what links them is not known yet.
+	const later = tree.loading ? loadingText : undefined;
+	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
+	const removed =
+		image === undefined &&
+		c.imageId !== null &&
+		c.chain.some(e => e.role === 'image') &&
+		c.chain.every(e => e.pathExists);
+	const gone = removed
+		? '(removed from the image store; its layers are all there, so it still starts)'
+		: '(not in the image store)';
+	return kv(
+		'image used',
+		`${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`,
+		later !== undefined ? 'dim' : image === undefined && c.imageId !== null ? (removed ? 'warning' : 'error') : 'plain',
+	);
+}
+
+/** The host config section: binds, ports, restart policy, privileges, network. */
+function hostConfigLines(c: Container): Line[] {
+	const h = c.hostConfig;
+	const out: Line[] = [blank, title('host config')];
+	if (h === null) {
+		out.push(text('not recorded', 'dim'));
+		return out;
+	}
+	const restart = obj(h.RestartPolicy);
+	append(out, listLines('binds', h.Binds));
+	const ports = obj(h.PortBindings);
+	const portItems =
+		ports === null
+			? []
+			: Object.entries(ports).map(
+					([p, b]) =>
+						`${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.HostIp || '0.0.0.0')}:${show(obj(x)?.HostPort)}`).join(', ') : show(b)}`,
+				);
+	append(out, listLines('ports', portItems));
+	out.push(
+		kv(
+			'restart',
+			restart === null
+				? '-'
+				: `${show(restart.Name || 'no')}${Number(restart.MaximumRetryCount) > 0 ? ` (max ${show(restart.MaximumRetryCount)})` : ''}`,
+		),
+	);
+	out.push(kv('privileged', h.Privileged === true ? 'yes' : 'no', h.Privileged === true ? 'warning' : 'plain'));
+	append(out, listLines('cap add', h.CapAdd), listLines('cap drop', h.CapDrop));
+	out.push(kv('network', show(h.NetworkMode || null)));
+	if (!isEmpty(h.SecurityOpt)) append(out, listLines('security opt', h.SecurityOpt));
+	return out;
+}
+
+/** The mount points section: destination <- source, type and rw/ro. */
+function mountPointLines(c: Container): Line[] {
+	const out: Line[] = [blank, title('mount points')];
+	const mp = c.mountPoints;
+	if (mp === null || Object.keys(mp).length === 0) {
+		out.push(text('none', 'dim'));
+		return out;
+	}
+	for (const [dest, raw] of Object.entries(mp)) {
+		const m = obj(raw) ?? {};
+		const src = m.Source || (m.Name ? `volume ${show(m.Name)}` : '-');
+		out.push([
+			seg(dest, 'id'),
+			seg(` <- ${show(src)}`),
+			seg(`  ${show(m.Type || m.Driver || '')} ${m.RW === false ? 'ro' : 'rw'}`, 'dim'),
+		]);
+	}
+	return out;
+}
+
+/** The chain section: each layer directory, top first, with missing ones flagged. */
+function chainLines(tree: TreeIndex, c: Container): Line[] {
+	const out: Line[] = [blank, title('chain (top first)')];
+	if (tree.loading) out.push(text(loadingText, 'dim'));
+	for (const e of c.chain) {
+		out.push([
+			seg(e.role.padEnd(6), 'role'),
+			seg(e.path === null ? '-' : e.path),
+			seg(e.pathExists ? '' : '  (missing)', 'error'),
+		]);
+	}
+	return out;
+}
+
 function containerLines(tree: TreeIndex, c: Container): Line[] {
 	const image = c.imageId === null ? undefined : tree.imageByKey.get(driverKey(c.driver, c.imageId));
 	const out: Line[] = [
@@ -271,30 +359,9 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 	append(out, storedStateLines(c));
 	out.push(kv('command', c.command === null ? '-' : c.command));
 	out.push(kv('image as typed', c.imageRef === null ? '-' : c.imageRef));
-	// While only the containers are read (tree.loading), what links them is not known yet.
+	out.push(imageUsedLine(tree, c, image));
+	// While only the containers are read (tree.loading), the ids that link them are not known yet.
 	const later = tree.loading ? loadingText : undefined;
-	// Removed under the container (docker rmi -f) with its chain intact: it still starts (container.image-removed).
-	const removed =
-		image === undefined &&
-		c.imageId !== null &&
-		c.chain.some(e => e.role === 'image') &&
-		c.chain.every(e => e.pathExists);
-	const gone = removed
-		? '(removed from the image store; its layers are all there, so it still starts)'
-		: '(not in the image store)';
-	out.push(
-		kv(
-			'image used',
-			`${shortId(c.imageId)}  ${later ?? (image === undefined ? (c.imageId === null ? '' : gone) : imageLabel(image))}`,
-			later !== undefined
-				? 'dim'
-				: image === undefined && c.imageId !== null
-					? removed
-						? 'warning'
-						: 'error'
-					: 'plain',
-		),
-	);
 	out.push(
 		kv('driver', c.driver ?? '-'),
 		kv('mount id', later ?? c.mountId ?? '-'),
@@ -307,57 +374,7 @@ function containerLines(tree: TreeIndex, c: Container): Line[] {
 			? configLines(c.config, 'config (image defaults merged with the run options)')
 			: provenanceLines(c, image),
 	);
-	const h = c.hostConfig;
-	out.push(blank, title('host config'));
-	if (h === null) out.push(text('not recorded', 'dim'));
-	else {
-		const restart = obj(h.RestartPolicy);
-		append(out, listLines('binds', h.Binds));
-		const ports = obj(h.PortBindings);
-		const portItems =
-			ports === null
-				? []
-				: Object.entries(ports).map(
-						([p, b]) =>
-							`${p} <- ${Array.isArray(b) ? b.map(x => `${show(obj(x)?.HostIp || '0.0.0.0')}:${show(obj(x)?.HostPort)}`).join(', ') : show(b)}`,
-					);
-		append(out, listLines('ports', portItems));
-		out.push(
-			kv(
-				'restart',
-				restart === null
-					? '-'
-					: `${show(restart.Name || 'no')}${Number(restart.MaximumRetryCount) > 0 ? ` (max ${show(restart.MaximumRetryCount)})` : ''}`,
-			),
-		);
-		out.push(kv('privileged', h.Privileged === true ? 'yes' : 'no', h.Privileged === true ? 'warning' : 'plain'));
-		append(out, listLines('cap add', h.CapAdd), listLines('cap drop', h.CapDrop));
-		out.push(kv('network', show(h.NetworkMode || null)));
-		if (!isEmpty(h.SecurityOpt)) append(out, listLines('security opt', h.SecurityOpt));
-	}
-	out.push(blank, title('mount points'));
-	const mp = c.mountPoints;
-	if (mp === null || Object.keys(mp).length === 0) out.push(text('none', 'dim'));
-	else {
-		for (const [dest, raw] of Object.entries(mp)) {
-			const m = obj(raw) ?? {};
-			const src = m.Source || (m.Name ? `volume ${show(m.Name)}` : '-');
-			out.push([
-				seg(dest, 'id'),
-				seg(` <- ${show(src)}`),
-				seg(`  ${show(m.Type || m.Driver || '')} ${m.RW === false ? 'ro' : 'rw'}`, 'dim'),
-			]);
-		}
-	}
-	out.push(blank, title('chain (top first)'));
-	if (tree.loading) out.push(text(loadingText, 'dim'));
-	for (const e of c.chain) {
-		out.push([
-			seg(e.role.padEnd(6), 'role'),
-			seg(e.path === null ? '-' : e.path),
-			seg(e.pathExists ? '' : '  (missing)', 'error'),
-		]);
-	}
+	append(out, hostConfigLines(c), mountPointLines(c), chainLines(tree, c));
 	append(out, findingLines(tree.findingsBySubject.get(`container:${c.id}`)));
 	return out;
 }
@@ -587,48 +604,63 @@ export function explainStart(tree: TreeIndex, node: TreeNode, length: number): n
 	return Math.max(0, length - explainLines(tree, node).length);
 }
 
+/** A section's details: what it holds and, for the findings, how many of each severity. */
+function sectionLines(tree: TreeIndex, node: SectionNode): Line[] {
+	const m = tree.model;
+	const lines: Line[] = [
+		title(
+			node.section === 'containers'
+				? 'containers'
+				: node.section === 'images'
+					? 'images without containers'
+					: 'findings',
+		),
+	];
+	if (node.section === 'containers')
+		lines.push(
+			text('Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.', 'dim'),
+		);
+	if (node.section === 'images')
+		lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
+	if (tree.loading && node.section !== 'containers')
+		return [...lines, blank, text('loading…: the image store, layers and findings are still being read', 'dim')];
+	if (node.section === 'findings') {
+		lines.push(
+			text('Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.', 'dim'),
+		);
+		const by = (s: Finding['severity']) => m.findings.filter(f => f.severity === s).length;
+		lines.push(
+			blank,
+			kv('errors', String(by('error')), 'error'),
+			kv('warnings', String(by('warning')), 'warning'),
+			kv('info', String(by('info')), 'info'),
+		);
+	}
+	lines.push(blank, kv('shown', String(node.count)));
+	return lines;
+}
+
+/** A finding's details, and which node of the tree it concerns (Enter goes there). */
+function findingDetailLines(tree: TreeIndex, node: FindingNode): Line[] {
+	const f = node.finding;
+	const lines: Line[] = [
+		title('finding'),
+		kv('severity', f.severity, severityTone(f.severity)),
+		kv('code', f.code),
+		kv('subject', f.subject),
+		kv('path', f.path === undefined ? '-' : f.path),
+		blank,
+		text(f.message),
+	];
+	const about = subjectNode(tree, f.subject);
+	if (about !== null) lines.push(blank, text(`concerns ${about}; Enter goes there`, 'dim'));
+	return lines;
+}
+
 function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 	switch (node.kind) {
-		case 'section': {
-			const m = tree.model;
-			const lines: Line[] = [
-				title(
-					node.section === 'containers'
-						? 'containers'
-						: node.section === 'images'
-							? 'images without containers'
-							: 'findings',
-				),
-			];
-			if (node.section === 'containers')
-				lines.push(
-					text(
-						'Each container expands into its chain: RW layer -> init layer -> image layers (top down) -> image.',
-						'dim',
-					),
-				);
-			if (node.section === 'images')
-				lines.push(text('Images no container uses; each expands into its layers, top first.', 'dim'));
-			if (tree.loading && node.section !== 'containers')
-				return [...lines, blank, text('loading…: the image store, layers and findings are still being read', 'dim')];
-			if (node.section === 'findings') {
-				lines.push(
-					text(
-						'Things on disk that are missing, broken or worth a look. Press f to show only nodes with findings.',
-						'dim',
-					),
-				);
-				const by = (s: Finding['severity']) => m.findings.filter(f => f.severity === s).length;
-				lines.push(
-					blank,
-					kv('errors', String(by('error')), 'error'),
-					kv('warnings', String(by('warning')), 'warning'),
-					kv('info', String(by('info')), 'info'),
-				);
-			}
-			lines.push(blank, kv('shown', String(node.count)));
-			return lines;
-		}
+		case 'section':
+			return sectionLines(tree, node);
 		case 'container':
 			return containerLines(tree, node.container);
 		case 'layer':
@@ -653,21 +685,8 @@ function nodeLines(tree: TreeIndex, node: TreeNode, files: Lister): Line[] {
 					'dim',
 				),
 			];
-		case 'finding': {
-			const f = node.finding;
-			const lines: Line[] = [
-				title('finding'),
-				kv('severity', f.severity, severityTone(f.severity)),
-				kv('code', f.code),
-				kv('subject', f.subject),
-				kv('path', f.path === undefined ? '-' : f.path),
-				blank,
-				text(f.message),
-			];
-			const about = subjectNode(tree, f.subject);
-			if (about !== null) lines.push(blank, text(`concerns ${about}; Enter goes there`, 'dim'));
-			return lines;
-		}
+		case 'finding':
+			return findingDetailLines(tree, node);
 	}
 }
 
