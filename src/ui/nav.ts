@@ -313,13 +313,10 @@ function diskCommand(state: NavState, disk: DiskState, c: Command): NavState {
 	}
 }
 
-function command(state: NavState, c: Command, ctx: NavContext): NavState {
-	const disk = state.disk ?? null;
-	if (disk !== null) return diskCommand(state, disk, c);
-	if (c === 'disk') return {...state, disk: moveDisk(ctx.disk?.() ?? computingDisk, 0, state.treeHeight)};
-	const files = state.files ?? null;
-	if (files !== null) return filesCommand(state, files, c, ctx);
-	const node = selected(state);
+type MoveCommand = 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'bottom';
+
+/** Cursor moves: in the tree they move the cursor, with the details focused they scroll them. */
+function moveCommand(state: NavState, c: MoveCommand, ctx: NavContext): NavState {
 	const details = state.focus === 'details';
 	const page = Math.max(1, (details ? state.detailHeight : state.treeHeight) - 1);
 	switch (c) {
@@ -335,73 +332,113 @@ function command(state: NavState, c: Command, ctx: NavContext): NavState {
 			return details ? scrollDetails(state, 'top', ctx) : moveTo(state, 0);
 		case 'bottom':
 			return details ? scrollDetails(state, 'bottom', ctx) : moveTo(state, state.rows.length - 1);
-		case 'expand': {
-			if (node === undefined || !node.expandable) return state;
-			if (!state.expanded.has(node.key)) return setExpanded(state, node.key, true);
-			const next = state.rows[state.cursor + 1];
-			return next !== undefined && next.node.parent === node.key ? moveTo(state, state.cursor + 1) : state;
-		}
-		case 'collapse': {
-			if (node === undefined) return state;
-			if (node.expandable && state.expanded.has(node.key)) return setExpanded(state, node.key, false);
-			const parent = node.parent === null ? undefined : state.rowIndex.get(node.parent);
-			return parent === undefined ? state : moveTo(state, parent);
-		}
+	}
+}
+
+/** Expand: open the node, or if open, step into its first child. */
+function expandCommand(state: NavState, node: TreeNode | undefined): NavState {
+	if (node === undefined || !node.expandable) return state;
+	if (!state.expanded.has(node.key)) return setExpanded(state, node.key, true);
+	const next = state.rows[state.cursor + 1];
+	return next !== undefined && next.node.parent === node.key ? moveTo(state, state.cursor + 1) : state;
+}
+
+/** Collapse: close the node, or if closed, go to its parent. */
+function collapseCommand(state: NavState, node: TreeNode | undefined): NavState {
+	if (node === undefined) return state;
+	if (node.expandable && state.expanded.has(node.key)) return setExpanded(state, node.key, false);
+	const parent = node.parent === null ? undefined : state.rowIndex.get(node.parent);
+	return parent === undefined ? state : moveTo(state, parent);
+}
+
+/** Enter: on a finding, go to the node it concerns; elsewhere, open or close the node. */
+function toggleCommand(state: NavState, node: TreeNode | undefined): NavState {
+	if (node?.kind === 'finding') {
+		const target = subjectKey(state.tree, node.finding.subject);
+		return target === null ? {...state, message: 'this finding concerns no node of the tree'} : jumpTo(state, target);
+	}
+	if (node === undefined || !node.expandable) return state;
+	return setExpanded(state, node.key, !state.expanded.has(node.key));
+}
+
+/** f: show only the nodes with findings, or all again. */
+function filterCommand(state: NavState): NavState {
+	if (state.tree.loading) return {...state, message: 'findings are still being read: f works once they are in'};
+	const on = !state.filter;
+	const s = withRows(state, state.expanded, on);
+	const count = state.tree.model.findings.length;
+	return {
+		...s,
+		message: on
+			? count === 0
+				? 'no findings on this host: nothing to show (f again shows all)'
+				: 'showing only nodes with findings (f again shows all)'
+			: null,
+	};
+}
+
+/** e: focus the details and scroll to "what this is" (detail.ts explainStart); again: back to the top. */
+function explainCommand(state: NavState, node: TreeNode | undefined, ctx: NavContext): NavState {
+	if (node === undefined) return state;
+	const length = ctx.detailLength?.(node);
+	if (length === undefined) return {...state, focus: 'details'};
+	const target = Math.max(0, Math.min(explainStart(state.tree, node, length), length - state.detailHeight));
+	if (state.focus === 'details' && state.detailScroll === target)
+		return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
+	return {
+		...state,
+		focus: 'details',
+		detailScroll: target,
+		message: 'what this is (e again: back to the top; Tab: back to the tree)',
+	};
+}
+
+/** o: open the files view of the selected node, when the root is read from a directory and fully loaded. */
+function filesOpenCommand(state: NavState, node: TreeNode | undefined, ctx: NavContext): NavState {
+	if (node === undefined) return state;
+	if (ctx.source === undefined || ctx.source === null)
+		return {...state, message: 'no files to show: the root is not read from a directory here'};
+	if (state.tree.loading) return {...state, message: 'the layers are still being read: o works once they are in'};
+	const f = openFiles(ctx.source, state.tree.model, node);
+	if (typeof f === 'string') return {...state, message: f};
+	return {...state, files: moveFiles(f, 0, state.treeHeight), focus: 'tree', detailScroll: 0};
+}
+
+function command(state: NavState, c: Command, ctx: NavContext): NavState {
+	const disk = state.disk ?? null;
+	if (disk !== null) return diskCommand(state, disk, c);
+	if (c === 'disk') return {...state, disk: moveDisk(ctx.disk?.() ?? computingDisk, 0, state.treeHeight)};
+	const files = state.files ?? null;
+	if (files !== null) return filesCommand(state, files, c, ctx);
+	const node = selected(state);
+	switch (c) {
+		case 'up':
+		case 'down':
+		case 'pageUp':
+		case 'pageDown':
+		case 'top':
+		case 'bottom':
+			return moveCommand(state, c, ctx);
+		case 'expand':
+			return expandCommand(state, node);
+		case 'collapse':
+			return collapseCommand(state, node);
 		case 'toggle':
-			if (node?.kind === 'finding') {
-				const target = subjectKey(state.tree, node.finding.subject);
-				return target === null
-					? {...state, message: 'this finding concerns no node of the tree'}
-					: jumpTo(state, target);
-			}
-			if (node === undefined || !node.expandable) return state;
-			return setExpanded(state, node.key, !state.expanded.has(node.key));
+			return toggleCommand(state, node);
 		case 'focus':
-			return {...state, focus: details ? 'tree' : 'details'};
+			return {...state, focus: state.focus === 'details' ? 'tree' : 'details'};
 		case 'searchStart':
 			return {...state, search: {...noSearch, typing: true, origin: node?.key ?? null}};
 		case 'nextMatch':
 			return step(state, 1);
 		case 'prevMatch':
 			return step(state, -1);
-		case 'filter': {
-			if (state.tree.loading) return {...state, message: 'findings are still being read: f works once they are in'};
-			const on = !state.filter;
-			const s = withRows(state, state.expanded, on);
-			const count = state.tree.model.findings.length;
-			return {
-				...s,
-				message: on
-					? count === 0
-						? 'no findings on this host: nothing to show (f again shows all)'
-						: 'showing only nodes with findings (f again shows all)'
-					: null,
-			};
-		}
-		case 'explain': {
-			// Focus the details and scroll to "what this is" (detail.ts explainStart); again: back to the top.
-			if (node === undefined) return state;
-			const length = ctx.detailLength?.(node);
-			if (length === undefined) return {...state, focus: 'details'};
-			const target = Math.max(0, Math.min(explainStart(state.tree, node, length), length - state.detailHeight));
-			if (state.focus === 'details' && state.detailScroll === target)
-				return {...state, detailScroll: 0, message: 'back to the top of the details (Tab: back to the tree)'};
-			return {
-				...state,
-				focus: 'details',
-				detailScroll: target,
-				message: 'what this is (e again: back to the top; Tab: back to the tree)',
-			};
-		}
-		case 'files': {
-			if (node === undefined) return state;
-			if (ctx.source === undefined || ctx.source === null)
-				return {...state, message: 'no files to show: the root is not read from a directory here'};
-			if (state.tree.loading) return {...state, message: 'the layers are still being read: o works once they are in'};
-			const f = openFiles(ctx.source, state.tree.model, node);
-			if (typeof f === 'string') return {...state, message: f};
-			return {...state, files: moveFiles(f, 0, state.treeHeight), focus: 'tree', detailScroll: 0};
-		}
+		case 'filter':
+			return filterCommand(state);
+		case 'explain':
+			return explainCommand(state, node, ctx);
+		case 'files':
+			return filesOpenCommand(state, node, ctx);
 		case 'help':
 			return {...state, help: !state.help};
 		case 'quit':
