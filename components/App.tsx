@@ -1,11 +1,20 @@
 import {Box, Text, useApp, useInput} from 'ink';
-import {type ReactNode, useCallback, useEffect, useMemo, useRef, useState} from 'react';
+import {
+	type Dispatch,
+	type ReactNode,
+	type SetStateAction,
+	useCallback,
+	useEffect,
+	useMemo,
+	useRef,
+	useState,
+} from 'react';
 import type {Model} from '../src/model/types.ts';
 import type {Source} from '../src/sources/source.ts';
 import {type ContainerDetails, withDetails} from '../src/ui/container-details.ts';
 import {detailLines, detailTitle} from '../src/ui/detail.ts';
 import {type DiskLedger, type DiskState, computingDisk, diskDetailLines, readyDisk} from '../src/ui/disk-view.ts';
-import {type FileRow, type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
+import {type DirSize, type FileRow, type FilesState, fileDetailLines, selectedFile} from '../src/ui/files-view.ts';
 import {makeFolderSizer} from '../src/ui/folder-sizes.ts';
 import {keyName} from '../src/ui/keys.ts';
 import {makeFileLister} from '../src/ui/layer-files.ts';
@@ -184,6 +193,91 @@ function Body({
 	);
 }
 
+/** Follows the pane sizes into the state, quits when asked, and feeds keys to the reducer. */
+function useNavInput(nav: NavState, setNav: Dispatch<SetStateAction<NavState>>, ctx: NavContext, layout: PaneLayout) {
+	const {exit} = useApp();
+	useEffect(() => {
+		setNav(s => reduce(s, {type: 'resize', treeHeight: layout.treeRows, detailHeight: layout.detailRows}));
+	}, [layout.treeRows, layout.detailRows, setNav]);
+
+	useEffect(() => {
+		if (nav.quit) exit();
+	}, [nav.quit, exit]);
+
+	useInput((input, key) => {
+		const name = keyName(input, key);
+		setNav(s => reduceKey(s, name, input, ctx));
+	});
+}
+
+/** What the details pane shows and its title: the disk row's, the file's, or the tree node's. */
+function detailContent(
+	nav: NavState,
+	linesFor: (node: TreeNode) => readonly Line[],
+	fileLinesFor: (f: FilesState) => readonly Line[],
+): {lines: readonly Line[]; title: string} {
+	const node = selected(nav);
+	const filesView = nav.files ?? null;
+	const diskView = nav.disk ?? null;
+	const lines =
+		diskView !== null
+			? diskDetailLines(diskView)
+			: filesView !== null
+				? fileLinesFor(filesView)
+				: node === undefined
+					? []
+					: linesFor(node);
+	const title =
+		diskView !== null
+			? (diskView.rows?.[diskView.cursor]?.label ?? 'disk')
+			: filesView !== null
+				? (selectedFile(filesView)?.name ?? 'empty directory')
+				: detailTitle(node);
+	return {lines, title};
+}
+
+type LeftPaneParts = {
+	readonly nav: NavState;
+	readonly tree: TreeIndex;
+	readonly layout: PaneLayout;
+	/** The disk view's spinner step. */
+	readonly frame: number;
+	readonly sizes: RowSizes | null;
+	readonly dirSize: (row: FileRow) => DirSize | undefined;
+	/** The folder sizes' spinner step. */
+	readonly sizeFrame: number;
+};
+
+/** The left (or upper) pane: the disk view, the files view, or the tree. */
+function leftPane({nav, tree, layout, frame, sizes, dirSize, sizeFrame}: LeftPaneParts): ReactNode {
+	const filesView = nav.files ?? null;
+	const diskView = nav.disk ?? null;
+	return diskView !== null ? (
+		<DiskPane disk={diskView} height={layout.treeRows} width={layout.treeWidth} focused frame={frame} />
+	) : filesView !== null ? (
+		<FilesPane
+			files={filesView}
+			height={layout.treeRows}
+			width={layout.treeWidth}
+			focused={nav.focus === 'tree'}
+			dirSize={dirSize}
+			frame={sizeFrame}
+		/>
+	) : (
+		<TreePane
+			tree={tree}
+			rows={nav.rows}
+			top={nav.top}
+			cursor={nav.cursor}
+			height={layout.treeRows}
+			width={layout.treeWidth}
+			focused={nav.focus === 'tree'}
+			filter={nav.filter}
+			sizes={sizes}
+		/>
+	);
+}
+
 /** The interactive explorer: tree, details, status bar; the one useInput of the UI lives here. */
 export function App({
 	model,
@@ -196,7 +290,6 @@ export function App({
 	color = true,
 	ledger = null,
 }: AppProps) {
-	const {exit} = useApp();
 	const terminal = useTerminalSize();
 	const layout = paneLayout(width ?? terminal.columns, height ?? terminal.rows);
 	const tree = useMemo(() => buildTree(model, {loading}), [model, loading]);
@@ -220,62 +313,10 @@ export function App({
 		setNav(nav);
 	}
 
-	useEffect(() => {
-		setNav(s => reduce(s, {type: 'resize', treeHeight: layout.treeRows, detailHeight: layout.detailRows}));
-	}, [layout.treeRows, layout.detailRows]);
-
-	useEffect(() => {
-		if (nav.quit) exit();
-	}, [nav.quit, exit]);
-
-	useInput((input, key) => {
-		const name = keyName(input, key);
-		setNav(s => reduceKey(s, name, input, ctx));
-	});
-
-	const node = selected(nav);
-	const filesView = nav.files ?? null;
-	const diskView = nav.disk ?? null;
-	const {dirSize, frame: sizeFrame} = useFolderSizes(source, filesView, layout.treeRows);
-	const lines =
-		diskView !== null
-			? diskDetailLines(diskView)
-			: filesView !== null
-				? fileLinesFor(filesView)
-				: node === undefined
-					? []
-					: linesFor(node);
-	const title =
-		diskView !== null
-			? (diskView.rows?.[diskView.cursor]?.label ?? 'disk')
-			: filesView !== null
-				? (selectedFile(filesView)?.name ?? 'empty directory')
-				: detailTitle(node);
-	const treePane =
-		diskView !== null ? (
-			<DiskPane disk={diskView} height={layout.treeRows} width={layout.treeWidth} focused frame={frame} />
-		) : filesView !== null ? (
-			<FilesPane
-				files={filesView}
-				height={layout.treeRows}
-				width={layout.treeWidth}
-				focused={nav.focus === 'tree'}
-				dirSize={dirSize}
-				frame={sizeFrame}
-			/>
-		) : (
-			<TreePane
-				tree={tree}
-				rows={nav.rows}
-				top={nav.top}
-				cursor={nav.cursor}
-				height={layout.treeRows}
-				width={layout.treeWidth}
-				focused={nav.focus === 'tree'}
-				filter={nav.filter}
-				sizes={sizes}
-			/>
-		);
+	useNavInput(nav, setNav, ctx, layout);
+	const {dirSize, frame: sizeFrame} = useFolderSizes(source, nav.files ?? null, layout.treeRows);
+	const {lines, title} = detailContent(nav, linesFor, fileLinesFor);
+	const treePane = leftPane({nav, tree, layout, frame, sizes, dirSize, sizeFrame});
 	const detailPane = (
 		<DetailPane
 			title={title}
