@@ -461,6 +461,118 @@ static napi_value list_at(napi_env env, napi_callback_info info) {
 	return result;
 }
 
+/* One entry's lstat into out (13 slots): 0, then as statAt's 12; or the errno in out[0]. */
+static void stat_into(int fd, const char *dn, double *out) {
+	struct stat st;
+	if (fstatat(fd, dn, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		out[0] = errno;
+		return;
+	}
+	out[0] = 0;
+	out[1] = kind_of(st.st_mode);
+	out[2] = (double)st.st_size;
+	out[3] = st.st_mode;
+	out[4] = st.st_uid;
+	out[5] = st.st_gid;
+	out[6] = (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1000000;
+	out[7] = (double)st.st_ino;
+	out[8] = (double)st.st_nlink;
+	out[9] = major(st.st_rdev);
+	out[10] = minor(st.st_rdev);
+	out[11] = (double)st.st_blocks;
+	out[12] = (double)st.st_dev;
+}
+
+/*
+ * listStatAt(dirfd, name: Buffer) → [entries: Buffer, stats: Buffer, atimeRefused (0/1)] or
+ * errno: listAt's entries, and for each, in the same order, 13 doubles: 0 and its lstat (as
+ * statAt's 12), or the errno of that lstat. The lstat is fstatat(AT_SYMLINK_NOFOLLOW) beneath
+ * the descriptor the directory was listed through: no path is resolved again.
+ */
+static napi_value list_stat_at(napi_env env, napi_callback_info info) {
+	napi_value argv[2];
+	if (get_args(env, info, 2, argv) != 0) return NULL;
+	int32_t dirfd;
+	if (arg_int(env, argv[0], &dirfd) != 0) return NULL;
+	int bad = 0;
+	char *name = arg_name(env, argv[1], &bad);
+	if (name == NULL) return NULL;
+	const char *what = name[0] == 0 ? "." : name;
+	int refused = 0;
+	int fd = bad ? (errno = EINVAL, -1) : openat(dirfd, what, DIR_FLAGS);
+	if (fd < 0 && errno == EPERM) {
+		/* O_NOATIME is only for the file's owner (or CAP_FOWNER). */
+		refused = 1;
+		fd = openat(dirfd, what, DIR_FLAGS & ~O_NOATIME);
+	}
+	int err = fd < 0 ? classify(dirfd, what, errno) : 0;
+	free(name);
+	if (fd < 0) return num(env, err);
+	size_t cap = 1 << 16, used = 0, scap = 1 << 10, count = 0;
+	char *out = malloc(cap);
+	double *stats = malloc(scap * 13 * sizeof(double));
+	char buf[1 << 16];
+	if (out == NULL || stats == NULL) err = ENOMEM;
+	while (err == 0) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) err = errno;
+		if (n <= 0) break;
+		for (long off = 0; off < n && err == 0;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			const char *dn = d->d_name;
+			if (strcmp(dn, ".") == 0 || strcmp(dn, "..") == 0) continue;
+			size_t dl = strlen(dn);
+			if (count == scap) {
+				double *grown = realloc(stats, scap * 2 * 13 * sizeof(double));
+				if (grown == NULL) {
+					err = ENOMEM;
+					break;
+				}
+				stats = grown;
+				scap *= 2;
+			}
+			double *sv = stats + count * 13;
+			stat_into(fd, dn, sv);
+			int kind = kind_of_dtype(d->d_type);
+			/* As listAt: the kind from the directory entry, from the lstat where the entry has none. */
+			if (kind < 0) kind = sv[0] == 0 ? (int)sv[1] : 0;
+			if (used + dl + 2 > cap) {
+				while (used + dl + 2 > cap) cap *= 2;
+				char *grown = realloc(out, cap);
+				if (grown == NULL) {
+					err = ENOMEM;
+					break;
+				}
+				out = grown;
+			}
+			out[used++] = (char)kind;
+			memcpy(out + used, dn, dl + 1);
+			used += dl + 1;
+			count++;
+		}
+	}
+	close(fd);
+	if (err != 0) {
+		free(out);
+		free(stats);
+		return num(env, err);
+	}
+	napi_value result, entries, statbuf;
+	napi_status s = napi_create_buffer_copy(env, used, out, NULL, &entries);
+	free(out);
+	napi_status s2 = s == napi_ok ? napi_create_buffer_copy(env, count * 13 * sizeof(double), stats, NULL, &statbuf) : s;
+	free(stats);
+	CHECK(s);
+	CHECK(s2);
+	CHECK(napi_create_array_with_length(env, 3, &result));
+	CHECK(napi_set_element(env, result, 0, entries));
+	CHECK(napi_set_element(env, result, 1, statbuf));
+	CHECK(napi_set_element(env, result, 2, num(env, refused)));
+	return result;
+}
+
 /*
  * openAt(dirfd, name: Buffer) → [fd, kind, size, atimeRefused] or errno. Only a regular file is
  * opened for reading (fd -1 otherwise): the entry is opened O_PATH (which opens no device and
@@ -697,6 +809,7 @@ static napi_value init(napi_env env, napi_value exports) {
 		{"openDir", NULL, open_dir, NULL, NULL, NULL, napi_default, NULL},
 		{"statAt", NULL, stat_at, NULL, NULL, NULL, napi_default, NULL},
 		{"listAt", NULL, list_at, NULL, NULL, NULL, napi_default, NULL},
+		{"listStatAt", NULL, list_stat_at, NULL, NULL, NULL, napi_default, NULL},
 		{"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},
 		{"pread", NULL, pread_fd, NULL, NULL, NULL, napi_default, NULL},
 		{"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},

@@ -1,5 +1,5 @@
 import {type Finding, finding} from '../finding.ts';
-import type {Source, Stat} from '../sources/source.ts';
+import type {Entry, Result, Source, Stat} from '../sources/source.ts';
 import {type Owner, type OwnerMap, eachOther, isLogName} from './owners.ts';
 
 /** What one owner holds: every non-directory under its paths, hard links once. */
@@ -94,8 +94,7 @@ function differsFromInit(source: Source, owner: Owner, path: string, s: Stat): b
 	);
 }
 
-function countFile(st: State, source: Source, owner: Owner, path: string): void {
-	const r = source.stat(path);
+function countFile(st: State, source: Source, owner: Owner, path: string, r: Result<Stat>): void {
 	if (!r.ok) {
 		unknownAt(st, path, r.error.message);
 		return;
@@ -124,11 +123,17 @@ function countFile(st: State, source: Source, owner: Owner, path: string): void 
 	}
 }
 
-function countDir(st: State, source: Source, path: string, owner?: Owner | typeof eachOther): void {
+function countDir(
+	st: State,
+	source: Source,
+	path: string,
+	owner?: Owner | typeof eachOther,
+	known?: Result<Stat>,
+): void {
 	st.dirs++;
 	// Directories are stat-ed only for their blocks: not once the source has shown it has none.
 	if (!st.hasBlocks) return;
-	const r = source.stat(path);
+	const r = known ?? source.stat(path);
 	if (!r.ok) return;
 	if (r.value.blocks === undefined) {
 		st.hasBlocks = false;
@@ -148,6 +153,14 @@ function inherit(parent: Owner | typeof eachOther, path: string, name: string): 
 			? {kind: 'container-logs', ref: parent.logsOf}
 			: {kind: 'container-files', ref: parent.ref};
 	return parent;
+}
+
+/** A directory's entries, with their stats where the source reads them in the same call (listStats). */
+function listWithStats(
+	source: Source,
+	dir: string,
+): Result<ReadonlyArray<{readonly name: string; readonly kind: Entry['kind']; readonly stat?: Result<Stat>}>> {
+	return source.listStats === undefined ? source.list(dir) : source.listStats(dir);
 }
 
 /**
@@ -176,7 +189,7 @@ export function walkLedger(source: Source, owners: OwnerMap, opts: WalkOptions =
 	let entries = 0;
 	while (stack.length > 0) {
 		const {path: dir, owner} = stack.pop()!;
-		const listed = source.list(dir);
+		const listed = listWithStats(source, dir);
 		if (!listed.ok) {
 			unknownAt(st, dir === '' ? '.' : dir, listed.error.message);
 			continue;
@@ -186,9 +199,16 @@ export function walkLedger(source: Source, owners: OwnerMap, opts: WalkOptions =
 			const named = owners.get(path);
 			const child = named ?? inherit(owner, path, e.name);
 			if (e.kind === 'dir') {
-				countDir(st, source, path, child);
+				countDir(st, source, path, child, e.stat);
 				stack.push({path, owner: child});
-			} else countFile(st, source, child === eachOther ? {kind: 'other', ref: path} : child, path);
+			} else
+				countFile(
+					st,
+					source,
+					child === eachOther ? {kind: 'other', ref: path} : child,
+					path,
+					e.stat ?? source.stat(path),
+				);
 			if (++entries % 20000 === 0) opts.progress?.(entries, st.bytes);
 		}
 	}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
 	type Entry,
 	type EntryKind,
+	type EntryStat,
 	type FileReader,
 	type Result,
 	type Source,
@@ -201,22 +202,38 @@ class DoorReader {
 		const r = this.lstatAt(loc.dir, loc.name);
 		if (!r.ok) return r;
 		if (r.value !== 0) return fail(codeOf(r.value), rel, errnoName(r.value));
-		const s = this.statOut;
-		const kind = kinds[s[0]!] ?? 'other';
-		const known = s[10]! >= 0 ? {blocks: s[10]!, dev: s[11]!} : {};
-		const base = {
-			kind,
-			size: s[1]!,
-			mode: s[2]!,
-			uid: s[3]!,
-			gid: s[4]!,
-			mtimeMs: s[5]!,
-			ino: s[6]!,
-			nlink: s[7]!,
-			...known,
-		};
-		if (kind === 'char' || kind === 'block') return ok({...base, rdev: {major: s[8]!, minor: s[9]!}});
-		return ok(base);
+		return ok(statOf(this.statOut, 0));
+	}
+
+	/** list and every entry's stat in one native call; undefined when the native reader has no listStatAt. */
+	listStats(rel: string): Result<EntryStat[]> | undefined {
+		const listStatAt = this.door.listStatAt;
+		if (listStatAt === undefined) return undefined;
+		const loc = locate(rel);
+		if (loc === null) return fail('bad-path', rel, 'path leaves the root');
+		const d = this.dirFd(loc.dir);
+		if (!d.ok) return d;
+		const r = listStatAt.call(this.door, d.value, loc.name === '' ? empty : bytes(loc.name));
+		const resolved = loc.dir === '' ? loc.name : `${loc.dir}/${loc.name}`;
+		if (typeof r === 'number') return this.failAt(r, resolved, () => this.kindAt(resolved));
+		const [packed, statBytes, refused] = r;
+		if (refused === 1) this.atimeRefused++;
+		// A Float64Array needs an 8-byte-aligned offset: copied where the Buffer's is not.
+		const aligned = statBytes.byteOffset % 8 === 0 ? statBytes : Buffer.from(statBytes);
+		const stats = new Float64Array(aligned.buffer, aligned.byteOffset, aligned.length / 8);
+		const entries: EntryStat[] = [];
+		for (let i = 0, n = 0; i < packed.length; n++) {
+			const end = packed.indexOf(0, i + 1);
+			const name = decodeName(packed, i + 1, end);
+			const errno = stats[n * 13]!;
+			const path = resolved === '' ? name : `${resolved}/${name}`;
+			const stat: Result<Stat> =
+				errno === 0 ? ok(statOf(stats, n * 13 + 1)) : fail(codeOf(errno), path, errnoName(errno));
+			entries.push({name, kind: kinds[packed[i]!] ?? 'other', stat});
+			i = end + 1;
+		}
+		entries.sort((a, b) => byString(a.name, b.name));
+		return ok(entries);
 	}
 
 	/** Opens a regular file for reading: [fd, size]; a symlink, directory or anything else is refused. */
@@ -313,6 +330,25 @@ class DoorReader {
 	}
 }
 
+/** A Stat from the door's doubles at `at`: kind, size, mode, uid, gid, mtimeMs, ino, nlink, major, minor, blocks, dev (blocks -1: not written). */
+function statOf(s: Float64Array, at: number): Stat {
+	const kind = kinds[s[at]!] ?? 'other';
+	const known = s[at + 10]! >= 0 ? {blocks: s[at + 10]!, dev: s[at + 11]!} : {};
+	const base = {
+		kind,
+		size: s[at + 1]!,
+		mode: s[at + 2]!,
+		uid: s[at + 3]!,
+		gid: s[at + 4]!,
+		mtimeMs: s[at + 5]!,
+		ino: s[at + 6]!,
+		nlink: s[at + 7]!,
+		...known,
+	};
+	if (kind === 'char' || kind === 'block') return {...base, rdev: {major: s[at + 8]!, minor: s[at + 9]!}};
+	return base;
+}
+
 /** A path as its directory and last name ('' and '' for the root). */
 function locate(rel: string): {dir: string; name: string} | null {
 	const parts = splitPath(rel);
@@ -363,6 +399,7 @@ function openDoorSource(door: Door, location: string, options: ReturnType<typeof
 		location,
 		list: rel => reader.list(rel),
 		stat: rel => reader.stat(rel),
+		...(door.listStatAt === undefined ? {} : {listStats: (rel: string) => reader.listStats(rel)!}),
 		readFile: (rel, maxBytes) => reader.readFile(rel, maxBytes),
 		readLink: rel => reader.readLink(rel),
 		openRead: rel => reader.openRead(rel),

@@ -14,6 +14,8 @@ export type Door = {
 	statAt(dirfd: number, name: Buffer, out: Float64Array): number;
 	/** [entries (kind byte, name bytes, NUL)…, atimeRefused] or errno. */
 	listAt(dirfd: number, name: Buffer): [Buffer, number] | number;
+	/** listAt's entries, their lstats (13 doubles each: 0 then statAt's 12, or the errno), atimeRefused; or errno. Missing from a native reader built before it. */
+	listStatAt?(dirfd: number, name: Buffer): [Buffer, Buffer, number] | number;
 	/** [fd (-1 when not a regular file), kind, size, atimeRefused] or errno. */
 	openAt(dirfd: number, name: Buffer): [number, number, number, number] | number;
 	/** Bytes read, or -errno. */

@@ -10,6 +10,9 @@ export type EntryKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' |
 
 export type Entry = {readonly name: string; readonly kind: EntryKind};
 
+/** An entry of listStats: its lstat, or why there is none (as stat's failure). */
+export type EntryStat = Entry & {readonly stat: Result<Stat>};
+
 export type Stat = {
 	readonly kind: EntryKind;
 	readonly size: number;
@@ -62,6 +65,12 @@ export type Source = {
 	list(rel: string): Result<Entry[]>;
 	/** lstat: never follows a symlink. */
 	stat(rel: string): Result<Stat>;
+	/**
+	 * Optional: list(rel) with each entry's stat(`rel/name`) read in the same call (the same
+	 * results as the two calls; the directory source lstat-s every entry beneath the descriptor
+	 * it listed through). The disk ledger's walk uses it where a Source has it.
+	 */
+	listStats?(rel: string): Result<EntryStat[]>;
 	/** A regular file's bytes, refused when larger than maxBytes. */
 	readFile(rel: string, maxBytes: number): Result<Buffer>;
 	/** A symlink's target, as stored. */

@@ -146,6 +146,20 @@ function survey(source: Source): Map<string, string> {
 			const l = source.list(rel);
 			assert.ok(l.ok, rel);
 			if (l.ok) for (const e of l.value) walk(rel === '' ? e.name : `${rel}/${e.name}`);
+			// The one-call listing (listStats) gives the same entries, each with what stat gives.
+			const fast = source.listStats?.(rel);
+			if (fast !== undefined && l.ok) {
+				assert.equal(
+					fast.ok ? fast.value.map(e => [e.name, e.kind]) : fast.error.code,
+					l.value.map(e => [e.name, e.kind]),
+					rel,
+				);
+				if (fast.ok)
+					for (const e of fast.value) {
+						const child = rel === '' ? e.name : `${rel}/${e.name}`;
+						assert.equal(e.stat, source.stat(child), child);
+					}
+			}
 		}
 	};
 	walk('');

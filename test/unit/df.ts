@@ -139,13 +139,59 @@ test('a directory root: allocated bytes as du -B1 -s counts them (directories in
 });
 
 /** A Source that cannot list one directory and cannot stat one file, as an unreadable tree would. */
-function hostile(source: Source, noList: string, noStat: string): Source {
-	return {
-		...source,
+function hostile(source: Source, noList: string, noStat: string, fast: boolean): Source {
+	const {listStats, ...rest} = source;
+	const wrapped: Source = {
+		...rest,
 		list: rel => (rel === noList ? fail('denied', rel, 'EACCES') : source.list(rel)),
 		stat: rel => (rel === noStat ? fail('denied', rel, 'EACCES') : source.stat(rel)),
 	};
+	if (!fast || listStats === undefined) return wrapped;
+	// The fast path (a listing with its stats in one call) fails the same entries.
+	return {
+		...wrapped,
+		listStats: rel => {
+			if (rel === noList) return fail('denied', rel, 'EACCES');
+			const r = listStats(rel);
+			if (!r.ok) return r;
+			return {
+				ok: true,
+				value: r.value.map(e => {
+					const path = rel === '' ? e.name : `${rel}/${e.name}`;
+					return path === noStat ? {...e, stat: fail('denied', path, 'EACCES')} : e;
+				}),
+			};
+		},
+	};
 }
+
+test('listStats gives what list and stat give, entry by entry, and the ledger is the same through either', () => {
+	const source = openSource(sampleRoot());
+	assert.ok(source.listStats !== undefined, 'the directory source has the fast path');
+	const owners = buildOwners(loadModel(source).model, []);
+	const stack = [''];
+	let compared = 0;
+	while (stack.length > 0) {
+		const dir = stack.pop()!;
+		const slow = source.list(dir);
+		const fast = source.listStats!(dir);
+		assert.ok(slow.ok && fast.ok, dir);
+		if (!slow.ok || !fast.ok) continue;
+		assert.equal(
+			fast.value.map(e => [e.name, e.kind]),
+			slow.value.map(e => [e.name, e.kind]),
+		);
+		for (const e of fast.value) {
+			const path = dir === '' ? e.name : `${dir}/${e.name}`;
+			assert.equal(e.stat, source.stat(path), path);
+			compared++;
+			if (e.kind === 'dir') stack.push(path);
+		}
+	}
+	assert.ok(compared > 100, `${compared} entries compared`);
+	const {listStats: _, ...plain} = source;
+	assert.equal(walkLedger(source, owners), walkLedger(plain, owners));
+});
 
 test('an unreadable directory and an unsizable file: unknown size with a finding each, no crash, the rest counted', () => {
 	const source = openSource(sampleRoot());
@@ -156,15 +202,17 @@ test('an unreadable directory and an unsizable file: unknown size with a finding
 	const log = `containers/${c.id}/${c.id}-json.log`;
 	const logSize = source.stat(log);
 	assert.ok(logSize.ok && logSize.value.size > 0);
-	const walk = walkLedger(hostile(source, 'buildkit', log), owners);
-	assert.is(walk.unknown, 2);
-	const codes = walk.findings.filter(f => f.code === 'disk.unknown-size').map(f => f.path);
-	assert.equal(codes.sort(), ['buildkit', log].sort());
-	const buildkit = [...whole.tallies.values()]
-		.filter(t => t.owner.kind === 'build-cache')
-		.reduce((n, t) => n + t.bytes, 0);
-	assert.is(walk.bytes, whole.bytes - buildkit - (logSize.ok ? logSize.value.size : 0));
-	assert.ok(walk.bytes > 0);
+	for (const fast of [true, false]) {
+		const walk = walkLedger(hostile(source, 'buildkit', log, fast), owners);
+		assert.is(walk.unknown, 2);
+		const codes = walk.findings.filter(f => f.code === 'disk.unknown-size').map(f => f.path);
+		assert.equal(codes.sort(), ['buildkit', log].sort());
+		const buildkit = [...whole.tallies.values()]
+			.filter(t => t.owner.kind === 'build-cache')
+			.reduce((n, t) => n + t.bytes, 0);
+		assert.is(walk.bytes, whole.bytes - buildkit - (logSize.ok ? logSize.value.size : 0));
+		assert.ok(walk.bytes > 0);
+	}
 });
 
 test('df -v lists images, containers and volumes; usage errors for options of other commands', async () => {
