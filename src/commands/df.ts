@@ -1,4 +1,4 @@
-import {diskLedger} from '../disk/df.ts';
+import {diskLedger} from '../disk/root-ledger.ts';
 import {renderDf} from '../view/df-text.ts';
 import {progressLine} from '../view/line.ts';
 import {type CommandContext, json} from './context.ts';

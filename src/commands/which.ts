@@ -1,6 +1,6 @@
 import {append} from '../append.ts';
 import path from 'node:path';
-import {type Owner, buildOwnerMap} from '../disk/owner.ts';
+import {type Owner, buildOwnerMap} from '../disk/path-owner.ts';
 import type {EntryKind} from '../sources/source.ts';
 import {shortId} from '../view/format.ts';
 import {type Line, type Segment, plainLines, t} from '../view/line.ts';
@@ -120,7 +120,7 @@ function answerLines(a: WhichAnswer): Line[] {
 	return lines;
 }
 
-/** `layerlens which PATH...`: the owner of each path, from one prefix map (src/disk/owner.ts). Exit 1 when a PATH is not under the root or not there. */
+/** `layerlens which PATH...`: the owner of each path, from one prefix map (src/disk/path-owner.ts). Exit 1 when a PATH is not under the root or not there. */
 export function whichCommand({args, loaded, io}: CommandContext): number {
 	const {source, raw, model} = loaded;
 	const owners = buildOwnerMap(source, raw, model);

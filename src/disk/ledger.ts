@@ -1,6 +1,6 @@
 import {type Finding, finding} from '../finding.ts';
 import type {Entry, Result, Source, Stat} from '../sources/source.ts';
-import {type Owner, type OwnerMap, eachOther, isLogName} from './owners.ts';
+import {type Owner, type OwnerMap, eachOther, isLogName} from './ledger-owners.ts';
 
 /** What one owner holds: every non-directory under its paths, hard links once. */
 export type Tally = {

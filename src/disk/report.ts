@@ -3,7 +3,7 @@ import type {Container, Image, Model} from '../model/types.ts';
 import {drivers, isDriverName} from '../read/drivers/registry.ts';
 import {byString} from '../sources/source.ts';
 import type {LedgerWalk, SparseFile, Tally} from './ledger.ts';
-import {type LedgerKind, ledgerKinds} from './owners.ts';
+import {type LedgerKind, ledgerKinds} from './ledger-owners.ts';
 
 export type DfCategory = {
 	readonly kind: LedgerKind;

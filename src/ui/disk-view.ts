@@ -4,7 +4,7 @@
  * is computed elsewhere (off the render path) and handed in; until then the view says it is
  * computing and every key still works.
  */
-import type {OwnerBytes} from '../disk/df.ts';
+import type {OwnerBytes} from '../disk/root-ledger.ts';
 import type {DfReport} from '../disk/report.ts';
 import type {Model} from '../model/types.ts';
 import {humanSize} from '../units.ts';

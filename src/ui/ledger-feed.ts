@@ -5,7 +5,7 @@
  * "computing" line is drawn first; keys typed during that walk wait for it).
  */
 import {Worker} from 'node:worker_threads';
-import {diskLedgerOwners} from '../disk/df.ts';
+import {diskLedgerOwners} from '../disk/root-ledger.ts';
 import {loadModel} from '../load.ts';
 import type {ReadParts} from '../read/host.ts';
 import type {Source} from '../sources/source.ts';

@@ -5,7 +5,7 @@
  * message is its only output.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {diskLedgerOwners} from '../disk/df.ts';
+import {diskLedgerOwners} from '../disk/root-ledger.ts';
 import {loadModel} from '../load.ts';
 import type {ReadParts} from '../read/host.ts';
 import {openDirSource} from '../sources/dir-source.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {runFastChecks} from '../../src/checks/index.ts';
-import {buildOwnerMap, type Owner} from '../../src/disk/owner.ts';
+import {buildOwnerMap, type Owner} from '../../src/disk/path-owner.ts';
 import {type Loaded, loadModel, openSource} from '../../src/load.ts';
 import * as assert from 'uvu/assert';
 

@@ -4,7 +4,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {run} from '../../src/cli.ts';
 import {walkLedger} from '../../src/disk/ledger.ts';
-import {buildOwners} from '../../src/disk/owners.ts';
+import {buildOwners} from '../../src/disk/ledger-owners.ts';
 import type {DfReport} from '../../src/disk/report.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {type Source, fail} from '../../src/sources/source.ts';

@@ -2,7 +2,7 @@ import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {App} from '../../components/App.tsx';
 import {run} from '../../src/cli.ts';
-import {diskLedgerOwners} from '../../src/disk/df.ts';
+import {diskLedgerOwners} from '../../src/disk/root-ledger.ts';
 import type {DfReport} from '../../src/disk/report.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import type {Model} from '../../src/model/types.ts';

@@ -4,13 +4,13 @@ import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
 import {run} from '../../src/cli.ts';
-import type {Owner} from '../../src/disk/owner.ts';
+import type {Owner} from '../../src/disk/path-owner.ts';
 import {relativeToRoot} from '../../src/commands/which.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {realRoot} from '../helpers/real-fixtures.ts';
 import {compareSample} from '../helpers/which-reference.ts';
 import {basicC8dRoot} from '../helpers/c8d-root.ts';
-import {buildOwnerMap} from '../../src/disk/owner.ts';
+import {buildOwnerMap} from '../../src/disk/path-owner.ts';
 
 type Out = {code: number; stdout: string; stderr: string};
 

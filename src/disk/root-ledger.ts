@@ -3,7 +3,7 @@ import type {Model} from '../model/types.ts';
 import type {RawHost} from '../read/host.ts';
 import type {Source} from '../sources/source.ts';
 import {type WalkOptions, walkLedger} from './ledger.ts';
-import {type LedgerKind, buildOwners} from './owners.ts';
+import {type LedgerKind, buildOwners} from './ledger-owners.ts';
 import {type DfReport, dfReport} from './report.ts';
 
 /** The checks that name orphans and leftovers with their paths (graph drivers and the containerd store). */
