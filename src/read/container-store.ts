@@ -253,11 +253,32 @@ export function readContainer(
 	const findings: Finding[] = [];
 	// dockerd reads both files with json.Decoder (container/container.go FromDisk, readHostConfig): the first value.
 	const r = readJson(source, path, subject, 'container config', {firstValue: true});
-	const hostConfig =
-		opts.hostConfig !== false ? readHostConfigInto(source, id, r.value !== undefined, findings) : undefined;
+	let hostConfig: Record<string, unknown> | undefined;
+	if (opts.hostConfig !== false) {
+		const h = readHostConfig(source, id);
+		// Without a config there is no container to load: a missing hostconfig.json says nothing more.
+		append(
+			findings,
+			r.value === undefined ? h.findings.filter(f => f.code !== 'container.hostconfig-missing') : h.findings,
+		);
+		hostConfig = h.value;
+	}
 	const withHost = hostConfig !== undefined ? {hostConfig} : {};
 	if (r.value === undefined) {
-		unreadConfigFindings(source, dir, subject, r.findings, opts.legacy === true, findings);
+		// A pre-1.10 container keeps config.json instead; say so rather than calling it broken.
+		if (opts.legacy !== true && r.findings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
+			findings.push(
+				finding(
+					'error',
+					'container.legacy-config',
+					subject,
+					'container has only a pre-1.10 config.json; not read yet',
+					`${dir}/config.json`,
+				),
+			);
+		} else {
+			append(findings, r.findings);
+		}
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}
 	append(findings, r.findings);
@@ -266,118 +287,48 @@ export function readContainer(
 		findings.push(finding('error', 'json.shape', subject, `${file} is not a JSON object`, path));
 		return {id, path, hasConfig: false, ...withHost, findings};
 	}
-	const fields = configFields(new ConfigFile(json, r.value.numbers, file, path, subject, findings), id);
-	return {id, path, hasConfig: true, ...fields, stored: storedFields(json), ...withHost, findings};
-}
-
-/** Reads hostconfig.json, its findings added to `findings`; without a config a missing one says nothing more. */
-function readHostConfigInto(
-	source: Source,
-	id: string,
-	hasConfig: boolean,
-	findings: Finding[],
-): Record<string, unknown> | undefined {
-	const h = readHostConfig(source, id);
-	// Without a config there is no container to load: a missing hostconfig.json says nothing more.
-	append(findings, hasConfig ? h.findings : h.findings.filter(f => f.code !== 'container.hostconfig-missing'));
-	return h.value;
-}
-
-/** The findings of a config that could not be read: a pre-1.10 container's config.json is named as such. */
-function unreadConfigFindings(
-	source: Source,
-	dir: string,
-	subject: string,
-	readFindings: Finding[],
-	legacy: boolean,
-	findings: Finding[],
-): void {
-	// A pre-1.10 container keeps config.json instead; say so rather than calling it broken.
-	if (!legacy && readFindings[0]?.code === 'file.missing' && source.stat(`${dir}/config.json`).ok) {
-		findings.push(
-			finding(
-				'error',
-				'container.legacy-config',
-				subject,
-				'container has only a pre-1.10 config.json; not read yet',
-				`${dir}/config.json`,
-			),
-		);
-	} else {
-		append(findings, readFindings);
-	}
-}
-
-/** A parsed container config and where its findings go. */
-class ConfigFile {
-	readonly json: Record<string, unknown>;
-	readonly numbers: ReadonlyMap<string, string> | undefined;
-	readonly file: string;
-	readonly path: string;
-	readonly subject: string;
-	readonly findings: Finding[];
-
-	constructor(
-		json: Record<string, unknown>,
-		numbers: ReadonlyMap<string, string> | undefined,
-		file: string,
-		path: string,
-		subject: string,
-		findings: Finding[],
-	) {
-		this.json = json;
-		this.numbers = numbers;
-		this.file = file;
-		this.path = path;
-		this.subject = subject;
-		this.findings = findings;
-	}
-
-	/** A top-level field: undefined when absent or null, a finding when of the wrong type. */
-	field<T>(key: string, get: (v: unknown) => T | undefined): T | undefined {
-		const v = this.json[key];
+	const field = <T>(key: string, get: (v: unknown) => T | undefined): T | undefined => {
+		const v = json[key];
 		if (v === undefined || v === null) return undefined;
 		const out = get(v);
 		if (out === undefined)
-			this.findings.push(
-				finding('error', 'container.field-invalid', this.subject, `${this.file}: ${key} has the wrong type`, this.path),
-			);
+			findings.push(finding('error', 'container.field-invalid', subject, `${file}: ${key} has the wrong type`, path));
 		return out;
-	}
-}
-
-/** The container's fields from its config, each only when present and of the right type (in the order they are checked). */
-function configFields(
-	f: ConfigFile,
-	id: string,
-): Omit<RawContainer, 'id' | 'path' | 'hasConfig' | 'stored' | 'hostConfig' | 'findings'> {
-	const configId = f.field('ID', str);
+	};
+	const configId = field('ID', str);
 	if (configId !== undefined && configId !== id) {
-		f.findings.push(
+		findings.push(
 			finding(
 				'error',
 				'container.id-mismatch',
-				f.subject,
-				`${f.file} says its ID is ${configId}, not the directory name`,
-				f.path,
+				subject,
+				`${file} says its ID is ${configId}, not the directory name`,
+				path,
 			),
 		);
 	}
-	const name = f.field('Name', str);
-	const image = f.field('Image', str);
-	const driver = f.field('Driver', str);
-	const created = f.field('Created', str);
-	const config = f.field('Config', obj);
-	const entry = f.field('Path', str);
-	const args = f.field('Args', strArray);
-	const mountPoints = f.field('MountPoints', obj);
-	const restartCount = intOf(f.json.RestartCount, f.numbers, ['RestartCount'], f.subject, f.path, f.findings, f.file);
-	const networkSettings = f.field('NetworkSettings', obj);
+	const name = field('Name', str);
+	const image = field('Image', str);
+	const driver = field('Driver', str);
+	const created = field('Created', str);
+	const config = field('Config', obj);
+	const entry = field('Path', str);
+	const args = field('Args', strArray);
+	const mountPoints = field('MountPoints', obj);
+	const restartCount = intOf(json.RestartCount, r.value.numbers, ['RestartCount'], subject, path, findings, file);
+	const networkSettings = field('NetworkSettings', obj);
 	const networks = obj(networkSettings?.Networks);
-	const manifest = str(obj(f.json.ImageManifest)?.digest);
+	const manifest = str(obj(json.ImageManifest)?.digest);
 	const imageManifest = manifest !== undefined && digest.test(manifest) ? manifest : undefined;
-	const state = readState(f.json.State, f.subject, f.path, f.findings, f.file, f.numbers);
+	const state = readState(json.State, subject, path, findings, file, r.value.numbers);
+	const stored: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(json))
+		if (k !== 'Config')
+			Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
 	return {
+		id,
+		path,
+		hasConfig: true,
 		...(name !== undefined ? {name: name.replace(/^\//, '')} : {}),
 		...(image !== undefined ? {image} : {}),
 		...(driver !== undefined ? {driver} : {}),
@@ -390,14 +341,8 @@ function configFields(
 		...(restartCount !== undefined ? {restartCount} : {}),
 		...(networks !== undefined ? {networks} : {}),
 		...(imageManifest !== undefined ? {imageManifest} : {}),
+		stored,
+		...withHost,
+		findings,
 	};
-}
-
-/** The config as stored, every top-level field but `Config` (defined, not assigned: a `__proto__` key stays a field). */
-function storedFields(json: Record<string, unknown>): Record<string, unknown> {
-	const stored: Record<string, unknown> = {};
-	for (const [k, v] of Object.entries(json))
-		if (k !== 'Config')
-			Object.defineProperty(stored, k, {value: v, enumerable: true, writable: true, configurable: true});
-	return stored;
 }
