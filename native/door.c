@@ -383,27 +383,39 @@ struct linux_dirent64 {
 };
 
 /*
+ * Opens the directory a list call names (argv: dirfd, name), as listAt and listStatAt both do:
+ * O_NOATIME, retried without it where it is refused (only the file's owner or CAP_FOWNER may use it).
+ * Returns the descriptor (>= 0); -2 when an argument was wrong (a JS exception is pending); -1 with
+ * *err the errno to return. *refused is 1 when O_NOATIME was refused.
+ */
+static int open_listed_dir(napi_env env, napi_value argv[2], int *refused, int *err) {
+	int32_t dirfd;
+	if (arg_int(env, argv[0], &dirfd) != 0) return -2;
+	int bad = 0;
+	char *name = arg_name(env, argv[1], &bad);
+	if (name == NULL) return -2;
+	const char *what = name[0] == 0 ? "." : name;
+	*refused = 0;
+	int fd = bad ? (errno = EINVAL, -1) : openat(dirfd, what, DIR_FLAGS);
+	if (fd < 0 && errno == EPERM) {
+		*refused = 1;
+		fd = openat(dirfd, what, DIR_FLAGS & ~O_NOATIME);
+	}
+	*err = fd < 0 ? classify(dirfd, what, errno) : 0;
+	free(name);
+	return fd;
+}
+
+/*
  * listAt(dirfd, name: Buffer) → [entries: Buffer, atimeRefused (0/1)] or errno. entries holds,
  * for each entry but '.' and '..', its kind (one byte, as kind_of), its name's bytes and a NUL.
  */
 static napi_value list_at(napi_env env, napi_callback_info info) {
 	napi_value argv[2];
 	if (get_args(env, info, 2, argv) != 0) return NULL;
-	int32_t dirfd;
-	if (arg_int(env, argv[0], &dirfd) != 0) return NULL;
-	int bad = 0;
-	char *name = arg_name(env, argv[1], &bad);
-	if (name == NULL) return NULL;
-	const char *what = name[0] == 0 ? "." : name;
-	int refused = 0;
-	int fd = bad ? (errno = EINVAL, -1) : openat(dirfd, what, DIR_FLAGS);
-	if (fd < 0 && errno == EPERM) {
-		/* O_NOATIME is only for the file's owner (or CAP_FOWNER). */
-		refused = 1;
-		fd = openat(dirfd, what, DIR_FLAGS & ~O_NOATIME);
-	}
-	int err = fd < 0 ? classify(dirfd, what, errno) : 0;
-	free(name);
+	int refused = 0, err = 0;
+	int fd = open_listed_dir(env, argv, &refused, &err);
+	if (fd == -2) return NULL;
 	if (fd < 0) return num(env, err);
 	size_t cap = 1 << 16, used = 0;
 	char *out = malloc(cap);
@@ -492,21 +504,9 @@ static void stat_into(int fd, const char *dn, double *out) {
 static napi_value list_stat_at(napi_env env, napi_callback_info info) {
 	napi_value argv[2];
 	if (get_args(env, info, 2, argv) != 0) return NULL;
-	int32_t dirfd;
-	if (arg_int(env, argv[0], &dirfd) != 0) return NULL;
-	int bad = 0;
-	char *name = arg_name(env, argv[1], &bad);
-	if (name == NULL) return NULL;
-	const char *what = name[0] == 0 ? "." : name;
-	int refused = 0;
-	int fd = bad ? (errno = EINVAL, -1) : openat(dirfd, what, DIR_FLAGS);
-	if (fd < 0 && errno == EPERM) {
-		/* O_NOATIME is only for the file's owner (or CAP_FOWNER). */
-		refused = 1;
-		fd = openat(dirfd, what, DIR_FLAGS & ~O_NOATIME);
-	}
-	int err = fd < 0 ? classify(dirfd, what, errno) : 0;
-	free(name);
+	int refused = 0, err = 0;
+	int fd = open_listed_dir(env, argv, &refused, &err);
+	if (fd == -2) return NULL;
 	if (fd < 0) return num(env, err);
 	size_t cap = 1 << 16, used = 0, scap = 1 << 10, count = 0;
 	char *out = malloc(cap);
