@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {run} from '../../src/cli.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {buildTimeline} from '../../src/timeline/events.ts';
 import type {Finding} from '../../src/finding.ts';
 import {copyTree, driverRoot} from '../helpers/fake-root.ts';
 import {repo} from '../helpers/run-cli.ts';
+import {type CliResult, cliIn} from '../helpers/run-cli.ts';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerlens-loss-'));
 // Others may enter (the unprivileged user's test reads a copy in it).
@@ -22,19 +22,8 @@ process.on('exit', () => fs.rmSync(work, {recursive: true, force: true}));
 execFileSync('tar', ['xzf', path.join(repo, 'sample', 'docker.tar.gz'), '-C', work]);
 const base = path.join(work, 'docker');
 
-type Out = {code: number; stdout: string; stderr: string};
-
-async function cli(root: string, ...argv: string[]): Promise<Out> {
-	let stdout = '';
-	let stderr = '';
-	const io = {
-		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
-		stderr: {write: (s: string) => void (stderr += s)},
-		env: {},
-	};
-	const code = await run(['-r', root, ...argv], io);
-	return {code, stdout, stderr};
-}
+/** The CLI in process on ROOT (test/helpers/run-cli.ts). */
+const cli = (root: string, ...argv: string[]): Promise<CliResult> => cliIn(['-r', root, ...argv]);
 
 const copies: string[] = [];
 function copy(): string {

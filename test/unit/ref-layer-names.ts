@@ -2,29 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {run} from '../../src/cli.ts';
 import {loadModel, openSource} from '../../src/load.ts';
 import {resolveRef} from '../../src/model/resolve.ts';
 import {shortNameReader} from '../../src/read/drivers/records.ts';
 import {realRoot} from '../helpers/real-fixtures.ts';
 import {FakeRoot} from '../helpers/fake-root.ts';
+import {type CliResult, cliIn} from '../helpers/run-cli.ts';
 
 // A container's own layers name it as a REF: its RW layer's cache id (and a prefix of it), its init
 // layer's `-init` name, and the `l/` short names of both; an image layer's short name names the layer.
 
-type Out = {code: number; stdout: string; stderr: string};
-
-async function cli(root: string, ...argv: string[]): Promise<Out> {
-	let stdout = '';
-	let stderr = '';
-	const io = {
-		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
-		stderr: {write: (s: string) => void (stderr += s)},
-		env: {},
-	};
-	const code = await run(['-r', root, ...argv], io);
-	return {code, stdout, stderr};
-}
+/** The CLI in process on ROOT (test/helpers/run-cli.ts). */
+const cli = (root: string, ...argv: string[]): Promise<CliResult> => cliIn(['-r', root, ...argv]);
 
 test('overlay2.v2: cache id, -init name, l/ short names and a RW prefix each resolve to their container', () => {
 	const root = realRoot('overlay2');

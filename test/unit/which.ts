@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'uvu';
 import * as assert from 'uvu/assert';
-import {run} from '../../src/cli.ts';
 import type {Owner} from '../../src/disk/path-owner.ts';
 import {relativeToRoot} from '../../src/commands/which.ts';
 import {loadModel, openSource} from '../../src/load.ts';
@@ -11,20 +10,10 @@ import {realRoot} from '../helpers/real-fixtures.ts';
 import {compareSample} from '../helpers/which-reference.ts';
 import {basicC8dRoot} from '../helpers/c8d-root.ts';
 import {buildOwnerMap} from '../../src/disk/path-owner.ts';
+import {type CliResult, cliIn} from '../helpers/run-cli.ts';
 
-type Out = {code: number; stdout: string; stderr: string};
-
-async function cli(root: string, ...argv: string[]): Promise<Out> {
-	let stdout = '';
-	let stderr = '';
-	const io = {
-		stdout: {write: (s: string | Buffer) => void (stdout += s.toString())},
-		stderr: {write: (s: string) => void (stderr += s)},
-		env: {},
-	};
-	const code = await run(['-r', root, ...argv], io);
-	return {code, stdout, stderr};
-}
+/** The CLI in process on ROOT (test/helpers/run-cli.ts). */
+const cli = (root: string, ...argv: string[]): Promise<CliResult> => cliIn(['-r', root, ...argv]);
 
 test('overlay2.v2 and aufs.v2: 1000 random paths each name the owner the brute-force reference names', () => {
 	for (const name of ['overlay2', 'aufs'] as const) {
